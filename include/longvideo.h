@@ -1,0 +1,22 @@
+/*
+ * liblongvideo — one sentence of prompt in, a finished film out.
+ *
+ * The only header a program needs.  See each module header for the calls:
+ *   longvideo/common.h   version, memory, credit amounts
+ *   longvideo/errors.h   status codes, last error
+ *   longvideo/engine.h   configuration, store, providers
+ *   longvideo/keys.h     API keys, credits, ledger check
+ *   longvideo/plan.h     segment plan and estimate
+ *   longvideo/task.h     tasks
+ */
+#ifndef LONGVIDEO_H
+#define LONGVIDEO_H
+
+#include "longvideo/common.h"
+#include "longvideo/errors.h"
+#include "longvideo/engine.h"
+#include "longvideo/keys.h"
+#include "longvideo/plan.h"
+#include "longvideo/task.h"
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * liblongvideo — the engine: configuration, task store, providers.
+ *
+ * One engine per process is typical; it is safe to use from many threads
+ * at once.  Several processes (lvserver, lvctl, your program) may open
+ * engines on the same store at the same time.
+ */
+#ifndef LONGVIDEO_ENGINE_H
+#define LONGVIDEO_ENGINE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lv_engine lv_engine;
+
+/** Do not open the task store: only planning and estimates work. */
+#define LV_ENGINE_NO_STORE 0x1u
+
+#define LV_ENGINE_OPTIONS_VERSION 1
+
+typedef struct lv_engine_options {
+	unsigned int version;    /**< LV_ENGINE_OPTIONS_VERSION */
+	const char *config_path; /**< JSON config file; NULL: $LV_CONFIG if set, else built-in defaults */
+	const char *config_json; /**< config given as JSON text instead of a file (wins over config_path) */
+	const char *data_dir;    /**< overrides "data_dir" (default "lvdata") */
+	const char *listen;      /**< overrides "server.listen" */
+	const char *public_url;  /**< overrides "server.public_url" */
+	int workers;             /**< overrides "pipeline.workers"; -1 keeps the config's value */
+	unsigned int flags;      /**< LV_ENGINE_* flags */
+} lv_engine_options;
+
+#define LV_ENGINE_OPTIONS_INIT { LV_ENGINE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, -1, 0u }
+
+/**
+ * Load the configuration, apply the overrides in `opts` (NULL: defaults),
+ * open (and migrate) the store and build the providers.
+ * On success `*out` is an engine to release with lv_engine_close().
+ */
+LV_EXTERN(int) lv_engine_open(lv_engine **out, const lv_engine_options *opts);
+
+/** Close the store and release the engine.  NULL-safe. */
+LV_EXTERN(void) lv_engine_close(lv_engine *engine);
+
+/**
+ * The effective value of a setting after defaults and overrides, as text.
+ * Names: "data_dir", "store", "storage.type", "storage.dir", "server.listen",
+ * "server.public_url", "server.threads", "server.max_body_bytes",
+ * "server.rate_limit_per_minute", "pipeline.workers",
+ * "pipeline.default_video_provider".  Returns NULL for an unknown name.
+ * The string lives as long as the engine.
+ */
+LV_EXTERN(const char *) lv_engine_setting(const lv_engine *engine, const char *name);
+
+/** lv_engine_setting() parsed as an integer; `fallback` when unset or not a number. */
+LV_EXTERN(int64_t) lv_engine_setting_int(const lv_engine *engine, const char *name, int64_t fallback);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

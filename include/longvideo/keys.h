@@ -1,0 +1,95 @@
+/*
+ * liblongvideo — API keys and their credits.
+ *
+ * An API key is "sk-" followed by 40 characters [A-Za-z0-9] (238 random
+ * bits from a CSPRNG).  The store keeps only its SHA-256; the plaintext key
+ * and the key's webhook secret ("whsec_" + base64 of 32 bytes) are returned
+ * once, by lv_key_create(), and are never stored or logged.
+ */
+#ifndef LONGVIDEO_KEYS_H
+#define LONGVIDEO_KEYS_H
+
+#include "common.h"
+#include "engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lv_key lv_key;
+typedef struct lv_key_list lv_key_list;
+
+/** A key's credits, in thousandths.  granted - balance - reserved == settled. */
+typedef struct lv_credits {
+	int64_t balance;  /**< what the key can spend now (reservations already taken out) */
+	int64_t reserved; /**< held by tasks that are still running */
+	int64_t granted;  /**< all credits ever granted */
+	int64_t settled;  /**< all credits ever charged for finished work */
+} lv_credits;
+
+/**
+ * Create a key named `name` (1-100 characters) with an initial grant of
+ * `credits` thousandths.  The returned key carries its plaintext
+ * (lv_key_secret) and webhook secret (lv_key_webhook_secret); copy them now.
+ */
+LV_EXTERN(int) lv_key_create(lv_key **out, lv_engine *engine, const char *name, int64_t credits);
+
+/**
+ * Find the active key for a plaintext "sk-..." key.  A malformed key is
+ * rejected before any lookup.  Every failure is LV_EAUTH.
+ */
+LV_EXTERN(int) lv_key_authenticate(lv_key **out, lv_engine *engine, const char *api_key);
+
+/** Find a key by its id ("key_..."), revoked or not (operator use).  LV_ENOTFOUND if none. */
+LV_EXTERN(int) lv_key_lookup(lv_key **out, lv_engine *engine, const char *key_id);
+
+/** All keys, oldest first. */
+LV_EXTERN(int) lv_key_list_all(lv_key_list **out, lv_engine *engine);
+LV_EXTERN(size_t) lv_key_list_count(const lv_key_list *list);
+/** The i-th key; owned by the list. */
+LV_EXTERN(const lv_key *) lv_key_list_get(const lv_key_list *list, size_t i);
+LV_EXTERN(void) lv_key_list_free(lv_key_list *list);
+
+/** Add `credits` thousandths (> 0) to a key's balance, as a ledger grant. */
+LV_EXTERN(int) lv_key_grant(lv_engine *engine, const char *key_id, int64_t credits);
+
+/** Revoke a key: it no longer authenticates.  Its running tasks go on.  Revoking twice is LV_OK. */
+LV_EXTERN(int) lv_key_revoke(lv_engine *engine, const char *key_id);
+
+/** The key's current credits (read from the store now, not from the snapshot). */
+LV_EXTERN(int) lv_key_credits(lv_credits *out, lv_engine *engine, const lv_key *key);
+
+LV_EXTERN(const char *) lv_key_id(const lv_key *key);
+LV_EXTERN(const char *) lv_key_name(const lv_key *key);
+/** The first characters of the key, for display: "sk-AbCd1234". */
+LV_EXTERN(const char *) lv_key_prefix(const lv_key *key);
+/** Seconds since the epoch. */
+LV_EXTERN(int64_t) lv_key_created_at(const lv_key *key);
+LV_EXTERN(int) lv_key_revoked(const lv_key *key);
+/** Credits as of when this key object was read. */
+LV_EXTERN(const lv_credits *) lv_key_credits_snapshot(const lv_key *key);
+/** The plaintext "sk-..." key: only on a key returned by lv_key_create(), else NULL. */
+LV_EXTERN(const char *) lv_key_secret(const lv_key *key);
+/** The "whsec_..." webhook secret: only on a key returned by lv_key_create(), else NULL. */
+LV_EXTERN(const char *) lv_key_webhook_secret(const lv_key *key);
+
+/** {"id","name","prefix","created_at","revoked","balance","reserved"} as JSON text. */
+LV_EXTERN(int) lv_key_to_json(char **out, const lv_key *key);
+
+/** {"object":"credits","balance","reserved","currency":"credits"} as JSON text. */
+LV_EXTERN(int) lv_credits_to_json(char **out, const lv_credits *credits);
+
+/**
+ * Check the ledger invariant for every key: the ledger's sums match the
+ * key's balance and reservations (granted - balance - reserved == settled),
+ * every terminal task's reservation is fully settled or refunded, and every
+ * running task still holds exactly its reservation.  LV_OK when it holds;
+ * otherwise LV_EINTERNAL and, if `report` is not NULL, a description of
+ * every violation (free with lv_free()).
+ */
+LV_EXTERN(int) lv_ledger_verify(lv_engine *engine, char **report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
