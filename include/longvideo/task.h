@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 typedef struct lv_task lv_task;
-typedef struct lv_task_list lv_task_list;
+typedef struct lv_task_page lv_task_page;
 
 typedef enum lv_task_status {
 	LV_TASK_QUEUED = 0,
@@ -91,17 +91,17 @@ typedef struct lv_task_list_options {
 #define LV_TASK_LIST_OPTIONS_INIT { LV_TASK_LIST_OPTIONS_VERSION, 0, NULL, NULL }
 
 /** The key's tasks, newest first.  A bad limit, status or cursor is LV_EINVALID. */
-LV_EXTERN(int) lv_task_list(lv_task_list **out, lv_engine *engine, const lv_key *key,
+LV_EXTERN(int) lv_task_list(lv_task_page **out, lv_engine *engine, const lv_key *key,
                             const lv_task_list_options *options);
-LV_EXTERN(size_t) lv_task_list_count(const lv_task_list *list);
-/** The i-th task; owned by the list. */
-LV_EXTERN(const lv_task *) lv_task_list_get(const lv_task_list *list, size_t i);
-LV_EXTERN(int) lv_task_list_has_more(const lv_task_list *list);
+LV_EXTERN(size_t) lv_task_page_count(const lv_task_page *page);
+/** The i-th task; owned by the page. */
+LV_EXTERN(const lv_task *) lv_task_page_get(const lv_task_page *page, size_t i);
+LV_EXTERN(int) lv_task_page_has_more(const lv_task_page *page);
 /** The cursor for the next page, or NULL. */
-LV_EXTERN(const char *) lv_task_list_next_cursor(const lv_task_list *list);
+LV_EXTERN(const char *) lv_task_page_next_cursor(const lv_task_page *page);
 /** {"object":"list","data":[...],"has_more","next_cursor"} */
-LV_EXTERN(int) lv_task_list_to_json(char **out, const lv_task_list *list);
-LV_EXTERN(void) lv_task_list_free(lv_task_list *list);
+LV_EXTERN(int) lv_task_page_to_json(char **out, const lv_task_page *page);
+LV_EXTERN(void) lv_task_page_free(lv_task_page *page);
 
 /**
  * Cancel a task.  A queued task is refunded in full; a running one stops,

@@ -1,0 +1,104 @@
+/*
+ * Internal: the composer — segments, narration, music and subtitles into
+ * one MP4 (H.264 + AAC + mov_text) with the FFmpeg libraries.
+ *
+ * Video: segments are joined in order by stream copy with timestamp
+ * offsets when their codec parameters match the canonical encoding
+ * (media/h264.h): codec, profile, size, pixel format, frame rate, time base
+ * and avcC extradata.  Only non-conforming segments are decoded and
+ * re-encoded with lv_h264_open().  Each segment contributes exactly
+ * `seconds` (longer clips are trimmed), so the film lasts the sum of the
+ * segments' seconds to within one frame.  With subtitles == LV_SUBS_BURN the
+ * whole picture is re-encoded with the cues drawn in.
+ *
+ * Audio: one filter graph, encoded once to AAC 48 kHz stereo: each voice
+ * placed at its start, the music bed (looped or cut to the film's length)
+ * ducked under the narration with sidechaincompress, the segments' own
+ * audio (when they have any) mixed low, then loudness normalised to
+ * target_lufs with true peak <= true_peak_db.  A film with no narration,
+ * no music and no segment audio still gets a silent AAC track.
+ *
+ * Subtitles: soft -> a mov_text track plus final.srt and final.vtt; burn ->
+ * drawn into the picture plus final.srt and final.vtt; none -> neither.
+ * Also thumbnail.jpg (a frame from about a third into the film).
+ * The MP4 is written with +faststart.  Memory stays bounded: packets and
+ * frames stream through; nothing holds the whole film.
+ */
+#ifndef LV_COMPOSE_H
+#define LV_COMPOSE_H
+
+#include <stddef.h>
+
+enum { LV_SUBS_SOFT = 0, LV_SUBS_BURN = 1, LV_SUBS_NONE = 2 };
+
+typedef struct lv_compose_segment {
+	const char *path; /* a video file (MP4/MOV/...; H.264 or anything FFmpeg decodes) */
+	double seconds;   /* how much of it the film uses, from its start */
+} lv_compose_segment;
+
+typedef struct lv_compose_voice {
+	const char *path; /* narration audio (WAV or anything FFmpeg decodes) */
+	double start;     /* seconds from the film's start */
+} lv_compose_voice;
+
+typedef struct lv_compose_cue {
+	double start, end; /* seconds */
+	const char *text;  /* UTF-8, may contain '\n' */
+} lv_compose_cue;
+
+typedef struct lv_compose_job {
+	const lv_compose_segment *segments;
+	size_t n_segments;
+	int width, height;           /* the film's picture size */
+	const lv_compose_voice *voices; /* narration; may be empty */
+	size_t n_voices;
+	const char *music_path;      /* music bed, or NULL */
+	double segment_audio_db;     /* gain of the segments' own audio, e.g. -18 */
+	const lv_compose_cue *cues;
+	size_t n_cues;
+	int subtitles;               /* LV_SUBS_* */
+	const char *language;        /* BCP-47 primary tag for the subtitle/audio tracks, e.g. "zh" */
+	const char *font_file;       /* font for burned subtitles (may be NULL: fontconfig default) */
+	const char *out_dir;         /* existing directory: final.mp4, final.srt, final.vtt, thumbnail.jpg */
+	double target_lufs;          /* e.g. -16 */
+	double true_peak_db;         /* e.g. -1.5 */
+	/* Called now and then with 0..1; a non-zero return cancels (LV_ECANCELED). May be NULL. */
+	int (*progress)(void *ctx, double fraction);
+	void *progress_ctx;
+} lv_compose_job;
+
+typedef struct lv_compose_stats {
+	double duration;        /* seconds, of the written film */
+	int copied_segments;    /* joined by stream copy */
+	int reencoded_segments; /* decoded and re-encoded */
+} lv_compose_stats;
+
+/* Compose; LV_OK, or an error naming the file and the step that failed. */
+int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats);
+
+/* Write the cues as SubRip (.srt) and WebVTT (.vtt). */
+int lv_subtitles_write(const lv_compose_cue *cues, size_t n, const char *srt_path, const char *vtt_path);
+
+/* -- reading media back (used by the tests and by the composer itself) -- */
+
+typedef struct lv_media_info {
+	double duration;          /* container duration, seconds */
+	double video_duration;    /* from the video stream's packets */
+	double audio_duration;
+	int has_video, has_audio, has_subtitles;
+	char video_codec[32], audio_codec[32], subtitle_codec[32];
+	char video_profile[32];   /* e.g. "High" */
+	int width, height;
+	double fps;
+	int audio_sample_rate, audio_channels;
+	int subtitle_packets;     /* number of subtitle samples (cues) */
+	int faststart;            /* 1 when the moov box comes before mdat */
+	int video_frames;         /* number of video packets */
+} lv_media_info;
+
+int lv_media_probe(lv_media_info *out, const char *path);
+
+/* Integrated loudness (LUFS) and true peak (dBTP) of the first audio stream (ebur128 filter). */
+int lv_media_loudness(const char *path, double *lufs, double *true_peak_db);
+
+#endif

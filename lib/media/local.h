@@ -1,0 +1,54 @@
+/*
+ * Internal: the built-in `local` providers' media makers.  No network, no
+ * keys: pictures are rendered procedurally, speech comes from the
+ * espeak-ng library, music is synthesised.
+ */
+#ifndef LV_MEDIA_LOCAL_H
+#define LV_MEDIA_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first font file found for the given language ("zh" needs CJK glyphs), or NULL. Static string. */
+const char *lv_font_find(const char *language);
+
+typedef struct lv_render_params {
+	int width, height;              /* picture size (see lv_video_size) */
+	double seconds;                 /* clip length; frames = round(seconds * LV_SEG_FPS) */
+	uint32_t seed;                  /* palette and motion; differs from shot to shot */
+	const char *text;               /* the shot's description, drawn on the picture (UTF-8) */
+	const char *camera;             /* camera move: "push in", "pull out", "pan left", "pan right",
+	                                   "tilt up", "tilt down", "orbit", "static" (others: a drift) */
+	const char *const *references;  /* reference images (PNG) shown in the shot, may be empty */
+	size_t n_references;
+	const char *font_file;          /* NULL: lv_font_find(language) */
+	const char *language;
+	const volatile int *cancel;     /* checked every frame; non-zero stops with LV_ECANCELED */
+} lv_render_params;
+
+/* Render one segment: H.264 (lv_h264_open parameters) in MP4, no audio track, +faststart. */
+int lv_render_segment(const lv_render_params *params, const char *out_mp4);
+
+typedef struct lv_card_params {
+	int width, height;       /* e.g. 512x512 for a character, the film's size for the style frame */
+	uint32_t seed;
+	const char *title;       /* character name (or the film's title for a style frame) */
+	const char *description; /* what it looks like */
+	const char *font_file;
+	const char *language;
+} lv_card_params;
+
+/* Render a reference image as PNG: a character card, or a style frame. */
+int lv_render_card(const lv_card_params *params, const char *out_png);
+
+/* Speak `text` in `language` ("zh", "en", ... : voice chosen by language) to a mono 16-bit WAV.
+ * `*seconds` receives the length.  `rate_wpm` 0 = the voice's default speed. */
+int lv_tts_speak(const char *text, const char *language, int rate_wpm, const char *out_wav, double *seconds,
+                 const volatile int *cancel);
+
+/* Compose a music bed of `seconds` (stereo 48 kHz 16-bit WAV): a chord progression with pad, bass and
+ * a soft arpeggio, chosen by `seed` and `mood` ("calm", "bright", "tense", ...; NULL: calm). */
+int lv_music_generate(double seconds, uint32_t seed, const char *mood, const char *out_wav,
+                      const volatile int *cancel);
+
+#endif
