@@ -73,7 +73,14 @@ LV_EXTERN(const char *) lv_key_secret(const lv_key *key);
 /** The "whsec_..." webhook secret: only on a key returned by lv_key_create(), else NULL. */
 LV_EXTERN(const char *) lv_key_webhook_secret(const lv_key *key);
 
-/** {"id","name","prefix","created_at","revoked","balance","reserved"} as JSON text. */
+/** Release a key object (wiping its plaintext secrets).  NULL-safe. */
+LV_EXTERN(void) lv_key_free(lv_key *key);
+
+/**
+ * The key as JSON text: {"id","object":"api_key","name","prefix","created_at","revoked",
+ * "balance","reserved","granted","settled"}, plus "api_key" and "webhook_secret" on a key
+ * returned by lv_key_create().
+ */
 LV_EXTERN(int) lv_key_to_json(char **out, const lv_key *key);
 
 /** {"object":"credits","balance","reserved","currency":"credits"} as JSON text. */

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "engine.h"
 #include "keys.h"
+#include "plan.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,87 @@
+/*
+ * Internal: the configuration (SPEC §6), parsed and validated once when the
+ * engine opens.  Every key is optional; unknown keys are errors that name
+ * the key, so that a typo never silently falls back to a default.
+ */
+#ifndef LV_CONFIG_H
+#define LV_CONFIG_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "providers/caps.h"
+
+typedef struct lv_provider_conf {
+	char *name;
+	char *type;
+	const lv_provider_type_info *info;
+	const cJSON *json;   /* the provider's block, owned by the config */
+	lv_video_caps video; /* effective capabilities (type defaults, then config) */
+	char *api_key_env;   /* the NAME of the environment variable holding the key */
+	char *base_url;
+	long timeout_ms;     /* total per request */
+	long connect_timeout_ms;
+	int max_retries;     /* for 429/5xx/network errors */
+} lv_provider_conf;
+
+enum { LV_STAGE_IDX_SCRIPT, LV_STAGE_IDX_MODERATION, LV_STAGE_IDX_ANCHOR, LV_STAGE_IDX_SPEECH,
+       LV_STAGE_IDX_MUSIC, LV_STAGE_IDX_COUNT };
+
+#define LV_MAX_WEBHOOK_DELAYS 16
+
+typedef struct lv_config {
+	cJSON *root; /* the whole parsed file ({} when none) */
+	cJSON *builtin_local; /* the block of the built-in "local" provider when the file has none */
+
+	char *data_dir;
+	char *store;         /* "sqlite:PATH" or "postgresql://..." */
+	char *storage_type;  /* "local" | "s3" */
+	char *storage_dir;
+	const cJSON *storage_json;
+
+	char *listen;
+	char *public_url;
+	int public_url_explicit; /* given by config or override (not derived from listen) */
+	int threads;
+	int64_t max_body_bytes;
+	int rate_limit_per_minute; /* per API key; 0 = off */
+
+	int workers;
+	int segment_concurrency;
+	int lease_seconds;
+	int segment_retries;
+	char *default_video_provider;
+	char *stage_provider[LV_STAGE_IDX_COUNT];
+
+	lv_provider_conf *providers;
+	size_t n_providers;
+
+	int64_t webhook_delays_ms[LV_MAX_WEBHOOK_DELAYS];
+	size_t n_webhook_delays;
+	long webhook_timeout_ms;
+	int webhook_allow_private;
+
+	int idempotency_ttl_hours;
+	char *master_key_env; /* env var with the base64 master key; else <data_dir>/master.key */
+} lv_config;
+
+typedef struct lv_config_overrides {
+	const char *data_dir;
+	const char *listen;
+	const char *public_url;
+	int workers; /* -1: none */
+} lv_config_overrides;
+
+/* Load from JSON text (if not NULL), else from a file (if not NULL), else defaults. */
+int lv_config_load(lv_config **out, const char *path, const char *json_text, const lv_config_overrides *ov);
+void lv_config_free(lv_config *cfg);
+
+const lv_provider_conf *lv_config_provider(const lv_config *cfg, const char *name);
+/* The provider serving a stage (by LV_STAGE_IDX_*). */
+const lv_provider_conf *lv_config_stage_provider(const lv_config *cfg, int stage_idx);
+const char *lv_config_stage_name(int stage_idx);
+/* Replace the public URL (the server does this when it bound port 0 and none was configured). */
+int lv_config_set_public_url(lv_config *cfg, const char *url);
+
+#endif

@@ -1,0 +1,253 @@
+#include "core/engine.h"
+#include "util/crypto.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MASTER_KEY_FILE "master.key"
+
+/* The master key signs nothing by itself: it derives each API key's webhook secret, so that
+ * the secrets are never stored.  It comes from the environment variable named by
+ * secrets.master_key_env (base64 of >= 32 bytes), else from <data_dir>/master.key, which is
+ * created (mode 0600) on first use. */
+static int load_master_key(lv_engine *e)
+{
+	const char *env = getenv(e->cfg->master_key_env);
+	unsigned char buf[128];
+	char *text = NULL, *path = NULL;
+	size_t len = 0;
+	long n;
+	int rc = LV_OK;
+
+	if (env && *env) {
+		size_t l = strlen(env);
+		n = l <= 170 ? lv_base64_decode(buf, env, l) : -1;
+		if (n < 32)
+			return lv_error_set(LV_ECONFIG,
+			                    "secrets: the environment variable %s must hold base64 of at least 32 bytes",
+			                    e->cfg->master_key_env);
+		lv_sha256(e->master_key, buf, (size_t)n);
+		return LV_OK;
+	}
+	if (lv_mkdir_p(e->cfg->data_dir, 1))
+		return lv_error_last()->status;
+	if (!(path = lv_path_join(e->cfg->data_dir, MASTER_KEY_FILE)))
+		return LV_ENOMEM;
+	if (!lv_path_exists(path)) {
+		/* Write a temp file, then link() it into place: link fails if another process won. */
+		unsigned char raw[32];
+		char b64[64], *tmp = lv_asprintf("%s.%ld.tmp", path, (long)getpid());
+		if (!tmp) {
+			free(path);
+			return LV_ENOMEM;
+		}
+		if ((rc = lv_random_bytes(raw, sizeof(raw))) == LV_OK) {
+			size_t bl = lv_base64_encode(b64, raw, sizeof(raw));
+			b64[bl++] = '\n';
+			rc = lv_file_write_atomic(tmp, b64, bl, 0600);
+			if (rc == LV_OK && link(tmp, path) != 0 && errno != EEXIST)
+				rc = lv_error_set(LV_EIO, "cannot create %s: %s", path, strerror(errno));
+			unlink(tmp);
+		}
+		free(tmp);
+		if (rc) {
+			free(path);
+			return rc;
+		}
+	}
+	if ((rc = lv_file_read(&text, &len, path)) == LV_OK) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+			text[--len] = '\0';
+		n = len <= 170 ? lv_base64_decode(buf, text, len) : -1;
+		if (n < 32)
+			rc = lv_error_set(LV_ECONFIG, "secrets: %s is damaged (expected base64 of 32 bytes)", path);
+		else
+			lv_sha256(e->master_key, buf, (size_t)n);
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
+static int add_setting(lv_engine *e, const char *name, const char *value)
+{
+	if (e->n_settings >= LV_MAX_SETTINGS)
+		return lv_error_set(LV_EINTERNAL, "too many settings");
+	e->settings[e->n_settings].name = name;
+	if (!(e->settings[e->n_settings].value = lv_strdup(value ? value : "")))
+		return LV_ENOMEM;
+	e->n_settings++;
+	return LV_OK;
+}
+
+static int add_setting_int(lv_engine *e, const char *name, int64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return add_setting(e, name, buf);
+}
+
+static int build_settings(lv_engine *e)
+{
+	const lv_config *c = e->cfg;
+	if (add_setting(e, "data_dir", c->data_dir) || add_setting(e, "store", c->store) ||
+	    add_setting(e, "storage.type", c->storage_type) || add_setting(e, "storage.dir", c->storage_dir) ||
+	    add_setting(e, "server.listen", c->listen) || add_setting(e, "server.public_url", c->public_url) ||
+	    add_setting_int(e, "server.threads", c->threads) ||
+	    add_setting_int(e, "server.max_body_bytes", c->max_body_bytes) ||
+	    add_setting_int(e, "server.rate_limit_per_minute", c->rate_limit_per_minute) ||
+	    add_setting_int(e, "pipeline.workers", c->workers) ||
+	    add_setting(e, "pipeline.default_video_provider", c->default_video_provider) ||
+	    add_setting_int(e, "server.public_url_explicit", c->public_url_explicit))
+		return lv_error_last()->status;
+	return LV_OK;
+}
+
+int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
+{
+	lv_engine_options defaults = LV_ENGINE_OPTIONS_INIT;
+	lv_config_overrides ov;
+	lv_engine *e;
+	const char *path;
+	int rc;
+
+	if (!out)
+		return lv_error_set(LV_EINVALID, "lv_engine_open: out is NULL");
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != LV_ENGINE_OPTIONS_VERSION)
+		return lv_error_set(LV_EINVALID, "lv_engine_open: unsupported options version %u", opts->version);
+	ov.data_dir = opts->data_dir;
+	ov.listen = opts->listen;
+	ov.public_url = opts->public_url;
+	ov.workers = opts->workers;
+	path = opts->config_path ? opts->config_path : getenv("LV_CONFIG");
+	if (path && !*path)
+		path = NULL;
+	if (!(e = lv_calloc(1, sizeof(*e))))
+		return LV_ENOMEM;
+	e->flags = opts->flags;
+	if ((rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) || (rc = build_settings(e)))
+		goto fail;
+	if (!(e->flags & LV_ENGINE_NO_STORE)) {
+		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)))
+			goto fail;
+	}
+	*out = e;
+	return LV_OK;
+fail:
+	lv_engine_close(e);
+	return rc;
+}
+
+void lv_engine_close(lv_engine *e)
+{
+	size_t i;
+	if (!e)
+		return;
+	lv_store_close(e->store);
+	lv_config_free(e->cfg);
+	for (i = 0; i < e->n_settings; i++)
+		free(e->settings[i].value);
+	memset(e->master_key, 0, sizeof(e->master_key));
+	free(e);
+}
+
+const char *lv_engine_setting(const lv_engine *e, const char *name)
+{
+	size_t i;
+	for (i = 0; e && name && i < e->n_settings; i++)
+		if (!strcmp(e->settings[i].name, name))
+			return e->settings[i].value;
+	return NULL;
+}
+
+int64_t lv_engine_setting_int(const lv_engine *e, const char *name, int64_t fallback)
+{
+	const char *v = lv_engine_setting(e, name);
+	char *end;
+	long long n;
+	if (!v || !*v)
+		return fallback;
+	n = strtoll(v, &end, 10);
+	return *end ? fallback : (int64_t)n;
+}
+
+int lv_engine_update_public_url(lv_engine *e, const char *url)
+{
+	size_t i;
+	if (lv_config_set_public_url(e->cfg, url))
+		return LV_ENOMEM;
+	for (i = 0; i < e->n_settings; i++)
+		if (!strcmp(e->settings[i].name, "server.public_url"))
+			return lv_strset(&e->settings[i].value, url);
+	return LV_OK;
+}
+
+int lv_engine_require_store(lv_engine *e)
+{
+	if (!e)
+		return lv_error_set(LV_EINVALID, "engine is NULL");
+	if (!e->store)
+		return lv_error_set(LV_EINVALID, "this engine was opened without a store (LV_ENGINE_NO_STORE)");
+	return LV_OK;
+}
+
+const lv_provider_conf *lv_engine_video_provider(lv_engine *e, const char *name)
+{
+	const lv_provider_conf *p = lv_config_provider(e->cfg, name);
+	if (!p || !(p->info->stages & LV_STAGE_VIDEO)) {
+		lv_buf names = LV_BUF_INIT;
+		size_t i;
+		for (i = 0; i < e->cfg->n_providers; i++)
+			if (e->cfg->providers[i].info->stages & LV_STAGE_VIDEO)
+				lv_buf_printf(&names, "%s%s", names.len ? ", " : "", e->cfg->providers[i].name);
+		lv_error_set(LV_EINVALID, "provider: '%s' is not a configured video provider (configured: %s)",
+		             name ? name : "", names.data ? names.data : "none");
+		lv_buf_free(&names);
+		return NULL;
+	}
+	return p;
+}
+
+int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
+{
+	int attempt, rc = LV_OK;
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	for (attempt = 0; attempt < 5; attempt++) {
+		lv_store_tx *tx;
+		rc = e->store->ops->begin(e->store, write, &tx);
+		if (rc == LV_OK) {
+			rc = fn(tx, ctx);
+			if (rc == LV_OK)
+				rc = e->store->ops->commit(tx);
+			else
+				e->store->ops->rollback(tx);
+		}
+		if (rc != LV_EBUSY)
+			return rc;
+		LV_WARN("store busy, retrying (attempt %d)", attempt + 1);
+		lv_sleep_ms(50 << attempt);
+	}
+	return rc;
+}
+
+void lv_engine_webhook_secret(const lv_engine *e, const lv_key_rec *key, unsigned char out[32])
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "lv-webhook-secret:%s:%s", key->id, key->webhook_salt);
+	lv_hmac_sha256(out, e->master_key, sizeof(e->master_key), msg, (size_t)n);
+}

@@ -1,0 +1,41 @@
+/* Internal: the engine object and helpers shared by the core modules. */
+#ifndef LV_CORE_ENGINE_H
+#define LV_CORE_ENGINE_H
+
+#include "config/config.h"
+#include "longvideo/engine.h"
+#include "store/store.h"
+
+#define LV_MAX_SETTINGS 24
+
+struct lv_engine {
+	lv_config *cfg;
+	lv_store *store;          /* NULL with LV_ENGINE_NO_STORE */
+	unsigned char master_key[32];
+	unsigned flags;
+	struct {
+		const char *name;
+		char *value;
+	} settings[LV_MAX_SETTINGS];
+	size_t n_settings;
+};
+
+/* The store, or LV_EINVALID "this engine was opened without a store". */
+int lv_engine_require_store(lv_engine *e);
+
+/* The video provider called `name` (the task's "provider" field); records
+ * LV_EINVALID "provider: ..." naming the configured video providers when there is none. */
+const lv_provider_conf *lv_engine_video_provider(lv_engine *e, const char *name);
+
+/* Run fn inside one store transaction (write or read), committing on LV_OK and rolling back
+ * otherwise; a busy database is retried a few times. */
+typedef int (*lv_tx_fn)(lv_store_tx *tx, void *ctx);
+int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx);
+
+/* The webhook secret's 32 bytes for a key (derived from the master key and the key's salt). */
+void lv_engine_webhook_secret(const lv_engine *e, const lv_key_rec *key, unsigned char out[32]);
+
+/* Replace the public URL (used when the server bound an ephemeral port and none was configured). */
+int lv_engine_update_public_url(lv_engine *e, const char *url);
+
+#endif

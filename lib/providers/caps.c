@@ -1,0 +1,74 @@
+#include "providers/caps.h"
+
+#include <string.h>
+
+#define ALL_RES ((1u << LV_RES_720P) | (1u << LV_RES_1080P))
+#define ALL_ASPECTS ((1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16) | (1u << LV_ASPECT_1_1))
+#define NO_RATES { -1, -1 }
+
+/* HappyHorse's published rates are also the built-in provider's defaults (SPEC §3). */
+#define HAPPYHORSE_RATES { 27500, 47200 }
+
+static const lv_provider_type_info types[] = {
+	{ "local",
+	  LV_STAGE_SCRIPT | LV_STAGE_MODERATION | LV_STAGE_ANCHOR | LV_STAGE_VIDEO | LV_STAGE_SPEECH |
+	          LV_STAGE_MUSIC,
+	  { ALL_RES, ALL_ASPECTS, 1, 8, { 0 }, 0, HAPPYHORSE_RATES }, 0, 0 },
+	{ "anthropic", LV_STAGE_SCRIPT, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	{ "openai-chat", LV_STAGE_SCRIPT | LV_STAGE_MODERATION, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 0, 1 },
+	{ "openai-moderation", LV_STAGE_MODERATION, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	{ "dashscope-video", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, HAPPYHORSE_RATES }, 1, 0 },
+	/* Sora-style: only 4, 8 and 12 s clips; 16:9 and 9:16. */
+	{ "openai-videos", LV_STAGE_VIDEO,
+	  { 1u << LV_RES_720P, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 12, { 4, 8, 12 }, 3, NO_RATES },
+	  1, 0 },
+	{ "comfyui", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 1, 8, { 0 }, 0, NO_RATES }, 0, 1 },
+	{ "openai-images", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	{ "openai-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+};
+
+const lv_provider_type_info *lv_provider_type_find(const char *type)
+{
+	size_t i;
+	for (i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(types[i].type, type))
+			return &types[i];
+	return NULL;
+}
+
+const char *lv_provider_type_names(void)
+{
+	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
+	       "openai-images, openai-speech";
+}
+
+static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };
+static const char *const aspect_names[LV_ASPECT_COUNT] = { "16:9", "9:16", "1:1" };
+
+int lv_resolution_index(const char *resolution)
+{
+	int i;
+	for (i = 0; resolution && i < LV_RES_COUNT; i++)
+		if (!strcmp(res_names[i], resolution))
+			return i;
+	return -1;
+}
+
+const char *lv_resolution_name(int index)
+{
+	return index >= 0 && index < LV_RES_COUNT ? res_names[index] : NULL;
+}
+
+int lv_aspect_index(const char *aspect_ratio)
+{
+	int i;
+	for (i = 0; aspect_ratio && i < LV_ASPECT_COUNT; i++)
+		if (!strcmp(aspect_names[i], aspect_ratio))
+			return i;
+	return -1;
+}
+
+const char *lv_aspect_name(int index)
+{
+	return index >= 0 && index < LV_ASPECT_COUNT ? aspect_names[index] : NULL;
+}
