@@ -57,6 +57,15 @@ LV_EXTERN(const char *) lv_engine_setting(const lv_engine *engine, const char *n
 /** lv_engine_setting() parsed as an integer; `fallback` when unset or not a number. */
 LV_EXTERN(int64_t) lv_engine_setting_int(const lv_engine *engine, const char *name, int64_t fallback);
 
+/**
+ * Set the public base URL used to build absolute media URLs, unless one was
+ * configured ("server.public_url" or the public_url option), in which case
+ * the configured one stays and this returns LV_OK without change.  A server
+ * calls this after binding, e.g. when it listened on port 0.  Call it before
+ * other threads use the engine.
+ */
+LV_EXTERN(int) lv_engine_set_public_url(lv_engine *engine, const char *url);
+
 #ifdef __cplusplus
 }
 #endif

@@ -251,3 +251,22 @@ void lv_engine_webhook_secret(const lv_engine *e, const lv_key_rec *key, unsigne
 	int n = snprintf(msg, sizeof(msg), "lv-webhook-secret:%s:%s", key->id, key->webhook_salt);
 	lv_hmac_sha256(out, e->master_key, sizeof(e->master_key), msg, (size_t)n);
 }
+
+int lv_engine_set_public_url(lv_engine *e, const char *url)
+{
+	size_t len;
+	char *copy;
+	int rc;
+	if (!e || !url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return lv_error_set(LV_EINVALID, "public_url: must be an absolute http(s) URL");
+	if (e->cfg->public_url_explicit)
+		return LV_OK;
+	if (!(copy = lv_strdup(url)))
+		return LV_ENOMEM;
+	len = strlen(copy);
+	while (len > 0 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	rc = lv_engine_update_public_url(e, copy);
+	free(copy);
+	return rc;
+}

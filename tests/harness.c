@@ -1,0 +1,310 @@
+#include "harness.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+char *lv_test_bin(const char *name)
+{
+	return lv_asprintf("%s/%s", LV_TEST_BIN_DIR, name);
+}
+
+static int wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+	int64_t until = lv_mono_ms() + timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (lv_mono_ms() > until)
+			return 1;
+		lv_sleep_ms(20);
+	}
+}
+
+int lv_test_server_start(lv_test_server *srv, const char *data_dir, const char *config_path,
+                         const char *const *extra)
+{
+	char *bin = lv_test_bin("lvserver"), *port_file = lv_path_join(data_dir, "lvserver.port");
+	const char *argv[64];
+	posix_spawn_file_actions_t fa;
+	int argc = 0, rc, fd;
+	int64_t until;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->data_dir = (char *)data_dir;
+	srv->log_path = lv_path_join(data_dir, "lvserver.log");
+	unlink(port_file);
+	argv[argc++] = bin;
+	argv[argc++] = "--data-dir";
+	argv[argc++] = data_dir;
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--port-file";
+	argv[argc++] = port_file;
+	if (config_path) {
+		argv[argc++] = "--config";
+		argv[argc++] = config_path;
+	}
+	while (extra && *extra && argc < 62)
+		argv[argc++] = *extra++;
+	argv[argc] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawn(&srv->pid, bin, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	free(bin);
+	if (rc != 0) {
+		free(port_file);
+		return -1;
+	}
+	until = lv_mono_ms() + 20000;
+	while (lv_mono_ms() < until) {
+		char buf[32] = { 0 };
+		int status;
+		fd = open(port_file, O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0 && buf[n - 1] == '\n') {
+				srv->port = atoi(buf);
+				snprintf(srv->base_url, sizeof(srv->base_url), "http://127.0.0.1:%d", srv->port);
+				free(port_file);
+				return srv->port > 0 ? 0 : -1;
+			}
+		}
+		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
+			srv->pid = 0;
+			break;
+		}
+		lv_sleep_ms(20);
+	}
+	free(port_file);
+	if (srv->pid > 0)
+		lv_test_server_kill(srv);
+	return -1;
+}
+
+int lv_test_server_stop(lv_test_server *srv)
+{
+	int status = -1;
+	if (srv->pid <= 0)
+		return -1;
+	kill(srv->pid, SIGTERM);
+	if (wait_exit(srv->pid, 10000, &status) != 0) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &status, 0);
+		status = -1;
+	}
+	srv->pid = 0;
+	free(srv->log_path);
+	srv->log_path = NULL;
+	return status;
+}
+
+void lv_test_server_kill(lv_test_server *srv)
+{
+	int status;
+	if (srv->pid > 0) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &status, 0);
+	}
+	srv->pid = 0;
+	free(srv->log_path);
+	srv->log_path = NULL;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *p)
+{
+	lv_buf *b = p;
+	return lv_buf_put(b, data, size * n) == 0 ? size * n : 0;
+}
+
+int lv_test_http(lv_test_response *resp, const char *method, const char *url, const char *const *headers,
+                 const char *body, size_t body_len)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	lv_buf b = LV_BUF_INIT, h = LV_BUF_INIT;
+	CURLcode rc;
+	memset(resp, 0, sizeof(*resp));
+	if (!c)
+		return -1;
+	while (headers && *headers)
+		hl = curl_slist_append(hl, *headers++);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	resp->body_len = b.len;
+	resp->body = lv_buf_detach(&b);
+	resp->headers = lv_buf_detach(&h);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+const char *lv_test_header(const lv_test_response *resp, const char *name, char *buf, size_t cap)
+{
+	const char *p = resp->headers;
+	size_t nl = strlen(name);
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			size_t vl;
+			while (*v == ' ')
+				v++;
+			vl = (size_t)(p + len - v);
+			if (vl >= cap)
+				vl = cap - 1;
+			memcpy(buf, v, vl);
+			buf[vl] = '\0';
+			return buf;
+		}
+		p = eol ? eol + 2 : p + len;
+	}
+	return NULL;
+}
+
+void lv_test_response_free(lv_test_response *resp)
+{
+	free(resp->body);
+	free(resp->headers);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* Read both pipes until EOF without deadlocking on either. */
+static void drain(int out_fd, int err_fd, lv_buf *out, lv_buf *err)
+{
+	struct pollfd p[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+	int open_fds = 2;
+	while (open_fds > 0) {
+		int i;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			char chunk[8192];
+			ssize_t n;
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(p[i].fd, chunk, sizeof(chunk));
+			if (n > 0) {
+				lv_buf_put(i == 0 ? out : err, chunk, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+}
+
+int lv_test_exec(lv_test_run *run, const char *program, const char *const *argv, const char *stdin_text,
+                 const char *const *env)
+{
+	char *bin = lv_test_bin(program);
+	const char *args[128];
+	char **envp;
+	size_t ne = 0, i, extra = 0;
+	int out_pipe[2], err_pipe[2], in_pipe[2], status, argc = 0;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	lv_buf out = LV_BUF_INIT, err = LV_BUF_INIT;
+
+	memset(run, 0, sizeof(*run));
+	run->exit_code = -1;
+	args[argc++] = bin;
+	while (argv && *argv && argc < 126)
+		args[argc++] = *argv++;
+	args[argc] = NULL;
+	while (environ[ne])
+		ne++;
+	while (env && env[extra])
+		extra++;
+	envp = calloc(ne + extra + 1, sizeof(*envp));
+	for (i = 0; i < ne; i++)
+		envp[i] = environ[i];
+	for (i = 0; i < extra; i++)
+		envp[ne + i] = (char *)env[i];
+	if (pipe(out_pipe) || pipe(err_pipe) || pipe(in_pipe)) {
+		free(envp);
+		free(bin);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+	posix_spawn_file_actions_addclose(&fa, in_pipe[1]);
+	posix_spawn_file_actions_addclose(&fa, out_pipe[0]);
+	posix_spawn_file_actions_addclose(&fa, err_pipe[0]);
+	if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)args, envp) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		free(envp);
+		free(bin);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	free(bin);
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	if (stdin_text) {
+		size_t len = strlen(stdin_text), off = 0;
+		while (off < len) {
+			ssize_t w = write(in_pipe[1], stdin_text + off, len - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	close(in_pipe[1]);
+	drain(out_pipe[0], err_pipe[0], &out, &err);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	run->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	run->out = lv_buf_detach(&out);
+	run->err = lv_buf_detach(&err);
+	return 0;
+}
+
+void lv_test_run_free(lv_test_run *run)
+{
+	free(run->out);
+	free(run->err);
+	memset(run, 0, sizeof(*run));
+}
