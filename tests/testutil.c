@@ -45,3 +45,8 @@ char *lv_test_write_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 	return path;
 }
+
+int lv_test_read_file(char **out, size_t *len, const char *path)
+{
+	return lv_file_read(out, len, path) == LV_OK ? 0 : -1;
+}

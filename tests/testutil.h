@@ -13,4 +13,7 @@ int lv_test_run_suite(Suite *s);
 /* Write text to dir/name; returns the full path (caller frees). */
 char *lv_test_write_file(const char *dir, const char *name, const char *text);
 
+/* Read a whole file; returns 0 on success (caller frees *out). */
+int lv_test_read_file(char **out, size_t *len, const char *path);
+
 #endif

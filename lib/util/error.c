@@ -9,8 +9,8 @@
 static _Thread_local struct {
 	lv_error pub;
 	char message[1024];
-	char *details;
-} last_error = { { LV_OK, "", NULL }, "", NULL };
+	char details[1024]; /* fixed storage: nothing to free when a thread ends */
+} last_error = { { LV_OK, "", NULL }, "", "" };
 
 static void lv_strlcpy_internal(char *dst, const char *src, size_t cap)
 {
@@ -23,8 +23,7 @@ static void lv_strlcpy_internal(char *dst, const char *src, size_t cap)
 
 static void reset_record(void)
 {
-	free(last_error.details);
-	last_error.details = NULL;
+	last_error.details[0] = '\0';
 	last_error.pub.details_json = NULL;
 }
 
@@ -42,8 +41,12 @@ int lv_error_set(int status, const char *fmt, ...)
 
 void lv_error_set_details(const char *details_json)
 {
-	free(last_error.details);
-	last_error.details = details_json ? strdup(details_json) : NULL;
+	/* Details that do not fit are dropped rather than cut into invalid JSON. */
+	if (!details_json || strlen(details_json) >= sizeof(last_error.details)) {
+		reset_record();
+		return;
+	}
+	lv_strlcpy_internal(last_error.details, details_json, sizeof(last_error.details));
 	last_error.pub.details_json = last_error.details;
 }
 

@@ -52,6 +52,21 @@ int lv_json_parse(cJSON **out, const char *text, size_t len, const char *what)
 	*out = NULL;
 	if (!text || len == 0)
 		return lv_error_set(LV_EINVALID, "%s: empty, expected a JSON object", what);
+	/* cJSON would silently cut a string at an escaped NUL; refuse it instead. */
+	{
+		size_t i;
+		for (i = 0; i + 6 <= len; i++)
+			if (text[i] == '\\' && text[i + 1] == 'u' && !strncmp(text + i + 2, "0000", 4)) {
+				size_t bs = 0, j = i;
+				while (j > 0 && text[j - 1] == '\\') { /* an escaped backslash is not an escape */
+					bs++;
+					j--;
+				}
+				if (bs % 2 == 0)
+					return lv_error_set(LV_EINVALID, "%s: strings must not contain \\u0000 (byte %zu)",
+					                    what, i);
+			}
+	}
 	*out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!*out) {
 		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
