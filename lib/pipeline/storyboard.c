@@ -1,0 +1,153 @@
+#include "pipeline/storyboard.h"
+#include "util/error.h"
+#include "util/json.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Decode one UTF-8 code point (input assumed valid; malformed bytes count as one). */
+static size_t next_cp(const unsigned char *s, unsigned *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0 && s[1]) {
+		*cp = ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+		return 2;
+	}
+	if ((s[0] & 0xf0) == 0xe0 && s[1] && s[2]) {
+		*cp = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+		return 3;
+	}
+	if ((s[0] & 0xf8) == 0xf0 && s[1] && s[2] && s[3]) {
+		*cp = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu);
+		return 4;
+	}
+	*cp = s[0];
+	return 1;
+}
+
+double lv_speech_estimate_seconds(const char *text, const char *language)
+{
+	const unsigned char *p = (const unsigned char *)(text ? text : "");
+	double cjk = 0, hangul = 0, words = 0, pauses = 0;
+	int in_word = 0;
+	(void)language;
+	while (*p) {
+		unsigned cp;
+		p += next_cp(p, &cp);
+		if ((cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x3040 && cp <= 0x30ff)) {
+			cjk++;
+			in_word = 0;
+		} else if (cp >= 0xac00 && cp <= 0xd7af) {
+			hangul++;
+			in_word = 0;
+		} else if (cp < 0x80 && (isalnum((int)cp) || cp == '\'')) {
+			if (!in_word)
+				words++;
+			in_word = 1;
+		} else {
+			in_word = 0;
+			if (cp == ',' || cp == ';' || cp == ':' || cp == 0xff0c || cp == 0x3001 || cp == 0xff1b)
+				pauses += 0.15;
+			else if (cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xff01 || cp == 0xff1f)
+				pauses += 0.3;
+		}
+	}
+	return cjk / 4.2 + hangul / 4.5 + words / 2.6 + pauses;
+}
+
+double lv_narration_budget(int seconds)
+{
+	/* Leave breathing room at the cut: 0.6 s, and at least half the shot for speech. */
+	double b = (double)seconds - 0.6;
+	return b < seconds * 0.5 ? seconds * 0.5 : b;
+}
+
+static int fail(char *fb, size_t cap, const char *fmt, ...) LV_PRINTF(3, 4);
+
+static int fail(char *fb, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(fb, cap, fmt, ap);
+	va_end(ap);
+	return lv_error_set(LV_EINVALID, "storyboard: %s", fb);
+}
+
+static const char *str_field(const cJSON *o, const char *name)
+{
+	const char *s = lv_json_get_str(o, name);
+	return s && *s ? s : NULL;
+}
+
+int lv_storyboard_validate(const cJSON *sb, size_t n_shots, const int *shot_seconds, const char *language,
+                           char *fb, size_t cap)
+{
+	const cJSON *chars, *shots, *c, *s;
+	size_t i;
+	if (!cJSON_IsObject(sb))
+		return fail(fb, cap, "the storyboard must be a JSON object");
+	if (!str_field(sb, "title") || !str_field(sb, "style"))
+		return fail(fb, cap, "title and style must be non-empty strings");
+	chars = cJSON_GetObjectItemCaseSensitive(sb, "characters");
+	shots = cJSON_GetObjectItemCaseSensitive(sb, "shots");
+	if (!cJSON_IsArray(chars))
+		return fail(fb, cap, "characters must be an array (it may be empty)");
+	if (cJSON_GetArraySize(chars) > 8)
+		return fail(fb, cap, "at most 8 characters");
+	cJSON_ArrayForEach(c, chars)
+	{
+		const cJSON *other;
+		if (!str_field(c, "id") || !str_field(c, "name") || !str_field(c, "description"))
+			return fail(fb, cap, "every character needs a non-empty id, name and description");
+		for (other = chars->child; other != c; other = other->next)
+			if (!strcmp(lv_json_get_str(other, "id"), lv_json_get_str(c, "id")))
+				return fail(fb, cap, "character id '%s' is used twice", lv_json_get_str(c, "id"));
+	}
+	if (!cJSON_IsArray(shots) || (size_t)cJSON_GetArraySize(shots) != n_shots)
+		return fail(fb, cap, "shots must be an array of exactly %zu shots", n_shots);
+	i = 0;
+	cJSON_ArrayForEach(s, shots)
+	{
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(s, "index");
+		const cJSON *dur = cJSON_GetObjectItemCaseSensitive(s, "duration");
+		const cJSON *who = cJSON_GetObjectItemCaseSensitive(s, "characters"), *w;
+		const cJSON *narr = cJSON_GetObjectItemCaseSensitive(s, "narration");
+		double need, budget;
+		if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i)
+			return fail(fb, cap, "shot %zu must have index %zu", i, i);
+		if (!cJSON_IsNumber(dur) || dur->valuedouble != (double)shot_seconds[i])
+			return fail(fb, cap, "shot %zu must last exactly %d seconds", i, shot_seconds[i]);
+		if (!str_field(s, "visual") || !str_field(s, "camera"))
+			return fail(fb, cap, "shot %zu needs a non-empty camera and visual", i);
+		if (who && !cJSON_IsArray(who))
+			return fail(fb, cap, "shot %zu: characters must be an array of character ids", i);
+		cJSON_ArrayForEach(w, who)
+		{
+			const cJSON *k;
+			int found = 0;
+			if (!cJSON_IsString(w))
+				return fail(fb, cap, "shot %zu: characters must be an array of character ids", i);
+			cJSON_ArrayForEach(k, chars)
+			{
+				if (!strcmp(lv_json_get_str(k, "id"), w->valuestring))
+					found = 1;
+			}
+			if (!found)
+				return fail(fb, cap, "shot %zu names unknown character '%s'", i, w->valuestring);
+		}
+		if (!cJSON_IsString(narr))
+			return fail(fb, cap, "shot %zu: narration must be a string (it may be empty)", i);
+		need = lv_speech_estimate_seconds(narr->valuestring, language);
+		budget = lv_narration_budget(shot_seconds[i]);
+		if (need > budget)
+			return fail(fb, cap, "shot %zu: narration takes about %.1f s to speak but must fit in %.1f s; shorten it",
+			            i, need, budget);
+		i++;
+	}
+	return LV_OK;
+}
