@@ -8,6 +8,8 @@
  *   longvideo/keys.h     API keys, credits, ledger check
  *   longvideo/plan.h     segment plan and estimate
  *   longvideo/task.h     tasks
+ *   longvideo/worker.h   pipeline workers, webhook delivery
+ *   longvideo/media.h    results: files and their URLs
  */
 #ifndef LONGVIDEO_H
 #define LONGVIDEO_H
@@ -18,5 +20,7 @@
 #include "longvideo/keys.h"
 #include "longvideo/plan.h"
 #include "longvideo/task.h"
+#include "longvideo/worker.h"
+#include "longvideo/media.h"
 
 #endif

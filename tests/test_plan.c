@@ -110,8 +110,8 @@ END_TEST
 START_TEST(allowed_lengths_bill_next_length)
 {
 	/* A Sora-like provider: only 4/8/12 s clips.  17 s -> 6+6+5 generated as 8+8+8 and billed so. */
-	lv_engine *e = open_plan_engine("{\"providers\":{\"sora\":{\"type\":\"openai-videos\","
-	                                "\"api_key_env\":\"X\",\"rates\":{\"720p\":10}}}}");
+	lv_engine *e = open_plan_engine("{\"providers\":{\"sora\":{\"type\":\"local\","
+	                                "\"allowed_seconds\":[4,8,12],\"rates\":{\"720p\":10,\"1080p\":20}}}}");
 	lv_plan *p = plan_for(e, 17, "720p", "sora");
 	lv_plan_segment s;
 	size_t i;

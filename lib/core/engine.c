@@ -141,8 +141,11 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	e->flags = opts->flags;
 	if ((rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) || (rc = build_settings(e)))
 		goto fail;
+	if ((rc = lv_providers_build(&e->providers, e->cfg)))
+		goto fail;
 	if (!(e->flags & LV_ENGINE_NO_STORE)) {
-		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)))
+		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)) ||
+		    (rc = lv_storage_open(&e->storage, e->cfg)))
 			goto fail;
 	}
 	*out = e;
@@ -158,6 +161,8 @@ void lv_engine_close(lv_engine *e)
 	if (!e)
 		return;
 	lv_store_close(e->store);
+	lv_storage_close(e->storage);
+	lv_providers_free(e->providers);
 	lv_config_free(e->cfg);
 	for (i = 0; i < e->n_settings; i++)
 		free(e->settings[i].value);

@@ -4,6 +4,8 @@
 
 #include "config/config.h"
 #include "longvideo/engine.h"
+#include "providers/provider.h"
+#include "storage/storage.h"
 #include "store/store.h"
 
 #define LV_MAX_SETTINGS 24
@@ -11,6 +13,8 @@
 struct lv_engine {
 	lv_config *cfg;
 	lv_store *store;          /* NULL with LV_ENGINE_NO_STORE */
+	lv_storage *storage;      /* NULL with LV_ENGINE_NO_STORE */
+	lv_providers *providers;
 	unsigned char master_key[32];
 	unsigned flags;
 	struct {

@@ -27,7 +27,7 @@ enum {
 	ST_TASK_INSERT, ST_TASK_GET, ST_TASK_UPDATE, ST_TASK_LIST, ST_TASK_LIST_STATUS,
 	ST_SEG_INSERT, ST_SEG_LIST, ST_SEG_UPDATE,
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
-	ST_CLAIM_PICK, ST_CLAIM_SET, ST_LEASE_RENEW,
+	ST_CLAIM_PICK, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_COUNT
 };
@@ -85,6 +85,7 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_CLAIM_SET] = "UPDATE tasks SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
 	[ST_LEASE_RENEW] = "UPDATE tasks SET lease_until = ?3 WHERE lease_owner = ?1 AND lease_until >= ?2 "
 	                   "AND status NOT IN ('completed','failed','canceled')",
+	[ST_LEASE_RELEASE] = "UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
 	[ST_OUTBOX_INSERT] = "INSERT INTO webhook_outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE status = 'pending' "
 	                  "AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
@@ -761,6 +762,15 @@ static int sq_lease_renew(lv_store_tx *tx, const char *owner, int64_t now, int64
 	return step_done(tx, st, "renew leases");
 }
 
+static int sq_lease_release(lv_store_tx *tx, const char *owner)
+{
+	sqlite3_stmt *st = stmt(tx, ST_LEASE_RELEASE);
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, owner);
+	return step_done(tx, st, "release leases");
+}
+
 /* ---- webhook outbox -------------------------------------------------------------- */
 
 static void bind_outbox(sqlite3_stmt *st, const lv_outbox_rec *r)
@@ -923,6 +933,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_idem_purge,
 	sq_task_claim,
 	sq_lease_renew,
+	sq_lease_release,
 	sq_outbox_insert,
 	sq_outbox_due,
 	sq_outbox_update,

@@ -168,6 +168,8 @@ typedef struct lv_store_ops {
 	int (*task_claim)(lv_store_tx *tx, const char *owner, int64_t now, int64_t lease_until, lv_task_rec *out);
 	/* Extend the lease of every task `owner` holds; tasks it lost are not touched. */
 	int (*lease_renew)(lv_store_tx *tx, const char *owner, int64_t now, int64_t lease_until);
+	/* Give up every lease `owner` holds (the tasks become claimable at once). */
+	int (*lease_release)(lv_store_tx *tx, const char *owner);
 
 	/* Webhook outbox. */
 	int (*outbox_insert)(lv_store_tx *tx, const lv_outbox_rec *r);

@@ -1,0 +1,138 @@
+/*
+ * Internal: the pipeline — worker threads, the segment driver, the CPU pool.
+ *
+ * Ownership: a task this process works on is a `held` record in the
+ * workers' list (reference counted under workers->mu).  Stage threads take
+ * held tasks from the ready queue or claim new ones from the store; the
+ * generating stage hands a task's segments to the driver and the stage
+ * thread moves on.  The monitor thread renews leases and raises a task's
+ * cancel flag when it was canceled (or its lease lost), which every piece of
+ * running work checks.  Every write of a stage's result happens in a
+ * transaction that first checks the task is still ours and in the expected
+ * status, so nothing a worker finishes late can change a canceled task.
+ */
+#ifndef LV_PIPELINE_H
+#define LV_PIPELINE_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+
+#include "core/engine.h"
+#include "longvideo/task.h"
+#include "longvideo/worker.h"
+#include "providers/provider.h"
+
+typedef struct held held;
+typedef struct lv_workers workers;
+
+enum { SEG_SUBMIT = 0, SEG_POLL, SEG_FETCH, SEG_DONE, SEG_FAILED };
+
+typedef struct seg_job {
+	held *task;
+	int idx;
+	int phase;
+	int attempts;        /* submissions so far (stored) */
+	int poll_errors;     /* consecutive transient errors */
+	int64_t due;         /* monotonic ms */
+	int64_t started;     /* monotonic ms of the current submission */
+	int queued;          /* in the driver heap or being worked */
+	int seconds;         /* used in the film */
+	int billed_seconds;  /* generated */
+	int start;
+	char *job_id;
+	char *job_state;
+	char *prompt, *visual, *camera;
+	char **refs;         /* local files of the reference images */
+	size_t n_refs;
+} seg_job;
+
+struct held {
+	char id[LV_ID_MAX];
+	volatile int cancel;
+	int refs;
+	held *next;          /* in workers->held */
+	held *next_ready;    /* in workers->ready */
+	int in_ready;
+	char *work_dir;
+	/* generating */
+	pthread_mutex_t mu;
+	seg_job *segs;
+	size_t n_segs;
+	size_t inflight;
+	size_t done;
+	int failed;          /* the task failed: stop everything */
+	int concurrency;
+	char resolution[8], aspect_ratio[8], language[16], provider[64];
+	int width, height;
+};
+
+struct lv_workers {
+	lv_engine *e;
+	char owner[96];
+	int n_stage;
+	int webhooks;
+	volatile int stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;        /* stage threads: work may be ready */
+	held *held;
+	held *ready_head, *ready_tail;
+	size_t n_held;
+	pthread_t *stage_threads;
+	pthread_t monitor;
+	int monitor_started;
+	/* the segment driver */
+	pthread_mutex_t dmu;
+	pthread_cond_t dcv;
+	seg_job **heap;
+	size_t heap_n, heap_cap;
+	pthread_t *driver_threads;
+	int n_driver;
+	/* the CPU pool */
+	pthread_mutex_t cmu;
+	pthread_cond_t ccv;
+	seg_job **cq;
+	size_t cq_n, cq_cap;
+	pthread_t *cpu_threads;
+	int n_cpu;
+	int cpu_free;             /* CPU slots free (shared by the pool and stage threads) */
+	pthread_cond_t slot_cv;
+	/* webhooks */
+	pthread_t *hook_threads;
+	int n_hook;
+};
+
+/* held tasks */
+held *lv_held_get(workers *w, const char *id, int create);
+void lv_held_put(workers *w, held *h);
+void lv_ready_push(workers *w, held *h);
+
+/* CPU slots: at most n_cpu CPU-heavy jobs at once across the process. */
+void lv_cpu_acquire(workers *w);
+void lv_cpu_release(workers *w);
+
+/* stages (stages.c): run a claimed task until it parks (generating), ends, or is canceled. */
+void lv_run_task(workers *w, held *h);
+
+/* Check ownership and status inside a write transaction; LV_ECANCELED if the task is no longer ours. */
+int lv_own(workers *w, lv_store_tx *tx, const char *id, int expect_status, lv_task_rec *out);
+
+/* Fail the task (strict failure): settle ready segments, refund the rest, record the error. */
+void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot);
+
+/* driver (driver.c) */
+int lv_driver_start(workers *w);
+void lv_driver_stop(workers *w);
+void lv_driver_schedule(workers *w, seg_job *j, int64_t due);
+/* Load a task's segments and schedule their next steps (new submissions or resumed polls). */
+int lv_generation_start(workers *w, held *h, const lv_task_rec *t);
+
+/* webhook outbox (webhook/outbox.c) */
+void *lv_outbox_thread(void *arg);
+
+/* the film's picture size for a task */
+int lv_task_size(const lv_task_rec *t, int *width, int *height);
+
+/* Storage keys of a task's artifacts. */
+char *lv_key_segment(const char *task_id, int idx);
+
+#endif

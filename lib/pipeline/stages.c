@@ -1,0 +1,900 @@
+/*
+ * The stages of a task, run by a stage thread:
+ *   queued -> scripting -> moderation -> anchoring -> generating (driver) -> audio -> composing
+ *   -> delivering -> completed
+ * Each stage's output is stored (storage objects + the task's script/state) in the same
+ * transaction that moves the status on, so a resumed task starts from the last stored step.
+ */
+#include "compose/compose.h"
+#include "core/task.h"
+#include "longvideo/media.h"
+#include "media/local.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/storyboard.h"
+#include "util/crypto.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPS(w) ((w)->e->store->ops)
+#define SCRIPT_ATTEMPTS 3
+#define VOICE_LEAD_IN 0.3
+
+static const lv_provider *stage_provider(workers *w, int stage_idx)
+{
+	const lv_provider_conf *c = lv_config_stage_provider(w->e->cfg, stage_idx);
+	return c ? lv_providers_get(w->e->providers, c->name) : NULL;
+}
+
+static uint32_t task_seed(const char *id, uint32_t salt)
+{
+	uint32_t s = 2166136261u ^ salt;
+	for (; *id; id++)
+		s = (s ^ (uint8_t)*id) * 16777619u;
+	return s;
+}
+
+/* ---- moving a task on ----------------------------------------------------------------------------------- */
+
+typedef int (*mutate_fn)(lv_task_rec *t, void *ctx);
+
+typedef struct {
+	workers *w;
+	const char *id;
+	int from, to;
+	mutate_fn fn;
+	void *ctx;
+} advance_ctx;
+
+static int advance_tx(lv_store_tx *tx, void *p)
+{
+	advance_ctx *c = p;
+	lv_task_rec t;
+	int rc = lv_own(c->w, tx, c->id, c->from, &t);
+	if (rc)
+		return rc;
+	if (c->fn && (rc = c->fn(&t, c->ctx))) {
+		lv_task_rec_clear(&t);
+		return rc;
+	}
+	t.status = c->to;
+	if (t.progress < lv_stage_progress((lv_task_status)c->to))
+		t.progress = lv_stage_progress((lv_task_status)c->to);
+	t.updated_at = lv_now_ms();
+	rc = OPS(c->w)->task_update(tx, &t);
+	lv_task_rec_clear(&t);
+	return rc;
+}
+
+static int advance(workers *w, held *h, int from, int to, mutate_fn fn, void *ctx)
+{
+	advance_ctx c = { w, h->id, from, to, fn, ctx };
+	int rc = lv_engine_tx(w->e, 1, advance_tx, &c);
+	if (rc == LV_OK)
+		LV_INFO("task %s: %s -> %s", h->id, lv_task_status_name((lv_task_status)from),
+		        lv_task_status_name((lv_task_status)to));
+	else if (rc == LV_ECANCELED)
+		h->cancel = 1;
+	return rc;
+}
+
+typedef struct {
+	workers *w;
+	const char *id;
+	int stage;
+	const char *code;
+	const char *message;
+	int shot;
+} fail_ctx;
+
+static int fail_tx(lv_store_tx *tx, void *p)
+{
+	fail_ctx *c = p;
+	lv_task_rec t;
+	lv_segment_rec *segs = NULL;
+	size_t n = 0;
+	int rc = lv_own(c->w, tx, c->id, -1, &t);
+	if (rc)
+		return rc;
+	if ((rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)) == LV_OK &&
+	    (rc = lv_strset(&t.error_code, c->code)) == LV_OK && (rc = lv_strset(&t.error_message, c->message)) == LV_OK) {
+		t.error_stage = c->stage;
+		t.error_shot = c->shot;
+		/* Strict failure: what was generated is charged, the rest of the reservation goes back. */
+		rc = lv_task_finish(c->w->e, tx, &t, LV_TASK_FAILED, lv_segments_ready_price(segs, n), lv_now_ms());
+	}
+	lv_segment_recs_free(segs, n);
+	lv_task_rec_clear(&t);
+	return rc;
+}
+
+void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot)
+{
+	fail_ctx c = { w, h->id, stage, code, message, shot };
+	int rc = lv_engine_tx(w->e, 1, fail_tx, &c);
+	if (rc == LV_OK)
+		LV_WARN("task %s failed in %s: %s: %s", h->id, lv_task_status_name((lv_task_status)stage), code, message);
+	else if (rc != LV_ECANCELED)
+		LV_ERROR("task %s: could not record its failure: %s", h->id, lv_error_last()->message);
+	h->cancel = 1;
+}
+
+/* ---- scripting ---------------------------------------------------------------------------------------------- */
+
+static int set_script(lv_task_rec *t, void *ctx)
+{
+	return lv_strset(&t->script, ctx);
+}
+
+static int load_plan(workers *w, const char *id, int **seconds, size_t *n)
+{
+	lv_store_tx *tx;
+	lv_segment_rec *segs = NULL;
+	size_t i;
+	int rc = OPS(w)->begin(w->e->store, 0, &tx);
+	*seconds = NULL;
+	if (rc)
+		return rc;
+	rc = OPS(w)->segment_list(tx, id, &segs, n);
+	OPS(w)->rollback(tx);
+	if (rc)
+		return rc;
+	if (!(*seconds = lv_calloc(*n, sizeof(int)))) {
+		lv_segment_recs_free(segs, *n);
+		return LV_ENOMEM;
+	}
+	for (i = 0; i < *n; i++)
+		(*seconds)[i] = segs[i].seconds;
+	lv_segment_recs_free(segs, *n);
+	return LV_OK;
+}
+
+static int stage_script(workers *w, held *h, const lv_task_rec *t)
+{
+	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_SCRIPT);
+	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
+	lv_script_request req;
+	char feedback[512] = "";
+	int *seconds = NULL, attempt, rc;
+	size_t n = 0;
+	if (!p || !p->script) {
+		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", "no script provider is configured", -1);
+		return LV_ECANCELED;
+	}
+	if ((rc = load_plan(w, t->id, &seconds, &n)))
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.prompt = t->prompt;
+	req.language = t->language;
+	req.aspect_ratio = t->aspect_ratio;
+	req.duration = t->duration;
+	req.n_shots = n;
+	req.shot_seconds = seconds;
+	for (attempt = 0; attempt < SCRIPT_ATTEMPTS; attempt++) {
+		lv_provider_error err;
+		char *json = NULL, *canon;
+		cJSON *sb;
+		memset(&err, 0, sizeof(err));
+		req.attempt = attempt;
+		req.feedback = feedback[0] ? feedback : NULL;
+		rc = p->script->write(p->self, &ctx, &req, &json, &err);
+		if (rc == LV_ECANCELED || h->cancel) {
+			free(json);
+			free(seconds);
+			return LV_ECANCELED;
+		}
+		if (rc) {
+			free(json);
+			if (err.retryable && attempt + 1 < SCRIPT_ATTEMPTS) {
+				snprintf(feedback, sizeof(feedback), "%s", err.message);
+				lv_sleep_ms(500LL << attempt);
+				continue;
+			}
+			free(seconds);
+			lv_fail_task(w, h, LV_TASK_SCRIPTING, err.code[0] ? err.code : "script_failed", err.message, -1);
+			return LV_ECANCELED;
+		}
+		sb = cJSON_Parse(json);
+		free(json);
+		if (!sb) {
+			snprintf(feedback, sizeof(feedback), "the output was not valid JSON");
+			continue;
+		}
+		if (lv_storyboard_validate(sb, n, seconds, t->language, feedback, sizeof(feedback))) {
+			LV_WARN("task %s: storyboard from '%s' rejected (attempt %d): %s", h->id, p->name, attempt + 1,
+			        feedback);
+			cJSON_Delete(sb);
+			continue;
+		}
+		canon = lv_json_print(sb);
+		cJSON_Delete(sb);
+		free(seconds);
+		if (!canon)
+			return LV_ENOMEM;
+		rc = advance(w, h, LV_TASK_SCRIPTING, LV_TASK_MODERATION, set_script, canon);
+		free(canon);
+		return rc;
+	}
+	free(seconds);
+	{
+		char msg[700];
+		snprintf(msg, sizeof(msg),
+		         "the script provider '%s' did not produce a valid storyboard in %d attempts (last problem: %s); "
+		         "try a simpler or clearer prompt",
+		         p->name, SCRIPT_ATTEMPTS, feedback);
+		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", msg, -1);
+	}
+	return LV_ECANCELED;
+}
+
+/* ---- moderation ---------------------------------------------------------------------------------------------- */
+
+static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
+{
+	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MODERATION);
+	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
+	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}");
+	const cJSON *shots = cJSON_GetObjectItemCaseSensitive(sb, "shots"), *s;
+	const char **texts;
+	int *shot_of;
+	size_t n = 0, cap = 2 + 2 * (size_t)cJSON_GetArraySize(shots);
+	lv_moderation_result res;
+	lv_provider_error err;
+	int rc;
+	texts = lv_calloc(cap, sizeof(*texts));
+	shot_of = lv_calloc(cap, sizeof(*shot_of));
+	if (!sb || !texts || !shot_of || !p || !p->moderation) {
+		cJSON_Delete(sb);
+		free(texts);
+		free(shot_of);
+		if (!p || !p->moderation) {
+			lv_fail_task(w, h, LV_TASK_MODERATION, "internal_error", "no moderation provider is configured", -1);
+			return LV_ECANCELED;
+		}
+		return LV_ENOMEM;
+	}
+	shot_of[n] = -1;
+	texts[n++] = t->prompt;
+	if (lv_json_get_str(sb, "title")) {
+		shot_of[n] = -1;
+		texts[n++] = lv_json_get_str(sb, "title");
+	}
+	cJSON_ArrayForEach(s, shots)
+	{
+		int idx = cJSON_GetObjectItemCaseSensitive(s, "index")->valueint;
+		if (lv_json_get_str(s, "visual")) {
+			shot_of[n] = idx;
+			texts[n++] = lv_json_get_str(s, "visual");
+		}
+		if (lv_json_get_str(s, "narration") && *lv_json_get_str(s, "narration")) {
+			shot_of[n] = idx;
+			texts[n++] = lv_json_get_str(s, "narration");
+		}
+	}
+	memset(&res, 0, sizeof(res));
+	memset(&err, 0, sizeof(err));
+	rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
+	if (rc == LV_OK && res.flagged) {
+		char msg[512];
+		int shot = res.text_index < n ? shot_of[res.text_index] : -1;
+		snprintf(msg, sizeof(msg), "content moderation rejected the %s (categories: %s); change the prompt and try again",
+		         shot >= 0 ? "storyboard" : "prompt", res.categories[0] ? res.categories : "unspecified");
+		lv_fail_task(w, h, LV_TASK_MODERATION, "moderation_rejected", msg, shot);
+		rc = LV_ECANCELED;
+	} else if (rc == LV_OK) {
+		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_ANCHORING, NULL, NULL);
+	} else if (rc != LV_ECANCELED) {
+		lv_fail_task(w, h, LV_TASK_MODERATION, err.code[0] ? err.code : "internal_error", err.message, -1);
+		rc = LV_ECANCELED;
+	}
+	cJSON_Delete(sb);
+	free(texts);
+	free(shot_of);
+	return rc;
+}
+
+/* ---- anchoring ------------------------------------------------------------------------------------------------ */
+
+static int set_state(lv_task_rec *t, void *ctx)
+{
+	char *s = lv_json_print(ctx);
+	if (!s)
+		return LV_ENOMEM;
+	free(t->state);
+	t->state = s;
+	return LV_OK;
+}
+
+static cJSON *state_of(const lv_task_rec *t)
+{
+	cJSON *s = t->state ? cJSON_Parse(t->state) : NULL;
+	return s ? s : cJSON_CreateObject();
+}
+
+/* Replace (or add) obj[name] = item. */
+static void json_put(cJSON *obj, const char *name, cJSON *item)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item);
+	else
+		cJSON_AddItemToObject(obj, name, item);
+}
+
+/* Render one anchor image unless storage already has it (a resumed task). */
+static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_request *req, const char *key)
+{
+	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
+	lv_provider_error err;
+	char *dir = lv_asprintf("%s/anchors", h->work_dir), *path = NULL;
+	int rc;
+	if (w->e->storage->ops->exists(w->e->storage, key)) {
+		free(dir);
+		return LV_OK;
+	}
+	memset(&err, 0, sizeof(err));
+	if (!dir || lv_mkdir_p(dir, 0) || !(path = lv_asprintf("%s/%s.png", dir, req->id))) {
+		free(dir);
+		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
+	}
+	req->out_png = path;
+	lv_cpu_acquire(w);
+	rc = p->anchor->render(p->self, &ctx, req, &err);
+	lv_cpu_release(w);
+	if (rc == LV_OK)
+		rc = w->e->storage->ops->put_file(w->e->storage, key, path, "image/png");
+	else if (rc != LV_ECANCELED)
+		lv_fail_task(w, h, LV_TASK_ANCHORING, err.code[0] ? err.code : "anchor_failed", err.message, -1), rc = LV_ECANCELED;
+	free(dir);
+	free(path);
+	return rc;
+}
+
+static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
+{
+	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_ANCHOR);
+	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}"), *state = state_of(t), *anchors = cJSON_CreateObject();
+	const cJSON *c;
+	lv_anchor_request req;
+	int width, height, rc = LV_OK;
+	char *key = NULL;
+	if (!p || !p->anchor) {
+		cJSON_Delete(sb);
+		cJSON_Delete(state);
+		cJSON_Delete(anchors);
+		lv_fail_task(w, h, LV_TASK_ANCHORING, "anchor_failed", "no anchor provider is configured", -1);
+		return LV_ECANCELED;
+	}
+	lv_task_size(t, &width, &height);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
+	{
+		memset(&req, 0, sizeof(req));
+		req.id = lv_json_get_str(c, "id");
+		req.name = lv_json_get_str(c, "name");
+		req.description = lv_json_get_str(c, "description");
+		req.style = lv_json_get_str(sb, "style");
+		req.width = 512;
+		req.height = 512;
+		req.seed = task_seed(h->id, (uint32_t)cJSON_GetArraySize(anchors) + 1);
+		req.language = t->language;
+		free(key);
+		if (!req.id || !(key = lv_asprintf("tasks/%s/anchors/%s.png", h->id, req.id)) ||
+		    !lv_storage_key_valid(key)) {
+			rc = lv_error_set(LV_EINTERNAL, "character id '%s' cannot name a file", req.id ? req.id : "");
+			break;
+		}
+		if ((rc = make_anchor(w, h, p, &req, key)))
+			break;
+		cJSON_AddStringToObject(anchors, req.id, key);
+	}
+	if (rc == LV_OK) {
+		memset(&req, 0, sizeof(req));
+		req.id = "style";
+		req.name = lv_json_get_str(sb, "title");
+		req.style = lv_json_get_str(sb, "style");
+		req.description = req.style;
+		req.is_style_frame = 1;
+		req.width = width / 2 / 2 * 2;
+		req.height = height / 2 / 2 * 2;
+		req.seed = task_seed(h->id, 0);
+		req.language = t->language;
+		free(key);
+		if (!(key = lv_asprintf("tasks/%s/anchors/style.png", h->id)))
+			rc = LV_ENOMEM;
+		else if ((rc = make_anchor(w, h, p, &req, key)) == LV_OK)
+			cJSON_AddStringToObject(anchors, "style", key);
+	}
+	free(key);
+	if (rc == LV_OK) {
+		json_put(state, "anchors", anchors);
+		anchors = NULL;
+		rc = advance(w, h, LV_TASK_ANCHORING, LV_TASK_GENERATING, set_state, state);
+	}
+	cJSON_Delete(anchors);
+	cJSON_Delete(sb);
+	cJSON_Delete(state);
+	return rc;
+}
+
+/* ---- audio ------------------------------------------------------------------------------------------------------- */
+
+/* Make sure the narration (when on) and the music (when on) exist in storage and in the state. */
+static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
+{
+	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
+	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}");
+	const cJSON *shot;
+	char *dir = lv_asprintf("%s/audio", h->work_dir);
+	int rc = LV_OK;
+	if (!sb || !dir || lv_mkdir_p(dir, 0)) {
+		cJSON_Delete(sb);
+		free(dir);
+		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
+	}
+	if (t->narration) {
+		const lv_provider *p = stage_provider(w, LV_STAGE_IDX_SPEECH);
+		cJSON *narr = cJSON_GetObjectItemCaseSensitive(state, "narration");
+		if (!narr) {
+			narr = cJSON_AddObjectToObject(state, "narration");
+		}
+		cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+		{
+			const char *text = lv_json_get_str(shot, "narration");
+			int idx = cJSON_GetObjectItemCaseSensitive(shot, "index")->valueint;
+			int secs = cJSON_GetObjectItemCaseSensitive(shot, "duration")->valueint;
+			char name[16], *key, *path;
+			double seconds = 0;
+			lv_provider_error err;
+			if (!text || !*text)
+				continue;
+			snprintf(name, sizeof(name), "%d", idx);
+			if (cJSON_GetObjectItemCaseSensitive(narr, name))
+				continue;
+			if (!p || !p->speech) {
+				lv_fail_task(w, h, LV_TASK_AUDIO, "audio_failed", "no speech provider is configured", -1);
+				rc = LV_ECANCELED;
+				break;
+			}
+			key = lv_asprintf("tasks/%s/audio/narration_%03d.wav", h->id, idx);
+			path = lv_asprintf("%s/narration_%03d.wav", dir, idx);
+			memset(&err, 0, sizeof(err));
+			if (!key || !path) {
+				free(key);
+				free(path);
+				rc = LV_ENOMEM;
+				break;
+			}
+			lv_cpu_acquire(w);
+			rc = p->speech->speak(p->self, &ctx, text, t->language, (double)secs - VOICE_LEAD_IN - 0.2, path,
+			                      &seconds, &err);
+			lv_cpu_release(w);
+			if (rc == LV_OK)
+				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
+			else if (rc != LV_ECANCELED) {
+				char msg[700];
+				snprintf(msg, sizeof(msg), "narration for shot %d: %s", idx, err.message);
+				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", msg, idx);
+				rc = LV_ECANCELED;
+			}
+			if (rc == LV_OK) {
+				cJSON *e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "key", key);
+				cJSON_AddNumberToObject(e, "seconds", seconds);
+				cJSON_AddItemToObject(narr, name, e);
+			}
+			free(key);
+			free(path);
+			if (rc)
+				break;
+		}
+	}
+	if (rc == LV_OK && t->music && !lv_json_get_str(state, "music")) {
+		const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MUSIC);
+		char *key = lv_asprintf("tasks/%s/audio/music.wav", h->id), *path = lv_asprintf("%s/music.wav", dir);
+		lv_provider_error err;
+		memset(&err, 0, sizeof(err));
+		if (!p || !p->music) {
+			lv_fail_task(w, h, LV_TASK_AUDIO, "audio_failed", "no music provider is configured", -1);
+			rc = LV_ECANCELED;
+		} else if (!key || !path) {
+			rc = LV_ENOMEM;
+		} else {
+			const char *mood = lv_json_get_str(sb, "mood");
+			lv_cpu_acquire(w);
+			rc = p->music->compose(p->self, &ctx, (double)t->duration, mood ? mood : "calm",
+			                       task_seed(h->id, 7), path, &err);
+			lv_cpu_release(w);
+			if (rc == LV_OK)
+				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
+			else if (rc != LV_ECANCELED) {
+				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", err.message, -1);
+				rc = LV_ECANCELED;
+			}
+			if (rc == LV_OK)
+				cJSON_AddStringToObject(state, "music", key);
+		}
+		free(key);
+		free(path);
+	}
+	cJSON_Delete(sb);
+	free(dir);
+	return rc;
+}
+
+static int stage_audio(workers *w, held *h, const lv_task_rec *t)
+{
+	cJSON *state = state_of(t);
+	int rc = ensure_audio(w, h, t, state);
+	if (rc == LV_OK)
+		rc = advance(w, h, LV_TASK_AUDIO, LV_TASK_COMPOSING, set_state, state);
+	cJSON_Delete(state);
+	return rc;
+}
+
+/* ---- composing ------------------------------------------------------------------------------------------------------ */
+
+static int compose_progress(void *ctx, double fraction)
+{
+	held *h = ctx;
+	(void)fraction;
+	return h->cancel;
+}
+
+static const char *const out_names[] = { "final.mp4", "final.srt", "final.vtt", "thumbnail.jpg" };
+
+static int stage_compose(workers *w, held *h, const lv_task_rec *t)
+{
+	cJSON *state = state_of(t), *sb = cJSON_Parse(t->script ? t->script : "{}"), *out;
+	const cJSON *shot, *narr;
+	lv_segment_rec *segs = NULL;
+	lv_compose_segment *cs = NULL;
+	lv_compose_voice *voices = NULL;
+	lv_compose_cue *cues = NULL;
+	lv_compose_job job;
+	lv_compose_stats stats;
+	char **paths = NULL, *music = NULL, *outdir = NULL, prefix[160];
+	size_t n = 0, i, nv = 0, nc = 0;
+	lv_store_tx *tx = NULL;
+	int rc, width, height;
+
+	snprintf(prefix, sizeof(prefix), "tasks/%s/out/%d", h->id, t->compose_generation);
+	memset(&job, 0, sizeof(job));
+	memset(&stats, 0, sizeof(stats));
+	if ((rc = ensure_audio(w, h, t, state)))
+		goto out;
+	if ((rc = OPS(w)->begin(w->e->store, 0, &tx)) == LV_OK) {
+		rc = OPS(w)->segment_list(tx, h->id, &segs, &n);
+		OPS(w)->rollback(tx);
+	}
+	if (rc)
+		goto out;
+	{
+		char *k = lv_asprintf("%s/final.mp4", prefix);
+		int have = k && w->e->storage->ops->exists(w->e->storage, k);
+		free(k);
+		if (have)
+			goto stored; /* composed before a restart: deliver what is stored */
+	}
+	cs = lv_calloc(n, sizeof(*cs));
+	paths = lv_calloc(n + 64, sizeof(*paths));
+	voices = lv_calloc(n, sizeof(*voices));
+	cues = lv_calloc(n, sizeof(*cues));
+	outdir = lv_asprintf("%s/compose_%d", h->work_dir, t->compose_generation);
+	if (!cs || !paths || !voices || !cues || !outdir || lv_mkdir_p(outdir, 0)) {
+		rc = lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char *dest = lv_asprintf("%s/seg_%03d.mp4", h->work_dir, segs[i].idx);
+		if (segs[i].status != LV_SEG_READY || !segs[i].output) {
+			free(dest);
+			rc = lv_error_set(LV_EINTERNAL, "shot %d is not ready", segs[i].idx);
+			goto out;
+		}
+		rc = w->e->storage->ops->get_file(w->e->storage, segs[i].output, dest, &paths[i]);
+		free(dest);
+		if (rc)
+			goto out;
+		cs[i].path = paths[i];
+		cs[i].seconds = segs[i].seconds;
+	}
+	narr = cJSON_GetObjectItemCaseSensitive(state, "narration");
+	cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+	{
+		int idx = cJSON_GetObjectItemCaseSensitive(shot, "index")->valueint;
+		const char *text = lv_json_get_str(shot, "narration");
+		char name[16];
+		const cJSON *v;
+		double start, seconds, end;
+		if (!text || !*text || (size_t)idx >= n)
+			continue;
+		snprintf(name, sizeof(name), "%d", idx);
+		v = cJSON_GetObjectItemCaseSensitive(narr, name);
+		start = segs[idx].start + VOICE_LEAD_IN;
+		seconds = lv_speech_estimate_seconds(text, t->language);
+		if (t->narration && v) {
+			char *dest = lv_asprintf("%s/voice_%03d.wav", h->work_dir, idx);
+			rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(v, "key"), dest, &paths[n + nv]);
+			free(dest);
+			if (rc)
+				goto out;
+			voices[nv].path = paths[n + nv];
+			voices[nv].start = start;
+			nv++;
+			seconds = cJSON_GetObjectItemCaseSensitive(v, "seconds")->valuedouble;
+		}
+		/* Subtitles follow the narration's timing (estimated when narration is off). */
+		end = start + (seconds < 1.0 ? 1.0 : seconds);
+		if (end > segs[idx].start + segs[idx].seconds - 0.05)
+			end = segs[idx].start + segs[idx].seconds - 0.05;
+		cues[nc].start = start;
+		cues[nc].end = end;
+		cues[nc].text = text;
+		nc++;
+	}
+	if (t->music && lv_json_get_str(state, "music")) {
+		char *dest = lv_asprintf("%s/music.wav", h->work_dir);
+		rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(state, "music"), dest, &music);
+		free(dest);
+		if (rc)
+			goto out;
+	}
+	lv_task_size(t, &width, &height);
+	job.segments = cs;
+	job.n_segments = n;
+	job.width = width;
+	job.height = height;
+	job.voices = voices;
+	job.n_voices = nv;
+	job.music_path = music;
+	job.segment_audio_db = -18;
+	job.cues = cues;
+	job.n_cues = nc;
+	job.subtitles = t->subtitles == LV_SUBTITLES_BURN ? LV_SUBS_BURN
+	                : t->subtitles == LV_SUBTITLES_NONE ? LV_SUBS_NONE
+	                                                    : LV_SUBS_SOFT;
+	job.language = t->language;
+	job.font_file = lv_font_find(t->language);
+	job.out_dir = outdir;
+	job.target_lufs = -16;
+	job.true_peak_db = -1.5;
+	job.progress = compose_progress;
+	job.progress_ctx = h;
+	lv_cpu_acquire(w);
+	rc = lv_compose_run(&job, &stats);
+	lv_cpu_release(w);
+	if (rc == LV_ECANCELED || h->cancel) {
+		rc = LV_ECANCELED;
+		goto out;
+	}
+	if (rc) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "composition failed: %s", lv_error_last()->message);
+		lv_fail_task(w, h, LV_TASK_COMPOSING, "compose_failed", msg, -1);
+		rc = LV_ECANCELED;
+		goto out;
+	}
+	LV_INFO("task %s: composed %.2f s (%d segments copied, %d re-encoded)", h->id, stats.duration,
+	        stats.copied_segments, stats.reencoded_segments);
+	/* Store the results; final.mp4 last, so its presence means all of them are there. */
+	for (i = sizeof(out_names) / sizeof(out_names[0]); i-- > 0;) {
+		char *src = lv_path_join(outdir, out_names[i]), *key = lv_asprintf("%s/%s", prefix, out_names[i]);
+		if (src && key && lv_path_exists(src))
+			rc = w->e->storage->ops->put_file(w->e->storage, key, src, lv_media_content_type(out_names[i]));
+		free(src);
+		free(key);
+		if (rc)
+			goto out;
+	}
+stored:
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "generation", t->compose_generation);
+	cJSON_AddStringToObject(out, "prefix", prefix);
+	json_put(state, "output", out);
+	rc = advance(w, h, LV_TASK_COMPOSING, LV_TASK_DELIVERING, set_state, state);
+out:
+	for (i = 0; paths && i < n + nv; i++)
+		free(paths[i]);
+	free(paths);
+	free(cs);
+	free(voices);
+	free(cues);
+	free(music);
+	free(outdir);
+	lv_segment_recs_free(segs, n);
+	cJSON_Delete(sb);
+	cJSON_Delete(state);
+	return rc;
+}
+
+/* ---- delivering ---------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+	workers *w;
+	const char *id;
+	cJSON *state;
+	char *result, *subs, *thumb;
+} deliver_ctx;
+
+static int deliver_tx(lv_store_tx *tx, void *p)
+{
+	deliver_ctx *c = p;
+	lv_task_rec t;
+	lv_segment_rec *segs = NULL;
+	size_t n = 0;
+	int rc = lv_own(c->w, tx, c->id, LV_TASK_DELIVERING, &t);
+	if (rc)
+		return rc;
+	if ((rc = set_state(&t, c->state)) || (rc = lv_strset(&t.result_url, c->result)) ||
+	    (rc = lv_strset(&t.subtitles_url, c->subs)) || (rc = lv_strset(&t.thumbnail_url, c->thumb)) ||
+	    (rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)))
+		goto out;
+	rc = lv_task_finish(c->w->e, tx, &t, LV_TASK_COMPLETED, lv_segments_ready_price(segs, n), lv_now_ms());
+out:
+	lv_segment_recs_free(segs, n);
+	lv_task_rec_clear(&t);
+	return rc;
+}
+
+static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
+{
+	cJSON *state = state_of(t), *d = cJSON_GetObjectItemCaseSensitive(state, "delivery");
+	const char *prefix = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "output"), "prefix");
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(d, "generation");
+	const char *token = lv_json_get_str(d, "token");
+	lv_storage *st = w->e->storage;
+	deliver_ctx c;
+	char media[160], fresh[25];
+	size_t i;
+	int rc = LV_OK;
+	memset(&c, 0, sizeof(c));
+	if (!prefix) {
+		cJSON_Delete(state);
+		lv_fail_task(w, h, LV_TASK_DELIVERING, "delivery_failed", "there is no composed film to deliver", -1);
+		return LV_ECANCELED;
+	}
+	/* A new token per composition (a re-compose publishes under a new URL), chosen once and stored first. */
+	if (!token || !cJSON_IsNumber(gen) || gen->valueint != t->compose_generation) {
+		cJSON *nd = cJSON_CreateObject();
+		if (lv_random_base62(fresh, 24)) {
+			cJSON_Delete(nd);
+			cJSON_Delete(state);
+			return LV_EINTERNAL;
+		}
+		cJSON_AddNumberToObject(nd, "generation", t->compose_generation);
+		cJSON_AddStringToObject(nd, "token", fresh);
+		json_put(state, "delivery", nd);
+		if ((rc = advance(w, h, LV_TASK_DELIVERING, LV_TASK_DELIVERING, set_state, state))) {
+			cJSON_Delete(state);
+			return rc;
+		}
+		token = fresh;
+	}
+	snprintf(media, sizeof(media), "media/%s/%s", h->id, token);
+	for (i = 0; i < sizeof(out_names) / sizeof(out_names[0]) && rc == LV_OK; i++) {
+		char *src_key = lv_asprintf("%s/%s", prefix, out_names[i]);
+		char *dst_key = lv_asprintf("%s/%s", media, out_names[i]), *path = NULL, *dest = NULL;
+		if (!src_key || !dst_key) {
+			rc = LV_ENOMEM;
+		} else if (st->ops->exists(st, src_key) && !st->ops->exists(st, dst_key)) {
+			dest = lv_asprintf("%s/deliver_%s", h->work_dir, out_names[i]);
+			if ((rc = lv_mkdir_p(h->work_dir, 0)) == LV_OK &&
+			    (rc = st->ops->get_file(st, src_key, dest, &path)) == LV_OK)
+				rc = st->ops->put_file(st, dst_key, path, lv_media_content_type(out_names[i]));
+		}
+		if (rc == LV_OK && st->ops->exists(st, dst_key)) {
+			char **slot = i == 0 ? &c.result : i == 2 ? &c.subs : i == 3 ? &c.thumb : NULL;
+			if (slot && !(i == 2 && t->subtitles == LV_SUBTITLES_NONE))
+				rc = st->ops->url(st, dst_key, slot);
+		}
+		free(src_key);
+		free(dst_key);
+		free(path);
+		free(dest);
+	}
+	if (rc == LV_OK && !c.result)
+		rc = lv_error_set(LV_EINTERNAL, "the composed film is missing from storage");
+	if (rc == LV_OK) {
+		c.w = w;
+		c.id = h->id;
+		c.state = state;
+		rc = lv_engine_tx(w->e, 1, deliver_tx, &c);
+		if (rc == LV_OK)
+			LV_INFO("task %s: completed, %s", h->id, c.result);
+		else if (rc == LV_ECANCELED)
+			h->cancel = 1;
+	} else if (rc != LV_ECANCELED) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "publishing the film failed: %s", lv_error_last()->message);
+		lv_fail_task(w, h, LV_TASK_DELIVERING, "delivery_failed", msg, -1);
+		rc = LV_ECANCELED;
+	}
+	free(c.result);
+	free(c.subs);
+	free(c.thumb);
+	cJSON_Delete(state);
+	return rc;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------------------------------- */
+
+static int read_task(workers *w, const char *id, lv_task_rec *t)
+{
+	lv_store_tx *tx;
+	int rc = OPS(w)->begin(w->e->store, 0, &tx);
+	if (rc)
+		return rc;
+	rc = OPS(w)->task_get(tx, id, 0, t);
+	OPS(w)->rollback(tx);
+	return rc;
+}
+
+void lv_run_task(workers *w, held *h)
+{
+	for (;;) {
+		lv_task_rec t;
+		int rc, status;
+		if (h->cancel || w->stopping)
+			return;
+		if (read_task(w, h->id, &t))
+			return;
+		if (!t.lease_owner || strcmp(t.lease_owner, w->owner) != 0 ||
+		    lv_task_status_is_terminal((lv_task_status)t.status)) {
+			lv_task_rec_clear(&t);
+			return;
+		}
+		status = t.status;
+		switch (status) {
+		case LV_TASK_QUEUED:
+			rc = advance(w, h, LV_TASK_QUEUED, LV_TASK_SCRIPTING, NULL, NULL);
+			break;
+		case LV_TASK_SCRIPTING:
+			rc = stage_script(w, h, &t);
+			break;
+		case LV_TASK_MODERATION:
+			rc = stage_moderation(w, h, &t);
+			break;
+		case LV_TASK_ANCHORING:
+			rc = stage_anchor(w, h, &t);
+			break;
+		case LV_TASK_GENERATING:
+			rc = lv_generation_start(w, h, &t);
+			if (rc == 1) { /* parked: the driver carries it on */
+				lv_task_rec_clear(&t);
+				return;
+			}
+			if (rc == LV_OK) /* every shot was already ready */
+				rc = advance(w, h, LV_TASK_GENERATING, LV_TASK_AUDIO, NULL, NULL);
+			break;
+		case LV_TASK_AUDIO:
+			rc = stage_audio(w, h, &t);
+			break;
+		case LV_TASK_COMPOSING:
+			rc = stage_compose(w, h, &t);
+			break;
+		case LV_TASK_DELIVERING:
+			rc = stage_deliver(w, h, &t);
+			break;
+		default:
+			rc = LV_ECANCELED;
+		}
+		lv_task_rec_clear(&t);
+		if (rc == LV_ECANCELED || h->cancel || w->stopping)
+			return;
+		if (rc) {
+			char msg[700];
+			snprintf(msg, sizeof(msg), "unexpected error in %s: %s", lv_task_status_name((lv_task_status)status),
+			         lv_error_last()->message);
+			LV_ERROR("task %s: %s", h->id, msg);
+			lv_fail_task(w, h, status, "internal_error", "an internal error stopped the task; it was refunded "
+			                                             "for everything not generated", -1);
+			return;
+		}
+	}
+}

@@ -1,0 +1,120 @@
+/* The provider registry: builds each configured provider by its type. */
+#include "providers/provider.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lv_provider_local_create(lv_provider *p, const lv_provider_conf *conf);
+
+static const struct {
+	const char *type;
+	lv_provider_factory factory;
+} factories[] = {
+	{ "local", lv_provider_local_create },
+};
+
+lv_provider_factory lv_provider_factory_find(const char *type)
+{
+	size_t i;
+	for (i = 0; type && i < sizeof(factories) / sizeof(factories[0]); i++)
+		if (!strcmp(factories[i].type, type))
+			return factories[i].factory;
+	return NULL;
+}
+
+int lv_provider_fail(lv_provider_error *err, const char *code, int retryable, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err)
+		return LV_EPROVIDER;
+	snprintf(err->code, sizeof(err->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	err->retryable = retryable;
+	return LV_EPROVIDER;
+}
+
+int lv_providers_build(lv_providers **out, const lv_config *cfg)
+{
+	lv_providers *ps = lv_calloc(1, sizeof(*ps));
+	size_t i;
+	*out = NULL;
+	if (!ps || !(ps->items = lv_calloc(cfg->n_providers, sizeof(*ps->items)))) {
+		free(ps);
+		return LV_ENOMEM;
+	}
+	for (i = 0; i < cfg->n_providers; i++) {
+		const lv_provider_conf *c = &cfg->providers[i];
+		lv_provider_factory f = lv_provider_factory_find(c->type);
+		lv_provider *p = &ps->items[ps->n];
+		if (!f) {
+			lv_providers_free(ps);
+			return lv_error_set(LV_ECONFIG, "config: providers.%s.type: '%s' is not available in this build",
+			                    c->name, c->type);
+		}
+		memset(p, 0, sizeof(*p));
+		p->version = LV_PROVIDER_ABI_VERSION;
+		p->name = c->name;
+		p->conf = c;
+		if (f(p, c)) {
+			if (lv_error_last()->status == LV_ECONFIG && strncmp(lv_error_last()->message, "config:", 7) != 0)
+				lv_error_prefix("config: providers.%s", c->name);
+			lv_providers_free(ps);
+			return lv_error_last()->status ? lv_error_last()->status : LV_ECONFIG;
+		}
+		ps->n++;
+	}
+	*out = ps;
+	return LV_OK;
+}
+
+const lv_provider *lv_providers_get(const lv_providers *ps, const char *name)
+{
+	size_t i;
+	for (i = 0; ps && name && i < ps->n; i++)
+		if (!strcmp(ps->items[i].name, name))
+			return &ps->items[i];
+	return NULL;
+}
+
+void lv_providers_free(lv_providers *ps)
+{
+	size_t i;
+	if (!ps)
+		return;
+	for (i = 0; i < ps->n; i++)
+		if (ps->items[i].destroy)
+			ps->items[i].destroy(ps->items[i].self);
+	free(ps->items);
+	free(ps);
+}
+
+/* Check a provider block's keys against the ones its type understands (plus the common ones). */
+int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
+
+int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys)
+{
+	static const char *const common[] = { "type", "rates", "resolutions", "aspect_ratios", "min_seconds",
+		                              "max_seconds", "allowed_seconds", "api_key_env", "base_url",
+		                              "timeout_ms", "connect_timeout_ms", "max_retries", NULL };
+	const cJSON *it;
+	cJSON_ArrayForEach(it, conf->json)
+	{
+		const char *const *k;
+		int ok = 0;
+		for (k = common; *k && !ok; k++)
+			ok = !strcmp(*k, it->string);
+		for (k = type_keys; k && *k && !ok; k++)
+			ok = !strcmp(*k, it->string);
+		if (!ok)
+			return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: unknown key for type %s", conf->name,
+			                    it->string, conf->type);
+	}
+	return LV_OK;
+}

@@ -1,0 +1,217 @@
+/* Local-directory storage: objects are files under storage.dir; keys are relative paths. */
+#include "config/config.h"
+#include "storage/storage.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct local_storage {
+	lv_storage base;
+	char *dir;
+} local_storage;
+
+int lv_storage_key_valid(const char *key)
+{
+	const char *p = key, *seg = key;
+	if (!key || !*key || *key == '/' || strlen(key) > 512)
+		return 0;
+	for (;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t n = (size_t)(p - seg);
+			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			seg = p + 1;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		             *p == '.' || *p == '_' || *p == '-')) {
+			return 0;
+		}
+	}
+}
+
+static char *object_path(local_storage *s, const char *key)
+{
+	if (!lv_storage_key_valid(key)) {
+		lv_error_set(LV_EINVALID, "storage: invalid key '%s'", key ? key : "");
+		return NULL;
+	}
+	return lv_path_join(s->dir, key);
+}
+
+/* Copy src to dst through a temp file, fsync, rename. */
+static int copy_file(const char *src, const char *dst)
+{
+	char *tmp = lv_asprintf("%s.tmp.%ld", dst, (long)getpid());
+	char buf[1 << 16];
+	int in = -1, out = -1, rc = LV_OK;
+	ssize_t n;
+	if (!tmp)
+		return LV_ENOMEM;
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = lv_error_set(LV_EIO, "storage: cannot read %s: %s", src, strerror(errno));
+		goto out;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		rc = lv_error_set(LV_EIO, "storage: cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+		while (n > 0) {
+			ssize_t w = write(out, p, (size_t)n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = lv_error_set(LV_EIO, "storage: cannot write %s: %s", tmp, strerror(errno));
+				goto out;
+			}
+			p += w;
+			n -= w;
+		}
+	}
+	if (n < 0) {
+		rc = lv_error_set(LV_EIO, "storage: cannot read %s: %s", src, strerror(errno));
+		goto out;
+	}
+	if (fsync(out) != 0) {
+		rc = lv_error_set(LV_EIO, "storage: cannot sync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(out);
+	out = -1;
+	if (rename(tmp, dst) != 0)
+		rc = lv_error_set(LV_EIO, "storage: cannot move %s into place: %s", dst, strerror(errno));
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int ls_put_file(lv_storage *base, const char *key, const char *path, const char *content_type)
+{
+	local_storage *s = (local_storage *)base;
+	char *dst = object_path(s, key), *slash;
+	int rc;
+	(void)content_type;
+	if (!dst)
+		return lv_error_last()->status;
+	slash = strrchr(dst, '/');
+	*slash = '\0';
+	rc = lv_mkdir_p(dst, 0);
+	*slash = '/';
+	if (rc == LV_OK)
+		rc = copy_file(path, dst);
+	free(dst);
+	return rc;
+}
+
+static int ls_get_file(lv_storage *base, const char *key, const char *dest_hint, char **out)
+{
+	local_storage *s = (local_storage *)base;
+	char *p = object_path(s, key);
+	(void)dest_hint;
+	*out = NULL;
+	if (!p)
+		return lv_error_last()->status;
+	if (!lv_path_exists(p)) {
+		free(p);
+		return lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", key);
+	}
+	*out = p; /* local objects are read in place */
+	return LV_OK;
+}
+
+static int ls_exists(lv_storage *base, const char *key)
+{
+	local_storage *s = (local_storage *)base;
+	char *p = object_path(s, key);
+	int r = p && lv_path_exists(p);
+	free(p);
+	return r;
+}
+
+static int ls_url(lv_storage *base, const char *key, char **out)
+{
+	(void)base;
+	*out = NULL;
+	if (!lv_storage_key_valid(key) || strncmp(key, "media/", 6) != 0)
+		return lv_error_set(LV_EINVALID, "storage: '%s' is not a published key", key ? key : "");
+	return (*out = lv_asprintf("/%s", key)) ? LV_OK : LV_ENOMEM;
+}
+
+static int ls_local_path(lv_storage *base, const char *key, char **out)
+{
+	return ls_get_file(base, key, NULL, out);
+}
+
+static int ls_remove_prefix(lv_storage *base, const char *prefix)
+{
+	local_storage *s = (local_storage *)base;
+	char *p = object_path(s, prefix);
+	int rc;
+	if (!p)
+		return lv_error_last()->status;
+	rc = lv_rm_rf(p);
+	free(p);
+	return rc;
+}
+
+static void ls_close(lv_storage *base)
+{
+	local_storage *s = (local_storage *)base;
+	if (!s)
+		return;
+	free(s->dir);
+	free(s);
+}
+
+static const lv_storage_ops local_ops = {
+	LV_STORAGE_OPS_VERSION, "local", ls_put_file, ls_get_file, ls_exists, ls_url, ls_local_path,
+	ls_remove_prefix, ls_close,
+};
+
+int lv_storage_local_open(lv_storage **out, const char *dir)
+{
+	local_storage *s;
+	*out = NULL;
+	if (lv_mkdir_p(dir, 0))
+		return lv_error_last()->status;
+	if (!(s = lv_calloc(1, sizeof(*s))))
+		return LV_ENOMEM;
+	s->base.ops = &local_ops;
+	if (!(s->dir = lv_strdup(dir))) {
+		free(s);
+		return LV_ENOMEM;
+	}
+	*out = &s->base;
+	return LV_OK;
+}
+
+int lv_storage_open(lv_storage **out, const lv_config *cfg)
+{
+	if (!strcmp(cfg->storage_type, "local"))
+		return lv_storage_local_open(out, cfg->storage_dir);
+	*out = NULL;
+	return lv_error_set(LV_ECONFIG, "config: storage.type: \"%s\" is not available in this build",
+	                    cfg->storage_type);
+}
+
+void lv_storage_close(lv_storage *s)
+{
+	if (s)
+		s->ops->close(s);
+}

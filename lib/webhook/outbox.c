@@ -1,0 +1,136 @@
+/*
+ * The webhook outbox: deliveries are rows in the store, so a restart loses none.  A sender
+ * claims a due row by pushing its next attempt past the delivery timeout (a lease, so two
+ * processes do not send the same attempt), makes one attempt, and records the outcome:
+ * delivered, another attempt after the next configured delay, or given up.
+ */
+#include "core/engine.h"
+#include "pipeline/pipeline.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+#include "webhook/webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPS(e) ((e)->store->ops)
+#define IDLE_MS 100
+
+typedef struct {
+	lv_engine *e;
+	lv_outbox_rec rec;
+	lv_key_rec key;
+	int got;
+} claim_ctx;
+
+static int claim_tx(lv_store_tx *tx, void *p)
+{
+	claim_ctx *c = p;
+	lv_outbox_rec *due = NULL;
+	size_t n = 0;
+	int64_t now = lv_now_ms();
+	int rc = OPS(c->e)->outbox_due(tx, now, 1, &due, &n);
+	if (rc || n == 0) {
+		lv_outbox_recs_free(due, n);
+		return rc;
+	}
+	c->rec = due[0];
+	free(due);
+	c->got = 1;
+	/* The claim: nobody else picks this attempt up until it has had time to finish. */
+	c->rec.next_attempt_at = now + c->e->cfg->webhook_timeout_ms + 5000;
+	c->rec.updated_at = now;
+	if ((rc = OPS(c->e)->outbox_update(tx, &c->rec)))
+		return rc;
+	rc = OPS(c->e)->key_get(tx, c->rec.key_id, 0, &c->key);
+	return rc == LV_ENOTFOUND ? LV_OK : rc;
+}
+
+typedef struct {
+	lv_engine *e;
+	lv_outbox_rec *rec;
+} done_ctx;
+
+static int done_tx(lv_store_tx *tx, void *p)
+{
+	done_ctx *c = p;
+	return OPS(c->e)->outbox_update(tx, c->rec);
+}
+
+/* One delivery attempt of one due row; returns 1 if there was one. */
+static int send_one(lv_engine *e)
+{
+	claim_ctx c;
+	done_ctx d;
+	lv_webhook_request req;
+	lv_webhook_result res;
+	unsigned char secret[32];
+	int64_t now;
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	if (lv_engine_tx(e, 1, claim_tx, &c) || !c.got) {
+		lv_outbox_rec_clear(&c.rec);
+		lv_key_rec_clear(&c.key);
+		return 0;
+	}
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	lv_engine_webhook_secret(e, &c.key, secret);
+	req.url = c.rec.url;
+	req.body = c.rec.payload;
+	req.body_len = strlen(c.rec.payload);
+	req.msg_id = c.rec.id;
+	req.timestamp = lv_now_ms() / 1000;
+	req.secret = secret;
+	req.secret_len = sizeof(secret);
+	req.timeout_ms = e->cfg->webhook_timeout_ms;
+	req.allow_private = e->cfg->webhook_allow_private;
+	if (!c.key.id[0]) {
+		snprintf(res.error, sizeof(res.error), "the API key no longer exists");
+	} else if (lv_webhook_deliver(&req, &res)) {
+		snprintf(res.error, sizeof(res.error), "%s", lv_error_last()->message);
+	}
+	memset(secret, 0, sizeof(secret));
+	now = lv_now_ms();
+	c.rec.attempts++;
+	c.rec.last_status = (int)res.http_status;
+	c.rec.updated_at = now;
+	if (lv_strset(&c.rec.last_error, res.delivered ? NULL : res.error)) {
+		lv_outbox_rec_clear(&c.rec);
+		lv_key_rec_clear(&c.key);
+		return 1;
+	}
+	if (res.delivered) {
+		c.rec.status = LV_OUTBOX_DELIVERED;
+		LV_INFO("webhook %s for task %s delivered (HTTP %ld, attempt %d)", c.rec.id, c.rec.task_id,
+		        res.http_status, c.rec.attempts);
+	} else if ((size_t)c.rec.attempts < e->cfg->n_webhook_delays) {
+		c.rec.next_attempt_at = now + e->cfg->webhook_delays_ms[c.rec.attempts];
+		LV_WARN("webhook %s for task %s: attempt %d failed (%s); next in %lld ms", c.rec.id, c.rec.task_id,
+		        c.rec.attempts, res.error, (long long)e->cfg->webhook_delays_ms[c.rec.attempts]);
+	} else {
+		c.rec.status = LV_OUTBOX_FAILED;
+		LV_WARN("webhook %s for task %s: giving up after %d attempts (%s)", c.rec.id, c.rec.task_id,
+		        c.rec.attempts, res.error);
+	}
+	d.e = e;
+	d.rec = &c.rec;
+	if (lv_engine_tx(e, 1, done_tx, &d))
+		LV_ERROR("webhook %s: could not record the attempt: %s", c.rec.id, lv_error_last()->message);
+	lv_outbox_rec_clear(&c.rec);
+	lv_key_rec_clear(&c.key);
+	return 1;
+}
+
+void *lv_outbox_thread(void *arg)
+{
+	lv_workers *w = arg;
+	while (!w->stopping) {
+		if (!send_one(w->e))
+			lv_sleep_ms(IDLE_MS);
+	}
+	return NULL;
+}
