@@ -62,6 +62,13 @@ typedef struct receiver {
 static receiver *rx;
 static struct mg_context *rx_ctx;
 
+/* The mutex is robust: a test child that dies holding it does not wedge the receiver. */
+static void rx_lock(void)
+{
+	if (pthread_mutex_lock(&rx->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&rx->lock);
+}
+
 static void copy_header(struct mg_connection *conn, const char *name, char *out, size_t cap)
 {
 	const char *v = mg_get_header(conn, name);
@@ -84,7 +91,7 @@ static int on_hook(struct mg_connection *conn, void *cbdata)
 		return 500;
 	while (len < MAX_BODY && (n = mg_read(conn, body + len, MAX_BODY - len)) > 0)
 		len += (size_t)n;
-	pthread_mutex_lock(&rx->lock);
+	rx_lock();
 	rx->hook_hits++;
 	snprintf(rx->method, sizeof(rx->method), "%s", mg_get_request_info(conn)->request_method);
 	copy_header(conn, "webhook-id", rx->id, sizeof(rx->id));
@@ -119,7 +126,7 @@ static int on_redirect(struct mg_connection *conn, void *cbdata)
 static int on_second(struct mg_connection *conn, void *cbdata)
 {
 	(void)cbdata;
-	pthread_mutex_lock(&rx->lock);
+	rx_lock();
 	rx->second_hits++;
 	pthread_mutex_unlock(&rx->lock);
 	answer(conn, "200 OK", NULL);
@@ -133,7 +140,7 @@ static int on_slow(struct mg_connection *conn, void *cbdata)
 	(void)cbdata;
 	for (i = 0; i < 100 && !stop; i++) {
 		usleep(50 * 1000);
-		pthread_mutex_lock(&rx->lock);
+		rx_lock();
 		stop = rx->stop;
 		pthread_mutex_unlock(&rx->lock);
 	}
@@ -170,6 +177,7 @@ static void receiver_start(void)
 	memset(rx, 0, sizeof(*rx));
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
 	pthread_mutex_init(&rx->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	rx_ctx = mg_start(NULL, NULL, options);
@@ -188,7 +196,7 @@ static void receiver_start(void)
 /* Before each test: forget what earlier tests delivered. */
 static void receiver_reset(void)
 {
-	pthread_mutex_lock(&rx->lock);
+	rx_lock();
 	rx->hook_hits = 0;
 	rx->second_hits = 0;
 	rx->method[0] = rx->id[0] = rx->timestamp[0] = rx->signature[0] = '\0';
@@ -199,7 +207,7 @@ static void receiver_reset(void)
 
 static void receiver_stop(void)
 {
-	pthread_mutex_lock(&rx->lock);
+	rx_lock();
 	rx->stop = 1;
 	pthread_mutex_unlock(&rx->lock);
 	if (rx_ctx)
@@ -213,10 +221,22 @@ static void receiver_stop(void)
 static int hits(const int *counter)
 {
 	int n;
-	pthread_mutex_lock(&rx->lock);
+	rx_lock();
 	n = *counter;
 	pthread_mutex_unlock(&rx->lock);
 	return n;
+}
+
+/* A copy of what the receiver saw, taken under the lock, so that a failing assertion never
+ * leaves the shared mutex held.  Caller frees. */
+static receiver *snapshot(void)
+{
+	receiver *copy = malloc(sizeof(*copy));
+	ck_assert_ptr_nonnull(copy);
+	rx_lock();
+	memcpy(copy, rx, sizeof(*copy));
+	pthread_mutex_unlock(&rx->lock);
+	return copy;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -508,6 +528,7 @@ START_TEST(deliver_signed_post_verified_by_receiver)
 	const char *body = "{\"task_id\":\"vid_abc\",\"status\":\"completed\",\"metadata\":{\"k\":\"v\"}}";
 	lv_webhook_request req = make_request(url_for("/hook"), body, 1);
 	lv_webhook_result res;
+	receiver *seen;
 	char want[64], ua[128];
 
 	ck_assert_int_eq(lv_webhook_deliver(&req, &res), LV_OK);
@@ -516,20 +537,20 @@ START_TEST(deliver_signed_post_verified_by_receiver)
 	ck_assert_str_eq(res.error, "");
 	ck_assert_int_eq(hits(&rx->hook_hits), 1);
 
-	pthread_mutex_lock(&rx->lock);
-	ck_assert_str_eq(rx->method, "POST");
-	ck_assert_uint_eq(rx->body_len, strlen(body));
-	ck_assert(memcmp(rx->body, body, rx->body_len) == 0);
-	ck_assert_str_eq(rx->id, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
-	ck_assert_str_eq(rx->timestamp, "1700000000");
-	ck_assert_str_eq(rx->content_type, "application/json");
+	seen = snapshot();
+	ck_assert_str_eq(seen->method, "POST");
+	ck_assert_uint_eq(seen->body_len, strlen(body));
+	ck_assert(memcmp(seen->body, body, seen->body_len) == 0);
+	ck_assert_str_eq(seen->id, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+	ck_assert_str_eq(seen->timestamp, "1700000000");
+	ck_assert_str_eq(seen->content_type, "application/json");
 	snprintf(ua, sizeof(ua), "liblongvideo-webhooks/%s", lv_version());
-	ck_assert_str_eq(rx->user_agent, ua);
+	ck_assert_str_eq(seen->user_agent, ua);
 	/* Verify what arrived as a receiver would: from the received id, timestamp and body. */
-	expected_signature(want, test_secret, sizeof(test_secret), rx->id, rx->timestamp, rx->body,
-	                   rx->body_len);
-	ck_assert_str_eq(rx->signature, want);
-	pthread_mutex_unlock(&rx->lock);
+	expected_signature(want, test_secret, sizeof(test_secret), seen->id, seen->timestamp,
+	                   seen->body, seen->body_len);
+	ck_assert_str_eq(seen->signature, want);
+	free(seen);
 }
 END_TEST
 
@@ -539,6 +560,7 @@ START_TEST(deliver_large_body_intact)
 	char *body = malloc(n + 1);
 	lv_webhook_request req;
 	lv_webhook_result res;
+	receiver *seen;
 	char want[64];
 
 	ck_assert_ptr_nonnull(body);
@@ -550,13 +572,13 @@ START_TEST(deliver_large_body_intact)
 	req = make_request(url_for("/hook"), body, 1);
 	ck_assert_int_eq(lv_webhook_deliver(&req, &res), LV_OK);
 	ck_assert_msg(res.delivered == 1, "not delivered: %s", res.error);
-	pthread_mutex_lock(&rx->lock);
-	ck_assert_uint_eq(rx->body_len, n);
-	ck_assert(memcmp(rx->body, body, n) == 0);
-	expected_signature(want, test_secret, sizeof(test_secret), rx->id, rx->timestamp, rx->body,
-	                   rx->body_len);
-	ck_assert_str_eq(rx->signature, want);
-	pthread_mutex_unlock(&rx->lock);
+	seen = snapshot();
+	ck_assert_uint_eq(seen->body_len, n);
+	ck_assert(memcmp(seen->body, body, n) == 0);
+	expected_signature(want, test_secret, sizeof(test_secret), seen->id, seen->timestamp,
+	                   seen->body, seen->body_len);
+	ck_assert_str_eq(seen->signature, want);
+	free(seen);
 	free(body);
 }
 END_TEST
