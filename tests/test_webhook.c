@@ -583,6 +583,20 @@ START_TEST(deliver_large_body_intact)
 }
 END_TEST
 
+START_TEST(deliver_ignores_environment_proxies)
+{
+	/* A proxy would hide the connected address from the guard; none is used, ever. */
+	lv_webhook_request req = make_request(url_for("/hook"), "{}", 1);
+	lv_webhook_result res;
+	setenv("http_proxy", "http://127.0.0.1:9", 1);
+	setenv("all_proxy", "http://127.0.0.1:9", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
+	ck_assert_int_eq(lv_webhook_deliver(&req, &res), LV_OK);
+	ck_assert_msg(res.delivered == 1, "not delivered: %s", res.error);
+	ck_assert_int_eq(hits(&rx->hook_hits), 1);
+}
+END_TEST
+
 START_TEST(deliver_500_is_not_delivered)
 {
 	lv_webhook_request req = make_request(url_for("/fail"), "{}", 1);
@@ -762,6 +776,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(net, receiver_reset, NULL);
 	tcase_add_test(net, deliver_signed_post_verified_by_receiver);
 	tcase_add_test(net, deliver_large_body_intact);
+	tcase_add_test(net, deliver_ignores_environment_proxies);
 	tcase_add_test(net, deliver_500_is_not_delivered);
 	tcase_add_test(net, deliver_redirect_not_followed);
 	tcase_add_test(net, deliver_times_out);

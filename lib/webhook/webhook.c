@@ -249,7 +249,10 @@ static void describe_failure(lv_webhook_result *result, const deliver_ctx *ctx, 
 {
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(res);
 
-	if (result->http_status == 0 && ctx->refused[0]) {
+	/* All addresses refused: libcurl reports that it could not connect (or that the
+	 * pre-request check aborted).  Any other failure is reported as itself. */
+	if (result->http_status == 0 && ctx->refused[0] &&
+	    (res == CURLE_COULDNT_CONNECT || res == CURLE_ABORTED_BY_CALLBACK)) {
 		lv_strlcpy(result->error, ctx->refused, sizeof(result->error));
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(result->error, sizeof(result->error), "timed out after %ld ms: %s", timeout_ms,
