@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,8 +461,13 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 		rc = cfg->root ? LV_OK : lv_error_nomem();
 	}
 	if (rc) {
-		if (rc == LV_EINVALID)
-			lv_error_set(LV_ECONFIG, "%s", lv_error_last()->message);
+		/* A config that cannot be read or parsed is a configuration error.  Copy the message
+		 * first: lv_error_set() formats into the buffer it points to. */
+		if (rc == LV_EINVALID || rc == LV_EIO) {
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
+			rc = json_text ? lv_error_set(LV_ECONFIG, "%s", msg) : lv_error_set(LV_ECONFIG, "config: %s", msg);
+		}
 		goto fail;
 	}
 	if (!cJSON_IsObject(cfg->root)) {
