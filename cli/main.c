@@ -155,7 +155,7 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* Parse the global options; returns the index of the command in argv, or a status < 0 / LV_OK with *done. */
+/* Parse the global options up to the command; *cmd_index is the command's index in argv. */
 static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 {
 	int i;
@@ -197,8 +197,10 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			return cli_fail(ctx, CLI_EUSAGE, "%.*s: must not be empty", (int)strcspn(a, "="), a);
 		*dest = value;
 	}
-	if (i >= argc)
-		return cli_fail(ctx, CLI_EUSAGE, "no command given (see lvctl --help)");
+	if (i >= argc) {
+		usage(stderr);
+		return cli_fail(ctx, CLI_EUSAGE, "no command given");
+	}
 	*cmd_index = i;
 	return LV_OK;
 }
@@ -224,8 +226,6 @@ int main(int argc, char **argv)
 	setenv("LV_LOG_LEVEL", "warn", 0);
 	memset(&ctx, 0, sizeof(ctx));
 	status = run(&ctx, argc, argv);
-	if (status == CLI_EUSAGE && argc < 2)
-		usage(stderr);
 	if (status != LV_OK && status != CLI_DONE)
 		report(&ctx, status);
 	code = exit_code(status);
