@@ -440,6 +440,32 @@ START_TEST(keys_create_prints_key_and_secret_once)
 }
 END_TEST
 
+/* lv_key_create() itself: the webhook secret is "whsec_" + base64 of 32 bytes (50 characters; its
+ * buffer once had room for 48, which the sanitizer build caught). */
+START_TEST(library_key_secrets_are_whole)
+{
+	char *dir = lv_test_mkdtemp("cli");
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_key *k = NULL;
+	unsigned char raw[64];
+	const char *whsec;
+	o.data_dir = dir;
+	ck_assert_int_eq(lv_engine_open(&e, &o), LV_OK);
+	ck_assert_int_eq(lv_key_create(&k, e, "library", 1000), LV_OK);
+	whsec = lv_key_webhook_secret(k);
+	ck_assert_int_eq(strlen(whsec), 50);
+	ck_assert_int_eq(strncmp(whsec, "whsec_", 6), 0);
+	ck_assert_int_eq(lv_base64_decode(raw, whsec + 6, 44), 32);
+	ck_assert(matches("^sk-[A-Za-z0-9]{40}$", lv_key_secret(k)));
+	ck_assert_str_eq(lv_key_name(k), "library");
+	lv_key_free(k);
+	lv_engine_close(e);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(keys_grant_and_revoke)
 {
 	char *dir = lv_test_mkdtemp("cli");
@@ -1277,6 +1303,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, version_and_help);
 	tcase_add_test(tc, usage_errors_exit_2);
 	tcase_add_test(tc, keys_create_prints_key_and_secret_once);
+	tcase_add_test(tc, library_key_secrets_are_whole);
 	tcase_add_test(tc, keys_grant_and_revoke);
 	tcase_add_test(tc, estimate_matches_the_billing_rules);
 	tcase_add_test(tc, created_key_authenticates);
