@@ -20,15 +20,20 @@ int cli_fail(cli_ctx *ctx, int status, const char *fmt, ...)
 
 /* ---- option parsing ------------------------------------------------------------------ */
 
-static const char *const global_names[] = { "json", "config", "data-dir", "version", NULL };
+/* The global options, as they are written before the command. */
+static const struct {
+	const char *name;
+	const char *usage;
+} global_opts[] = { { "json", "--json" }, { "config", "--config FILE" }, { "data-dir", "--data-dir DIR" },
+	            { "version", "--version" } };
 
-static int is_global_option(const char *name, size_t len)
+static const char *global_option_usage(const char *name, size_t len)
 {
 	size_t i;
-	for (i = 0; global_names[i]; i++)
-		if (strlen(global_names[i]) == len && !strncmp(global_names[i], name, len))
-			return 1;
-	return 0;
+	for (i = 0; i < sizeof(global_opts) / sizeof(global_opts[0]); i++)
+		if (strlen(global_opts[i].name) == len && !strncmp(global_opts[i].name, name, len))
+			return global_opts[i].usage;
+	return NULL;
 }
 
 static cli_opt *find_opt(cli_opt *opts, const char *name, size_t len)
@@ -95,11 +100,12 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
 		if (!(o = find_opt(spec->opts, name, len))) {
-			if (is_global_option(name, len))
+			const char *global = global_option_usage(name, len);
+			if (global)
 				return cli_fail(ctx, CLI_EUSAGE,
 				                "%s: unknown option --%.*s (global options go before the command: "
-				                "lvctl --%.*s %s ...)",
-				                spec->command, (int)len, name, (int)len, name, spec->command);
+				                "lvctl %s %s ...)",
+				                spec->command, (int)len, name, global, spec->command);
 			return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option --%.*s (see lvctl %s --help)", spec->command,
 			                (int)len, name, spec->command);
 		}
@@ -195,20 +201,24 @@ int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags)
 	return LV_OK;
 }
 
-int cli_acting_key(lv_key **out, cli_ctx *ctx, lv_engine *engine, const char *key, const char *key_id)
+int cli_acting_key(lv_key **out, lv_engine **engine, cli_ctx *ctx, const char *key, const char *key_id)
 {
+	int rc;
 	*out = NULL;
+	*engine = NULL;
 	if (key && key_id)
 		return cli_fail(ctx, CLI_EUSAGE, "give either --key or --key-id, not both");
+	if ((rc = cli_engine(engine, ctx, 0)))
+		return rc;
 	if (key_id)
-		return lv_key_lookup(out, engine, key_id);
+		return lv_key_lookup(out, *engine, key_id);
 	if (!key) {
 		key = getenv("LV_API_KEY");
 		if (!key || !*key)
 			return cli_fail(ctx, LV_EAUTH,
 			                "no API key: give --key sk-..., set LV_API_KEY, or (operators) --key-id key_...");
 	}
-	return lv_key_authenticate(out, engine, key);
+	return lv_key_authenticate(out, *engine, key);
 }
 
 /* ---- output --------------------------------------------------------------------------------- */

@@ -102,11 +102,12 @@ int cli_parse_credits(cli_ctx *ctx, int64_t *out, const char *name, const char *
 int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags);
 
 /*
- * The key a task command acts as: `--key sk-...` (else $LV_API_KEY),
- * authenticated like the HTTP API, or `--key-id key_...` looked up in the
- * store (operators).  Both given is a usage error; neither is LV_EAUTH.
+ * Open the engine and find the key a task command acts as: `--key sk-...`
+ * (else $LV_API_KEY), authenticated like the HTTP API, or `--key-id key_...`
+ * looked up in the store (operators).  Both given is a usage error (found
+ * before the store is opened); neither is LV_EAUTH.
  */
-int cli_acting_key(lv_key **out, cli_ctx *ctx, lv_engine *engine, const char *key, const char *key_id);
+int cli_acting_key(lv_key **out, lv_engine **engine, cli_ctx *ctx, const char *key, const char *key_id);
 
 /* The --key / --key-id entries of a task command's option table. */
 #define CLI_KEY_OPTS(key, key_id) \

@@ -28,7 +28,7 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 	    (narration && (rc = cli_parse_onoff(ctx, &req.narration, "narration", narration))) ||
 	    (music && (rc = cli_parse_onoff(ctx, &req.music, "music", music))))
 		return rc;
-	if ((rc = cli_engine(&engine, ctx, 0)) || (rc = cli_acting_key(&key, ctx, engine, key_text, key_id)))
+	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
 		return rc;
 	if ((rc = lv_task_compose(&task, engine, key, pos[0], &req)) == LV_OK) {
 		if (!ctx->json)

@@ -64,7 +64,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 		{ CLI_OPT_VALUE, "duration", "D", "seconds, 3-180 (required)", &duration_text },
 		{ CLI_OPT_VALUE, "resolution", "R", "720p (default) or 1080p", &req.resolution },
 		{ CLI_OPT_VALUE, "aspect-ratio", "A", "16:9 (default), 9:16 or 1:1", &req.aspect_ratio },
-		{ CLI_OPT_VALUE, "provider", "P", "video provider (default: the configured one)", &req.provider },
+		{ CLI_OPT_VALUE, "provider", "NAME", "video provider (default: the configured one)", &req.provider },
 		{ CLI_OPT_VALUE, "language", "L", "BCP-47 language, e.g. zh or en (default: detected)", &req.language },
 		{ CLI_OPT_SWITCH, "no-narration", NULL, "no spoken narration", &no_narration },
 		{ CLI_OPT_SWITCH, "no-music", NULL, "no background music", &no_music },
@@ -87,7 +87,8 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 	size_t npos;
 	int rc;
 
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_require(ctx, &spec, "prompt", req.prompt)) ||
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_require(ctx, &spec, "prompt", req.prompt)) ||
 	    (rc = cli_require(ctx, &spec, "duration", duration_text)) ||
 	    (rc = cli_parse_int(ctx, &req.duration, "duration", duration_text, INT_MIN, INT_MAX)))
 		return rc;
@@ -100,7 +101,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 	if (metadata.n > 0 && !(meta = metadata_json(ctx, &metadata)))
 		return ctx->status;
 	req.metadata_json = meta;
-	if ((rc = cli_engine(&engine, ctx, 0)) == LV_OK && (rc = cli_acting_key(&key, ctx, engine, key_text, key_id)) == LV_OK &&
+	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)) == LV_OK &&
 	    (rc = lv_task_create(&task, engine, key, &req, idem)) == LV_OK) {
 		if (lv_task_replayed(task))
 			fprintf(stderr, "replayed: idempotency key '%s' already created %s; nothing was charged\n", idem,

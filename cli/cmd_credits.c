@@ -16,8 +16,8 @@ int cmd_credits(cli_ctx *ctx, int argc, char **argv)
 	size_t npos;
 	int rc;
 
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_engine(&engine, ctx, 0)) ||
-	    (rc = cli_acting_key(&key, ctx, engine, key_text, key_id)))
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
 		return rc;
 	if ((rc = lv_key_credits(&credits, engine, key)) == LV_OK) {
 		if (!ctx->json)

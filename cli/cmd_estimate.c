@@ -11,10 +11,10 @@ int cmd_estimate(cli_ctx *ctx, int argc, char **argv)
 		{ CLI_OPT_VALUE, "duration", "D", "seconds, 3-180 (required)", &duration_text },
 		{ CLI_OPT_VALUE, "resolution", "R", "720p (default) or 1080p", &req.resolution },
 		{ CLI_OPT_VALUE, "aspect-ratio", "A", "16:9 (default), 9:16 or 1:1", &req.aspect_ratio },
-		{ CLI_OPT_VALUE, "provider", "P", "video provider (default: the configured one)", &req.provider },
+		{ CLI_OPT_VALUE, "provider", "NAME", "video provider (default: the configured one)", &req.provider },
 		{ CLI_OPT_END, NULL, NULL, NULL, NULL }
 	};
-	const cli_spec spec = { "estimate", "--duration D [--resolution R] [--aspect-ratio A] [--provider P]",
+	const cli_spec spec = { "estimate", "--duration D [--resolution R] [--aspect-ratio A] [--provider NAME]",
 		                "Print the plan of a film: its segments, billed seconds, prices and the total\n"
 		                "(cost_estimate).  Works without a store.  With --json: the estimate document.",
 		                opts, 0, 0, NULL };

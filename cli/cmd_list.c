@@ -33,7 +33,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (limit_text && lo.limit == 0)
 		lo.limit = -1; /* in the C options 0 means the default; here, as over HTTP, it is out of range */
-	if ((rc = cli_engine(&engine, ctx, 0)) || (rc = cli_acting_key(&key, ctx, engine, key_text, key_id)))
+	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
 		return rc;
 	for (;;) {
 		const char *next;

@@ -144,6 +144,7 @@ static void make_key(test_key *k, const char *dir, const char *credits)
 {
 	lv_test_run r;
 	cJSON *j;
+	memset(k, 0, sizeof(*k));
 	ctl(&r, dir, "--json", "keys", "create", "--name", "test key", "--credits", credits);
 	ck_exit(&r, 0);
 	j = json_doc(&r);
