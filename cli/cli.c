@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +149,10 @@ int cli_parse_int(cli_ctx *ctx, int *out, const char *name, const char *text, in
 	long v;
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (!*text || isspace((unsigned char)*text) || *end || errno == ERANGE || v < min || v > max)
+	if (!*text || isspace((unsigned char)*text) || *end)
 		return cli_fail(ctx, CLI_EUSAGE, "--%s: '%s' is not an integer", name, text);
+	if (errno == ERANGE || v < min || v > max)
+		return cli_fail(ctx, CLI_EUSAGE, "--%s: %s is out of range", name, text);
 	*out = (int)v;
 	return LV_OK;
 }
