@@ -106,7 +106,7 @@ START_TEST(key_create_shapes_and_authentication)
 	ck_assert(lv_key_revoked(k2));
 	lv_key_free(k2);
 	lv_key_free(again);
-	ck_assert_int_eq(lv_key_revoke(eng, "key_nope"), LV_ENOTFOUND);
+	ck_assert_int_eq(lv_key_revoke(eng, "key_nope"), LV_ENOKEY);
 	ck_assert_int_eq(lv_key_create(&again, eng, "", 0), LV_EINVALID);
 	ck_assert_int_eq(lv_key_create(&again, eng, "x", -1), LV_EINVALID);
 }
@@ -139,7 +139,7 @@ START_TEST(grant_and_list)
 	lv_key_list *list = NULL;
 	ck_assert_int_eq(lv_key_grant(eng, lv_key_id(key), 1500), LV_OK);
 	ck_assert_int_eq(lv_key_grant(eng, lv_key_id(key), 0), LV_EINVALID);
-	ck_assert_int_eq(lv_key_grant(eng, "key_missing", 5), LV_ENOTFOUND);
+	ck_assert_int_eq(lv_key_grant(eng, "key_missing", 5), LV_ENOKEY);
 	ck_assert_int_eq(credits_now().balance, 10001500);
 	ck_assert_int_eq(credits_now().granted, 10001500);
 	ck_assert_int_eq(lv_key_list_all(&list, eng), LV_OK);

@@ -40,7 +40,7 @@ LV_EXTERN(int) lv_key_create(lv_key **out, lv_engine *engine, const char *name, 
  */
 LV_EXTERN(int) lv_key_authenticate(lv_key **out, lv_engine *engine, const char *api_key);
 
-/** Find a key by its id ("key_..."), revoked or not (operator use).  LV_ENOTFOUND if none. */
+/** Find a key by its id ("key_..."), revoked or not (operator use).  LV_ENOKEY if none. */
 LV_EXTERN(int) lv_key_lookup(lv_key **out, lv_engine *engine, const char *key_id);
 
 /** All keys, oldest first. */

@@ -461,10 +461,12 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 		rc = cfg->root ? LV_OK : lv_error_nomem();
 	}
 	if (rc) {
+		/* A config that cannot be read or parsed is a configuration error.  Copy the message
+		 * first: lv_error_set() formats into the buffer it points to. */
 		if (rc == LV_EINVALID || rc == LV_EIO) {
 			char msg[1024];
 			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
-			rc = lv_error_set(LV_ECONFIG, "%s", msg);
+			rc = json_text ? lv_error_set(LV_ECONFIG, "%s", msg) : lv_error_set(LV_ECONFIG, "config: %s", msg);
 		}
 		goto fail;
 	}

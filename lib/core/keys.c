@@ -139,7 +139,7 @@ int lv_key_create(lv_key **out, lv_engine *e, const char *name, int64_t credits)
 	create_ctx ctx;
 	char random[LV_API_KEY_RANDOM_CHARS + 1], idpart[17];
 	unsigned char salt[32], whsec[32];
-	char whsec_b64[64];
+	char whsec_b64[6 + 44 + 1]; /* "whsec_" + base64 of 32 bytes + NUL */
 	char *secret = NULL;
 	lv_key *k;
 	int rc;
@@ -258,13 +258,13 @@ int lv_key_lookup(lv_key **out, lv_engine *e, const char *key_id)
 	if (lv_engine_require_store(e))
 		return LV_EINVALID;
 	if (!key_id || strlen(key_id) >= LV_ID_MAX)
-		return lv_error_set(LV_ENOTFOUND, "no key with id '%s'", key_id ? key_id : "");
+		return lv_error_set(LV_ENOKEY, "no key with id '%s'", key_id ? key_id : "");
 	memset(&c, 0, sizeof(c));
 	c.e = e;
 	c.id = key_id;
 	rc = lv_engine_tx(e, 0, get_tx, &c);
 	if (rc == LV_ENOTFOUND)
-		return lv_error_set(LV_ENOTFOUND, "no key with id '%s'", key_id);
+		return lv_error_set(LV_ENOKEY, "no key with id '%s'", key_id);
 	if (rc)
 		return rc;
 	return (*out = key_with_sums(&c)) ? LV_OK : LV_ENOMEM;
@@ -371,7 +371,7 @@ static int change_tx(lv_store_tx *tx, void *p)
 	int64_t now = lv_now_ms();
 	int rc = ops->key_get(tx, c->id, 1, &k);
 	if (rc == LV_ENOTFOUND)
-		return lv_error_set(LV_ENOTFOUND, "no key with id '%s'", c->id);
+		return lv_error_set(LV_ENOKEY, "no key with id '%s'", c->id);
 	if (rc)
 		return rc;
 	if (c->revoke) {
@@ -426,7 +426,7 @@ int lv_key_credits(lv_credits *out, lv_engine *e, const lv_key *key)
 	c.e = e;
 	c.id = key->rec.id;
 	if ((rc = lv_engine_tx(e, 0, get_tx, &c)))
-		return rc == LV_ENOTFOUND ? lv_error_set(LV_ENOTFOUND, "no key with id '%s'", key->rec.id) : rc;
+		return rc == LV_ENOTFOUND ? lv_error_set(LV_ENOKEY, "no key with id '%s'", key->rec.id) : rc;
 	out->balance = c.rec.balance;
 	out->reserved = c.rec.reserved;
 	out->granted = c.sums[LV_LEDGER_GRANT];

@@ -400,11 +400,13 @@ fail:
 
 int lv_req_from_struct(lv_req *out, lv_engine *e, const lv_task_request *q)
 {
-	cJSON *b = cJSON_CreateObject(), *meta = NULL;
-	int ok = b != NULL, rc;
+	cJSON *b, *meta = NULL;
+	int ok, rc;
 	memset(out, 0, sizeof(*out));
 	if (!q)
 		return lv_error_set(LV_EINVALID, "request: is NULL");
+	b = cJSON_CreateObject();
+	ok = b != NULL;
 	if (q->version != LV_TASK_REQUEST_VERSION) {
 		cJSON_Delete(b);
 		return lv_error_set(LV_EINVALID, "request: unsupported version %u", q->version);

@@ -110,6 +110,7 @@ static const struct {
 	[LV_EBUSY] = { "busy", "resource busy" },
 	[LV_EINTERNAL] = { "internal_error", "internal error" },
 	[LV_ERATELIMIT] = { "rate_limited", "too many requests" },
+	[LV_ENOKEY] = { "key_not_found", "no such API key" },
 };
 
 #define N_STATUS (sizeof(status_table) / sizeof(status_table[0]))

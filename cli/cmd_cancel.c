@@ -1,0 +1,32 @@
+/* lvctl cancel ID: cancel a task; ready segments are settled and the rest refunded. */
+#include "cli.h"
+
+int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *key_text = NULL, *key_id = NULL, *pos[1];
+	cli_opt opts[] = { CLI_KEY_OPTS(&key_text, &key_id), { CLI_OPT_END, NULL, NULL, NULL, NULL } };
+	const cli_spec spec = { "cancel", "ID",
+		                "Cancel a queued or running task: work stops, ready segments are settled and the rest\n"
+		                "of the reservation is refunded.  A finished task is shown unchanged.  With --json: the\n"
+		                "task object.",
+		                opts, 1, 1, "task ID" };
+	lv_engine *engine;
+	lv_key *key = NULL;
+	lv_task *task = NULL;
+	char *json;
+	size_t npos;
+	int rc;
+
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+		return rc;
+	if ((rc = lv_task_cancel(&task, engine, key, pos[0])) == LV_OK) {
+		if (!ctx->json)
+			cli_print_task_line(task);
+		else if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
+			cli_print_json(json);
+	}
+	lv_task_free(task);
+	lv_key_free(key);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* lvctl compose ID: re-compose a finished task from its segments, charging nothing. */
+#include "cli.h"
+
+int cmd_compose(cli_ctx *ctx, int argc, char **argv)
+{
+	lv_compose_request req = LV_COMPOSE_REQUEST_INIT;
+	const char *narration = NULL, *music = NULL, *key_text = NULL, *key_id = NULL, *pos[1];
+	cli_opt opts[] = {
+		{ CLI_OPT_VALUE, "narration", "on|off", "narration track (default: as before)", &narration },
+		{ CLI_OPT_VALUE, "music", "on|off", "music bed (default: as before)", &music },
+		{ CLI_OPT_VALUE, "subtitles", "M", "soft, burn or none (default: as before)", &req.subtitles },
+		CLI_KEY_OPTS(&key_text, &key_id),
+		{ CLI_OPT_END, NULL, NULL, NULL, NULL }
+	};
+	const cli_spec spec = { "compose", "ID [--narration on|off] [--music on|off] [--subtitles M]",
+		                "Re-run composition and delivery of a completed, failed or canceled task whose\n"
+		                "segments are all ready, optionally changing narration, music and subtitles.  Nothing\n"
+		                "is charged.  With --json: the task object.",
+		                opts, 1, 1, "task ID" };
+	lv_engine *engine;
+	lv_key *key = NULL;
+	lv_task *task = NULL;
+	char *json;
+	size_t npos;
+	int rc;
+
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (narration && (rc = cli_parse_onoff(ctx, &req.narration, "narration", narration))) ||
+	    (music && (rc = cli_parse_onoff(ctx, &req.music, "music", music))))
+		return rc;
+	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+		return rc;
+	if ((rc = lv_task_compose(&task, engine, key, pos[0], &req)) == LV_OK) {
+		if (!ctx->json)
+			cli_print_task_line(task);
+		else if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
+			cli_print_json(json);
+	}
+	lv_task_free(task);
+	lv_key_free(key);
+	return rc;
+}

@@ -1,0 +1,240 @@
+/*
+ * lvctl — the operator and batch command line of liblongvideo.
+ *
+ *   lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]
+ *
+ * This file holds the global options, the table of commands, and the one
+ * place where a failure becomes a message and an exit code.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- exit codes: fixed, documented in --help and docs/cli.md ---------------------------- */
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILURE_OTHER = 1, /* internal, store, I/O and every other failure */
+	EXIT_USAGE = 2,         /* unknown command or option, missing or malformed argument */
+	EXIT_INVALID = 3,       /* the library rejected a value (LV_EINVALID) */
+	EXIT_AUTH = 4,          /* missing, malformed, unknown or revoked API key */
+	EXIT_CREDITS = 5,       /* insufficient credits */
+	EXIT_NOT_FOUND = 6,     /* no such task or key */
+	EXIT_CONFLICT = 7,      /* not_composable, no_segments, segments_not_ready, idempotency_key_reused */
+	EXIT_CONFIG = 8         /* the configuration is invalid */
+};
+
+static int exit_code(int status)
+{
+	switch (status) {
+	case LV_OK:
+	case CLI_DONE:
+		return EXIT_OK;
+	case CLI_EUSAGE:
+		return EXIT_USAGE;
+	case LV_EINVALID:
+		return EXIT_INVALID;
+	case LV_EAUTH:
+		return EXIT_AUTH;
+	case LV_ECREDITS:
+		return EXIT_CREDITS;
+	case LV_ENOTFOUND:
+	case LV_ENOKEY:
+		return EXIT_NOT_FOUND;
+	case LV_ENOTCOMPOSABLE:
+	case LV_ENOSEGMENTS:
+	case LV_ESEGMENTS:
+	case LV_EIDEMPOTENCY:
+		return EXIT_CONFLICT;
+	case LV_ECONFIG:
+		return EXIT_CONFIG;
+	default:
+		return EXIT_FAILURE_OTHER;
+	}
+}
+
+/*
+ * Report a failed command: "lvctl: <message>" on stderr and, with --json, an
+ * error document shaped like the HTTP API's error body on stdout.  The message
+ * is the one the command recorded (cli_fail), else the library's last error.
+ */
+static void report(const cli_ctx *ctx, int status)
+{
+	const lv_error *err = lv_error_last();
+	const char *message, *details = NULL, *code;
+	if (ctx->status == status && ctx->message[0]) {
+		message = ctx->message;
+	} else if (err->status == status && err->message[0]) {
+		message = err->message;
+		details = err->details_json;
+	} else {
+		message = lv_strerror(status);
+	}
+	code = status == CLI_EUSAGE ? "usage_error" : lv_status_code(status);
+	fprintf(stderr, "lvctl: %s\n", message);
+	if (ctx->json) {
+		char buf[4096];
+		size_t len = 0;
+		int n = snprintf(buf, sizeof(buf), "{\"error\":{\"code\":\"%s\",\"message\":", code);
+		len = (size_t)n;
+		if (cli_json_string(buf, sizeof(buf), &len, message) != 0) {
+			len = (size_t)n;
+			cli_json_string(buf, sizeof(buf), &len, lv_strerror(status));
+		}
+		printf("%s%s%s}}\n", buf, details ? ",\"details\":" : "", details ? details : "");
+	}
+}
+
+/* ---- the commands -------------------------------------------------------------------------- */
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(cli_ctx *ctx, int argc, char **argv);
+	const char *args;    /* for the list in --help */
+	const char *summary;
+} cli_command;
+
+/* Adding a command is one line here plus its cmd_<name>.c. */
+static const cli_command commands[] = {
+	{ "keys", cmd_keys, "create|list|grant|revoke", "manage API keys and credits (operators)" },
+	{ "estimate", cmd_estimate, "--duration D", "the segment plan and price of a film" },
+	{ "create", cmd_create, "--prompt P --duration D", "create a task" },
+	{ "list", cmd_list, "", "the key's tasks, newest first" },
+	{ "get", cmd_get, "ID", "one task" },
+	{ "cancel", cmd_cancel, "ID", "cancel a task (unused credits are refunded)" },
+	{ "compose", cmd_compose, "ID", "re-compose a finished task from its segments" },
+	{ "credits", cmd_credits, "", "the key's balance and reservations" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]\n"
+	      "       lvctl --help | --version\n"
+	      "\n"
+	      "The operator and batch command line of liblongvideo.  It works on the same task store\n"
+	      "as lvserver, also while the server runs.\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (i = 0; i < N_COMMANDS; i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+		fprintf(f, "  %-32s %s\n", left, commands[i].summary);
+	}
+	fputs("\n"
+	      "Run lvctl COMMAND --help for a command's options.  Task commands (create, list, get,\n"
+	      "cancel, compose, credits) act as one API key: --key sk-... (default $LV_API_KEY), or\n"
+	      "--key-id key_... for operators with access to the store.\n"
+	      "\n"
+	      "global options:\n"
+	      "  --config FILE    configuration file (default: $LV_CONFIG, else built-in defaults)\n"
+	      "  --data-dir DIR   data directory (overrides the config's data_dir; default lvdata)\n"
+	      "  --json           machine output: the library's JSON, one document per line; errors\n"
+	      "                   also print {\"error\":{\"code\",\"message\"[,\"details\"]}} on stdout\n"
+	      "  --help           show this help\n"
+	      "  --version        show the version\n"
+	      "\n"
+	      "exit codes:\n"
+	      "  0  success\n"
+	      "  1  internal, store, I/O or other failure\n"
+	      "  2  usage error: unknown command or option, missing or malformed argument\n"
+	      "  3  invalid request: a value was rejected (invalid_request)\n"
+	      "  4  authentication: missing, malformed, unknown or revoked API key (invalid_api_key)\n"
+	      "  5  insufficient credits (insufficient_credits)\n"
+	      "  6  not found: no such task or key (task_not_found)\n"
+	      "  7  conflict: not_composable, no_segments, segments_not_ready, idempotency_key_reused\n"
+	      "  8  configuration error (invalid_config)\n"
+	      "\n"
+	      "environment:\n"
+	      "  LV_CONFIG      configuration file when --config is not given\n"
+	      "  LV_API_KEY     the API key task commands act as when --key is not given\n"
+	      "  LV_LOG_LEVEL   library log level on stderr: debug, info, warn, error, off (default warn)\n",
+	      f);
+}
+
+/* Parse the global options up to the command; *cmd_index is the command's index in argv. */
+static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
+{
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *value = NULL;
+		const char **dest = NULL;
+		if (a[0] != '-' || !strcmp(a, "-"))
+			break;
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return CLI_DONE;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("lvctl %s (liblongvideo %s)\n", LV_VERSION, lv_version());
+			return CLI_DONE;
+		}
+		if (!strcmp(a, "--json")) {
+			ctx->json = 1;
+			continue;
+		}
+		if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '='))
+			dest = &ctx->config_path;
+		else if (!strncmp(a, "--data-dir", 10) && (a[10] == '\0' || a[10] == '='))
+			dest = &ctx->data_dir;
+		else
+			return cli_fail(ctx, CLI_EUSAGE, "unknown option '%s' (see lvctl --help)", a);
+		value = strchr(a, '=');
+		if (value)
+			value++;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+			return cli_fail(ctx, CLI_EUSAGE, "%s needs a value", a);
+		if (!*value)
+			return cli_fail(ctx, CLI_EUSAGE, "%.*s: must not be empty", (int)strcspn(a, "="), a);
+		*dest = value;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return cli_fail(ctx, CLI_EUSAGE, "no command given");
+	}
+	*cmd_index = i;
+	return LV_OK;
+}
+
+static int run(cli_ctx *ctx, int argc, char **argv)
+{
+	int idx = 0, rc;
+	size_t i;
+	if ((rc = parse_globals(ctx, argc, argv, &idx)) != LV_OK)
+		return rc;
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(argv[idx], commands[i].name))
+			return commands[i].run(ctx, argc - idx, argv + idx);
+	return cli_fail(ctx, CLI_EUSAGE, "unknown command '%s' (see lvctl --help)", argv[idx]);
+}
+
+int main(int argc, char **argv)
+{
+	cli_ctx ctx;
+	int status, code;
+
+	/* The library logs to stderr; a command line keeps that to warnings unless asked. */
+	setenv("LV_LOG_LEVEL", "warn", 0);
+	memset(&ctx, 0, sizeof(ctx));
+	status = run(&ctx, argc, argv);
+	if (status != LV_OK && status != CLI_DONE)
+		report(&ctx, status);
+	code = exit_code(status);
+	lv_engine_close(ctx.engine);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "lvctl: cannot write the output\n");
+		if (code == EXIT_OK)
+			code = EXIT_FAILURE_OTHER;
+	}
+	return code;
+}
