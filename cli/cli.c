@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,4 +299,86 @@ void cli_print_task_line(const lv_task *t)
 	if (lv_task_error_code(t))
 		printf(" error %s", lv_task_error_code(t));
 	putchar('\n');
+}
+
+/* ---- the options of a task request (create, generate) ------------------------------------ */
+
+/* Turn "--metadata k=v" options into a JSON object text (caller frees); NULL with a usage error. */
+static char *metadata_json(cli_ctx *ctx, const cli_list *items)
+{
+	size_t cap = 3, len = 0, i;
+	char *buf;
+	for (i = 0; i < items->n; i++)
+		cap += strlen(items->items[i]) * 6 + 8;
+	if (!(buf = malloc(cap))) {
+		cli_fail(ctx, LV_ENOMEM, "out of memory");
+		return NULL;
+	}
+	buf[len++] = '{';
+	buf[len] = '\0';
+	for (i = 0; i < items->n; i++) {
+		const char *item = items->items[i], *eq = strchr(item, '=');
+		char *name;
+		int bad;
+		if (!eq || eq == item) {
+			cli_fail(ctx, CLI_EUSAGE, "--metadata: expected KEY=VALUE (got '%s')", item);
+			free(buf);
+			return NULL;
+		}
+		if (!(name = malloc((size_t)(eq - item) + 1))) {
+			cli_fail(ctx, LV_ENOMEM, "out of memory");
+			free(buf);
+			return NULL;
+		}
+		memcpy(name, item, (size_t)(eq - item));
+		name[eq - item] = '\0';
+		if (i > 0)
+			buf[len++] = ',';
+		bad = cli_json_string(buf, cap, &len, name);
+		if (!bad) {
+			buf[len++] = ':';
+			bad = cli_json_string(buf, cap, &len, eq + 1);
+		}
+		free(name);
+		if (bad) { /* cannot happen: cap is an upper bound */
+			cli_fail(ctx, LV_EINTERNAL, "--metadata: cannot encode '%s'", item);
+			free(buf);
+			return NULL;
+		}
+	}
+	buf[len++] = '}';
+	buf[len] = '\0';
+	return buf;
+}
+
+void cli_task_args_init(cli_task_args *a)
+{
+	lv_task_request init = LV_TASK_REQUEST_INIT;
+	memset(a, 0, sizeof(*a));
+	a->req = init;
+}
+
+int cli_task_args_finish(cli_ctx *ctx, const cli_spec *spec, cli_task_args *a)
+{
+	int rc;
+	if ((rc = cli_require(ctx, spec, "prompt", a->req.prompt)) ||
+	    (rc = cli_require(ctx, spec, "duration", a->duration_text)) ||
+	    (rc = cli_parse_int(ctx, &a->req.duration, "duration", a->duration_text, INT_MIN, INT_MAX)))
+		return rc;
+	if (a->req.duration == 0)
+		a->req.duration = -1; /* in the C request 0 means "not given"; here it is just out of range */
+	if (a->no_narration)
+		a->req.narration = 0;
+	if (a->no_music)
+		a->req.music = 0;
+	if (a->metadata.n > 0 && !(a->meta = metadata_json(ctx, &a->metadata)))
+		return ctx->status;
+	a->req.metadata_json = a->meta;
+	return LV_OK;
+}
+
+void cli_task_args_clear(cli_task_args *a)
+{
+	free(a->meta);
+	a->meta = NULL;
 }

@@ -19,6 +19,7 @@
 /* Statuses of the command line itself (outside the lv_status range). */
 #define CLI_EUSAGE (-1) /* the command line is malformed; the message is in ctx->message */
 #define CLI_DONE (-2)   /* nothing more to do (help was printed): exit 0 */
+#define CLI_ETASK (-3)  /* the task ended failed or canceled (generate) */
 
 #if defined(__GNUC__)
 #  define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -114,6 +115,38 @@ int cli_acting_key(lv_key **out, lv_engine **engine, cli_ctx *ctx, const char *k
 	{ CLI_OPT_VALUE, "key", "sk-...", "act as this API key (default: $LV_API_KEY)", (key) }, \
 	{ CLI_OPT_VALUE, "key-id", "key_...", "act as the key with this id (operators; needs the store)", (key_id) }
 
+/* ---- a task request's options (create, generate) ---------------------------------------- */
+
+typedef struct cli_task_args {
+	lv_task_request req;
+	const char *duration_text;
+	const char *idem;
+	int no_narration, no_music;
+	cli_list metadata;
+	char *meta; /* the metadata as JSON, owned */
+} cli_task_args;
+
+#define CLI_TASK_OPTS(a)                                                                                          \
+	{ CLI_OPT_VALUE, "prompt", "P", "one sentence describing the film (required)", &(a)->req.prompt },        \
+	{ CLI_OPT_VALUE, "duration", "D", "seconds, 3-180 (required)", &(a)->duration_text },                     \
+	{ CLI_OPT_VALUE, "resolution", "R", "720p (default) or 1080p", &(a)->req.resolution },                    \
+	{ CLI_OPT_VALUE, "aspect-ratio", "A", "16:9 (default), 9:16 or 1:1", &(a)->req.aspect_ratio },            \
+	{ CLI_OPT_VALUE, "provider", "NAME", "video provider (default: the configured one)", &(a)->req.provider }, \
+	{ CLI_OPT_VALUE, "language", "L", "BCP-47 language, e.g. zh or en (default: detected)",                   \
+	  &(a)->req.language },                                                                                   \
+	{ CLI_OPT_SWITCH, "no-narration", NULL, "no spoken narration", &(a)->no_narration },                      \
+	{ CLI_OPT_SWITCH, "no-music", NULL, "no background music", &(a)->no_music },                              \
+	{ CLI_OPT_VALUE, "subtitles", "M", "soft (default), burn or none", &(a)->req.subtitles },                 \
+	{ CLI_OPT_VALUE, "webhook-url", "U", "POST the result to this http(s) URL", &(a)->req.webhook_url },      \
+	{ CLI_OPT_LIST, "metadata", "K=V", "a metadata entry echoed in the task", &(a)->metadata },               \
+	{ CLI_OPT_VALUE, "idempotency-key", "K", "repeat-safe create: the same K and request give the same task",  \
+	  &(a)->idem }
+
+void cli_task_args_init(cli_task_args *a);
+/* Check the required options and turn the values into a request (usage errors name the option). */
+int cli_task_args_finish(cli_ctx *ctx, const cli_spec *spec, cli_task_args *a);
+void cli_task_args_clear(cli_task_args *a);
+
 /* ---- output ----------------------------------------------------------------------------- */
 
 /* Print a JSON document from the library on one line of stdout, then free it. */
@@ -138,5 +171,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
 int cmd_compose(cli_ctx *ctx, int argc, char **argv);
 int cmd_credits(cli_ctx *ctx, int argc, char **argv);
+int cmd_generate(cli_ctx *ctx, int argc, char **argv);
+int cmd_worker(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -22,7 +22,8 @@ enum {
 	EXIT_CREDITS = 5,       /* insufficient credits */
 	EXIT_NOT_FOUND = 6,     /* no such task or key */
 	EXIT_CONFLICT = 7,      /* not_composable, no_segments, segments_not_ready, idempotency_key_reused */
-	EXIT_CONFIG = 8         /* the configuration is invalid */
+	EXIT_CONFIG = 8,        /* the configuration is invalid */
+	EXIT_TASK = 9           /* generate: the task failed or was canceled */
 };
 
 static int exit_code(int status)
@@ -49,6 +50,8 @@ static int exit_code(int status)
 		return EXIT_CONFLICT;
 	case LV_ECONFIG:
 		return EXIT_CONFIG;
+	case CLI_ETASK:
+		return EXIT_TASK;
 	default:
 		return EXIT_FAILURE_OTHER;
 	}
@@ -71,7 +74,7 @@ static void report(const cli_ctx *ctx, int status)
 	} else {
 		message = lv_strerror(status);
 	}
-	code = status == CLI_EUSAGE ? "usage_error" : lv_status_code(status);
+	code = status == CLI_EUSAGE ? "usage_error" : status == CLI_ETASK ? "task_failed" : lv_status_code(status);
 	fprintf(stderr, "lvctl: %s\n", message);
 	if (ctx->json) {
 		char buf[4096];
@@ -105,6 +108,8 @@ static const cli_command commands[] = {
 	{ "cancel", cmd_cancel, "ID", "cancel a task (unused credits are refunded)" },
 	{ "compose", cmd_compose, "ID", "re-compose a finished task from its segments" },
 	{ "credits", cmd_credits, "", "the key's balance and reservations" },
+	{ "generate", cmd_generate, "--prompt P --duration D", "create a task, follow it, save the film" },
+	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -148,6 +153,7 @@ static void usage(FILE *f)
 	      "  6  not found: no such task or key (task_not_found)\n"
 	      "  7  conflict: not_composable, no_segments, segments_not_ready, idempotency_key_reused\n"
 	      "  8  configuration error (invalid_config)\n"
+	      "  9  generate: the task failed or was canceled\n"
 	      "\n"
 	      "environment:\n"
 	      "  LV_CONFIG      configuration file when --config is not given\n"

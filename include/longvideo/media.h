@@ -31,6 +31,13 @@ LV_EXTERN(int) lv_media_resolve(char **path, lv_engine *engine, const char *medi
 LV_EXTERN(int) lv_media_task_film(char **path, char **url, lv_engine *engine, const lv_key *key,
                                   const char *task_id);
 
+/**
+ * Copy the film of one of the key's completed tasks to `dest_path` (written
+ * atomically), from whichever storage holds it.  LV_ENOTFOUND when the task
+ * is not the key's or has no film yet.
+ */
+LV_EXTERN(int) lv_media_save_film(lv_engine *engine, const lv_key *key, const char *task_id, const char *dest_path);
+
 /** The MIME type for a result file name ("final.mp4" -> "video/mp4"). Static string. */
 LV_EXTERN(const char *) lv_media_content_type(const char *name);
 
