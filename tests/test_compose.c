@@ -382,6 +382,8 @@ static void assert_loudness(const film *f, double target)
 	char *mp4 = out_path(f, "final.mp4");
 	double lufs = 0, tp = 0;
 	ck_assert_int_eq(lv_media_loudness(mp4, &lufs, &tp), LV_OK);
+	if (getenv("LV_TEST_VERBOSE"))
+		fprintf(stderr, "%s: %.2f LUFS, %.2f dBTP\n", mp4, lufs, tp);
 	ck_assert_msg(fabs(lufs - target) <= 1.0, "integrated loudness %.2f LUFS, want %.1f +- 1", lufs, target);
 	ck_assert_msg(tp <= f->job.true_peak_db + 0.2, "true peak %.2f dBTP, want <= %.1f", tp, f->job.true_peak_db);
 	free(mp4);
@@ -583,6 +585,25 @@ START_TEST(identical_external_segments_copied)
 }
 END_TEST
 
+START_TEST(unsafe_bframe_trim_falls_back_to_reencoding)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-ext-cut");
+	film_seg(&f, "ext0.mp4", 2.0);
+	film_seg(&f, "ext1.mp4", 2.0);
+	/* Cut inside a B-frame group: kept B-frames reference a dropped P-frame, so no copy. */
+	film_seg(&f, "ext2.mp4", 1.25);
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	/* Not all alike any more, and none is canonical: everything is re-encoded. */
+	ck_assert_int_eq(st.reencoded_segments, 3);
+	assert_film(&f, &st, 5.25, &info);
+	ck_assert_str_eq(info.video_profile, "High");
+	film_free(&f);
+}
+END_TEST
+
 START_TEST(silent_film_without_subtitles)
 {
 	film f;
@@ -780,6 +801,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, one_odd_segment_is_reencoded);
 	tcase_add_test(tc, trim_and_pad_segments);
 	tcase_add_test(tc, identical_external_segments_copied);
+	tcase_add_test(tc, unsafe_bframe_trim_falls_back_to_reencoding);
 	tcase_add_test(tc, silent_film_without_subtitles);
 	tcase_add_test(tc, music_only_is_normalised);
 	tcase_add_test(tc, burned_cjk_subtitles_change_the_picture);

@@ -215,20 +215,35 @@ static int check_job(const lv_compose_job *job)
 	return LV_OK;
 }
 
+/* The written film's duration from its header (no need to read the packets). */
+static int film_duration(double *out, const char *path)
+{
+	AVFormatContext *fmt = NULL;
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err = avformat_open_input(&fmt, path, NULL, NULL);
+	if (err < 0)
+		return lv_error_set(LV_EIO, "compose (%s): cannot read back: %s", path, lv_av_err(eb, err));
+	*out = fmt->duration > 0 ? (double)fmt->duration / AV_TIME_BASE : 0;
+	avformat_close_input(&fmt);
+	if (*out <= 0)
+		return lv_error_set(LV_EIO, "compose (%s): the written film has no duration", path);
+	return LV_OK;
+}
+
 /* The finishing steps: thumbnail, subtitle files, then the MP4 takes its final name. */
 static int finish(comp *c, lv_compose_stats *stats)
 {
 	const lv_compose_job *job = c->job;
-	lv_media_info info;
+	double duration = 0;
 	char *thumb = lv_path_join(job->out_dir, "thumbnail.jpg");
 	char *srt = lv_path_join(job->out_dir, "final.srt");
 	char *vtt = lv_path_join(job->out_dir, "final.vtt");
 	char *mp4 = lv_path_join(job->out_dir, "final.mp4");
 	int rc = thumb && srt && vtt && mp4 ? LV_OK : LV_ENOMEM;
 	if (rc == LV_OK)
-		rc = lv_media_probe(&info, c->tmp_path);
+		rc = film_duration(&duration, c->tmp_path);
 	if (rc == LV_OK)
-		rc = lv_thumbnail_write(c->tmp_path, info.duration / 3.0, thumb);
+		rc = lv_thumbnail_write(c->tmp_path, duration / 3.0, thumb);
 	if (rc == LV_OK)
 		rc = report(c, 0.98);
 	if (rc == LV_OK && job->subtitles != LV_SUBS_NONE) {
@@ -245,7 +260,7 @@ static int finish(comp *c, lv_compose_stats *stats)
 	if (rc == LV_OK && stats) {
 		size_t i;
 		memset(stats, 0, sizeof(*stats));
-		stats->duration = info.duration;
+		stats->duration = duration;
 		for (i = 0; i < c->plan.n; i++) {
 			if (c->plan.segs[i].copy)
 				stats->copied_segments++;
@@ -260,10 +275,10 @@ static int finish(comp *c, lv_compose_stats *stats)
 	return rc;
 }
 
-int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats)
+static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 {
 	comp c;
-	char rnd[13], *name = NULL, *tmp = NULL;
+	char rnd[13], *name = NULL, *prefix = NULL, *tmp = NULL;
 	int rc, i;
 	int64_t t0 = av_gettime_relative();
 
@@ -281,24 +296,28 @@ int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	if (rc == LV_OK && job->subtitles == LV_SUBS_SOFT)
 		rc = lv_cues_prepare(&c.cues, job->cues, job->n_cues,
 		                     (double)c.plan.total_frames / av_q2d(c.plan.fps));
-	if (rc == LV_OK) {
-		int64_t samples = av_rescale(c.plan.total_frames, (int64_t)LV_AUDIO_RATE * c.plan.fps.den, c.plan.fps.num);
-		rc = lv_audio_open(&c.audio, job, &c.plan, samples, audio_tick, &c);
-	}
 	if (rc == LV_OK)
 		rc = lv_random_base62(rnd, 12);
 	if (rc == LV_OK) {
-		name = lv_asprintf(".final-%s.mp4.part", rnd);
-		tmp = name ? lv_path_join(job->out_dir, name) : NULL;
+		name = lv_asprintf(".final-%s", rnd);
+		prefix = name ? lv_path_join(job->out_dir, name) : NULL;
+		tmp = prefix ? lv_asprintf("%s.mp4.part", prefix) : NULL;
 		if (!tmp)
 			rc = LV_ENOMEM;
+	}
+	if (rc == LV_OK) {
+		int64_t samples = av_rescale(c.plan.total_frames, (int64_t)LV_AUDIO_RATE * c.plan.fps.den, c.plan.fps.num);
+		rc = lv_audio_open(&c.audio, job, &c.plan, samples, prefix, audio_tick, &c);
 	}
 	c.tmp_path = tmp;
 	c.spkt = av_packet_alloc();
 	if (rc == LV_OK && !c.spkt)
 		rc = lv_error_nomem();
-	if (rc == LV_OK)
+	if (rc == LV_OK) {
+		LV_DEBUG("compose: planned and measured in %.2f s", (double)(av_gettime_relative() - t0) / 1e6);
 		rc = mux(&c);
+		LV_DEBUG("compose: muxed at %.2f s", (double)(av_gettime_relative() - t0) / 1e6);
+	}
 	if (rc == LV_OK)
 		rc = finish(&c, stats);
 	if (rc == LV_OK && job->progress)
@@ -317,6 +336,15 @@ int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	lv_cues_free(&c.cues);
 	lv_video_plan_free(&c.plan);
 	free(tmp);
+	free(prefix);
 	free(name);
+	return rc;
+}
+
+int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats)
+{
+	unsigned fpu = lv_fpu_flush_denormals();
+	int rc = compose_run(job, stats);
+	lv_fpu_restore(fpu);
 	return rc;
 }

@@ -23,6 +23,17 @@
 /* An FFmpeg error code as text (static per call site buffer is the caller's). */
 const char *lv_av_err(char buf[AV_ERROR_MAX_STRING_SIZE], int err);
 
+/*
+ * Denormal floats: filters with feedback (the K-weighting of ebur128, the
+ * compressor, the limiter) slow down by orders of magnitude on the silence
+ * between narration lines once their state decays into the subnormal range.
+ * These set the calling thread's SSE flush-to-zero / denormals-are-zero
+ * modes for the duration of a composition and restore them after (a
+ * per-thread CPU register, not shared state).  No-ops elsewhere.
+ */
+unsigned lv_fpu_flush_denormals(void);
+void lv_fpu_restore(unsigned saved);
+
 /* ---- h264util.c ---- */
 
 /* The parameter sets (SPS and PPS NAL units) of H.264 extradata, avcC or Annex B. */
@@ -99,10 +110,11 @@ typedef int (*lv_audio_tick_fn)(void *ctx, double fraction_of_analysis);
 
 /*
  * Measure the inputs and build the final graph and the AAC encoder;
- * total_samples is the film's length at LV_AUDIO_RATE.
+ * total_samples is the film's length at LV_AUDIO_RATE.  Intermediate files
+ * are named stem_prefix + "-voices.wav" etc. and removed by lv_audio_free().
  */
 int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan *plan, int64_t total_samples,
-                  lv_audio_tick_fn tick, void *tick_ctx);
+                  const char *stem_prefix, lv_audio_tick_fn tick, void *tick_ctx);
 const AVCodecContext *lv_audio_codec(const lv_audio *a);
 /*
  * Encode and hand to emit every audio packet whose pts (in 1/LV_AUDIO_RATE) is below `until`
@@ -146,7 +158,11 @@ int lv_thumbnail_write(const char *mp4, double at, const char *jpg_path);
 
 /* ---- probe.c ---- */
 
-/* Read the EBU R128 metadata an ebur128 filter (metadata=1) attached to a frame. */
-void lv_r128_frame(const AVFrame *f, double *integrated, double *peak_linear);
+/*
+ * Read the EBU R128 metadata an ebur128 filter (metadata=1) attached to a
+ * frame: the integrated loudness so far, and the frame's sample and true
+ * peaks (linear) raised into *sample_peak / *true_peak.  Any may be NULL.
+ */
+void lv_r128_frame(const AVFrame *f, double *integrated, double *sample_peak, double *true_peak);
 
 #endif

@@ -160,7 +160,17 @@ int lv_media_probe(lv_media_info *out, const char *path)
 	return LV_OK;
 }
 
-void lv_r128_frame(const AVFrame *f, double *integrated, double *peak_linear)
+static void max_meta(const AVFrame *f, const char *key, double *peak)
+{
+	const AVDictionaryEntry *e = av_dict_get(f->metadata, key, NULL, 0);
+	if (e && peak) {
+		double v = strtod(e->value, NULL);
+		if (v > *peak)
+			*peak = v;
+	}
+}
+
+void lv_r128_frame(const AVFrame *f, double *integrated, double *sample_peak, double *true_peak)
 {
 	const AVDictionaryEntry *e;
 	if (!f->metadata)
@@ -168,16 +178,8 @@ void lv_r128_frame(const AVFrame *f, double *integrated, double *peak_linear)
 	e = av_dict_get(f->metadata, "lavfi.r128.I", NULL, 0);
 	if (e && integrated)
 		*integrated = strtod(e->value, NULL);
-	if (peak_linear) {
-		e = av_dict_get(f->metadata, "lavfi.r128.true_peak", NULL, 0);
-		if (!e)
-			e = av_dict_get(f->metadata, "lavfi.r128.sample_peak", NULL, 0);
-		if (e) {
-			double v = strtod(e->value, NULL);
-			if (v > *peak_linear)
-				*peak_linear = v;
-		}
-	}
+	max_meta(f, "lavfi.r128.sample_peak", sample_peak);
+	max_meta(f, "lavfi.r128.true_peak", true_peak);
 }
 
 /* Drain the sink of a loudness graph, collecting the ebur128 metadata. */
@@ -189,7 +191,7 @@ static int drain_meter(AVFilterContext *sink, AVFrame *frame, double *lufs, doub
 			return err;
 		if (err < 0)
 			return err;
-		lv_r128_frame(frame, lufs, peak);
+		lv_r128_frame(frame, lufs, NULL, peak);
 		av_frame_unref(frame);
 	}
 }
@@ -235,7 +237,7 @@ static int meter_open(AVFilterGraph **out, AVFilterContext **src, AVFilterContex
 	return LV_OK;
 }
 
-int lv_media_loudness(const char *path, double *lufs, double *true_peak_db)
+static int media_loudness(const char *path, double *lufs, double *true_peak_db)
 {
 	AVFormatContext *fmt = NULL;
 	AVCodecContext *dec = NULL;
@@ -327,5 +329,13 @@ out:
 	av_packet_free(&pkt);
 	avcodec_free_context(&dec);
 	avformat_close_input(&fmt);
+	return rc;
+}
+
+int lv_media_loudness(const char *path, double *lufs, double *true_peak_db)
+{
+	unsigned fpu = lv_fpu_flush_denormals();
+	int rc = media_loudness(path, lufs, true_peak_db);
+	lv_fpu_restore(fpu);
 	return rc;
 }
