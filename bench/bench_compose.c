@@ -6,6 +6,8 @@
  *   (a) lv_compose_run: narration + ducked music + loudness, soft subtitles
  *   (b) lv_compose_run with no narration and no music (video join + silent AAC)
  *   (c) the baseline: ffmpeg -f concat -safe 0 -i list -c:v copy -c:a aac -movflags +faststart
+ *   (d) for reference, the ffmpeg command line doing the same audio work in one pass (voices
+ *       delayed and mixed, looped music ducked, single-pass loudnorm, the same AAC settings)
  * and prints the times and the ratios against (c).  Fixtures are kept in a
  * directory named after the parameters and reused by later runs.
  *
@@ -286,6 +288,43 @@ static void free_fixtures(fixtures *fx, int n)
 	free(fx->list);
 }
 
+/*
+ * The same film with the ffmpeg command line in one pass: concat + stream copy
+ * for the video; the voices delayed and mixed, the looped music ducked with
+ * sidechaincompress, single-pass loudnorm, AAC with the same settings.
+ */
+static char *equivalent_cmd(const opts *o, const fixtures *fx, const char *out)
+{
+	int64_t total = llround(o->seconds * LV_SEG_FPS) * 2000; /* samples at 48 kHz */
+	lv_buf b = LV_BUF_INIT;
+	int i, rc;
+	rc = lv_buf_printf(&b, "ffmpeg -nostdin -hide_banner -loglevel error -y -f concat -safe 0 -i %s", fx->list);
+	for (i = 0; i < o->segments && rc == LV_OK; i++)
+		rc = lv_buf_printf(&b, " -i %s", fx->voices[i]);
+	if (rc == LV_OK)
+		rc = lv_buf_printf(&b, " -stream_loop -1 -i %s -filter_complex \"", fx->music);
+	for (i = 0; i < o->segments && rc == LV_OK; i++)
+		rc = lv_buf_printf(&b, "[%d:a]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,"
+		                       "adelay=delays=%lldS:all=1[v%d];",
+		                   i + 1, (long long)llround(fx->voice[i].start * 48000), i);
+	for (i = 0; i < o->segments && rc == LV_OK; i++)
+		rc = lv_buf_printf(&b, "[v%d]", i);
+	if (rc == LV_OK)
+		rc = lv_buf_printf(&b,
+		                   "amix=inputs=%d:normalize=0:duration=longest,apad=whole_len=%lld,atrim=end_sample=%lld,"
+		                   "asplit[n1][n2];[%d:a]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,"
+		                   "atrim=end_sample=%lld,volume=-18dB[m];[m][n2]sidechaincompress=threshold=0.03:ratio=6:"
+		                   "attack=30:release=450[md];[n1][md]amix=inputs=2:normalize=0,loudnorm=I=-16:TP=-1.5,"
+		                   "aresample=48000[a]\" -map 0:v -map [a] -c:v copy -c:a aac -aac_coder fast -b:a 160k "
+		                   "-movflags +faststart %s",
+		                   o->segments, (long long)total, (long long)total, o->segments + 1, (long long)total, out);
+	if (rc != LV_OK) {
+		lv_buf_free(&b);
+		return NULL;
+	}
+	return lv_buf_detach(&b);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -302,8 +341,8 @@ int main(int argc, char **argv)
 {
 	opts o;
 	fixtures fx;
-	char *dir, *outa, *outb, *baseline_mp4, cmd[2048];
-	double *ta, *tb, *tc, ma, mb, mc;
+	char *dir, *outa, *outb, *baseline_mp4, *equiv_mp4, *equiv = NULL, cmd[2048];
+	double *ta, *tb, *tc, *td, ma, mb, mc, md;
 	lv_compose_job job;
 	lv_compose_stats st;
 	lv_media_info info;
@@ -324,15 +363,17 @@ int main(int argc, char **argv)
 	outa = lv_path_join(dir, "out-full");
 	outb = lv_path_join(dir, "out-video");
 	baseline_mp4 = lv_path_join(dir, "baseline.mp4");
+	equiv_mp4 = lv_path_join(dir, "equivalent.mp4");
 	ta = calloc((size_t)o.repeat, sizeof(double));
 	tb = calloc((size_t)o.repeat, sizeof(double));
 	tc = calloc((size_t)o.repeat, sizeof(double));
+	td = calloc((size_t)o.repeat, sizeof(double));
 	memset(&fx, 0, sizeof(fx));
-	if (!outa || !outb || !baseline_mp4 || !ta || !tb || !tc || lv_mkdir_p(outa, 0) != LV_OK ||
+	if (!outa || !outb || !baseline_mp4 || !equiv_mp4 || !ta || !tb || !tc || !td || lv_mkdir_p(outa, 0) != LV_OK ||
 	    lv_mkdir_p(outb, 0) != LV_OK)
 		goto out;
 	printf("fixtures in %s: %d segments, %.0f s, %dx%d\n", dir, o.segments, o.seconds, o.width, o.height);
-	if (make_fixtures(&fx, &o, dir) != 0) {
+	if (make_fixtures(&fx, &o, dir) != 0 || !(equiv = equivalent_cmd(&o, &fx, equiv_mp4))) {
 		fprintf(stderr, "cannot make the fixtures\n");
 		goto out;
 	}
@@ -384,8 +425,14 @@ int main(int argc, char **argv)
 		if (run_cmd(cmd) != 0)
 			goto out;
 		tc[r] = (double)(lv_mono_ms() - t0) / 1000.0;
-		printf("  run %d: compose %.2f s, compose (video + silent track) %.2f s, ffmpeg concat copy %.2f s\n", r + 1,
-		       ta[r], tb[r], tc[r]);
+
+		t0 = lv_mono_ms();
+		if (run_cmd(equiv) != 0)
+			goto out;
+		td[r] = (double)(lv_mono_ms() - t0) / 1000.0;
+		printf("  run %d: compose %.2f s, compose (video + silent track) %.2f s, ffmpeg concat copy %.2f s, "
+		       "ffmpeg equivalent %.2f s\n",
+		       r + 1, ta[r], tb[r], tc[r], td[r]);
 	}
 	{
 		char *mp4 = lv_path_join(outa, "final.mp4");
@@ -400,20 +447,29 @@ int main(int argc, char **argv)
 		if (lv_media_probe(&info, baseline_mp4) == LV_OK)
 			printf("baseline: %.3f s, %d frames, audio %s\n", info.duration, info.video_frames,
 			       info.has_audio ? info.audio_codec : "none");
+		if (lv_media_probe(&info, equiv_mp4) == LV_OK && lv_media_loudness(equiv_mp4, &lufs, &tp) == LV_OK)
+			printf("equivalent: %.3f s, %d frames, %.2f LUFS, %.2f dBTP\n", info.duration, info.video_frames, lufs,
+			       tp);
 	}
 	ma = median(ta, o.repeat);
 	mb = median(tb, o.repeat);
 	mc = median(tc, o.repeat);
+	md = median(td, o.repeat);
 	printf("\nmedian of %d runs (%d segments, %.0f s, %dx%d):\n", o.repeat, o.segments, o.seconds, o.width, o.height);
 	printf("  (a) lv_compose_run, narration + music + soft subtitles: %7.2f s  ratio %.2fx\n", ma, ma / mc);
 	printf("  (b) lv_compose_run, video join + silent AAC track:      %7.2f s  ratio %.2fx\n", mb, mb / mc);
 	printf("  (c) ffmpeg -f concat -c:v copy -c:a aac +faststart:    %7.2f s  (baseline)\n", mc);
+	printf("  (d) ffmpeg, same audio graph with one-pass loudnorm:     %7.2f s  ratio %.2fx; (a)/(d) %.2fx\n", md,
+	       md / mc, ma / md);
 	rc = 0;
 out:
 	free_fixtures(&fx, o.segments);
 	free(ta);
 	free(tb);
 	free(tc);
+	free(td);
+	free(equiv);
+	free(equiv_mp4);
 	free(outa);
 	free(outb);
 	free(baseline_mp4);

@@ -351,6 +351,59 @@ static double lower_third_diff(const uint8_t *a, const uint8_t *b, int w, int h)
 	return sum / ((double)(w / 2) * (y1 - y0));
 }
 
+/* RMS of the first audio stream's decoded samples (all channels) between t0 and t1 seconds. */
+static double audio_rms(const char *path, double t0, double t1)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	const AVCodec *codec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc();
+	double sum = 0;
+	long n = 0;
+	int ai, eof = 0;
+	if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+		return -1;
+	ai = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[ai]->codecpar);
+	dec->pkt_timebase = fmt->streams[ai]->time_base;
+	avcodec_open2(dec, codec, NULL);
+	while (!eof) {
+		if (av_read_frame(fmt, pkt) < 0) {
+			eof = 1;
+			avcodec_send_packet(dec, NULL);
+		} else if (pkt->stream_index != ai) {
+			av_packet_unref(pkt);
+			continue;
+		} else {
+			avcodec_send_packet(dec, pkt);
+			av_packet_unref(pkt);
+		}
+		while (avcodec_receive_frame(dec, fr) >= 0) {
+			double ts = fr->best_effort_timestamp * av_q2d(fmt->streams[ai]->time_base);
+			int i, c;
+			ck_assert_int_eq(fr->format, AV_SAMPLE_FMT_FLTP);
+			for (i = 0; i < fr->nb_samples; i++) {
+				double t = ts + (double)i / fr->sample_rate;
+				if (t < t0 || t >= t1)
+					continue;
+				for (c = 0; c < fr->ch_layout.nb_channels; c++) {
+					double v = ((const float *)fr->extended_data[c])[i];
+					sum += v * v;
+					n++;
+				}
+			}
+			av_frame_unref(fr);
+		}
+	}
+	av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	return n ? sqrt(sum / (double)n) : -1;
+}
+
 static void assert_film(const film *f, const lv_compose_stats *st, double seconds, lv_media_info *info)
 {
 	char *mp4 = out_path(f, "final.mp4");
@@ -546,6 +599,33 @@ START_TEST(one_odd_segment_is_reencoded)
 		free(mp4);
 	}
 	ck_assert_ptr_null(slurp(&f, "final.srt"));
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(voices_and_segment_audio_are_placed)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	char *mp4;
+	/* Only the odd segment has sound of its own; one voice starts at 4.5 s (1.4 s long). */
+	film_init(&f, "compose-place");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "odd.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_voice(&f, "voice1.wav", 4.5);
+	f.job.segment_audio_db = -6;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	assert_film(&f, &st, 6.0, &info);
+	assert_loudness(&f, -16);
+	mp4 = out_path(&f, "final.mp4");
+	ck_assert_msg(audio_rms(mp4, 0.1, 1.9) < 1e-3, "sound before the odd segment: %g", audio_rms(mp4, 0.1, 1.9));
+	ck_assert_msg(audio_rms(mp4, 2.1, 3.9) > 0.02, "the odd segment's own audio is missing: %g",
+	              audio_rms(mp4, 2.1, 3.9));
+	ck_assert_msg(audio_rms(mp4, 4.1, 4.45) < 1e-3, "sound before the voice: %g", audio_rms(mp4, 4.1, 4.45));
+	ck_assert_msg(audio_rms(mp4, 4.6, 5.8) > 0.02, "the voice is missing: %g", audio_rms(mp4, 4.6, 5.8));
+	free(mp4);
 	film_free(&f);
 }
 END_TEST
@@ -799,6 +879,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, loudness_of_a_known_tone);
 	tcase_add_test(tc, all_canonical_copied_soft_subtitles);
 	tcase_add_test(tc, one_odd_segment_is_reencoded);
+	tcase_add_test(tc, voices_and_segment_audio_are_placed);
 	tcase_add_test(tc, trim_and_pad_segments);
 	tcase_add_test(tc, identical_external_segments_copied);
 	tcase_add_test(tc, unsafe_bframe_trim_falls_back_to_reencoding);

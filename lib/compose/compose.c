@@ -33,7 +33,8 @@ typedef struct comp {
 	lv_cue_list cues; /* soft subtitles */
 	AVFormatContext *out;
 	AVStream *vst, *ast, *sst;
-	const char *tmp_path;
+	const char *tmp_path; /* the MP4 being written */
+	const char *prefix;   /* work files: prefix + suffix */
 	size_t next_cue;
 	AVPacket *spkt;
 	double last_fraction;
@@ -230,33 +231,63 @@ static int film_duration(double *out, const char *path)
 	return LV_OK;
 }
 
-/* The finishing steps: thumbnail, subtitle files, then the MP4 takes its final name. */
+/* Move src to dst; LV_EIO naming both. */
+static int move(const char *src, const char *dst)
+{
+	if (rename(src, dst) != 0)
+		return lv_error_set(LV_EIO, "compose: cannot rename %s to %s: %s", src, dst, strerror(errno));
+	return LV_OK;
+}
+
+/*
+ * The finishing steps: the thumbnail and the subtitle files are made under
+ * work names beside the film, then everything takes its final name at once,
+ * so a failed or canceled composition leaves the previous outputs as they were.
+ */
 static int finish(comp *c, lv_compose_stats *stats)
 {
 	const lv_compose_job *job = c->job;
 	double duration = 0;
+	int subs = job->subtitles != LV_SUBS_NONE;
 	char *thumb = lv_path_join(job->out_dir, "thumbnail.jpg");
 	char *srt = lv_path_join(job->out_dir, "final.srt");
 	char *vtt = lv_path_join(job->out_dir, "final.vtt");
 	char *mp4 = lv_path_join(job->out_dir, "final.mp4");
-	int rc = thumb && srt && vtt && mp4 ? LV_OK : LV_ENOMEM;
+	char *thumb_tmp = lv_asprintf("%s-thumbnail.jpg", c->prefix);
+	char *srt_tmp = lv_asprintf("%s.srt", c->prefix);
+	char *vtt_tmp = lv_asprintf("%s.vtt", c->prefix);
+	int rc = thumb && srt && vtt && mp4 && thumb_tmp && srt_tmp && vtt_tmp ? LV_OK : LV_ENOMEM;
 	if (rc == LV_OK)
 		rc = film_duration(&duration, c->tmp_path);
 	if (rc == LV_OK)
-		rc = lv_thumbnail_write(c->tmp_path, duration / 3.0, thumb);
+		rc = lv_thumbnail_write(c->tmp_path, duration / 3.0, thumb_tmp);
 	if (rc == LV_OK)
 		rc = report(c, 0.98);
-	if (rc == LV_OK && job->subtitles != LV_SUBS_NONE) {
-		rc = lv_subtitles_write(job->cues, job->n_cues, srt, vtt);
+	if (rc == LV_OK && subs)
+		rc = lv_subtitles_write(job->cues, job->n_cues, srt_tmp, vtt_tmp);
+	if (rc == LV_OK)
+		rc = report(c, 0.99); /* the last chance to cancel */
+	if (rc == LV_OK)
+		rc = move(c->tmp_path, mp4);
+	if (rc == LV_OK)
+		rc = move(thumb_tmp, thumb);
+	if (rc == LV_OK && subs) {
+		rc = move(srt_tmp, srt);
+		if (rc == LV_OK)
+			rc = move(vtt_tmp, vtt);
 	} else if (rc == LV_OK) {
 		/* a previous composition's subtitles must not outlive this one */
 		unlink(srt);
 		unlink(vtt);
 	}
-	if (rc == LV_OK)
-		rc = report(c, 0.99); /* the last chance to cancel */
-	if (rc == LV_OK && rename(c->tmp_path, mp4) != 0)
-		rc = lv_error_set(LV_EIO, "compose: cannot rename %s to %s: %s", c->tmp_path, mp4, strerror(errno));
+	if (rc != LV_OK) {
+		if (thumb_tmp)
+			unlink(thumb_tmp);
+		if (srt_tmp)
+			unlink(srt_tmp);
+		if (vtt_tmp)
+			unlink(vtt_tmp);
+	}
 	if (rc == LV_OK && stats) {
 		size_t i;
 		memset(stats, 0, sizeof(*stats));
@@ -268,6 +299,9 @@ static int finish(comp *c, lv_compose_stats *stats)
 				stats->reencoded_segments++;
 		}
 	}
+	free(thumb_tmp);
+	free(srt_tmp);
+	free(vtt_tmp);
 	free(thumb);
 	free(srt);
 	free(vtt);
@@ -310,6 +344,7 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 		rc = lv_audio_open(&c.audio, job, &c.plan, samples, prefix, audio_tick, &c);
 	}
 	c.tmp_path = tmp;
+	c.prefix = prefix;
 	c.spkt = av_packet_alloc();
 	if (rc == LV_OK && !c.spkt)
 		rc = lv_error_nomem();
