@@ -215,13 +215,9 @@ static int voices_branch(abuild *b, aend *out)
 	return rc;
 }
 
-static int music_branch(abuild *b, aend *out, double gain_db)
+static int music_branch(abuild *b, aend *out)
 {
-	char a[64];
 	int rc = source(b, out, b->job->music_path, 1, "music", (size_t)-1);
-	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", gain_db);
-	if (rc == LV_OK && gain_db != 0)
-		rc = chain(b, out, "volume", a);
 	if (rc == LV_OK)
 		rc = fit_length(b, out, b->N);
 	return rc;
@@ -319,7 +315,7 @@ static int build_stems(abuild *b)
 			rc = add_sink(b, &t, 1, peak, BR_VOICE);
 	}
 	if (rc == LV_OK && b->job->music_path && *b->job->music_path) {
-		rc = music_branch(b, &t, 0);
+		rc = music_branch(b, &t);
 		if (rc == LV_OK)
 			rc = add_sink(b, &t, 1, peak, BR_MUSIC);
 	}
@@ -515,7 +511,7 @@ static int wav_close(wav_writer *w, int ok)
 }
 
 /* Pull a sink to its end, reading the ebur128 metadata, writing the frames to `w` when given. */
-static int drain(AVFilterContext *sink, int64_t N, const pass_tick *pt, double *I, double *peak, double *tpeak,
+static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
                  wav_writer *w)
 {
 	AVFrame *f = av_frame_alloc();
@@ -557,7 +553,7 @@ typedef struct measured {
 } measured;
 
 /* One pass over a graph; in the stems pass every sink's output is written to its stem file. */
-static int measure(abuild *proto, int mode, const amix_levels *lv, const pass_tick *pt, measured *m)
+static int measure(measured *m, const abuild *proto, int mode, const amix_levels *lv, const pass_tick *pt)
 {
 	abuild b = *proto;
 	int64_t t0 = lv_mono_ms();
@@ -571,11 +567,11 @@ static int measure(abuild *proto, int mode, const amix_levels *lv, const pass_ti
 			wav_writer w;
 			rc = wav_open(&w, b.stems[br]);
 			if (rc == LV_OK)
-				rc = drain(b.sinks[i], b.N, pt, &m->I[slot], &m->peak[slot], &m->tpeak[slot], &w);
+				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w);
 			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
 				rc = LV_EIO;
 		} else {
-			rc = drain(b.sinks[i], b.N, pt, &m->I[slot], &m->peak[slot], &m->tpeak[slot], NULL);
+			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL);
 		}
 	}
 	avfilter_graph_free(&b.g);
@@ -678,7 +674,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 		return LV_OK; /* a silent track */
 
 	memset(&m, 0, sizeof(m));
-	rc = measure(b, AM_STEMS, lv, &pt, &m);
+	rc = measure(&m, b, AM_STEMS, lv, &pt);
 	if (rc != LV_OK)
 		return rc;
 	if (b->stems[BR_VOICE] && b->stems[BR_MUSIC]) {
@@ -700,7 +696,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 			}
 	} else {
 		pt.index = 1;
-		rc = measure(b, AM_MIX, lv, &pt, &m);
+		rc = measure(&m, b, AM_MIX, lv, &pt);
 		if (rc != LV_OK)
 			return rc;
 		I = m.I[0];
@@ -725,7 +721,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	for (; iter < 3; iter++) {
 		double tpl, d_gain = 0, d_tp = 0;
 		pt.index = 2 + iter;
-		rc = measure(b, AM_LIMITED, lv, &pt, &m);
+		rc = measure(&m, b, AM_LIMITED, lv, &pt);
 		if (rc != LV_OK)
 			return rc;
 		tpl = db(m.tpeak[0]);

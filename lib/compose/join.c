@@ -76,7 +76,16 @@ static int seg_probe(lv_seg *s)
 	s->width = st->codecpar->width;
 	s->height = st->codecpar->height;
 	s->tb = st->time_base;
-	s->fps = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate : st->r_frame_rate;
+	/*
+	 * The nominal frame rate: r_frame_rate (from the common frame duration) unless
+	 * the average disagrees by more than 1%, which would mean variable timing.
+	 * (A last frame of a different length moves the average a little.)
+	 */
+	s->fps = st->r_frame_rate;
+	if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 &&
+	    (s->fps.num <= 0 || s->fps.den <= 0 ||
+	     fabs(av_q2d(st->avg_frame_rate) - av_q2d(s->fps)) > 0.01 * av_q2d(s->fps)))
+		s->fps = st->avg_frame_rate;
 	s->params_ok = s->is_h264 &&
 	               lv_h264_params_parse(&p, st->codecpar->extradata, (size_t)st->codecpar->extradata_size) == LV_OK;
 	s->avail_frames = -1;
@@ -132,7 +141,7 @@ static void assign_frames(lv_video_plan *plan, AVRational fps)
  * exactly a prefix of the decoding order (a frame only references frames
  * decoded before it).  Reads packet headers up to the cut.
  */
-static int trim_is_safe(const lv_seg *s, AVRational fps, int64_t frames, int *safe)
+static int trim_is_safe(int *safe, const lv_seg *s, AVRational fps, int64_t frames)
 {
 	AVFormatContext *fmt = NULL;
 	AVPacket *pkt;
@@ -202,7 +211,7 @@ static int mark_decode(lv_video_plan *plan, AVRational fps, int burn, int presca
 		if (s->avail_frames >= 0 && s->avail_frames < s->frames - 2) {
 			s->need_decode = 1;
 		} else if (prescan && (s->avail_frames < 0 || s->avail_frames > s->frames)) {
-			int safe, rc = trim_is_safe(s, fps, s->frames, &safe);
+			int safe, rc = trim_is_safe(&safe, s, fps, s->frames);
 			if (rc != LV_OK)
 				return rc;
 			s->need_decode = !safe;
@@ -259,7 +268,8 @@ int lv_video_plan_make(lv_video_plan *plan, const lv_compose_job *job)
 	AVCodecParameters *canon = NULL;
 	lv_h264_params cp;
 	size_t i;
-	int rc, all_same, burn = job->subtitles == LV_SUBS_BURN;
+	/* burning cues re-encodes the whole picture; with no cue there is nothing to draw */
+	int rc, all_same, burn = job->subtitles == LV_SUBS_BURN && job->n_cues > 0;
 	const AVRational canon_fps = { LV_SEG_FPS, 1 }, canon_tb = { 1, LV_SEG_TIMEBASE };
 
 	memset(plan, 0, sizeof(*plan));
