@@ -1,5 +1,5 @@
 /*
- * The audio track: one libavfilter graph design, encoded once to AAC.
+ * The audio track: one libavfilter mix graph, encoded once to AAC.
  *
  *   voices:  amovie -> asetpts -> aformat -> adelay(start) -> amix -> trim/pad to the film
  *   music:   amovie(loop) -> asetpts -> aformat -> trim/pad to the film
@@ -8,10 +8,10 @@
  *            voices + ducked music + segments * segment_audio_db -> amix
  *            -> volume(gain) -> alimiter -> aformat -> abuffersink -> AAC
  *
- * The three inputs are first rendered once ("stems": 48 kHz stereo float WAV
- * files beside the output, removed afterwards) while an ebur128 meter measures
- * each, so that the later passes do not decode, loop and resample every voice
- * and the music again.  Loudness is normalised with measuring passes over the
+ * The three inputs are first rendered once, losslessly ("stems": 48 kHz stereo
+ * float WAV files beside the output, removed afterwards) while an ebur128 meter
+ * measures each, so that the later passes do not decode, loop and resample
+ * every voice and the music again; memory stays bounded whatever the length.  Loudness is normalised with measuring passes over the
  * mix graph (an ebur128 meter in place of the encoder): the voices' and the
  * music's loudness set the bed under the speech and the sidechain level; the
  * mix's loudness gives the linear gain to the target; when that gain pushes
