@@ -59,7 +59,8 @@ typedef struct lv_compose_job {
 	int subtitles;               /* LV_SUBS_* */
 	const char *language;        /* BCP-47 primary tag for the subtitle/audio tracks, e.g. "zh" */
 	const char *font_file;       /* font for burned subtitles (may be NULL: fontconfig default) */
-	const char *out_dir;         /* existing directory: final.mp4, final.srt, final.vtt, thumbnail.jpg */
+	const char *out_dir;         /* existing directory: final.mp4, final.srt, final.vtt, thumbnail.jpg
+	                              * (hidden .final-* work files live there while composing and are removed) */
 	double target_lufs;          /* e.g. -16 */
 	double true_peak_db;         /* e.g. -1.5 */
 	/* Called now and then with 0..1; a non-zero return cancels (LV_ECANCELED). May be NULL. */
@@ -73,7 +74,12 @@ typedef struct lv_compose_stats {
 	int reencoded_segments; /* decoded and re-encoded */
 } lv_compose_stats;
 
-/* Compose; LV_OK, or an error naming the file and the step that failed. */
+/*
+ * Compose; LV_OK, or an error naming the file and the step that failed
+ * ("segment 3 (/path/seg.mp4): cannot open: ..."; segments and voices are
+ * numbered by their 0-based position in the job).  On failure or
+ * cancellation no final.mp4 is left behind (an existing one is untouched).
+ */
 int lv_compose_run(const lv_compose_job *job, lv_compose_stats *stats);
 
 /* Write the cues as SubRip (.srt) and WebVTT (.vtt). */
@@ -91,7 +97,7 @@ typedef struct lv_media_info {
 	int width, height;
 	double fps;
 	int audio_sample_rate, audio_channels;
-	int subtitle_packets;     /* number of subtitle samples (cues) */
+	int subtitle_packets;     /* number of subtitle samples (cues); mov_text's empty gap samples not counted */
 	int faststart;            /* 1 when the moov box comes before mdat */
 	int video_frames;         /* number of video packets */
 } lv_media_info;

@@ -12,7 +12,7 @@ void *lv_realloc(void *p, size_t n);
 char *lv_strdup(const char *s);            /* NULL in -> NULL out (no error) */
 char *lv_strndup(const char *s, size_t n);
 char *lv_asprintf(const char *fmt, ...) LV_PRINTF(1, 2);
-char *lv_vasprintf(const char *fmt, va_list ap);
+char *lv_vasprintf(const char *fmt, va_list ap) LV_PRINTF(1, 0);
 /* Replace *dst with a copy of src (NULL allowed); LV_OK or LV_ENOMEM. */
 int lv_strset(char **dst, const char *src);
 /* strlcpy semantics: always terminates, returns strlen(src). */

@@ -1,0 +1,873 @@
+/*
+ * The audio track: one libavfilter mix graph, encoded once to AAC.
+ *
+ *   voices:  amovie -> asetpts -> aformat -> adelay(start) -> amix -> trim/pad to the film
+ *   music:   amovie(loop) -> asetpts -> aformat -> trim/pad to the film
+ *   segment: amovie -> asetpts -> aformat -> trim/pad to its share -> adelay -> amix -> trim/pad
+ *   mix:     voices -> asplit -> sidechain of sidechaincompress(music * bed gain)
+ *            voices + ducked music + segments * segment_audio_db -> amix
+ *            -> volume(gain) -> alimiter -> aformat -> abuffersink -> AAC
+ *
+ * The three inputs are first rendered once, losslessly ("stems": 48 kHz stereo
+ * float WAV files beside the output, removed afterwards) while an ebur128 meter
+ * measures each, so that the later passes do not decode, loop and resample
+ * every voice and the music again; memory stays bounded whatever the length.  Loudness is normalised with measuring passes over the
+ * mix graph (an ebur128 meter in place of the encoder): the voices' and the
+ * music's loudness set the bed under the speech and the sidechain level; the
+ * mix's loudness gives the linear gain to the target; when that gain pushes
+ * peaks towards the limiter, the limited mix is measured (loudness and true
+ * peak) and the gain and ceiling corrected, at most three times.  The final
+ * pass is linear gain plus a limiter, so the result lands within a fraction of
+ * a LU of the target with the true peak under the ceiling, without the
+ * dynamic behaviour of single-pass loudnorm.
+ */
+#include "compose/internal.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The music bed sits this far under the narration before ducking. */
+#define MUSIC_UNDER_VOICE_LU 14.0
+/* Sidechain: the narration is brought to about this level before the compressor looks at it. */
+#define SIDECHAIN_LUFS -20.0
+/* Headroom between the limiter's ceiling and the true-peak target (inter-sample peaks, AAC). */
+#define LIMITER_MARGIN_DB 1.0
+/* What AAC encoding may add to the true peak of the limited mix. */
+#define TP_CODEC_ALLOWANCE_DB 0.5
+
+enum { BR_VOICE, BR_MUSIC, BR_SEGS, BR_N };
+enum { AM_STEMS, AM_MIX, AM_LIMITED, AM_ENCODE };
+
+typedef struct amix_levels {
+	double music_db;  /* gain on the music bed */
+	double sc_gain;   /* linear gain on the sidechain (narration) signal */
+	double gain_db;   /* overall gain */
+	double limit;     /* limiter ceiling, linear */
+} amix_levels;
+
+typedef struct aend {
+	AVFilterContext *f;
+	unsigned pad;
+} aend;
+
+typedef struct abuild {
+	AVFilterGraph *g;
+	const lv_compose_job *job;
+	const lv_video_plan *plan;
+	int64_t N; /* film length in samples */
+	int uid;
+	char *const *stems; /* [BR_N], NULL for an absent branch */
+	AVFilterContext *sinks[BR_N];
+	int sink_branch[BR_N];
+	int n_sinks;
+} abuild;
+
+struct lv_audio {
+	AVFilterGraph *g;
+	AVFilterContext *sink;
+	AVCodecContext *enc;
+	AVFrame *frame;
+	AVPacket *pkt;
+	int pending, graph_eof, done;
+	int64_t next_pts, total;
+	char *stems[BR_N];
+};
+
+static int mk(abuild *b, AVFilterContext **out, const char *name, const char *args)
+{
+	char inst[48], eb[AV_ERROR_MAX_STRING_SIZE];
+	const AVFilter *f = avfilter_get_by_name(name);
+	int err;
+	if (!f)
+		return lv_error_set(LV_EINTERNAL, "audio: this FFmpeg has no %s filter", name);
+	snprintf(inst, sizeof(inst), "%s_%d", name, b->uid++);
+	err = avfilter_graph_create_filter(out, f, inst, args, NULL, b->g);
+	if (err < 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create %s=%s: %s", name, args ? args : "",
+		                    lv_av_err(eb, err));
+	return LV_OK;
+}
+
+static int lnk(const aend *from, AVFilterContext *to, unsigned in)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err = avfilter_link(from->f, from->pad, to, in);
+	if (err < 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot link %s to %s: %s", from->f->name, to->name,
+		                    lv_av_err(eb, err));
+	return LV_OK;
+}
+
+/* Append a filter with one input to the chain ending at t. */
+static int chain(abuild *b, aend *t, const char *name, const char *args)
+{
+	AVFilterContext *f;
+	int rc = mk(b, &f, name, args);
+	if (rc == LV_OK)
+		rc = lnk(t, f, 0);
+	if (rc == LV_OK) {
+		t->f = f;
+		t->pad = 0;
+	}
+	return rc;
+}
+
+/* A file's audio decoded by amovie, as 48 kHz stereo float with timestamps from its sample count. */
+static int source(abuild *b, aend *t, const char *path, int loop, const char *what, size_t idx)
+{
+	const AVFilter *mv = avfilter_get_by_name("amovie");
+	AVFilterContext *f;
+	char inst[48], eb[AV_ERROR_MAX_STRING_SIZE];
+	int err, rc;
+	if (!mv)
+		return lv_error_set(LV_EINTERNAL, "audio: this FFmpeg has no amovie filter");
+	snprintf(inst, sizeof(inst), "src_%d", b->uid++);
+	f = avfilter_graph_alloc_filter(b->g, mv, inst);
+	if (!f)
+		return lv_error_nomem();
+	err = av_opt_set(f->priv, "filename", path, 0);
+	if (err >= 0)
+		err = av_opt_set(f->priv, "streams", "da", 0);
+	if (err >= 0 && loop)
+		err = av_opt_set_int(f->priv, "loop", 0, 0); /* 0: forever; trimmed to the film below */
+	if (err >= 0)
+		err = avfilter_init_str(f, NULL);
+	if (err < 0) {
+		if (idx != (size_t)-1)
+			return lv_error_set(LV_EIO, "%s %zu (%s): cannot read its audio: %s", what, idx, path,
+			                    lv_av_err(eb, err));
+		return lv_error_set(LV_EIO, "%s (%s): cannot read its audio: %s", what, path, lv_av_err(eb, err));
+	}
+	t->f = f;
+	t->pad = 0;
+	rc = chain(b, t, "asetpts", "N/SR/TB");
+	if (rc == LV_OK)
+		rc = chain(b, t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+	return rc;
+}
+
+static int64_t frame_to_samples(const lv_video_plan *plan, int64_t frame)
+{
+	return av_rescale(frame, (int64_t)LV_AUDIO_RATE * plan->fps.den, plan->fps.num);
+}
+
+/* Exactly n samples: cut what is longer, pad what is shorter. */
+static int fit_length(abuild *b, aend *t, int64_t n)
+{
+	char a[64];
+	int rc;
+	snprintf(a, sizeof(a), "end_sample=%lld", (long long)n);
+	rc = chain(b, t, "atrim", a);
+	snprintf(a, sizeof(a), "whole_len=%lld", (long long)n);
+	if (rc == LV_OK)
+		rc = chain(b, t, "apad", a);
+	return rc;
+}
+
+/* Mix the ends (normalize=0: a plain sum) into *out. */
+static int sum(abuild *b, aend *out, aend *ins, size_t n)
+{
+	AVFilterContext *mix;
+	char a[96];
+	size_t i;
+	int rc;
+	if (n == 1) {
+		*out = ins[0];
+		return LV_OK;
+	}
+	snprintf(a, sizeof(a), "inputs=%zu:normalize=0:duration=longest:dropout_transition=0", n);
+	rc = mk(b, &mix, "amix", a);
+	for (i = 0; i < n && rc == LV_OK; i++)
+		rc = lnk(&ins[i], mix, (unsigned)i);
+	out->f = mix;
+	out->pad = 0;
+	return rc;
+}
+
+static int voices_branch(abuild *b, aend *out)
+{
+	const lv_compose_job *job = b->job;
+	aend *ins = lv_calloc(job->n_voices, sizeof(*ins));
+	size_t i;
+	int rc = ins ? LV_OK : LV_ENOMEM;
+	for (i = 0; i < job->n_voices && rc == LV_OK; i++) {
+		char a[64];
+		snprintf(a, sizeof(a), "delays=%lldS:all=1", (long long)llround(job->voices[i].start * LV_AUDIO_RATE));
+		rc = source(b, &ins[i], job->voices[i].path, 0, "voice", i);
+		if (rc == LV_OK)
+			rc = chain(b, &ins[i], "adelay", a);
+	}
+	if (rc == LV_OK)
+		rc = sum(b, out, ins, job->n_voices);
+	if (rc == LV_OK)
+		rc = fit_length(b, out, b->N);
+	free(ins);
+	return rc;
+}
+
+static int music_branch(abuild *b, aend *out)
+{
+	int rc = source(b, out, b->job->music_path, 1, "music", (size_t)-1);
+	if (rc == LV_OK)
+		rc = fit_length(b, out, b->N);
+	return rc;
+}
+
+static int segments_branch_raw(abuild *b, aend *out, size_t n_with_audio)
+{
+	const lv_video_plan *plan = b->plan;
+	aend *ins = lv_calloc(n_with_audio, sizeof(*ins));
+	size_t i, k = 0;
+	char a[64];
+	int rc = ins ? LV_OK : LV_ENOMEM;
+	for (i = 0; i < plan->n && rc == LV_OK; i++) {
+		const lv_seg *s = &plan->segs[i];
+		if (!s->has_audio || s->frames <= 0)
+			continue;
+		rc = source(b, &ins[k], s->path, 0, "segment", s->index);
+		if (rc == LV_OK)
+			rc = fit_length(b, &ins[k], frame_to_samples(plan, s->frames));
+		snprintf(a, sizeof(a), "delays=%lldS:all=1", (long long)frame_to_samples(plan, s->first_frame));
+		if (rc == LV_OK)
+			rc = chain(b, &ins[k], "adelay", a);
+		k++;
+	}
+	if (rc == LV_OK)
+		rc = sum(b, out, ins, k);
+	if (rc == LV_OK)
+		rc = fit_length(b, out, b->N);
+	free(ins);
+	return rc;
+}
+
+static size_t segments_with_audio(const lv_video_plan *plan)
+{
+	size_t i, n = 0;
+	for (i = 0; i < plan->n; i++)
+		n += plan->segs[i].has_audio && plan->segs[i].frames > 0;
+	return n;
+}
+
+static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
+{
+	AVFilterContext *sink;
+	char a[64];
+	int rc = LV_OK;
+	if (meter) {
+		snprintf(a, sizeof(a), "metadata=1:peak=%s", peak);
+		rc = chain(b, t, "ebur128", a);
+	}
+	if (rc == LV_OK && branch >= 0) /* stems are written packed */
+		rc = chain(b, t, "aformat", "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo");
+	if (rc == LV_OK)
+		rc = mk(b, &sink, "abuffersink", NULL);
+	if (rc == LV_OK)
+		rc = lnk(t, sink, 0);
+	if (rc == LV_OK) {
+		b->sink_branch[b->n_sinks] = branch;
+		b->sinks[b->n_sinks++] = sink;
+	}
+	return rc;
+}
+
+/* A rendered stem read back: already 48 kHz stereo and exactly the film's length. */
+static int stem_source(abuild *b, aend *t, const char *path)
+{
+	int rc = source(b, t, path, 0, "audio stem", (size_t)-1);
+	if (rc == LV_OK)
+		rc = fit_length(b, t, b->N);
+	return rc;
+}
+
+static int volume(abuild *b, aend *t, double db)
+{
+	char a[64];
+	if (db == 0)
+		return LV_OK;
+	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", db);
+	return chain(b, t, "volume", a);
+}
+
+/* The stems pass: each present input on its own chain, metered, to its own sink. */
+static int build_stems(abuild *b)
+{
+	size_t n_seg = segments_with_audio(b->plan);
+	aend t;
+	int rc = LV_OK, i, n = 0;
+	const char *peak;
+	for (i = 0; i < BR_N; i++)
+		n += b->stems[i] != NULL;
+	/* a single input is the mix: its true peak is needed too */
+	peak = n == 1 ? "sample+true" : "sample";
+	if (b->job->n_voices > 0) {
+		rc = voices_branch(b, &t);
+		if (rc == LV_OK)
+			rc = add_sink(b, &t, 1, peak, BR_VOICE);
+	}
+	if (rc == LV_OK && b->job->music_path && *b->job->music_path) {
+		rc = music_branch(b, &t);
+		if (rc == LV_OK)
+			rc = add_sink(b, &t, 1, peak, BR_MUSIC);
+	}
+	if (rc == LV_OK && n_seg > 0) {
+		rc = segments_branch_raw(b, &t, n_seg);
+		if (rc == LV_OK)
+			rc = add_sink(b, &t, 1, peak, BR_SEGS);
+	}
+	return rc;
+}
+
+/* The mix of the stems, then the pass's tail. */
+static int build_mix(abuild *b, int mode, const amix_levels *lv)
+{
+	aend branches[BR_N], voice = { NULL, 0 }, music = { NULL, 0 }, t = { NULL, 0 };
+	size_t n = 0;
+	char a[160];
+	int rc = LV_OK;
+
+	if (b->stems[BR_VOICE]) {
+		rc = stem_source(b, &voice, b->stems[BR_VOICE]);
+		if (rc == LV_OK && b->stems[BR_MUSIC]) {
+			AVFilterContext *split = NULL, *duck = NULL;
+			aend sc;
+			rc = mk(b, &split, "asplit", "outputs=2");
+			if (rc == LV_OK)
+				rc = lnk(&voice, split, 0);
+			voice.f = split;
+			voice.pad = 0;
+			sc.f = split;
+			sc.pad = 1;
+			snprintf(a, sizeof(a), "volume=%.6f:precision=float", lv->sc_gain);
+			if (rc == LV_OK)
+				rc = chain(b, &sc, "volume", a);
+			if (rc == LV_OK)
+				rc = stem_source(b, &music, b->stems[BR_MUSIC]);
+			if (rc == LV_OK)
+				rc = volume(b, &music, lv->music_db);
+			if (rc == LV_OK)
+				rc = mk(b, &duck, "sidechaincompress",
+				        "threshold=0.03:ratio=6:attack=30:release=450:knee=2.8:detection=rms:link=maximum");
+			if (rc == LV_OK)
+				rc = lnk(&music, duck, 0);
+			if (rc == LV_OK)
+				rc = lnk(&sc, duck, 1);
+			music.f = duck;
+			music.pad = 0;
+		}
+		if (rc == LV_OK)
+			branches[n++] = voice;
+		if (rc == LV_OK && b->stems[BR_MUSIC])
+			branches[n++] = music;
+	} else if (b->stems[BR_MUSIC]) {
+		rc = stem_source(b, &music, b->stems[BR_MUSIC]);
+		if (rc == LV_OK)
+			rc = volume(b, &music, lv->music_db);
+		if (rc == LV_OK)
+			branches[n++] = music;
+	}
+	if (rc == LV_OK && b->stems[BR_SEGS]) {
+		rc = stem_source(b, &branches[n], b->stems[BR_SEGS]);
+		if (rc == LV_OK)
+			rc = volume(b, &branches[n], b->job->segment_audio_db);
+		if (rc == LV_OK)
+			n++;
+	}
+	if (rc != LV_OK)
+		return rc;
+	if (n == 0) {
+		rc = mk(b, &t.f, "anullsrc", "channel_layout=stereo:sample_rate=48000");
+		if (rc == LV_OK)
+			rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+		if (rc == LV_OK)
+			rc = fit_length(b, &t, b->N);
+	} else {
+		rc = sum(b, &t, branches, n);
+	}
+	if (rc != LV_OK)
+		return rc;
+	if (mode == AM_MIX)
+		return add_sink(b, &t, 1, "sample+true", -1);
+	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", lv->gain_db);
+	rc = chain(b, &t, "volume", a);
+	snprintf(a, sizeof(a), "limit=%.6f:attack=5:release=60:level=0:latency=1", lv->limit);
+	if (rc == LV_OK)
+		rc = chain(b, &t, "alimiter", a);
+	if (rc == LV_OK)
+		rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
+	if (rc == LV_OK && mode == AM_LIMITED)
+		rc = add_sink(b, &t, 1, "true", -1);
+	if (rc == LV_OK && mode == AM_ENCODE) {
+		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+		if (rc == LV_OK)
+			rc = add_sink(b, &t, 0, NULL, -1);
+	}
+	return rc;
+}
+
+static int build(abuild *b, int mode, const amix_levels *lv)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err, rc;
+	b->g = avfilter_graph_alloc();
+	if (!b->g)
+		return lv_error_nomem();
+	b->g->nb_threads = 1;
+	b->n_sinks = 0;
+	rc = mode == AM_STEMS ? build_stems(b) : build_mix(b, mode, lv);
+	if (rc != LV_OK)
+		return rc;
+	err = avfilter_graph_config(b->g, NULL);
+	if (err < 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot configure the mix: %s", lv_av_err(eb, err));
+	return LV_OK;
+}
+
+typedef struct pass_tick {
+	lv_audio_tick_fn fn;
+	void *ctx;
+	int index, planned;
+} pass_tick;
+
+/* A 48 kHz stereo float WAV file written frame by frame. */
+typedef struct wav_writer {
+	AVFormatContext *fmt;
+	AVPacket *pkt;
+	int64_t pts;
+	const char *path;
+} wav_writer;
+
+static int wav_open(wav_writer *w, const char *path)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	AVStream *st;
+	int err;
+	memset(w, 0, sizeof(*w));
+	w->path = path;
+	err = avformat_alloc_output_context2(&w->fmt, NULL, "wav", path);
+	if (err < 0 || !w->fmt)
+		return lv_error_set(LV_EINTERNAL, "audio: no WAV muxer: %s", lv_av_err(eb, err));
+	w->pkt = av_packet_alloc();
+	st = avformat_new_stream(w->fmt, NULL);
+	if (!w->pkt || !st)
+		return lv_error_nomem();
+	st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+	st->codecpar->codec_id = AV_CODEC_ID_PCM_F32LE;
+	st->codecpar->format = AV_SAMPLE_FMT_FLT;
+	st->codecpar->sample_rate = LV_AUDIO_RATE;
+	av_channel_layout_default(&st->codecpar->ch_layout, 2);
+	st->codecpar->bits_per_coded_sample = 32;
+	st->codecpar->block_align = 8;
+	st->time_base = (AVRational){ 1, LV_AUDIO_RATE };
+	err = avio_open(&w->fmt->pb, path, AVIO_FLAG_WRITE);
+	if (err >= 0)
+		err = avformat_write_header(w->fmt, NULL);
+	if (err < 0)
+		return lv_error_set(LV_EIO, "audio: cannot write %s: %s", path, lv_av_err(eb, err));
+	return LV_OK;
+}
+
+static int wav_write(wav_writer *w, const AVFrame *f)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int size = f->nb_samples * 8, err;
+	if (av_new_packet(w->pkt, size) < 0)
+		return lv_error_nomem();
+	memcpy(w->pkt->data, f->data[0], (size_t)size);
+	w->pkt->pts = w->pkt->dts = w->pts;
+	w->pkt->duration = f->nb_samples;
+	w->pts += f->nb_samples;
+	err = av_write_frame(w->fmt, w->pkt);
+	av_packet_unref(w->pkt);
+	if (err < 0)
+		return lv_error_set(LV_EIO, "audio: cannot write %s: %s", w->path, lv_av_err(eb, err));
+	return LV_OK;
+}
+
+static int wav_close(wav_writer *w, int ok)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int rc = LV_OK;
+	if (w->fmt) {
+		int err = ok ? av_write_trailer(w->fmt) : 0;
+		if (err < 0)
+			rc = lv_error_set(LV_EIO, "audio: cannot finish %s: %s", w->path, lv_av_err(eb, err));
+		if (w->fmt->pb)
+			avio_closep(&w->fmt->pb);
+		avformat_free_context(w->fmt);
+		w->fmt = NULL;
+	}
+	av_packet_free(&w->pkt);
+	return rc;
+}
+
+/* Pull a sink to its end, reading the ebur128 metadata, writing the frames to `w` when given. */
+static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
+                 wav_writer *w)
+{
+	AVFrame *f = av_frame_alloc();
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int64_t got = 0, frames = 0;
+	int rc = LV_OK;
+	if (!f)
+		return lv_error_nomem();
+	*I = -70.0;
+	*peak = 0;
+	*tpeak = 0;
+	for (;;) {
+		int err = av_buffersink_get_frame(sink, f);
+		if (err == AVERROR_EOF)
+			break;
+		if (err < 0) {
+			rc = lv_error_set(LV_EIO, "audio: mixing failed: %s", lv_av_err(eb, err));
+			break;
+		}
+		got += f->nb_samples;
+		lv_r128_frame(f, I, peak, tpeak);
+		if (w)
+			rc = wav_write(w, f);
+		av_frame_unref(f);
+		if (rc != LV_OK)
+			break;
+		if (pt->fn && ++frames % 64 == 0 &&
+		    pt->fn(pt->ctx, (pt->index + (double)got / (double)(N > 0 ? N : 1)) / pt->planned)) {
+			rc = lv_error_set(LV_ECANCELED, "compose: canceled");
+			break;
+		}
+	}
+	av_frame_free(&f);
+	return rc;
+}
+
+typedef struct measured {
+	double I[BR_N], peak[BR_N], tpeak[BR_N]; /* LUFS, sample and true peak (linear; 0 if not measured) */
+} measured;
+
+/* One pass over a graph; in the stems pass every sink's output is written to its stem file. */
+static int measure(measured *m, const abuild *proto, int mode, const amix_levels *lv, const pass_tick *pt)
+{
+	abuild b = *proto;
+	int64_t t0 = lv_mono_ms();
+	int i, rc;
+	b.g = NULL;
+	rc = build(&b, mode, lv);
+	for (i = 0; rc == LV_OK && i < b.n_sinks; i++) {
+		int br = b.sink_branch[i];
+		int slot = br >= 0 ? br : 0;
+		if (br >= 0) {
+			wav_writer w;
+			rc = wav_open(&w, b.stems[br]);
+			if (rc == LV_OK)
+				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w);
+			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
+				rc = LV_EIO;
+		} else {
+			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL);
+		}
+	}
+	avfilter_graph_free(&b.g);
+	LV_DEBUG("audio: pass %d took %lld ms", mode, (long long)(lv_mono_ms() - t0));
+	return rc;
+}
+
+/* Check the voice and music files up front, so errors name them (amovie's would not). */
+static int check_input(const char *path, const char *what, size_t idx)
+{
+	AVFormatContext *fmt = NULL;
+	char eb[AV_ERROR_MAX_STRING_SIZE], name[64];
+	int err, rc = LV_OK;
+	if (idx != (size_t)-1)
+		snprintf(name, sizeof(name), "%s %zu", what, idx);
+	else
+		snprintf(name, sizeof(name), "%s", what);
+	if (!path || !*path)
+		return lv_error_set(LV_EINVALID, "%s: no file", name);
+	err = avformat_open_input(&fmt, path, NULL, NULL);
+	if (err < 0)
+		return lv_error_set(err == AVERROR(ENOENT) ? LV_ENOTFOUND : LV_EIO, "%s (%s): cannot open: %s", name, path,
+		                    lv_av_err(eb, err));
+	err = avformat_find_stream_info(fmt, NULL);
+	if (err < 0)
+		rc = lv_error_set(LV_EIO, "%s (%s): cannot read stream info: %s", name, path, lv_av_err(eb, err));
+	else if (av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) < 0)
+		rc = lv_error_set(LV_EINVALID, "%s (%s): no audio stream", name, path);
+	else if (idx == (size_t)-1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration < AV_TIME_BASE / 10)
+		rc = lv_error_set(LV_EINVALID, "%s (%s): too short to loop", name, path);
+	avformat_close_input(&fmt);
+	return rc;
+}
+
+static double clampd(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int open_encoder(lv_audio *a)
+{
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err;
+	if (!codec)
+		return lv_error_set(LV_EINTERNAL, "audio: no AAC encoder in this FFmpeg");
+	a->enc = avcodec_alloc_context3(codec);
+	if (!a->enc)
+		return lv_error_nomem();
+	a->enc->sample_rate = LV_AUDIO_RATE;
+	a->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+	av_channel_layout_default(&a->enc->ch_layout, 2);
+	a->enc->bit_rate = 160000;
+	a->enc->time_base = (AVRational){ 1, LV_AUDIO_RATE };
+	a->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	/*
+	 * The "fast" quantizer search: at 80 kbit/s per channel it sounds at least as
+	 * good as the default two-loop search and takes less than half the CPU
+	 * (the encoder is the largest cost of a stream-copied composition).
+	 */
+	av_opt_set(a->enc->priv_data, "aac_coder", "fast", 0);
+	err = avcodec_open2(a->enc, codec, NULL);
+	if (err < 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot open the AAC encoder: %s", lv_av_err(eb, err));
+	return LV_OK;
+}
+
+static void remove_stems(char **stems)
+{
+	int i;
+	for (i = 0; i < BR_N; i++) {
+		if (stems[i])
+			unlink(stems[i]);
+		free(stems[i]);
+		stems[i] = NULL;
+	}
+}
+
+static double db(double linear)
+{
+	return linear > 0 ? 20.0 * log10(linear) : -144.0;
+}
+
+/* The measuring passes: levels for the final graph. */
+static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
+{
+	const lv_compose_job *job = b->job;
+	pass_tick pt = *pt0;
+	measured m;
+	double I = -70, peak = 0, tpeak = 0, ceiling_db = job->true_peak_db - LIMITER_MARGIN_DB;
+	int n = 0, i, rc, iter;
+
+	for (i = 0; i < BR_N; i++)
+		n += b->stems[i] != NULL;
+	lv->music_db = 0;
+	lv->sc_gain = 1.0;
+	lv->gain_db = 0;
+	lv->limit = clampd(pow(10.0, ceiling_db / 20.0), 0.0625, 1.0);
+	if (n == 0)
+		return LV_OK; /* a silent track */
+
+	memset(&m, 0, sizeof(m));
+	rc = measure(&m, b, AM_STEMS, lv, &pt);
+	if (rc != LV_OK)
+		return rc;
+	if (b->stems[BR_VOICE] && b->stems[BR_MUSIC]) {
+		double In = m.I[BR_VOICE], Im = m.I[BR_MUSIC];
+		if (In > -69 && Im > -69)
+			lv->music_db = clampd(In - MUSIC_UNDER_VOICE_LU - Im, -40, 20);
+		if (In > -69)
+			lv->sc_gain = clampd(pow(10.0, (SIDECHAIN_LUFS - In) / 20.0), 0.015625, 64);
+		LV_DEBUG("audio: voices %.1f LUFS, music %.1f LUFS: music gain %.1f dB", In, Im, lv->music_db);
+	}
+	if (n == 1) {
+		/* one input, no ducking: the mix is that stem (times the segments' gain) */
+		for (i = 0; i < BR_N; i++)
+			if (b->stems[i]) {
+				double g = i == BR_SEGS ? job->segment_audio_db : 0, lin = pow(10.0, g / 20.0);
+				I = m.I[i] > -69 ? m.I[i] + g : m.I[i];
+				peak = m.peak[i] * lin;
+				tpeak = m.tpeak[i] * lin;
+			}
+	} else {
+		pt.index = 1;
+		rc = measure(&m, b, AM_MIX, lv, &pt);
+		if (rc != LV_OK)
+			return rc;
+		I = m.I[0];
+		peak = m.peak[0];
+		tpeak = m.tpeak[0];
+	}
+	if (I <= -69) {
+		LV_DEBUG("audio: the mix is silent (%.1f LUFS): no gain", I);
+		return LV_OK;
+	}
+	lv->gain_db = clampd(job->target_lufs - I, -60, 60);
+	/*
+	 * Linear gain is exact as long as the limiter stays idle and the true
+	 * peak stays under the target.  Otherwise measure what the limiter leaves
+	 * (loudness and true peak) and correct the gain and the ceiling, a few
+	 * times at most.
+	 */
+	if (db(peak) + lv->gain_db <= ceiling_db && db(tpeak) + lv->gain_db <= job->true_peak_db - TP_CODEC_ALLOWANCE_DB)
+		iter = 3;
+	else
+		iter = 0;
+	for (; iter < 3; iter++) {
+		double tpl, d_gain = 0, d_tp = 0;
+		pt.index = 2 + iter;
+		rc = measure(&m, b, AM_LIMITED, lv, &pt);
+		if (rc != LV_OK)
+			return rc;
+		tpl = db(m.tpeak[0]);
+		LV_DEBUG("audio: limited mix %.2f LUFS, true peak %.2f dBTP (gain %.2f dB, ceiling %.2f dB)", m.I[0], tpl,
+		         lv->gain_db, db(lv->limit));
+		if (m.I[0] > -69)
+			d_gain = clampd(job->target_lufs - m.I[0], -3, 6);
+		if (tpl > job->true_peak_db - TP_CODEC_ALLOWANCE_DB)
+			d_tp = job->true_peak_db - TP_CODEC_ALLOWANCE_DB - tpl;
+		if (fabs(d_gain) < 0.2 && d_tp == 0)
+			break;
+		lv->gain_db += d_gain;
+		lv->limit = clampd(lv->limit * pow(10.0, d_tp / 20.0), 0.0625, 1.0);
+	}
+	LV_DEBUG("audio: mix %.2f LUFS, peaks %.2f dBFS / %.2f dBTP: gain %.2f dB, ceiling %.2f dBFS", I, db(peak),
+	         db(tpeak), lv->gain_db, db(lv->limit));
+	return LV_OK;
+}
+
+int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan *plan, int64_t total_samples,
+                  const char *stem_prefix, lv_audio_tick_fn tick, void *tick_ctx)
+{
+	static const char *const names[BR_N] = { "voices", "music", "segments" };
+	lv_audio *a;
+	amix_levels lv;
+	pass_tick pt = { tick, tick_ctx, 0, 5 };
+	abuild b;
+	size_t i;
+	int rc = LV_OK, br;
+	int present[BR_N];
+
+	*out = NULL;
+	if (!isfinite(job->target_lufs) || job->target_lufs < -40 || job->target_lufs > -5)
+		return lv_error_set(LV_EINVALID, "audio: target loudness %g LUFS is outside -40..-5", job->target_lufs);
+	if (!isfinite(job->true_peak_db) || job->true_peak_db < -20 || job->true_peak_db > 0)
+		return lv_error_set(LV_EINVALID, "audio: true peak %g dBTP is outside -20..0", job->true_peak_db);
+	if (!isfinite(job->segment_audio_db) || job->segment_audio_db > 20)
+		return lv_error_set(LV_EINVALID, "audio: segment_audio_db %g is not a gain up to +20 dB",
+		                    job->segment_audio_db);
+	for (i = 0; i < job->n_voices; i++) {
+		if (!isfinite(job->voices[i].start) || job->voices[i].start < 0)
+			return lv_error_set(LV_EINVALID, "voice %zu: start %g is not a time from 0 on", i, job->voices[i].start);
+		rc = check_input(job->voices[i].path, "voice", i);
+		if (rc != LV_OK)
+			return rc;
+	}
+	if (job->music_path && *job->music_path && (rc = check_input(job->music_path, "music", (size_t)-1)) != LV_OK)
+		return rc;
+
+	a = lv_calloc(1, sizeof(*a));
+	if (!a)
+		return LV_ENOMEM;
+	present[BR_VOICE] = job->n_voices > 0;
+	present[BR_MUSIC] = job->music_path && *job->music_path;
+	present[BR_SEGS] = segments_with_audio(plan) > 0;
+	for (br = 0; br < BR_N && rc == LV_OK; br++)
+		if (present[br] && !(a->stems[br] = lv_asprintf("%s-%s.wav", stem_prefix, names[br])))
+			rc = LV_ENOMEM;
+	memset(&b, 0, sizeof(b));
+	b.job = job;
+	b.plan = plan;
+	b.N = total_samples;
+	b.stems = a->stems;
+	if (rc == LV_OK)
+		rc = analyse(&b, &pt, &lv);
+	if (rc == LV_OK)
+		rc = build(&b, AM_ENCODE, &lv);
+	a->g = b.g;
+	if (rc == LV_OK) {
+		a->sink = b.sinks[0];
+		rc = open_encoder(a);
+	}
+	if (rc == LV_OK) {
+		av_buffersink_set_frame_size(a->sink, (unsigned)a->enc->frame_size);
+		a->frame = av_frame_alloc();
+		a->pkt = av_packet_alloc();
+		if (!a->frame || !a->pkt)
+			rc = lv_error_nomem();
+	}
+	if (rc != LV_OK) {
+		lv_audio_free(a);
+		return rc;
+	}
+	a->total = total_samples;
+	*out = a;
+	return LV_OK;
+}
+
+const AVCodecContext *lv_audio_codec(const lv_audio *a)
+{
+	return a->enc;
+}
+
+int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *pkt), void *ctx)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	for (;;) {
+		int err;
+		if (a->pending) {
+			int rc;
+			if (until != INT64_MAX && a->pkt->pts >= until)
+				return LV_OK;
+			a->pending = 0;
+			rc = emit(ctx, a->pkt);
+			av_packet_unref(a->pkt);
+			if (rc != LV_OK)
+				return rc;
+		}
+		if (a->done)
+			return LV_OK;
+		err = avcodec_receive_packet(a->enc, a->pkt);
+		if (err >= 0) {
+			a->pending = 1;
+			continue;
+		}
+		if (err == AVERROR_EOF) {
+			a->done = 1;
+			return LV_OK;
+		}
+		if (err != AVERROR(EAGAIN))
+			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
+		err = av_buffersink_get_frame(a->sink, a->frame);
+		if (err == AVERROR_EOF) {
+			err = avcodec_send_frame(a->enc, NULL);
+			a->graph_eof = 1;
+		} else if (err < 0) {
+			return lv_error_set(LV_EIO, "audio: mixing failed: %s", lv_av_err(eb, err));
+		} else {
+			a->frame->pts = a->next_pts;
+			a->next_pts += a->frame->nb_samples;
+			err = avcodec_send_frame(a->enc, a->frame);
+			av_frame_unref(a->frame);
+		}
+		if (err < 0)
+			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
+	}
+}
+
+void lv_audio_free(lv_audio *a)
+{
+	if (!a)
+		return;
+	avfilter_graph_free(&a->g);
+	remove_stems(a->stems);
+	avcodec_free_context(&a->enc);
+	av_frame_free(&a->frame);
+	av_packet_free(&a->pkt);
+	free(a);
+}

@@ -1,0 +1,900 @@
+/*
+ * The composer, checked as media: films are read back with the FFmpeg
+ * libraries (streams, codecs, size, frame rate, duration, frame count,
+ * subtitle samples, box order, loudness, decoded pictures).
+ *
+ * Fixtures (made once per run in a temporary directory): canonical segments
+ * encoded with lv_h264_open() from synthetic pictures, non-conforming ones
+ * made with the ffmpeg command line (other size, 30 fps, B-frames, an audio
+ * track, longer than needed), narration and a music bed.
+ */
+#include "testutil.h"
+#include "compose/compose.h"
+#include "media/h264.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+
+#define W 640
+#define H 360
+#define FRAME (1.0 / 24.0)
+
+static char *fx; /* fixture directory */
+
+static char *fx_path(const char *name)
+{
+	return lv_path_join(fx, name);
+}
+
+static int run(const char *fmt, ...) LV_PRINTF(1, 2);
+static int run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* A canonical segment: `frames` synthetic pictures (a colour per seed, a moving bar) encoded with lv_h264_open. */
+static int make_canonical(const char *path, int w, int h, int frames, int seed)
+{
+	AVCodecContext *enc = NULL;
+	AVFormatContext *out = NULL;
+	AVStream *st;
+	AVFrame *f = av_frame_alloc();
+	AVPacket *pkt = av_packet_alloc();
+	int i, x, y, ok = -1;
+	if (lv_h264_open(&enc, w, h) != LV_OK || !f || !pkt)
+		goto out;
+	if (avformat_alloc_output_context2(&out, NULL, "mp4", path) < 0)
+		goto out;
+	st = avformat_new_stream(out, NULL);
+	avcodec_parameters_from_context(st->codecpar, enc);
+	st->time_base = enc->time_base;
+	st->avg_frame_rate = enc->framerate;
+	if (avio_open(&out->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(out, NULL) < 0)
+		goto out;
+	f->format = AV_PIX_FMT_YUV420P;
+	f->width = w;
+	f->height = h;
+	if (av_frame_get_buffer(f, 0) < 0)
+		goto out;
+	for (i = 0; i <= frames; i++) {
+		int err;
+		if (i < frames) {
+			av_frame_make_writable(f);
+			for (y = 0; y < h; y++)
+				for (x = 0; x < w; x++) {
+					int bar = ((x + i * 8) / 40) % 4 == 0;
+					f->data[0][y * f->linesize[0] + x] = (uint8_t)(bar ? 220 : 40 + (x + y + seed * 50) % 120);
+				}
+			for (y = 0; y < h / 2; y++)
+				for (x = 0; x < w / 2; x++) {
+					f->data[1][y * f->linesize[1] + x] = (uint8_t)(60 + seed * 45);
+					f->data[2][y * f->linesize[2] + x] = (uint8_t)(200 - seed * 40);
+				}
+			f->pts = i;
+			err = avcodec_send_frame(enc, f);
+		} else {
+			err = avcodec_send_frame(enc, NULL);
+		}
+		if (err < 0)
+			goto out;
+		while (avcodec_receive_packet(enc, pkt) >= 0) {
+			av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
+			pkt->stream_index = 0;
+			if (av_interleaved_write_frame(out, pkt) < 0)
+				goto out;
+		}
+	}
+	if (av_write_trailer(out) < 0)
+		goto out;
+	ok = 0;
+out:
+	if (out) {
+		avio_closep(&out->pb);
+		avformat_free_context(out);
+	}
+	av_packet_free(&pkt);
+	av_frame_free(&f);
+	avcodec_free_context(&enc);
+	return ok;
+}
+
+#define FF "ffmpeg -nostdin -hide_banner -loglevel error -y "
+
+static void fixtures_setup(void)
+{
+	char *p;
+	int i;
+	fx = lv_test_mkdtemp("compose-fx");
+	ck_assert_ptr_nonnull(fx);
+	for (i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "canon%d.mp4", i);
+		p = fx_path(name);
+		ck_assert_int_eq(make_canonical(p, W, H, 48, i), 0);
+		free(p);
+	}
+	p = fx_path("canon_long.mp4"); /* 3 s, used for less */
+	ck_assert_int_eq(make_canonical(p, W, H, 72, 3), 0);
+	free(p);
+	p = fx_path("canon_short.mp4"); /* 1 s, asked for 2 s */
+	ck_assert_int_eq(make_canonical(p, W, H, 24, 1), 0);
+	free(p);
+	/* Odd: another size, 30 fps, B-frames, its own audio, 4 s long; no +faststart. */
+	ck_assert_int_eq(run(FF "-f lavfi -i testsrc2=size=480x360:rate=30:duration=4 "
+	                        "-f lavfi -i sine=frequency=330:duration=4:sample_rate=44100 "
+	                        "-c:v libx264 -preset ultrafast -bf 2 -pix_fmt yuv420p -c:a aac -b:a 96k "
+	                        "-shortest %s/odd.mp4",
+	                     fx),
+	                 0);
+	/* An external provider's set: identical parameters among themselves, not canonical (B-frames). */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(run(FF "-f lavfi -i testsrc=size=640x360:rate=24:duration=%d "
+		                        "-c:v libx264 -preset fast -bf 3 -g 24 -pix_fmt yuv420p -x264-params scenecut=0 "
+		                        "-movflags +faststart %s/ext%d.mp4",
+		                     i == 2 ? 3 : 2, fx, i),
+		                 0);
+	/* Narration: a tone with syllable-like bursts, and pink noise bursts; a music bed shorter than the films. */
+	ck_assert_int_eq(run(FF "-f lavfi -i \"aevalsrc=0.25*sin(2*PI*220*t)*(0.6+0.4*sin(2*PI*4*t)):s=22050:d=1.6\" "
+	                        "-ac 1 %s/voice0.wav",
+	                     fx),
+	                 0);
+	ck_assert_int_eq(run(FF "-f lavfi -i \"anoisesrc=color=pink:amplitude=0.2:duration=1.4:sample_rate=24000\" "
+	                        "-af \"volume='0.3+0.7*gt(sin(2*PI*3*t),0)':eval=frame\" -ac 1 %s/voice1.wav",
+	                     fx),
+	                 0);
+	ck_assert_int_eq(run(FF "-f lavfi -i \"aevalsrc=0.3*sin(2*PI*110*t)+0.2*sin(2*PI*165*t)|0.3*sin(2*PI*138.6*t)+"
+	                        "0.2*sin(2*PI*220*t):s=44100:d=2.5\" %s/music.wav",
+	                     fx),
+	                 0);
+	ck_assert_int_eq(run(FF "-f lavfi -i \"aevalsrc=0.1*sin(2*PI*997*t)|0.1*sin(2*PI*997*t):s=48000:d=3\" "
+	                        "%s/tone.wav",
+	                     fx),
+	                 0);
+}
+
+static void fixtures_teardown(void)
+{
+	lv_test_rmdir(fx);
+	free(fx);
+	fx = NULL;
+}
+
+/* ---- helpers ---- */
+
+typedef struct film {
+	char *dir;
+	lv_compose_segment segs[4];
+	char *seg_paths[4];
+	lv_compose_voice voices[2];
+	char *voice_paths[2];
+	char *music;
+	lv_compose_job job;
+} film;
+
+static void film_init(film *f, const char *tag)
+{
+	memset(f, 0, sizeof(*f));
+	f->dir = lv_test_mkdtemp(tag);
+	ck_assert_ptr_nonnull(f->dir);
+	f->job.width = W;
+	f->job.height = H;
+	f->job.segments = f->segs;
+	f->job.segment_audio_db = -18;
+	f->job.subtitles = LV_SUBS_NONE;
+	f->job.language = "zh";
+	f->job.out_dir = f->dir;
+	f->job.target_lufs = -16;
+	f->job.true_peak_db = -1.5;
+	f->job.font_file = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+}
+
+static void film_seg(film *f, const char *name, double seconds)
+{
+	size_t i = f->job.n_segments++;
+	f->seg_paths[i] = fx_path(name);
+	f->segs[i].path = f->seg_paths[i];
+	f->segs[i].seconds = seconds;
+}
+
+static void film_voice(film *f, const char *name, double start)
+{
+	size_t i = f->job.n_voices++;
+	f->voice_paths[i] = fx_path(name);
+	f->voices[i].path = f->voice_paths[i];
+	f->voices[i].start = start;
+	f->job.voices = f->voices;
+}
+
+static void film_free(film *f)
+{
+	size_t i;
+	for (i = 0; i < 4; i++)
+		free(f->seg_paths[i]);
+	for (i = 0; i < 2; i++)
+		free(f->voice_paths[i]);
+	free(f->music);
+	lv_test_rmdir(f->dir);
+	free(f->dir);
+}
+
+static char *out_path(const film *f, const char *name)
+{
+	return lv_path_join(f->dir, name);
+}
+
+static int compose(film *f, lv_compose_stats *st)
+{
+	int rc = lv_compose_run(&f->job, st);
+	if (rc != LV_OK)
+		fprintf(stderr, "compose failed: %s\n", lv_error_last()->message);
+	return rc;
+}
+
+/* Decode every video frame; returns the count, -1 on any decoding error. */
+static int decode_all(const char *path)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	const AVCodec *codec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc();
+	int vi, n = 0, eof = 0;
+	if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+		return -1;
+	vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[vi]->codecpar);
+	dec->err_recognition = AV_EF_EXPLODE;
+	if (avcodec_open2(dec, codec, NULL) < 0)
+		n = -1;
+	while (n >= 0 && !eof) {
+		int err;
+		if (av_read_frame(fmt, pkt) < 0) {
+			eof = 1;
+			err = avcodec_send_packet(dec, NULL);
+		} else if (pkt->stream_index != vi) {
+			av_packet_unref(pkt);
+			continue;
+		} else {
+			err = avcodec_send_packet(dec, pkt);
+			av_packet_unref(pkt);
+		}
+		if (err < 0 && err != AVERROR_EOF) {
+			n = -1;
+			break;
+		}
+		while ((err = avcodec_receive_frame(dec, fr)) >= 0) {
+			if (fr->decode_error_flags || (fr->flags & AV_FRAME_FLAG_CORRUPT))
+				n = -1000000;
+			n++;
+			av_frame_unref(fr);
+		}
+		if (err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+			n = -1;
+	}
+	av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	return n < 0 ? -1 : n;
+}
+
+/* The luma plane of the frame shown at time t (caller frees), and the picture size. */
+static uint8_t *luma_at(const char *path, double t, int *w, int *h)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	const AVCodec *codec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc();
+	uint8_t *out = NULL;
+	int vi, eof = 0;
+	if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+		return NULL;
+	vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[vi]->codecpar);
+	avcodec_open2(dec, codec, NULL);
+	while (!out && !eof) {
+		if (av_read_frame(fmt, pkt) < 0) {
+			eof = 1;
+			avcodec_send_packet(dec, NULL);
+		} else if (pkt->stream_index != vi) {
+			av_packet_unref(pkt);
+			continue;
+		} else {
+			avcodec_send_packet(dec, pkt);
+			av_packet_unref(pkt);
+		}
+		while (!out && avcodec_receive_frame(dec, fr) >= 0) {
+			double ts = fr->best_effort_timestamp * av_q2d(fmt->streams[vi]->time_base);
+			if (ts + 1e-6 >= t) {
+				int y;
+				*w = fr->width;
+				*h = fr->height;
+				out = malloc((size_t)fr->width * (size_t)fr->height);
+				for (y = 0; y < fr->height; y++)
+					memcpy(out + (size_t)y * (size_t)fr->width, fr->data[0] + (size_t)y * (size_t)fr->linesize[0],
+					       (size_t)fr->width);
+			}
+			av_frame_unref(fr);
+		}
+	}
+	av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	return out;
+}
+
+/* Mean absolute luma difference where subtitles go: the middle half, 75%..95% of the height. */
+static double lower_third_diff(const uint8_t *a, const uint8_t *b, int w, int h)
+{
+	double sum = 0;
+	int x, y, y0 = h * 3 / 4, y1 = h * 19 / 20;
+	for (y = y0; y < y1; y++)
+		for (x = w / 4; x < w * 3 / 4; x++)
+			sum += abs((int)a[y * w + x] - (int)b[y * w + x]);
+	return sum / ((double)(w / 2) * (y1 - y0));
+}
+
+/* RMS of the first audio stream's decoded samples (all channels) between t0 and t1 seconds. */
+static double audio_rms(const char *path, double t0, double t1)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	const AVCodec *codec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc();
+	double sum = 0;
+	long n = 0;
+	int ai, eof = 0;
+	if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+		return -1;
+	ai = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[ai]->codecpar);
+	dec->pkt_timebase = fmt->streams[ai]->time_base;
+	avcodec_open2(dec, codec, NULL);
+	while (!eof) {
+		if (av_read_frame(fmt, pkt) < 0) {
+			eof = 1;
+			avcodec_send_packet(dec, NULL);
+		} else if (pkt->stream_index != ai) {
+			av_packet_unref(pkt);
+			continue;
+		} else {
+			avcodec_send_packet(dec, pkt);
+			av_packet_unref(pkt);
+		}
+		while (avcodec_receive_frame(dec, fr) >= 0) {
+			double ts = fr->best_effort_timestamp * av_q2d(fmt->streams[ai]->time_base);
+			int i, c;
+			ck_assert_int_eq(fr->format, AV_SAMPLE_FMT_FLTP);
+			for (i = 0; i < fr->nb_samples; i++) {
+				double t = ts + (double)i / fr->sample_rate;
+				if (t < t0 || t >= t1)
+					continue;
+				for (c = 0; c < fr->ch_layout.nb_channels; c++) {
+					double v = ((const float *)fr->extended_data[c])[i];
+					sum += v * v;
+					n++;
+				}
+			}
+			av_frame_unref(fr);
+		}
+	}
+	av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	return n ? sqrt(sum / (double)n) : -1;
+}
+
+static void assert_film(const film *f, const lv_compose_stats *st, double seconds, lv_media_info *info)
+{
+	char *mp4 = out_path(f, "final.mp4");
+	ck_assert_int_eq(lv_media_probe(info, mp4), LV_OK);
+	ck_assert_msg(fabs(info->duration - seconds) <= FRAME + 1e-6, "duration %.4f, want %.4f", info->duration,
+	              seconds);
+	ck_assert_msg(fabs(info->video_duration - seconds) <= FRAME + 1e-6, "video duration %.4f, want %.4f",
+	              info->video_duration, seconds);
+	ck_assert_msg(fabs(info->audio_duration - seconds) <= FRAME + 1e-6, "audio duration %.4f, want %.4f",
+	              info->audio_duration, seconds);
+	ck_assert_msg(fabs(st->duration - info->duration) < 1e-3, "stats duration %.4f", st->duration);
+	ck_assert(info->has_video);
+	ck_assert(info->has_audio);
+	ck_assert_str_eq(info->video_codec, "h264");
+	ck_assert_str_eq(info->audio_codec, "aac");
+	ck_assert_int_eq(info->width, W);
+	ck_assert_int_eq(info->height, H);
+	ck_assert_msg(fabs(info->fps - 24.0) < 0.01, "fps %.3f", info->fps);
+	ck_assert_int_eq(info->video_frames, (int)lround(seconds * 24));
+	ck_assert_int_eq(info->audio_sample_rate, 48000);
+	ck_assert_int_eq(info->audio_channels, 2);
+	ck_assert_int_eq(info->faststart, 1);
+	ck_assert_int_eq(decode_all(mp4), info->video_frames);
+	free(mp4);
+}
+
+static void assert_loudness(const film *f, double target)
+{
+	char *mp4 = out_path(f, "final.mp4");
+	double lufs = 0, tp = 0;
+	ck_assert_int_eq(lv_media_loudness(mp4, &lufs, &tp), LV_OK);
+	if (getenv("LV_TEST_VERBOSE"))
+		fprintf(stderr, "%s: %.2f LUFS, %.2f dBTP\n", mp4, lufs, tp);
+	ck_assert_msg(fabs(lufs - target) <= 1.0, "integrated loudness %.2f LUFS, want %.1f +- 1", lufs, target);
+	ck_assert_msg(tp <= f->job.true_peak_db + 0.2, "true peak %.2f dBTP, want <= %.1f", tp, f->job.true_peak_db);
+	free(mp4);
+}
+
+static char *slurp(const film *f, const char *name)
+{
+	char *p = out_path(f, name), *text = NULL;
+	size_t len;
+	int rc = lv_file_read(&text, &len, p);
+	free(p);
+	return rc == LV_OK ? text : NULL;
+}
+
+/* ---- tests ---- */
+
+START_TEST(subtitles_files_format)
+{
+	const lv_compose_cue cues[] = {
+		{ 0.0, 1.5, "Hello" },
+		{ 61.25, 3723.004, "第二行\n<b>&</b>" },
+	};
+	char *dir = lv_test_mkdtemp("subs"), *srt = lv_path_join(dir, "a.srt"), *vtt = lv_path_join(dir, "a.vtt");
+	char *text = NULL;
+	size_t len;
+	ck_assert_int_eq(lv_subtitles_write(cues, 2, srt, vtt), LV_OK);
+	ck_assert_int_eq(lv_file_read(&text, &len, srt), LV_OK);
+	ck_assert_str_eq(text, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n"
+	                       "2\n00:01:01,250 --> 01:02:03,004\n第二行\n<b>&</b>\n\n");
+	free(text);
+	ck_assert_int_eq(lv_file_read(&text, &len, vtt), LV_OK);
+	ck_assert_str_eq(text, "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello\n\n"
+	                       "00:01:01.250 --> 01:02:03.004\n第二行\n&lt;b&gt;&amp;&lt;/b&gt;\n\n");
+	free(text);
+	{
+		const lv_compose_cue bad[] = { { 2.0, 1.0, "backwards" } };
+		ck_assert_int_eq(lv_subtitles_write(bad, 1, srt, vtt), LV_EINVALID);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "cue 0"));
+	}
+	free(srt);
+	free(vtt);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(loudness_of_a_known_tone)
+{
+	char *p = fx_path("tone.wav");
+	double lufs, tp;
+	lv_media_info info;
+	/* A 997 Hz sine at 0.1 (-20 dBFS) on both channels reads -20 LUFS and peaks at -20 dBTP. */
+	ck_assert_int_eq(lv_media_loudness(p, &lufs, &tp), LV_OK);
+	ck_assert_msg(fabs(lufs + 20.0) < 0.3, "%.2f LUFS", lufs);
+	ck_assert_msg(fabs(tp + 20.0) < 0.3, "%.2f dBTP", tp);
+	ck_assert_int_eq(lv_media_probe(&info, p), LV_OK);
+	ck_assert(info.has_audio && !info.has_video);
+	ck_assert_int_eq(info.audio_channels, 2);
+	ck_assert(fabs(info.duration - 3.0) < 0.01);
+	free(p);
+	/* A file written without +faststart has its moov after the mdat. */
+	p = fx_path("odd.mp4");
+	ck_assert_int_eq(lv_media_probe(&info, p), LV_OK);
+	ck_assert_int_eq(info.faststart, 0);
+	ck_assert_int_eq(info.width, 480);
+	ck_assert(fabs(info.fps - 30.0) < 0.01);
+	free(p);
+}
+END_TEST
+
+START_TEST(all_canonical_copied_soft_subtitles)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	const lv_compose_cue cues[] = {
+		{ 0.2, 1.6, "第一句旁白" },
+		{ 2.0, 3.4, "Second line\nof narration" },
+		{ 3.6, 4.9, "第三句" },
+	};
+	char *text, *thumb;
+	int w = 0, h = 0;
+	uint8_t *y;
+	film_init(&f, "compose-canon");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 1.5);
+	film_seg(&f, "canon2.mp4", 1.5);
+	film_voice(&f, "voice0.wav", 0.2);
+	film_voice(&f, "voice1.wav", 2.0);
+	f.music = fx_path("music.wav");
+	f.job.music_path = f.music;
+	f.job.cues = cues;
+	f.job.n_cues = 3;
+	f.job.subtitles = LV_SUBS_SOFT;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	ck_assert_int_eq(st.copied_segments, 3);
+	ck_assert_int_eq(st.reencoded_segments, 0);
+	assert_film(&f, &st, 5.0, &info);
+	ck_assert_str_eq(info.video_profile, "High");
+	ck_assert(info.has_subtitles);
+	ck_assert_str_eq(info.subtitle_codec, "mov_text");
+	ck_assert_int_eq(info.subtitle_packets, 3);
+	assert_loudness(&f, -16);
+
+	text = slurp(&f, "final.srt");
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "1\n00:00:00,200 --> 00:00:01,600\n第一句旁白\n\n"));
+	ck_assert_ptr_nonnull(strstr(text, "2\n00:00:02,000 --> 00:00:03,400\nSecond line\nof narration\n\n"));
+	free(text);
+	text = slurp(&f, "final.vtt");
+	ck_assert_ptr_nonnull(text);
+	ck_assert(!strncmp(text, "WEBVTT\n\n00:00:00.200 --> 00:00:01.600\n", 38));
+	free(text);
+
+	thumb = out_path(&f, "thumbnail.jpg");
+	{
+		AVFormatContext *fmt = NULL;
+		ck_assert_int_eq(avformat_open_input(&fmt, thumb, NULL, NULL), 0);
+		ck_assert_int_eq(avformat_find_stream_info(fmt, NULL) >= 0, 1);
+		ck_assert_int_eq(fmt->streams[0]->codecpar->codec_id, AV_CODEC_ID_MJPEG);
+		avformat_close_input(&fmt);
+	}
+	y = luma_at(thumb, 0, &w, &h);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_int_eq(w, W);
+	ck_assert_int_eq(h, H);
+	free(y);
+	free(thumb);
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(one_odd_segment_is_reencoded)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-odd");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "odd.mp4", 2.5); /* 480x360, 30 fps, B-frames, audio, 4 s long */
+	film_seg(&f, "canon1.mp4", 1.5);
+	film_voice(&f, "voice1.wav", 0.5);
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	ck_assert_int_eq(st.copied_segments, 2);
+	ck_assert_int_eq(st.reencoded_segments, 1);
+	assert_film(&f, &st, 6.0, &info);
+	ck_assert(!info.has_subtitles);
+	assert_loudness(&f, -16);
+	{
+		/* The odd picture is 4:3 in a 16:9 film: pillarboxed, black at the sides. */
+		char *mp4 = out_path(&f, "final.mp4");
+		int w, h, yy;
+		uint8_t *y = luma_at(mp4, 3.0, &w, &h);
+		long edge = 0;
+		ck_assert_ptr_nonnull(y);
+		for (yy = 0; yy < h; yy++)
+			edge += y[yy * w + 2] + y[yy * w + w - 3];
+		ck_assert_msg(edge / (2 * h) < 24, "side bars are not black: mean %ld", edge / (2 * h));
+		free(y);
+		free(mp4);
+	}
+	ck_assert_ptr_null(slurp(&f, "final.srt"));
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(voices_and_segment_audio_are_placed)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	char *mp4;
+	/* Only the odd segment has sound of its own; one voice starts at 4.5 s (1.4 s long). */
+	film_init(&f, "compose-place");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "odd.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_voice(&f, "voice1.wav", 4.5);
+	f.job.segment_audio_db = -6;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	assert_film(&f, &st, 6.0, &info);
+	assert_loudness(&f, -16);
+	mp4 = out_path(&f, "final.mp4");
+	ck_assert_msg(audio_rms(mp4, 0.1, 1.9) < 1e-3, "sound before the odd segment: %g", audio_rms(mp4, 0.1, 1.9));
+	ck_assert_msg(audio_rms(mp4, 2.1, 3.9) > 0.02, "the odd segment's own audio is missing: %g",
+	              audio_rms(mp4, 2.1, 3.9));
+	ck_assert_msg(audio_rms(mp4, 4.1, 4.45) < 1e-3, "sound before the voice: %g", audio_rms(mp4, 4.1, 4.45));
+	ck_assert_msg(audio_rms(mp4, 4.6, 5.8) > 0.02, "the voice is missing: %g", audio_rms(mp4, 4.6, 5.8));
+	free(mp4);
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(trim_and_pad_segments)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-trim");
+	film_seg(&f, "canon_long.mp4", 1.25); /* 3 s clip: trimmed by copy */
+	film_seg(&f, "canon_short.mp4", 2.0); /* 1 s clip asked for 2 s: re-encoded holding the last frame */
+	film_seg(&f, "canon2.mp4", 1.0);      /* trimmed by copy */
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	ck_assert_int_eq(st.copied_segments, 2);
+	ck_assert_int_eq(st.reencoded_segments, 1);
+	assert_film(&f, &st, 4.25, &info);
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(identical_external_segments_copied)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-ext");
+	film_seg(&f, "ext0.mp4", 2.0);
+	film_seg(&f, "ext1.mp4", 2.0);
+	film_seg(&f, "ext2.mp4", 2.0); /* 3 s long: the tail is dropped (copy when that is safe) */
+	film_voice(&f, "voice0.wav", 1.0);
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	ck_assert_int_eq(st.copied_segments + st.reencoded_segments, 3);
+	ck_assert_int_ge(st.copied_segments, 2);
+	assert_film(&f, &st, 6.0, &info);
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(unsafe_bframe_trim_falls_back_to_reencoding)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-ext-cut");
+	film_seg(&f, "ext0.mp4", 2.0);
+	film_seg(&f, "ext1.mp4", 2.0);
+	/* Cut inside a B-frame group: kept B-frames reference a dropped P-frame, so no copy. */
+	film_seg(&f, "ext2.mp4", 1.25);
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	/* Not all alike any more, and none is canonical: everything is re-encoded. */
+	ck_assert_int_eq(st.reencoded_segments, 3);
+	assert_film(&f, &st, 5.25, &info);
+	ck_assert_str_eq(info.video_profile, "High");
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(silent_film_without_subtitles)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	const lv_compose_cue cues[] = { { 0.5, 1.0, "ignored" } };
+	double lufs, tp;
+	char *mp4;
+	film_init(&f, "compose-silent");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 1.0);
+	f.job.cues = cues;
+	f.job.n_cues = 1;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	assert_film(&f, &st, 3.0, &info);
+	ck_assert(!info.has_subtitles);
+	ck_assert_int_eq(info.subtitle_packets, 0);
+	mp4 = out_path(&f, "final.mp4");
+	ck_assert_int_eq(lv_media_loudness(mp4, &lufs, &tp), LV_OK);
+	ck_assert_msg(lufs <= -69.0, "a silent film reads %.1f LUFS", lufs);
+	free(mp4);
+	ck_assert_ptr_null(slurp(&f, "final.srt"));
+	ck_assert_ptr_null(slurp(&f, "final.vtt"));
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(music_only_is_normalised)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	film_init(&f, "compose-music");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_seg(&f, "canon2.mp4", 2.0);
+	f.music = fx_path("music.wav"); /* 2.5 s: looped */
+	f.job.music_path = f.music;
+	f.job.target_lufs = -20;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	assert_film(&f, &st, 6.0, &info);
+	assert_loudness(&f, -20);
+	film_free(&f);
+}
+END_TEST
+
+static int burn_film(film *f, const char *text, int mode, lv_compose_stats *st)
+{
+	static lv_compose_cue cue;
+	cue.start = 0.5;
+	cue.end = 2.5;
+	cue.text = text;
+	f->job.cues = &cue;
+	f->job.n_cues = 1;
+	f->job.subtitles = mode;
+	return compose(f, st);
+}
+
+START_TEST(burned_cjk_subtitles_change_the_picture)
+{
+	film a, b, c;
+	lv_compose_stats st;
+	lv_media_info info;
+	char *pa, *pb, *pc, *text;
+	uint8_t *ya, *yb, *yc, *yend_a, *yend_b;
+	int w, h;
+	film_init(&a, "compose-burn-a");
+	film_init(&b, "compose-burn-b");
+	film_init(&c, "compose-burn-c");
+	film_seg(&a, "canon0.mp4", 2.0);
+	film_seg(&a, "canon1.mp4", 1.0);
+	film_seg(&b, "canon0.mp4", 2.0);
+	film_seg(&b, "canon1.mp4", 1.0);
+	film_seg(&c, "canon0.mp4", 2.0);
+	film_seg(&c, "canon1.mp4", 1.0);
+	ck_assert_int_eq(burn_film(&a, "你好世界", LV_SUBS_BURN, &st), LV_OK);
+	ck_assert_int_eq(st.reencoded_segments, 2);
+	ck_assert_int_eq(st.copied_segments, 0);
+	assert_film(&a, &st, 3.0, &info);
+	ck_assert(!info.has_subtitles);
+	ck_assert_int_eq(burn_film(&b, "你好世界", LV_SUBS_NONE, &st), LV_OK);
+	ck_assert_int_eq(burn_film(&c, "山川湖海", LV_SUBS_BURN, &st), LV_OK);
+	pa = out_path(&a, "final.mp4");
+	pb = out_path(&b, "final.mp4");
+	pc = out_path(&c, "final.mp4");
+	ya = luma_at(pa, 1.0, &w, &h);
+	yb = luma_at(pb, 1.0, &w, &h);
+	yc = luma_at(pc, 1.0, &w, &h);
+	ck_assert(ya && yb && yc);
+	/* drawn vs not drawn */
+	ck_assert_msg(lower_third_diff(ya, yb, w, h) > 4.0, "burned cue not visible: %.2f", lower_third_diff(ya, yb, w, h));
+	/* other characters draw other glyphs (not the same missing-glyph boxes) */
+	ck_assert_msg(lower_third_diff(ya, yc, w, h) > 1.0, "CJK glyphs look identical: %.2f",
+	              lower_third_diff(ya, yc, w, h));
+	/* after the cue the picture is clean again */
+	yend_a = luma_at(pa, 2.75, &w, &h);
+	yend_b = luma_at(pb, 2.75, &w, &h);
+	ck_assert(yend_a && yend_b);
+	ck_assert_msg(lower_third_diff(yend_a, yend_b, w, h) < 2.0, "cue still drawn after its end: %.2f",
+	              lower_third_diff(yend_a, yend_b, w, h));
+	text = slurp(&a, "final.srt");
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "00:00:00,500 --> 00:00:02,500\n你好世界"));
+	free(text);
+	free(ya);
+	free(yb);
+	free(yc);
+	free(yend_a);
+	free(yend_b);
+	free(pa);
+	free(pb);
+	free(pc);
+	film_free(&a);
+	film_free(&b);
+	film_free(&c);
+}
+END_TEST
+
+static int cancel_after(void *ctx, double fraction)
+{
+	int *calls = ctx;
+	(*calls)++;
+	return fraction > 0.3;
+}
+
+START_TEST(cancel_leaves_no_film)
+{
+	film f;
+	lv_compose_stats st;
+	int calls = 0;
+	DIR *d;
+	struct dirent *e;
+	char *mp4;
+	film_init(&f, "compose-cancel");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "odd.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_voice(&f, "voice0.wav", 0.0);
+	f.job.progress = cancel_after;
+	f.job.progress_ctx = &calls;
+	ck_assert_int_eq(lv_compose_run(&f.job, &st), LV_ECANCELED);
+	ck_assert_int_gt(calls, 2);
+	mp4 = out_path(&f, "final.mp4");
+	ck_assert(!lv_path_exists(mp4));
+	free(mp4);
+	d = opendir(f.dir);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		ck_assert_msg(e->d_name[0] == '.' && (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")),
+		              "left behind: %s", e->d_name);
+	closedir(d);
+	film_free(&f);
+}
+END_TEST
+
+START_TEST(errors_name_the_segment_and_step)
+{
+	film f;
+	lv_compose_stats st;
+	const char *msg;
+	film_init(&f, "compose-err");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "does-not-exist.mp4", 2.0);
+	ck_assert_int_ne(lv_compose_run(&f.job, &st), LV_OK);
+	msg = lv_error_last()->message;
+	ck_assert_msg(strstr(msg, "segment 1") && strstr(msg, "does-not-exist.mp4") && strstr(msg, "cannot open"),
+	              "message: %s", msg);
+	free(f.seg_paths[1]);
+	f.seg_paths[1] = fx_path("music.wav"); /* no video in it */
+	f.segs[1].path = f.seg_paths[1];
+	ck_assert_int_ne(lv_compose_run(&f.job, &st), LV_OK);
+	msg = lv_error_last()->message;
+	ck_assert_msg(strstr(msg, "segment 1") && strstr(msg, "no video"), "message: %s", msg);
+	free(f.seg_paths[1]);
+	f.seg_paths[1] = fx_path("canon1.mp4");
+	f.segs[1].path = f.seg_paths[1];
+	film_voice(&f, "missing-voice.wav", 1.0);
+	ck_assert_int_ne(lv_compose_run(&f.job, &st), LV_OK);
+	msg = lv_error_last()->message;
+	ck_assert_msg(strstr(msg, "voice 0") && strstr(msg, "missing-voice.wav"), "message: %s", msg);
+	ck_assert(!lv_path_exists(f.dir) || 1);
+	film_free(&f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("compose");
+	TCase *tc = tcase_create("compose");
+	tcase_add_unchecked_fixture(tc, fixtures_setup, fixtures_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, subtitles_files_format);
+	tcase_add_test(tc, loudness_of_a_known_tone);
+	tcase_add_test(tc, all_canonical_copied_soft_subtitles);
+	tcase_add_test(tc, one_odd_segment_is_reencoded);
+	tcase_add_test(tc, voices_and_segment_audio_are_placed);
+	tcase_add_test(tc, trim_and_pad_segments);
+	tcase_add_test(tc, identical_external_segments_copied);
+	tcase_add_test(tc, unsafe_bframe_trim_falls_back_to_reencoding);
+	tcase_add_test(tc, silent_film_without_subtitles);
+	tcase_add_test(tc, music_only_is_normalised);
+	tcase_add_test(tc, burned_cjk_subtitles_change_the_picture);
+	tcase_add_test(tc, cancel_leaves_no_film);
+	tcase_add_test(tc, errors_name_the_segment_and_step);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (!getenv("LV_TEST_FFMPEG_LOG"))
+		av_log_set_level(AV_LOG_ERROR);
+	return lv_test_run_suite(suite());
+}
