@@ -2,6 +2,7 @@
  * lvctl generate: create a task, run the pipeline in this process (unless --workers 0), follow its
  * progress on the terminal, and save the film.  Ctrl-C cancels the task (unused credits go back).
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli.h"
 
 #include <errno.h>
