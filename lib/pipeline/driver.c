@@ -565,7 +565,8 @@ static char *shot_prompt(const cJSON *sb, const cJSON *shot)
 	return lv_buf_detach(&b);
 }
 
-/* Local files of the reference images for a shot: its characters' anchors, else the style frame. */
+/* Local files of the reference images for a shot: the anchors of the characters it shows.  (A shot
+ * without characters has none: the style frame informs the prompt, it is not a subject to insert.) */
 static int shot_refs(workers *w, held *h, const cJSON *state, const cJSON *shot, seg_job *j)
 {
 	const cJSON *anchors = cJSON_GetObjectItemCaseSensitive(state, "anchors");
@@ -578,8 +579,6 @@ static int shot_refs(workers *w, held *h, const cJSON *state, const cJSON *shot,
 		if (k && n < 15)
 			keys[n++] = k;
 	}
-	if (n == 0 && lv_json_get_str(anchors, "style"))
-		keys[n++] = lv_json_get_str(anchors, "style");
 	j->refs = lv_calloc(n + 1, sizeof(char *));
 	if (!j->refs)
 		return LV_ENOMEM;
