@@ -134,6 +134,8 @@ static void env_close(env *v)
 	v->e = NULL;
 }
 
+static char *create(env *v, const char *fmt, int port, const char *path) __attribute__((format(printf, 2, 3)));
+
 static char *create(env *v, const char *fmt, int port, const char *path)
 {
 	char body[512];
