@@ -11,6 +11,7 @@
 
 #include <civetweb.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,14 +135,17 @@ static void env_close(env *v)
 	v->e = NULL;
 }
 
-static char *create(env *v, const char *fmt, int port, const char *path) __attribute__((format(printf, 2, 3)));
+static char *create(env *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static char *create(env *v, const char *fmt, int port, const char *path)
+static char *create(env *v, const char *fmt, ...)
 {
 	char body[512];
 	lv_task *t = NULL;
 	char *id;
-	snprintf(body, sizeof(body), fmt, port, path);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
 	ck_assert_msg(lv_task_create_json(&t, v->e, v->key, body, strlen(body), NULL) == LV_OK, "%s",
 	              lv_error_last()->message);
 	id = lv_strdup(lv_task_id(t));
