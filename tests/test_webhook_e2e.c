@@ -38,8 +38,8 @@ static int handle(struct mg_connection *c, void *p)
 {
 	receiver *r = p;
 	const struct mg_request_info *ri = mg_get_request_info(c);
-	char buf[65536];
-	int len = mg_read(c, buf, sizeof(buf) - 1), status = 200;
+	char *buf = malloc(65536); /* not on the stack: CivetWeb's worker stacks are small */
+	int len = buf ? mg_read(c, buf, 65535) : 0, status = 200;
 	const char *v;
 	pthread_mutex_lock(&r->mu);
 	if (r->n < MAX_HITS) {
@@ -48,7 +48,7 @@ static int handle(struct mg_connection *c, void *p)
 		snprintf(h->id, sizeof(h->id), "%s", (v = mg_get_header(c, "webhook-id")) ? v : "");
 		snprintf(h->ts, sizeof(h->ts), "%s", (v = mg_get_header(c, "webhook-timestamp")) ? v : "");
 		snprintf(h->sig, sizeof(h->sig), "%s", (v = mg_get_header(c, "webhook-signature")) ? v : "");
-		h->body = lv_strndup(buf, len > 0 ? (size_t)len : 0);
+		h->body = lv_strndup(buf ? buf : "", len > 0 ? (size_t)len : 0);
 		h->at = lv_mono_ms();
 	}
 	if (!strcmp(ri->local_uri, "/flaky") && r->flaky_left > 0) {
@@ -56,6 +56,7 @@ static int handle(struct mg_connection *c, void *p)
 		status = 500;
 	}
 	pthread_mutex_unlock(&r->mu);
+	free(buf);
 	if (!strcmp(ri->local_uri, "/redirect")) {
 		mg_printf(c, "HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 		return 302;
