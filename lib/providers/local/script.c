@@ -1159,8 +1159,8 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	slots sl;
 	double budget = lv_narration_budget(seconds), target = budget * fm->factor;
 	char *cand[12];
-	double est[12];
-	size_t from[12];
+	double est[12] = { 0 };
+	size_t from[12] = { 0 };
 	size_t nc = 0, k, pick = (size_t)-1;
 	size_t good[12], ng = 0;
 	int fresh;
@@ -1259,37 +1259,36 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 
 /* ---- style, title -------------------------------------------------------------------------------------- */
 
+static void add_part(lv_buf *b, const char *s)
+{
+	if (s)
+		lv_buf_printf(b, "%s%s", b->len ? ", " : "", s);
+}
+
 static const char *make_style(film *fm)
 {
 	lv_buf b = LV_BUF_INIT;
-	int t, parts = 0;
+	int t;
 	const char *aspect = fm->req->aspect_ratio ? fm->req->aspect_ratio : "16:9";
-#define PART(s) \
-	do { \
-		if (s) { \
-			lv_buf_printf(&b, "%s%s", parts++ ? ", " : "", (s)); \
-		} \
-	} while (0)
 	for (t = 0; t < LV_TECH_COUNT; t++)
 		if (fm->f.tech & (1u << t))
-			PART(lv_lex_tech_style(t));
+			add_part(&b, lv_lex_tech_style(t));
 	if (fm->f.tech & (1u << LV_TECH_TIMELAPSE))
-		PART(fm->f.time >= 0 ? lv_lex_time_light(fm->f.time) : "light moving from day into night");
+		add_part(&b, fm->f.time >= 0 ? lv_lex_time_light(fm->f.time) : "light moving from day into night");
 	else
-		PART(lv_lex_time_light(fm->f.time));
-	PART(lv_lex_weather_style(fm->f.weather));
-	PART(lv_lex_season_style(fm->f.season));
+		add_part(&b, lv_lex_time_light(fm->f.time));
+	add_part(&b, lv_lex_weather_style(fm->f.weather));
+	add_part(&b, lv_lex_season_style(fm->f.season));
 	if (!(fm->f.tech & ((1u << LV_TECH_BW) | (1u << LV_TECH_INK))))
-		PART(lv_lex_mood_palette(fm->f.mood));
+		add_part(&b, lv_lex_mood_palette(fm->f.mood));
 	if (!(fm->f.tech & (1u << LV_TECH_CINEMATIC)))
-		PART("cinematic composition");
+		add_part(&b, "cinematic composition");
 	if (!strcmp(aspect, "9:16"))
-		PART("vertical 9:16 framing");
+		add_part(&b, "vertical 9:16 framing");
 	else if (!strcmp(aspect, "1:1"))
-		PART("square 1:1 framing");
+		add_part(&b, "square 1:1 framing");
 	else
-		PART("widescreen 16:9 framing");
-#undef PART
+		add_part(&b, "widescreen 16:9 framing");
 	return keep_buf(fm, &b);
 }
 
