@@ -264,10 +264,10 @@ START_TEST(character_looks_are_consistent_and_fit_the_role)
 	ck_assert_str_eq(lv_json_get_str(lily, "id"), "c1");
 	ck_assert_ptr_nonnull(strstr(desc, "girl"));
 	/* the clothing in the description is the clothing in every shot that shows her */
-	wearing = strstr(desc, "wearing ");
+	wearing = strstr(desc, "Wears ");
 	ck_assert_ptr_nonnull(wearing);
-	snprintf(look, sizeof(look), "Lily in %s", wearing + 8);
-	*strstr(look, " and ") = '\0';
+	snprintf(look, sizeof(look), "Lily in %s", wearing + 6);
+	*strstr(look, ", plus") = '\0';
 	i = 0;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(sb, "shots"))
 	{

@@ -89,6 +89,9 @@ const char *lv_lex_mood_name(int mood);
 const char *lv_lex_tech_style(int tech);
 const char *lv_lex_time_light(int time);
 const char *lv_lex_time_label(int time, int lang);
+const char *lv_lex_time_at(int time, int lang); /* "at dawn", "in the afternoon" / "清晨" */
+/* Where things happen at a place or thing: "by the sea" / "海边". */
+const char *lv_lex_where(const lv_lex_entry *e, int lang);
 const char *lv_lex_weather_style(int weather);
 const char *lv_lex_weather_phrase(int weather, int lang); /* en "in the rain", zh "雨中的" */
 const char *lv_lex_season_style(int season);
@@ -100,6 +103,10 @@ const char *lv_lex_mood_adjective(int mood, int lang);
 #define LV_LEX_PHASES 10
 const char *lv_lex_phase(int phase, int lang); /* en "at first light", zh "天刚破晓时" */
 int lv_lex_time_phase(int time);               /* the phase a time of day starts at */
+/* The moment of a phase ("the sun breaking over the horizon") and the phase a time of day builds
+ * to (dawn: sunrise; dusk: sunset). */
+const char *lv_lex_phase_peak(int phase, int lang);
+int lv_lex_time_key_phase(int time);
 /* The moment a film with this time/weather builds to ("the sun breaking over the horizon"), or NULL. */
 const char *lv_lex_peak(int time, int weather, int lang);
 

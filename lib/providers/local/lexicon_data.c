@@ -5,6 +5,8 @@
  */
 #include "providers/local/lexicon.h"
 
+#include <string.h>
+
 #define D(ev, zv, en, zn) { { ev, zv }, { en, zn } }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -635,6 +637,55 @@ static const char *const phases[LV_LEX_PHASES][2] = {
 };
 static const int time_phase_start[LV_TIME_COUNT] = { 0, 3, 4, 5, 6, 8 };
 
+/* Where things happen at a place: "by the sea" / "海边". */
+static const char *const wheres[][3] = {
+	{ "the city", "in the city", "城市里" },
+	{ "the streets", "in the streets", "街头" },
+	{ "the market", "at the market", "集市上" },
+	{ "the sea", "by the sea", "海边" },
+	{ "the harbour", "at the harbour", "港口边" },
+	{ "the forest", "in the forest", "森林里" },
+	{ "the mountains", "in the mountains", "群山之间" },
+	{ "the desert", "in the desert", "沙漠中" },
+	{ "the river", "by the river", "河边" },
+	{ "the lake", "by the lake", "湖边" },
+	{ "the countryside", "in the countryside", "乡间" },
+	{ "the night sky", "under the night sky", "星空下" },
+	{ "space", "in space", "太空中" },
+	{ "the garden", "in the garden", "花园里" },
+	{ "the blossoms", "among the blossoms", "花树下" },
+	{ "the kitchen", "in the kitchen", "厨房里" },
+	{ "the café", "in the café", "咖啡馆里" },
+	{ "the house", "in the house", "屋子里" },
+	{ "the school", "at the school", "校园里" },
+	{ "the station", "at the station", "车站里" },
+	{ "the sky", "under the open sky", "天空下" },
+	{ "the island", "on the island", "海岛上" },
+	{ "the castle", "at the castle", "城堡中" },
+	{ "the old town", "in the old town", "古镇里" },
+	{ "the ice fields", "on the ice fields", "冰原上" },
+	{ "the deep sea", "in the deep sea", "海底" },
+	{ "the festival", "at the festival", "节日的人群中" },
+	{ "the open road", "on the open road", "公路上" },
+};
+
+const char *lv_lex_where(const lv_lex_entry *e, int lang)
+{
+	size_t i;
+	for (i = 0; e && i < N(wheres); i++)
+		if (!strcmp(wheres[i][0], e->label[LV_LEX_EN]))
+			return wheres[i][1 + lang];
+	return lang == LV_LEX_EN ? "in the scene" : "画面中";
+}
+
+const char *lv_lex_time_at(int time, int lang)
+{
+	static const char *const at[LV_TIME_COUNT][2] = { { "at dawn", "清晨" },         { "in the morning", "上午" },
+		                                          { "at noon", "正午" },         { "in the afternoon", "午后" },
+		                                          { "at dusk", "黄昏" },         { "at night", "夜晚" } };
+	return time >= 0 && time < LV_TIME_COUNT ? at[time][lang] : NULL;
+}
+
 const char *lv_lex_mood_name(int mood)
 {
 	return mood >= 0 && mood < LV_MOOD_COUNT ? mood_names[mood] : mood_names[0];
@@ -693,6 +744,29 @@ const char *lv_lex_phase(int phase, int lang)
 int lv_lex_time_phase(int time)
 {
 	return time >= 0 && time < LV_TIME_COUNT ? time_phase_start[time] : -1;
+}
+
+const char *lv_lex_phase_peak(int phase, int lang)
+{
+	static const char *const peaks[LV_LEX_PHASES][2] = {
+		{ "the sky beginning to glow", "天边开始泛光的一刻" },
+		{ "the first light spilling over the horizon", "第一缕光洒过地平线的一刻" },
+		{ "the sun breaking over the horizon", "太阳跃出地平线的一刻" },
+		{ "the morning in full swing", "上午最热闹的时刻" },
+		{ "the sun at its highest", "太阳升到最高的时刻" },
+		{ "the light at its warmest", "光线最温暖的时刻" },
+		{ "the sun slipping below the horizon", "落日沉入地平线的一刻" },
+		{ "the last light fading from the sky", "最后一抹天光消失的一刻" },
+		{ "the lights at their brightest", "灯火最盛的时刻" },
+		{ "the world asleep under the stars", "万物在星空下沉睡的时刻" },
+	};
+	return peaks[((phase % LV_LEX_PHASES) + LV_LEX_PHASES) % LV_LEX_PHASES][lang];
+}
+
+int lv_lex_time_key_phase(int time)
+{
+	static const int key[LV_TIME_COUNT] = { 2, 3, 4, 5, 6, 8 };
+	return time >= 0 && time < LV_TIME_COUNT ? key[time] : -1;
 }
 
 const char *lv_lex_peak(int time, int weather, int lang)

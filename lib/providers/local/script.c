@@ -98,6 +98,7 @@ typedef struct film {
 	const char *topic;    /* the prompt's first clause, or NULL when not in the film's language */
 	const char *subject;  /* who or what the narration talks about (never NULL) */
 	const char *place;    /* the main place in L, or NULL */
+	const char *where;    /* where things happen there: "by the sea" / "海边" */
 	fchar chars[LV_LEX_MAX_CHARS];
 	size_t n_chars;
 	shot_plan *shots;
@@ -203,33 +204,50 @@ static int starts_with(const char *s, const char *prefix)
 
 /* ---- topic, subject and title ------------------------------------------------------------------------------ */
 
-static const char *const en_lead_in[] = { "please ", "make ", "create ", "generate ", "film ", "shoot ", "show me ",
-	                                  "show ", "me ", "a short ", "a ", "an ", "short ", "video of ", "video about ",
-	                                  "video showing ", "film of ", "film about ", "clip of ", "clip about ",
-	                                  "movie about ", "movie of ", NULL };
-
-/* Skip instructions ("Make a short video of ...") before the subject of an English prompt. */
+/* Skip an instruction before the subject of an English prompt: "(please) make (me) a short
+ * time-lapse video of ..." -> "...".  Only when the words really name a video. */
 static size_t skip_en_instructions(const char *lower)
 {
-	size_t at = 0, last_good = 0;
-	int progressed = 1, saw_media = 0;
+	static const char *const verbs[] = { "please ", "make ", "create ", "generate ", "film ", "shoot ", "render ",
+		                             "show ", "give ", "me ", "i want ", "i'd like ", NULL };
+	static const char *const media[] = { "video", "film", "clip", "movie", "animation", "footage", "short", NULL };
+	static const char *const links[] = { " of ", " about ", " showing ", " where ", " in which ", " that shows ", ": ",
+		                             NULL };
+	size_t at = 0, words, k;
+	int progressed = 1;
 	while (progressed) {
-		const char *const *p;
+		const char *const *v;
 		progressed = 0;
-		for (p = en_lead_in; *p; p++) {
-			if (starts_with(lower + at, *p)) {
-				at += strlen(*p);
+		for (v = verbs; *v; v++)
+			if (starts_with(lower + at, *v)) {
+				at += strlen(*v);
 				progressed = 1;
-				if (strstr(*p, "video") || strstr(*p, "film ") || strstr(*p, "clip") || strstr(*p, "movie")) {
-					saw_media = 1;
-					last_good = at;
-				}
-				break;
+			}
+	}
+	if (starts_with(lower + at, "a "))
+		at += 2;
+	else if (starts_with(lower + at, "an "))
+		at += 3;
+	/* up to three words before the media noun ("short", "cinematic", "time-lapse") */
+	for (words = 0; words <= 3; words++) {
+		const char *const *m;
+		for (m = media; *m; m++) {
+			size_t ml = strlen(*m);
+			if (starts_with(lower + at, *m)) {
+				const char *const *l;
+				size_t end = at + ml + (lower[at + ml] == 's');
+				for (l = links; *l; l++)
+					if (starts_with(lower + end, *l))
+						return end + strlen(*l);
 			}
 		}
+		for (k = at; lower[k] && lower[k] != ' '; k++)
+			;
+		if (!lower[k])
+			break;
+		at = k + 1;
 	}
-	/* only when the words really were an instruction about a video ("a short film about ...") */
-	return saw_media ? last_good : (starts_with(lower, "please ") ? 7 : 0);
+	return starts_with(lower, "please ") ? 7 : 0;
 }
 
 static size_t skip_zh_instructions(const char *s)
@@ -447,7 +465,7 @@ static const char *const eyes[][2] = { { "cyan", "青色" }, { "amber", "琥珀�
 
 #define PICK(fm, table) (table)[rng_below(&(fm)->r, sizeof(table) / sizeof((table)[0]))]
 
-static const char *human_noun(const lv_lex_char *c, int L)
+static const char *human_noun(film *fm, const lv_lex_char *c, int L)
 {
 	static const char *const nouns[4][3][2] = {
 		/* unknown, male, female */
@@ -456,8 +474,13 @@ static const char *human_noun(const lv_lex_char *c, int L)
 		{ { "person", "人" }, { "man", "男子" }, { "woman", "女子" } },
 		{ { "elderly person", "老人" }, { "old man", "老爷爷" }, { "old woman", "老奶奶" } },
 	};
-	if (c->role && c->role->kind == LV_KIND_HUMAN && !(c->role->age != LV_AGE_OLD && c->age == LV_AGE_OLD))
+	if (c->role && c->role->kind == LV_KIND_HUMAN) {
+		if (c->age == LV_AGE_OLD && c->role->age != LV_AGE_OLD) /* "an old fisherman", "老渔夫" */
+			return keep(fm, lv_asprintf(L == EN ? "old %s" : "老%s", c->role->noun[L]));
+		if (c->age == LV_AGE_YOUNG && c->role->age != LV_AGE_YOUNG && c->role->age != LV_AGE_CHILD)
+			return keep(fm, lv_asprintf(L == EN ? "young %s" : "年轻的%s", c->role->noun[L]));
 		return c->role->noun[L];
+	}
 	return nouns[c->age][c->gender][L];
 }
 
@@ -506,7 +529,7 @@ static void make_character(film *fm, const lv_lex_char *c, size_t index)
 	                                                                         : "them";
 	if (c->kind == LV_KIND_HUMAN) {
 		const char *const *hair, *const *acc = PICK(fm, accessories);
-		const char *noun = human_noun(c, L);
+		const char *noun = human_noun(fm, c, L);
 		const char *pp = c->gender == LV_GENDER_FEMALE ? "her" : c->gender == LV_GENDER_MALE ? "his" : "their";
 		const char *gt;
 		char *garment;
@@ -525,7 +548,8 @@ static void make_character(film *fm, const lv_lex_char *c, size_t index)
 		     : c->gender == LV_GENDER_MALE   ? (L == EN ? "a {c} jacket" : "{c}夹克")
 		                                     : (L == EN ? "a {c} coat" : "{c}外套");
 		garment = subst_colour(gt, colour[L]);
-		if (!garment) {
+		if (!garment || !noun) {
+			free(garment);
 			fm->oom = 1;
 			return;
 		}
@@ -538,7 +562,7 @@ static void make_character(film *fm, const lv_lex_char *c, size_t index)
 				lv_buf_printf(&d, "%s %s in %s %s", article(noun), noun, pp, ages[c->age]);
 			if (d.data && d.data[0])
 				d.data[0] = (char)(d.data[0] - 'a' + 'A');
-			lv_buf_printf(&d, " with %s, wearing %s and %s. Same face, hair and clothes in every shot.", hair[EN],
+			lv_buf_printf(&d, " with %s. Wears %s, plus %s. Same face, hair and clothes in every shot.", hair[EN],
 			              garment, acc[EN]);
 			lv_buf_printf(&v, "%s in %s", fc->ref, garment);
 		} else {
@@ -714,24 +738,40 @@ static void plan_details(film *fm)
 	}
 }
 
+/*
+ * Light through the film: a time-lapse climbs through the day to the moment its time of day is
+ * about (dawn: sunrise, at the high point) and goes on a little after it; a film with a time of
+ * day moves one step towards that moment; a film without one has no phase.
+ */
 static void plan_light(film *fm)
 {
-	size_t i, n = fm->n;
+	size_t i, n = fm->n, climax = n;
 	int timelapse = (fm->f.tech & (1u << LV_TECH_TIMELAPSE)) != 0;
-	int start = lv_lex_time_phase(fm->f.time), span;
+	int key = lv_lex_time_key_phase(fm->f.time), before, after;
+	for (i = 0; i < n; i++)
+		if (fm->shots[i].role == R_CLIMAX)
+			climax = i;
+	if (climax == n) /* no high point (short films): the key moment is at the end */
+		climax = n - 1;
 	if (timelapse) {
-		span = start >= 0 ? 5 : 8;
-		if (start < 0)
-			start = 2;
-	} else if (start >= 0) {
-		span = 2;
+		before = key < 0 ? 4 : 2;
+		if (key < 0)
+			key = 6; /* day into night: the sunset at the high point */
+		after = key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key;
+	} else if (key >= 0) {
+		before = 1;
+		after = 0;
 	} else {
 		for (i = 0; i < n; i++)
 			fm->shots[i].phase = -1;
 		return;
 	}
-	for (i = 0; i < n; i++)
-		fm->shots[i].phase = start + (int)((i * (size_t)span) / n);
+	for (i = 0; i < n; i++) {
+		if (i <= climax)
+			fm->shots[i].phase = key - before + (climax ? (int)((i * (size_t)before + climax / 2) / climax) : before);
+		else
+			fm->shots[i].phase = key + (int)(((i - climax) * (size_t)after + (n - 1 - climax) / 2) / (n - 1 - climax));
+	}
 }
 
 static void plan_cameras(film *fm)
@@ -807,6 +847,17 @@ static void plan_cameras(film *fm)
 	}
 }
 
+/* The moment the high point shows: dramatic weather, else the light of its phase, else the time's. */
+static const char *film_peak(const film *fm, const shot_plan *s, int L)
+{
+	int w = fm->f.weather;
+	if (w >= 0 && w != LV_WEATHER_CLOUDY && w != LV_WEATHER_SUNNY)
+		return lv_lex_peak(-1, w, L);
+	if (s->phase >= 0)
+		return lv_lex_phase_peak(s->phase, L);
+	return lv_lex_peak(fm->f.time, w, L);
+}
+
 /* ---- visuals --------------------------------------------------------------------------------------------- */
 
 static void put_refs(lv_buf *b, const film *fm, const shot_plan *s, int L, int vis, int cap)
@@ -849,7 +900,7 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		if (lead)
 			lv_buf_printf(b, "Close detail %s: %s%s%s.", lead, D, W ? ", " : "", W ? W : "");
 		else
-			lv_buf_printf(b, "Close detail in %s: %s%s%s.", P, D, W ? ", " : "", W ? W : "");
+			lv_buf_printf(b, "Close detail %s: %s%s%s.", fm->where, D, W ? ", " : "", W ? W : "");
 		break;
 	case R_INTRO: {
 		static const char *const acts[] = { "steps into view", "looks around", "pauses to take it all in",
@@ -864,7 +915,7 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		} else {
 			put_cap(b, c->vis);
 		}
-		lv_buf_printf(b, " %s in %s, %s behind %s.", animal ? animal_acts[i % 4] : acts[i % 4], P, D, c->pron);
+		lv_buf_printf(b, " %s %s, %s behind %s.", animal ? animal_acts[i % 4] : acts[i % 4], fm->where, D, c->pron);
 		break;
 	}
 	case R_DEVELOP:
@@ -879,19 +930,19 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 			} else {
 				put_refs(b, fm, s, EN, 1, 1);
 			}
-			lv_buf_printf(b, " %s %s in %s.", plural ? many[i % 5] : one[i % 5], D, P);
+			lv_buf_printf(b, " %s %s %s.", plural ? many[i % 5] : one[i % 5], D, fm->where);
 		} else {
-			static const char *const where[] = { "Elsewhere in", "Across", "Deeper into", "At the edge of" };
+			static const char *const then[] = { "Elsewhere", "Further on", "Meanwhile", "Nearby" };
 			if (lead) {
 				put_cap(b, lead);
-				lv_buf_printf(b, ", %s in %s%s%s.", D, P, W ? ", " : "", W ? W : "");
+				lv_buf_printf(b, ", %s %s%s%s.", D, fm->where, W ? ", " : "", W ? W : "");
 			} else {
-				lv_buf_printf(b, "%s %s: %s%s%s.", where[i % 4], P, D, W ? ", " : "", W ? W : "");
+				lv_buf_printf(b, "%s %s: %s%s%s.", then[i % 4], fm->where, D, W ? ", " : "", W ? W : "");
 			}
 		}
 		break;
 	case R_CLIMAX: {
-		const char *peak = lv_lex_peak(fm->f.time, fm->f.weather, EN);
+		const char *peak = film_peak(fm, s, EN);
 		lv_buf_printf(b, "The high point%s%s: ", lead ? ", " : "", lead ? lead : "");
 		if (peak)
 			lv_buf_printf(b, "%s, with %s", peak, D);
@@ -956,8 +1007,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		int animal = !strcmp(c->pron, "it");
 		if (lead)
 			lv_buf_printf(b, "%s，", lead);
-		lv_buf_printf(b, "%s出现在%s中，%s，身后是%s。", c->vis, P ? P : "画面", animal ? animal_acts[i % 4] : acts[i % 4],
-		              D);
+		lv_buf_printf(b, "%s出现在%s，%s，身后是%s。", c->vis, fm->where, animal ? animal_acts[i % 4] : acts[i % 4], D);
 		break;
 	}
 	case R_DEVELOP:
@@ -979,7 +1029,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		}
 		break;
 	case R_CLIMAX: {
-		const char *peak = lv_lex_peak(fm->f.time, fm->f.weather, ZH);
+		const char *peak = film_peak(fm, s, ZH);
 		lv_buf_puts(b, "高潮");
 		if (lead)
 			lv_buf_printf(b, "（%s）", lead);
@@ -1046,26 +1096,29 @@ typedef struct tmpl {
 #define W_EVENING 4u
 #define W_NO_PLACE 8u
 
-static const tmpl en_lines[6][12] = {
-	[R_ESTABLISH] = { { "At {T}, {S} waits in silence.", 0 }, { "This is {S}, at {T}.", 0 },
+static const tmpl en_lines[6][16] = {
+	[R_ESTABLISH] = { { "{T^}, {S} waits in silence.", 0 }, { "This is {S}, {T}.", 0 },
 	                  { "This is the story of {N}.", W_NO_PLACE }, { "Our story begins in {S}.", 0 },
 	                  { "Look closely at {S}.", 0 }, { "{S^}, as few have seen it.", 0 }, { "Here is {S}.", 0 },
 	                  { "{S^}.", 0 } },
 	[R_INTRO] = { { "And this is {N}, right where the story starts.", 0 }, { "{N^} has waited a long time for this.", 0 },
 	              { "Meet {N}.", 0 }, { "This is {N}.", 0 }, { "{N^} is here.", 0 }, { "{N^}.", 0 } },
-	[R_DETAIL] = { { "Look closer: {d}, each with a rhythm of its own.", 0 }, { "Small things matter here, like {d}.", 0 },
+	[R_DETAIL] = { { "Look closer: {d}, and a rhythm all of its own.", 0 }, { "Small things matter here, like {d}.", 0 },
 	               { "In the details: {d}.", 0 }, { "Notice {d}.", 0 }, { "Then, {d}.", 0 }, { "{d^}.", 0 } },
 	[R_DEVELOP] = { { "Hours pass in seconds, and {S} keeps changing.", W_TIMELAPSE },
 	                { "{N^} moves on, past {d}.", 0 },
 	                { "{N^} and {M} share a glance.", 0 },
 	                { "{N^} watches {d}.", 0 },
-	                { "Minute by minute, {d} come and go.", 0 },
+	                { "Minute by minute: {d}, then gone.", 0 },
 	                { "Slowly, {S} changes.", 0 },
 	                { "{N^} keeps going.", 0 },
 	                { "Light and shadow trade places.", 0 },
 	                { "Nothing here stays the same for long.", 0 },
 	                { "Hours pass in seconds.", W_TIMELAPSE },
 	                { "{d^}, again and again.", 0 },
+	                { "Little by little, the scene shifts.", 0 },
+	                { "The world keeps turning.", 0 },
+	                { "{T^}, {S} goes on.", 0 },
 	                { "On and on.", 0 } },
 	[R_CLIMAX] = { { "This is the moment {S} was waiting for.", 0 }, { "And then, {p}.", 0 },
 	               { "Now {S} is at its most {a}.", 0 }, { "{N^} finally sees it.", 0 },
@@ -1076,7 +1129,7 @@ static const tmpl en_lines[6][12] = {
 	                { "The end.", 0 } },
 };
 
-static const tmpl zh_lines[6][12] = {
+static const tmpl zh_lines[6][16] = {
 	[R_ESTABLISH] = { { "{T}，{S}静静地等待着。", 0 }, { "这是{T}的{S}。", 0 }, { "这是{N}的故事。", W_NO_PLACE },
 	                  { "故事从{S}开始。", 0 }, { "仔细看看{S}。", 0 }, { "{S}，少有人见过的样子。", 0 },
 	                  { "这里是{S}。", 0 }, { "{S}。", 0 } },
@@ -1088,13 +1141,16 @@ static const tmpl zh_lines[6][12] = {
 	                { "{N}继续向前，经过{d}。", 0 },
 	                { "{N}和{M}相视一笑。", 0 },
 	                { "{N}静静看着{d}。", 0 },
-	                { "一分一秒，{d}来了又去。", 0 },
+	                { "一分一秒，{d}悄悄变化。", 0 },
 	                { "{S}在慢慢改变。", 0 },
 	                { "{N}没有停下脚步。", 0 },
 	                { "光与影悄悄交换了位置。", 0 },
 	                { "这里没有什么会一成不变。", 0 },
 	                { "时光飞逝。", W_TIMELAPSE },
 	                { "{d}，一遍又一遍。", 0 },
+	                { "一点一点，画面在变化。", 0 },
+	                { "世界依旧在转动。", 0 },
+	                { "{T}的{S}，一切照常。", 0 },
 	                { "继续。", 0 } },
 	[R_CLIMAX] = { { "这正是{S}等待的时刻。", 0 }, { "终于到了{p}。", 0 }, { "此刻的{S}最为{a}。", 0 },
 	               { "{N}终于看到了。", 0 }, { "一切都汇聚在一起。", 0 }, { "就是现在。", 0 } },
@@ -1142,6 +1198,36 @@ fail:
 	return NULL;
 }
 
+/* Whether b repeats a word of a: an English word of five letters or more, or two Chinese
+ * characters in a row ("节奏" in both lines reads as a stutter). */
+static int shares_words(const char *a, const char *b)
+{
+	const char *p = b;
+	while (*p) {
+		unsigned cp, cp2;
+		size_t k = lv_ltext_decode(p, &cp), k2;
+		if (lv_ltext_is_cjk(cp) && (k2 = lv_ltext_decode(p + k, &cp2)) > 0 && lv_ltext_is_cjk(cp2)) {
+			char two[9] = { 0 };
+			memcpy(two, p, k + k2);
+			if (strstr(a, two))
+				return 1;
+		} else if (lv_ltext_is_alnum((unsigned char)*p) && (p == b || !lv_ltext_is_alnum((unsigned char)p[-1]))) {
+			size_t len = 0;
+			while (lv_ltext_is_alnum((unsigned char)p[len]))
+				len++;
+			if (len >= 5) {
+				const char *q;
+				for (q = a; *q; q++)
+					if (!strncasecmp(q, p, len) && (q == a || !lv_ltext_is_alnum((unsigned char)q[-1])) &&
+					    !lv_ltext_is_alnum((unsigned char)q[len]))
+						return 1;
+			}
+		}
+		p += k;
+	}
+	return 0;
+}
+
 static int line_used(const film *fm, const char *s)
 {
 	size_t i;
@@ -1158,17 +1244,17 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	unsigned have = 0;
 	slots sl;
 	double budget = lv_narration_budget(seconds), target = budget * fm->factor;
-	char *cand[12];
-	double est[12] = { 0 };
-	size_t from[12] = { 0 };
+	char *cand[16];
+	double est[16] = { 0 };
+	size_t from[16] = { 0 };
 	size_t nc = 0, k, pick = (size_t)-1;
-	size_t good[12], ng = 0;
+	size_t good[16], ng = 0;
 	int fresh;
 	memset(&sl, 0, sizeof(sl));
 	sl.v['S'] = fm->subject;
 	sl.v['d'] = s->detail->noun[fm->L];
-	sl.v['T'] = lv_lex_time_label(fm->f.time, fm->L);
-	sl.v['p'] = lv_lex_peak(fm->f.time, fm->f.weather, fm->L);
+	sl.v['T'] = lv_lex_time_at(fm->f.time, fm->L);
+	sl.v['p'] = film_peak(fm, s, fm->L);
 	sl.v['a'] = lv_lex_mood_adjective(fm->f.mood, fm->L);
 	if (s->n_who) {
 		sl.v['N'] = fm->chars[s->who[0]].ref;
@@ -1185,7 +1271,7 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 		have |= W_EVENING;
 	if (!fm->place && fm->n_chars)
 		have |= W_NO_PLACE;
-	for (k = 0; k < 12 && list[k].text; k++) {
+	for (k = 0; k < 16 && list[k].text; k++) {
 		char *line;
 		if ((list[k].when & have) != list[k].when)
 			continue;
@@ -1200,19 +1286,20 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 		from[nc] = k;
 		cand[nc++] = line;
 	}
-	/* a substantial line (at least half the target) from a template not used yet, chosen by the
-	 * seed; then one from any template; else the longest that fits */
-	for (fresh = 1; fresh >= 0 && !ng; fresh--)
+	/* From templates not used yet in this film, then from any: a substantial line (at least half
+	 * the target) chosen by the seed, else the longest that fits the target. */
+	for (fresh = 1; fresh >= 0 && pick == (size_t)-1; fresh--) {
+		ng = 0;
 		for (k = 0; k < nc; k++)
-			if (est[k] <= target && est[k] >= target * 0.5 &&
-			    (!fresh || !(fm->tmpl_used[s->role] & (1u << from[k]))))
-				good[ng++] = k;
-	if (ng)
-		pick = good[rng_below(&fm->r, ng)];
-	else
-		for (k = 0; k < nc; k++)
-			if (est[k] <= target && (pick == (size_t)-1 || est[k] > est[pick]))
-				pick = k;
+			if (est[k] <= target && (!fresh || !(fm->tmpl_used[s->role] & (1u << from[k])))) {
+				if (est[k] >= target * 0.5)
+					good[ng++] = k;
+				else if (!ng && (pick == (size_t)-1 || est[k] > est[pick]))
+					pick = k;
+			}
+		if (ng)
+			pick = good[rng_below(&fm->r, ng)];
+	}
 	if (pick == (size_t)-1) /* nothing within the target share: the shortest that fits the budget */
 		for (k = 0; k < nc; k++)
 			if (est[k] <= budget && (pick == (size_t)-1 || est[k] < est[pick]))
@@ -1230,23 +1317,29 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 			nm++;
 		start = rng_below(&fm->r, nm);
 		for (k = 0; k < nm; k++) {
-			char *extra = fill(more[(start + k) % nm], &sl), *both;
+			char *extra, *both;
+			if (strstr(more[(start + k) % nm], "{d") && strstr(cand[pick], sl.v['d']))
+				continue; /* the detail is named already */
+			extra = fill(more[(start + k) % nm], &sl);
 			if (!extra)
 				continue;
 			both = lv_asprintf("%s%s%s", cand[pick], fm->L == ZH ? "" : " ", extra);
-			free(extra);
 			if (!both) {
+				free(extra);
 				free(cand[pick]);
 				fm->oom = 1;
 				return NULL;
 			}
 			if (lv_speech_estimate_seconds(both, fm->language) <= target && !line_used(fm, both) &&
+			    !shares_words(cand[pick], extra) &&
 			    !(fm->more_used & (1u << ((start + k) % nm)))) {
 				fm->more_used |= 1u << ((start + k) % nm);
+				free(extra);
 				free(cand[pick]);
 				cand[pick] = both;
 				break;
 			}
+			free(extra);
 			free(both);
 		}
 	}
@@ -1300,6 +1393,16 @@ static char *short_clause(const char *topic)
 	unsigned cp;
 	int in_word = 0;
 	while ((k = lv_ltext_decode(p, &cp)) > 0) {
+		if ((cp == ':' || cp == 0xff1a) && p[k] && words <= 3 && cjk <= 6) {
+			/* "延时摄影：城市的夜晚", "Time-lapse: a city at night": the title is what follows */
+			topic = p + k;
+			while (*topic == ' ')
+				topic++;
+			p = topic;
+			words = cjk = 0;
+			in_word = 0;
+			continue;
+		}
 		if ((cp == ',' || cp == 0xff0c || cp == 0x3001 || cp == ':' || cp == 0xff1a) && p > topic)
 			break;
 		if (lv_ltext_is_cjk(cp)) {
@@ -1322,7 +1425,7 @@ static char *short_clause(const char *topic)
 static const char *make_title(film *fm)
 {
 	lv_buf b = LV_BUF_INIT;
-	const char *T = lv_lex_time_label(fm->f.time, fm->L);
+	const char *T = lv_lex_time_label(fm->f.time, fm->L), *Tat = lv_lex_time_at(fm->f.time, fm->L);
 	char *clause = fm->topic ? short_clause(fm->topic) : NULL;
 	if (clause) {
 		put_cap(&b, clause);
@@ -1338,14 +1441,14 @@ static const char *make_title(film *fm)
 				lv_buf_puts(&b, fm->chars[k].ref);
 		}
 		if (fm->place)
-			lv_buf_printf(&b, fm->L == ZH ? "在%s" : " in %s", fm->place);
+			lv_buf_printf(&b, fm->L == ZH ? "在%s" : " %s", fm->where);
 	} else if (fm->place) {
 		if (fm->L == ZH) {
 			lv_buf_printf(&b, "%s%s%s", T ? T : "", T ? "的" : "", fm->place);
 		} else {
 			put_cap(&b, fm->place);
-			if (T)
-				lv_buf_printf(&b, " at %s", T);
+			if (Tat)
+				lv_buf_printf(&b, " %s", Tat);
 		}
 	} else if (fm->topic) {
 		/* a long topic, cut to 8 words or 16 CJK characters */
@@ -1430,6 +1533,7 @@ static int analyse(film *fm, const lv_script_request *req)
 			fm->topic = keep(fm, t);
 	}
 	fm->place = fm->f.n_places ? fm->f.places[0]->label[fm->L] : NULL;
+	fm->where = lv_lex_where(fm->f.n_places ? fm->f.places[0] : NULL, fm->L);
 	max_chars = req->attempt >= 2 ? 3 : LV_LEX_MAX_CHARS;
 	for (i = 0; i < fm->f.n_chars && i < max_chars; i++)
 		make_character(fm, &fm->f.chars[i], i);
