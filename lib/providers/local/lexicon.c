@@ -147,8 +147,11 @@ static lv_lex_char *add_char(lv_lex_facts *f, const char *name, size_t name_len,
 {
 	lv_lex_char *c;
 	size_t i;
-	if (name_len >= LV_LEX_NAME_MAX)
+	if (name_len >= LV_LEX_NAME_MAX) {
 		name_len = LV_LEX_NAME_MAX - 1;
+		while (name_len && ((unsigned char)name[name_len] & 0xc0) == 0x80) /* whole characters only */
+			name_len--;
+	}
 	for (i = 0; i < f->n_chars; i++) {
 		c = &f->chars[i];
 		if (name_len && strlen(c->name) == name_len && !strncmp(c->name, name, name_len))
@@ -742,7 +745,9 @@ static void zh_roles(lv_lex_facts *f, const char *text, cps *c)
 			i += len - 1;
 			continue;
 		}
-		if (r->needs_context && !cp_in(prev, measure) && !possessed(f, c, i)) {
+		/* a one-character animal (狗, 猫, 马) is a character only when counted or owned ("一只猫",
+		 * "他的狗"); 小狗, 猫咪, 巨龙 are characters by themselves */
+		if (r->needs_context && len == 1 && !cp_in(prev, measure) && !possessed(f, c, i)) {
 			i += len - 1;
 			continue;
 		}

@@ -104,7 +104,7 @@ typedef struct film {
 	shot_plan *shots;
 	size_t n;
 	unsigned more_used;   /* second sentences used so far (each once) */
-	unsigned tmpl_used[6]; /* narration templates used so far, per shot role */
+	uint32_t tmpl_used[6]; /* narration templates used so far, per shot role (LINES_MAX bits) */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
 } film;
@@ -210,6 +210,11 @@ static size_t skip_en_instructions(const char *lower)
 {
 	static const char *const verbs[] = { "please ", "make ", "create ", "generate ", "film ", "shoot ", "render ",
 		                             "show ", "give ", "me ", "i want ", "i'd like ", NULL };
+	static const char *const openers[] = { "once upon a time, ", "once upon a time ", "long ago, ", NULL };
+	const char *const *o;
+	for (o = openers; *o; o++)
+		if (starts_with(lower, *o))
+			return strlen(*o);
 	static const char *const media[] = { "video", "film", "clip", "movie", "animation", "footage", "short", NULL };
 	static const char *const links[] = { " of ", " about ", " showing ", " where ", " in which ", " that shows ", ": ",
 		                             NULL };
@@ -253,7 +258,7 @@ static size_t skip_en_instructions(const char *lower)
 static size_t skip_zh_instructions(const char *s)
 {
 	static const char *const lead[] = { "请", "帮我", "给我", "生成", "制作", "拍摄", "创作", "一段", "一部", "一支",
-		                            "一条", "关于", NULL };
+		                            "一条", "关于", "很久很久以前，", "很久以前，", "从前，", "从前", NULL };
 	size_t at = 0;
 	int progressed = 1;
 	while (progressed) {
@@ -1021,10 +1026,13 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		} else {
 			static const char *const before[] = { "", "穿过", "", "" };
 			static const char *const after[] = { "的另一处：", "：", "深处：", "的边缘：" };
+			static const char *const then[] = { "画面一角：", "另一处：", "不远处：", "与此同时：" };
 			if (lead)
 				lv_buf_printf(b, "%s，", lead);
 			if (P)
 				lv_buf_printf(b, "%s%s%s", before[i % 4], P, after[i % 4]);
+			else
+				lv_buf_puts(b, then[i % 4]);
 			lv_buf_printf(b, "%s%s。", W && !P ? W : "", D);
 		}
 		break;
@@ -1085,6 +1093,8 @@ static const char *make_visual(film *fm, size_t i)
  * {d} the shot's detail, {T} time of day, {p} the peak moment, {a} the mood adjective.  A '^'
  * after the letter capitalises it ("{S^}").  A template whose slot is missing is skipped.
  */
+#define LINES_MAX 24
+
 typedef struct tmpl {
 	const char *text;
 	unsigned when; /* W_* conditions */
@@ -1096,7 +1106,7 @@ typedef struct tmpl {
 #define W_EVENING 4u
 #define W_NO_PLACE 8u
 
-static const tmpl en_lines[6][16] = {
+static const tmpl en_lines[6][LINES_MAX] = {
 	[R_ESTABLISH] = { { "{T^}, {S} waits in silence.", 0 }, { "This is {S}, {T}.", 0 },
 	                  { "This is the story of {N}.", W_NO_PLACE }, { "Our story begins in {S}.", 0 },
 	                  { "Look closely at {S}.", 0 }, { "{S^}, as few have seen it.", 0 }, { "Here is {S}.", 0 },
@@ -1119,7 +1129,12 @@ static const tmpl en_lines[6][16] = {
 	                { "Little by little, the scene shifts.", 0 },
 	                { "The world keeps turning.", 0 },
 	                { "{T^}, {S} goes on.", 0 },
-	                { "On and on.", 0 } },
+	                { "On and on.", 0 },
+	                { "{d^}.", 0 },
+	                { "Still changing.", 0 },
+	                { "Slowly.", 0 },
+	                { "Onward.", 0 },
+	                { "Look.", 0 } },
 	[R_CLIMAX] = { { "This is the moment {S} was waiting for.", 0 }, { "And then, {p}.", 0 },
 	               { "Now {S} is at its most {a}.", 0 }, { "{N^} finally sees it.", 0 },
 	               { "Everything comes together.", 0 }, { "Here it is.", 0 }, { "Now.", 0 } },
@@ -1129,7 +1144,7 @@ static const tmpl en_lines[6][16] = {
 	                { "The end.", 0 } },
 };
 
-static const tmpl zh_lines[6][16] = {
+static const tmpl zh_lines[6][LINES_MAX] = {
 	[R_ESTABLISH] = { { "{T}，{S}静静地等待着。", 0 }, { "这是{T}的{S}。", 0 }, { "这是{N}的故事。", W_NO_PLACE },
 	                  { "故事从{S}开始。", 0 }, { "仔细看看{S}。", 0 }, { "{S}，少有人见过的样子。", 0 },
 	                  { "这里是{S}。", 0 }, { "{S}。", 0 } },
@@ -1151,7 +1166,12 @@ static const tmpl zh_lines[6][16] = {
 	                { "一点一点，画面在变化。", 0 },
 	                { "世界依旧在转动。", 0 },
 	                { "{T}的{S}，一切照常。", 0 },
-	                { "继续。", 0 } },
+	                { "继续。", 0 },
+	                { "{d}。", 0 },
+	                { "还在变。", 0 },
+	                { "慢慢地。", 0 },
+	                { "向前。", 0 },
+	                { "看。", 0 } },
 	[R_CLIMAX] = { { "这正是{S}等待的时刻。", 0 }, { "终于到了{p}。", 0 }, { "此刻的{S}最为{a}。", 0 },
 	               { "{N}终于看到了。", 0 }, { "一切都汇聚在一起。", 0 }, { "就是现在。", 0 } },
 	[R_RESOLVE] = { { "就这样，{S}迎来了新的一天。", W_MORNING }, { "就这样，{S}沉入了夜色。", W_EVENING },
@@ -1244,11 +1264,11 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	unsigned have = 0;
 	slots sl;
 	double budget = lv_narration_budget(seconds), target = budget * fm->factor;
-	char *cand[16];
-	double est[16] = { 0 };
-	size_t from[16] = { 0 };
+	char *cand[LINES_MAX];
+	double est[LINES_MAX] = { 0 };
+	size_t from[LINES_MAX] = { 0 };
 	size_t nc = 0, k, pick = (size_t)-1;
-	size_t good[16], ng = 0;
+	size_t good[LINES_MAX], ng = 0;
 	int fresh;
 	memset(&sl, 0, sizeof(sl));
 	sl.v['S'] = fm->subject;
@@ -1271,7 +1291,7 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 		have |= W_EVENING;
 	if (!fm->place && fm->n_chars)
 		have |= W_NO_PLACE;
-	for (k = 0; k < 16 && list[k].text; k++) {
+	for (k = 0; k < LINES_MAX && list[k].text; k++) {
 		char *line;
 		if ((list[k].when & have) != list[k].when)
 			continue;
@@ -1419,6 +1439,8 @@ static char *short_clause(const char *topic)
 	}
 	while (p > topic && p[-1] == ' ')
 		p--;
+	if (words + cjk / 2 < 2) /* "Emma": too little for a title */
+		return NULL;
 	return p > topic ? lv_strndup(topic, (size_t)(p - topic)) : NULL;
 }
 
@@ -1529,8 +1551,10 @@ static int analyse(film *fm, const lv_script_request *req)
 	/* the topic is quoted only when it is written in the film's language */
 	if (fm->f.prompt_zh == (fm->L == ZH)) {
 		char *t = make_topic(fm);
-		if (t)
+		if (t && has_cjk(t) == (fm->L == ZH))
 			fm->topic = keep(fm, t);
+		else
+			free(t);
 	}
 	fm->place = fm->f.n_places ? fm->f.places[0]->label[fm->L] : NULL;
 	fm->where = lv_lex_where(fm->f.n_places ? fm->f.places[0] : NULL, fm->L);
