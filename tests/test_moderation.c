@@ -4,6 +4,7 @@
 #include "providers/local/local_rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static lv_local_rules *rules_from(const char *json)
@@ -150,6 +151,7 @@ START_TEST(config_errors_name_the_key)
 		{ "{\"moderation\": []}", "moderation: must be an object" },
 		{ "{\"moderation\": {\"builtins\": true}}", "moderation.builtins: unknown key" },
 		{ "{\"moderation\": {\"builtin\": \"no\"}}", "moderation.builtin: must be true or false" },
+		{ "{\"moderation\": {\"builtin\": 0}}", "moderation.builtin: must be true or false" },
 		{ "{\"moderation\": {\"categories\": [\"x\"]}}", "moderation.categories: must be an object" },
 		{ "{\"moderation\": {\"categories\": {\"x\": \"term\"}}}", "moderation.categories.x: must be a non-empty list" },
 		{ "{\"moderation\": {\"categories\": {\"x\": []}}}", "moderation.categories.x: must be a non-empty list" },
@@ -205,6 +207,49 @@ START_TEST(categories_fit_the_result)
 }
 END_TEST
 
+START_TEST(storyboards_from_clean_prompts_pass)
+{
+	/* the built-in writer's own words never trip the built-in rules */
+	static const char *const prompts[] = { "城市清晨延时", "小明和他的狗在海边的黄昏散步",
+		                               "An old fisherman rows out to sea before a storm",
+		                               "A knight and a dragon at the castle, epic battle" };
+	static const char *const langs[] = { "zh", "en" };
+	int secs[23];
+	size_t p, l, i;
+	lv_local_rules *r = rules_from(NULL);
+	for (i = 0; i < 23; i++)
+		secs[i] = i < 19 ? 8 : 7;
+	for (p = 0; p < sizeof(prompts) / sizeof(prompts[0]); p++)
+		for (l = 0; l < 2; l++) {
+			lv_script_request req;
+			char *out = NULL;
+			cJSON *sb, *s;
+			const char *texts[2 * 23 + 1];
+			size_t n = 0;
+			lv_moderation_result res;
+			memset(&req, 0, sizeof(req));
+			req.prompt = prompts[p];
+			req.language = langs[l];
+			req.n_shots = 23;
+			req.shot_seconds = secs;
+			ck_assert_int_eq(lv_local_storyboard(&req, &out), LV_OK);
+			sb = cJSON_Parse(out);
+			texts[n++] = prompts[p];
+			cJSON_ArrayForEach(s, cJSON_GetObjectItem(sb, "shots"))
+			{
+				texts[n++] = cJSON_GetObjectItem(s, "visual")->valuestring;
+				texts[n++] = cJSON_GetObjectItem(s, "narration")->valuestring;
+			}
+			ck_assert_int_eq(lv_local_rules_check(r, texts, n, &res), LV_OK);
+			ck_assert_msg(!res.flagged, "'%s' (%s): text %zu flagged as %s: %s", prompts[p], langs[l], res.text_index,
+			              res.categories, texts[res.text_index]);
+			cJSON_Delete(sb);
+			free(out);
+		}
+	lv_local_rules_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("moderation");
@@ -216,6 +261,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, config_adds_and_replaces_categories);
 	tcase_add_test(tc, config_errors_name_the_key);
 	tcase_add_test(tc, categories_fit_the_result);
+	tcase_add_test(tc, storyboards_from_clean_prompts_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }

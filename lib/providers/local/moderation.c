@@ -219,7 +219,7 @@ static int build(lv_local_rules *r, const cJSON *block)
 				                    it->string);
 		}
 		it = cJSON_GetObjectItemCaseSensitive(mod, "builtin");
-		if (it) {
+		if (it && !cJSON_IsNull(it)) {
 			if (!cJSON_IsBool(it))
 				return lv_error_set(LV_ECONFIG, "moderation.builtin: must be true or false");
 			builtin = cJSON_IsTrue(it);
