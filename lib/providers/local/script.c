@@ -15,8 +15,15 @@
  *
  * Determinism: every choice comes from a generator seeded with a hash of the prompt, the
  * language, the aspect ratio and the plan, so the same request gives byte-identical JSON.  A
- * retry (attempt > 0) is more conservative: narration is held to a smaller share of each shot.
+ * retry (attempt > 0) is more conservative: narration is held to a smaller share of each shot
+ * (85% of the budget first, then 65%, then 45%; less again when the feedback was about
+ * narration), and from the third attempt at most three characters are kept.
+ *
+ * Plans longer than the 23 shots of a local 180 s film work too: details, camera pairs and
+ * narration templates are finite, so very long plans number a reused detail ("beat 30"), a reused
+ * camera pair ("take 121") and may leave a shot without narration rather than repeat a line.
  */
+#include "longvideo/errors.h"
 #include "pipeline/storyboard.h"
 #include "providers/local/lexicon.h"
 #include "providers/local/local_rules.h"
@@ -652,7 +659,7 @@ static void plan_roles(film *fm)
 			s->role = R_RESOLVE;
 		else if (i == climax)
 			s->role = R_CLIMAX;
-		else if (introduced < nc && (mid == 0 || introduced < (mid + 1) / 2 + 1)) {
+		else if (introduced < nc) { /* the characters are introduced first, one shot each */
 			s->role = R_INTRO;
 			s->intro = (int)introduced++;
 			mid++;
@@ -1548,6 +1555,8 @@ static int analyse(film *fm, const lv_script_request *req)
 	fm->L = is_zh(fm->language) ? ZH : EN;
 	fm->r.s = seed_of(req);
 	fm->factor = req->attempt <= 0 ? 0.85 : req->attempt == 1 ? 0.65 : 0.45;
+	if (req->attempt > 0 && req->feedback && strstr(req->feedback, "narration"))
+		fm->factor *= 0.8; /* the last attempt's narration did not fit: leave more room */
 	/* the topic is quoted only when it is written in the film's language */
 	if (fm->f.prompt_zh == (fm->L == ZH)) {
 		char *t = make_topic(fm);
@@ -1644,6 +1653,9 @@ int lv_local_storyboard(const lv_script_request *req, char **out)
 	*out = NULL;
 	if ((rc = check_request(req)) != LV_OK)
 		return rc;
+	/* Text is built with lv_buf calls whose failures are recorded as the thread's last error: start
+	 * clean, and treat a recorded LV_ENOMEM at the end as the failure it is. */
+	lv_error_clear();
 	memset(&fm, 0, sizeof(fm));
 	fm.req = req;
 	fm.n = req->n_shots;
@@ -1663,5 +1675,10 @@ int lv_local_storyboard(const lv_script_request *req, char **out)
 		rc = build_json(&fm, out);
 	}
 	film_free(&fm);
+	if (rc == LV_OK && lv_error_last()->status == LV_ENOMEM) {
+		free(*out);
+		*out = NULL;
+		rc = LV_ENOMEM;
+	}
 	return rc;
 }
