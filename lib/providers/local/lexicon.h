@@ -95,14 +95,12 @@ const char *lv_lex_where(const lv_lex_entry *e, int lang);
 const char *lv_lex_weather_style(int weather);
 const char *lv_lex_weather_phrase(int weather, int lang); /* en "in the rain", zh "雨中的" */
 const char *lv_lex_season_style(int season);
-const char *lv_lex_season_label(int season, int lang);
 const char *lv_lex_mood_palette(int mood);
 const char *lv_lex_mood_adjective(int mood, int lang);
 
 /* The day cycle used for light progression: 10 phases from the blue hour before dawn to deep night. */
 #define LV_LEX_PHASES 10
 const char *lv_lex_phase(int phase, int lang); /* en "at first light", zh "天刚破晓时" */
-int lv_lex_time_phase(int time);               /* the phase a time of day starts at */
 /* The moment of a phase ("the sun breaking over the horizon") and the phase a time of day builds
  * to (dawn: sunrise; dusk: sunset). */
 const char *lv_lex_phase_peak(int phase, int lang);

@@ -629,8 +629,6 @@ static const char *const weather_phrases[LV_WEATHER_COUNT][2] = {
 };
 static const char *const season_styles[LV_SEASON_COUNT] = { "fresh pastel greens", "saturated summer colours",
 	                                                    "warm amber and rust tones", "cold desaturated tones" };
-static const char *const season_labels[LV_SEASON_COUNT][2] = { { "spring", "春日" }, { "summer", "夏日" },
-	                                                       { "autumn", "秋日" }, { "winter", "冬日" } };
 static const char *const phases[LV_LEX_PHASES][2] = {
 	{ "in the blue hour before dawn", "黎明前的蓝调时刻" }, { "at first light", "天刚破晓时" },
 	{ "as the sun rises", "太阳升起时" },                   { "in the clear morning light", "上午明亮的光线中" },
@@ -638,7 +636,6 @@ static const char *const phases[LV_LEX_PHASES][2] = {
 	{ "in the golden hour", "日落前的金色时刻" },           { "as dusk falls", "暮色降临时" },
 	{ "at night, under glowing lights", "夜幕下灯火亮起时" },     { "in the deep of night", "深夜时分" },
 };
-static const int time_phase_start[LV_TIME_COUNT] = { 0, 3, 4, 5, 6, 8 };
 
 /* Where things happen at a place: "by the sea" / "海边". */
 static const char *const wheres[][3] = {
@@ -734,19 +731,9 @@ const char *lv_lex_season_style(int season)
 	return season >= 0 && season < LV_SEASON_COUNT ? season_styles[season] : NULL;
 }
 
-const char *lv_lex_season_label(int season, int lang)
-{
-	return season >= 0 && season < LV_SEASON_COUNT ? season_labels[season][lang] : NULL;
-}
-
 const char *lv_lex_phase(int phase, int lang)
 {
 	return phases[((phase % LV_LEX_PHASES) + LV_LEX_PHASES) % LV_LEX_PHASES][lang];
-}
-
-int lv_lex_time_phase(int time)
-{
-	return time >= 0 && time < LV_TIME_COUNT ? time_phase_start[time] : -1;
 }
 
 const char *lv_lex_phase_peak(int phase, int lang)

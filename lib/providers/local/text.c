@@ -165,18 +165,6 @@ const char *lv_ltext_find(const char *text, const char *from, const char *term, 
 	return NULL;
 }
 
-size_t lv_ltext_count(const char *s)
-{
-	size_t n = 0;
-	unsigned cp;
-	size_t k;
-	while (s && (k = lv_ltext_decode(s, &cp)) > 0) {
-		s += k;
-		n++;
-	}
-	return n;
-}
-
 void lv_ltext_scripts(const char *s, size_t *cjk, size_t *latin)
 {
 	unsigned cp;

@@ -43,8 +43,6 @@ int lv_ltext_is_alnum(unsigned char c);
  */
 const char *lv_ltext_find(const char *text, const char *from, const char *term, int prefix);
 
-/* Number of code points in s. */
-size_t lv_ltext_count(const char *s);
 /* Count of CJK code points and of ASCII letters in s. */
 void lv_ltext_scripts(const char *s, size_t *cjk, size_t *latin);
 
