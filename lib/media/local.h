@@ -36,6 +36,8 @@ typedef struct lv_card_params {
 	const char *description; /* what it looks like */
 	const char *font_file;
 	const char *language;
+	int style_frame;         /* 0: a character card (a stylised bust in colours from the description);
+	                            1: a style frame (the film's scenery and palette with the title) */
 } lv_card_params;
 
 /* Render a reference image as PNG: a character card, or a style frame. */
