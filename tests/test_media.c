@@ -665,13 +665,32 @@ END_TEST
 
 START_TEST(tts_cancel_leaves_no_file)
 {
-	char *out = path_in("c.wav");
+	char *out = path_in("c.wav"), *after = path_in("after.wav");
 	volatile int flag = 1;
-	double s = 1;
+	double s = 1, before_len, after_len;
+	lv_buf long_text = LV_BUF_INIT;
+	pthread_t th;
+	canceler c = { &flag, 40 };
+	int i;
+	speak_ok("The lamp is lit.", "en", 0, after, &before_len);
+	/* canceled before it starts */
 	ck_assert_int_eq(lv_tts_speak("This will not be spoken.", "en", 0, out, &s, &flag), LV_ECANCELED);
 	ck_assert_int_eq(lv_path_exists(out), 0);
+	/* canceled in the middle of minutes of speech */
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(lv_buf_puts(&long_text, "The keeper climbs the stairs and lights the lamp again. "), 0);
+	flag = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
+	ck_assert_int_eq(lv_tts_speak(long_text.data, "en", 0, out, &s, &flag), LV_ECANCELED);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(lv_path_exists(out), 0);
 	ck_assert_int_eq(count_files("c.wav"), 0);
+	/* nothing of the canceled text leaks into the next call (espeak-ng's lengths drift by a few ms) */
+	speak_ok("The lamp is lit.", "en", 0, after, &after_len);
+	ck_assert_double_eq_tol(after_len, before_len, 0.05);
+	lv_buf_free(&long_text);
 	free(out);
+	free(after);
 }
 END_TEST
 

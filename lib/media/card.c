@@ -129,7 +129,7 @@ static void make_look(look *L, uint32_t seed, const char *description)
 	char *lower = lv_strdup(description ? description : "");
 	uint32_t h = lv_hash_mix(seed, lv_hash_str(description, 0));
 	lv_rng r;
-	lv_rgb found[2], hair;
+	lv_rgb found[2] = { { 0, 0, 0 }, { 0, 0, 0 } }, hair = { 0, 0, 0 };
 	int n_found = 0, have_hair = 0, i;
 	float hue;
 	lv_rng_seed(&r, h);

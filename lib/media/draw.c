@@ -246,42 +246,47 @@ void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px c
 void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
 {
 	int lut[257];
-	int i, x, y, xa, xb, ya, yb;
+	int i, x, y, ya, yb, cut = 256;
 	int64_t k, cx16;
 	if (rx < 0.5f || ry < 0.5f || alpha <= 0)
 		return;
 	for (i = 0; i <= 256; i++) {
 		int f = 256 - i;
 		lut[i] = (int)(((int64_t)f * f * alpha) >> 16);
+		if (!lut[i] && cut == 256)
+			cut = i; /* from here outwards nothing is drawn */
 	}
-	xa = (int)floorf(cx - rx);
-	xb = (int)ceilf(cx + rx);
 	ya = (int)floorf(cy - ry);
 	yb = (int)ceilf(cy + ry);
-	if (xa < 0)
-		xa = 0;
 	if (ya < 0)
 		ya = 0;
-	if (xb > cv->w)
-		xb = cv->w;
 	if (yb > cv->h)
 		yb = cv->h;
 	/* index = 256 * ((dx / rx)^2 + (dy / ry)^2) with dx in 1/16 pixel, 32 fraction bits */
 	k = (int64_t)(4294967296.0 / ((double)rx * rx));
 	cx16 = (int64_t)llrintf(cx * 16.0f);
 	for (y = ya; y < yb; y++) {
-		float fy = ((float)y + 0.5f - cy) / ry;
+		float fy = ((float)y + 0.5f - cy) / ry, qmax = (float)cut / 256.0f, hw;
 		int64_t qy;
+		int xa, xb;
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d0 = cv->plane[0] + off, *d1 = cv->plane[1] + off, *d2 = cv->plane[2] + off;
-		if (fy * fy >= 1.0f)
+		if (fy * fy >= qmax)
 			continue;
+		/* only the span of this row inside the visible part of the ellipse */
+		hw = rx * sqrtf(qmax - fy * fy);
+		xa = (int)floorf(cx - hw);
+		xb = (int)ceilf(cx + hw);
+		if (xa < 0)
+			xa = 0;
+		if (xb > cv->w)
+			xb = cv->w;
 		qy = (int64_t)((double)fy * fy * 256.0 * 4294967296.0);
 		for (x = xa; x < xb; x++) {
 			int64_t dx = (int64_t)x * 16 + 8 - cx16;
 			int64_t idx = (qy + dx * dx * k) >> 32;
 			int a;
-			if (idx >= 256)
+			if (idx >= cut)
 				continue;
 			a = lut[idx];
 			d0[x] = mix8(d0[x], col.c[0], a);

@@ -102,7 +102,7 @@ static int parse_mood(const char *mood)
 	size_t i;
 	if (!mood)
 		return MOOD_CALM;
-	for (i = 0; mood[i] && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && mood[i]; i++)
 		lower[i] = (char)(mood[i] >= 'A' && mood[i] <= 'Z' ? mood[i] - 'A' + 'a' : mood[i]);
 	lower[i] = '\0';
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -223,14 +223,16 @@ static double note_end(const note *n)
 static void render_note(const note *n, const mood_info *m, int64_t f0, int len, float *padL, float *padR,
                         float *bass, float *arpL, float *arpR)
 {
-	int i;
+	int i, i0, i1;
 	float dt = n->freq / (float)RATE;
 	float gl = sqrtf(0.5f - 0.5f * n->pan), gr = sqrtf(0.5f + 0.5f * n->pan);
-	for (i = 0; i < len; i++) {
+	double end = note_end(n);
+	int64_t s0 = (int64_t)ceil(n->t0 * RATE) - f0, s1 = (int64_t)ceil(end * RATE) - f0;
+	i0 = s0 < 0 ? 0 : (int)s0;
+	i1 = s1 > len ? len : (int)s1;
+	for (i = i0; i < i1; i++) {
 		double t = (double)(f0 + i) / RATE, lt = t - n->t0;
 		float env, v;
-		if (lt < 0 || t >= note_end(n))
-			continue;
 		switch (n->kind) {
 		case NOTE_PAD: {
 			float a = (float)(lt / m->attack);
@@ -242,9 +244,9 @@ static void render_note(const note *n, const mood_info *m, int64_t f0, int len, 
 			}
 			env *= 0.06f * n->vel * m->pad_level;
 			/* two voices detuned by +-7 cents, spread left and right, and a soft sub-octave sine */
-			padL[i] += env * (saw(ph * 0.99596, dt) * (0.8f + 0.2f * gl) + 0.35f * sinf((float)(TWO_PI * 0.5 * ph)));
-			padR[i] += env * (saw(ph * 1.00405 + 0.37, dt) * (0.8f + 0.2f * gr) +
-			                  0.35f * sinf((float)(TWO_PI * 0.5 * ph)));
+			v = 0.35f * sinf((float)(TWO_PI * 0.5 * ph));
+			padL[i] += env * (saw(ph * 0.99596, dt) * (0.8f + 0.2f * gl) + v);
+			padR[i] += env * (saw(ph * 1.00405 + 0.37, dt) * (0.8f + 0.2f * gr) + v);
 			break;
 		}
 		case NOTE_BASS: {
@@ -261,8 +263,8 @@ static void render_note(const note *n, const mood_info *m, int64_t f0, int len, 
 			double ph = TWO_PI * lt * n->freq;
 			float idx = 1.3f * expf(-(float)lt / 0.09f) + 0.18f;
 			env = (lt < 0.004 ? (float)(lt / 0.004) : 1.0f) * expf(-(float)lt / 0.5f);
-			if (t > n->t1 + ARP_TAIL - 0.2)
-				env *= (float)((note_end(n) - t) / 0.2);
+			if (t > end - 0.2)
+				env *= (float)((end - t) / 0.2);
 			v = sinf((float)ph + idx * sinf((float)(2 * ph)));
 			v *= 0.11f * m->arp_level * n->vel * env;
 			arpL[i] += v * gl;

@@ -46,7 +46,7 @@ static void parse_camera(camera *c, const char *move, float U, float H)
 	size_t i;
 	memset(c, 0, sizeof(*c));
 	c->z0 = c->z1 = 1.0f;
-	for (i = 0; move && move[i] && i < sizeof(m) - 1; i++)
+	for (i = 0; move && i < sizeof(m) - 1 && move[i]; i++)
 		m[i] = (char)(move[i] >= 'A' && move[i] <= 'Z' ? move[i] - 'A' + 'a' : move[i]);
 	m[i] = '\0';
 	if (has(m, "pull") || has(m, "out") || has(m, "back")) {
@@ -384,7 +384,8 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 			goto done;
 		}
 	}
-	ground = caption.w ? (float)cap_y - 0.03f * (float)H : 0.9f * (float)H;
+	/* the cards stand clear of the caption, with room for a tilt to move them */
+	ground = caption.w ? (float)cap_y - 0.07f * (float)H : 0.88f * (float)H;
 	for (i = 0; i < (int)params->n_references && n_sp < MAX_SPRITES; i++) {
 		const char *ref = params->references[i];
 		if (!ref || !*ref)

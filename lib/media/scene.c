@@ -629,6 +629,11 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 			pal = P_NEON;
 		if (kind == K_MOUNTAINS && lv_rng_next(&r) % 5 == 0)
 			pal = P_SNOW;
+		if (kind == K_STAGE) {
+			/* interiors and abstract stages: lamplight and dusk tones, not a daytime sky */
+			static const int inside[] = { P_DUSK, P_NIGHT, P_AUTUMN, P_NEON, P_DAWN };
+			pal = inside[lv_rng_next(&r) % (sizeof(inside) / sizeof(inside[0]))];
+		}
 	}
 	s = lv_calloc(1, sizeof(*s));
 	if (!s)

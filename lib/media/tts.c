@@ -90,7 +90,7 @@ static void select_voice(const char *language)
 	char tag[32];
 	size_t i;
 	const char *lang = language && *language ? language : "en";
-	for (i = 0; lang[i] && i < sizeof(tag) - 1; i++) {
+	for (i = 0; i < sizeof(tag) - 1 && lang[i]; i++) {
 		char c = lang[i];
 		tag[i] = (char)(c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
 	}
@@ -158,6 +158,8 @@ int lv_tts_speak(const char *text, const char *language, int rate_wpm, const cha
 	select_voice(language);
 	espeak_ng_SetParameter(espeakRATE, rate, 0);
 	st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, &job);
+	if (job.canceled || job.err)
+		espeak_ng_Cancel(); /* drop what is left of the aborted text before the next caller */
 	pthread_mutex_unlock(&tts_lock);
 
 	if (job.canceled) {
