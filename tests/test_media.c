@@ -9,6 +9,7 @@
 #include "media/local.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -833,7 +834,80 @@ static Suite *media_suite(void)
 	return s;
 }
 
-int main(void)
+/*
+ * `test_media --bench`: wall-clock figures for the report, printed, never
+ * asserted (the machine's load decides them).  Renders three 8 s shots at
+ * 720p and at 1080p with a caption and two reference cards, speaks a few
+ * sentences and composes a 180 s bed.
+ */
+static int bench(void)
 {
+	static const int sizes[2][2] = { { 1280, 720 }, { 1920, 1080 } };
+	char *bdir = lv_test_mkdtemp("media-bench"), *c1, *c2, *out;
+	const char *refs[2];
+	lv_card_params cp;
+	int i, k, err = 0;
+	int64_t t0;
+	double sec, total;
+	if (!bdir)
+		return 1;
+	c1 = lv_path_join(bdir, "c1.png");
+	c2 = lv_path_join(bdir, "c2.png");
+	out = lv_path_join(bdir, "out");
+	memset(&cp, 0, sizeof(cp));
+	cp.width = cp.height = 512;
+	cp.title = "Mira";
+	cp.description = "a girl with long black hair and a yellow raincoat";
+	t0 = lv_mono_ms();
+	err |= lv_render_card(&cp, c1);
+	cp.title = "Bolt";
+	cp.description = "a small robot with blue lights";
+	err |= lv_render_card(&cp, c2);
+	printf("cards: 2 x 512x512 in %lld ms\n", (long long)(lv_mono_ms() - t0));
+	refs[0] = c1;
+	refs[1] = c2;
+	for (i = 0; i < 2; i++) {
+		int64_t ms = 0;
+		for (k = 0; k < 3; k++) {
+			lv_render_params p = base_params(sizes[i][0], sizes[i][1], 8.0, 100 + (uint32_t)k);
+			static const char *const cams[3] = { "push in", "pan left", "orbit" };
+			p.camera = cams[k];
+			p.text = "Mira and Bolt walk along the shore while the lighthouse beam sweeps over the water.";
+			p.references = refs;
+			p.n_references = 2;
+			t0 = lv_mono_ms();
+			err |= lv_render_segment(&p, out);
+			ms += lv_mono_ms() - t0;
+		}
+		printf("segments %dx%d: 3 x 8 s (576 frames) in %lld ms = %.1f frames/s, %.2f s per 8 s shot\n",
+		       sizes[i][0], sizes[i][1], (long long)ms, 576000.0 / (double)ms, (double)ms / 3000.0);
+	}
+	t0 = lv_mono_ms();
+	total = 0;
+	for (k = 0; k < 5; k++) {
+		err |= lv_tts_speak("The keeper climbs the stairs and lights the lamp as the storm rolls in.", "en", 0,
+		                    out, &sec, NULL);
+		total += sec;
+		err |= lv_tts_speak("看守人爬上楼梯，在暴风雨来临时点亮了灯。", "zh", 0, out, &sec, NULL);
+		total += sec;
+	}
+	printf("speech: 10 sentences (en, zh), %.1f s of audio in %lld ms\n", total, (long long)(lv_mono_ms() - t0));
+	t0 = lv_mono_ms();
+	err |= lv_music_generate(180.0, 7, "calm", out, NULL);
+	printf("music: 180 s bed in %lld ms\n", (long long)(lv_mono_ms() - t0));
+	free(c1);
+	free(c2);
+	free(out);
+	lv_test_rmdir(bdir);
+	free(bdir);
+	if (err)
+		printf("a step failed: %s\n", lv_error_last()->message);
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--bench"))
+		return bench();
 	return lv_test_run_suite(media_suite());
 }

@@ -156,7 +156,8 @@ int lv_canvas_init(lv_canvas *cv, int w, int h, int yuv)
 	cv->plane[0] = lv_calloc(n, 3);
 	cv->acc_diff = lv_calloc((size_t)w + 2, sizeof(int32_t));
 	cv->acc_direct = lv_calloc((size_t)w + 2, sizeof(int32_t));
-	if (!cv->plane[0] || !cv->acc_diff || !cv->acc_direct) {
+	cv->img_cols = lv_calloc((size_t)w * 2, sizeof(int32_t));
+	if (!cv->plane[0] || !cv->acc_diff || !cv->acc_direct || !cv->img_cols) {
 		lv_canvas_free(cv);
 		return LV_ENOMEM;
 	}
@@ -172,6 +173,7 @@ void lv_canvas_free(lv_canvas *cv)
 	free(cv->plane[0]);
 	free(cv->acc_diff);
 	free(cv->acc_direct);
+	free(cv->img_cols);
 	memset(cv, 0, sizeof(*cv));
 }
 
@@ -656,6 +658,7 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 	int pw = img->w + 2, x, y, p;
 	int xa = (int)floorf(x0), ya = (int)floorf(y0);
 	int xb = (int)ceilf(x0 + (float)img->w * scale), yb = (int)ceilf(y0 + (float)img->h * scale);
+	int32_t *col_i = cv->img_cols, *col_f = cv->img_cols + cv->w;
 	float inv;
 	if (scale <= 0 || alpha <= 0)
 		return;
@@ -668,35 +671,37 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 		xb = cv->w;
 	if (yb > cv->h)
 		yb = cv->h;
+	/* the source column and weight of every destination column, in padded pixels, clamped into the padding */
+	for (x = xa; x < xb; x++) {
+		float sx = clampf(((float)x + 0.5f - x0) * inv - 0.5f + 1.0f, 0.0f, (float)img->w + 0.999f);
+		int32_t f16 = (int32_t)(sx * 65536.0f);
+		col_i[x] = f16 >> 16;
+		col_f[x] = (f16 >> 8) & 255;
+	}
 	for (y = ya; y < yb; y++) {
-		/* source position in padded pixels, 16.16, clamped into the padding */
-		float sy = ((float)y + 0.5f - y0) * inv - 0.5f + 1.0f;
-		int32_t fy16, iy, fy;
-		size_t off = (size_t)y * cv->w;
-		sy = clampf(sy, 0.0f, (float)img->h + 0.999f);
-		fy16 = (int32_t)(sy * 65536.0f);
-		iy = fy16 >> 16;
-		fy = (fy16 >> 8) & 255;
+		float sy = clampf(((float)y + 0.5f - y0) * inv - 0.5f + 1.0f, 0.0f, (float)img->h + 0.999f);
+		int32_t fy16 = (int32_t)(sy * 65536.0f), fy = (fy16 >> 8) & 255;
+		size_t row = (size_t)(fy16 >> 16) * pw, off = (size_t)y * cv->w;
+		const uint8_t *ap = img->plane[3] + row;
 		for (x = xa; x < xb; x++) {
-			float sx = clampf(((float)x + 0.5f - x0) * inv - 0.5f + 1.0f, 0.0f, (float)img->w + 0.999f);
-			int32_t fx16 = (int32_t)(sx * 65536.0f);
-			int32_t ix = fx16 >> 16, fx = (fx16 >> 8) & 255;
-			size_t o = (size_t)iy * pw + (size_t)ix;
-			int v[4];
-			int a;
-			for (p = 0; p < 4; p++) {
-				const uint8_t *s = img->plane[p] + o;
-				int top = s[0] * (256 - fx) + s[1] * fx;
-				int bot = s[pw] * (256 - fx) + s[pw + 1] * fx;
-				v[p] = (top * (256 - fy) + bot * fy) >> 16;
-			}
-			a = (v[3] * alpha) >> 8;
+			int32_t fx = col_f[x], a, top, bot;
+			size_t o = (size_t)col_i[x];
+			int a00 = ap[o], a01 = ap[o + 1], a10 = ap[o + pw], a11 = ap[o + pw + 1];
+			if ((a00 | a01 | a10 | a11) == 0)
+				continue;
+			top = a00 * (256 - fx) + a01 * fx;
+			bot = a10 * (256 - fx) + a11 * fx;
+			a = (((top * (256 - fy) + bot * fy) >> 16) * alpha) >> 8;
 			if (a <= 0)
 				continue;
 			for (p = 0; p < 3; p++) {
+				const uint8_t *sp = img->plane[p] + row + o;
 				uint8_t *d = cv->plane[p] + off + x;
-				int c = (v[p] * alpha) >> 8;
-				int r = c + ((*d * (255 - a) * 257 + 32768) >> 16);
+				int c, r;
+				top = sp[0] * (256 - fx) + sp[1] * fx;
+				bot = sp[pw] * (256 - fx) + sp[pw + 1] * fx;
+				c = (((top * (256 - fy) + bot * fy) >> 16) * alpha) >> 8;
+				r = c + ((*d * (255 - a) * 257 + 32768) >> 16);
 				*d = (uint8_t)(r > 255 ? 255 : r);
 			}
 		}

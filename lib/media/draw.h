@@ -32,6 +32,7 @@ typedef struct lv_canvas {
 	uint8_t *plane[3];  /* w * h bytes each, stride w */
 	int32_t *acc_diff;  /* coverage scratch, w + 2 each */
 	int32_t *acc_direct;
+	int32_t *img_cols;  /* image sampling scratch, 2 * w */
 } lv_canvas;
 
 /* An image with straight alpha converted to a canvas's space, colour premultiplied by alpha. */
