@@ -555,16 +555,16 @@ void lv_draw_mask(lv_canvas *cv, int x0, int y0, const uint8_t *mask, int mw, in
 		return;
 	for (y = ya; y < yb; y++) {
 		const uint8_t *m = mask + (size_t)y * mstride;
-		size_t off = (size_t)(y0 + y) * cv->w + x0;
+		size_t off = (size_t)(y0 + y) * cv->w;
 		uint8_t *d0 = cv->plane[0] + off, *d1 = cv->plane[1] + off, *d2 = cv->plane[2] + off;
 		for (x = xa; x < xb; x++) {
 			int a;
 			if (!m[x])
 				continue;
 			a = ((m[x] + (m[x] >> 7)) * alpha) >> 8;
-			d0[x] = mix8(d0[x], col.c[0], a);
-			d1[x] = mix8(d1[x], col.c[1], a);
-			d2[x] = mix8(d2[x], col.c[2], a);
+			d0[x0 + x] = mix8(d0[x0 + x], col.c[0], a);
+			d1[x0 + x] = mix8(d1[x0 + x], col.c[1], a);
+			d2[x0 + x] = mix8(d2[x0 + x], col.c[2], a);
 		}
 	}
 }
@@ -629,14 +629,14 @@ void lv_draw_image_at(lv_canvas *cv, const lv_image *img, int x0, int y0, int al
 	if (alpha <= 0)
 		return;
 	for (y = ya; y < yb; y++) {
-		size_t so = (size_t)(y + 1) * pw + 1, doff = (size_t)(y0 + y) * cv->w + x0;
+		size_t so = (size_t)(y + 1) * pw + 1, doff = (size_t)(y0 + y) * cv->w;
 		const uint8_t *sa = img->plane[3] + so;
 		for (x = xa; x < xb; x++) {
 			int a = (sa[x] * alpha) >> 8;
 			if (a <= 0)
 				continue;
 			for (p = 0; p < 3; p++) {
-				uint8_t *d = cv->plane[p] + doff + x;
+				uint8_t *d = cv->plane[p] + doff + (size_t)(x0 + x);
 				int c = (img->plane[p][so + x] * alpha) >> 8;
 				int r = c + ((*d * (255 - a) * 257 + 32768) >> 16);
 				*d = (uint8_t)(r > 255 ? 255 : r);

@@ -2,6 +2,11 @@
  * Internal: the built-in `local` providers' media makers.  No network, no
  * keys: pictures are rendered procedurally, speech comes from the
  * espeak-ng library, music is synthesised.
+ *
+ * Every maker writes to a temporary name beside its output and renames it into
+ * place when done, so a failed or canceled call leaves no output file.  All are
+ * safe to call from several threads at once; lv_tts_speak() serialises its
+ * calls internally because espeak-ng keeps global state.
  */
 #ifndef LV_MEDIA_LOCAL_H
 #define LV_MEDIA_LOCAL_H
