@@ -233,7 +233,7 @@ START_TEST(segment_stream_parameters)
 	ck_assert_int_eq(vi.pix_fmt, AV_PIX_FMT_YUV420P);
 	ck_assert_int_eq(vi.width, 1280);
 	ck_assert_int_eq(vi.height, 720);
-	ck_assert_int_eq(vi.fps.num * 1, 24 * vi.fps.den);
+	ck_assert_int_eq(vi.fps.num, 24 * vi.fps.den);
 	ck_assert_int_eq(vi.packets, 36);
 	ck_assert_double_eq_tol(vi.duration, 1.5, 1.0 / 24);
 	/* +faststart: the index comes before the media data */
@@ -480,7 +480,7 @@ END_TEST
 
 /* ---- cards ------------------------------------------------------------------------------ */
 
-/* Decode a PNG with libavcodec; returns the frame's size and a hash of its RGB24 pixels. */
+/* Decode a PNG with libavcodec: its size and pixel format. */
 static void decode_png(const char *path, int *w, int *h, int *fmt)
 {
 	AVFormatContext *fc = NULL;
