@@ -2,6 +2,11 @@
  * Internal: the built-in `local` providers' media makers.  No network, no
  * keys: pictures are rendered procedurally, speech comes from the
  * espeak-ng library, music is synthesised.
+ *
+ * Every maker writes to a temporary name beside its output and renames it into
+ * place when done, so a failed or canceled call leaves no output file.  All are
+ * safe to call from several threads at once; lv_tts_speak() serialises its
+ * calls internally because espeak-ng keeps global state.
  */
 #ifndef LV_MEDIA_LOCAL_H
 #define LV_MEDIA_LOCAL_H
@@ -36,6 +41,8 @@ typedef struct lv_card_params {
 	const char *description; /* what it looks like */
 	const char *font_file;
 	const char *language;
+	int style_frame;         /* 0: a character card (a stylised bust in colours from the description);
+	                            1: a style frame (the film's scenery and palette with the title) */
 } lv_card_params;
 
 /* Render a reference image as PNG: a character card, or a style frame. */

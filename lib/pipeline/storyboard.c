@@ -2,7 +2,6 @@
 #include "util/error.h"
 #include "util/json.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,33 +29,81 @@ static size_t next_cp(const unsigned char *s, unsigned *cp)
 	return 1;
 }
 
+static int is_cjk_cp(unsigned cp)
+{
+	return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x3040 && cp <= 0x30ff) ||
+	       (cp >= 0x31f0 && cp <= 0x31ff) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x3ffff);
+}
+
+static int is_digit_cp(unsigned cp)
+{
+	return (cp >= '0' && cp <= '9') || (cp >= 0xff10 && cp <= 0xff19);
+}
+
+/* Letters of alphabetic scripts (Latin with accents, Greek, Cyrillic, Armenian, Hebrew, Arabic,
+ * Indic, Georgian, full-width Latin) and combining marks: they make up words like ASCII letters. */
+static int is_letter_cp(unsigned cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+	return (cp >= 0xc0 && cp <= 0x2af && cp != 0xd7 && cp != 0xf7) || (cp >= 0x300 && cp <= 0x36f) ||
+	       (cp >= 0x370 && cp <= 0x3ff && cp != 0x37e && cp != 0x387) || (cp >= 0x400 && cp <= 0x52f) ||
+	       (cp >= 0x531 && cp <= 0x587) || (cp >= 0x5d0 && cp <= 0x5ea) || (cp >= 0x620 && cp <= 0x64a) ||
+	       (cp >= 0x671 && cp <= 0x6d3) || (cp >= 0x900 && cp <= 0xdff && cp != 0x964 && cp != 0x965) ||
+	       (cp >= 0x10a0 && cp <= 0x10ff) || (cp >= 0x1e00 && cp <= 0x1fff) || (cp >= 0xff21 && cp <= 0xff3a) ||
+	       (cp >= 0xff41 && cp <= 0xff5a);
+}
+
+static double pause_after(unsigned cp)
+{
+	switch (cp) {
+	case ',': case ';': case ':': case 0xff0c: case 0x3001: case 0xff1b: case 0xff1a: case 0x060c: case 0x2014:
+		return 0.15;
+	case '.': case '!': case '?': case 0x3002: case 0xff01: case 0xff1f: case 0xff0e: case 0x2026: case 0x061f:
+	case 0x0964: case 0x0965:
+		return 0.3;
+	default:
+		return 0;
+	}
+}
+
 double lv_speech_estimate_seconds(const char *text, const char *language)
 {
 	const unsigned char *p = (const unsigned char *)(text ? text : "");
 	double cjk = 0, hangul = 0, words = 0, pauses = 0;
 	int in_word = 0;
-	(void)language;
+	size_t digits = 0; /* length of the current run of digits */
+	(void)language;    /* the rate follows the script of each character, whatever the language tag */
 	while (*p) {
 		unsigned cp;
+		int digit;
 		p += next_cp(p, &cp);
-		if ((cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x3040 && cp <= 0x30ff)) {
+		digit = is_digit_cp(cp);
+		if (!digit && digits) {
+			/* A number is read as several words: "2024" is "twenty twenty-four". */
+			words += (double)((digits - 1) / 2);
+			digits = 0;
+		}
+		if (is_cjk_cp(cp)) {
 			cjk++;
 			in_word = 0;
 		} else if (cp >= 0xac00 && cp <= 0xd7af) {
 			hangul++;
 			in_word = 0;
-		} else if (cp < 0x80 && (isalnum((int)cp) || cp == '\'')) {
+		} else if (digit || is_letter_cp(cp)) {
 			if (!in_word)
 				words++;
 			in_word = 1;
+			digits += digit;
+		} else if (in_word && (cp == '\'' || cp == 0x2019)) {
+			/* an apostrophe inside a word ("don't") does not start a new one */
 		} else {
 			in_word = 0;
-			if (cp == ',' || cp == ';' || cp == ':' || cp == 0xff0c || cp == 0x3001 || cp == 0xff1b)
-				pauses += 0.15;
-			else if (cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xff01 || cp == 0xff1f)
-				pauses += 0.3;
+			pauses += pause_after(cp);
 		}
 	}
+	if (digits)
+		words += (double)((digits - 1) / 2);
 	return cjk / 4.2 + hangul / 4.5 + words / 2.6 + pauses;
 }
 

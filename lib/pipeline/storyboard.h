@@ -8,9 +8,11 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-/* How long `text` takes to speak in `language` at a natural pace (seconds).
- * zh/ja: 4.2 CJK characters per second; ko: 4.5 syllables per second; others: 2.6 words per second;
- * punctuation adds short pauses. */
+/* How long `text` takes to speak in `language` at a natural pace (seconds), by script: CJK
+ * ideographs and kana 4.2 per second; Hangul 4.5 syllables per second; words of letters in any
+ * alphabetic script (accented Latin, Greek, Cyrillic, Arabic, Indic, full-width Latin...) 2.6 per
+ * second, a number of n digits counting as about n/2 words; punctuation adds short pauses.
+ * Scripts written without spaces between words other than CJK (Thai, Lao, Khmer) are undercounted. */
 double lv_speech_estimate_seconds(const char *text, const char *language);
 
 /* The longest narration a shot of `seconds` may carry: estimated speaking time <= this. */

@@ -1,0 +1,482 @@
+/*
+ * The local segment renderer: a procedural scene (media/scene.h) seen through
+ * a camera move, the shot's reference images as framed cards standing in the
+ * scene, the shot's text as a caption, a vignette; encoded with the canonical
+ * H.264 parameters (media/h264.h) into an MP4 with +faststart.
+ */
+#include "media/local.h"
+#include "media/draw.h"
+#include "media/h264.h"
+#include "media/image.h"
+#include "media/scene.h"
+#include "media/text.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <libavformat/avformat.h>
+#include <libavutil/dict.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SPRITES 4
+#define SPRITE_DEPTH 0.75f
+
+/* ---- camera ---------------------------------------------------------------------- */
+
+typedef struct camera {
+	float z0, z1;   /* zoom at the start and the end */
+	float px0, px1; /* pan x */
+	float py0, py1; /* pan y */
+	int orbit;      /* swing round: pan along a sine with a zoom bump */
+} camera;
+
+static int has(const char *s, const char *word)
+{
+	return strstr(s, word) != NULL;
+}
+
+static void parse_camera(camera *c, const char *move, float U, float H)
+{
+	char m[64];
+	float A = 0.07f * U, B = 0.06f * H;
+	size_t i;
+	memset(c, 0, sizeof(*c));
+	c->z0 = c->z1 = 1.0f;
+	for (i = 0; move && i < sizeof(m) - 1 && move[i]; i++)
+		m[i] = (char)(move[i] >= 'A' && move[i] <= 'Z' ? move[i] - 'A' + 'a' : move[i]);
+	m[i] = '\0';
+	if (has(m, "pull") || has(m, "out") || has(m, "back")) {
+		c->z0 = 1.22f;
+	} else if (has(m, "push") || has(m, "zoom") || has(m, "dolly") || has(m, " in") || !strcmp(m, "in")) {
+		c->z1 = 1.22f;
+	} else if (has(m, "left")) {
+		c->px0 = A;
+		c->px1 = -A;
+		c->z0 = c->z1 = 1.04f;
+	} else if (has(m, "right") || has(m, "pan") || has(m, "track")) {
+		c->px0 = -A;
+		c->px1 = A;
+		c->z0 = c->z1 = 1.04f;
+	} else if (has(m, "up") || has(m, "crane") || has(m, "rise")) {
+		c->py0 = B;
+		c->py1 = -B;
+		c->z0 = c->z1 = 1.06f;
+	} else if (has(m, "down")) {
+		c->py0 = -B;
+		c->py1 = B;
+		c->z0 = c->z1 = 1.06f;
+	} else if (has(m, "orbit") || has(m, "arc") || has(m, "around") || has(m, "circle")) {
+		c->orbit = 1;
+		c->px0 = -1.4f * A;
+		c->px1 = 1.4f * A;
+		c->z0 = c->z1 = 1.06f;
+	} else if (has(m, "static") || has(m, "still") || has(m, "fixed") || has(m, "lock")) {
+		c->z1 = 1.025f;
+	} else {
+		/* a slow drift */
+		c->px0 = -0.4f * A;
+		c->px1 = 0.4f * A;
+		c->py0 = 0.2f * B;
+		c->py1 = -0.2f * B;
+		c->z0 = 1.02f;
+		c->z1 = 1.06f;
+	}
+}
+
+static void view_at(lv_view *v, const camera *c, float u, float t)
+{
+	float e = u * u * (3.0f - 2.0f * u); /* ease in and out */
+	v->t = t;
+	v->zoom = c->z0 + (c->z1 - c->z0) * e;
+	if (c->orbit) {
+		float s = sinf((u - 0.5f) * 3.14159265f);
+		v->pan_x = c->px1 * s;
+		v->zoom += 0.05f * cosf((u - 0.5f) * 3.14159265f);
+	} else {
+		v->pan_x = c->px0 + (c->px1 - c->px0) * e;
+	}
+	v->pan_y = c->py0 + (c->py1 - c->py0) * e;
+}
+
+/* ---- reference cards in the scene -------------------------------------------------- */
+
+typedef struct sprite {
+	lv_image img;
+	float scale;  /* drawn size / built size at zoom 1 */
+	float wx, wy; /* world position of the top-left corner at zoom 1 */
+	float phase;
+} sprite;
+
+/* Load a reference image into a sprite: a cut-out if it has transparency, else a framed print with a shadow. */
+static int build_sprite(lv_image *out, const lv_canvas *like, const char *path, int box)
+{
+	uint8_t *rgba = NULL;
+	lv_image photo = { 0 };
+	lv_canvas col = { 0 }, alpha = { 0 };
+	int w, h, err, k, border, m, sw, sh;
+	size_t i, clear = 0;
+	float fx0, fy0, fx1, fy1;
+	memset(out, 0, sizeof(*out));
+	err = lv_image_load(&rgba, &w, &h, path, box, box);
+	if (err)
+		return err;
+	for (i = 0; i < (size_t)w * (size_t)h; i++)
+		clear += rgba[4 * i + 3] < 250;
+	if (clear * 50 > (size_t)w * (size_t)h) {
+		err = lv_image_from_rgba(out, like, rgba, w, h, 4 * w);
+		free(rgba);
+		return err;
+	}
+	border = (int)fmaxf(2.0f, 0.035f * (float)(w > h ? w : h));
+	m = (int)fmaxf(4.0f, 0.07f * (float)h);
+	sw = w + 2 * border + 2 * m;
+	sh = h + 2 * border + 2 * m;
+	err = lv_canvas_init(&col, sw, sh, like->yuv);
+	if (!err)
+		err = lv_canvas_init(&alpha, sw, sh, 0);
+	if (!err)
+		err = lv_image_from_rgba(&photo, like, rgba, w, h, 4 * w);
+	if (!err) {
+		lv_px black = lv_canvas_color(&col, lv_rgb_make(0, 0, 0));
+		lv_px white = lv_canvas_color(&alpha, lv_rgb_make(255, 255, 255));
+		fx0 = (float)m;
+		fy0 = (float)m;
+		fx1 = (float)(m + w + 2 * border);
+		fy1 = (float)(m + h + 2 * border);
+		/* a soft shadow below and to the right: stacked rounded rectangles */
+		for (k = 8; k >= 1; k--) {
+			float g = (float)m * 0.8f * (float)k / 8.0f, dx = 0.25f * (float)m, dy = 0.45f * (float)m;
+			lv_draw_rrect(&col, fx0 + dx - g, fy0 + dy - g, fx1 + dx + g, fy1 + dy + g, (float)border + g, black,
+			              18);
+			lv_draw_rrect(&alpha, fx0 + dx - g, fy0 + dy - g, fx1 + dx + g, fy1 + dy + g, (float)border + g,
+			              white, 18);
+		}
+		lv_draw_rrect(&col, fx0, fy0, fx1, fy1, (float)border * 0.8f,
+		              lv_canvas_color(&col, lv_rgb_make(244, 240, 230)), 256);
+		lv_draw_rrect(&alpha, fx0, fy0, fx1, fy1, (float)border * 0.8f, white, 256);
+		lv_draw_image(&col, &photo, (float)(m + border), (float)(m + border), 1.0f, 256);
+		err = lv_image_from_planes(out, &col, &alpha);
+	}
+	lv_image_free(&photo);
+	lv_canvas_free(&col);
+	lv_canvas_free(&alpha);
+	free(rgba);
+	return err;
+}
+
+/* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1). */
+static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit)
+{
+	float target = fminf(0.5f * (float)H, (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
+	int i;
+	for (i = 0; i < n; i++) {
+		sp[i].scale = target / (float)sp[i].img.h;
+		total += (float)sp[i].img.w * sp[i].scale;
+	}
+	total += gap * (float)(n - 1);
+	k = total > 0.88f * (float)W ? 0.88f * (float)W / total : 1.0f;
+	x = ((float)W - total * k) * 0.5f;
+	for (i = 0; i < n; i++) {
+		float sw, shh;
+		sp[i].scale *= k;
+		sw = (float)sp[i].img.w * sp[i].scale;
+		shh = (float)sp[i].img.h * sp[i].scale;
+		sp[i].wx = x;
+		sp[i].wy = ground - shh;
+		sp[i].phase = (float)i * 1.7f;
+		x += sw + gap * k;
+	}
+}
+
+static void draw_sprites(lv_canvas *cv, const lv_scene *scene, const sprite *sp, int n, const lv_view *v)
+{
+	float z, par, cx = (float)cv->w * 0.5f, cy = (float)cv->h * 0.55f;
+	int i;
+	lv_scene_project(scene, v, SPRITE_DEPTH, &z, &par);
+	for (i = 0; i < n; i++) {
+		float bob = 0.006f * (float)cv->h * sinf(v->t * 1.1f + sp[i].phase);
+		float x = (sp[i].wx - cx - v->pan_x * par) * z + cx;
+		float y = (sp[i].wy + bob - cy - v->pan_y * par) * z + cy;
+		lv_draw_image(cv, &sp[i].img, x, y, sp[i].scale * z, 256);
+	}
+}
+
+/* ---- the caption ------------------------------------------------------------------- */
+
+/* The shot's text on a translucent band, built once; *oy is where it sits. */
+static int build_caption(lv_image *out, int *ox, int *oy, const lv_canvas *like, const char *text, const char *font)
+{
+	int W = like->w, H = like->h, fpx, padx, pady, bw, bh, off, err;
+	lv_text_mask m = { 0 };
+	lv_canvas col = { 0 }, alpha = { 0 };
+	memset(out, 0, sizeof(*out));
+	fpx = (int)lrintf(0.042f * (float)(W < H ? W : H));
+	if (fpx < 12)
+		fpx = 12;
+	err = lv_text_render(&m, text, font, fpx, fpx * 4 / 5, (int)(0.8f * (float)W), H > W ? 4 : 3);
+	if (err || !m.w)
+		return err;
+	padx = (int)(0.9f * (float)m.font_px);
+	pady = (int)(0.5f * (float)m.font_px);
+	bw = m.w + 2 * padx;
+	bh = m.h + 2 * pady;
+	off = m.font_px / 22 > 1 ? m.font_px / 22 : 1;
+	err = lv_canvas_init(&col, bw, bh, like->yuv);
+	if (!err)
+		err = lv_canvas_init(&alpha, bw, bh, 0);
+	if (!err) {
+		lv_px white = lv_canvas_color(&alpha, lv_rgb_make(255, 255, 255));
+		lv_px band = lv_canvas_color(&col, lv_rgb_make(10, 12, 20));
+		lv_px shadow = lv_canvas_color(&col, lv_rgb_make(0, 0, 0));
+		lv_px ink = lv_canvas_color(&col, lv_rgb_make(250, 248, 242));
+		float rad = 0.45f * (float)m.font_px;
+		lv_draw_rrect(&col, 0, 0, (float)bw, (float)bh, rad, band, 118);
+		lv_draw_rrect(&alpha, 0, 0, (float)bw, (float)bh, rad, white, 118);
+		lv_draw_mask(&col, padx + off, pady + off, m.data, m.w, m.h, m.w, shadow, 170);
+		lv_draw_mask(&alpha, padx + off, pady + off, m.data, m.w, m.h, m.w, white, 170);
+		lv_draw_mask(&col, padx, pady, m.data, m.w, m.h, m.w, ink, 256);
+		lv_draw_mask(&alpha, padx, pady, m.data, m.w, m.h, m.w, white, 256);
+		err = lv_image_from_planes(out, &col, &alpha);
+		*ox = (W - bw) / 2;
+		*oy = H - bh - (int)((H > W ? 0.09f : 0.06f) * (float)H);
+	}
+	lv_canvas_free(&col);
+	lv_canvas_free(&alpha);
+	lv_text_mask_free(&m);
+	return err;
+}
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+typedef struct output {
+	AVFormatContext *oc;
+	AVCodecContext *enc;
+	AVStream *st;
+	AVPacket *pkt;
+	const char *path; /* the final name, for messages */
+} output;
+
+static int av_fail(const output *o, int averr, const char *what)
+{
+	char msg[AV_ERROR_MAX_STRING_SIZE];
+	av_strerror(averr, msg, sizeof(msg));
+	return lv_error_set(LV_EIO, "%s: %s: %s", o->path, what, msg);
+}
+
+static int output_open(output *o, const char *tmp, int w, int h)
+{
+	AVDictionary *opts = NULL;
+	int e, err;
+	err = lv_h264_open(&o->enc, w, h);
+	if (err)
+		return err;
+	e = avformat_alloc_output_context2(&o->oc, NULL, "mp4", tmp);
+	if (e < 0 || !o->oc)
+		return av_fail(o, e < 0 ? e : AVERROR(ENOMEM), "cannot set up the MP4 muxer");
+	o->pkt = av_packet_alloc();
+	o->st = avformat_new_stream(o->oc, NULL);
+	if (!o->pkt || !o->st)
+		return lv_error_nomem();
+	e = avcodec_parameters_from_context(o->st->codecpar, o->enc);
+	if (e < 0)
+		return av_fail(o, e, "codec parameters");
+	o->st->time_base = (AVRational){ 1, LV_SEG_TIMEBASE };
+	o->st->avg_frame_rate = (AVRational){ LV_SEG_FPS, 1 };
+	e = avio_open(&o->oc->pb, tmp, AVIO_FLAG_WRITE);
+	if (e < 0)
+		return av_fail(o, e, "cannot open the output");
+	av_dict_set(&opts, "movflags", "+faststart", 0);
+	e = avformat_write_header(o->oc, &opts);
+	av_dict_free(&opts);
+	if (e < 0)
+		return av_fail(o, e, "cannot write the MP4 header");
+	return LV_OK;
+}
+
+/* Send a frame (NULL: flush) and write every packet the encoder has ready. */
+static int output_encode(output *o, const AVFrame *f)
+{
+	int e = avcodec_send_frame(o->enc, f);
+	if (e < 0)
+		return av_fail(o, e, "H.264 encoding");
+	for (;;) {
+		e = avcodec_receive_packet(o->enc, o->pkt);
+		if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
+			return LV_OK;
+		if (e < 0)
+			return av_fail(o, e, "H.264 encoding");
+		if (o->pkt->duration <= 0)
+			o->pkt->duration = 1;
+		av_packet_rescale_ts(o->pkt, o->enc->time_base, o->st->time_base);
+		o->pkt->stream_index = o->st->index;
+		e = av_interleaved_write_frame(o->oc, o->pkt);
+		if (e < 0)
+			return av_fail(o, e, "cannot write a packet");
+	}
+}
+
+static void output_close(output *o)
+{
+	if (o->oc && o->oc->pb)
+		avio_closep(&o->oc->pb);
+	avformat_free_context(o->oc);
+	avcodec_free_context(&o->enc);
+	av_packet_free(&o->pkt);
+	memset(o, 0, sizeof(*o));
+}
+
+/* ---- the segment ------------------------------------------------------------------------ */
+
+static int check_params(const lv_render_params *p, const char *out)
+{
+	if (!p || !out || !*out)
+		return lv_error_set(LV_EINVALID, "render: parameters and an output path are required");
+	if (p->width < 16 || p->height < 16 || p->width > 4096 || p->height > 4096 || (p->width & 1) ||
+	    (p->height & 1))
+		return lv_error_set(LV_EINVALID, "render: picture size %dx%d must be even and within 16..4096",
+		                    p->width, p->height);
+	if (!(p->seconds > 0) || p->seconds > 600 || lround(p->seconds * LV_SEG_FPS) < 1)
+		return lv_error_set(LV_EINVALID, "render: length %.3f s is out of range", p->seconds);
+	if (p->n_references && !p->references)
+		return lv_error_set(LV_EINVALID, "render: %zu references but no list", p->n_references);
+	return LV_OK;
+}
+
+int lv_render_segment(const lv_render_params *params, const char *out_mp4)
+{
+	lv_canvas cv = { 0 };
+	lv_scene *scene = NULL;
+	sprite sp[MAX_SPRITES];
+	lv_image caption = { 0 };
+	output o = { 0 };
+	AVFrame *frame = NULL;
+	uint16_t *vx = NULL, *vy = NULL;
+	char *tmp = NULL;
+	camera cam;
+	int W, H, err, i, n_sp = 0, cap_x = 0, cap_y = 0, nframes, finished = 0;
+	float ground;
+	const char *font = NULL;
+	err = check_params(params, out_mp4);
+	if (err)
+		return err;
+	W = params->width;
+	H = params->height;
+	nframes = (int)lround(params->seconds * LV_SEG_FPS);
+	memset(sp, 0, sizeof(sp));
+	o.path = out_mp4;
+
+	err = lv_canvas_init(&cv, W, H, 1);
+	if (!err)
+		err = lv_scene_new(&scene, params->seed, params->text, W, H);
+	if (err)
+		goto done;
+	parse_camera(&cam, params->camera, sqrtf((float)W * (float)H), (float)H);
+
+	if (params->text && *params->text) {
+		font = lv_text_font(params->font_file, params->language, params->text);
+		err = build_caption(&caption, &cap_x, &cap_y, &cv, params->text, font);
+		if (err) {
+			lv_error_prefix("%s: caption", out_mp4);
+			goto done;
+		}
+	}
+	/* the cards stand clear of the caption, with room for a tilt to move them */
+	ground = caption.w ? (float)cap_y - 0.07f * (float)H : 0.88f * (float)H;
+	for (i = 0; i < (int)params->n_references && n_sp < MAX_SPRITES; i++) {
+		const char *ref = params->references[i];
+		if (!ref || !*ref)
+			continue;
+		/* build large enough for the closest zoom, so the camera never enlarges the pixels */
+		err = build_sprite(&sp[n_sp].img, &cv, ref, (int)(0.62f * (float)H));
+		if (err) {
+			lv_error_prefix("%s: reference %d", out_mp4, i + 1);
+			goto done;
+		}
+		n_sp++;
+	}
+	if ((int)params->n_references > MAX_SPRITES)
+		LV_DEBUG("%s: showing %d of %zu references", out_mp4, MAX_SPRITES, params->n_references);
+	if (n_sp)
+		place_sprites(sp, n_sp, W, H, ground, 0.1f * (float)H);
+
+	/* the vignette: about 0.62 of the brightness left in the corners */
+	vx = lv_malloc(sizeof(uint16_t) * (size_t)W);
+	vy = lv_malloc(sizeof(uint16_t) * (size_t)H);
+	frame = av_frame_alloc();
+	if (!vx || !vy || !frame) {
+		err = lv_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < W; i++) {
+		float d = ((float)i + 0.5f) / (float)W * 2.0f - 1.0f;
+		vx[i] = (uint16_t)(65535.0f * (1.0f - 0.2f * d * d));
+	}
+	for (i = 0; i < H; i++) {
+		float d = ((float)i + 0.5f) / (float)H * 2.0f - 1.0f;
+		vy[i] = (uint16_t)(65535.0f * (1.0f - 0.22f * d * d));
+	}
+	frame->format = LV_SEG_PIX_FMT;
+	frame->width = W;
+	frame->height = H;
+	if (av_frame_get_buffer(frame, 0) < 0) {
+		err = lv_error_nomem();
+		goto done;
+	}
+
+	err = lv_media_tmpfile(&tmp, out_mp4);
+	if (!err)
+		err = output_open(&o, tmp, W, H);
+	for (i = 0; !err && i < nframes; i++) {
+		lv_view v;
+		float u = nframes > 1 ? (float)i / (float)(nframes - 1) : 0.0f;
+		if (params->cancel && *params->cancel) {
+			err = lv_error_set(LV_ECANCELED, "%s: rendering canceled at frame %d of %d", out_mp4, i, nframes);
+			break;
+		}
+		view_at(&v, &cam, u, (float)i / (float)LV_SEG_FPS);
+		lv_scene_draw_back(scene, &cv, &v);
+		draw_sprites(&cv, scene, sp, n_sp, &v);
+		lv_scene_draw_front(scene, &cv, &v);
+		if (caption.w)
+			lv_draw_image_at(&cv, &caption, cap_x, cap_y, i >= 7 ? 256 : (i + 1) * 32);
+		if (av_frame_make_writable(frame) < 0) {
+			err = lv_error_nomem();
+			break;
+		}
+		lv_canvas_to_yuv420(&cv, frame->data, frame->linesize, vx, vy);
+		frame->pts = i;
+		err = output_encode(&o, frame);
+	}
+	if (!err)
+		err = output_encode(&o, NULL);
+	if (!err) {
+		int e = av_write_trailer(o.oc);
+		if (e < 0)
+			err = av_fail(&o, e, "cannot finish the MP4");
+	}
+	if (!err && o.oc && o.oc->pb) {
+		avio_closep(&o.oc->pb);
+		if (rename(tmp, out_mp4) != 0)
+			err = lv_error_set(LV_EIO, "%s: cannot rename the rendered file into place", out_mp4);
+		else
+			finished = 1;
+	}
+done:
+	output_close(&o);
+	if (tmp && !finished)
+		unlink(tmp);
+	free(tmp);
+	av_frame_free(&frame);
+	free(vx);
+	free(vy);
+	for (i = 0; i < n_sp; i++)
+		lv_image_free(&sp[i].img);
+	lv_image_free(&caption);
+	lv_scene_free(scene);
+	lv_canvas_free(&cv);
+	return err;
+}

@@ -1,0 +1,913 @@
+/*
+ * The local media makers, checked as media: every output is read back with
+ * the FFmpeg libraries (stream parameters, frame counts, decoded pictures and
+ * samples), never just "the file exists".
+ */
+#include "testutil.h"
+#include "longvideo.h"
+#include "media/h264.h"
+#include "media/local.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = lv_test_mkdtemp("media");
+	ck_assert_ptr_nonnull(dir);
+}
+
+static void teardown(void)
+{
+	lv_test_rmdir(dir);
+	free(dir);
+	dir = NULL;
+}
+
+static char *path_in(const char *name)
+{
+	char *p = lv_path_join(dir, name);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* ---- reading video back --------------------------------------------------------- */
+
+typedef struct video_info {
+	int nb_streams;
+	int width, height;
+	enum AVCodecID codec;
+	int profile;
+	int pix_fmt;
+	AVRational fps;
+	int packets;
+	double duration;
+	uint8_t extradata[512];
+	int extradata_size;
+} video_info;
+
+static void probe_video(video_info *vi, const char *path)
+{
+	AVFormatContext *fc = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVStream *st;
+	int64_t end = 0;
+	memset(vi, 0, sizeof(*vi));
+	ck_assert_int_eq(avformat_open_input(&fc, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fc, NULL), 0);
+	vi->nb_streams = (int)fc->nb_streams;
+	ck_assert_int_ge(vi->nb_streams, 1);
+	st = fc->streams[0];
+	vi->width = st->codecpar->width;
+	vi->height = st->codecpar->height;
+	vi->codec = st->codecpar->codec_id;
+	vi->profile = st->codecpar->profile;
+	vi->pix_fmt = st->codecpar->format;
+	vi->fps = st->avg_frame_rate;
+	ck_assert_int_le(st->codecpar->extradata_size, (int)sizeof(vi->extradata));
+	vi->extradata_size = st->codecpar->extradata_size;
+	memcpy(vi->extradata, st->codecpar->extradata, (size_t)vi->extradata_size);
+	while (av_read_frame(fc, pkt) >= 0) {
+		if (pkt->stream_index == 0) {
+			vi->packets++;
+			if (pkt->pts + pkt->duration > end)
+				end = pkt->pts + pkt->duration;
+		}
+		av_packet_unref(pkt);
+	}
+	vi->duration = (double)end * av_q2d(st->time_base);
+	av_packet_free(&pkt);
+	avformat_close_input(&fc);
+}
+
+/* Decode the luma of frames `idx[0..n-1]` into out[i] (w * h bytes, caller frees). */
+static void decode_luma(const char *path, const int *idx, int n, uint8_t **out, int *w, int *h)
+{
+	AVFormatContext *fc = NULL;
+	AVCodecContext *dc;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *f = av_frame_alloc();
+	int frame_no = 0, i, e, flushing = 0;
+	ck_assert_int_eq(avformat_open_input(&fc, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fc, NULL), 0);
+	dc = avcodec_alloc_context3(avcodec_find_decoder(fc->streams[0]->codecpar->codec_id));
+	ck_assert_ptr_nonnull(dc);
+	ck_assert_int_ge(avcodec_parameters_to_context(dc, fc->streams[0]->codecpar), 0);
+	ck_assert_int_eq(avcodec_open2(dc, dc->codec, NULL), 0);
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	for (;;) {
+		if (!flushing) {
+			if (av_read_frame(fc, pkt) < 0) {
+				flushing = 1;
+				avcodec_send_packet(dc, NULL);
+			} else {
+				if (pkt->stream_index == 0)
+					ck_assert_int_ge(avcodec_send_packet(dc, pkt), 0);
+				av_packet_unref(pkt);
+			}
+		}
+		while ((e = avcodec_receive_frame(dc, f)) == 0) {
+			for (i = 0; i < n; i++) {
+				if (idx[i] == frame_no) {
+					int y;
+					*w = f->width;
+					*h = f->height;
+					out[i] = malloc((size_t)f->width * (size_t)f->height);
+					for (y = 0; y < f->height; y++)
+						memcpy(out[i] + (size_t)y * f->width, f->data[0] + (size_t)y * f->linesize[0],
+						       (size_t)f->width);
+				}
+			}
+			frame_no++;
+			av_frame_unref(f);
+		}
+		if (e == AVERROR_EOF || (flushing && e != 0))
+			break;
+	}
+	for (i = 0; i < n; i++)
+		ck_assert_msg(out[i] != NULL, "frame %d of %s was not decoded (%d frames)", idx[i], path, frame_no);
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dc);
+	avformat_close_input(&fc);
+}
+
+static double mad(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	double s = 0;
+	size_t i;
+	for (i = 0; i < n; i++)
+		s += abs((int)a[i] - (int)b[i]);
+	return s / (double)n;
+}
+
+/* Share of samples whose value differs by more than 24 (a local change such as text). */
+static double changed_share(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t i, c = 0;
+	for (i = 0; i < n; i++)
+		c += abs((int)a[i] - (int)b[i]) > 24;
+	return (double)c / (double)n;
+}
+
+/* The same within rows [y0, y1) of a w-wide picture. */
+static double changed_rows(const uint8_t *a, const uint8_t *b, int w, int y0, int y1)
+{
+	return changed_share(a + (size_t)y0 * w, b + (size_t)y0 * w, (size_t)(y1 - y0) * w);
+}
+
+static long find_box(const char *path, const char *type)
+{
+	char *data = NULL;
+	size_t len = 0, i;
+	long at = -1;
+	ck_assert_int_eq(lv_file_read(&data, &len, path), LV_OK);
+	for (i = 4; i + 4 <= len; i++)
+		if (!memcmp(data + i, type, 4)) {
+			at = (long)i;
+			break;
+		}
+	free(data);
+	return at;
+}
+
+static lv_render_params base_params(int w, int h, double seconds, uint32_t seed)
+{
+	lv_render_params p;
+	memset(&p, 0, sizeof(p));
+	p.width = w;
+	p.height = h;
+	p.seconds = seconds;
+	p.seed = seed;
+	p.camera = "push in";
+	p.language = "en";
+	return p;
+}
+
+static void render_ok(const lv_render_params *p, const char *out)
+{
+	int err = lv_render_segment(p, out);
+	ck_assert_msg(err == LV_OK, "render %s: %s", out, lv_error_last()->message);
+}
+
+/* Number of directory entries whose name starts with `prefix`. */
+static int count_files(const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/* ---- segments ------------------------------------------------------------------------ */
+
+START_TEST(segment_stream_parameters)
+{
+	char *out = path_in("seg.mp4");
+	lv_render_params p = base_params(1280, 720, 1.5, 7);
+	video_info vi;
+	p.text = "A lighthouse keeper climbs the stairs as the storm rolls in.";
+	render_ok(&p, out);
+	probe_video(&vi, out);
+	ck_assert_int_eq(vi.nb_streams, 1); /* no audio track */
+	ck_assert_int_eq(vi.codec, AV_CODEC_ID_H264);
+	ck_assert_int_eq(vi.profile, FF_PROFILE_H264_HIGH);
+	ck_assert_int_eq(vi.pix_fmt, AV_PIX_FMT_YUV420P);
+	ck_assert_int_eq(vi.width, 1280);
+	ck_assert_int_eq(vi.height, 720);
+	ck_assert_int_eq(vi.fps.num, 24 * vi.fps.den);
+	ck_assert_int_eq(vi.packets, 36);
+	ck_assert_double_eq_tol(vi.duration, 1.5, 1.0 / 24);
+	/* +faststart: the index comes before the media data */
+	ck_assert_int_ge(find_box(out, "moov"), 0);
+	ck_assert_int_lt(find_box(out, "moov"), find_box(out, "mdat"));
+	/* an avcC record for H.264 High */
+	ck_assert_int_gt(vi.extradata_size, 8);
+	ck_assert_int_eq(vi.extradata[0], 1);
+	ck_assert_int_eq(vi.extradata[1], 100);
+	ck_assert_int_eq(count_files("seg.mp4.tmp"), 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(segment_frame_count_rounds)
+{
+	char *out = path_in("r.mp4");
+	lv_render_params p = base_params(640, 360, 1.03, 3); /* 24.72 frames -> 25 */
+	video_info vi;
+	render_ok(&p, out);
+	probe_video(&vi, out);
+	ck_assert_int_eq(vi.packets, 25);
+	ck_assert_double_eq_tol(vi.duration, 25.0 / 24, 0.5 / 24);
+	p.seconds = 0.98; /* 23.52 -> 24 */
+	render_ok(&p, out);
+	probe_video(&vi, out);
+	ck_assert_int_eq(vi.packets, 24);
+	free(out);
+}
+END_TEST
+
+START_TEST(segment_extradata_matches_across_renders)
+{
+	char *a = path_in("a.mp4"), *b = path_in("b.mp4");
+	lv_render_params p = base_params(1280, 720, 0.5, 11), q = base_params(1280, 720, 0.5, 987654);
+	video_info va, vb;
+	q.camera = "pan left";
+	q.text = "Different shot, different picture.";
+	render_ok(&p, a);
+	render_ok(&q, b);
+	probe_video(&va, a);
+	probe_video(&vb, b);
+	ck_assert_int_gt(va.extradata_size, 8);
+	ck_assert_int_eq(va.extradata_size, vb.extradata_size);
+	ck_assert_mem_eq(va.extradata, vb.extradata, (size_t)va.extradata_size);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(segment_seeds_give_different_pictures)
+{
+	char *a = path_in("s1.mp4"), *b = path_in("s2.mp4");
+	lv_render_params p = base_params(640, 360, 0.5, 1001), q = base_params(640, 360, 0.5, 2002);
+	int idx[1] = { 6 }, w, h;
+	uint8_t *fa[1], *fb[1];
+	double d;
+	p.text = q.text = "The same words on two shots.";
+	render_ok(&p, a);
+	render_ok(&q, b);
+	decode_luma(a, idx, 1, fa, &w, &h);
+	decode_luma(b, idx, 1, fb, &w, &h);
+	d = mad(fa[0], fb[0], (size_t)w * h);
+	ck_assert_msg(d > 8.0, "seeds 1001 and 2002 differ by only %.2f", d);
+	free(fa[0]);
+	free(fb[0]);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(segment_moves_between_first_and_last_frame)
+{
+	static const char *const cams[] = { "push in", "pan right", "tilt up", "orbit", "static" };
+	char *out = path_in("m.mp4");
+	size_t c;
+	for (c = 0; c < sizeof(cams) / sizeof(cams[0]); c++) {
+		lv_render_params p = base_params(640, 360, 1.0, 42);
+		int idx[2] = { 0, 23 }, w, h;
+		uint8_t *f[2];
+		double d;
+		p.camera = cams[c];
+		render_ok(&p, out);
+		decode_luma(out, idx, 2, f, &w, &h);
+		d = mad(f[0], f[1], (size_t)w * h);
+		ck_assert_msg(d > (strcmp(cams[c], "static") ? 1.5 : 0.3), "camera '%s' moved only %.2f", cams[c], d);
+		free(f[0]);
+		free(f[1]);
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(segment_references_and_text_change_the_picture)
+{
+	char *plain = path_in("plain.mp4"), *texted = path_in("text.mp4"), *refd = path_in("refs.mp4");
+	char *card1 = path_in("c1.png"), *card2 = path_in("c2.png");
+	const char *refs[2];
+	lv_card_params cp;
+	lv_render_params p = base_params(1280, 720, 0.5, 77);
+	int idx[1] = { 10 }, w, h;
+	uint8_t *f0[1], *ft[1], *fr[1];
+	double st, sr;
+	memset(&cp, 0, sizeof(cp));
+	cp.width = cp.height = 384;
+	cp.seed = 5;
+	cp.title = "Mira";
+	cp.description = "a girl with a red scarf";
+	ck_assert_int_eq(lv_render_card(&cp, card1), LV_OK);
+	cp.title = "Bolt";
+	cp.description = "a small robot";
+	ck_assert_int_eq(lv_render_card(&cp, card2), LV_OK);
+	refs[0] = card1;
+	refs[1] = card2;
+
+	render_ok(&p, plain);
+	/* (words that pick scenery, like "night" or "sea", are avoided so that only the caption differs) */
+	p.text = "Mira and Bolt look up together, quietly amazed by what they see.";
+	render_ok(&p, texted);
+	p.text = NULL;
+	p.references = refs;
+	p.n_references = 2;
+	render_ok(&p, refd);
+	decode_luma(plain, idx, 1, f0, &w, &h);
+	decode_luma(texted, idx, 1, ft, &w, &h);
+	decode_luma(refd, idx, 1, fr, &w, &h);
+	/* the caption sits in the lower part of the picture and nowhere else */
+	st = changed_rows(f0[0], ft[0], w, h * 3 / 4, h);
+	ck_assert_msg(st > 0.012, "the caption changed only %.4f of the bottom quarter", st);
+	ck_assert_double_lt(changed_rows(f0[0], ft[0], w, 0, h / 2), 0.001);
+	sr = changed_share(f0[0], fr[0], (size_t)w * h);
+	ck_assert_msg(sr > 0.05, "the references changed only %.4f of the picture", sr);
+	free(f0[0]);
+	free(ft[0]);
+	free(fr[0]);
+	free(plain);
+	free(texted);
+	free(refd);
+	free(card1);
+	free(card2);
+}
+END_TEST
+
+START_TEST(segment_portrait_and_square_sizes)
+{
+	static const int sizes[][2] = { { 720, 1280 }, { 720, 720 } };
+	char *out = path_in("sz.mp4");
+	size_t i;
+	for (i = 0; i < 2; i++) {
+		lv_render_params p = base_params(sizes[i][0], sizes[i][1], 0.5, 9 + (uint32_t)i);
+		video_info vi;
+		p.text = "A long description that will need to wrap onto several lines in a narrow vertical frame, "
+		         "because the frame is not wide at all.";
+		render_ok(&p, out);
+		probe_video(&vi, out);
+		ck_assert_int_eq(vi.width, sizes[i][0]);
+		ck_assert_int_eq(vi.height, sizes[i][1]);
+		ck_assert_int_eq(vi.packets, 12);
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(segment_cjk_text_renders)
+{
+	char *plain = path_in("zh0.mp4"), *zh = path_in("zh.mp4");
+	lv_render_params p = base_params(640, 360, 0.5, 31);
+	int idx[1] = { 8 }, w, h;
+	uint8_t *a[1], *b[1];
+	double s;
+	p.language = "zh";
+	render_ok(&p, plain);
+	p.text = "她轻轻地笑了，然后转身离开，一句话也没有说，只留下一串慢慢远去的脚步声和一个背影。";
+	render_ok(&p, zh);
+	decode_luma(plain, idx, 1, a, &w, &h);
+	decode_luma(zh, idx, 1, b, &w, &h);
+	s = changed_rows(a[0], b[0], w, h * 3 / 4, h);
+	ck_assert_msg(s > 0.012, "the Chinese caption changed only %.4f of the bottom quarter", s);
+	ck_assert_double_lt(changed_rows(a[0], b[0], w, 0, h / 2), 0.001);
+	free(a[0]);
+	free(b[0]);
+	free(plain);
+	free(zh);
+}
+END_TEST
+
+START_TEST(segment_rejects_bad_parameters)
+{
+	char *out = path_in("bad.mp4");
+	lv_render_params p = base_params(641, 360, 1.0, 1);
+	ck_assert_int_eq(lv_render_segment(&p, out), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "641x360"));
+	p = base_params(640, 360, 0.0, 1);
+	ck_assert_int_eq(lv_render_segment(&p, out), LV_EINVALID);
+	p = base_params(640, 360, 1.0, 1);
+	{
+		const char *refs[1] = { "/nonexistent/ref.png" };
+		p.references = refs;
+		p.n_references = 1;
+		ck_assert_int_ne(lv_render_segment(&p, out), LV_OK);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "reference 1"));
+	}
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	ck_assert_int_eq(count_files("bad.mp4"), 0);
+	free(out);
+}
+END_TEST
+
+typedef struct canceler {
+	volatile int *flag;
+	int delay_ms;
+} canceler;
+
+static void *cancel_later(void *arg)
+{
+	canceler *c = arg;
+	usleep((useconds_t)c->delay_ms * 1000);
+	*c->flag = 1;
+	return NULL;
+}
+
+START_TEST(segment_cancel_leaves_no_file)
+{
+	char *out = path_in("cancel.mp4");
+	volatile int flag = 1;
+	lv_render_params p = base_params(640, 360, 60.0, 5);
+	pthread_t th;
+	canceler c = { &flag, 150 };
+	p.cancel = &flag;
+	/* canceled before the first frame */
+	ck_assert_int_eq(lv_render_segment(&p, out), LV_ECANCELED);
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	/* canceled while rendering a minute of video */
+	flag = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
+	ck_assert_int_eq(lv_render_segment(&p, out), LV_ECANCELED);
+	pthread_join(th, NULL);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "canceled"));
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	ck_assert_int_eq(count_files("cancel.mp4"), 0);
+	free(out);
+}
+END_TEST
+
+/* ---- cards ------------------------------------------------------------------------------ */
+
+/* Decode a PNG with libavcodec: its size and pixel format. */
+static void decode_png(const char *path, int *w, int *h, int *fmt)
+{
+	AVFormatContext *fc = NULL;
+	AVCodecContext *dc;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *f = av_frame_alloc();
+	ck_assert_int_eq(avformat_open_input(&fc, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fc, NULL), 0);
+	ck_assert_int_eq(fc->streams[0]->codecpar->codec_id, AV_CODEC_ID_PNG);
+	dc = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_PNG));
+	ck_assert_int_ge(avcodec_parameters_to_context(dc, fc->streams[0]->codecpar), 0);
+	ck_assert_int_eq(avcodec_open2(dc, dc->codec, NULL), 0);
+	ck_assert_int_ge(av_read_frame(fc, pkt), 0);
+	ck_assert_int_ge(avcodec_send_packet(dc, pkt), 0);
+	ck_assert_int_eq(avcodec_receive_frame(dc, f), 0);
+	*w = f->width;
+	*h = f->height;
+	*fmt = f->format;
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dc);
+	avformat_close_input(&fc);
+}
+
+START_TEST(card_decodes_and_is_deterministic)
+{
+	char *a = path_in("card_a.png"), *b = path_in("card_b.png"), *c = path_in("card_c.png");
+	char *s = path_in("style.png"), *da = NULL, *db = NULL, *dc = NULL;
+	size_t la, lb, lc;
+	int w, h, fmt;
+	lv_card_params p;
+	memset(&p, 0, sizeof(p));
+	p.width = 512;
+	p.height = 512;
+	p.seed = 99;
+	p.title = "Old Tom";
+	p.description = "an old fisherman with a grey beard, a blue sweater and a hat";
+	ck_assert_int_eq(lv_render_card(&p, a), LV_OK);
+	ck_assert_int_eq(lv_render_card(&p, b), LV_OK);
+	p.description = "a young woman with long red hair and a green coat";
+	ck_assert_int_eq(lv_render_card(&p, c), LV_OK);
+	decode_png(a, &w, &h, &fmt);
+	ck_assert_int_eq(w, 512);
+	ck_assert_int_eq(h, 512);
+	ck_assert_int_eq(fmt, AV_PIX_FMT_RGB24);
+	ck_assert_int_eq(lv_file_read(&da, &la, a), LV_OK);
+	ck_assert_int_eq(lv_file_read(&db, &lb, b), LV_OK);
+	ck_assert_int_eq(lv_file_read(&dc, &lc, c), LV_OK);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(da, db, la);
+	ck_assert(la != lc || memcmp(da, dc, la) != 0);
+	/* a style frame at the film's size, with a CJK title */
+	p.width = 1280;
+	p.height = 720;
+	p.style_frame = 1;
+	p.title = "最后的灯塔";
+	p.language = "zh";
+	p.description = "a stormy sea at dusk";
+	ck_assert_int_eq(lv_render_card(&p, s), LV_OK);
+	decode_png(s, &w, &h, &fmt);
+	ck_assert_int_eq(w, 1280);
+	ck_assert_int_eq(h, 720);
+	free(da);
+	free(db);
+	free(dc);
+	free(a);
+	free(b);
+	free(c);
+	free(s);
+}
+END_TEST
+
+/* ---- audio --------------------------------------------------------------------------------- */
+
+typedef struct pcm {
+	int rate, channels;
+	enum AVCodecID codec;
+	int16_t *s; /* interleaved */
+	size_t frames;
+} pcm;
+
+static void read_wav(pcm *out, const char *path)
+{
+	AVFormatContext *fc = NULL;
+	AVCodecContext *dc;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *f = av_frame_alloc();
+	size_t cap = 0;
+	memset(out, 0, sizeof(*out));
+	ck_assert_int_eq(avformat_open_input(&fc, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fc, NULL), 0);
+	ck_assert_int_eq(fc->nb_streams, 1);
+	out->codec = fc->streams[0]->codecpar->codec_id;
+	out->rate = fc->streams[0]->codecpar->sample_rate;
+	out->channels = fc->streams[0]->codecpar->ch_layout.nb_channels;
+	ck_assert_int_eq(out->codec, AV_CODEC_ID_PCM_S16LE);
+	dc = avcodec_alloc_context3(avcodec_find_decoder(out->codec));
+	ck_assert_int_ge(avcodec_parameters_to_context(dc, fc->streams[0]->codecpar), 0);
+	ck_assert_int_eq(avcodec_open2(dc, dc->codec, NULL), 0);
+	while (av_read_frame(fc, pkt) >= 0) {
+		ck_assert_int_ge(avcodec_send_packet(dc, pkt), 0);
+		av_packet_unref(pkt);
+		while (avcodec_receive_frame(dc, f) == 0) {
+			size_t n = (size_t)f->nb_samples * (size_t)out->channels;
+			ck_assert_int_eq(f->format, AV_SAMPLE_FMT_S16);
+			if ((out->frames * out->channels) + n > cap) {
+				cap = (out->frames * out->channels + n) * 2;
+				out->s = realloc(out->s, cap * sizeof(int16_t));
+			}
+			memcpy(out->s + out->frames * out->channels, f->data[0], n * sizeof(int16_t));
+			out->frames += (size_t)f->nb_samples;
+			av_frame_unref(f);
+		}
+	}
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dc);
+	avformat_close_input(&fc);
+}
+
+static double rms(const pcm *p, size_t from, size_t to)
+{
+	double s = 0;
+	size_t i, n = 0;
+	for (i = from * p->channels; i < to * p->channels && i < p->frames * p->channels; i++, n++)
+		s += (double)p->s[i] * p->s[i];
+	return n ? sqrt(s / (double)n) : 0;
+}
+
+static void speak_ok(const char *text, const char *lang, int rate, const char *out, double *sec)
+{
+	int err = lv_tts_speak(text, lang, rate, out, sec, NULL);
+	ck_assert_msg(err == LV_OK, "speech %s: %s", out, lv_error_last()->message);
+}
+
+START_TEST(tts_speaks_english_and_chinese)
+{
+	char *en1 = path_in("en1.wav"), *en2 = path_in("en2.wav"), *zh1 = path_in("zh1.wav"), *zh2 = path_in("zh2.wav");
+	double s_en1, s_en2, s_zh1, s_zh2;
+	pcm a;
+	speak_ok("The storm is coming.", "en", 0, en1, &s_en1);
+	speak_ok("The storm is coming. The keeper lights the lamp and waits by the window until morning.", "en", 0,
+	         en2, &s_en2);
+	speak_ok("暴风雨要来了。", "zh", 0, zh1, &s_zh1);
+	speak_ok("暴风雨要来了。看守人点亮了灯，在窗边一直等到天亮。", "zh", 0, zh2, &s_zh2);
+	ck_assert_double_gt(s_en2, s_en1 * 1.8);
+	ck_assert_double_gt(s_zh2, s_zh1 * 1.8);
+	read_wav(&a, en2);
+	ck_assert_int_eq(a.channels, 1);
+	ck_assert_int_eq(a.rate, 22050);
+	ck_assert_double_eq_tol((double)a.frames / a.rate, s_en2, 0.001);
+	ck_assert_double_gt(rms(&a, 0, a.frames), 600.0);
+	free(a.s);
+	read_wav(&a, zh2);
+	ck_assert_int_eq(a.channels, 1);
+	ck_assert_double_eq_tol((double)a.frames / a.rate, s_zh2, 0.001);
+	ck_assert_double_gt(rms(&a, 0, a.frames), 600.0);
+	free(a.s);
+	free(en1);
+	free(en2);
+	free(zh1);
+	free(zh2);
+}
+END_TEST
+
+START_TEST(tts_rate_changes_length)
+{
+	char *slow = path_in("slow.wav"), *fast = path_in("fast.wav"), *other = path_in("other.wav");
+	const char *text = "Every evening the keeper climbs one hundred and twelve steps to light the lamp.";
+	double s_slow, s_fast, s_other;
+	speak_ok(text, "en", 110, slow, &s_slow);
+	speak_ok(text, "en", 260, fast, &s_fast);
+	ck_assert_msg(s_slow > s_fast * 1.5, "slow %.2f s vs fast %.2f s", s_slow, s_fast);
+	/* an unknown language falls back to English rather than failing */
+	speak_ok("hello there", "xx-unknown", 0, other, &s_other);
+	ck_assert_double_gt(s_other, 0.3);
+	ck_assert_int_eq(lv_tts_speak("   ", "en", 0, other, &s_other, NULL), LV_EINVALID);
+	free(slow);
+	free(fast);
+	free(other);
+}
+END_TEST
+
+START_TEST(tts_cancel_leaves_no_file)
+{
+	char *out = path_in("c.wav"), *after = path_in("after.wav");
+	volatile int flag = 1;
+	double s = 1, before_len, after_len;
+	lv_buf long_text = LV_BUF_INIT;
+	pthread_t th;
+	canceler c = { &flag, 40 };
+	int i;
+	speak_ok("The lamp is lit.", "en", 0, after, &before_len);
+	/* canceled before it starts */
+	ck_assert_int_eq(lv_tts_speak("This will not be spoken.", "en", 0, out, &s, &flag), LV_ECANCELED);
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	/* canceled in the middle of minutes of speech */
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(lv_buf_puts(&long_text, "The keeper climbs the stairs and lights the lamp again. "), 0);
+	flag = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
+	ck_assert_int_eq(lv_tts_speak(long_text.data, "en", 0, out, &s, &flag), LV_ECANCELED);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	ck_assert_int_eq(count_files("c.wav"), 0);
+	/* nothing of the canceled text leaks into the next call (espeak-ng's lengths drift by a few ms) */
+	speak_ok("The lamp is lit.", "en", 0, after, &after_len);
+	ck_assert_double_eq_tol(after_len, before_len, 0.05);
+	lv_buf_free(&long_text);
+	free(out);
+	free(after);
+}
+END_TEST
+
+/*
+ * How much a signal changes over time: the standard deviation, across 0.25 s
+ * windows, of the share of energy below ~300 Hz and of the zero-crossing rate.
+ * A steady tone scores ~0 on both.
+ */
+static void variation(const pcm *p, double *band_sd, double *zcr_sd, double *rms_out)
+{
+	size_t win = (size_t)p->rate / 4, w, i, nw = p->frames / win;
+	double sum_b = 0, sum_b2 = 0, sum_z = 0, sum_z2 = 0, a = 1.0 - exp(-2.0 * M_PI * 300.0 / p->rate), lp = 0;
+	size_t used = 0;
+	*rms_out = rms(p, 0, p->frames);
+	for (w = 0; w < nw; w++) {
+		double el = 0, et = 0, z;
+		size_t zc = 0;
+		int prev = 0;
+		for (i = w * win; i < (w + 1) * win; i++) {
+			double x = p->s[i * p->channels];
+			lp += a * (x - lp);
+			el += lp * lp;
+			et += x * x;
+			if ((x >= 0) != (prev >= 0))
+				zc++;
+			prev = (int)x;
+		}
+		if (et <= 0)
+			continue;
+		z = (double)zc / (double)win;
+		sum_b += el / et;
+		sum_b2 += (el / et) * (el / et);
+		sum_z += z;
+		sum_z2 += z * z;
+		used++;
+	}
+	ck_assert_uint_gt(used, 4);
+	*band_sd = sqrt(fmax(0, sum_b2 / used - (sum_b / used) * (sum_b / used)));
+	*zcr_sd = sqrt(fmax(0, sum_z2 / used - (sum_z / used) * (sum_z / used)));
+}
+
+START_TEST(music_has_exact_length_and_moves)
+{
+	char *out = path_in("music.wav"), *tone = path_in("tone.wav");
+	pcm a, t;
+	double band_sd, zcr_sd, level, tb, tz, tl;
+	size_t i;
+	int err = lv_music_generate(9.5, 1234, "calm", out, NULL);
+	ck_assert_msg(err == LV_OK, "music: %s", lv_error_last()->message);
+	read_wav(&a, out);
+	ck_assert_int_eq(a.rate, 48000);
+	ck_assert_int_eq(a.channels, 2);
+	ck_assert_uint_eq(a.frames, 456000);
+	variation(&a, &band_sd, &zcr_sd, &level);
+	ck_assert_msg(level > 1500.0, "music RMS %.1f", level);
+	ck_assert_msg(band_sd > 0.015 && zcr_sd > 0.001, "music hardly changes: band sd %.4f, zcr sd %.5f", band_sd,
+	              zcr_sd);
+	/* the measure itself: a steady 220 Hz tone of similar level does not pass */
+	t = a;
+	t.s = malloc(a.frames * 2 * sizeof(int16_t));
+	for (i = 0; i < a.frames; i++)
+		t.s[2 * i] = t.s[2 * i + 1] = (int16_t)(4000.0 * sin(2.0 * M_PI * 220.0 * (double)i / 48000.0));
+	variation(&t, &tb, &tz, &tl);
+	ck_assert_msg(tb < 0.005 && tz < 0.0003, "the steady tone scored band sd %.4f, zcr sd %.5f", tb, tz);
+	/* the fades: quiet at the very ends, full in the middle */
+	ck_assert_double_lt(rms(&a, 0, 2400), rms(&a, 200000, 248000) * 0.2);
+	ck_assert_double_lt(rms(&a, a.frames - 2400, a.frames), rms(&a, 200000, 248000) * 0.2);
+	free(t.s);
+	free(a.s);
+	/* other moods and lengths, to the sample */
+	err = lv_music_generate(3.001, 5, "tense", tone, NULL);
+	ck_assert_int_eq(err, LV_OK);
+	read_wav(&t, tone);
+	ck_assert_uint_eq(t.frames, 144048);
+	ck_assert_double_gt(rms(&t, 0, t.frames), 800.0);
+	free(t.s);
+	err = lv_music_generate(4.0, 6, "\xe6\xac\xa2\xe5\xbf\xab", tone, NULL); /* 欢快 */
+	ck_assert_int_eq(err, LV_OK);
+	free(out);
+	free(tone);
+}
+END_TEST
+
+START_TEST(music_cancel_and_bad_length)
+{
+	char *out = path_in("mc.wav");
+	volatile int flag = 1;
+	ck_assert_int_eq(lv_music_generate(30.0, 1, NULL, out, &flag), LV_ECANCELED);
+	ck_assert_int_eq(lv_path_exists(out), 0);
+	ck_assert_int_eq(count_files("mc.wav"), 0);
+	ck_assert_int_eq(lv_music_generate(0.0, 1, NULL, out, NULL), LV_EINVALID);
+	ck_assert_int_eq(lv_music_generate(-2.0, 1, NULL, out, NULL), LV_EINVALID);
+	free(out);
+}
+END_TEST
+
+START_TEST(font_find_returns_existing_files)
+{
+	const char *zh = lv_font_find("zh"), *en = lv_font_find("en"), *ja = lv_font_find("ja-JP");
+	ck_assert_ptr_nonnull(zh);
+	ck_assert_ptr_nonnull(en);
+	ck_assert_ptr_nonnull(ja);
+	ck_assert_int_eq(access(zh, R_OK), 0);
+	ck_assert_int_eq(access(en, R_OK), 0);
+	/* the CJK choice is a CJK font, the English one need not be */
+	ck_assert(strstr(zh, "wqy") || strstr(zh, "CJK") || strstr(zh, "Droid") || strstr(zh, "uming") ||
+	          strstr(zh, "PingFang"));
+	ck_assert_str_eq(zh, ja);
+	ck_assert_ptr_eq(lv_font_find("en"), en);
+}
+END_TEST
+
+static Suite *media_suite(void)
+{
+	Suite *s = suite_create("media");
+	TCase *seg = tcase_create("segment"), *card = tcase_create("card"), *audio = tcase_create("audio");
+	tcase_add_checked_fixture(seg, setup, teardown);
+	tcase_add_checked_fixture(card, setup, teardown);
+	tcase_add_checked_fixture(audio, setup, teardown);
+	tcase_add_test(seg, segment_stream_parameters);
+	tcase_add_test(seg, segment_frame_count_rounds);
+	tcase_add_test(seg, segment_extradata_matches_across_renders);
+	tcase_add_test(seg, segment_seeds_give_different_pictures);
+	tcase_add_test(seg, segment_moves_between_first_and_last_frame);
+	tcase_add_test(seg, segment_references_and_text_change_the_picture);
+	tcase_add_test(seg, segment_portrait_and_square_sizes);
+	tcase_add_test(seg, segment_cjk_text_renders);
+	tcase_add_test(seg, segment_rejects_bad_parameters);
+	tcase_add_test(seg, segment_cancel_leaves_no_file);
+	tcase_add_test(card, card_decodes_and_is_deterministic);
+	tcase_add_test(card, font_find_returns_existing_files);
+	tcase_add_test(audio, tts_speaks_english_and_chinese);
+	tcase_add_test(audio, tts_rate_changes_length);
+	tcase_add_test(audio, tts_cancel_leaves_no_file);
+	tcase_add_test(audio, music_has_exact_length_and_moves);
+	tcase_add_test(audio, music_cancel_and_bad_length);
+	suite_add_tcase(s, seg);
+	suite_add_tcase(s, card);
+	suite_add_tcase(s, audio);
+	return s;
+}
+
+/*
+ * `test_media --bench`: wall-clock figures for the report, printed, never
+ * asserted (the machine's load decides them).  Renders three 8 s shots at
+ * 720p and at 1080p with a caption and two reference cards, speaks a few
+ * sentences and composes a 180 s bed.
+ */
+static int bench(void)
+{
+	static const int sizes[2][2] = { { 1280, 720 }, { 1920, 1080 } };
+	char *bdir = lv_test_mkdtemp("media-bench"), *c1, *c2, *out;
+	const char *refs[2];
+	lv_card_params cp;
+	int i, k, err = 0;
+	int64_t t0;
+	double sec, total;
+	if (!bdir)
+		return 1;
+	c1 = lv_path_join(bdir, "c1.png");
+	c2 = lv_path_join(bdir, "c2.png");
+	out = lv_path_join(bdir, "out");
+	memset(&cp, 0, sizeof(cp));
+	cp.width = cp.height = 512;
+	cp.title = "Mira";
+	cp.description = "a girl with long black hair and a yellow raincoat";
+	t0 = lv_mono_ms();
+	err |= lv_render_card(&cp, c1);
+	cp.title = "Bolt";
+	cp.description = "a small robot with blue lights";
+	err |= lv_render_card(&cp, c2);
+	printf("cards: 2 x 512x512 in %lld ms\n", (long long)(lv_mono_ms() - t0));
+	refs[0] = c1;
+	refs[1] = c2;
+	for (i = 0; i < 2; i++) {
+		int64_t ms = 0;
+		for (k = 0; k < 3; k++) {
+			lv_render_params p = base_params(sizes[i][0], sizes[i][1], 8.0, 100 + (uint32_t)k);
+			static const char *const cams[3] = { "push in", "pan left", "orbit" };
+			p.camera = cams[k];
+			p.text = "Mira and Bolt walk along the shore while the lighthouse beam sweeps over the water.";
+			p.references = refs;
+			p.n_references = 2;
+			t0 = lv_mono_ms();
+			err |= lv_render_segment(&p, out);
+			ms += lv_mono_ms() - t0;
+		}
+		printf("segments %dx%d: 3 x 8 s (576 frames) in %lld ms = %.1f frames/s, %.2f s per 8 s shot\n",
+		       sizes[i][0], sizes[i][1], (long long)ms, 576000.0 / (double)ms, (double)ms / 3000.0);
+	}
+	t0 = lv_mono_ms();
+	total = 0;
+	for (k = 0; k < 5; k++) {
+		err |= lv_tts_speak("The keeper climbs the stairs and lights the lamp as the storm rolls in.", "en", 0,
+		                    out, &sec, NULL);
+		total += sec;
+		err |= lv_tts_speak("看守人爬上楼梯，在暴风雨来临时点亮了灯。", "zh", 0, out, &sec, NULL);
+		total += sec;
+	}
+	printf("speech: 10 sentences (en, zh), %.1f s of audio in %lld ms\n", total, (long long)(lv_mono_ms() - t0));
+	t0 = lv_mono_ms();
+	err |= lv_music_generate(180.0, 7, "calm", out, NULL);
+	printf("music: 180 s bed in %lld ms\n", (long long)(lv_mono_ms() - t0));
+	free(c1);
+	free(c2);
+	free(out);
+	lv_test_rmdir(bdir);
+	free(bdir);
+	if (err)
+		printf("a step failed: %s\n", lv_error_last()->message);
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--bench"))
+		return bench();
+	return lv_test_run_suite(media_suite());
+}
