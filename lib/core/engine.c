@@ -6,6 +6,7 @@
 #include "util/mem.h"
 #include "util/time.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -136,8 +137,13 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	path = opts->config_path ? opts->config_path : getenv("LV_CONFIG");
 	if (path && !*path)
 		path = NULL;
-	if (!(e = lv_calloc(1, sizeof(*e))))
+	/* Reference-counted and thread-safe in libcurl >= 7.84: one per engine, undone in close. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return lv_error_set(LV_EINTERNAL, "libcurl could not be initialised");
+	if (!(e = lv_calloc(1, sizeof(*e)))) {
+		curl_global_cleanup();
 		return LV_ENOMEM;
+	}
 	e->flags = opts->flags;
 	if ((rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) || (rc = build_settings(e)))
 		goto fail;
@@ -168,6 +174,7 @@ void lv_engine_close(lv_engine *e)
 		free(e->settings[i].value);
 	memset(e->master_key, 0, sizeof(e->master_key));
 	free(e);
+	curl_global_cleanup();
 }
 
 const char *lv_engine_setting(const lv_engine *e, const char *name)

@@ -69,6 +69,7 @@ static int local_anchor(void *self, const lv_call_ctx *ctx, const lv_anchor_requ
 	p.description = req->is_style_frame ? req->style : req->description;
 	p.language = req->language;
 	p.font_file = lv_font_find(req->language);
+	p.style_frame = req->is_style_frame;
 	if (lv_render_card(&p, req->out_png))
 		return lv_provider_fail(err, "anchor_failed", 0, "local anchor renderer: %s", lv_error_last()->message);
 	return LV_OK;
