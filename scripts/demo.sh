@@ -21,7 +21,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" --target lvctl >/dev/null
 
 lvctl() { build/bin/lvctl --data-dir "$dir/data" "$@"; }
-mkdir -p "$dir/films"
+mkdir -p "$dir/films" "$dir/data"
 keyfile="$dir/data/demo.key"
 if [ ! -s "$keyfile" ]; then
   umask 077
