@@ -179,6 +179,11 @@ typedef struct lv_provider {
 	void (*destroy)(void *self);
 } lv_provider;
 
+/* The provider's API key from the environment variable its config names (api_key_env).  *out is the
+ * variable's value (not a copy: do not free, do not log).  A missing variable is an error naming the
+ * variable, never the value. */
+int lv_provider_api_key(const lv_provider_conf *conf, const char **out, lv_provider_error *err);
+
 /* A provider type's constructor. */
 typedef int (*lv_provider_factory)(lv_provider *p, const lv_provider_conf *conf);
 
