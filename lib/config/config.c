@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,8 +461,12 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 		rc = cfg->root ? LV_OK : lv_error_nomem();
 	}
 	if (rc) {
-		if (rc == LV_EINVALID)
-			lv_error_set(LV_ECONFIG, "%s", lv_error_last()->message);
+		if (rc == LV_EINVALID) {
+			/* Copy first: the message lives in the buffer lv_error_set() writes to. */
+			char message[1024];
+			snprintf(message, sizeof(message), "%s", lv_error_last()->message);
+			rc = lv_error_set(LV_ECONFIG, "%s", message);
+		}
 		goto fail;
 	}
 	if (!cJSON_IsObject(cfg->root)) {

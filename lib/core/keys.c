@@ -139,7 +139,7 @@ int lv_key_create(lv_key **out, lv_engine *e, const char *name, int64_t credits)
 	create_ctx ctx;
 	char random[LV_API_KEY_RANDOM_CHARS + 1], idpart[17];
 	unsigned char salt[32], whsec[32];
-	char whsec_b64[48];
+	char whsec_b64[6 + 44 + 1]; /* "whsec_" + base64 of 32 bytes + NUL */
 	char *secret = NULL;
 	lv_key *k;
 	int rc;
