@@ -170,6 +170,9 @@ void srv_request_finish(srv_request *r)
 	        (long long)(srv_mono_ms() - r->started_ms),
 	        r->key ? " key " : "", r->key ? lv_key_id(r->key) : "");
 	lv_key_free(r->key);
+	/* The library keeps the last error (and its details) per thread: release it with the request,
+	 * so that nothing is left behind when a civetweb thread ends. */
+	lv_error_clear();
 	free(r->body);
 	free(r->query_buf);
 	r->key = NULL;
