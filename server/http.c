@@ -197,26 +197,79 @@ static int body_pending(const srv_request *r)
 	return 0;
 }
 
+/* Whether a comma-separated header value lists `token` (case-insensitive). */
+static int has_token(const char *value, const char *token)
+{
+	size_t tl = strlen(token);
+	while (*value) {
+		size_t n;
+		while (*value == ' ' || *value == '\t' || *value == ',')
+			value++;
+		n = strcspn(value, ",");
+		while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+			n--;
+		if (n == tl && !strncasecmp(value, token, tl))
+			return 1;
+		value += strcspn(value, ",");
+	}
+	return 0;
+}
+
+/* Whether the connection stays open after this response, as civetweb will decide it: HTTP/1.1
+ * unless the client asked to close, HTTP/1.0 only with "Connection: keep-alive". */
+static int client_keeps_alive(const srv_request *r)
+{
+	const char *c = mg_get_header(r->conn, "Connection");
+	const char *v = r->ri && r->ri->http_version ? r->ri->http_version : "";
+	if (c)
+		return has_token(c, "keep-alive");
+	return !strcmp(v, "1.1");
+}
+
 int srv_send_json(srv_request *r, int status, const char *json, size_t len, const srv_header *extra,
                   size_t n_extra)
 {
-	char clen[32];
+	const char *reason = mg_get_response_code_text(r->conn, status);
+	const char *version = r->ri && r->ri->http_version && !strcmp(r->ri->http_version, "1.0") ? "1.0" : "1.1";
+	int keep = client_keeps_alive(r);
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	sbuf b = { NULL, 0, 0, 0 };
 	size_t i;
+
 	/* A body we did not read stays on the connection: close it after this response instead of
 	 * letting civetweb drain (or wait for) what the client still sends. */
-	if (body_pending(r))
+	if (body_pending(r)) {
 		mg_disable_keep_alive(r->conn);
-	snprintf(clen, sizeof(clen), "%zu", len);
-	mg_response_header_start(r->conn, status);
-	mg_response_header_add(r->conn, "Content-Type", "application/json; charset=utf-8", -1);
-	mg_response_header_add(r->conn, "Content-Length", clen, -1);
-	mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(r->conn, "X-Request-Id", r->id, -1);
-	for (i = 0; i < n_extra; i++)
-		mg_response_header_add(r->conn, extra[i].name, extra[i].value, -1);
-	mg_response_header_send(r->conn);
+		keep = 0;
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	/* The head is written as raw HTTP/1.x rather than through mg_response_header_*(): those
+	 * refuse to start a response once anything was written, and "100 Continue" may have been. */
+	{
+		char line[256];
+		snprintf(line, sizeof(line),
+		         "HTTP/%s %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n"
+		         "Cache-Control: no-store\r\nDate: %s\r\nConnection: %s\r\nX-Request-Id: %s\r\n",
+		         version, status, reason ? reason : "", len, date, keep ? "keep-alive" : "close", r->id);
+		sb_puts(&b, line);
+	}
+	for (i = 0; i < n_extra; i++) {
+		sb_puts(&b, extra[i].name);
+		sb_puts(&b, ": ");
+		sb_puts(&b, extra[i].value);
+		sb_puts(&b, "\r\n");
+	}
+	sb_puts(&b, "\r\n");
 	if (len > 0 && strcmp(method(r), "HEAD") != 0)
-		mg_write(r->conn, json, len);
+		sb_put(&b, json, len);
+	if (!b.failed)
+		mg_write(r->conn, b.data, b.len);
+	else
+		mg_disable_keep_alive(r->conn); /* out of memory: no response, just close */
+	free(b.data);
 	r->status = status;
 	return status;
 }
@@ -578,9 +631,10 @@ int srv_civetweb_http_error(struct mg_connection *conn, int status, const char *
 		code = "request_too_large";
 		break;
 	default:
-		code = status >= 500 ? "internal_error" : "invalid_request";
+		/* 505 (HTTP version) and 501 (unknown coding) are the client's; other 5xx are ours. */
+		code = status >= 500 && status != 501 && status != 505 ? "internal_error" : "invalid_request";
 	}
-	snprintf(message, sizeof(message), "%s", errmsg && *errmsg ? errmsg : "the request could not be handled");
+	snprintf(message, sizeof(message), "request: %s", errmsg && *errmsg ? errmsg : "could not be handled");
 	/* Strip civetweb's trailing newline. */
 	while (strlen(message) > 0 && (message[strlen(message) - 1] == '\n' || message[strlen(message) - 1] == '\r'))
 		message[strlen(message) - 1] = '\0';

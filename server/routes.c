@@ -233,9 +233,8 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 		char message[256];
 		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
 		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
-	} else if (!(st = srv_parse_query(&r, hit->query)) &&
-	           !((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
-	           !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
+	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
+	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
 		st = hit->fn(&r);
 	}
 	srv_request_finish(&r);

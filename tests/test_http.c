@@ -110,6 +110,7 @@ typedef struct tkey {
 static void make_key(tkey *k, int64_t credits)
 {
 	lv_key *key = NULL;
+	memset(k, 0, sizeof(*k));
 	ck_assert_msg(lv_key_create(&key, g_engine, "http-test", credits) == LV_OK, "%s", lv_error_last()->message);
 	snprintf(k->id, sizeof(k->id), "%s", lv_key_id(key));
 	snprintf(k->secret, sizeof(k->secret), "%s", lv_key_secret(key));
@@ -357,6 +358,10 @@ START_TEST(auth_failures_are_401_with_challenge)
 	assert_error(&r, 401, "invalid_api_key", NULL);
 	lv_test_response_free(&r);
 	call(&r, "GET", "/v1/videos", NULL, NULL, NULL);
+	assert_error(&r, 401, "invalid_api_key", NULL);
+	lv_test_response_free(&r);
+	/* Authentication comes before anything else about the request. */
+	call(&r, "GET", "/v1/videos?bogus=1", NULL, NULL, NULL);
 	assert_error(&r, 401, "invalid_api_key", NULL);
 	lv_test_response_free(&r);
 	/* The scheme name is case-insensitive. */
@@ -1025,11 +1030,9 @@ END_TEST
 
 /* ---- body limit ---------------------------------------------------------------------------------- */
 
-/* Send raw bytes on a new connection and read until the server closes it (or 10 s pass). */
-static size_t raw_exchange(int port, const char *request, char *out, size_t cap, int *closed)
+static int raw_connect(int port)
 {
 	struct sockaddr_in sa;
-	size_t len = 0;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -1037,26 +1040,84 @@ static size_t raw_exchange(int port, const char *request, char *out, size_t cap,
 	sa.sin_port = htons((unsigned short)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(send(fd, request, strlen(request), 0), (ssize_t)strlen(request));
+	return fd;
+}
+
+static void raw_send(int fd, const char *text)
+{
+	ck_assert_int_eq(send(fd, text, strlen(text), 0), (ssize_t)strlen(text));
+}
+
+/* Read into out (appending at *len) until `until` appears (NULL: until the server closes the
+ * connection), or 10 s pass.  Sets *closed when the server closed the connection. */
+static void raw_read(int fd, char *out, size_t cap, size_t *len, const char *until, int *closed)
+{
 	*closed = 0;
-	for (;;) {
+	while (!(until && strstr(out, until))) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t n;
-		if (poll(&p, 1, 10000) <= 0)
+		if (*len == cap - 1 || poll(&p, 1, 10000) <= 0)
 			break;
-		n = recv(fd, out + len, cap - 1 - len, 0);
+		n = recv(fd, out + *len, cap - 1 - *len, 0);
 		if (n <= 0) {
 			*closed = 1;
 			break;
 		}
-		len += (size_t)n;
-		if (len == cap - 1)
-			break;
+		*len += (size_t)n;
+		out[*len] = '\0';
 	}
-	out[len] = '\0';
+}
+
+/* Send raw bytes on a new connection and read until the server closes it (or 10 s pass). */
+static size_t raw_exchange(int port, const char *request, char *out, size_t cap, int *closed)
+{
+	size_t len = 0;
+	int fd = raw_connect(port);
+	out[0] = '\0';
+	raw_send(fd, request);
+	raw_read(fd, out, cap, &len, NULL, closed);
 	close(fd);
 	return len;
 }
+
+START_TEST(expect_continue_and_malformed_requests)
+{
+	const char *body = "{\"prompt\":\"after 100 Continue\",\"duration\":3}";
+	char request[512], response[4096];
+	size_t len = 0;
+	int fd, closed;
+	tkey k;
+	make_key(&k, 10000000);
+	/* The server asks for the body of an acceptable request with "100 Continue". */
+	snprintf(request, sizeof(request),
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+	         "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
+	         k.secret, strlen(body));
+	fd = raw_connect(g_srv.port);
+	response[0] = '\0';
+	raw_send(fd, request);
+	raw_read(fd, response, sizeof(response), &len, "\r\n\r\n", &closed);
+	ck_assert_msg(!strncmp(response, "HTTP/1.1 100 Continue\r\n\r\n", 25), "%s", response);
+	ck_assert_uint_eq(len, 25);
+	raw_send(fd, body);
+	raw_read(fd, response, sizeof(response), &len, "\"cost_estimate\"", &closed);
+	ck_assert_msg(strstr(response, "HTTP/1.1 202 ") != NULL, "%s", response);
+	close(fd);
+	ck_assert_int_eq(list_count(&k, NULL), 1);
+
+	/* What civetweb rejects before routing is still a JSON error, and the connection closes. */
+	raw_exchange(g_srv.port, "GARBAGE\r\n\r\n", response, sizeof(response), &closed);
+	ck_assert_msg(!strncmp(response + 9, "400 ", 4), "%s", response);
+	ck_assert_ptr_nonnull(strstr(response, "application/json; charset=utf-8"));
+	ck_assert_ptr_nonnull(strstr(response, "{\"error\":{\"code\":\"invalid_request\",\"message\":\"request: "));
+	ck_assert(closed);
+	raw_exchange(g_srv.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", response,
+	             sizeof(response), &closed);
+	ck_assert_msg(!strncmp(response + 9, "400 ", 4), "%s", response);
+	ck_assert_ptr_nonnull(strstr(response, "\"code\":\"invalid_request\""));
+	assert_ledger();
+}
+END_TEST
 
 START_TEST(oversized_bodies_are_413)
 {
@@ -1364,6 +1425,7 @@ static Suite *http_suite(void)
 	tcase_add_test(api, cancel_refunds_a_queued_task_and_is_idempotent);
 	tcase_add_test(api, compose_preconditions_and_success);
 	tcase_add_test(api, oversized_bodies_are_413);
+	tcase_add_test(api, expect_continue_and_malformed_requests);
 	tcase_add_test(api, keep_alive_reuses_the_connection);
 	tcase_add_test(api, bad_flags_and_config_exit_with_a_message);
 	suite_add_tcase(s, api);
