@@ -377,7 +377,7 @@ int srv_authenticate(srv_request *r)
 	while (*h == ' ' || *h == '\t')
 		h++;
 	/* The scheme name is case-insensitive (RFC 9110 §11.1). */
-	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t' && h[6] != '\0'))
 		return srv_send_error(r, 401, "invalid_api_key", "Authorization: the Bearer scheme is required", NULL,
 		                      auth_challenge, 1);
 	h += 6;
