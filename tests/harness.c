@@ -97,8 +97,21 @@ int lv_test_server_start(lv_test_server *srv, const char *data_dir, const char *
 		lv_sleep_ms(20);
 	}
 	free(port_file);
-	if (srv->pid > 0)
+	/* Show why: the server's stderr names the problem. */
+	{
+		char *log = NULL;
+		size_t len = 0;
+		if (lv_file_read(&log, &len, srv->log_path) == 0 && log) {
+			fprintf(stderr, "lvserver did not start; its log (%s):\n%s\n", srv->log_path, log);
+			free(log);
+		}
+	}
+	if (srv->pid > 0) {
 		lv_test_server_kill(srv);
+	} else {
+		free(srv->log_path);
+		srv->log_path = NULL;
+	}
 	return -1;
 }
 

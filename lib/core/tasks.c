@@ -374,8 +374,10 @@ static int list_tx(lv_store_tx *tx, void *p)
 	if (c->after) {
 		lv_task_rec a;
 		int rc = OPS(c->e)->task_get(tx, c->after, 0, &a);
-		if (rc == LV_OK && strcmp(a.key_id, c->key_id) != 0)
+		if (rc == LV_OK && strcmp(a.key_id, c->key_id) != 0) {
+			lv_task_rec_clear(&a);
 			rc = LV_ENOTFOUND;
+		}
 		if (rc == LV_ENOTFOUND)
 			return lv_error_set(LV_EINVALID, "after: '%s' is not a task of this API key", c->after);
 		if (rc)

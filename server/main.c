@@ -1,0 +1,342 @@
+/*
+ * lvserver: the HTTP API of liblongvideo on CivetWeb.
+ *
+ *   lvserver [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--workers N]
+ *            [--public-url URL] [--port-file FILE]
+ *
+ * main() reads the flags, opens the engine, starts civetweb, then waits for
+ * SIGTERM or SIGINT in sigwait() (the signals are blocked in every thread) and
+ * shuts down: civetweb first (it finishes the requests in flight), then the
+ * engine.
+ */
+#include "http.h"
+#include "ratelimit.h"
+#include "routes.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define EXIT_FAILURE_RUN 1
+
+typedef struct flags {
+	const char *config;
+	const char *data_dir;
+	const char *listen;
+	const char *public_url;
+	const char *port_file;
+	int workers; /* -1: not given */
+} flags;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: lvserver [options]\n"
+	        "\n"
+	        "Serve the liblongvideo HTTP API (/v1).\n"
+	        "\n"
+	        "options:\n"
+	        "  --config FILE       JSON configuration file (default: $LV_CONFIG, else built-in defaults)\n"
+	        "  --data-dir DIR      data directory: store and media (overrides \"data_dir\", default lvdata)\n"
+	        "  --listen HOST:PORT  listen address (overrides server.listen, default 127.0.0.1:8080);\n"
+	        "                      port 0 picks a free port\n"
+	        "  --workers N         pipeline workers to run in this process (overrides pipeline.workers)\n"
+	        "  --public-url URL    base URL of media links (overrides server.public_url)\n"
+	        "  --port-file FILE    after binding, write the port number and a newline to FILE\n"
+	        "  --help              show this help and exit\n"
+	        "  --version           show the version and exit\n"
+	        "\n"
+	        "SIGTERM or SIGINT stops the server cleanly (exit status 0).\n");
+}
+
+static int usage_error(const char *fmt, ...) SRV_PRINTF(1, 2);
+
+static int usage_error(const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "lvserver: %s\nTry 'lvserver --help'.\n", message);
+	return EXIT_USAGE;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_flags(flags *f, int argc, char **argv)
+{
+	static const char *const with_value[] = { "--config", "--data-dir", "--listen", "--workers",
+		                                  "--public-url", "--port-file", NULL };
+	int i;
+	memset(f, 0, sizeof(*f));
+	f->workers = -1;
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value = NULL, *eq;
+		char name[32];
+		size_t k, nlen;
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(arg, "--version")) {
+			printf("lvserver %s (liblongvideo %s, CivetWeb %s)\n", LV_VERSION, lv_version(), mg_version());
+			return 0;
+		}
+		eq = strchr(arg, '=');
+		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (strncmp(arg, "--", 2) != 0 || nlen >= sizeof(name))
+			return usage_error("unexpected argument '%s'", arg);
+		memcpy(name, arg, nlen);
+		name[nlen] = '\0';
+		for (k = 0; with_value[k]; k++)
+			if (!strcmp(with_value[k], name))
+				break;
+		if (!with_value[k])
+			return usage_error("unknown option '%s'", name);
+		if (eq) {
+			value = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", name);
+			value = argv[++i];
+		}
+		if (!*value)
+			return usage_error("%s needs a non-empty value", name);
+		if (!strcmp(name, "--config")) {
+			f->config = value;
+		} else if (!strcmp(name, "--data-dir")) {
+			f->data_dir = value;
+		} else if (!strcmp(name, "--listen")) {
+			f->listen = value;
+		} else if (!strcmp(name, "--public-url")) {
+			f->public_url = value;
+		} else if (!strcmp(name, "--port-file")) {
+			f->port_file = value;
+		} else {
+			char *end;
+			long n;
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno || *end || n < 0 || n > 1024)
+				return usage_error("--workers: must be an integer from 0 to 1024 (got '%s')", value);
+			f->workers = (int)n;
+		}
+	}
+	return -1;
+}
+
+/* Write "PORT\n" to path atomically (a temp file renamed into place), so that a reader never
+ * sees a partial file. */
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096], text[16];
+	int fd, n, ok;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= sizeof(tmp))
+		return -1;
+	n = snprintf(text, sizeof(text), "%d\n", port);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The host part of a listen address ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:0" -> "[::1]",
+ * "8080" -> ""). */
+static void listen_host(char *out, size_t cap, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, listen, n);
+	out[n] = '\0';
+}
+
+/* The store setting for the log, without credentials: the user and password of a URL become "***". */
+static void redact_store(char *out, size_t cap, const char *store)
+{
+	const char *scheme = strstr(store, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	if (scheme && at)
+		snprintf(out, cap, "%.*s***%s", (int)(scheme + 3 - store), store, at);
+	else
+		snprintf(out, cap, "%s", store);
+}
+
+static void random_prefix(char out[9])
+{
+	unsigned char b[4] = { 0, 0, 0, 0 };
+	int fd = open("/dev/urandom", O_RDONLY);
+	unsigned v;
+	if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16);
+	} else {
+		v = (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3];
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(out, 9, "%08x", v);
+}
+
+/* Pipeline workers are started here once the pipeline is part of the library; until then the
+ * requested count is reported and tasks stay queued for a process that runs workers. */
+static void workers_start(const srv_context *srv, int n)
+{
+	if (n > 0)
+		srv_log(srv, SRV_LOG_WARN,
+		        "workers: %d requested, but this build has no pipeline: tasks are accepted and stay queued", n);
+}
+
+static void workers_stop(const srv_context *srv)
+{
+	(void)srv;
+}
+
+int main(int argc, char **argv)
+{
+	lv_engine_options eo = LV_ENGINE_OPTIONS_INIT;
+	struct mg_callbacks callbacks;
+	struct mg_init_data init;
+	struct mg_error_data err;
+	struct mg_server_port ports[4];
+	struct mg_context *ctx;
+	srv_context srv;
+	const char *options[16];
+	char threads[16], errtext[256] = "", host[128], url[192], store[512];
+	const char *listen;
+	unsigned errcode = 0;
+	sigset_t stop_signals;
+	struct sigaction ign;
+	flags f;
+	int rc, sig = 0, n_ports, port, workers, nopt = 0;
+
+	if ((rc = parse_flags(&f, argc, argv)) >= 0)
+		return rc;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.log_level = srv_log_level_from_env();
+	random_prefix(srv.id_prefix);
+	atomic_init(&srv.next_request, 0);
+
+	eo.config_path = f.config;
+	eo.data_dir = f.data_dir;
+	eo.listen = f.listen;
+	eo.public_url = f.public_url;
+	eo.workers = f.workers;
+	if ((rc = lv_engine_open(&srv.engine, &eo))) {
+		fprintf(stderr, "lvserver: %s\n", lv_error_last()->message);
+		return EXIT_FAILURE_RUN;
+	}
+	listen = lv_engine_setting(srv.engine, "server.listen");
+	srv.max_body_bytes = lv_engine_setting_int(srv.engine, "server.max_body_bytes", 1048576);
+	srv.rate_limit_per_minute = (int)lv_engine_setting_int(srv.engine, "server.rate_limit_per_minute", 0);
+	workers = (int)lv_engine_setting_int(srv.engine, "pipeline.workers", 0);
+	if (srv.rate_limit_per_minute > 0 && !(srv.ratelimit = srv_ratelimit_new(srv.rate_limit_per_minute))) {
+		fprintf(stderr, "lvserver: out of memory\n");
+		lv_engine_close(srv.engine);
+		return EXIT_FAILURE_RUN;
+	}
+	snprintf(threads, sizeof(threads), "%lld",
+	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
+
+	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
+	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, NULL);
+
+	options[nopt++] = "listening_ports";
+	options[nopt++] = listen;
+	options[nopt++] = "num_threads";
+	options[nopt++] = threads;
+	options[nopt++] = "enable_keep_alive";
+	options[nopt++] = "yes";
+	options[nopt++] = "keep_alive_timeout_ms";
+	options[nopt++] = "2000";
+	options[nopt++] = "request_timeout_ms";
+	options[nopt++] = "30000";
+	options[nopt++] = "decode_url";
+	options[nopt++] = "yes";
+	options[nopt] = NULL;
+
+	memset(&callbacks, 0, sizeof(callbacks));
+	callbacks.http_error = srv_civetweb_http_error;
+	callbacks.log_message = srv_civetweb_log_message;
+	mg_init_library(0);
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &callbacks;
+	init.user_data = &srv;
+	init.configuration_options = options;
+	memset(&err, 0, sizeof(err));
+	err.code = &errcode;
+	err.text = errtext;
+	err.text_buffer_size = sizeof(errtext);
+	if (!(ctx = mg_start2(&init, &err))) {
+		fprintf(stderr, "lvserver: cannot listen on %s: %s\n", listen, errtext[0] ? errtext : "unknown error");
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		mg_exit_library();
+		return EXIT_FAILURE_RUN;
+	}
+	memset(ports, 0, sizeof(ports));
+	n_ports = mg_get_server_ports(ctx, 4, ports);
+	port = n_ports > 0 ? ports[0].port : 0;
+
+	/* The public URL must be final before any request reads it: routes are registered after. */
+	listen_host(host, sizeof(host), listen);
+	if (!host[0] || !strcmp(host, "0.0.0.0"))
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	else if (!strcmp(host, "[::]"))
+		snprintf(url, sizeof(url), "http://[::1]:%d", port);
+	else
+		snprintf(url, sizeof(url), "http://%s:%d", host, port);
+	if (lv_engine_set_public_url(srv.engine, url))
+		srv_log(&srv, SRV_LOG_WARN, "public URL %s not set: %s", url, lv_error_last()->message);
+	mg_set_request_handler(ctx, "/", srv_dispatch, &srv);
+
+	workers_start(&srv, workers);
+	redact_store(store, sizeof(store), lv_engine_setting(srv.engine, "store"));
+	fprintf(stderr, "lvserver %s listening on http://%s:%d (workers: %d, store: %s)\n", LV_VERSION,
+	        host[0] ? host : "0.0.0.0", port, workers, store);
+	srv_log(&srv, SRV_LOG_INFO, "public URL %s; %s threads; body limit %lld bytes; rate limit %s",
+	        lv_engine_setting(srv.engine, "server.public_url"), threads, (long long)srv.max_body_bytes,
+	        srv.rate_limit_per_minute > 0 ? "on" : "off");
+	if (f.port_file && write_port_file(f.port_file, port) != 0) {
+		fprintf(stderr, "lvserver: cannot write the port file %s: %s\n", f.port_file, strerror(errno));
+		mg_stop(ctx);
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		mg_exit_library();
+		return EXIT_FAILURE_RUN;
+	}
+
+	while (sigwait(&stop_signals, &sig) != 0)
+		;
+	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	mg_stop(ctx); /* waits for the requests in flight */
+	workers_stop(&srv);
+	srv_ratelimit_free(srv.ratelimit);
+	lv_engine_close(srv.engine);
+	mg_exit_library();
+	fprintf(stderr, "lvserver stopped\n");
+	return 0;
+}

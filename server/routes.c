@@ -1,0 +1,242 @@
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Route flags. */
+#define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
+#define R_BODY 0x2u /* a JSON request body is read (Content-Type check, size limit) */
+
+typedef int (*route_fn)(srv_request *r);
+
+typedef struct route {
+	const char *method;
+	const char *pattern;       /* segments; "{id}" matches one non-empty segment into r->path_id */
+	unsigned flags;
+	const char *const *query;  /* allowed query parameters (NULL: none) */
+	route_fn fn;
+} route;
+
+/* ---- handlers ------------------------------------------------------------------------------ */
+
+static int send_owned_json(srv_request *r, int status, char *json, const srv_header *extra, size_t n_extra)
+{
+	srv_send_json(r, status, json, strlen(json), extra, n_extra);
+	lv_free(json);
+	return status;
+}
+
+/* A task as the response, with the given status (and Location/replay headers for create). */
+static int send_task(srv_request *r, int status, lv_task *task, unsigned flags, int created)
+{
+	char location[160];
+	srv_header h[2];
+	size_t nh = 0;
+	char *json = NULL;
+	int rc = lv_task_to_json(&json, task, flags);
+	if (rc) {
+		lv_task_free(task);
+		return srv_send_lv_error(r, rc);
+	}
+	if (created) {
+		snprintf(location, sizeof(location), "/v1/videos/%s", lv_task_id(task));
+		h[nh].name = "Location";
+		h[nh++].value = location;
+		if (lv_task_replayed(task)) {
+			h[nh].name = "Idempotent-Replayed";
+			h[nh++].value = "true";
+		}
+	}
+	lv_task_free(task);
+	return send_owned_json(r, status, json, h, nh);
+}
+
+static int h_healthz(srv_request *r)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}", lv_version());
+	return srv_send_json(r, 200, body, (size_t)n, NULL, 0);
+}
+
+static int h_create(srv_request *r)
+{
+	const char *idem = mg_get_header(r->conn, "Idempotency-Key");
+	lv_task *task = NULL;
+	int rc = lv_task_create_json(&task, r->srv->engine, r->key, r->body, r->body_len, idem);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 1);
+}
+
+static int h_list(srv_request *r)
+{
+	lv_task_list_options opts = LV_TASK_LIST_OPTIONS_INIT;
+	const char *limit = srv_query_param(r, "limit"), *after = srv_query_param(r, "after"), *status = srv_query_param(r, "status");
+	lv_task_page *page = NULL;
+	char *json = NULL;
+	int rc;
+
+	if (limit) {
+		/* Strictly 1-100 in decimal digits: "0" is not "the default" here. */
+		size_t i, n = strlen(limit);
+		int v = 0;
+		for (i = 0; i < n && i < 4 && limit[i] >= '0' && limit[i] <= '9'; i++)
+			v = v * 10 + (limit[i] - '0');
+		if (n == 0 || i != n || v < 1 || v > 100)
+			return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
+		opts.limit = v;
+	}
+	if (after && !*after)
+		return srv_send_errorf(r, 400, "invalid_request", "after: must be a task id from a previous page");
+	if (status && !*status)
+		return srv_send_errorf(r, 400, "invalid_request", "status: must be one task status, e.g. queued");
+	opts.after = after;
+	opts.status = status;
+	if ((rc = lv_task_list(&page, r->srv->engine, r->key, &opts)))
+		return srv_send_lv_error(r, rc);
+	rc = lv_task_page_to_json(&json, page);
+	lv_task_page_free(page);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_owned_json(r, 200, json, NULL, 0);
+}
+
+static int h_get(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_get(&task, r->srv->engine, r->key, r->path_id);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_task(r, 200, task, LV_TASK_JSON_DETAIL, 0);
+}
+
+/* Cancel takes no fields: an empty body or an empty object. */
+static int empty_object(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (!*s)
+		return 1;
+	if (*s++ != '{')
+		return 0;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (*s++ != '}')
+		return 0;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return *s == '\0';
+}
+
+static int h_cancel(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc;
+	if (strlen(r->body) != r->body_len || !empty_object(r->body))
+		return srv_send_errorf(r, 400, "invalid_request", "body: cancel takes no fields (send no body or {})");
+	if ((rc = lv_task_cancel(&task, r->srv->engine, r->key, r->path_id)))
+		return srv_send_lv_error(r, rc);
+	return send_task(r, 200, task, 0, 0);
+}
+
+static int h_compose(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_compose_json(&task, r->srv->engine, r->key, r->path_id, r->body, r->body_len);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 0);
+}
+
+static int h_credits(srv_request *r)
+{
+	lv_credits credits;
+	char *json = NULL;
+	int rc = lv_key_credits(&credits, r->srv->engine, r->key);
+	if (rc == LV_OK)
+		rc = lv_credits_to_json(&json, &credits);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_owned_json(r, 200, json, NULL, 0);
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+static const char *const list_query[] = { "limit", "after", "status", NULL };
+
+static const route routes[] = {
+	{ "GET", "/healthz", 0, NULL, h_healthz },
+	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
+	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
+	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
+	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
+	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
+	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
+	/* Media downloads are added here when storage serves files:
+	 *   GET /v1/videos/{id}/content   R_AUTH, streams the result with Range support;
+	 *   GET /media/...                no auth (capability URL), Range support. */
+};
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Whether `path` matches `pattern`; the {id} segment is copied into `id` (cap bytes). */
+static int match(const char *pattern, const char *path, char *id, size_t cap)
+{
+	while (*pattern && *path) {
+		if (!strncmp(pattern, "{id}", 4)) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= cap)
+				return 0;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			path += n;
+			pattern += 4;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+int srv_dispatch(struct mg_connection *conn, void *cbdata)
+{
+	srv_request r;
+	const route *hit = NULL;
+	char allow[64] = "";
+	const char *path, *method;
+	size_t i;
+	int st;
+
+	srv_request_init(&r, cbdata, conn);
+	path = r.ri->local_uri ? r.ri->local_uri : "";
+	method = r.ri->request_method ? r.ri->request_method : "";
+	for (i = 0; i < N_ROUTES; i++) {
+		char id[SRV_PATH_PARAM_MAX];
+		if (!match(routes[i].pattern, path, id, sizeof(id)))
+			continue;
+		if (!strcmp(routes[i].method, method)) {
+			hit = &routes[i];
+			memcpy(r.path_id, id, sizeof(id));
+			break;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			strncat(allow, allow[0] ? ", " : "", sizeof(allow) - strlen(allow) - 1);
+			strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
+		}
+	}
+	if (!hit && !allow[0]) {
+		st = srv_send_errorf(&r, 404, "not_found", "no such endpoint: %s %s", method, path);
+	} else if (!hit) {
+		srv_header h[1] = { { "Allow", allow } };
+		char message[256];
+		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
+		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
+	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
+	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
+		st = hit->fn(&r);
+	}
+	srv_request_finish(&r);
+	return st;
+}
