@@ -30,6 +30,7 @@ typedef struct srv_ratelimit srv_ratelimit;
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */
 typedef struct srv_context {
 	lv_engine *engine;
+	lv_workers *workers;         /* pipeline workers and webhook delivery in this process */
 	int64_t max_body_bytes;      /* server.max_body_bytes */
 	int rate_limit_per_minute;   /* server.rate_limit_per_minute (0: off) */
 	srv_ratelimit *ratelimit;    /* NULL when off */

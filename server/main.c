@@ -193,18 +193,25 @@ static void random_prefix(char out[9])
 	snprintf(out, 9, "%08x", v);
 }
 
-/* Pipeline workers are started here once the pipeline is part of the library; until then the
- * requested count is reported and tasks stay queued for a process that runs workers. */
-static void workers_start(const srv_context *srv, int n)
+/* Pipeline workers (n of them; 0: API only) and webhook delivery, which every server does so that the
+ * webhooks of tasks canceled through the API go out even when no worker runs here. */
+static int workers_start(srv_context *srv, int n)
 {
-	if (n > 0)
-		srv_log(srv, SRV_LOG_WARN,
-		        "workers: %d requested, but this build has no pipeline: tasks are accepted and stay queued", n);
+	lv_worker_options wo = LV_WORKER_OPTIONS_INIT;
+	wo.workers = n;
+	wo.webhooks = 1;
+	if (lv_workers_start(&srv->workers, srv->engine, &wo) != LV_OK) {
+		fprintf(stderr, "lvserver: cannot start the workers: %s\n", lv_error_last()->message);
+		return -1;
+	}
+	return 0;
 }
 
-static void workers_stop(const srv_context *srv)
+/* Stop the workers: running work is interrupted and its tasks released for other workers at once. */
+static void workers_stop(srv_context *srv)
 {
-	(void)srv;
+	lv_workers_stop(srv->workers);
+	srv->workers = NULL;
 }
 
 int main(int argc, char **argv)
@@ -313,7 +320,13 @@ int main(int argc, char **argv)
 		srv_log(&srv, SRV_LOG_WARN, "public URL %s not set: %s", url, lv_error_last()->message);
 	mg_set_request_handler(ctx, "/", srv_dispatch, &srv);
 
-	workers_start(&srv, workers);
+	if (workers_start(&srv, workers) != 0) {
+		mg_stop(ctx);
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		mg_exit_library();
+		return EXIT_FAILURE_RUN;
+	}
 	redact_store(store, sizeof(store), lv_engine_setting(srv.engine, "store"));
 	fprintf(stderr, "lvserver %s listening on http://%s:%d (workers: %d, store: %s)\n", LV_VERSION,
 	        host[0] ? host : "0.0.0.0", port, workers, store);
@@ -323,6 +336,7 @@ int main(int argc, char **argv)
 	if (f.port_file && write_port_file(f.port_file, port) != 0) {
 		fprintf(stderr, "lvserver: cannot write the port file %s: %s\n", f.port_file, strerror(errno));
 		mg_stop(ctx);
+		workers_stop(&srv);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
 		mg_exit_library();
@@ -333,7 +347,7 @@ int main(int argc, char **argv)
 		;
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	mg_stop(ctx); /* waits for the requests in flight */
-	workers_stop(&srv);
+	workers_stop(&srv); /* then the pipeline; leases are released for other workers */
 	srv_ratelimit_free(srv.ratelimit);
 	lv_engine_close(srv.engine);
 	mg_exit_library();

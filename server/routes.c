@@ -161,6 +161,59 @@ static int h_credits(srv_request *r)
 	return send_owned_json(r, 200, json, NULL, 0);
 }
 
+/* ---- media ----------------------------------------------------------------------------------- */
+
+/* A result file with Range support (civetweb's static file handling: 206, If-None-Match, HEAD). */
+static int send_file(srv_request *r, const char *path, const char *name, const char *disposition)
+{
+	char headers[512];
+	snprintf(headers, sizeof(headers),
+	         "X-Request-Id: %s\r\nCache-Control: %s\r\nAccess-Control-Allow-Origin: *\r\n"
+	         "Access-Control-Expose-Headers: Content-Length, Content-Range, Accept-Ranges\r\n%s%s%s",
+	         r->id, disposition ? "private, max-age=3600" : "public, max-age=31536000, immutable",
+	         disposition ? "Content-Disposition: " : "", disposition ? disposition : "", disposition ? "\r\n" : "");
+	/* civetweb adds Content-Type, Content-Length, Accept-Ranges, Last-Modified and ETag. */
+	mg_send_mime_file2(r->conn, path, lv_media_content_type(name), headers);
+	r->status = mg_get_header(r->conn, "Range") ? 206 : 200;
+	return r->status;
+}
+
+/* GET /media/{task_id}/{token}/{name}: the capability URL of a result; no key needed. */
+static int h_media(srv_request *r)
+{
+	char key[SRV_PATH_PARAM_MAX + 8], *path = NULL;
+	const char *name;
+	int st;
+	snprintf(key, sizeof(key), "media/%s", r->path_id);
+	if (lv_media_resolve(&path, r->srv->engine, key) != LV_OK)
+		return srv_send_errorf(r, 404, "not_found", "no such media: /%s", key);
+	name = strrchr(key, '/') + 1;
+	st = send_file(r, path, name, NULL);
+	lv_free(path);
+	return st;
+}
+
+/* GET /v1/videos/{id}/content: the film of one of the key's tasks (a redirect when storage is remote). */
+static int h_content(srv_request *r)
+{
+	char *path = NULL, *url = NULL, disposition[200];
+	int rc = lv_media_task_film(&path, &url, r->srv->engine, r->key, r->path_id), st;
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	if (url) {
+		srv_header h[1] = { { "Location", url } };
+		char body[64];
+		int n = snprintf(body, sizeof(body), "{\"redirect\":true}");
+		st = srv_send_json(r, 302, body, (size_t)n, h, 1);
+		lv_free(url);
+		return st;
+	}
+	snprintf(disposition, sizeof(disposition), "inline; filename=\"%s.mp4\"", r->path_id);
+	st = send_file(r, path, "final.mp4", disposition);
+	lv_free(path);
+	return st;
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const char *const list_query[] = { "limit", "after", "status", NULL };
@@ -173,17 +226,26 @@ static const route routes[] = {
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
-	/* Media downloads are added here when storage serves files:
-	 *   GET /v1/videos/{id}/content   R_AUTH, streams the result with Range support;
-	 *   GET /media/...                no auth (capability URL), Range support. */
+	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
+	{ "HEAD", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
+	{ "GET", "/media/{rest}", 0, NULL, h_media },
+	{ "HEAD", "/media/{rest}", 0, NULL, h_media },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
-/* Whether `path` matches `pattern`; the {id} segment is copied into `id` (cap bytes). */
+/* Whether `path` matches `pattern`; the {id} segment (or, for a final {rest}, everything left) is copied
+ * into `id` (cap bytes). */
 static int match(const char *pattern, const char *path, char *id, size_t cap)
 {
 	while (*pattern && *path) {
+		if (!strcmp(pattern, "{rest}")) {
+			size_t n = strlen(path);
+			if (n == 0 || n >= cap)
+				return 0;
+			memcpy(id, path, n + 1);
+			return 1;
+		}
 		if (!strncmp(pattern, "{id}", 4)) {
 			size_t n = strcspn(path, "/");
 			if (n == 0 || n >= cap)

@@ -1,0 +1,175 @@
+/* lvserver with workers: a task goes from POST to a film served at its capability URL (Range, HEAD) and at
+ * /v1/videos/{id}/content; a server stopped mid-task hands the task to the next one. */
+#include "testutil.h"
+#include "harness.h"
+#include "longvideo.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir, *config, *key_secret, *other_secret;
+
+static void setup(void)
+{
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_key *k = NULL, *k2 = NULL;
+	dir = lv_test_mkdtemp("srvpipe");
+	config = lv_test_write_file(dir, "config.json",
+	                            "{\"pipeline\":{\"lease_seconds\":2},"
+	                            "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":1500}}}");
+	o.data_dir = dir;
+	o.config_path = config;
+	ck_assert_int_eq(lv_engine_open(&e, &o), LV_OK);
+	ck_assert_int_eq(lv_key_create(&k, e, "app", 10000000), LV_OK);
+	ck_assert_int_eq(lv_key_create(&k2, e, "other", 10000000), LV_OK);
+	key_secret = lv_strdup(lv_key_secret(k));
+	other_secret = lv_strdup(lv_key_secret(k2));
+	lv_key_free(k);
+	lv_key_free(k2);
+	lv_engine_close(e);
+}
+
+static void teardown(void)
+{
+	lv_test_rmdir(dir);
+	free(dir);
+	free(config);
+	free(key_secret);
+	free(other_secret);
+}
+
+static cJSON *call(const lv_test_server *s, const char *method, const char *path, const char *secret,
+                   const char *body, long want)
+{
+	char auth[128], *u = lv_asprintf("%s%s", s->base_url, path);
+	const char *h[] = { auth, "Content-Type: application/json", NULL };
+	lv_test_response r;
+	cJSON *j;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
+	ck_assert_int_eq(lv_test_http(&r, method, u, h, body, body ? strlen(body) : 0), 0);
+	ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path, r.status, r.body);
+	j = cJSON_Parse(r.body);
+	lv_test_response_free(&r);
+	free(u);
+	return j;
+}
+
+static cJSON *wait_status(const lv_test_server *s, const char *id, const char *status, int timeout_s)
+{
+	char path[96];
+	int64_t until = lv_mono_ms() + timeout_s * 1000LL;
+	snprintf(path, sizeof(path), "/v1/videos/%s", id);
+	for (;;) {
+		cJSON *t = call(s, "GET", path, key_secret, NULL, 200);
+		if (!strcmp(lv_json_get_str(t, "status"), status))
+			return t;
+		ck_assert_msg(lv_mono_ms() < until, "task %s is %s, not %s, after %d s", id, lv_json_get_str(t, "status"),
+		              status, timeout_s);
+		cJSON_Delete(t);
+		lv_sleep_ms(100);
+	}
+}
+
+START_TEST(a_task_becomes_a_film_served_with_range_support)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char id[64], url[512], path[128], buf[160], auth[128];
+	lv_test_response r;
+	const char *range[] = { "Range: bytes=100-1099", NULL };
+	const char *hk[] = { auth, NULL };
+	long size;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	t = call(&s, "POST", "/v1/videos", key_secret, "{\"prompt\":\"Paper boats on a canal\",\"duration\":4}", 202);
+	snprintf(id, sizeof(id), "%s", lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	t = wait_status(&s, id, "completed", 180);
+	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
+	ck_assert(strncmp(url, s.base_url, strlen(s.base_url)) == 0);
+	cJSON_Delete(t);
+
+	/* The capability URL needs no key; it serves the whole file, ranges and HEAD. */
+	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(lv_test_header(&r, "Content-Type", buf, sizeof(buf)), "video/mp4");
+	ck_assert_str_eq(lv_test_header(&r, "Accept-Ranges", buf, sizeof(buf)), "bytes");
+	size = (long)r.body_len;
+	ck_assert_int_gt(size, 10000);
+	ck_assert(memcmp(r.body + 4, "ftyp", 4) == 0);
+	lv_test_response_free(&r);
+	ck_assert_int_eq(lv_test_http(&r, "GET", url, range, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 206);
+	ck_assert_uint_eq(r.body_len, 1000);
+	snprintf(path, sizeof(path), "bytes 100-1099/%ld", size);
+	ck_assert_str_eq(lv_test_header(&r, "Content-Range", buf, sizeof(buf)), path);
+	lv_test_response_free(&r);
+	ck_assert_int_eq(lv_test_http(&r, "HEAD", url, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.body_len, 0);
+	lv_test_response_free(&r);
+	/* A wrong token is nothing. */
+	strcpy(strrchr(url, '/') - 3, "xyz/final.mp4");
+	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 404);
+	lv_test_response_free(&r);
+
+	/* /content: the same film for the key that owns it, 401 without a key, 404 for another key. */
+	snprintf(path, sizeof(path), "%s/v1/videos/%s/content", s.base_url, id);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key_secret);
+	ck_assert_int_eq(lv_test_http(&r, "GET", path, hk, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq((long)r.body_len, size);
+	lv_test_response_free(&r);
+	ck_assert_int_eq(lv_test_http(&r, "GET", path, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 401);
+	lv_test_response_free(&r);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", other_secret);
+	ck_assert_int_eq(lv_test_http(&r, "GET", path, hk, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 404);
+	lv_test_response_free(&r);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+}
+END_TEST
+
+START_TEST(a_stopped_server_hands_its_task_to_the_next)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char id[64];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	t = call(&s, "POST", "/v1/videos", key_secret, "{\"prompt\":\"Snow on a mountain pass\",\"duration\":16}", 202);
+	snprintf(id, sizeof(id), "%s", lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	cJSON_Delete(wait_status(&s, id, "generating", 60));
+	ck_assert_int_eq(lv_test_server_stop(&s), 0); /* SIGTERM: clean exit, lease released */
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	t = wait_status(&s, id, "completed", 180);
+	ck_assert_int_eq(cJSON_GetObjectItem(t, "progress")->valueint, 100);
+	cJSON_Delete(t);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("server_pipeline");
+	TCase *tc = tcase_create("server_pipeline");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 400);
+	tcase_add_test(tc, a_task_becomes_a_film_served_with_range_support);
+	tcase_add_test(tc, a_stopped_server_hands_its_task_to_the_next);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return lv_test_run_suite(suite());
+}
