@@ -173,5 +173,6 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv);
 int cmd_credits(cli_ctx *ctx, int argc, char **argv);
 int cmd_generate(cli_ctx *ctx, int argc, char **argv);
 int cmd_worker(cli_ctx *ctx, int argc, char **argv);
+int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -110,6 +110,7 @@ static const cli_command commands[] = {
 	{ "credits", cmd_credits, "", "the key's balance and reservations" },
 	{ "generate", cmd_generate, "--prompt P --duration D", "create a task, follow it, save the film" },
 	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },
+	{ "doctor", cmd_doctor, "[--online]", "check the configuration and the providers" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -66,6 +66,35 @@ LV_EXTERN(int64_t) lv_engine_setting_int(const lv_engine *engine, const char *na
  */
 LV_EXTERN(int) lv_engine_set_public_url(lv_engine *engine, const char *url);
 
+/** lv_engine_doctor(): also ask each provider over the network whether it answers. */
+#define LV_DOCTOR_ONLINE 0x1u
+
+typedef struct lv_doctor lv_doctor;
+
+/** One finding of lv_engine_doctor(). */
+typedef struct lv_doctor_check {
+	const char *check;    /**< "stage", "api_key_env", "base_url", "build", "online" */
+	const char *provider; /**< the provider concerned, or NULL */
+	int ok;
+	const char *message;  /**< what was found, and what to do when not ok */
+} lv_doctor_check;
+
+/**
+ * Check the configuration as deployed: the providers every pipeline stage names exist and can serve
+ * it, every provider's api_key_env is set, base URLs parse, workflow files load, and, with
+ * LV_DOCTOR_ONLINE, that each provider answers.  Returns LV_OK with the findings in *out (also when
+ * some checks failed: see lv_doctor_ok()).  Works on an engine opened with LV_ENGINE_NO_STORE.
+ */
+LV_EXTERN(int) lv_engine_doctor(lv_doctor **out, lv_engine *engine, unsigned int flags);
+LV_EXTERN(size_t) lv_doctor_count(const lv_doctor *doctor);
+/** The i-th finding; owned by the doctor object. */
+LV_EXTERN(const lv_doctor_check *) lv_doctor_get(const lv_doctor *doctor, size_t i);
+/** 1 when every check passed. */
+LV_EXTERN(int) lv_doctor_ok(const lv_doctor *doctor);
+/** {"ok": bool, "checks": [{"check","provider","ok","message"}, ...]} */
+LV_EXTERN(int) lv_doctor_to_json(char **out, const lv_doctor *doctor);
+LV_EXTERN(void) lv_doctor_free(lv_doctor *doctor);
+
 #ifdef __cplusplus
 }
 #endif

@@ -177,6 +177,8 @@ typedef struct lv_provider {
 	const lv_speech_ops *speech;
 	const lv_music_ops *music;
 	void (*destroy)(void *self);
+	/* Online check (lvctl doctor --online): one cheap authenticated request; NULL when there is none. */
+	int (*ping)(void *self, lv_provider_error *err);
 } lv_provider;
 
 /* The provider's API key from the environment variable its config names (api_key_env).  *out is the

@@ -1,0 +1,81 @@
+/* lv_engine_doctor: findings about stages, keys in the environment, base URLs, and online checks. */
+#include "testutil.h"
+#include "longvideo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static lv_doctor *doctor(const char *config, unsigned flags)
+{
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_doctor *d = NULL;
+	o.config_json = config;
+	o.flags = LV_ENGINE_NO_STORE;
+	ck_assert_msg(lv_engine_open(&e, &o) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(lv_engine_doctor(&d, e, flags), LV_OK);
+	lv_engine_close(e);
+	return d;
+}
+
+static const lv_doctor_check *find(const lv_doctor *d, const char *check, const char *provider)
+{
+	size_t i;
+	for (i = 0; i < lv_doctor_count(d); i++) {
+		const lv_doctor_check *c = lv_doctor_get(d, i);
+		if (!strcmp(c->check, check) && c->provider && !strcmp(c->provider, provider))
+			return c;
+	}
+	return NULL;
+}
+
+START_TEST(defaults_are_healthy)
+{
+	lv_doctor *d = doctor(NULL, LV_DOCTOR_ONLINE);
+	char *json = NULL;
+	ck_assert(lv_doctor_ok(d));
+	ck_assert_ptr_nonnull(find(d, "build", "local"));
+	ck_assert_ptr_nonnull(find(d, "online", "local"));
+	ck_assert_int_eq(lv_doctor_to_json(&json, d), LV_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"ok\":true"));
+	lv_free(json);
+	lv_doctor_free(d);
+}
+END_TEST
+
+START_TEST(a_missing_key_variable_is_named)
+{
+	lv_doctor *d;
+	const lv_doctor_check *c;
+	unsetenv("LV_TEST_DOCTOR_KEY");
+	d = doctor("{\"providers\":{\"mine\":{\"type\":\"local\",\"api_key_env\":\"LV_TEST_DOCTOR_KEY\"}}}", 0);
+	ck_assert(!lv_doctor_ok(d));
+	c = find(d, "api_key_env", "mine");
+	ck_assert_ptr_nonnull(c);
+	ck_assert(!c->ok);
+	ck_assert_ptr_nonnull(strstr(c->message, "LV_TEST_DOCTOR_KEY is not set"));
+	lv_doctor_free(d);
+	setenv("LV_TEST_DOCTOR_KEY", "secret-value-xyz", 1);
+	d = doctor("{\"providers\":{\"mine\":{\"type\":\"local\",\"api_key_env\":\"LV_TEST_DOCTOR_KEY\"}}}", 0);
+	ck_assert(lv_doctor_ok(d));
+	c = find(d, "api_key_env", "mine");
+	ck_assert(c->ok);
+	ck_assert_ptr_null(strstr(c->message, "secret-value-xyz")); /* the value is never shown */
+	lv_doctor_free(d);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("doctor");
+	TCase *tc = tcase_create("doctor");
+	tcase_add_test(tc, defaults_are_healthy);
+	tcase_add_test(tc, a_missing_key_variable_is_named);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return lv_test_run_suite(suite());
+}
