@@ -80,7 +80,7 @@ START_TEST(a_task_becomes_a_film_served_with_range_support)
 	lv_test_server s;
 	const char *extra[] = { "--workers", "1", NULL };
 	cJSON *t;
-	char id[64], url[512], path[128], buf[160], auth[128];
+	char id[64], url[512], path[256], buf[160], auth[128];
 	lv_test_response r;
 	const char *range[] = { "Range: bytes=100-1099", NULL };
 	const char *hk[] = { auth, NULL };
