@@ -310,7 +310,7 @@ START_TEST(anthropic_writes_the_script_of_a_film)
 	ck_assert_ptr_nonnull(strstr(user_text(body), "shot 0: duration 5 s; narration at most 4.4 s"));
 	ck_assert_ptr_nonnull(strstr(user_text(body), "shot 1: duration 4 s; narration at most 3.4 s"));
 	ck_assert_ptr_nonnull(strstr(user_text(body), "words"));
-	ck_assert_ptr_nonnull(strstr(user_text(body), "Language: en (English)"));
+	ck_assert_ptr_nonnull(strstr(user_text(body), "Language: en, English;"));
 	cJSON_Delete(body);
 	free(cfg);
 }

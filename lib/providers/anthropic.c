@@ -153,7 +153,7 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 	const char *headers[5] = { NULL, "anthropic-version: " ANTHROPIC_VERSION, "content-type: application/json",
 		                   "accept: application/json", NULL };
 	char *auth, problem[300] = "", extra[300] = "";
-	long max_tokens = a->max_tokens, first_tokens = a->max_tokens;
+	long max_tokens = a->max_tokens;
 	int attempt, rc = LV_OK, truncated = 0;
 	*out = NULL;
 	if ((rc = lv_llm_key(a->conf, 0, "script_failed", &key, err)))
@@ -208,7 +208,7 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 			return lv_provider_fail(err, "script_failed", 0,
 			                        "provider '%s' ran out of output tokens %d times (max_tokens %ld, then %ld); "
 			                        "raise providers.%s.max_tokens or ask for a shorter film",
-			                        a->conf->name, LV_LLM_ATTEMPTS, first_tokens, max_tokens, a->conf->name);
+			                        a->conf->name, LV_LLM_ATTEMPTS, a->max_tokens, max_tokens, a->conf->name);
 		return lv_provider_fail(err, "script_failed", 0,
 		                        "provider '%s' did not return a usable storyboard in %d tries (%s); try again, "
 		                        "or choose a more capable model in providers.%s.model",

@@ -120,10 +120,10 @@ char *lv_llm_storyboard_prompt(const lv_script_request *req, const char *extra, 
 	int rc = LV_OK;
 	rc |= lv_buf_printf(&b, "Idea: %s\n\n", req->prompt ? req->prompt : "");
 	if (lang)
-		rc |= lv_buf_printf(&b, "Language: %s%s%s%s (write every text field in it).\n", lang, name ? " (" : "",
-		                    name ? name : "", name ? ")" : "");
+		rc |= lv_buf_printf(&b, "Language: %s%s%s; write every text field in it.\n", lang, name ? ", " : "",
+		                    name ? name : "");
 	else
-		rc |= lv_buf_puts(&b, "Language: the language of the idea (write every text field in it).\n");
+		rc |= lv_buf_puts(&b, "Language: the language of the idea; write every text field in it.\n");
 	if (req->aspect_ratio)
 		rc |= lv_buf_printf(&b, "Aspect ratio: %s (frame every shot for it).\n", req->aspect_ratio);
 	rc |= lv_buf_printf(&b, "Length: %d seconds in exactly %zu shot%s:\n", req->duration, req->n_shots,
