@@ -587,6 +587,22 @@ START_TEST(a_rejected_key_names_the_variable_and_is_not_retried)
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
 	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+
+	/* A value that would break the header line is refused before anything is sent. */
+	{
+		static const int secs[] = { 6 };
+		lv_provider_error err;
+		char *out = NULL;
+		direct d;
+		setenv(KEY_ENV, "sk-test-abc\r\nx-injected: 1", 1);
+		direct_open(&d, cfg, "claude");
+		ck_assert_int_eq(direct_write(&d, 1, secs, &out, &err), LV_EPROVIDER);
+		ck_assert_str_eq(err.code, "script_failed");
+		ck_assert_ptr_nonnull(strstr(err.message, "control character"));
+		ck_assert_ptr_null(strstr(err.message, "sk-test"));
+		direct_close(&d);
+		ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+	}
 	free(cfg);
 }
 END_TEST

@@ -572,7 +572,7 @@ int lv_llm_fail(lv_provider_error *err, const char *stage_code, const lv_provide
 int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_code, const char **key,
                lv_provider_error *err)
 {
-	const char *v;
+	const char *v, *p;
 	*key = NULL;
 	if (!conf->api_key_env) {
 		if (optional)
@@ -587,6 +587,12 @@ int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_cod
 		return lv_provider_fail(err, stage_code, 0,
 		                        "provider '%s': the environment variable %s is not set; set it to the API key",
 		                        conf->name, conf->api_key_env);
+	for (p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) /* it goes into a header line */
+			return lv_provider_fail(err, stage_code, 0,
+			                        "provider '%s': the environment variable %s contains a line break or "
+			                        "control character; set it to the key alone",
+			                        conf->name, conf->api_key_env);
 	*key = v;
 	return LV_OK;
 }
