@@ -193,7 +193,8 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		if (rc) {
 			free(json);
 			if (err.retryable && attempt + 1 < SCRIPT_ATTEMPTS) {
-				snprintf(feedback, sizeof(feedback), "%s", err.message);
+				/* A transient failure is not the storyboard's fault: no feedback for the writer. */
+				LV_WARN("task %s: script provider '%s' failed (%s); trying again", h->id, p->name, err.message);
 				lv_sleep_ms(500LL << attempt);
 				continue;
 			}
@@ -247,7 +248,7 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 	size_t n = 0, cap = 2 + 2 * (size_t)cJSON_GetArraySize(shots);
 	lv_moderation_result res;
 	lv_provider_error err;
-	int rc;
+	int rc, attempt;
 	texts = lv_calloc(cap, sizeof(*texts));
 	shot_of = lv_calloc(cap, sizeof(*shot_of));
 	if (!sb || !texts || !shot_of || !p || !p->moderation) {
@@ -278,9 +279,16 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 			texts[n++] = lv_json_get_str(s, "narration");
 		}
 	}
-	memset(&res, 0, sizeof(res));
-	memset(&err, 0, sizeof(err));
-	rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
+	/* Transient provider failures are tried again (the provider already retried its own requests). */
+	for (attempt = 0;; attempt++) {
+		memset(&res, 0, sizeof(res));
+		memset(&err, 0, sizeof(err));
+		rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
+		if (rc == LV_OK || rc == LV_ECANCELED || !err.retryable || attempt + 1 >= SCRIPT_ATTEMPTS || h->cancel)
+			break;
+		LV_WARN("task %s: moderation provider '%s' failed (%s); trying again", h->id, p->name, err.message);
+		lv_sleep_ms(1000LL << attempt);
+	}
 	if (rc == LV_OK && res.flagged) {
 		char msg[512];
 		int shot = res.text_index < n ? shot_of[res.text_index] : -1;
