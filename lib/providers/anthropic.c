@@ -28,6 +28,7 @@
 #include <string.h>
 
 int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
+
 int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define ANTHROPIC_VERSION "2023-06-01"
@@ -228,6 +229,29 @@ static void anthropic_destroy(void *self)
 	free(a);
 }
 
+/* lvctl doctor --online: list the models with the key. */
+static int anthropic_ping(void *self, lv_provider_error *err)
+{
+	anthropic *x = self;
+	const char *key = NULL;
+	char *url = lv_llm_url_swap(x->url, "/v1/messages", "/v1/models"), *auth = NULL;
+	const char *headers[3] = { NULL, NULL, NULL }, *secrets[2] = { NULL, NULL };
+	int rc;
+	if (!url)
+		return lv_provider_fail(err, "internal_error", 0, "provider '%s': cannot form its model list URL",
+		                        x->conf->name);
+	rc = lv_llm_key(x->conf, 0, "internal_error", &key, err);
+	if (rc == LV_OK && !(auth = lv_asprintf("x-api-key: %s", key)))
+		rc = LV_ENOMEM;
+	headers[0] = auth;
+	headers[1] = "anthropic-version: 2023-06-01";
+	secrets[0] = key;
+	rc = rc ? rc : lv_llm_ping(x->conf, url, headers, secrets, err);
+	lv_llm_free_secret(auth);
+	free(url);
+	return rc;
+}
+
 int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model", "max_tokens", "temperature", NULL };
@@ -273,5 +297,6 @@ int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf)
 	p->self = a;
 	p->script = &script_ops;
 	p->destroy = anthropic_destroy;
+	p->ping = anthropic_ping;
 	return LV_OK;
 }

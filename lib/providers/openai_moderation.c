@@ -22,6 +22,7 @@
 #include <string.h>
 
 int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
+
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define DEFAULT_MODEL "omni-moderation-latest"
@@ -165,6 +166,28 @@ static void moderation_destroy(void *self)
 	free(m);
 }
 
+/* lvctl doctor --online: list the models with the key. */
+static int openai_moderation_ping(void *self, lv_provider_error *err)
+{
+	openai_moderation *x = self;
+	const char *key = NULL;
+	char *url = lv_llm_url_swap(x->url, "/moderations", "/models"), *auth = NULL;
+	const char *headers[3] = { NULL, NULL, NULL }, *secrets[2] = { NULL, NULL };
+	int rc;
+	if (!url)
+		return lv_provider_fail(err, "internal_error", 0, "provider '%s': cannot form its model list URL",
+		                        x->conf->name);
+	rc = lv_llm_key(x->conf, 1, "internal_error", &key, err);
+	if (rc == LV_OK && key && !(auth = lv_asprintf("Authorization: Bearer %s", key)))
+		rc = LV_ENOMEM;
+	headers[0] = auth;
+	secrets[0] = key;
+	rc = rc ? rc : lv_llm_ping(x->conf, url, headers, secrets, err);
+	lv_llm_free_secret(auth);
+	free(url);
+	return rc;
+}
+
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model", "batch_size", NULL };
@@ -196,5 +219,6 @@ int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf 
 	p->self = m;
 	p->moderation = &moderation_ops;
 	p->destroy = moderation_destroy;
+	p->ping = openai_moderation_ping;
 	return LV_OK;
 }
