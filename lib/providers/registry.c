@@ -10,12 +10,16 @@
 #include <string.h>
 
 int lv_provider_local_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
 	lv_provider_factory factory;
 } factories[] = {
 	{ "local", lv_provider_local_create },
+	{ "dashscope-video", lv_provider_dashscope_video_create },
+	{ "openai-videos", lv_provider_openai_videos_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)
