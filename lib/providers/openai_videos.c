@@ -176,6 +176,16 @@ static int http_error(lv_provider_error *err, const oa_call *c, const lv_http_re
 	return rc;
 }
 
+/* When to ask again: the openai-poll-after-ms header (kept within 0.1-60 s), else the configured interval. */
+static int64_t poll_hint(const lv_http_response *resp, int64_t def)
+{
+	char v[32];
+	long ms;
+	if (!lv_http_header(resp, "openai-poll-after-ms", v, sizeof(v)) || (ms = atol(v)) <= 0)
+		return def;
+	return ms < 100 ? 100 : ms > 60000 ? 60000 : ms;
+}
+
 /* ---- submit -------------------------------------------------------------------------------------------------------- */
 
 typedef struct submit_fields {
@@ -381,11 +391,7 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	}
 	st->state = status && !strcmp(status, "in_progress") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = op->poll_ms;
-	{
-		char v[32];
-		if (lv_http_header(&resp, "openai-poll-after-ms", v, sizeof(v)) && atol(v) > 0)
-			st->poll_after_ms = atol(v);
-	}
+	st->poll_after_ms = poll_hint(&resp, op->poll_ms);
 	LV_INFO("provider '%s': shot %d of task %s submitted as %s (%s s, %s; %d attempt%s)", op->conf->name, job->index,
 	        job->task_id, id, sf.seconds, sf.size, attempts, attempts == 1 ? "" : "s");
 	rc = LV_OK;
@@ -410,7 +416,7 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	lv_http_response resp;
 	lv_retry_policy pol;
 	const char *headers[2], *status;
-	char *url = NULL, hint[32];
+	char *url = NULL;
 	cJSON *j = NULL;
 	int rc;
 	memset(&resp, 0, sizeof(resp));
@@ -447,9 +453,7 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 		                      op->conf->name);
 		goto out;
 	}
-	st->poll_after_ms = op->poll_ms;
-	if (lv_http_header(&resp, "openai-poll-after-ms", hint, sizeof(hint)) && atol(hint) > 0)
-		st->poll_after_ms = atol(hint);
+	st->poll_after_ms = poll_hint(&resp, op->poll_ms);
 	if (!strcmp(status, "queued")) {
 		st->state = LV_JOB_PENDING;
 	} else if (!strcmp(status, "in_progress")) {
