@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
+#include "providers/video_http.h"
 #include "util/crypto.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -1205,6 +1206,68 @@ START_TEST(a_missing_key_variable_is_named_not_guessed)
 }
 END_TEST
 
+
+/* ---- the shared helpers --------------------------------------------------------------------------------------------- */
+
+static char *write_png(const char *dir, const char *name, int w, int h)
+{
+	/* Only the signature and the IHDR size matter to the checks. */
+	unsigned char png[33] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+	char *path = lv_path_join(dir, name);
+	png[16] = (unsigned char)(w >> 24);
+	png[17] = (unsigned char)(w >> 16);
+	png[18] = (unsigned char)(w >> 8);
+	png[19] = (unsigned char)w;
+	png[20] = (unsigned char)(h >> 24);
+	png[21] = (unsigned char)(h >> 16);
+	png[22] = (unsigned char)(h >> 8);
+	png[23] = (unsigned char)h;
+	ck_assert_int_eq(lv_file_write_atomic(path, png, sizeof(png), 0644), LV_OK);
+	return path;
+}
+
+START_TEST(helpers_summarise_encode_and_check)
+{
+	char out[32], *url = NULL, *big, *small, *jpg;
+	lv_provider_error err;
+	/* Vendor messages: one line, whitespace collapsed, the key starred out, cut on a UTF-8 boundary. */
+	lv_vh_summary(out, sizeof(out), "  bad\n\tvalue  for " DS_KEY, DS_KEY);
+	ck_assert_str_eq(out, "bad value for *****************");
+	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+	lv_vh_summary(out, 12, "时长不支持时长", NULL);
+	ck_assert_str_eq(out, "时长不");
+	lv_vh_summary(out, sizeof(out), NULL, NULL);
+	ck_assert_str_eq(out, "");
+	/* Job ids go into URL paths only when they are plain. */
+	ck_assert(lv_vh_id_ok("0385dc79-5ff8-4d82-bcb6-xxxxxx"));
+	ck_assert(lv_vh_id_ok("video_68d7512d07848190b3e45da0"));
+	ck_assert(!lv_vh_id_ok(""));
+	ck_assert(!lv_vh_id_ok(".."));
+	ck_assert(!lv_vh_id_ok("a/../b"));
+	ck_assert(!lv_vh_id_ok("a?b=c"));
+	/* Reference images: data URLs with the right type; the vendor's limits are checked first. */
+	big = write_png(tdir, "big.png", 512, 512);
+	ck_assert_int_eq(lv_vh_data_url(&url, big, 1 << 20, 400, "hh", &err), LV_OK);
+	ck_assert(is_png_data_url(url));
+	free(url);
+	small = write_png(tdir, "small.png", 640, 300);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(lv_vh_data_url(&url, small, 1 << 20, 400, "hh", &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "anchor_failed");
+	ck_assert_ptr_nonnull(strstr(err.message, "640x300"));
+	ck_assert_int_eq(lv_vh_data_url(&url, big, 16, 400, "hh", &err), LV_EPROVIDER);
+	ck_assert_ptr_nonnull(strstr(err.message, "up to"));
+	jpg = lv_test_write_file(tdir, "x.jpg", "\xff\xd8\xff\xe0 jpeg");
+	ck_assert_int_eq(lv_vh_data_url(&url, jpg, 1 << 20, 400, "hh", &err), LV_OK);
+	ck_assert(!strncmp(url, "data:image/jpeg;base64,", 23));
+	free(url);
+	ck_assert_int_eq(lv_vh_data_url(&url, "/nonexistent/a.png", 1 << 20, 400, "hh", &err), LV_EPROVIDER);
+	free(big);
+	free(small);
+	free(jpg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("provider_video");
@@ -1227,6 +1290,7 @@ static Suite *suite(void)
 	tcase_add_test(oa, gateway_reselling_happyhorse_on_the_videos_protocol);
 	tcase_add_test(oa, gateway_cancel_with_delete);
 	tcase_add_test(oa, sora_killed_worker_resumes_polling);
+	tcase_add_test(cf, helpers_summarise_encode_and_check);
 	tcase_add_test(cf, unsupported_resolutions_and_aspects_are_refused_at_create);
 	tcase_add_test(cf, provider_blocks_are_validated);
 	tcase_add_test(cf, a_missing_key_variable_is_named_not_guessed);

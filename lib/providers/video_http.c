@@ -105,19 +105,29 @@ void lv_vh_summary(char *out, size_t cap, const char *msg, const char *secret)
 {
 	size_t n = 0;
 	int space = 0;
-	const unsigned char *p = (const unsigned char *)(msg ? msg : "");
+	char *copy;
+	const unsigned char *p;
 	if (cap == 0)
 		return;
-	for (; *p && n + 1 < cap; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
+	/* Redact before cutting: a cut could leave a recognisable part of the secret behind. */
+	if (!(copy = lv_strdup(msg ? msg : ""))) {
+		lv_strlcpy(out, "(no details)", cap);
+		return;
+	}
+	if (secret && *secret) {
+		const char *s[2];
+		s[0] = secret;
+		s[1] = NULL;
+		lv_http_redact(copy, s);
+	}
+	for (p = (const unsigned char *)copy; *p && n + 1 < cap; p++) {
+		if (*p <= 0x20 || *p == 0x7f) { /* whitespace and control characters: one space between words */
 			space = n > 0;
 			continue;
 		}
-		if (*p == ' ') {
-			space = n > 0;
-			continue;
-		}
-		if (space && n + 2 < cap) {
+		if (space) {
+			if (n + 2 >= cap)
+				break;
 			out[n++] = ' ';
 			space = 0;
 		}
@@ -128,20 +138,15 @@ void lv_vh_summary(char *out, size_t cap, const char *msg, const char *secret)
 		size_t k = n;
 		while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
 			k--;
-		if (k > 0 && ((unsigned char)out[k - 1] & 0x80)) {
+		if (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0xc0) {
 			unsigned char lead = (unsigned char)out[k - 1];
-			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
 			if (n - (k - 1) < need)
 				n = k - 1;
 		}
 	}
 	out[n] = '\0';
-	if (secret && *secret) {
-		const char *s[2];
-		s[0] = secret;
-		s[1] = NULL;
-		lv_http_redact(out, s);
-	}
+	free(copy);
 }
 
 int lv_vh_transport_error(lv_provider_error *err, const char *provider, const char *what, int rc,
