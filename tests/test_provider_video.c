@@ -36,7 +36,7 @@ extern char **environ;
 #define MAX_JOBS 64
 #define MAX_SCRIPT 8
 
-/* ---- the fake vendors ------------------------------------------------------------------------------------- */
+/* ---- the fake vendors ------------------------------------------------------------------------------------ */
 
 typedef struct job {
 	char id[48];
@@ -416,7 +416,7 @@ static void teardown(void)
 	tdir = NULL;
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------------------- */
 
 /* A config with the fake as the video provider `name`: type, extra provider keys, extra pipeline keys.  (Keys
  * given by the caller replace the defaults: JSON objects here never repeat a key.) */
@@ -499,7 +499,7 @@ static const char *hdr(const lv_fake_request *r, const char *name, char *buf, si
 	return v ? v : "";
 }
 
-/* ---- DashScope (HappyHorse) ----------------------------------------------------------------------------------- */
+/* ---- DashScope (HappyHorse) ------------------------------------------------------------------------------ */
 
 static int is_png_data_url(const char *url)
 {
@@ -781,7 +781,7 @@ START_TEST(dashscope_cancel_asks_the_vendor_to_cancel)
 }
 END_TEST
 
-/* ---- OpenAI Videos (Sora) and a gateway on the same protocol ---------------------------------------------------------- */
+/* ---- OpenAI Videos (Sora) and a gateway on the same protocol --------------------------------------------- */
 
 static void check_sora_submits(size_t want, const char *seconds, const char *size)
 {
@@ -985,7 +985,7 @@ START_TEST(gateway_cancel_with_delete)
 }
 END_TEST
 
-/* ---- a worker killed between submit and completion ----------------------------------------------------------------- */
+/* ---- a worker killed between submit and completion ------------------------------------------------------- */
 
 typedef struct snap_ctx {
 	lv_engine *e;
@@ -1102,7 +1102,7 @@ START_TEST(sora_killed_worker_resumes_polling)
 }
 END_TEST
 
-/* ---- capabilities and configuration --------------------------------------------------------------------------------- */
+/* ---- capabilities and configuration ---------------------------------------------------------------------- */
 
 static int open_engine(lv_engine **e, const char *dir, const char *json)
 {
@@ -1207,7 +1207,7 @@ START_TEST(a_missing_key_variable_is_named_not_guessed)
 END_TEST
 
 
-/* ---- the shared helpers --------------------------------------------------------------------------------------------- */
+/* ---- the shared helpers ---------------------------------------------------------------------------------- */
 
 static char *write_png(const char *dir, const char *name, int w, int h)
 {

@@ -44,7 +44,7 @@ typedef struct ds_provider {
 	int64_t poll_ms;
 } ds_provider;
 
-/* ---- requests ------------------------------------------------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------------------------------------- */
 
 typedef struct ds_call {
 	const ds_provider *dp;
@@ -91,7 +91,7 @@ static void request_init(lv_http_request *req, const ds_call *c, const char *met
 	req->what = c->what;
 }
 
-/* ---- errors ------------------------------------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------------------------------- */
 
 static int code_is(const char *code, const char *prefix)
 {
@@ -159,7 +159,7 @@ static int http_error(lv_provider_error *err, const ds_call *c, const lv_http_re
 	return rc;
 }
 
-/* ---- submit ----------------------------------------------------------------------------------------------------------- */
+/* ---- submit ---------------------------------------------------------------------------------------------- */
 
 static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, lv_provider_error *err)
 {
@@ -289,7 +289,7 @@ out:
 	return rc;
 }
 
-/* ---- poll ------------------------------------------------------------------------------------------------------------------ */
+/* ---- poll ------------------------------------------------------------------------------------------------ */
 
 /* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
 static int get_task(const ds_provider *dp, ds_call *c, const lv_call_ctx *ctx, const char *task_id, cJSON **j,
@@ -394,7 +394,7 @@ out:
 	return rc;
 }
 
-/* ---- fetch ---------------------------------------------------------------------------------------------------------------- */
+/* ---- fetch ----------------------------------------------------------------------------------------------- */
 
 static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
                     lv_provider_error *err)
@@ -431,7 +431,7 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 	return rc;
 }
 
-/* ---- cancel ------------------------------------------------------------------------------------------------------------------ */
+/* ---- cancel ---------------------------------------------------------------------------------------------- */
 
 static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
@@ -467,7 +467,7 @@ static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	return rc;
 }
 
-/* ---- construction ----------------------------------------------------------------------------------------------------------- */
+/* ---- construction ---------------------------------------------------------------------------------------- */
 
 static const lv_video_ops video_ops = { LV_PROVIDER_ABI_VERSION, 0, ds_submit, ds_poll, ds_fetch, ds_cancel };
 

@@ -53,7 +53,7 @@ typedef struct oa_provider {
 	int64_t poll_ms;
 } oa_provider;
 
-/* ---- requests --------------------------------------------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------------------------------------- */
 
 typedef struct oa_call {
 	const oa_provider *op;
@@ -100,7 +100,7 @@ static void request_init(lv_http_request *req, const oa_call *c, const char *met
 	req->what = c->what;
 }
 
-/* ---- errors ---------------------------------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------------------------------- */
 
 static int contains(const char *s, const char *word)
 {
@@ -186,7 +186,7 @@ static int64_t poll_hint(const lv_http_response *resp, int64_t def)
 	return ms < 100 ? 100 : ms > 60000 ? 60000 : ms;
 }
 
-/* ---- submit -------------------------------------------------------------------------------------------------------- */
+/* ---- submit ---------------------------------------------------------------------------------------------- */
 
 typedef struct submit_fields {
 	char seconds[16];
@@ -405,7 +405,7 @@ out:
 	return rc;
 }
 
-/* ---- poll ---------------------------------------------------------------------------------------------------------- */
+/* ---- poll ------------------------------------------------------------------------------------------------ */
 
 static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
                    lv_provider_error *err)
@@ -481,7 +481,7 @@ out:
 	return rc;
 }
 
-/* ---- fetch and cancel -------------------------------------------------------------------------------------------------- */
+/* ---- fetch and cancel ------------------------------------------------------------------------------------ */
 
 static int oa_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
                     lv_provider_error *err)
@@ -542,7 +542,7 @@ static int oa_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	return rc;
 }
 
-/* ---- construction ------------------------------------------------------------------------------------------------------- */
+/* ---- construction ---------------------------------------------------------------------------------------- */
 
 static const lv_video_ops video_ops = { LV_PROVIDER_ABI_VERSION, 0, oa_submit, oa_poll, oa_fetch, oa_cancel };
 
