@@ -136,6 +136,28 @@ const char *lv_fake_header(const lv_fake_request *r, const char *name, char *buf
 	return NULL;
 }
 
+/* A whole file into a heap buffer.  (Not lv_file_read: its 64 KiB stack buffer overflows the small stacks
+ * of CivetWeb's worker threads.) */
+static int read_file_heap(char **out, size_t *len, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	*out = NULL;
+	if (!f)
+		return -1;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    !(*out = malloc((size_t)n + 1)) || fread(*out, 1, (size_t)n, f) != (size_t)n) {
+		free(*out);
+		*out = NULL;
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	(*out)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
 static int serve(struct mg_connection *c, void *p)
 {
 	lv_fake *f = p;
@@ -193,7 +215,7 @@ static int serve(struct mg_connection *c, void *p)
 	}
 	if (resp.delay_ms > 0)
 		lv_sleep_ms(resp.delay_ms);
-	if (resp.body_file && lv_file_read(&file_data, &len, resp.body_file) == 0) {
+	if (resp.body_file && read_file_heap(&file_data, &len, resp.body_file) == 0) {
 		free((char *)resp.body);
 		resp.body = file_data;
 		resp.body_len = len;

@@ -17,8 +17,12 @@ static const lv_provider_type_info types[] = {
 	{ "anthropic", LV_STAGE_SCRIPT, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 	{ "openai-chat", LV_STAGE_SCRIPT | LV_STAGE_MODERATION, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 0, 1 },
 	{ "openai-moderation", LV_STAGE_MODERATION, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* HappyHorse on Model Studio: resolution "720P" | "1080P", ratio 16:9, 9:16, 1:1 (also 4:3, 3:4),
+	 * duration any whole number of seconds from 3 to 15 (the planner never asks for more than 8). */
 	{ "dashscope-video", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, HAPPYHORSE_RATES }, 1, 0 },
-	/* Sora-style: only 4, 8 and 12 s clips; 16:9 and 9:16. */
+	/* OpenAI Videos (Sora 2): seconds "4" | "8" | "12" only; sizes 1280x720 and 720x1280 (sora-2-pro also
+	 * 1792x1024 and 1024x1792, which is not our 1080p), so 720p in 16:9 and 9:16.  OpenAI bills in dollars:
+	 * the credit rates must come from config. */
 	{ "openai-videos", LV_STAGE_VIDEO,
 	  { 1u << LV_RES_720P, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 12, { 4, 8, 12 }, 3, NO_RATES },
 	  1, 0 },

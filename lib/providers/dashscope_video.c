@@ -1,0 +1,577 @@
+/*
+ * The `dashscope-video` provider: HappyHorse (and other video-synthesis models) on Alibaba Cloud Model
+ * Studio through DashScope's asynchronous task API.
+ *
+ *   submit  POST {base_url}/api/v1/services/aigc/video-generation/video-synthesis
+ *           (X-DashScope-Async: enable) -> output.task_id, output.task_status
+ *   poll    GET  {base_url}/api/v1/tasks/{task_id}
+ *           PENDING | RUNNING | SUCCEEDED (output.video_url) | FAILED (output.code, output.message) |
+ *           CANCELED | UNKNOWN (the task expired or does not exist)
+ *   fetch   GET  output.video_url (an object-storage URL valid for 24 hours: fetched at once, without
+ *           the API key, which must not leave for another host)
+ *   cancel  POST {base_url}/api/v1/tasks/{task_id}/cancel (only PENDING tasks can be canceled)
+ *
+ * A shot with reference images goes to the reference-to-video model (model_r2v) with the images as
+ * input.media entries of type reference_image (data URLs); a shot without goes to the text-to-video model
+ * (model_t2v).  Errors arrive as {"code", "message", "request_id"}; the request id is logged, never shown.
+ */
+#include "providers/video_http.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DS_DEFAULT_BASE "https://dashscope.aliyuncs.com"
+#define DS_SUBMIT_PATH "/api/v1/services/aigc/video-generation/video-synthesis"
+#define DS_MAX_REFS 9                      /* HappyHorse reference-to-video takes 1 to 9 images */
+#define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
+#define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
+#define DS_BODY_CAP ((size_t)1 << 20)       /* JSON answers are small */
+
+typedef struct ds_provider {
+	const lv_provider_conf *conf;
+	char *base;
+	char *model_t2v;
+	char *model_r2v;
+	int watermark;
+	int max_refs;
+	int64_t poll_ms;
+} ds_provider;
+
+/* ---- requests -------------------------------------------------------------------------------------------- */
+
+typedef struct ds_call {
+	const ds_provider *dp;
+	const char *key;
+	char *auth;           /* "Authorization: Bearer ..." */
+	const char *secrets[2];
+	char what[160];
+} ds_call;
+
+static int call_begin(ds_call *c, const ds_provider *dp, lv_provider_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->dp = dp;
+	if (lv_provider_api_key(dp->conf, &c->key, err))
+		return LV_EPROVIDER;
+	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	c->secrets[0] = c->key;
+	snprintf(c->what, sizeof(c->what), "provider '%s'", dp->conf->name);
+	return LV_OK;
+}
+
+static void call_end(ds_call *c)
+{
+	if (c->auth) {
+		memset(c->auth, 0, strlen(c->auth));
+		free(c->auth);
+	}
+	c->auth = NULL;
+}
+
+static void request_init(lv_http_request *req, const ds_call *c, const char *method, const char *url,
+                         const char *const *headers, const volatile int *cancel)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = url;
+	req->headers = headers;
+	req->max_body = DS_BODY_CAP;
+	req->timeout_ms = c->dp->conf->timeout_ms;
+	req->connect_timeout_ms = c->dp->conf->connect_timeout_ms;
+	req->cancel = cancel;
+	req->secrets = c->secrets;
+	req->what = c->what;
+}
+
+/* ---- errors ---------------------------------------------------------------------------------------------- */
+
+static int code_is(const char *code, const char *prefix)
+{
+	return code && !strncmp(code, prefix, strlen(prefix));
+}
+
+/* A vendor error code and message (from an error envelope or a FAILED task) as a task error. */
+static int vendor_error(lv_provider_error *err, const ds_call *c, long http_status, const char *code,
+                        const char *message, int is_submit)
+{
+	const char *name = c->dp->conf->name;
+	char msg[200];
+	lv_vh_summary(msg, sizeof(msg), message && *message ? message : "no details", c->key);
+	if (!code || !*code)
+		code = http_status ? "HTTP error" : "unknown error";
+	if (code_is(code, "DataInspectionFailed") || code_is(code, "IPInfringementSuspect"))
+		return lv_provider_fail(err, "moderation_rejected", 0,
+		                        "provider '%s' refused the shot's content (%s: %s); rephrase the prompt", name, code,
+		                        msg);
+	if (code_is(code, "InvalidApiKey") || http_status == 401)
+		return lv_provider_fail(err, "segment_failed", 0,
+		                        "provider '%s' rejected the API key (%s); check the key in $%s", name, code,
+		                        c->dp->conf->api_key_env);
+	if (code_is(code, "Arrearage"))
+		return lv_provider_fail(err, "segment_failed", 0,
+		                        "provider '%s' refused the request: the account is not in good standing (%s); "
+		                        "check its billing",
+		                        name, code);
+	if (code_is(code, "AccessDenied") || code_is(code, "Model.AccessDenied") || code_is(code, "ModelNotFound") ||
+	    http_status == 403)
+		return lv_provider_fail(err, "segment_failed", 0,
+		                        "provider '%s' refused access (%s: %s); check the model names in providers.%s and "
+		                        "that the key's region matches base_url",
+		                        name, code, msg, name);
+	if (code_is(code, "Throttling") || http_status == 429)
+		return lv_provider_fail(err, "segment_failed", 1,
+		                        "provider '%s' is throttling requests (%s: %s); it will be tried again later", name,
+		                        code, msg);
+	if (code_is(code, "InternalError") || code_is(code, "SystemError") || code_is(code, "ServiceUnavailable") ||
+	    http_status >= 500) {
+		if (is_submit) /* the vendor may have created the job: never pay twice */
+			return lv_provider_fail(err, "segment_failed", 0,
+			                        "provider '%s' failed while accepting the shot (%s: %s); it may have started "
+			                        "the job, so it is not sent again",
+			                        name, code, msg);
+		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' failed the shot (%s: %s)", name, code,
+		                        msg);
+	}
+	return lv_provider_fail(err, "segment_failed", 0,
+	                        "provider '%s' rejected the request: %s (%s); check providers.%s", name, code, msg, name);
+}
+
+/* A non-2xx answer: the envelope {"code", "message", "request_id"}; the request id goes to the log only. */
+static int http_error(lv_provider_error *err, const ds_call *c, const lv_http_response *resp, const char *step,
+                      int is_submit)
+{
+	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
+	           *rid = lv_json_get_str(j, "request_id");
+	int rc;
+	LV_WARN("provider '%s': %s answered HTTP %ld %s (request_id %s)", c->dp->conf->name, step, resp->status,
+	        code ? code : "", rid ? rid : "none");
+	rc = vendor_error(err, c, resp->status, code, message, is_submit);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* ---- submit ---------------------------------------------------------------------------------------------- */
+
+static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, lv_provider_error *err)
+{
+	cJSON *media = cJSON_AddArrayToObject(input, "media");
+	size_t i, n = job->n_references;
+	if (!media)
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	if (n > (size_t)dp->max_refs) {
+		LV_INFO("provider '%s': shot %d shows %zu characters; sending the first %d reference images",
+		        dp->conf->name, job->index, n, dp->max_refs);
+		n = (size_t)dp->max_refs;
+	}
+	for (i = 0; i < n; i++) {
+		char *url = NULL;
+		cJSON *m = cJSON_CreateObject();
+		if (!m || !cJSON_AddItemToArray(media, m)) {
+			cJSON_Delete(m);
+			return lv_provider_fail(err, "internal_error", 1, "out of memory");
+		}
+		if (lv_vh_data_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE, dp->conf->name, err))
+			return LV_EPROVIDER;
+		if (!cJSON_AddStringToObject(m, "type", "reference_image") || !cJSON_AddStringToObject(m, "url", url)) {
+			free(url);
+			return lv_provider_fail(err, "internal_error", 1, "out of memory");
+		}
+		free(url);
+	}
+	return LV_OK;
+}
+
+static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const char **model,
+                         lv_provider_error *err)
+{
+	cJSON *root = cJSON_CreateObject(), *input = NULL, *params = NULL;
+	char res[8], *text = NULL;
+	int ok, refs = job->n_references > 0 && dp->model_r2v;
+	size_t i;
+	*model = refs ? dp->model_r2v : dp->model_t2v;
+	for (i = 0; job->resolution && job->resolution[i] && i + 1 < sizeof(res); i++)
+		res[i] = (char)toupper((unsigned char)job->resolution[i]);
+	res[i] = '\0';
+	ok = root && cJSON_AddStringToObject(root, "model", *model) && (input = cJSON_AddObjectToObject(root, "input")) &&
+	     cJSON_AddStringToObject(input, "prompt", job->prompt ? job->prompt : "");
+	if (ok && refs && add_media(input, dp, job, err)) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	ok = ok && (params = cJSON_AddObjectToObject(root, "parameters")) &&
+	     cJSON_AddStringToObject(params, "resolution", res) &&
+	     cJSON_AddStringToObject(params, "ratio", job->aspect_ratio ? job->aspect_ratio : "16:9") &&
+	     cJSON_AddNumberToObject(params, "duration", job->seconds) &&
+	     cJSON_AddNumberToObject(params, "seed", (double)(job->seed & 0x7fffffffu)) &&
+	     cJSON_AddBoolToObject(params, "watermark", dp->watermark);
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text)
+		lv_provider_fail(err, "internal_error", 1, "out of memory building the request");
+	return text;
+}
+
+static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
+                     lv_provider_error *err)
+{
+	ds_provider *dp = self;
+	ds_call c;
+	lv_http_request req;
+	lv_http_response resp;
+	lv_retry_policy pol;
+	const char *model = NULL, *headers[4];
+	char *body = NULL, *url = NULL;
+	cJSON *j = NULL;
+	const cJSON *out;
+	const char *task_id, *status;
+	int rc, attempts = 0;
+	memset(&resp, 0, sizeof(resp));
+	if (call_begin(&c, dp, err))
+		return LV_EPROVIDER;
+	if (!(body = submit_body(dp, job, &model, err)) || !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
+		rc = body ? lv_provider_fail(err, "internal_error", 1, "out of memory") : LV_EPROVIDER;
+		goto out;
+	}
+	headers[0] = c.auth;
+	headers[1] = "Content-Type: application/json";
+	headers[2] = "X-DashScope-Async: enable";
+	headers[3] = NULL;
+	request_init(&req, &c, "POST", url, headers, ctx->cancel);
+	req.body = body;
+	req.body_len = strlen(body);
+	lv_vh_policy(&pol, dp->conf, 0); /* a submit is retried only when nothing can have been created */
+	rc = lv_http_perform_retry(&req, &pol, &resp, &attempts);
+	if (rc != LV_OK) {
+		rc = lv_vh_transport_error(err, dp->conf->name, "submit", rc, &resp, 1);
+		goto out;
+	}
+	if (resp.status < 200 || resp.status >= 300) {
+		rc = http_error(err, &c, &resp, "submit", 1);
+		goto out;
+	}
+	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	out = cJSON_GetObjectItemCaseSensitive(j, "output");
+	task_id = lv_json_get_str(out, "task_id");
+	status = lv_json_get_str(out, "task_status");
+	if (!task_id || !lv_vh_id_ok(task_id)) {
+		/* A 2xx we cannot read: a job may exist, so it is not submitted again. */
+		rc = lv_provider_fail(err, "segment_failed", 0,
+		                      "provider '%s' accepted shot %d but its answer has no readable task id; it may have "
+		                      "started the job, so it is not sent again",
+		                      dp->conf->name, job->index);
+		goto out;
+	}
+	if (!(st->job_id = lv_strdup(task_id))) {
+		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
+		goto out;
+	}
+	st->state = status && !strcmp(status, "RUNNING") ? LV_JOB_RUNNING : LV_JOB_PENDING;
+	st->poll_after_ms = dp->poll_ms;
+	LV_INFO("provider '%s': shot %d of task %s submitted to %s as %s (%d attempt%s)", dp->conf->name, job->index,
+	        job->task_id, model, task_id, attempts, attempts == 1 ? "" : "s");
+	rc = LV_OK;
+out:
+	cJSON_Delete(j);
+	lv_http_response_free(&resp);
+	free(body);
+	free(url);
+	call_end(&c);
+	return rc;
+}
+
+/* ---- poll ------------------------------------------------------------------------------------------------ */
+
+/* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
+static int get_task(const ds_provider *dp, ds_call *c, const lv_call_ctx *ctx, const char *task_id, cJSON **j,
+                    lv_provider_error *err)
+{
+	lv_http_request req;
+	lv_http_response resp;
+	lv_retry_policy pol;
+	const char *headers[2];
+	char *url;
+	int rc;
+	*j = NULL;
+	if (!task_id || !lv_vh_id_ok(task_id))
+		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a DashScope task id",
+		                        dp->conf->name);
+	if (!(url = lv_asprintf("%s/api/v1/tasks/%s", dp->base, task_id)))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	headers[0] = c->auth;
+	headers[1] = NULL;
+	request_init(&req, c, "GET", url, headers, ctx->cancel);
+	lv_vh_policy(&pol, dp->conf, 1);
+	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
+	free(url);
+	if (rc != LV_OK) {
+		rc = lv_vh_transport_error(err, dp->conf->name, "status check", rc, &resp, 0);
+	} else if (resp.status < 200 || resp.status >= 300) {
+		rc = http_error(err, c, &resp, "status check", 0);
+		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
+		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
+			err->retryable = 1;
+	} else if (!(*j = cJSON_ParseWithLength(resp.body, resp.body_len)) ||
+	           !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status")) {
+		cJSON_Delete(*j);
+		*j = NULL;
+		rc = lv_provider_fail(err, "segment_failed", 1,
+		                      "provider '%s' answered a status check with something that is not a task; will ask "
+		                      "again",
+		                      dp->conf->name);
+	}
+	lv_http_response_free(&resp);
+	return rc;
+}
+
+static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
+                   lv_provider_error *err)
+{
+	ds_provider *dp = self;
+	ds_call c;
+	cJSON *j = NULL, *state = NULL;
+	const cJSON *out;
+	const char *status, *url;
+	int rc;
+	if (call_begin(&c, dp, err))
+		return LV_EPROVIDER;
+	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)))
+		goto out;
+	out = cJSON_GetObjectItemCaseSensitive(j, "output");
+	status = lv_json_get_str(out, "task_status");
+	if (!strcmp(status, "PENDING") || !strcmp(status, "RUNNING")) {
+		st->state = !strcmp(status, "PENDING") ? LV_JOB_PENDING : LV_JOB_RUNNING;
+		st->poll_after_ms = dp->poll_ms;
+	} else if (!strcmp(status, "SUCCEEDED")) {
+		url = lv_json_get_str(out, "video_url");
+		if (!url || strncmp(url, "http", 4) != 0) {
+			rc = lv_provider_fail(err, "segment_failed", 1,
+			                      "provider '%s' reported shot %d done but gave no video URL; will ask again",
+			                      dp->conf->name, job->index);
+			goto out;
+		}
+		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query. */
+		if (!(state = cJSON_CreateObject()) || !cJSON_AddStringToObject(state, "video_url", url) ||
+		    !(st->job_state = cJSON_PrintUnformatted(state))) {
+			rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
+			goto out;
+		}
+		st->state = LV_JOB_SUCCEEDED;
+	} else if (!strcmp(status, "FAILED")) {
+		st->state = LV_JOB_FAILED;
+		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", dp->conf->name, job->job_id,
+		        lv_json_get_str(out, "code") ? lv_json_get_str(out, "code") : "no code",
+		        lv_json_get_str(j, "request_id") ? lv_json_get_str(j, "request_id") : "none");
+		rc = vendor_error(err, &c, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
+	} else if (!strcmp(status, "CANCELED")) {
+		st->state = LV_JOB_FAILED;
+		rc = lv_provider_fail(err, "segment_failed", 0, "provider '%s': the job for shot %d was canceled at the provider",
+		                      dp->conf->name, job->index);
+	} else if (!strcmp(status, "UNKNOWN")) {
+		/* The task is unknown or expired (tasks are kept 24 hours): a new job is the only way on. */
+		st->state = LV_JOB_FAILED;
+		rc = lv_provider_fail(err, "segment_failed", 1,
+		                      "provider '%s' no longer knows the job for shot %d (tasks expire after 24 hours)",
+		                      dp->conf->name, job->index);
+	} else {
+		st->state = LV_JOB_RUNNING;
+		st->poll_after_ms = dp->poll_ms;
+		LV_WARN("provider '%s': task %s has an unexpected status; asking again later", dp->conf->name, job->job_id);
+	}
+out:
+	cJSON_Delete(state);
+	cJSON_Delete(j);
+	call_end(&c);
+	return rc;
+}
+
+/* ---- fetch ----------------------------------------------------------------------------------------------- */
+
+static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
+                    lv_provider_error *err)
+{
+	ds_provider *dp = self;
+	cJSON *state = job->job_state ? cJSON_Parse(job->job_state) : NULL, *j = NULL;
+	const char *url = lv_json_get_str(state, "video_url");
+	int rc;
+	if (!url) {
+		/* Resumed without the stored URL: ask for the task again. */
+		ds_call c;
+		if (call_begin(&c, dp, err)) {
+			cJSON_Delete(state);
+			return LV_EPROVIDER;
+		}
+		rc = get_task(dp, &c, ctx, job->job_id, &j, err);
+		call_end(&c);
+		if (rc) {
+			cJSON_Delete(state);
+			return rc;
+		}
+		url = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(j, "output"), "video_url");
+		if (!url) {
+			cJSON_Delete(state);
+			cJSON_Delete(j);
+			return lv_provider_fail(err, "segment_failed", 1, "provider '%s' has no video for shot %d yet",
+			                        dp->conf->name, job->index);
+		}
+	}
+	/* An object-storage URL with its own signature: no Authorization header goes with it. */
+	rc = lv_vh_download(dp->conf, ctx, url, NULL, NULL, out_path, job->index, err);
+	cJSON_Delete(state);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* ---- cancel ---------------------------------------------------------------------------------------------- */
+
+static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
+{
+	ds_provider *dp = self;
+	lv_provider_error err;
+	ds_call c;
+	lv_http_request req;
+	lv_http_response resp;
+	const char *headers[2];
+	char *url;
+	int rc;
+	(void)ctx; /* the task's cancel flag is already set: this request must not be aborted by it */
+	if (!job->job_id || !lv_vh_id_ok(job->job_id) || call_begin(&c, dp, &err))
+		return LV_EPROVIDER;
+	if (!(url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id))) {
+		call_end(&c);
+		return LV_ENOMEM;
+	}
+	headers[0] = c.auth;
+	headers[1] = NULL;
+	request_init(&req, &c, "POST", url, headers, NULL);
+	if (req.timeout_ms > 10000)
+		req.timeout_ms = 10000;
+	rc = lv_http_perform(&req, &resp);
+	if (rc == LV_OK && resp.status >= 200 && resp.status < 300)
+		LV_INFO("provider '%s': asked to cancel task %s (shot %d)", dp->conf->name, job->job_id, job->index);
+	else /* only PENDING tasks can be canceled: a running one finishes and is abandoned */
+		LV_INFO("provider '%s': task %s (shot %d) could not be canceled (%s %ld); it is abandoned", dp->conf->name,
+		        job->job_id, job->index, rc ? "error" : "HTTP", rc ? (long)rc : resp.status);
+	lv_http_response_free(&resp);
+	free(url);
+	call_end(&c);
+	return rc;
+}
+
+/* ---- construction ---------------------------------------------------------------------------------------- */
+
+static const lv_video_ops video_ops = { LV_PROVIDER_ABI_VERSION, 0, ds_submit, ds_poll, ds_fetch, ds_cancel };
+
+static void ds_destroy(void *self)
+{
+	ds_provider *dp = self;
+	if (!dp)
+		return;
+	free(dp->base);
+	free(dp->model_t2v);
+	free(dp->model_r2v);
+	free(dp);
+}
+
+/* Set *dst from a string key when the block has it (else leave *dst as it is). */
+static int conf_string(char **dst, const lv_provider_conf *conf, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, name);
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, name);
+	return lv_strset(dst, v->valuestring);
+}
+
+static int conf_int(int64_t *dst, const lv_provider_conf *conf, const char *name, int64_t def, int64_t min,
+                    int64_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, name);
+	*dst = def;
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)min ||
+	    v->valuedouble > (double)max)
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be an integer from %lld to %lld", conf->name,
+		                    name, (long long)min, (long long)max);
+	*dst = (int64_t)v->valuedouble;
+	return LV_OK;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && !strcmp(s + n - k, suffix);
+}
+
+/* The models from the one-for-all `model` key (NULL: the HappyHorse pair).  A reference-to-video model
+ * ("...-r2v") cannot make a shot without reference images, so those go to its "...-t2v" sibling; with a
+ * text-to-video model ("...-t2v") every shot is made from text alone (no reference images are sent). */
+static int models_from(ds_provider *dp, const char *model)
+{
+	if (!model)
+		return lv_strset(&dp->model_t2v, "happyhorse-1.0-t2v") || lv_strset(&dp->model_r2v, "happyhorse-1.0-r2v")
+		               ? LV_ENOMEM
+		               : LV_OK;
+	if (ends_with(model, "-r2v")) {
+		if (lv_strset(&dp->model_r2v, model) || lv_strset(&dp->model_t2v, model))
+			return LV_ENOMEM;
+		memcpy(dp->model_t2v + strlen(model) - 3, "t2v", 3);
+		return LV_OK;
+	}
+	if (lv_strset(&dp->model_t2v, model))
+		return LV_ENOMEM;
+	if (ends_with(model, "-t2v"))
+		return LV_OK; /* model_r2v stays NULL unless configured */
+	return lv_strset(&dp->model_r2v, model);
+}
+
+int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf);
+
+int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)
+{
+	static const char *const keys[] = { "model", "model_t2v", "model_r2v", "watermark", "poll_interval_ms",
+		                            "max_references", NULL };
+	const cJSON *wm = cJSON_GetObjectItemCaseSensitive(conf->json, "watermark");
+	ds_provider *dp;
+	char *model = NULL;
+	int64_t n;
+	if (lv_provider_check_keys(conf, keys))
+		return LV_ECONFIG;
+	if (!conf->api_key_env)
+		return lv_error_set(LV_ECONFIG,
+		                    "config: providers.%s.api_key_env: is required (the environment variable holding the "
+		                    "DashScope key, e.g. \"DASHSCOPE_API_KEY\")",
+		                    conf->name);
+	if (wm && !cJSON_IsBool(wm))
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.watermark: must be true or false", conf->name);
+	if (!(dp = lv_calloc(1, sizeof(*dp))))
+		return LV_ENOMEM;
+	dp->conf = conf;
+	dp->watermark = wm && cJSON_IsTrue(wm);
+	if (!(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
+	    conf_string(&model, conf, "model") || models_from(dp, model) || conf_string(&dp->model_t2v, conf, "model_t2v") ||
+	    conf_string(&dp->model_r2v, conf, "model_r2v") ||
+	    conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||
+	    conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS)) {
+		free(model);
+		ds_destroy(dp);
+		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
+	}
+	free(model);
+	dp->max_refs = (int)n;
+	p->self = dp;
+	p->video = &video_ops;
+	p->destroy = ds_destroy;
+	return LV_OK;
+}

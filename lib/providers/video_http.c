@@ -1,0 +1,217 @@
+#include "providers/video_http.h"
+#include "compose/compose.h"
+#include "util/crypto.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *lv_vh_base(const char *base_url)
+{
+	size_t n = strlen(base_url);
+	while (n > 0 && base_url[n - 1] == '/')
+		n--;
+	return lv_strndup(base_url, n);
+}
+
+void lv_vh_policy(lv_retry_policy *p, const lv_provider_conf *conf, int idempotent)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_retries = conf->max_retries;
+	p->base_ms = 500;
+	p->max_ms = 10000;
+	p->idempotent = idempotent;
+}
+
+int lv_vh_id_ok(const char *id)
+{
+	size_t n = 0;
+	const char *c;
+	for (c = id; c && *c; c++, n++) {
+		int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		         *c == '-' || *c == '_' || *c == '.' || *c == ':';
+		if (!ok)
+			return 0;
+	}
+	return n >= 1 && n <= 200 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+static unsigned be32(const unsigned char *p)
+{
+	return ((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | (unsigned)p[3];
+}
+
+int lv_vh_data_url(char **out, const char *path, size_t max_bytes, int min_side, const char *provider,
+                   lv_provider_error *err)
+{
+	static const unsigned char png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	struct stat st;
+	char *data = NULL, *url = NULL;
+	const char *mime = NULL;
+	const unsigned char *u;
+	size_t len = 0, prefix;
+	*out = NULL;
+	if (stat(path, &st) != 0)
+		return lv_provider_fail(err, "anchor_failed", 0, "provider '%s': the reference image %s is missing",
+		                        provider, path);
+	if ((size_t)st.st_size > max_bytes)
+		return lv_provider_fail(err, "anchor_failed", 0,
+		                        "provider '%s' accepts reference images up to %zu MB; %s has %lld bytes", provider,
+		                        max_bytes >> 20, path, (long long)st.st_size);
+	if (lv_file_read(&data, &len, path))
+		return lv_provider_fail(err, "anchor_failed", 0, "provider '%s': %s", provider, lv_error_last()->message);
+	u = (const unsigned char *)data;
+	if (len >= 24 && !memcmp(u, png_magic, 8)) {
+		unsigned w = be32(u + 16), h = be32(u + 20);
+		mime = "image/png";
+		if (min_side > 0 && (w < (unsigned)min_side || h < (unsigned)min_side)) {
+			free(data);
+			return lv_provider_fail(err, "anchor_failed", 0,
+			                        "provider '%s' needs reference images at least %d px on the short side; "
+			                        "%s is %ux%u",
+			                        provider, min_side, path, w, h);
+		}
+	} else if (len >= 3 && u[0] == 0xff && u[1] == 0xd8 && u[2] == 0xff) {
+		mime = "image/jpeg";
+	} else if (len >= 12 && !memcmp(u, "RIFF", 4) && !memcmp(u + 8, "WEBP", 4)) {
+		mime = "image/webp";
+	}
+	if (!mime) {
+		free(data);
+		return lv_provider_fail(err, "anchor_failed", 0,
+		                        "provider '%s': the reference image %s is not a PNG, JPEG or WebP file", provider,
+		                        path);
+	}
+	prefix = strlen("data:;base64,") + strlen(mime);
+	url = lv_malloc(prefix + 4 * ((len + 2) / 3) + 1);
+	if (!url) {
+		free(data);
+		return lv_provider_fail(err, "internal_error", 1, "out of memory encoding a reference image");
+	}
+	snprintf(url, prefix + 1, "data:%s;base64,", mime);
+	lv_base64_encode(url + prefix, data, len);
+	free(data);
+	*out = url;
+	return LV_OK;
+}
+
+void lv_vh_summary(char *out, size_t cap, const char *msg, const char *secret)
+{
+	size_t n = 0;
+	int space = 0;
+	char *copy;
+	const unsigned char *p;
+	if (cap == 0)
+		return;
+	/* Redact before cutting: a cut could leave a recognisable part of the secret behind. */
+	if (!(copy = lv_strdup(msg ? msg : ""))) {
+		lv_strlcpy(out, "(no details)", cap);
+		return;
+	}
+	if (secret && *secret) {
+		const char *s[2];
+		s[0] = secret;
+		s[1] = NULL;
+		lv_http_redact(copy, s);
+	}
+	for (p = (const unsigned char *)copy; *p && n + 1 < cap; p++) {
+		if (*p <= 0x20 || *p == 0x7f) { /* whitespace and control characters: one space between words */
+			space = n > 0;
+			continue;
+		}
+		if (space) {
+			if (n + 2 >= cap)
+				break;
+			out[n++] = ' ';
+			space = 0;
+		}
+		out[n++] = (char)*p;
+	}
+	/* Do not leave half a UTF-8 sequence at the end. */
+	if (*p && n > 0) {
+		size_t k = n;
+		while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
+			k--;
+		if (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0xc0) {
+			unsigned char lead = (unsigned char)out[k - 1];
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+			if (n - (k - 1) < need)
+				n = k - 1;
+		}
+	}
+	out[n] = '\0';
+	free(copy);
+}
+
+int lv_vh_transport_error(lv_provider_error *err, const char *provider, const char *what, int rc,
+                          const lv_http_response *resp, int is_submit)
+{
+	if (rc == LV_ECANCELED) {
+		lv_provider_fail(err, "segment_failed", 1, "provider '%s': %s canceled", provider, what);
+		return LV_ECANCELED;
+	}
+	if (is_submit && resp->sent)
+		return lv_provider_fail(err, rc == LV_ETIMEOUT ? "provider_timeout" : "segment_failed", 0,
+		                        "provider '%s' did not answer the %s (%s); it may have started the job, so it is "
+		                        "not sent again; check the provider's status and timeout_ms",
+		                        provider, what, rc == LV_ETIMEOUT ? "timed out" : resp->error);
+	return lv_provider_fail(err, rc == LV_ETIMEOUT ? "provider_timeout" : "segment_failed", 1,
+	                        "provider '%s' could not be reached for the %s (%s); check base_url and the network",
+	                        provider, what, rc == LV_ETIMEOUT ? "timed out" : resp->error);
+}
+
+int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
+                   const char *const *headers, const char *const *secrets, const char *out_path, int shot,
+                   lv_provider_error *err)
+{
+	lv_http_request req;
+	lv_http_response resp;
+	lv_retry_policy pol;
+	lv_media_info mi;
+	char what[160];
+	int rc;
+	memset(&req, 0, sizeof(req));
+	snprintf(what, sizeof(what), "provider '%s'", conf->name);
+	req.method = "GET";
+	req.url = url;
+	req.headers = headers;
+	req.download_to = out_path;
+	req.timeout_ms = conf->timeout_ms;
+	req.connect_timeout_ms = conf->connect_timeout_ms;
+	req.cancel = ctx->cancel;
+	req.secrets = secrets;
+	req.what = what;
+	lv_vh_policy(&pol, conf, 1);
+	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
+	if (rc != LV_OK) {
+		rc = lv_vh_transport_error(err, conf->name, "download of the clip", rc, &resp, 0);
+		lv_http_response_free(&resp);
+		return rc;
+	}
+	if (resp.status < 200 || resp.status >= 300) {
+		long status = resp.status;
+		lv_http_response_free(&resp);
+		if (status == 403 || status == 404 || status == 410)
+			return lv_provider_fail(err, "segment_failed", 0,
+			                        "provider '%s': the clip of shot %d is no longer available (HTTP %ld); results "
+			                        "expire, so they are fetched as soon as they are ready",
+			                        conf->name, shot, status);
+		return lv_provider_fail(err, "segment_failed", status == 429 || status >= 500,
+		                        "provider '%s': downloading the clip of shot %d failed with HTTP %ld", conf->name,
+		                        shot, status);
+	}
+	lv_http_response_free(&resp);
+	if (lv_media_probe(&mi, out_path) != LV_OK || !mi.has_video) {
+		unlink(out_path);
+		return lv_provider_fail(err, "segment_failed", 1,
+		                        "provider '%s': the clip of shot %d is not a readable video file", conf->name, shot);
+	}
+	LV_DEBUG("provider '%s': shot %d clip %dx%d, %.2f s", conf->name, shot, mi.width, mi.height, mi.duration);
+	return LV_OK;
+}
