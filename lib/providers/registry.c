@@ -10,28 +10,22 @@
 #include <string.h>
 
 int lv_provider_local_create(lv_provider *p, const lv_provider_conf *conf);
-<<<<<<< HEAD
 int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf);
-=======
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf);
->>>>>>> video
 
 static const struct {
 	const char *type;
 	lv_provider_factory factory;
 } factories[] = {
 	{ "local", lv_provider_local_create },
-<<<<<<< HEAD
 	{ "anthropic", lv_provider_anthropic_create },
 	{ "openai-chat", lv_provider_openai_chat_create },
 	{ "openai-moderation", lv_provider_openai_moderation_create },
-=======
 	{ "dashscope-video", lv_provider_dashscope_video_create },
 	{ "openai-videos", lv_provider_openai_videos_create },
->>>>>>> video
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)
