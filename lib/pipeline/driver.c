@@ -407,11 +407,25 @@ static void step(workers *w, seg_job *j)
 				do_fetch(w, j);
 			return;
 		}
-		if (rc != LV_OK && err.retryable && st.state != LV_JOB_FAILED && j->poll_errors++ < MAX_POLL_ERRORS) {
-			lv_driver_schedule(w, j, lv_mono_ms() + backoff_ms(j->poll_errors));
+		if (rc != LV_OK && st.state != LV_JOB_FAILED) {
+			/* We could not learn the job's state.  Ask again a while; then give up on the shot rather
+			 * than submit another job while this one may still run (and be billed) at the vendor. */
+			if (err.retryable && j->poll_errors++ < MAX_POLL_ERRORS) {
+				lv_driver_schedule(w, j, lv_mono_ms() + backoff_ms(j->poll_errors));
+				return;
+			}
+			if (!err.code[0] || err.retryable) {
+				char why[sizeof(err.message)];
+				snprintf(why, sizeof(why), "%s", err.message[0] ? err.message : "no answer");
+				lv_provider_fail(&err, "provider_timeout", 0,
+				                 "provider '%s' could not report on shot %d's job after %d tries (%s)",
+				                 h->provider, j->idx, MAX_POLL_ERRORS + 1, why);
+			}
+			segment_failed(w, j, &err);
+			job_finished(w, j);
 			return;
 		}
-		/* The job failed at the vendor: try a new one while retries last. */
+		/* The vendor says the job failed: a transient failure gets a new job while retries last. */
 		if (j->attempts <= w->e->cfg->segment_retries && err.retryable) {
 			LV_WARN("task %s: shot %d failed (%s); submitting again", h->id, j->idx, err.message);
 			j->phase = SEG_SUBMIT;

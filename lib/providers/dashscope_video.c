@@ -58,7 +58,7 @@ static int call_begin(ds_call *c, const ds_provider *dp, lv_provider_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->dp = dp;
-	if (lv_provider_api_key(dp->conf, &c->key, err))
+	if (lv_provider_api_key(dp->conf, "segment_failed", &c->key, err))
 		return LV_EPROVIDER;
 	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");

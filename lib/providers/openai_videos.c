@@ -67,7 +67,7 @@ static int call_begin(oa_call *c, const oa_provider *op, lv_provider_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->op = op;
-	if (lv_provider_api_key(op->conf, &c->key, err))
+	if (lv_provider_api_key(op->conf, "segment_failed", &c->key, err))
 		return LV_EPROVIDER;
 	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");

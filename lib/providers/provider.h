@@ -182,9 +182,10 @@ typedef struct lv_provider {
 } lv_provider;
 
 /* The provider's API key from the environment variable its config names (api_key_env).  *out is the
- * variable's value (not a copy: do not free, do not log).  A missing variable is an error naming the
- * variable, never the value. */
-int lv_provider_api_key(const lv_provider_conf *conf, const char **out, lv_provider_error *err);
+ * variable's value (not a copy: do not free, do not log).  A missing variable fails with `stage_code`
+ * (the stage's error code, e.g. "segment_failed") and a message naming the variable, never the value. */
+int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, const char **out,
+                        lv_provider_error *err);
 
 /* A provider type's constructor. */
 typedef int (*lv_provider_factory)(lv_provider *p, const lv_provider_conf *conf);

@@ -129,16 +129,17 @@ int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type
 	return LV_OK;
 }
 
-int lv_provider_api_key(const lv_provider_conf *conf, const char **out, lv_provider_error *err)
+int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, const char **out,
+                        lv_provider_error *err)
 {
 	const char *v = conf->api_key_env ? getenv(conf->api_key_env) : NULL;
 	*out = NULL;
 	if (!conf->api_key_env)
-		return lv_provider_fail(err, "internal_error", 0,
+		return lv_provider_fail(err, stage_code, 0,
 		                        "provider '%s' has no api_key_env: name the environment variable that holds its key",
 		                        conf->name);
 	if (!v || !*v)
-		return lv_provider_fail(err, "internal_error", 0,
+		return lv_provider_fail(err, stage_code, 0,
 		                        "provider '%s': the environment variable %s is not set; set it to the API key",
 		                        conf->name, conf->api_key_env);
 	*out = v;
