@@ -246,7 +246,7 @@ static int anthropic_ping(void *self, lv_provider_error *err)
 	headers[0] = auth;
 	headers[1] = "anthropic-version: 2023-06-01";
 	secrets[0] = key;
-	rc = rc ? rc : lv_llm_ping(x->conf, url, headers, secrets, err);
+	rc = rc ? rc : lv_provider_ping_url(x->conf, url, headers, secrets, err);
 	lv_llm_free_secret(auth);
 	free(url);
 	return rc;

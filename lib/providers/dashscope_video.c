@@ -538,6 +538,29 @@ static int models_from(ds_provider *dp, const char *model)
 
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf);
 
+/* lvctl doctor --online: query a task id that cannot exist with the key — the documented task API
+ * answers such an id with status UNKNOWN when the key is valid, and 401 InvalidApiKey when not. */
+static int ds_provider_ping(void *self, lv_provider_error *err)
+{
+	ds_provider *x = self;
+	const char *key = NULL, *headers[2] = { NULL, NULL }, *secrets[2] = { NULL, NULL };
+	char *url = lv_asprintf("%s/api/v1/tasks/00000000-0000-0000-0000-000000000000", x->base), *auth = NULL;
+	int rc = lv_provider_api_key(x->conf, "internal_error", &key, err);
+	if (rc == LV_OK && (!url || !(auth = lv_asprintf("Authorization: Bearer %s", key))))
+		rc = lv_error_nomem();
+	if (rc == LV_OK) {
+		headers[0] = auth;
+		secrets[0] = key;
+		rc = lv_provider_ping_url(x->conf, url, headers, secrets, err);
+	}
+	if (auth) {
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	return rc;
+}
+
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model", "model_t2v", "model_r2v", "watermark", "poll_interval_ms",
@@ -573,5 +596,6 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 	p->self = dp;
 	p->video = &video_ops;
 	p->destroy = ds_destroy;
+	p->ping = ds_provider_ping;
 	return LV_OK;
 }

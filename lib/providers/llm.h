@@ -118,10 +118,6 @@ int lv_llm_fail(lv_provider_error *err, const char *stage_code, const lv_provide
 int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_code, const char **key,
                lv_provider_error *err);
 
-/* lvctl doctor --online: GET `url` (the vendor's model list, which any valid key may read) with
- * `headers`; LV_OK on 2xx, else an error saying whether the key was refused or the server unreachable. */
-int lv_llm_ping(const lv_provider_conf *conf, const char *url, const char *const *headers,
-                const char *const *secrets, lv_provider_error *err);
 /* The URL of `url` with its last `suffix` replaced by `replacement` (caller frees); NULL if it does not end so. */
 char *lv_llm_url_swap(const char *url, const char *suffix, const char *replacement);
 

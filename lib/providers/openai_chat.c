@@ -466,7 +466,7 @@ static int openai_chat_ping(void *self, lv_provider_error *err)
 		rc = LV_ENOMEM;
 	headers[0] = auth;
 	secrets[0] = key;
-	rc = rc ? rc : lv_llm_ping(x->conf, url, headers, secrets, err);
+	rc = rc ? rc : lv_provider_ping_url(x->conf, url, headers, secrets, err);
 	lv_llm_free_secret(auth);
 	free(url);
 	return rc;

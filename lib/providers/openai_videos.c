@@ -650,6 +650,28 @@ static int parse_extra(oa_provider *op, const lv_provider_conf *conf)
 
 int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf);
 
+/* lvctl doctor --online: one authenticated read of the model list (GET /v1/models). */
+static int oa_provider_ping(void *self, lv_provider_error *err)
+{
+	oa_provider *x = self;
+	const char *key = NULL, *headers[2] = { NULL, NULL }, *secrets[2] = { NULL, NULL };
+	char *url = lv_asprintf("%s/v1/models", x->base), *auth = NULL;
+	int rc = lv_provider_api_key(x->conf, "internal_error", &key, err);
+	if (rc == LV_OK && (!url || !(auth = lv_asprintf("Authorization: Bearer %s", key))))
+		rc = lv_error_nomem();
+	if (rc == LV_OK) {
+		headers[0] = auth;
+		secrets[0] = key;
+		rc = lv_provider_ping_url(x->conf, url, headers, secrets, err);
+	}
+	if (auth) {
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	return rc;
+}
+
 int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model",          "fields",          "size_format",        "seconds_format",
@@ -703,5 +725,6 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 	p->self = op;
 	p->video = &video_ops;
 	p->destroy = oa_destroy;
+	p->ping = oa_provider_ping;
 	return LV_OK;
 }

@@ -187,6 +187,12 @@ typedef struct lv_provider {
 int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, const char **out,
                         lv_provider_error *err);
 
+/* For ping hooks (lvctl doctor --online): GET `url` — an endpoint any valid key may read, such as the
+ * vendor's model list — with `headers`; LV_OK on 2xx, else an error saying whether the key was refused
+ * or the server could not be reached. */
+int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const char *const *headers,
+                         const char *const *secrets, lv_provider_error *err);
+
 /* A provider type's constructor. */
 typedef int (*lv_provider_factory)(lv_provider *p, const lv_provider_conf *conf);
 

@@ -1,4 +1,5 @@
 /* The provider registry: builds each configured provider by its type. */
+#include "http/http.h"
 #include "providers/provider.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -144,4 +145,34 @@ int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, co
 		                        conf->name, conf->api_key_env);
 	*out = v;
 	return LV_OK;
+}
+
+int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const char *const *headers,
+                         const char *const *secrets, lv_provider_error *err)
+{
+	lv_http_request req;
+	lv_http_response resp;
+	char what[160];
+	int rc;
+	memset(&req, 0, sizeof(req));
+	snprintf(what, sizeof(what), "provider '%s'", conf->name);
+	req.method = "GET";
+	req.url = url;
+	req.headers = headers;
+	req.secrets = secrets;
+	req.timeout_ms = conf->timeout_ms < 15000 ? conf->timeout_ms : 15000;
+	req.connect_timeout_ms = conf->connect_timeout_ms;
+	req.what = what;
+	rc = lv_http_perform(&req, &resp);
+	if (rc)
+		rc = lv_provider_fail(err, "internal_error", 1, "provider '%s' cannot be reached: %s", conf->name,
+		                      resp.error[0] ? resp.error : lv_error_last()->message);
+	else if (resp.status == 401 || resp.status == 403)
+		rc = lv_provider_fail(err, "internal_error", 0, "provider '%s' refused the key in %s (HTTP %ld)", conf->name,
+		                      conf->api_key_env ? conf->api_key_env : "(none configured)", resp.status);
+	else if (resp.status < 200 || resp.status >= 300)
+		rc = lv_provider_fail(err, "internal_error", 1, "provider '%s' answered HTTP %ld to a model list request",
+		                      conf->name, resp.status);
+	lv_http_response_free(&resp);
+	return rc;
 }
