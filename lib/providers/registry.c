@@ -10,12 +10,18 @@
 #include <string.h>
 
 int lv_provider_local_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
 	lv_provider_factory factory;
 } factories[] = {
 	{ "local", lv_provider_local_create },
+	{ "comfyui", lv_provider_comfyui_create },
+	{ "openai-images", lv_provider_openai_images_create },
+	{ "openai-speech", lv_provider_openai_speech_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)
