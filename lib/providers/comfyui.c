@@ -211,7 +211,10 @@ static int fill_tree(const fill_ctx *f, cJSON *n)
 		cJSON *next = c->next;
 		if (cJSON_IsString(c) && strstr(c->valuestring, "{{")) {
 			cJSON *r = fill_string(f, c->valuestring);
-			if (!r || !cJSON_ReplaceItemViaPointer(n, c, r)) {
+			/* In an object the replacement must carry the member's name; in an array it has none. */
+			int ok = r && (cJSON_IsObject(n) ? cJSON_ReplaceItemInObjectCaseSensitive(n, c->string, r)
+			                                 : cJSON_ReplaceItemViaPointer(n, c, r));
+			if (!ok) {
 				cJSON_Delete(r);
 				return LV_ENOMEM;
 			}
@@ -1094,44 +1097,51 @@ out:
 
 /* ---- cancel -------------------------------------------------------------------------------------------------------- */
 
+static void cancel_post(call *k, const char *path, cJSON *body, const char *what, const char *prompt_id)
+{
+	lv_http_response resp;
+	lv_provider_error err;
+	char *text = lv_json_print(body);
+	memset(&err, 0, sizeof(err));
+	if (text && comfy_http(k, "POST", path, text, NULL, 0, NULL, 1, &resp, &err) == LV_OK)
+		LV_INFO("provider '%s': %s %s (HTTP %ld)", k->c->conf->name, what, prompt_id, resp.status);
+	lv_http_response_free(&resp);
+	free(text);
+	cJSON_Delete(body);
+}
+
 static int comfy_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	comfy *c = self;
 	call k;
 	lv_provider_error err;
-	lv_http_response resp;
-	cJSON *body;
-	char *text;
-	int q;
+	int q, round;
 	/* Cancellation must still reach the server though the task's cancel flag is up. */
 	lv_call_ctx quiet = { NULL, ctx ? ctx->task_id : NULL, ctx ? ctx->work_dir : NULL };
 	memset(&err, 0, sizeof(err));
 	if (!job->job_id || call_init(&k, c, &quiet, &err))
 		return LV_OK;
-	q = queue_state(&k, job->job_id);
-	if (q == 0)
-		return LV_OK; /* finished or gone: nothing to stop */
-	body = cJSON_CreateObject();
-	if (q == 1) {
-		/* Running: current servers stop only this prompt; older ones ignore the body and stop what runs,
-		 * which is this prompt (it was just seen running). */
-		cJSON_AddStringToObject(body, "prompt_id", job->job_id);
-		text = lv_json_print(body);
-		if (text && comfy_http(&k, "POST", "/interrupt", text, NULL, 0, NULL, 1, &resp, &err) == LV_OK)
-			LV_INFO("provider '%s': asked ComfyUI to interrupt %s (HTTP %ld)", c->conf->name, job->job_id, resp.status);
-		lv_http_response_free(&resp);
-	} else {
-		/* Pending (or unknown): take it out of the queue; deleting a prompt that is not pending does nothing. */
-		cJSON *ids = cJSON_AddArrayToObject(body, "delete");
-		cJSON_AddItemToArray(ids, cJSON_CreateString(job->job_id));
-		text = lv_json_print(body);
-		if (text && comfy_http(&k, "POST", "/queue", text, NULL, 0, NULL, 1, &resp, &err) == LV_OK)
-			LV_INFO("provider '%s': removed %s from the ComfyUI queue (HTTP %ld)", c->conf->name, job->job_id,
-			        resp.status);
-		lv_http_response_free(&resp);
+	/* A pending prompt is taken out of the queue; a running one is interrupted.  A pending prompt can
+	 * start running in between (the one before it was just stopped), so look again once. */
+	for (round = 0; round < 2; round++) {
+		cJSON *body = cJSON_CreateObject();
+		q = queue_state(&k, job->job_id);
+		if (q == 0 || !body) {
+			cJSON_Delete(body);
+			break; /* finished or gone: nothing to stop */
+		}
+		if (q == 1) {
+			/* Current servers stop only this prompt; older ones ignore the body and stop what runs, which
+			 * is this prompt (it was just seen running). */
+			cJSON_AddStringToObject(body, "prompt_id", job->job_id);
+			cancel_post(&k, "/interrupt", body, "asked ComfyUI to interrupt", job->job_id);
+			break;
+		}
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "delete"), cJSON_CreateString(job->job_id));
+		cancel_post(&k, "/queue", body, "asked ComfyUI to drop from its queue", job->job_id);
+		if (q < 0)
+			break; /* the queue cannot be read: deleting was all that is safe */
 	}
-	free(text);
-	cJSON_Delete(body);
 	return LV_OK;
 }
 
