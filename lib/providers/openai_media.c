@@ -253,8 +253,7 @@ int lv_oai_fail(const lv_oai *o, const lv_http_response *resp, const char *code,
 		                      name, doing, s);
 	else
 		rc = lv_provider_fail(err, code, 0,
-		                      "provider '%s' rejected %s (HTTP %ld%s%s%s%s); check providers.%s (model, voice, "
-		                      "size)",
+		                      "provider '%s' rejected %s (HTTP %ld%s%s%s%s); check the settings of providers.%s",
 		                      name, doing, s, c[0] ? ": " : "", c, p[0] ? ", parameter " : "", p, name);
 	return rc;
 }
