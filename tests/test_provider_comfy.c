@@ -890,6 +890,7 @@ START_TEST(placeholders_are_filled_with_typed_values)
 	/* LTX-style numbers: 24 fps, 8k+1 frames, sizes rounded down to multiples of 32. */
 	json = comfy_config(LTX, "\"fps\":24,\"frames_multiple_of\":8,\"size_multiple_of\":32", NULL);
 	direct_open(&d, json);
+	d.job.index = 3; /* another shot (the same one would be found on the server and not sent again) */
 	memset(&st, 0, sizeof(st));
 	ck_assert_msg(d.p->video->submit(d.p->self, &d.ctx, &d.job, &st, &err) == LV_OK, "%s", err.message);
 	w = sent_workflow(1, &root);
@@ -898,7 +899,7 @@ START_TEST(placeholders_are_filled_with_typed_values)
 	ck_assert_int_eq(input(w, "70", "height")->valueint, 704);
 	ck_assert_int_eq(input(w, "69", "frame_rate")->valueint, 24);
 	ck_assert(cJSON_IsNumber(input(w, "72", "noise_seed")));
-	ck_assert_str_eq(input(w, "41", "filename_prefix")->valuestring, "longvideo/vid_direct_shot2");
+	ck_assert_str_eq(input(w, "41", "filename_prefix")->valuestring, "longvideo/vid_direct_shot3");
 	cJSON_Delete(root);
 	free(st.job_id);
 	free(st.job_state);
@@ -907,6 +908,48 @@ START_TEST(placeholders_are_filled_with_typed_values)
 	free(wf);
 	lv_test_rmdir(dir);
 	free(dir);
+}
+END_TEST
+
+START_TEST(a_shot_already_on_the_server_is_not_sent_again)
+{
+	char *json = comfy_config(WAN, NULL, NULL);
+	direct d;
+	lv_job_status st, again;
+	lv_provider_error err;
+	direct_open(&d, json);
+	memset(&st, 0, sizeof(st));
+	memset(&again, 0, sizeof(again));
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.p->video->submit(d.p->self, &d.ctx, &d.job, &st, &err) == LV_OK, "%s", err.message);
+	/* Submitted again (a worker died before it stored the id): the queued prompt is taken over. */
+	ck_assert_msg(d.p->video->submit(d.p->self, &d.ctx, &d.job, &again, &err) == LV_OK, "%s", err.message);
+	ck_assert_str_eq(again.job_id, st.job_id);
+	ck_assert_uint_eq(lv_fake_count(fc->f, "POST", "/prompt"), 1);
+	free(again.job_id);
+	free(again.job_state);
+	/* Finished successfully: still that one (its clip is this shot's). */
+	lv_sleep_ms(500);
+	memset(&again, 0, sizeof(again));
+	ck_assert_int_eq(d.p->video->submit(d.p->self, &d.ctx, &d.job, &again, &err), LV_OK);
+	ck_assert_str_eq(again.job_id, st.job_id);
+	ck_assert_uint_eq(lv_fake_count(fc->f, "POST", "/prompt"), 1);
+	free(again.job_id);
+	free(again.job_state);
+	/* A run that failed is what a new submission replaces: sent. */
+	pthread_mutex_lock(&fc->mu);
+	fc->p[0].fail = 1;
+	pthread_mutex_unlock(&fc->mu);
+	memset(&again, 0, sizeof(again));
+	ck_assert_int_eq(d.p->video->submit(d.p->self, &d.ctx, &d.job, &again, &err), LV_OK);
+	ck_assert_str_ne(again.job_id, st.job_id);
+	ck_assert_uint_eq(lv_fake_count(fc->f, "POST", "/prompt"), 2);
+	free(again.job_id);
+	free(again.job_state);
+	free(st.job_id);
+	free(st.job_state);
+	direct_close(&d);
+	free(json);
 }
 END_TEST
 
@@ -943,6 +986,7 @@ START_TEST(direct_failures_are_mapped)
 	}
 	/* A lost 503 (nothing queued): retryable, nothing adopted. */
 	fc->prompt_503_lost = 1;
+	d.job.index = 4;
 	memset(&st, 0, sizeof(st));
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.p->video->submit(d.p->self, &d.ctx, &d.job, &st, &err), LV_EPROVIDER);
@@ -1022,6 +1066,7 @@ START_TEST(bearer_key_for_a_proxy_is_sent_and_never_shown)
 	}
 	memset(&st, 0, sizeof(st));
 	memset(&err, 0, sizeof(err));
+	d.job.index = 3;
 	ck_assert_int_eq(d.p->video->submit(d.p->self, &d.ctx, &d.job, &st, &err), LV_EPROVIDER);
 	ck_assert_int_eq(err.retryable, 0);
 	ck_assert_ptr_nonnull(strstr(err.message, "LV_TEST_COMFY_KEY"));
@@ -1611,6 +1656,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, fake_start, fake_stop);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, placeholders_are_filled_with_typed_values);
+	tcase_add_test(tc, a_shot_already_on_the_server_is_not_sent_again);
 	tcase_add_test(tc, direct_failures_are_mapped);
 	tcase_add_test(tc, bearer_key_for_a_proxy_is_sent_and_never_shown);
 	tcase_add_test(tc, films_through_the_pipeline_from_mp4_and_webp_outputs);

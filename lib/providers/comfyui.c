@@ -316,6 +316,8 @@ typedef struct call {
 	comfy *c;
 	const lv_call_ctx *ctx;
 	const char *key;     /* bearer key or NULL */
+	long timeout_ms;     /* 0: the provider's */
+	int max_retries;     /* -1: the provider's */
 	char what[96];
 } call;
 
@@ -324,6 +326,7 @@ static int call_init(call *k, comfy *c, const lv_call_ctx *ctx, lv_provider_erro
 	memset(k, 0, sizeof(*k));
 	k->c = c;
 	k->ctx = ctx;
+	k->max_retries = -1;
 	snprintf(k->what, sizeof(k->what), "provider '%s'", c->conf->name);
 	if (c->conf->api_key_env && lv_provider_api_key(c->conf, &k->key, err))
 		return LV_EPROVIDER;
@@ -341,7 +344,7 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 	const char *secrets[2] = { k->key, NULL };
 	size_t nh = 0;
 	lv_http_request req;
-	lv_retry_policy pol = { c->conf->max_retries, 500, 30000, idempotent };
+	lv_retry_policy pol = { k->max_retries >= 0 ? k->max_retries : c->conf->max_retries, 500, 30000, idempotent };
 	int rc;
 	memset(&req, 0, sizeof(req));
 	memset(resp, 0, sizeof(*resp));
@@ -365,7 +368,7 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 	req.parts = parts;
 	req.n_parts = n_parts;
 	req.download_to = download_to;
-	req.timeout_ms = c->conf->timeout_ms;
+	req.timeout_ms = k->timeout_ms > 0 ? k->timeout_ms : c->conf->timeout_ms;
 	req.connect_timeout_ms = c->conf->connect_timeout_ms;
 	req.cancel = k->ctx ? k->ctx->cancel : NULL;
 	req.secrets = secrets;
@@ -382,7 +385,7 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 		return lv_provider_fail(err, "provider_timeout", 1,
 		                        "provider '%s': ComfyUI at %s did not answer %s %s within %ld ms; check that the "
 		                        "server is up and not overloaded",
-		                        c->conf->name, c->base, method, path, c->conf->timeout_ms);
+		                        c->conf->name, c->base, method, path, req.timeout_ms);
 	if (rc)
 		return lv_provider_fail(err, "segment_failed", 1,
 		                        "provider '%s': cannot reach ComfyUI at %s (%s); check base_url and that the "
@@ -499,27 +502,35 @@ static int upload_refs(call *k, const lv_segment_job *job, char names[MAX_REFS][
 	return LV_OK;
 }
 
-/* Does any queue entry or recent history item carry extra_data.client_id == cid?  Its prompt id in *out. */
-static int find_prompt_by_client(call *k, const char *cid, char **out)
+/*
+ * A prompt already on the server for this submission: one in the queue or in recent history whose
+ * extra_data.client_id is `match` (exact) or starts with it (prefix: any earlier submission of the same
+ * task and shot; finished runs that failed are skipped, they are why it is submitted again).  Its id in
+ * *out.  Returns 1 found, 0 not there, -1 when the server could not be asked.
+ */
+static int find_prompt(call *k, const char *match, int prefix, char **out)
 {
 	lv_http_response resp;
 	lv_provider_error ignore;
 	cJSON *j = NULL;
 	const cJSON *list, *it;
 	static const char *const lists[] = { "queue_running", "queue_pending" };
-	size_t i;
+	size_t i, ml = strlen(match);
 	char path[64];
+	int asked = 0;
 	*out = NULL;
+	memset(&ignore, 0, sizeof(ignore));
 	if (comfy_http(k, "GET", "/queue", NULL, NULL, 0, NULL, 1, &resp, &ignore) == LV_OK && resp.status == 200)
 		j = cJSON_ParseWithLength(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
+	asked += cJSON_IsObject(j);
 	for (i = 0; i < 2 && !*out; i++) {
 		list = cJSON_GetObjectItemCaseSensitive(j, lists[i]);
 		cJSON_ArrayForEach(it, list)
 		{
 			const char *c = lv_json_get_str(cJSON_GetArrayItem(it, 3), "client_id");
 			const cJSON *id = cJSON_GetArrayItem(it, 1);
-			if (c && !strcmp(c, cid) && cJSON_IsString(id)) {
+			if (c && (prefix ? !strncmp(c, match, ml) : !strcmp(c, match)) && cJSON_IsString(id)) {
 				*out = lv_strdup(id->valuestring);
 				break;
 			}
@@ -533,17 +544,20 @@ static int find_prompt_by_client(call *k, const char *cid, char **out)
 	if (comfy_http(k, "GET", path, NULL, NULL, 0, NULL, 1, &resp, &ignore) == LV_OK && resp.status == 200)
 		j = cJSON_ParseWithLength(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
+	asked += cJSON_IsObject(j);
 	cJSON_ArrayForEach(it, j)
 	{
 		const char *c = lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "prompt"), 3),
 		                                "client_id");
-		if (c && !strcmp(c, cid) && it->string) {
-			*out = lv_strdup(it->string);
-			break;
-		}
+		const char *st = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(it, "status"), "status_str");
+		if (!c || !it->string || !(prefix ? !strncmp(c, match, ml) : !strcmp(c, match)))
+			continue;
+		if (prefix && st && strcmp(st, "success") != 0)
+			continue;
+		lv_strset(out, it->string); /* the newest match wins */
 	}
 	cJSON_Delete(j);
-	return *out != NULL;
+	return *out ? 1 : asked == 2 ? 0 : -1;
 }
 
 static int frames_for(const comfy *c, int seconds)
@@ -573,7 +587,7 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 {
 	comfy *c = self;
 	call k;
-	char names[MAX_REFS][256], cid[64], rnd[13];
+	char names[MAX_REFS][256], cid[160], prefix[140], rnd[13];
 	size_t n_names = 0, i;
 	fill_ctx f;
 	cJSON *wf = NULL, *body = NULL, *j = NULL;
@@ -582,10 +596,9 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 	long status;
 	int rc, w, h, use_r2v = job->n_references > 0 && c->wf_r2v;
 	memset(&resp, 0, sizeof(resp));
+	cid[0] = '\0';
 	if (call_init(&k, c, ctx, err))
 		return LV_EPROVIDER;
-	if (use_r2v && (rc = upload_refs(&k, job, names, &n_names, err)))
-		return rc;
 	memset(&f, 0, sizeof(f));
 	gen_size(c, job, &w, &h);
 	f.prompt = job->prompt;
@@ -598,12 +611,21 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 	f.height = h;
 	f.seconds = job->seconds;
 	f.shot = job->index;
+	/* The client id names the task and shot, then this submission: how a prompt already queued (by a
+	 * worker that died before storing its id, or one whose answer was lost) is found again. */
+	snprintf(prefix, sizeof(prefix), "longvideo-%s-%d-", job->task_id, job->index);
+	if (find_prompt(&k, prefix, 1, &prompt_id) == 1) {
+		LV_INFO("provider '%s': task %s shot %d is already on the server as %s; using it", c->conf->name,
+		        job->task_id, job->index, prompt_id);
+		goto submitted;
+	}
+	if (use_r2v && (rc = upload_refs(&k, job, names, &n_names, err)))
+		return rc;
 	for (i = 0; i < n_names; i++)
 		f.refs[f.n_refs++] = names[i];
-	/* A fresh client id for this submission: how an unanswered /prompt is found again. */
 	lv_random_base62(rnd, sizeof(rnd) - 1);
 	rnd[sizeof(rnd) - 1] = '\0';
-	snprintf(cid, sizeof(cid), "longvideo-%s", rnd);
+	snprintf(cid, sizeof(cid), "%s%s", prefix, rnd);
 	wf = cJSON_Duplicate(use_r2v ? c->wf_r2v : c->wf, 1);
 	body = cJSON_CreateObject();
 	if (!wf || !body || fill_tree(&f, wf) || !cJSON_AddItemToObject(body, "prompt", wf) ||
@@ -649,7 +671,7 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 	if (!prompt_id) {
 		/* No usable answer (timeout, 5xx, garbage): did ComfyUI queue it anyway? */
 		lv_provider_error first = *err;
-		if (!find_prompt_by_client(&k, cid, &prompt_id)) {
+		if (find_prompt(&k, cid, 0, &prompt_id) != 1) {
 			if (!first.code[0] && status != 200)
 				lv_provider_fail(&first, "segment_failed", 1,
 				                 "provider '%s': ComfyUI answered HTTP %ld to the workflow and did not queue it",
@@ -667,8 +689,9 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 		        c->conf->name, prompt_id);
 		memset(err, 0, sizeof(*err));
 	}
+submitted:
 	st->job_id = prompt_id;
-	st->job_state = lv_asprintf("{\"client_id\":\"%s\"}", cid);
+	st->job_state = lv_asprintf("{\"client_id\":\"%s\"}", cid[0] ? cid : prefix);
 	st->state = LV_JOB_PENDING;
 	st->poll_after_ms = c->poll_ms;
 	if (!st->job_state)
@@ -1121,6 +1144,9 @@ static int comfy_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job
 	memset(&err, 0, sizeof(err));
 	if (!job->job_id || call_init(&k, c, &quiet, &err))
 		return LV_OK;
+	/* Best effort, and a driver thread waits for it: short and with one retry at most. */
+	k.timeout_ms = c->conf->timeout_ms < 10000 ? c->conf->timeout_ms : 10000;
+	k.max_retries = c->conf->max_retries < 1 ? c->conf->max_retries : 1;
 	/* A pending prompt is taken out of the queue; a running one is interrupted.  A pending prompt can
 	 * start running in between (the one before it was just stopped), so look again once. */
 	for (round = 0; round < 2; round++) {
