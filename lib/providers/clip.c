@@ -835,6 +835,8 @@ static int convert_av(writer *wr, const char *in)
 		for (;;) {
 			double t;
 			e = avcodec_receive_frame(dec, f);
+			if (e == AVERROR(EAGAIN) && eof)
+				goto done; /* flushed: nothing more will come */
 			if (e == AVERROR(EAGAIN))
 				break;
 			if (e == AVERROR_EOF)
