@@ -106,7 +106,7 @@ static void write_streamed_wav(const char *path, double seconds)
 /* ---- the fake OpenAI ------------------------------------------------------------------------------------------- */
 
 enum { IMG_OK, IMG_JPEG, IMG_URL, IMG_429, IMG_500, IMG_BLOCKED, IMG_POLICY, IMG_GARBAGE, IMG_SLOW };
-enum { TTS_OK, TTS_400, TTS_401, TTS_503 };
+enum { TTS_OK, TTS_400, TTS_401, TTS_503, TTS_GARBAGE };
 
 typedef struct foai {
 	lv_fake *f;
@@ -222,6 +222,9 @@ static void h_speech(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 		out->status = 401;
 		out->body = "{\"error\": {\"message\": \"Incorrect API key provided: sk-test-***0123456789.\", \"type\": "
 		            "\"invalid_request_error\", \"param\": null, \"code\": \"invalid_api_key\"}}";
+	} else if (what == TTS_GARBAGE) {
+		out->content_type = "audio/wav";
+		out->body = "<html><body>upstream proxy error</body></html>";
 	} else if (what == TTS_503) {
 		out->status = 503;
 		out->body = "{\"error\": {\"message\": \"The engine is currently overloaded.\", \"type\": \"server_error\"}}";
@@ -696,6 +699,13 @@ START_TEST(speech_failures_are_audio_failed)
 	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
 	ck_assert_ptr_nonnull(strstr(err.message, KEY_ENV));
 	ck_assert_ptr_null(strstr(err.message, "sk-"));
+	/* 200 with something that is not audio. */
+	script_speech(1, (const int[]){ TTS_GARBAGE });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "audio_failed");
+	ck_assert_msg(strstr(err.message, "the audio it returned cannot be used"), "%s", err.message);
+	ck_assert(!lv_path_exists(out));
 	/* 503 twice, then audio. */
 	script_speech(2, (const int[]){ TTS_503, TTS_503 });
 	memset(&err, 0, sizeof(err));
