@@ -35,7 +35,7 @@
 
 /* ---- fixtures ------------------------------------------------------------------------------------------------ */
 
-static char *fx, *fx_png, *fx_jpg, *b64_png, *b64_jpg;
+static char *fx, *fx_png, *fx_jpg, *fx_mp3, *b64_png, *b64_jpg;
 
 static char *b64_file(const char *path)
 {
@@ -55,9 +55,12 @@ static void fixtures_make(void)
 	fx = lv_test_mkdtemp("oai-fx");
 	fx_png = lv_path_join(fx, "image.png");
 	fx_jpg = lv_path_join(fx, "image.jpg");
+	fx_mp3 = lv_path_join(fx, "speech.mp3");
 	cmd = lv_asprintf("ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1024x1024 -frames:v 1 %s && "
-	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1536x1024 -frames:v 1 %s",
-	                  fx_png, fx_jpg);
+	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1536x1024 -frames:v 1 %s && "
+	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i sine=frequency=300:sample_rate=24000 -t 1.5 "
+	                  "-c:a libmp3lame %s",
+	                  fx_png, fx_jpg, fx_mp3);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
 	b64_png = b64_file(fx_png);
@@ -70,6 +73,7 @@ static void fixtures_remove(void)
 	free(fx);
 	free(fx_png);
 	free(fx_jpg);
+	free(fx_mp3);
 	free(b64_png);
 	free(b64_jpg);
 }
@@ -106,7 +110,7 @@ static void write_streamed_wav(const char *path, double seconds)
 /* ---- the fake OpenAI ------------------------------------------------------------------------------------------- */
 
 enum { IMG_OK, IMG_JPEG, IMG_URL, IMG_429, IMG_500, IMG_BLOCKED, IMG_POLICY, IMG_GARBAGE, IMG_SLOW };
-enum { TTS_OK, TTS_400, TTS_401, TTS_503, TTS_GARBAGE };
+enum { TTS_OK, TTS_400, TTS_401, TTS_503, TTS_GARBAGE, TTS_MP3 };
 
 typedef struct foai {
 	lv_fake *f;
@@ -222,6 +226,9 @@ static void h_speech(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 		out->status = 401;
 		out->body = "{\"error\": {\"message\": \"Incorrect API key provided: sk-test-***0123456789.\", \"type\": "
 		            "\"invalid_request_error\", \"param\": null, \"code\": \"invalid_api_key\"}}";
+	} else if (what == TTS_MP3) {
+		out->content_type = "audio/mpeg";
+		out->body_file = fx_mp3;
 	} else if (what == TTS_GARBAGE) {
 		out->content_type = "audio/wav";
 		out->body = "<html><body>upstream proxy error</body></html>";
@@ -706,6 +713,13 @@ START_TEST(speech_failures_are_audio_failed)
 	ck_assert_str_eq(err.code, "audio_failed");
 	ck_assert_msg(strstr(err.message, "the audio it returned cannot be used"), "%s", err.message);
 	ck_assert(!lv_path_exists(out));
+	/* A server that ignores response_format and answers MP3: decoded and written as WAV. */
+	script_speech(1, (const int[]){ TTS_MP3 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err) == LV_OK, "%s",
+	              err.message);
+	ck_assert(wav_sizes_ok(out));
+	ck_assert_msg(fabs(secs - 1.5) < 0.06, "%.3f s", secs);
 	/* 503 twice, then audio. */
 	script_speech(2, (const int[]){ TTS_503, TTS_503 });
 	memset(&err, 0, sizeof(err));

@@ -105,8 +105,11 @@ static int speak_once(const speech *s, const lv_call_ctx *ctx, const char *text,
 	rc = lv_file_write_atomic(raw, resp.body, resp.body_len, 0600);
 	lv_http_response_free(&resp);
 	if (rc == LV_OK && !is_wav) {
-		/* Not WAV (a server that ignored response_format, e.g. MP3): decode it to WAV. */
-		rc = lv_clip_audio_to_wav(raw, path, 1.0, seconds);
+		/* Not WAV (a server that ignored response_format, e.g. MP3): decode it to WAV, if it is audio. */
+		if ((rc = lv_media_probe(&mi, raw)) == LV_OK && !mi.has_audio)
+			rc = lv_error_set(LV_EINVALID, "the answer holds no audio");
+		if (rc == LV_OK)
+			rc = lv_clip_audio_to_wav(raw, path, 1.0, seconds);
 	} else if (rc == LV_OK) {
 		rc = lv_clip_wav_fix_sizes(raw);
 		if (rc == LV_OK && rename(raw, path) != 0)
