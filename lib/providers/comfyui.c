@@ -18,9 +18,11 @@
  *   POST /queue          {"delete": [id]} removes a pending prompt
  *   POST /interrupt      {"prompt_id": id} stops the running prompt (only that one on current servers)
  *
- * /prompt is not idempotent.  Each submit sends a fresh client_id; when the answer is lost (timeout,
- * 5xx, garbage) the queue and recent history are searched for that client_id before anything is
- * sent again, so a prompt ComfyUI did accept is adopted instead of queued twice.
+ * /prompt is not idempotent.  Each submission's client_id is "longvideo-<task>-<shot>-<random>".
+ * Before posting, the queue and recent history are searched for a prompt of the same task and shot
+ * (a worker may have died between /prompt and storing the id); when the answer to /prompt is lost
+ * (timeout, 5xx, garbage) they are searched for this submission's client_id.  A prompt ComfyUI did
+ * accept is adopted instead of queued twice.
  */
 #include "http/http.h"
 #include "providers/clip.h"
