@@ -26,7 +26,10 @@ static const lv_provider_type_info types[] = {
 	{ "openai-videos", LV_STAGE_VIDEO,
 	  { 1u << LV_RES_720P, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 12, { 4, 8, 12 }, 3, NO_RATES },
 	  1, 0 },
-	{ "comfyui", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 1, 8, { 0 }, 0, NO_RATES }, 0, 1 },
+	/* Self-hosted: the workflow decides.  Wan 2.x makes 81 frames (about 5 s at 16 fps) by default and
+	 * LTX-Video 5 s at 24 fps in its examples, so clips default to at most 5 s (config max_seconds raises
+	 * it); no built-in rates: the operator prices the GPU time (rates is required). */
+	{ "comfyui", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 1, 5, { 0 }, 0, NO_RATES }, 0, 1 },
 	{ "openai-images", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 	{ "openai-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 };

@@ -16,6 +16,9 @@ int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf)
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -27,6 +30,9 @@ static const struct {
 	{ "openai-moderation", lv_provider_openai_moderation_create },
 	{ "dashscope-video", lv_provider_dashscope_video_create },
 	{ "openai-videos", lv_provider_openai_videos_create },
+	{ "comfyui", lv_provider_comfyui_create },
+	{ "openai-images", lv_provider_openai_images_create },
+	{ "openai-speech", lv_provider_openai_speech_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)

@@ -1,0 +1,890 @@
+/*
+ * The openai-images (anchors) and openai-speech (narration) providers against a fake OpenAI server that
+ * replays the documented shapes: POST /v1/images/generations -> {"created", "data": [{"b64_json"}]},
+ * POST /v1/audio/speech -> WAV bytes streamed with placeholder sizes, and the error object
+ * {"error": {"message", "type", "param", "code"}} including the safety refusals.  What was sent is
+ * asserted (key, model, prompt, size, voice, format, speed); a film is made through the pipeline with
+ * both; failures become anchor_failed / audio_failed with the ledger balanced.
+ */
+#include "testutil.h"
+#include "compose/compose.h"
+#include "config/config.h"
+#include "core/engine.h"
+#include "fakevendor.h"
+#include "longvideo.h"
+#include "pipeline_util.h"
+#include "providers/clip.h"
+#include "providers/provider.h"
+#include "util/crypto.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <libavutil/log.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY_ENV "LV_TEST_OPENAI_KEY"
+#define KEY "sk-test-openai-media-0123456789"
+
+/* ---- fixtures ------------------------------------------------------------------------------------------------ */
+
+static char *fx, *fx_png, *fx_jpg, *fx_mp3, *b64_png, *b64_jpg;
+
+static char *b64_file(const char *path)
+{
+	char *data = NULL, *out;
+	size_t len = 0;
+	ck_assert_int_eq(lv_file_read(&data, &len, path), LV_OK);
+	out = lv_malloc(len / 3 * 4 + 8);
+	lv_base64_encode(out, data, len);
+	free(data);
+	return out;
+}
+
+static void fixtures_make(void)
+{
+	char *cmd;
+	av_log_set_level(AV_LOG_ERROR); /* as the workers set it */
+	fx = lv_test_mkdtemp("oai-fx");
+	fx_png = lv_path_join(fx, "image.png");
+	fx_jpg = lv_path_join(fx, "image.jpg");
+	fx_mp3 = lv_path_join(fx, "speech.mp3");
+	cmd = lv_asprintf("ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1024x1024 -frames:v 1 %s && "
+	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1536x1024 -frames:v 1 %s && "
+	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i sine=frequency=300:sample_rate=24000 -t 1.5 "
+	                  "-c:a libmp3lame %s",
+	                  fx_png, fx_jpg, fx_mp3);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	b64_png = b64_file(fx_png);
+	b64_jpg = b64_file(fx_jpg);
+}
+
+static void fixtures_remove(void)
+{
+	lv_test_rmdir(fx);
+	free(fx);
+	free(fx_png);
+	free(fx_jpg);
+	free(fx_mp3);
+	free(b64_png);
+	free(b64_jpg);
+}
+
+/* 16-bit mono 24 kHz WAV of a tone, as OpenAI streams it: RIFF and data sizes 0xFFFFFFFF. */
+static void write_streamed_wav(const char *path, double seconds)
+{
+	uint32_t rate = 24000, n = (uint32_t)(seconds * rate), i;
+	unsigned char h[44];
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	memcpy(h, "RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00", 24);
+	h[24] = (unsigned char)(rate & 0xff);
+	h[25] = (unsigned char)(rate >> 8);
+	h[26] = h[27] = 0;
+	h[28] = (unsigned char)((rate * 2) & 0xff);
+	h[29] = (unsigned char)((rate * 2) >> 8);
+	h[30] = (unsigned char)((rate * 2) >> 16);
+	h[31] = 0;
+	h[32] = 2;
+	h[33] = 0;
+	h[34] = 16;
+	h[35] = 0;
+	memcpy(h + 36, "data\xff\xff\xff\xff", 8);
+	fwrite(h, 1, 44, f);
+	for (i = 0; i < n; i++) {
+		int16_t s = (int16_t)(8000 * sin(2 * M_PI * 220 * i / rate) * (0.6 + 0.4 * sin(2 * M_PI * 3 * i / rate)));
+		unsigned char b[2] = { (unsigned char)(s & 0xff), (unsigned char)((uint16_t)s >> 8) };
+		fwrite(b, 1, 2, f);
+	}
+	fclose(f);
+}
+
+/* ---- the fake OpenAI ------------------------------------------------------------------------------------------- */
+
+enum { IMG_OK, IMG_JPEG, IMG_URL, IMG_429, IMG_500, IMG_BLOCKED, IMG_POLICY, IMG_GARBAGE, IMG_SLOW };
+enum { TTS_OK, TTS_400, TTS_401, TTS_503, TTS_GARBAGE, TTS_MP3 };
+
+typedef struct foai {
+	lv_fake *f;
+	pthread_mutex_t mu;
+	int img_script[16], n_img_script, n_img; /* what the n-th image request gets (then IMG_OK) */
+	int tts_script[16], n_tts_script, n_tts;
+	double tts_seconds;                      /* length at speed 1; 0: from the text */
+	int64_t img_times[16];
+	char *keep[512];
+	size_t n_keep;
+	char dir[256];
+	int wav_n;
+} foai;
+
+static foai *fo;
+
+static const char *keep(char *s)
+{
+	if (fo->n_keep < sizeof(fo->keep) / sizeof(fo->keep[0]))
+		fo->keep[fo->n_keep++] = s;
+	return s;
+}
+
+static void h_images(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	foai *o = ctx;
+	int what;
+	(void)f;
+	(void)req;
+	pthread_mutex_lock(&o->mu);
+	what = o->n_img < o->n_img_script ? o->img_script[o->n_img] : IMG_OK;
+	if (o->n_img < 16)
+		o->img_times[o->n_img] = lv_mono_ms();
+	o->n_img++;
+	switch (what) {
+	case IMG_429:
+		out->status = 429;
+		out->headers = "Retry-After: 1\r\n";
+		out->body = "{\"error\": {\"message\": \"Rate limit reached for gpt-image-1 on images per minute.\", \"type\": "
+		            "\"requests\", \"param\": null, \"code\": \"rate_limit_exceeded\"}}";
+		break;
+	case IMG_500:
+		out->status = 500;
+		out->body = "{\"error\": {\"message\": \"The server had an error while processing your request.\", \"type\": "
+		            "\"server_error\", \"param\": null, \"code\": null}}";
+		break;
+	case IMG_BLOCKED:
+		out->status = 400;
+		out->body = "{\"error\": {\"message\": \"Your request was rejected by the safety system. If you believe this "
+		            "is an error, contact us at help.openai.com and include the request ID req_4f1c2b9e77. "
+		            "safety_violations=[violence].\", \"type\": \"image_generation_user_error\", \"param\": null, "
+		            "\"code\": \"moderation_blocked\", \"moderation_details\": {\"moderation_stage\": \"input\", "
+		            "\"categories\": [\"violence\"]}}}";
+		break;
+	case IMG_POLICY:
+		out->status = 400;
+		out->body = "{\"error\": {\"code\": \"content_policy_violation\", \"message\": \"Your request was rejected "
+		            "as a result of our safety system. Your prompt may contain text that is not allowed by our "
+		            "safety system.\", \"param\": null, \"type\": \"invalid_request_error\"}}";
+		break;
+	case IMG_GARBAGE:
+		out->body = "{\"created\": 1713833628, \"data\": [{\"b64_js";
+		break;
+	case IMG_SLOW:
+		out->delay_ms = 1500;
+		out->body = "{}";
+		break;
+	case IMG_URL: {
+		char *b = lv_asprintf("{\"created\": 1713833628, \"data\": [{\"url\": \"%s/files/img-1.png\", "
+		                      "\"revised_prompt\": \"A portrait\"}]}",
+		                      lv_fake_url(o->f));
+		out->body = keep(b);
+		break;
+	}
+	default: {
+		char *b = lv_asprintf("{\"created\": 1713833628, \"data\": [{\"b64_json\": \"%s\"}], \"usage\": "
+		                      "{\"total_tokens\": 100, \"input_tokens\": 50, \"output_tokens\": 50, "
+		                      "\"input_tokens_details\": {\"text_tokens\": 10, \"image_tokens\": 40}}}",
+		                      what == IMG_JPEG ? b64_jpg : b64_png);
+		out->body = keep(b);
+		break;
+	}
+	}
+	pthread_mutex_unlock(&o->mu);
+}
+
+static void h_file(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	(void)f;
+	(void)req;
+	(void)ctx;
+	out->content_type = "image/png";
+	out->body_file = fx_png;
+}
+
+static void h_speech(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	foai *o = ctx;
+	cJSON *b = cJSON_Parse(req->body);
+	const cJSON *speed = cJSON_GetObjectItem(b, "speed");
+	const char *input = lv_json_get_str(b, "input");
+	int what;
+	double secs;
+	(void)f;
+	pthread_mutex_lock(&o->mu);
+	what = o->n_tts < o->n_tts_script ? o->tts_script[o->n_tts] : TTS_OK;
+	o->n_tts++;
+	if (what == TTS_400) {
+		out->status = 400;
+		out->body = "{\"error\": {\"message\": \"Invalid value for 'voice' = 'robot'. Request id req_77ab.\", "
+		            "\"type\": \"invalid_request_error\", \"param\": \"voice\", \"code\": \"invalid_value\"}}";
+	} else if (what == TTS_401) {
+		out->status = 401;
+		out->body = "{\"error\": {\"message\": \"Incorrect API key provided: sk-test-***0123456789.\", \"type\": "
+		            "\"invalid_request_error\", \"param\": null, \"code\": \"invalid_api_key\"}}";
+	} else if (what == TTS_MP3) {
+		out->content_type = "audio/mpeg";
+		out->body_file = fx_mp3;
+	} else if (what == TTS_GARBAGE) {
+		out->content_type = "audio/wav";
+		out->body = "<html><body>upstream proxy error</body></html>";
+	} else if (what == TTS_503) {
+		out->status = 503;
+		out->body = "{\"error\": {\"message\": \"The engine is currently overloaded.\", \"type\": \"server_error\"}}";
+	} else {
+		char name[32];
+		char *path;
+		secs = o->tts_seconds > 0 ? o->tts_seconds : fmin(2.0, 0.3 + 0.04 * (double)strlen(input ? input : ""));
+		if (cJSON_IsNumber(speed))
+			secs /= speed->valuedouble;
+		snprintf(name, sizeof(name), "speech_%d.wav", o->wav_n++);
+		path = lv_path_join(o->dir, name);
+		write_streamed_wav(path, secs);
+		out->body_file = keep(path);
+		out->content_type = "audio/wav";
+	}
+	pthread_mutex_unlock(&o->mu);
+	cJSON_Delete(b);
+}
+
+static void fake_start(void)
+{
+	char *d = lv_test_mkdtemp("oai-fake");
+	fo = lv_calloc(1, sizeof(*fo));
+	ck_assert_ptr_nonnull(fo);
+	pthread_mutex_init(&fo->mu, NULL);
+	snprintf(fo->dir, sizeof(fo->dir), "%s", d);
+	free(d);
+	fo->f = lv_fake_start();
+	ck_assert_ptr_nonnull(fo->f);
+	lv_fake_handle(fo->f, "POST", "/v1/images/generations", h_images, fo);
+	lv_fake_handle(fo->f, "POST", "/v1/audio/speech", h_speech, fo);
+	lv_fake_handle(fo->f, "GET", "/files/*", h_file, fo);
+	setenv(KEY_ENV, KEY, 1);
+}
+
+static void fake_stop(void)
+{
+	size_t i;
+	lv_fake_stop(fo->f);
+	for (i = 0; i < fo->n_keep; i++)
+		free(fo->keep[i]);
+	lv_test_rmdir(fo->dir);
+	pthread_mutex_destroy(&fo->mu);
+	free(fo);
+	fo = NULL;
+	unsetenv(KEY_ENV);
+}
+
+static void script_images(int n, const int *what)
+{
+	pthread_mutex_lock(&fo->mu);
+	memcpy(fo->img_script, what, (size_t)n * sizeof(int));
+	fo->n_img_script = n;
+	fo->n_img = 0;
+	pthread_mutex_unlock(&fo->mu);
+}
+
+static void script_speech(int n, const int *what)
+{
+	pthread_mutex_lock(&fo->mu);
+	memcpy(fo->tts_script, what, (size_t)n * sizeof(int));
+	fo->n_tts_script = n;
+	fo->n_tts = 0;
+	pthread_mutex_unlock(&fo->mu);
+}
+
+/* ---- config and direct calls ------------------------------------------------------------------------------------- */
+
+static char *config(const char *img_extra, const char *tts_extra)
+{
+	/* timeout_ms and max_retries default here unless the extra keys set them (a key given twice would be
+	 * read from its first appearance). */
+	int img_own = img_extra && strstr(img_extra, "timeout_ms"), tts_own = tts_extra && strstr(tts_extra, "timeout_ms");
+	return lv_asprintf("{\"pipeline\":{\"workers\":1,\"anchor\":\"img\",\"speech\":\"tts\"},\"providers\":{"
+	                   "\"img\":{\"type\":\"openai-images\",\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\""
+	                   "%s%s%s},"
+	                   "\"tts\":{\"type\":\"openai-speech\",\"base_url\":\"%s/v1\",\"api_key_env\":\"" KEY_ENV "\""
+	                   "%s%s%s}}}",
+	                   fo ? lv_fake_url(fo->f) : "http://127.0.0.1:9",
+	                   img_own ? "" : ",\"timeout_ms\":3000,\"max_retries\":2", img_extra ? "," : "",
+	                   img_extra ? img_extra : "", fo ? lv_fake_url(fo->f) : "http://127.0.0.1:9",
+	                   tts_own ? "" : ",\"timeout_ms\":3000,\"max_retries\":2", tts_extra ? "," : "",
+	                   tts_extra ? tts_extra : "");
+}
+
+typedef struct direct {
+	lv_config *cfg;
+	lv_providers *ps;
+	const lv_provider *img, *tts;
+	lv_call_ctx ctx;
+	volatile int cancel;
+	char *dir;
+} direct;
+
+static void direct_open(direct *d, const char *json)
+{
+	memset(d, 0, sizeof(*d));
+	ck_assert_msg(lv_config_load(&d->cfg, NULL, json, NULL) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_msg(lv_providers_build(&d->ps, d->cfg) == LV_OK, "%s", lv_error_last()->message);
+	d->img = lv_providers_get(d->ps, "img");
+	d->tts = lv_providers_get(d->ps, "tts");
+	ck_assert(d->img && d->img->anchor && d->tts && d->tts->speech);
+	d->dir = lv_test_mkdtemp("oai-direct");
+	d->ctx.cancel = &d->cancel;
+	d->ctx.task_id = "vid_direct";
+	d->ctx.work_dir = d->dir;
+}
+
+static void direct_close(direct *d)
+{
+	lv_providers_free(d->ps);
+	lv_config_free(d->cfg);
+	lv_test_rmdir(d->dir);
+	free(d->dir);
+}
+
+static void anchor_req(lv_anchor_request *r, direct *d, int style, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = style ? "style" : "ada";
+	r->name = name;
+	r->description = "a weathered lighthouse keeper with a grey beard and a yellow raincoat";
+	r->style = "moody painterly seascape, teal and amber";
+	r->is_style_frame = style;
+	r->width = style ? 640 : 512;
+	r->height = style ? 360 : 512;
+	r->language = "en";
+	r->out_png = lv_path_join(d->dir, style ? "style.png" : "ada.png");
+}
+
+/* The i-th request to METHOD PATH, parsed body. */
+static cJSON *sent(const char *method, const char *path, size_t nth, lv_fake_request **out)
+{
+	size_t i, n = lv_fake_requests(fo->f), seen = 0;
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(fo->f, i);
+		if (!strcmp(r->method, method) && !strcmp(r->path, path) && seen++ == nth) {
+			cJSON *b = cJSON_Parse(r->body);
+			if (out)
+				*out = r;
+			else
+				lv_fake_request_free(r);
+			return b;
+		}
+		lv_fake_request_free(r);
+	}
+	ck_abort_msg("no request %zu to %s %s", nth, method, path);
+	return NULL;
+}
+
+static int is_png(const char *path, int *w, int *h)
+{
+	lv_media_info mi;
+	if (lv_clip_sniff_file(path) != LV_CLIP_PNG || lv_media_probe(&mi, path) != LV_OK)
+		return 0;
+	*w = mi.width;
+	*h = mi.height;
+	return 1;
+}
+
+/* ---- tests: configuration -------------------------------------------------------------------------------------- */
+
+static void expect_config_error(const char *json, const char *needle)
+{
+	lv_config *cfg = NULL;
+	lv_providers *ps = NULL;
+	int rc = lv_config_load(&cfg, NULL, json, NULL);
+	if (rc == LV_OK)
+		rc = lv_providers_build(&ps, cfg);
+	ck_assert_int_eq(rc, LV_ECONFIG);
+	ck_assert_msg(strstr(lv_error_last()->message, needle) != NULL, "'%s' lacks '%s'", lv_error_last()->message,
+	              needle);
+	lv_providers_free(ps);
+	lv_config_free(cfg);
+}
+
+START_TEST(config_keys_are_checked)
+{
+	char *j;
+	expect_config_error("{\"providers\":{\"img\":{\"type\":\"openai-images\"}}}", "providers.img.api_key_env: is required");
+	expect_config_error("{\"providers\":{\"tts\":{\"type\":\"openai-speech\"}}}", "providers.tts.api_key_env: is required");
+	j = config("\"size\":\"800x600\"", NULL);
+	expect_config_error(j, "providers.img.size: '800x600' is not one of the documented values");
+	free(j);
+	j = config("\"style\":\"vivid\"", NULL);
+	expect_config_error(j, "providers.img.style: only dall-e-3 takes a style");
+	free(j);
+	j = config("\"modle\":\"dall-e-3\"", NULL);
+	expect_config_error(j, "providers.img.modle: unknown key");
+	free(j);
+	j = config(NULL, "\"speed\":5");
+	expect_config_error(j, "providers.tts.speed: must be a number from 0.25 to 4.0");
+	free(j);
+	j = config(NULL, "\"model\":\"tts-1\",\"instructions\":\"Speak warmly\"");
+	expect_config_error(j, "providers.tts.instructions: tts-1 does not take instructions");
+	free(j);
+	j = config(NULL, "\"voices\":{\"zh\":3}");
+	expect_config_error(j, "providers.tts.voices.zh");
+	free(j);
+	j = config(NULL, "\"speed\":1.2,\"max_speed\":1.1");
+	expect_config_error(j, "providers.tts.max_speed");
+	free(j);
+}
+END_TEST
+
+/* ---- tests: images ------------------------------------------------------------------------------------------------- */
+
+START_TEST(images_send_the_documented_request)
+{
+	char *json = config(NULL, NULL);
+	direct d;
+	lv_anchor_request r;
+	lv_provider_error err;
+	lv_fake_request *fr = NULL;
+	cJSON *b;
+	char h[128];
+	int w = 0, hh = 0;
+	direct_open(&d, json);
+	anchor_req(&r, &d, 0, "Ada");
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
+	ck_assert(is_png(r.out_png, &w, &hh));
+	ck_assert_int_eq(w, 1024);
+	ck_assert_int_eq(hh, 1024);
+	b = sent("POST", "/v1/images/generations", 0, &fr);
+	ck_assert_str_eq(lv_fake_header(fr, "authorization", h, sizeof(h)), "Bearer " KEY);
+	ck_assert_str_eq(lv_fake_header(fr, "content-type", h, sizeof(h)), "application/json");
+	ck_assert_str_eq(lv_json_get_str(b, "model"), "gpt-image-1");
+	ck_assert_str_eq(lv_json_get_str(b, "size"), "1024x1024");
+	ck_assert_int_eq(cJSON_GetObjectItem(b, "n")->valueint, 1);
+	ck_assert_str_eq(lv_json_get_str(b, "output_format"), "png");
+	ck_assert_ptr_null(cJSON_GetObjectItem(b, "response_format")); /* gpt-image-1 does not take it */
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(b, "prompt"), "Ada: a weathered lighthouse keeper"));
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(b, "prompt"), "moody painterly seascape"));
+	cJSON_Delete(b);
+	lv_fake_request_free(fr);
+	free((char *)r.out_png);
+	/* The style frame of a 16:9 film: landscape, and a JPEG answer still lands as PNG. */
+	script_images(1, (const int[]){ IMG_JPEG });
+	anchor_req(&r, &d, 1, "Storm Watch");
+	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
+	ck_assert(is_png(r.out_png, &w, &hh));
+	ck_assert_int_eq(w, 1536);
+	b = sent("POST", "/v1/images/generations", 1, NULL);
+	ck_assert_str_eq(lv_json_get_str(b, "size"), "1536x1024");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(b, "prompt"), "Storm Watch"));
+	cJSON_Delete(b);
+	free((char *)r.out_png);
+	direct_close(&d);
+	free(json);
+	/* dall-e-3: asks for b64_json, its own sizes; an answer by URL is fetched without the key. */
+	json = config("\"model\":\"dall-e-3\",\"quality\":\"hd\",\"style\":\"natural\"", NULL);
+	direct_open(&d, json);
+	script_images(1, (const int[]){ IMG_URL });
+	anchor_req(&r, &d, 1, "Storm Watch");
+	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
+	ck_assert(is_png(r.out_png, &w, &hh));
+	b = sent("POST", "/v1/images/generations", 2, NULL);
+	ck_assert_str_eq(lv_json_get_str(b, "model"), "dall-e-3");
+	ck_assert_str_eq(lv_json_get_str(b, "response_format"), "b64_json");
+	ck_assert_ptr_null(cJSON_GetObjectItem(b, "output_format"));
+	ck_assert_str_eq(lv_json_get_str(b, "size"), "1792x1024");
+	ck_assert_str_eq(lv_json_get_str(b, "quality"), "hd");
+	ck_assert_str_eq(lv_json_get_str(b, "style"), "natural");
+	cJSON_Delete(b);
+	fr = lv_fake_last(fo->f, "GET", "/files/*");
+	ck_assert_ptr_nonnull(fr);
+	ck_assert_ptr_null(lv_fake_header(fr, "authorization", h, sizeof(h)));
+	lv_fake_request_free(fr);
+	free((char *)r.out_png);
+	direct_close(&d);
+	free(json);
+}
+END_TEST
+
+START_TEST(images_retry_busy_and_failing_servers)
+{
+	char *json = config(NULL, NULL);
+	direct d;
+	lv_anchor_request r;
+	lv_provider_error err;
+	int w, h;
+	direct_open(&d, json);
+	/* 429 with Retry-After: 1, then a 500, then the image. */
+	script_images(2, (const int[]){ IMG_429, IMG_500 });
+	anchor_req(&r, &d, 0, "Ada");
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
+	ck_assert_int_eq(fo->n_img, 3);
+	ck_assert_msg(fo->img_times[1] - fo->img_times[0] >= 950, "retried after %lld ms",
+	              (long long)(fo->img_times[1] - fo->img_times[0]));
+	ck_assert(is_png(r.out_png, &w, &h));
+	/* Always 500: a retryable anchor_failed after 1 + max_retries tries. */
+	script_images(3, (const int[]){ IMG_500, IMG_500, IMG_500 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "anchor_failed");
+	ck_assert_int_eq(err.retryable, 1);
+	ck_assert_int_eq(fo->n_img, 3);
+	ck_assert_msg(strstr(err.message, "provider 'img' failed drawing the character 'Ada' (HTTP 500"), "%s", err.message);
+	/* Malformed JSON. */
+	script_images(1, (const int[]){ IMG_GARBAGE });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "anchor_failed");
+	ck_assert_ptr_nonnull(strstr(err.message, "not the documented JSON"));
+	free((char *)r.out_png);
+	direct_close(&d);
+	free(json);
+	/* No answer within timeout_ms. */
+	json = config("\"timeout_ms\":300,\"max_retries\":0", NULL);
+	direct_open(&d, json);
+	script_images(1, (const int[]){ IMG_SLOW });
+	anchor_req(&r, &d, 0, "Ada");
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "provider_timeout");
+	ck_assert_ptr_nonnull(strstr(err.message, "300 ms"));
+	/* The key missing from the environment: names the variable. */
+	unsetenv(KEY_ENV);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "anchor_failed");
+	ck_assert_ptr_nonnull(strstr(err.message, KEY_ENV " is not set"));
+	setenv(KEY_ENV, KEY, 1);
+	free((char *)r.out_png);
+	direct_close(&d);
+	free(json);
+}
+END_TEST
+
+START_TEST(images_safety_refusals_are_anchor_failed)
+{
+	char *json = config("\"model\":\"dall-e-3\"", NULL);
+	direct d;
+	lv_anchor_request r;
+	lv_provider_error err;
+	direct_open(&d, json);
+	script_images(1, (const int[]){ IMG_POLICY });
+	anchor_req(&r, &d, 0, "Ada");
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "anchor_failed");
+	ck_assert_int_eq(err.retryable, 0);
+	ck_assert_msg(strstr(err.message, "refused drawing the character 'Ada': OpenAI's safety system blocked it") &&
+	                      strstr(err.message, "rephrase"),
+	              "%s", err.message);
+	ck_assert_int_eq(fo->n_img, 1); /* a refusal is not retried */
+	ck_assert(!lv_path_exists(r.out_png));
+	free((char *)r.out_png);
+	direct_close(&d);
+	free(json);
+}
+END_TEST
+
+/* ---- tests: speech ------------------------------------------------------------------------------------------------ */
+
+static int wav_sizes_ok(const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	uint32_t riff, dsz;
+	int ok;
+	ck_assert_int_eq(lv_file_read(&data, &len, path), LV_OK);
+	riff = (uint32_t)(unsigned char)data[4] | (uint32_t)(unsigned char)data[5] << 8 |
+	       (uint32_t)(unsigned char)data[6] << 16 | (uint32_t)(unsigned char)data[7] << 24;
+	dsz = (uint32_t)(unsigned char)data[40] | (uint32_t)(unsigned char)data[41] << 8 |
+	      (uint32_t)(unsigned char)data[42] << 16 | (uint32_t)(unsigned char)data[43] << 24;
+	ok = len > 44 && !memcmp(data + 36, "data", 4) && riff == len - 8 && dsz == len - 44;
+	free(data);
+	return ok;
+}
+
+START_TEST(speech_fits_lines_with_speed_then_tempo)
+{
+	char *json = config(NULL, "\"model\":\"tts-1\",\"voice\":\"onyx\",\"voices\":{\"zh\":\"nova\"}");
+	direct d;
+	lv_provider_error err;
+	lv_fake_request *fr = NULL;
+	lv_media_info mi;
+	char *out, h[128];
+	double secs = 0;
+	cJSON *b;
+	direct_open(&d, json);
+	out = lv_path_join(d.dir, "line.wav");
+	/* 4.5 s at speed 1 into 3 s: asked again at 1.5x (max_speed), which fits. */
+	fo->tts_seconds = 4.5;
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "The storm rolls in over the cliffs.", "en", 3.0, out,
+	                                   &secs, &err) == LV_OK,
+	              "%s", err.message);
+	ck_assert_int_eq(fo->n_tts, 2);
+	b = sent("POST", "/v1/audio/speech", 0, &fr);
+	ck_assert_str_eq(lv_fake_header(fr, "authorization", h, sizeof(h)), "Bearer " KEY);
+	lv_fake_request_free(fr);
+	ck_assert_str_eq(lv_json_get_str(b, "model"), "tts-1");
+	ck_assert_str_eq(lv_json_get_str(b, "input"), "The storm rolls in over the cliffs.");
+	ck_assert_str_eq(lv_json_get_str(b, "voice"), "onyx");
+	ck_assert_str_eq(lv_json_get_str(b, "response_format"), "wav");
+	ck_assert(fabs(cJSON_GetObjectItem(b, "speed")->valuedouble - 1.0) < 1e-9);
+	ck_assert_ptr_null(cJSON_GetObjectItem(b, "instructions"));
+	cJSON_Delete(b);
+	b = sent("POST", "/v1/audio/speech", 1, NULL);
+	ck_assert(fabs(cJSON_GetObjectItem(b, "speed")->valuedouble - 1.5) < 1e-9);
+	cJSON_Delete(b);
+	ck_assert_msg(fabs(secs - 3.0) < 0.01, "%.3f s", secs);
+	ck_assert(wav_sizes_ok(out)); /* the streamed header's placeholder sizes were repaired */
+	ck_assert_int_eq(lv_media_probe(&mi, out), LV_OK);
+	ck_assert(mi.has_audio);
+	ck_assert_int_eq(mi.audio_sample_rate, 24000);
+	ck_assert(fabs(mi.duration - 3.0) < 0.01);
+	/* Chinese uses the voice mapped for it; a short line is asked once. */
+	fo->tts_seconds = 1.0;
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "暴风雨来了。", "zh", 3.0, out, &secs, &err), LV_OK);
+	b = sent("POST", "/v1/audio/speech", 2, NULL);
+	ck_assert_str_eq(lv_json_get_str(b, "voice"), "nova");
+	cJSON_Delete(b);
+	ck_assert_int_eq(fo->n_tts, 3);
+	/* 6 s into 3 s: 1.5x is the most it may be sped up, so 4 s it is. */
+	fo->tts_seconds = 6.0;
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "A much longer line.", "en", 3.0, out, &secs, &err), LV_OK);
+	ck_assert_msg(fabs(secs - 4.0) < 0.02, "%.3f s", secs);
+	free(out);
+	direct_close(&d);
+	free(json);
+	/* gpt-4o-mini-tts ignores speed: never sent; instructions are; the line is sped up here instead. */
+	json = config(NULL, "\"instructions\":\"Calm documentary narrator.\"");
+	direct_open(&d, json);
+	out = lv_path_join(d.dir, "line.wav");
+	fo->tts_seconds = 4.5;
+	fo->n_tts = 0;
+	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "The storm rolls in.", "en", 3.6, out, &secs, &err) == LV_OK,
+	              "%s", err.message);
+	ck_assert_int_eq(fo->n_tts, 1);
+	b = sent("POST", "/v1/audio/speech", 5, NULL); /* after the five above */
+	ck_assert_str_eq(lv_json_get_str(b, "model"), "gpt-4o-mini-tts");
+	ck_assert_str_eq(lv_json_get_str(b, "voice"), "alloy");
+	ck_assert_ptr_null(cJSON_GetObjectItem(b, "speed"));
+	ck_assert_str_eq(lv_json_get_str(b, "instructions"), "Calm documentary narrator.");
+	cJSON_Delete(b);
+	ck_assert_int_eq(lv_media_probe(&mi, out), LV_OK);
+	ck_assert_msg(secs <= 3.6 && secs > 3.3, "%.3f s", secs);
+	ck_assert_msg(fabs(mi.audio_duration - secs) < 0.02, "%.3f vs %.3f", mi.audio_duration, secs);
+	free(out);
+	direct_close(&d);
+	free(json);
+}
+END_TEST
+
+START_TEST(speech_failures_are_audio_failed)
+{
+	char *json = config(NULL, NULL);
+	direct d;
+	lv_provider_error err;
+	char *out;
+	double secs;
+	direct_open(&d, json);
+	out = lv_path_join(d.dir, "line.wav");
+	/* 400: not retried, names the parameter, never the vendor's text (request ids). */
+	script_speech(1, (const int[]){ TTS_400 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "audio_failed");
+	ck_assert_int_eq(err.retryable, 0);
+	ck_assert_msg(strstr(err.message, "rejected speaking a narration line (HTTP 400: invalid_value, parameter voice)"),
+	              "%s", err.message);
+	ck_assert_ptr_null(strstr(err.message, "req_"));
+	ck_assert_int_eq(fo->n_tts, 1);
+	/* 401: names the variable, not the key (not even the vendor's masked echo of it). */
+	script_speech(1, (const int[]){ TTS_401 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
+	ck_assert_ptr_nonnull(strstr(err.message, KEY_ENV));
+	ck_assert_ptr_null(strstr(err.message, "sk-"));
+	/* 200 with something that is not audio. */
+	script_speech(1, (const int[]){ TTS_GARBAGE });
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
+	ck_assert_str_eq(err.code, "audio_failed");
+	ck_assert_msg(strstr(err.message, "the audio it returned cannot be used"), "%s", err.message);
+	ck_assert(!lv_path_exists(out));
+	/* A server that ignores response_format and answers MP3: decoded and written as WAV. */
+	script_speech(1, (const int[]){ TTS_MP3 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err) == LV_OK, "%s",
+	              err.message);
+	ck_assert(wav_sizes_ok(out));
+	ck_assert_msg(fabs(secs - 1.5) < 0.06, "%.3f s", secs);
+	/* 503 twice, then audio. */
+	script_speech(2, (const int[]){ TTS_503, TTS_503 });
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err) == LV_OK, "%s",
+	              err.message);
+	ck_assert_int_eq(fo->n_tts, 3);
+	ck_assert(secs > 0.3);
+	free(out);
+	direct_close(&d);
+	free(json);
+}
+END_TEST
+
+/* ---- tests: through the pipeline ------------------------------------------------------------------------------------- */
+
+static void ledger_balanced(lv_pt *pt, const char *id)
+{
+	cJSON *j = lv_pt_json(pt, id);
+	const cJSON *s;
+	int64_t ready = 0, reserve, settle, refund;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "shots"))
+	{
+		if (!strcmp(lv_json_get_str(s, "status"), "ready"))
+			ready += cJSON_GetObjectItem(s, "duration")->valueint * 27500;
+	}
+	lv_pt_task_ledger(pt, id, &reserve, &settle, &refund);
+	ck_assert_int_eq(settle, ready);
+	ck_assert_int_eq(reserve, settle + refund);
+	ck_assert_int_eq((int64_t)llround(cJSON_GetObjectItem(j, "cost_actual")->valuedouble * 1000), ready);
+	cJSON_Delete(j);
+}
+
+START_TEST(a_film_with_openai_anchors_and_narration)
+{
+	lv_pt pt;
+	char id[64], *film, *json = config(NULL, "\"voices\":{\"en\":\"nova\"}");
+	lv_task *t;
+	cJSON *task, *b;
+	const cJSON *c, *shot;
+	lv_media_info mi;
+	double lufs = 0, peak = 0;
+	int chars = 0, narrated = 0, i;
+	lv_pt_open(&pt, "oai-film", json, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":8}", id);
+	t = lv_pt_wait(&pt, id, -1, 180);
+	ck_assert_msg(lv_task_get_status(t) == LV_TASK_COMPLETED, "%s: %s", lv_task_status_name(lv_task_get_status(t)),
+	              lv_task_error_message(t) ? lv_task_error_message(t) : "");
+	ck_assert_int_eq(lv_task_cost_actual(t), lv_task_cost_estimate(t));
+	lv_task_free(t);
+	film = lv_pt_film(&pt, id);
+	ck_assert_int_eq(lv_media_probe(&mi, film), LV_OK);
+	ck_assert(fabs(mi.duration - 8) <= 1.0 / 24 + 1e-3);
+	ck_assert(mi.has_video && mi.has_audio);
+	ck_assert_int_eq(mi.width, 1280);
+	ck_assert_int_eq(lv_media_loudness(film, &lufs, &peak), LV_OK);
+	ck_assert_msg(fabs(lufs + 16.0) <= 1.5, "loudness %.2f LUFS", lufs);
+	free(film);
+	task = lv_pt_json(&pt, id);
+	/* One image per character, then the style frame (landscape for 16:9). */
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(task, "script"), "characters"))
+	{
+		b = sent("POST", "/v1/images/generations", (size_t)chars, NULL);
+		ck_assert_str_eq(lv_json_get_str(b, "size"), "1024x1024");
+		ck_assert_ptr_nonnull(strstr(lv_json_get_str(b, "prompt"), lv_json_get_str(c, "name")));
+		cJSON_Delete(b);
+		chars++;
+		/* The anchor stored for the character is the vendor's PNG. */
+		{
+			char *p = lv_asprintf("%s/media/tasks/%s/anchors/%s.png", pt.dir, id, lv_json_get_str(c, "id"));
+			int w = 0, h = 0;
+			ck_assert_msg(is_png(p, &w, &h) && w == 1024 && h == 1024, "%s", p);
+			free(p);
+		}
+	}
+	ck_assert_int_gt(chars, 0);
+	b = sent("POST", "/v1/images/generations", (size_t)chars, NULL);
+	ck_assert_str_eq(lv_json_get_str(b, "size"), "1536x1024");
+	cJSON_Delete(b);
+	ck_assert_uint_eq(lv_fake_count(fo->f, "POST", "/v1/images/generations"), (size_t)chars + 1);
+	/* One speech request per narrated shot, in English with the mapped voice. */
+	i = 0;
+	cJSON_ArrayForEach(shot, cJSON_GetObjectItem(cJSON_GetObjectItem(task, "script"), "shots"))
+	{
+		const char *text = lv_json_get_str(shot, "narration");
+		if (!text || !*text)
+			continue;
+		b = sent("POST", "/v1/audio/speech", (size_t)i++, NULL);
+		ck_assert_str_eq(lv_json_get_str(b, "voice"), "nova");
+		ck_assert_str_eq(lv_json_get_str(b, "response_format"), "wav");
+		cJSON_Delete(b);
+		narrated++;
+	}
+	ck_assert_int_gt(narrated, 0);
+	ck_assert_uint_eq(lv_fake_count(fo->f, "POST", "/v1/audio/speech"), (size_t)narrated);
+	cJSON_Delete(task);
+	lv_pt_close(&pt);
+	free(json);
+}
+END_TEST
+
+START_TEST(refusals_and_speech_errors_fail_the_task_with_the_ledger_balanced)
+{
+	lv_pt pt;
+	char id[64], *json = config(NULL, NULL);
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	/* A safety refusal of the first character: anchoring fails, nothing generated, everything refunded. */
+	script_images(1, (const int[]){ IMG_BLOCKED });
+	lv_pt_open(&pt, "oai-refuse", json, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":5}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
+	ck_assert_str_eq(lv_task_error_code(t), "anchor_failed");
+	ck_assert_int_eq(lv_task_cost_actual(t), 0);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "stage"), "anchoring");
+	ck_assert_msg(strstr(lv_json_get_str(e, "message"), "blocked it (violence)"), "%s", lv_json_get_str(e, "message"));
+	ck_assert_ptr_null(strstr(lv_json_get_str(e, "message"), "req_"));
+	cJSON_Delete(j);
+	ledger_balanced(&pt, id);
+	lv_pt_close(&pt);
+	/* Speech refused (400): fails in audio; the shots were generated, so they are what is charged. */
+	script_speech(5, (const int[]){ TTS_400, TTS_400, TTS_400, TTS_400, TTS_400 });
+	lv_pt_open(&pt, "oai-tts400", json, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"Fishing boats leave the harbour at dawn\",\"duration\":5}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
+	ck_assert_str_eq(lv_task_error_code(t), "audio_failed");
+	ck_assert_int_eq(lv_task_cost_actual(t), lv_task_cost_estimate(t));
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "stage"), "audio");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "narration for shot"));
+	cJSON_Delete(j);
+	ledger_balanced(&pt, id);
+	lv_pt_close(&pt);
+	free(json);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("provider_openai_media");
+	TCase *cfg = tcase_create("config"), *tc = tcase_create("openai_media");
+	tcase_add_test(cfg, config_keys_are_checked);
+	suite_add_tcase(s, cfg);
+	tcase_add_unchecked_fixture(tc, fixtures_make, fixtures_remove);
+	tcase_add_checked_fixture(tc, fake_start, fake_stop);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, images_send_the_documented_request);
+	tcase_add_test(tc, images_retry_busy_and_failing_servers);
+	tcase_add_test(tc, images_safety_refusals_are_anchor_failed);
+	tcase_add_test(tc, speech_fits_lines_with_speed_then_tempo);
+	tcase_add_test(tc, speech_failures_are_audio_failed);
+	tcase_add_test(tc, a_film_with_openai_anchors_and_narration);
+	tcase_add_test(tc, refusals_and_speech_errors_fail_the_task_with_the_ledger_balanced);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return lv_test_run_suite(suite());
+}
