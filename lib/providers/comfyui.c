@@ -330,7 +330,7 @@ static int call_init(call *k, comfy *c, const lv_call_ctx *ctx, lv_provider_erro
 	k->ctx = ctx;
 	k->max_retries = -1;
 	snprintf(k->what, sizeof(k->what), "provider '%s'", c->conf->name);
-	if (c->conf->api_key_env && lv_provider_api_key(c->conf, &k->key, err))
+	if (c->conf->api_key_env && lv_provider_api_key(c->conf, "segment_failed", &k->key, err))
 		return LV_EPROVIDER;
 	return LV_OK;
 }

@@ -87,11 +87,8 @@ static int exchange(const lv_oai *o, const lv_call_ctx *ctx, const char *method,
 	memset(&req, 0, sizeof(req));
 	memset(resp, 0, sizeof(*resp));
 	if (with_key) {
-		if (lv_provider_api_key(o->conf, &key, err)) {
-			/* A missing key is the operator's to fix, in the stage's terms. */
-			snprintf(err->code, sizeof(err->code), "%s", code);
-			return LV_EPROVIDER;
-		}
+		if (lv_provider_api_key(o->conf, code, &key, err))
+			return LV_EPROVIDER; /* a missing key is the operator's to fix, in the stage's terms */
 		secrets[0] = key;
 		if (!(auth = lv_asprintf("Authorization: Bearer %s", key)))
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
