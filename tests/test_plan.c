@@ -219,6 +219,10 @@ START_TEST(config_errors_name_the_key)
 	                    "{\"type\":\"anthropic\",\"api_key_env\":\"K\"}}}",
 	                    "cannot serve this stage");
 	expect_config_error("[1]", "JSON object");
+	expect_config_error("{\"storage\":{\"type\":\"local\",\"dri\":\"x\"}}", "storage.dri: unknown key");
+	expect_config_error("{\"server\":{\"threads\":4,\"threads\":8}}", "server.threads: given more than once");
+	expect_config_error("{\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":1,\"latency_ms\":2}}}",
+	                    "providers.local.latency_ms: given more than once");
 	expect_config_error("{", "malformed JSON");
 }
 END_TEST

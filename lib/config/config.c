@@ -24,10 +24,14 @@ const char *lv_config_stage_name(int stage_idx)
 
 static int check_keys(const cJSON *obj, const char *path, const char *const *allowed)
 {
-	const cJSON *it;
+	const cJSON *it, *other;
 	cJSON_ArrayForEach(it, obj)
 	{
 		const char *const *a;
+		for (other = obj->child; other != it; other = other->next)
+			if (!strcmp(other->string, it->string))
+				return lv_error_set(LV_ECONFIG, "config: %s%s%s: given more than once", path, *path ? "." : "",
+				                    it->string);
 		for (a = allowed; *a; a++)
 			if (!strcmp(*a, it->string))
 				break;
@@ -314,6 +318,7 @@ static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "
 	                                     "speech", "music", NULL };
 static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
 static const char *const secrets_keys[] = { "master_key_env", NULL };
+static const char *const storage_keys[] = { "type", "dir", NULL };
 
 static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_overrides *ov)
 {
@@ -424,6 +429,8 @@ static int parse_store_storage(lv_config *cfg, const cJSON *root)
 		return LV_ENOMEM;
 	}
 	if (get_object(&st, root, "", "storage"))
+		return LV_ECONFIG;
+	if (st && check_keys(st, "storage", storage_keys))
 		return LV_ECONFIG;
 	cfg->storage_json = st;
 	if (get_string(&cfg->storage_type, st, "storage", "type", "local"))

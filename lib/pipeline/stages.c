@@ -352,9 +352,11 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
 	}
 	req->out_png = path;
-	lv_cpu_acquire(w);
+	if (p->cpu_bound)
+		lv_cpu_acquire(w);
 	rc = p->anchor->render(p->self, &ctx, req, &err);
-	lv_cpu_release(w);
+	if (p->cpu_bound)
+		lv_cpu_release(w);
 	if (rc == LV_OK)
 		rc = w->e->storage->ops->put_file(w->e->storage, key, path, "image/png");
 	else if (rc != LV_ECANCELED)
@@ -478,10 +480,12 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 				rc = LV_ENOMEM;
 				break;
 			}
-			lv_cpu_acquire(w);
+			if (p->cpu_bound) /* a remote provider only waits on the network */
+				lv_cpu_acquire(w);
 			rc = p->speech->speak(p->self, &ctx, text, t->language, (double)secs - VOICE_LEAD_IN - 0.2, path,
 			                      &seconds, &err);
-			lv_cpu_release(w);
+			if (p->cpu_bound)
+				lv_cpu_release(w);
 			if (rc == LV_OK)
 				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
 			else if (rc != LV_ECANCELED) {
@@ -514,10 +518,12 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			rc = LV_ENOMEM;
 		} else {
 			const char *mood = lv_json_get_str(sb, "mood");
-			lv_cpu_acquire(w);
+			if (p->cpu_bound)
+				lv_cpu_acquire(w);
 			rc = p->music->compose(p->self, &ctx, (double)t->duration, mood ? mood : "calm",
 			                       task_seed(h->id, 7), path, &err);
-			lv_cpu_release(w);
+			if (p->cpu_bound)
+				lv_cpu_release(w);
 			if (rc == LV_OK)
 				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
 			else if (rc != LV_ECANCELED) {

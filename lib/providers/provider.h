@@ -176,6 +176,7 @@ typedef struct lv_provider {
 	const lv_video_ops *video;
 	const lv_speech_ops *speech;
 	const lv_music_ops *music;
+	int cpu_bound;                 /* calls are local CPU work (take a CPU slot); 0: network waits */
 	void (*destroy)(void *self);
 	/* Online check (lvctl doctor --online): one cheap authenticated request; NULL when there is none. */
 	int (*ping)(void *self, lv_provider_error *err);

@@ -120,11 +120,15 @@ int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type
 	static const char *const common[] = { "type", "rates", "resolutions", "aspect_ratios", "min_seconds",
 		                              "max_seconds", "allowed_seconds", "api_key_env", "base_url",
 		                              "timeout_ms", "connect_timeout_ms", "max_retries", NULL };
-	const cJSON *it;
+	const cJSON *it, *other;
 	cJSON_ArrayForEach(it, conf->json)
 	{
 		const char *const *k;
 		int ok = 0;
+		for (other = conf->json->child; other != it; other = other->next)
+			if (!strcmp(other->string, it->string))
+				return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: given more than once", conf->name,
+				                    it->string);
 		for (k = common; *k && !ok; k++)
 			ok = !strcmp(*k, it->string);
 		for (k = type_keys; k && *k && !ok; k++)

@@ -263,5 +263,6 @@ int lv_provider_local_create(lv_provider *p, const lv_provider_conf *conf)
 	p->speech = &speech_ops;
 	p->music = &music_ops;
 	p->destroy = local_destroy;
+	p->cpu_bound = 1;
 	return LV_OK;
 }
