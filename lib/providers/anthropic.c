@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
-
 int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define ANTHROPIC_VERSION "2023-06-01"

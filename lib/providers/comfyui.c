@@ -43,7 +43,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
 int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define MAX_REFS 8
@@ -348,7 +347,6 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 	lv_http_request req;
 	lv_retry_policy pol = { k->max_retries >= 0 ? k->max_retries : c->conf->max_retries, 500, 30000, idempotent };
 	int rc;
-	memset(&req, 0, sizeof(req));
 	memset(resp, 0, sizeof(*resp));
 	if (!url)
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
@@ -362,19 +360,15 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 		headers[nh++] = auth;
 	}
 	headers[nh] = NULL;
-	req.method = method;
-	req.url = url;
-	req.headers = headers;
+	lv_provider_request(&req, c->conf, method, url, headers, secrets, k->what);
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
 	req.parts = parts;
 	req.n_parts = n_parts;
 	req.download_to = download_to;
-	req.timeout_ms = k->timeout_ms > 0 ? k->timeout_ms : c->conf->timeout_ms;
-	req.connect_timeout_ms = c->conf->connect_timeout_ms;
+	if (k->timeout_ms > 0)
+		req.timeout_ms = k->timeout_ms;
 	req.cancel = k->ctx ? k->ctx->cancel : NULL;
-	req.secrets = secrets;
-	req.what = k->what;
 	rc = lv_http_perform_retry(&req, &pol, resp, NULL);
 	if (auth) {
 		memset(auth, 0, strlen(auth));

@@ -27,7 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
 int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define DEFAULT_CHARACTER_PROMPT                                                                       \

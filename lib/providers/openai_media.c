@@ -84,7 +84,6 @@ static int exchange(const lv_oai *o, const lv_call_ctx *ctx, const char *method,
 	lv_http_request req;
 	lv_retry_policy pol = { o->conf->max_retries, 500, 30000, 1 };
 	int rc;
-	memset(&req, 0, sizeof(req));
 	memset(resp, 0, sizeof(*resp));
 	if (with_key) {
 		if (lv_provider_api_key(o->conf, code, &key, err))
@@ -102,16 +101,10 @@ static int exchange(const lv_oai *o, const lv_call_ctx *ctx, const char *method,
 		headers[nh++] = "Content-Type: application/json";
 	headers[nh] = NULL;
 	snprintf(what, sizeof(what), "provider '%s'", o->conf->name);
-	req.method = method;
-	req.url = url;
-	req.headers = headers;
+	lv_provider_request(&req, o->conf, method, url, headers, secrets, what);
 	req.body = json;
 	req.body_len = json ? strlen(json) : 0;
-	req.timeout_ms = o->conf->timeout_ms;
-	req.connect_timeout_ms = o->conf->connect_timeout_ms;
 	req.cancel = ctx ? ctx->cancel : NULL;
-	req.secrets = secrets;
-	req.what = what;
 	rc = lv_http_perform_retry(&req, &pol, resp, NULL);
 	if (auth) {
 		memset(auth, 0, strlen(auth));

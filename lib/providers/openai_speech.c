@@ -28,7 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
 int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define MAX_VOICES 32

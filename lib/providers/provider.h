@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "http/http.h"
 #include "providers/caps.h"
 
 #define LV_PROVIDER_ABI_VERSION 1
@@ -188,11 +189,23 @@ typedef struct lv_provider {
 int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, const char **out,
                         lv_provider_error *err);
 
+/* Check a provider block's keys against the ones its type understands (plus the common ones): an unknown
+ * or repeated key is LV_ECONFIG naming it. */
+int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
+
+/* A request to the provider: `method`, `url`, `headers`, `secrets` and `what` (the provider's name for
+ * messages, "provider 'NAME'") as given, the provider's timeout_ms and connect_timeout_ms, the rest zero. */
+void lv_provider_request(lv_http_request *req, const lv_provider_conf *conf, const char *method, const char *url,
+                         const char *const *headers, const char *const *secrets, const char *what);
+
 /* For ping hooks (lvctl doctor --online): GET `url` — an endpoint any valid key may read, such as the
  * vendor's model list — with `headers`; LV_OK on 2xx, else an error saying whether the key was refused
  * or the server could not be reached. */
 int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const char *const *headers,
                          const char *const *secrets, lv_provider_error *err);
+
+/* lv_provider_ping_url with the key (if not NULL) as "Authorization: Bearer KEY". */
+int lv_provider_ping_bearer(const lv_provider_conf *conf, const char *url, const char *key, lv_provider_error *err);
 
 /* A provider type's constructor. */
 typedef int (*lv_provider_factory)(lv_provider *p, const lv_provider_conf *conf);

@@ -112,9 +112,6 @@ void lv_providers_free(lv_providers *ps)
 	free(ps);
 }
 
-/* Check a provider block's keys against the ones its type understands (plus the common ones). */
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
-
 int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys)
 {
 	static const char *const common[] = { "type", "rates", "resolutions", "aspect_ratios", "min_seconds",
@@ -157,6 +154,19 @@ int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, co
 	return LV_OK;
 }
 
+void lv_provider_request(lv_http_request *req, const lv_provider_conf *conf, const char *method, const char *url,
+                         const char *const *headers, const char *const *secrets, const char *what)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = url;
+	req->headers = headers;
+	req->timeout_ms = conf->timeout_ms;
+	req->connect_timeout_ms = conf->connect_timeout_ms;
+	req->secrets = secrets;
+	req->what = what;
+}
+
 int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const char *const *headers,
                          const char *const *secrets, lv_provider_error *err)
 {
@@ -164,15 +174,10 @@ int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const ch
 	lv_http_response resp;
 	char what[160];
 	int rc;
-	memset(&req, 0, sizeof(req));
 	snprintf(what, sizeof(what), "provider '%s'", conf->name);
-	req.method = "GET";
-	req.url = url;
-	req.headers = headers;
-	req.secrets = secrets;
-	req.timeout_ms = conf->timeout_ms < 15000 ? conf->timeout_ms : 15000;
-	req.connect_timeout_ms = conf->connect_timeout_ms;
-	req.what = what;
+	lv_provider_request(&req, conf, "GET", url, headers, secrets, what);
+	if (req.timeout_ms > 15000)
+		req.timeout_ms = 15000;
 	rc = lv_http_perform(&req, &resp);
 	if (rc)
 		rc = lv_provider_fail(err, "internal_error", 1, "provider '%s' cannot be reached: %s", conf->name,
@@ -184,5 +189,21 @@ int lv_provider_ping_url(const lv_provider_conf *conf, const char *url, const ch
 		rc = lv_provider_fail(err, "internal_error", 1, "provider '%s' answered HTTP %ld to a model list request",
 		                      conf->name, resp.status);
 	lv_http_response_free(&resp);
+	return rc;
+}
+
+int lv_provider_ping_bearer(const lv_provider_conf *conf, const char *url, const char *key, lv_provider_error *err)
+{
+	const char *headers[2] = { NULL, NULL }, *secrets[2] = { key, NULL };
+	char *auth = NULL;
+	int rc;
+	if (key && !(auth = lv_asprintf("Authorization: Bearer %s", key)))
+		return lv_error_nomem();
+	headers[0] = auth;
+	rc = lv_provider_ping_url(conf, url, headers, secrets, err);
+	if (auth) {
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
 	return rc;
 }

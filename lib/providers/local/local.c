@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
-
 #define MAX_FAIL_SHOTS 64
 
 typedef struct local_provider {
