@@ -32,7 +32,6 @@
 #define DS_MAX_REFS 9                      /* HappyHorse reference-to-video takes 1 to 9 images */
 #define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
 #define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
-#define DS_BODY_CAP ((size_t)1 << 20)       /* JSON answers are small */
 
 typedef struct ds_provider {
 	const lv_provider_conf *conf;
@@ -44,53 +43,6 @@ typedef struct ds_provider {
 	int64_t poll_ms;
 } ds_provider;
 
-/* ---- requests -------------------------------------------------------------------------------------------- */
-
-typedef struct ds_call {
-	const ds_provider *dp;
-	const char *key;
-	char *auth;           /* "Authorization: Bearer ..." */
-	const char *secrets[2];
-	char what[160];
-} ds_call;
-
-static int call_begin(ds_call *c, const ds_provider *dp, lv_provider_error *err)
-{
-	memset(c, 0, sizeof(*c));
-	c->dp = dp;
-	if (lv_provider_api_key(dp->conf, "segment_failed", &c->key, err))
-		return LV_EPROVIDER;
-	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	c->secrets[0] = c->key;
-	snprintf(c->what, sizeof(c->what), "provider '%s'", dp->conf->name);
-	return LV_OK;
-}
-
-static void call_end(ds_call *c)
-{
-	if (c->auth) {
-		memset(c->auth, 0, strlen(c->auth));
-		free(c->auth);
-	}
-	c->auth = NULL;
-}
-
-static void request_init(lv_http_request *req, const ds_call *c, const char *method, const char *url,
-                         const char *const *headers, const volatile int *cancel)
-{
-	memset(req, 0, sizeof(*req));
-	req->method = method;
-	req->url = url;
-	req->headers = headers;
-	req->max_body = DS_BODY_CAP;
-	req->timeout_ms = c->dp->conf->timeout_ms;
-	req->connect_timeout_ms = c->dp->conf->connect_timeout_ms;
-	req->cancel = cancel;
-	req->secrets = c->secrets;
-	req->what = c->what;
-}
-
 /* ---- errors ---------------------------------------------------------------------------------------------- */
 
 static int code_is(const char *code, const char *prefix)
@@ -99,10 +51,10 @@ static int code_is(const char *code, const char *prefix)
 }
 
 /* A vendor error code and message (from an error envelope or a FAILED task) as a task error. */
-static int vendor_error(lv_provider_error *err, const ds_call *c, long http_status, const char *code,
+static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_status, const char *code,
                         const char *message, int is_submit)
 {
-	const char *name = c->dp->conf->name;
+	const char *name = c->conf->name;
 	char msg[200];
 	lv_vh_summary(msg, sizeof(msg), message && *message ? message : "no details", c->key);
 	if (!code || !*code)
@@ -114,7 +66,7 @@ static int vendor_error(lv_provider_error *err, const ds_call *c, long http_stat
 	if (code_is(code, "InvalidApiKey") || http_status == 401)
 		return lv_provider_fail(err, "segment_failed", 0,
 		                        "provider '%s' rejected the API key (%s); check the key in $%s", name, code,
-		                        c->dp->conf->api_key_env);
+		                        c->conf->api_key_env);
 	if (code_is(code, "Arrearage"))
 		return lv_provider_fail(err, "segment_failed", 0,
 		                        "provider '%s' refused the request: the account is not in good standing (%s); "
@@ -145,14 +97,14 @@ static int vendor_error(lv_provider_error *err, const ds_call *c, long http_stat
 }
 
 /* A non-2xx answer: the envelope {"code", "message", "request_id"}; the request id goes to the log only. */
-static int http_error(lv_provider_error *err, const ds_call *c, const lv_http_response *resp, const char *step,
+static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
 	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
 	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
 	           *rid = lv_json_get_str(j, "request_id");
 	int rc;
-	LV_WARN("provider '%s': %s answered HTTP %ld %s (request_id %s)", c->dp->conf->name, step, resp->status,
+	LV_WARN("provider '%s': %s answered HTTP %ld %s (request_id %s)", c->conf->name, step, resp->status,
 	        code ? code : "", rid ? rid : "none");
 	rc = vendor_error(err, c, resp->status, code, message, is_submit);
 	cJSON_Delete(j);
@@ -225,10 +177,9 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
                      lv_provider_error *err)
 {
 	ds_provider *dp = self;
-	ds_call c;
+	lv_vh_call c;
 	lv_http_request req;
 	lv_http_response resp;
-	lv_retry_policy pol;
 	const char *model = NULL, *headers[4];
 	char *body = NULL, *url = NULL;
 	cJSON *j = NULL;
@@ -236,7 +187,7 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	const char *task_id, *status;
 	int rc, attempts = 0;
 	memset(&resp, 0, sizeof(resp));
-	if (call_begin(&c, dp, err))
+	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
 	if (!(body = submit_body(dp, job, &model, err)) || !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
 		rc = body ? lv_provider_fail(err, "internal_error", 1, "out of memory") : LV_EPROVIDER;
@@ -246,15 +197,11 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	headers[1] = "Content-Type: application/json";
 	headers[2] = "X-DashScope-Async: enable";
 	headers[3] = NULL;
-	request_init(&req, &c, "POST", url, headers, ctx->cancel);
+	lv_vh_request(&req, &c, "POST", url, headers, ctx->cancel);
 	req.body = body;
 	req.body_len = strlen(body);
-	lv_vh_policy(&pol, dp->conf, 0); /* a submit is retried only when nothing can have been created */
-	rc = lv_http_perform_retry(&req, &pol, &resp, &attempts);
-	if (rc != LV_OK) {
-		rc = lv_vh_transport_error(err, dp->conf->name, "submit", rc, &resp, 1);
+	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err)))
 		goto out;
-	}
 	if (resp.status < 200 || resp.status >= 300) {
 		rc = http_error(err, &c, &resp, "submit", 1);
 		goto out;
@@ -285,19 +232,18 @@ out:
 	lv_http_response_free(&resp);
 	free(body);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
 /* ---- poll ------------------------------------------------------------------------------------------------ */
 
 /* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
-static int get_task(const ds_provider *dp, ds_call *c, const lv_call_ctx *ctx, const char *task_id, cJSON **j,
-                    lv_provider_error *err)
+static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
+                    cJSON **j, lv_provider_error *err)
 {
 	lv_http_request req;
 	lv_http_response resp;
-	lv_retry_policy pol;
 	const char *headers[2];
 	char *url;
 	int rc;
@@ -309,19 +255,16 @@ static int get_task(const ds_provider *dp, ds_call *c, const lv_call_ctx *ctx, c
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	headers[0] = c->auth;
 	headers[1] = NULL;
-	request_init(&req, c, "GET", url, headers, ctx->cancel);
-	lv_vh_policy(&pol, dp->conf, 1);
-	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
+	lv_vh_request(&req, c, "GET", url, headers, ctx->cancel);
+	rc = lv_vh_perform(c, &req, 0, "status check", &resp, NULL, err);
 	free(url);
-	if (rc != LV_OK) {
-		rc = lv_vh_transport_error(err, dp->conf->name, "status check", rc, &resp, 0);
-	} else if (resp.status < 200 || resp.status >= 300) {
+	if (rc == LV_OK && (resp.status < 200 || resp.status >= 300)) {
 		rc = http_error(err, c, &resp, "status check", 0);
 		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
 		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
 			err->retryable = 1;
-	} else if (!(*j = cJSON_ParseWithLength(resp.body, resp.body_len)) ||
-	           !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status")) {
+	} else if (rc == LV_OK && (!(*j = cJSON_ParseWithLength(resp.body, resp.body_len)) ||
+	                          !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status"))) {
 		cJSON_Delete(*j);
 		*j = NULL;
 		rc = lv_provider_fail(err, "segment_failed", 1,
@@ -337,12 +280,12 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
                    lv_provider_error *err)
 {
 	ds_provider *dp = self;
-	ds_call c;
+	lv_vh_call c;
 	cJSON *j = NULL, *state = NULL;
 	const cJSON *out;
 	const char *status, *url;
 	int rc;
-	if (call_begin(&c, dp, err))
+	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
 	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)))
 		goto out;
@@ -390,7 +333,7 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 out:
 	cJSON_Delete(state);
 	cJSON_Delete(j);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -405,13 +348,9 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 	int rc;
 	if (!url) {
 		/* Resumed without the stored URL: ask for the task again. */
-		ds_call c;
-		if (call_begin(&c, dp, err)) {
-			cJSON_Delete(state);
-			return LV_EPROVIDER;
-		}
-		rc = get_task(dp, &c, ctx, job->job_id, &j, err);
-		call_end(&c);
+		lv_vh_call c;
+		rc = lv_vh_call_begin(&c, dp->conf, err) ? LV_EPROVIDER : get_task(dp, &c, ctx, job->job_id, &j, err);
+		lv_vh_call_end(&c);
 		if (rc) {
 			cJSON_Delete(state);
 			return rc;
@@ -437,25 +376,18 @@ static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 {
 	ds_provider *dp = self;
 	lv_provider_error err;
-	ds_call c;
-	lv_http_request req;
+	lv_vh_call c;
 	lv_http_response resp;
-	const char *headers[2];
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is already set: this request must not be aborted by it */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || call_begin(&c, dp, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, dp->conf, &err))
 		return LV_EPROVIDER;
 	if (!(url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id))) {
-		call_end(&c);
+		lv_vh_call_end(&c);
 		return LV_ENOMEM;
 	}
-	headers[0] = c.auth;
-	headers[1] = NULL;
-	request_init(&req, &c, "POST", url, headers, NULL);
-	if (req.timeout_ms > 10000)
-		req.timeout_ms = 10000;
-	rc = lv_http_perform(&req, &resp);
+	rc = lv_vh_stop(&c, "POST", url, &resp);
 	if (rc == LV_OK && resp.status >= 200 && resp.status < 300)
 		LV_INFO("provider '%s': asked to cancel task %s (shot %d)", dp->conf->name, job->job_id, job->index);
 	else /* only PENDING tasks can be canceled: a running one finishes and is abandoned */
@@ -463,7 +395,7 @@ static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		        job->job_id, job->index, rc ? "error" : "HTTP", rc ? (long)rc : resp.status);
 	lv_http_response_free(&resp);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -542,23 +474,8 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
  * answers such an id with status UNKNOWN when the key is valid, and 401 InvalidApiKey when not. */
 static int ds_provider_ping(void *self, lv_provider_error *err)
 {
-	ds_provider *x = self;
-	const char *key = NULL, *headers[2] = { NULL, NULL }, *secrets[2] = { NULL, NULL };
-	char *url = lv_asprintf("%s/api/v1/tasks/00000000-0000-0000-0000-000000000000", x->base), *auth = NULL;
-	int rc = lv_provider_api_key(x->conf, "internal_error", &key, err);
-	if (rc == LV_OK && (!url || !(auth = lv_asprintf("Authorization: Bearer %s", key))))
-		rc = lv_error_nomem();
-	if (rc == LV_OK) {
-		headers[0] = auth;
-		secrets[0] = key;
-		rc = lv_provider_ping_url(x->conf, url, headers, secrets, err);
-	}
-	if (auth) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
-	free(url);
-	return rc;
+	const ds_provider *x = self;
+	return lv_vh_ping(x->conf, x->base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
 }
 
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)

@@ -29,7 +29,6 @@
 #include <string.h>
 
 #define OA_DEFAULT_BASE "https://api.openai.com"
-#define OA_BODY_CAP ((size_t)1 << 20)
 #define OA_MAX_REF_BYTES ((size_t)20 << 20)
 
 /* The logical fields a request can carry, and their default wire names (NULL: not sent by default). */
@@ -53,53 +52,6 @@ typedef struct oa_provider {
 	int64_t poll_ms;
 } oa_provider;
 
-/* ---- requests -------------------------------------------------------------------------------------------- */
-
-typedef struct oa_call {
-	const oa_provider *op;
-	const char *key;
-	char *auth;
-	const char *secrets[2];
-	char what[160];
-} oa_call;
-
-static int call_begin(oa_call *c, const oa_provider *op, lv_provider_error *err)
-{
-	memset(c, 0, sizeof(*c));
-	c->op = op;
-	if (lv_provider_api_key(op->conf, "segment_failed", &c->key, err))
-		return LV_EPROVIDER;
-	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	c->secrets[0] = c->key;
-	snprintf(c->what, sizeof(c->what), "provider '%s'", op->conf->name);
-	return LV_OK;
-}
-
-static void call_end(oa_call *c)
-{
-	if (c->auth) {
-		memset(c->auth, 0, strlen(c->auth));
-		free(c->auth);
-	}
-	c->auth = NULL;
-}
-
-static void request_init(lv_http_request *req, const oa_call *c, const char *method, const char *url,
-                         const char *const *headers, const volatile int *cancel)
-{
-	memset(req, 0, sizeof(*req));
-	req->method = method;
-	req->url = url;
-	req->headers = headers;
-	req->max_body = OA_BODY_CAP;
-	req->timeout_ms = c->op->conf->timeout_ms;
-	req->connect_timeout_ms = c->op->conf->connect_timeout_ms;
-	req->cancel = cancel;
-	req->secrets = c->secrets;
-	req->what = c->what;
-}
-
 /* ---- errors ---------------------------------------------------------------------------------------------- */
 
 static int contains(const char *s, const char *word)
@@ -114,10 +66,10 @@ static int is_moderation(const char *code, const char *type)
 }
 
 /* An error object {"code", "message", "type"} (from an error answer or a failed video) as a task error. */
-static int vendor_error(lv_provider_error *err, const oa_call *c, long http_status, const cJSON *e, int is_submit,
+static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_status, const cJSON *e, int is_submit,
                         int job_failed)
 {
-	const char *name = c->op->conf->name;
+	const char *name = c->conf->name;
 	const char *code = lv_json_get_str(e, "code"), *type = lv_json_get_str(e, "type");
 	const char *shown = code ? code : type ? type : http_status ? "HTTP error" : "unknown error";
 	char msg[200];
@@ -129,7 +81,7 @@ static int vendor_error(lv_provider_error *err, const oa_call *c, long http_stat
 		                        msg);
 	if (http_status == 401)
 		return lv_provider_fail(err, "segment_failed", 0, "provider '%s' rejected the API key (%s); check the key in $%s",
-		                        name, shown, c->op->conf->api_key_env);
+		                        name, shown, c->conf->api_key_env);
 	if (contains(code, "insufficient_quota") || contains(code, "billing"))
 		return lv_provider_fail(err, "segment_failed", 0,
 		                        "provider '%s' refused the request: the account is out of quota (%s); check its "
@@ -159,7 +111,7 @@ static int vendor_error(lv_provider_error *err, const oa_call *c, long http_stat
 	                        name, shown, msg, name);
 }
 
-static int http_error(lv_provider_error *err, const oa_call *c, const lv_http_response *resp, const char *step,
+static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
 	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
@@ -168,7 +120,7 @@ static int http_error(lv_provider_error *err, const oa_call *c, const lv_http_re
 	int rc;
 	if (!cJSON_IsObject(e))
 		e = NULL;
-	LV_WARN("provider '%s': %s answered HTTP %ld %s (x-request-id %s)", c->op->conf->name, step, resp->status,
+	LV_WARN("provider '%s': %s answered HTTP %ld %s (x-request-id %s)", c->conf->name, step, resp->status,
 	        lv_json_get_str(e, "code") ? lv_json_get_str(e, "code") : "",
 	        lv_http_header(resp, "x-request-id", rid, sizeof(rid)) ? rid : "none");
 	rc = vendor_error(err, c, resp->status, e, is_submit, 0);
@@ -325,10 +277,9 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
                      lv_provider_error *err)
 {
 	oa_provider *op = self;
-	oa_call c;
+	lv_vh_call c;
 	lv_http_request req;
 	lv_http_response resp;
-	lv_retry_policy pol;
 	lv_http_part parts[OA_MAX_PARTS];
 	char bufs[OA_MAX_PARTS][32];
 	submit_fields sf;
@@ -338,7 +289,7 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	int rc, attempts = 0;
 	memset(&resp, 0, sizeof(resp));
 	fill_fields(&sf, op, job);
-	if (call_begin(&c, op, err))
+	if (lv_vh_call_begin(&c, op->conf, err))
 		return LV_EPROVIDER;
 	if (!(url = lv_asprintf("%s/v1/videos", op->base))) {
 		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
@@ -347,7 +298,7 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	headers[0] = c.auth;
 	headers[1] = NULL;
 	headers[2] = NULL;
-	request_init(&req, &c, "POST", url, headers, ctx->cancel);
+	lv_vh_request(&req, &c, "POST", url, headers, ctx->cancel);
 	if (op->multipart) {
 		req.parts = parts;
 		req.n_parts = multipart_parts(parts, OA_MAX_PARTS, bufs, op, job, &sf);
@@ -365,12 +316,8 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		req.body = body;
 		req.body_len = strlen(body);
 	}
-	lv_vh_policy(&pol, op->conf, 0); /* retried only when nothing can have been created */
-	rc = lv_http_perform_retry(&req, &pol, &resp, &attempts);
-	if (rc != LV_OK) {
-		rc = lv_vh_transport_error(err, op->conf->name, "submit", rc, &resp, 1);
+	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err)))
 		goto out;
-	}
 	if (resp.status < 200 || resp.status >= 300) {
 		rc = http_error(err, &c, &resp, "submit", 1);
 		goto out;
@@ -401,7 +348,7 @@ out:
 	free(sf.reference);
 	free(body);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -411,10 +358,9 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
                    lv_provider_error *err)
 {
 	oa_provider *op = self;
-	oa_call c;
+	lv_vh_call c;
 	lv_http_request req;
 	lv_http_response resp;
-	lv_retry_policy pol;
 	const char *headers[2], *status;
 	char *url = NULL;
 	cJSON *j = NULL;
@@ -423,7 +369,7 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a video id",
 		                        op->conf->name);
-	if (call_begin(&c, op, err))
+	if (lv_vh_call_begin(&c, op->conf, err))
 		return LV_EPROVIDER;
 	if (!(url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id))) {
 		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
@@ -431,13 +377,9 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	}
 	headers[0] = c.auth;
 	headers[1] = NULL;
-	request_init(&req, &c, "GET", url, headers, ctx->cancel);
-	lv_vh_policy(&pol, op->conf, 1);
-	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
-	if (rc != LV_OK) {
-		rc = lv_vh_transport_error(err, op->conf->name, "status check", rc, &resp, 0);
+	lv_vh_request(&req, &c, "GET", url, headers, ctx->cancel);
+	if ((rc = lv_vh_perform(&c, &req, 0, "status check", &resp, NULL, err)))
 		goto out;
-	}
 	if (resp.status < 200 || resp.status >= 300) {
 		rc = http_error(err, &c, &resp, "status check", 0);
 		if (resp.status == 408 || resp.status == 409 || resp.status == 425)
@@ -477,7 +419,7 @@ out:
 	cJSON_Delete(j);
 	lv_http_response_free(&resp);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -487,17 +429,17 @@ static int oa_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
                     lv_provider_error *err)
 {
 	oa_provider *op = self;
-	oa_call c;
+	lv_vh_call c;
 	const char *headers[3];
 	char *url;
 	int rc;
 	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a video id",
 		                        op->conf->name);
-	if (call_begin(&c, op, err))
+	if (lv_vh_call_begin(&c, op->conf, err))
 		return LV_EPROVIDER;
 	if (!(url = lv_asprintf("%s/v1/videos/%s/content?variant=video", op->base, job->job_id))) {
-		call_end(&c);
+		lv_vh_call_end(&c);
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	}
 	headers[0] = c.auth;
@@ -505,7 +447,7 @@ static int oa_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 	headers[2] = NULL;
 	rc = lv_vh_download(op->conf, ctx, url, headers, c.secrets, out_path, job->index, err);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -513,32 +455,25 @@ static int oa_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 {
 	oa_provider *op = self;
 	lv_provider_error err;
-	oa_call c;
-	lv_http_request req;
+	lv_vh_call c;
 	lv_http_response resp;
-	const char *headers[2];
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is set: this request must not be aborted by it */
 	if (!op->cancel_with_delete)
 		return LV_OK; /* nothing to ask: the job runs to its end and is abandoned */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || call_begin(&c, op, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, op->conf, &err))
 		return LV_EPROVIDER;
 	if (!(url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id))) {
-		call_end(&c);
+		lv_vh_call_end(&c);
 		return LV_ENOMEM;
 	}
-	headers[0] = c.auth;
-	headers[1] = NULL;
-	request_init(&req, &c, "DELETE", url, headers, NULL);
-	if (req.timeout_ms > 10000)
-		req.timeout_ms = 10000;
-	rc = lv_http_perform(&req, &resp);
+	rc = lv_vh_stop(&c, "DELETE", url, &resp);
 	LV_INFO("provider '%s': DELETE of video %s (shot %d) answered %ld", op->conf->name, job->job_id, job->index,
 	        rc ? 0L : resp.status);
 	lv_http_response_free(&resp);
 	free(url);
-	call_end(&c);
+	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -653,23 +588,8 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 /* lvctl doctor --online: one authenticated read of the model list (GET /v1/models). */
 static int oa_provider_ping(void *self, lv_provider_error *err)
 {
-	oa_provider *x = self;
-	const char *key = NULL, *headers[2] = { NULL, NULL }, *secrets[2] = { NULL, NULL };
-	char *url = lv_asprintf("%s/v1/models", x->base), *auth = NULL;
-	int rc = lv_provider_api_key(x->conf, "internal_error", &key, err);
-	if (rc == LV_OK && (!url || !(auth = lv_asprintf("Authorization: Bearer %s", key))))
-		rc = lv_error_nomem();
-	if (rc == LV_OK) {
-		headers[0] = auth;
-		secrets[0] = key;
-		rc = lv_provider_ping_url(x->conf, url, headers, secrets, err);
-	}
-	if (auth) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
-	free(url);
-	return rc;
+	const oa_provider *x = self;
+	return lv_vh_ping(x->conf, x->base, "/v1/models", err);
 }
 
 int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *conf)

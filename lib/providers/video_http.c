@@ -29,6 +29,71 @@ void lv_vh_policy(lv_retry_policy *p, const lv_provider_conf *conf, int idempote
 	p->idempotent = idempotent;
 }
 
+int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->conf = conf;
+	if (lv_provider_api_key(conf, "segment_failed", &c->key, err))
+		return LV_EPROVIDER;
+	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	c->secrets[0] = c->key;
+	snprintf(c->what, sizeof(c->what), "provider '%s'", conf->name);
+	return LV_OK;
+}
+
+void lv_vh_call_end(lv_vh_call *c)
+{
+	if (c->auth) {
+		memset(c->auth, 0, strlen(c->auth));
+		free(c->auth);
+	}
+	c->auth = NULL;
+}
+
+void lv_vh_request(lv_http_request *req, const lv_vh_call *c, const char *method, const char *url,
+                   const char *const *headers, const volatile int *cancel)
+{
+	lv_provider_request(req, c->conf, method, url, headers, c->secrets, c->what);
+	req->max_body = LV_VH_BODY_CAP;
+	req->cancel = cancel;
+}
+
+int lv_vh_perform(const lv_vh_call *c, const lv_http_request *req, int is_submit, const char *step,
+                  lv_http_response *resp, int *attempts, lv_provider_error *err)
+{
+	lv_retry_policy pol;
+	int rc;
+	lv_vh_policy(&pol, c->conf, !is_submit);
+	rc = lv_http_perform_retry(req, &pol, resp, attempts);
+	if (rc != LV_OK)
+		rc = lv_vh_transport_error(err, c->conf->name, step, rc, resp, is_submit);
+	return rc;
+}
+
+int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http_response *resp)
+{
+	lv_http_request req;
+	const char *headers[2];
+	headers[0] = c->auth;
+	headers[1] = NULL;
+	lv_vh_request(&req, c, method, url, headers, NULL);
+	if (req.timeout_ms > 10000)
+		req.timeout_ms = 10000;
+	return lv_http_perform(&req, resp);
+}
+
+int lv_vh_ping(const lv_provider_conf *conf, const char *base, const char *path, lv_provider_error *err)
+{
+	const char *key = NULL;
+	char *url = lv_asprintf("%s%s", base, path);
+	int rc = lv_provider_api_key(conf, "internal_error", &key, err);
+	if (rc == LV_OK)
+		rc = url ? lv_provider_ping_bearer(conf, url, key, err) : lv_error_nomem();
+	free(url);
+	return rc;
+}
+
 int lv_vh_id_ok(const char *id)
 {
 	size_t n = 0;
@@ -176,17 +241,10 @@ int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const c
 	lv_media_info mi;
 	char what[160];
 	int rc;
-	memset(&req, 0, sizeof(req));
 	snprintf(what, sizeof(what), "provider '%s'", conf->name);
-	req.method = "GET";
-	req.url = url;
-	req.headers = headers;
+	lv_provider_request(&req, conf, "GET", url, headers, secrets, what);
 	req.download_to = out_path;
-	req.timeout_ms = conf->timeout_ms;
-	req.connect_timeout_ms = conf->connect_timeout_ms;
 	req.cancel = ctx->cancel;
-	req.secrets = secrets;
-	req.what = what;
 	lv_vh_policy(&pol, conf, 1);
 	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
 	if (rc != LV_OK) {

@@ -1,7 +1,8 @@
 /*
- * Internal: what the HTTP video adapters (dashscope-video, openai-videos) share — URLs, the retry
- * policy from a provider's config, reference images as data URLs, vendor messages made safe to
- * show, transport failures as task errors, and the download of a finished clip.
+ * Internal: what the HTTP video adapters (dashscope-video, openai-videos) share — URLs, the key as a
+ * Bearer header, requests with the provider's timeouts and the retry policy from its config, reference
+ * images as data URLs, vendor messages made safe to show, transport failures as task errors, the
+ * request that asks a vendor to stop a job, the download of a finished clip and the doctor's ping.
  */
 #ifndef LV_PROVIDERS_VIDEO_HTTP_H
 #define LV_PROVIDERS_VIDEO_HTTP_H
@@ -11,8 +12,43 @@
 #include "http/http.h"
 #include "providers/provider.h"
 
-/* Check a provider block's keys against the ones its type understands (registry.c). */
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
+/* The cap on an answer read into memory: the vendors' JSON answers are small. */
+#define LV_VH_BODY_CAP ((size_t)1 << 20)
+
+/* One call's credentials: the key from api_key_env, the Authorization header made from it, the secrets
+ * list that keeps it out of every message, and the provider's name for messages. */
+typedef struct lv_vh_call {
+	const lv_provider_conf *conf;
+	const char *key;
+	char *auth;            /* "Authorization: Bearer <key>" */
+	const char *secrets[2];
+	char what[160];        /* "provider 'NAME'" */
+} lv_vh_call;
+
+/* Start a call: a missing key is a segment_failed error naming the variable.  A failed start holds
+ * nothing (lv_vh_call_end is harmless after it). */
+int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_error *err);
+
+/* Wipe and free the Authorization header. */
+void lv_vh_call_end(lv_vh_call *c);
+
+/* A request under the call: its secrets and name, the provider's timeouts, answers up to LV_VH_BODY_CAP. */
+void lv_vh_request(lv_http_request *req, const lv_vh_call *c, const char *method, const char *url,
+                   const char *const *headers, const volatile int *cancel);
+
+/* Perform a request with the provider's retry policy: a submit (is_submit) is retried only when nothing
+ * can have been created, a status check always.  LV_OK when an answer arrived (any status); a failure
+ * without one fills err through lv_vh_transport_error with `step` ("submit", "status check").  *attempts
+ * (may be NULL) gets the number of tries; free resp in every case. */
+int lv_vh_perform(const lv_vh_call *c, const lv_http_request *req, int is_submit, const char *step,
+                  lv_http_response *resp, int *attempts, lv_provider_error *err);
+
+/* Ask the vendor to stop a job (`method` on `url` with the key): one try of at most 10 s, not aborted by
+ * the task's cancel flag, which is already set.  Returns what lv_http_perform returned; free resp. */
+int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http_response *resp);
+
+/* The ping hook (lvctl doctor --online): GET base + path with the key as a Bearer token. */
+int lv_vh_ping(const lv_provider_conf *conf, const char *base, const char *path, lv_provider_error *err);
 
 /* The base URL without trailing slashes (caller frees); NULL and LV_ENOMEM on failure. */
 char *lv_vh_base(const char *base_url);
