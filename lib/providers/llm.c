@@ -373,6 +373,14 @@ char *lv_llm_openai_base(const char *base_url)
 	return lv_strndup(base_url, n);
 }
 
+char *lv_llm_openai_url(const char *base_url, const char *endpoint)
+{
+	char *base = lv_llm_openai_base(base_url);
+	char *url = base ? lv_llm_url(base, endpoint) : NULL;
+	free(base);
+	return url;
+}
+
 static int body_says(const char *body, const char *word)
 {
 	return body && word && strstr(body, word) != NULL;
@@ -401,18 +409,11 @@ int lv_llm_send(const lv_llm_post *p, lv_http_response *resp, int *attempts)
 	lv_retry_policy pol = { p->conf->max_retries, 500, 8000, 1 };
 	const volatile int *cancel = p->ctx ? p->ctx->cancel : NULL;
 	int attempt = 0, rc;
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = p->url;
-	req.headers = p->headers;
+	lv_provider_request(&req, p->conf, "POST", p->url, p->headers, p->secrets, p->what);
 	req.body = p->body;
 	req.body_len = p->body ? strlen(p->body) : 0;
 	req.max_body = (size_t)8 << 20;
-	req.timeout_ms = p->conf->timeout_ms;
-	req.connect_timeout_ms = p->conf->connect_timeout_ms;
 	req.cancel = cancel;
-	req.secrets = p->secrets;
-	req.what = p->what;
 	for (;;) {
 		int64_t wait, until;
 		attempt++;
@@ -595,6 +596,41 @@ int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_cod
 			                        conf->name, conf->api_key_env);
 	*key = v;
 	return LV_OK;
+}
+
+int lv_llm_bearer_headers(const char *headers[3], const char *secrets[2], char **auth, const lv_provider_conf *conf,
+                          int optional, const char *stage_code, lv_provider_error *err)
+{
+	const char *key = NULL;
+	int rc = lv_llm_key(conf, optional, stage_code, &key, err);
+	*auth = NULL;
+	if (rc)
+		return rc;
+	headers[0] = "Content-Type: application/json";
+	headers[1] = headers[2] = NULL;
+	secrets[0] = secrets[1] = NULL;
+	if (key) {
+		if (!(*auth = lv_asprintf("Authorization: Bearer %s", key)))
+			return lv_provider_fail(err, "internal_error", 1, "out of memory");
+		headers[1] = *auth;
+		secrets[0] = key;
+	}
+	return LV_OK;
+}
+
+int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char *endpoint, lv_provider_error *err)
+{
+	const char *key = NULL;
+	char *models = lv_llm_url_swap(url, endpoint, "/models");
+	int rc;
+	if (!models)
+		return lv_provider_fail(err, "internal_error", 0, "provider '%s': cannot form its model list URL",
+		                        conf->name);
+	rc = lv_llm_key(conf, 1, "internal_error", &key, err);
+	if (rc == LV_OK)
+		rc = lv_provider_ping_bearer(conf, models, key, err);
+	free(models);
+	return rc;
 }
 
 void lv_llm_free_secret(char *s)

@@ -77,6 +77,10 @@ char *lv_llm_url(const char *base, const char *path);
  * version, "https://api.openai.com/v1"); a base with no path at all gets "/v1".  Caller frees. */
 char *lv_llm_openai_base(const char *base_url);
 
+/* An endpoint on an OpenAI-style server: lv_llm_openai_base(base_url) followed by `endpoint`
+ * ("/chat/completions").  Caller frees; NULL when out of memory. */
+char *lv_llm_openai_url(const char *base_url, const char *endpoint);
+
 typedef struct lv_llm_post {
 	const lv_provider_conf *conf;    /* timeouts, max_retries, name */
 	const lv_call_ctx *ctx;          /* cancel */
@@ -118,8 +122,19 @@ int lv_llm_fail(lv_provider_error *err, const char *stage_code, const lv_provide
 int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_code, const char **key,
                lv_provider_error *err);
 
+/* The headers of an OpenAI-style call, NULL-terminated: "Content-Type: application/json", then
+ * "Authorization: Bearer KEY" when there is a key (lv_llm_key with `optional` and `stage_code`).  *auth
+ * holds that header (NULL without a key; free it with lv_llm_free_secret); secrets lists the key. */
+int lv_llm_bearer_headers(const char *headers[3], const char *secrets[2], char **auth, const lv_provider_conf *conf,
+                          int optional, const char *stage_code, lv_provider_error *err);
+
 /* The URL of `url` with its last `suffix` replaced by `replacement` (caller frees); NULL if it does not end so. */
 char *lv_llm_url_swap(const char *url, const char *suffix, const char *replacement);
+
+/* The ping hook of an OpenAI-style server (lvctl doctor --online): GET the model list beside `url`, the
+ * endpoint the provider posts to (its last `endpoint` replaced by "/models"), with the key as a Bearer
+ * token when api_key_env is configured. */
+int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char *endpoint, lv_provider_error *err);
 
 /* Free a string that held a secret (a header with the key), wiping it first. */
 void lv_llm_free_secret(char *s);

@@ -33,8 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
-
 int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define MAX_CATEGORIES 32
@@ -77,6 +75,17 @@ typedef struct chat_call {
 	const char *const *headers;
 	const char *const *secrets;
 } chat_call;
+
+/* A call with no prompt, schema or output budget yet: the caller sets those. */
+static void call_init(chat_call *call, const lv_call_ctx *ctx, const char *stage_code, const char *const *headers,
+                      const char *const *secrets)
+{
+	memset(call, 0, sizeof(*call));
+	call->ctx = ctx;
+	call->stage_code = stage_code;
+	call->headers = headers;
+	call->secrets = secrets;
+}
 
 static char *request_body(const openai_chat *c, const chat_call *call, int mode)
 {
@@ -124,7 +133,8 @@ static int rejects_format(const lv_http_response *r)
 
 /* One chat exchange that should answer with a JSON object.  ANSWER_OK: *obj is it (caller deletes);
  * ANSWER_RETRY: `problem`/`extra` say why, *truncated when cut off for length; ANSWER_REFUSED: the model
- * refused; ANSWER_FAIL: *err is set (or *rc_out is LV_ECANCELED). */
+ * refused; ANSWER_FAIL: *err is set (or *rc_out is LV_ECANCELED), also when a prompt is NULL (the
+ * caller ran out of memory building it). */
 static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *problem, size_t pcap, char *extra,
                      size_t ecap, int *truncated, int *rc_out, lv_provider_error *err)
 {
@@ -137,6 +147,10 @@ static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *p
 	*obj = NULL;
 	*truncated = 0;
 	*rc_out = LV_OK;
+	if (!call->user || !call->user_schema) { /* the caller could not build this attempt's prompts */
+		*rc_out = lv_provider_fail(err, "internal_error", 1, "out of memory");
+		return ANSWER_FAIL;
+	}
 	extra[0] = '\0';
 	for (;;) {
 		lv_llm_post post;
@@ -202,27 +216,6 @@ static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *p
 	return answer;
 }
 
-/* Headers for a call: the key (optional), content type.  *auth is freed by the caller. */
-static int call_headers(openai_chat *c, const char *stage_code, const char *headers[3], const char *secrets[2],
-                        char **auth, lv_provider_error *err)
-{
-	const char *key = NULL;
-	int rc = lv_llm_key(c->conf, 1, stage_code, &key, err);
-	*auth = NULL;
-	if (rc)
-		return rc;
-	headers[0] = "Content-Type: application/json";
-	headers[1] = headers[2] = NULL;
-	secrets[0] = secrets[1] = NULL;
-	if (key) {
-		if (!(*auth = lv_asprintf("Authorization: Bearer %s", key)))
-			return lv_provider_fail(err, "internal_error", 1, "out of memory");
-		headers[1] = *auth;
-		secrets[0] = key;
-	}
-	return LV_OK;
-}
-
 static int chat_write(void *self, const lv_call_ctx *ctx, const lv_script_request *req, char **out,
                       lv_provider_error *err)
 {
@@ -231,34 +224,24 @@ static int chat_write(void *self, const lv_call_ctx *ctx, const lv_script_reques
 	const char *headers[3], *secrets[2];
 	char *auth = NULL, problem[300] = "", extra[300] = "";
 	long max_tokens = c->max_tokens;
+	chat_call call;
 	int attempt, rc, crc, truncated = 0, failed = 1;
 	*out = NULL;
-	if ((rc = call_headers(c, "script_failed", headers, secrets, &auth, err)))
+	if ((rc = lv_llm_bearer_headers(headers, secrets, &auth, c->conf, 1, "script_failed", err)))
 		return rc;
+	call_init(&call, ctx, "script_failed", headers, secrets);
+	call.system = lv_llm_storyboard_system();
+	call.schema_name = LV_LLM_STORYBOARD_NAME;
+	call.schema = lv_llm_storyboard_schema;
 	for (attempt = 0; attempt < LV_LLM_ATTEMPTS; attempt++) {
-		chat_call call;
 		cJSON *sb = NULL;
 		char why[200];
 		char *user = lv_llm_storyboard_prompt(req, extra, closing, 0);
 		char *user_schema = lv_llm_storyboard_prompt(req, extra, closing, 1);
 		int answer;
-		if (!user || !user_schema) {
-			free(user);
-			free(user_schema);
-			rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
-			break;
-		}
-		memset(&call, 0, sizeof(call));
-		call.ctx = ctx;
-		call.stage_code = "script_failed";
-		call.system = lv_llm_storyboard_system();
 		call.user = user;
 		call.user_schema = user_schema;
-		call.schema_name = LV_LLM_STORYBOARD_NAME;
-		call.schema = lv_llm_storyboard_schema;
 		call.max_tokens = max_tokens;
-		call.headers = headers;
-		call.secrets = secrets;
 		answer = chat_json(c, &call, &sb, problem, sizeof(problem), extra, sizeof(extra), &truncated, &crc, err);
 		free(user);
 		free(user_schema);
@@ -316,37 +299,27 @@ static int chat_check(void *self, const lv_call_ctx *ctx, const char *const *tex
 	openai_chat *c = self;
 	const char *headers[3], *secrets[2];
 	char *auth = NULL, problem[300] = "", extra[300] = "";
+	chat_call call;
 	int attempt, rc, crc, truncated = 0;
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
 		return LV_OK;
-	if ((rc = call_headers(c, "internal_error", headers, secrets, &auth, err)))
+	if ((rc = lv_llm_bearer_headers(headers, secrets, &auth, c->conf, 1, "internal_error", err)))
 		return rc;
+	call_init(&call, ctx, "internal_error", headers, secrets);
+	call.system = lv_llm_moderation_system();
+	call.schema_name = LV_LLM_MODERATION_NAME;
+	call.schema = lv_llm_moderation_schema;
+	call.max_tokens = c->max_tokens;
 	rc = -1;
 	for (attempt = 0; attempt < LV_LLM_ATTEMPTS && rc == -1; attempt++) {
-		chat_call call;
 		cJSON *v = NULL;
 		char why[200];
 		char *user = lv_llm_moderation_prompt(texts, n, c->categories, c->n_categories, 0);
 		char *user_schema = lv_llm_moderation_prompt(texts, n, c->categories, c->n_categories, 1);
 		int answer;
-		if (!user || !user_schema) {
-			free(user);
-			free(user_schema);
-			rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
-			break;
-		}
-		memset(&call, 0, sizeof(call));
-		call.ctx = ctx;
-		call.stage_code = "internal_error";
-		call.system = lv_llm_moderation_system();
 		call.user = user;
 		call.user_schema = user_schema;
-		call.schema_name = LV_LLM_MODERATION_NAME;
-		call.schema = lv_llm_moderation_schema;
-		call.max_tokens = c->max_tokens;
-		call.headers = headers;
-		call.secrets = secrets;
 		answer = chat_json(c, &call, &v, problem, sizeof(problem), extra, sizeof(extra), &truncated, &crc, err);
 		free(user);
 		free(user_schema);
@@ -453,23 +426,8 @@ static int parse_options(openai_chat *c, const lv_provider_conf *conf)
 /* lvctl doctor --online: list the models with the key. */
 static int openai_chat_ping(void *self, lv_provider_error *err)
 {
-	openai_chat *x = self;
-	const char *key = NULL;
-	char *url = lv_llm_url_swap(x->url, "/chat/completions", "/models"), *auth = NULL;
-	const char *headers[3] = { NULL, NULL, NULL }, *secrets[2] = { NULL, NULL };
-	int rc;
-	if (!url)
-		return lv_provider_fail(err, "internal_error", 0, "provider '%s': cannot form its model list URL",
-		                        x->conf->name);
-	rc = lv_llm_key(x->conf, 1, "internal_error", &key, err);
-	if (rc == LV_OK && key && !(auth = lv_asprintf("Authorization: Bearer %s", key)))
-		rc = LV_ENOMEM;
-	headers[0] = auth;
-	secrets[0] = key;
-	rc = rc ? rc : lv_provider_ping_url(x->conf, url, headers, secrets, err);
-	lv_llm_free_secret(auth);
-	free(url);
-	return rc;
+	const openai_chat *x = self;
+	return lv_llm_ping_models(x->conf, x->url, "/chat/completions", err);
 }
 
 int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf)
@@ -477,7 +435,6 @@ int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf)
 	static const char *const keys[] = { "model", "max_tokens", "max_tokens_field", "temperature", "json_mode",
 		                            "moderation_categories", NULL };
 	openai_chat *c;
-	char *base;
 	if (lv_provider_check_keys(conf, keys))
 		return LV_ECONFIG;
 	if (!conf->base_url)
@@ -493,10 +450,7 @@ int lv_provider_openai_chat_create(lv_provider *p, const lv_provider_conf *conf)
 		chat_destroy(c);
 		return LV_ECONFIG;
 	}
-	base = lv_llm_openai_base(conf->base_url);
-	c->url = base ? lv_llm_url(base, "/chat/completions") : NULL;
-	free(base);
-	if (!c->url) {
+	if (!(c->url = lv_llm_openai_url(conf->base_url, "/chat/completions"))) {
 		chat_destroy(c);
 		return LV_ENOMEM;
 	}

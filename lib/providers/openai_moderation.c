@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
-
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf);
 
 #define DEFAULT_MODEL "omni-moderation-latest"
@@ -102,20 +100,15 @@ static int moderation_check(void *self, const lv_call_ctx *ctx, const char *cons
                             lv_moderation_result *out, lv_provider_error *err)
 {
 	openai_moderation *m = self;
-	const char *key = NULL, *secrets[2] = { NULL, NULL };
-	const char *headers[3] = { "Content-Type: application/json", NULL, NULL };
+	const char *headers[3], *secrets[2];
 	char *auth;
 	size_t start;
 	int rc = LV_OK;
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
 		return LV_OK;
-	if ((rc = lv_llm_key(m->conf, 0, "internal_error", &key, err)))
+	if ((rc = lv_llm_bearer_headers(headers, secrets, &auth, m->conf, 0, "internal_error", err)))
 		return rc;
-	secrets[0] = key;
-	if (!(auth = lv_asprintf("Authorization: Bearer %s", key)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	headers[1] = auth;
 	for (start = 0; start < n && rc == LV_OK && !out->flagged; start += (size_t)m->batch) {
 		size_t count = n - start < (size_t)m->batch ? n - start : (size_t)m->batch;
 		int attempt, verdict = -1;
@@ -169,30 +162,14 @@ static void moderation_destroy(void *self)
 /* lvctl doctor --online: list the models with the key. */
 static int openai_moderation_ping(void *self, lv_provider_error *err)
 {
-	openai_moderation *x = self;
-	const char *key = NULL;
-	char *url = lv_llm_url_swap(x->url, "/moderations", "/models"), *auth = NULL;
-	const char *headers[3] = { NULL, NULL, NULL }, *secrets[2] = { NULL, NULL };
-	int rc;
-	if (!url)
-		return lv_provider_fail(err, "internal_error", 0, "provider '%s': cannot form its model list URL",
-		                        x->conf->name);
-	rc = lv_llm_key(x->conf, 1, "internal_error", &key, err);
-	if (rc == LV_OK && key && !(auth = lv_asprintf("Authorization: Bearer %s", key)))
-		rc = LV_ENOMEM;
-	headers[0] = auth;
-	secrets[0] = key;
-	rc = rc ? rc : lv_provider_ping_url(x->conf, url, headers, secrets, err);
-	lv_llm_free_secret(auth);
-	free(url);
-	return rc;
+	const openai_moderation *x = self;
+	return lv_llm_ping_models(x->conf, x->url, "/moderations", err);
 }
 
 int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model", "batch_size", NULL };
 	openai_moderation *m;
-	char *base;
 	if (lv_provider_check_keys(conf, keys))
 		return LV_ECONFIG;
 	if (!conf->api_key_env)
@@ -208,9 +185,7 @@ int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf 
 		moderation_destroy(m);
 		return LV_ECONFIG;
 	}
-	base = lv_llm_openai_base(conf->base_url ? conf->base_url : "https://api.openai.com/v1");
-	m->url = base ? lv_llm_url(base, "/moderations") : NULL;
-	free(base);
+	m->url = lv_llm_openai_url(conf->base_url ? conf->base_url : "https://api.openai.com/v1", "/moderations");
 	if (!m->url) {
 		moderation_destroy(m);
 		return LV_ENOMEM;
