@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "http/http.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,26 +190,7 @@ int lv_test_http(lv_test_response *resp, const char *method, const char *url, co
 
 const char *lv_test_header(const lv_test_response *resp, const char *name, char *buf, size_t cap)
 {
-	const char *p = resp->headers;
-	size_t nl = strlen(name);
-	while (p && *p) {
-		const char *eol = strstr(p, "\r\n");
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		if (len > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
-			const char *v = p + nl + 1;
-			size_t vl;
-			while (*v == ' ')
-				v++;
-			vl = (size_t)(p + len - v);
-			if (vl >= cap)
-				vl = cap - 1;
-			memcpy(buf, v, vl);
-			buf[vl] = '\0';
-			return buf;
-		}
-		p = eol ? eol + 2 : p + len;
-	}
-	return NULL;
+	return lv_http_header_find(resp->headers, name, buf, cap);
 }
 
 void lv_test_response_free(lv_test_response *resp)

@@ -73,7 +73,12 @@ static int on_progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, cur
 
 const char *lv_http_header(const lv_http_response *resp, const char *name, char *buf, size_t cap)
 {
-	const char *p = resp ? resp->headers : NULL;
+	return lv_http_header_find(resp ? resp->headers : NULL, name, buf, cap);
+}
+
+const char *lv_http_header_find(const char *raw, const char *name, char *buf, size_t cap)
+{
+	const char *p = raw;
 	size_t nl = strlen(name);
 	while (p && *p) {
 		const char *eol = strstr(p, "\r\n");

@@ -74,6 +74,11 @@ int lv_http_perform_retry(const lv_http_request *req, const lv_retry_policy *p, 
 /* A response header (case-insensitive) copied into buf, or NULL. */
 const char *lv_http_header(const lv_http_response *resp, const char *name, char *buf, size_t cap);
 
+/* The same over a raw header block ("Name: value" lines ending in CRLF; NULL is an empty block): the
+ * first header called `name` (case-insensitive), its value without surrounding blanks and cut to cap-1
+ * bytes, copied into buf; NULL when there is none. */
+const char *lv_http_header_find(const char *raw, const char *name, char *buf, size_t cap);
+
 void lv_http_response_free(lv_http_response *resp);
 
 /* Replace every occurrence of each secret in s (in place) with "[redacted]"-like stars. */
