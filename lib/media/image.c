@@ -1,4 +1,5 @@
 #include "media/image.h"
+#include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -44,38 +45,29 @@ int lv_media_tmpfile(char **tmp_path, const char *path)
 	return LV_OK;
 }
 
-static AVFrame *decode_still(const char *path, const unsigned char *data, size_t len, int *err)
+int lv_image_decode(AVFrame **out, enum AVCodecID id, const uint8_t *data, size_t len, const char *path)
 {
-	enum AVCodecID id;
-	const AVCodec *codec;
+	const AVCodec *codec = avcodec_find_decoder(id);
 	AVCodecContext *c = NULL;
 	AVPacket *pkt = NULL;
 	AVFrame *f = NULL;
-	int e;
-	*err = LV_OK;
-	if (len >= 8 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8)) {
-		id = AV_CODEC_ID_PNG;
-	} else if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) {
-		id = AV_CODEC_ID_MJPEG;
-	} else {
-		*err = lv_error_set(LV_EINVALID, "%s: not a PNG or JPEG image", path);
-		return NULL;
-	}
-	codec = avcodec_find_decoder(id);
-	c = codec ? avcodec_alloc_context3(codec) : NULL;
+	int e, rc = LV_OK;
+	*out = NULL;
+	if (!codec)
+		return lv_error_set(LV_EINTERNAL, "%s: this FFmpeg has no %s decoder", path, avcodec_get_name(id));
+	if (len == 0 || len > INT32_MAX)
+		return lv_error_set(LV_EINVALID, "%s: empty or oversized image data", path);
+	c = avcodec_alloc_context3(codec);
 	pkt = av_packet_alloc();
 	f = av_frame_alloc();
-	if (!codec || !c || !pkt || !f || len > INT32_MAX) {
-		*err = codec ? lv_error_nomem() : lv_error_set(LV_EINTERNAL, "%s: no decoder for this image", path);
-		goto fail;
+	if (!c || !pkt || !f) {
+		rc = lv_error_nomem();
+		goto out;
 	}
 	c->thread_count = 1;
-	e = avcodec_open2(c, codec, NULL);
-	if (e >= 0)
-		e = av_new_packet(pkt, (int)len);
-	if (e < 0) {
-		*err = av_fail(e, path, "decoder");
-		goto fail;
+	if ((e = avcodec_open2(c, codec, NULL)) < 0 || (e = av_new_packet(pkt, (int)len)) < 0) {
+		rc = av_fail(e, path, "image decoder");
+		goto out;
 	}
 	memcpy(pkt->data, data, len);
 	e = avcodec_send_packet(c, pkt);
@@ -84,35 +76,68 @@ static AVFrame *decode_still(const char *path, const unsigned char *data, size_t
 	if (e >= 0)
 		e = avcodec_receive_frame(c, f);
 	if (e < 0) {
-		*err = av_fail(e, path, "cannot decode the image");
-		goto fail;
+		rc = av_fail(e, path, "cannot decode the image");
+		goto out;
 	}
-	av_packet_free(&pkt);
-	avcodec_free_context(&c);
-	return f;
-fail:
+	*out = f;
+	f = NULL;
+out:
 	av_frame_free(&f);
 	av_packet_free(&pkt);
 	avcodec_free_context(&c);
-	return NULL;
+	return rc;
+}
+
+int lv_image_frame_to_rgba(uint8_t **rgba, const AVFrame *f, int dw, int dh, const char *path)
+{
+	struct SwsContext *sws;
+	uint8_t *out;
+	uint8_t *dst[4];
+	int stride[4] = { dw * 4, 0, 0, 0 };
+	*rgba = NULL;
+	sws = sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, dw, dh, AV_PIX_FMT_RGBA,
+	                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+	if (!sws)
+		return lv_error_set(LV_EINTERNAL, "%s: cannot scale a %dx%d %s image", path, f->width, f->height,
+		                    av_get_pix_fmt_name((enum AVPixelFormat)f->format));
+	out = lv_malloc((size_t)dw * (size_t)dh * 4);
+	if (!out) {
+		sws_freeContext(sws);
+		return LV_ENOMEM;
+	}
+	dst[0] = out;
+	dst[1] = dst[2] = dst[3] = NULL;
+	sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
+	sws_freeContext(sws);
+	*rgba = out;
+	return LV_OK;
 }
 
 int lv_image_load(uint8_t **rgba, int *w, int *h, const char *path, int box_w, int box_h)
 {
 	char *data = NULL;
 	size_t len = 0;
+	const unsigned char *d;
+	enum AVCodecID id;
 	AVFrame *f = NULL;
-	struct SwsContext *sws = NULL;
-	uint8_t *out = NULL;
 	int err, dw, dh;
 	*rgba = NULL;
 	*w = *h = 0;
 	err = lv_file_read(&data, &len, path);
 	if (err)
 		return err;
-	f = decode_still(path, (const unsigned char *)data, len, &err);
+	d = (const unsigned char *)data;
+	if (len >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) {
+		id = AV_CODEC_ID_PNG;
+	} else if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff) {
+		id = AV_CODEC_ID_MJPEG;
+	} else {
+		free(data);
+		return lv_error_set(LV_EINVALID, "%s: not a PNG or JPEG image", path);
+	}
+	err = lv_image_decode(&f, id, d, len, path);
 	free(data);
-	if (!f)
+	if (err)
 		return err;
 	dw = f->width;
 	dh = f->height;
@@ -125,23 +150,11 @@ int lv_image_load(uint8_t **rgba, int *w, int *h, const char *path, int box_w, i
 		if (dh < 1)
 			dh = 1;
 	}
-	sws = sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, dw, dh, AV_PIX_FMT_RGBA,
-	                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-	out = lv_malloc((size_t)dw * (size_t)dh * 4);
-	if (!sws || !out) {
-		err = sws ? LV_ENOMEM : lv_error_set(LV_EINTERNAL, "%s: cannot scale a %dx%d %s image", path, f->width,
-		                                     f->height, av_get_pix_fmt_name((enum AVPixelFormat)f->format));
-		free(out);
-		out = NULL;
-	} else {
-		uint8_t *dst[4] = { out, NULL, NULL, NULL };
-		int dst_stride[4] = { dw * 4, 0, 0, 0 };
-		sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_stride);
-		*rgba = out;
+	err = lv_image_frame_to_rgba(rgba, f, dw, dh, path);
+	if (err == LV_OK) {
 		*w = dw;
 		*h = dh;
 	}
-	sws_freeContext(sws);
 	av_frame_free(&f);
 	return err;
 }

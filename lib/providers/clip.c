@@ -103,81 +103,6 @@ const char *lv_clip_kind_name(lv_clip_kind k)
 	}
 }
 
-/* ---- decoding one still bitstream with libavcodec -------------------------------------------------- */
-
-static int decode_still(AVFrame **out, enum AVCodecID id, const uint8_t *data, size_t len, const char *path)
-{
-	const AVCodec *codec = avcodec_find_decoder(id);
-	AVCodecContext *c = NULL;
-	AVPacket *pkt = NULL;
-	AVFrame *f = NULL;
-	int e, rc = LV_OK;
-	*out = NULL;
-	if (!codec)
-		return lv_error_set(LV_EINTERNAL, "%s: this FFmpeg has no %s decoder", path, avcodec_get_name(id));
-	if (len == 0 || len > INT32_MAX)
-		return lv_error_set(LV_EINVALID, "%s: empty or oversized image data", path);
-	c = avcodec_alloc_context3(codec);
-	pkt = av_packet_alloc();
-	f = av_frame_alloc();
-	if (!c || !pkt || !f) {
-		rc = lv_error_nomem();
-		goto out;
-	}
-	c->thread_count = 1;
-	if ((e = avcodec_open2(c, codec, NULL)) < 0 || (e = av_new_packet(pkt, (int)len)) < 0) {
-		rc = av_fail(e, path, "image decoder");
-		goto out;
-	}
-	memcpy(pkt->data, data, len);
-	e = avcodec_send_packet(c, pkt);
-	if (e >= 0)
-		e = avcodec_send_packet(c, NULL);
-	if (e >= 0)
-		e = avcodec_receive_frame(c, f);
-	if (e < 0) {
-		rc = av_fail(e, path, "cannot decode the image");
-		goto out;
-	}
-	if (f->width <= 0 || f->height <= 0 || f->width > MAX_SIDE || f->height > MAX_SIDE) {
-		rc = lv_error_set(LV_EINVALID, "%s: unusable image size %dx%d", path, f->width, f->height);
-		goto out;
-	}
-	*out = f;
-	f = NULL;
-out:
-	av_frame_free(&f);
-	av_packet_free(&pkt);
-	avcodec_free_context(&c);
-	return rc;
-}
-
-/* Any decoded picture as packed RGBA (straight alpha) at its own size; *rgba freed by the caller. */
-static int frame_to_rgba(uint8_t **rgba, const AVFrame *f, const char *path)
-{
-	struct SwsContext *sws;
-	uint8_t *out;
-	uint8_t *dst[4];
-	int stride[4] = { f->width * 4, 0, 0, 0 };
-	*rgba = NULL;
-	sws = sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, f->width, f->height, AV_PIX_FMT_RGBA,
-	                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-	if (!sws)
-		return lv_error_set(LV_EINTERNAL, "%s: cannot convert a %s picture", path,
-		                    av_get_pix_fmt_name((enum AVPixelFormat)f->format));
-	out = lv_malloc((size_t)f->width * (size_t)f->height * 4);
-	if (!out) {
-		sws_freeContext(sws);
-		return LV_ENOMEM;
-	}
-	dst[0] = out;
-	dst[1] = dst[2] = dst[3] = NULL;
-	sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
-	sws_freeContext(sws);
-	*rgba = out;
-	return LV_OK;
-}
-
 /* ---- WebP: the container ---------------------------------------------------------------------------- */
 
 typedef struct webp_chunk {
@@ -299,13 +224,17 @@ static int webp_decode_bits(uint8_t **rgba, int *w, int *h, const webp_chunk *al
 	*rgba = NULL;
 	if (!file)
 		return LV_ENOMEM;
-	rc = decode_still(&f, AV_CODEC_ID_WEBP, file, n, path);
+	rc = lv_image_decode(&f, AV_CODEC_ID_WEBP, file, n, path);
 	free(file);
 	if (rc)
 		return rc;
-	*w = f->width;
-	*h = f->height;
-	rc = frame_to_rgba(rgba, f, path);
+	if (f->width <= 0 || f->height <= 0 || f->width > MAX_SIDE || f->height > MAX_SIDE) {
+		rc = lv_error_set(LV_EINVALID, "%s: unusable image size %dx%d", path, f->width, f->height);
+	} else {
+		*w = f->width;
+		*h = f->height;
+		rc = lv_image_frame_to_rgba(rgba, f, f->width, f->height, path);
+	}
 	av_frame_free(&f);
 	return rc;
 }
