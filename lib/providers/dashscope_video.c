@@ -210,18 +210,8 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	task_id = lv_json_get_str(out, "task_id");
 	status = lv_json_get_str(out, "task_status");
-	if (!task_id || !lv_vh_id_ok(task_id)) {
-		/* A 2xx we cannot read: a job may exist, so it is not submitted again. */
-		rc = lv_provider_fail(err, "segment_failed", 0,
-		                      "provider '%s' accepted shot %d but its answer has no readable task id; it may have "
-		                      "started the job, so it is not sent again",
-		                      dp->conf->name, job->index);
+	if ((rc = lv_vh_job_id(st, task_id, "task", dp->conf, job->index, err)))
 		goto out;
-	}
-	if (!(st->job_id = lv_strdup(task_id))) {
-		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
-		goto out;
-	}
 	st->state = status && !strcmp(status, "RUNNING") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = dp->poll_ms;
 	LV_INFO("provider '%s': shot %d of task %s submitted to %s as %s (%d attempt%s)", dp->conf->name, job->index,
@@ -242,9 +232,7 @@ out:
 static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
                     cJSON **j, lv_provider_error *err)
 {
-	lv_http_request req;
 	lv_http_response resp;
-	const char *headers[2];
 	char *url;
 	int rc;
 	*j = NULL;
@@ -253,10 +241,7 @@ static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ct
 		                        dp->conf->name);
 	if (!(url = lv_asprintf("%s/api/v1/tasks/%s", dp->base, task_id)))
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	headers[0] = c->auth;
-	headers[1] = NULL;
-	lv_vh_request(&req, c, "GET", url, headers, ctx->cancel);
-	rc = lv_vh_perform(c, &req, 0, "status check", &resp, NULL, err);
+	rc = lv_vh_status_get(c, ctx, url, &resp, err);
 	free(url);
 	if (rc == LV_OK && (resp.status < 200 || resp.status >= 300)) {
 		rc = http_error(err, c, &resp, "status check", 0);

@@ -325,17 +325,8 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	j = cJSON_ParseWithLength(resp.body, resp.body_len);
 	id = lv_json_get_str(j, "id");
 	status = lv_json_get_str(j, "status");
-	if (!id || !lv_vh_id_ok(id)) {
-		rc = lv_provider_fail(err, "segment_failed", 0,
-		                      "provider '%s' accepted shot %d but its answer has no readable video id; it may have "
-		                      "started the job, so it is not sent again",
-		                      op->conf->name, job->index);
+	if ((rc = lv_vh_job_id(st, id, "video", op->conf, job->index, err)))
 		goto out;
-	}
-	if (!(st->job_id = lv_strdup(id))) {
-		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
-		goto out;
-	}
 	st->state = status && !strcmp(status, "in_progress") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = op->poll_ms;
 	st->poll_after_ms = poll_hint(&resp, op->poll_ms);
@@ -359,9 +350,8 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 {
 	oa_provider *op = self;
 	lv_vh_call c;
-	lv_http_request req;
 	lv_http_response resp;
-	const char *headers[2], *status;
+	const char *status;
 	char *url = NULL;
 	cJSON *j = NULL;
 	int rc;
@@ -375,10 +365,7 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
 		goto out;
 	}
-	headers[0] = c.auth;
-	headers[1] = NULL;
-	lv_vh_request(&req, &c, "GET", url, headers, ctx->cancel);
-	if ((rc = lv_vh_perform(&c, &req, 0, "status check", &resp, NULL, err)))
+	if ((rc = lv_vh_status_get(&c, ctx, url, &resp, err)))
 		goto out;
 	if (resp.status < 200 || resp.status >= 300) {
 		rc = http_error(err, &c, &resp, "status check", 0);

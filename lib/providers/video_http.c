@@ -71,6 +71,30 @@ int lv_vh_perform(const lv_vh_call *c, const lv_http_request *req, int is_submit
 	return rc;
 }
 
+int lv_vh_status_get(const lv_vh_call *c, const lv_call_ctx *ctx, const char *url, lv_http_response *resp,
+                     lv_provider_error *err)
+{
+	lv_http_request req;
+	const char *headers[2];
+	headers[0] = c->auth;
+	headers[1] = NULL;
+	lv_vh_request(&req, c, "GET", url, headers, ctx->cancel);
+	return lv_vh_perform(c, &req, 0, "status check", resp, NULL, err);
+}
+
+int lv_vh_job_id(lv_job_status *st, const char *id, const char *noun, const lv_provider_conf *conf, int shot,
+                 lv_provider_error *err)
+{
+	if (!id || !lv_vh_id_ok(id))
+		return lv_provider_fail(err, "segment_failed", 0,
+		                        "provider '%s' accepted shot %d but its answer has no readable %s id; it may have "
+		                        "started the job, so it is not sent again",
+		                        conf->name, shot, noun);
+	if (!(st->job_id = lv_strdup(id)))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	return LV_OK;
+}
+
 int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http_response *resp)
 {
 	lv_http_request req;

@@ -43,6 +43,16 @@ void lv_vh_request(lv_http_request *req, const lv_vh_call *c, const char *method
 int lv_vh_perform(const lv_vh_call *c, const lv_http_request *req, int is_submit, const char *step,
                   lv_http_response *resp, int *attempts, lv_provider_error *err);
 
+/* GET url with the key as a status check (retried; a transport failure fills err).  As lv_vh_perform. */
+int lv_vh_status_get(const lv_vh_call *c, const lv_call_ctx *ctx, const char *url, lv_http_response *resp,
+                     lv_provider_error *err);
+
+/* Keep the job id a 2xx submit answer gave (NULL: none) as st->job_id.  A missing id, or one not safe in a
+ * URL (lv_vh_id_ok), is a segment_failed error that is not retried: the vendor may have started the job.
+ * `noun` says what the vendor calls its jobs ("task", "video"). */
+int lv_vh_job_id(lv_job_status *st, const char *id, const char *noun, const lv_provider_conf *conf, int shot,
+                 lv_provider_error *err);
+
 /* Ask the vendor to stop a job (`method` on `url` with the key): one try of at most 10 s, not aborted by
  * the task's cancel flag, which is already set.  Returns what lv_http_perform returned; free resp. */
 int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http_response *resp);
