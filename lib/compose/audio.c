@@ -583,22 +583,17 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 static int check_input(const char *path, const char *what, size_t idx)
 {
 	AVFormatContext *fmt = NULL;
-	char eb[AV_ERROR_MAX_STRING_SIZE], name[64];
-	int err, rc = LV_OK;
+	char name[64];
+	int rc = LV_OK;
 	if (idx != (size_t)-1)
 		snprintf(name, sizeof(name), "%s %zu", what, idx);
 	else
 		snprintf(name, sizeof(name), "%s", what);
 	if (!path || !*path)
 		return lv_error_set(LV_EINVALID, "%s: no file", name);
-	err = avformat_open_input(&fmt, path, NULL, NULL);
-	if (err < 0)
-		return lv_error_set(err == AVERROR(ENOENT) ? LV_ENOTFOUND : LV_EIO, "%s (%s): cannot open: %s", name, path,
-		                    lv_av_err(eb, err));
-	err = avformat_find_stream_info(fmt, NULL);
-	if (err < 0)
-		rc = lv_error_set(LV_EIO, "%s (%s): cannot read stream info: %s", name, path, lv_av_err(eb, err));
-	else if (av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) < 0)
+	if ((rc = lv_av_open_input(&fmt, path, name)) != LV_OK)
+		return rc;
+	if (av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) < 0)
 		rc = lv_error_set(LV_EINVALID, "%s (%s): no audio stream", name, path);
 	else if (idx == (size_t)-1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration < AV_TIME_BASE / 10)
 		rc = lv_error_set(LV_EINVALID, "%s (%s): too short to loop", name, path);

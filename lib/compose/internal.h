@@ -23,6 +23,18 @@
 /* An FFmpeg error code as text (static per call site buffer is the caller's). */
 const char *lv_av_err(char buf[AV_ERROR_MAX_STRING_SIZE], int err);
 
+/* ---- probe.c: opening media to read ---- */
+
+/* Open a file and read its stream info.  Errors say "WHAT (PATH): cannot open: ..." (LV_ENOTFOUND for a
+ * missing file, else LV_EIO) or "... cannot read stream info: ..."; *fmt is closed on failure. */
+int lv_av_open_input(AVFormatContext **fmt, const char *path, const char *what);
+
+/* Open a decoder for the best stream of `type` in fmt: *index is the stream, *dec the opened decoder
+ * (threads > 0: that many threads).  Errors say "WHAT (PATH): no decodable TYPE stream" (LV_EINVALID) or
+ * "... cannot open the CODEC decoder: ..." (LV_EIO).  The caller frees *dec in every case. */
+int lv_av_open_decoder(AVCodecContext **dec, int *index, AVFormatContext *fmt, enum AVMediaType type, int threads,
+                       const char *what, const char *path);
+
 /*
  * Denormal floats: filters with feedback (the K-weighting of ebur128, the
  * compressor, the limiter) slow down by orders of magnitude on the silence
@@ -82,6 +94,10 @@ typedef struct lv_video_plan {
 	int canonical;         /* target is the canonical encoding (else: the segments' own) */
 	AVCodecParameters *par; /* output video codec parameters */
 } lv_video_plan;
+
+/* Open a segment and find its video stream (stream info is read unless the file is MP4/MOV, whose header
+ * describes the streams).  Messages name the segment, its file and the step; *fmt is closed on failure. */
+int lv_seg_open(AVFormatContext **fmt, int *vi, const lv_seg *s);
 
 /* Probe the segments and decide copy / re-encode for each. */
 int lv_video_plan_make(lv_video_plan *plan, const lv_compose_job *job);

@@ -24,8 +24,7 @@ static int is_isobmff(const AVFormatContext *fmt)
 	return fmt->iformat && strstr(fmt->iformat->name, "mp4") != NULL;
 }
 
-/* Open a segment and find its video stream.  Messages name the segment, its file and the step. */
-static int seg_open(AVFormatContext **fmt, int *vi, const lv_seg *s)
+int lv_seg_open(AVFormatContext **fmt, int *vi, const lv_seg *s)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	unsigned i;
@@ -63,7 +62,7 @@ static int seg_probe(lv_seg *s)
 	const AVStream *st;
 	lv_h264_params p;
 	unsigned i;
-	int vi, rc = seg_open(&fmt, &vi, s);
+	int vi, rc = lv_seg_open(&fmt, &vi, s);
 	if (rc != LV_OK)
 		return rc;
 	st = fmt->streams[vi];
@@ -149,7 +148,7 @@ static int trim_is_safe(int *safe, const lv_seg *s, AVRational fps, int64_t fram
 	int vi, rc, after_cut = 0;
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	*safe = 1;
-	rc = seg_open(&fmt, &vi, s);
+	rc = lv_seg_open(&fmt, &vi, s);
 	if (rc != LV_OK)
 		return rc;
 	pkt = av_packet_alloc();

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int open_input(AVFormatContext **fmt, const char *path, const char *what)
+int lv_av_open_input(AVFormatContext **fmt, const char *path, const char *what)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int err = avformat_open_input(fmt, path, NULL, NULL);
@@ -23,6 +23,30 @@ static int open_input(AVFormatContext **fmt, const char *path, const char *what)
 		avformat_close_input(fmt);
 		return lv_error_set(LV_EIO, "%s (%s): cannot read stream info: %s", what, path, lv_av_err(eb, err));
 	}
+	return LV_OK;
+}
+
+int lv_av_open_decoder(AVCodecContext **dec, int *index, AVFormatContext *fmt, enum AVMediaType type, int threads,
+                       const char *what, const char *path)
+{
+	const AVCodec *codec = NULL;
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err;
+	*dec = NULL;
+	*index = av_find_best_stream(fmt, type, -1, -1, &codec, 0);
+	if (*index < 0 || !codec)
+		return lv_error_set(LV_EINVALID, "%s (%s): no decodable %s stream", what, path,
+		                    av_get_media_type_string(type));
+	if (!(*dec = avcodec_alloc_context3(codec)))
+		return lv_error_nomem();
+	avcodec_parameters_to_context(*dec, fmt->streams[*index]->codecpar);
+	(*dec)->pkt_timebase = fmt->streams[*index]->time_base;
+	if (threads > 0)
+		(*dec)->thread_count = threads;
+	err = avcodec_open2(*dec, codec, NULL);
+	if (err < 0)
+		return lv_error_set(LV_EIO, "%s (%s): cannot open the %s decoder: %s", what, path, codec->name,
+		                    lv_av_err(eb, err));
 	return LV_OK;
 }
 
@@ -76,7 +100,7 @@ int lv_media_probe(lv_media_info *out, const char *path)
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 
 	memset(out, 0, sizeof(*out));
-	rc = open_input(&fmt, path, "probe");
+	rc = lv_av_open_input(&fmt, path, "probe");
 	if (rc != LV_OK)
 		return rc;
 	for (i = 0; i < fmt->nb_streams; i++) {
@@ -246,30 +270,18 @@ static int media_loudness(const char *path, double *lufs, double *true_peak_db)
 	AVPacket *pkt = NULL;
 	AVFrame *frame = NULL;
 	char eb[AV_ERROR_MAX_STRING_SIZE];
-	const AVCodec *codec = NULL;
 	double I = -70.0, peak = 0.0;
 	int ai, err, rc = LV_OK, eof = 0;
 
-	rc = open_input(&fmt, path, "loudness");
+	rc = lv_av_open_input(&fmt, path, "loudness");
 	if (rc != LV_OK)
 		return rc;
-	ai = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-	if (ai < 0 || !codec) {
-		rc = lv_error_set(LV_EINVALID, "loudness (%s): no decodable audio stream", path);
+	if ((rc = lv_av_open_decoder(&dec, &ai, fmt, AVMEDIA_TYPE_AUDIO, 0, "loudness", path)) != LV_OK)
 		goto out;
-	}
-	dec = avcodec_alloc_context3(codec);
 	pkt = av_packet_alloc();
 	frame = av_frame_alloc();
-	if (!dec || !pkt || !frame) {
+	if (!pkt || !frame) {
 		rc = lv_error_nomem();
-		goto out;
-	}
-	avcodec_parameters_to_context(dec, fmt->streams[ai]->codecpar);
-	dec->pkt_timebase = fmt->streams[ai]->time_base;
-	err = avcodec_open2(dec, codec, NULL);
-	if (err < 0) {
-		rc = lv_error_set(LV_EIO, "loudness (%s): cannot open the audio decoder: %s", path, lv_av_err(eb, err));
 		goto out;
 	}
 	while (!eof) {

@@ -78,35 +78,21 @@ int lv_thumbnail_write(const char *mp4, double at, const char *jpg_path)
 {
 	AVFormatContext *fmt = NULL;
 	AVCodecContext *dec = NULL;
-	const AVCodec *codec = NULL;
 	AVPacket *pkt = NULL;
 	AVFrame *frame = NULL, *best = NULL;
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int vi, err, rc = LV_OK, eof = 0;
 	int64_t target;
 
-	err = avformat_open_input(&fmt, mp4, NULL, NULL);
-	if (err < 0)
-		return lv_error_set(LV_EIO, "thumbnail (%s): cannot open: %s", mp4, lv_av_err(eb, err));
-	err = avformat_find_stream_info(fmt, NULL);
-	vi = err < 0 ? err : av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-	if (vi < 0 || !codec) {
-		rc = lv_error_set(LV_EIO, "thumbnail (%s): no decodable video", mp4);
+	if ((rc = lv_av_open_input(&fmt, mp4, "thumbnail")) != LV_OK)
+		return rc;
+	if ((rc = lv_av_open_decoder(&dec, &vi, fmt, AVMEDIA_TYPE_VIDEO, 0, "thumbnail", mp4)) != LV_OK)
 		goto out;
-	}
-	dec = avcodec_alloc_context3(codec);
 	pkt = av_packet_alloc();
 	frame = av_frame_alloc();
 	best = av_frame_alloc();
-	if (!dec || !pkt || !frame || !best) {
+	if (!pkt || !frame || !best) {
 		rc = lv_error_nomem();
-		goto out;
-	}
-	avcodec_parameters_to_context(dec, fmt->streams[vi]->codecpar);
-	dec->pkt_timebase = fmt->streams[vi]->time_base;
-	err = avcodec_open2(dec, codec, NULL);
-	if (err < 0) {
-		rc = lv_error_set(LV_EIO, "thumbnail (%s): cannot open the decoder: %s", mp4, lv_av_err(eb, err));
 		goto out;
 	}
 	target = av_rescale_q((int64_t)(at * AV_TIME_BASE), AV_TIME_BASE_Q, fmt->streams[vi]->time_base);

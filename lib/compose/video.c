@@ -54,24 +54,8 @@ static int copy_segment(vstate *v, const lv_seg *s)
 	int vi, rc;
 	unsigned i;
 
-	/* seg_open from join.c is static there; open here with the same messages. */
-	{
-		int err = avformat_open_input(&fmt, s->path, NULL, NULL);
-		if (err < 0)
-			return lv_error_set(LV_EIO, "segment %zu (%s): cannot open: %s", s->index, s->path,
-			                    lv_av_err(eb, err));
-		vi = -1;
-		for (i = 0; i < fmt->nb_streams; i++)
-			if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-			    !(fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
-				vi = (int)i;
-				break;
-			}
-		if (vi < 0) {
-			avformat_close_input(&fmt);
-			return lv_error_set(LV_EINVALID, "segment %zu (%s): no video stream", s->index, s->path);
-		}
-	}
+	if ((rc = lv_seg_open(&fmt, &vi, s)) != LV_OK)
+		return rc;
 	for (i = 0; i < fmt->nb_streams; i++)
 		if ((int)i != vi)
 			fmt->streams[i]->discard = AVDISCARD_ALL;
@@ -364,47 +348,25 @@ static int feed_decoded(vstate *v, const lv_seg *s, recode *r)
 static int recode_segment(vstate *v, const lv_seg *s)
 {
 	recode r;
-	const AVCodec *codec;
-	AVStream *st;
-	char eb[AV_ERROR_MAX_STRING_SIZE];
+	char eb[AV_ERROR_MAX_STRING_SIZE], name[48];
 	int rc = LV_OK, err, eof = 0;
 	unsigned i;
 
 	memset(&r, 0, sizeof(r));
 	r.start = AV_NOPTS_VALUE;
-	err = avformat_open_input(&r.fmt, s->path, NULL, NULL);
-	if (err < 0)
-		return lv_error_set(LV_EIO, "segment %zu (%s): cannot open: %s", s->index, s->path, lv_av_err(eb, err));
-	err = avformat_find_stream_info(r.fmt, NULL);
-	if (err < 0) {
-		rc = lv_error_set(LV_EIO, "segment %zu (%s): cannot read stream info: %s", s->index, s->path,
-		                  lv_av_err(eb, err));
+	snprintf(name, sizeof(name), "segment %zu", s->index);
+	if ((rc = lv_av_open_input(&r.fmt, s->path, name)) != LV_OK)
+		return rc;
+	if ((rc = lv_av_open_decoder(&r.dec, &r.vi, r.fmt, AVMEDIA_TYPE_VIDEO, 2, name, s->path)) != LV_OK)
 		goto out;
-	}
-	r.vi = av_find_best_stream(r.fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-	if (r.vi < 0 || !codec) {
-		rc = lv_error_set(LV_EINVALID, "segment %zu (%s): no decodable video stream", s->index, s->path);
-		goto out;
-	}
 	for (i = 0; i < r.fmt->nb_streams; i++)
 		if ((int)i != r.vi)
 			r.fmt->streams[i]->discard = AVDISCARD_ALL;
-	st = r.fmt->streams[r.vi];
-	r.dec = avcodec_alloc_context3(codec);
 	r.frame = av_frame_alloc();
 	r.last = av_frame_alloc();
 	r.tmp = av_frame_alloc();
-	if (!r.dec || !r.frame || !r.last || !r.tmp) {
+	if (!r.frame || !r.last || !r.tmp) {
 		rc = lv_error_nomem();
-		goto out;
-	}
-	avcodec_parameters_to_context(r.dec, st->codecpar);
-	r.dec->pkt_timebase = st->time_base;
-	r.dec->thread_count = 2;
-	err = avcodec_open2(r.dec, codec, NULL);
-	if (err < 0) {
-		rc = lv_error_set(LV_EIO, "segment %zu (%s): cannot open the %s decoder: %s", s->index, s->path,
-		                  codec->name, lv_av_err(eb, err));
 		goto out;
 	}
 	if (v->run->job->subtitles == LV_SUBS_BURN) {
