@@ -301,6 +301,19 @@ void cli_print_task_line(const lv_task *t)
 	putchar('\n');
 }
 
+int cli_print_task(const cli_ctx *ctx, const lv_task *task)
+{
+	char *json;
+	int rc;
+	if (!ctx->json) {
+		cli_print_task_line(task);
+		return LV_OK;
+	}
+	if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
+		cli_print_json(json);
+	return rc;
+}
+
 /* ---- the options of a task request (create, generate) ------------------------------------ */
 
 /* Turn "--metadata k=v" options into a JSON object text (caller frees); NULL with a usage error. */

@@ -161,6 +161,9 @@ int cli_json_string(char *buf, size_t cap, size_t *len, const char *s);
 /* One line for a task: "vid_... queued 0% 0/8 shots est 1650". */
 void cli_print_task_line(const lv_task *task);
 
+/* A task after create, cancel or compose: its line, or with --json its task object. */
+int cli_print_task(const cli_ctx *ctx, const lv_task *task);
+
 /* ---- the subcommands ---------------------------------------------------------------------- */
 
 int cmd_keys(cli_ctx *ctx, int argc, char **argv);

@@ -20,7 +20,6 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 	lv_engine *engine;
 	lv_key *key = NULL;
 	lv_task *task = NULL;
-	char *json;
 	size_t npos;
 	int rc;
 
@@ -30,12 +29,8 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = lv_task_compose(&task, engine, key, pos[0], &req)) == LV_OK) {
-		if (!ctx->json)
-			cli_print_task_line(task);
-		else if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
-			cli_print_json(json);
-	}
+	if ((rc = lv_task_compose(&task, engine, key, pos[0], &req)) == LV_OK)
+		rc = cli_print_task(ctx, task);
 	lv_task_free(task);
 	lv_key_free(key);
 	return rc;

@@ -20,7 +20,6 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 	lv_engine *engine;
 	lv_key *key = NULL;
 	lv_task *task = NULL;
-	char *json;
 	size_t npos;
 	int rc;
 
@@ -34,10 +33,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 		if (lv_task_replayed(task))
 			fprintf(stderr, "replayed: idempotency key '%s' already created %s; nothing was charged\n", a.idem,
 			        lv_task_id(task));
-		if (!ctx->json)
-			cli_print_task_line(task);
-		else if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
-			cli_print_json(json);
+		rc = cli_print_task(ctx, task);
 	}
 	cli_task_args_clear(&a);
 	lv_task_free(task);
