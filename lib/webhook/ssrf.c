@@ -54,40 +54,39 @@
 #include <stdint.h>
 #include <string.h>
 
-static int in_net(uint32_t a, uint32_t net, unsigned prefix)
-{
-	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-	return (a & mask) == net;
-}
+/* The refused IPv4 ranges, most specific first where they nest, with how a message describes them. */
+static const struct {
+	uint32_t net;
+	unsigned prefix;
+	const char *what;
+} v4_refused[] = {
+	{ 0x00000000u, 32, "an unspecified" },
+	{ 0x00000000u, 8, "a reserved (\"this network\", 0.0.0.0/8)" },
+	{ 0x0a000000u, 8, "a private (RFC 1918)" },
+	{ 0xac100000u, 12, "a private (RFC 1918)" },
+	{ 0xc0a80000u, 16, "a private (RFC 1918)" },
+	{ 0x64400000u, 10, "a shared (carrier-grade NAT, 100.64.0.0/10)" },
+	{ 0x7f000000u, 8, "a loopback" },
+	{ 0xa9fe0000u, 16, "a link-local" },
+	{ 0xc0000000u, 24, "a special-purpose (IETF protocol assignments, 192.0.0.0/24)" },
+	{ 0xc0000200u, 24, "a documentation" },
+	{ 0xc6336400u, 24, "a documentation" },
+	{ 0xcb007100u, 24, "a documentation" },
+	{ 0xc0586300u, 24, "a reserved (6to4 relay anycast, 192.88.99.0/24)" },
+	{ 0xc6120000u, 15, "a benchmarking (198.18.0.0/15)" },
+	{ 0xffffffffu, 32, "a broadcast" },
+	{ 0xe0000000u, 4, "a multicast" },
+	{ 0xf0000000u, 4, "a reserved (240.0.0.0/4)" },
+};
 
 static const char *classify_v4(uint32_t a)
 {
-	if (a == 0)
-		return "an unspecified";
-	if (in_net(a, 0x00000000u, 8))
-		return "a reserved (\"this network\", 0.0.0.0/8)";
-	if (in_net(a, 0x0a000000u, 8) || in_net(a, 0xac100000u, 12) || in_net(a, 0xc0a80000u, 16))
-		return "a private (RFC 1918)";
-	if (in_net(a, 0x64400000u, 10))
-		return "a shared (carrier-grade NAT, 100.64.0.0/10)";
-	if (in_net(a, 0x7f000000u, 8))
-		return "a loopback";
-	if (in_net(a, 0xa9fe0000u, 16))
-		return "a link-local";
-	if (in_net(a, 0xc0000000u, 24))
-		return "a special-purpose (IETF protocol assignments, 192.0.0.0/24)";
-	if (in_net(a, 0xc0000200u, 24) || in_net(a, 0xc6336400u, 24) || in_net(a, 0xcb007100u, 24))
-		return "a documentation";
-	if (in_net(a, 0xc0586300u, 24))
-		return "a reserved (6to4 relay anycast, 192.88.99.0/24)";
-	if (in_net(a, 0xc6120000u, 15))
-		return "a benchmarking (198.18.0.0/15)";
-	if (a == 0xffffffffu)
-		return "a broadcast";
-	if (in_net(a, 0xe0000000u, 4))
-		return "a multicast";
-	if (in_net(a, 0xf0000000u, 4))
-		return "a reserved (240.0.0.0/4)";
+	size_t i;
+	for (i = 0; i < sizeof(v4_refused) / sizeof(v4_refused[0]); i++) {
+		uint32_t mask = v4_refused[i].prefix == 0 ? 0 : 0xffffffffu << (32 - v4_refused[i].prefix);
+		if ((a & mask) == v4_refused[i].net)
+			return v4_refused[i].what;
+	}
 	return NULL;
 }
 
