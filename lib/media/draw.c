@@ -182,6 +182,37 @@ static inline uint8_t mix8(uint8_t d, uint8_t c, int a)
 	return (uint8_t)(((int)d * (256 - a) + (int)c * a + 128) >> 8);
 }
 
+/* Blend colour c at weight a (0-256) into pixel x of a row, given by its three planes. */
+static inline void blend3(uint8_t *d0, uint8_t *d1, uint8_t *d2, int x, lv_px c, int a)
+{
+	d0[x] = mix8(d0[x], c.c[0], a);
+	d1[x] = mix8(d1[x], c.c[1], a);
+	d2[x] = mix8(d2[x], c.c[2], a);
+}
+
+/* Cut the box [*xa, *xb) x [*ya, *yb) to the canvas. */
+static void clip_box(const lv_canvas *cv, int *xa, int *ya, int *xb, int *yb)
+{
+	if (*xa < 0)
+		*xa = 0;
+	if (*ya < 0)
+		*ya = 0;
+	if (*xb > cv->w)
+		*xb = cv->w;
+	if (*yb > cv->h)
+		*yb = cv->h;
+}
+
+/* The part [*xa, *xb) x [*ya, *yb), in its own pixels, of a w x h picture placed at (x0, y0) that lies on
+ * the canvas. */
+static void clip_placed(const lv_canvas *cv, int x0, int y0, int w, int h, int *xa, int *ya, int *xb, int *yb)
+{
+	*xa = x0 < 0 ? -x0 : 0;
+	*ya = y0 < 0 ? -y0 : 0;
+	*xb = x0 + w > cv->w ? cv->w - x0 : w;
+	*yb = y0 + h > cv->h ? cv->h - y0 : h;
+}
+
 void lv_draw_rows(lv_canvas *cv, const lv_px *rows)
 {
 	int y, p;
@@ -234,10 +265,7 @@ void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px c
 					continue;
 				if (a > 256)
 					a = 256;
-				a = (a * alpha) >> 8;
-				d0[x] = mix8(d0[x], c.c[0], a);
-				d1[x] = mix8(d1[x], c.c[1], a);
-				d2[x] = mix8(d2[x], c.c[2], a);
+				blend3(d0, d1, d2, x, c, (a * alpha) >> 8);
 			}
 		}
 	}
@@ -287,13 +315,8 @@ void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px c
 		for (x = xa; x < xb; x++) {
 			int64_t dx = (int64_t)x * 16 + 8 - cx16;
 			int64_t idx = (qy + dx * dx * k) >> 32;
-			int a;
-			if (idx >= cut)
-				continue;
-			a = lut[idx];
-			d0[x] = mix8(d0[x], col.c[0], a);
-			d1[x] = mix8(d1[x], col.c[1], a);
-			d2[x] = mix8(d2[x], col.c[2], a);
+			if (idx < cut)
+				blend3(d0, d1, d2, x, col, lut[idx]);
 		}
 	}
 }
@@ -327,14 +350,7 @@ static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, 
 	float lr[2 * MAX_SPANS];
 	if (alpha <= 0)
 		return;
-	if (xa < 0)
-		xa = 0;
-	if (ya < 0)
-		ya = 0;
-	if (xb > cv->w)
-		xb = cv->w;
-	if (yb > cv->h)
-		yb = cv->h;
+	clip_box(cv, &xa, &ya, &xb, &yb);
 	if (xa >= xb || ya >= yb)
 		return;
 	for (y = ya; y < yb; y++) {
@@ -364,10 +380,7 @@ static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, 
 				continue;
 			if (cov > 256)
 				cov = 256;
-			cov = (cov * alpha) >> 8;
-			d0[x] = mix8(d0[x], col.c[0], cov);
-			d1[x] = mix8(d1[x], col.c[1], cov);
-			d2[x] = mix8(d2[x], col.c[2], cov);
+			blend3(d0, d1, d2, x, col, (cov * alpha) >> 8);
 		}
 	}
 }
@@ -545,27 +558,17 @@ void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha)
 void lv_draw_mask(lv_canvas *cv, int x0, int y0, const uint8_t *mask, int mw, int mh, int mstride, lv_px col,
                   int alpha)
 {
-	int x, y, xa = x0 < 0 ? -x0 : 0, ya = y0 < 0 ? -y0 : 0;
-	int xb = mw, yb = mh;
-	if (x0 + xb > cv->w)
-		xb = cv->w - x0;
-	if (y0 + yb > cv->h)
-		yb = cv->h - y0;
+	int x, y, xa, ya, xb, yb;
 	if (alpha <= 0)
 		return;
+	clip_placed(cv, x0, y0, mw, mh, &xa, &ya, &xb, &yb);
 	for (y = ya; y < yb; y++) {
 		const uint8_t *m = mask + (size_t)y * mstride;
 		size_t off = (size_t)(y0 + y) * cv->w;
 		uint8_t *d0 = cv->plane[0] + off, *d1 = cv->plane[1] + off, *d2 = cv->plane[2] + off;
-		for (x = xa; x < xb; x++) {
-			int a;
-			if (!m[x])
-				continue;
-			a = ((m[x] + (m[x] >> 7)) * alpha) >> 8;
-			d0[x0 + x] = mix8(d0[x0 + x], col.c[0], a);
-			d1[x0 + x] = mix8(d1[x0 + x], col.c[1], a);
-			d2[x0 + x] = mix8(d2[x0 + x], col.c[2], a);
-		}
+		for (x = xa; x < xb; x++)
+			if (m[x])
+				blend3(d0, d1, d2, x0 + x, col, ((m[x] + (m[x] >> 7)) * alpha) >> 8);
 	}
 }
 
@@ -620,14 +623,10 @@ int lv_image_from_planes(lv_image *out, const lv_canvas *col, const lv_canvas *a
 
 void lv_draw_image_at(lv_canvas *cv, const lv_image *img, int x0, int y0, int alpha)
 {
-	int pw = img->w + 2, x, y, p;
-	int xa = x0 < 0 ? -x0 : 0, ya = y0 < 0 ? -y0 : 0, xb = img->w, yb = img->h;
-	if (x0 + xb > cv->w)
-		xb = cv->w - x0;
-	if (y0 + yb > cv->h)
-		yb = cv->h - y0;
+	int pw = img->w + 2, x, y, p, xa, ya, xb, yb;
 	if (alpha <= 0)
 		return;
+	clip_placed(cv, x0, y0, img->w, img->h, &xa, &ya, &xb, &yb);
 	for (y = ya; y < yb; y++) {
 		size_t so = (size_t)(y + 1) * pw + 1, doff = (size_t)(y0 + y) * cv->w;
 		const uint8_t *sa = img->plane[3] + so;
@@ -663,14 +662,7 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 	if (scale <= 0 || alpha <= 0)
 		return;
 	inv = 1.0f / scale;
-	if (xa < 0)
-		xa = 0;
-	if (ya < 0)
-		ya = 0;
-	if (xb > cv->w)
-		xb = cv->w;
-	if (yb > cv->h)
-		yb = cv->h;
+	clip_box(cv, &xa, &ya, &xb, &yb);
 	/* the source column and weight of every destination column, in padded pixels, clamped into the padding */
 	for (x = xa; x < xb; x++) {
 		float sx = clampf(((float)x + 0.5f - x0) * inv - 0.5f + 1.0f, 0.0f, (float)img->w + 0.999f);
