@@ -172,17 +172,10 @@ static int images_render(void *self, const lv_call_ctx *ctx, const lv_anchor_req
 		snprintf(doing, sizeof(doing), "drawing the film's style frame");
 	else
 		snprintf(doing, sizeof(doing), "drawing the character '%.60s'", req->name ? req->name : req->id);
-	rc = lv_oai_post(&im->oai, ctx, "/v1/images/generations", body, "anchor_failed", &resp, err);
+	rc = lv_oai_post(&im->oai, ctx, "/v1/images/generations", body, "anchor_failed", doing, &resp, err);
 	free(body);
-	if (rc) {
-		lv_http_response_free(&resp);
+	if (rc)
 		return rc;
-	}
-	if (resp.status != 200) {
-		rc = lv_oai_fail(&im->oai, &resp, "anchor_failed", doing, err);
-		lv_http_response_free(&resp);
-		return rc;
-	}
 	j = cJSON_ParseWithLength(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "data"), 0);

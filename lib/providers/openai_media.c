@@ -116,14 +116,19 @@ static int exchange(const lv_oai *o, const lv_call_ctx *ctx, const char *method,
 }
 
 int lv_oai_post(const lv_oai *o, const lv_call_ctx *ctx, const char *path, const char *json, const char *code,
-                lv_http_response *resp, lv_provider_error *err)
+                const char *doing, lv_http_response *resp, lv_provider_error *err)
 {
 	char *url = lv_asprintf("%s%s", o->base, path);
 	int rc;
+	memset(resp, 0, sizeof(*resp));
 	if (!url)
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	rc = exchange(o, ctx, "POST", url, json, 1, code, resp, err);
 	free(url);
+	if (rc == LV_OK && resp->status != 200)
+		rc = lv_oai_fail(o, resp, code, doing, err);
+	if (rc)
+		lv_http_response_free(resp);
 	return rc;
 }
 

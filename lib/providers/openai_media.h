@@ -26,11 +26,12 @@ void lv_oai_clear(lv_oai *o);
  * POST {base}{path} (path starts with "/v1/") with a JSON body and the key as a Bearer token.
  * Retries 408/409/429/5xx and network failures up to max_retries with backoff, honouring
  * Retry-After: these calls are synchronous and leave no job behind, and OpenAI asks clients to
- * retry them.  LV_OK when a response arrived (any status); transport failures fill err with `code`
- * (or provider_timeout) and return LV_EPROVIDER, or LV_ECANCELED.
+ * retry them.  LV_OK when a 200 answer arrived (free resp).  Another status fills err through
+ * lv_oai_fail with `code` and `doing`; transport failures fill err with `code` (or provider_timeout)
+ * and return LV_EPROVIDER, or LV_ECANCELED.  On failure resp holds nothing.
  */
 int lv_oai_post(const lv_oai *o, const lv_call_ctx *ctx, const char *path, const char *json, const char *code,
-                lv_http_response *resp, lv_provider_error *err);
+                const char *doing, lv_http_response *resp, lv_provider_error *err);
 
 /* GET an absolute URL without credentials (an image the vendor hands back by URL) into memory. */
 int lv_oai_get_url(const lv_oai *o, const lv_call_ctx *ctx, const char *url, const char *code,

@@ -81,17 +81,11 @@ static int speak_once(const speech *s, const lv_call_ctx *ctx, const char *text,
 	*seconds = 0;
 	if (!body)
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	rc = lv_oai_post(&s->oai, ctx, "/v1/audio/speech", body, "audio_failed", &resp, err);
+	rc = lv_oai_post(&s->oai, ctx, "/v1/audio/speech", body, "audio_failed", "speaking a narration line", &resp,
+	                 err);
 	free(body);
-	if (rc) {
-		lv_http_response_free(&resp);
+	if (rc)
 		return rc;
-	}
-	if (resp.status != 200) {
-		rc = lv_oai_fail(&s->oai, &resp, "audio_failed", "speaking a narration line", err);
-		lv_http_response_free(&resp);
-		return rc;
-	}
 	if (resp.body_len < 12) {
 		lv_http_response_free(&resp);
 		return lv_provider_fail(err, "audio_failed", 1, "provider '%s' answered with no audio", s->oai.conf->name);
