@@ -271,7 +271,7 @@ int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf)
 	if (!(a = lv_calloc(1, sizeof(*a))))
 		return LV_ENOMEM;
 	a->conf = conf;
-	if (lv_llm_conf_str(conf, "model", DEFAULT_MODEL, &a->model) ||
+	if (lv_provider_conf_str(&a->model, conf, "model", DEFAULT_MODEL) ||
 	    lv_llm_conf_int(conf, "max_tokens", DEFAULT_MAX_TOKENS, 256, MAX_MAX_TOKENS, &a->max_tokens)) {
 		anthropic_destroy(a);
 		return LV_ECONFIG;

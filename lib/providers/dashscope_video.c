@@ -402,27 +402,10 @@ static void ds_destroy(void *self)
 /* Set *dst from a string key when the block has it (else leave *dst as it is). */
 static int conf_string(char **dst, const lv_provider_conf *conf, const char *name)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, name);
-	if (!v)
-		return LV_OK;
-	if (!cJSON_IsString(v) || !v->valuestring[0])
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, name);
-	return lv_strset(dst, v->valuestring);
-}
-
-static int conf_int(int64_t *dst, const lv_provider_conf *conf, const char *name, int64_t def, int64_t min,
-                    int64_t max)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, name);
-	*dst = def;
-	if (!v)
-		return LV_OK;
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)min ||
-	    v->valuedouble > (double)max)
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be an integer from %lld to %lld", conf->name,
-		                    name, (long long)min, (long long)max);
-	*dst = (int64_t)v->valuedouble;
-	return LV_OK;
+	const char *v;
+	if (lv_provider_conf_str(&v, conf, name, NULL))
+		return LV_ECONFIG;
+	return v ? lv_strset(dst, v) : LV_OK;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -467,7 +450,6 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 {
 	static const char *const keys[] = { "model", "model_t2v", "model_r2v", "watermark", "poll_interval_ms",
 		                            "max_references", NULL };
-	const cJSON *wm = cJSON_GetObjectItemCaseSensitive(conf->json, "watermark");
 	ds_provider *dp;
 	char *model = NULL;
 	int64_t n;
@@ -478,17 +460,15 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 		                    "config: providers.%s.api_key_env: is required (the environment variable holding the "
 		                    "DashScope key, e.g. \"DASHSCOPE_API_KEY\")",
 		                    conf->name);
-	if (wm && !cJSON_IsBool(wm))
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.watermark: must be true or false", conf->name);
 	if (!(dp = lv_calloc(1, sizeof(*dp))))
 		return LV_ENOMEM;
 	dp->conf = conf;
-	dp->watermark = wm && cJSON_IsTrue(wm);
-	if (!(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
+	if (lv_provider_conf_bool(&dp->watermark, conf, "watermark", 0) ||
+	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
 	    conf_string(&model, conf, "model") || models_from(dp, model) || conf_string(&dp->model_t2v, conf, "model_t2v") ||
 	    conf_string(&dp->model_r2v, conf, "model_r2v") ||
-	    conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||
-	    conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS)) {
+	    lv_provider_conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||
+	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS)) {
 		free(model);
 		ds_destroy(dp);
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;

@@ -643,30 +643,12 @@ void lv_llm_free_secret(char *s)
 	free(s);
 }
 
-int lv_llm_conf_str(const lv_provider_conf *conf, const char *key, const char *fallback, const char **out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
-	*out = fallback;
-	if (!v)
-		return LV_OK;
-	if (!cJSON_IsString(v) || !*v->valuestring)
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, key);
-	*out = v->valuestring;
-	return LV_OK;
-}
-
 int lv_llm_conf_int(const lv_provider_conf *conf, const char *key, long fallback, long lo, long hi, long *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
-	*out = fallback;
-	if (!v)
-		return LV_OK;
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
-	    v->valuedouble > (double)hi)
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a whole number from %ld to %ld",
-		                    conf->name, key, lo, hi);
-	*out = (long)v->valuedouble;
-	return LV_OK;
+	int64_t v;
+	int rc = lv_provider_conf_int(&v, conf, key, fallback, lo, hi);
+	*out = (long)v;
+	return rc;
 }
 
 char *lv_llm_url_swap(const char *url, const char *suffix, const char *replacement)

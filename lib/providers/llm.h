@@ -139,10 +139,7 @@ int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char
 /* Free a string that held a secret (a header with the key), wiping it first. */
 void lv_llm_free_secret(char *s);
 
-/* A string config key: *out = the value or `fallback` (not copied).  LV_ECONFIG naming the key when it is
- * not a non-empty string. */
-int lv_llm_conf_str(const lv_provider_conf *conf, const char *key, const char *fallback, const char **out);
-/* An integer config key in [lo, hi], or `fallback` when absent. */
+/* An integer config key in [lo, hi], or `fallback` when absent (lv_provider_conf_int as a long). */
 int lv_llm_conf_int(const lv_provider_conf *conf, const char *key, long fallback, long lo, long hi, long *out);
 
 #endif

@@ -372,10 +372,10 @@ static int parse_options(openai_chat *c, const lv_provider_conf *conf)
 	const cJSON *cats = cJSON_GetObjectItemCaseSensitive(conf->json, "moderation_categories"), *it;
 	const char *mode = NULL;
 	size_t i;
-	if (lv_llm_conf_str(conf, "model", NULL, &c->model) ||
+	if (lv_provider_conf_str(&c->model, conf, "model", NULL) ||
 	    lv_llm_conf_int(conf, "max_tokens", 0, 16, MAX_MAX_TOKENS, &c->max_tokens) ||
-	    lv_llm_conf_str(conf, "max_tokens_field", "max_tokens", &c->max_tokens_field) ||
-	    lv_llm_conf_str(conf, "json_mode", "json_schema", &mode))
+	    lv_provider_conf_str(&c->max_tokens_field, conf, "max_tokens_field", "max_tokens") ||
+	    lv_provider_conf_str(&mode, conf, "json_mode", "json_schema"))
 		return LV_ECONFIG;
 	if (!c->model)
 		return lv_error_set(LV_ECONFIG,

@@ -212,20 +212,20 @@ static void images_destroy(void *self)
 static int str_key(char **out, const lv_provider_conf *conf, const char *key, const char *def,
                    const char *const *allowed)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	const char *v;
 	const char *const *a;
 	*out = NULL;
+	if (lv_provider_conf_str(&v, conf, key, def))
+		return LV_ECONFIG;
 	if (!v)
-		return def && !(*out = lv_strdup(def)) ? LV_ENOMEM : LV_OK;
-	if (!cJSON_IsString(v) || !*v->valuestring)
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, key);
-	for (a = allowed; a && *a; a++)
-		if (!strcmp(*a, v->valuestring))
+		return LV_OK;
+	for (a = allowed; a && *a; a++) /* keys with a list of values have no default */
+		if (!strcmp(*a, v))
 			break;
 	if (allowed && !*a)
 		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: '%s' is not one of the documented values",
-		                    conf->name, key, v->valuestring);
-	return (*out = lv_strdup(v->valuestring)) ? LV_OK : LV_ENOMEM;
+		                    conf->name, key, v);
+	return (*out = lv_strdup(v)) ? LV_OK : LV_ENOMEM;
 }
 
 int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf)

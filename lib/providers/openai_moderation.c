@@ -180,7 +180,7 @@ int lv_provider_openai_moderation_create(lv_provider *p, const lv_provider_conf 
 	if (!(m = lv_calloc(1, sizeof(*m))))
 		return LV_ENOMEM;
 	m->conf = conf;
-	if (lv_llm_conf_str(conf, "model", DEFAULT_MODEL, &m->model) ||
+	if (lv_provider_conf_str(&m->model, conf, "model", DEFAULT_MODEL) ||
 	    lv_llm_conf_int(conf, "batch_size", DEFAULT_BATCH, 1, 1000, &m->batch)) {
 		moderation_destroy(m);
 		return LV_ECONFIG;

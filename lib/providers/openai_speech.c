@@ -184,13 +184,11 @@ static void speech_destroy(void *self)
 
 static int str_key(char **out, const lv_provider_conf *conf, const char *key, const char *def)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	const char *v;
 	*out = NULL;
-	if (!v)
-		return def && !(*out = lv_strdup(def)) ? LV_ENOMEM : LV_OK;
-	if (!cJSON_IsString(v) || !*v->valuestring)
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, key);
-	return (*out = lv_strdup(v->valuestring)) ? LV_OK : LV_ENOMEM;
+	if (lv_provider_conf_str(&v, conf, key, def))
+		return LV_ECONFIG;
+	return v && !(*out = lv_strdup(v)) ? LV_ENOMEM : LV_OK;
 }
 
 static int num_key(double *out, const lv_provider_conf *conf, const char *key, double def)

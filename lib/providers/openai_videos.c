@@ -482,18 +482,6 @@ static void oa_destroy(void *self)
 	free(op);
 }
 
-static int get_bool(int *dst, const lv_provider_conf *conf, const char *name, int def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, name);
-	*dst = def;
-	if (!v)
-		return LV_OK;
-	if (!cJSON_IsBool(v))
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be true or false", conf->name, name);
-	*dst = cJSON_IsTrue(v);
-	return LV_OK;
-}
-
 /* A string key that must be one of `choices`; *index gets its position (def when absent). */
 static int get_choice(int *index, const lv_provider_conf *conf, const char *name, const char *const *choices, int def)
 {
@@ -586,7 +574,7 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 		                            "poll_interval_ms", NULL };
 	static const char *const size_formats[] = { "WIDTHxHEIGHT", "720P", NULL };
 	static const char *const seconds_formats[] = { "string", "number", NULL };
-	const cJSON *v;
+	const char *model;
 	oa_provider *op;
 	int rc;
 	if (lv_provider_check_keys(conf, keys))
@@ -599,32 +587,20 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 	if (!(op = lv_calloc(1, sizeof(*op))))
 		return LV_ENOMEM;
 	op->conf = conf;
-	op->poll_ms = 5000;
-	v = cJSON_GetObjectItemCaseSensitive(conf->json, "model");
-	if (v && (!cJSON_IsString(v) || !v->valuestring[0])) {
+	if ((rc = lv_provider_conf_str(&model, conf, "model", "sora-2")) ||
+	    (rc = lv_provider_conf_int(&op->poll_ms, conf, "poll_interval_ms", 5000, 100, 600000))) {
 		oa_destroy(op);
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.model: must be a non-empty string", conf->name);
+		return rc;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(conf->json, "poll_interval_ms");
-	if (v && (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 100 ||
-	          v->valuedouble > 600000)) {
-		oa_destroy(op);
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.poll_interval_ms: must be an integer from 100 to 600000",
-		                    conf->name);
-	}
-	if (v)
-		op->poll_ms = (int64_t)v->valuedouble;
-	v = cJSON_GetObjectItemCaseSensitive(conf->json, "model");
-	if (!(op->base = lv_vh_base(conf->base_url ? conf->base_url : OA_DEFAULT_BASE)) ||
-	    lv_strset(&op->model, v ? v->valuestring : "sora-2")) {
+	if (!(op->base = lv_vh_base(conf->base_url ? conf->base_url : OA_DEFAULT_BASE)) || lv_strset(&op->model, model)) {
 		oa_destroy(op);
 		return LV_ENOMEM;
 	}
 	if ((rc = get_choice(&op->size_tier, conf, "size_format", size_formats, 0)) ||
 	    (rc = get_choice(&op->seconds_number, conf, "seconds_format", seconds_formats, 0)) ||
-	    (rc = get_bool(&op->multipart, conf, "multipart", 1)) ||
-	    (rc = get_bool(&op->send_reference, conf, "input_reference", 0)) ||
-	    (rc = get_bool(&op->cancel_with_delete, conf, "cancel_with_delete", 0)) || (rc = parse_fields(op, conf)) ||
+	    (rc = lv_provider_conf_bool(&op->multipart, conf, "multipart", 1)) ||
+	    (rc = lv_provider_conf_bool(&op->send_reference, conf, "input_reference", 0)) ||
+	    (rc = lv_provider_conf_bool(&op->cancel_with_delete, conf, "cancel_with_delete", 0)) || (rc = parse_fields(op, conf)) ||
 	    (rc = parse_extra(op, conf))) {
 		oa_destroy(op);
 		return rc;

@@ -193,6 +193,14 @@ int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, co
  * or repeated key is LV_ECONFIG naming it. */
 int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type_keys);
 
+/* Optional keys of a provider block: an absent key gives the default, one of the wrong kind is LV_ECONFIG
+ * naming providers.NAME.KEY.  A non-empty string (*out points into the config, which outlives the
+ * provider), an integer from min to max, true or false. */
+int lv_provider_conf_str(const char **out, const lv_provider_conf *conf, const char *key, const char *fallback);
+int lv_provider_conf_int(int64_t *out, const lv_provider_conf *conf, const char *key, int64_t def, int64_t min,
+                         int64_t max);
+int lv_provider_conf_bool(int *out, const lv_provider_conf *conf, const char *key, int def);
+
 /* A request to the provider: `method`, `url`, `headers`, `secrets` and `what` (the provider's name for
  * messages, "provider 'NAME'") as given, the provider's timeout_ms and connect_timeout_ms, the rest zero. */
 void lv_provider_request(lv_http_request *req, const lv_provider_conf *conf, const char *method, const char *url,

@@ -5,6 +5,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,45 @@ int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type
 			return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: unknown key for type %s", conf->name,
 			                    it->string, conf->type);
 	}
+	return LV_OK;
+}
+
+int lv_provider_conf_str(const char **out, const lv_provider_conf *conf, const char *key, const char *fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	*out = fallback;
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsString(v) || !*v->valuestring)
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be a non-empty string", conf->name, key);
+	*out = v->valuestring;
+	return LV_OK;
+}
+
+int lv_provider_conf_int(int64_t *out, const lv_provider_conf *conf, const char *key, int64_t def, int64_t min,
+                         int64_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	*out = def;
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)min ||
+	    v->valuedouble > (double)max)
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be an integer from %lld to %lld", conf->name,
+		                    key, (long long)min, (long long)max);
+	*out = (int64_t)v->valuedouble;
+	return LV_OK;
+}
+
+int lv_provider_conf_bool(int *out, const lv_provider_conf *conf, const char *key, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	*out = def;
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsBool(v))
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be true or false", conf->name, key);
+	*out = cJSON_IsTrue(v);
 	return LV_OK;
 }
 
