@@ -201,7 +201,7 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 			max_tokens = max_tokens * 2 > MAX_MAX_TOKENS ? MAX_MAX_TOKENS : max_tokens * 2;
 		rc = -1;
 	}
-	lv_llm_free_secret(auth);
+	lv_provider_free_secret(auth);
 	if (rc == -1) {
 		if (truncated)
 			return lv_provider_fail(err, "script_failed", 0,
@@ -245,7 +245,7 @@ static int anthropic_ping(void *self, lv_provider_error *err)
 	headers[1] = "anthropic-version: 2023-06-01";
 	secrets[0] = key;
 	rc = rc ? rc : lv_provider_ping_url(x->conf, url, headers, secrets, err);
-	lv_llm_free_secret(auth);
+	lv_provider_free_secret(auth);
 	free(url);
 	return rc;
 }

@@ -370,10 +370,7 @@ static int comfy_http(call *k, const char *method, const char *path, const char 
 		req.timeout_ms = k->timeout_ms;
 	req.cancel = k->ctx ? k->ctx->cancel : NULL;
 	rc = lv_http_perform_retry(&req, &pol, resp, NULL);
-	if (auth) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
+	lv_provider_free_secret(auth);
 	free(url);
 	if (rc == LV_ECANCELED)
 		return rc;

@@ -633,16 +633,6 @@ int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char
 	return rc;
 }
 
-void lv_llm_free_secret(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = '\0';
-	}
-	free(s);
-}
-
 int lv_llm_conf_int(const lv_provider_conf *conf, const char *key, long fallback, long lo, long hi, long *out)
 {
 	int64_t v;

@@ -124,7 +124,7 @@ int lv_llm_key(const lv_provider_conf *conf, int optional, const char *stage_cod
 
 /* The headers of an OpenAI-style call, NULL-terminated: "Content-Type: application/json", then
  * "Authorization: Bearer KEY" when there is a key (lv_llm_key with `optional` and `stage_code`).  *auth
- * holds that header (NULL without a key; free it with lv_llm_free_secret); secrets lists the key. */
+ * holds that header (NULL without a key; free it with lv_provider_free_secret); secrets lists the key. */
 int lv_llm_bearer_headers(const char *headers[3], const char *secrets[2], char **auth, const lv_provider_conf *conf,
                           int optional, const char *stage_code, lv_provider_error *err);
 
@@ -135,9 +135,6 @@ char *lv_llm_url_swap(const char *url, const char *suffix, const char *replaceme
  * endpoint the provider posts to (its last `endpoint` replaced by "/models"), with the key as a Bearer
  * token when api_key_env is configured. */
 int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char *endpoint, lv_provider_error *err);
-
-/* Free a string that held a secret (a header with the key), wiping it first. */
-void lv_llm_free_secret(char *s);
 
 /* An integer config key in [lo, hi], or `fallback` when absent (lv_provider_conf_int as a long). */
 int lv_llm_conf_int(const lv_provider_conf *conf, const char *key, long fallback, long lo, long hi, long *out);

@@ -274,7 +274,7 @@ static int chat_write(void *self, const lv_call_ctx *ctx, const lv_script_reques
 		if (truncated && max_tokens > 0)
 			max_tokens = max_tokens * 2 > MAX_MAX_TOKENS ? MAX_MAX_TOKENS : max_tokens * 2;
 	}
-	lv_llm_free_secret(auth);
+	lv_provider_free_secret(auth);
 	if (!failed)
 		return rc;
 	if (truncated && c->max_tokens > 0)
@@ -345,7 +345,7 @@ static int chat_check(void *self, const lv_call_ctx *ctx, const char *const *tex
 		if (rc == -1)
 			LV_WARN("%s: moderation attempt %d of %d: %s", c->what, attempt + 1, LV_LLM_ATTEMPTS, problem);
 	}
-	lv_llm_free_secret(auth);
+	lv_provider_free_secret(auth);
 	if (rc == -1)
 		return lv_provider_fail(err, "internal_error", 0,
 		                        "provider '%s' did not return a usable moderation verdict in %d tries (%s); choose "

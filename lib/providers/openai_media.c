@@ -106,10 +106,7 @@ static int exchange(const lv_oai *o, const lv_call_ctx *ctx, const char *method,
 	req.body_len = json ? strlen(json) : 0;
 	req.cancel = ctx ? ctx->cancel : NULL;
 	rc = lv_http_perform_retry(&req, &pol, resp, NULL);
-	if (auth) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
+	lv_provider_free_secret(auth);
 	free(org);
 	free(proj);
 	return rc ? transport_fail(o, rc, resp, code, err) : LV_OK;

@@ -144,7 +144,7 @@ static int moderation_check(void *self, const lv_call_ctx *ctx, const char *cons
 			                      "providers.%s.base_url (it must be an OpenAI-compatible moderation endpoint)",
 			                      m->conf->name, LV_LLM_ATTEMPTS, m->conf->name);
 	}
-	lv_llm_free_secret(auth);
+	lv_provider_free_secret(auth);
 	return rc;
 }
 

@@ -201,6 +201,9 @@ int lv_provider_conf_int(int64_t *out, const lv_provider_conf *conf, const char 
                          int64_t max);
 int lv_provider_conf_bool(int *out, const lv_provider_conf *conf, const char *key, int def);
 
+/* Free a string that held a secret (a header with the key), wiping it first (NULL is fine). */
+void lv_provider_free_secret(char *s);
+
 /* A request to the provider: `method`, `url`, `headers`, `secrets` and `what` (the provider's name for
  * messages, "provider 'NAME'") as given, the provider's timeout_ms and connect_timeout_ms, the rest zero. */
 void lv_provider_request(lv_http_request *req, const lv_provider_conf *conf, const char *method, const char *url,

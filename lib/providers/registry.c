@@ -177,6 +177,16 @@ int lv_provider_conf_bool(int *out, const lv_provider_conf *conf, const char *ke
 	return LV_OK;
 }
 
+void lv_provider_free_secret(char *s)
+{
+	if (s) {
+		volatile char *p = s; /* stores through volatile are not dropped as dead before the free */
+		while (*p)
+			*p++ = '\0';
+	}
+	free(s);
+}
+
 int lv_provider_api_key(const lv_provider_conf *conf, const char *stage_code, const char **out,
                         lv_provider_error *err)
 {
@@ -241,9 +251,6 @@ int lv_provider_ping_bearer(const lv_provider_conf *conf, const char *url, const
 		return lv_error_nomem();
 	headers[0] = auth;
 	rc = lv_provider_ping_url(conf, url, headers, secrets, err);
-	if (auth) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
+	lv_provider_free_secret(auth);
 	return rc;
 }

@@ -44,10 +44,7 @@ int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_er
 
 void lv_vh_call_end(lv_vh_call *c)
 {
-	if (c->auth) {
-		memset(c->auth, 0, strlen(c->auth));
-		free(c->auth);
-	}
+	lv_provider_free_secret(c->auth);
 	c->auth = NULL;
 }
 
