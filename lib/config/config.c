@@ -134,36 +134,38 @@ static int parse_url(const char *url, const char *path)
 
 /* ---- providers ------------------------------------------------------------ */
 
+/* A list of names as a bit mask (bit index(name) for each), when the key is there (else *mask stays).
+ * `like` is an example list and `allowed` the names, for the messages. */
+static int name_mask(unsigned *mask, const cJSON *j, int (*index)(const char *), const char *path, const char *key,
+                     const char *like, const char *allowed)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key), *it;
+	if (!v)
+		return LV_OK;
+	*mask = 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+		return lv_error_set(LV_ECONFIG, "config: %s.%s: must be a list like %s", path, key, like);
+	cJSON_ArrayForEach(it, v)
+	{
+		int i = cJSON_IsString(it) ? index(it->valuestring) : -1;
+		if (i < 0)
+			return lv_error_set(LV_ECONFIG, "config: %s.%s: entries must be %s", path, key, allowed);
+		*mask |= 1u << i;
+	}
+	return LV_OK;
+}
+
 static int parse_video_caps(lv_provider_conf *p, const char *path)
 {
 	const cJSON *j = p->json, *v, *it;
 	char sub[256];
 	int64_t n;
 	p->video = p->info->video;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "resolutions")) != NULL) {
-		p->video.resolutions = 0;
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
-			return lv_error_set(LV_ECONFIG, "config: %s.resolutions: must be a list like [\"720p\", \"1080p\"]", path);
-		cJSON_ArrayForEach(it, v)
-		{
-			int r = cJSON_IsString(it) ? lv_resolution_index(it->valuestring) : -1;
-			if (r < 0)
-				return lv_error_set(LV_ECONFIG, "config: %s.resolutions: entries must be \"720p\" or \"1080p\"", path);
-			p->video.resolutions |= 1u << r;
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "aspect_ratios")) != NULL) {
-		p->video.aspects = 0;
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
-			return lv_error_set(LV_ECONFIG, "config: %s.aspect_ratios: must be a list like [\"16:9\"]", path);
-		cJSON_ArrayForEach(it, v)
-		{
-			int a = cJSON_IsString(it) ? lv_aspect_index(it->valuestring) : -1;
-			if (a < 0)
-				return lv_error_set(LV_ECONFIG, "config: %s.aspect_ratios: entries must be \"16:9\", \"9:16\" or \"1:1\"", path);
-			p->video.aspects |= 1u << a;
-		}
-	}
+	if (name_mask(&p->video.resolutions, j, lv_resolution_index, path, "resolutions", "[\"720p\", \"1080p\"]",
+	              "\"720p\" or \"1080p\"") ||
+	    name_mask(&p->video.aspects, j, lv_aspect_index, path, "aspect_ratios", "[\"16:9\"]",
+	              "\"16:9\", \"9:16\" or \"1:1\""))
+		return LV_ECONFIG;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rates")) != NULL) {
 		if (!cJSON_IsObject(v))
 			return lv_error_set(LV_ECONFIG, "config: %s.rates: must be an object like {\"720p\": 27.5}", path);

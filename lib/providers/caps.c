@@ -52,13 +52,19 @@ const char *lv_provider_type_names(void)
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };
 static const char *const aspect_names[LV_ASPECT_COUNT] = { "16:9", "9:16", "1:1" };
 
-int lv_resolution_index(const char *resolution)
+/* The position of name in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
 	int i;
-	for (i = 0; resolution && i < LV_RES_COUNT; i++)
-		if (!strcmp(res_names[i], resolution))
+	for (i = 0; name && i < n; i++)
+		if (!strcmp(names[i], name))
 			return i;
 	return -1;
+}
+
+int lv_resolution_index(const char *resolution)
+{
+	return name_index(res_names, LV_RES_COUNT, resolution);
 }
 
 const char *lv_resolution_name(int index)
@@ -68,11 +74,7 @@ const char *lv_resolution_name(int index)
 
 int lv_aspect_index(const char *aspect_ratio)
 {
-	int i;
-	for (i = 0; aspect_ratio && i < LV_ASPECT_COUNT; i++)
-		if (!strcmp(aspect_names[i], aspect_ratio))
-			return i;
-	return -1;
+	return name_index(aspect_names, LV_ASPECT_COUNT, aspect_ratio);
 }
 
 const char *lv_aspect_name(int index)
