@@ -314,6 +314,14 @@ int cli_print_task(const cli_ctx *ctx, const lv_task *task)
 	return rc;
 }
 
+void cli_block_stop_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+}
+
 /* ---- the options of a task request (create, generate) ------------------------------------ */
 
 /* Turn "--metadata k=v" options into a JSON object text (caller frees); NULL with a usage error. */

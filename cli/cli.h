@@ -13,6 +13,7 @@
 
 #include <longvideo.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -163,6 +164,10 @@ void cli_print_task_line(const lv_task *task);
 
 /* A task after create, cancel or compose: its line, or with --json its task object. */
 int cli_print_task(const cli_ctx *ctx, const lv_task *task);
+
+/* Block SIGINT and SIGTERM in this thread and every thread started from it, so that the command can
+ * take them synchronously (sigwait, sigtimedwait) from *sigs. */
+void cli_block_stop_signals(sigset_t *sigs);
 
 /* ---- the subcommands ---------------------------------------------------------------------- */
 

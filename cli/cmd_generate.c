@@ -75,11 +75,7 @@ int cmd_generate(cli_ctx *ctx, int argc, char **argv)
 		cli_task_args_clear(&a);
 		return rc;
 	}
-	/* Signals are taken synchronously (sigtimedwait below); every thread started from here blocks them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	cli_block_stop_signals(&sigs); /* taken by sigtimedwait below */
 	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)) ||
 	    (rc = lv_task_create(&task, engine, key, &a.req, a.idem)))
 		goto out;

@@ -28,10 +28,7 @@ int cmd_worker(cli_ctx *ctx, int argc, char **argv)
 	    (workers_text && (rc = cli_parse_int(ctx, &wo.workers, "workers", workers_text, 0, 256))))
 		return rc;
 	wo.webhooks = !no_webhooks;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	cli_block_stop_signals(&sigs);
 	if ((rc = cli_engine(&engine, ctx, 0)) || (rc = lv_workers_start(&workers, engine, &wo)))
 		return rc;
 	fprintf(stderr, "lvctl worker: %lld pipeline thread(s) on %s; SIGINT or SIGTERM stops\n",
