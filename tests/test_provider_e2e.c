@@ -1,0 +1,624 @@
+/*
+ * The provider adapters in combination, end to end through the real pipeline, against the fake vendors of
+ * tests/fakes (each with its own key in its own environment variable, refusing any other):
+ *   - Anthropic writes the storyboard; DashScope (HappyHorse) makes the shots, the one showing the character
+ *     with the reference-to-video model and the anchor stage's card as a reference image;
+ *   - OpenAI chat writes it; Sora makes 4/8/12 s clips (a 7 s shot is generated and billed at 8 s);
+ *   - ComfyUI makes the shots (the character's with the r2v workflow and the uploaded anchor), OpenAI draws
+ *     the anchors, speaks the narration and moderates, OpenAI chat writes: every stage but music on a fake.
+ * Each pairing makes a film read back as media with the ledger checked, and fails once in the combination.
+ * Then the secret sweep: lvserver with every stage on a fake, the fakes echoing keys in error bodies and
+ * headers; no key, nor any 12-character slice of one, may appear in the server's log, an API response,
+ * lvctl's output or any file of the data directory (database, WAL, storage).
+ */
+#include "testutil.h"
+#include "compose/compose.h"
+#include "core/engine.h"
+#include "fakes/fake_anthropic.h"
+#include "fakes/fake_comfyui.h"
+#include "fakes/fake_dashscope.h"
+#include "fakes/fake_openai.h"
+#include "harness.h"
+#include "longvideo.h"
+#include "pipeline_util.h"
+#include "util/crypto.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <dirent.h>
+#include <libavutil/log.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FRAME (1.0 / 24.0)
+#define PROMPT "A lighthouse keeper named Ada watches a storm roll in"
+#define WAN LV_TEST_SOURCE_DIR "/examples/comfyui/wan2.1_t2v_api.json"
+#define WAN_R2V LV_TEST_SOURCE_DIR "/examples/comfyui/wan2.1_vace_r2v_api.json"
+
+/* Each provider's key: distinctive, so that any 12 characters of one can be searched for. */
+#define K_ANTHROPIC "sk-ant-api03-Rq7vXk2LmB9tW4pZ8nC3yH6dJ1fG5sA0"
+#define K_CHAT "sk-proj-chat-Hn4Tq8Wv2Xz6Bm1Kc9Rf3Lp7Yd5Gs0Ja"
+#define K_MODERATION "sk-proj-mod-Vb3Nx7Qw1Zt5Kr9Mh2Jc6Pf8Ld4Gy0Sa"
+#define K_IMAGES "sk-proj-img-Ty6Ew2Ru8Io4Pa1Sd7Fg3Hj9Kl5Zx0Cv"
+#define K_SPEECH "sk-proj-tts-Qm8Wn3Eb7Rv1Tc5Yx9Uz2Io6Pl4Ak0Sd"
+#define K_SORA "sk-proj-sora-Gh5Jk9Lz3Xc7Vb1Nm6Qw2Er8Ty4Ui0Op"
+#define K_DASHSCOPE "sk-ds-4f7c1e9a2b6d8e3f0a5c7b9d1e4f6a8c"
+#define K_COMFY "cf-proxy-Zt8Yw4Xv1Us6Rq3Po9Nm5Lk2Ji7Hg0Fe"
+
+typedef struct secret {
+	const char *env, *value;
+} secret;
+
+static const secret secrets[] = {
+	{ "LV_E2E_ANTHROPIC_KEY", K_ANTHROPIC }, { "LV_E2E_CHAT_KEY", K_CHAT },
+	{ "LV_E2E_MODERATION_KEY", K_MODERATION }, { "LV_E2E_IMAGES_KEY", K_IMAGES },
+	{ "LV_E2E_SPEECH_KEY", K_SPEECH },       { "LV_E2E_SORA_KEY", K_SORA },
+	{ "LV_E2E_DASHSCOPE_KEY", K_DASHSCOPE }, { "LV_E2E_COMFY_KEY", K_COMFY },
+};
+#define N_SECRETS (sizeof(secrets) / sizeof(secrets[0]))
+
+/* ---- fixtures ---------------------------------------------------------------------------------------------------- */
+
+static char *tdir;             /* clips the video fakes serve (kept across tests: made once) */
+static fake_openai_media fxm;  /* what the OpenAI images and speech endpoints answer with */
+static fake_comfyui_outputs fxo; /* what ComfyUI's workflows "write" */
+
+static void fixtures_make(void)
+{
+	av_log_set_level(AV_LOG_ERROR); /* as the workers set it */
+	tdir = lv_test_mkdtemp("e2e-clips");
+	ck_assert_ptr_nonnull(tdir);
+	fake_openai_media_make(&fxm);
+	fake_comfyui_outputs_make(&fxo);
+}
+
+static void fixtures_remove(void)
+{
+	fake_openai_media_free(&fxm);
+	fake_comfyui_outputs_free(&fxo);
+	lv_test_rmdir(tdir);
+	free(tdir);
+}
+
+/* The vendors of one test (NULL: not used). */
+typedef struct vendors {
+	fake_anthropic *ant;
+	fake_openai *oai;
+	fake_dashscope *ds;
+	fake_comfyui *comfy;
+} vendors;
+
+static vendors V;
+
+static void setup(void)
+{
+	size_t i;
+	memset(&V, 0, sizeof(V));
+	for (i = 0; i < N_SECRETS; i++)
+		setenv(secrets[i].env, secrets[i].value, 1);
+}
+
+static void teardown(void)
+{
+	fake_anthropic_stop(V.ant);
+	fake_openai_stop(V.oai);
+	fake_dashscope_stop(V.ds);
+	fake_comfyui_stop(V.comfy);
+	memset(&V, 0, sizeof(V));
+}
+
+/* Start the fakes asked for, each expecting its own key(s). */
+static void vendors_start(int ant, int oai, int ds, int comfy)
+{
+	if (ant) {
+		V.ant = fake_anthropic_start();
+		snprintf(V.ant->key, sizeof(V.ant->key), "%s", K_ANTHROPIC);
+	}
+	if (oai) {
+		V.oai = fake_openai_start(&fxm, tdir);
+		snprintf(V.oai->key[FAKE_OA_CHAT], sizeof(V.oai->key[0]), "%s", K_CHAT);
+		snprintf(V.oai->key[FAKE_OA_MODERATION], sizeof(V.oai->key[0]), "%s", K_MODERATION);
+		snprintf(V.oai->key[FAKE_OA_IMAGES], sizeof(V.oai->key[0]), "%s", K_IMAGES);
+		snprintf(V.oai->key[FAKE_OA_SPEECH], sizeof(V.oai->key[0]), "%s", K_SPEECH);
+		snprintf(V.oai->videos.key, sizeof(V.oai->videos.key), "%s", K_SORA);
+	}
+	if (ds) {
+		V.ds = fake_dashscope_start(tdir);
+		snprintf(V.ds->jobs.key, sizeof(V.ds->jobs.key), "%s", K_DASHSCOPE);
+	}
+	if (comfy) {
+		V.comfy = fake_comfyui_start(&fxo);
+		snprintf(V.comfy->key, sizeof(V.comfy->key), "%s", K_COMFY);
+	}
+}
+
+/* A config with every provider whose fake runs, and these pipeline keys. */
+static char *config(const char *pipeline)
+{
+	lv_buf b = LV_BUF_INIT;
+	const char *sep = "";
+	lv_buf_printf(&b, "{\"pipeline\":{\"segment_retries\":0,%s},\"providers\":{", pipeline);
+	if (V.ant) {
+		lv_buf_printf(&b,
+		              "\"claude\":{\"type\":\"anthropic\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_ANTHROPIC_KEY\","
+		              "\"model\":\"claude-test\",\"timeout_ms\":5000,\"max_retries\":2}",
+		              fake_anthropic_url(V.ant));
+		sep = ",";
+	}
+	if (V.oai) {
+		const char *u = fake_openai_url(V.oai);
+		lv_buf_printf(&b,
+		              "%s\"gpt\":{\"type\":\"openai-chat\",\"base_url\":\"%s/v1\",\"api_key_env\":\"LV_E2E_CHAT_KEY\","
+		              "\"model\":\"test-model\",\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"omod\":{\"type\":\"openai-moderation\",\"base_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_MODERATION_KEY\",\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"img\":{\"type\":\"openai-images\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_IMAGES_KEY\","
+		              "\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"tts\":{\"type\":\"openai-speech\",\"base_url\":\"%s/v1\",\"api_key_env\":\"LV_E2E_SPEECH_KEY\","
+		              "\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"sora\":{\"type\":\"openai-videos\",\"base_url\":\"%s/\",\"api_key_env\":\"LV_E2E_SORA_KEY\","
+		              "\"rates\":{\"720p\":30},\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
+		              sep, u, u, u, u, u);
+		sep = ",";
+	}
+	if (V.ds) {
+		lv_buf_printf(&b,
+		              "%s\"happyhorse\":{\"type\":\"dashscope-video\",\"base_url\":\"%s/\",\"api_key_env\":"
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
+		              sep, fake_dashscope_url(V.ds));
+		sep = ",";
+	}
+	if (V.comfy)
+		lv_buf_printf(&b,
+		              "%s\"comfy\":{\"type\":\"comfyui\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_COMFY_KEY\","
+		              "\"workflow\":\"" WAN "\",\"workflow_r2v\":\"" WAN_R2V "\",\"rates\":{\"720p\":10,"
+		              "\"1080p\":20},\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
+		              sep, fake_comfyui_url(V.comfy));
+	lv_buf_puts(&b, "}}");
+	return lv_buf_detach(&b);
+}
+
+/* ---- checks ------------------------------------------------------------------------------------------------------- */
+
+static void assert_status(lv_task *t, lv_task_status want)
+{
+	ck_assert_msg(lv_task_get_status(t) == want, "status %s (want %s): %s %s",
+	              lv_task_status_name(lv_task_get_status(t)), lv_task_status_name(want),
+	              lv_task_error_code(t) ? lv_task_error_code(t) : "",
+	              lv_task_error_message(t) ? lv_task_error_message(t) : "");
+}
+
+/* The film: duration within a frame, H.264 + AAC, the size. */
+static void check_film(lv_pt *pt, const char *id, double seconds, int width, int height)
+{
+	char *film = lv_pt_film(pt, id);
+	lv_media_info mi;
+	ck_assert_msg(lv_media_probe(&mi, film) == LV_OK, "probe: %s", lv_error_last()->message);
+	ck_assert_msg(fabs(mi.duration - seconds) <= FRAME + 1e-3, "film lasts %.3f s, want %.0f", mi.duration, seconds);
+	ck_assert_msg(fabs(mi.video_duration - seconds) <= FRAME + 1e-3, "video lasts %.3f s", mi.video_duration);
+	ck_assert(mi.has_video && mi.has_audio);
+	ck_assert_str_eq(mi.video_codec, "h264");
+	ck_assert_str_eq(mi.audio_codec, "aac");
+	ck_assert_int_eq(mi.width, width);
+	ck_assert_int_eq(mi.height, height);
+	free(film);
+}
+
+/* Settled exactly `settled` (thousandths), the rest of the reservation refunded, cost_actual the same; the
+ * ledger as a whole balances. */
+static void assert_ledger(lv_pt *pt, const char *id, int64_t settled)
+{
+	int64_t reserve, settle, refund;
+	cJSON *j = lv_pt_json(pt, id);
+	char *report = NULL;
+	lv_pt_task_ledger(pt, id, &reserve, &settle, &refund);
+	ck_assert_int_gt(reserve, 0);
+	ck_assert_int_eq(settle, settled);
+	ck_assert_int_eq(reserve, settle + refund);
+	ck_assert_int_eq((int64_t)llround(cJSON_GetObjectItem(j, "cost_actual")->valuedouble * 1000), settled);
+	cJSON_Delete(j);
+	ck_assert_msg(lv_ledger_verify(pt->engine, &report) == LV_OK, "ledger: %s", report ? report : "");
+	lv_free(report);
+}
+
+/* Every request to METHOD PATH carried `key` (as x-api-key or a Bearer token); how many there were. */
+static size_t all_with_key(lv_fake *f, const char *method, const char *path, const char *key)
+{
+	size_t i, n = lv_fake_requests(f), seen = 0;
+	char got[256];
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		size_t len = strlen(path);
+		int match = !strcmp(r->method, method) &&
+		            (path[len - 1] == '*' ? !strncmp(r->path, path, len - 1) : !strcmp(r->path, path));
+		if (match) {
+			ck_assert_msg(!strcmp(fake_request_key(r, got, sizeof(got)), key), "%s %s carried another key", method,
+			              r->path);
+			seen++;
+		}
+		lv_fake_request_free(r);
+	}
+	return seen;
+}
+
+/* The task's shots (JSON detail): how many, and the durations and statuses of the first ones. */
+static int shots_of(lv_pt *pt, const char *id, int *secs, char status[][16], int *with_ada, int max)
+{
+	cJSON *j = lv_pt_json(pt, id);
+	const cJSON *s, *script = cJSON_GetObjectItem(j, "script");
+	int n = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "shots"))
+	{
+		if (n < max) {
+			secs[n] = cJSON_GetObjectItem(s, "duration")->valueint;
+			snprintf(status[n], 16, "%s", lv_json_get_str(s, "status"));
+			with_ada[n] = cJSON_GetArraySize(cJSON_GetObjectItem(
+			                      cJSON_GetArrayItem(cJSON_GetObjectItem(script, "shots"), n), "characters")) > 0;
+		}
+		n++;
+	}
+	/* The storyboard is the fake model's. */
+	ck_assert_str_eq(lv_json_get_str(script, "title"), "The Keeper");
+	cJSON_Delete(j);
+	return n;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	char *data = NULL;
+	ck_assert_msg(lv_file_read(&data, len, path) == LV_OK, "cannot read %s", path);
+	return data;
+}
+
+/* The anchor stored for a task's character (bytes). */
+static char *stored_anchor(lv_pt *pt, const char *id, const char *character, size_t *len)
+{
+	char *p = lv_asprintf("%s/media/tasks/%s/anchors/%s.png", pt->dir, id, character), *data = read_all(p, len);
+	free(p);
+	return data;
+}
+
+/* ---- Anthropic + DashScope ------------------------------------------------------------------------------------------ */
+
+#define DS_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"happyhorse\""
+
+START_TEST(anthropic_script_and_dashscope_reference_shots)
+{
+	lv_pt pt;
+	char id[64], *cfg, *anchor, buf[256], status[4][16];
+	size_t anchor_len, i, n, r2v = 0, t2v = 0;
+	int secs[4], ada[4];
+	lv_task *t;
+	vendors_start(1, 0, 1, 0);
+	V.ant->cast = 1u; /* Ada is in the first shot only */
+	cfg = config(DS_PIPELINE);
+	lv_pt_open(&pt, "e2e-ds", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_estimate(t), 9 * 27500);
+	ck_assert_int_eq(lv_task_cost_actual(t), 9 * 27500);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 9 * 27500);
+	/* Claude's storyboard for the plan (5 + 4 s), Ada in the first shot; she was drawn by the anchor stage. */
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert(secs[0] == 5 && secs[1] == 4 && ada[0] && !ada[1]);
+	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
+	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
+	ck_assert(anchor_len > 8 && !memcmp(anchor, "\x89PNG", 4));
+
+	/* DashScope: her shot went to r2v with her card as the reference image; the other to t2v. */
+	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
+	ck_assert_uint_ge(all_with_key(fake_dashscope_server(V.ds), "GET", "/api/v1/tasks/*", K_DASHSCOPE), 2);
+	n = lv_fake_requests(fake_dashscope_server(V.ds));
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(fake_dashscope_server(V.ds), i);
+		cJSON *body;
+		const cJSON *in, *media, *m;
+		const char *prompt, *model;
+		if (strcmp(r->method, "POST") || strcmp(r->path, FAKE_DS_SUBMIT)) {
+			if (!strncmp(r->path, "/oss/", 5)) /* the result's signed URL: no key */
+				ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+			lv_fake_request_free(r);
+			continue;
+		}
+		body = cJSON_ParseWithLength(r->body, r->body_len);
+		ck_assert_ptr_nonnull(body);
+		in = cJSON_GetObjectItem(body, "input");
+		media = cJSON_GetObjectItem(in, "media");
+		prompt = lv_json_get_str(in, "prompt");
+		model = lv_json_get_str(body, "model");
+		ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "parameters"), "duration")->valueint,
+		                 strstr(prompt, "Ada climbs") ? 5 : 4);
+		if (strstr(prompt, "Ada climbs")) {
+			ck_assert_str_eq(model, "happyhorse-1.0-r2v");
+			ck_assert_int_eq(cJSON_GetArraySize(media), 1);
+			cJSON_ArrayForEach(m, media)
+			{
+				const char *url = lv_json_get_str(m, "url"), *prefix = "data:image/png;base64,";
+				unsigned char *png;
+				long len;
+				ck_assert_str_eq(lv_json_get_str(m, "type"), "reference_image");
+				ck_assert_msg(url && !strncmp(url, prefix, strlen(prefix)), "not a PNG data URL");
+				url += strlen(prefix);
+				png = lv_malloc(strlen(url) / 4 * 3 + 4);
+				len = lv_base64_decode(png, url, strlen(url));
+				/* The very image stored as her anchor. */
+				ck_assert_msg(len == (long)anchor_len && !memcmp(png, anchor, anchor_len),
+				              "the reference (%ld bytes) is not the stored anchor (%zu bytes)", len, anchor_len);
+				free(png);
+			}
+			r2v++;
+		} else {
+			ck_assert_ptr_nonnull(strstr(prompt, "Waves break on the empty rocks"));
+			ck_assert_str_eq(model, "happyhorse-1.0-t2v");
+			ck_assert_ptr_null(media);
+			t2v++;
+		}
+		cJSON_Delete(body);
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(r2v, 1);
+	ck_assert_uint_eq(t2v, 1);
+	free(anchor);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(dashscope_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	vendors_start(1, 0, 1, 0);
+	/* Shots one at a time: the first is made, the second job fails at the vendor (not worth retrying). */
+	snprintf(V.ds->jobs.fail_code, sizeof(V.ds->jobs.fail_code), "InvalidParameter");
+	snprintf(V.ds->jobs.fail_message, sizeof(V.ds->jobs.fail_message), "The prompt is not supported");
+	V.ds->jobs.fail_job = 2;
+	cfg = config(DS_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-ds-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_str_eq(lv_json_get_str(e, "stage"), "generating");
+	ck_assert_int_eq(cJSON_GetObjectItem(e, "shot")->valueint, 1);
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "InvalidParameter"));
+	cJSON_Delete(j);
+	/* The script cost nothing; the shot made (5 s) is charged, the rest refunded. */
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	ck_assert_str_ne(status[1], "ready");
+	assert_ledger(&pt, id, 5 * 27500);
+	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
+	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- OpenAI chat + Sora ----------------------------------------------------------------------------------------------- */
+
+#define SORA_PIPELINE "\"script\":\"gpt\",\"default_video_provider\":\"sora\""
+
+START_TEST(openai_chat_script_and_sora_clips_of_allowed_lengths)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16], buf[64];
+	int secs[4], ada[4], i;
+	lv_task *t;
+	cJSON *chat;
+	lv_fake *f;
+	vendors_start(0, 1, 0, 0);
+	cfg = config(SORA_PIPELINE);
+	lv_pt_open(&pt, "e2e-sora", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":15}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	/* 15 s = 8 + 7; Sora makes 4, 8 or 12 s: both generated, and billed, at 8 s; the film is trimmed to 15. */
+	ck_assert_int_eq(lv_task_cost_estimate(t), 16 * 30000);
+	ck_assert_int_eq(lv_task_cost_actual(t), 16 * 30000);
+	lv_task_free(t);
+	check_film(&pt, id, 15, 1280, 720);
+	assert_ledger(&pt, id, 16 * 30000);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert(secs[0] == 8 && secs[1] == 7);
+	/* The chat model was asked for that plan, with its own key; Sora got 8 s twice, with its own. */
+	f = fake_openai_server(V.oai);
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/chat/completions", K_CHAT), 1);
+	chat = fake_sent_json(f, "POST", "/v1/chat/completions", 0, NULL);
+	ck_assert_ptr_nonnull(strstr(fake_user_text(chat), "shot 1: duration 7 s"));
+	cJSON_Delete(chat);
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/videos", K_SORA), 2);
+	ck_assert_uint_ge(all_with_key(f, "GET", "/v1/videos/*", K_SORA), 4);
+	for (i = 0; i < 2; i++) {
+		lv_fake_request *r = NULL;
+		size_t k, n = lv_fake_requests(f), seen = 0;
+		for (k = 0; k < n && !r; k++) {
+			lv_fake_request *q = lv_fake_request_get(f, k);
+			if (!strcmp(q->method, "POST") && !strcmp(q->path, "/v1/videos") && seen++ == (size_t)i)
+				r = q;
+			else
+				lv_fake_request_free(q);
+		}
+		ck_assert_ptr_nonnull(r);
+		ck_assert(fake_mp_field(r, "seconds", buf, sizeof(buf)));
+		ck_assert_str_eq(buf, "8");
+		ck_assert(fake_mp_field(r, "size", buf, sizeof(buf)));
+		ck_assert_str_eq(buf, "1280x720");
+		lv_fake_request_free(r);
+	}
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(sora_failing_after_an_openai_chat_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	vendors_start(0, 1, 0, 0);
+	snprintf(V.oai->videos.fail_code, sizeof(V.oai->videos.fail_code), "internal_error");
+	snprintf(V.oai->videos.fail_message, sizeof(V.oai->videos.fail_message), "Video generation failed");
+	V.oai->videos.fail_job = 2;
+	cfg = config(SORA_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-sora-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":15}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_str_eq(lv_json_get_str(e, "stage"), "generating");
+	cJSON_Delete(j);
+	/* The first shot was made: its 8 s clip is what is charged (the script nothing); the rest refunded. */
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	ck_assert_str_ne(status[1], "ready");
+	assert_ledger(&pt, id, 8 * 30000);
+	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/chat/completions", K_CHAT), 1);
+	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/videos", K_SORA), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- ComfyUI + OpenAI images, speech, moderation and chat -------------------------------------------------------------- */
+
+#define COMFY_PIPELINE                                                                                               \
+	"\"script\":\"gpt\",\"moderation\":\"omod\",\"anchor\":\"img\",\"speech\":\"tts\",\"music\":\"local\","         \
+	"\"default_video_provider\":\"comfy\""
+
+START_TEST(comfyui_with_openai_anchors_speech_and_moderation)
+{
+	lv_pt pt;
+	char id[64], *cfg, *anchor, *path, status[4][16];
+	size_t anchor_len;
+	int secs[4], ada[4], i, r2v = 0;
+	lv_media_info mi;
+	lv_task *t;
+	cJSON *b, *root;
+	const cJSON *w;
+	lv_fake *f;
+	vendors_start(0, 1, 0, 1);
+	V.oai->cast = 1u; /* Ada is in the first shot only */
+	cfg = config(COMFY_PIPELINE);
+	lv_pt_open(&pt, "e2e-comfy", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":8}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_actual(t), 8 * 10000);
+	lv_task_free(t);
+	check_film(&pt, id, 8, 1280, 720);
+	assert_ledger(&pt, id, 8 * 10000);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert(secs[0] == 4 && secs[1] == 4 && ada[0] && !ada[1]);
+	f = fake_openai_server(V.oai);
+	/* Script and moderation (the prompt first among the texts), each with its key. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/chat/completions", K_CHAT), 1);
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/moderations", K_MODERATION), 1);
+	b = fake_sent_json(f, "POST", "/v1/moderations", 0, NULL);
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "input"), 0)->valuestring, PROMPT);
+	cJSON_Delete(b);
+	/* Anchors: Ada and the style frame drawn by OpenAI; hers is stored as the vendor's 1024x1024 picture. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/images/generations", K_IMAGES), 2);
+	path = lv_asprintf("%s/media/tasks/%s/anchors/c1.png", pt.dir, id);
+	ck_assert_int_eq(lv_media_probe(&mi, path), LV_OK);
+	ck_assert(mi.width == 1024 && mi.height == 1024);
+	free(path);
+	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
+	/* ComfyUI: her shot with the r2v workflow and that anchor uploaded; the other with the text workflow. */
+	ck_assert_int_eq(fake_comfyui_prompts(V.comfy), 2);
+	ck_assert_uint_eq(all_with_key(fake_comfyui_server(V.comfy), "POST", "/prompt", K_COMFY), 2);
+	ck_assert_uint_eq(all_with_key(fake_comfyui_server(V.comfy), "POST", "/upload/image", K_COMFY), 1);
+	ck_assert_int_eq(V.comfy->uploads, 1);
+	ck_assert_msg(memmem(V.comfy->upload_bodies[0], V.comfy->upload_lens[0], anchor, anchor_len) != NULL,
+	              "the uploaded picture is not the stored anchor");
+	for (i = 0; i < 2; i++) {
+		w = fake_comfyui_workflow(V.comfy, i, &root);
+		if (strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "6"), "inputs") ?
+		                   lv_json_get_str(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "6"), "inputs"), "text") : "",
+		           "Ada climbs")) {
+			ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "60"), "inputs"), "image"),
+			                 V.comfy->upload_names[0]);
+			r2v++;
+		} else {
+			ck_assert_ptr_null(cJSON_GetObjectItem(w, "60"));
+		}
+		cJSON_Delete(root);
+	}
+	ck_assert_int_eq(r2v, 1);
+	/* Narration: one line per shot, spoken by OpenAI. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/audio/speech", K_SPEECH), 2);
+	free(anchor);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(comfyui_failing_after_openai_anchors)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	vendors_start(0, 1, 0, 1);
+	V.comfy->fail_prompt = 2; /* the second shot's run fails in ComfyUI */
+	cfg = config(COMFY_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-comfy-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":8}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	ck_assert_str_eq(lv_task_error_code(t), "segment_failed");
+	lv_task_free(t);
+	/* Script, moderation and anchors cost nothing; the shot made is charged, the rest refunded. */
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	ck_assert_str_ne(status[1], "ready");
+	assert_ledger(&pt, id, 4 * 10000);
+	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/images/generations", K_IMAGES), 2);
+	ck_assert_int_eq(fake_comfyui_prompts(V.comfy), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("provider_e2e");
+	TCase *tc = tcase_create("pairings");
+	tcase_add_unchecked_fixture(tc, fixtures_make, fixtures_remove);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, anthropic_script_and_dashscope_reference_shots);
+	tcase_add_test(tc, dashscope_failing_after_an_anthropic_script);
+	tcase_add_test(tc, openai_chat_script_and_sora_clips_of_allowed_lengths);
+	tcase_add_test(tc, sora_failing_after_an_openai_chat_script);
+	tcase_add_test(tc, comfyui_with_openai_anchors_speech_and_moderation);
+	tcase_add_test(tc, comfyui_failing_after_openai_anchors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return lv_test_run_suite(suite());
+}
