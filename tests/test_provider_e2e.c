@@ -601,10 +601,432 @@ START_TEST(comfyui_failing_after_openai_anchors)
 }
 END_TEST
 
+/* ---- the secret sweep ------------------------------------------------------------------------------------------------------ */
+
+/* Every 12-character slice of every key (a whole key contains its slices), found in one pass over the data:
+ * the first two bytes of a window select the candidates. */
+typedef struct needles {
+	unsigned char first[65536 / 8];
+	const char *slice[N_SECRETS * 64];
+	const char *env[N_SECRETS * 64];
+	size_t n;
+} needles;
+
+#define SLICE 12
+
+static needles NS;
+
+static void needles_init(void)
+{
+	size_t i, off;
+	memset(&NS, 0, sizeof(NS));
+	for (i = 0; i < N_SECRETS; i++)
+		for (off = 0; off + SLICE <= strlen(secrets[i].value); off++) {
+			const unsigned char *k = (const unsigned char *)secrets[i].value + off;
+			unsigned two = (unsigned)k[0] << 8 | k[1];
+			ck_assert_uint_lt(NS.n, sizeof(NS.slice) / sizeof(NS.slice[0]));
+			NS.first[two / 8] |= (unsigned char)(1u << (two % 8));
+			NS.slice[NS.n] = (const char *)k;
+			NS.env[NS.n++] = secrets[i].env;
+		}
+}
+
+/* The variable whose key (or a slice of it) is in data, with its offset; NULL when none is. */
+static const char *leak_in(const char *data, size_t len, size_t *at)
+{
+	const unsigned char *d = (const unsigned char *)data;
+	size_t pos, i;
+	for (pos = 0; len >= SLICE && pos <= len - SLICE; pos++) {
+		unsigned two = (unsigned)d[pos] << 8 | d[pos + 1];
+		if (!(NS.first[two / 8] & (1u << (two % 8))))
+			continue;
+		for (i = 0; i < NS.n; i++)
+			if (!memcmp(d + pos, NS.slice[i], SLICE)) {
+				*at = pos;
+				return NS.env[i];
+			}
+	}
+	return NULL;
+}
+
+static void assert_clean(const char *what, const char *data, size_t len)
+{
+	size_t at = 0;
+	const char *env = leak_in(data, len, &at);
+	ck_assert_msg(env == NULL, "%s holds (a part of) the key in $%s at byte %zu", what, env, at);
+}
+
+/* Every regular file under dir; how many were read. */
+static int assert_tree_clean(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int files = 0;
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = lv_path_join(dir, e->d_name);
+		if (p && lstat(p, &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				files += assert_tree_clean(p);
+			} else if (S_ISREG(st.st_mode)) {
+				size_t len = 0;
+				char *data = read_all(p, &len);
+				assert_clean(p, data, len);
+				free(data);
+				files++;
+			}
+		}
+		free(p);
+	}
+	closedir(d);
+	return files;
+}
+
+/* What the API and lvctl said, for the scan. */
+static lv_buf said;
+static lv_test_server srv;
+static char *sweep_dir, *sweep_config;
+static char api_key[128];
+
+static cJSON *api(const char *method, const char *path, const char *body, long *status)
+{
+	char url[512], auth[200];
+	const char *headers[3] = { auth, body ? "Content-Type: application/json" : NULL, NULL };
+	lv_test_response r;
+	cJSON *j;
+	snprintf(url, sizeof(url), "%s%s", srv.base_url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api_key);
+	ck_assert_int_eq(lv_test_http(&r, method, url, headers, body, body ? strlen(body) : 0), 0);
+	lv_buf_printf(&said, "%s %s -> %ld\n%s\n", method, path, r.status, r.headers ? r.headers : "");
+	lv_buf_put(&said, r.body, r.body_len);
+	lv_buf_puts(&said, "\n");
+	if (status)
+		*status = r.status;
+	j = cJSON_ParseWithLength(r.body, r.body_len);
+	ck_assert_msg(j != NULL, "%s %s: not JSON: %s", method, path, r.body);
+	lv_test_response_free(&r);
+	return j;
+}
+
+/* lvctl --config C --data-dir D args...: its exit code; stdout and stderr kept for the scan. */
+static int ctl(char **out, const char *const *args)
+{
+	const char *argv[32];
+	int argc = 0, code;
+	lv_test_run r;
+	argv[argc++] = "--config";
+	argv[argc++] = sweep_config;
+	argv[argc++] = "--data-dir";
+	argv[argc++] = sweep_dir;
+	while (*args && argc < 31)
+		argv[argc++] = *args++;
+	argv[argc] = NULL;
+	ck_assert_int_eq(lv_test_exec(&r, "lvctl", argv, NULL, NULL), 0);
+	lv_buf_printf(&said, "lvctl: %s\n%s\n", r.out ? r.out : "", r.err ? r.err : "");
+	code = r.exit_code;
+	if (out)
+		*out = lv_strdup(r.out ? r.out : "");
+	lv_test_run_free(&r);
+	return code;
+}
+
+static void server_start(const char *config_text, const char *name)
+{
+	static const char *const extra[] = { "--workers", "1", NULL };
+	free(sweep_config);
+	sweep_config = lv_test_write_file(sweep_dir, name, config_text);
+	ck_assert_msg(lv_test_server_start(&srv, sweep_dir, sweep_config, extra) == 0, "lvserver did not start");
+}
+
+static void server_stop(void)
+{
+	int st = lv_test_server_stop(&srv);
+	ck_assert_msg(st == 0, "lvserver exited with status %d", st);
+}
+
+/* Create a task over the API; its id into id[64]. */
+static void create(const char *body, char *id)
+{
+	long status = 0;
+	cJSON *j = api("POST", "/v1/videos", body, &status);
+	ck_assert_msg(status == 202, "create: HTTP %ld", status);
+	snprintf(id, 64, "%s", lv_json_get_str(j, "task_id"));
+	cJSON_Delete(j);
+}
+
+/* Poll the task over the API until it is terminal; its status. */
+static char *await(const char *id)
+{
+	char path[128], *st = NULL;
+	int64_t until = lv_mono_ms() + 120000;
+	snprintf(path, sizeof(path), "/v1/videos/%s", id);
+	for (;;) {
+		cJSON *j = api("GET", path, NULL, NULL);
+		const char *s = lv_json_get_str(j, "status");
+		ck_assert_ptr_nonnull(s);
+		if (!strcmp(s, "completed") || !strcmp(s, "failed") || !strcmp(s, "canceled")) {
+			st = lv_strdup(s);
+			cJSON_Delete(j);
+			return st;
+		}
+		cJSON_Delete(j);
+		ck_assert_msg(lv_mono_ms() < until, "task %s is still %s", id, s);
+		lv_sleep_ms(200);
+	}
+}
+
+static void expect_status(const char *id, const char *want)
+{
+	char *st = await(id);
+	ck_assert_msg(!strcmp(st, want), "task %s is %s, want %s", id, st, want);
+	free(st);
+}
+
+/* A raw answer echoing the credential in the body and in a header, `times` times. */
+static lv_fake_response echo(int status, const char *body)
+{
+	lv_fake_response r;
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.headers = status == 429 ? "Retry-After: 1\r\nx-upstream-authorization: Bearer {{key}}\r\n"
+	                          : "x-upstream-authorization: Bearer {{key}}\r\n";
+	r.body = body;
+	return r;
+}
+
+/* How many requests of a server carried `key`. */
+static size_t carried(lv_fake *f, const char *key)
+{
+	size_t i, n = lv_fake_requests(f), k = 0;
+	char got[256];
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		k += !strcmp(fake_request_key(r, got, sizeof(got)), key);
+		lv_fake_request_free(r);
+	}
+	return k;
+}
+
+START_TEST(no_provider_secret_appears_in_logs_responses_or_files)
+{
+	char ok[64], sora[64], comfy[64], quoted[64], canceled[64], chat_ok[64], chat_refused[64], path[160], *out = NULL, *log, *log_path;
+	const char *ids[7];
+	size_t i, log_len;
+	int files, jobs_before;
+	long status;
+	lv_fake_response r;
+	cJSON *j;
+	needles_init();
+	memset(&said, 0, sizeof(said));
+	sweep_dir = lv_test_mkdtemp("e2e-secrets");
+	ck_assert_ptr_nonnull(sweep_dir);
+	vendors_start(1, 1, 1, 1);
+	V.ant->cast = 1u;
+	V.oai->cast = 1u;
+	/* Every vendor echoes the key it got, in a body and in a header, before answering properly. */
+	fake_anthropic_push(V.ant, 529, "x-upstream-authorization: Bearer {{key}}\r\n",
+	                    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded for "
+	                    "key {{key}}\"}}",
+	                    0, 1);
+	r = echo(500, "{\"error\":{\"message\":\"The server had an error with key {{key}}\",\"type\":\"server_error\","
+	              "\"param\":null,\"code\":null}}");
+	fake_openai_push(V.oai, FAKE_OA_MODERATION, &r, 1);
+	fake_openai_push(V.oai, FAKE_OA_IMAGES, &r, 1);
+	r = echo(503, "{\"error\":{\"message\":\"The engine is currently overloaded ({{key}})\",\"type\":"
+	              "\"server_error\"}}");
+	fake_openai_push(V.oai, FAKE_OA_SPEECH, &r, 1);
+	r = echo(429, "{\"code\":\"Throttling.RateQuota\",\"message\":\"Requests rate limit exceeded for {{key}}\","
+	              "\"request_id\":\"req-throttled\"}");
+	fake_script_add(&V.ds->jobs.submit_script, &V.ds->arena, &r, 1);
+	r = echo(500, "{\"code\":\"InternalError\",\"message\":\"upstream said: Authorization: Bearer {{key}}\","
+	              "\"request_id\":\"req-500\"}");
+	fake_script_add(&V.ds->jobs.poll_script, &V.ds->arena, &r, 1);
+	r = echo(429, "{\"error\":{\"message\":\"Rate limit reached for {{key}}\",\"type\":\"requests\",\"param\":null,"
+	              "\"code\":\"rate_limit_exceeded\"}}");
+	fake_script_add(&V.oai->videos.submit_script, &V.oai->arena, &r, 1);
+	r = echo(502, "<html>Bad gateway; the request had Authorization: Bearer {{key}}</html>");
+	r.content_type = "text/html";
+	fake_script_add(&V.oai->videos.poll_script, &V.oai->arena, &r, 1);
+	/* The ComfyUI proxy takes another key: the configured one is refused, echoed in a 401 body. */
+	snprintf(V.comfy->key, sizeof(V.comfy->key), "cf-proxy-another-key-entirely");
+
+	/* lvserver with every stage on a fake, logging at debug level to a file; everything through the API. */
+	setenv("LV_LOG_LEVEL", "debug", 1);
+	{
+		char *cfg = config("\"script\":\"claude\",\"moderation\":\"omod\",\"anchor\":\"img\",\"speech\":\"tts\","
+		                   "\"default_video_provider\":\"happyhorse\"");
+		server_start(cfg, "config.json");
+		free(cfg);
+	}
+	{
+		const char *args[] = { "--json", "keys", "create", "--name", "sweep", "--credits", "100000", NULL };
+		ck_assert_int_eq(ctl(&out, args), 0);
+		j = cJSON_Parse(out);
+		ck_assert_ptr_nonnull(j);
+		snprintf(api_key, sizeof(api_key), "%s", lv_json_get_str(j, "api_key"));
+		cJSON_Delete(j);
+		free(out);
+	}
+	/* A film through every stage (each vendor failing once first), one on Sora, one refused by ComfyUI. */
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":9}", ok);
+	expect_status(ok, "completed");
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4,\"provider\":\"sora\"}", sora);
+	expect_status(sora, "completed");
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4,\"provider\":\"comfy\"}", comfy);
+	expect_status(comfy, "failed");
+	/* One failed by DashScope with a message quoting the start of the key (as some vendors echo a key). */
+	fake_jobs_lock(&V.ds->jobs);
+	snprintf(V.ds->jobs.fail_code, sizeof(V.ds->jobs.fail_code), "InvalidParameter");
+	snprintf(V.ds->jobs.fail_message, sizeof(V.ds->jobs.fail_message), "model access denied for key %.18s...",
+	         K_DASHSCOPE);
+	fake_jobs_unlock(&V.ds->jobs);
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4,\"music\":false}", quoted);
+	expect_status(quoted, "failed");
+	fake_jobs_lock(&V.ds->jobs);
+	V.ds->jobs.fail_code[0] = '\0';
+	fake_jobs_unlock(&V.ds->jobs);
+	/* One canceled while its shot is at DashScope. */
+	fake_jobs_lock(&V.ds->jobs);
+	V.ds->jobs.run_polls = -1;
+	jobs_before = V.ds->jobs.n_jobs;
+	fake_jobs_unlock(&V.ds->jobs);
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4,\"music\":false}", canceled);
+	{
+		int64_t until = lv_mono_ms() + 60000;
+		int polled = 0;
+		for (;;) {
+			fake_jobs_lock(&V.ds->jobs);
+			polled = V.ds->jobs.n_jobs > jobs_before && V.ds->jobs.jobs[jobs_before].polls > 0;
+			fake_jobs_unlock(&V.ds->jobs);
+			if (polled)
+				break;
+			ck_assert_msg(lv_mono_ms() < until, "the shot never reached DashScope");
+			lv_sleep_ms(50);
+		}
+	}
+	snprintf(path, sizeof(path), "/v1/videos/%s/cancel", canceled);
+	j = api("POST", path, NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(lv_json_get_str(j, "status"), "canceled");
+	cJSON_Delete(j);
+	{
+		int64_t until = lv_mono_ms() + 20000;
+		while (lv_fake_count(fake_dashscope_server(V.ds), "POST", "/api/v1/tasks/*") < 1 && lv_mono_ms() < until)
+			lv_sleep_ms(50);
+		ck_assert_uint_eq(lv_fake_count(fake_dashscope_server(V.ds), "POST", "/api/v1/tasks/*"), 1);
+	}
+	/* Read everything back: the API, lvctl, and a doctor that asks every provider with its key. */
+	ids[0] = ok;
+	ids[1] = sora;
+	ids[2] = comfy;
+	ids[3] = canceled;
+	ids[4] = quoted;
+	for (i = 0; i < 5; i++) {
+		const char *args[] = { "--json", "get", ids[i], "--key", api_key, NULL };
+		snprintf(path, sizeof(path), "/v1/videos/%s", ids[i]);
+		cJSON_Delete(api("GET", path, NULL, NULL));
+		ck_assert_int_eq(ctl(NULL, args), 0);
+	}
+	cJSON_Delete(api("GET", "/v1/videos?limit=100", NULL, NULL));
+	cJSON_Delete(api("GET", "/v1/credits", NULL, NULL));
+	{
+		const char *list[] = { "--json", "list", "--key", api_key, "--limit", "100", NULL };
+		const char *doctor[] = { "doctor", "--online", NULL };
+		ck_assert_int_eq(ctl(NULL, list), 0);
+		ctl(NULL, doctor);
+	}
+	/* The data directory while the server runs (the WAL holds the latest writes). */
+	files = assert_tree_clean(sweep_dir);
+	ck_assert_int_gt(files, 5);
+	server_stop();
+
+	/* The OpenAI chat model as script writer and moderator: once after an echoing 500, once refused (401). */
+	r = echo(500, "{\"error\":{\"message\":\"The server had an error with key {{key}}\",\"type\":\"server_error\","
+	              "\"param\":null,\"code\":null}}");
+	fake_openai_push(V.oai, FAKE_OA_CHAT, &r, 1);
+	fake_jobs_lock(&V.ds->jobs);
+	V.ds->jobs.run_polls = 1;
+	fake_jobs_unlock(&V.ds->jobs);
+	{
+		char *cfg = config("\"script\":\"gpt\",\"moderation\":\"gpt\",\"anchor\":\"img\",\"speech\":\"tts\","
+		                   "\"default_video_provider\":\"happyhorse\"");
+		server_start(cfg, "config-chat.json");
+		free(cfg);
+	}
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4}", chat_ok);
+	expect_status(chat_ok, "completed");
+	fake_openai_lock(V.oai);
+	snprintf(V.oai->key[FAKE_OA_CHAT], sizeof(V.oai->key[0]), "sk-proj-chat-another-key-entirely");
+	fake_openai_unlock(V.oai);
+	create("{\"prompt\":\"" PROMPT "\",\"duration\":4}", chat_refused);
+	expect_status(chat_refused, "failed");
+	ids[5] = chat_ok;
+	ids[6] = chat_refused;
+	for (i = 5; i < 7; i++) {
+		const char *args[] = { "--json", "get", ids[i], "--key", api_key, NULL };
+		ck_assert_int_eq(ctl(NULL, args), 0);
+	}
+	{
+		const char *list[] = { "--json", "list", "--key", api_key, NULL };
+		const char *doctor[] = { "doctor", "--online", NULL };
+		ck_assert_int_eq(ctl(NULL, list), 0);
+		ctl(NULL, doctor);
+	}
+	server_stop();
+	unsetenv("LV_LOG_LEVEL");
+
+	/* The keys went out, each to its vendor, and came back in the echoes... */
+	ck_assert_uint_ge(carried(fake_anthropic_server(V.ant), K_ANTHROPIC), 2);
+	ck_assert_uint_ge(carried(fake_openai_server(V.oai), K_CHAT), 3);
+	ck_assert_uint_ge(carried(fake_openai_server(V.oai), K_MODERATION), 2);
+	ck_assert_uint_ge(carried(fake_openai_server(V.oai), K_IMAGES), 3);
+	ck_assert_uint_ge(carried(fake_openai_server(V.oai), K_SPEECH), 3);
+	ck_assert_uint_ge(carried(fake_openai_server(V.oai), K_SORA), 3);
+	ck_assert_uint_ge(carried(fake_dashscope_server(V.ds), K_DASHSCOPE), 4);
+	ck_assert_uint_ge(carried(fake_comfyui_server(V.comfy), K_COMFY), 1);
+	ck_assert_int_eq(V.ant->script.used, 1);
+	ck_assert_int_eq(V.oai->script[FAKE_OA_MODERATION].used, 1);
+	ck_assert_int_eq(V.oai->script[FAKE_OA_IMAGES].used, 1);
+	ck_assert_int_eq(V.oai->script[FAKE_OA_SPEECH].used, 1);
+	ck_assert_int_eq(V.oai->script[FAKE_OA_CHAT].used, 1);
+	ck_assert_int_eq(V.ds->jobs.submit_script.used, 1);
+	ck_assert_int_eq(V.ds->jobs.poll_script.used, 1);
+	ck_assert_int_eq(V.oai->videos.submit_script.used, 1);
+	ck_assert_int_eq(V.oai->videos.poll_script.used, 1);
+	/* ...the log is at debug level, and the scan finds a key where one is (in what a vendor received). */
+	log_path = lv_path_join(sweep_dir, "lvserver.log");
+	log = read_all(log_path, &log_len);
+	ck_assert_ptr_nonnull(memmem(log, log_len, "http: POST", 10));
+	ck_assert_ptr_nonnull(memmem(log, log_len, "debug", 5));
+	{
+		lv_fake_request *q = lv_fake_last(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT);
+		size_t at;
+		ck_assert_ptr_nonnull(leak_in(q->headers, strlen(q->headers), &at));
+		lv_fake_request_free(q);
+	}
+	/* Nowhere in the server's log, any API response, lvctl's output, or any file of the data directory. */
+	assert_clean("the server log", log, log_len);
+	assert_clean("what the API and lvctl said", said.data, said.len);
+	files = assert_tree_clean(sweep_dir);
+	ck_assert_int_gt(files, 5);
+	free(log);
+	free(log_path);
+	lv_buf_free(&said);
+	lv_test_rmdir(sweep_dir);
+	free(sweep_dir);
+	free(sweep_config);
+	sweep_config = NULL;
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("provider_e2e");
-	TCase *tc = tcase_create("pairings");
+	TCase *tc = tcase_create("e2e");
 	tcase_add_unchecked_fixture(tc, fixtures_make, fixtures_remove);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
@@ -614,6 +1036,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, sora_failing_after_an_openai_chat_script);
 	tcase_add_test(tc, comfyui_with_openai_anchors_speech_and_moderation);
 	tcase_add_test(tc, comfyui_failing_after_openai_anchors);
+	tcase_add_test(tc, no_provider_secret_appears_in_logs_responses_or_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

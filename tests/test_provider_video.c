@@ -898,6 +898,15 @@ START_TEST(helpers_summarise_encode_and_check)
 	lv_vh_summary(out, sizeof(out), "  bad\n\tvalue  for " DS_KEY, DS_KEY);
 	ck_assert_str_eq(out, "bad value for *****************");
 	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+	/* A vendor quoting the start of the key (or any 12 characters of it): that part is starred out too. */
+	lv_vh_summary(out, sizeof(out), "no access: sk-ds-test-4f1c9a...", DS_KEY);
+	ck_assert_str_eq(out, "no access: *****************...");
+	lv_vh_summary(out, sizeof(out), "key test-4f1c9a7e2b", DS_KEY);
+	ck_assert_str_eq(out, "key ***************");
+	lv_vh_summary(out, sizeof(out), "prefix sk-ds-test-4 only", DS_KEY);
+	ck_assert_str_eq(out, "prefix ************ only");
+	lv_vh_summary(out, sizeof(out), "prefix sk-ds-test- only", DS_KEY); /* 11 characters: not a key */
+	ck_assert_str_eq(out, "prefix sk-ds-test- only");
 	lv_vh_summary(out, 12, "时长不支持时长", NULL);
 	ck_assert_str_eq(out, "时长不");
 	lv_vh_summary(out, sizeof(out), NULL, NULL);
