@@ -936,15 +936,18 @@ START_TEST(cancel_interrupts_the_running_prompt_and_dequeues_the_rest)
 	ck_assert_int_eq(lv_task_cancel(&c, pt.engine, pt.key, id), LV_OK);
 	ck_assert_int_eq(lv_task_get_status(c), LV_TASK_CANCELED);
 	lv_task_free(c);
+	/* The jobs are canceled in no set order: when the running one is stopped first, the pending one starts
+	 * running at once and is interrupted rather than dropped from the queue. */
 	until = lv_mono_ms() + 10000;
-	while (lv_fake_count(fc->f, "POST", "/interrupt") < 1 || lv_fake_count(fc->f, "POST", "/queue") < 1) {
+	while (lv_fake_count(fc->f, "POST", "/interrupt") < 1 ||
+	       (lv_fake_count(fc->f, "POST", "/queue") < 1 && lv_fake_count(fc->f, "POST", "/interrupt") < 2)) {
 		ck_assert_msg(lv_mono_ms() < until, "cancel did not reach ComfyUI");
 		lv_sleep_ms(20);
 	}
 	lv_sleep_ms(500);
 	{
-		/* Every interrupt names its prompt (never a global stop); the pending one was asked to be dropped.
-		 * It may have started running when the first was stopped, and then it is interrupted too. */
+		/* Every interrupt names its prompt (never a global stop); the pending one was asked to be dropped,
+		 * or, when it had started running as the first was stopped, interrupted too. */
 		size_t i, n = lv_fake_requests(fc->f), deletes = 0, interrupts = 0;
 		for (i = 0; i < n; i++) {
 			lv_fake_request *r = lv_fake_request_get(fc->f, i);
@@ -962,7 +965,7 @@ START_TEST(cancel_interrupts_the_running_prompt_and_dequeues_the_rest)
 			lv_fake_request_free(r);
 		}
 		ck_assert_uint_ge(interrupts, 1);
-		ck_assert_uint_ge(deletes, 1);
+		ck_assert_msg(deletes >= 1 || interrupts >= 2, "the second prompt was neither dropped nor interrupted");
 	}
 	fake_comfyui_lock(fc);
 	ck_assert(fc->p[0].interrupted_at > 0);

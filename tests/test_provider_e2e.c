@@ -940,6 +940,11 @@ START_TEST(no_provider_secret_appears_in_logs_responses_or_files)
 		ctl(NULL, doctor);
 	}
 	/* The data directory while the server runs (the WAL holds the latest writes). */
+	{
+		char *wal = lv_path_join(sweep_dir, "longvideo.db-wal");
+		ck_assert_msg(lv_path_exists(wal), "no WAL to scan");
+		free(wal);
+	}
 	files = assert_tree_clean(sweep_dir);
 	ck_assert_int_gt(files, 5);
 	server_stop();
