@@ -39,7 +39,7 @@ extern char **environ;
 static fake_dashscope *ds; /* DashScope (HappyHorse) */
 static fake_openai *oa;    /* OpenAI's videos endpoints (Sora, and a gateway on the same protocol) */
 static lv_fake *dsf, *oaf; /* their servers (request logs) */
-static char *tdir;         /* the clips they serve */
+static char *tdir;         /* the clips they serve (made once, kept across tests) */
 
 #define DS (&ds->jobs)
 #define OA (&oa->videos)
@@ -53,10 +53,21 @@ static void push(fake_jobs *j, fake_script *s, const lv_fake_response *r)
 	fake_jobs_unlock(j);
 }
 
-static void setup(void)
+static void clips_dir_make(void)
 {
 	tdir = lv_test_mkdtemp("pvideo");
 	ck_assert_ptr_nonnull(tdir);
+}
+
+static void clips_dir_remove(void)
+{
+	lv_test_rmdir(tdir);
+	free(tdir);
+	tdir = NULL;
+}
+
+static void setup(void)
+{
 	ds = fake_dashscope_start(tdir);
 	oa = fake_openai_start(NULL, tdir);
 	dsf = fake_dashscope_server(ds);
@@ -71,9 +82,6 @@ static void teardown(void)
 	fake_openai_stop(oa);
 	ds = NULL;
 	oa = NULL;
-	lv_test_rmdir(tdir);
-	free(tdir);
-	tdir = NULL;
 }
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
@@ -945,6 +953,9 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("provider_video");
 	TCase *tds = tcase_create("dashscope"), *toa = tcase_create("openai"), *cf = tcase_create("config");
+	tcase_add_unchecked_fixture(tds, clips_dir_make, clips_dir_remove);
+	tcase_add_unchecked_fixture(toa, clips_dir_make, clips_dir_remove);
+	tcase_add_unchecked_fixture(cf, clips_dir_make, clips_dir_remove);
 	tcase_add_checked_fixture(tds, setup, teardown);
 	tcase_add_checked_fixture(toa, setup, teardown);
 	tcase_add_checked_fixture(cf, setup, teardown);

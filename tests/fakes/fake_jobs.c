@@ -53,10 +53,15 @@ fake_job *fake_jobs_find(fake_jobs *j, const char *id)
 
 int fake_jobs_advance(fake_jobs *j, fake_job *job)
 {
+	char path[1024];
 	job->polls++;
 	if (j->run_polls < 0 ? !j->released : job->polls <= j->run_polls)
 		return 0;
-	return j->fail_code[0] && (j->fail_job == 0 || j->fail_job == job->number) ? -1 : 1;
+	if (j->fail_code[0] && (j->fail_job == 0 || j->fail_job == job->number))
+		return -1;
+	/* The clip is made as the job ends (a status check may be retried; the download had better be quick). */
+	fake_clip(path, sizeof(path), j->clip_dir, job->width, job->height, job->seconds);
+	return 1;
 }
 
 void fake_jobs_submitted(fake_jobs *j)
