@@ -11,10 +11,9 @@
 #include "compose/compose.h"
 #include "config/config.h"
 #include "core/engine.h"
-#include "fakevendor.h"
+#include "fakes/fake_comfyui.h"
 #include "harness.h"
 #include "longvideo.h"
-#include "media/local.h"
 #include "pipeline_util.h"
 #include "providers/clip.h"
 #include "providers/provider.h"
@@ -23,12 +22,8 @@
 #include "util/mem.h"
 #include "util/time.h"
 
-#include <curl/curl.h>
-#include <libavutil/log.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <stddef.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -44,11 +39,20 @@ extern char **environ;
 #define LTX LV_TEST_SOURCE_DIR "/examples/comfyui/ltxv_t2v_api.json"
 #define FRAME (1.0 / 24.0)
 
-/* ---- media fixtures (made once, before the tests fork) ------------------------------------------------------ */
+/* ---- the fake ComfyUI and the outputs it serves (made once, before the tests fork) ------------------------------ */
 
-static char *fx;           /* fixture directory */
-static char *fx_mp4, *fx_webp, *fx_gif, *fx_frames_dir;
-#define FX_FRAMES 48       /* 3 s at 16 fps */
+static fake_comfyui_outputs fxo;
+static fake_comfyui *fc;
+
+static void fixtures_make(void)
+{
+	fake_comfyui_outputs_make(&fxo);
+}
+
+static void fixtures_remove(void)
+{
+	fake_comfyui_outputs_free(&fxo);
+}
 
 static void run_ffmpeg(const char *args)
 {
@@ -57,572 +61,26 @@ static void run_ffmpeg(const char *args)
 	free(cmd);
 }
 
-static void fixtures_make(void)
-{
-	lv_render_params p;
-	char *a;
-	av_log_set_level(AV_LOG_ERROR); /* the encoders' chatter, as the workers set it */
-	fx = lv_test_mkdtemp("comfy-fx");
-	fx_mp4 = lv_path_join(fx, "clip.mp4");
-	fx_webp = lv_path_join(fx, "anim.webp");
-	fx_gif = lv_path_join(fx, "anim.gif");
-	fx_frames_dir = lv_path_join(fx, "frames");
-	lv_mkdir_p(fx_frames_dir, 0);
-	/* The MP4 a SaveVideo node would write: here a canonical one, so composition can copy it. */
-	memset(&p, 0, sizeof(p));
-	p.width = 1280;
-	p.height = 720;
-	p.seconds = 5;
-	p.seed = 7;
-	p.text = "fake ComfyUI output";
-	p.camera = "pan left";
-	p.language = "en";
-	ck_assert_int_eq(lv_render_segment(&p, fx_mp4), LV_OK);
-	a = lv_asprintf("-f lavfi -i testsrc=size=320x240:rate=16 -t 3 -loop 0 -c:v libwebp_anim -quality 80 %s", fx_webp);
-	run_ffmpeg(a);
-	free(a);
-	a = lv_asprintf("-f lavfi -i testsrc=size=320x240:rate=16 -t 3 -loop 0 %s", fx_gif);
-	run_ffmpeg(a);
-	free(a);
-	a = lv_asprintf("-f lavfi -i testsrc=size=160x120:rate=16 -t 3 %s/f_%%05d_.png", fx_frames_dir);
-	run_ffmpeg(a);
-	free(a);
-}
-
-static void fixtures_remove(void)
-{
-	lv_test_rmdir(fx);
-	free(fx);
-	free(fx_mp4);
-	free(fx_webp);
-	free(fx_gif);
-	free(fx_frames_dir);
-}
-
-/* ---- the fake ComfyUI ---------------------------------------------------------------------------------------- */
-
-enum { K_SAVEVIDEO, K_VHS, K_WEBP, K_GIF, K_FRAMES, K_NOTHING };
-
-typedef struct fprompt {
-	char id[48];
-	char client_id[96];
-	int64_t submitted, interrupted_at;
-	int number, deleted, kind, fail; /* fail: 0 ok, 1 execution error, 2 out of memory */
-	char *body;
-} fprompt;
-
-typedef struct fcomfy {
-	lv_fake *f;
-	pthread_mutex_t mu;
-	fprompt p[64];
-	int n;
-	int64_t queue_ms, run_ms;  /* each prompt waits at least queue_ms, then runs run_ms, one at a time */
-	int kinds[8], n_kinds;     /* output kind by prompt number (cycled) */
-	int fail_prompt, oom_prompt; /* 1-based prompt numbers */
-	int prompt_429, prompt_502_queued, prompt_503_lost, prompt_slow_ms, prompt_garbage, prompt_400;
-	int history_500, history_garbage;
-	int64_t prompt_times[64];
-	int n_prompt_times;
-	int uploads;
-	char upload_body_has_png, upload_has_overwrite, upload_has_type_input;
-	char upload_names[8][128];
-	char *keep[8192];
-	size_t n_keep;
-} fcomfy;
-
-static fcomfy *fc;
-
-static const char *keep(fcomfy *c, char *s)
-{
-	if (c->n_keep < sizeof(c->keep) / sizeof(c->keep[0]))
-		c->keep[c->n_keep++] = s;
-	return s;
-}
-
-/* The prompt's times under one-at-a-time execution (deleted prompts never run). */
-static void timeline(const fcomfy *c, int i, int64_t *start, int64_t *end)
-{
-	int64_t prev = 0;
-	int j;
-	*start = *end = 0;
-	for (j = 0; j <= i; j++) {
-		int64_t s, e;
-		if (c->p[j].deleted)
-			continue;
-		s = c->p[j].submitted + c->queue_ms;
-		if (s < prev)
-			s = prev;
-		e = s + c->run_ms;
-		if (c->p[j].interrupted_at && c->p[j].interrupted_at < e)
-			e = c->p[j].interrupted_at;
-		prev = e;
-		*start = s;
-		*end = e;
-	}
-}
-
-/* 0 gone (deleted), 1 pending, 2 running, 3 done */
-static int prompt_state(const fcomfy *c, int i, int64_t now)
-{
-	int64_t s, e;
-	if (c->p[i].deleted)
-		return 0;
-	timeline(c, i, &s, &e);
-	return now < s ? 1 : now < e ? 2 : 3;
-}
-
-static cJSON *queue_item(const fprompt *p)
-{
-	cJSON *a = cJSON_CreateArray(), *extra = cJSON_CreateObject();
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(p->number));
-	cJSON_AddItemToArray(a, cJSON_CreateString(p->id));
-	cJSON_AddItemToArray(a, cJSON_CreateObject());
-	cJSON_AddStringToObject(extra, "client_id", p->client_id);
-	cJSON_AddItemToArray(a, extra);
-	cJSON_AddItemToArray(a, cJSON_CreateStringArray((const char *const[]){ "51" }, 1));
-	return a;
-}
-
-static cJSON *file_entry(const char *name, const char *sub, const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "filename", name);
-	cJSON_AddStringToObject(o, "subfolder", sub);
-	cJSON_AddStringToObject(o, "type", type);
-	return o;
-}
-
-/* "animated": [true], as SaveVideo and SaveAnimatedWEBP report it. */
-static void animated_true(cJSON *node)
-{
-	cJSON *a = cJSON_AddArrayToObject(node, "animated");
-	cJSON_AddItemToArray(a, cJSON_CreateTrue());
-}
-
-static cJSON *outputs_for(int kind)
-{
-	cJSON *o = cJSON_CreateObject(), *node, *arr;
-	int i;
-	/* A preview node's temporary picture: never the thing to fetch. */
-	node = cJSON_AddObjectToObject(o, "12");
-	arr = cJSON_AddArrayToObject(node, "images");
-	cJSON_AddItemToArray(arr, file_entry("ComfyUI_temp_0001.png", "", "temp"));
-	switch (kind) {
-	case K_SAVEVIDEO: /* core SaveVideo: under "images" with "animated": [true] */
-		node = cJSON_AddObjectToObject(o, "51");
-		arr = cJSON_AddArrayToObject(node, "images");
-		cJSON_AddItemToArray(arr, file_entry("clip.mp4", "longvideo", "output"));
-		animated_true(node);
-		break;
-	case K_VHS: /* VHS_VideoCombine: under "gifs" */
-		node = cJSON_AddObjectToObject(o, "9");
-		arr = cJSON_AddArrayToObject(node, "gifs");
-		cJSON_AddItemToArray(arr, file_entry("clip.mp4", "", "output"));
-		cJSON_AddStringToObject(cJSON_GetArrayItem(arr, 0), "format", "video/h264-mp4");
-		cJSON_AddNumberToObject(cJSON_GetArrayItem(arr, 0), "frame_rate", 16);
-		break;
-	case K_WEBP: /* SaveAnimatedWEBP */
-		node = cJSON_AddObjectToObject(o, "41");
-		arr = cJSON_AddArrayToObject(node, "images");
-		cJSON_AddItemToArray(arr, file_entry("anim.webp", "longvideo", "output"));
-		animated_true(node);
-		break;
-	case K_GIF:
-		node = cJSON_AddObjectToObject(o, "9");
-		arr = cJSON_AddArrayToObject(node, "gifs");
-		cJSON_AddItemToArray(arr, file_entry("anim.gif", "", "output"));
-		break;
-	case K_FRAMES: /* SaveImage: one PNG per frame */
-		node = cJSON_AddObjectToObject(o, "9");
-		arr = cJSON_AddArrayToObject(node, "images");
-		for (i = 1; i <= FX_FRAMES; i++) {
-			char name[32];
-			snprintf(name, sizeof(name), "f_%05d_.png", i);
-			cJSON_AddItemToArray(arr, file_entry(name, "", "output"));
-		}
-		break;
-	default:
-		break;
-	}
-	return o;
-}
-
-static cJSON *history_item(const fcomfy *c, int i)
-{
-	const fprompt *p = &c->p[i];
-	cJSON *it = cJSON_CreateObject(), *st, *msgs, *m, *d;
-	cJSON_AddItemToObject(it, "prompt", queue_item(p));
-	st = cJSON_AddObjectToObject(it, "status");
-	msgs = cJSON_CreateArray();
-	m = cJSON_CreateArray();
-	cJSON_AddItemToArray(m, cJSON_CreateString("execution_start"));
-	d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "prompt_id", p->id);
-	cJSON_AddItemToArray(m, d);
-	cJSON_AddItemToArray(msgs, m);
-	if (p->interrupted_at || p->fail) {
-		m = cJSON_CreateArray();
-		d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "prompt_id", p->id);
-		cJSON_AddStringToObject(d, "node_id", "3");
-		cJSON_AddStringToObject(d, "node_type", "KSampler");
-		if (p->interrupted_at) {
-			cJSON_AddItemToArray(m, cJSON_CreateString("execution_interrupted"));
-		} else {
-			cJSON_AddItemToArray(m, cJSON_CreateString("execution_error"));
-			cJSON_AddStringToObject(d, "exception_type",
-			                        p->fail == 2 ? "torch.OutOfMemoryError" : "RuntimeError");
-			cJSON_AddStringToObject(d, "exception_message",
-			                        p->fail == 2 ? "Allocation on device 0 would exceed allowed memory. (out of memory)"
-			                                     : "mat1 and mat2 shapes cannot be multiplied (77x768 and 4096x5120)");
-			cJSON_AddItemToObject(d, "traceback",
-			                      cJSON_CreateStringArray((const char *const[]){ "File \"/srv/secret/comfy/x.py\"" }, 1));
-		}
-		cJSON_AddItemToArray(m, d);
-		cJSON_AddItemToArray(msgs, m);
-		cJSON_AddStringToObject(st, "status_str", "error");
-		cJSON_AddBoolToObject(st, "completed", 0);
-		cJSON_AddItemToObject(it, "outputs", cJSON_CreateObject());
-	} else {
-		m = cJSON_CreateArray();
-		cJSON_AddItemToArray(m, cJSON_CreateString("execution_success"));
-		d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "prompt_id", p->id);
-		cJSON_AddItemToArray(m, d);
-		cJSON_AddItemToArray(msgs, m);
-		cJSON_AddStringToObject(st, "status_str", "success");
-		cJSON_AddBoolToObject(st, "completed", 1);
-		cJSON_AddItemToObject(it, "outputs", outputs_for(p->kind));
-	}
-	cJSON_AddItemToObject(st, "messages", msgs);
-	cJSON_AddItemToObject(it, "meta", cJSON_CreateObject());
-	return it;
-}
-
-static void answer_json(fcomfy *c, lv_fake_response *out, int status, cJSON *j)
-{
-	out->status = status;
-	out->body = keep(c, cJSON_PrintUnformatted(j));
-	cJSON_Delete(j);
-}
-
-static void h_prompt(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	cJSON *b = cJSON_Parse(req->body), *r;
-	fprompt *p;
-	int queue = 1;
-	(void)f;
-	pthread_mutex_lock(&c->mu);
-	if (c->n_prompt_times < 64)
-		c->prompt_times[c->n_prompt_times++] = lv_mono_ms();
-	if (c->prompt_429 > 0) {
-		c->prompt_429--;
-		out->status = 429;
-		out->headers = "Retry-After: 1\r\n";
-		out->body = "{\"error\":\"busy\"}";
-		goto done;
-	}
-	if (c->prompt_400 > 0) {
-		c->prompt_400--;
-		out->status = 400;
-		out->body = "{\"error\": {\"type\": \"prompt_outputs_failed_validation\", \"message\": \"Prompt outputs failed "
-		            "validation\", \"details\": \"\", \"extra_info\": {}}, \"node_errors\": {\"37\": {\"errors\": "
-		            "[{\"type\": \"value_not_in_list\", \"message\": \"Value not in list\", \"details\": \"unet_name: "
-		            "'wan2.1_t2v_14B_fp8_e4m3fn.safetensors' not in []\", \"extra_info\": {}}], \"dependent_outputs\": "
-		            "[\"51\"], \"class_type\": \"UNETLoader\"}}}";
-		goto done;
-	}
-	if (c->prompt_503_lost > 0) {
-		c->prompt_503_lost--;
-		out->status = 503;
-		out->body = "<html>Service Unavailable</html>";
-		out->content_type = "text/html";
-		goto done;
-	}
-	if (!cJSON_IsObject(cJSON_GetObjectItem(b, "prompt")) || !lv_json_get_str(b, "client_id") || c->n >= 64) {
-		out->status = 400;
-		out->body = "{\"error\": \"no prompt\", \"node_errors\": []}";
-		goto done;
-	}
-	p = &c->p[c->n];
-	memset(p, 0, sizeof(*p));
-	snprintf(p->id, sizeof(p->id), "0f1e2d3c-0000-4000-8000-%012d", c->n + 1);
-	snprintf(p->client_id, sizeof(p->client_id), "%s", lv_json_get_str(b, "client_id"));
-	p->submitted = lv_mono_ms();
-	p->number = c->n;
-	p->kind = c->n_kinds ? c->kinds[c->n % c->n_kinds] : K_SAVEVIDEO;
-	p->fail = c->fail_prompt == c->n + 1 ? 1 : c->oom_prompt == c->n + 1 ? 2 : 0;
-	p->body = lv_strdup(req->body);
-	c->n++;
-	(void)queue;
-	if (c->prompt_502_queued > 0) {
-		c->prompt_502_queued--;
-		out->status = 502;
-		out->body = "<html>Bad Gateway</html>";
-		out->content_type = "text/html";
-		goto done;
-	}
-	if (c->prompt_garbage > 0) {
-		c->prompt_garbage--;
-		out->body = "{\"prompt_id\": ";
-		goto done;
-	}
-	if (c->prompt_slow_ms > 0) {
-		out->delay_ms = c->prompt_slow_ms;
-		c->prompt_slow_ms = 0;
-	}
-	r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "prompt_id", p->id);
-	cJSON_AddNumberToObject(r, "number", p->number);
-	cJSON_AddItemToObject(r, "node_errors", cJSON_CreateObject());
-	answer_json(c, out, 200, r);
-done:
-	pthread_mutex_unlock(&c->mu);
-	cJSON_Delete(b);
-}
-
-static void h_history_one(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	const char *id = req->path + strlen("/history/");
-	cJSON *r = cJSON_CreateObject();
-	int64_t now = lv_mono_ms();
-	int i;
-	(void)f;
-	pthread_mutex_lock(&c->mu);
-	if (c->history_500 > 0) {
-		c->history_500--;
-		out->status = 500;
-		out->body = "500 Internal Server Error";
-		out->content_type = "text/plain";
-		cJSON_Delete(r);
-		pthread_mutex_unlock(&c->mu);
-		return;
-	}
-	if (c->history_garbage > 0) {
-		c->history_garbage--;
-		out->body = "{\"0f1e2d3c\": {\"status\": ";
-		cJSON_Delete(r);
-		pthread_mutex_unlock(&c->mu);
-		return;
-	}
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->p[i].id, id) && prompt_state(c, i, now) == 3)
-			cJSON_AddItemToObject(r, id, history_item(c, i));
-	answer_json(c, out, 200, r);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void h_history_all(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	cJSON *r = cJSON_CreateObject();
-	int64_t now = lv_mono_ms();
-	int i;
-	(void)f;
-	(void)req;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++)
-		if (prompt_state(c, i, now) == 3)
-			cJSON_AddItemToObject(r, c->p[i].id, history_item(c, i));
-	answer_json(c, out, 200, r);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void h_queue(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	cJSON *r = cJSON_CreateObject(), *run = cJSON_AddArrayToObject(r, "queue_running"),
-	      *pend = cJSON_AddArrayToObject(r, "queue_pending");
-	int64_t now = lv_mono_ms();
-	int i;
-	(void)f;
-	(void)req;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++) {
-		int s = prompt_state(c, i, now);
-		if (s == 2)
-			cJSON_AddItemToArray(run, queue_item(&c->p[i]));
-		else if (s == 1)
-			cJSON_AddItemToArray(pend, queue_item(&c->p[i]));
-	}
-	answer_json(c, out, 200, r);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void h_queue_post(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	cJSON *b = cJSON_Parse(req->body);
-	const cJSON *id;
-	int i;
-	(void)f;
-	pthread_mutex_lock(&c->mu);
-	cJSON_ArrayForEach(id, cJSON_GetObjectItem(b, "delete"))
-	{
-		for (i = 0; cJSON_IsString(id) && i < c->n; i++)
-			if (!strcmp(c->p[i].id, id->valuestring) && prompt_state(c, i, lv_mono_ms()) == 1)
-				c->p[i].deleted = 1;
-	}
-	pthread_mutex_unlock(&c->mu);
-	cJSON_Delete(b);
-	out->status = 200;
-	out->body = "";
-}
-
-static void h_interrupt(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	cJSON *b = cJSON_Parse(req->body);
-	const char *want = lv_json_get_str(b, "prompt_id");
-	int64_t now = lv_mono_ms();
-	int i;
-	(void)f;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++)
-		if (prompt_state(c, i, now) == 2 && (!want || !strcmp(want, c->p[i].id)))
-			c->p[i].interrupted_at = now;
-	pthread_mutex_unlock(&c->mu);
-	cJSON_Delete(b);
-	out->status = 200;
-	out->body = "";
-}
-
-static void h_upload(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	const char *fn = strstr(req->body, "filename=\"");
-	char name[128] = "";
-	cJSON *r;
-	(void)f;
-	if (fn) {
-		const char *e = strchr(fn + 10, '"');
-		snprintf(name, sizeof(name), "%.*s", e ? (int)(e - fn - 10) : 0, fn + 10);
-	}
-	pthread_mutex_lock(&c->mu);
-	if (c->uploads < 8)
-		snprintf(c->upload_names[c->uploads], sizeof(c->upload_names[0]), "%s", name);
-	c->uploads++;
-	/* The body is binary (the PNG): search it whole. */
-	if (memmem(req->body, req->body_len, "\x89PNG\r\n\x1a\n", 8))
-		c->upload_body_has_png = 1;
-	{
-		static const char ow[] = "name=\"overwrite\"\r\n\r\ntrue", ty[] = "name=\"type\"\r\n\r\ninput";
-		if (memmem(req->body, req->body_len, ow, sizeof(ow) - 1))
-			c->upload_has_overwrite = 1;
-		if (memmem(req->body, req->body_len, ty, sizeof(ty) - 1))
-			c->upload_has_type_input = 1;
-	}
-	r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "name", name);
-	cJSON_AddStringToObject(r, "subfolder", "");
-	cJSON_AddStringToObject(r, "type", "input");
-	answer_json(c, out, 200, r);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void h_view(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	fcomfy *c = ctx;
-	const char *q = strstr(req->query, "filename=");
-	char name[256] = "", *dec;
-	int len = 0;
-	(void)f;
-	if (q) {
-		size_t n = strcspn(q + 9, "&");
-		snprintf(name, sizeof(name), "%.*s", (int)n, q + 9);
-	}
-	dec = curl_easy_unescape(NULL, name, 0, &len);
-	pthread_mutex_lock(&c->mu);
-	out->content_type = "application/octet-stream";
-	if (!strcmp(dec, "clip.mp4"))
-		out->body_file = fx_mp4;
-	else if (!strcmp(dec, "anim.webp"))
-		out->body_file = fx_webp;
-	else if (!strcmp(dec, "anim.gif"))
-		out->body_file = fx_gif;
-	else if (!strncmp(dec, "f_", 2))
-		out->body_file = keep(c, lv_path_join(fx_frames_dir, dec));
-	else
-		out->status = 404;
-	pthread_mutex_unlock(&c->mu);
-	curl_free(dec);
-}
-
 static void fake_start(void)
 {
-	fc = lv_calloc(1, sizeof(*fc));
-	ck_assert_ptr_nonnull(fc);
-	pthread_mutex_init(&fc->mu, NULL);
-	fc->f = lv_fake_start();
-	ck_assert_ptr_nonnull(fc->f);
-	fc->queue_ms = 50;
-	fc->run_ms = 300;
-	lv_fake_handle(fc->f, "POST", "/prompt", h_prompt, fc);
-	lv_fake_handle(fc->f, "GET", "/history/*", h_history_one, fc);
-	lv_fake_handle(fc->f, "GET", "/history", h_history_all, fc);
-	lv_fake_handle(fc->f, "GET", "/queue", h_queue, fc);
-	lv_fake_handle(fc->f, "POST", "/queue", h_queue_post, fc);
-	lv_fake_handle(fc->f, "POST", "/interrupt", h_interrupt, fc);
-	lv_fake_handle(fc->f, "POST", "/upload/image", h_upload, fc);
-	lv_fake_handle(fc->f, "GET", "/view", h_view, fc);
-}
-
-/* Back to a fresh server state without restarting it (a restart costs seconds); counts of requests seen
- * keep growing, so tests compare them before and after. */
-static void fake_reset(void)
-{
-	size_t i;
-	int j;
-	pthread_mutex_lock(&fc->mu);
-	for (i = 0; i < fc->n_keep; i++)
-		free(fc->keep[i]);
-	for (j = 0; j < fc->n; j++)
-		free(fc->p[j].body);
-	{
-		lv_fake *f = fc->f;
-		memset((char *)fc + offsetof(fcomfy, p), 0, sizeof(*fc) - offsetof(fcomfy, p));
-		fc->f = f;
-	}
-	fc->queue_ms = 50;
-	fc->run_ms = 300;
-	pthread_mutex_unlock(&fc->mu);
+	fc = fake_comfyui_start(&fxo);
 }
 
 static void fake_stop(void)
 {
-	size_t i;
-	int j;
-	lv_fake_stop(fc->f);
-	for (i = 0; i < fc->n_keep; i++)
-		free(fc->keep[i]);
-	for (j = 0; j < fc->n; j++)
-		free(fc->p[j].body);
-	pthread_mutex_destroy(&fc->mu);
-	free(fc);
+	fake_comfyui_stop(fc);
 	fc = NULL;
 }
 
 static int prompts(void)
 {
-	int n;
-	if (!fc)
-		return 0;
-	pthread_mutex_lock(&fc->mu);
-	n = fc->n;
-	pthread_mutex_unlock(&fc->mu);
-	return n;
+	return fc ? fake_comfyui_prompts(fc) : 0;
 }
 
 /* The workflow (the "prompt" object) of the i-th /prompt the fake accepted, parsed. */
 static cJSON *sent_workflow(int i, cJSON **root)
 {
-	pthread_mutex_lock(&fc->mu);
-	*root = i < fc->n ? cJSON_Parse(fc->p[i].body) : NULL;
-	pthread_mutex_unlock(&fc->mu);
-	ck_assert_ptr_nonnull(*root);
-	return cJSON_GetObjectItem(*root, "prompt");
+	return fake_comfyui_workflow(fc, i, root);
 }
 
 static const cJSON *input(const cJSON *wf, const char *node, const char *name)
@@ -937,9 +395,9 @@ START_TEST(a_shot_already_on_the_server_is_not_sent_again)
 	free(again.job_id);
 	free(again.job_state);
 	/* A run that failed is what a new submission replaces: sent. */
-	pthread_mutex_lock(&fc->mu);
+	fake_comfyui_lock(fc);
 	fc->p[0].fail = 1;
-	pthread_mutex_unlock(&fc->mu);
+	fake_comfyui_unlock(fc);
 	memset(&again, 0, sizeof(again));
 	ck_assert_int_eq(d.p->video->submit(d.p->self, &d.ctx, &d.job, &again, &err), LV_OK);
 	ck_assert_str_ne(again.job_id, st.job_id);
@@ -1105,7 +563,7 @@ START_TEST(animated_webp_gif_and_frames_become_canonical_mp4)
 	char *dir = lv_test_mkdtemp("comfy-clip");
 	char *in = lv_path_join(dir, "in.webp"), *out = lv_path_join(dir, "webp.mp4"), *ref = lv_path_join(dir, "ref.mp4");
 	char *gif_out = lv_path_join(dir, "gif.mp4"), *frames_out = lv_path_join(dir, "frames.mp4"), *a;
-	char *pngs[FX_FRAMES];
+	char *pngs[FAKE_COMFY_FRAMES];
 	lv_media_info mi;
 	int converted = 0, i;
 	double q;
@@ -1128,32 +586,32 @@ START_TEST(animated_webp_gif_and_frames_become_canonical_mp4)
 	a = lv_asprintf("-f lavfi -i testsrc=size=320x240:rate=16 -t 3 %s/r_%%03d.png", dir);
 	run_ffmpeg(a);
 	free(a);
-	for (i = 0; i < FX_FRAMES; i++) {
+	for (i = 0; i < FAKE_COMFY_FRAMES; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "r_%03d.png", i + 1);
 		pngs[i] = lv_path_join(dir, name);
 	}
-	ck_assert_int_eq(lv_clip_frames_to_mp4((const char *const *)pngs, FX_FRAMES, 16, ref, 640, 360, NULL), LV_OK);
+	ck_assert_int_eq(lv_clip_frames_to_mp4((const char *const *)pngs, FAKE_COMFY_FRAMES, 16, ref, 640, 360, NULL), LV_OK);
 	q = psnr(out, ref);
 	ck_assert_msg(q > 45, "animated WebP vs PNG frames: PSNR %.2f dB", q);
 	/* Frames from the fixture: 160x120 fitted into 16:9 with bars, 48 frames at 16 fps = 3 s. */
-	for (i = 0; i < FX_FRAMES; i++) {
+	for (i = 0; i < FAKE_COMFY_FRAMES; i++) {
 		char name[32];
 		free(pngs[i]);
 		snprintf(name, sizeof(name), "f_%05d_.png", i + 1);
-		pngs[i] = lv_path_join(fx_frames_dir, name);
+		pngs[i] = lv_path_join(fxo.frames_dir, name);
 	}
-	ck_assert_int_eq(lv_clip_frames_to_mp4((const char *const *)pngs, FX_FRAMES, 16, frames_out, 1280, 720, NULL),
+	ck_assert_int_eq(lv_clip_frames_to_mp4((const char *const *)pngs, FAKE_COMFY_FRAMES, 16, frames_out, 1280, 720, NULL),
 	                 LV_OK);
 	ck_assert_int_eq(lv_media_probe(&mi, frames_out), LV_OK);
 	ck_assert_int_eq(mi.width, 1280);
 	ck_assert_int_eq(mi.video_frames, 72);
 	/* GIF (palette, so compared loosely with the lossless source). */
-	a = lv_asprintf("%s.copy", fx_gif);
+	a = lv_asprintf("%s.copy", fxo.gif);
 	{
 		char *data = NULL;
 		size_t len;
-		ck_assert_int_eq(lv_file_read(&data, &len, fx_gif), LV_OK);
+		ck_assert_int_eq(lv_file_read(&data, &len, fxo.gif), LV_OK);
 		ck_assert_int_eq(lv_file_write_atomic(a, data, len, 0644), LV_OK);
 		free(data);
 	}
@@ -1171,7 +629,7 @@ START_TEST(animated_webp_gif_and_frames_become_canonical_mp4)
 		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "junk.bin"));
 		free(junk);
 	}
-	for (i = 0; i < FX_FRAMES; i++)
+	for (i = 0; i < FAKE_COMFY_FRAMES; i++)
 		free(pngs[i]);
 	free(in);
 	free(out);
@@ -1194,8 +652,8 @@ START_TEST(films_through_the_pipeline_from_mp4_and_webp_outputs)
 	const cJSON *w;
 	int i, n;
 	size_t views;
-	fc->kinds[0] = K_SAVEVIDEO;
-	fc->kinds[1] = K_VHS;
+	fc->kinds[0] = FAKE_COMFY_SAVEVIDEO;
+	fc->kinds[1] = FAKE_COMFY_VHS;
 	fc->n_kinds = 2;
 	lv_pt_open(&pt, "comfy-film", json, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"Fishing boats leave the harbour at dawn\",\"duration\":8}", id);
@@ -1247,10 +705,10 @@ START_TEST(films_through_the_pipeline_from_mp4_and_webp_outputs)
 	lv_pt_close(&pt);
 	free(json);
 	/* LTX-Video: SaveAnimatedWEBP output, and a frame sequence for the second shot. */
-	fake_reset();
+	fake_comfyui_reset(fc);
 	views = lv_fake_count(fc->f, "GET", "/view");
-	fc->kinds[0] = K_WEBP;
-	fc->kinds[1] = K_FRAMES;
+	fc->kinds[0] = FAKE_COMFY_WEBP;
+	fc->kinds[1] = FAKE_COMFY_FRAMES_OUT;
 	fc->n_kinds = 2;
 	json = comfy_config(LTX, "\"fps\":24,\"frames_multiple_of\":8,\"size_multiple_of\":32", NULL);
 	lv_pt_open(&pt, "comfy-ltx", json, 1);
@@ -1265,7 +723,7 @@ START_TEST(films_through_the_pipeline_from_mp4_and_webp_outputs)
 	ck_assert_int_eq(input(w, "70", "length")->valueint, 3 * 24 + 1);
 	ck_assert_int_eq(input(w, "41", "fps")->valueint, 24);
 	cJSON_Delete(root);
-	ck_assert_uint_eq(lv_fake_count(fc->f, "GET", "/view") - views, 1 + FX_FRAMES);
+	ck_assert_uint_eq(lv_fake_count(fc->f, "GET", "/view") - views, 1 + FAKE_COMFY_FRAMES);
 	lv_pt_close(&pt);
 	free(json);
 }
@@ -1355,7 +813,7 @@ START_TEST(busy_and_flaky_servers_are_retried_without_double_submits)
 	lv_pt_close(&pt);
 	free(json);
 	/* A 503 that queued nothing: sent again, once. */
-	fake_reset();
+	fake_comfyui_reset(fc);
 	posts = lv_fake_count(fc->f, "POST", "/prompt");
 	fc->prompt_503_lost = 1;
 	json = comfy_config(WAN, NULL, "\"segment_concurrency\":1");
@@ -1420,7 +878,7 @@ START_TEST(execution_errors_fail_the_task_and_refund)
 	lv_pt_close(&pt);
 	free(json);
 	/* Out of GPU memory is worth another try: submitted again, and the film completes. */
-	fake_reset();
+	fake_comfyui_reset(fc);
 	fc->oom_prompt = 1;
 	json = comfy_config(WAN, NULL, NULL);
 	lv_pt_open(&pt, "comfy-oom", json, 1);
@@ -1433,7 +891,7 @@ START_TEST(execution_errors_fail_the_task_and_refund)
 	lv_pt_close(&pt);
 	free(json);
 	/* A workflow ComfyUI rejects (400 node_errors) fails the task at once, everything refunded. */
-	fake_reset();
+	fake_comfyui_reset(fc);
 	posts = lv_fake_count(fc->f, "POST", "/prompt");
 	fc->prompt_400 = 5;
 	json = comfy_config(WAN, NULL, NULL);
@@ -1466,10 +924,10 @@ START_TEST(cancel_interrupts_the_running_prompt_and_dequeues_the_rest)
 	until = lv_mono_ms() + 60000;
 	for (;;) {
 		int64_t second = 0;
-		pthread_mutex_lock(&fc->mu);
+		fake_comfyui_lock(fc);
 		if (fc->n >= 2)
 			second = fc->p[1].submitted;
-		pthread_mutex_unlock(&fc->mu);
+		fake_comfyui_unlock(fc);
 		if (second && lv_mono_ms() - second >= 300)
 			break;
 		ck_assert_msg(lv_mono_ms() < until, "the shots were not submitted");
@@ -1478,15 +936,18 @@ START_TEST(cancel_interrupts_the_running_prompt_and_dequeues_the_rest)
 	ck_assert_int_eq(lv_task_cancel(&c, pt.engine, pt.key, id), LV_OK);
 	ck_assert_int_eq(lv_task_get_status(c), LV_TASK_CANCELED);
 	lv_task_free(c);
+	/* The jobs are canceled in no set order: when the running one is stopped first, the pending one starts
+	 * running at once and is interrupted rather than dropped from the queue. */
 	until = lv_mono_ms() + 10000;
-	while (lv_fake_count(fc->f, "POST", "/interrupt") < 1 || lv_fake_count(fc->f, "POST", "/queue") < 1) {
+	while (lv_fake_count(fc->f, "POST", "/interrupt") < 1 ||
+	       (lv_fake_count(fc->f, "POST", "/queue") < 1 && lv_fake_count(fc->f, "POST", "/interrupt") < 2)) {
 		ck_assert_msg(lv_mono_ms() < until, "cancel did not reach ComfyUI");
 		lv_sleep_ms(20);
 	}
 	lv_sleep_ms(500);
 	{
-		/* Every interrupt names its prompt (never a global stop); the pending one was asked to be dropped.
-		 * It may have started running when the first was stopped, and then it is interrupted too. */
+		/* Every interrupt names its prompt (never a global stop); the pending one was asked to be dropped,
+		 * or, when it had started running as the first was stopped, interrupted too. */
 		size_t i, n = lv_fake_requests(fc->f), deletes = 0, interrupts = 0;
 		for (i = 0; i < n; i++) {
 			lv_fake_request *r = lv_fake_request_get(fc->f, i);
@@ -1504,13 +965,13 @@ START_TEST(cancel_interrupts_the_running_prompt_and_dequeues_the_rest)
 			lv_fake_request_free(r);
 		}
 		ck_assert_uint_ge(interrupts, 1);
-		ck_assert_uint_ge(deletes, 1);
+		ck_assert_msg(deletes >= 1 || interrupts >= 2, "the second prompt was neither dropped nor interrupted");
 	}
-	pthread_mutex_lock(&fc->mu);
+	fake_comfyui_lock(fc);
 	ck_assert(fc->p[0].interrupted_at > 0);
 	ck_assert(fc->p[1].deleted || fc->p[1].interrupted_at > 0);
-	ck_assert_int_eq(prompt_state(fc, 1, lv_mono_ms() + 60000) != 2, 1); /* nothing left running */
-	pthread_mutex_unlock(&fc->mu);
+	ck_assert_int_eq(fake_comfyui_prompt_state(fc, 1, lv_mono_ms() + 60000) != 2, 1); /* nothing left running */
+	fake_comfyui_unlock(fc);
 	ledger_balanced_for(&pt, id, 10000);
 	lv_pt_close(&pt);
 	free(json);

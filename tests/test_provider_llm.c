@@ -7,7 +7,8 @@
 #include "compose/compose.h"
 #include "config/config.h"
 #include "core/engine.h"
-#include "fakevendor.h"
+#include "fakes/fake_anthropic.h"
+#include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
@@ -36,76 +37,55 @@ extern char **environ;
 #define KEY_ENV "LV_TEST_LLM_KEY"
 #define PROMPT "A lighthouse keeper named Ada watches a storm roll in"
 
-static lv_fake *f;
+static fake_anthropic *ant; /* the Anthropic API */
+static fake_openai *oai;    /* the OpenAI API: chat completions and moderations */
+static lv_fake *srv_a, *srv_o; /* their servers (request logs) */
+
+/* Both fakes answer only what a test queues, in order, the last answer repeating. */
+static void fakes_start(void)
+{
+	ant = fake_anthropic_start();
+	ant->script.sticky = 1;
+	srv_a = fake_anthropic_server(ant);
+	oai = fake_openai_start(NULL, NULL);
+	oai->script[FAKE_OA_CHAT].sticky = 1;
+	oai->script[FAKE_OA_MODERATION].sticky = 1;
+	srv_o = fake_openai_server(oai);
+}
 
 static void setup(void)
 {
-	f = lv_fake_start();
-	ck_assert_ptr_nonnull(f);
+	fakes_start();
 	setenv(KEY_ENV, KEY, 1);
 }
 
 static void teardown(void)
 {
-	lv_fake_stop(f);
+	fake_anthropic_stop(ant);
+	fake_openai_stop(oai);
 }
 
 /* ---- vendor answers ------------------------------------------------------------------------------------- */
 
-/* A storyboard for n shots of these lengths (English, one character). */
+/* A storyboard for n shots of these lengths (English, one character in every shot). */
 static char *storyboard(int n, const int *secs)
 {
-	lv_buf b = LV_BUF_INIT;
-	int i;
-	lv_buf_puts(&b, "{\"title\":\"The Keeper\",\"language\":\"en\",\"style\":\"soft watercolor, warm dusk light\","
-	                "\"mood\":\"calm\",\"characters\":[{\"id\":\"c1\",\"name\":\"Ada\",\"description\":\"an old "
-	                "keeper with a grey beard and a yellow raincoat\"}],\"shots\":[");
-	for (i = 0; i < n; i++)
-		lv_buf_printf(&b,
-		              "%s{\"index\":%d,\"duration\":%d,\"camera\":\"wide shot, slow push-in\",\"visual\":\"Ada "
-		              "climbs the lighthouse stairs as waves break below\",\"characters\":[\"c1\"],"
-		              "\"narration\":\"Ada keeps the light.\"}",
-		              i ? "," : "", i, secs[i]);
-	lv_buf_puts(&b, "]}");
-	return lv_buf_detach(&b);
+	return fake_storyboard((size_t)n, secs, FAKE_CAST_ALL);
 }
 
-/* An Anthropic Messages answer whose tool_use input is `input`. */
-static char *claude_answer(const char *input, const char *stop_reason)
-{
-	return lv_asprintf("{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\","
-	                   "\"model\":\"claude-test\",\"content\":[{\"type\":\"text\",\"text\":\"Here is the "
-	                   "storyboard.\"},{\"type\":\"tool_use\",\"id\":\"toolu_01A09q90qw90lq917835lq9\","
-	                   "\"name\":\"write_storyboard\",\"input\":%s}],\"stop_reason\":\"%s\","
-	                   "\"stop_sequence\":null,\"usage\":{\"input_tokens\":1200,\"output_tokens\":380}}",
-	                   input, stop_reason);
-}
+#define claude_answer fake_anthropic_message
+#define chat_answer fake_openai_chat_answer
 
-/* An OpenAI chat completion whose message content is `content` (a JSON string value, already quoted). */
-static char *chat_answer(const char *content_text, const char *finish)
-{
-	cJSON *c = cJSON_CreateString(content_text);
-	char *quoted = lv_json_print(c), *out;
-	cJSON_Delete(c);
-	out = lv_asprintf("{\"id\":\"chatcmpl-9\",\"object\":\"chat.completion\",\"created\":1730000000,"
-	                  "\"model\":\"test-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-	                  "\"content\":%s,\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
-	                  "\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":300,\"total_tokens\":1200}}",
-	                  quoted, finish);
-	free(quoted);
-	return out;
-}
-
+/* Queue an answer for METHOD PATH (answered in order; the last one keeps answering). */
 static void queue(const char *method, const char *path, int status, const char *headers, const char *body,
                   int delay_ms)
 {
-	lv_fake_response r;
-	memset(&r, 0, sizeof(r));
-	r.status = status;
-	r.headers = headers;
-	r.body = body;
-	r.delay_ms = delay_ms;
-	lv_fake_on(f, method, path, &r);
+	ck_assert_str_eq(method, "POST");
+	if (!strcmp(path, "/v1/messages"))
+		fake_anthropic_push(ant, status, headers, body, delay_ms, 1);
+	else
+		fake_openai_push_body(oai, !strcmp(path, "/v1/moderations") ? FAKE_OA_MODERATION : FAKE_OA_CHAT, status,
+		                      headers, body, delay_ms, 1);
 }
 
 static void queue_claude_ok(int n, const int *secs)
@@ -123,7 +103,7 @@ static char *claude_config(const char *extra_keys)
 	return lv_asprintf("{\"pipeline\":{\"script\":\"claude\"},\"providers\":{\"claude\":{\"type\":\"anthropic\","
 	                   "\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\",\"model\":\"claude-test\","
 	                   "\"max_tokens\":1000,\"max_retries\":2,\"timeout_ms\":3000%s}}}",
-	                   lv_fake_url(f), extra_keys ? extra_keys : "");
+	                   lv_fake_url(srv_a), extra_keys ? extra_keys : "");
 }
 
 static char *chat_config(const char *stage, const char *extra_keys)
@@ -131,7 +111,7 @@ static char *chat_config(const char *stage, const char *extra_keys)
 	return lv_asprintf("{\"pipeline\":{\"%s\":\"gpt\"},\"providers\":{\"gpt\":{\"type\":\"openai-chat\","
 	                   "\"base_url\":\"%s/v1\",\"api_key_env\":\"" KEY_ENV "\",\"model\":\"test-model\","
 	                   "\"max_retries\":2,\"timeout_ms\":3000%s}}}",
-	                   stage, lv_fake_url(f), extra_keys ? extra_keys : "");
+	                   stage, lv_fake_url(srv_o), extra_keys ? extra_keys : "");
 }
 
 /* ---- calling a provider directly -------------------------------------------------------------------------- */
@@ -179,32 +159,10 @@ static int direct_write(direct *d, size_t n, const int *secs, char **out, lv_pro
 /* The JSON body of request i to METHOD PATH (0 = first), parsed. */
 static cJSON *sent_json(const char *method, const char *path, size_t nth)
 {
-	size_t i, seen = 0, total = lv_fake_requests(f);
-	for (i = 0; i < total; i++) {
-		lv_fake_request *r = lv_fake_request_get(f, i);
-		if (r && !strcmp(r->method, method) && !strcmp(r->path, path) && seen++ == nth) {
-			cJSON *j = cJSON_Parse(r->body);
-			lv_fake_request_free(r);
-			ck_assert_msg(j != NULL, "request %zu to %s is not JSON", nth, path);
-			return j;
-		}
-		lv_fake_request_free(r);
-	}
-	ck_abort_msg("no request %zu to %s %s", nth, method, path);
-	return NULL;
+	return fake_sent_json(!strcmp(path, "/v1/messages") ? srv_a : srv_o, method, path, nth, NULL);
 }
 
-static const char *user_text(const cJSON *body)
-{
-	const cJSON *m;
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(body, "messages"))
-	{
-		const char *role = lv_json_get_str(m, "role");
-		if (role && !strcmp(role, "user"))
-			return lv_json_get_str(m, "content");
-	}
-	return "";
-}
+#define user_text fake_user_text
 
 /* ---- pipeline helpers ---------------------------------------------------------------------------------------- */
 
@@ -281,8 +239,8 @@ START_TEST(anthropic_writes_the_script_of_a_film)
 	lv_pt_close(&pt);
 
 	/* What was sent: one POST /v1/messages with the documented headers and body. */
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
-	r = lv_fake_last(f, "POST", "/v1/messages");
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
+	r = lv_fake_last(srv_a, "POST", "/v1/messages");
 	ck_assert_str_eq(lv_fake_header(r, "x-api-key", hdr, sizeof(hdr)), KEY);
 	ck_assert_str_eq(lv_fake_header(r, "anthropic-version", hdr, sizeof(hdr)), "2023-06-01");
 	ck_assert_str_eq(lv_fake_header(r, "content-type", hdr, sizeof(hdr)), "application/json");
@@ -338,8 +296,8 @@ START_TEST(openai_chat_writes_the_script_of_a_film)
 	check_film(&pt, id, 6);
 	lv_pt_close(&pt);
 
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/chat/completions"), 1);
-	r = lv_fake_last(f, "POST", "/v1/chat/completions");
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/chat/completions"), 1);
+	r = lv_fake_last(srv_o, "POST", "/v1/chat/completions");
 	ck_assert_str_eq(lv_fake_header(r, "authorization", hdr, sizeof(hdr)), "Bearer " KEY);
 	ck_assert_str_eq(lv_fake_header(r, "content-type", hdr, sizeof(hdr)), "application/json");
 	lv_fake_request_free(r);
@@ -381,7 +339,7 @@ START_TEST(a_cut_off_answer_is_asked_again_with_more_tokens)
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sb, "shots")), 2);
 	cJSON_Delete(sb);
 	free(out);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 2);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2);
 	second = sent_json("POST", "/v1/messages", 1);
 	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(second, "max_tokens")->valueint, 2000);
 	ck_assert_ptr_nonnull(strstr(user_text(second), "cut off"));
@@ -393,7 +351,7 @@ START_TEST(a_cut_off_answer_is_asked_again_with_more_tokens)
 	ck_assert_str_eq(err.code, "script_failed");
 	ck_assert_int_eq(err.retryable, 0);
 	ck_assert_ptr_nonnull(strstr(err.message, "providers.claude.max_tokens"));
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 2 + LV_LLM_ATTEMPTS);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2 + LV_LLM_ATTEMPTS);
 	direct_close(&d);
 	free(cfg);
 	free(cut);
@@ -439,7 +397,7 @@ START_TEST(a_storyboard_with_the_wrong_shot_count_fails_the_task_after_the_pipel
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
 	/* Three attempts; from the second on, the prompt carries the validator's feedback. */
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 3);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 3);
 	body = sent_json("POST", "/v1/messages", 0);
 	ck_assert_ptr_null(strstr(user_text(body), "rejected"));
 	cJSON_Delete(body);
@@ -470,7 +428,7 @@ START_TEST(rate_limits_wait_for_retry_after)
 	t0 = lv_mono_ms();
 	ck_assert_msg(direct_write(&d, 1, secs, &out, &err) == LV_OK, "%s", err.message);
 	ck_assert_int_ge(lv_mono_ms() - t0, 950); /* the server's retry-after, not the 500 ms base backoff */
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 2);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2);
 	free(out);
 	direct_close(&d);
 	free(cfg);
@@ -490,14 +448,15 @@ START_TEST(overloaded_and_server_errors_are_retried)
 	queue_claude_ok(1, secs);
 	direct_open(&d, cfg, "claude");
 	ck_assert_msg(direct_write(&d, 1, secs, &out, &err) == LV_OK, "%s", err.message);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 3);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 3);
 	free(out);
 	direct_close(&d);
 	free(cfg);
 
 	/* Overloaded on every try (max_retries 2): a transient script_failed that names the condition. */
-	lv_fake_stop(f);
-	f = lv_fake_start();
+	fake_anthropic_stop(ant);
+	fake_openai_stop(oai);
+	fakes_start();
 	cfg = claude_config(NULL);
 	queue("POST", "/v1/messages", 529, NULL, overloaded, 0);
 	direct_open(&d, cfg, "claude");
@@ -505,7 +464,7 @@ START_TEST(overloaded_and_server_errors_are_retried)
 	ck_assert_str_eq(err.code, "script_failed");
 	ck_assert_int_eq(err.retryable, 1);
 	ck_assert_msg(strstr(err.message, "overloaded (HTTP 529 overloaded_error)") != NULL, "%s", err.message);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 3);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 3);
 	direct_close(&d);
 	free(cfg);
 }
@@ -517,7 +476,7 @@ START_TEST(a_provider_that_does_not_answer_in_time_fails_the_task)
 	char *cfg = lv_asprintf("{\"pipeline\":{\"script\":\"claude\"},\"providers\":{\"claude\":{\"type\":\"anthropic\","
 	                        "\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\",\"timeout_ms\":400,"
 	                        "\"max_retries\":1}}}",
-	                        lv_fake_url(f));
+	                        lv_fake_url(srv_a));
 	char *slow = NULL, id[64];
 	cJSON *task;
 	lv_pt pt;
@@ -533,7 +492,7 @@ START_TEST(a_provider_that_does_not_answer_in_time_fails_the_task)
 	ck_assert_ptr_nonnull(strstr(error_message(task), "providers.claude.timeout_ms"));
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 2); /* max_retries 1 */
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2); /* max_retries 1 */
 	free(slow);
 	free(cfg);
 }
@@ -552,7 +511,7 @@ START_TEST(a_malformed_answer_fails_the_task)
 	ck_assert_ptr_null(strstr(error_message(task), "msg_01")); /* no raw body */
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), LV_LLM_ATTEMPTS);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), LV_LLM_ATTEMPTS);
 	free(cfg);
 }
 END_TEST
@@ -576,7 +535,7 @@ START_TEST(a_rejected_key_names_the_variable_and_is_not_retried)
 	ck_assert_ptr_null(strstr(error_message(task), "req_011"));
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
 
 	/* An unset variable is named too, and nothing is sent. */
 	unsetenv(KEY_ENV);
@@ -586,7 +545,7 @@ START_TEST(a_rejected_key_names_the_variable_and_is_not_retried)
 	ck_assert_ptr_nonnull(strstr(error_message(task), "environment variable " KEY_ENV " is not set"));
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
 
 	/* A value that would break the header line is refused before anything is sent. */
 	{
@@ -601,7 +560,7 @@ START_TEST(a_rejected_key_names_the_variable_and_is_not_retried)
 		ck_assert_ptr_nonnull(strstr(err.message, "control character"));
 		ck_assert_ptr_null(strstr(err.message, "sk-test"));
 		direct_close(&d);
-		ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+		ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
 	}
 	free(cfg);
 }
@@ -626,7 +585,7 @@ START_TEST(refusals_are_moderation_rejections)
 	ck_assert_ptr_nonnull(strstr(error_message(task), "change the prompt"));
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
 	free(cfg);
 
 	/* OpenAI: message.refusal instead of content. */
@@ -640,28 +599,12 @@ START_TEST(refusals_are_moderation_rejections)
 	ck_assert_str_eq(err.code, "moderation_rejected");
 	ck_assert_int_eq(err.retryable, 0);
 	ck_assert_ptr_null(strstr(err.message, "sorry"));
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/chat/completions"), 1);
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/chat/completions"), 1);
 	direct_close(&d);
 	free(refusal);
 	free(cfg);
 }
 END_TEST
-
-/* A server without structured outputs: json_schema is refused with a 400 naming response_format. */
-static void no_json_schema(lv_fake *fk, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	const char *answer = ctx;
-	(void)fk;
-	if (strstr(req->body, "\"json_schema\"")) {
-		out->status = 400;
-		out->body = "{\"error\":{\"message\":\"Invalid parameter: 'response_format' of type 'json_schema' is not "
-		            "supported with this model.\",\"type\":\"invalid_request_error\",\"param\":\"response_format\","
-		            "\"code\":null}}";
-	} else {
-		out->status = 200;
-		out->body = answer;
-	}
-}
 
 START_TEST(servers_without_json_schema_get_json_mode)
 {
@@ -673,11 +616,13 @@ START_TEST(servers_without_json_schema_get_json_mode)
 	/* JSON mode answers tend to have words around the object. */
 	text = lv_asprintf("Here is the storyboard:\n%s\nEnjoy!", sb);
 	answer = chat_answer(text, "stop");
-	lv_fake_handle(f, "POST", "/v1/chat/completions", no_json_schema, answer);
+	/* A server without structured outputs: json_schema is refused with a 400 naming response_format. */
+	oai->no_json_schema = 1;
+	queue("POST", "/v1/chat/completions", 200, NULL, answer, 0);
 	direct_open(&d, cfg, "gpt");
 	ck_assert_msg(direct_write(&d, 2, secs, &out, &err) == LV_OK, "%s", err.message);
 	free(out);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/chat/completions"), 2);
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/chat/completions"), 2);
 	b0 = sent_json("POST", "/v1/chat/completions", 0);
 	b1 = sent_json("POST", "/v1/chat/completions", 1);
 	ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(b0, "response_format"), "type"), "json_schema");
@@ -687,7 +632,7 @@ START_TEST(servers_without_json_schema_get_json_mode)
 	/* Remembered: the next call goes straight to JSON mode. */
 	ck_assert_msg(direct_write(&d, 2, secs, &out, &err) == LV_OK, "%s", err.message);
 	free(out);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/chat/completions"), 3);
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/chat/completions"), 3);
 	b2 = sent_json("POST", "/v1/chat/completions", 2);
 	ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(b2, "response_format"), "type"), "json_object");
 	cJSON_Delete(b0);
@@ -699,12 +644,12 @@ START_TEST(servers_without_json_schema_get_json_mode)
 	/* Configured JSON mode, max_tokens under its other name, and a self-hosted server without a key. */
 	cfg = lv_asprintf("{\"providers\":{\"ollama\":{\"type\":\"openai-chat\",\"base_url\":\"%s\",\"model\":\"llama3.1\","
 	                  "\"json_mode\":\"json_object\",\"max_tokens\":4096,\"max_tokens_field\":\"max_completion_tokens\"}}}",
-	                  lv_fake_url(f));
+	                  lv_fake_url(srv_o));
 	direct_open(&d, cfg, "ollama");
 	ck_assert_msg(direct_write(&d, 2, secs, &out, &err) == LV_OK, "%s", err.message);
 	free(out);
 	{
-		lv_fake_request *r = lv_fake_last(f, "POST", "/v1/chat/completions");
+		lv_fake_request *r = lv_fake_last(srv_o, "POST", "/v1/chat/completions");
 		char hdr[128];
 		ck_assert_ptr_null(lv_fake_header(r, "authorization", hdr, sizeof(hdr)));
 		lv_fake_request_free(r);
@@ -750,45 +695,19 @@ END_TEST
 
 /* ---- moderation -------------------------------------------------------------------------------------------------- */
 
-/* The moderation endpoint: one result per input, in order; the second text (the title) is flagged. */
-static void flag_second_text(lv_fake *fk, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	cJSON *body = cJSON_Parse(req->body);
-	int n = cJSON_GetArraySize(cJSON_GetObjectItem(body, "input")), i;
-	lv_buf b = LV_BUF_INIT;
-	char *keep = ctx; /* the answer lives in the test's buffer: the fake copies it after this call */
-	(void)fk;
-	cJSON_Delete(body);
-	lv_buf_puts(&b, "{\"id\":\"modr-970d409ef3bef3b70c73d8232df86e7d\",\"model\":\"omni-moderation-latest\",\"results\":[");
-	for (i = 0; i < n; i++)
-		lv_buf_puts(&b, i == 1 ? ",{\"flagged\":true,\"categories\":{\"sexual\":false,\"hate\":false,\"violence\":true,"
-		                         "\"violence/graphic\":true,\"self-harm\":false},\"category_scores\":{\"violence\":0.92,"
-		                         "\"violence/graphic\":0.71},\"category_applied_input_types\":{\"violence\":[\"text\"],"
-		                         "\"violence/graphic\":[\"text\"]}}"
-		                       : i ? ",{\"flagged\":false,\"categories\":{\"violence\":false,\"hate\":false},"
-		                             "\"category_scores\":{\"violence\":0.01,\"hate\":0.001}}"
-		                           : "{\"flagged\":false,\"categories\":{\"violence\":false,\"hate\":false},"
-		                             "\"category_scores\":{\"violence\":0.01,\"hate\":0.001}}");
-	lv_buf_puts(&b, "]}");
-	snprintf(keep, 8192, "%s", b.data ? b.data : "");
-	lv_buf_free(&b);
-	out->status = 200;
-	out->body = keep;
-}
-
 START_TEST(openai_moderation_flags_fail_the_task_with_the_categories)
 {
 	char *cfg = lv_asprintf("{\"pipeline\":{\"moderation\":\"omod\"},\"providers\":{\"omod\":{\"type\":"
 	                        "\"openai-moderation\",\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\"}}}",
-	                        lv_fake_url(f));
+	                        lv_fake_url(srv_o));
 	char id[64], hdr[128];
 	lv_fake_request *r;
 	const cJSON *input;
 	cJSON *task, *body;
 	lv_pt pt;
 	int n;
-	char answer[8192] = "";
-	lv_fake_handle(f, "POST", "/v1/moderations", flag_second_text, answer);
+	/* One result per input, in order; the second text (the title) is flagged. */
+	oai->flag_input = 1;
 	lv_pt_open(&pt, "llm-omod", cfg, 1);
 	lv_pt_create(&pt, TASK_6S, id);
 	task = expect_failure(&pt, id, "moderation_rejected", "moderation");
@@ -796,8 +715,8 @@ START_TEST(openai_moderation_flags_fail_the_task_with_the_categories)
 	              error_message(task));
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/moderations"), 1);
-	r = lv_fake_last(f, "POST", "/v1/moderations");
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/moderations"), 1);
+	r = lv_fake_last(srv_o, "POST", "/v1/moderations");
 	ck_assert_str_eq(lv_fake_header(r, "authorization", hdr, sizeof(hdr)), "Bearer " KEY);
 	lv_fake_request_free(r);
 	body = sent_json("POST", "/v1/moderations", 0);
@@ -816,7 +735,7 @@ START_TEST(openai_moderation_in_batches_passes_clean_texts)
 {
 	char *cfg = lv_asprintf("{\"providers\":{\"omod\":{\"type\":\"openai-moderation\",\"base_url\":\"%s/v1\","
 	                        "\"api_key_env\":\"" KEY_ENV "\",\"model\":\"text-moderation-stable\",\"batch_size\":2}}}",
-	                        lv_fake_url(f));
+	                        lv_fake_url(srv_o));
 	const char *texts[] = { "a quiet harbour", "a lighthouse at dusk", "waves on rocks" };
 	lv_call_ctx ctx = { NULL, "vid_direct", "/tmp" };
 	lv_moderation_result res;
@@ -834,7 +753,7 @@ START_TEST(openai_moderation_in_batches_passes_clean_texts)
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(d.p->moderation->check(d.p->self, &ctx, texts, 3, &res, &err) == LV_OK, "%s", err.message);
 	ck_assert_int_eq(res.flagged, 0);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/moderations"), 2);
+	ck_assert_uint_eq(lv_fake_count(srv_o, "POST", "/v1/moderations"), 2);
 	b0 = sent_json("POST", "/v1/moderations", 0);
 	b1 = sent_json("POST", "/v1/moderations", 1);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(b0, "input")), 2);
@@ -1066,7 +985,7 @@ START_TEST(the_key_never_leaves_the_request)
 	close(saved);
 	unsetenv("LV_LOG_LEVEL");
 	/* The key was sent (4 times) and the log is real (debug lines of the requests, retry warnings)... */
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 4);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 4);
 	ck_assert(file_contains(log, "http: POST"));
 	ck_assert(file_contains(log, "trying again"));
 	ck_assert(file_contains(log, KEY_ENV));
@@ -1117,7 +1036,7 @@ START_TEST(a_killed_worker_is_replaced_and_the_task_charged_once)
 	char id[64];
 	cfgtext = lv_asprintf("{\"pipeline\":{\"script\":\"claude\",\"lease_seconds\":2},\"providers\":{\"claude\":{"
 	                      "\"type\":\"anthropic\",\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\"}}}",
-	                      lv_fake_url(f));
+	                      lv_fake_url(srv_a));
 	cfgpath = lv_test_write_file(dir, "config.json", cfgtext);
 	log = lv_path_join(dir, "workers.log");
 	queue("POST", "/v1/messages", 200, NULL, ok, 5000); /* the first answer comes too late */
@@ -1133,9 +1052,9 @@ START_TEST(a_killed_worker_is_replaced_and_the_task_charged_once)
 	setenv("LV_LOG_LEVEL", "debug", 1);
 	a = spawn_worker(dir, cfgpath, log);
 	until = lv_mono_ms() + 30000;
-	while (lv_fake_count(f, "POST", "/v1/messages") < 1 && lv_mono_ms() < until)
+	while (lv_fake_count(srv_a, "POST", "/v1/messages") < 1 && lv_mono_ms() < until)
 		lv_sleep_ms(20);
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 1);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 1);
 	kill(a, SIGKILL);
 	waitpid(a, &st, 0);
 	b = spawn_worker(dir, cfgpath, log);
@@ -1154,7 +1073,7 @@ START_TEST(a_killed_worker_is_replaced_and_the_task_charged_once)
 	              lv_task_status_name(lv_task_get_status(t)), lv_task_error_message(t) ? lv_task_error_message(t) : "");
 	lv_task_free(t);
 	/* The script was asked for again by the second worker: two requests, one charge. */
-	ck_assert_uint_eq(lv_fake_count(f, "POST", "/v1/messages"), 2);
+	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2);
 	memset(&pt, 0, sizeof(pt));
 	pt.engine = eng;
 	lv_pt_task_ledger(&pt, id, &reserve, &settle, &refund);

@@ -10,12 +10,11 @@
 #include "compose/compose.h"
 #include "config/config.h"
 #include "core/engine.h"
-#include "fakevendor.h"
+#include "fakes/fake_openai.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
 #include "providers/clip.h"
 #include "providers/provider.h"
-#include "util/crypto.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -23,7 +22,6 @@
 
 #include <libavutil/log.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,269 +31,43 @@
 #define KEY_ENV "LV_TEST_OPENAI_KEY"
 #define KEY "sk-test-openai-media-0123456789"
 
-/* ---- fixtures ------------------------------------------------------------------------------------------------ */
+/* ---- the fake OpenAI and the media it answers with (made once, before the tests fork) ------------------------- */
 
-static char *fx, *fx_png, *fx_jpg, *fx_mp3, *b64_png, *b64_jpg;
-
-static char *b64_file(const char *path)
-{
-	char *data = NULL, *out;
-	size_t len = 0;
-	ck_assert_int_eq(lv_file_read(&data, &len, path), LV_OK);
-	out = lv_malloc(len / 3 * 4 + 8);
-	lv_base64_encode(out, data, len);
-	free(data);
-	return out;
-}
+static fake_openai_media fxm;
+static fake_openai *fo;
 
 static void fixtures_make(void)
 {
-	char *cmd;
 	av_log_set_level(AV_LOG_ERROR); /* as the workers set it */
-	fx = lv_test_mkdtemp("oai-fx");
-	fx_png = lv_path_join(fx, "image.png");
-	fx_jpg = lv_path_join(fx, "image.jpg");
-	fx_mp3 = lv_path_join(fx, "speech.mp3");
-	cmd = lv_asprintf("ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1024x1024 -frames:v 1 %s && "
-	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=1536x1024 -frames:v 1 %s && "
-	                  "ffmpeg -hide_banner -loglevel error -y -f lavfi -i sine=frequency=300:sample_rate=24000 -t 1.5 "
-	                  "-c:a libmp3lame %s",
-	                  fx_png, fx_jpg, fx_mp3);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	b64_png = b64_file(fx_png);
-	b64_jpg = b64_file(fx_jpg);
+	fake_openai_media_make(&fxm);
 }
 
 static void fixtures_remove(void)
 {
-	lv_test_rmdir(fx);
-	free(fx);
-	free(fx_png);
-	free(fx_jpg);
-	free(fx_mp3);
-	free(b64_png);
-	free(b64_jpg);
-}
-
-/* 16-bit mono 24 kHz WAV of a tone, as OpenAI streams it: RIFF and data sizes 0xFFFFFFFF. */
-static void write_streamed_wav(const char *path, double seconds)
-{
-	uint32_t rate = 24000, n = (uint32_t)(seconds * rate), i;
-	unsigned char h[44];
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	memcpy(h, "RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00", 24);
-	h[24] = (unsigned char)(rate & 0xff);
-	h[25] = (unsigned char)(rate >> 8);
-	h[26] = h[27] = 0;
-	h[28] = (unsigned char)((rate * 2) & 0xff);
-	h[29] = (unsigned char)((rate * 2) >> 8);
-	h[30] = (unsigned char)((rate * 2) >> 16);
-	h[31] = 0;
-	h[32] = 2;
-	h[33] = 0;
-	h[34] = 16;
-	h[35] = 0;
-	memcpy(h + 36, "data\xff\xff\xff\xff", 8);
-	fwrite(h, 1, 44, f);
-	for (i = 0; i < n; i++) {
-		int16_t s = (int16_t)(8000 * sin(2 * M_PI * 220 * i / rate) * (0.6 + 0.4 * sin(2 * M_PI * 3 * i / rate)));
-		unsigned char b[2] = { (unsigned char)(s & 0xff), (unsigned char)((uint16_t)s >> 8) };
-		fwrite(b, 1, 2, f);
-	}
-	fclose(f);
-}
-
-/* ---- the fake OpenAI ------------------------------------------------------------------------------------------- */
-
-enum { IMG_OK, IMG_JPEG, IMG_URL, IMG_429, IMG_500, IMG_BLOCKED, IMG_POLICY, IMG_GARBAGE, IMG_SLOW };
-enum { TTS_OK, TTS_400, TTS_401, TTS_503, TTS_GARBAGE, TTS_MP3 };
-
-typedef struct foai {
-	lv_fake *f;
-	pthread_mutex_t mu;
-	int img_script[16], n_img_script, n_img; /* what the n-th image request gets (then IMG_OK) */
-	int tts_script[16], n_tts_script, n_tts;
-	double tts_seconds;                      /* length at speed 1; 0: from the text */
-	int64_t img_times[16];
-	char *keep[512];
-	size_t n_keep;
-	char dir[256];
-	int wav_n;
-} foai;
-
-static foai *fo;
-
-static const char *keep(char *s)
-{
-	if (fo->n_keep < sizeof(fo->keep) / sizeof(fo->keep[0]))
-		fo->keep[fo->n_keep++] = s;
-	return s;
-}
-
-static void h_images(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	foai *o = ctx;
-	int what;
-	(void)f;
-	(void)req;
-	pthread_mutex_lock(&o->mu);
-	what = o->n_img < o->n_img_script ? o->img_script[o->n_img] : IMG_OK;
-	if (o->n_img < 16)
-		o->img_times[o->n_img] = lv_mono_ms();
-	o->n_img++;
-	switch (what) {
-	case IMG_429:
-		out->status = 429;
-		out->headers = "Retry-After: 1\r\n";
-		out->body = "{\"error\": {\"message\": \"Rate limit reached for gpt-image-1 on images per minute.\", \"type\": "
-		            "\"requests\", \"param\": null, \"code\": \"rate_limit_exceeded\"}}";
-		break;
-	case IMG_500:
-		out->status = 500;
-		out->body = "{\"error\": {\"message\": \"The server had an error while processing your request.\", \"type\": "
-		            "\"server_error\", \"param\": null, \"code\": null}}";
-		break;
-	case IMG_BLOCKED:
-		out->status = 400;
-		out->body = "{\"error\": {\"message\": \"Your request was rejected by the safety system. If you believe this "
-		            "is an error, contact us at help.openai.com and include the request ID req_4f1c2b9e77. "
-		            "safety_violations=[violence].\", \"type\": \"image_generation_user_error\", \"param\": null, "
-		            "\"code\": \"moderation_blocked\", \"moderation_details\": {\"moderation_stage\": \"input\", "
-		            "\"categories\": [\"violence\"]}}}";
-		break;
-	case IMG_POLICY:
-		out->status = 400;
-		out->body = "{\"error\": {\"code\": \"content_policy_violation\", \"message\": \"Your request was rejected "
-		            "as a result of our safety system. Your prompt may contain text that is not allowed by our "
-		            "safety system.\", \"param\": null, \"type\": \"invalid_request_error\"}}";
-		break;
-	case IMG_GARBAGE:
-		out->body = "{\"created\": 1713833628, \"data\": [{\"b64_js";
-		break;
-	case IMG_SLOW:
-		out->delay_ms = 1500;
-		out->body = "{}";
-		break;
-	case IMG_URL: {
-		char *b = lv_asprintf("{\"created\": 1713833628, \"data\": [{\"url\": \"%s/files/img-1.png\", "
-		                      "\"revised_prompt\": \"A portrait\"}]}",
-		                      lv_fake_url(o->f));
-		out->body = keep(b);
-		break;
-	}
-	default: {
-		char *b = lv_asprintf("{\"created\": 1713833628, \"data\": [{\"b64_json\": \"%s\"}], \"usage\": "
-		                      "{\"total_tokens\": 100, \"input_tokens\": 50, \"output_tokens\": 50, "
-		                      "\"input_tokens_details\": {\"text_tokens\": 10, \"image_tokens\": 40}}}",
-		                      what == IMG_JPEG ? b64_jpg : b64_png);
-		out->body = keep(b);
-		break;
-	}
-	}
-	pthread_mutex_unlock(&o->mu);
-}
-
-static void h_file(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	(void)f;
-	(void)req;
-	(void)ctx;
-	out->content_type = "image/png";
-	out->body_file = fx_png;
-}
-
-static void h_speech(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	foai *o = ctx;
-	cJSON *b = cJSON_Parse(req->body);
-	const cJSON *speed = cJSON_GetObjectItem(b, "speed");
-	const char *input = lv_json_get_str(b, "input");
-	int what;
-	double secs;
-	(void)f;
-	pthread_mutex_lock(&o->mu);
-	what = o->n_tts < o->n_tts_script ? o->tts_script[o->n_tts] : TTS_OK;
-	o->n_tts++;
-	if (what == TTS_400) {
-		out->status = 400;
-		out->body = "{\"error\": {\"message\": \"Invalid value for 'voice' = 'robot'. Request id req_77ab.\", "
-		            "\"type\": \"invalid_request_error\", \"param\": \"voice\", \"code\": \"invalid_value\"}}";
-	} else if (what == TTS_401) {
-		out->status = 401;
-		out->body = "{\"error\": {\"message\": \"Incorrect API key provided: sk-test-***0123456789.\", \"type\": "
-		            "\"invalid_request_error\", \"param\": null, \"code\": \"invalid_api_key\"}}";
-	} else if (what == TTS_MP3) {
-		out->content_type = "audio/mpeg";
-		out->body_file = fx_mp3;
-	} else if (what == TTS_GARBAGE) {
-		out->content_type = "audio/wav";
-		out->body = "<html><body>upstream proxy error</body></html>";
-	} else if (what == TTS_503) {
-		out->status = 503;
-		out->body = "{\"error\": {\"message\": \"The engine is currently overloaded.\", \"type\": \"server_error\"}}";
-	} else {
-		char name[32];
-		char *path;
-		secs = o->tts_seconds > 0 ? o->tts_seconds : fmin(2.0, 0.3 + 0.04 * (double)strlen(input ? input : ""));
-		if (cJSON_IsNumber(speed))
-			secs /= speed->valuedouble;
-		snprintf(name, sizeof(name), "speech_%d.wav", o->wav_n++);
-		path = lv_path_join(o->dir, name);
-		write_streamed_wav(path, secs);
-		out->body_file = keep(path);
-		out->content_type = "audio/wav";
-	}
-	pthread_mutex_unlock(&o->mu);
-	cJSON_Delete(b);
+	fake_openai_media_free(&fxm);
 }
 
 static void fake_start(void)
 {
-	char *d = lv_test_mkdtemp("oai-fake");
-	fo = lv_calloc(1, sizeof(*fo));
-	ck_assert_ptr_nonnull(fo);
-	pthread_mutex_init(&fo->mu, NULL);
-	snprintf(fo->dir, sizeof(fo->dir), "%s", d);
-	free(d);
-	fo->f = lv_fake_start();
-	ck_assert_ptr_nonnull(fo->f);
-	lv_fake_handle(fo->f, "POST", "/v1/images/generations", h_images, fo);
-	lv_fake_handle(fo->f, "POST", "/v1/audio/speech", h_speech, fo);
-	lv_fake_handle(fo->f, "GET", "/files/*", h_file, fo);
+	fo = fake_openai_start(&fxm, NULL);
 	setenv(KEY_ENV, KEY, 1);
 }
 
 static void fake_stop(void)
 {
-	size_t i;
-	lv_fake_stop(fo->f);
-	for (i = 0; i < fo->n_keep; i++)
-		free(fo->keep[i]);
-	lv_test_rmdir(fo->dir);
-	pthread_mutex_destroy(&fo->mu);
-	free(fo);
+	fake_openai_stop(fo);
 	fo = NULL;
 	unsetenv(KEY_ENV);
 }
 
 static void script_images(int n, const int *what)
 {
-	pthread_mutex_lock(&fo->mu);
-	memcpy(fo->img_script, what, (size_t)n * sizeof(int));
-	fo->n_img_script = n;
-	fo->n_img = 0;
-	pthread_mutex_unlock(&fo->mu);
+	fake_openai_script_images(fo, n, what);
 }
 
 static void script_speech(int n, const int *what)
 {
-	pthread_mutex_lock(&fo->mu);
-	memcpy(fo->tts_script, what, (size_t)n * sizeof(int));
-	fo->n_tts_script = n;
-	fo->n_tts = 0;
-	pthread_mutex_unlock(&fo->mu);
+	fake_openai_script_speech(fo, n, what);
 }
 
 /* ---- config and direct calls ------------------------------------------------------------------------------------- */
@@ -365,21 +137,7 @@ static void anchor_req(lv_anchor_request *r, direct *d, int style, const char *n
 /* The i-th request to METHOD PATH, parsed body. */
 static cJSON *sent(const char *method, const char *path, size_t nth, lv_fake_request **out)
 {
-	size_t i, n = lv_fake_requests(fo->f), seen = 0;
-	for (i = 0; i < n; i++) {
-		lv_fake_request *r = lv_fake_request_get(fo->f, i);
-		if (!strcmp(r->method, method) && !strcmp(r->path, path) && seen++ == nth) {
-			cJSON *b = cJSON_Parse(r->body);
-			if (out)
-				*out = r;
-			else
-				lv_fake_request_free(r);
-			return b;
-		}
-		lv_fake_request_free(r);
-	}
-	ck_abort_msg("no request %zu to %s %s", nth, method, path);
-	return NULL;
+	return fake_sent_json(fo->f, method, path, nth, out);
 }
 
 static int is_png(const char *path, int *w, int *h)
@@ -470,7 +228,7 @@ START_TEST(images_send_the_documented_request)
 	lv_fake_request_free(fr);
 	free((char *)r.out_png);
 	/* The style frame of a 16:9 film: landscape, and a JPEG answer still lands as PNG. */
-	script_images(1, (const int[]){ IMG_JPEG });
+	script_images(1, (const int[]){ FAKE_IMG_JPEG });
 	anchor_req(&r, &d, 1, "Storm Watch");
 	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
 	ck_assert(is_png(r.out_png, &w, &hh));
@@ -485,7 +243,7 @@ START_TEST(images_send_the_documented_request)
 	/* dall-e-3: asks for b64_json, its own sizes; an answer by URL is fetched without the key. */
 	json = config("\"model\":\"dall-e-3\",\"quality\":\"hd\",\"style\":\"natural\"", NULL);
 	direct_open(&d, json);
-	script_images(1, (const int[]){ IMG_URL });
+	script_images(1, (const int[]){ FAKE_IMG_URL });
 	anchor_req(&r, &d, 1, "Storm Watch");
 	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
 	ck_assert(is_png(r.out_png, &w, &hh));
@@ -516,7 +274,7 @@ START_TEST(images_retry_busy_and_failing_servers)
 	int w, h;
 	direct_open(&d, json);
 	/* 429 with Retry-After: 1, then a 500, then the image. */
-	script_images(2, (const int[]){ IMG_429, IMG_500 });
+	script_images(2, (const int[]){ FAKE_IMG_429, FAKE_IMG_500 });
 	anchor_req(&r, &d, 0, "Ada");
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(d.img->anchor->render(d.img->self, &d.ctx, &r, &err) == LV_OK, "%s", err.message);
@@ -525,7 +283,7 @@ START_TEST(images_retry_busy_and_failing_servers)
 	              (long long)(fo->img_times[1] - fo->img_times[0]));
 	ck_assert(is_png(r.out_png, &w, &h));
 	/* Always 500: a retryable anchor_failed after 1 + max_retries tries. */
-	script_images(3, (const int[]){ IMG_500, IMG_500, IMG_500 });
+	script_images(3, (const int[]){ FAKE_IMG_500, FAKE_IMG_500, FAKE_IMG_500 });
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
 	ck_assert_str_eq(err.code, "anchor_failed");
@@ -533,7 +291,7 @@ START_TEST(images_retry_busy_and_failing_servers)
 	ck_assert_int_eq(fo->n_img, 3);
 	ck_assert_msg(strstr(err.message, "provider 'img' failed drawing the character 'Ada' (HTTP 500"), "%s", err.message);
 	/* Malformed JSON. */
-	script_images(1, (const int[]){ IMG_GARBAGE });
+	script_images(1, (const int[]){ FAKE_IMG_GARBAGE });
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
 	ck_assert_str_eq(err.code, "anchor_failed");
@@ -544,7 +302,7 @@ START_TEST(images_retry_busy_and_failing_servers)
 	/* No answer within timeout_ms. */
 	json = config("\"timeout_ms\":300,\"max_retries\":0", NULL);
 	direct_open(&d, json);
-	script_images(1, (const int[]){ IMG_SLOW });
+	script_images(1, (const int[]){ FAKE_IMG_SLOW });
 	anchor_req(&r, &d, 0, "Ada");
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
@@ -570,7 +328,7 @@ START_TEST(images_safety_refusals_are_anchor_failed)
 	lv_anchor_request r;
 	lv_provider_error err;
 	direct_open(&d, json);
-	script_images(1, (const int[]){ IMG_POLICY });
+	script_images(1, (const int[]){ FAKE_IMG_POLICY });
 	anchor_req(&r, &d, 0, "Ada");
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.img->anchor->render(d.img->self, &d.ctx, &r, &err), LV_EPROVIDER);
@@ -691,7 +449,7 @@ START_TEST(speech_failures_are_audio_failed)
 	direct_open(&d, json);
 	out = lv_path_join(d.dir, "line.wav");
 	/* 400: not retried, names the parameter, never the vendor's text (request ids). */
-	script_speech(1, (const int[]){ TTS_400 });
+	script_speech(1, (const int[]){ FAKE_TTS_400 });
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
 	ck_assert_str_eq(err.code, "audio_failed");
@@ -701,27 +459,27 @@ START_TEST(speech_failures_are_audio_failed)
 	ck_assert_ptr_null(strstr(err.message, "req_"));
 	ck_assert_int_eq(fo->n_tts, 1);
 	/* 401: names the variable, not the key (not even the vendor's masked echo of it). */
-	script_speech(1, (const int[]){ TTS_401 });
+	script_speech(1, (const int[]){ FAKE_TTS_401 });
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
 	ck_assert_ptr_nonnull(strstr(err.message, KEY_ENV));
 	ck_assert_ptr_null(strstr(err.message, "sk-"));
 	/* 200 with something that is not audio. */
-	script_speech(1, (const int[]){ TTS_GARBAGE });
+	script_speech(1, (const int[]){ FAKE_TTS_GARBAGE });
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err), LV_EPROVIDER);
 	ck_assert_str_eq(err.code, "audio_failed");
 	ck_assert_msg(strstr(err.message, "the audio it returned cannot be used"), "%s", err.message);
 	ck_assert(!lv_path_exists(out));
 	/* A server that ignores response_format and answers MP3: decoded and written as WAV. */
-	script_speech(1, (const int[]){ TTS_MP3 });
+	script_speech(1, (const int[]){ FAKE_TTS_MP3 });
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err) == LV_OK, "%s",
 	              err.message);
 	ck_assert(wav_sizes_ok(out));
 	ck_assert_msg(fabs(secs - 1.5) < 0.06, "%.3f s", secs);
 	/* 503 twice, then audio. */
-	script_speech(2, (const int[]){ TTS_503, TTS_503 });
+	script_speech(2, (const int[]){ FAKE_TTS_503, FAKE_TTS_503 });
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(d.tts->speech->speak(d.tts->self, &d.ctx, "Hello.", "en", 3, out, &secs, &err) == LV_OK, "%s",
 	              err.message);
@@ -828,7 +586,7 @@ START_TEST(refusals_and_speech_errors_fail_the_task_with_the_ledger_balanced)
 	cJSON *j;
 	const cJSON *e;
 	/* A safety refusal of the first character: anchoring fails, nothing generated, everything refunded. */
-	script_images(1, (const int[]){ IMG_BLOCKED });
+	script_images(1, (const int[]){ FAKE_IMG_BLOCKED });
 	lv_pt_open(&pt, "oai-refuse", json, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":5}", id);
 	t = lv_pt_wait(&pt, id, -1, 120);
@@ -845,7 +603,7 @@ START_TEST(refusals_and_speech_errors_fail_the_task_with_the_ledger_balanced)
 	ledger_balanced(&pt, id);
 	lv_pt_close(&pt);
 	/* Speech refused (400): fails in audio; the shots were generated, so they are what is charged. */
-	script_speech(5, (const int[]){ TTS_400, TTS_400, TTS_400, TTS_400, TTS_400 });
+	script_speech(5, (const int[]){ FAKE_TTS_400, FAKE_TTS_400, FAKE_TTS_400, FAKE_TTS_400, FAKE_TTS_400 });
 	lv_pt_open(&pt, "oai-tts400", json, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"Fishing boats leave the harbour at dawn\",\"duration\":5}", id);
 	t = lv_pt_wait(&pt, id, -1, 120);

@@ -5,7 +5,8 @@
 #include "testutil.h"
 #include "compose/compose.h"
 #include "core/engine.h"
-#include "fakevendor.h"
+#include "fakes/fake_dashscope.h"
+#include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
@@ -18,7 +19,6 @@
 
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -31,389 +31,57 @@ extern char **environ;
 
 #define DS_KEY "sk-ds-test-4f1c9a7e2b61"
 #define OA_KEY "sk-oa-test-8d3b6e0a5c94"
-#define DS_SUBMIT "/api/v1/services/aigc/video-generation/video-synthesis"
+#define DS_SUBMIT FAKE_DS_SUBMIT
 #define FRAME (1.0 / 24.0)
-#define MAX_JOBS 64
-#define MAX_SCRIPT 8
 
 /* ---- the fake vendors ------------------------------------------------------------------------------------ */
 
-typedef struct job {
-	char id[48];
-	int seconds, width, height;
-	int polls;
-	int canceled;
-} job;
+static fake_dashscope *ds; /* DashScope (HappyHorse) */
+static fake_openai *oa;    /* OpenAI's videos endpoints (Sora, and a gateway on the same protocol) */
+static lv_fake *dsf, *oaf; /* their servers (request logs) */
+static char *tdir;         /* the clips they serve (made once, kept across tests) */
 
-typedef struct vendor {
-	pthread_mutex_t mu;
-	lv_fake *f;
-	char *dir;                          /* generated clips */
-	job jobs[MAX_JOBS];
-	int n_jobs;
-	int run_polls;                      /* status checks answered "running" before the end; < 0: until released */
-	int released;
-	char fail_code[64];                 /* when set, jobs end failed with this code */
-	char fail_message[256];
-	int64_t submit_ms[16];              /* when each submit arrived */
-	int n_submits;
-	lv_fake_response submit_script[MAX_SCRIPT]; /* answered first, in order */
-	int n_submit_script, submit_next;
-	lv_fake_response poll_script[MAX_SCRIPT];
-	int n_poll_script, poll_next;
-	int cancels;
-	char seconds_field[32];             /* where the OpenAI-style fake reads the length ("seconds") */
-} vendor;
+#define DS (&ds->jobs)
+#define OA (&oa->videos)
 
-static vendor V;
-static lv_fake *fk;
-static char *tdir;
-
-/* Answers are copied by the fake right after a handler returns: a per-thread buffer is enough. */
-static _Thread_local char tl_body[8192];
-static _Thread_local char tl_headers[256];
-static _Thread_local char tl_path[512];
-
-static void vendor_lock(void)
+/* A scripted answer, given once, before the job behaviour. */
+static void push(fake_jobs *j, fake_script *s, const lv_fake_response *r)
 {
-	pthread_mutex_lock(&V.mu);
+	fake_arena *a = j == DS ? &ds->arena : &oa->arena;
+	fake_jobs_lock(j);
+	fake_script_add(s, a, r, 1);
+	fake_jobs_unlock(j);
 }
 
-static void vendor_unlock(void)
+static void clips_dir_make(void)
 {
-	pthread_mutex_unlock(&V.mu);
+	tdir = lv_test_mkdtemp("pvideo");
+	ck_assert_ptr_nonnull(tdir);
 }
 
-/* A clip of the given size and length (H.264 + AAC, like a vendor's), made once with the ffmpeg CLI. */
-static const char *clip_path(int w, int h, int seconds)
+static void clips_dir_remove(void)
 {
-	snprintf(tl_path, sizeof(tl_path), "%s/clip_%dx%d_%d.mp4", V.dir, w, h, seconds);
-	if (!lv_path_exists(tl_path)) {
-		char *cmd = lv_asprintf("ffmpeg -v error -y -f lavfi -i testsrc=size=%dx%d:rate=24 -f lavfi -i "
-		                        "sine=frequency=440:sample_rate=48000 -t %d -pix_fmt yuv420p -c:v libx264 -preset "
-		                        "ultrafast -c:a aac -shortest %s.tmp.mp4 && mv %s.tmp.mp4 %s",
-		                        w, h, seconds, tl_path, tl_path, tl_path);
-		int rc = cmd ? system(cmd) : -1;
-		free(cmd);
-		if (rc != 0)
-			return NULL;
-	}
-	return tl_path;
-}
-
-static void size_of(const char *resolution, const char *ratio, int *w, int *h)
-{
-	int big = resolution && (strstr(resolution, "1080") != NULL);
-	int l = big ? 1920 : 1280, s = big ? 1080 : 720;
-	if (ratio && !strcmp(ratio, "9:16")) {
-		*w = s;
-		*h = l;
-	} else if (ratio && !strcmp(ratio, "1:1")) {
-		*w = s;
-		*h = s;
-	} else {
-		*w = l;
-		*h = s;
-	}
-}
-
-static job *add_job(const char *prefix, int seconds, int w, int h)
-{
-	job *j;
-	if (V.n_jobs == MAX_JOBS)
-		return NULL;
-	j = &V.jobs[V.n_jobs++];
-	memset(j, 0, sizeof(*j));
-	snprintf(j->id, sizeof(j->id), "%s-%04d-9c1e", prefix, V.n_jobs);
-	j->seconds = seconds;
-	j->width = w;
-	j->height = h;
-	return j;
-}
-
-static job *find_job(const char *id)
-{
-	int i;
-	for (i = 0; i < V.n_jobs; i++)
-		if (!strcmp(V.jobs[i].id, id))
-			return &V.jobs[i];
-	return NULL;
-}
-
-static int scripted(lv_fake_response *out, lv_fake_response *script, int n, int *next)
-{
-	if (*next >= n)
-		return 0;
-	*out = script[(*next)++];
-	return 1;
-}
-
-/* Where a job stands after one more status check: 0 running, 1 done, -1 failed. */
-static int advance(job *j)
-{
-	j->polls++;
-	if (V.run_polls < 0 ? !V.released : j->polls <= V.run_polls)
-		return 0;
-	return V.fail_code[0] ? -1 : 1;
-}
-
-static void ds_submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
-	const cJSON *params = cJSON_GetObjectItem(b, "parameters");
-	const cJSON *d = cJSON_GetObjectItem(params, "duration");
-	int w, h;
-	job *j;
-	(void)f;
-	(void)ctx;
-	vendor_lock();
-	if (V.n_submits < 16)
-		V.submit_ms[V.n_submits++] = lv_mono_ms();
-	if (!scripted(out, V.submit_script, V.n_submit_script, &V.submit_next)) {
-		size_of(lv_json_get_str(params, "resolution"), lv_json_get_str(params, "ratio"), &w, &h);
-		j = add_job("ds-task", cJSON_IsNumber(d) ? d->valueint : 5, w, h);
-		snprintf(tl_body, sizeof(tl_body),
-		         "{\"request_id\":\"req-5e8a-submit\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"PENDING\"}}",
-		         j ? j->id : "none");
-		out->body = tl_body;
-	}
-	vendor_unlock();
-	cJSON_Delete(b);
-}
-
-static void ds_task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	const char *id = req->path + strlen("/api/v1/tasks/");
-	job *j;
-	(void)ctx;
-	vendor_lock();
-	if (scripted(out, V.poll_script, V.n_poll_script, &V.poll_next)) {
-		vendor_unlock();
-		return;
-	}
-	j = find_job(id);
-	if (!j) {
-		snprintf(tl_body, sizeof(tl_body),
-		         "{\"request_id\":\"req-1\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"UNKNOWN\"}}", id);
-	} else if (j->canceled) {
-		snprintf(tl_body, sizeof(tl_body),
-		         "{\"request_id\":\"req-2\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"CANCELED\"}}", id);
-	} else {
-		switch (advance(j)) {
-		case 0:
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"request_id\":\"req-3\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"%s\","
-			         "\"submit_time\":\"2026-04-25 15:03:25.848\"}}",
-			         id, j->polls == 1 ? "PENDING" : "RUNNING");
-			break;
-		case 1:
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"request_id\":\"req-4\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"SUCCEEDED\","
-			         "\"submit_time\":\"2026-04-25 15:03:25.848\",\"end_time\":\"2026-04-25 15:04:05.882\","
-			         "\"orig_prompt\":\"...\",\"video_url\":\"%s/oss/%s.mp4?Expires=1777777777&Signature=abc%%3D\"},"
-			         "\"usage\":{\"duration\":%d,\"output_video_duration\":%d,\"video_count\":1,\"SR\":720}}",
-			         id, lv_fake_url(f), id, j->seconds, j->seconds);
-			break;
-		default:
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"request_id\":\"req-5e8a-failed\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"FAILED\","
-			         "\"code\":\"%s\",\"message\":\"%s\"}}",
-			         id, V.fail_code, V.fail_message);
-		}
-	}
-	out->body = tl_body;
-	vendor_unlock();
-}
-
-static void ds_cancel_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	char id[64];
-	const char *p = req->path + strlen("/api/v1/tasks/"), *e = strstr(p, "/cancel");
-	job *j;
-	(void)f;
-	(void)ctx;
-	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : 0, p);
-	vendor_lock();
-	V.cancels++;
-	if ((j = find_job(id)) != NULL)
-		j->canceled = 1;
-	vendor_unlock();
-	out->body = "{\"request_id\":\"req-cancel\"}";
-}
-
-/* Result files: object storage for DashScope (/oss/ID.mp4), /v1/videos/ID/content for OpenAI. */
-static void serve_clip(const char *id, lv_fake_response *out)
-{
-	job *j;
-	const char *path = NULL;
-	vendor_lock();
-	j = find_job(id);
-	if (j)
-		path = clip_path(j->width, j->height, j->seconds);
-	vendor_unlock();
-	if (!path) {
-		out->status = 404;
-		out->body = "{\"error\":{\"message\":\"no such video\",\"type\":\"invalid_request_error\"}}";
-		return;
-	}
-	out->body_file = path;
-	out->content_type = "video/mp4";
-}
-
-static void oss_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	char id[64];
-	const char *p = req->path + strlen("/oss/"), *e = strstr(p, ".mp4");
-	(void)f;
-	(void)ctx;
-	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : 0, p);
-	serve_clip(id, out);
-}
-
-/* The value of a multipart/form-data field (text parts only). */
-static int mp_field(const lv_fake_request *req, const char *name, char *buf, size_t cap)
-{
-	char pat[96];
-	const char *p, *v, *end;
-	snprintf(pat, sizeof(pat), "name=\"%s\"", name);
-	if (!(p = strstr(req->body, pat)) || !(v = strstr(p, "\r\n\r\n")))
-		return 0;
-	v += 4;
-	if (!(end = strstr(v, "\r\n--")))
-		return 0;
-	snprintf(buf, cap, "%.*s", (int)(end - v), v);
-	return 1;
-}
-
-static void oa_submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	char ct[128] = "", secs[16] = "4";
-	int w = 1280, h = 720;
-	job *j;
-	(void)f;
-	(void)ctx;
-	lv_fake_header(req, "content-type", ct, sizeof(ct));
-	vendor_lock();
-	if (V.n_submits < 16)
-		V.submit_ms[V.n_submits++] = lv_mono_ms();
-	if (!scripted(out, V.submit_script, V.n_submit_script, &V.submit_next)) {
-		if (!strncmp(ct, "multipart/form-data", 19)) {
-			char size[32] = "";
-			mp_field(req, V.seconds_field, secs, sizeof(secs));
-			if (mp_field(req, "size", size, sizeof(size)))
-				sscanf(size, "%dx%d", &w, &h);
-		} else {
-			cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
-			const cJSON *d = cJSON_GetObjectItem(b, V.seconds_field);
-			if (cJSON_IsNumber(d))
-				snprintf(secs, sizeof(secs), "%d", d->valueint);
-			else if (cJSON_IsString(d))
-				snprintf(secs, sizeof(secs), "%s", d->valuestring);
-			size_of(lv_json_get_str(b, "resolution"), lv_json_get_str(b, "ratio"), &w, &h);
-			cJSON_Delete(b);
-		}
-		j = add_job("video_68d7512d07848190b3e45da0", atoi(secs), w, h);
-		snprintf(tl_body, sizeof(tl_body),
-		         "{\"id\":\"%s\",\"object\":\"video\",\"model\":\"sora-2\",\"status\":\"queued\",\"progress\":0,"
-		         "\"created_at\":1758941485,\"size\":\"%dx%d\",\"seconds\":\"%s\",\"quality\":\"standard\"}",
-		         j ? j->id : "none", w, h, secs);
-		out->body = tl_body;
-		out->headers = "openai-poll-after-ms: 150\r\n";
-	}
-	vendor_unlock();
-}
-
-static void oa_get_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	char id[64];
-	const char *p = req->path + strlen("/v1/videos/"), *e = strstr(p, "/content");
-	job *j;
-	(void)f;
-	(void)ctx;
-	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : (int)strlen(p), p);
-	if (e) {
-		serve_clip(id, out);
-		return;
-	}
-	vendor_lock();
-	if (scripted(out, V.poll_script, V.n_poll_script, &V.poll_next)) {
-		vendor_unlock();
-		return;
-	}
-	if (!(j = find_job(id))) {
-		out->status = 404;
-		snprintf(tl_body, sizeof(tl_body),
-		         "{\"error\":{\"message\":\"Video with id '%s' not found.\",\"type\":\"invalid_request_error\","
-		         "\"param\":null,\"code\":null}}",
-		         id);
-	} else {
-		int s = advance(j);
-		if (s == 0)
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"id\":\"%s\",\"object\":\"video\",\"status\":\"%s\",\"progress\":%d,\"seconds\":\"%d\"}", id,
-			         j->polls == 1 ? "queued" : "in_progress", j->polls == 1 ? 0 : 40, j->seconds);
-		else if (s == 1)
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"id\":\"%s\",\"object\":\"video\",\"status\":\"completed\",\"progress\":100,\"seconds\":\"%d\","
-			         "\"completed_at\":1758941585,\"expires_at\":1759027985}",
-			         id, j->seconds);
-		else
-			snprintf(tl_body, sizeof(tl_body),
-			         "{\"id\":\"%s\",\"object\":\"video\",\"status\":\"failed\",\"progress\":0,"
-			         "\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
-			         id, V.fail_code, V.fail_message);
-		snprintf(tl_headers, sizeof(tl_headers), "openai-poll-after-ms: 120\r\nx-request-id: req_0b7f\r\n");
-		out->headers = tl_headers;
-	}
-	out->body = tl_body;
-	vendor_unlock();
-}
-
-static void oa_delete_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
-{
-	const char *id = req->path + strlen("/v1/videos/");
-	job *j;
-	(void)f;
-	(void)ctx;
-	vendor_lock();
-	V.cancels++;
-	if ((j = find_job(id)) != NULL)
-		j->canceled = 1;
-	snprintf(tl_body, sizeof(tl_body), "{\"id\":\"%s\",\"object\":\"video.deleted\",\"deleted\":true}", id);
-	vendor_unlock();
-	out->body = tl_body;
+	lv_test_rmdir(tdir);
+	free(tdir);
+	tdir = NULL;
 }
 
 static void setup(void)
 {
-	memset(&V, 0, sizeof(V));
-	pthread_mutex_init(&V.mu, NULL);
-	V.run_polls = 2;
-	snprintf(V.seconds_field, sizeof(V.seconds_field), "seconds");
-	tdir = lv_test_mkdtemp("pvideo");
-	ck_assert_ptr_nonnull(tdir);
-	V.dir = tdir;
-	fk = lv_fake_start();
-	ck_assert_ptr_nonnull(fk);
-	V.f = fk;
-	lv_fake_handle(fk, "POST", DS_SUBMIT, ds_submit_h, NULL);
-	lv_fake_handle(fk, "GET", "/api/v1/tasks/*", ds_task_h, NULL);
-	lv_fake_handle(fk, "POST", "/api/v1/tasks/*", ds_cancel_h, NULL);
-	lv_fake_handle(fk, "GET", "/oss/*", oss_h, NULL);
-	lv_fake_handle(fk, "POST", "/v1/videos", oa_submit_h, NULL);
-	lv_fake_handle(fk, "GET", "/v1/videos/*", oa_get_h, NULL);
-	lv_fake_handle(fk, "DELETE", "/v1/videos/*", oa_delete_h, NULL);
+	ds = fake_dashscope_start(tdir);
+	oa = fake_openai_start(NULL, tdir);
+	dsf = fake_dashscope_server(ds);
+	oaf = fake_openai_server(oa);
 	setenv("LV_TEST_DASHSCOPE_KEY", DS_KEY, 1);
 	setenv("LV_TEST_OPENAI_KEY", OA_KEY, 1);
 }
 
 static void teardown(void)
 {
-	lv_fake_stop(fk);
-	fk = NULL;
-	lv_test_rmdir(tdir);
-	free(tdir);
-	tdir = NULL;
+	fake_dashscope_stop(ds);
+	fake_openai_stop(oa);
+	ds = NULL;
+	oa = NULL;
 }
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
@@ -422,13 +90,15 @@ static void teardown(void)
  * given by the caller replace the defaults: JSON objects here never repeat a key.) */
 static char *config(const char *name, const char *type, const char *provider_keys, const char *pipeline_keys)
 {
-	const char *env = !strcmp(type, "dashscope-video") ? "LV_TEST_DASHSCOPE_KEY" : "LV_TEST_OPENAI_KEY";
+	int dashscope = !strcmp(type, "dashscope-video");
+	const char *env = dashscope ? "LV_TEST_DASHSCOPE_KEY" : "LV_TEST_OPENAI_KEY";
 	const char *pk = provider_keys ? provider_keys : "", *pl = pipeline_keys ? pipeline_keys : "";
 	return lv_asprintf("{\"pipeline\":{\"default_video_provider\":\"%s\"%s%s%s},"
 	                   "\"providers\":{\"%s\":{\"type\":\"%s\",\"base_url\":\"%s/\",\"api_key_env\":\"%s\","
 	                   "\"poll_interval_ms\":100%s%s%s%s}}}",
 	                   name, strstr(pl, "segment_retries") ? "" : ",\"segment_retries\":0", *pl ? "," : "", pl, name,
-	                   type, lv_fake_url(fk), env, strstr(pk, "timeout_ms") ? "" : ",\"timeout_ms\":5000",
+	                   type, lv_fake_url(dashscope ? dsf : oaf), env,
+	                   strstr(pk, "timeout_ms") ? "" : ",\"timeout_ms\":5000",
 	                   strstr(pk, "max_retries") ? "" : ",\"max_retries\":2", *pk ? "," : "", pk);
 }
 
@@ -537,9 +207,9 @@ START_TEST(dashscope_text_and_reference_shots_make_films)
 	check_film(&pt, b, 4, 1280, 720);
 
 	/* What was sent. */
-	n = lv_fake_requests(fk);
+	n = lv_fake_requests(dsf);
 	for (i = 0; i < n; i++) {
-		lv_fake_request *r = lv_fake_request_get(fk, i);
+		lv_fake_request *r = lv_fake_request_get(dsf, i);
 		if (!strcmp(r->method, "POST") && !strcmp(r->path, DS_SUBMIT)) {
 			cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
 			const cJSON *in = cJSON_GetObjectItem(body, "input"), *par = cJSON_GetObjectItem(body, "parameters");
@@ -587,7 +257,7 @@ START_TEST(dashscope_text_and_reference_shots_make_films)
 	}
 	ck_assert_uint_eq(r2v, 2);
 	ck_assert_uint_eq(t2v, 1);
-	ck_assert_uint_eq(lv_fake_count(fk, "GET", "/oss/*"), 3);
+	ck_assert_uint_eq(lv_fake_count(dsf, "GET", "/oss/*"), 3);
 	lv_pt_close(&pt);
 }
 END_TEST
@@ -609,11 +279,11 @@ START_TEST(dashscope_throttling_errors_and_bad_answers_are_retried)
 		                  NULL, NULL, 0, 0 };
 	lv_fake_response slow = { 200, NULL, "{\"output\":{\"task_status\":\"RUNNING\"}}", 0, NULL, NULL, 1500, 0 };
 	lv_fake_response garbled = { 200, NULL, "{\"output\":{\"task_status\":", 0, NULL, NULL, 0, 0 };
-	V.submit_script[V.n_submit_script++] = busy;
-	V.poll_script[V.n_poll_script++] = poll_busy;
-	V.poll_script[V.n_poll_script++] = oops;
-	V.poll_script[V.n_poll_script++] = slow;    /* times out (timeout_ms 800) */
-	V.poll_script[V.n_poll_script++] = garbled; /* malformed JSON: asked again later */
+	push(DS, &DS->submit_script, &busy);
+	push(DS, &DS->poll_script, &poll_busy);
+	push(DS, &DS->poll_script, &oops);
+	push(DS, &DS->poll_script, &slow);    /* times out (timeout_ms 800) */
+	push(DS, &DS->poll_script, &garbled); /* malformed JSON: asked again later */
 	open_with(&pt, "ds-retry", "hh", "dashscope-video", "\"timeout_ms\":800,\"max_retries\":3", NULL, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3,\"music\":false}", id);
 	t = wait_terminal(&pt, id);
@@ -621,12 +291,12 @@ START_TEST(dashscope_throttling_errors_and_bad_answers_are_retried)
 	lv_task_free(t);
 	check_film(&pt, id, 3, 1280, 720);
 	/* The throttled submit was sent again after the server's Retry-After, and only then. */
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 2);
-	ck_assert_int_eq(V.n_submits, 2);
-	ck_assert_msg(V.submit_ms[1] - V.submit_ms[0] >= 900, "resent after %lld ms",
-	              (long long)(V.submit_ms[1] - V.submit_ms[0]));
-	ck_assert_int_eq(V.poll_next, 4);
-	ck_assert_uint_ge(lv_fake_count(fk, "GET", "/api/v1/tasks/*"), 7);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 2);
+	ck_assert_int_eq(DS->n_submits, 2);
+	ck_assert_msg(DS->submit_ms[1] - DS->submit_ms[0] >= 900, "resent after %lld ms",
+	              (long long)(DS->submit_ms[1] - DS->submit_ms[0]));
+	ck_assert_int_eq(DS->poll_script.used, 4);
+	ck_assert_uint_ge(lv_fake_count(dsf, "GET", "/api/v1/tasks/*"), 7);
 	assert_ledger(&pt, id, 3 * 27500);
 	lv_pt_close(&pt);
 }
@@ -644,9 +314,9 @@ START_TEST(dashscope_submit_that_may_have_been_accepted_is_not_resent)
 	lv_fake_response garbled = { 200, NULL, "<html>gateway says hello</html>", 0, NULL, "text/html", 0, 0 };
 	lv_fake_response down = { 500, NULL, "{\"code\":\"InternalError\",\"message\":\"oops\",\"request_id\":\"r\"}", 0,
 		                  NULL, NULL, 0, 0 };
-	V.submit_script[V.n_submit_script++] = slow;
-	V.submit_script[V.n_submit_script++] = garbled;
-	V.submit_script[V.n_submit_script++] = down;
+	push(DS, &DS->submit_script, &slow);
+	push(DS, &DS->submit_script, &garbled);
+	push(DS, &DS->submit_script, &down);
 	open_with(&pt, "ds-noresend", "hh", "dashscope-video", "\"timeout_ms\":700,\"max_retries\":3",
 	          "\"segment_retries\":2", 1);
 	/* A timeout after sending: the vendor may have started the job. */
@@ -659,7 +329,7 @@ START_TEST(dashscope_submit_that_may_have_been_accepted_is_not_resent)
 	ck_assert_str_eq(code, "provider_timeout");
 	ck_assert_ptr_nonnull(strstr(msg, "'hh'"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 1);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 1);
 	assert_ledger(&pt, a, 0);
 	/* A 2xx that is not JSON, then a 5xx: neither is sent again. */
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", b);
@@ -670,13 +340,13 @@ START_TEST(dashscope_submit_that_may_have_been_accepted_is_not_resent)
 	ck_assert_str_eq(code, "segment_failed");
 	ck_assert_ptr_nonnull(strstr(msg, "not sent again"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 2);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 2);
 	assert_ledger(&pt, b, 0);
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", b);
 	t = wait_terminal(&pt, b);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
 	lv_task_free(t);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 3);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 3);
 	assert_ledger(&pt, b, 0);
 	lv_pt_close(&pt);
 }
@@ -695,8 +365,8 @@ START_TEST(dashscope_failed_jobs_fail_the_task_with_a_summary)
 		                     0, NULL, NULL, 0, 0 };
 	open_with(&pt, "ds-failed", "happyhorse", "dashscope-video", NULL, "\"segment_retries\":1", 1);
 	/* A parameter the vendor rejects: not retried. */
-	snprintf(V.fail_code, sizeof(V.fail_code), "InvalidParameter");
-	snprintf(V.fail_message, sizeof(V.fail_message), "The duration is not supported, key " DS_KEY);
+	snprintf(DS->fail_code, sizeof(DS->fail_code), "InvalidParameter");
+	snprintf(DS->fail_message, sizeof(DS->fail_message), "The duration is not supported, key " DS_KEY);
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", a);
 	t = wait_terminal(&pt, a);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -708,23 +378,23 @@ START_TEST(dashscope_failed_jobs_fail_the_task_with_a_summary)
 	ck_assert_ptr_nonnull(strstr(msg, "providers.happyhorse"));
 	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "shot")->valueint, 0);
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 1);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 1);
 	assert_ledger(&pt, a, 0);
 
 	/* A transient vendor failure: one new job (segment_retries 1), then the task fails. */
-	snprintf(V.fail_code, sizeof(V.fail_code), "InternalError.Timeout");
-	snprintf(V.fail_message, sizeof(V.fail_message), "An internal timeout occurred");
+	snprintf(DS->fail_code, sizeof(DS->fail_code), "InternalError.Timeout");
+	snprintf(DS->fail_message, sizeof(DS->fail_message), "An internal timeout occurred");
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", b);
 	t = wait_terminal(&pt, b);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
 	ck_assert_str_eq(lv_task_error_code(t), "segment_failed");
 	lv_task_free(t);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 3);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 3);
 	assert_ledger(&pt, b, 0);
 
 	/* Content moderation at the vendor. */
-	snprintf(V.fail_code, sizeof(V.fail_code), "DataInspectionFailed");
-	snprintf(V.fail_message, sizeof(V.fail_message), "Output data may contain inappropriate content.");
+	snprintf(DS->fail_code, sizeof(DS->fail_code), "DataInspectionFailed");
+	snprintf(DS->fail_message, sizeof(DS->fail_message), "Output data may contain inappropriate content.");
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", c);
 	t = wait_terminal(&pt, c);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -733,11 +403,11 @@ START_TEST(dashscope_failed_jobs_fail_the_task_with_a_summary)
 	ck_assert_str_eq(code, "moderation_rejected");
 	ck_assert_ptr_nonnull(strstr(msg, "DataInspectionFailed"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 4);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 4);
 	assert_ledger(&pt, c, 0);
 
 	/* A rejected key: the message names the variable, never the value (which the vendor echoed). */
-	V.submit_script[V.n_submit_script++] = bad_key;
+	push(DS, &DS->submit_script, &bad_key);
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", d);
 	t = wait_terminal(&pt, d);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -745,7 +415,7 @@ START_TEST(dashscope_failed_jobs_fail_the_task_with_a_summary)
 	j = task_error(&pt, d, &code, &msg);
 	ck_assert_ptr_nonnull(strstr(msg, "$LV_TEST_DASHSCOPE_KEY"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 5);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 5);
 	assert_ledger(&pt, d, 0);
 	lv_pt_close(&pt);
 }
@@ -758,24 +428,24 @@ START_TEST(dashscope_cancel_asks_the_vendor_to_cancel)
 	lv_task *c = NULL;
 	lv_fake_request *r;
 	int64_t until;
-	V.run_polls = -1; /* the job stays pending */
+	DS->run_polls = -1; /* the job stays pending */
 	open_with(&pt, "ds-cancel", "hh", "dashscope-video", NULL, NULL, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", id);
 	until = lv_mono_ms() + 60000;
-	while (lv_fake_count(fk, "GET", "/api/v1/tasks/*") < 2 && lv_mono_ms() < until)
+	while (lv_fake_count(dsf, "GET", "/api/v1/tasks/*") < 2 && lv_mono_ms() < until)
 		lv_sleep_ms(20);
 	ck_assert_int_eq(lv_task_cancel(&c, pt.engine, pt.key, id), LV_OK);
 	ck_assert_int_eq(lv_task_get_status(c), LV_TASK_CANCELED);
 	lv_task_free(c);
 	until = lv_mono_ms() + 10000;
-	while (lv_fake_count(fk, "POST", "/api/v1/tasks/*") < 1 && lv_mono_ms() < until)
+	while (lv_fake_count(dsf, "POST", "/api/v1/tasks/*") < 1 && lv_mono_ms() < until)
 		lv_sleep_ms(20);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", "/api/v1/tasks/*"), 1);
-	r = lv_fake_last(fk, "POST", "/api/v1/tasks/*");
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", "/api/v1/tasks/*"), 1);
+	r = lv_fake_last(dsf, "POST", "/api/v1/tasks/*");
 	ck_assert_str_eq(r->path, "/api/v1/tasks/ds-task-0001-9c1e/cancel");
 	ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " DS_KEY);
 	lv_fake_request_free(r);
-	ck_assert_int_eq(V.jobs[0].canceled, 1);
+	ck_assert_int_eq(DS->jobs[0].canceled, 1);
 	assert_ledger(&pt, id, 0);
 	lv_pt_close(&pt);
 }
@@ -785,20 +455,20 @@ END_TEST
 
 static void check_sora_submits(size_t want, const char *seconds, const char *size)
 {
-	size_t i, n = lv_fake_requests(fk), seen = 0;
+	size_t i, n = lv_fake_requests(oaf), seen = 0;
 	char buf[512];
 	for (i = 0; i < n; i++) {
-		lv_fake_request *r = lv_fake_request_get(fk, i);
+		lv_fake_request *r = lv_fake_request_get(oaf, i);
 		if (!strcmp(r->method, "POST") && !strcmp(r->path, "/v1/videos")) {
 			ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " OA_KEY);
 			ck_assert(!strncmp(hdr(r, "content-type", buf, sizeof(buf)), "multipart/form-data; boundary=", 30));
-			ck_assert(mp_field(r, "model", buf, sizeof(buf)));
+			ck_assert(fake_mp_field(r, "model", buf, sizeof(buf)));
 			ck_assert_str_eq(buf, "sora-2");
-			ck_assert(mp_field(r, "seconds", buf, sizeof(buf)));
+			ck_assert(fake_mp_field(r, "seconds", buf, sizeof(buf)));
 			ck_assert_str_eq(buf, seconds);
-			ck_assert(mp_field(r, "size", buf, sizeof(buf)));
+			ck_assert(fake_mp_field(r, "size", buf, sizeof(buf)));
 			ck_assert_str_eq(buf, size);
-			ck_assert(mp_field(r, "prompt", buf, sizeof(buf)) && strlen(buf) > 10);
+			ck_assert(fake_mp_field(r, "prompt", buf, sizeof(buf)) && strlen(buf) > 10);
 			/* Sora takes input_reference as the first frame, so character cards are not sent by default. */
 			ck_assert_ptr_null(strstr(r->body, "name=\"input_reference\""));
 			seen++;
@@ -828,7 +498,7 @@ START_TEST(sora_film_with_a_7_second_shot_is_billed_8_and_trimmed)
 	lv_task_free(t);
 	check_film(&pt, id, 15, 1280, 720);
 	check_sora_submits(2, "8", "1280x720");
-	ck_assert_uint_eq(lv_fake_count(fk, "DELETE", "/v1/videos/*"), 0);
+	ck_assert_uint_eq(lv_fake_count(oaf, "DELETE", "/v1/videos/*"), 0);
 	assert_ledger(&pt, id, 16 * 30000);
 	lv_pt_close(&pt);
 }
@@ -846,10 +516,10 @@ START_TEST(sora_rate_limits_timeouts_and_server_errors_are_retried)
 	lv_fake_response slow = { 200, NULL, "{\"id\":\"x\",\"status\":\"in_progress\"}", 0, NULL, NULL, 1500, 0 };
 	lv_fake_response oops = { 502, NULL, "<html>Bad gateway</html>", 0, NULL, "text/html", 0, 0 };
 	lv_fake_response garbled = { 200, NULL, "{\"id\":", 0, NULL, NULL, 0, 0 };
-	V.submit_script[V.n_submit_script++] = limited;
-	V.poll_script[V.n_poll_script++] = slow;
-	V.poll_script[V.n_poll_script++] = oops;
-	V.poll_script[V.n_poll_script++] = garbled;
+	push(OA, &OA->submit_script, &limited);
+	push(OA, &OA->poll_script, &slow);
+	push(OA, &OA->poll_script, &oops);
+	push(OA, &OA->poll_script, &garbled);
 	open_with(&pt, "oa-retry", "sora", "openai-videos", "\"rates\":{\"720p\":30},\"timeout_ms\":800,\"max_retries\":3",
 	          NULL, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":4,\"music\":false}", id);
@@ -858,9 +528,9 @@ START_TEST(sora_rate_limits_timeouts_and_server_errors_are_retried)
 	lv_task_free(t);
 	check_film(&pt, id, 4, 1280, 720);
 	check_sora_submits(2, "4", "1280x720");
-	ck_assert_msg(V.submit_ms[1] - V.submit_ms[0] >= 650, "resent after %lld ms",
-	              (long long)(V.submit_ms[1] - V.submit_ms[0]));
-	ck_assert_int_eq(V.poll_next, 3);
+	ck_assert_msg(OA->submit_ms[1] - OA->submit_ms[0] >= 650, "resent after %lld ms",
+	              (long long)(OA->submit_ms[1] - OA->submit_ms[0]));
+	ck_assert_int_eq(OA->poll_script.used, 3);
 	assert_ledger(&pt, id, 4 * 30000);
 	lv_pt_close(&pt);
 }
@@ -878,8 +548,8 @@ START_TEST(sora_failures_moderation_and_quota)
 		                   "\"param\":null,\"code\":\"insufficient_quota\"}}",
 		                   0, NULL, NULL, 0, 0 };
 	open_with(&pt, "oa-failed", "sora", "openai-videos", "\"rates\":{\"720p\":30},\"max_retries\":0", NULL, 1);
-	snprintf(V.fail_code, sizeof(V.fail_code), "moderation_blocked");
-	snprintf(V.fail_message, sizeof(V.fail_message), "Your request was blocked by our moderation system.");
+	snprintf(OA->fail_code, sizeof(OA->fail_code), "moderation_blocked");
+	snprintf(OA->fail_message, sizeof(OA->fail_message), "Your request was blocked by our moderation system.");
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":4}", a);
 	t = wait_terminal(&pt, a);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -890,8 +560,8 @@ START_TEST(sora_failures_moderation_and_quota)
 	cJSON_Delete(j);
 	assert_ledger(&pt, a, 0);
 
-	snprintf(V.fail_code, sizeof(V.fail_code), "internal_error");
-	snprintf(V.fail_message, sizeof(V.fail_message), "Video generation failed");
+	snprintf(OA->fail_code, sizeof(OA->fail_code), "internal_error");
+	snprintf(OA->fail_message, sizeof(OA->fail_message), "Video generation failed");
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":4}", b);
 	t = wait_terminal(&pt, b);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -899,7 +569,7 @@ START_TEST(sora_failures_moderation_and_quota)
 	lv_task_free(t);
 	assert_ledger(&pt, b, 0);
 
-	V.submit_script[V.n_submit_script++] = quota;
+	push(OA, &OA->submit_script, &quota);
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":4}", c);
 	t = wait_terminal(&pt, c);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
@@ -907,7 +577,7 @@ START_TEST(sora_failures_moderation_and_quota)
 	j = task_error(&pt, c, &code, &msg);
 	ck_assert_ptr_nonnull(strstr(msg, "out of quota"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", "/v1/videos"), 3);
+	ck_assert_uint_eq(lv_fake_count(oaf, "POST", "/v1/videos"), 3);
 	assert_ledger(&pt, c, 0);
 	lv_pt_close(&pt);
 }
@@ -920,7 +590,7 @@ START_TEST(gateway_reselling_happyhorse_on_the_videos_protocol)
 	lv_task *t;
 	lv_fake_request *r;
 	cJSON *body;
-	snprintf(V.seconds_field, sizeof(V.seconds_field), "duration");
+	snprintf(oa->seconds_field, sizeof(oa->seconds_field), "duration");
 	open_with(&pt, "oa-gateway", "hhgw", "openai-videos",
 	          "\"model\":\"happyhorse-1.0-t2v\",\"multipart\":false,\"size_format\":\"720P\","
 	          "\"seconds_format\":\"number\",\"fields\":{\"seconds\":\"duration\",\"size\":\"resolution\","
@@ -935,7 +605,7 @@ START_TEST(gateway_reselling_happyhorse_on_the_videos_protocol)
 	ck_assert_int_eq(lv_task_cost_actual(t), 7 * 27500); /* any whole length: no rounding up */
 	lv_task_free(t);
 	check_film(&pt, id, 7, 720, 1280);
-	r = lv_fake_last(fk, "POST", "/v1/videos");
+	r = lv_fake_last(oaf, "POST", "/v1/videos");
 	ck_assert_str_eq(hdr(r, "content-type", buf, sizeof(buf)), "application/json");
 	ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " OA_KEY);
 	body = cJSON_ParseWithLength(r->body, r->body_len);
@@ -964,19 +634,19 @@ START_TEST(gateway_cancel_with_delete)
 	lv_task *c = NULL;
 	lv_fake_request *r;
 	int64_t until;
-	V.run_polls = -1;
+	OA->run_polls = -1;
 	open_with(&pt, "oa-cancel", "gw", "openai-videos", "\"rates\":{\"720p\":30},\"cancel_with_delete\":true", NULL, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":4}", id);
 	until = lv_mono_ms() + 60000;
-	while (lv_fake_count(fk, "GET", "/v1/videos/*") < 2 && lv_mono_ms() < until)
+	while (lv_fake_count(oaf, "GET", "/v1/videos/*") < 2 && lv_mono_ms() < until)
 		lv_sleep_ms(20);
 	ck_assert_int_eq(lv_task_cancel(&c, pt.engine, pt.key, id), LV_OK);
 	lv_task_free(c);
 	until = lv_mono_ms() + 10000;
-	while (lv_fake_count(fk, "DELETE", "/v1/videos/*") < 1 && lv_mono_ms() < until)
+	while (lv_fake_count(oaf, "DELETE", "/v1/videos/*") < 1 && lv_mono_ms() < until)
 		lv_sleep_ms(20);
-	ck_assert_uint_eq(lv_fake_count(fk, "DELETE", "/v1/videos/*"), 1);
-	r = lv_fake_last(fk, "DELETE", "/v1/videos/*");
+	ck_assert_uint_eq(lv_fake_count(oaf, "DELETE", "/v1/videos/*"), 1);
+	r = lv_fake_last(oaf, "DELETE", "/v1/videos/*");
 	ck_assert_str_eq(r->path, "/v1/videos/video_68d7512d07848190b3e45da0-0001-9c1e");
 	ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " OA_KEY);
 	lv_fake_request_free(r);
@@ -1032,7 +702,9 @@ static void killed_worker_resumes(const char *name, const char *type, const char
 	int64_t until, estimate;
 	lv_task *t;
 	pid_t w;
-	V.run_polls = -1; /* jobs stay pending until released */
+	fake_jobs *J = !strcmp(type, "dashscope-video") ? DS : OA;
+	lv_fake *fk = !strcmp(type, "dashscope-video") ? dsf : oaf;
+	J->run_polls = -1; /* jobs stay pending until released */
 	lv_pt_open(&pt, "killed", cfg, 0);
 	cfg_path = lv_test_write_file(pt.dir, "config.json", cfg);
 	lv_pt_create(&pt, "{\"prompt\":\"A paper boat drifts down a rainy street\",\"duration\":12}", id);
@@ -1062,9 +734,9 @@ static void killed_worker_resumes(const char *name, const char *type, const char
 		snprintf(jobs[i], sizeof(jobs[i]), "%s", c.segs[i].job_id);
 	lv_segment_recs_free(c.segs, c.n);
 	ck_assert_uint_eq(lv_fake_count(fk, "POST", submit_path), 2);
-	vendor_lock();
-	V.released = 1;
-	vendor_unlock();
+	fake_jobs_lock(J);
+	J->released = 1;
+	fake_jobs_unlock(J);
 
 	/* Another worker takes the task over once the lease runs out: it polls, it does not submit again. */
 	w = start_worker(pt.dir, cfg_path);
@@ -1200,7 +872,7 @@ START_TEST(a_missing_key_variable_is_named_not_guessed)
 	j = task_error(&pt, id, &code, &msg);
 	ck_assert_ptr_nonnull(strstr(msg, "LV_TEST_DASHSCOPE_KEY is not set"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(fk, "POST", DS_SUBMIT), 0);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 0);
 	assert_ledger(&pt, id, 0);
 	lv_pt_close(&pt);
 }
@@ -1234,6 +906,15 @@ START_TEST(helpers_summarise_encode_and_check)
 	lv_vh_summary(out, sizeof(out), "  bad\n\tvalue  for " DS_KEY, DS_KEY);
 	ck_assert_str_eq(out, "bad value for *****************");
 	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+	/* A vendor quoting the start of the key (or any 12 characters of it): that part is starred out too. */
+	lv_vh_summary(out, sizeof(out), "no access: sk-ds-test-4f1c9a...", DS_KEY);
+	ck_assert_str_eq(out, "no access: *****************...");
+	lv_vh_summary(out, sizeof(out), "key test-4f1c9a7e2b", DS_KEY);
+	ck_assert_str_eq(out, "key ***************");
+	lv_vh_summary(out, sizeof(out), "prefix sk-ds-test-4 only", DS_KEY);
+	ck_assert_str_eq(out, "prefix ************ only");
+	lv_vh_summary(out, sizeof(out), "prefix sk-ds-test- only", DS_KEY); /* 11 characters: not a key */
+	ck_assert_str_eq(out, "prefix sk-ds-test- only");
 	lv_vh_summary(out, 12, "时长不支持时长", NULL);
 	ck_assert_str_eq(out, "时长不");
 	lv_vh_summary(out, sizeof(out), NULL, NULL);
@@ -1271,31 +952,34 @@ END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("provider_video");
-	TCase *ds = tcase_create("dashscope"), *oa = tcase_create("openai"), *cf = tcase_create("config");
-	tcase_add_checked_fixture(ds, setup, teardown);
-	tcase_add_checked_fixture(oa, setup, teardown);
+	TCase *tds = tcase_create("dashscope"), *toa = tcase_create("openai"), *cf = tcase_create("config");
+	tcase_add_unchecked_fixture(tds, clips_dir_make, clips_dir_remove);
+	tcase_add_unchecked_fixture(toa, clips_dir_make, clips_dir_remove);
+	tcase_add_unchecked_fixture(cf, clips_dir_make, clips_dir_remove);
+	tcase_add_checked_fixture(tds, setup, teardown);
+	tcase_add_checked_fixture(toa, setup, teardown);
 	tcase_add_checked_fixture(cf, setup, teardown);
-	tcase_set_timeout(ds, 300);
-	tcase_set_timeout(oa, 300);
+	tcase_set_timeout(tds, 300);
+	tcase_set_timeout(toa, 300);
 	tcase_set_timeout(cf, 120);
-	tcase_add_test(ds, dashscope_text_and_reference_shots_make_films);
-	tcase_add_test(ds, dashscope_throttling_errors_and_bad_answers_are_retried);
-	tcase_add_test(ds, dashscope_submit_that_may_have_been_accepted_is_not_resent);
-	tcase_add_test(ds, dashscope_failed_jobs_fail_the_task_with_a_summary);
-	tcase_add_test(ds, dashscope_cancel_asks_the_vendor_to_cancel);
-	tcase_add_test(ds, dashscope_killed_worker_resumes_polling);
-	tcase_add_test(oa, sora_film_with_a_7_second_shot_is_billed_8_and_trimmed);
-	tcase_add_test(oa, sora_rate_limits_timeouts_and_server_errors_are_retried);
-	tcase_add_test(oa, sora_failures_moderation_and_quota);
-	tcase_add_test(oa, gateway_reselling_happyhorse_on_the_videos_protocol);
-	tcase_add_test(oa, gateway_cancel_with_delete);
-	tcase_add_test(oa, sora_killed_worker_resumes_polling);
+	tcase_add_test(tds, dashscope_text_and_reference_shots_make_films);
+	tcase_add_test(tds, dashscope_throttling_errors_and_bad_answers_are_retried);
+	tcase_add_test(tds, dashscope_submit_that_may_have_been_accepted_is_not_resent);
+	tcase_add_test(tds, dashscope_failed_jobs_fail_the_task_with_a_summary);
+	tcase_add_test(tds, dashscope_cancel_asks_the_vendor_to_cancel);
+	tcase_add_test(tds, dashscope_killed_worker_resumes_polling);
+	tcase_add_test(toa, sora_film_with_a_7_second_shot_is_billed_8_and_trimmed);
+	tcase_add_test(toa, sora_rate_limits_timeouts_and_server_errors_are_retried);
+	tcase_add_test(toa, sora_failures_moderation_and_quota);
+	tcase_add_test(toa, gateway_reselling_happyhorse_on_the_videos_protocol);
+	tcase_add_test(toa, gateway_cancel_with_delete);
+	tcase_add_test(toa, sora_killed_worker_resumes_polling);
 	tcase_add_test(cf, helpers_summarise_encode_and_check);
 	tcase_add_test(cf, unsupported_resolutions_and_aspects_are_refused_at_create);
 	tcase_add_test(cf, provider_blocks_are_validated);
 	tcase_add_test(cf, a_missing_key_variable_is_named_not_guessed);
-	suite_add_tcase(s, ds);
-	suite_add_tcase(s, oa);
+	suite_add_tcase(s, tds);
+	suite_add_tcase(s, toa);
 	suite_add_tcase(s, cf);
 	return s;
 }

@@ -17,15 +17,32 @@
 
 #define DEFAULT_MAX_BODY ((size_t)32 << 20)
 
+/* Shorter runs of a secret's characters are left alone: too common to be told from ordinary text. */
+#define REDACT_RUN 12
+
 void lv_http_redact(char *s, const char *const *secrets)
 {
 	for (; s && secrets && *secrets; secrets++) {
-		size_t n = strlen(*secrets);
+		const char *k = *secrets;
+		size_t n = strlen(k), off;
 		char *p;
 		if (n < 4) /* too short to be a real secret, and would mangle the text */
 			continue;
-		while ((p = strstr(s, *secrets)) != NULL)
+		while ((p = strstr(s, k)) != NULL)
 			memset(p, '*', n);
+		/* A vendor may quote part of a key (its start, or a cut copy): any run of REDACT_RUN or more of the
+		 * secret's characters in a row goes too, as far as it agrees with the secret. */
+		for (off = 0; off + REDACT_RUN <= n; off++) {
+			char slice[REDACT_RUN + 1];
+			memcpy(slice, k + off, REDACT_RUN);
+			slice[REDACT_RUN] = '\0';
+			while ((p = strstr(s, slice)) != NULL) {
+				size_t len = REDACT_RUN;
+				while (off + len < n && p[len] == k[off + len])
+					len++;
+				memset(p, '*', len);
+			}
+		}
 	}
 }
 

@@ -81,7 +81,8 @@ const char *lv_http_header_find(const char *raw, const char *name, char *buf, si
 
 void lv_http_response_free(lv_http_response *resp);
 
-/* Replace every occurrence of each secret in s (in place) with "[redacted]"-like stars. */
+/* Replace every occurrence of each secret in s (in place) with stars, and every run of 12 or more of a
+ * secret's characters (a vendor quoting part of a key). */
 void lv_http_redact(char *s, const char *const *secrets);
 
 #endif

@@ -1,0 +1,160 @@
+#include "fakes/fake_dashscope.h"
+#include "util/json.h"
+#include "util/mem.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DashScope's answer to a key it does not know, echoing the key it carried. */
+static int key_refused(fake_dashscope *ds, const lv_fake_request *req, lv_fake_response *out)
+{
+	char key[256];
+	if (fake_key_ok(ds->jobs.key, req))
+		return 0;
+	out->status = 401;
+	out->body = fake_printf(&ds->arena,
+	                        "{\"code\":\"InvalidApiKey\",\"message\":\"Invalid API-key provided: %s\","
+	                        "\"request_id\":\"req-401-invalid-key\"}",
+	                        fake_request_key(req, key, sizeof(key)));
+	return 1;
+}
+
+static void submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
+	const cJSON *params = cJSON_GetObjectItem(b, "parameters");
+	const cJSON *d = cJSON_GetObjectItem(params, "duration");
+	const char *model = lv_json_get_str(b, "model");
+	int w, h;
+	fake_job *j;
+	(void)f;
+	fake_jobs_lock(&ds->jobs);
+	fake_jobs_submitted(&ds->jobs);
+	if (!key_refused(ds, req, out) && !fake_script_next(&ds->jobs.submit_script, &ds->arena, req, out)) {
+		fake_size_of(lv_json_get_str(params, "resolution"), lv_json_get_str(params, "ratio"), &w, &h);
+		j = fake_jobs_add(&ds->jobs, "ds-task", cJSON_IsNumber(d) ? d->valueint : 5, w, h);
+		if (j) {
+			snprintf(j->model, sizeof(j->model), "%s", model ? model : "");
+			j->references = cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "input"), "media"));
+		}
+		out->body = fake_printf(&ds->arena,
+		                        "{\"request_id\":\"req-5e8a-submit\",\"output\":{\"task_id\":\"%s\","
+		                        "\"task_status\":\"PENDING\"}}",
+		                        j ? j->id : "none");
+	}
+	fake_jobs_unlock(&ds->jobs);
+	cJSON_Delete(b);
+}
+
+static void task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	const char *id = req->path + strlen("/api/v1/tasks/");
+	fake_job *j;
+	fake_jobs_lock(&ds->jobs);
+	if (key_refused(ds, req, out) || fake_script_next(&ds->jobs.poll_script, &ds->arena, req, out)) {
+		fake_jobs_unlock(&ds->jobs);
+		return;
+	}
+	j = fake_jobs_find(&ds->jobs, id);
+	if (!j) {
+		out->body = fake_printf(&ds->arena,
+		                        "{\"request_id\":\"req-1\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"UNKNOWN\"}}",
+		                        id);
+	} else if (j->canceled) {
+		out->body = fake_printf(&ds->arena,
+		                        "{\"request_id\":\"req-2\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"CANCELED\"}}",
+		                        id);
+	} else {
+		switch (fake_jobs_advance(&ds->jobs, j)) {
+		case 0:
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-3\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"%s\","
+			                        "\"submit_time\":\"2026-04-25 15:03:25.848\"}}",
+			                        id, j->polls == 1 ? "PENDING" : "RUNNING");
+			break;
+		case 1:
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-4\",\"output\":{\"task_id\":\"%s\",\"task_status\":"
+			                        "\"SUCCEEDED\",\"submit_time\":\"2026-04-25 15:03:25.848\",\"end_time\":"
+			                        "\"2026-04-25 15:04:05.882\",\"orig_prompt\":\"...\",\"video_url\":\"%s/oss/%s.mp4?"
+			                        "Expires=1777777777&Signature=abc%%3D\"},\"usage\":{\"duration\":%d,"
+			                        "\"output_video_duration\":%d,\"video_count\":1,\"SR\":720}}",
+			                        id, lv_fake_url(f), id, j->seconds, j->seconds);
+			break;
+		default:
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-5e8a-failed\",\"output\":{\"task_id\":\"%s\","
+			                        "\"task_status\":\"FAILED\",\"code\":\"%s\",\"message\":\"%s\"}}",
+			                        id, ds->jobs.fail_code, ds->jobs.fail_message);
+		}
+	}
+	fake_jobs_unlock(&ds->jobs);
+}
+
+static void cancel_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	char id[64];
+	const char *p = req->path + strlen("/api/v1/tasks/"), *e = strstr(p, "/cancel");
+	fake_job *j;
+	(void)f;
+	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : 0, p);
+	fake_jobs_lock(&ds->jobs);
+	if (!key_refused(ds, req, out)) {
+		ds->jobs.cancels++;
+		if ((j = fake_jobs_find(&ds->jobs, id)) != NULL)
+			j->canceled = 1;
+		out->body = "{\"request_id\":\"req-cancel\"}";
+	}
+	fake_jobs_unlock(&ds->jobs);
+}
+
+/* The result URL's host: object storage, no key involved. */
+static void oss_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	char id[64];
+	const char *p = req->path + strlen("/oss/"), *e = strstr(p, ".mp4");
+	(void)f;
+	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : 0, p);
+	fake_jobs_serve_clip(&ds->jobs, &ds->arena, id, out);
+}
+
+fake_dashscope *fake_dashscope_start(const char *clip_dir)
+{
+	fake_dashscope *ds = lv_calloc(1, sizeof(*ds));
+	ck_assert_ptr_nonnull(ds);
+	fake_jobs_init(&ds->jobs, clip_dir);
+	fake_arena_init(&ds->arena);
+	ds->f = lv_fake_start();
+	ck_assert_ptr_nonnull(ds->f);
+	lv_fake_handle(ds->f, "POST", FAKE_DS_SUBMIT, submit_h, ds);
+	lv_fake_handle(ds->f, "GET", "/api/v1/tasks/*", task_h, ds);
+	lv_fake_handle(ds->f, "POST", "/api/v1/tasks/*", cancel_h, ds);
+	lv_fake_handle(ds->f, "GET", "/oss/*", oss_h, ds);
+	return ds;
+}
+
+void fake_dashscope_stop(fake_dashscope *ds)
+{
+	if (!ds)
+		return;
+	lv_fake_stop(ds->f);
+	fake_jobs_destroy(&ds->jobs);
+	fake_arena_free(&ds->arena);
+	free(ds);
+}
+
+lv_fake *fake_dashscope_server(const fake_dashscope *ds)
+{
+	return ds->f;
+}
+
+const char *fake_dashscope_url(const fake_dashscope *ds)
+{
+	return lv_fake_url(ds->f);
+}

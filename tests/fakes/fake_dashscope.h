@@ -1,0 +1,30 @@
+/*
+ * A fake DashScope (Alibaba Model Studio) serving HappyHorse's asynchronous video synthesis as documented:
+ *   POST /api/v1/services/aigc/video-generation/video-synthesis  (X-DashScope-Async: enable)
+ *        -> {"request_id", "output": {"task_id", "task_status": "PENDING"}}
+ *   GET  /api/v1/tasks/{task_id}  -> PENDING, RUNNING, then SUCCEEDED with output.video_url (a signed URL on
+ *        "object storage": GET /oss/{task_id}.mp4 here) and usage, or FAILED with output.code / message
+ *   POST /api/v1/tasks/{task_id}/cancel
+ * Jobs, failures, scripted answers and counters are in `jobs` (fake_jobs.h).  With jobs.key set, a request
+ * with another key gets DashScope's 401 InvalidApiKey, echoing the key it carried.
+ */
+#ifndef LV_TEST_FAKE_DASHSCOPE_H
+#define LV_TEST_FAKE_DASHSCOPE_H
+
+#include "fakes/fake_jobs.h"
+
+#define FAKE_DS_SUBMIT "/api/v1/services/aigc/video-generation/video-synthesis"
+
+typedef struct fake_dashscope {
+	lv_fake *f;
+	fake_jobs jobs;
+	fake_arena arena;
+} fake_dashscope;
+
+/* Start on its own server; clips are made in clip_dir.  Fails the test when the server cannot start. */
+fake_dashscope *fake_dashscope_start(const char *clip_dir);
+void fake_dashscope_stop(fake_dashscope *ds);
+lv_fake *fake_dashscope_server(const fake_dashscope *ds);
+const char *fake_dashscope_url(const fake_dashscope *ds);
+
+#endif
