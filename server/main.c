@@ -12,6 +12,7 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "routes.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +272,13 @@ int main(int argc, char **argv)
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, NULL);
 
+	if (listen[0] == '[' && !mg_check_feature(8)) {
+		fprintf(stderr, "lvserver: cannot listen on %s: this CivetWeb is built without IPv6; listen on an IPv4 "
+		                "address (e.g. 0.0.0.0:8080) or put an IPv6 proxy in front\n", listen);
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		return EXIT_FAILURE_RUN;
+	}
 	options[nopt++] = "listening_ports";
 	options[nopt++] = listen;
 	options[nopt++] = "num_threads";
@@ -346,7 +354,7 @@ int main(int argc, char **argv)
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	mg_stop(ctx); /* waits for the requests in flight */
+	srv_civetweb_stop(ctx, host, port); /* waits for the requests in flight */
 	workers_stop(&srv); /* then the pipeline; leases are released for other workers */
 	srv_ratelimit_free(srv.ratelimit);
 	lv_engine_close(srv.engine);

@@ -1,4 +1,5 @@
 #include "fakevendor.h"
+#include "stop.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -266,61 +267,13 @@ lv_fake *lv_fake_start(void)
 	return f;
 }
 
-typedef struct stopper {
-	struct mg_context *ctx;
-	int done; /* read and written with __atomic builtins */
-} stopper;
-
-static void *stop_thread(void *p)
-{
-	stopper *s = p;
-	mg_stop(s->ctx);
-	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* A connection to the listening port: it wakes CivetWeb's accept loop, which otherwise notices the stop
- * request only when its poll() times out (2 s). */
-static void poke(int port)
-{
-	struct sockaddr_in a;
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	if (s < 0)
-		return;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	(void)connect(s, (const struct sockaddr *)&a, sizeof(a));
-	close(s);
-}
-
-/* mg_stop on a helper thread while this one pokes the port until it returns: milliseconds instead of the
- * 2 s that mg_stop alone takes once the server has answered a request. */
-static void stop_server(lv_fake *f)
-{
-	stopper s;
-	pthread_t t;
-	s.ctx = f->ctx;
-	s.done = 0;
-	if (pthread_create(&t, NULL, stop_thread, &s) != 0) {
-		mg_stop(f->ctx);
-		return;
-	}
-	while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
-		poke(f->port);
-		lv_sleep_ms(5);
-	}
-	pthread_join(t, NULL);
-}
-
 void lv_fake_stop(lv_fake *f)
 {
 	size_t i, j;
 	if (!f)
 		return;
 	if (f->ctx)
-		stop_server(f);
+		srv_civetweb_stop(f->ctx, "127.0.0.1", f->port);
 	for (i = 0; i < f->n_routes; i++)
 		for (j = 0; j < f->routes[i].n; j++) {
 			lv_fake_response *q = &f->routes[i].queue[j];

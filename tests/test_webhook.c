@@ -3,6 +3,7 @@
  * decoding, the SSRF address policy, and delivery against receivers on this host.
  */
 #include "testutil.h"
+#include "stop.h"
 #include "longvideo.h"
 #include "util/crypto.h"
 #include "webhook/ssrf.h"
@@ -211,7 +212,7 @@ static void receiver_stop(void)
 	rx->stop = 1;
 	pthread_mutex_unlock(&rx->lock);
 	if (rx_ctx)
-		mg_stop(rx_ctx);
+		srv_civetweb_stop(rx_ctx, "127.0.0.1", rx->port);
 	rx_ctx = NULL;
 	pthread_mutex_destroy(&rx->lock);
 	munmap(rx, sizeof(*rx));

@@ -1,6 +1,7 @@
 /* Webhooks from the pipeline to a real receiver: payload, signature, retries at the configured delays,
  * no redirects, the SSRF guard, a delivery pending across a restart, and re-composition firing again. */
 #include "testutil.h"
+#include "stop.h"
 #include "core/engine.h"
 #include "longvideo.h"
 #include "util/crypto.h"
@@ -84,7 +85,7 @@ static void receiver_start(receiver *r, int port)
 static void receiver_stop(receiver *r)
 {
 	int i;
-	mg_stop(r->ctx);
+	srv_civetweb_stop(r->ctx, "127.0.0.1", r->port);
 	for (i = 0; i < r->n; i++)
 		free(r->hits[i].body);
 	pthread_mutex_destroy(&r->mu);
