@@ -102,69 +102,41 @@ static double probe_duration(const char *path)
 /* One canonical segment of `frames` pictures: a moving bar over a gradient, a hue per segment. */
 static int make_segment(const char *path, int w, int h, int frames, int seed)
 {
-	AVCodecContext *enc = NULL;
-	AVFormatContext *out = NULL;
-	AVStream *st;
+	lv_seg_writer wr = { 0 };
 	AVFrame *f = av_frame_alloc();
-	AVPacket *pkt = av_packet_alloc();
 	uint8_t *line = malloc((size_t)w * 2);
-	int i, x, y, rc = -1;
-	if (!f || !pkt || !line || lv_h264_open(&enc, w, h) != LV_OK)
-		goto out;
-	if (avformat_alloc_output_context2(&out, NULL, "mp4", path) < 0)
-		goto out;
-	st = avformat_new_stream(out, NULL);
-	if (!st || avcodec_parameters_from_context(st->codecpar, enc) < 0)
-		goto out;
-	st->time_base = enc->time_base;
-	st->avg_frame_rate = enc->framerate;
-	if (avio_open(&out->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(out, NULL) < 0)
-		goto out;
+	int i, x, y, rc;
+	if (!f || !line) {
+		av_frame_free(&f);
+		free(line);
+		return -1;
+	}
 	f->format = AV_PIX_FMT_YUV420P;
 	f->width = w;
 	f->height = h;
-	if (av_frame_get_buffer(f, 0) < 0)
-		goto out;
 	for (x = 0; x < w * 2; x++)
 		line[x] = (uint8_t)(((x / 48) % 5 == 0) ? 225 : 30 + (x * 3 + seed * 37) % 150);
-	for (i = 0; i <= frames; i++) {
-		int err;
-		if (i < frames) {
-			if (av_frame_make_writable(f) < 0)
-				goto out;
-			for (y = 0; y < h; y++)
-				memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0], line + (i * 6 + y / 4) % w, (size_t)w);
-			for (y = 0; y < h / 2; y++) {
-				memset(f->data[1] + (size_t)y * (size_t)f->linesize[1], 70 + seed * 23 % 120, (size_t)w / 2);
-				memset(f->data[2] + (size_t)y * (size_t)f->linesize[2], 190 - seed * 31 % 120, (size_t)w / 2);
-			}
-			f->pts = i;
-			err = avcodec_send_frame(enc, f);
-		} else {
-			err = avcodec_send_frame(enc, NULL);
+	rc = av_frame_get_buffer(f, 0) < 0 ? LV_ENOMEM : lv_seg_writer_open(&wr, path, w, h);
+	for (i = 0; rc == LV_OK && i < frames; i++) {
+		if (av_frame_make_writable(f) < 0) {
+			rc = LV_ENOMEM;
+			break;
 		}
-		if (err < 0)
-			goto out;
-		while (avcodec_receive_packet(enc, pkt) >= 0) {
-			av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
-			pkt->stream_index = 0;
-			if (av_interleaved_write_frame(out, pkt) < 0)
-				goto out;
+		for (y = 0; y < h; y++)
+			memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0], line + (i * 6 + y / 4) % w, (size_t)w);
+		for (y = 0; y < h / 2; y++) {
+			memset(f->data[1] + (size_t)y * (size_t)f->linesize[1], 70 + seed * 23 % 120, (size_t)w / 2);
+			memset(f->data[2] + (size_t)y * (size_t)f->linesize[2], 190 - seed * 31 % 120, (size_t)w / 2);
 		}
+		f->pts = i;
+		rc = lv_seg_writer_encode(&wr, f);
 	}
-	if (av_write_trailer(out) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (out) {
-		avio_closep(&out->pb);
-		avformat_free_context(out);
-	}
+	if (rc == LV_OK)
+		rc = lv_seg_writer_finish(&wr);
+	lv_seg_writer_close(&wr);
 	free(line);
-	av_packet_free(&pkt);
 	av_frame_free(&f);
-	avcodec_free_context(&enc);
-	return rc;
+	return rc == LV_OK ? 0 : -1;
 }
 
 static int run_cmd(const char *cmd)

@@ -48,67 +48,35 @@ static int run(const char *fmt, ...)
 /* A canonical segment: `frames` synthetic pictures (a colour per seed, a moving bar) encoded with lv_h264_open. */
 static int make_canonical(const char *path, int w, int h, int frames, int seed)
 {
-	AVCodecContext *enc = NULL;
-	AVFormatContext *out = NULL;
-	AVStream *st;
+	lv_seg_writer wr = { 0 };
 	AVFrame *f = av_frame_alloc();
-	AVPacket *pkt = av_packet_alloc();
-	int i, x, y, ok = -1;
-	if (lv_h264_open(&enc, w, h) != LV_OK || !f || !pkt)
-		goto out;
-	if (avformat_alloc_output_context2(&out, NULL, "mp4", path) < 0)
-		goto out;
-	st = avformat_new_stream(out, NULL);
-	avcodec_parameters_from_context(st->codecpar, enc);
-	st->time_base = enc->time_base;
-	st->avg_frame_rate = enc->framerate;
-	if (avio_open(&out->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(out, NULL) < 0)
-		goto out;
+	int i, x, y, rc;
+	if (!f)
+		return -1;
 	f->format = AV_PIX_FMT_YUV420P;
 	f->width = w;
 	f->height = h;
-	if (av_frame_get_buffer(f, 0) < 0)
-		goto out;
-	for (i = 0; i <= frames; i++) {
-		int err;
-		if (i < frames) {
-			av_frame_make_writable(f);
-			for (y = 0; y < h; y++)
-				for (x = 0; x < w; x++) {
-					int bar = ((x + i * 8) / 40) % 4 == 0;
-					f->data[0][y * f->linesize[0] + x] = (uint8_t)(bar ? 220 : 40 + (x + y + seed * 50) % 120);
-				}
-			for (y = 0; y < h / 2; y++)
-				for (x = 0; x < w / 2; x++) {
-					f->data[1][y * f->linesize[1] + x] = (uint8_t)(60 + seed * 45);
-					f->data[2][y * f->linesize[2] + x] = (uint8_t)(200 - seed * 40);
-				}
-			f->pts = i;
-			err = avcodec_send_frame(enc, f);
-		} else {
-			err = avcodec_send_frame(enc, NULL);
-		}
-		if (err < 0)
-			goto out;
-		while (avcodec_receive_packet(enc, pkt) >= 0) {
-			av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
-			pkt->stream_index = 0;
-			if (av_interleaved_write_frame(out, pkt) < 0)
-				goto out;
-		}
+	rc = av_frame_get_buffer(f, 0) < 0 ? LV_ENOMEM : lv_seg_writer_open(&wr, path, w, h);
+	for (i = 0; rc == LV_OK && i < frames; i++) {
+		av_frame_make_writable(f);
+		for (y = 0; y < h; y++)
+			for (x = 0; x < w; x++) {
+				int bar = ((x + i * 8) / 40) % 4 == 0;
+				f->data[0][y * f->linesize[0] + x] = (uint8_t)(bar ? 220 : 40 + (x + y + seed * 50) % 120);
+			}
+		for (y = 0; y < h / 2; y++)
+			for (x = 0; x < w / 2; x++) {
+				f->data[1][y * f->linesize[1] + x] = (uint8_t)(60 + seed * 45);
+				f->data[2][y * f->linesize[2] + x] = (uint8_t)(200 - seed * 40);
+			}
+		f->pts = i;
+		rc = lv_seg_writer_encode(&wr, f);
 	}
-	if (av_write_trailer(out) < 0)
-		goto out;
-	ok = 0;
-out:
-	if (out) {
-		avio_closep(&out->pb);
-		avformat_free_context(out);
-	}
-	av_packet_free(&pkt);
+	if (rc == LV_OK)
+		rc = lv_seg_writer_finish(&wr);
+	lv_seg_writer_close(&wr);
 	av_frame_free(&f);
-	avcodec_free_context(&enc);
-	return ok;
+	return rc == LV_OK ? 0 : -1;
 }
 
 #define FF "ffmpeg -nostdin -hide_banner -loglevel error -y "

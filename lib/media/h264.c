@@ -1,8 +1,14 @@
 #include "media/h264.h"
+#include "media/image.h"
 #include "util/error.h"
 
+#include <libavutil/dict.h>
 #include <libavutil/opt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int lv_video_size(const char *resolution, const char *aspect_ratio, int *width, int *height)
 {
@@ -67,4 +73,96 @@ int lv_h264_open(AVCodecContext **out, int width, int height)
 	}
 	*out = c;
 	return LV_OK;
+}
+
+int lv_seg_writer_open(lv_seg_writer *w, const char *path, int width, int height)
+{
+	AVDictionary *opts = NULL;
+	int e, rc;
+	memset(w, 0, sizeof(*w));
+	w->path = path;
+	if (width < 16 || height < 16 || width > 4096 || height > 4096 || (width & 1) || (height & 1))
+		return lv_error_set(LV_EINVALID, "%s: picture size %dx%d must be even and within 16..4096", path, width,
+		                    height);
+	if ((rc = lv_media_tmpfile(&w->tmp, path)) || (rc = lv_h264_open(&w->enc, width, height)))
+		return rc;
+	e = avformat_alloc_output_context2(&w->oc, NULL, "mp4", w->tmp);
+	if (e < 0 || !w->oc)
+		return lv_media_av_fail(e < 0 ? e : AVERROR(ENOMEM), path, "cannot set up the MP4 muxer");
+	w->pkt = av_packet_alloc();
+	w->st = avformat_new_stream(w->oc, NULL);
+	if (!w->pkt || !w->st)
+		return lv_error_nomem();
+	if ((e = avcodec_parameters_from_context(w->st->codecpar, w->enc)) < 0)
+		return lv_media_av_fail(e, path, "codec parameters");
+	w->st->time_base = (AVRational){ 1, LV_SEG_TIMEBASE };
+	w->st->avg_frame_rate = (AVRational){ LV_SEG_FPS, 1 };
+	if ((e = avio_open(&w->oc->pb, w->tmp, AVIO_FLAG_WRITE)) < 0)
+		return lv_media_av_fail(e, path, "cannot open the output");
+	av_dict_set(&opts, "movflags", "+faststart", 0);
+	e = avformat_write_header(w->oc, &opts);
+	av_dict_free(&opts);
+	if (e < 0)
+		return lv_media_av_fail(e, path, "cannot write the MP4 header");
+	return LV_OK;
+}
+
+/* Send a frame (NULL: flush) and write every packet the encoder has ready. */
+static int seg_encode(lv_seg_writer *w, const AVFrame *frame)
+{
+	int e = avcodec_send_frame(w->enc, frame);
+	if (e < 0)
+		return lv_media_av_fail(e, w->path, "H.264 encoding");
+	for (;;) {
+		e = avcodec_receive_packet(w->enc, w->pkt);
+		if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
+			return LV_OK;
+		if (e < 0)
+			return lv_media_av_fail(e, w->path, "H.264 encoding");
+		if (w->pkt->duration <= 0)
+			w->pkt->duration = 1;
+		av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
+		w->pkt->stream_index = w->st->index;
+		if ((e = av_interleaved_write_frame(w->oc, w->pkt)) < 0)
+			return lv_media_av_fail(e, w->path, "cannot write a packet");
+	}
+}
+
+int lv_seg_writer_encode(lv_seg_writer *w, const AVFrame *frame)
+{
+	if (!frame)
+		return lv_error_set(LV_EINVALID, "%s: no picture to encode", w->path);
+	return seg_encode(w, frame);
+}
+
+int lv_seg_writer_finish(lv_seg_writer *w)
+{
+	int e, rc;
+	if ((rc = seg_encode(w, NULL)))
+		return rc;
+	if ((e = av_write_trailer(w->oc)) < 0)
+		return lv_media_av_fail(e, w->path, "cannot finish the MP4");
+	if ((e = avio_closep(&w->oc->pb)) < 0)
+		return lv_media_av_fail(e, w->path, "cannot close the output");
+	if (rename(w->tmp, w->path) != 0)
+		return lv_error_set(LV_EIO, "%s: cannot move the clip into place: %s", w->path, strerror(errno));
+	free(w->tmp);
+	w->tmp = NULL;
+	return LV_OK;
+}
+
+void lv_seg_writer_close(lv_seg_writer *w)
+{
+	if (!w)
+		return;
+	if (w->oc && w->oc->pb)
+		avio_closep(&w->oc->pb);
+	avformat_free_context(w->oc);
+	avcodec_free_context(&w->enc);
+	av_packet_free(&w->pkt);
+	if (w->tmp) {
+		unlink(w->tmp);
+		free(w->tmp);
+	}
+	memset(w, 0, sizeof(*w));
 }

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int av_fail(int averr, const char *path, const char *what)
+int lv_media_av_fail(int averr, const char *path, const char *what)
 {
 	char msg[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(averr, msg, sizeof(msg));
@@ -66,7 +66,7 @@ int lv_image_decode(AVFrame **out, enum AVCodecID id, const uint8_t *data, size_
 	}
 	c->thread_count = 1;
 	if ((e = avcodec_open2(c, codec, NULL)) < 0 || (e = av_new_packet(pkt, (int)len)) < 0) {
-		rc = av_fail(e, path, "image decoder");
+		rc = lv_media_av_fail(e, path, "image decoder");
 		goto out;
 	}
 	memcpy(pkt->data, data, len);
@@ -76,7 +76,7 @@ int lv_image_decode(AVFrame **out, enum AVCodecID id, const uint8_t *data, size_
 	if (e >= 0)
 		e = avcodec_receive_frame(c, f);
 	if (e < 0) {
-		rc = av_fail(e, path, "cannot decode the image");
+		rc = lv_media_av_fail(e, path, "cannot decode the image");
 		goto out;
 	}
 	*out = f;
@@ -182,7 +182,7 @@ int lv_png_save_rgb24(const char *path, const uint8_t *rgb, int w, int h, int st
 	c->thread_count = 1;
 	e = avcodec_open2(c, codec, NULL);
 	if (e < 0) {
-		err = av_fail(e, path, "PNG encoder");
+		err = lv_media_av_fail(e, path, "PNG encoder");
 		goto done;
 	}
 	f->format = AV_PIX_FMT_RGB24;
@@ -191,7 +191,7 @@ int lv_png_save_rgb24(const char *path, const uint8_t *rgb, int w, int h, int st
 	f->pts = 0;
 	e = av_frame_get_buffer(f, 0);
 	if (e < 0) {
-		err = av_fail(e, path, "frame");
+		err = lv_media_av_fail(e, path, "frame");
 		goto done;
 	}
 	for (y = 0; y < h; y++)
@@ -202,7 +202,7 @@ int lv_png_save_rgb24(const char *path, const uint8_t *rgb, int w, int h, int st
 	if (e >= 0)
 		e = avcodec_receive_packet(c, pkt);
 	if (e < 0) {
-		err = av_fail(e, path, "PNG encoding");
+		err = lv_media_av_fail(e, path, "PNG encoding");
 		goto done;
 	}
 	err = lv_file_write_atomic(path, pkt->data, (size_t)pkt->size, 0644);

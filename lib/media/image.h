@@ -28,6 +28,9 @@ int lv_image_frame_to_rgba(uint8_t **rgba, const AVFrame *f, int dw, int dh, con
 /* Encode packed RGB24 as a PNG file, atomically. */
 int lv_png_save_rgb24(const char *path, const uint8_t *rgb, int w, int h, int stride);
 
+/* Set the last error to LV_EIO "path: what: <FFmpeg's message for averr>" and return LV_EIO. */
+int lv_media_av_fail(int averr, const char *path, const char *what);
+
 /* A unique temporary name beside `path` ("path.tmp-XXXXXX"), created empty with mode 0644; caller frees. */
 int lv_media_tmpfile(char **tmp_path, const char *path);
 

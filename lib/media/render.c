@@ -13,14 +13,10 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#include <libavformat/avformat.h>
-#include <libavutil/dict.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_SPRITES 4
 #define SPRITE_DEPTH 0.75f
@@ -252,83 +248,6 @@ static int build_caption(lv_image *out, int *ox, int *oy, const lv_canvas *like,
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
-typedef struct output {
-	AVFormatContext *oc;
-	AVCodecContext *enc;
-	AVStream *st;
-	AVPacket *pkt;
-	const char *path; /* the final name, for messages */
-} output;
-
-static int av_fail(const output *o, int averr, const char *what)
-{
-	char msg[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(averr, msg, sizeof(msg));
-	return lv_error_set(LV_EIO, "%s: %s: %s", o->path, what, msg);
-}
-
-static int output_open(output *o, const char *tmp, int w, int h)
-{
-	AVDictionary *opts = NULL;
-	int e, err;
-	err = lv_h264_open(&o->enc, w, h);
-	if (err)
-		return err;
-	e = avformat_alloc_output_context2(&o->oc, NULL, "mp4", tmp);
-	if (e < 0 || !o->oc)
-		return av_fail(o, e < 0 ? e : AVERROR(ENOMEM), "cannot set up the MP4 muxer");
-	o->pkt = av_packet_alloc();
-	o->st = avformat_new_stream(o->oc, NULL);
-	if (!o->pkt || !o->st)
-		return lv_error_nomem();
-	e = avcodec_parameters_from_context(o->st->codecpar, o->enc);
-	if (e < 0)
-		return av_fail(o, e, "codec parameters");
-	o->st->time_base = (AVRational){ 1, LV_SEG_TIMEBASE };
-	o->st->avg_frame_rate = (AVRational){ LV_SEG_FPS, 1 };
-	e = avio_open(&o->oc->pb, tmp, AVIO_FLAG_WRITE);
-	if (e < 0)
-		return av_fail(o, e, "cannot open the output");
-	av_dict_set(&opts, "movflags", "+faststart", 0);
-	e = avformat_write_header(o->oc, &opts);
-	av_dict_free(&opts);
-	if (e < 0)
-		return av_fail(o, e, "cannot write the MP4 header");
-	return LV_OK;
-}
-
-/* Send a frame (NULL: flush) and write every packet the encoder has ready. */
-static int output_encode(output *o, const AVFrame *f)
-{
-	int e = avcodec_send_frame(o->enc, f);
-	if (e < 0)
-		return av_fail(o, e, "H.264 encoding");
-	for (;;) {
-		e = avcodec_receive_packet(o->enc, o->pkt);
-		if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
-			return LV_OK;
-		if (e < 0)
-			return av_fail(o, e, "H.264 encoding");
-		if (o->pkt->duration <= 0)
-			o->pkt->duration = 1;
-		av_packet_rescale_ts(o->pkt, o->enc->time_base, o->st->time_base);
-		o->pkt->stream_index = o->st->index;
-		e = av_interleaved_write_frame(o->oc, o->pkt);
-		if (e < 0)
-			return av_fail(o, e, "cannot write a packet");
-	}
-}
-
-static void output_close(output *o)
-{
-	if (o->oc && o->oc->pb)
-		avio_closep(&o->oc->pb);
-	avformat_free_context(o->oc);
-	avcodec_free_context(&o->enc);
-	av_packet_free(&o->pkt);
-	memset(o, 0, sizeof(*o));
-}
-
 /* ---- the segment ------------------------------------------------------------------------ */
 
 static int check_params(const lv_render_params *p, const char *out)
@@ -352,12 +271,11 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 	lv_scene *scene = NULL;
 	sprite sp[MAX_SPRITES];
 	lv_image caption = { 0 };
-	output o = { 0 };
+	lv_seg_writer o = { 0 };
 	AVFrame *frame = NULL;
 	uint16_t *vx = NULL, *vy = NULL;
-	char *tmp = NULL;
 	camera cam;
-	int W, H, err, i, n_sp = 0, cap_x = 0, cap_y = 0, nframes, finished = 0;
+	int W, H, err, i, n_sp = 0, cap_x = 0, cap_y = 0, nframes;
 	float ground;
 	const char *font = NULL;
 	err = check_params(params, out_mp4);
@@ -367,7 +285,6 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 	H = params->height;
 	nframes = (int)lround(params->seconds * LV_SEG_FPS);
 	memset(sp, 0, sizeof(sp));
-	o.path = out_mp4;
 
 	err = lv_canvas_init(&cv, W, H, 1);
 	if (!err)
@@ -427,9 +344,7 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		goto done;
 	}
 
-	err = lv_media_tmpfile(&tmp, out_mp4);
-	if (!err)
-		err = output_open(&o, tmp, W, H);
+	err = lv_seg_writer_open(&o, out_mp4, W, H);
 	for (i = 0; !err && i < nframes; i++) {
 		lv_view v;
 		float u = nframes > 1 ? (float)i / (float)(nframes - 1) : 0.0f;
@@ -449,27 +364,12 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		}
 		lv_canvas_to_yuv420(&cv, frame->data, frame->linesize, vx, vy);
 		frame->pts = i;
-		err = output_encode(&o, frame);
+		err = lv_seg_writer_encode(&o, frame);
 	}
 	if (!err)
-		err = output_encode(&o, NULL);
-	if (!err) {
-		int e = av_write_trailer(o.oc);
-		if (e < 0)
-			err = av_fail(&o, e, "cannot finish the MP4");
-	}
-	if (!err && o.oc && o.oc->pb) {
-		avio_closep(&o.oc->pb);
-		if (rename(tmp, out_mp4) != 0)
-			err = lv_error_set(LV_EIO, "%s: cannot rename the rendered file into place", out_mp4);
-		else
-			finished = 1;
-	}
+		err = lv_seg_writer_finish(&o);
 done:
-	output_close(&o);
-	if (tmp && !finished)
-		unlink(tmp);
-	free(tmp);
+	lv_seg_writer_close(&o);
 	av_frame_free(&frame);
 	free(vx);
 	free(vy);

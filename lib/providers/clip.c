@@ -26,13 +26,6 @@
 #define WEBP_MAX_FRAMES 100000
 #define MAX_SIDE 8192
 
-static int av_fail(int averr, const char *path, const char *what)
-{
-	char msg[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(averr, msg, sizeof(msg));
-	return lv_error_set(LV_EIO, "%s: %s: %s", path, what, msg);
-}
-
 static uint32_t le24(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
@@ -443,17 +436,13 @@ int lv_clip_image_to_png(const char *in, const char *out_png, int *width, int *h
 /* ---- the canonical writer ------------------------------------------------------------------------------ */
 
 typedef struct writer {
-	AVFormatContext *oc;
-	AVCodecContext *enc;
-	AVStream *st;
-	AVPacket *pkt;
+	lv_seg_writer out;
 	AVFrame *pic;      /* the canonical picture */
 	struct SwsContext *sws;
 	int w, h;
 	int fit_x, fit_y, fit_w, fit_h; /* where the last source went */
 	int64_t next;      /* next output frame number */
 	int have_pic;      /* pic holds a picture */
-	char *tmp;
 	const char *path;  /* the final name, for messages */
 	const volatile int *cancel;
 } writer;
@@ -471,65 +460,23 @@ static void fill_black(AVFrame *f)
 
 static int writer_open(writer *wr, const char *out, int w, int h, const volatile int *cancel)
 {
-	AVDictionary *opts = NULL;
 	int e, rc;
 	memset(wr, 0, sizeof(*wr));
 	wr->path = out;
 	wr->w = w;
 	wr->h = h;
 	wr->cancel = cancel;
-	if (w < 16 || h < 16 || w > 4096 || h > 4096 || (w & 1) || (h & 1))
-		return lv_error_set(LV_EINVALID, "%s: picture size %dx%d must be even and within 16..4096", out, w, h);
-	if ((rc = lv_media_tmpfile(&wr->tmp, out)))
+	if ((rc = lv_seg_writer_open(&wr->out, out, w, h)))
 		return rc;
-	if ((rc = lv_h264_open(&wr->enc, w, h)))
-		return rc;
-	e = avformat_alloc_output_context2(&wr->oc, NULL, "mp4", wr->tmp);
-	if (e < 0 || !wr->oc)
-		return av_fail(e < 0 ? e : AVERROR(ENOMEM), out, "cannot set up the MP4 muxer");
-	wr->pkt = av_packet_alloc();
-	wr->pic = av_frame_alloc();
-	wr->st = avformat_new_stream(wr->oc, NULL);
-	if (!wr->pkt || !wr->pic || !wr->st)
+	if (!(wr->pic = av_frame_alloc()))
 		return lv_error_nomem();
 	wr->pic->format = LV_SEG_PIX_FMT;
 	wr->pic->width = w;
 	wr->pic->height = h;
 	if ((e = av_frame_get_buffer(wr->pic, 0)) < 0)
-		return av_fail(e, out, "picture buffer");
+		return lv_media_av_fail(e, out, "picture buffer");
 	fill_black(wr->pic);
-	if ((e = avcodec_parameters_from_context(wr->st->codecpar, wr->enc)) < 0)
-		return av_fail(e, out, "codec parameters");
-	wr->st->time_base = (AVRational){ 1, LV_SEG_TIMEBASE };
-	wr->st->avg_frame_rate = (AVRational){ LV_SEG_FPS, 1 };
-	if ((e = avio_open(&wr->oc->pb, wr->tmp, AVIO_FLAG_WRITE)) < 0)
-		return av_fail(e, out, "cannot open the output");
-	av_dict_set(&opts, "movflags", "+faststart", 0);
-	e = avformat_write_header(wr->oc, &opts);
-	av_dict_free(&opts);
-	if (e < 0)
-		return av_fail(e, out, "cannot write the MP4 header");
 	return LV_OK;
-}
-
-static int writer_encode(writer *wr, const AVFrame *f)
-{
-	int e = avcodec_send_frame(wr->enc, f);
-	if (e < 0)
-		return av_fail(e, wr->path, "H.264 encoding");
-	for (;;) {
-		e = avcodec_receive_packet(wr->enc, wr->pkt);
-		if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
-			return LV_OK;
-		if (e < 0)
-			return av_fail(e, wr->path, "H.264 encoding");
-		if (wr->pkt->duration <= 0)
-			wr->pkt->duration = 1;
-		av_packet_rescale_ts(wr->pkt, wr->enc->time_base, wr->st->time_base);
-		wr->pkt->stream_index = wr->st->index;
-		if ((e = av_interleaved_write_frame(wr->oc, wr->pkt)) < 0)
-			return av_fail(e, wr->path, "cannot write a packet");
-	}
 }
 
 /* Output frames up to (not including) the one that starts at or after `until` seconds. */
@@ -541,7 +488,7 @@ static int writer_emit(writer *wr, double until)
 		if (wr->cancel && *wr->cancel)
 			return lv_error_set(LV_ECANCELED, "%s: canceled", wr->path);
 		wr->pic->pts = wr->next++;
-		if ((rc = writer_encode(wr, wr->pic)))
+		if ((rc = lv_seg_writer_encode(&wr->out, wr->pic)))
 			return rc;
 	}
 	return LV_OK;
@@ -573,7 +520,7 @@ static int writer_put(writer *wr, const AVFrame *src, double until)
 	fx = ((wr->w - fw) / 2) & ~1;
 	fy = ((wr->h - fh) / 2) & ~1;
 	if ((e = av_frame_make_writable(wr->pic)) < 0)
-		return av_fail(e, wr->path, "picture buffer");
+		return lv_media_av_fail(e, wr->path, "picture buffer");
 	if (fx != wr->fit_x || fy != wr->fit_y || fw != wr->fit_w || fh != wr->fit_h) {
 		fill_black(wr->pic);
 		wr->fit_x = fx;
@@ -617,7 +564,7 @@ static int writer_put_rgba(writer *wr, const uint8_t *rgba, int w, int h, double
 		scratch->width = w;
 		scratch->height = h;
 		if ((e = av_frame_get_buffer(scratch, 0)) < 0)
-			return av_fail(e, wr->path, "picture buffer");
+			return lv_media_av_fail(e, wr->path, "picture buffer");
 	}
 	for (y = 0; y < h; y++) {
 		const uint8_t *s = rgba + (size_t)y * (size_t)w * 4;
@@ -634,35 +581,19 @@ static int writer_put_rgba(writer *wr, const uint8_t *rgba, int w, int h, double
 /* Hold the last picture until `total` seconds, flush, and move the file into place. */
 static int writer_finish(writer *wr, double total)
 {
-	int e, rc;
+	int rc;
 	if (!wr->have_pic || wr->next == 0)
 		return lv_error_set(LV_EINVALID, "%s: the clip has no frames", wr->path);
-	if ((rc = writer_emit(wr, total)) || (rc = writer_encode(wr, NULL)))
+	if ((rc = writer_emit(wr, total)))
 		return rc;
-	if ((e = av_write_trailer(wr->oc)) < 0)
-		return av_fail(e, wr->path, "cannot finish the MP4");
-	if ((e = avio_closep(&wr->oc->pb)) < 0)
-		return av_fail(e, wr->path, "cannot close the output");
-	if (rename(wr->tmp, wr->path) != 0)
-		return lv_error_set(LV_EIO, "%s: cannot move the clip into place: %s", wr->path, strerror(errno));
-	free(wr->tmp);
-	wr->tmp = NULL;
-	return LV_OK;
+	return lv_seg_writer_finish(&wr->out);
 }
 
 static void writer_close(writer *wr)
 {
-	if (wr->oc && wr->oc->pb)
-		avio_closep(&wr->oc->pb);
-	avformat_free_context(wr->oc);
-	avcodec_free_context(&wr->enc);
-	av_packet_free(&wr->pkt);
+	lv_seg_writer_close(&wr->out);
 	av_frame_free(&wr->pic);
 	sws_freeContext(wr->sws);
-	if (wr->tmp) {
-		unlink(wr->tmp);
-		free(wr->tmp);
-	}
 	memset(wr, 0, sizeof(*wr));
 }
 
@@ -725,7 +656,7 @@ static int convert_av(writer *wr, const char *in)
 		goto out;
 	}
 	if ((e = avformat_open_input(&ic, in, NULL, NULL)) < 0 || (e = avformat_find_stream_info(ic, NULL)) < 0) {
-		rc = av_fail(e, in, "cannot read the clip");
+		rc = lv_media_av_fail(e, in, "cannot read the clip");
 		goto out;
 	}
 	if ((vi = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)) < 0 || !codec) {
@@ -738,7 +669,7 @@ static int convert_av(writer *wr, const char *in)
 		goto out;
 	}
 	if ((e = avcodec_parameters_to_context(dec, st->codecpar)) < 0 || (e = avcodec_open2(dec, codec, NULL)) < 0) {
-		rc = av_fail(e, in, "video decoder");
+		rc = lv_media_av_fail(e, in, "video decoder");
 		goto out;
 	}
 	if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
@@ -750,14 +681,14 @@ static int convert_av(writer *wr, const char *in)
 				eof = 1;
 				e = avcodec_send_packet(dec, NULL);
 			} else if (e < 0) {
-				rc = av_fail(e, in, "cannot read a packet");
+				rc = lv_media_av_fail(e, in, "cannot read a packet");
 				break;
 			} else {
 				e = pkt->stream_index == vi ? avcodec_send_packet(dec, pkt) : 0;
 				av_packet_unref(pkt);
 			}
 			if (e < 0 && e != AVERROR(EAGAIN) && e != AVERROR_EOF) {
-				rc = av_fail(e, in, "cannot decode the video");
+				rc = lv_media_av_fail(e, in, "cannot decode the video");
 				break;
 			}
 		}
@@ -771,7 +702,7 @@ static int convert_av(writer *wr, const char *in)
 			if (e == AVERROR_EOF)
 				goto done;
 			if (e < 0) {
-				rc = av_fail(e, in, "cannot decode the video");
+				rc = lv_media_av_fail(e, in, "cannot decode the video");
 				break;
 			}
 			t = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp * av_q2d(st->time_base)
@@ -813,7 +744,7 @@ static int check_mp4(const char *in)
 	int e, vi;
 	if ((e = avformat_open_input(&ic, in, NULL, NULL)) < 0 || (e = avformat_find_stream_info(ic, NULL)) < 0) {
 		avformat_close_input(&ic);
-		return av_fail(e, in, "cannot read the clip");
+		return lv_media_av_fail(e, in, "cannot read the clip");
 	}
 	vi = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
 	avformat_close_input(&ic);
@@ -926,9 +857,9 @@ static int link_chain(AVFilterGraph *g, AVFilterContext **last, const char *name
 	AVFilterContext *f = NULL;
 	int e = avfilter_graph_create_filter(&f, avfilter_get_by_name(name), name, args, NULL, g);
 	if (e < 0)
-		return av_fail(e, in, "audio filter");
+		return lv_media_av_fail(e, in, "audio filter");
 	if (*last && (e = avfilter_link(*last, 0, f, 0)) < 0)
-		return av_fail(e, in, "audio filter link");
+		return lv_media_av_fail(e, in, "audio filter link");
 	*last = f;
 	return LV_OK;
 }
@@ -960,7 +891,7 @@ int lv_clip_audio_to_wav(const char *in, const char *out_wav, double tempo, doub
 	}
 	if ((e = av_opt_set(src->priv, "filename", in, 0)) < 0 || (e = av_opt_set(src->priv, "streams", "da", 0)) < 0 ||
 	    (e = avfilter_init_str(src, NULL)) < 0) {
-		rc = av_fail(e, in, "cannot read its audio");
+		rc = lv_media_av_fail(e, in, "cannot read its audio");
 		goto out;
 	}
 	last = src;
@@ -974,7 +905,7 @@ int lv_clip_audio_to_wav(const char *in, const char *out_wav, double tempo, doub
 		goto out;
 	sink = last;
 	if ((e = avfilter_graph_config(g, NULL)) < 0) {
-		rc = av_fail(e, in, "audio filter graph");
+		rc = lv_media_av_fail(e, in, "audio filter graph");
 		goto out;
 	}
 	if ((rc = lv_wav_open(&w, out_wav, 1, av_buffersink_get_sample_rate(sink))))
@@ -985,7 +916,7 @@ int lv_clip_audio_to_wav(const char *in, const char *out_wav, double tempo, doub
 		if (e == AVERROR_EOF)
 			break;
 		if (e < 0) {
-			rc = av_fail(e, in, "cannot decode the audio");
+			rc = lv_media_av_fail(e, in, "cannot decode the audio");
 			goto out;
 		}
 		rc = lv_wav_write(&w, (const int16_t *)fr->data[0], (size_t)fr->nb_samples);

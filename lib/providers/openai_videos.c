@@ -328,7 +328,6 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	if ((rc = lv_vh_job_id(st, id, "video", op->conf, job->index, err)))
 		goto out;
 	st->state = status && !strcmp(status, "in_progress") ? LV_JOB_RUNNING : LV_JOB_PENDING;
-	st->poll_after_ms = op->poll_ms;
 	st->poll_after_ms = poll_hint(&resp, op->poll_ms);
 	LV_INFO("provider '%s': shot %d of task %s submitted as %s (%s s, %s; %d attempt%s)", op->conf->name, job->index,
 	        job->task_id, id, sf.seconds, sf.size, attempts, attempts == 1 ? "" : "s");
