@@ -14,14 +14,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
 
 echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLV_BUILD_TESTS=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLV_BUILD_TESTS=ON -DLV_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 echo "== test"
 (cd build && ctest --output-on-failure -j"$jobs" "$@")
 
 if [ "${LV_TEST_SANITIZE:-1}" != "0" ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLV_SANITIZE=ON -DLV_BUILD_TESTS=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLV_SANITIZE=ON -DLV_BUILD_TESTS=ON -DLV_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   echo "== test (sanitizers)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,26 +1,69 @@
 #!/usr/bin/env bash
-# Install into a temporary prefix, then build the example against it twice: with pkg-config alone,
-# and with the CMake package (find_package(longvideo) -> longvideo::longvideo).  Both must run.
+# Install into a temporary prefix, then build the example against it every way a consumer would:
+#   1. pkg-config, shared library;   2. pkg-config --static, the static library;
+#   3. the CMake package, longvideo::longvideo (shared) and longvideo::longvideo_static;
+#   4. a static-only build of the library (BUILD_SHARED_LIBS=OFF): its package still defines
+#      longvideo::longvideo.
+# Every program must run and print the right estimate.
 set -euo pipefail
 src="$1"; build="$2"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+jobs=$(nproc 2>/dev/null || echo 2)
+
+check() { # check NAME EXPECTED PROGRAM ARGS...
+  local name="$1" want="$2" out; shift 2
+  out=$(cd "$tmp" && "$@")
+  echo "$out" | grep -q "$want" || { echo "FAIL: $name printed: $out"; exit 1; }
+  echo "ok: $name"
+}
+
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-libdir=$(find "$tmp/prefix" -name 'longvideo.pc' -printf '%h\n' | head -1)
-test -n "$libdir" || { echo "FAIL: longvideo.pc was not installed"; exit 1; }
+pcdir=$(find "$tmp/prefix" -name 'longvideo.pc' -printf '%h\n' | head -1)
+test -n "$pcdir" || { echo "FAIL: longvideo.pc was not installed"; exit 1; }
 test -f "$tmp/prefix/include/longvideo.h" || { echo "FAIL: headers were not installed"; exit 1; }
-export PKG_CONFIG_PATH="$libdir"
-export LD_LIBRARY_PATH="$(dirname "$libdir")"
+libdir=$(dirname "$pcdir")
+test -f "$libdir/liblongvideo.a" || { echo "FAIL: the static library was not installed"; exit 1; }
+export PKG_CONFIG_PATH="$pcdir"
 
-# 1. pkg-config alone.
+# 1. pkg-config, shared.
 cc -std=c11 -Wall -Werror "$src/examples/estimate.c" $(pkg-config --cflags --libs longvideo) -o "$tmp/estimate"
-out=$(cd "$tmp" && ./estimate 60 720p)
-echo "$out"
-echo "$out" | grep -q "cost_estimate: 1650 credits" || { echo "FAIL: pkg-config build printed the wrong estimate"; exit 1; }
+check "pkg-config (shared)" "cost_estimate: 1650 credits" env LD_LIBRARY_PATH="$libdir" ./estimate 60 720p
 
-# 2. The CMake package.
-cmake -S "$src/examples" -B "$tmp/ex" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
-cmake --build "$tmp/ex" >/dev/null
-out=$(cd "$tmp" && "$tmp/ex/estimate" 3 720p)
-echo "$out" | grep -q "cost_estimate: 82.5 credits" || { echo "FAIL: CMake package build printed the wrong estimate"; exit 1; }
-echo "install: pkg-config and CMake package consumers build and run"
+# 2. The static library through pkg-config.  `--static` must name every library it needs; Debian ships
+#    its dependencies (FFmpeg, curl) as shared libraries only, so they are linked dynamically here:
+#    the static liblongvideo plus the shared libraries of the packages its .pc file requires.
+static_flags=$(pkg-config --static --libs longvideo)
+for l in -lcurl -lcjson -lsqlite3 -lcrypto -lavformat -lavcodec -lavfilter -lavutil -lswscale -lswresample -lm; do
+  case " $static_flags " in *" $l "*) ;; *) echo "FAIL: pkg-config --static --libs longvideo lacks $l"; exit 1;; esac
+done
+own_private=$(sed -n 's/^Libs.private: *//p' "$pcdir/longvideo.pc")
+cc -std=c11 -Wall -Werror "$src/examples/estimate.c" $(pkg-config --cflags longvideo) -L"$libdir" \
+   -Wl,-Bstatic -llongvideo -Wl,-Bdynamic \
+   $(pkg-config --libs $(pkg-config --print-requires-private longvideo | awk '{print $1}')) $own_private \
+   -o "$tmp/estimate-static"
+if ldd "$tmp/estimate-static" | grep -q liblongvideo; then
+  echo "FAIL: the static build still loads liblongvideo.so"; exit 1
+fi
+check "pkg-config, static library" "cost_estimate: 1650 credits" ./estimate-static 60 720p
+
+# 3. The CMake package: both targets.
+for target in longvideo longvideo_static; do
+  cmake -S "$src/examples" -B "$tmp/ex-$target" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+        -DLV_EXAMPLE_TARGET="longvideo::$target" >/dev/null
+  cmake --build "$tmp/ex-$target" --target estimate >/dev/null
+  check "CMake longvideo::$target" "cost_estimate: 82.5 credits" "$tmp/ex-$target/estimate" 3 720p
+done
+
+# 4. A static-only library build and install.
+cmake -S "$src" -B "$tmp/static-build" -DBUILD_SHARED_LIBS=OFF -DLV_BUILD_TESTS=OFF -DLV_BUILD_BENCH=OFF \
+      -DLV_BUILD_PROGRAMS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$tmp/static-build" -j"$jobs" >/dev/null
+cmake --install "$tmp/static-build" --prefix "$tmp/static-prefix" >/dev/null
+if find "$tmp/static-prefix" -name 'liblongvideo.so*' | grep -q .; then
+  echo "FAIL: a static-only build installed a shared library"; exit 1
+fi
+cmake -S "$src/examples" -B "$tmp/ex-static-only" -DCMAKE_PREFIX_PATH="$tmp/static-prefix" >/dev/null
+cmake --build "$tmp/ex-static-only" --target estimate >/dev/null
+check "static-only install, longvideo::longvideo" "cost_estimate: 82.5 credits" "$tmp/ex-static-only/estimate" 3 720p
+echo "install: shared, static, pkg-config (--static too) and CMake package consumers build and run"

@@ -312,8 +312,8 @@ START_TEST(segment_moves_between_first_and_last_frame)
 	size_t c;
 	for (c = 0; c < sizeof(cams) / sizeof(cams[0]); c++) {
 		lv_render_params p = base_params(640, 360, 1.0, 42);
-		int idx[2] = { 0, 23 }, w, h;
-		uint8_t *f[2];
+		int idx[2] = { 0, 23 }, w = 0, h = 0;
+		uint8_t *f[2] = { NULL, NULL };
 		double d;
 		p.camera = cams[c];
 		render_ok(&p, out);
