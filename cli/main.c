@@ -230,8 +230,16 @@ int main(int argc, char **argv)
 	cli_ctx ctx;
 	int status, code;
 
-	/* The library logs to stderr; a command line keeps that to warnings unless asked. */
-	setenv("LV_LOG_LEVEL", "warn", 0);
+	/* The library logs to stderr; a command line keeps that to warnings unless $LV_LOG_LEVEL asks for
+	 * more.  FFmpeg's own messages follow the same level. */
+	{
+		const char *env = getenv("LV_LOG_LEVEL");
+		lv_log_level level = LV_LOG_WARN;
+		if (env && *env && lv_log_level_parse(&level, env) != LV_OK)
+			level = LV_LOG_WARN;
+		lv_log_set_level(level);
+		lv_log_route_ffmpeg(1);
+	}
 	memset(&ctx, 0, sizeof(ctx));
 	status = run(&ctx, argc, argv);
 	if (status != LV_OK && status != CLI_DONE)

@@ -4,6 +4,7 @@
  * The only header a program needs.  See each module header for the calls:
  *   longvideo/common.h   version, memory, credit amounts
  *   longvideo/errors.h   status codes, last error
+ *   longvideo/log.h      log callback and level
  *   longvideo/engine.h   configuration, store, providers
  *   longvideo/keys.h     API keys, credits, ledger check
  *   longvideo/plan.h     segment plan and estimate
@@ -16,6 +17,7 @@
 
 #include "longvideo/common.h"
 #include "longvideo/errors.h"
+#include "longvideo/log.h"
 #include "longvideo/engine.h"
 #include "longvideo/keys.h"
 #include "longvideo/plan.h"

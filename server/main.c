@@ -238,6 +238,7 @@ int main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.log_level = srv_log_level_from_env();
+	lv_log_route_ffmpeg(1); /* FFmpeg's messages follow the library's log level, not its own */
 	random_prefix(srv.id_prefix);
 	atomic_init(&srv.next_request, 0);
 

@@ -942,7 +942,8 @@ START_TEST(the_key_never_leaves_the_request)
 	lv_pt pt;
 	int fd, saved;
 	/* Everything this process logs goes to a file, at debug level. */
-	setenv("LV_LOG_LEVEL", "debug", 1);
+	lv_log_level saved_level = lv_log_get_level();
+	lv_log_set_level(LV_LOG_DEBUG);
 	fflush(stderr);
 	saved = dup(2);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -983,7 +984,7 @@ START_TEST(the_key_never_leaves_the_request)
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	unsetenv("LV_LOG_LEVEL");
+	lv_log_set_level(saved_level);
 	/* The key was sent (4 times) and the log is real (debug lines of the requests, retry warnings)... */
 	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 4);
 	ck_assert(file_contains(log, "http: POST"));

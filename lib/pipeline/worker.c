@@ -1,6 +1,5 @@
 /* Worker threads: claim tasks, run stages, renew leases, watch for cancellation. */
 #include "media/h264.h"
-#include <libavutil/log.h>
 #include "pipeline/pipeline.h"
 #include "util/crypto.h"
 #include "util/error.h"
@@ -372,9 +371,6 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	pthread_cond_init(&w->ccv, NULL);
 	pthread_cond_init(&w->slot_cv, NULL);
 	w->n_cpu = cores();
-	/* FFmpeg's own chatter (encoder banners and statistics) goes to stderr unless debugging. */
-	if (lv_log_level() > LV_LOG_DEBUG)
-		av_log_set_level(AV_LOG_ERROR);
 	w->cpu_free = w->n_cpu;
 	if (w->n_stage > 0) {
 		if (lv_driver_start(w)) {
