@@ -47,7 +47,7 @@ typedef enum cli_opt_kind {
 } cli_opt_kind;
 
 typedef struct cli_list {
-	const char *items[32];
+	const char *items[256];
 	size_t n;
 } cli_list;
 
@@ -178,6 +178,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_get(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
 int cmd_compose(cli_ctx *ctx, int argc, char **argv);
+int cmd_compose_files(cli_ctx *ctx, int argc, char **argv);
 int cmd_credits(cli_ctx *ctx, int argc, char **argv);
 int cmd_generate(cli_ctx *ctx, int argc, char **argv);
 int cmd_worker(cli_ctx *ctx, int argc, char **argv);

@@ -107,6 +107,7 @@ static const cli_command commands[] = {
 	{ "get", cmd_get, "ID", "one task" },
 	{ "cancel", cmd_cancel, "ID", "cancel a task (unused credits are refunded)" },
 	{ "compose", cmd_compose, "ID", "re-compose a finished task from its segments" },
+	{ "compose-files", cmd_compose_files, "--clip F... --out DIR", "compose your own clips into one film" },
 	{ "credits", cmd_credits, "", "the key's balance and reservations" },
 	{ "generate", cmd_generate, "--prompt P --duration D", "create a task, follow it, save the film" },
 	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },

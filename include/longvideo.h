@@ -11,6 +11,7 @@
  *   longvideo/task.h     tasks
  *   longvideo/worker.h   pipeline workers, webhook delivery
  *   longvideo/media.h    results: files and their URLs
+ *   longvideo/compose.h  composition of clip files into a film, without an engine
  */
 #ifndef LONGVIDEO_H
 #define LONGVIDEO_H
@@ -24,5 +25,6 @@
 #include "longvideo/task.h"
 #include "longvideo/worker.h"
 #include "longvideo/media.h"
+#include "longvideo/compose.h"
 
 #endif

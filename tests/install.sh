@@ -55,6 +55,19 @@ for target in longvideo longvideo_static; do
   check "CMake longvideo::$target" "cost_estimate: 82.5 credits" "$tmp/ex-$target/estimate" 3 720p
 done
 
+# 3b. The composition building block, as a C program would use it: clips made here with ffmpeg, the
+#     film read back with ffprobe.
+cmake --build "$tmp/ex-longvideo" --target compose_clips >/dev/null
+ffmpeg -v error -f lavfi -i testsrc=size=320x240:rate=24 -t 2 -pix_fmt yuv420p "$tmp/c1.mp4"
+ffmpeg -v error -f lavfi -i smptebars=size=320x240:rate=30 -t 1.5 "$tmp/c2.mov"
+ffmpeg -v error -f lavfi -i "sine=f=330:d=1" "$tmp/voice.wav"
+printf '1\n00:00:00,200 --> 00:00:01,500\nHello\n\n2\n00:00:02,000 --> 00:00:03,300\nWorld\n' > "$tmp/cues.srt"
+mkdir -p "$tmp/film"
+check "compose_clips (CMake)" "duration: 3.500 s" "$tmp/ex-longvideo/compose_clips" "$tmp/film" \
+  --voice "$tmp/voice.wav@0.5" --srt "$tmp/cues.srt" "$tmp/c1.mp4" "$tmp/c2.mov"
+streams=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$tmp/film/final.mp4" | tr '\n' ' ')
+[ "$streams" = "h264 aac mov_text " ] || { echo "FAIL: compose_clips wrote streams: $streams"; exit 1; }
+
 # 4. A static-only library build and install.
 cmake -S "$src" -B "$tmp/static-build" -DBUILD_SHARED_LIBS=OFF -DLV_BUILD_TESTS=OFF -DLV_BUILD_BENCH=OFF \
       -DLV_BUILD_PROGRAMS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -29,22 +29,9 @@
 
 #include <stddef.h>
 
-enum { LV_SUBS_SOFT = 0, LV_SUBS_BURN = 1, LV_SUBS_NONE = 2 };
-
-typedef struct lv_compose_segment {
-	const char *path; /* a video file (MP4/MOV/...; H.264 or anything FFmpeg decodes) */
-	double seconds;   /* how much of it the film uses, from its start */
-} lv_compose_segment;
-
-typedef struct lv_compose_voice {
-	const char *path; /* narration audio (WAV or anything FFmpeg decodes) */
-	double start;     /* seconds from the film's start */
-} lv_compose_voice;
-
-typedef struct lv_compose_cue {
-	double start, end; /* seconds */
-	const char *text;  /* UTF-8, may contain '\n' */
-} lv_compose_cue;
+/* The public building blocks: LV_SUBS_*, lv_compose_segment, lv_compose_voice, lv_compose_cue and
+ * lv_compose_files() (lib/compose/public.c) over lv_compose_run() below. */
+#include "longvideo/compose.h"
 
 typedef struct lv_compose_job {
 	const lv_compose_segment *segments;
