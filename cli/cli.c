@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -19,22 +20,6 @@ int cli_fail(cli_ctx *ctx, int status, const char *fmt, ...)
 }
 
 /* ---- option parsing ------------------------------------------------------------------ */
-
-/* The global options, as they are written before the command. */
-static const struct {
-	const char *name;
-	const char *usage;
-} global_opts[] = { { "json", "--json" }, { "config", "--config FILE" }, { "data-dir", "--data-dir DIR" },
-	            { "version", "--version" } };
-
-static const char *global_option_usage(const char *name, size_t len)
-{
-	size_t i;
-	for (i = 0; i < sizeof(global_opts) / sizeof(global_opts[0]); i++)
-		if (strlen(global_opts[i].name) == len && !strncmp(global_opts[i].name, name, len))
-			return global_opts[i].usage;
-	return NULL;
-}
 
 static cli_opt *find_opt(cli_opt *opts, const char *name, size_t len)
 {
@@ -57,78 +42,103 @@ void cli_spec_help(const cli_spec *spec, FILE *f)
 			fprintf(f, "  %-26s %s%s\n", left, o->help, o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
 		}
 	}
-	fputs("  --help                     show this help\n\n"
-	      "Global options (--config, --data-dir, --json) go before the command; see lvctl --help.\n",
+	fputs("  -h, --help                 show this help\n\n"
+	      "Global options (--config, --data-dir, --json) may be given anywhere; see lvctl --help.\n",
 	      f);
 }
 
-/* Does this argument look like an option?  "-5" and "-" do not. */
-static int looks_like_option(const char *a)
+/* getopt_long's codes for the global options, which every command also accepts (anywhere on the line). */
+enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_FIRST_OWN = 0x200 };
+
+int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 {
-	return a[0] == '-' && (a[1] == '-' || isalpha((unsigned char)a[1]));
+	const char **dest = NULL;
+	if (!strcmp(name, "json")) {
+		ctx->json = 1;
+		return LV_OK;
+	}
+	if (!strcmp(name, "config"))
+		dest = &ctx->config_path;
+	else if (!strcmp(name, "data-dir"))
+		dest = &ctx->data_dir;
+	else
+		return cli_fail(ctx, CLI_EUSAGE, "unknown option '--%s' (see lvctl --help)", name);
+	if (!value || !*value)
+		return cli_fail(ctx, CLI_EUSAGE, "--%s: must not be empty", name);
+	*dest = value;
+	return LV_OK;
 }
 
 int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const char **pos, size_t *npos)
 {
-	int i, only_positional = 0;
+	struct option lo[96];
+	size_t n = 0, count = 0;
+	cli_opt *o;
+	int c, rc;
 	*npos = 0;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *name, *eq, *value = NULL;
-		size_t len;
-		cli_opt *o;
-		if (only_positional || !looks_like_option(a)) {
-			if (*npos >= spec->pos_max)
-				return spec->pos_max == 0
-				               ? cli_fail(ctx, CLI_EUSAGE, "%s: unexpected argument '%s'", spec->command, a)
-				               : cli_fail(ctx, CLI_EUSAGE, "%s: too many arguments (expected %s)",
-				                          spec->command, spec->pos_name);
-			pos[(*npos)++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_positional = 1;
-			continue;
-		}
-		if (!strcmp(a, "--help")) {
+	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++)
+		count++;
+	if (count + 5 > sizeof(lo) / sizeof(lo[0]))
+		return cli_fail(ctx, CLI_EUSAGE, "%s: too many options", spec->command);
+	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++, n++)
+		lo[n] = (struct option){ o->name, o->kind == CLI_OPT_SWITCH ? no_argument : required_argument, NULL,
+			                 OPT_FIRST_OWN + (int)n };
+	lo[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	lo[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+	lo[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	lo[n++] = (struct option){ "data-dir", required_argument, NULL, OPT_DATA_DIR };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	/* GNU getopt: options and arguments in any order ("--" ends the options); ':' first reports a missing
+	 * value apart from an unknown option; optind = 0 starts a fresh scan. */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		const char *arg = argv[optind - 1];
+		if (c == OPT_HELP) {
 			cli_spec_help(spec, stdout);
 			return CLI_DONE;
 		}
-		if (a[1] != '-')
-			return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option '%s' (see lvctl %s --help)", spec->command, a,
-			                spec->command);
-		name = a + 2;
-		eq = strchr(name, '=');
-		len = eq ? (size_t)(eq - name) : strlen(name);
-		if (!(o = find_opt(spec->opts, name, len))) {
-			const char *global = global_option_usage(name, len);
-			if (global)
-				return cli_fail(ctx, CLI_EUSAGE,
-				                "%s: unknown option --%.*s (global options go before the command: "
-				                "lvctl %s %s ...)",
-				                spec->command, (int)len, name, global, spec->command);
-			return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option --%.*s (see lvctl %s --help)", spec->command,
-			                (int)len, name, spec->command);
-		}
-		if (o->kind == CLI_OPT_SWITCH) {
-			if (eq)
-				return cli_fail(ctx, CLI_EUSAGE, "%s: --%s takes no value", spec->command, o->name);
-			*(int *)o->dest = 1;
+		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR) {
+			rc = cli_global_option(ctx, c == OPT_JSON ? "json" : c == OPT_CONFIG ? "config" : "data-dir", optarg);
+			if (rc)
+				return rc;
 			continue;
 		}
-		if (eq)
-			value = eq + 1;
-		else if (i + 1 < argc)
-			value = argv[++i];
-		else
-			return cli_fail(ctx, CLI_EUSAGE, "%s: --%s needs a value (%s)", spec->command, o->name, o->arg);
-		if (o->kind == CLI_OPT_VALUE) {
-			*(const char **)o->dest = value;
+		if (c == ':') {
+			const char *name = arg + strspn(arg, "-");
+			o = find_opt(spec->opts, name, strcspn(name, "="));
+			return cli_fail(ctx, CLI_EUSAGE, "%s: --%s needs a value (%s)", spec->command, o ? o->name : name,
+			                o && o->arg ? o->arg : "a value");
+		}
+		if (c == '?') {
+			const char *name = arg + strspn(arg, "-"), *eq = strchr(name, '=');
+			if (eq && (o = find_opt(spec->opts, name, (size_t)(eq - name))) && o->kind == CLI_OPT_SWITCH)
+				return cli_fail(ctx, CLI_EUSAGE, "%s: --%s takes no value", spec->command, o->name);
+			if (optopt && optopt != '?')
+				return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option -%c (see lvctl %s --help)", spec->command,
+				                optopt, spec->command);
+			return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option --%.*s (see lvctl %s --help)", spec->command,
+			                (int)(eq ? (size_t)(eq - name) : strlen(name)), name, spec->command);
+		}
+		o = &spec->opts[c - OPT_FIRST_OWN];
+		if (o->kind == CLI_OPT_SWITCH) {
+			*(int *)o->dest = 1;
+		} else if (o->kind == CLI_OPT_VALUE) {
+			*(const char **)o->dest = optarg;
 		} else {
 			cli_list *l = o->dest;
 			if (l->n >= sizeof(l->items) / sizeof(l->items[0]))
 				return cli_fail(ctx, CLI_EUSAGE, "%s: --%s given too many times", spec->command, o->name);
-			l->items[l->n++] = value;
+			l->items[l->n++] = optarg;
 		}
+	}
+	for (; optind < argc; optind++) {
+		if (*npos >= spec->pos_max)
+			return spec->pos_max == 0
+			               ? cli_fail(ctx, CLI_EUSAGE, "%s: unexpected argument '%s'", spec->command, argv[optind])
+			               : cli_fail(ctx, CLI_EUSAGE, "%s: too many arguments (expected %s)", spec->command,
+			                          spec->pos_name);
+		pos[(*npos)++] = argv[optind];
 	}
 	if (*npos < spec->pos_min)
 		return cli_fail(ctx, CLI_EUSAGE, "%s: missing %s (usage: lvctl %s %s)", spec->command, spec->pos_name,

@@ -71,14 +71,19 @@ typedef struct cli_spec {
 } cli_spec;
 
 /*
- * Parse argv[1..argc-1] (argv[0] is the command) against `spec`.  Accepts
- * "--name value", "--name=value" and "--" (the rest are positional).  "--help"
- * prints the command's help on stdout and returns CLI_DONE.  Positional
+ * Parse argv[1..argc-1] (argv[0] is the command) against `spec` with getopt_long:
+ * "--name value", "--name=value", options and arguments in any order, and "--"
+ * (the rest are positional).  The global options (--json, --config, --data-dir)
+ * are accepted here too.  "-h"/"--help" prints the command's help on stdout and
+ * returns CLI_DONE.  Positional
  * arguments go to pos[0..*npos-1] (pos has room for spec->pos_max).
  * Unknown options, missing values and a wrong number of positional
  * arguments are CLI_EUSAGE with a message.
  */
 int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const char **pos, size_t *npos);
+
+/* A global option (json, config, data-dir) given before or after the command; `value` NULL for --json. */
+int cli_global_option(cli_ctx *ctx, const char *name, const char *value);
 
 /* Print a command's help to `f`. */
 void cli_spec_help(const cli_spec *spec, FILE *f);

@@ -120,7 +120,7 @@ static void usage(FILE *f)
 {
 	size_t i;
 	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]\n"
-	      "       lvctl --help | --version\n"
+	      "       lvctl help [COMMAND] | -h | --help | --version\n"
 	      "\n"
 	      "The operator and batch command line of liblongvideo.  It works on the same task store\n"
 	      "as lvserver, also while the server runs.\n"
@@ -177,7 +177,7 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			i++;
 			break;
 		}
-		if (!strcmp(a, "--help")) {
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return CLI_DONE;
 		}
@@ -220,6 +220,21 @@ static int run(cli_ctx *ctx, int argc, char **argv)
 	size_t i;
 	if ((rc = parse_globals(ctx, argc, argv, &idx)) != LV_OK)
 		return rc;
+	/* "lvctl help" is the usage; "lvctl help CMD" is CMD's own help. */
+	if (!strcmp(argv[idx], "help")) {
+		char *help_argv[3];
+		if (idx + 1 >= argc) {
+			usage(stdout);
+			return CLI_DONE;
+		}
+		help_argv[0] = argv[idx + 1];
+		help_argv[1] = (char *)"--help";
+		help_argv[2] = NULL;
+		for (i = 0; i < N_COMMANDS; i++)
+			if (!strcmp(argv[idx + 1], commands[i].name))
+				return commands[i].run(ctx, 2, help_argv);
+		return cli_fail(ctx, CLI_EUSAGE, "help: unknown command '%s' (see lvctl --help)", argv[idx + 1]);
+	}
 	for (i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(argv[idx], commands[i].name))
 			return commands[i].run(ctx, argc - idx, argv + idx);

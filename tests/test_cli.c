@@ -285,10 +285,37 @@ START_TEST(usage_errors_exit_2)
 	ck_assert_ptr_nonnull(strstr(r.err, "list: unknown option --bogus"));
 	lv_test_run_free(&r);
 
-	/* A global option after the command says where it belongs. */
-	ctl(&r, dir, "list", "--json");
+	/* Global options are taken anywhere on the line: --json after the command is machine output too. */
+	make_key(&k, dir, "10");
+	ctl(&r, dir, "list", "--key", k.secret, "--json");
+	ck_exit(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"object\":\"list\""));
+	lv_test_run_free(&r);
+
+	/* -h, --help and "help CMD" print help and exit 0; "help" of an unknown command is a usage error. */
+	ctl(&r, dir, "get", "-h");
+	ck_exit(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: lvctl [global options] get"));
+	lv_test_run_free(&r);
+	ctl(&r, dir, "help", "create");
+	ck_exit(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: lvctl [global options] create"));
+	lv_test_run_free(&r);
+	ctl(&r, dir, "-h");
+	ck_exit(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "commands:"));
+	lv_test_run_free(&r);
+	ctl(&r, dir, "help", "frobnicate");
 	ck_exit(&r, 2);
-	ck_assert_ptr_nonnull(strstr(r.err, "lvctl --json list"));
+	lv_test_run_free(&r);
+
+	/* Options may follow the positional arguments; a switch given a value is refused by name. */
+	ctl(&r, dir, "get", "vid_doesnotexist", "--key", k.secret);
+	ck_exit(&r, 6);
+	lv_test_run_free(&r);
+	ctl(&r, dir, "generate", "--quiet=yes", "--prompt", "x", "--duration", "5");
+	ck_exit(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "--quiet takes no value"));
 	lv_test_run_free(&r);
 
 	ctl(&r, dir, "get");
