@@ -48,7 +48,7 @@ void cli_spec_help(const cli_spec *spec, FILE *f)
 }
 
 /* getopt_long's codes for the global options, which every command also accepts (anywhere on the line). */
-enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_FIRST_OWN = 0x200 };
+enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_KEY_FILE, OPT_FIRST_OWN = 0x200 };
 
 int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 {
@@ -59,6 +59,8 @@ int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 	}
 	if (!strcmp(name, "config"))
 		dest = &ctx->config_path;
+	else if (!strcmp(name, "key-file"))
+		dest = &ctx->key_file;
 	else if (!strcmp(name, "data-dir"))
 		dest = &ctx->data_dir;
 	else
@@ -78,7 +80,7 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 	*npos = 0;
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++)
 		count++;
-	if (count + 5 > sizeof(lo) / sizeof(lo[0]))
+	if (count + 6 > sizeof(lo) / sizeof(lo[0]))
 		return cli_fail(ctx, CLI_EUSAGE, "%s: too many options", spec->command);
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++, n++)
 		lo[n] = (struct option){ o->name, o->kind == CLI_OPT_SWITCH ? no_argument : required_argument, NULL,
@@ -87,6 +89,7 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 	lo[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
 	lo[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	lo[n++] = (struct option){ "data-dir", required_argument, NULL, OPT_DATA_DIR };
+	lo[n++] = (struct option){ "key-file", required_argument, NULL, OPT_KEY_FILE };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	/* GNU getopt: options and arguments in any order ("--" ends the options); ':' first reports a missing
 	 * value apart from an unknown option; optind = 0 starts a fresh scan. */
@@ -98,8 +101,13 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 			cli_spec_help(spec, stdout);
 			return CLI_DONE;
 		}
-		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR) {
-			rc = cli_global_option(ctx, c == OPT_JSON ? "json" : c == OPT_CONFIG ? "config" : "data-dir", optarg);
+		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR || c == OPT_KEY_FILE) {
+			rc = cli_global_option(ctx,
+			                       c == OPT_JSON     ? "json"
+			                       : c == OPT_CONFIG ? "config"
+			                       : c == OPT_KEY_FILE ? "key-file"
+			                                         : "data-dir",
+			                       optarg);
 			if (rc)
 				return rc;
 			continue;
@@ -213,24 +221,61 @@ int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags)
 	return LV_OK;
 }
 
+int cli_read_key_file(cli_ctx *ctx, char *buf, size_t cap, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t n;
+	if (!f)
+		return cli_fail(ctx, CLI_EUSAGE, "--key-file %s: %s", path, strerror(errno));
+	n = fread(buf, 1, cap - 1, f);
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0'; /* the first line, without its end */
+	if (!*buf)
+		return cli_fail(ctx, CLI_EUSAGE, "--key-file %s: the file is empty", path);
+	return LV_OK;
+}
+
+int cli_key_from_env(cli_ctx *ctx, char *buf, size_t cap, const char **key)
+{
+	const char *v;
+	if (ctx->key_file) {
+		int rc = cli_read_key_file(ctx, buf, cap, ctx->key_file);
+		*key = rc == LV_OK ? buf : NULL;
+		return rc;
+	}
+	if (((v = getenv("LONGVIDEO_KEY")) && *v) || ((v = getenv("LV_API_KEY")) && *v))
+		*key = v;
+	return LV_OK;
+}
+
 int cli_acting_key(lv_key **out, lv_engine **engine, cli_ctx *ctx, const char *key, const char *key_id)
 {
 	int rc;
 	*out = NULL;
 	*engine = NULL;
+	char file_key[256];
 	if (key && key_id)
 		return cli_fail(ctx, CLI_EUSAGE, "give either --key or --key-id, not both");
-	if ((rc = cli_engine(engine, ctx, 0)))
+	if (!key && !key_id && (rc = cli_key_from_env(ctx, file_key, sizeof(file_key), &key)))
+		return rc;
+	if ((rc = cli_engine(engine, ctx, LV_ENGINE_EXISTING_STORE)))
 		return rc;
 	if (key_id)
 		return lv_key_lookup(out, *engine, key_id);
-	if (!key) {
-		key = getenv("LV_API_KEY");
-		if (!key || !*key)
-			return cli_fail(ctx, LV_EAUTH,
-			                "no API key: give --key sk-..., set LV_API_KEY, or (operators) --key-id key_...");
+	if (!key)
+		return cli_fail(ctx, LV_EAUTH,
+		                "no API key: give --key-file FILE or --key sk-..., set LONGVIDEO_KEY (or LV_API_KEY), or "
+		                "(operators) --key-id key_...");
+	rc = lv_key_authenticate(out, *engine, key);
+	{
+		volatile char *wipe = file_key; /* a key read from a file does not linger on the stack */
+		size_t i;
+		for (i = 0; i < sizeof(file_key); i++)
+			wipe[i] = 0;
 	}
-	return lv_key_authenticate(out, *engine, key);
+	return rc;
 }
 
 /* ---- output --------------------------------------------------------------------------------- */

@@ -21,6 +21,7 @@
 #define CLI_EUSAGE (-1) /* the command line is malformed; the message is in ctx->message */
 #define CLI_DONE (-2)   /* nothing more to do (help was printed): exit 0 */
 #define CLI_ETASK (-3)  /* the task ended failed or canceled (generate) */
+#define CLI_EINTR (-4)  /* interrupted by Ctrl-C (SIGINT) or SIGTERM: exit 130 */
 
 #if defined(__GNUC__)
 #  define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -31,6 +32,7 @@
 typedef struct cli_ctx {
 	const char *config_path; /* --config, or NULL ($LV_CONFIG, then defaults) */
 	const char *data_dir;    /* --data-dir, or NULL */
+	const char *key_file;    /* --key-file, or NULL: the API key is the file's first line ("-": stdin) */
 	int json;                /* --json */
 	lv_engine *engine;       /* opened on demand by cli_engine(); closed by main */
 	int status;              /* a status recorded by cli_fail(), 0 if none */
@@ -116,9 +118,15 @@ int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags);
  */
 int cli_acting_key(lv_key **out, lv_engine **engine, cli_ctx *ctx, const char *key, const char *key_id);
 
+/* The API key when neither --key nor --key-id was given: the first line of --key-file, else
+ * $LONGVIDEO_KEY, else $LV_API_KEY, else *key stays NULL.  `buf` holds a key read from a file. */
+int cli_key_from_env(cli_ctx *ctx, char *buf, size_t cap, const char **key);
+/* The first line of a key file ("-": standard input) into buf. */
+int cli_read_key_file(cli_ctx *ctx, char *buf, size_t cap, const char *path);
+
 /* The --key / --key-id entries of a task command's option table. */
 #define CLI_KEY_OPTS(key, key_id) \
-	{ CLI_OPT_VALUE, "key", "sk-...", "act as this API key (default: $LV_API_KEY)", (key) }, \
+	{ CLI_OPT_VALUE, "key", "sk-...", "act as this API key (default: --key-file, $LONGVIDEO_KEY, $LV_API_KEY)", (key) }, \
 	{ CLI_OPT_VALUE, "key-id", "key_...", "act as the key with this id (operators; needs the store)", (key_id) }
 
 /* ---- a task request's options (create, generate) ---------------------------------------- */

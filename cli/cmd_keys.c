@@ -61,8 +61,8 @@ static int keys_list(cli_ctx *ctx, int argc, char **argv)
 	size_t npos, i, n;
 	int rc, w_id = 2, w_name = 4, w_bal = 7, w_res = 8;
 
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_engine(&engine, ctx, 0)) ||
-	    (rc = lv_key_list_all(&list, engine)))
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_engine(&engine, ctx, LV_ENGINE_EXISTING_STORE)) || (rc = lv_key_list_all(&list, engine)))
 		return rc;
 	n = lv_key_list_count(list);
 	if (ctx->json) {
@@ -138,7 +138,8 @@ static int keys_grant(cli_ctx *ctx, int argc, char **argv)
 	size_t npos;
 	int rc;
 	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
-	    (rc = cli_parse_credits(ctx, &credits, "CREDITS", pos[1])) || (rc = cli_engine(&engine, ctx, 0)) ||
+	    (rc = cli_parse_credits(ctx, &credits, "CREDITS", pos[1])) ||
+	    (rc = cli_engine(&engine, ctx, LV_ENGINE_EXISTING_STORE)) ||
 	    (rc = lv_key_grant(engine, pos[0], credits)))
 		return rc;
 	return show_key(ctx, engine, pos[0], "granted");
@@ -155,8 +156,8 @@ static int keys_revoke(cli_ctx *ctx, int argc, char **argv)
 	lv_engine *engine;
 	size_t npos;
 	int rc;
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_engine(&engine, ctx, 0)) ||
-	    (rc = lv_key_revoke(engine, pos[0])))
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_engine(&engine, ctx, LV_ENGINE_EXISTING_STORE)) || (rc = lv_key_revoke(engine, pos[0])))
 		return rc;
 	return show_key(ctx, engine, pos[0], "revoked");
 }

@@ -23,7 +23,8 @@ enum {
 	EXIT_NOT_FOUND = 6,     /* no such task or key */
 	EXIT_CONFLICT = 7,      /* not_composable, no_segments, segments_not_ready, idempotency_key_reused */
 	EXIT_CONFIG = 8,        /* the configuration is invalid */
-	EXIT_TASK = 9           /* generate: the task failed or was canceled */
+	EXIT_TASK = 9,          /* generate: the task failed or was canceled */
+	EXIT_INTERRUPTED = 130  /* generate: interrupted (Ctrl-C), the task canceled; as shells report SIGINT */
 };
 
 static int exit_code(int status)
@@ -52,6 +53,8 @@ static int exit_code(int status)
 		return EXIT_CONFIG;
 	case CLI_ETASK:
 		return EXIT_TASK;
+	case CLI_EINTR:
+		return EXIT_INTERRUPTED;
 	default:
 		return EXIT_FAILURE_OTHER;
 	}
@@ -74,7 +77,10 @@ static void report(const cli_ctx *ctx, int status)
 	} else {
 		message = lv_strerror(status);
 	}
-	code = status == CLI_EUSAGE ? "usage_error" : status == CLI_ETASK ? "task_failed" : lv_status_code(status);
+	code = status == CLI_EUSAGE  ? "usage_error"
+	       : status == CLI_ETASK ? "task_failed"
+	       : status == CLI_EINTR ? "interrupted"
+	                             : lv_status_code(status);
 	fprintf(stderr, "lvctl: %s\n", message);
 	if (ctx->json) {
 		char buf[4096];
@@ -134,12 +140,15 @@ static void usage(FILE *f)
 	}
 	fputs("\n"
 	      "Run lvctl COMMAND --help for a command's options.  Task commands (create, list, get,\n"
-	      "cancel, compose, credits) act as one API key: --key sk-... (default $LV_API_KEY), or\n"
+	      "cancel, compose, credits) act as one API key: --key-file FILE, --key sk-..., $LONGVIDEO_KEY\n"
+	      "or $LV_API_KEY, or\n"
 	      "--key-id key_... for operators with access to the store.\n"
 	      "\n"
 	      "global options:\n"
 	      "  --config FILE    configuration file (default: $LV_CONFIG, else built-in defaults)\n"
 	      "  --data-dir DIR   data directory (overrides the config's data_dir; default lvdata)\n"
+	      "  --key-file FILE  the API key task commands act as, from the file's first line (- : stdin);\n"
+	      "                   safer than --key, which other users can see in the process list\n"
 	      "  --json           machine output: the library's JSON, one document per line; errors\n"
 	      "                   also print {\"error\":{\"code\",\"message\"[,\"details\"]}} on stdout\n"
 	      "  --help           show this help\n"
@@ -156,10 +165,12 @@ static void usage(FILE *f)
 	      "  7  conflict: not_composable, no_segments, segments_not_ready, idempotency_key_reused\n"
 	      "  8  configuration error (invalid_config)\n"
 	      "  9  generate: the task failed or was canceled\n"
+	      "  130  generate: interrupted (Ctrl-C); the task was canceled (without --detach)\n"
 	      "\n"
 	      "environment:\n"
 	      "  LV_CONFIG      configuration file when --config is not given\n"
-	      "  LV_API_KEY     the API key task commands act as when --key is not given\n"
+	      "  LONGVIDEO_KEY  the API key task commands act as when neither --key nor --key-file is given\n"
+	      "  LV_API_KEY     the same, read when LONGVIDEO_KEY is not set\n"
 	      "  LV_LOG_LEVEL   library log level on stderr: debug, info, warn, error, off (default warn)\n",
 	      f);
 }
@@ -193,6 +204,8 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			dest = &ctx->config_path;
 		else if (!strncmp(a, "--data-dir", 10) && (a[10] == '\0' || a[10] == '='))
 			dest = &ctx->data_dir;
+		else if (!strncmp(a, "--key-file", 10) && (a[10] == '\0' || a[10] == '='))
+			dest = &ctx->key_file;
 		else
 			return cli_fail(ctx, CLI_EUSAGE, "unknown option '%s' (see lvctl --help)", a);
 		value = strchr(a, '=');

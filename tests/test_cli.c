@@ -7,15 +7,20 @@
 #include "testutil.h"
 #include "longvideo.h"
 #include "util/crypto.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <regex.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -1324,6 +1329,135 @@ START_TEST(config_errors_exit_8)
 }
 END_TEST
 
+/* Status of a task through lvctl --json get. */
+static void status_of(char *out, size_t cap, const char *dir, const test_key *k, const char *id)
+{
+	lv_test_run r;
+	cJSON *j;
+	ctl(&r, dir, "--json", "get", id, "--key", k->secret);
+	ck_exit(&r, 0);
+	j = json_doc(&r);
+	snprintf(out, cap, "%s", jstr(j, "status"));
+	cJSON_Delete(j);
+	lv_test_run_free(&r);
+}
+
+/* lvctl generate in the background with --workers 0 (the task stays queued), stderr to a file; returns
+ * its pid once the task id is on that stderr, with the id in id[64]. */
+static pid_t spawn_generate(char *id, const char *dir, const test_key *k, const char *log, int detach)
+{
+	char *bin = lv_test_bin("lvctl"), *text = NULL;
+	const char *argv[] = { "lvctl", "--data-dir", dir, "generate", "--prompt", "a quiet harbour", "--duration", "5",
+		               "--workers", "0", "--quiet", "--key", k->secret, detach ? "--detach" : NULL, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int i;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	free(bin);
+	for (i = 0; i < 600; i++) {
+		size_t len;
+		const char *t;
+		if (lv_test_read_file(&text, &len, log) == 0 && (t = strstr(text, "task vid_")) != NULL) {
+			snprintf(id, 64, "%.*s", (int)strcspn(t + 5, ":"), t + 5);
+			free(text);
+			return pid;
+		}
+		free(text);
+		text = NULL;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	ck_abort_msg("lvctl generate printed no task id");
+	return -1;
+}
+
+START_TEST(generate_checks_output_and_stops_on_ctrl_c)
+{
+	char *dir = lv_test_mkdtemp("cli-gen"), *log = lv_path_join(dir, "gen.log"), id[64], status[32];
+	double balance = 0, reserved = 0;
+	lv_test_run r;
+	test_key k;
+	pid_t pid;
+	int st = 0;
+	make_key(&k, dir, "1000");
+
+	/* An output in a missing directory is refused before anything is created or charged. */
+	ctl(&r, dir, "generate", "--key", k.secret, "--prompt", "x y z", "--duration", "5", "--output",
+	    "/nonexistent-dir/film.mp4");
+	ck_exit(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "does not exist (nothing was charged)"));
+	lv_test_run_free(&r);
+	ctl(&r, dir, "--json", "list", "--key", k.secret);
+	ck_exit(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"data\":[]"));
+	lv_test_run_free(&r);
+
+	/* Ctrl-C cancels the task, refunds it and exits 130; the id was printed although --quiet. */
+	pid = spawn_generate(id, dir, &k, log, 0);
+	kill(pid, SIGINT);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 130);
+	status_of(status, sizeof(status), dir, &k, id);
+	ck_assert_str_eq(status, "canceled");
+	credits_of(dir, &k, &balance, &reserved);
+	ck_assert(balance == 1000 && reserved == 0);
+
+	/* With --detach, Ctrl-C leaves the task as it was and exits 0. */
+	pid = spawn_generate(id, dir, &k, log, 1);
+	kill(pid, SIGINT);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	status_of(status, sizeof(status), dir, &k, id);
+	ck_assert_str_eq(status, "queued");
+	credits_of(dir, &k, &balance, &reserved);
+	ck_assert(reserved > 0);
+
+	/* Read-only and task commands refuse a data directory that holds no store, and create none. */
+	{
+		char *missing = lv_path_join(dir, "typo");
+		ctl(&r, missing, "list", "--key", k.secret);
+		ck_exit(&r, 8);
+		ck_assert_ptr_nonnull(strstr(r.err, "no store at"));
+		lv_test_run_free(&r);
+		ctl(&r, missing, "keys", "list");
+		ck_exit(&r, 8);
+		lv_test_run_free(&r);
+		ck_assert_int_ne(access(missing, F_OK), 0);
+		free(missing);
+	}
+
+	/* The key can come from a file (first line) or $LONGVIDEO_KEY instead of the command line. */
+	{
+		char *kf, line[80];
+		const char *env[] = { NULL, NULL };
+		char envbuf[96];
+		snprintf(line, sizeof(line), "%s\n", k.secret);
+		kf = lv_test_write_file(dir, "key.txt", line);
+		ctl(&r, dir, "--key-file", kf, "get", id);
+		ck_exit(&r, 0);
+		lv_test_run_free(&r);
+		ctl(&r, dir, "get", id, "--key-file", kf);
+		ck_exit(&r, 0);
+		lv_test_run_free(&r);
+		snprintf(envbuf, sizeof(envbuf), "LONGVIDEO_KEY=%s", k.secret);
+		env[0] = envbuf;
+		ctl_e(&r, dir, env, "get", id);
+		ck_exit(&r, 0);
+		lv_test_run_free(&r);
+		free(kf);
+	}
+	free(log);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -1342,6 +1476,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, compose_preconditions);
 	tcase_add_test(tc, list_pagination);
 	tcase_add_test(tc, config_errors_exit_8);
+	tcase_add_test(tc, generate_checks_output_and_stops_on_ctrl_c);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -1350,6 +1485,7 @@ int main(void)
 {
 	/* The tests choose the key and config of each run. */
 	unsetenv("LV_API_KEY");
+	unsetenv("LONGVIDEO_KEY");
 	unsetenv("LV_CONFIG");
 	return lv_test_run_suite(cli_suite());
 }

@@ -18,6 +18,10 @@ typedef struct lv_engine lv_engine;
 
 /** Do not open the task store: only planning and estimates work. */
 #define LV_ENGINE_NO_STORE 0x1u
+/** Open the task store only if it exists (LV_ECONFIG naming it otherwise) instead of creating a new one:
+ *  for tools that read or act on existing tasks, so a mistyped data directory is an error, not a new
+ *  empty store. */
+#define LV_ENGINE_EXISTING_STORE 0x2u
 
 #define LV_ENGINE_OPTIONS_VERSION 1
 

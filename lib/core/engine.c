@@ -150,6 +150,12 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	if ((rc = lv_providers_build(&e->providers, e->cfg)))
 		goto fail;
 	if (!(e->flags & LV_ENGINE_NO_STORE)) {
+		if ((e->flags & LV_ENGINE_EXISTING_STORE) && !strncmp(e->cfg->store, "sqlite:", 7) &&
+		    !lv_path_exists(e->cfg->store + 7)) {
+			rc = lv_error_set(LV_ECONFIG, "no store at %s (is the data directory '%s' right? a new store is made by "
+			                  "lvserver, lvctl worker or lvctl keys create)", e->cfg->store + 7, e->cfg->data_dir);
+			goto fail;
+		}
 		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)) ||
 		    (rc = lv_storage_open(&e->storage, e->cfg)))
 			goto fail;
