@@ -596,7 +596,8 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 			goto stored; /* composed before a restart: deliver what is stored */
 	}
 	cs = lv_calloc(n, sizeof(*cs));
-	paths = lv_calloc(n + 64, sizeof(*paths));
+	/* One local file per segment, then at most one narration file per segment. */
+	paths = lv_calloc(2 * n + 1, sizeof(*paths));
 	voices = lv_calloc(n, sizeof(*voices));
 	cues = lv_calloc(n, sizeof(*cues));
 	outdir = lv_asprintf("%s/compose_%d", h->work_dir, t->compose_generation);
@@ -626,8 +627,10 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		char name[16];
 		const cJSON *v;
 		double start, seconds, end;
-		if (!text || !*text || (size_t)idx >= n)
+		if (!text || !*text || idx < 0 || (size_t)idx >= n)
 			continue;
+		if (nc >= n) /* a validated storyboard has one entry per shot; never write past the arrays */
+			break;
 		snprintf(name, sizeof(name), "%d", idx);
 		v = cJSON_GetObjectItemCaseSensitive(narr, name);
 		start = segs[idx].start + VOICE_LEAD_IN;
