@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, and runs every test through ctest —
-# once in a normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# once in a normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer — then runs
+# every fuzz harness for a few seconds (scripts/fuzz.sh).
 #
 #   scripts/test.sh                 everything
 #   LV_TEST_SANITIZE=0 scripts/test.sh   skip the sanitizer pass
+#   LV_TEST_FUZZ=0 scripts/test.sh       skip the short fuzzing pass (LV_TEST_FUZZ_SECONDS per harness, default 10)
 #   scripts/test.sh -R http         pass extra arguments to ctest (both passes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +28,12 @@ if [ "${LV_TEST_SANITIZE:-1}" != "0" ]; then
   echo "== test (sanitizers)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$jobs" -LE no-sanitize "$@")
+fi
+
+# The fuzz harnesses (tests/fuzz), briefly: they keep building and a regression a seed or a few seconds of
+# fuzzing reaches fails the suite.  The long run is scripts/fuzz.sh SECONDS (docs/operating.md).
+if [ "${LV_TEST_FUZZ:-1}" != "0" ]; then
+  echo "== fuzz (${LV_TEST_FUZZ_SECONDS:-10} s per harness)"
+  LV_FUZZ_JOBS="$jobs" scripts/fuzz.sh "${LV_TEST_FUZZ_SECONDS:-10}"
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -5,6 +5,7 @@
 #include "core/request.h"
 #include "core/task.h"
 #include "longvideo.h"
+#include "util/fs.h"
 #include "util/json.h"
 
 #include <ctype.h>
@@ -114,23 +115,36 @@ END_TEST
 
 START_TEST(key_secrets_are_never_stored)
 {
-	/* Neither the plaintext key nor the webhook secret appears anywhere in the database files. */
+	/* Neither the plaintext key nor the webhook secret appears anywhere in the database files, which are
+	 * read for real: the database must be readable, the write-ahead log too when there is one, and the
+	 * key's row (its id) must be found in them, so that an unreadable or empty store cannot pass. */
 	const char *needles[2] = { lv_key_secret(key), lv_key_webhook_secret(key) + 6 };
-	const char *files[] = { "longvideo.db", "longvideo.db-wal" };
-	size_t i, j;
+	const char *files[] = { "longvideo.db", "longvideo.db-wal" }, *key_id = lv_key_id(key);
+	size_t i, j, read = 0;
+	int id_seen = 0;
+	ck_assert_ptr_nonnull(needles[0]);
+	ck_assert_uint_gt(strlen(needles[0]), 16);
+	ck_assert_uint_gt(strlen(needles[1]), 16);
 	for (i = 0; i < 2; i++) {
 		char *path = NULL, *data = NULL;
 		size_t len = 0;
 		path = malloc(strlen(dir) + 32);
+		ck_assert_ptr_nonnull(path);
 		sprintf(path, "%s/%s", dir, files[i]);
-		if (lv_test_read_file(&data, &len, path) == 0) {
+		if (i == 0 || lv_path_exists(path)) {
+			ck_assert_msg(lv_test_read_file(&data, &len, path) == 0, "cannot read %s", path);
+			ck_assert_msg(len > 0, "%s is empty", path);
+			read++;
 			for (j = 0; j < 2; j++)
 				ck_assert_msg(memmem(data, len, needles[j], strlen(needles[j])) == NULL, "%s found in %s",
 				              j ? "webhook secret" : "API key", files[i]);
+			id_seen |= memmem(data, len, key_id, strlen(key_id)) != NULL;
 			free(data);
 		}
 		free(path);
 	}
+	ck_assert_uint_ge(read, 1);
+	ck_assert_msg(id_seen, "the key %s is in none of the files read: they are not the store", key_id);
 }
 END_TEST
 

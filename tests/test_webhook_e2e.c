@@ -4,18 +4,26 @@
 #include "stop.h"
 #include "core/engine.h"
 #include "longvideo.h"
+#include "harness.h"
 #include "util/crypto.h"
+#include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/time.h"
 #include "webhook/webhook.h"
 
 #include <civetweb.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 #define MAX_HITS 16
 
@@ -51,6 +59,14 @@ static int handle(struct mg_connection *c, void *p)
 		snprintf(h->sig, sizeof(h->sig), "%s", (v = mg_get_header(c, "webhook-signature")) ? v : "");
 		h->body = lv_strndup(buf ? buf : "", len > 0 ? (size_t)len : 0);
 		h->at = lv_mono_ms();
+	}
+	if (!strcmp(ri->local_uri, "/hang")) {
+		/* Keeps the sender waiting (it is killed meanwhile), then answers. */
+		pthread_mutex_unlock(&r->mu);
+		free(buf);
+		lv_sleep_ms(1500);
+		mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+		return 200;
 	}
 	if (!strcmp(ri->local_uri, "/flaky") && r->flaky_left > 0) {
 		r->flaky_left--;
@@ -339,6 +355,102 @@ START_TEST(a_pending_delivery_survives_a_restart)
 }
 END_TEST
 
+typedef struct outbox_ctx {
+	lv_engine *e;
+	const char *task_id;
+	lv_outbox_rec *recs;
+	size_t n;
+} outbox_ctx;
+
+static int outbox_tx(lv_store_tx *tx, void *p)
+{
+	outbox_ctx *c = p;
+	return c->e->store->ops->outbox_for_task(tx, c->task_id, &c->recs, &c->n);
+}
+
+static pid_t start_sender(const char *dir, const char *config)
+{
+	char *bin = lv_test_bin("lvctl"), *log = lv_path_join(dir, "sender.log");
+	const char *argv[] = { bin, "--data-dir", dir, "--config", config, "worker", "--workers", "0", NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	free(bin);
+	free(log);
+	return pid;
+}
+
+/* An attempt counts when it is claimed: a sender killed in the middle of every attempt (a crash loop)
+ * gives up after the schedule instead of retrying for ever; every attempt carried the same webhook-id. */
+START_TEST(a_crash_loop_gives_up_after_the_schedule)
+{
+	receiver r;
+	lv_engine *e = NULL;
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_key *key = NULL;
+	lv_task *t = NULL;
+	outbox_ctx oc;
+	char *dir = lv_test_mkdtemp("hook6"), *config, body[256], id[64];
+	int crash, st;
+	int64_t until;
+	pid_t pid;
+	receiver_start(&r, 0);
+	config = lv_test_write_file(dir, "config.json",
+	                            "{\"webhooks\":{\"allow_private\":true,\"retry_delays_ms\":[0,0],\"timeout_ms\":1000}}");
+	o.data_dir = dir;
+	o.config_path = config;
+	ck_assert_int_eq(lv_engine_open(&e, &o), LV_OK);
+	ck_assert_int_eq(lv_key_create(&key, e, "hooks", 100000000), LV_OK);
+	snprintf(body, sizeof(body), "{\"prompt\":\"x\",\"duration\":3,\"webhook_url\":\"http://127.0.0.1:%d/hang\"}",
+	         r.port);
+	ck_assert_int_eq(lv_task_create_json(&t, e, key, body, strlen(body), NULL), LV_OK);
+	snprintf(id, sizeof(id), "%s", lv_task_id(t));
+	lv_task_free(t);
+	ck_assert_int_eq(lv_task_cancel(&t, e, key, id), LV_OK); /* terminal: the webhook is queued */
+	lv_task_free(t);
+	for (crash = 1; crash <= 2; crash++) {
+		pid = start_sender(dir, config);
+		wait_hits(&r, crash, 30000); /* the attempt is in flight (claimed after the last one's lease) */
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	/* A third sender finds both attempts of the schedule used and gives up without sending. */
+	pid = start_sender(dir, config);
+	memset(&oc, 0, sizeof(oc));
+	oc.e = e;
+	oc.task_id = id;
+	until = lv_mono_ms() + 30000;
+	for (;;) {
+		ck_assert_int_eq(lv_engine_tx(e, 0, outbox_tx, &oc), LV_OK);
+		ck_assert_uint_eq(oc.n, 1);
+		if (oc.recs[0].status != LV_OUTBOX_PENDING || lv_mono_ms() > until)
+			break;
+		lv_outbox_recs_free(oc.recs, oc.n);
+		lv_sleep_ms(50);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ck_assert_msg(hits(&r) == 2, "%d attempts were sent, the schedule has 2", hits(&r));
+	ck_assert_str_eq(lv_outbox_status_name(oc.recs[0].status), lv_outbox_status_name(LV_OUTBOX_FAILED));
+	ck_assert_int_eq(oc.recs[0].attempts, 2);
+	ck_assert_ptr_nonnull(oc.recs[0].last_error);
+	ck_assert_ptr_nonnull(strstr(oc.recs[0].last_error, "interrupted"));
+	ck_assert_str_eq(r.hits[0].id, oc.recs[0].id);
+	ck_assert_str_eq(r.hits[1].id, oc.recs[0].id);
+	lv_outbox_recs_free(oc.recs, oc.n);
+	lv_key_free(key);
+	ck_assert_int_eq(lv_ledger_verify(e, NULL), LV_OK);
+	lv_engine_close(e);
+	receiver_stop(&r);
+	lv_test_rmdir(dir);
+	free(config);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("webhook_e2e");
@@ -349,6 +461,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, redirects_are_not_followed_and_delivery_gives_up);
 	tcase_add_test(tc, private_addresses_are_refused_by_default);
 	tcase_add_test(tc, a_pending_delivery_survives_a_restart);
+	tcase_add_test(tc, a_crash_loop_gives_up_after_the_schedule);
 	suite_add_tcase(s, tc);
 	return s;
 }

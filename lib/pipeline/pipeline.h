@@ -99,7 +99,15 @@ struct lv_workers {
 	/* webhooks */
 	pthread_t *hook_threads;
 	int n_hook;
+	/* this process's scratch space (scratch.c) */
+	char *scratch;            /* <data_dir>/work/<host>-<pid>-<random>.d */
+	int scratch_lock;         /* the descriptor holding the lock that proves this process owns it */
+	unsigned long scratch_seq; /* numbers the claims' directories (under mu) */
 };
+
+/* This process's scratch space: created (after removing that of processes that are gone) and removed. */
+int lv_scratch_open(workers *w);
+void lv_scratch_close(workers *w);
 
 /* held tasks */
 held *lv_held_get(workers *w, const char *id, int create);

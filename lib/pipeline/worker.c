@@ -29,7 +29,8 @@ held *lv_held_get(workers *w, const char *id, int create)
 	if (!h && create && (h = lv_calloc(1, sizeof(*h))) != NULL) {
 		lv_strlcpy(h->id, id, sizeof(h->id));
 		pthread_mutex_init(&h->mu, NULL);
-		h->work_dir = lv_asprintf("%s/work/%s", w->e->cfg->data_dir, id);
+		/* One directory per claim, inside this process's own scratch space. */
+		h->work_dir = lv_asprintf("%s/%lu-%s", w->scratch, ++w->scratch_seq, id);
 		h->next = w->held;
 		w->held = h;
 		w->n_held++;
@@ -353,6 +354,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	if (!(w = lv_calloc(1, sizeof(*w))))
 		return LV_ENOMEM;
 	w->e = e;
+	w->scratch_lock = -1;
 	w->n_stage = opts->workers < 0 ? e->cfg->workers : opts->workers;
 	w->webhooks = opts->webhooks != 0;
 	if (opts->owner) {
@@ -373,7 +375,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	w->n_cpu = cores();
 	w->cpu_free = w->n_cpu;
 	if (w->n_stage > 0) {
-		if (lv_driver_start(w)) {
+		if (lv_scratch_open(w) || lv_driver_start(w)) {
 			lv_workers_stop(w);
 			return lv_error_last()->status;
 		}
@@ -438,6 +440,7 @@ void lv_workers_stop(lv_workers *w)
 		w->held = h->next;
 		held_free(h);
 	}
+	lv_scratch_close(w);
 	free(w->stage_threads);
 	free(w->hook_threads);
 	free(w->heap);

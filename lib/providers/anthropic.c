@@ -84,10 +84,11 @@ static char *request_body(const anthropic *a, const lv_script_request *req, cons
 	return out;
 }
 
-/* Read a 2xx answer.  ANSWER_OK: *out is the storyboard; ANSWER_RETRY: `problem` says why (and `extra`
- * what to tell the model; *truncated when it ran out of tokens); ANSWER_FAIL: *err is set. */
-static int read_answer(const anthropic *a, const lv_http_response *resp, const char *const *secrets, char **out,
-                       char *problem, size_t pcap, char *extra, size_t ecap, int *truncated, lv_provider_error *err)
+/* Read a 2xx answer (pure: no I/O).  ANSWER_OK: *out is the storyboard; ANSWER_RETRY: `problem` says why
+ * (and `extra` what to tell the model; *truncated when it ran out of tokens); ANSWER_FAIL: *err is set. */
+int lv_anthropic_read_answer(const lv_provider_conf *conf, const lv_http_response *resp, const char *const *secrets,
+                             char **out, char *problem, size_t pcap, char *extra, size_t ecap, int *truncated,
+                             lv_provider_error *err)
 {
 	cJSON *j = cJSON_Parse(resp->body);
 	const cJSON *content, *block, *input = NULL;
@@ -103,7 +104,7 @@ static int read_answer(const anthropic *a, const lv_http_response *resp, const c
 	}
 	if (!strcmp(lv_json_get_str(j, "type") ? lv_json_get_str(j, "type") : "", "error")) {
 		/* An error object with a 2xx status: map it by its type. */
-		lv_llm_fail(err, "script_failed", a->conf, LV_OK, resp, 1, secrets);
+		lv_llm_fail(err, "script_failed", conf, LV_OK, resp, 1, secrets);
 		cJSON_Delete(j);
 		return ANSWER_FAIL;
 	}
@@ -121,7 +122,7 @@ static int read_answer(const anthropic *a, const lv_http_response *resp, const c
 		lv_provider_fail(err, "moderation_rejected", 0,
 		                 "provider '%s' declined to write a storyboard for this prompt (the model refused on "
 		                 "content grounds); change the prompt and try again",
-		                 a->conf->name);
+		                 conf->name);
 		rc = ANSWER_FAIL;
 	} else if (stop && (!strcmp(stop, "max_tokens") || !strcmp(stop, "model_context_window_exceeded"))) {
 		*truncated = 1;
@@ -185,8 +186,8 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 			lv_http_response_free(&resp);
 			break;
 		}
-		answer = read_answer(a, &resp, secrets, out, problem, sizeof(problem), extra, sizeof(extra), &truncated,
-		                     err);
+		answer = lv_anthropic_read_answer(a->conf, &resp, secrets, out, problem, sizeof(problem), extra,
+		                                  sizeof(extra), &truncated, err);
 		lv_http_response_free(&resp);
 		if (answer == ANSWER_OK) {
 			rc = LV_OK;

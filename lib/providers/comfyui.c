@@ -27,6 +27,7 @@
 #include "http/http.h"
 #include "providers/clip.h"
 #include "providers/provider.h"
+#include "providers/video_http.h"
 #include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -908,14 +909,70 @@ static char *state_with_outputs(const lv_segment_job *job, const char *kind, cJS
 	return out;
 }
 
+/* The job's state from its finished /history entry (pure). */
+static int item_state(const comfy *c, const cJSON *item, const lv_segment_job *job, lv_job_status *st,
+                      lv_provider_error *err)
+{
+	const cJSON *status;
+	const char *status_str, *kind = NULL;
+	cJSON *files;
+	int rc;
+	status = cJSON_GetObjectItemCaseSensitive(item, "status");
+	status_str = lv_json_get_str(status, "status_str");
+	if (status_str && !strcmp(status_str, "error")) {
+		rc = run_failed(c, status, err);
+		st->state = LV_JOB_FAILED;
+		return rc;
+	}
+	if (status && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(status, "completed")) &&
+	    !(status_str && !strcmp(status_str, "success"))) {
+		st->state = LV_JOB_RUNNING;
+		st->poll_after_ms = c->poll_ms;
+		return LV_OK;
+	}
+	files = pick_outputs(c, cJSON_GetObjectItemCaseSensitive(item, "outputs"), &kind);
+	if (!files) {
+		st->state = LV_JOB_FAILED;
+		return lv_provider_fail(err, "segment_failed", 0,
+		                        "provider '%s': the workflow finished but saved no video%s; add a SaveVideo, "
+		                        "VHS_VideoCombine or SaveAnimatedWEBP node (or SaveImage for frames) to the workflow",
+		                        c->conf->name, c->output_node ? " from output_node" : "");
+	}
+	if (!(st->job_state = state_with_outputs(job, kind, files)))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	st->state = LV_JOB_SUCCEEDED;
+	return LV_OK;
+}
+
+int lv_comfy_read_history(const void *self, const char *body, size_t len, const lv_segment_job *job, int *found,
+                          lv_job_status *st, lv_provider_error *err)
+{
+	const comfy *c = self;
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *item;
+	int rc = LV_OK;
+	*found = 0;
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return lv_provider_fail(err, "segment_failed", 1,
+		                        "provider '%s': ComfyUI's /history answer is not JSON; is base_url a ComfyUI server?",
+		                        c->conf->name);
+	}
+	if (job->job_id && (item = cJSON_GetObjectItemCaseSensitive(root, job->job_id)) != NULL) {
+		*found = 1;
+		rc = item_state(c, item, job, st, err);
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
 static int comfy_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
                       lv_provider_error *err)
 {
 	comfy *c = self;
 	call k;
-	cJSON *root = NULL, *files;
-	const cJSON *item = NULL, *status;
-	const char *status_str, *kind = NULL;
+	cJSON *root = NULL;
+	const cJSON *item = NULL;
 	int rc, q;
 	if (call_init(&k, c, ctx, err))
 		return LV_EPROVIDER;
@@ -943,34 +1000,9 @@ static int comfy_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *
 			                        c->conf->name, job->job_id);
 		}
 	}
-	status = cJSON_GetObjectItemCaseSensitive(item, "status");
-	status_str = lv_json_get_str(status, "status_str");
-	if (status_str && !strcmp(status_str, "error")) {
-		rc = run_failed(c, status, err);
-		cJSON_Delete(root);
-		st->state = LV_JOB_FAILED;
-		return rc;
-	}
-	if (status && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(status, "completed")) &&
-	    !(status_str && !strcmp(status_str, "success"))) {
-		cJSON_Delete(root);
-		st->state = LV_JOB_RUNNING;
-		st->poll_after_ms = c->poll_ms;
-		return LV_OK;
-	}
-	files = pick_outputs(c, cJSON_GetObjectItemCaseSensitive(item, "outputs"), &kind);
+	rc = item_state(c, item, job, st, err);
 	cJSON_Delete(root);
-	if (!files) {
-		st->state = LV_JOB_FAILED;
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s': the workflow finished but saved no video%s; add a SaveVideo, "
-		                        "VHS_VideoCombine or SaveAnimatedWEBP node (or SaveImage for frames) to the workflow",
-		                        c->conf->name, c->output_node ? " from output_node" : "");
-	}
-	if (!(st->job_state = state_with_outputs(job, kind, files)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	st->state = LV_JOB_SUCCEEDED;
-	return LV_OK;
+	return rc;
 }
 
 /* ---- fetch ------------------------------------------------------------------------------------------------------ */

@@ -228,6 +228,29 @@ out:
 
 /* ---- poll ------------------------------------------------------------------------------------------------ */
 
+/* Read the answer to GET /api/v1/tasks/{id} (pure: no I/O; any HTTP status): *j gets the task (LV_OK) or err
+ * is filled. */
+static int read_task(const lv_vh_call *c, const lv_http_response *resp, cJSON **j, lv_provider_error *err)
+{
+	int rc = LV_OK;
+	*j = NULL;
+	if (resp->status < 200 || resp->status >= 300) {
+		rc = http_error(err, c, resp, "status check", 0);
+		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
+		if (resp->status == 404 || resp->status == 408 || resp->status == 409 || resp->status == 425)
+			err->retryable = 1;
+	} else if (!(*j = cJSON_ParseWithLength(resp->body, resp->body_len)) ||
+	           !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status")) {
+		cJSON_Delete(*j);
+		*j = NULL;
+		rc = lv_provider_fail(err, "segment_failed", 1,
+		                      "provider '%s' answered a status check with something that is not a task; will ask "
+		                      "again",
+		                      c->conf->name);
+	}
+	return rc;
+}
+
 /* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
 static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
                     cJSON **j, lv_provider_error *err)
@@ -243,48 +266,30 @@ static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ct
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	rc = lv_vh_status_get(c, ctx, url, &resp, err);
 	free(url);
-	if (rc == LV_OK && (resp.status < 200 || resp.status >= 300)) {
-		rc = http_error(err, c, &resp, "status check", 0);
-		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
-		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
-			err->retryable = 1;
-	} else if (rc == LV_OK && (!(*j = cJSON_ParseWithLength(resp.body, resp.body_len)) ||
-	                          !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status"))) {
-		cJSON_Delete(*j);
-		*j = NULL;
-		rc = lv_provider_fail(err, "segment_failed", 1,
-		                      "provider '%s' answered a status check with something that is not a task; will ask "
-		                      "again",
-		                      dp->conf->name);
-	}
+	if (rc == LV_OK)
+		rc = read_task(c, &resp, j, err);
 	lv_http_response_free(&resp);
 	return rc;
 }
 
-static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
-                   lv_provider_error *err)
+/* The job's state from a task read by read_task (pure). */
+static int task_status(const lv_vh_call *c, const cJSON *j, const lv_segment_job *job, int64_t poll_ms,
+                       lv_job_status *st, lv_provider_error *err)
 {
-	ds_provider *dp = self;
-	lv_vh_call c;
-	cJSON *j = NULL, *state = NULL;
-	const cJSON *out;
-	const char *status, *url;
-	int rc;
-	if (lv_vh_call_begin(&c, dp->conf, err))
-		return LV_EPROVIDER;
-	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)))
-		goto out;
-	out = cJSON_GetObjectItemCaseSensitive(j, "output");
-	status = lv_json_get_str(out, "task_status");
+	const char *name = c->conf->name;
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output");
+	const char *status = lv_json_get_str(out, "task_status"), *url;
+	cJSON *state = NULL;
+	int rc = LV_OK;
 	if (!strcmp(status, "PENDING") || !strcmp(status, "RUNNING")) {
 		st->state = !strcmp(status, "PENDING") ? LV_JOB_PENDING : LV_JOB_RUNNING;
-		st->poll_after_ms = dp->poll_ms;
+		st->poll_after_ms = poll_ms;
 	} else if (!strcmp(status, "SUCCEEDED")) {
 		url = lv_json_get_str(out, "video_url");
 		if (!url || strncmp(url, "http", 4) != 0) {
 			rc = lv_provider_fail(err, "segment_failed", 1,
 			                      "provider '%s' reported shot %d done but gave no video URL; will ask again",
-			                      dp->conf->name, job->index);
+			                      name, job->index);
 			goto out;
 		}
 		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query. */
@@ -296,27 +301,52 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 		st->state = LV_JOB_SUCCEEDED;
 	} else if (!strcmp(status, "FAILED")) {
 		st->state = LV_JOB_FAILED;
-		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", dp->conf->name, job->job_id,
+		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", name, job->job_id,
 		        lv_json_get_str(out, "code") ? lv_json_get_str(out, "code") : "no code",
 		        lv_json_get_str(j, "request_id") ? lv_json_get_str(j, "request_id") : "none");
-		rc = vendor_error(err, &c, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
+		rc = vendor_error(err, c, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
 	} else if (!strcmp(status, "CANCELED")) {
 		st->state = LV_JOB_FAILED;
 		rc = lv_provider_fail(err, "segment_failed", 0, "provider '%s': the job for shot %d was canceled at the provider",
-		                      dp->conf->name, job->index);
+		                      name, job->index);
 	} else if (!strcmp(status, "UNKNOWN")) {
 		/* The task is unknown or expired (tasks are kept 24 hours): a new job is the only way on. */
 		st->state = LV_JOB_FAILED;
 		rc = lv_provider_fail(err, "segment_failed", 1,
 		                      "provider '%s' no longer knows the job for shot %d (tasks expire after 24 hours)",
-		                      dp->conf->name, job->index);
+		                      name, job->index);
 	} else {
 		st->state = LV_JOB_RUNNING;
-		st->poll_after_ms = dp->poll_ms;
-		LV_WARN("provider '%s': task %s has an unexpected status; asking again later", dp->conf->name, job->job_id);
+		st->poll_after_ms = poll_ms;
+		LV_WARN("provider '%s': task %s has an unexpected status; asking again later", name, job->job_id);
 	}
 out:
 	cJSON_Delete(state);
+	return rc;
+}
+
+int lv_ds_read_status(const lv_vh_call *c, const lv_http_response *resp, const lv_segment_job *job, int64_t poll_ms,
+                      lv_job_status *st, lv_provider_error *err)
+{
+	cJSON *j = NULL;
+	int rc = read_task(c, resp, &j, err);
+	if (rc == LV_OK)
+		rc = task_status(c, j, job, poll_ms, st, err);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
+                   lv_provider_error *err)
+{
+	ds_provider *dp = self;
+	lv_vh_call c;
+	cJSON *j = NULL;
+	int rc;
+	if (lv_vh_call_begin(&c, dp->conf, err))
+		return LV_EPROVIDER;
+	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)) == LV_OK)
+		rc = task_status(&c, j, job, dp->poll_ms, st, err);
 	cJSON_Delete(j);
 	lv_vh_call_end(&c);
 	return rc;

@@ -139,4 +139,16 @@ int lv_llm_ping_models(const lv_provider_conf *conf, const char *url, const char
 /* An integer config key in [lo, hi], or `fallback` when absent (lv_provider_conf_int as a long). */
 int lv_llm_conf_int(const lv_provider_conf *conf, const char *key, long fallback, long lo, long hi, long *out);
 
+/* ---- reading vendors' answers (pure functions: no I/O; tests/fuzz calls them) ------------------------------ */
+
+/* Anthropic Messages, a 2xx answer: 0 the storyboard is in *out (caller frees); 1 retry (`problem` says why,
+ * `extra` what to tell the model, *truncated when it ran out of tokens); 2 failed (*err is set). */
+int lv_anthropic_read_answer(const lv_provider_conf *conf, const lv_http_response *resp, const char *const *secrets,
+                             char **out, char *problem, size_t pcap, char *extra, size_t ecap, int *truncated,
+                             lv_provider_error *err);
+/* OpenAI chat completions, a 2xx body: 0 *obj is the JSON object answered (caller deletes); 1 retry (`problem`,
+ * `extra`, *truncated as above); 2 the model refused. */
+int lv_chat_read_answer(const char *body, cJSON **obj, int *truncated, char *problem, size_t pcap, char *extra,
+                        size_t ecap);
+
 #endif

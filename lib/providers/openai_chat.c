@@ -131,6 +131,42 @@ static int rejects_format(const lv_http_response *r)
 	       (strstr(r->body, "response_format") || strstr(r->body, "json_schema"));
 }
 
+/* Read a 2xx chat completion (pure: no I/O).  ANSWER_OK: *obj is the JSON object the model answered (caller
+ * deletes); ANSWER_RETRY: `problem`/`extra` say why, *truncated when cut off for length; ANSWER_REFUSED. */
+int lv_chat_read_answer(const char *body, cJSON **obj, int *truncated, char *problem, size_t pcap, char *extra,
+                        size_t ecap)
+{
+	cJSON *j = body ? cJSON_Parse(body) : NULL;
+	const cJSON *choice, *msg, *refusal;
+	const char *finish, *content;
+	int answer = ANSWER_RETRY;
+	*obj = NULL;
+	*truncated = 0;
+	choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0);
+	msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+	refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
+	finish = lv_json_get_str(choice, "finish_reason");
+	content = lv_json_get_str(msg, "content");
+	if (!cJSON_IsObject(j)) {
+		snprintf(problem, pcap, "the response body was not valid JSON");
+	} else if (!cJSON_IsObject(msg)) {
+		snprintf(problem, pcap, "the response had no choices[0].message");
+	} else if ((cJSON_IsString(refusal) && *refusal->valuestring) || (finish && !strcmp(finish, "content_filter"))) {
+		answer = ANSWER_REFUSED;
+	} else if (finish && !strcmp(finish, "length")) {
+		*truncated = 1;
+		snprintf(problem, pcap, "the answer was cut off (finish_reason length)");
+		snprintf(extra, ecap, "it was cut off for length; keep every text field short");
+	} else if (!(*obj = lv_llm_parse_text(content))) {
+		snprintf(problem, pcap, "the answer was not a JSON object");
+		snprintf(extra, ecap, "answer with the JSON object only");
+	} else {
+		answer = ANSWER_OK;
+	}
+	cJSON_Delete(j);
+	return answer;
+}
+
 /* One chat exchange that should answer with a JSON object.  ANSWER_OK: *obj is it (caller deletes);
  * ANSWER_RETRY: `problem`/`extra` say why, *truncated when cut off for length; ANSWER_REFUSED: the model
  * refused; ANSWER_FAIL: *err is set (or *rc_out is LV_ECANCELED), also when a prompt is NULL (the
@@ -140,10 +176,7 @@ static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *p
 {
 	int mode = c->mode == MODE_SCHEMA && atomic_load(&c->schema_refused) ? MODE_OBJECT : c->mode;
 	lv_http_response resp;
-	cJSON *j;
-	const cJSON *choice, *msg, *refusal;
-	const char *finish, *content;
-	int tries = 0, rc, answer = ANSWER_RETRY;
+	int tries = 0, rc, answer;
 	*obj = NULL;
 	*truncated = 0;
 	*rc_out = LV_OK;
@@ -189,30 +222,8 @@ static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *p
 		lv_http_response_free(&resp);
 		return ANSWER_FAIL;
 	}
-	j = cJSON_Parse(resp.body);
+	answer = lv_chat_read_answer(resp.body, obj, truncated, problem, pcap, extra, ecap);
 	lv_http_response_free(&resp);
-	choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0);
-	msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
-	refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
-	finish = lv_json_get_str(choice, "finish_reason");
-	content = lv_json_get_str(msg, "content");
-	if (!cJSON_IsObject(j)) {
-		snprintf(problem, pcap, "the response body was not valid JSON");
-	} else if (!cJSON_IsObject(msg)) {
-		snprintf(problem, pcap, "the response had no choices[0].message");
-	} else if ((cJSON_IsString(refusal) && *refusal->valuestring) || (finish && !strcmp(finish, "content_filter"))) {
-		answer = ANSWER_REFUSED;
-	} else if (finish && !strcmp(finish, "length")) {
-		*truncated = 1;
-		snprintf(problem, pcap, "the answer was cut off (finish_reason length)");
-		snprintf(extra, ecap, "it was cut off for length; keep every text field short");
-	} else if (!(*obj = lv_llm_parse_text(content))) {
-		snprintf(problem, pcap, "the answer was not a JSON object");
-		snprintf(extra, ecap, "answer with the JSON object only");
-	} else {
-		answer = ANSWER_OK;
-	}
-	cJSON_Delete(j);
 	return answer;
 }
 

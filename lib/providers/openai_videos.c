@@ -344,15 +344,60 @@ out:
 
 /* ---- poll ------------------------------------------------------------------------------------------------ */
 
+/* Read a status check's answer (pure: no I/O; any HTTP status) into *st; poll_ms is the default wait. */
+int lv_oa_videos_read_status(const lv_vh_call *c, const lv_http_response *resp, const lv_segment_job *job,
+                             int64_t poll_ms, lv_job_status *st, lv_provider_error *err)
+{
+	const char *status, *name = c->conf->name;
+	cJSON *j = NULL;
+	int rc = LV_OK;
+	if (resp->status < 200 || resp->status >= 300) {
+		rc = http_error(err, c, resp, "status check", 0);
+		if (resp->status == 408 || resp->status == 409 || resp->status == 425)
+			err->retryable = 1;
+		return rc;
+	}
+	j = cJSON_ParseWithLength(resp->body, resp->body_len);
+	status = lv_json_get_str(j, "status");
+	if (!status) {
+		rc = lv_provider_fail(err, "segment_failed", 1,
+		                      "provider '%s' answered a status check with something that is not a video; will ask "
+		                      "again",
+		                      name);
+		goto out;
+	}
+	st->poll_after_ms = poll_hint(resp, poll_ms);
+	if (!strcmp(status, "queued")) {
+		st->state = LV_JOB_PENDING;
+	} else if (!strcmp(status, "in_progress")) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "progress");
+		st->state = LV_JOB_RUNNING;
+		if (cJSON_IsNumber(p))
+			LV_DEBUG("provider '%s': %s at %d%%", name, job->job_id, p->valueint);
+	} else if (!strcmp(status, "completed")) {
+		st->state = LV_JOB_SUCCEEDED;
+	} else if (!strcmp(status, "failed")) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		st->state = LV_JOB_FAILED;
+		LV_WARN("provider '%s': video %s failed: %s", name, job->job_id,
+		        lv_json_get_str(e, "code") ? lv_json_get_str(e, "code") : "no code");
+		rc = vendor_error(err, c, 0, cJSON_IsObject(e) ? e : NULL, 0, 1);
+	} else {
+		st->state = LV_JOB_RUNNING;
+		LV_WARN("provider '%s': video %s has an unexpected status; asking again later", name, job->job_id);
+	}
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
 static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
                    lv_provider_error *err)
 {
 	oa_provider *op = self;
 	lv_vh_call c;
 	lv_http_response resp;
-	const char *status;
 	char *url = NULL;
-	cJSON *j = NULL;
 	int rc;
 	memset(&resp, 0, sizeof(resp));
 	if (!job->job_id || !lv_vh_id_ok(job->job_id))
@@ -366,43 +411,8 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	}
 	if ((rc = lv_vh_status_get(&c, ctx, url, &resp, err)))
 		goto out;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, "status check", 0);
-		if (resp.status == 408 || resp.status == 409 || resp.status == 425)
-			err->retryable = 1;
-		goto out;
-	}
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
-	status = lv_json_get_str(j, "status");
-	if (!status) {
-		rc = lv_provider_fail(err, "segment_failed", 1,
-		                      "provider '%s' answered a status check with something that is not a video; will ask "
-		                      "again",
-		                      op->conf->name);
-		goto out;
-	}
-	st->poll_after_ms = poll_hint(&resp, op->poll_ms);
-	if (!strcmp(status, "queued")) {
-		st->state = LV_JOB_PENDING;
-	} else if (!strcmp(status, "in_progress")) {
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "progress");
-		st->state = LV_JOB_RUNNING;
-		if (cJSON_IsNumber(p))
-			LV_DEBUG("provider '%s': %s at %d%%", op->conf->name, job->job_id, p->valueint);
-	} else if (!strcmp(status, "completed")) {
-		st->state = LV_JOB_SUCCEEDED;
-	} else if (!strcmp(status, "failed")) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		st->state = LV_JOB_FAILED;
-		LV_WARN("provider '%s': video %s failed: %s", op->conf->name, job->job_id,
-		        lv_json_get_str(e, "code") ? lv_json_get_str(e, "code") : "no code");
-		rc = vendor_error(err, &c, 0, cJSON_IsObject(e) ? e : NULL, 0, 1);
-	} else {
-		st->state = LV_JOB_RUNNING;
-		LV_WARN("provider '%s': video %s has an unexpected status; asking again later", op->conf->name, job->job_id);
-	}
+	rc = lv_oa_videos_read_status(&c, &resp, job, op->poll_ms, st, err);
 out:
-	cJSON_Delete(j);
 	lv_http_response_free(&resp);
 	free(url);
 	lv_vh_call_end(&c);

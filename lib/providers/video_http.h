@@ -93,4 +93,16 @@ int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const c
                    const char *const *headers, const char *const *secrets, const char *out_path, int shot,
                    lv_provider_error *err);
 
+/* Reading a status check's answer (pure functions: no I/O; any HTTP status), as each adapter's poll does:
+ * the job's state into *st, or the vendor's error into *err.  poll_ms is the provider's default wait.
+ * tests/fuzz calls them with vendors' answers. */
+int lv_ds_read_status(const lv_vh_call *c, const lv_http_response *resp, const lv_segment_job *job, int64_t poll_ms,
+                      lv_job_status *st, lv_provider_error *err);
+int lv_oa_videos_read_status(const lv_vh_call *c, const lv_http_response *resp, const lv_segment_job *job,
+                             int64_t poll_ms, lv_job_status *st, lv_provider_error *err);
+/* ComfyUI: the body of GET /history/{prompt_id} for the job (self is a comfyui provider); *found is 0 while the
+ * prompt is not in it (still queued or running), else *st is the finished run's state. */
+int lv_comfy_read_history(const void *self, const char *body, size_t len, const lv_segment_job *job, int *found,
+                          lv_job_status *st, lv_provider_error *err);
+
 #endif

@@ -1,8 +1,12 @@
 /*
  * The webhook outbox: deliveries are rows in the store, so a restart loses none.  A sender
  * claims a due row by pushing its next attempt past the delivery timeout (a lease, so two
- * processes do not send the same attempt), makes one attempt, and records the outcome:
- * delivered, another attempt after the next configured delay, or given up.
+ * processes do not send the same attempt) and counting the attempt in the same transaction,
+ * makes the attempt, and records the outcome: delivered, another attempt after the next
+ * configured delay, or given up.  Because an attempt counts from the moment it is claimed, one
+ * cut short by a crash counts too: a crash loop gives up after the schedule like failures do.
+ * Delivery is at least once (a crash after the receiver answered but before the outcome was
+ * stored sends the same webhook-id again).
  */
 #include "core/engine.h"
 #include "pipeline/pipeline.h"
@@ -39,11 +43,21 @@ static int claim_tx(lv_store_tx *tx, void *p)
 	}
 	c->rec = due[0];
 	free(due);
-	c->got = 1;
-	/* The claim: nobody else picks this attempt up until it has had time to finish. */
-	c->rec.next_attempt_at = now + c->e->cfg->webhook_timeout_ms + 5000;
 	c->rec.updated_at = now;
-	if ((rc = OPS(c->e)->outbox_update(tx, &c->rec)))
+	if ((size_t)c->rec.attempts >= c->e->cfg->n_webhook_delays) {
+		/* Every attempt of the schedule was claimed and the last one never reported back. */
+		c->rec.status = LV_OUTBOX_FAILED;
+		LV_WARN("webhook %s for task %s: giving up after %d attempts (%s)", c->rec.id, c->rec.task_id,
+		        c->rec.attempts, c->rec.last_error ? c->rec.last_error : "no outcome");
+		return OPS(c->e)->outbox_update(tx, &c->rec);
+	}
+	c->got = 1;
+	/* The claim: nobody else picks this attempt up until it has had time to finish, and it counts
+	 * (with the reason it failed should it never report back). */
+	c->rec.attempts++;
+	c->rec.next_attempt_at = now + c->e->cfg->webhook_timeout_ms + 5000;
+	if ((rc = lv_strset(&c->rec.last_error, "the attempt was interrupted (the sending process stopped)")) ||
+	    (rc = OPS(c->e)->outbox_update(tx, &c->rec)))
 		return rc;
 	rc = OPS(c->e)->key_get(tx, c->rec.key_id, 0, &c->key);
 	return rc == LV_ENOTFOUND ? LV_OK : rc;
@@ -69,12 +83,14 @@ static int send_one(lv_engine *e)
 	lv_webhook_result res;
 	unsigned char secret[32];
 	int64_t now;
+	int rc;
 	memset(&c, 0, sizeof(c));
 	c.e = e;
-	if (lv_engine_tx(e, 1, claim_tx, &c) || !c.got) {
+	if ((rc = lv_engine_tx(e, 1, claim_tx, &c)) != LV_OK || !c.got) {
+		int had = !rc && c.rec.id[0] != 0; /* a row given up on: look for the next at once */
 		lv_outbox_rec_clear(&c.rec);
 		lv_key_rec_clear(&c.key);
-		return 0;
+		return had;
 	}
 	memset(&req, 0, sizeof(req));
 	memset(&res, 0, sizeof(res));
@@ -95,7 +111,6 @@ static int send_one(lv_engine *e)
 	}
 	memset(secret, 0, sizeof(secret));
 	now = lv_now_ms();
-	c.rec.attempts++;
 	c.rec.last_status = (int)res.http_status;
 	c.rec.updated_at = now;
 	if (lv_strset(&c.rec.last_error, res.delivered ? NULL : res.error)) {
