@@ -89,7 +89,7 @@ static char *request_body(const anthropic *a, const lv_script_request *req, cons
 static int read_answer(const anthropic *a, const lv_http_response *resp, const char *const *secrets, char **out,
                        char *problem, size_t pcap, char *extra, size_t ecap, int *truncated, lv_provider_error *err)
 {
-	cJSON *j = cJSON_Parse(resp->body);
+	cJSON *j = lv_json_parse_text(resp->body);
 	const cJSON *content, *block, *input = NULL;
 	const char *stop;
 	char why[200];

@@ -189,7 +189,7 @@ static int chat_json(openai_chat *c, const chat_call *call, cJSON **obj, char *p
 		lv_http_response_free(&resp);
 		return ANSWER_FAIL;
 	}
-	j = cJSON_Parse(resp.body);
+	j = lv_json_parse_text(resp.body);
 	lv_http_response_free(&resp);
 	choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0);
 	msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
