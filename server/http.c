@@ -1,4 +1,5 @@
 #include "http.h"
+#include "edge.h"
 #include "ratelimit.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- logging -------------------------------------------------------------------------- */
 
@@ -153,21 +155,76 @@ static const char *path(const srv_request *r)
 	return r->ri && r->ri->local_uri ? r->ri->local_uri : "?";
 }
 
-void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+void srv_request_id(srv_context *srv, char *out, size_t cap)
 {
 	unsigned long long n = atomic_fetch_add(&srv->next_request, 1) + 1;
+	snprintf(out, cap, "req_%s%08llx", srv->id_prefix, n & 0xffffffffull);
+}
+
+int srv_check_ready(srv_context *srv, char *msg, size_t cap)
+{
+	lv_key *k = NULL;
+	const char *type = lv_engine_setting(srv->engine, "storage.type");
+	const char *dir = lv_engine_setting(srv->engine, "storage.dir");
+	/* A lookup of a key that cannot exist: a real read of the store, answered "not found". */
+	int rc = lv_key_lookup(&k, srv->engine, "key_0");
+	lv_key_free(k);
+	if (rc != LV_OK && rc != LV_ENOKEY && rc != LV_ENOTFOUND) {
+		snprintf(msg, cap, "store: %s", lv_strerror(rc));
+		lv_error_clear();
+		return -1;
+	}
+	lv_error_clear();
+	if (type && !strcmp(type, "local") && dir && *dir && access(dir, W_OK | X_OK) != 0) {
+		snprintf(msg, cap, "storage: the media directory is not writable");
+		return -1;
+	}
+	msg[0] = '\0';
+	return 0;
+}
+
+/* The client's address: the edge's peer, or X-Forwarded-For when the peer is a trusted proxy. */
+static void client_address(srv_request *r)
+{
+	const struct mg_request_info *ri = r->ri;
+	int trusted = 0;
+	snprintf(r->client, sizeof(r->client), "%s", ri && ri->remote_addr[0] ? ri->remote_addr : "-");
+	if (!ri || !r->srv->edge || srv_edge_peer(r->srv->edge, ri->remote_port, r->client, sizeof(r->client), &trusted))
+		return;
+	if (trusted) {
+		/* Behind a trusted proxy the client is the last address it appended to X-Forwarded-For
+		 * (addresses further left were written by the client and prove nothing). */
+		const char *xff = mg_get_header(r->conn, "X-Forwarded-For");
+		if (xff && *xff) {
+			const char *last = strrchr(xff, ',');
+			const char *a = last ? last + 1 : xff;
+			size_t n;
+			while (*a == ' ' || *a == '\t')
+				a++;
+			n = strcspn(a, " \t");
+			if (n > 0 && n < sizeof(r->client) && strspn(a, "0123456789abcdefABCDEF.:") >= n) {
+				memcpy(r->client, a, n);
+				r->client[n] = '\0';
+			}
+		}
+	}
+}
+
+void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+{
 	memset(r, 0, sizeof(*r));
 	r->srv = srv;
 	r->conn = conn;
 	r->ri = mg_get_request_info(conn);
 	r->started_ms = srv_mono_ms();
-	snprintf(r->id, sizeof(r->id), "req_%s%08llx", srv->id_prefix, n & 0xffffffffull);
+	srv_request_id(srv, r->id, sizeof(r->id));
+	client_address(r);
 }
 
 void srv_request_finish(srv_request *r)
 {
-	srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms%s%s", r->id, method(r), path(r), r->status,
-	        (long long)(srv_mono_ms() - r->started_ms),
+	srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms %s%s%s", r->id, method(r), path(r), r->status,
+	        (long long)(srv_mono_ms() - r->started_ms), r->client,
 	        r->key ? " key " : "", r->key ? lv_key_id(r->key) : "");
 	lv_key_free(r->key);
 	/* The library keeps the last error (and its details) per thread: release it with the request,
@@ -551,7 +608,7 @@ int srv_read_body(srv_request *r)
 	const char *te = mg_get_header(r->conn, "Transfer-Encoding");
 	const char *expect = mg_get_header(r->conn, "Expect");
 	long long cl = r->ri->content_length;
-	int64_t limit = r->srv->max_body_bytes;
+	int64_t limit = r->srv->max_body_bytes, deadline;
 	size_t cap, len = 0;
 	int chunked = te && *te, st;
 
@@ -575,8 +632,15 @@ int srv_read_body(srv_request *r)
 	cap = chunked ? (limit < 4096 ? (size_t)limit + 1 : 4096) : (size_t)cl;
 	if (!(r->body = malloc(cap + 1)))
 		return srv_send_lv_error(r, LV_ENOMEM);
+	deadline = srv_mono_ms() + r->srv->body_timeout_ms;
 	for (;;) {
 		int n;
+		/* The whole body has one deadline, however it trickles in (one read waits at most
+		 * CivetWeb's request_timeout_ms, which is the same value). */
+		if (r->srv->body_timeout_ms > 0 && srv_mono_ms() > deadline)
+			return srv_send_errorf(r, 408, "invalid_request",
+			                       "body: not received within %d ms (server.body_timeout_ms)",
+			                       r->srv->body_timeout_ms);
 		if (len == cap) {
 			char *p;
 			if (!chunked)
@@ -604,6 +668,13 @@ int srv_read_body(srv_request *r)
 	r->body[len] = '\0';
 	r->body_len = len;
 	r->body_consumed = 1;
+	{
+		/* JSON text never holds a NUL byte; the library would see the text end there. */
+		const char *nul = memchr(r->body, '\0', len);
+		if (nul)
+			return srv_send_errorf(r, 400, "invalid_request", "body: NUL byte at byte %zu; not JSON text",
+			                       (size_t)(nul - r->body));
+	}
 	return 0;
 }
 

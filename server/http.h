@@ -26,6 +26,7 @@ enum { SRV_LOG_DEBUG = 0, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR, SRV_LOG_OFF
 #endif
 
 typedef struct srv_ratelimit srv_ratelimit;
+typedef struct srv_edge srv_edge;
 
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */
 typedef struct srv_context {
@@ -34,6 +35,8 @@ typedef struct srv_context {
 	int64_t max_body_bytes;      /* server.max_body_bytes */
 	int rate_limit_per_minute;   /* server.rate_limit_per_minute (0: off) */
 	srv_ratelimit *ratelimit;    /* NULL when off */
+	int body_timeout_ms;         /* server.body_timeout_ms: a whole request body */
+	srv_edge *edge;              /* the accepting edge (client addresses), NULL in tests of parts */
 	int log_level;               /* SRV_LOG_*, from $LV_LOG_LEVEL */
 	char id_prefix[9];           /* random per process: request ids are unique across restarts */
 	atomic_ullong next_request;  /* request counter */
@@ -58,6 +61,7 @@ typedef struct srv_request {
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
 	char id[32];                          /* "req_..." sent as X-Request-Id */
+	char client[64];                      /* the client's address (X-Forwarded-For behind a trusted proxy) */
 	int64_t started_ms;                   /* monotonic */
 	char path_id[SRV_PATH_PARAM_MAX];     /* the {id} segment of the route, if any */
 	char *query_buf;                      /* decoded query parameters live here */
@@ -76,6 +80,12 @@ void srv_log(const srv_context *srv, int level, const char *fmt, ...) SRV_PRINTF
 int srv_log_level_from_env(void);
 /* Monotonic milliseconds. */
 int64_t srv_mono_ms(void);
+
+/* A new request id ("req_" + process prefix + counter) into out. */
+void srv_request_id(srv_context *srv, char *out, size_t cap);
+/* Whether this process can serve: the store answers a query and the media directory is writable.
+ * Returns 0, or -1 with the reason in msg. */
+int srv_check_ready(srv_context *srv, char *msg, size_t cap);
 
 void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn);
 /* Write the access log line and release what the request holds. */

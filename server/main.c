@@ -9,6 +9,7 @@
  * shuts down: civetweb first (it finishes the requests in flight), then the
  * engine.
  */
+#include "edge.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,6 +196,44 @@ static void random_prefix(char out[9])
 	snprintf(out, 9, "%08x", v);
 }
 
+/* CivetWeb's worker threads get the stack size its build chose (100 KiB in Debian's package, not
+ * settable at run time), too little to be sure of for SQLite, libcurl and the JSON code under a
+ * request.  Each request is therefore handled on a thread of its own with an explicit stack of
+ * SRV_REQUEST_STACK_BYTES, while the CivetWeb worker waits for it. */
+#define SRV_REQUEST_STACK_BYTES (1024 * 1024)
+
+typedef struct hop {
+	struct mg_connection *conn;
+	void *cbdata;
+	int status;
+} hop;
+
+static void *hop_main(void *p)
+{
+	hop *h = p;
+	h->status = srv_dispatch(h->conn, h->cbdata);
+	return NULL;
+}
+
+static int handle_request(struct mg_connection *conn, void *cbdata)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	hop h;
+	int ok;
+	h.conn = conn;
+	h.cbdata = cbdata;
+	h.status = 0;
+	if (pthread_attr_init(&attr) != 0)
+		return srv_dispatch(conn, cbdata);
+	ok = pthread_attr_setstacksize(&attr, SRV_REQUEST_STACK_BYTES) == 0 && pthread_create(&t, &attr, hop_main, &h) == 0;
+	pthread_attr_destroy(&attr);
+	if (!ok)
+		return srv_dispatch(conn, cbdata); /* no thread to be had: the small stack still holds a request */
+	pthread_join(t, NULL);
+	return h.status;
+}
+
 /* Pipeline workers (n of them; 0: API only) and webhook delivery, which every server does so that the
  * webhooks of tasks canceled through the API go out even when no worker runs here. */
 static int workers_start(srv_context *srv, int n)
@@ -224,14 +264,16 @@ int main(int argc, char **argv)
 	struct mg_server_port ports[4];
 	struct mg_context *ctx;
 	srv_context srv;
-	const char *options[16];
-	char threads[16], errtext[256] = "", host[128], url[192], store[512];
+	srv_edge_options edge_opts;
+	const char *options[32];
+	char threads[16], errtext[256] = "", host[128], url[192], store[512], body_timeout[16], queue[16];
 	const char *listen;
 	unsigned errcode = 0;
 	sigset_t stop_signals;
 	struct sigaction ign;
 	flags f;
-	int rc, sig = 0, n_ports, port, workers, nopt = 0;
+	int rc, sig = 0, n_ports, port, internal_port, workers, nopt = 0;
+	struct rlimit nofile;
 
 	if ((rc = parse_flags(&f, argc, argv)) >= 0)
 		return rc;
@@ -261,6 +303,22 @@ int main(int argc, char **argv)
 	}
 	snprintf(threads, sizeof(threads), "%lld",
 	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
+	srv.body_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.body_timeout_ms", 30000);
+	snprintf(body_timeout, sizeof(body_timeout), "%d", srv.body_timeout_ms);
+	/* Connections wait here while every worker is busy; the edge holds the slow ones. */
+	snprintf(queue, sizeof(queue), "%lld", (long long)lv_engine_setting_int(srv.engine, "server.threads", 32) * 4);
+	memset(&edge_opts, 0, sizeof(edge_opts));
+	edge_opts.listen = listen;
+	edge_opts.max_connections = (int)lv_engine_setting_int(srv.engine, "server.max_connections", 1024);
+	edge_opts.max_connections_per_ip = (int)lv_engine_setting_int(srv.engine, "server.max_connections_per_ip", 64);
+	edge_opts.header_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.header_timeout_ms", 10000);
+	edge_opts.trusted_proxies = lv_engine_setting(srv.engine, "server.trusted_proxies");
+	/* Every open connection costs up to seven descriptors (client, upstream, two pipes, CivetWeb's
+	 * end): take what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
 	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */
@@ -272,23 +330,24 @@ int main(int argc, char **argv)
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, NULL);
 
-	if (listen[0] == '[' && !mg_check_feature(8)) {
-		fprintf(stderr, "lvserver: cannot listen on %s: this CivetWeb is built without IPv6; listen on an IPv4 "
-		                "address (e.g. 0.0.0.0:8080) or put an IPv6 proxy in front\n", listen);
-		srv_ratelimit_free(srv.ratelimit);
-		lv_engine_close(srv.engine);
-		return EXIT_FAILURE_RUN;
-	}
+	/* CivetWeb listens on an internal loopback port and gets its connections from the edge only. */
 	options[nopt++] = "listening_ports";
-	options[nopt++] = listen;
+	options[nopt++] = "127.0.0.1:0";
+	options[nopt++] = "access_control_list";
+	options[nopt++] = "-0.0.0.0/0,+127.0.0.1";
 	options[nopt++] = "num_threads";
 	options[nopt++] = threads;
+	options[nopt++] = "connection_queue";
+	options[nopt++] = queue;
+	options[nopt++] = "listen_backlog";
+	options[nopt++] = "1024";
 	options[nopt++] = "enable_keep_alive";
 	options[nopt++] = "yes";
 	options[nopt++] = "keep_alive_timeout_ms";
 	options[nopt++] = "2000";
+	/* The longest one read may wait; the body as a whole is bounded by server.body_timeout_ms too. */
 	options[nopt++] = "request_timeout_ms";
-	options[nopt++] = "30000";
+	options[nopt++] = body_timeout;
 	options[nopt++] = "decode_url";
 	options[nopt++] = "yes";
 	options[nopt] = NULL;
@@ -314,7 +373,16 @@ int main(int argc, char **argv)
 	}
 	memset(ports, 0, sizeof(ports));
 	n_ports = mg_get_server_ports(ctx, 4, ports);
-	port = n_ports > 0 ? ports[0].port : 0;
+	internal_port = n_ports > 0 ? ports[0].port : 0;
+	edge_opts.upstream_port = internal_port;
+	if (srv_edge_start(&srv.edge, &srv, &edge_opts, &port, errtext, sizeof(errtext)) != 0) {
+		fprintf(stderr, "lvserver: cannot listen on %s: %s\n", listen, errtext);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		mg_exit_library();
+		return EXIT_FAILURE_RUN;
+	}
 
 	/* The public URL must be final before any request reads it: routes are registered after. */
 	listen_host(host, sizeof(host), listen);
@@ -326,10 +394,11 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "http://%s:%d", host, port);
 	if (lv_engine_set_public_url(srv.engine, url))
 		srv_log(&srv, SRV_LOG_WARN, "public URL %s not set: %s", url, lv_error_last()->message);
-	mg_set_request_handler(ctx, "/", srv_dispatch, &srv);
+	mg_set_request_handler(ctx, "/", handle_request, &srv);
 
 	if (workers_start(&srv, workers) != 0) {
-		mg_stop(ctx);
+		srv_edge_stop(srv.edge);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
 		mg_exit_library();
@@ -343,7 +412,8 @@ int main(int argc, char **argv)
 	        srv.rate_limit_per_minute > 0 ? "on" : "off");
 	if (f.port_file && write_port_file(f.port_file, port) != 0) {
 		fprintf(stderr, "lvserver: cannot write the port file %s: %s\n", f.port_file, strerror(errno));
-		mg_stop(ctx);
+		srv_edge_stop(srv.edge);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		workers_stop(&srv);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
@@ -354,7 +424,9 @@ int main(int argc, char **argv)
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	srv_civetweb_stop(ctx, host, port); /* waits for the requests in flight */
+	srv_edge_quiesce(srv.edge); /* no new connections */
+	srv_civetweb_stop(ctx, "127.0.0.1", internal_port); /* waits for the requests in flight */
+	srv_edge_stop(srv.edge);
 	workers_stop(&srv); /* then the pipeline; leases are released for other workers */
 	srv_ratelimit_free(srv.ratelimit);
 	lv_engine_close(srv.engine);

@@ -7,6 +7,7 @@
 /* Route flags. */
 #define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
 #define R_BODY 0x2u /* a JSON request body is read (Content-Type check, size limit) */
+#define R_OWNED 0x4u /* the {id} task must be the key's: checked before the body is read or parsed */
 
 typedef int (*route_fn)(srv_request *r);
 
@@ -223,8 +224,8 @@ static const route routes[] = {
 	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
 	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
-	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
-	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
+	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_OWNED | R_BODY, NULL, h_cancel },
+	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_OWNED | R_BODY, NULL, h_compose },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "HEAD", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
@@ -262,6 +263,16 @@ static int match(const char *pattern, const char *path, char *id, size_t cap)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* 404 task_not_found unless the {id} task exists and belongs to the calling key: an unknown id is
+ * answered without reading (or parsing) a byte of the body. */
+static int check_owned(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_get(&task, r->srv->engine, r->key, r->path_id);
+	lv_task_free(task);
+	return rc ? srv_send_lv_error(r, rc) : 0;
+}
+
 int srv_dispatch(struct mg_connection *conn, void *cbdata)
 {
 	srv_request r;
@@ -296,7 +307,8 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
 		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
 	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
-	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
+	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_OWNED) && (st = check_owned(&r))) &&
+	           !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
 		st = hit->fn(&r);
 	}
 	srv_request_finish(&r);
