@@ -83,6 +83,7 @@ struct srv_edge {
 	atomic_int quiesce;           /* stop accepting, keep serving what is open */
 	atomic_int ready;             /* 1 ready, 0 not (see ready_msg) */
 	char ready_msg[256];          /* guarded by lock */
+	atomic_ullong open_now, refused, rejected, probes; /* for /metrics */
 	econn *conns;
 	econn *closed;                /* closed during this batch of events; freed after it */
 	int n_conns;
@@ -173,6 +174,15 @@ static int is_trusted(const srv_edge *e, int family, const unsigned char ip[16])
 	return 0;
 }
 
+void srv_edge_stats(srv_edge *e, unsigned long long *open_now, unsigned long long *refused,
+                    unsigned long long *rejected, unsigned long long *probes)
+{
+	*open_now = e ? atomic_load(&e->open_now) : 0;
+	*refused = e ? atomic_load(&e->refused) : 0;
+	*rejected = e ? atomic_load(&e->rejected) : 0;
+	*probes = e ? atomic_load(&e->probes) : 0;
+}
+
 int srv_edge_peer(srv_edge *e, int port, char *addr, size_t cap, int *trusted)
 {
 	int rc = -1;
@@ -244,6 +254,7 @@ static void conn_close(srv_edge *e, econn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	e->n_conns--;
+	atomic_store(&e->open_now, (unsigned long long)e->n_conns);
 	/* Other events of the same batch may still point into c: free it after the batch. */
 	c->state = E_CLOSED;
 	c->cfd = -1;
@@ -333,6 +344,7 @@ static void reject(srv_edge *e, econn *c, int status, const char *reason, const 
 	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
 	n = format_response(resp, sizeof(resp), status, reason, id, extra, body, 0, 0);
 	srv_log(e->srv, SRV_LOG_INFO, "%s %s edge %d %s", id, c->addr, status, message);
+	atomic_fetch_add(&e->rejected, 1);
 	if (n < 0 || send_all(c->cfd, resp, (size_t)n) != 0) {
 		conn_close(e, c);
 		return;
@@ -347,6 +359,8 @@ typedef struct head {
 	size_t method_len, target_len, version_len;
 	int n_headers, n_host, n_cl, n_te, keep_alive, close, cl_conflict;
 	long long cl;
+	const char *rid; /* X-Request-Id */
+	size_t rid_len;
 } head;
 
 static int token_in(const char *v, size_t n, const char *token)
@@ -436,6 +450,9 @@ static const char *parse_head(head *h, const char *buf, size_t len, int *too_man
 			h->cl = n;
 		} else if (nl == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
 			h->n_te++;
+		} else if (nl == 12 && !strncasecmp(p, "X-Request-Id", 12)) {
+			h->rid = v;
+			h->rid_len = vl;
 		} else if (nl == 10 && !strncasecmp(p, "Connection", 10)) {
 			if (token_in(v, vl, "close"))
 				h->close = 1;
@@ -470,7 +487,7 @@ static int method_is(const head *h, const char *m)
 /* /healthz and /readyz, answered here.  Returns 1 when the connection waits for its next request. */
 static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 {
-	char body[384], resp[1024], id[32];
+	char body[384], resp[1024], id[72];
 	int ready = 1, status = 200, keep, n;
 	int64_t started = srv_mono_ms();
 	const char *path = target_is(h, "/healthz") ? "/healthz" : "/readyz";
@@ -482,7 +499,10 @@ static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 		conn_close(e, c);
 		return 0;
 	}
-	srv_request_id(e->srv, id, sizeof(id));
+	if (h->rid && srv_request_id_valid(h->rid, h->rid_len))
+		snprintf(id, sizeof(id), "%.*s", (int)h->rid_len, h->rid);
+	else
+		srv_request_id(e->srv, id, sizeof(id));
 	if (!strcmp(path, "/healthz")) {
 		snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}", lv_version());
 	} else {
@@ -509,6 +529,7 @@ static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 		return 0;
 	}
 	c->served++;
+	atomic_fetch_add(&e->probes, 1);
 	if (!keep) {
 		start_drain(e, c);
 		return 0;
@@ -723,6 +744,7 @@ static void refuse(srv_edge *e, int fd, const char *addr, const char *message)
 	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"rate_limited\",\"message\":\"%s\"}}", message);
 	n = format_response(resp, sizeof(resp), 429, "Too Many Requests", id, "Retry-After: 1\r\n", body, 0, 0);
 	srv_log(e->srv, SRV_LOG_DEBUG, "%s %s refused: %s", id, addr, message);
+	atomic_fetch_add(&e->refused, 1);
 	if (n > 0)
 		(void)send(fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
@@ -807,6 +829,7 @@ static void do_accept(srv_edge *e)
 			e->conns->prev = c;
 		e->conns = c;
 		e->n_conns++;
+		atomic_store(&e->open_now, (unsigned long long)e->n_conns);
 		do_head(e, c);
 	}
 }

@@ -43,6 +43,11 @@ void srv_edge_quiesce(srv_edge *edge);
 /* Stop the thread and close every connection it holds.  NULL-safe. */
 void srv_edge_stop(srv_edge *edge);
 
+/* Counters for /metrics: open connections now, refused at accept (limits), answered by the edge
+ * with an error (400/408/431), probes answered. */
+void srv_edge_stats(srv_edge *edge, unsigned long long *open_now, unsigned long long *refused,
+                    unsigned long long *rejected, unsigned long long *probes);
+
 /* The client address of a connection CivetWeb received from the edge, found by that connection's
  * remote port; *trusted tells whether the peer is a trusted proxy.  Returns 0, or -1 when unknown. */
 int srv_edge_peer(srv_edge *edge, int upstream_remote_port, char *addr, size_t cap, int *trusted);

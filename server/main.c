@@ -2,12 +2,13 @@
  * lvserver: the HTTP API of liblongvideo on CivetWeb.
  *
  *   lvserver [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--workers N]
- *            [--public-url URL] [--port-file FILE]
+ *            [--public-url URL] [--port-file FILE] [--log-file FILE]
  *
- * main() reads the flags, opens the engine, starts civetweb, then waits for
- * SIGTERM or SIGINT in sigwait() (the signals are blocked in every thread) and
- * shuts down: civetweb first (it finishes the requests in flight), then the
- * engine.
+ * main() reads the flags, opens the engine, starts civetweb (on an internal
+ * loopback port) and the edge (server/edge.h, on the public address), then
+ * waits for SIGTERM or SIGINT in sigwait() (the signals are blocked in every
+ * thread; SIGHUP reopens the log file) and shuts down: the edge stops
+ * accepting, civetweb finishes the requests in flight, then the engine.
  */
 #include "edge.h"
 #include "http.h"
@@ -36,6 +37,7 @@ typedef struct flags {
 	const char *listen;
 	const char *public_url;
 	const char *port_file;
+	const char *log_file;
 	int workers; /* -1: not given */
 } flags;
 
@@ -54,10 +56,11 @@ static void usage(FILE *out)
 	        "  --workers N         pipeline workers to run in this process (overrides pipeline.workers)\n"
 	        "  --public-url URL    base URL of media links (overrides server.public_url)\n"
 	        "  --port-file FILE    after binding, write the port number and a newline to FILE\n"
+	        "  --log-file FILE     append the log to FILE instead of stderr; SIGHUP reopens it\n"
 	        "  --help              show this help and exit\n"
 	        "  --version           show the version and exit\n"
 	        "\n"
-	        "SIGTERM or SIGINT stops the server cleanly (exit status 0).\n");
+	        "SIGTERM or SIGINT stops the server cleanly (exit status 0); SIGHUP reopens the log file.\n");
 }
 
 static int usage_error(const char *fmt, ...) SRV_PRINTF(1, 2);
@@ -77,7 +80,7 @@ static int usage_error(const char *fmt, ...)
 static int parse_flags(flags *f, int argc, char **argv)
 {
 	static const char *const with_value[] = { "--config", "--data-dir", "--listen", "--workers",
-		                                  "--public-url", "--port-file", NULL };
+		                                  "--public-url", "--port-file", "--log-file", NULL };
 	int i;
 	memset(f, 0, sizeof(*f));
 	f->workers = -1;
@@ -123,6 +126,8 @@ static int parse_flags(flags *f, int argc, char **argv)
 			f->public_url = value;
 		} else if (!strcmp(name, "--port-file")) {
 			f->port_file = value;
+		} else if (!strcmp(name, "--log-file")) {
+			f->log_file = value;
 		} else {
 			char *end;
 			long n;
@@ -134,6 +139,21 @@ static int parse_flags(flags *f, int argc, char **argv)
 		}
 	}
 	return -1;
+}
+
+/* Point stderr (where every log line goes) at the log file: at start, and again on SIGHUP after a
+ * log rotation moved the old file away. */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Write "PORT\n" to path atomically (a temp file renamed into place), so that a reader never
@@ -277,6 +297,10 @@ int main(int argc, char **argv)
 
 	if ((rc = parse_flags(&f, argc, argv)) >= 0)
 		return rc;
+	if (f.log_file && open_log(f.log_file) != 0) {
+		fprintf(stderr, "lvserver: cannot open the log file %s: %s\n", f.log_file, strerror(errno));
+		return EXIT_FAILURE_RUN;
+	}
 
 	memset(&srv, 0, sizeof(srv));
 	srv.log_level = srv_log_level_from_env();
@@ -304,6 +328,7 @@ int main(int argc, char **argv)
 	snprintf(threads, sizeof(threads), "%lld",
 	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
 	srv.body_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.body_timeout_ms", 30000);
+	srv.cors_origins = lv_engine_setting(srv.engine, "server.cors_origins");
 	snprintf(body_timeout, sizeof(body_timeout), "%d", srv.body_timeout_ms);
 	/* Connections wait here while every worker is busy; the edge holds the slow ones. */
 	snprintf(queue, sizeof(queue), "%lld", (long long)lv_engine_setting_int(srv.engine, "server.threads", 32) * 4);
@@ -325,6 +350,7 @@ int main(int argc, char **argv)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
@@ -348,6 +374,10 @@ int main(int argc, char **argv)
 	/* The longest one read may wait; the body as a whole is bounded by server.body_timeout_ms too. */
 	options[nopt++] = "request_timeout_ms";
 	options[nopt++] = body_timeout;
+	/* CORS is ours (server.cors_origins): CivetWeb would approve every preflight and add its own
+	 * Access-Control-Allow-Origin to files. */
+	options[nopt++] = "access_control_allow_origin";
+	options[nopt++] = "";
 	options[nopt++] = "decode_url";
 	options[nopt++] = "yes";
 	options[nopt] = NULL;
@@ -421,8 +451,18 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE_RUN;
 	}
 
-	while (sigwait(&stop_signals, &sig) != 0)
-		;
+	for (;;) {
+		if (sigwait(&stop_signals, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		if (!f.log_file)
+			srv_log(&srv, SRV_LOG_INFO, "received SIGHUP: no --log-file to reopen");
+		else if (open_log(f.log_file) != 0)
+			srv_log(&srv, SRV_LOG_ERROR, "received SIGHUP: cannot reopen %s: %s", f.log_file, strerror(errno));
+		else
+			srv_log(&srv, SRV_LOG_INFO, "received SIGHUP: log file %s reopened", f.log_file);
+	}
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	srv_edge_quiesce(srv.edge); /* no new connections */
 	srv_civetweb_stop(ctx, "127.0.0.1", internal_port); /* waits for the requests in flight */

@@ -299,12 +299,12 @@ START_TEST(unknown_route_and_wrong_method)
 	static const struct {
 		const char *method, *path, *allow;
 	} cases[] = {
-		{ "DELETE", "/v1/videos", "GET, POST" },
-		{ "PUT", "/v1/videos/vid_abc", "GET" },
-		{ "GET", "/v1/videos/vid_abc/cancel", "POST" },
-		{ "GET", "/v1/videos/vid_abc/compose", "POST" },
-		{ "POST", "/v1/credits", "GET" },
-		{ "POST", "/healthz", "GET" },
+		{ "DELETE", "/v1/videos", "GET, HEAD, POST, OPTIONS" },
+		{ "PUT", "/v1/videos/vid_abc", "GET, HEAD, OPTIONS" },
+		{ "GET", "/v1/videos/vid_abc/cancel", "POST, OPTIONS" },
+		{ "GET", "/v1/videos/vid_abc/compose", "POST, OPTIONS" },
+		{ "POST", "/v1/credits", "GET, HEAD, OPTIONS" },
+		{ "POST", "/healthz", "GET, HEAD, OPTIONS" },
 	};
 	lv_test_response r;
 	char allow[64];
