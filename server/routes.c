@@ -61,6 +61,23 @@ static int h_healthz(srv_request *r)
 	return srv_send_json(r, 200, body, (size_t)n, NULL, 0);
 }
 
+/* GET /readyz on a connection that already carried a request (a fresh one is answered by the edge). */
+static int h_readyz(srv_request *r)
+{
+	char msg[256], body[512];
+	int n;
+	if (srv_check_ready(r->srv, msg, sizeof(msg)) == 0) {
+		n = snprintf(body, sizeof(body), "{\"status\":\"ready\",\"version\":\"%s\"}", lv_version());
+		return srv_send_json(r, 200, body, (size_t)n, NULL, 0);
+	}
+	{
+		srv_header h[1] = { { "Retry-After", "1" } };
+		n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\",\"version\":\"%s\",\"error\":\"%s\"}",
+		             lv_version(), msg);
+		return srv_send_json(r, 503, body, (size_t)n, h, 1);
+	}
+}
+
 /* GET /metrics: Prometheus text format, from counters kept in memory (no store query). */
 static int h_metrics(srv_request *r)
 {
@@ -269,6 +286,7 @@ static const char *const list_query[] = { "limit", "after", "status", NULL };
 
 static const route routes[] = {
 	{ "GET", "/healthz", 0, NULL, h_healthz },
+	{ "GET", "/readyz", 0, NULL, h_readyz },
 	{ "GET", "/metrics", 0, NULL, h_metrics },
 	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
