@@ -1,13 +1,17 @@
 #include "http.h"
+#include "edge.h"
 #include "ratelimit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- logging -------------------------------------------------------------------------- */
 
@@ -153,21 +157,134 @@ static const char *path(const srv_request *r)
 	return r->ri && r->ri->local_uri ? r->ri->local_uri : "?";
 }
 
-void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+void srv_request_id(srv_context *srv, char *out, size_t cap)
 {
 	unsigned long long n = atomic_fetch_add(&srv->next_request, 1) + 1;
+	snprintf(out, cap, "req_%s%08llx", srv->id_prefix, n & 0xffffffffull);
+}
+
+int srv_check_ready(srv_context *srv, char *msg, size_t cap)
+{
+	lv_key *k = NULL;
+	const char *type = lv_engine_setting(srv->engine, "storage.type");
+	const char *dir = lv_engine_setting(srv->engine, "storage.dir");
+	/* A lookup of a key that cannot exist: a real read of the store, answered "not found". */
+	int rc = lv_key_lookup(&k, srv->engine, "key_0");
+	lv_key_free(k);
+	if (rc != LV_OK && rc != LV_ENOKEY && rc != LV_ENOTFOUND) {
+		snprintf(msg, cap, "store: %s", lv_strerror(rc));
+		lv_error_clear();
+		return -1;
+	}
+	lv_error_clear();
+	if (type && !strcmp(type, "local") && dir && *dir && access(dir, W_OK | X_OK) != 0) {
+		snprintf(msg, cap, "storage: the media directory is not writable");
+		return -1;
+	}
+	msg[0] = '\0';
+	return 0;
+}
+
+/* The client's address: the edge's peer, or X-Forwarded-For when the peer is a trusted proxy. */
+static void client_address(srv_request *r)
+{
+	const struct mg_request_info *ri = r->ri;
+	int trusted = 0;
+	snprintf(r->client, sizeof(r->client), "%s", ri && ri->remote_addr[0] ? ri->remote_addr : "-");
+	if (!ri || !r->srv->edge || srv_edge_peer(r->srv->edge, ri->remote_port, r->client, sizeof(r->client), &trusted))
+		return;
+	if (trusted) {
+		/* Behind a trusted proxy the client is the last address it appended to X-Forwarded-For
+		 * (addresses further left were written by the client and prove nothing). */
+		const char *xff = mg_get_header(r->conn, "X-Forwarded-For");
+		if (xff && *xff) {
+			const char *last = strrchr(xff, ',');
+			const char *a = last ? last + 1 : xff;
+			size_t n;
+			while (*a == ' ' || *a == '\t')
+				a++;
+			n = strcspn(a, " \t");
+			if (n > 0 && n < sizeof(r->client) && strspn(a, "0123456789abcdefABCDEF.:") >= n) {
+				memcpy(r->client, a, n);
+				r->client[n] = '\0';
+			}
+		}
+	}
+}
+
+int srv_request_id_valid(const char *id, size_t len)
+{
+	size_t i;
+	if (len == 0 || len > 64)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+int srv_cors_allowed(const srv_context *srv, const char *origin)
+{
+	const char *p = srv->cors_origins;
+	size_t n = origin ? strlen(origin) : 0;
+	if (!n || !p)
+		return 0;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		if (l == n && !memcmp(p, origin, n))
+			return 1;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+void srv_add_header(srv_request *r, const char *name, const char *value)
+{
+	size_t used = strlen(r->always);
+	snprintf(r->always + used, sizeof(r->always) - used, "%s: %s\r\n", name, value);
+}
+
+void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+{
+	const char *given;
 	memset(r, 0, sizeof(*r));
 	r->srv = srv;
 	r->conn = conn;
 	r->ri = mg_get_request_info(conn);
 	r->started_ms = srv_mono_ms();
-	snprintf(r->id, sizeof(r->id), "req_%s%08llx", srv->id_prefix, n & 0xffffffffull);
+	/* A client's own request id is kept (and echoed) when it is a plain token. */
+	given = mg_get_header(conn, "X-Request-Id");
+	if (given && srv_request_id_valid(given, strlen(given)))
+		snprintf(r->id, sizeof(r->id), "%s", given);
+	else
+		srv_request_id(srv, r->id, sizeof(r->id));
+	client_address(r);
+}
+
+const int srv_latency_bounds_ms[SRV_LATENCY_BUCKETS] = { 5, 10, 25, 50, 100, 250, 1000, 5000 };
+
+static void count_request(srv_metrics *m, int status, int64_t ms)
+{
+	int b;
+	atomic_fetch_add(&m->requests[status >= 100 && status < 600 ? status / 100 : 0], 1);
+	for (b = 0; b < SRV_LATENCY_BUCKETS && ms > srv_latency_bounds_ms[b]; b++)
+		;
+	atomic_fetch_add(&m->latency[b], 1);
+	atomic_fetch_add(&m->latency_ms_sum, (unsigned long long)(ms > 0 ? ms : 0));
+	if (status == 429)
+		atomic_fetch_add(&m->rate_limited, 1);
 }
 
 void srv_request_finish(srv_request *r)
 {
-	srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms%s%s", r->id, method(r), path(r), r->status,
-	        (long long)(srv_mono_ms() - r->started_ms),
+	count_request(&r->srv->metrics, r->status, srv_mono_ms() - r->started_ms);
+	srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms %s%s%s", r->id, method(r), path(r), r->status,
+	        (long long)(srv_mono_ms() - r->started_ms), r->client,
 	        r->key ? " key " : "", r->key ? lv_key_id(r->key) : "");
 	lv_key_free(r->key);
 	/* The library keeps the last error (and its details) per thread: release it with the request,
@@ -192,7 +309,8 @@ static int body_pending(const srv_request *r)
 		return 1;
 	if (r->ri->content_length > 0)
 		return 1;
-	if (r->ri->content_length < 0 && strcmp(method(r), "GET") != 0 && strcmp(method(r), "HEAD") != 0)
+	if (r->ri->content_length < 0 && strcmp(method(r), "GET") != 0 && strcmp(method(r), "HEAD") != 0 &&
+	    strcmp(method(r), "OPTIONS") != 0)
 		return 1;
 	return 0;
 }
@@ -226,16 +344,16 @@ static int client_keeps_alive(const srv_request *r)
 	return !strcmp(v, "1.1");
 }
 
-int srv_send_json(srv_request *r, int status, const char *json, size_t len, const srv_header *extra,
-                  size_t n_extra)
+/* The status line and headers of a response, in b (without the final empty line). */
+static int build_head(srv_request *r, sbuf *b, int status, const char *content_type, long long length,
+                      const char *cache_control, const srv_header *extra, size_t n_extra)
 {
 	const char *reason = mg_get_response_code_text(r->conn, status);
 	const char *version = r->ri && r->ri->http_version && !strcmp(r->ri->http_version, "1.0") ? "1.0" : "1.1";
 	int keep = client_keeps_alive(r);
-	char date[64];
+	char date[64], line[512];
 	struct tm tm;
 	time_t now = time(NULL);
-	sbuf b = { NULL, 0, 0, 0 };
 	size_t i;
 
 	/* A body we did not read stays on the connection: close it after this response instead of
@@ -246,30 +364,217 @@ int srv_send_json(srv_request *r, int status, const char *json, size_t len, cons
 	}
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(line, sizeof(line), "HTTP/%s %d %s\r\n", version, status, reason ? reason : "");
+	sb_puts(b, line);
+	if (content_type) {
+		sb_puts(b, "Content-Type: ");
+		sb_puts(b, content_type);
+		sb_puts(b, "\r\n");
+	}
+	if (length >= 0) {
+		snprintf(line, sizeof(line), "Content-Length: %lld\r\n", length);
+		sb_puts(b, line);
+	}
+	snprintf(line, sizeof(line), "Cache-Control: %s\r\nDate: %s\r\nConnection: %s\r\nX-Request-Id: %s\r\n",
+	         cache_control, date, keep ? "keep-alive" : "close", r->id);
+	sb_puts(b, line);
+	sb_puts(b, r->always);
+	for (i = 0; i < n_extra; i++) {
+		sb_puts(b, extra[i].name);
+		sb_puts(b, ": ");
+		sb_puts(b, extra[i].value);
+		sb_puts(b, "\r\n");
+	}
+	return keep;
+}
+
+static int send_body(srv_request *r, int status, const char *content_type, const char *body, size_t len,
+                     const srv_header *extra, size_t n_extra)
+{
+	sbuf b = { NULL, 0, 0, 0 };
+	int empty = status == 204 || status == 304;
 	/* The head is written as raw HTTP/1.x rather than through mg_response_header_*(): those
 	 * refuse to start a response once anything was written, and "100 Continue" may have been. */
-	{
-		char line[256];
-		snprintf(line, sizeof(line),
-		         "HTTP/%s %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n"
-		         "Cache-Control: no-store\r\nDate: %s\r\nConnection: %s\r\nX-Request-Id: %s\r\n",
-		         version, status, reason ? reason : "", len, date, keep ? "keep-alive" : "close", r->id);
-		sb_puts(&b, line);
-	}
-	for (i = 0; i < n_extra; i++) {
-		sb_puts(&b, extra[i].name);
-		sb_puts(&b, ": ");
-		sb_puts(&b, extra[i].value);
-		sb_puts(&b, "\r\n");
-	}
+	build_head(r, &b, status, empty ? NULL : content_type, empty ? -1 : (long long)len, "no-store", extra, n_extra);
 	sb_puts(&b, "\r\n");
-	if (len > 0 && strcmp(method(r), "HEAD") != 0)
-		sb_put(&b, json, len);
+	if (len > 0 && strcmp(method(r), "HEAD") != 0 && !empty)
+		sb_put(&b, body, len);
 	if (!b.failed)
 		mg_write(r->conn, b.data, b.len);
 	else
 		mg_disable_keep_alive(r->conn); /* out of memory: no response, just close */
 	free(b.data);
+	r->status = status;
+	return status;
+}
+
+int srv_send_json(srv_request *r, int status, const char *json, size_t len, const srv_header *extra,
+                  size_t n_extra)
+{
+	return send_body(r, status, "application/json; charset=utf-8", json, len, extra, n_extra);
+}
+
+int srv_send_text(srv_request *r, int status, const char *text, size_t len, const char *content_type)
+{
+	return send_body(r, status, content_type, text, len, NULL, 0);
+}
+
+/* ---- files ------------------------------------------------------------------------------------ */
+
+/* Parse one "bytes=" range against a file of `size` bytes.  Returns 1 with [*first, *last] for a
+ * satisfiable range, 0 when the header is to be ignored (malformed, several ranges: the whole file
+ * is sent), -1 when unsatisfiable (416). */
+static int parse_range(const char *h, long long size, long long *first, long long *last)
+{
+	const char *p;
+	char *end;
+	long long a, b;
+	while (*h == ' ')
+		h++;
+	if (strncasecmp(h, "bytes=", 6) != 0)
+		return 0;
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (strchr(p, ','))
+		return 0; /* several ranges: allowed to answer with the whole representation */
+	if (*p == '-') {
+		/* A suffix: the last N bytes. */
+		if (p[1] < '0' || p[1] > '9')
+			return 0;
+		errno = 0;
+		b = strtoll(p + 1, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (errno || *end)
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (*p < '0' || *p > '9')
+		return 0;
+	errno = 0;
+	a = strtoll(p, &end, 10);
+	if (errno || *end != '-')
+		return 0;
+	p = end + 1;
+	while (*p == ' ')
+		p++;
+	if (!*p) {
+		b = size - 1;
+	} else {
+		if (*p < '0' || *p > '9')
+			return 0;
+		errno = 0;
+		b = strtoll(p, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (errno || *end || b < a)
+			return 0;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = b >= size ? size - 1 : b;
+	return 1;
+}
+
+int srv_send_file(srv_request *r, const char *path, const char *content_type, const char *cache_control,
+                  const char *disposition)
+{
+	const char *range = mg_get_header(r->conn, "Range"), *if_range = mg_get_header(r->conn, "If-Range");
+	const char *inm = mg_get_header(r->conn, "If-None-Match");
+	char etag[64], modified[64], crange[96];
+	srv_header h[6];
+	size_t nh = 0;
+	long long first = 0, last = -1, size;
+	struct stat st;
+	struct tm tm;
+	sbuf b = { NULL, 0, 0, 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), status = 200, head_only = !strcmp(method(r), "HEAD");
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return srv_send_errorf(r, 404, "not_found", "no such media");
+	}
+	size = (long long)st.st_size;
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime, (unsigned long long)size);
+	gmtime_r(&st.st_mtime, &tm);
+	strftime(modified, sizeof(modified), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	h[nh].name = "ETag";
+	h[nh++].value = etag;
+	h[nh].name = "Last-Modified";
+	h[nh++].value = modified;
+	h[nh].name = "Accept-Ranges";
+	h[nh++].value = "bytes";
+	if (disposition) {
+		h[nh].name = "Content-Disposition";
+		h[nh++].value = disposition;
+	}
+	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+		close(fd);
+		build_head(r, &b, 304, NULL, -1, cache_control, h, nh);
+		status = 304;
+		goto send_head;
+	}
+	/* If-Range: the range applies only to the representation the client already has part of. */
+	if (range && if_range && strcmp(if_range, etag) != 0 && strcmp(if_range, modified) != 0)
+		range = NULL;
+	if (range) {
+		int pr = parse_range(range, size, &first, &last);
+		if (pr < 0) {
+			char message[128];
+			close(fd);
+			snprintf(crange, sizeof(crange), "bytes */%lld", size);
+			h[nh].name = "Content-Range";
+			h[nh++].value = crange;
+			snprintf(message, sizeof(message), "Range: no byte of the range is in the file (%lld bytes)", size);
+			return srv_send_error(r, 416, "invalid_request", message, NULL, h, nh);
+		}
+		if (pr > 0) {
+			status = 206;
+			snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", first, last, size);
+			h[nh].name = "Content-Range";
+			h[nh++].value = crange;
+		}
+	}
+	if (status == 200) {
+		first = 0;
+		last = size - 1;
+	}
+	build_head(r, &b, status, content_type, last - first + 1, cache_control, h, nh);
+send_head:
+	sb_puts(&b, "\r\n");
+	if (b.failed || mg_write(r->conn, b.data, b.len) <= 0) {
+		free(b.data);
+		if (status != 304)
+			close(fd);
+		mg_disable_keep_alive(r->conn);
+		r->status = status;
+		return status;
+	}
+	free(b.data);
+	if (status != 304) {
+		if (!head_only) {
+			char buf[65536];
+			long long at = first;
+			while (at <= last) {
+				size_t want = (size_t)(last - at + 1 < (long long)sizeof(buf) ? last - at + 1 : (long long)sizeof(buf));
+				ssize_t n = pread(fd, buf, want, (off_t)at);
+				if (n <= 0 || mg_write(r->conn, buf, (size_t)n) <= 0) {
+					/* The file shrank or the client left: the length sent is now wrong, close. */
+					mg_disable_keep_alive(r->conn);
+					break;
+				}
+				at += n;
+			}
+		}
+		close(fd);
+	}
 	r->status = status;
 	return status;
 }
@@ -410,9 +715,17 @@ int srv_rate_limit(srv_request *r)
 	char retry[16];
 	srv_header h[1];
 	int wait;
+	int remaining = 0, reset = 0;
+	char policy[64], state[64];
 	if (!r->srv->ratelimit || !r->key)
 		return 0;
-	wait = srv_ratelimit_take(r->srv->ratelimit, lv_key_id(r->key), srv_mono_ms());
+	wait = srv_ratelimit_take(r->srv->ratelimit, lv_key_id(r->key), srv_mono_ms(), &remaining, &reset);
+	/* The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers): the policy (quota q per
+	 * window w seconds) and the state (r left, t seconds until the quota is whole again). */
+	snprintf(policy, sizeof(policy), "\"per-key\";q=%d;w=60", r->srv->rate_limit_per_minute);
+	snprintf(state, sizeof(state), "\"per-key\";r=%d;t=%d", remaining, reset);
+	srv_add_header(r, "RateLimit-Policy", policy);
+	srv_add_header(r, "RateLimit", state);
 	if (wait == 0)
 		return 0;
 	snprintf(retry, sizeof(retry), "%d", wait);
@@ -551,7 +864,7 @@ int srv_read_body(srv_request *r)
 	const char *te = mg_get_header(r->conn, "Transfer-Encoding");
 	const char *expect = mg_get_header(r->conn, "Expect");
 	long long cl = r->ri->content_length;
-	int64_t limit = r->srv->max_body_bytes;
+	int64_t limit = r->srv->max_body_bytes, deadline;
 	size_t cap, len = 0;
 	int chunked = te && *te, st;
 
@@ -575,8 +888,15 @@ int srv_read_body(srv_request *r)
 	cap = chunked ? (limit < 4096 ? (size_t)limit + 1 : 4096) : (size_t)cl;
 	if (!(r->body = malloc(cap + 1)))
 		return srv_send_lv_error(r, LV_ENOMEM);
+	deadline = srv_mono_ms() + r->srv->body_timeout_ms;
 	for (;;) {
 		int n;
+		/* The whole body has one deadline, however it trickles in (one read waits at most
+		 * CivetWeb's request_timeout_ms, which is the same value). */
+		if (r->srv->body_timeout_ms > 0 && srv_mono_ms() > deadline)
+			return srv_send_errorf(r, 408, "invalid_request",
+			                       "body: not received within %d ms (server.body_timeout_ms)",
+			                       r->srv->body_timeout_ms);
 		if (len == cap) {
 			char *p;
 			if (!chunked)
@@ -604,6 +924,13 @@ int srv_read_body(srv_request *r)
 	r->body[len] = '\0';
 	r->body_len = len;
 	r->body_consumed = 1;
+	{
+		/* JSON text never holds a NUL byte; the library would see the text end there. */
+		const char *nul = memchr(r->body, '\0', len);
+		if (nul)
+			return srv_send_errorf(r, 400, "invalid_request", "body: NUL byte at byte %zu; not JSON text",
+			                       (size_t)(nul - r->body));
+	}
 	return 0;
 }
 

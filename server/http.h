@@ -26,6 +26,16 @@ enum { SRV_LOG_DEBUG = 0, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR, SRV_LOG_OFF
 #endif
 
 typedef struct srv_ratelimit srv_ratelimit;
+typedef struct srv_edge srv_edge;
+
+/* Request counters for GET /metrics (Prometheus text format). */
+#define SRV_LATENCY_BUCKETS 8
+typedef struct srv_metrics {
+	atomic_ullong requests[6];                          /* by status class: 1xx..5xx, [0] other */
+	atomic_ullong latency[SRV_LATENCY_BUCKETS + 1];     /* cumulative-less counts per bucket, +Inf last */
+	atomic_ullong latency_ms_sum;
+	atomic_ullong rate_limited;
+} srv_metrics;
 
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */
 typedef struct srv_context {
@@ -34,9 +44,13 @@ typedef struct srv_context {
 	int64_t max_body_bytes;      /* server.max_body_bytes */
 	int rate_limit_per_minute;   /* server.rate_limit_per_minute (0: off) */
 	srv_ratelimit *ratelimit;    /* NULL when off */
+	int body_timeout_ms;         /* server.body_timeout_ms: a whole request body */
+	srv_edge *edge;              /* the accepting edge (client addresses), NULL in tests of parts */
+	const char *cors_origins;    /* server.cors_origins, comma-separated ("" for none) */
 	int log_level;               /* SRV_LOG_*, from $LV_LOG_LEVEL */
 	char id_prefix[9];           /* random per process: request ids are unique across restarts */
 	atomic_ullong next_request;  /* request counter */
+	srv_metrics metrics;
 } srv_context;
 
 typedef struct srv_header {
@@ -57,7 +71,8 @@ typedef struct srv_request {
 	srv_context *srv;
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
-	char id[32];                          /* "req_..." sent as X-Request-Id */
+	char id[72];                          /* X-Request-Id: the client's (validated) or "req_..." */
+	char client[64];                      /* the client's address (X-Forwarded-For behind a trusted proxy) */
 	int64_t started_ms;                   /* monotonic */
 	char path_id[SRV_PATH_PARAM_MAX];     /* the {id} segment of the route, if any */
 	char *query_buf;                      /* decoded query parameters live here */
@@ -68,6 +83,7 @@ typedef struct srv_request {
 	size_t body_len;
 	int body_consumed;                    /* the request body was read to its end */
 	int status;                           /* status of the response sent, 0 before */
+	char always[768];                     /* header lines sent with every response (CORS, RateLimit) */
 } srv_request;
 
 /* A log line on stderr: "2026-11-24T08:00:41Z info message". */
@@ -77,14 +93,38 @@ int srv_log_level_from_env(void);
 /* Monotonic milliseconds. */
 int64_t srv_mono_ms(void);
 
+/* A new request id ("req_" + process prefix + counter) into out. */
+void srv_request_id(srv_context *srv, char *out, size_t cap);
+/* Whether this process can serve: the store answers a query and the media directory is writable.
+ * Returns 0, or -1 with the reason in msg. */
+int srv_check_ready(srv_context *srv, char *msg, size_t cap);
+
 void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn);
 /* Write the access log line and release what the request holds. */
 void srv_request_finish(srv_request *r);
+
+/* Add "Name: value" to every response this request sends (CORS, RateLimit). */
+void srv_add_header(srv_request *r, const char *name, const char *value);
+/* Whether `origin` is one of server.cors_origins. */
+int srv_cors_allowed(const srv_context *srv, const char *origin);
+/* A valid client X-Request-Id: 1-64 characters of letters, digits and "-_.:". */
+int srv_request_id_valid(const char *id, size_t len);
+
+/* Send a file (a media result): one Cache-Control, ETag and Last-Modified, If-None-Match (304),
+ * a single byte range per RFC 9110 (suffix and open ranges, If-Range, 416 with
+ * "Content-Range: bytes *\/len"), HEAD.  `disposition` may be NULL.  Returns the status sent. */
+int srv_send_file(srv_request *r, const char *path, const char *content_type, const char *cache_control,
+                  const char *disposition);
+
+/* The latency bucket bounds of srv_metrics, in milliseconds. */
+extern const int srv_latency_bounds_ms[SRV_LATENCY_BUCKETS];
 
 /* Send a complete JSON response: Content-Type, Content-Length, X-Request-Id and `extra` headers
  * (n_extra of them).  Returns `status`. */
 int srv_send_json(srv_request *r, int status, const char *json, size_t len, const srv_header *extra,
                   size_t n_extra);
+/* Send a non-JSON body of the given Content-Type (Cache-Control: no-store). */
+int srv_send_text(srv_request *r, int status, const char *text, size_t len, const char *content_type);
 /* Send {"error":{"code","message"[,"details"]}}; details_json is a JSON object text or NULL. */
 int srv_send_error(srv_request *r, int status, const char *code, const char *message, const char *details_json,
                    const srv_header *extra, size_t n_extra);

@@ -2,13 +2,15 @@
  * lvserver: the HTTP API of liblongvideo on CivetWeb.
  *
  *   lvserver [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--workers N]
- *            [--public-url URL] [--port-file FILE]
+ *            [--public-url URL] [--port-file FILE] [--log-file FILE]
  *
- * main() reads the flags, opens the engine, starts civetweb, then waits for
- * SIGTERM or SIGINT in sigwait() (the signals are blocked in every thread) and
- * shuts down: civetweb first (it finishes the requests in flight), then the
- * engine.
+ * main() reads the flags, opens the engine, starts civetweb (on an internal
+ * loopback port) and the edge (server/edge.h, on the public address), then
+ * waits for SIGTERM or SIGINT in sigwait() (the signals are blocked in every
+ * thread; SIGHUP reopens the log file) and shuts down: the edge stops
+ * accepting, civetweb finishes the requests in flight, then the engine.
  */
+#include "edge.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@ typedef struct flags {
 	const char *listen;
 	const char *public_url;
 	const char *port_file;
+	const char *log_file;
 	int workers; /* -1: not given */
 } flags;
 
@@ -52,10 +56,11 @@ static void usage(FILE *out)
 	        "  --workers N         pipeline workers to run in this process (overrides pipeline.workers)\n"
 	        "  --public-url URL    base URL of media links (overrides server.public_url)\n"
 	        "  --port-file FILE    after binding, write the port number and a newline to FILE\n"
+	        "  --log-file FILE     append the log to FILE instead of stderr; SIGHUP reopens it\n"
 	        "  --help              show this help and exit\n"
 	        "  --version           show the version and exit\n"
 	        "\n"
-	        "SIGTERM or SIGINT stops the server cleanly (exit status 0).\n");
+	        "SIGTERM or SIGINT stops the server cleanly (exit status 0); SIGHUP reopens the log file.\n");
 }
 
 static int usage_error(const char *fmt, ...) SRV_PRINTF(1, 2);
@@ -75,7 +80,7 @@ static int usage_error(const char *fmt, ...)
 static int parse_flags(flags *f, int argc, char **argv)
 {
 	static const char *const with_value[] = { "--config", "--data-dir", "--listen", "--workers",
-		                                  "--public-url", "--port-file", NULL };
+		                                  "--public-url", "--port-file", "--log-file", NULL };
 	int i;
 	memset(f, 0, sizeof(*f));
 	f->workers = -1;
@@ -121,6 +126,8 @@ static int parse_flags(flags *f, int argc, char **argv)
 			f->public_url = value;
 		} else if (!strcmp(name, "--port-file")) {
 			f->port_file = value;
+		} else if (!strcmp(name, "--log-file")) {
+			f->log_file = value;
 		} else {
 			char *end;
 			long n;
@@ -132,6 +139,21 @@ static int parse_flags(flags *f, int argc, char **argv)
 		}
 	}
 	return -1;
+}
+
+/* Point stderr (where every log line goes) at the log file: at start, and again on SIGHUP after a
+ * log rotation moved the old file away. */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Write "PORT\n" to path atomically (a temp file renamed into place), so that a reader never
@@ -194,6 +216,44 @@ static void random_prefix(char out[9])
 	snprintf(out, 9, "%08x", v);
 }
 
+/* CivetWeb's worker threads get the stack size its build chose (100 KiB in Debian's package, not
+ * settable at run time), too little to be sure of for SQLite, libcurl and the JSON code under a
+ * request.  Each request is therefore handled on a thread of its own with an explicit stack of
+ * SRV_REQUEST_STACK_BYTES, while the CivetWeb worker waits for it. */
+#define SRV_REQUEST_STACK_BYTES (1024 * 1024)
+
+typedef struct hop {
+	struct mg_connection *conn;
+	void *cbdata;
+	int status;
+} hop;
+
+static void *hop_main(void *p)
+{
+	hop *h = p;
+	h->status = srv_dispatch(h->conn, h->cbdata);
+	return NULL;
+}
+
+static int handle_request(struct mg_connection *conn, void *cbdata)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	hop h;
+	int ok;
+	h.conn = conn;
+	h.cbdata = cbdata;
+	h.status = 0;
+	if (pthread_attr_init(&attr) != 0)
+		return srv_dispatch(conn, cbdata);
+	ok = pthread_attr_setstacksize(&attr, SRV_REQUEST_STACK_BYTES) == 0 && pthread_create(&t, &attr, hop_main, &h) == 0;
+	pthread_attr_destroy(&attr);
+	if (!ok)
+		return srv_dispatch(conn, cbdata); /* no thread to be had: the small stack still holds a request */
+	pthread_join(t, NULL);
+	return h.status;
+}
+
 /* Pipeline workers (n of them; 0: API only) and webhook delivery, which every server does so that the
  * webhooks of tasks canceled through the API go out even when no worker runs here. */
 static int workers_start(srv_context *srv, int n)
@@ -224,17 +284,23 @@ int main(int argc, char **argv)
 	struct mg_server_port ports[4];
 	struct mg_context *ctx;
 	srv_context srv;
-	const char *options[16];
-	char threads[16], errtext[256] = "", host[128], url[192], store[512];
+	srv_edge_options edge_opts;
+	const char *options[32];
+	char threads[16], errtext[256] = "", host[128], url[192], store[512], body_timeout[16], queue[16];
 	const char *listen;
 	unsigned errcode = 0;
 	sigset_t stop_signals;
 	struct sigaction ign;
 	flags f;
-	int rc, sig = 0, n_ports, port, workers, nopt = 0;
+	int rc, sig = 0, n_ports, port, internal_port, workers, nopt = 0;
+	struct rlimit nofile;
 
 	if ((rc = parse_flags(&f, argc, argv)) >= 0)
 		return rc;
+	if (f.log_file && open_log(f.log_file) != 0) {
+		fprintf(stderr, "lvserver: cannot open the log file %s: %s\n", f.log_file, strerror(errno));
+		return EXIT_FAILURE_RUN;
+	}
 
 	memset(&srv, 0, sizeof(srv));
 	srv.log_level = srv_log_level_from_env();
@@ -262,34 +328,57 @@ int main(int argc, char **argv)
 	}
 	snprintf(threads, sizeof(threads), "%lld",
 	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
+	srv.body_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.body_timeout_ms", 30000);
+	srv.cors_origins = lv_engine_setting(srv.engine, "server.cors_origins");
+	snprintf(body_timeout, sizeof(body_timeout), "%d", srv.body_timeout_ms);
+	/* Connections wait here while every worker is busy; the edge holds the slow ones. */
+	snprintf(queue, sizeof(queue), "%lld", (long long)lv_engine_setting_int(srv.engine, "server.threads", 32) * 4);
+	memset(&edge_opts, 0, sizeof(edge_opts));
+	edge_opts.listen = listen;
+	edge_opts.max_connections = (int)lv_engine_setting_int(srv.engine, "server.max_connections", 1024);
+	edge_opts.max_connections_per_ip = (int)lv_engine_setting_int(srv.engine, "server.max_connections_per_ip", 64);
+	edge_opts.header_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.header_timeout_ms", 10000);
+	edge_opts.trusted_proxies = lv_engine_setting(srv.engine, "server.trusted_proxies");
+	/* Every open connection costs up to seven descriptors (client, upstream, two pipes, CivetWeb's
+	 * end): take what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
 	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, NULL);
 
-	if (listen[0] == '[' && !mg_check_feature(8)) {
-		fprintf(stderr, "lvserver: cannot listen on %s: this CivetWeb is built without IPv6; listen on an IPv4 "
-		                "address (e.g. 0.0.0.0:8080) or put an IPv6 proxy in front\n", listen);
-		srv_ratelimit_free(srv.ratelimit);
-		lv_engine_close(srv.engine);
-		return EXIT_FAILURE_RUN;
-	}
+	/* CivetWeb listens on an internal loopback port and gets its connections from the edge only. */
 	options[nopt++] = "listening_ports";
-	options[nopt++] = listen;
+	options[nopt++] = "127.0.0.1:0";
+	options[nopt++] = "access_control_list";
+	options[nopt++] = "-0.0.0.0/0,+127.0.0.1";
 	options[nopt++] = "num_threads";
 	options[nopt++] = threads;
+	options[nopt++] = "connection_queue";
+	options[nopt++] = queue;
+	options[nopt++] = "listen_backlog";
+	options[nopt++] = "1024";
 	options[nopt++] = "enable_keep_alive";
 	options[nopt++] = "yes";
 	options[nopt++] = "keep_alive_timeout_ms";
 	options[nopt++] = "2000";
+	/* The longest one read may wait; the body as a whole is bounded by server.body_timeout_ms too. */
 	options[nopt++] = "request_timeout_ms";
-	options[nopt++] = "30000";
+	options[nopt++] = body_timeout;
+	/* CORS is ours (server.cors_origins): CivetWeb would approve every preflight and add its own
+	 * Access-Control-Allow-Origin to files. */
+	options[nopt++] = "access_control_allow_origin";
+	options[nopt++] = "";
 	options[nopt++] = "decode_url";
 	options[nopt++] = "yes";
 	options[nopt] = NULL;
@@ -315,7 +404,16 @@ int main(int argc, char **argv)
 	}
 	memset(ports, 0, sizeof(ports));
 	n_ports = mg_get_server_ports(ctx, 4, ports);
-	port = n_ports > 0 ? ports[0].port : 0;
+	internal_port = n_ports > 0 ? ports[0].port : 0;
+	edge_opts.upstream_port = internal_port;
+	if (srv_edge_start(&srv.edge, &srv, &edge_opts, &port, errtext, sizeof(errtext)) != 0) {
+		fprintf(stderr, "lvserver: cannot listen on %s: %s\n", listen, errtext);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
+		srv_ratelimit_free(srv.ratelimit);
+		lv_engine_close(srv.engine);
+		mg_exit_library();
+		return EXIT_FAILURE_RUN;
+	}
 
 	/* The public URL must be final before any request reads it: routes are registered after. */
 	listen_host(host, sizeof(host), listen);
@@ -327,10 +425,11 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "http://%s:%d", host, port);
 	if (lv_engine_set_public_url(srv.engine, url))
 		srv_log(&srv, SRV_LOG_WARN, "public URL %s not set: %s", url, lv_error_last()->message);
-	mg_set_request_handler(ctx, "/", srv_dispatch, &srv);
+	mg_set_request_handler(ctx, "/", handle_request, &srv);
 
 	if (workers_start(&srv, workers) != 0) {
-		mg_stop(ctx);
+		srv_edge_stop(srv.edge);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
 		mg_exit_library();
@@ -344,7 +443,8 @@ int main(int argc, char **argv)
 	        srv.rate_limit_per_minute > 0 ? "on" : "off");
 	if (f.port_file && write_port_file(f.port_file, port) != 0) {
 		fprintf(stderr, "lvserver: cannot write the port file %s: %s\n", f.port_file, strerror(errno));
-		mg_stop(ctx);
+		srv_edge_stop(srv.edge);
+		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		workers_stop(&srv);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
@@ -352,10 +452,22 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE_RUN;
 	}
 
-	while (sigwait(&stop_signals, &sig) != 0)
-		;
+	for (;;) {
+		if (sigwait(&stop_signals, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		if (!f.log_file)
+			srv_log(&srv, SRV_LOG_INFO, "received SIGHUP: no --log-file to reopen");
+		else if (open_log(f.log_file) != 0)
+			srv_log(&srv, SRV_LOG_ERROR, "received SIGHUP: cannot reopen %s: %s", f.log_file, strerror(errno));
+		else
+			srv_log(&srv, SRV_LOG_INFO, "received SIGHUP: log file %s reopened", f.log_file);
+	}
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	srv_civetweb_stop(ctx, host, port); /* waits for the requests in flight */
+	srv_edge_quiesce(srv.edge); /* no new connections */
+	srv_civetweb_stop(ctx, "127.0.0.1", internal_port); /* waits for the requests in flight */
+	srv_edge_stop(srv.edge);
 	workers_stop(&srv); /* then the pipeline; leases are released for other workers */
 	srv_ratelimit_free(srv.ratelimit);
 	lv_engine_close(srv.engine);

@@ -95,7 +95,7 @@ static void prune(srv_ratelimit *rl, int64_t now_ms)
 	}
 }
 
-int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms)
+int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms, int *remaining, int *reset_s)
 {
 	unsigned slot = hash(key_id);
 	int64_t wait_ms;
@@ -114,6 +114,10 @@ int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms)
 		if (!b) {
 			/* Out of memory: let the request through rather than refuse service. */
 			pthread_mutex_unlock(&rl->mu);
+			if (remaining)
+				*remaining = rl->per_minute;
+			if (reset_s)
+				*reset_s = 0;
 			return 0;
 		}
 		memcpy(b->key_id, key_id, len + 1);
@@ -132,6 +136,10 @@ int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms)
 		if (seconds < 1)
 			seconds = 1;
 	}
+	if (remaining)
+		*remaining = (int)(b->level / WINDOW_MS);
+	if (reset_s)
+		*reset_s = (int)(((int64_t)rl->per_minute * WINDOW_MS - b->level) / rl->per_minute + 999) / 1000;
 	pthread_mutex_unlock(&rl->mu);
 	return seconds;
 }

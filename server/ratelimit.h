@@ -18,7 +18,9 @@ srv_ratelimit *srv_ratelimit_new(int per_minute);
 void srv_ratelimit_free(srv_ratelimit *rl);
 
 /* Take one token from `key_id`'s bucket at monotonic time `now_ms`.  Returns 0 when allowed;
- * otherwise the whole seconds (>= 1) until a token is available, for Retry-After. */
-int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms);
+ * otherwise the whole seconds (>= 1) until a token is available, for Retry-After.  When
+ * `remaining` / `reset_s` are not NULL they receive the tokens left after this request and the
+ * whole seconds until the bucket is full again (the RateLimit header's r and t). */
+int srv_ratelimit_take(srv_ratelimit *rl, const char *key_id, int64_t now_ms, int *remaining, int *reset_s);
 
 #endif

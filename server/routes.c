@@ -1,4 +1,5 @@
 #include "routes.h"
+#include "edge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 /* Route flags. */
 #define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
 #define R_BODY 0x2u /* a JSON request body is read (Content-Type check, size limit) */
+#define R_OWNED 0x4u /* the {id} task must be the key's: checked before the body is read or parsed */
 
 typedef int (*route_fn)(srv_request *r);
 
@@ -57,6 +59,78 @@ static int h_healthz(srv_request *r)
 	char body[128];
 	int n = snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}", lv_version());
 	return srv_send_json(r, 200, body, (size_t)n, NULL, 0);
+}
+
+/* GET /readyz on a connection that already carried a request (a fresh one is answered by the edge). */
+static int h_readyz(srv_request *r)
+{
+	char msg[256], body[512];
+	int n;
+	if (srv_check_ready(r->srv, msg, sizeof(msg)) == 0) {
+		n = snprintf(body, sizeof(body), "{\"status\":\"ready\",\"version\":\"%s\"}", lv_version());
+		return srv_send_json(r, 200, body, (size_t)n, NULL, 0);
+	}
+	{
+		srv_header h[1] = { { "Retry-After", "1" } };
+		n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\",\"version\":\"%s\",\"error\":\"%s\"}",
+		             lv_version(), msg);
+		return srv_send_json(r, 503, body, (size_t)n, h, 1);
+	}
+}
+
+/* GET /metrics: Prometheus text format, from counters kept in memory (no store query). */
+static int h_metrics(srv_request *r)
+{
+	const srv_metrics *m = &r->srv->metrics;
+	static const char *const classes[] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	unsigned long long open_now, refused, rejected, probes, cum = 0;
+	char *out, line[256];
+	size_t cap = 8192, len = 0, i;
+	int st;
+#define PUT(...)                                                                                                   \
+	do {                                                                                                       \
+		int n_ = snprintf(line, sizeof(line), __VA_ARGS__);                                                \
+		if (n_ > 0 && len + (size_t)n_ < cap) {                                                            \
+			memcpy(out + len, line, (size_t)n_);                                                       \
+			len += (size_t)n_;                                                                         \
+		}                                                                                                  \
+	} while (0)
+	if (!(out = malloc(cap)))
+		return srv_send_lv_error(r, LV_ENOMEM);
+	PUT("# HELP lvserver_http_requests_total Requests answered by the API, by status class.\n"
+	    "# TYPE lvserver_http_requests_total counter\n");
+	for (i = 0; i < 6; i++)
+		PUT("lvserver_http_requests_total{code=\"%s\"} %llu\n", classes[i], atomic_load(&m->requests[i]));
+	PUT("# HELP lvserver_http_request_duration_seconds Time from request head to response.\n"
+	    "# TYPE lvserver_http_request_duration_seconds histogram\n");
+	for (i = 0; i < SRV_LATENCY_BUCKETS; i++) {
+		cum += atomic_load(&m->latency[i]);
+		PUT("lvserver_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", srv_latency_bounds_ms[i] / 1000.0, cum);
+	}
+	cum += atomic_load(&m->latency[SRV_LATENCY_BUCKETS]);
+	PUT("lvserver_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	PUT("lvserver_http_request_duration_seconds_sum %.3f\n", atomic_load(&m->latency_ms_sum) / 1000.0);
+	PUT("lvserver_http_request_duration_seconds_count %llu\n", cum);
+	PUT("# HELP lvserver_rate_limited_total Requests answered 429 by the per-key rate limit.\n"
+	    "# TYPE lvserver_rate_limited_total counter\nlvserver_rate_limited_total %llu\n",
+	    atomic_load(&m->rate_limited));
+	srv_edge_stats(r->srv->edge, &open_now, &refused, &rejected, &probes);
+	PUT("# HELP lvserver_connections_open Client connections open now.\n"
+	    "# TYPE lvserver_connections_open gauge\nlvserver_connections_open %llu\n", open_now);
+	PUT("# HELP lvserver_connections_refused_total Connections refused at accept (connection limits).\n"
+	    "# TYPE lvserver_connections_refused_total counter\nlvserver_connections_refused_total %llu\n", refused);
+	PUT("# HELP lvserver_requests_rejected_total Request heads answered with an error before routing "
+	    "(400, 408, 431).\n# TYPE lvserver_requests_rejected_total counter\n"
+	    "lvserver_requests_rejected_total %llu\n", rejected);
+	PUT("# HELP lvserver_probes_total /healthz and /readyz requests answered.\n"
+	    "# TYPE lvserver_probes_total counter\nlvserver_probes_total %llu\n", probes);
+	PUT("# HELP lvserver_tasks_in_progress Tasks this process's pipeline workers hold now.\n"
+	    "# TYPE lvserver_tasks_in_progress gauge\nlvserver_tasks_in_progress %zu\n",
+	    r->srv->workers ? lv_workers_active(r->srv->workers) : (size_t)0);
+#undef PUT
+	st = srv_send_text(r, 200, out, len, "text/plain; version=0.0.4; charset=utf-8");
+	free(out);
+	return st;
 }
 
 static int h_create(srv_request *r)
@@ -163,19 +237,11 @@ static int h_credits(srv_request *r)
 
 /* ---- media ----------------------------------------------------------------------------------- */
 
-/* A result file with Range support (civetweb's static file handling: 206, If-None-Match, HEAD). */
+/* A result file: Range, If-Range, ETag, HEAD (srv_send_file). */
 static int send_file(srv_request *r, const char *path, const char *name, const char *disposition)
 {
-	char headers[512];
-	snprintf(headers, sizeof(headers),
-	         "X-Request-Id: %s\r\nCache-Control: %s\r\nAccess-Control-Allow-Origin: *\r\n"
-	         "Access-Control-Expose-Headers: Content-Length, Content-Range, Accept-Ranges\r\n%s%s%s",
-	         r->id, disposition ? "private, max-age=3600" : "public, max-age=31536000, immutable",
-	         disposition ? "Content-Disposition: " : "", disposition ? disposition : "", disposition ? "\r\n" : "");
-	/* civetweb adds Content-Type, Content-Length, Accept-Ranges, Last-Modified and ETag. */
-	mg_send_mime_file2(r->conn, path, lv_media_content_type(name), headers);
-	r->status = mg_get_header(r->conn, "Range") ? 206 : 200;
-	return r->status;
+	return srv_send_file(r, path, lv_media_content_type(name),
+	                     disposition ? "private, max-age=3600" : "public, max-age=31536000, immutable", disposition);
 }
 
 /* GET /media/{task_id}/{token}/{name}: the capability URL of a result; no key needed. */
@@ -220,16 +286,16 @@ static const char *const list_query[] = { "limit", "after", "status", NULL };
 
 static const route routes[] = {
 	{ "GET", "/healthz", 0, NULL, h_healthz },
+	{ "GET", "/readyz", 0, NULL, h_readyz },
+	{ "GET", "/metrics", 0, NULL, h_metrics },
 	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
 	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
-	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
-	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
+	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_OWNED | R_BODY, NULL, h_cancel },
+	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_OWNED | R_BODY, NULL, h_compose },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
-	{ "HEAD", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "GET", "/media/{rest}", 0, NULL, h_media },
-	{ "HEAD", "/media/{rest}", 0, NULL, h_media },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -262,6 +328,84 @@ static int match(const char *pattern, const char *path, char *id, size_t cap)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* 404 task_not_found unless the {id} task exists and belongs to the calling key: an unknown id is
+ * answered without reading (or parsing) a byte of the body. */
+static int check_owned(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_get(&task, r->srv->engine, r->key, r->path_id);
+	lv_task_free(task);
+	return rc ? srv_send_lv_error(r, rc) : 0;
+}
+
+/* Whether a route of method `route_method` serves a request of `method`: HEAD is GET without the body. */
+static int method_matches(const char *route_method, const char *method)
+{
+	return !strcmp(route_method, method) || (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
+}
+
+static void allow_add(char *allow, size_t cap, const char *m)
+{
+	const char *p = allow;
+	size_t n = strlen(m);
+	while ((p = strstr(p, m)))
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return;
+		else
+			p += n;
+	strncat(allow, allow[0] ? ", " : "", cap - strlen(allow) - 1);
+	strncat(allow, m, cap - strlen(allow) - 1);
+}
+
+/* The request headers a browser may send cross-origin (answered to a preflight). */
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID"
+#define CORS_EXPOSE_HEADERS                                                                                      \
+	"X-Request-Id, Location, Idempotent-Replayed, Retry-After, RateLimit, RateLimit-Policy, Content-Range, "  \
+	"Content-Length, Accept-Ranges, ETag"
+
+/* CORS on every response of this request: media capability URLs are for any page (one "*"); the
+ * JSON API only for the configured origins. */
+static int cors_headers(srv_request *r, int media)
+{
+	const char *origin = mg_get_header(r->conn, "Origin");
+	if (media) {
+		srv_add_header(r, "Access-Control-Allow-Origin", "*");
+		srv_add_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+		return 1;
+	}
+	if (r->srv->cors_origins && *r->srv->cors_origins)
+		srv_add_header(r, "Vary", "Origin");
+	if (!origin || !srv_cors_allowed(r->srv, origin))
+		return 0;
+	srv_add_header(r, "Access-Control-Allow-Origin", origin);
+	srv_add_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	return 1;
+}
+
+/* OPTIONS on a real route: a CORS preflight (204 with the route's methods) when the origin may
+ * use it, else a plain answer listing the methods. */
+static int preflight(srv_request *r, const char *allow, int cors)
+{
+	const char *want = mg_get_header(r->conn, "Access-Control-Request-Method");
+	srv_header h[3];
+	size_t nh = 0;
+	h[nh].name = "Allow";
+	h[nh++].value = allow;
+	if (cors && want) {
+		char m[16];
+		snprintf(m, sizeof(m), "%s", want);
+		if (!strstr(allow, m) || !*m)
+			return srv_send_errorf(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", want,
+			                       r->ri->local_uri, allow);
+		h[nh].name = "Access-Control-Allow-Methods";
+		h[nh++].value = allow;
+		h[nh].name = "Access-Control-Allow-Headers";
+		h[nh++].value = CORS_ALLOW_HEADERS;
+		srv_add_header(r, "Access-Control-Max-Age", "600");
+	}
+	return srv_send_json(r, 204, "", 0, h, nh);
+}
+
 int srv_dispatch(struct mg_connection *conn, void *cbdata)
 {
 	srv_request r;
@@ -269,34 +413,38 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 	char allow[64] = "";
 	const char *path, *method;
 	size_t i;
-	int st;
+	int st, cors;
 
 	srv_request_init(&r, cbdata, conn);
 	path = r.ri->local_uri ? r.ri->local_uri : "";
 	method = r.ri->request_method ? r.ri->request_method : "";
+	cors = cors_headers(&r, !strncmp(path, "/media/", 7));
 	for (i = 0; i < N_ROUTES; i++) {
 		char id[SRV_PATH_PARAM_MAX];
 		if (!match(routes[i].pattern, path, id, sizeof(id)))
 			continue;
-		if (!strcmp(routes[i].method, method)) {
+		if (!hit && method_matches(routes[i].method, method)) {
 			hit = &routes[i];
 			memcpy(r.path_id, id, sizeof(id));
-			break;
 		}
-		if (!strstr(allow, routes[i].method)) {
-			strncat(allow, allow[0] ? ", " : "", sizeof(allow) - strlen(allow) - 1);
-			strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
-		}
+		allow_add(allow, sizeof(allow), routes[i].method);
+		if (!strcmp(routes[i].method, "GET"))
+			allow_add(allow, sizeof(allow), "HEAD");
 	}
+	if (allow[0])
+		allow_add(allow, sizeof(allow), "OPTIONS");
 	if (!hit && !allow[0]) {
 		st = srv_send_errorf(&r, 404, "not_found", "no such endpoint: %s %s", method, path);
+	} else if (!hit && !strcmp(method, "OPTIONS")) {
+		st = preflight(&r, allow, cors);
 	} else if (!hit) {
 		srv_header h[1] = { { "Allow", allow } };
 		char message[256];
 		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
 		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
 	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
-	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
+	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_OWNED) && (st = check_owned(&r))) &&
+	           !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
 		st = hit->fn(&r);
 	}
 	srv_request_finish(&r);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static char *dir, *config, *key_secret, *other_secret;
 
@@ -75,6 +76,20 @@ static cJSON *wait_status(const lv_test_server *s, const char *id, const char *s
 	}
 }
 
+/* How many times a header field appears in a raw response head (case-insensitive name). */
+static int count_header(const char *head, const char *name)
+{
+	size_t n = strlen(name);
+	int count = 0;
+	const char *p = head;
+	while ((p = strchr(p, '\n'))) {
+		p++;
+		if (!strncasecmp(p, name, n) && p[n] == ':')
+			count++;
+	}
+	return count;
+}
+
 START_TEST(a_task_becomes_a_film_served_with_range_support)
 {
 	lv_test_server s;
@@ -113,6 +128,39 @@ START_TEST(a_task_becomes_a_film_served_with_range_support)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(r.body_len, 0);
 	lv_test_response_free(&r);
+	{
+		/* RFC 9110 ranges: a suffix, a start past the end (416 with the length), If-Range. */
+		const char *suffix[] = { "Range: bytes=-100", "Origin: https://page.example", NULL };
+		const char *past[] = { "Range: bytes=999999999-", NULL };
+		const char *stale[] = { "Range: bytes=0-9", "If-Range: \"not-this-one\"", NULL };
+		char etag[96], if_range[128], want[96];
+		const char *fresh[] = { "Range: bytes=0-9", if_range, NULL };
+		ck_assert_int_eq(lv_test_http(&r, "GET", url, suffix, NULL, 0), 0);
+		ck_assert_int_eq(r.status, 206);
+		ck_assert_uint_eq(r.body_len, 100);
+		snprintf(want, sizeof(want), "bytes %ld-%ld/%ld", size - 100, size - 1, size);
+		ck_assert_str_eq(lv_test_header(&r, "Content-Range", buf, sizeof(buf)), want);
+		/* One Cache-Control, and one Access-Control-Allow-Origin "*" for any page. */
+		ck_assert_int_eq(count_header(r.headers, "Cache-Control"), 1);
+		ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 1);
+		ck_assert_str_eq(lv_test_header(&r, "Access-Control-Allow-Origin", buf, sizeof(buf)), "*");
+		ck_assert_ptr_nonnull(lv_test_header(&r, "ETag", etag, sizeof(etag)));
+		lv_test_response_free(&r);
+		ck_assert_int_eq(lv_test_http(&r, "GET", url, past, NULL, 0), 0);
+		ck_assert_int_eq(r.status, 416);
+		snprintf(want, sizeof(want), "bytes */%ld", size);
+		ck_assert_str_eq(lv_test_header(&r, "Content-Range", buf, sizeof(buf)), want);
+		lv_test_response_free(&r);
+		ck_assert_int_eq(lv_test_http(&r, "GET", url, stale, NULL, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq((long)r.body_len, size);
+		lv_test_response_free(&r);
+		snprintf(if_range, sizeof(if_range), "If-Range: %s", etag);
+		ck_assert_int_eq(lv_test_http(&r, "GET", url, fresh, NULL, 0), 0);
+		ck_assert_int_eq(r.status, 206);
+		ck_assert_uint_eq(r.body_len, 10);
+		lv_test_response_free(&r);
+	}
 	/* A wrong token is nothing. */
 	strcpy(strrchr(url, '/') - 3, "xyz/final.mp4");
 	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);

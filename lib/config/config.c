@@ -90,6 +90,39 @@ static int get_int32(int *dst, const cJSON *parent, const char *path, const char
 	return rc;
 }
 
+/* An array of non-empty strings without commas, kept as one comma-separated string (NULL when absent
+ * or empty). */
+static int get_string_list(char **dst, const cJSON *parent, const char *path, const char *name)
+{
+	const cJSON *v = parent ? cJSON_GetObjectItemCaseSensitive(parent, name) : NULL, *it;
+	size_t len = 0;
+	char *out;
+	if (!v || cJSON_IsNull(v))
+		return LV_OK;
+	if (!cJSON_IsArray(v))
+		return lv_error_set(LV_ECONFIG, "config: %s: must be an array of strings", path);
+	cJSON_ArrayForEach(it, v)
+	{
+		if (!cJSON_IsString(it) || !it->valuestring[0] || strpbrk(it->valuestring, ", \t"))
+			return lv_error_set(LV_ECONFIG, "config: %s: every item must be a non-empty string without commas "
+			                                "or spaces", path);
+		len += strlen(it->valuestring) + 1;
+	}
+	if (len == 0)
+		return LV_OK;
+	if (!(out = calloc(1, len)))
+		return lv_error_nomem();
+	cJSON_ArrayForEach(it, v)
+	{
+		if (*out)
+			strcat(out, ",");
+		strcat(out, it->valuestring);
+	}
+	free(*dst);
+	*dst = out;
+	return LV_OK;
+}
+
 static int get_bool(int *dst, const cJSON *parent, const char *path, const char *name, int def)
 {
 	const cJSON *v = parent ? cJSON_GetObjectItemCaseSensitive(parent, name) : NULL;
@@ -314,7 +347,9 @@ static int check_stage_provider(const lv_config *cfg, const char *name, unsigned
 static const char *const top_keys[] = { "data_dir", "server", "store", "storage", "pipeline", "providers",
 	                                "webhooks", "secrets", "idempotency_ttl_hours", NULL };
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
-	                                   "rate_limit_per_minute", NULL };
+	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
+	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
+	                                   "cors_origins", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
 	                                     "default_video_provider", "script", "moderation", "anchor",
 	                                     "speech", "music", NULL };
@@ -362,6 +397,13 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	if (get_int(&n, s, "server", "max_body_bytes", 1048576, 1024, (int64_t)1 << 30))
 		return LV_ECONFIG;
 	cfg->max_body_bytes = n;
+	if (get_int32(&cfg->max_connections, s, "server", "max_connections", 1024, 1, 100000) ||
+	    get_int32(&cfg->max_connections_per_ip, s, "server", "max_connections_per_ip", 64, 1, 100000) ||
+	    get_int32(&cfg->header_timeout_ms, s, "server", "header_timeout_ms", 10000, 100, 600000) ||
+	    get_int32(&cfg->body_timeout_ms, s, "server", "body_timeout_ms", 30000, 100, 3600000) ||
+	    get_string_list(&cfg->trusted_proxies, s, "server.trusted_proxies", "trusted_proxies") ||
+	    get_string_list(&cfg->cors_origins, s, "server.cors_origins", "cors_origins"))
+		return LV_ECONFIG;
 	return get_int32(&cfg->rate_limit_per_minute, s, "server", "rate_limit_per_minute", 0, 0, 1000000);
 }
 
@@ -541,6 +583,8 @@ void lv_config_free(lv_config *cfg)
 	free(cfg->storage_type);
 	free(cfg->storage_dir);
 	free(cfg->listen);
+	free(cfg->trusted_proxies);
+	free(cfg->cors_origins);
 	free(cfg->public_url);
 	free(cfg->default_video_provider);
 	free(cfg->master_key_env);

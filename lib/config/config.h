@@ -46,6 +46,12 @@ typedef struct lv_config {
 	int threads;
 	int64_t max_body_bytes;
 	int rate_limit_per_minute; /* per API key; 0 = off */
+	int max_connections;        /* open client connections in all */
+	int max_connections_per_ip; /* open client connections from one address */
+	int header_timeout_ms;      /* total time to receive a request head */
+	int body_timeout_ms;        /* total time to receive a request body */
+	char *trusted_proxies;      /* comma-separated addresses whose X-Forwarded-For is believed, or NULL */
+	char *cors_origins;         /* comma-separated origins the JSON API answers with CORS, or NULL */
 
 	int workers;
 	int segment_concurrency;

@@ -108,6 +108,12 @@ static int build_settings(lv_engine *e)
 	    add_setting_int(e, "server.threads", c->threads) ||
 	    add_setting_int(e, "server.max_body_bytes", c->max_body_bytes) ||
 	    add_setting_int(e, "server.rate_limit_per_minute", c->rate_limit_per_minute) ||
+	    add_setting_int(e, "server.max_connections", c->max_connections) ||
+	    add_setting_int(e, "server.max_connections_per_ip", c->max_connections_per_ip) ||
+	    add_setting_int(e, "server.header_timeout_ms", c->header_timeout_ms) ||
+	    add_setting_int(e, "server.body_timeout_ms", c->body_timeout_ms) ||
+	    add_setting(e, "server.trusted_proxies", c->trusted_proxies ? c->trusted_proxies : "") ||
+	    add_setting(e, "server.cors_origins", c->cors_origins ? c->cors_origins : "") ||
 	    add_setting_int(e, "pipeline.workers", c->workers) ||
 	    add_setting(e, "pipeline.default_video_provider", c->default_video_provider) ||
 	    add_setting_int(e, "server.public_url_explicit", c->public_url_explicit))

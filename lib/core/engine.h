@@ -8,7 +8,7 @@
 #include "storage/storage.h"
 #include "store/store.h"
 
-#define LV_MAX_SETTINGS 24
+#define LV_MAX_SETTINGS 48
 
 struct lv_engine {
 	lv_config *cfg;

@@ -89,7 +89,7 @@ int lv_media_save_film(lv_engine *e, const lv_key *key, const char *task_id, con
 		return lv_error_set(LV_EINVALID, "lv_media_save_film: a destination path is required");
 	if ((rc = lv_task_get(&t, e, key, task_id)))
 		return rc;
-	state = t->rec.state ? cJSON_Parse(t->rec.state) : NULL;
+	state = t->rec.state ? lv_json_parse_text(t->rec.state) : NULL;
 	token = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "delivery"), "token");
 	if (!t->rec.result_url || !token) {
 		rc = lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);

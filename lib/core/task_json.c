@@ -104,9 +104,9 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 	cJSON *o = cJSON_CreateObject(), *meta = NULL, *err, *script = NULL;
 	int ok = o != NULL;
 	if (ok && t->metadata)
-		meta = cJSON_Parse(t->metadata);
+		meta = lv_json_parse_text(t->metadata);
 	if (ok && t->script)
-		script = cJSON_Parse(t->script);
+		script = lv_json_parse_text(t->script);
 	ok = ok && cJSON_AddStringToObject(o, "task_id", t->id);
 	ok = ok && cJSON_AddStringToObject(o, "object", "video");
 	ok = ok && cJSON_AddStringToObject(o, "status", lv_task_status_name((lv_task_status)t->status));

@@ -525,7 +525,7 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 	if (!(o = cJSON_CreateObject()))
 		return lv_error_nomem();
 	url = lv_media_url(e->cfg->public_url, t->status == LV_TASK_COMPLETED ? t->result_url : NULL);
-	meta = cJSON_Parse(t->metadata ? t->metadata : "{}");
+	meta = lv_json_parse_text(t->metadata ? t->metadata : "{}");
 	err = lv_task_error_json(t);
 	ok = cJSON_AddStringToObject(o, "task_id", t->id) &&
 	     cJSON_AddStringToObject(o, "status", lv_task_status_name((lv_task_status)t->status)) &&

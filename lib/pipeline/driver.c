@@ -611,7 +611,7 @@ int lv_generation_start(workers *w, held *h, const lv_task_rec *t)
 {
 	lv_segment_rec *segs = NULL;
 	size_t n = 0, i, started = 0;
-	cJSON *sb = t->script ? cJSON_Parse(t->script) : NULL, *state = t->state ? cJSON_Parse(t->state) : NULL;
+	cJSON *sb = t->script ? lv_json_parse_text(t->script) : NULL, *state = t->state ? lv_json_parse_text(t->state) : NULL;
 	const cJSON *shots = cJSON_GetObjectItemCaseSensitive(sb, "shots");
 	lv_store_tx *tx = NULL;
 	int rc;

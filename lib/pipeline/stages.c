@@ -202,7 +202,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 			lv_fail_task(w, h, LV_TASK_SCRIPTING, err.code[0] ? err.code : "script_failed", err.message, -1);
 			return LV_ECANCELED;
 		}
-		sb = cJSON_Parse(json);
+		sb = lv_json_parse_text(json);
 		free(json);
 		if (!sb) {
 			snprintf(feedback, sizeof(feedback), "the output was not valid JSON");
@@ -241,7 +241,7 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 {
 	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MODERATION);
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
-	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}");
+	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
 	const cJSON *shots = cJSON_GetObjectItemCaseSensitive(sb, "shots"), *s;
 	const char **texts;
 	int *shot_of;
@@ -322,7 +322,7 @@ static int set_state(lv_task_rec *t, void *ctx)
 
 static cJSON *state_of(const lv_task_rec *t)
 {
-	cJSON *s = t->state ? cJSON_Parse(t->state) : NULL;
+	cJSON *s = t->state ? lv_json_parse_text(t->state) : NULL;
 	return s ? s : cJSON_CreateObject();
 }
 
@@ -369,7 +369,7 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 {
 	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_ANCHOR);
-	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}"), *state = state_of(t), *anchors = cJSON_CreateObject();
+	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}"), *state = state_of(t), *anchors = cJSON_CreateObject();
 	const cJSON *c;
 	lv_anchor_request req;
 	int width, height, rc = LV_OK;
@@ -438,7 +438,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 {
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
-	cJSON *sb = cJSON_Parse(t->script ? t->script : "{}");
+	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
 	const cJSON *shot;
 	char *dir = lv_asprintf("%s/audio", h->work_dir);
 	int rc = LV_OK;
@@ -564,7 +564,7 @@ static const char *const out_names[] = { "final.mp4", "final.srt", "final.vtt", 
 
 static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 {
-	cJSON *state = state_of(t), *sb = cJSON_Parse(t->script ? t->script : "{}"), *out;
+	cJSON *state = state_of(t), *sb = lv_json_parse_text(t->script ? t->script : "{}"), *out;
 	const cJSON *shot, *narr;
 	lv_segment_rec *segs = NULL;
 	lv_compose_segment *cs = NULL;

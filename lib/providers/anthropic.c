@@ -90,7 +90,7 @@ int lv_anthropic_read_answer(const lv_provider_conf *conf, const lv_http_respons
                              char **out, char *problem, size_t pcap, char *extra, size_t ecap, int *truncated,
                              lv_provider_error *err)
 {
-	cJSON *j = cJSON_Parse(resp->body);
+	cJSON *j = lv_json_parse_text(resp->body);
 	const cJSON *content, *block, *input = NULL;
 	const char *stop;
 	char why[200];

@@ -244,7 +244,7 @@ static int load_workflow(cJSON **out, const lv_provider_conf *conf, const char *
 		                    conf->name, key);
 	if (lv_file_read(&text, &len, path))
 		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: cannot read %s", conf->name, key, path);
-	wf = cJSON_ParseWithLength(text, len);
+	wf = lv_json_parse_n(text, len);
 	free(text);
 	if (!cJSON_IsObject(wf)) {
 		cJSON_Delete(wf);
@@ -476,7 +476,7 @@ static int upload_refs(call *k, const lv_segment_job *job, char names[MAX_REFS][
 			lv_http_response_free(&resp);
 			return rc;
 		}
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 		lv_http_response_free(&resp);
 		name = lv_json_get_str(j, "name");
 		sub = lv_json_get_str(j, "subfolder");
@@ -515,7 +515,7 @@ static int find_prompt(call *k, const char *match, int prefix, char **out)
 	*out = NULL;
 	memset(&ignore, 0, sizeof(ignore));
 	if (comfy_http(k, "GET", "/queue", NULL, NULL, 0, NULL, 1, &resp, &ignore) == LV_OK && resp.status == 200)
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	asked += cJSON_IsObject(j);
 	for (i = 0; i < 2 && !*out; i++) {
@@ -536,7 +536,7 @@ static int find_prompt(call *k, const char *match, int prefix, char **out)
 	snprintf(path, sizeof(path), "/history?max_items=%d", HISTORY_SCAN);
 	j = NULL;
 	if (comfy_http(k, "GET", path, NULL, NULL, 0, NULL, 1, &resp, &ignore) == LV_OK && resp.status == 200)
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	asked += cJSON_IsObject(j);
 	cJSON_ArrayForEach(it, j)
@@ -637,7 +637,7 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 	if (rc == LV_ECANCELED)
 		return rc;
 	if (rc == LV_OK && resp.status == 200) {
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "prompt_id")))
 			prompt_id = lv_strdup(cJSON_GetObjectItemCaseSensitive(j, "prompt_id")->valuestring);
 		if (prompt_id && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "node_errors")) > 0)
@@ -646,7 +646,7 @@ static int comfy_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job
 		cJSON_Delete(j);
 	} else if (rc == LV_OK && resp.status == 400) {
 		char why[400];
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 		prompt_error_summary(why, sizeof(why), j);
 		cJSON_Delete(j);
 		lv_http_response_free(&resp);
@@ -796,7 +796,7 @@ static int queue_state(call *k, const char *prompt_id)
 	const cJSON *it;
 	int r = -1;
 	if (comfy_http(k, "GET", "/queue", NULL, NULL, 0, NULL, 1, &resp, &ignore) == LV_OK && resp.status == 200)
-		j = cJSON_ParseWithLength(resp.body, resp.body_len);
+		j = lv_json_parse_n(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
@@ -843,7 +843,7 @@ static int get_history(call *k, const char *prompt_id, cJSON **root, const cJSON
 		lv_http_response_free(&resp);
 		return rc;
 	}
-	*root = cJSON_ParseWithLength(resp.body, resp.body_len);
+	*root = lv_json_parse_n(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	if (!cJSON_IsObject(*root)) {
 		cJSON_Delete(*root);
@@ -894,7 +894,7 @@ static int run_failed(const comfy *c, const cJSON *status, lv_provider_error *er
 
 static char *state_with_outputs(const lv_segment_job *job, const char *kind, cJSON *files)
 {
-	cJSON *s = job->job_state ? cJSON_Parse(job->job_state) : NULL;
+	cJSON *s = job->job_state ? lv_json_parse_text(job->job_state) : NULL;
 	char *out;
 	if (!cJSON_IsObject(s)) {
 		cJSON_Delete(s);
@@ -948,7 +948,7 @@ int lv_comfy_read_history(const void *self, const char *body, size_t len, const 
                           lv_job_status *st, lv_provider_error *err)
 {
 	const comfy *c = self;
-	cJSON *root = cJSON_ParseWithLength(body, len);
+	cJSON *root = lv_json_parse_n(body, len);
 	const cJSON *item;
 	int rc = LV_OK;
 	*found = 0;
@@ -1055,7 +1055,7 @@ static int comfy_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job 
 {
 	comfy *c = self;
 	call k;
-	cJSON *state = job->job_state ? cJSON_Parse(job->job_state) : NULL, *root = NULL, *picked = NULL;
+	cJSON *state = job->job_state ? lv_json_parse_text(job->job_state) : NULL, *root = NULL, *picked = NULL;
 	const cJSON *files, *f;
 	const char *kind;
 	char *dir = NULL;

@@ -100,7 +100,7 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
-	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	cJSON *j = resp->body_len ? lv_json_parse_n(resp->body, resp->body_len) : NULL;
 	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
 	           *rid = lv_json_get_str(j, "request_id");
 	int rc;
@@ -206,7 +206,7 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		rc = http_error(err, &c, &resp, "submit", 1);
 		goto out;
 	}
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	j = lv_json_parse_n(resp.body, resp.body_len);
 	out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	task_id = lv_json_get_str(out, "task_id");
 	status = lv_json_get_str(out, "task_status");
@@ -239,7 +239,7 @@ static int read_task(const lv_vh_call *c, const lv_http_response *resp, cJSON **
 		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
 		if (resp->status == 404 || resp->status == 408 || resp->status == 409 || resp->status == 425)
 			err->retryable = 1;
-	} else if (!(*j = cJSON_ParseWithLength(resp->body, resp->body_len)) ||
+	} else if (!(*j = lv_json_parse_n(resp->body, resp->body_len)) ||
 	           !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status")) {
 		cJSON_Delete(*j);
 		*j = NULL;
@@ -358,7 +358,7 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
                     lv_provider_error *err)
 {
 	ds_provider *dp = self;
-	cJSON *state = job->job_state ? cJSON_Parse(job->job_state) : NULL, *j = NULL;
+	cJSON *state = job->job_state ? lv_json_parse_text(job->job_state) : NULL, *j = NULL;
 	const char *url = lv_json_get_str(state, "video_url");
 	int rc;
 	if (!url) {

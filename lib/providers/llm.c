@@ -53,7 +53,7 @@ static const char storyboard_schema[] =
 
 cJSON *lv_llm_storyboard_schema(void)
 {
-	cJSON *s = cJSON_Parse(storyboard_schema);
+	cJSON *s = lv_json_parse_text(storyboard_schema);
 	if (!s)
 		lv_error_nomem();
 	return s;
@@ -219,7 +219,7 @@ static const char moderation_schema[] =
 
 cJSON *lv_llm_moderation_schema(void)
 {
-	cJSON *s = cJSON_Parse(moderation_schema);
+	cJSON *s = lv_json_parse_text(moderation_schema);
 	if (!s)
 		lv_error_nomem();
 	return s;
@@ -318,7 +318,7 @@ static cJSON *parse_object(const char *s, size_t len)
 		len--;
 	if (len == 0)
 		return NULL;
-	o = cJSON_ParseWithLength(s, len);
+	o = lv_json_parse_n(s, len);
 	if (o && !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		o = NULL;
@@ -465,7 +465,7 @@ static void clean_copy(char *dst, size_t cap, const char *src)
 
 void lv_llm_vendor_error_read(lv_llm_vendor_error *out, const char *body, const char *const *secrets)
 {
-	cJSON *j = body ? cJSON_Parse(body) : NULL;
+	cJSON *j = body ? lv_json_parse_text(body) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	const cJSON *code;
 	memset(out, 0, sizeof(*out));

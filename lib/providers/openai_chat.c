@@ -136,7 +136,7 @@ static int rejects_format(const lv_http_response *r)
 int lv_chat_read_answer(const char *body, cJSON **obj, int *truncated, char *problem, size_t pcap, char *extra,
                         size_t ecap)
 {
-	cJSON *j = body ? cJSON_Parse(body) : NULL;
+	cJSON *j = body ? lv_json_parse_text(body) : NULL;
 	const cJSON *choice, *msg, *refusal;
 	const char *finish, *content;
 	int answer = ANSWER_RETRY;

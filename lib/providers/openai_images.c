@@ -176,7 +176,7 @@ static int images_render(void *self, const lv_call_ctx *ctx, const lv_anchor_req
 	free(body);
 	if (rc)
 		return rc;
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	j = lv_json_parse_n(resp.body, resp.body_len);
 	lv_http_response_free(&resp);
 	item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "data"), 0);
 	if (!cJSON_IsObject(item)) {

@@ -139,7 +139,7 @@ int lv_oai_get_url(const lv_oai *o, const lv_call_ctx *ctx, const char *url, con
 static cJSON *error_fields(const lv_http_response *resp, const char **code, const char **type, const char **param,
                            const char **message)
 {
-	cJSON *j = resp->body ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	cJSON *j = resp->body ? lv_json_parse_n(resp->body, resp->body_len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	*code = *type = *param = *message = NULL;
 	if (cJSON_IsObject(e)) {

@@ -56,7 +56,7 @@ static char *request_body(const openai_moderation *m, const char *const *texts, 
 /* Read one batch's answer.  1: flagged (out filled), 0: nothing flagged, -1: not the documented shape. */
 static int read_results(const char *body, size_t n, size_t base, lv_moderation_result *out)
 {
-	cJSON *j = cJSON_Parse(body);
+	cJSON *j = lv_json_parse_text(body);
 	const cJSON *results = cJSON_GetObjectItemCaseSensitive(j, "results"), *r;
 	size_t i = 0;
 	int verdict = 0;

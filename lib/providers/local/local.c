@@ -104,7 +104,7 @@ static int local_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *
 {
 	local_provider *lp = self;
 	int64_t ready_at = 0, now = lv_now_ms();
-	cJSON *s = job->job_state ? cJSON_Parse(job->job_state) : NULL;
+	cJSON *s = job->job_state ? lv_json_parse_text(job->job_state) : NULL;
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "ready_at");
 	(void)ctx;
 	if (cJSON_IsNumber(r))

@@ -1,0 +1,1137 @@
+#define _GNU_SOURCE /* splice(2), pipe2(2), accept4(2) */
+#include "edge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EDGE_MAX_HEAD 16384          /* = CivetWeb's max_request_size */
+#define EDGE_MAX_HEADERS 64          /* = CivetWeb's MG_MAX_HEADERS */
+#define EDGE_DRAIN_BYTES (1u << 20)  /* read at most this much of an unread body after a response */
+#define EDGE_DRAIN_MS 2000           /* ... for at most this long */
+#define EDGE_TICK_MS 100             /* deadline resolution */
+#define EDGE_MAX_TRUSTED 32
+#define EDGE_READY_EVERY_MS 1000     /* how often the readiness probe asks the store */
+
+enum { E_HEAD, E_CONNECT, E_PIPE, E_DRAIN, E_CLOSED };
+
+struct econn;
+
+typedef struct ep_tag {
+	struct econn *c; /* NULL for the listener and the wake pipe */
+	int side;        /* 0 client, 1 upstream; for a listener its index */
+} ep_tag;
+
+typedef struct edir {
+	int r, w;         /* the pipe bytes travel through */
+	size_t n;         /* bytes in the pipe */
+	int eof;          /* the source has no more */
+	int shut;         /* the destination was half-closed */
+	int dead;         /* the destination is gone: drop what comes */
+} edir;
+
+typedef struct econn {
+	struct econn *prev, *next;
+	int state;
+	int cfd, ufd;
+	int64_t deadline;  /* E_HEAD, E_DRAIN: ms monotonic */
+	int served;        /* requests answered by the edge itself on this connection */
+	int family;
+	unsigned char ip[16];
+	char addr[INET6_ADDRSTRLEN];
+	int trusted;
+	int slot;          /* upstream local port registered in peers, or -1 */
+	edir dir[2];       /* 0: client -> upstream, 1: upstream -> client */
+	unsigned cev, uev; /* epoll interest now */
+	size_t drained;
+	ep_tag ctag, utag;
+} econn;
+
+typedef struct trusted_net {
+	int family;
+	unsigned char addr[16];
+	int bits;
+} trusted_net;
+
+typedef struct peer_slot {
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char trusted;
+	unsigned char used;
+} peer_slot;
+
+struct srv_edge {
+	srv_context *srv;
+	srv_edge_options o;
+	int lfd;
+	int epfd;
+	int wake[2];
+	pthread_t thread, prober;
+	int thread_started, prober_started;
+	atomic_int stop;
+	atomic_int quiesce;           /* stop accepting, keep serving what is open */
+	atomic_int ready;             /* 1 ready, 0 not (see ready_msg) */
+	char ready_msg[256];          /* guarded by lock */
+	atomic_ullong open_now, refused, rejected, probes; /* for /metrics */
+	econn *conns;
+	econn *closed;                /* closed during this batch of events; freed after it */
+	int n_conns;
+	int accept_paused;
+	int64_t accept_resume;
+	trusted_net trusted[EDGE_MAX_TRUSTED];
+	size_t n_trusted;
+	pthread_mutex_t lock;         /* peers, ready_msg */
+	pthread_cond_t cond;          /* wakes the prober to stop */
+	peer_slot *peers;             /* 65536, by upstream local port */
+	ep_tag listen_tag, wake_tag;
+	size_t pipe_cap;
+	char buf[EDGE_MAX_HEAD + 1];
+};
+
+/* ---- addresses ------------------------------------------------------------------------------ */
+
+static void addr_bytes(const struct sockaddr *sa, int *family, unsigned char ip[16])
+{
+	memset(ip, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			*family = AF_INET;
+			memcpy(ip, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			*family = AF_INET6;
+			memcpy(ip, s6->sin6_addr.s6_addr, 16);
+		}
+	} else {
+		*family = AF_INET;
+		memcpy(ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	}
+}
+
+static int parse_net(trusted_net *n, const char *text)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t hl = slash ? (size_t)(slash - text) : strlen(text);
+	int max;
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, host, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	n->bits = max;
+	if (slash) {
+		char *end;
+		long b = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || b < 0 || b > max)
+			return -1;
+		n->bits = (int)b;
+	}
+	return 0;
+}
+
+static int net_contains(const trusted_net *n, int family, const unsigned char ip[16])
+{
+	int full = n->bits / 8, rest = n->bits % 8;
+	if (n->family != family)
+		return 0;
+	if (memcmp(n->addr, ip, (size_t)full) != 0)
+		return 0;
+	if (rest) {
+		unsigned char mask = (unsigned char)(0xffu << (8 - rest));
+		if ((n->addr[full] & mask) != (ip[full] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_trusted(const srv_edge *e, int family, const unsigned char ip[16])
+{
+	size_t i;
+	for (i = 0; i < e->n_trusted; i++)
+		if (net_contains(&e->trusted[i], family, ip))
+			return 1;
+	return 0;
+}
+
+void srv_edge_stats(srv_edge *e, unsigned long long *open_now, unsigned long long *refused,
+                    unsigned long long *rejected, unsigned long long *probes)
+{
+	*open_now = e ? atomic_load(&e->open_now) : 0;
+	*refused = e ? atomic_load(&e->refused) : 0;
+	*rejected = e ? atomic_load(&e->rejected) : 0;
+	*probes = e ? atomic_load(&e->probes) : 0;
+}
+
+int srv_edge_peer(srv_edge *e, int port, char *addr, size_t cap, int *trusted)
+{
+	int rc = -1;
+	if (!e || port <= 0 || port > 65535)
+		return -1;
+	pthread_mutex_lock(&e->lock);
+	if (e->peers[port].used) {
+		snprintf(addr, cap, "%s", e->peers[port].addr);
+		*trusted = e->peers[port].trusted;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+/* ---- connections ------------------------------------------------------------------------------ */
+
+static void set_interest(srv_edge *e, int fd, ep_tag *tag, unsigned *now, unsigned want)
+{
+	struct epoll_event ev;
+	if (*now == want)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = tag;
+	epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev);
+	*now = want;
+}
+
+static void close_pipes(econn *c)
+{
+	int d;
+	for (d = 0; d < 2; d++) {
+		if (c->dir[d].r >= 0)
+			close(c->dir[d].r);
+		if (c->dir[d].w >= 0)
+			close(c->dir[d].w);
+		c->dir[d].r = c->dir[d].w = -1;
+	}
+}
+
+static void release_upstream(srv_edge *e, econn *c)
+{
+	if (c->slot > 0) {
+		pthread_mutex_lock(&e->lock);
+		e->peers[c->slot].used = 0;
+		pthread_mutex_unlock(&e->lock);
+		c->slot = -1;
+	}
+	if (c->ufd >= 0) {
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	close_pipes(c);
+}
+
+static void conn_close(srv_edge *e, econn *c)
+{
+	release_upstream(e, c);
+	if (c->cfd >= 0) {
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
+		close(c->cfd);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		e->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	e->n_conns--;
+	atomic_store(&e->open_now, (unsigned long long)e->n_conns);
+	/* Other events of the same batch may still point into c: free it after the batch. */
+	c->state = E_CLOSED;
+	c->cfd = -1;
+	c->prev = NULL;
+	c->next = e->closed;
+	e->closed = c;
+}
+
+static void free_closed(srv_edge *e)
+{
+	while (e->closed) {
+		econn *c = e->closed;
+		e->closed = c->next;
+		free(c);
+	}
+}
+
+/* The response is out: half-close, then read and drop what the client still sends (bounded), so
+ * that closing does not reset the connection under a response the client has not read yet. */
+static void start_drain(srv_edge *e, econn *c)
+{
+	release_upstream(e, c);
+	shutdown(c->cfd, SHUT_WR);
+	c->state = E_DRAIN;
+	c->deadline = srv_mono_ms() + EDGE_DRAIN_MS;
+	c->drained = 0;
+	set_interest(e, c->cfd, &c->ctag, &c->cev, EPOLLIN);
+}
+
+static void do_drain(srv_edge *e, econn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->cfd, e->buf, sizeof(e->buf), 0);
+		if (n > 0) {
+			c->drained += (size_t)n;
+			if (c->drained >= EDGE_DRAIN_BYTES) {
+				conn_close(e, c);
+				return;
+			}
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close(e, c); /* end of stream or error */
+		return;
+	}
+}
+
+/* A complete response written at once (they are small); a socket that cannot take it is dropped. */
+static int send_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			return -1;
+		s += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int format_response(char *out, size_t cap, int status, const char *reason, const char *id,
+                           const char *extra, const char *body, int head_only, int keep)
+{
+	size_t bl = strlen(body);
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	n = snprintf(out, cap,
+	             "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n"
+	             "Cache-Control: no-store\r\nDate: %s\r\nConnection: %s\r\nX-Request-Id: %s\r\n%s\r\n%s",
+	             status, reason, bl, date, keep ? "keep-alive" : "close", id, extra ? extra : "",
+	             head_only ? "" : body);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Answer an error from the edge and close (after draining). */
+static void reject(srv_edge *e, econn *c, int status, const char *reason, const char *code, const char *message,
+                   const char *extra)
+{
+	char body[512], resp[1024], id[32];
+	int n;
+	srv_request_id(e->srv, id, sizeof(id));
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+	n = format_response(resp, sizeof(resp), status, reason, id, extra, body, 0, 0);
+	srv_log(e->srv, SRV_LOG_INFO, "%s %s edge %d %s", id, c->addr, status, message);
+	atomic_fetch_add(&e->rejected, 1);
+	if (n < 0 || send_all(c->cfd, resp, (size_t)n) != 0) {
+		conn_close(e, c);
+		return;
+	}
+	start_drain(e, c);
+}
+
+/* ---- the request head -------------------------------------------------------------------------- */
+
+typedef struct head {
+	const char *method, *target, *version;
+	size_t method_len, target_len, version_len;
+	int n_headers, n_host, n_cl, n_te, keep_alive, close, cl_conflict;
+	long long cl;
+	const char *rid; /* X-Request-Id */
+	size_t rid_len;
+} head;
+
+static int token_in(const char *v, size_t n, const char *token)
+{
+	size_t tl = strlen(token), i = 0;
+	while (i < n) {
+		size_t s, len;
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		len = i - s;
+		while (len > 0 && (v[s + len - 1] == ' ' || v[s + len - 1] == '\t'))
+			len--;
+		if (len == tl && !strncasecmp(v + s, token, tl))
+			return 1;
+	}
+	return 0;
+}
+
+/* Parse the head in buf[0..len) (it ends with an empty line).  Returns NULL, or the message of a
+ * 400 (or of a 431 when *too_many). */
+static const char *parse_head(head *h, const char *buf, size_t len, int *too_many)
+{
+	const char *p = buf, *end = buf + len, *eol, *sp1, *sp2;
+	memset(h, 0, sizeof(*h));
+	*too_many = 0;
+	h->cl = -1;
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++; /* empty lines before the request line are ignored (RFC 9112 §2.2) */
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		return "request: malformed request line";
+	sp1 = memchr(p, ' ', (size_t)(eol - p));
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+	if (!sp1 || !sp2)
+		return NULL; /* not HTTP/1.x as we know it: CivetWeb answers it */
+	h->method = p;
+	h->method_len = (size_t)(sp1 - p);
+	h->target = sp1 + 1;
+	h->target_len = (size_t)(sp2 - sp1 - 1);
+	h->version = sp2 + 1;
+	h->version_len = (size_t)(eol - sp2 - 1);
+	if (h->version_len > 0 && h->version[h->version_len - 1] == '\r')
+		h->version_len--;
+	for (p = eol + 1; p < end; p = eol + 1) {
+		const char *colon, *v;
+		size_t nl, vl;
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			break;
+		if (eol == p || (eol == p + 1 && *p == '\r'))
+			break; /* the empty line */
+		if (*p == ' ' || *p == '\t')
+			return "headers: line folding is not allowed";
+		if (++h->n_headers > EDGE_MAX_HEADERS) {
+			*too_many = 1;
+			return "headers: more than 64 header fields";
+		}
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (!colon || colon == p)
+			return "headers: malformed header line";
+		nl = (size_t)(colon - p);
+		if (memchr(p, ' ', nl) || memchr(p, '\t', nl))
+			return "headers: whitespace in a header name";
+		v = colon + 1;
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		vl = (size_t)(eol - v);
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			vl--;
+		if (nl == 4 && !strncasecmp(p, "Host", 4)) {
+			h->n_host++;
+		} else if (nl == 14 && !strncasecmp(p, "Content-Length", 14)) {
+			long long n = 0;
+			size_t i;
+			if (vl == 0 || vl > 18)
+				return "Content-Length: must be a decimal number";
+			for (i = 0; i < vl; i++) {
+				if (v[i] < '0' || v[i] > '9')
+					return "Content-Length: must be a decimal number";
+				n = n * 10 + (v[i] - '0');
+			}
+			if (h->n_cl++ && n != h->cl)
+				h->cl_conflict = 1;
+			h->cl = n;
+		} else if (nl == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
+			h->n_te++;
+		} else if (nl == 12 && !strncasecmp(p, "X-Request-Id", 12)) {
+			h->rid = v;
+			h->rid_len = vl;
+		} else if (nl == 10 && !strncasecmp(p, "Connection", 10)) {
+			if (token_in(v, vl, "close"))
+				h->close = 1;
+			if (token_in(v, vl, "keep-alive"))
+				h->keep_alive = 1;
+		}
+	}
+	if (h->n_cl && h->n_te)
+		return "Transfer-Encoding: not allowed together with Content-Length";
+	if (h->cl_conflict)
+		return "Content-Length: given more than once with different values";
+	if (h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8)) {
+		if (h->n_host == 0)
+			return "Host: required on HTTP/1.1";
+	}
+	if (h->n_host > 1)
+		return "Host: given more than once";
+	return NULL;
+}
+
+static int target_is(const head *h, const char *path)
+{
+	size_t n = strlen(path);
+	return h->target_len >= n && !memcmp(h->target, path, n) && (h->target_len == n || h->target[n] == '?');
+}
+
+static int method_is(const head *h, const char *m)
+{
+	return h->method_len == strlen(m) && !memcmp(h->method, m, h->method_len);
+}
+
+/* /healthz and /readyz, answered here.  Returns 1 when the connection waits for its next request. */
+static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
+{
+	char body[384], resp[1024], id[72];
+	int ready = 1, status = 200, keep, n;
+	int64_t started = srv_mono_ms();
+	const char *path = target_is(h, "/healthz") ? "/healthz" : "/readyz";
+	ssize_t k;
+
+	/* Take the head off the socket now (it was only peeked at). */
+	k = recv(c->cfd, e->buf, head_len, 0);
+	if (k != (ssize_t)head_len) {
+		conn_close(e, c);
+		return 0;
+	}
+	if (h->rid && srv_request_id_valid(h->rid, h->rid_len))
+		snprintf(id, sizeof(id), "%.*s", (int)h->rid_len, h->rid);
+	else
+		srv_request_id(e->srv, id, sizeof(id));
+	if (!strcmp(path, "/healthz")) {
+		snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}", lv_version());
+	} else {
+		char msg[256];
+		pthread_mutex_lock(&e->lock);
+		ready = atomic_load(&e->ready);
+		snprintf(msg, sizeof(msg), "%s", e->ready_msg);
+		pthread_mutex_unlock(&e->lock);
+		if (ready) {
+			snprintf(body, sizeof(body), "{\"status\":\"ready\",\"version\":\"%s\"}", lv_version());
+		} else {
+			status = 503;
+			snprintf(body, sizeof(body), "{\"status\":\"unavailable\",\"version\":\"%s\",\"error\":\"%s\"}",
+			         lv_version(), msg);
+		}
+	}
+	keep = h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8) ? !h->close : h->keep_alive;
+	n = format_response(resp, sizeof(resp), status, status == 200 ? "OK" : "Service Unavailable", id,
+	                    status == 503 ? "Retry-After: 1\r\n" : NULL, body, method_is(h, "HEAD"), keep);
+	srv_log(e->srv, SRV_LOG_INFO, "%s %.*s %s %d %lldms edge %s", id, (int)h->method_len, h->method, path, status,
+	        (long long)(srv_mono_ms() - started), c->addr);
+	if (n < 0 || send_all(c->cfd, resp, (size_t)n) != 0) {
+		conn_close(e, c);
+		return 0;
+	}
+	c->served++;
+	atomic_fetch_add(&e->probes, 1);
+	if (!keep) {
+		start_drain(e, c);
+		return 0;
+	}
+	c->deadline = srv_mono_ms() + e->o.header_timeout_ms;
+	return 1;
+}
+
+static void start_upstream(srv_edge *e, econn *c);
+
+static void do_head(srv_edge *e, econn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->cfd, e->buf, EDGE_MAX_HEAD, MSG_PEEK);
+		size_t i, start = 0, hl = 0;
+		const char *msg;
+		head h;
+		int too_many;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			conn_close(e, c);
+			return;
+		}
+		if (n < 0)
+			return;
+		while (start < (size_t)n && (e->buf[start] == '\r' || e->buf[start] == '\n'))
+			start++;
+		for (i = start; i < (size_t)n; i++)
+			if (e->buf[i] == '\n' &&
+			    ((i + 1 < (size_t)n && e->buf[i + 1] == '\n') ||
+			     (i + 2 < (size_t)n && e->buf[i + 1] == '\r' && e->buf[i + 2] == '\n'))) {
+				hl = i + (e->buf[i + 1] == '\n' ? 2 : 3);
+				break;
+			}
+		if (!hl) {
+			if ((size_t)n >= EDGE_MAX_HEAD)
+				reject(e, c, 431, "Request Header Fields Too Large", "request_too_large",
+				       "headers: larger than 16384 bytes", NULL);
+			return; /* wait for more (edge-triggered: the next byte wakes us) */
+		}
+		if ((msg = parse_head(&h, e->buf, hl, &too_many))) {
+			if (too_many)
+				reject(e, c, 431, "Request Header Fields Too Large", "request_too_large", msg, NULL);
+			else
+				reject(e, c, 400, "Bad Request", "invalid_request", msg, NULL);
+			return;
+		}
+		if (h.method && (target_is(&h, "/healthz") || target_is(&h, "/readyz")) &&
+		    (method_is(&h, "GET") || method_is(&h, "HEAD")) && h.n_te == 0 && h.cl <= 0) {
+			if (!serve_probe(e, c, &h, hl))
+				return;
+			continue; /* a pipelined next request may be there already */
+		}
+		start_upstream(e, c);
+		return;
+	}
+}
+
+/* ---- the hand-over ------------------------------------------------------------------------------ */
+
+static void update_pipe_interest(srv_edge *e, econn *c)
+{
+	unsigned cw = 0, uw = 0;
+	if (!c->dir[0].eof && !c->dir[0].dead && c->dir[0].n < e->pipe_cap)
+		cw |= EPOLLIN;
+	if (c->dir[1].n > 0)
+		cw |= EPOLLOUT;
+	if (!c->dir[1].eof && c->dir[1].n < e->pipe_cap)
+		uw |= EPOLLIN;
+	if (c->dir[0].n > 0 && !c->dir[0].dead)
+		uw |= EPOLLOUT;
+	set_interest(e, c->cfd, &c->ctag, &c->cev, cw);
+	set_interest(e, c->ufd, &c->utag, &c->uev, uw);
+}
+
+/* Move what can move in direction d.  Returns -1 when the connection must be closed. */
+static int pump(srv_edge *e, econn *c, int d)
+{
+	edir *x = &c->dir[d];
+	int src = d == 0 ? c->cfd : c->ufd, dst = d == 0 ? c->ufd : c->cfd;
+	if (x->dead)
+		return 0; /* what the client still sends is drained after the response */
+	for (;;) {
+		int moved = 0;
+		if (!x->eof && x->n < e->pipe_cap) {
+			ssize_t k = splice(src, NULL, x->w, NULL, e->pipe_cap - x->n, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (k > 0) {
+				x->n += (size_t)k;
+				moved = 1;
+			} else if (k == 0) {
+				x->eof = 1;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				if (d == 1)
+					return -1;
+				x->eof = 1; /* the client's side broke: nothing more comes from it */
+			}
+		}
+		if (x->n > 0) {
+			ssize_t k = splice(x->r, NULL, dst, NULL, x->n, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (k > 0) {
+				x->n -= (size_t)k;
+				moved = 1;
+			} else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+				if (d == 1)
+					return -1; /* the client is gone */
+				x->dead = 1;       /* CivetWeb closed while the client was still sending */
+				return 0;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	if (x->eof && x->n == 0 && !x->shut && !x->dead) {
+		shutdown(dst, SHUT_WR);
+		x->shut = 1;
+	}
+	return 0;
+}
+
+static void do_pipe(srv_edge *e, econn *c)
+{
+	if (pump(e, c, 0) != 0 || pump(e, c, 1) != 0) {
+		conn_close(e, c);
+		return;
+	}
+	if (c->dir[1].eof && c->dir[1].n == 0) {
+		/* CivetWeb has sent everything and closed. */
+		if (c->dir[0].eof && c->dir[0].n == 0)
+			conn_close(e, c);
+		else
+			start_drain(e, c);
+		return;
+	}
+	update_pipe_interest(e, c);
+}
+
+static void start_upstream(srv_edge *e, econn *c)
+{
+	struct sockaddr_in up, local;
+	socklen_t ll = sizeof(local);
+	struct epoll_event ev;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		reject(e, c, 503, "Service Unavailable", "internal_error", "server: out of file descriptors",
+		       "Retry-After: 1\r\n");
+		return;
+	}
+	memset(&up, 0, sizeof(up));
+	up.sin_family = AF_INET;
+	up.sin_port = htons((unsigned short)e->o.upstream_port);
+	up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((connect(fd, (struct sockaddr *)&up, sizeof(up)) != 0 && errno != EINPROGRESS) ||
+	    getsockname(fd, (struct sockaddr *)&local, &ll) != 0) {
+		close(fd);
+		reject(e, c, 503, "Service Unavailable", "internal_error", "server: cannot take the request now",
+		       "Retry-After: 1\r\n");
+		return;
+	}
+	c->ufd = fd;
+	c->slot = ntohs(local.sin_port);
+	pthread_mutex_lock(&e->lock);
+	snprintf(e->peers[c->slot].addr, sizeof(e->peers[c->slot].addr), "%s", c->addr);
+	e->peers[c->slot].trusted = (unsigned char)c->trusted;
+	e->peers[c->slot].used = 1;
+	pthread_mutex_unlock(&e->lock);
+	c->state = E_CONNECT;
+	c->utag.c = c;
+	c->utag.side = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.ptr = &c->utag;
+	c->uev = EPOLLOUT;
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
+	/* The client waits (level-triggered from now on) until the upstream connection is up. */
+	{
+		struct epoll_event cev;
+		memset(&cev, 0, sizeof(cev));
+		cev.data.ptr = &c->ctag;
+		epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->cfd, &cev);
+		c->cev = 0;
+	}
+}
+
+static void upstream_connected(srv_edge *e, econn *c)
+{
+	int err = 0, d;
+	socklen_t el = sizeof(err);
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+		reject(e, c, 503, "Service Unavailable", "internal_error", "server: cannot take the request now",
+		       "Retry-After: 1\r\n");
+		return;
+	}
+	for (d = 0; d < 2; d++) {
+		int fds[2];
+		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+			conn_close(e, c);
+			return;
+		}
+		c->dir[d].r = fds[0];
+		c->dir[d].w = fds[1];
+	}
+	c->state = E_PIPE;
+	do_pipe(e, c);
+}
+
+/* ---- accepting ---------------------------------------------------------------------------------- */
+
+static void refuse(srv_edge *e, int fd, const char *addr, const char *message)
+{
+	char body[384], resp[1024], id[32];
+	int n;
+	srv_request_id(e->srv, id, sizeof(id));
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"rate_limited\",\"message\":\"%s\"}}", message);
+	n = format_response(resp, sizeof(resp), 429, "Too Many Requests", id, "Retry-After: 1\r\n", body, 0, 0);
+	srv_log(e->srv, SRV_LOG_DEBUG, "%s %s refused: %s", id, addr, message);
+	atomic_fetch_add(&e->refused, 1);
+	if (n > 0)
+		(void)send(fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void do_accept(srv_edge *e)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct epoll_event ev;
+		unsigned char ip[16];
+		int family, fd, same = 0, trusted;
+		econn *c, *it;
+		char addr[INET6_ADDRSTRLEN];
+
+		fd = accept4(e->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop accepting for a moment instead of spinning on a
+				 * listener that stays readable. */
+				struct epoll_event lev;
+				memset(&lev, 0, sizeof(lev));
+				lev.data.ptr = &e->listen_tag;
+				epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &lev);
+				e->accept_paused = 1;
+				e->accept_resume = srv_mono_ms() + EDGE_TICK_MS;
+				srv_log(e->srv, SRV_LOG_WARN, "edge: cannot accept: %s", strerror(errno));
+			}
+			return;
+		}
+		addr_bytes((struct sockaddr *)&ss, &family, ip);
+		if (!inet_ntop(family, ip, addr, sizeof(addr)))
+			snprintf(addr, sizeof(addr), "?");
+		trusted = is_trusted(e, family, ip);
+		if (e->n_conns >= e->o.max_connections) {
+			refuse(e, fd, addr, "connections: the server has too many open connections; retry later");
+			continue;
+		}
+		if (!trusted) {
+			for (it = e->conns; it; it = it->next)
+				if (it->family == family && !memcmp(it->ip, ip, 16))
+					same++;
+			if (same >= e->o.max_connections_per_ip) {
+				char m[160];
+				snprintf(m, sizeof(m), "connections: at most %d open connections from one address "
+				                       "(server.max_connections_per_ip)",
+				         e->o.max_connections_per_ip);
+				refuse(e, fd, addr, m);
+				continue;
+			}
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->cfd = fd;
+		c->ufd = -1;
+		c->slot = -1;
+		c->family = family;
+		memcpy(c->ip, ip, 16);
+		memcpy(c->addr, addr, sizeof(addr));
+		c->trusted = trusted;
+		c->dir[0].r = c->dir[0].w = c->dir[1].r = c->dir[1].w = -1;
+		c->state = E_HEAD;
+		c->deadline = srv_mono_ms() + e->o.header_timeout_ms;
+		c->ctag.c = c;
+		c->ctag.side = 0;
+		memset(&ev, 0, sizeof(ev));
+		/* Edge-triggered while the head arrives: the bytes are only peeked at, so a level-triggered
+		 * descriptor would stay readable and spin. */
+		ev.events = EPOLLIN | EPOLLET;
+		ev.data.ptr = &c->ctag;
+		c->cev = ev.events;
+		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = e->conns;
+		if (e->conns)
+			e->conns->prev = c;
+		e->conns = c;
+		e->n_conns++;
+		atomic_store(&e->open_now, (unsigned long long)e->n_conns);
+		do_head(e, c);
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------------------------ */
+
+static void sweep(srv_edge *e, int64_t now)
+{
+	econn *c = e->conns, *next;
+	if (e->accept_paused && now >= e->accept_resume && e->lfd >= 0) {
+		struct epoll_event lev;
+		memset(&lev, 0, sizeof(lev));
+		lev.events = EPOLLIN;
+		lev.data.ptr = &e->listen_tag;
+		epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &lev);
+		e->accept_paused = 0;
+	}
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state == E_HEAD && now >= c->deadline) {
+			if (c->served) {
+				conn_close(e, c); /* an idle keep-alive connection */
+			} else {
+				char m[128];
+				snprintf(m, sizeof(m), "request: the request head did not arrive within %d ms "
+				                       "(server.header_timeout_ms)",
+				         e->o.header_timeout_ms);
+				reject(e, c, 408, "Request Timeout", "invalid_request", m, NULL);
+			}
+		} else if (c->state == E_DRAIN && now >= c->deadline) {
+			conn_close(e, c);
+		}
+	}
+}
+
+static void *edge_main(void *arg)
+{
+	srv_edge *e = arg;
+	struct epoll_event evs[64];
+	int64_t last_sweep = srv_mono_ms();
+	while (!atomic_load(&e->stop)) {
+		int n = epoll_wait(e->epfd, evs, 64, EDGE_TICK_MS), i;
+		int64_t now;
+		if (atomic_load(&e->quiesce) && e->lfd >= 0) {
+			epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->lfd, NULL);
+			close(e->lfd);
+			e->lfd = -1;
+			continue; /* the events of this batch may name the listener */
+		}
+		for (i = 0; i < n; i++) {
+			ep_tag *t = evs[i].data.ptr;
+			econn *c = t->c;
+			if (t == &e->wake_tag)
+				continue;
+			if (t == &e->listen_tag) {
+				if (e->lfd >= 0)
+					do_accept(e);
+				continue;
+			}
+			switch (c->state) {
+			case E_HEAD:
+				if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN))
+					conn_close(e, c);
+				else
+					do_head(e, c);
+				break;
+			case E_CONNECT:
+				if (t->side == 1)
+					upstream_connected(e, c);
+				else if (evs[i].events & (EPOLLERR | EPOLLHUP))
+					conn_close(e, c);
+				break;
+			case E_PIPE:
+				do_pipe(e, c);
+				break;
+			case E_DRAIN:
+				do_drain(e, c);
+				break;
+			default: /* closed by an earlier event of this batch */
+				break;
+			}
+		}
+		now = srv_mono_ms();
+		if (now - last_sweep >= EDGE_TICK_MS) {
+			sweep(e, now);
+			last_sweep = now;
+		}
+		free_closed(e);
+	}
+	while (e->conns)
+		conn_close(e, e->conns);
+	free_closed(e);
+	return NULL;
+}
+
+/* Ask the store (and the storage) whether this process can serve, once a second, so that /readyz
+ * answers at once from what was last seen and never waits for a slow store itself. */
+static void *prober_main(void *arg)
+{
+	srv_edge *e = arg;
+	pthread_mutex_lock(&e->lock);
+	while (!atomic_load(&e->stop)) {
+		char msg[256] = "";
+		int ok;
+		struct timespec until;
+		pthread_mutex_unlock(&e->lock);
+		ok = srv_check_ready(e->srv, msg, sizeof(msg)) == 0;
+		pthread_mutex_lock(&e->lock);
+		snprintf(e->ready_msg, sizeof(e->ready_msg), "%s", msg);
+		atomic_store(&e->ready, ok);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += EDGE_READY_EVERY_MS / 1000;
+		if (!atomic_load(&e->stop))
+			pthread_cond_timedwait(&e->cond, &e->lock, &until);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- start and stop -------------------------------------------------------------------------------- */
+
+static int open_listener(const char *listen_addr, int *port, char *err, size_t cap)
+{
+	char host[256], service[16];
+	const char *colon = strrchr(listen_addr, ':');
+	struct addrinfo hints, *ai = NULL;
+	int fd = -1, one = 1, rc;
+	if (colon) {
+		size_t hl = (size_t)(colon - listen_addr);
+		if (hl >= sizeof(host) || strlen(colon + 1) >= sizeof(service)) {
+			snprintf(err, cap, "malformed address");
+			return -1;
+		}
+		memcpy(host, listen_addr, hl);
+		host[hl] = '\0';
+		snprintf(service, sizeof(service), "%s", colon + 1);
+	} else {
+		host[0] = '\0';
+		snprintf(service, sizeof(service), "%s", listen_addr);
+	}
+	if (host[0] == '[') {
+		size_t hl = strlen(host);
+		if (hl < 2 || host[hl - 1] != ']') {
+			snprintf(err, cap, "malformed IPv6 address");
+			return -1;
+		}
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (!host[0] || !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "0.0.0.0");
+	if ((rc = getaddrinfo(host, service, &hints, &ai)) != 0 || !ai) {
+		snprintf(err, cap, "%s", gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+		snprintf(err, cap, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &sl);
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                        : ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return fd;
+}
+
+static void edge_free(srv_edge *e)
+{
+	if (e->lfd >= 0)
+		close(e->lfd);
+	if (e->epfd >= 0)
+		close(e->epfd);
+	if (e->wake[0] >= 0)
+		close(e->wake[0]);
+	if (e->wake[1] >= 0)
+		close(e->wake[1]);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cond);
+	free(e->peers);
+	free(e);
+}
+
+int srv_edge_start(srv_edge **out, srv_context *srv, const srv_edge_options *o, int *port, char *err,
+                   size_t cap)
+{
+	srv_edge *e = calloc(1, sizeof(*e));
+	struct epoll_event ev;
+	const char *p;
+	*out = NULL;
+	if (!e || !(e->peers = calloc(65536, sizeof(peer_slot)))) {
+		free(e);
+		snprintf(err, cap, "out of memory");
+		return -1;
+	}
+	e->srv = srv;
+	e->o = *o;
+	e->lfd = e->epfd = e->wake[0] = e->wake[1] = -1;
+	atomic_init(&e->stop, 0);
+	atomic_init(&e->quiesce, 0);
+	atomic_init(&e->ready, 0);
+	snprintf(e->ready_msg, sizeof(e->ready_msg), "starting");
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	for (p = o->trusted_proxies; p && *p;) {
+		char item[64];
+		size_t n = strcspn(p, ",");
+		if (n >= sizeof(item) || e->n_trusted == EDGE_MAX_TRUSTED) {
+			snprintf(err, cap, "server.trusted_proxies: at most %d entries of an address or CIDR block",
+			         EDGE_MAX_TRUSTED);
+			edge_free(e);
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (parse_net(&e->trusted[e->n_trusted], item) != 0) {
+			snprintf(err, cap, "server.trusted_proxies: '%s' is not an IP address or CIDR block", item);
+			edge_free(e);
+			return -1;
+		}
+		e->n_trusted++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if ((e->lfd = open_listener(o->listen, port, err, cap)) < 0) {
+		edge_free(e);
+		return -1;
+	}
+	{
+		int probe[2];
+		long sz = 65536;
+		if (pipe2(probe, O_CLOEXEC) == 0) {
+			sz = fcntl(probe[0], F_GETPIPE_SZ);
+			close(probe[0]);
+			close(probe[1]);
+		}
+		e->pipe_cap = sz > 0 ? (size_t)sz : 65536;
+	}
+	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || pipe2(e->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, cap, "%s", strerror(errno));
+		edge_free(e);
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &e->listen_tag;
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lfd, &ev);
+	ev.data.ptr = &e->wake_tag;
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wake[0], &ev);
+	if (pthread_create(&e->prober, NULL, prober_main, e) != 0) {
+		snprintf(err, cap, "cannot start a thread");
+		edge_free(e);
+		return -1;
+	}
+	e->prober_started = 1;
+	if (pthread_create(&e->thread, NULL, edge_main, e) != 0) {
+		snprintf(err, cap, "cannot start a thread");
+		srv_edge_stop(e);
+		return -1;
+	}
+	e->thread_started = 1;
+	*out = e;
+	return 0;
+}
+
+void srv_edge_quiesce(srv_edge *e)
+{
+	if (!e)
+		return;
+	atomic_store(&e->quiesce, 1);
+	if (e->wake[1] >= 0 && write(e->wake[1], "q", 1) < 0) {
+		/* the loop also wakes by itself every tick */
+	}
+}
+
+void srv_edge_stop(srv_edge *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	atomic_store(&e->stop, 1);
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	if (e->wake[1] >= 0 && write(e->wake[1], "x", 1) < 0) {
+		/* the loop also wakes by itself every tick */
+	}
+	if (e->thread_started)
+		pthread_join(e->thread, NULL);
+	if (e->prober_started)
+		pthread_join(e->prober, NULL);
+	edge_free(e);
+}
