@@ -836,6 +836,21 @@ static int sq_lease_held(lv_store_tx *tx, const char *owner, char (**out)[LV_ID_
 	return LV_OK;
 }
 
+/* ---- savepoints ------------------------------------------------------------------------ */
+
+static int sq_savepoint(lv_store_tx *tx, int op)
+{
+	static const char *const sql[] = { "SAVEPOINT lv_sp", "RELEASE lv_sp", "ROLLBACK TO lv_sp; RELEASE lv_sp" };
+	int rc;
+	if (op < LV_SP_BEGIN || op > LV_SP_ROLLBACK)
+		return lv_error_set(LV_EINTERNAL, "store: unknown savepoint operation %d", op);
+	/* An I/O error or a full disk may have rolled the whole transaction back already. */
+	if (sqlite3_get_autocommit(tx->c->db))
+		return lv_error_set(LV_ESTORE, "store: the transaction was rolled back");
+	rc = sqlite3_exec(tx->c->db, sql[op], NULL, NULL, NULL);
+	return rc == SQLITE_OK ? LV_OK : db_error(tx->c->db, rc, "savepoint");
+}
+
 /* ---- change counter ------------------------------------------------------------------ */
 
 static int sq_change_counter(lv_store *base, uint64_t *out)
@@ -1037,6 +1052,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_outbox_for_task,
 	sq_change_counter,
 	sq_lease_held,
+	sq_savepoint,
 };
 
 const char *lv_store_sqlite_statement(int i)

@@ -187,7 +187,12 @@ typedef struct lv_store_ops {
 	/* The ids of the tasks whose lease `owner` holds (finishing, canceling or losing a task clears
 	 * its lease owner); read from an index, without reading the task rows. */
 	int (*lease_held)(lv_store_tx *tx, const char *owner, char (**ids)[LV_ID_MAX], size_t *n);
+	/* A savepoint inside a write transaction (LV_SP_*), so that several callers' work can share one
+	 * transaction and one commit (group commit) while a failing caller's writes are undone alone. */
+	int (*savepoint)(lv_store_tx *tx, int op);
 } lv_store_ops;
+
+enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
 
 struct lv_store {
 	const lv_store_ops *ops;
