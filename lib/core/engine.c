@@ -327,25 +327,28 @@ static void run_group(lv_engine *e, lv_write_req *batch)
 
 int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
 {
-	lv_write_req req;
+	lv_write_req *req;
+	int rc;
 	if (lv_engine_require_store(e))
 		return LV_EINVALID;
 	if (!write || !e->store->ops->savepoint)
 		return tx_once(e, write, fn, ctx);
-	memset(&req, 0, sizeof(req));
-	req.fn = fn;
-	req.ctx = ctx;
+	if (!(req = lv_calloc(1, sizeof(*req))))
+		return LV_ENOMEM;
+	req->fn = fn;
+	req->ctx = ctx;
 	pthread_mutex_lock(&e->gmu);
 	if (e->leading && pthread_equal(e->leader, pthread_self())) {
 		pthread_mutex_unlock(&e->gmu);
+		free(req);
 		return lv_error_set(LV_EINTERNAL, "a write transaction was started inside another");
 	}
 	if (e->gq_tail)
-		e->gq_tail->next = &req;
+		e->gq_tail->next = req;
 	else
-		e->gq_head = &req;
-	e->gq_tail = &req;
-	while (!req.done) {
+		e->gq_head = req;
+	e->gq_tail = req;
+	while (!req->done) {
 		if (!e->leading) {
 			/* Lead: take what is queued (this request among it) and run it as one transaction. */
 			lv_write_req *batch = e->gq_head, *r, *last = batch;
@@ -372,14 +375,15 @@ int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
 		}
 	}
 	pthread_mutex_unlock(&e->gmu);
-	if (req.rc != LV_OK) {
-		lv_error_set(req.rc, "%s", req.message ? req.message : "store: the write failed");
-		if (req.details)
-			lv_error_set_details(req.details);
+	if ((rc = req->rc) != LV_OK) {
+		lv_error_set(rc, "%s", req->message ? req->message : "store: the write failed");
+		if (req->details)
+			lv_error_set_details(req->details);
 	}
-	free(req.message);
-	free(req.details);
-	return req.rc;
+	free(req->message);
+	free(req->details);
+	free(req);
+	return rc;
 }
 
 void lv_engine_webhook_secret(const lv_engine *e, const lv_key_rec *key, unsigned char out[32])
