@@ -8,7 +8,10 @@
  *   (c) the baseline: ffmpeg -f concat -safe 0 -i list -c:v copy -c:a aac -movflags +faststart
  *   (d) for reference, the ffmpeg command line doing the same audio work in one pass (voices
  *       delayed and mixed, looped music ducked, single-pass loudnorm, the same AAC settings)
- * and prints the times and the ratios against (c).  Fixtures are kept in a
+ *   (e) the floor: ffmpeg copying the same video and encoding (a)'s final mix, decoded to a WAV
+ *       beforehand, once to AAC with the same settings
+ * and prints the times and the ratios against (c) and (e); lines starting with "RATIO|" are
+ * collected by scripts/bench.sh.  Fixtures are kept in a
  * directory named after the parameters and reused by later runs.
  *
  *   lv-bench-compose [--segments N] [--seconds S] [--size WxH] [--repeat R] [--dir DIR] [--small]
@@ -313,8 +316,8 @@ int main(int argc, char **argv)
 {
 	opts o;
 	fixtures fx;
-	char *dir, *outa, *outb, *baseline_mp4, *equiv_mp4, *equiv = NULL, cmd[2048];
-	double *ta, *tb, *tc, *td, ma, mb, mc, md;
+	char *dir, *outa, *outb, *baseline_mp4, *equiv_mp4, *equiv = NULL, cmd[2048], *mix_wav, *floor_mp4;
+	double *ta, *tb, *tc, *td, *te, ma, mb, mc, md, me;
 	lv_compose_job job;
 	lv_compose_stats st;
 	lv_media_info info;
@@ -340,8 +343,11 @@ int main(int argc, char **argv)
 	tb = calloc((size_t)o.repeat, sizeof(double));
 	tc = calloc((size_t)o.repeat, sizeof(double));
 	td = calloc((size_t)o.repeat, sizeof(double));
+	te = calloc((size_t)o.repeat, sizeof(double));
+	mix_wav = lv_path_join(dir, "final-mix.wav");
+	floor_mp4 = lv_path_join(dir, "floor.mp4");
 	memset(&fx, 0, sizeof(fx));
-	if (!outa || !outb || !baseline_mp4 || !equiv_mp4 || !ta || !tb || !tc || !td || lv_mkdir_p(outa, 0) != LV_OK ||
+	if (!outa || !outb || !baseline_mp4 || !equiv_mp4 || !ta || !tb || !tc || !td || !te || !mix_wav || !floor_mp4 || lv_mkdir_p(outa, 0) != LV_OK ||
 	    lv_mkdir_p(outb, 0) != LV_OK)
 		goto out;
 	printf("fixtures in %s: %d segments, %.0f s, %dx%d\n", dir, o.segments, o.seconds, o.width, o.height);
@@ -377,6 +383,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ta[r] = (double)(lv_mono_ms() - t0) / 1000.0;
+		if (r == 0) { /* the final mix, decoded once (not timed), for the floor */
+			snprintf(cmd, sizeof(cmd),
+			         "ffmpeg -nostdin -hide_banner -loglevel error -y -i %s/final.mp4 -map 0:a -c:a pcm_f32le %s",
+			         outa, mix_wav);
+			if (run_cmd(cmd) != 0)
+				goto out;
+		}
 
 		video_only.out_dir = outb;
 		video_only.n_voices = 0;
@@ -398,13 +411,22 @@ int main(int argc, char **argv)
 			goto out;
 		tc[r] = (double)(lv_mono_ms() - t0) / 1000.0;
 
+		snprintf(cmd, sizeof(cmd),
+		         "ffmpeg -nostdin -hide_banner -loglevel error -y -f concat -safe 0 -i %s -i %s -map 0:v -map 1:a "
+		         "-c:v copy -c:a aac -aac_coder fast -b:a 160k -movflags +faststart %s",
+		         fx.list, mix_wav, floor_mp4);
+		t0 = lv_mono_ms();
+		if (run_cmd(cmd) != 0)
+			goto out;
+		te[r] = (double)(lv_mono_ms() - t0) / 1000.0;
+
 		t0 = lv_mono_ms();
 		if (run_cmd(equiv) != 0)
 			goto out;
 		td[r] = (double)(lv_mono_ms() - t0) / 1000.0;
 		printf("  run %d: compose %.2f s, compose (video + silent track) %.2f s, ffmpeg concat copy %.2f s, "
-		       "ffmpeg equivalent %.2f s\n",
-		       r + 1, ta[r], tb[r], tc[r], td[r]);
+		       "ffmpeg equivalent %.2f s, floor %.2f s\n",
+		       r + 1, ta[r], tb[r], tc[r], td[r], te[r]);
 	}
 	{
 		char *mp4 = lv_path_join(outa, "final.mp4");
@@ -427,12 +449,18 @@ int main(int argc, char **argv)
 	mb = median(tb, o.repeat);
 	mc = median(tc, o.repeat);
 	md = median(td, o.repeat);
+	me = median(te, o.repeat);
 	printf("\nmedian of %d runs (%d segments, %.0f s, %dx%d):\n", o.repeat, o.segments, o.seconds, o.width, o.height);
 	printf("  (a) lv_compose_run, narration + music + soft subtitles: %7.2f s  ratio %.2fx\n", ma, ma / mc);
 	printf("  (b) lv_compose_run, video join + silent AAC track:      %7.2f s  ratio %.2fx\n", mb, mb / mc);
 	printf("  (c) ffmpeg -f concat -c:v copy -c:a aac +faststart:    %7.2f s  (baseline)\n", mc);
 	printf("  (d) ffmpeg, same audio graph with one-pass loudnorm:     %7.2f s  ratio %.2fx; (a)/(d) %.2fx\n", md,
 	       md / mc, ma / md);
+	printf("  (e) floor: ffmpeg copying the video + the final mix to AAC: %5.2f s  (a)/(e) %.2fx\n", me, ma / me);
+	printf("RATIO|compose %.0f s %dx%d / floor (video copy + final mix to AAC)|%.3f|<= 1.5\n", o.seconds, o.width,
+	       o.height, ma / me);
+	printf("RATIO|compose %.0f s %dx%d / ffmpeg concat -c:v copy -c:a aac|%.3f|<= 3\n", o.seconds, o.width, o.height,
+	       ma / mc);
 	rc = 0;
 out:
 	free_fixtures(&fx, o.segments);
@@ -440,6 +468,9 @@ out:
 	free(tb);
 	free(tc);
 	free(td);
+	free(te);
+	free(mix_wav);
+	free(floor_mp4);
 	free(equiv);
 	free(equiv_mp4);
 	free(outa);

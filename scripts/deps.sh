@@ -10,7 +10,7 @@ LV_DEBIAN_PACKAGES=(
   libcivetweb-dev check libsubunit-dev
   libespeak-ng-dev espeak-ng-data
   fonts-wqy-microhei fonts-dejavu-core
-  curl jq ca-certificates cppcheck
+  curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev
 )
 

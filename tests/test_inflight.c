@@ -31,7 +31,7 @@ START_TEST(hundreds_of_tasks_in_flight_on_few_threads)
 	int i, threads_before, threads;
 	int64_t until;
 	lv_pt_open(&pt, "inflight", "{\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":120000}},"
-	                            "\"pipeline\":{\"segment_concurrency\":2}}",
+	                            "\"pipeline\":{\"segment_concurrency\":2,\"max_tasks_in_flight\":150}}",
 	           0);
 	threads_before = thread_count();
 	for (i = 0; i < TASKS; i++)

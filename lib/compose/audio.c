@@ -1,25 +1,26 @@
 /*
- * The audio track: one libavfilter mix graph, encoded once to AAC.
+ * The audio track: libavfilter graphs, encoded once to AAC.
  *
  *   voices:  amovie -> asetpts -> aformat -> adelay(start) -> amix -> trim/pad to the film
  *   music:   amovie(loop) -> asetpts -> aformat -> trim/pad to the film
  *   segment: amovie -> asetpts -> aformat -> trim/pad to its share -> adelay -> amix -> trim/pad
  *   mix:     voices -> asplit -> sidechain of sidechaincompress(music * bed gain)
  *            voices + ducked music + segments * segment_audio_db -> amix
- *            -> volume(gain) -> alimiter -> aformat -> abuffersink -> AAC
+ *   final:   mix -> volume(gain) [-> alimiter, only when needed] -> aformat -> abuffersink -> AAC
  *
- * The three inputs are first rendered once, losslessly ("stems": 48 kHz stereo
- * float WAV files beside the output, removed afterwards) while an ebur128 meter
- * measures each, so that the later passes do not decode, loop and resample
- * every voice and the music again; memory stays bounded whatever the length.  Loudness is normalised with measuring passes over the
- * mix graph (an ebur128 meter in place of the encoder): the voices' and the
- * music's loudness set the bed under the speech and the sidechain level; the
- * mix's loudness gives the linear gain to the target; when that gain pushes
- * peaks towards the limiter, the limited mix is measured (loudness and true
- * peak) and the gain and ceiling corrected, at most three times.  The final
- * pass is linear gain plus a limiter, so the result lands within a fraction of
- * a LU of the target with the true peak under the ceiling, without the
- * dynamic behaviour of single-pass loudnorm.
+ * The inputs are first rendered once, losslessly ("stems": 48 kHz stereo float
+ * WAV files beside the output, removed afterwards) while an ebur128 meter
+ * measures each; the voices' and the music's loudness set the bed under the
+ * speech and the sidechain level.  The mix of the stems is then rendered once
+ * to a file while it is measured (loudness, sample and true peak); with a
+ * single input that input's stem is the mix.  Gain is linear, so the gain to
+ * the target loudness and the resulting peaks follow from that one measurement
+ * without running the mix again.  Only when the gain pushes the peaks past the
+ * ceiling does a limiter join the final pass, and only then is the limited
+ * mix measured (reading the mix file: no decoding, looping, resampling or
+ * ducking again) to correct gain and ceiling, at most three times.  The final
+ * pass reads the mix file, applies the gain (and the limiter if needed) and
+ * is encoded once.  Memory stays bounded whatever the length.
  */
 #include "compose/internal.h"
 #include "util/error.h"
@@ -45,7 +46,7 @@
 /* What AAC encoding may add to the true peak of the limited mix. */
 #define TP_CODEC_ALLOWANCE_DB 0.5
 
-enum { BR_VOICE, BR_MUSIC, BR_SEGS, BR_N };
+enum { BR_VOICE, BR_MUSIC, BR_SEGS, BR_N, BR_MIX = BR_N, BR_FILES };
 enum { AM_STEMS, AM_MIX, AM_LIMITED, AM_ENCODE };
 
 typedef struct amix_levels {
@@ -53,6 +54,8 @@ typedef struct amix_levels {
 	double sc_gain;   /* linear gain on the sidechain (narration) signal */
 	double gain_db;   /* overall gain */
 	double limit;     /* limiter ceiling, linear */
+	int limiter;      /* 1: the final pass limits (only when the gain pushes the true peak over) */
+	double mix_db;    /* gain already due on the mix file (a lone segments stem's segment_audio_db) */
 } amix_levels;
 
 typedef struct aend {
@@ -66,7 +69,8 @@ typedef struct abuild {
 	const lv_video_plan *plan;
 	int64_t N; /* film length in samples */
 	int uid;
-	char *const *stems; /* [BR_N], NULL for an absent branch */
+	char *const *stems; /* [BR_FILES], NULL for an absent branch; [BR_MIX]: the mix, once rendered */
+	const char *mix;    /* the file the final pass reads: the mix, or the only stem */
 	AVFilterContext *sinks[BR_N];
 	int sink_branch[BR_N];
 	int n_sinks;
@@ -80,7 +84,7 @@ struct lv_audio {
 	AVPacket *pkt;
 	int pending, graph_eof, done;
 	int64_t next_pts, total;
-	char *stems[BR_N];
+	char *stems[BR_FILES];
 };
 
 static int mk(abuild *b, AVFilterContext **out, const char *name, const char *args)
@@ -267,7 +271,7 @@ static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
 		snprintf(a, sizeof(a), "metadata=1:peak=%s", peak);
 		rc = chain(b, t, "ebur128", a);
 	}
-	if (rc == LV_OK && branch >= 0) /* stems are written packed */
+	if (rc == LV_OK && branch >= 0) /* stems (and the mix) are written packed */
 		rc = chain(b, t, "aformat", "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo");
 	if (rc == LV_OK)
 		rc = mk(b, &sink, "abuffersink", NULL);
@@ -395,8 +399,8 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 	}
 	if (rc != LV_OK)
 		return rc;
-	if (mode == AM_MIX)
-		return add_sink(b, &t, 1, "sample+true", -1);
+	if (mode == AM_MIX) /* rendered once to the mix file while measured */
+		return add_sink(b, &t, 1, "sample+true", BR_MIX);
 	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", lv->gain_db);
 	rc = chain(b, &t, "volume", a);
 	snprintf(a, sizeof(a), "limit=%.6f:attack=5:release=60:level=0:latency=1", lv->limit);
@@ -404,6 +408,31 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 		rc = chain(b, &t, "alimiter", a);
 	if (rc == LV_OK)
 		rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
+	if (rc == LV_OK && mode == AM_LIMITED)
+		rc = add_sink(b, &t, 1, "true", -1);
+	if (rc == LV_OK && mode == AM_ENCODE) {
+		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+		if (rc == LV_OK)
+			rc = add_sink(b, &t, 0, NULL, -1);
+	}
+	return rc;
+}
+
+/* The passes after the analysis read the rendered mix: gain is linear, so its loudness and peaks
+ * follow from the mix's measurement; only a limiter (when the peaks demand one) changes them. */
+static int build_final(abuild *b, int mode, const amix_levels *lv)
+{
+	aend t;
+	char a[96];
+	int rc = stem_source(b, &t, b->mix);
+	if (rc == LV_OK)
+		rc = volume(b, &t, lv->mix_db + lv->gain_db);
+	if (rc == LV_OK && lv->limiter) {
+		snprintf(a, sizeof(a), "limit=%.6f:attack=5:release=60:level=0:latency=1", lv->limit);
+		rc = chain(b, &t, "alimiter", a);
+		if (rc == LV_OK)
+			rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
+	}
 	if (rc == LV_OK && mode == AM_LIMITED)
 		rc = add_sink(b, &t, 1, "true", -1);
 	if (rc == LV_OK && mode == AM_ENCODE) {
@@ -423,7 +452,7 @@ static int build(abuild *b, int mode, const amix_levels *lv)
 		return lv_error_nomem();
 	b->g->nb_threads = 1;
 	b->n_sinks = 0;
-	rc = mode == AM_STEMS ? build_stems(b) : build_mix(b, mode, lv);
+	rc = mode == AM_STEMS ? build_stems(b) : mode != AM_MIX && b->mix ? build_final(b, mode, lv) : build_mix(b, mode, lv);
 	if (rc != LV_OK)
 		return rc;
 	err = avfilter_graph_config(b->g, NULL);
@@ -562,7 +591,7 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 	rc = build(&b, mode, lv);
 	for (i = 0; rc == LV_OK && i < b.n_sinks; i++) {
 		int br = b.sink_branch[i];
-		int slot = br >= 0 ? br : 0;
+		int slot = br >= 0 && br < BR_N ? br : 0;
 		if (br >= 0) {
 			wav_writer w;
 			rc = wav_open(&w, b.stems[br]);
@@ -637,7 +666,7 @@ static int open_encoder(lv_audio *a)
 static void remove_stems(char **stems)
 {
 	int i;
-	for (i = 0; i < BR_N; i++) {
+	for (i = 0; i < BR_FILES; i++) {
 		if (stems[i])
 			unlink(stems[i]);
 		free(stems[i]);
@@ -665,6 +694,8 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	lv->sc_gain = 1.0;
 	lv->gain_db = 0;
 	lv->limit = clampd(pow(10.0, ceiling_db / 20.0), 0.0625, 1.0);
+	lv->limiter = 0;
+	lv->mix_db = 0;
 	if (n == 0)
 		return LV_OK; /* a silent track */
 
@@ -688,12 +719,16 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 				I = m.I[i] > -69 ? m.I[i] + g : m.I[i];
 				peak = m.peak[i] * lin;
 				tpeak = m.tpeak[i] * lin;
+				b->mix = b->stems[i];
+				lv->mix_db = g;
 			}
 	} else {
+		/* The mix (ducking included) is rendered once, to a file, while it is measured. */
 		pt.index = 1;
 		rc = measure(&m, b, AM_MIX, lv, &pt);
 		if (rc != LV_OK)
 			return rc;
+		b->mix = b->stems[BR_MIX];
 		I = m.I[0];
 		peak = m.peak[0];
 		tpeak = m.tpeak[0];
@@ -710,9 +745,9 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	 * times at most.
 	 */
 	if (db(peak) + lv->gain_db <= ceiling_db && db(tpeak) + lv->gain_db <= job->true_peak_db - TP_CODEC_ALLOWANCE_DB)
-		iter = 3;
+		iter = 3; /* no limiter at all: the final pass is the mix times one gain */
 	else
-		iter = 0;
+		iter = 0, lv->limiter = 1;
 	for (; iter < 3; iter++) {
 		double tpl, d_gain = 0, d_tp = 0;
 		pt.index = 2 + iter;
@@ -746,7 +781,7 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	abuild b;
 	size_t i;
 	int rc = LV_OK, br;
-	int present[BR_N];
+	int present[BR_FILES];
 
 	*out = NULL;
 	if (!isfinite(job->target_lufs) || job->target_lufs < -40 || job->target_lufs > -5)
@@ -775,6 +810,8 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	for (br = 0; br < BR_N && rc == LV_OK; br++)
 		if (present[br] && !(a->stems[br] = lv_asprintf("%s-%s.wav", stem_prefix, names[br])))
 			rc = LV_ENOMEM;
+	if (rc == LV_OK && !(a->stems[BR_MIX] = lv_asprintf("%s-mix.wav", stem_prefix)))
+		rc = LV_ENOMEM;
 	memset(&b, 0, sizeof(b));
 	b.job = job;
 	b.plan = plan;

@@ -274,7 +274,8 @@ static int parse_provider(lv_provider_conf *p, const cJSON *j, const char *name)
 	if (get_int(&n, j, path, "connect_timeout_ms", 10000, 100, 600000))
 		return LV_ECONFIG;
 	p->connect_timeout_ms = (long)n;
-	if (get_int32(&p->max_retries, j, path, "max_retries", 3, 0, 20))
+	if (get_int32(&p->max_retries, j, path, "max_retries", 3, 0, 20) ||
+	    get_int32(&p->max_concurrent_jobs, j, path, "max_concurrent_jobs", 32, 1, 100000))
 		return LV_ECONFIG;
 	if (p->info->stages & LV_STAGE_VIDEO)
 		return parse_video_caps(p, path);
@@ -351,7 +352,7 @@ static const char *const server_keys[] = { "listen", "public_url", "threads", "m
 	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
 	                                   "cors_origins", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
-	                                     "default_video_provider", "script", "moderation", "anchor",
+	                                     "default_video_provider", "max_tasks_in_flight", "script", "moderation", "anchor",
 	                                     "speech", "music", NULL };
 static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
 static const char *const secrets_keys[] = { "master_key_env", NULL };
@@ -416,6 +417,7 @@ static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overri
 	    get_int32(&cfg->segment_concurrency, p, "pipeline", "segment_concurrency", 8, 1, 256) ||
 	    get_int32(&cfg->lease_seconds, p, "pipeline", "lease_seconds", 60, 2, 3600) ||
 	    get_int32(&cfg->segment_retries, p, "pipeline", "segment_retries", 2, 0, 10) ||
+	    get_int32(&cfg->max_tasks_in_flight, p, "pipeline", "max_tasks_in_flight", 0, 0, 1000000) ||
 	    get_string(&cfg->default_video_provider, p, "pipeline", "default_video_provider", "local"))
 		return LV_ECONFIG;
 	if (ov && ov->workers >= 0)
@@ -591,4 +593,17 @@ void lv_config_free(lv_config *cfg)
 	cJSON_Delete(cfg->root);
 	cJSON_Delete(cfg->builtin_local);
 	free(cfg);
+}
+
+int lv_config_max_tasks_in_flight(const lv_config *cfg, int cores)
+{
+	int64_t busy = 0, floor = 4LL * (cores > 0 ? cores : 1);
+	size_t i;
+	if (cfg->max_tasks_in_flight > 0)
+		return cfg->max_tasks_in_flight;
+	for (i = 0; i < cfg->n_providers; i++)
+		if (cfg->providers[i].info->stages & LV_STAGE_VIDEO)
+			busy += (cfg->providers[i].max_concurrent_jobs + cfg->segment_concurrency - 1) /
+			        cfg->segment_concurrency;
+	return (int)(busy > floor ? (busy > 1000000 ? 1000000 : busy) : floor);
 }

@@ -23,6 +23,7 @@ typedef struct lv_provider_conf {
 	long timeout_ms;     /* total per request */
 	long connect_timeout_ms;
 	int max_retries;     /* for 429/5xx/network errors */
+	int max_concurrent_jobs; /* video jobs in flight at once across the process (vendors limit them per account) */
 } lv_provider_conf;
 
 enum { LV_STAGE_IDX_SCRIPT, LV_STAGE_IDX_MODERATION, LV_STAGE_IDX_ANCHOR, LV_STAGE_IDX_SPEECH,
@@ -57,6 +58,7 @@ typedef struct lv_config {
 	int segment_concurrency;
 	int lease_seconds;
 	int segment_retries;
+	int max_tasks_in_flight; /* per process; 0: derived from cores and providers (lv_config_max_tasks_in_flight) */
 	char *default_video_provider;
 	char *stage_provider[LV_STAGE_IDX_COUNT];
 
@@ -87,6 +89,9 @@ const lv_provider_conf *lv_config_provider(const lv_config *cfg, const char *nam
 /* The provider serving a stage (by LV_STAGE_IDX_*). */
 const lv_provider_conf *lv_config_stage_provider(const lv_config *cfg, int stage_idx);
 const char *lv_config_stage_name(int stage_idx);
+/* Tasks one process holds at most: pipeline.max_tasks_in_flight, or when unset the larger of 4 per
+ * core and what the video providers' max_concurrent_jobs can keep busy at segment_concurrency each. */
+int lv_config_max_tasks_in_flight(const lv_config *cfg, int cores);
 /* Replace the public URL (the server does this when it bound port 0 and none was configured). */
 int lv_config_set_public_url(lv_config *cfg, const char *url);
 

@@ -151,6 +151,8 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 		return LV_ENOMEM;
 	}
 	e->flags = opts->flags;
+	pthread_mutex_init(&e->gmu, NULL);
+	pthread_cond_init(&e->gcv, NULL);
 	if ((rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) || (rc = build_settings(e)))
 		goto fail;
 	if ((rc = lv_providers_build(&e->providers, e->cfg)))
@@ -185,6 +187,8 @@ void lv_engine_close(lv_engine *e)
 	for (i = 0; i < e->n_settings; i++)
 		free(e->settings[i].value);
 	memset(e->master_key, 0, sizeof(e->master_key));
+	pthread_mutex_destroy(&e->gmu);
+	pthread_cond_destroy(&e->gcv);
 	free(e);
 	curl_global_cleanup();
 }
@@ -246,11 +250,9 @@ const lv_provider_conf *lv_engine_video_provider(lv_engine *e, const char *name)
 	return p;
 }
 
-int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
+static int tx_once(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
 {
 	int attempt, rc = LV_OK;
-	if (lv_engine_require_store(e))
-		return LV_EINVALID;
 	for (attempt = 0; attempt < 5; attempt++) {
 		lv_store_tx *tx;
 		rc = e->store->ops->begin(e->store, write, &tx);
@@ -266,6 +268,133 @@ int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
 		LV_WARN("store busy, retrying (attempt %d)", attempt + 1);
 		lv_sleep_ms(50 << attempt);
 	}
+	return rc;
+}
+
+#define GROUP_MAX 64
+
+typedef struct lv_write_req {
+	lv_tx_fn fn;
+	void *ctx;
+	int rc;
+	int done;
+	char *message;  /* the error of a failed fn, carried to its own thread */
+	char *details;
+	struct lv_write_req *next;
+} lv_write_req;
+
+static void req_fail(lv_write_req *r, int rc)
+{
+	const lv_error *err = lv_error_last();
+	r->rc = rc;
+	free(r->message);
+	free(r->details);
+	r->message = lv_strdup(err->message ? err->message : "");
+	r->details = lv_strdup(err->details_json);
+}
+
+/* The leader's work: the queued writes in one transaction, one savepoint each, one commit. */
+static void run_group(lv_engine *e, lv_write_req *batch)
+{
+	const lv_store_ops *ops = e->store->ops;
+	lv_write_req *r;
+	int attempt, rc = LV_OK;
+	for (attempt = 0; attempt < 5; attempt++) {
+		lv_store_tx *tx;
+		int broken = 0;
+		if ((rc = ops->begin(e->store, 1, &tx)) == LV_OK) {
+			for (r = batch; r; r = r->next) {
+				r->rc = LV_OK;
+				if (broken)
+					continue;
+				if ((rc = ops->savepoint(tx, LV_SP_BEGIN))) {
+					broken = 1;
+					break;
+				}
+				lv_error_set(LV_OK, "%s", ""); /* no error of another caller's fn is carried over */
+				if ((r->rc = r->fn(tx, r->ctx)) != LV_OK) {
+					req_fail(r, r->rc);
+					if (ops->savepoint(tx, LV_SP_ROLLBACK))
+						broken = 1, rc = lv_error_last()->status;
+				} else if ((rc = ops->savepoint(tx, LV_SP_RELEASE))) {
+					broken = 1;
+				}
+			}
+			if (broken) {
+				ops->rollback(tx);
+			} else {
+				rc = ops->commit(tx);
+			}
+		}
+		if (rc != LV_EBUSY)
+			break;
+		LV_WARN("store busy, retrying (attempt %d)", attempt + 1);
+		lv_sleep_ms(50 << attempt);
+	}
+	if (rc != LV_OK) /* nothing was kept: every request fails with the transaction's error */
+		for (r = batch; r; r = r->next)
+			if (r->rc == LV_OK || rc != LV_EBUSY)
+				req_fail(r, rc);
+}
+
+int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
+{
+	lv_write_req *req;
+	int rc;
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	if (!write || !e->store->ops->savepoint)
+		return tx_once(e, write, fn, ctx);
+	if (!(req = lv_calloc(1, sizeof(*req))))
+		return LV_ENOMEM;
+	req->fn = fn;
+	req->ctx = ctx;
+	pthread_mutex_lock(&e->gmu);
+	if (e->leading && pthread_equal(e->leader, pthread_self())) {
+		pthread_mutex_unlock(&e->gmu);
+		free(req);
+		return lv_error_set(LV_EINTERNAL, "a write transaction was started inside another");
+	}
+	if (e->gq_tail)
+		e->gq_tail->next = req;
+	else
+		e->gq_head = req;
+	e->gq_tail = req;
+	while (!req->done) {
+		if (!e->leading) {
+			/* Lead: take what is queued (this request among it) and run it as one transaction. */
+			lv_write_req *batch = e->gq_head, *r, *last = batch;
+			int n = 1;
+			while (last->next && n < GROUP_MAX) {
+				last = last->next;
+				n++;
+			}
+			e->gq_head = last->next;
+			if (!e->gq_head)
+				e->gq_tail = NULL;
+			last->next = NULL;
+			e->leading = 1;
+			e->leader = pthread_self();
+			pthread_mutex_unlock(&e->gmu);
+			run_group(e, batch);
+			pthread_mutex_lock(&e->gmu);
+			for (r = batch; r; r = r->next)
+				r->done = 1;
+			e->leading = 0;
+			pthread_cond_broadcast(&e->gcv);
+		} else {
+			pthread_cond_wait(&e->gcv, &e->gmu);
+		}
+	}
+	pthread_mutex_unlock(&e->gmu);
+	if ((rc = req->rc) != LV_OK) {
+		lv_error_set(rc, "%s", req->message ? req->message : "store: the write failed");
+		if (req->details)
+			lv_error_set_details(req->details);
+	}
+	free(req->message);
+	free(req->details);
+	free(req);
 	return rc;
 }
 

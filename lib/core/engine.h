@@ -8,6 +8,8 @@
 #include "storage/storage.h"
 #include "store/store.h"
 
+#include <pthread.h>
+
 #define LV_MAX_SETTINGS 48
 
 struct lv_engine {
@@ -22,6 +24,14 @@ struct lv_engine {
 		char *value;
 	} settings[LV_MAX_SETTINGS];
 	size_t n_settings;
+	/* Group commit: write transactions of this process queue here; one thread at a time (the
+	 * leader) runs what is queued in one store transaction, each in its own savepoint, and commits
+	 * once for all of them. */
+	pthread_mutex_t gmu;
+	pthread_cond_t gcv;
+	struct lv_write_req *gq_head, *gq_tail;
+	int leading;
+	pthread_t leader;
 };
 
 /* The store, or LV_EINVALID "this engine was opened without a store". */
@@ -32,7 +42,9 @@ int lv_engine_require_store(lv_engine *e);
 const lv_provider_conf *lv_engine_video_provider(lv_engine *e, const char *name);
 
 /* Run fn inside one store transaction (write or read), committing on LV_OK and rolling back
- * otherwise; a busy database is retried a few times. */
+ * otherwise; a busy database is retried a few times.  Writes of concurrent callers may share one
+ * transaction and one commit (each in its own savepoint: a failing fn undoes only its own writes);
+ * fn must not start another write transaction. */
 typedef int (*lv_tx_fn)(lv_store_tx *tx, void *ctx);
 int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx);
 

@@ -24,6 +24,17 @@ int lv_api_key_well_formed(const char *s)
 	return s[3 + LV_API_KEY_RANDOM_CHARS] == '\0';
 }
 
+/* A key's credits from its row alone: granted is a running total kept with the ledger, and
+ * settled follows from the invariant granted - balance - reserved == settled (checked by
+ * lv_ledger_verify against the ledger itself).  No request sums the ledger. */
+static void key_credits(lv_credits *c, const lv_key_rec *rec)
+{
+	c->balance = rec->balance;
+	c->reserved = rec->reserved;
+	c->granted = rec->granted;
+	c->settled = rec->granted - rec->balance - rec->reserved;
+}
+
 static lv_key *key_from_rec(lv_key_rec *rec)
 {
 	lv_key *k = lv_calloc(1, sizeof(*k));
@@ -33,8 +44,7 @@ static lv_key *key_from_rec(lv_key_rec *rec)
 	}
 	k->rec = *rec;
 	memset(rec, 0, sizeof(*rec));
-	k->credits.balance = k->rec.balance;
-	k->credits.reserved = k->rec.reserved;
+	key_credits(&k->credits, &k->rec);
 	return k;
 }
 
@@ -115,6 +125,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 		return lv_error_last()->status;
 	if (granted > 0) {
 		c->rec->balance = granted;
+		c->rec->granted = granted;
 		if (ops->key_update(tx, c->rec) ||
 		    ledger(tx, ops, c->rec->id, NULL, LV_LEDGER_GRANT, granted, c->rec->created_at))
 			return lv_error_last()->status;
@@ -185,7 +196,6 @@ int lv_key_create(lv_key **out, lv_engine *e, const char *name, int64_t credits)
 		return LV_ENOMEM;
 	}
 	k->secret = secret;
-	k->credits.granted = credits;
 	LV_INFO("created API key %s (%s) named '%s'", k->rec.id, k->rec.prefix, k->rec.name);
 	*out = k;
 	return LV_OK;
@@ -198,27 +208,14 @@ typedef struct {
 	const char *id;
 	const char *hash;
 	lv_key_rec rec;
-	int64_t sums[LV_LEDGER_KINDS];
 } get_ctx;
 
+/* One indexed row read: the key by hash (authentication) or by id. */
 static int get_tx(lv_store_tx *tx, void *p)
 {
 	get_ctx *c = p;
 	const lv_store_ops *ops = c->e->store->ops;
-	int rc = c->hash ? ops->key_by_hash(tx, c->hash, &c->rec) : ops->key_get(tx, c->id, 0, &c->rec);
-	if (rc)
-		return rc;
-	return ops->ledger_sums(tx, c->rec.id, NULL, c->sums);
-}
-
-static lv_key *key_with_sums(get_ctx *c)
-{
-	lv_key *k = key_from_rec(&c->rec);
-	if (k) {
-		k->credits.granted = c->sums[LV_LEDGER_GRANT];
-		k->credits.settled = c->sums[LV_LEDGER_SETTLE];
-	}
-	return k;
+	return c->hash ? ops->key_by_hash(tx, c->hash, &c->rec) : ops->key_get(tx, c->id, 0, &c->rec);
 }
 
 int lv_key_authenticate(lv_key **out, lv_engine *e, const char *api_key)
@@ -245,7 +242,7 @@ int lv_key_authenticate(lv_key **out, lv_engine *e, const char *api_key)
 	}
 	if (rc)
 		return rc;
-	return (*out = key_with_sums(&c)) ? LV_OK : LV_ENOMEM;
+	return (*out = key_from_rec(&c.rec)) ? LV_OK : LV_ENOMEM;
 }
 
 int lv_key_lookup(lv_key **out, lv_engine *e, const char *key_id)
@@ -267,30 +264,19 @@ int lv_key_lookup(lv_key **out, lv_engine *e, const char *key_id)
 		return lv_error_set(LV_ENOKEY, "no key with id '%s'", key_id);
 	if (rc)
 		return rc;
-	return (*out = key_with_sums(&c)) ? LV_OK : LV_ENOMEM;
+	return (*out = key_from_rec(&c.rec)) ? LV_OK : LV_ENOMEM;
 }
 
 typedef struct {
 	lv_engine *e;
 	lv_key_rec *recs;
 	size_t n;
-	int64_t (*sums)[LV_LEDGER_KINDS];
 } list_ctx;
 
 static int list_tx(lv_store_tx *tx, void *p)
 {
 	list_ctx *c = p;
-	const lv_store_ops *ops = c->e->store->ops;
-	size_t i;
-	int rc = ops->key_list(tx, &c->recs, &c->n);
-	if (rc)
-		return rc;
-	if (!(c->sums = lv_calloc(c->n, sizeof(*c->sums))))
-		return LV_ENOMEM;
-	for (i = 0; i < c->n; i++)
-		if ((rc = ops->ledger_sums(tx, c->recs[i].id, NULL, c->sums[i])))
-			return rc;
-	return LV_OK;
+	return c->e->store->ops->key_list(tx, &c->recs, &c->n);
 }
 
 int lv_key_list_all(lv_key_list **out, lv_engine *e)
@@ -315,20 +301,15 @@ int lv_key_list_all(lv_key_list **out, lv_engine *e)
 	}
 	if (rc) {
 		lv_key_recs_free(c.recs, c.n);
-		free(c.sums);
 		return rc;
 	}
 	for (i = 0; i < c.n; i++) {
 		lv_key *k = &l->keys[i];
 		k->rec = c.recs[i];
-		k->credits.balance = k->rec.balance;
-		k->credits.reserved = k->rec.reserved;
-		k->credits.granted = c.sums[i][LV_LEDGER_GRANT];
-		k->credits.settled = c.sums[i][LV_LEDGER_SETTLE];
+		key_credits(&k->credits, &k->rec);
 	}
 	l->n = c.n;
 	free(c.recs); /* the strings now belong to l->keys */
-	free(c.sums);
 	*out = l;
 	return LV_OK;
 }
@@ -381,6 +362,7 @@ static int change_tx(lv_store_tx *tx, void *p)
 		}
 	} else {
 		k.balance += c->amount;
+		k.granted += c->amount;
 		rc = ops->key_update(tx, &k);
 		if (rc == LV_OK)
 			rc = ledger(tx, ops, k.id, NULL, LV_LEDGER_GRANT, c->amount, now);
@@ -427,10 +409,7 @@ int lv_key_credits(lv_credits *out, lv_engine *e, const lv_key *key)
 	c.id = key->rec.id;
 	if ((rc = lv_engine_tx(e, 0, get_tx, &c)))
 		return rc == LV_ENOTFOUND ? lv_error_set(LV_ENOKEY, "no key with id '%s'", key->rec.id) : rc;
-	out->balance = c.rec.balance;
-	out->reserved = c.rec.reserved;
-	out->granted = c.sums[LV_LEDGER_GRANT];
-	out->settled = c.sums[LV_LEDGER_SETTLE];
+	key_credits(out, &c.rec);
 	lv_key_rec_clear(&c.rec);
 	return LV_OK;
 }
@@ -599,6 +578,9 @@ static int verify_tx(lv_store_tx *tx, void *p)
 			break;
 		if (k->balance < 0 || k->reserved < 0)
 			VIOLATION(c, "key %s: negative balance or reservation", k->id);
+		if (k->granted != s[LV_LEDGER_GRANT])
+			VIOLATION(c, "key %s: running total granted %lld != ledger grants %lld", k->id,
+			          (long long)k->granted, (long long)s[LV_LEDGER_GRANT]);
 		if (s[LV_LEDGER_GRANT] - k->balance - k->reserved != s[LV_LEDGER_SETTLE])
 			VIOLATION(c, "key %s: granted %lld - balance %lld - reserved %lld != settled %lld", k->id,
 			          (long long)s[LV_LEDGER_GRANT], (long long)k->balance, (long long)k->reserved,

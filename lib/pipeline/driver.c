@@ -99,6 +99,87 @@ static void cpu_push(workers *w, seg_job *j)
 	pthread_mutex_unlock(&w->cmu);
 }
 
+/* ---- provider slots (under dmu) ------------------------------------------------------------------------ */
+
+static provider_slots *slots_of(workers *w, const char *provider)
+{
+	size_t i;
+	for (i = 0; i < w->n_slots; i++)
+		if (!strcmp(w->slots[i].name, provider))
+			return &w->slots[i];
+	return NULL;
+}
+
+/* Take one of the provider's job slots for j, or queue j until one is free (returns 0). */
+static int slot_take(workers *w, seg_job *j)
+{
+	provider_slots *s;
+	int ok = 1;
+	pthread_mutex_lock(&w->dmu);
+	s = slots_of(w, j->task->provider);
+	if (s && s->used >= s->limit) {
+		j->next_wait = NULL;
+		if (s->wait_tail)
+			s->wait_tail->next_wait = j;
+		else
+			s->wait_head = j;
+		s->wait_tail = j;
+		ok = 0;
+	} else {
+		if (s)
+			s->used++;
+		j->has_slot = 1;
+	}
+	pthread_mutex_unlock(&w->dmu);
+	return ok;
+}
+
+/* Give j's slot to the first job waiting for one (it runs at once), or back to the pool. */
+static void slot_give(workers *w, seg_job *j)
+{
+	provider_slots *s;
+	pthread_mutex_lock(&w->dmu);
+	if (j->has_slot) {
+		j->has_slot = 0;
+		if ((s = slots_of(w, j->task->provider)) != NULL) {
+			seg_job *next = s->wait_head;
+			if (next) {
+				s->wait_head = next->next_wait;
+				if (!s->wait_head)
+					s->wait_tail = NULL;
+				next->has_slot = 1;
+				next->due = lv_mono_ms();
+				if (heap_push(w, next) == LV_OK)
+					pthread_cond_signal(&w->dcv);
+			} else {
+				s->used--;
+			}
+		}
+	}
+	pthread_mutex_unlock(&w->dmu);
+}
+
+/* Waiting jobs of canceled tasks (all of them when stopping) go back to the heap to leave. */
+static void slots_flush_canceled(workers *w, int64_t now)
+{
+	size_t i;
+	for (i = 0; i < w->n_slots; i++) {
+		provider_slots *s = &w->slots[i];
+		seg_job **pp = &s->wait_head, *j;
+		s->wait_tail = NULL;
+		while ((j = *pp) != NULL) {
+			if (j->task->cancel || w->stopping) {
+				*pp = j->next_wait;
+				j->due = now;
+				heap_push(w, j);
+			} else {
+				s->wait_tail = j;
+				pp = &j->next_wait;
+			}
+		}
+	}
+}
+
 /* ---- a job leaves the driver ---------------------------------------------------------------------------- */
 
 static void job_finished(workers *w, seg_job *j)
@@ -106,6 +187,7 @@ static void job_finished(workers *w, seg_job *j)
 	held *h = j->task;
 	int all_done, next_submit = -1;
 	size_t i;
+	slot_give(w, j);
 	pthread_mutex_lock(&h->mu);
 	j->queued = 0;
 	h->inflight--;
@@ -207,8 +289,8 @@ static int persist(workers *w, seg_job *j, int status, const char *output, const
 	int rc = lv_engine_tx(w->e, 1, seg_tx, &c);
 	if (all_ready)
 		*all_ready = c.all_ready;
-	if (rc == LV_ECANCELED)
-		j->task->cancel = 1;
+	if (rc == LV_ECANCELED && !j->task->cancel)
+		lv_held_cancel(w, j->task);
 	return rc;
 }
 
@@ -262,7 +344,7 @@ static void segment_failed(workers *w, seg_job *j, const lv_provider_error *err)
 	persist(w, j, LV_SEG_FAILED, NULL, err->message, NULL);
 	snprintf(msg, sizeof(msg), "shot %d could not be generated: %s", j->idx, err->message);
 	lv_fail_task(w, h, LV_TASK_GENERATING, err->code[0] ? err->code : "segment_failed", msg, j->idx);
-	h->cancel = 1;
+	lv_held_cancel(w, h);
 }
 
 static int64_t backoff_ms(int n)
@@ -338,6 +420,9 @@ static void step(workers *w, seg_job *j)
 		job_finished(w, j);
 		return;
 	}
+	/* A job at the vendor counts against the provider's max_concurrent_jobs until it leaves. */
+	if (!j->has_slot && (j->phase == SEG_SUBMIT || j->phase == SEG_POLL) && !slot_take(w, j))
+		return; /* queued: slot_give schedules it */
 	memset(&err, 0, sizeof(err));
 	memset(&st, 0, sizeof(st));
 	fill_job(h, j, &sj);
@@ -449,10 +534,27 @@ static void step(workers *w, seg_job *j)
 static void *driver_thread(void *arg)
 {
 	workers *w = arg;
+	unsigned seen_cancel = 0;
+	int flushed_stop = 0;
 	pthread_mutex_lock(&w->dmu);
 	for (;;) {
 		seg_job *j;
 		int64_t now = lv_mono_ms();
+		/* Cancellations move a task's queued jobs forward; only when one happened, not on every wake-up. */
+		if (seen_cancel != w->cancel_gen || (w->stopping && !flushed_stop)) {
+			size_t i;
+			seen_cancel = w->cancel_gen;
+			flushed_stop = w->stopping;
+			slots_flush_canceled(w, now);
+			for (i = 0; i < w->heap_n; i++)
+				if (w->heap[i]->task->cancel && w->heap[i]->due > now) {
+					w->heap[i]->due = now;
+					while (i > 0 && w->heap[(i - 1) / 2]->due > w->heap[i]->due) {
+						heap_swap(w, i, (i - 1) / 2);
+						i = (i - 1) / 2;
+					}
+				}
+		}
 		if (w->heap_n == 0 && w->stopping)
 			break;
 		if (w->heap_n == 0 || (w->heap[0]->due > now && !w->stopping && !w->heap[0]->task->cancel)) {
@@ -468,18 +570,6 @@ static void *driver_thread(void *arg)
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&w->dcv, &w->dmu, &ts);
-			/* A canceled task's jobs are due at once so they leave promptly. */
-			{
-				size_t i;
-				for (i = 0; i < w->heap_n; i++)
-					if (w->heap[i]->task->cancel && w->heap[i]->due > now) {
-						w->heap[i]->due = now;
-						while (i > 0 && w->heap[(i - 1) / 2]->due > w->heap[i]->due) {
-							heap_swap(w, i, (i - 1) / 2);
-							i = (i - 1) / 2;
-						}
-					}
-			}
 			continue;
 		}
 		j = heap_pop(w);

@@ -44,7 +44,17 @@ typedef struct seg_job {
 	char *prompt, *visual, *camera;
 	char **refs;         /* local files of the reference images */
 	size_t n_refs;
+	int has_slot;        /* holds one of its provider's max_concurrent_jobs (under dmu) */
+	struct seg_job *next_wait; /* in its provider's wait list (under dmu) */
 } seg_job;
+
+/* A video provider's jobs in flight across the process, and the jobs waiting for one (under dmu). */
+typedef struct provider_slots {
+	const char *name;
+	int limit;
+	int used;
+	seg_job *wait_head, *wait_tail;
+} provider_slots;
 
 struct held {
 	char id[LV_ID_MAX];
@@ -77,6 +87,13 @@ struct lv_workers {
 	held *held;
 	held *ready_head, *ready_tail;
 	size_t n_held;
+	/* admission (under mu): at most max_in_flight tasks held; claims in progress count too */
+	size_t max_in_flight;
+	size_t claiming;
+	/* an idle claim is skipped while the store's change counter stands still (under mu) */
+	int claim_empty;
+	uint64_t claim_version;
+	int64_t claim_empty_at;
 	pthread_t *stage_threads;
 	pthread_t monitor;
 	int monitor_started;
@@ -85,6 +102,9 @@ struct lv_workers {
 	pthread_cond_t dcv;
 	seg_job **heap;
 	size_t heap_n, heap_cap;
+	unsigned cancel_gen;      /* bumped when a held task is canceled: the driver looks for its jobs then */
+	provider_slots *slots;
+	size_t n_slots;
 	pthread_t *driver_threads;
 	int n_driver;
 	/* the CPU pool */
@@ -126,6 +146,9 @@ int lv_own(workers *w, lv_store_tx *tx, const char *id, int expect_status, lv_ta
 
 /* Fail the task (strict failure): settle ready segments, refund the rest, record the error. */
 void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot);
+
+/* Raise a held task's cancel flag and tell the driver (its queued jobs leave at once). */
+void lv_held_cancel(workers *w, held *h);
 
 /* driver (driver.c) */
 int lv_driver_start(workers *w);

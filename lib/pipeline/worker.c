@@ -16,6 +16,9 @@
 #define OPS(w) ((w)->e->store->ops)
 #define CLAIM_IDLE_MS 200
 #define MONITOR_MS 250
+/* With nothing committed anywhere, idle loops skip the store; they look anyway this often, for
+ * leases that expire without a commit. */
+#define RECHECK_MS 2000
 
 /* ---- held tasks ------------------------------------------------------------------------------ */
 
@@ -77,6 +80,7 @@ void lv_held_put(workers *w, held *h)
 				w->n_held--;
 				break;
 			}
+		pthread_cond_signal(&w->cv); /* room for another claim */
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (last) {
@@ -178,21 +182,46 @@ static int claim_tx(lv_store_tx *tx, void *p)
 	return OPS(c->w)->task_claim(tx, c->w->owner, now, now + (int64_t)c->w->e->cfg->lease_seconds * 1000, &c->t);
 }
 
+/* The store's change counter, or 0 when the backend has none (then nothing is ever skipped). */
+static int changes(workers *w, uint64_t *v)
+{
+	*v = 0;
+	return OPS(w)->change_counter && OPS(w)->change_counter(w->e->store, v) == LV_OK;
+}
+
 static held *claim(workers *w)
 {
 	claim_ctx c;
 	held *h;
-	int rc;
+	uint64_t version;
+	int have = changes(w, &version), rc;
+	int64_t now = lv_mono_ms();
+	pthread_mutex_lock(&w->mu);
+	/* Admission: a full process leaves the queue to other workers; an idle store is not asked again
+	 * until something commits (or RECHECK_MS passes, for leases that ran out). */
+	if (w->n_held + w->claiming >= w->max_in_flight ||
+	    (have && w->claim_empty && w->claim_version == version && now - w->claim_empty_at < RECHECK_MS)) {
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	w->claiming++;
+	pthread_mutex_unlock(&w->mu);
 	memset(&c, 0, sizeof(c));
 	c.w = w;
 	rc = lv_engine_tx(w->e, 1, claim_tx, &c);
+	h = rc == LV_OK ? lv_held_get(w, c.t.id, 1) : NULL;
+	pthread_mutex_lock(&w->mu);
+	w->claiming--;
+	w->claim_empty = rc == LV_ENOTFOUND && have;
+	w->claim_version = version;
+	w->claim_empty_at = now;
+	pthread_mutex_unlock(&w->mu);
 	if (rc) {
 		if (rc != LV_ENOTFOUND)
 			LV_WARN("worker %s: claim failed: %s", w->owner, lv_error_last()->message);
 		return NULL;
 	}
 	LV_INFO("worker %s: claimed task %s (%s)", w->owner, c.t.id, lv_task_status_name((lv_task_status)c.t.status));
-	h = lv_held_get(w, c.t.id, 1);
 	lv_task_rec_clear(&c.t);
 	if (h)
 		h->cancel = 0;
@@ -239,28 +268,46 @@ static void *stage_thread(void *arg)
 
 typedef struct {
 	workers *w;
-	char (*ids)[LV_ID_MAX];
+	char (*ids)[LV_ID_MAX]; /* held here, sorted */
 	size_t n;
 	int *lost;
 } watch_ctx;
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Which of our held tasks the store no longer has leased to us (finished, canceled, taken over):
+ * one index read of the ids leased to this owner. */
 static int watch_tx(lv_store_tx *tx, void *p)
 {
 	watch_ctx *c = p;
-	size_t i;
-	for (i = 0; i < c->n; i++) {
-		lv_task_rec t;
-		int rc = OPS(c->w)->task_get(tx, c->ids[i], 0, &t);
-		if (rc == LV_ENOTFOUND) {
-			c->lost[i] = 1;
-			continue;
+	char (*mine)[LV_ID_MAX] = NULL;
+	size_t n = 0, i;
+	int rc;
+	if (!OPS(c->w)->lease_held) { /* a backend without it: read each held task */
+		for (i = 0; i < c->n; i++) {
+			lv_task_rec t;
+			rc = OPS(c->w)->task_get(tx, c->ids[i], 0, &t);
+			if (rc == LV_ENOTFOUND) {
+				c->lost[i] = 1;
+				continue;
+			}
+			if (rc)
+				return rc;
+			c->lost[i] = lv_task_status_is_terminal((lv_task_status)t.status) || !t.lease_owner ||
+			             strcmp(t.lease_owner, c->w->owner) != 0;
+			lv_task_rec_clear(&t);
 		}
-		if (rc)
-			return rc;
-		c->lost[i] = lv_task_status_is_terminal((lv_task_status)t.status) || !t.lease_owner ||
-		             strcmp(t.lease_owner, c->w->owner) != 0;
-		lv_task_rec_clear(&t);
+		return LV_OK;
 	}
+	if ((rc = OPS(c->w)->lease_held(tx, c->w->owner, &mine, &n)))
+		return rc;
+	qsort(mine, n, sizeof(*mine), cmp_id);
+	for (i = 0; i < c->n; i++)
+		c->lost[i] = !bsearch(c->ids[i], mine, n, sizeof(*mine), cmp_id);
+	free(mine);
 	return LV_OK;
 }
 
@@ -275,46 +322,70 @@ static int renew_tx(lv_store_tx *tx, void *p)
 	return OPS(c->w)->lease_renew(tx, c->w->owner, now, now + (int64_t)c->w->e->cfg->lease_seconds * 1000);
 }
 
+void lv_held_cancel(workers *w, held *h)
+{
+	h->cancel = 1;
+	/* The driver looks for the task's queued jobs (only) when this count moves. */
+	pthread_mutex_lock(&w->dmu);
+	w->cancel_gen++;
+	pthread_cond_broadcast(&w->dcv);
+	pthread_mutex_unlock(&w->dmu);
+}
+
+/* Renew leases every third of their length; look for canceled or lost tasks only when the store
+ * changed (its change counter moved) since the last look, so an idle process with many held tasks
+ * costs next to nothing. */
 static void *monitor_thread(void *arg)
 {
 	workers *w = arg;
-	int64_t next_renew = 0;
+	int64_t next_renew = 0, last_look = 0;
+	uint64_t seen = 0;
+	int looked = 0;
 	while (!w->stopping) {
 		watch_ctx c;
 		held *h;
-		size_t i = 0;
+		size_t i = 0, n_held;
 		int64_t now = lv_mono_ms();
+		uint64_t version = 0;
+		int have = changes(w, &version);
+		pthread_mutex_lock(&w->mu);
+		n_held = w->n_held;
+		pthread_mutex_unlock(&w->mu);
+		if (now >= next_renew && n_held > 0) {
+			renew_ctx r = { w };
+			if (lv_engine_tx(w->e, 1, renew_tx, &r))
+				LV_WARN("worker %s: lease renewal failed: %s", w->owner, lv_error_last()->message);
+			next_renew = now + (int64_t)w->e->cfg->lease_seconds * 1000 / 3;
+		}
+		if (n_held == 0 || (have && looked && version == seen && now - last_look < RECHECK_MS)) {
+			lv_sleep_ms(MONITOR_MS);
+			continue;
+		}
 		memset(&c, 0, sizeof(c));
 		c.w = w;
+		/* The ids are taken before the store is read: a task claimed after this is not judged. */
 		pthread_mutex_lock(&w->mu);
 		c.ids = lv_calloc(w->n_held + 1, sizeof(*c.ids));
 		c.lost = lv_calloc(w->n_held + 1, sizeof(*c.lost));
 		for (h = w->held; h && c.ids && c.lost; h = h->next)
 			lv_strlcpy(c.ids[c.n++], h->id, LV_ID_MAX);
 		pthread_mutex_unlock(&w->mu);
-		if (now >= next_renew && c.n > 0) {
-			renew_ctx r = { w };
-			if (lv_engine_tx(w->e, 1, renew_tx, &r))
-				LV_WARN("worker %s: lease renewal failed: %s", w->owner, lv_error_last()->message);
-			next_renew = now + (int64_t)w->e->cfg->lease_seconds * 1000 / 3;
-		}
 		if (c.n > 0 && lv_engine_tx(w->e, 0, watch_tx, &c) == LV_OK) {
-			pthread_mutex_lock(&w->mu);
+			seen = version;
+			looked = 1;
+			last_look = now;
 			for (i = 0; i < c.n; i++) {
 				if (!c.lost[i])
 					continue;
-				for (h = w->held; h; h = h->next)
-					if (!strcmp(h->id, c.ids[i]) && !h->cancel) {
-						h->cancel = 1;
+				if ((h = lv_held_get(w, c.ids[i], 0)) != NULL) {
+					if (!h->cancel) {
 						LV_INFO("worker %s: task %s was canceled or taken over; stopping its work",
 						        w->owner, h->id);
+						lv_held_cancel(w, h);
 					}
+					lv_held_put(w, h);
+				}
 			}
-			pthread_mutex_unlock(&w->mu);
-			/* Wake the driver so it drops the canceled work promptly. */
-			pthread_mutex_lock(&w->dmu);
-			pthread_cond_broadcast(&w->dcv);
-			pthread_mutex_unlock(&w->dmu);
 		}
 		free(c.ids);
 		free(c.lost);
@@ -374,6 +445,16 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	pthread_cond_init(&w->slot_cv, NULL);
 	w->n_cpu = cores();
 	w->cpu_free = w->n_cpu;
+	w->max_in_flight = (size_t)lv_config_max_tasks_in_flight(e->cfg, w->n_cpu);
+	if (e->cfg->n_providers && !(w->slots = lv_calloc(e->cfg->n_providers, sizeof(*w->slots)))) {
+		lv_workers_stop(w);
+		return LV_ENOMEM;
+	}
+	for (i = 0; i < (int)e->cfg->n_providers; i++)
+		if (e->cfg->providers[i].info->stages & LV_STAGE_VIDEO) {
+			w->slots[w->n_slots].name = e->cfg->providers[i].name;
+			w->slots[w->n_slots++].limit = e->cfg->providers[i].max_concurrent_jobs;
+		}
 	if (w->n_stage > 0) {
 		if (lv_scratch_open(w) || lv_driver_start(w)) {
 			lv_workers_stop(w);
@@ -399,8 +480,8 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 		for (i = 0; i < w->n_hook; i++)
 			pthread_create(&w->hook_threads[i], NULL, lv_outbox_thread, w);
 	}
-	LV_INFO("workers %s: %d pipeline thread(s), %d CPU slot(s), webhooks %s", w->owner, w->n_stage, w->n_cpu,
-	        w->webhooks ? "on" : "off");
+	LV_INFO("workers %s: %d pipeline thread(s), %d CPU slot(s), at most %zu task(s) in flight, webhooks %s",
+	        w->owner, w->n_stage, w->n_cpu, w->max_in_flight, w->webhooks ? "on" : "off");
 	*out = w;
 	return LV_OK;
 }
@@ -445,6 +526,7 @@ void lv_workers_stop(lv_workers *w)
 	free(w->hook_threads);
 	free(w->heap);
 	free(w->cq);
+	free(w->slots);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->dmu);

@@ -117,7 +117,8 @@ int lv_provider_check_keys(const lv_provider_conf *conf, const char *const *type
 {
 	static const char *const common[] = { "type", "rates", "resolutions", "aspect_ratios", "min_seconds",
 		                              "max_seconds", "allowed_seconds", "api_key_env", "base_url",
-		                              "timeout_ms", "connect_timeout_ms", "max_retries", NULL };
+		                              "timeout_ms", "connect_timeout_ms", "max_retries",
+		                              "max_concurrent_jobs", NULL };
 	const cJSON *it, *other;
 	cJSON_ArrayForEach(it, conf->json)
 	{

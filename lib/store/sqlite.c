@@ -4,6 +4,7 @@
  * own cache of prepared statements, and versioned migrations.
  */
 #include "longvideo/task.h"
+#include "store/sqlite.h"
 #include "store/sqlite_schema.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -27,7 +28,7 @@ enum {
 	ST_TASK_INSERT, ST_TASK_GET, ST_TASK_UPDATE, ST_TASK_LIST, ST_TASK_LIST_STATUS,
 	ST_SEG_INSERT, ST_SEG_LIST, ST_SEG_UPDATE,
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
-	ST_CLAIM_PICK, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE,
+	ST_CLAIM_PICK_FREE, ST_CLAIM_PICK_EXPIRED, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE, ST_LEASE_HELD,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_COUNT
 };
@@ -38,7 +39,7 @@ enum {
 	"cost_actual, result_url, subtitles_url, thumbnail_url, error_code, error_message, error_stage, "     \
 	"error_shot, script, state, created_at, updated_at, completed_at, lease_owner, lease_until, "         \
 	"compose_generation"
-#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved"
+#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved, granted"
 #define SEG_COLS                                                                                           \
 	"task_id, idx, start_s, seconds, billed_seconds, price, status, job_id, job_state, output, attempts, " \
 	"error, updated_at"
@@ -51,11 +52,12 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?)",
+	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
 	[ST_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
 	[ST_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = ?",
 	[ST_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY created_at, id",
-	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = ?2, revoked_at = ?3, balance = ?4, reserved = ?5 WHERE id = ?1",
+	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = ?2, revoked_at = ?3, balance = ?4, reserved = ?5, granted = ?6 "
+	                  "WHERE id = ?1",
 	[ST_LEDGER_APPEND] = "INSERT INTO ledger (key_id, task_id, kind, amount, created_at) VALUES (?,?,?,?,?)",
 	[ST_LEDGER_SUMS_KEY] = "SELECT kind, SUM(amount) FROM ledger WHERE key_id = ? GROUP BY kind",
 	[ST_LEDGER_SUMS_TASK] = "SELECT kind, SUM(amount) FROM ledger WHERE task_id = ? GROUP BY kind",
@@ -80,12 +82,17 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_IDEM_INSERT] = "INSERT INTO idempotency (key_id, idem_key, request_hash, task_id, created_at) "
 	                   "VALUES (?,?,?,?,?)",
 	[ST_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?",
-	[ST_CLAIM_PICK] = "SELECT id FROM tasks WHERE status NOT IN ('completed','failed','canceled') "
-	                  "AND (lease_until IS NULL OR lease_until < ?1) ORDER BY seq LIMIT 1",
+	/* Two index searches (tasks_claim) instead of one scan: the oldest task without a lease, and
+	 * the task whose lease expired first. */
+	[ST_CLAIM_PICK_FREE] = "SELECT id, seq FROM tasks WHERE status NOT IN ('completed','failed','canceled') "
+	                       "AND lease_until IS NULL ORDER BY seq LIMIT 1",
+	[ST_CLAIM_PICK_EXPIRED] = "SELECT id, seq FROM tasks WHERE status NOT IN ('completed','failed','canceled') "
+	                          "AND lease_until < ?1 ORDER BY lease_until LIMIT 1",
 	[ST_CLAIM_SET] = "UPDATE tasks SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
 	[ST_LEASE_RENEW] = "UPDATE tasks SET lease_until = ?3 WHERE lease_owner = ?1 AND lease_until >= ?2 "
 	                   "AND status NOT IN ('completed','failed','canceled')",
 	[ST_LEASE_RELEASE] = "UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+	[ST_LEASE_HELD] = "SELECT id FROM tasks WHERE lease_owner = ?1",
 	[ST_OUTBOX_INSERT] = "INSERT INTO webhook_outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE status = 'pending' "
 	                  "AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
@@ -107,6 +114,13 @@ typedef struct sqlite_store {
 	pthread_cond_t cv;
 	conn *idle;
 	int open_count;
+	/* One writer at a time per process: threads queue here, not in SQLite's sleeping busy handler
+	 * (which only arbitrates between processes now). */
+	pthread_mutex_t wmu;
+	/* A connection that never writes, for PRAGMA data_version (it changes when anyone else commits). */
+	pthread_mutex_t vmu;
+	sqlite3 *watch;
+	sqlite3_stmt *version;
 } sqlite_store;
 
 struct lv_store_tx {
@@ -156,7 +170,7 @@ static int conn_open(conn **out, const char *path)
 	sqlite3_extended_result_codes(c->db, 0);
 	rc = sqlite3_exec(c->db,
 	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	                  "PRAGMA temp_store=MEMORY;",
+	                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192; PRAGMA journal_size_limit=67108864;",
 	                  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		db_error(c->db, rc, "configure connection");
@@ -249,9 +263,13 @@ static int sq_begin(lv_store *base, int write, lv_store_tx **out)
 		free(tx);
 		return lv_error_last()->status;
 	}
+	if (write)
+		pthread_mutex_lock(&s->wmu);
 	st = stmt(tx, write ? ST_BEGIN_WRITE : ST_BEGIN_READ);
 	if (!st || step_done(tx, st, "begin")) {
 		int status = lv_error_last()->status;
+		if (write)
+			pthread_mutex_unlock(&s->wmu);
 		release(s, tx->c, 0);
 		free(tx);
 		return status;
@@ -268,6 +286,8 @@ static int sq_commit(lv_store_tx *tx)
 		/* A failed COMMIT leaves the transaction open: roll it back before reuse. */
 		sqlite3_exec(tx->c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	if (tx->write)
+		pthread_mutex_unlock(&tx->store->wmu);
 	release(tx->store, tx->c, 0);
 	free(tx);
 	return rc;
@@ -279,6 +299,8 @@ static void sq_rollback(lv_store_tx *tx)
 		return;
 	if (!sqlite3_get_autocommit(tx->c->db))
 		sqlite3_exec(tx->c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (tx->write)
+		pthread_mutex_unlock(&tx->store->wmu);
 	release(tx->store, tx->c, 0);
 	free(tx);
 }
@@ -337,6 +359,7 @@ static int read_key(sqlite3_stmt *st, lv_key_rec *k)
 	k->revoked_at = col_opt_int(st, 6, 0);
 	k->balance = sqlite3_column_int64(st, 7);
 	k->reserved = sqlite3_column_int64(st, 8);
+	k->granted = sqlite3_column_int64(st, 9);
 	return LV_OK;
 }
 
@@ -354,6 +377,7 @@ static int sq_key_insert(lv_store_tx *tx, const lv_key_rec *k)
 	bind_opt_int(st, 7, k->revoked_at, 0);
 	sqlite3_bind_int64(st, 8, k->balance);
 	sqlite3_bind_int64(st, 9, k->reserved);
+	sqlite3_bind_int64(st, 10, k->granted);
 	return step_done(tx, st, "insert key");
 }
 
@@ -437,6 +461,7 @@ static int sq_key_update(lv_store_tx *tx, const lv_key_rec *k)
 	bind_opt_int(st, 3, k->revoked_at, 0);
 	sqlite3_bind_int64(st, 4, k->balance);
 	sqlite3_bind_int64(st, 5, k->reserved);
+	sqlite3_bind_int64(st, 6, k->granted);
 	return step_done(tx, st, "update key");
 }
 
@@ -726,21 +751,38 @@ static int sq_idem_purge(lv_store_tx *tx, int64_t created_before)
 
 /* ---- pipeline leases ----------------------------------------------------------- */
 
-static int sq_task_claim(lv_store_tx *tx, const char *owner, int64_t now, int64_t lease_until, lv_task_rec *out)
+/* The first row of a claim candidate query: its id and seq, or seq -1 when there is none. */
+static int pick(lv_store_tx *tx, int id, int64_t now, char out[LV_ID_MAX], int64_t *seq)
 {
-	sqlite3_stmt *st = stmt(tx, ST_CLAIM_PICK);
-	char id[LV_ID_MAX];
+	sqlite3_stmt *st = stmt(tx, id);
 	int rc;
+	*seq = -1;
 	if (!st)
 		return LV_ESTORE;
-	sqlite3_bind_int64(st, 1, now);
+	if (id == ST_CLAIM_PICK_EXPIRED)
+		sqlite3_bind_int64(st, 1, now);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? LV_ENOTFOUND : db_error(tx->c->db, rc, "pick a task");
+	if (rc == SQLITE_ROW) {
+		col_copy(out, LV_ID_MAX, st, 0);
+		*seq = sqlite3_column_int64(st, 1);
 	}
-	col_copy(id, sizeof(id), st, 0);
 	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, "pick a task");
+}
+
+static int sq_task_claim(lv_store_tx *tx, const char *owner, int64_t now, int64_t lease_until, lv_task_rec *out)
+{
+	sqlite3_stmt *st;
+	char free_id[LV_ID_MAX], expired_id[LV_ID_MAX];
+	const char *id;
+	int64_t free_seq, expired_seq;
+	if (pick(tx, ST_CLAIM_PICK_FREE, now, free_id, &free_seq) ||
+	    pick(tx, ST_CLAIM_PICK_EXPIRED, now, expired_id, &expired_seq))
+		return lv_error_last()->status;
+	if (free_seq < 0 && expired_seq < 0)
+		return LV_ENOTFOUND;
+	/* The older of the two goes first. */
+	id = expired_seq < 0 || (free_seq >= 0 && free_seq < expired_seq) ? free_id : expired_id;
 	if (!(st = stmt(tx, ST_CLAIM_SET)))
 		return LV_ESTORE;
 	bind_text(st, 1, id);
@@ -769,6 +811,72 @@ static int sq_lease_release(lv_store_tx *tx, const char *owner)
 		return LV_ESTORE;
 	bind_text(st, 1, owner);
 	return step_done(tx, st, "release leases");
+}
+
+static int read_id(sqlite3_stmt *st, char (*id)[LV_ID_MAX])
+{
+	col_copy(*id, LV_ID_MAX, st, 0);
+	return LV_OK;
+}
+
+static void free_ids(char (*ids)[LV_ID_MAX], size_t n)
+{
+	(void)n;
+	free(ids);
+}
+
+static int sq_lease_held(lv_store_tx *tx, const char *owner, char (**out)[LV_ID_MAX], size_t *n)
+{
+	sqlite3_stmt *st = stmt(tx, ST_LEASE_HELD);
+	typedef char id_t[LV_ID_MAX];
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, owner);
+	COLLECT(tx, st, id_t, read_id, free_ids, out, n, "read held leases");
+	return LV_OK;
+}
+
+/* ---- savepoints ------------------------------------------------------------------------ */
+
+static int sq_savepoint(lv_store_tx *tx, int op)
+{
+	static const char *const sql[] = { "SAVEPOINT lv_sp", "RELEASE lv_sp", "ROLLBACK TO lv_sp; RELEASE lv_sp" };
+	int rc;
+	if (op < LV_SP_BEGIN || op > LV_SP_ROLLBACK)
+		return lv_error_set(LV_EINTERNAL, "store: unknown savepoint operation %d", op);
+	/* An I/O error or a full disk may have rolled the whole transaction back already. */
+	if (sqlite3_get_autocommit(tx->c->db))
+		return lv_error_set(LV_ESTORE, "store: the transaction was rolled back");
+	rc = sqlite3_exec(tx->c->db, sql[op], NULL, NULL, NULL);
+	return rc == SQLITE_OK ? LV_OK : db_error(tx->c->db, rc, "savepoint");
+}
+
+/* ---- change counter ------------------------------------------------------------------ */
+
+static int sq_change_counter(lv_store *base, uint64_t *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	int rc = SQLITE_OK;
+	pthread_mutex_lock(&s->vmu);
+	if (!s->watch) {
+		rc = sqlite3_open_v2(s->path, &s->watch, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_prepare_v2(s->watch, "PRAGMA data_version", -1, &s->version, NULL);
+		if (rc != SQLITE_OK) {
+			db_error(s->watch, rc, "watch for changes");
+			sqlite3_close(s->watch);
+			s->watch = NULL;
+		}
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s->version);
+		if (rc == SQLITE_ROW)
+			*out = (uint64_t)sqlite3_column_int64(s->version, 0);
+		sqlite3_reset(s->version);
+		rc = rc == SQLITE_ROW ? SQLITE_OK : db_error(s->watch, rc, "watch for changes");
+	}
+	pthread_mutex_unlock(&s->vmu);
+	return rc == SQLITE_OK ? LV_OK : lv_error_last()->status;
 }
 
 /* ---- webhook outbox -------------------------------------------------------------- */
@@ -859,8 +967,12 @@ static void sq_close(lv_store *base)
 		s->idle = c->next;
 		conn_close(c);
 	}
+	sqlite3_finalize(s->version);
+	sqlite3_close(s->watch);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->wmu);
+	pthread_mutex_destroy(&s->vmu);
 	free(s->path);
 	free(s);
 }
@@ -938,7 +1050,15 @@ static const lv_store_ops sqlite_ops = {
 	sq_outbox_due,
 	sq_outbox_update,
 	sq_outbox_for_task,
+	sq_change_counter,
+	sq_lease_held,
+	sq_savepoint,
 };
+
+const char *lv_store_sqlite_statement(int i)
+{
+	return i >= 0 && i < ST_COUNT ? sql_text[i] : NULL;
+}
 
 int lv_store_sqlite_open(lv_store **out, const char *path)
 {
@@ -964,6 +1084,8 @@ int lv_store_sqlite_open(lv_store **out, const char *path)
 	s->base.ops = &sqlite_ops;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	pthread_mutex_init(&s->vmu, NULL);
 	if (!(s->path = lv_strdup(path)) || migrate(s)) {
 		int rc = lv_error_last()->status;
 		sq_close(&s->base);

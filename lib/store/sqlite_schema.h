@@ -105,6 +105,17 @@ static const char *const lv_sqlite_migrations[] = {
 	"  updated_at INTEGER NOT NULL);"
 	"CREATE INDEX outbox_due ON webhook_outbox(status, next_attempt_at);"
 	"CREATE INDEX outbox_task ON webhook_outbox(task_id);",
+	/* 2: costs that do not grow with history: a running total of grants on the key (no request sums
+	 * the ledger), an index for claims (free leases by age, expired leases by expiry) and one for
+	 * an owner's leases (renew, release). */
+	"ALTER TABLE api_keys ADD COLUMN granted INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE api_keys SET granted = (SELECT COALESCE(SUM(amount), 0) FROM ledger"
+	"  WHERE ledger.key_id = api_keys.id AND ledger.kind = 'grant');"
+	"CREATE INDEX tasks_claim ON tasks(lease_until, seq)"
+	"  WHERE status NOT IN ('completed','failed','canceled');"
+	"CREATE INDEX tasks_lease_owner ON tasks(lease_owner) WHERE lease_owner IS NOT NULL;"
+	"CREATE INDEX ledger_task_amount ON ledger(task_id, kind, amount);"
+	"DROP INDEX ledger_task;",
 };
 
 #endif

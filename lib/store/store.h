@@ -33,6 +33,8 @@ typedef struct lv_key_rec {
 	int64_t revoked_at;    /* ms, 0 = active */
 	int64_t balance;       /* thousandths */
 	int64_t reserved;
+	int64_t granted;       /* running total of the key's grants, kept with the ledger in the same transaction;
+	                        * settled == granted - balance - reserved, so no request sums the ledger */
 } lv_key_rec;
 
 enum { LV_LEDGER_GRANT = 0, LV_LEDGER_RESERVE, LV_LEDGER_SETTLE, LV_LEDGER_REFUND, LV_LEDGER_KINDS };
@@ -143,9 +145,10 @@ typedef struct lv_store_ops {
 	int (*key_get)(lv_store_tx *tx, const char *id, int for_update, lv_key_rec *out);
 	int (*key_by_hash)(lv_store_tx *tx, const char *hash, lv_key_rec *out);
 	int (*key_list)(lv_store_tx *tx, lv_key_rec **out, size_t *n);
-	int (*key_update)(lv_store_tx *tx, const lv_key_rec *k); /* name, revoked_at, balance, reserved */
+	int (*key_update)(lv_store_tx *tx, const lv_key_rec *k); /* name, revoked_at, balance, reserved, granted */
 	int (*ledger_append)(lv_store_tx *tx, const lv_ledger_entry *e);
-	/* Sums per LV_LEDGER_* kind over a key's entries (task_id NULL) or one task's entries. */
+	/* Sums per LV_LEDGER_* kind over a key's entries (task_id NULL: audits only, O(history)) or one
+	 * task's entries (a handful of rows, by index). */
 	int (*ledger_sums)(lv_store_tx *tx, const char *key_id, const char *task_id, int64_t sums[LV_LEDGER_KINDS]);
 
 	/* Tasks and segments. */
@@ -176,7 +179,20 @@ typedef struct lv_store_ops {
 	int (*outbox_due)(lv_store_tx *tx, int64_t now, int limit, lv_outbox_rec **out, size_t *n);
 	int (*outbox_update)(lv_store_tx *tx, const lv_outbox_rec *r);
 	int (*outbox_for_task)(lv_store_tx *tx, const char *task_id, lv_outbox_rec **out, size_t *n);
+
+	/* Optional (NULL: callers fall back to reading what they need each time). */
+	/* A number that changes whenever a write transaction commits, in this process or another; cheap
+	 * enough for idle loops to call every few hundred milliseconds instead of reading the store. */
+	int (*change_counter)(lv_store *store, uint64_t *out);
+	/* The ids of the tasks whose lease `owner` holds (finishing, canceling or losing a task clears
+	 * its lease owner); read from an index, without reading the task rows. */
+	int (*lease_held)(lv_store_tx *tx, const char *owner, char (**ids)[LV_ID_MAX], size_t *n);
+	/* A savepoint inside a write transaction (LV_SP_*), so that several callers' work can share one
+	 * transaction and one commit (group commit) while a failing caller's writes are undone alone. */
+	int (*savepoint)(lv_store_tx *tx, int op);
 } lv_store_ops;
+
+enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
 
 struct lv_store {
 	const lv_store_ops *ops;

@@ -140,12 +140,47 @@ static int send_one(lv_engine *e)
 	return 1;
 }
 
+typedef struct {
+	lv_engine *e;
+	int64_t next; /* the earliest pending attempt, INT64_MAX: none */
+} peek_ctx;
+
+static int peek_tx(lv_store_tx *tx, void *p)
+{
+	peek_ctx *c = p;
+	lv_outbox_rec *due = NULL;
+	size_t n = 0;
+	int rc = OPS(c->e)->outbox_due(tx, INT64_MAX, 1, &due, &n);
+	c->next = rc == LV_OK && n > 0 ? due[0].next_attempt_at : INT64_MAX;
+	lv_outbox_recs_free(due, n);
+	return rc;
+}
+
+/* A sender takes the write lock only to claim a delivery that is due: it first reads (an index
+ * search) when the next attempt is, and while nothing commits anywhere (the store's change
+ * counter stands still) it does not read again before that time. */
 void *lv_outbox_thread(void *arg)
 {
 	lv_workers *w = arg;
+	lv_engine *e = w->e;
+	uint64_t seen = 0;
+	int64_t next = 0; /* the earliest pending attempt at the last look; 0: look */
 	while (!w->stopping) {
-		if (!send_one(w->e))
-			lv_sleep_ms(IDLE_MS);
+		uint64_t version = 0;
+		int have = OPS(e)->change_counter && OPS(e)->change_counter(e->store, &version) == LV_OK;
+		int64_t now = lv_now_ms();
+		if (!have || version != seen || now >= next) {
+			peek_ctx c = { e, 0 };
+			if (lv_engine_tx(e, 0, peek_tx, &c) != LV_OK)
+				c.next = now + IDLE_MS;
+			seen = version;
+			next = have ? c.next : 0;
+			if (c.next <= now && send_one(e)) {
+				next = 0;
+				continue;
+			}
+		}
+		lv_sleep_ms(IDLE_MS);
 	}
 	return NULL;
 }
