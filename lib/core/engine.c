@@ -31,6 +31,13 @@ static int load_master_key(lv_engine *e)
 	long n;
 	int rc = LV_OK;
 
+	/* Every process of a PostgreSQL deployment must share one key: a file in one machine's data
+	 * dir cannot be it. */
+	if ((!env || !*env) && !strncmp(e->cfg->store, "postgres", 8))
+		return lv_error_set(LV_ECONFIG,
+		                    "secrets: a postgresql store needs the master key in the environment variable %s "
+		                    "(base64 of at least 32 bytes, the same in every process)",
+		                    e->cfg->master_key_env);
 	if (env && *env) {
 		size_t l = strlen(env);
 		n = l <= 170 ? lv_base64_decode(buf, env, l) : -1;
@@ -150,7 +157,13 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	if ((rc = lv_providers_build(&e->providers, e->cfg)))
 		goto fail;
 	if (!(e->flags & LV_ENGINE_NO_STORE)) {
-		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)) ||
+		lv_store_open_options so;
+		memset(&so, 0, sizeof(so));
+		so.spec = e->cfg->store;
+		so.password_env = e->cfg->store_password_env;
+		so.pool_size = e->cfg->store_pool_size;
+		so.master_key = e->master_key;
+		if ((rc = load_master_key(e)) || (rc = lv_store_open_ex(&e->store, &so)) ||
 		    (rc = lv_storage_open(&e->storage, e->cfg)))
 			goto fail;
 	}
