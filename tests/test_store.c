@@ -5,6 +5,7 @@
  * LV_TEST_PG_URL and skips (exit 77) when the run provides none.
  */
 #include "core/engine.h"
+#include "harness.h"
 #include "core/task.h"
 #include "longvideo.h"
 #include "store/store.h"
@@ -585,6 +586,7 @@ static void *send_loop(void *p)
 		int rc = OPS(c->s)->begin(c->s, 1, &tx);
 		if (rc == LV_OK) {
 			rc = OPS(c->s)->outbox_due(tx, now, 1, &due, &n);
+			lv_sleep_ms(1); /* widen the window another sender would slip through */
 			if (rc == LV_OK && n == 0)
 				rc = LV_ENOTFOUND;
 			if (rc == LV_OK) {
@@ -1036,6 +1038,100 @@ START_TEST(pg_unreachable_database_names_host_port_and_database)
 }
 END_TEST
 
+/* ---- lvctl store migrate -------------------------------------------------------------------------------------- */
+
+static lv_engine *open_engine_on(const char *spec)
+{
+	char *saved = g_spec;
+	lv_engine *e;
+	g_spec = (char *)spec;
+	e = open_engine();
+	g_spec = saved;
+	return e;
+}
+
+START_TEST(pg_lvctl_store_migrate_copies_everything)
+{
+	char *src = lv_asprintf("sqlite:%s/embedded.db", g_dir), *cfg_json = lv_asprintf("{\"store\": \"%s\"}", src);
+	char *cfg = lv_test_write_file(g_dir, "config.json", cfg_json), *bin = lv_test_bin("lvctl"), *cmd, *count = NULL;
+	const char *body = "{\"prompt\":\"Harbour at dawn\",\"duration\":12,\"webhook_url\":\"http://127.0.0.1:9/h\"}";
+	lv_engine *e = open_engine_on(src), *pg;
+	lv_key *key = NULL, *key2 = NULL;
+	lv_task *t = NULL;
+	lv_task_page *page = NULL;
+	lv_credits before, after;
+	char ids[3][LV_ID_MAX];
+	settle_ctx sc;
+	size_t i;
+	int status, shots;
+	/* An embedded deployment with some history: created, canceled, settled (with a webhook). */
+	ck_assert_int_eq(lv_key_create(&key, e, "embedded", 5000000), LV_OK);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(lv_task_create_json(&t, e, key, body, strlen(body), i == 0 ? "idem-migrate" : NULL), LV_OK);
+		lv_strlcpy(ids[i], lv_task_id(t), LV_ID_MAX);
+		lv_task_free(t);
+	}
+	ck_assert_int_eq(lv_task_cancel(&t, e, key, ids[1]), LV_OK);
+	lv_task_free(t);
+	sc.e = e;
+	sc.id = ids[2];
+	sc.charge = 110000;
+	sc.done = 0;
+	ck_assert_int_eq(lv_engine_tx(e, 1, settle_tx, &sc), LV_OK);
+	ck_assert_int_eq(sc.done, 1);
+	ck_assert_int_eq(lv_key_credits(&before, e, key), LV_OK);
+	lv_engine_close(e);
+
+	cmd = lv_asprintf("%s --config %s --data-dir %s store migrate --from %s --to '%s' >%s/out.txt 2>&1", bin, cfg,
+	                  g_dir, src, g_spec, g_dir);
+	status = system(cmd);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "lvctl store migrate failed: %d", status);
+	/* A second run finds the destination not empty and copies nothing. */
+	status = system(cmd);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	free(cmd);
+
+	pg = open_engine_on(g_spec);
+	ck_assert_int_eq(lv_ledger_verify(pg, NULL), LV_OK);
+	ck_assert_int_eq(lv_key_lookup(&key2, pg, lv_key_id(key)), LV_OK);
+	ck_assert_int_eq(lv_key_credits(&after, pg, key2), LV_OK);
+	ck_assert_int_eq(after.balance, before.balance);
+	ck_assert_int_eq(after.reserved, before.reserved);
+	ck_assert_int_eq(after.granted, before.granted);
+	ck_assert_int_eq(after.settled, before.settled);
+	ck_assert_int_eq(lv_task_list(&page, pg, key2, NULL), LV_OK);
+	ck_assert_uint_eq(lv_task_page_count(page), 3);
+	/* Newest first, as on SQLite. */
+	ck_assert_str_eq(lv_task_id(lv_task_page_get(page, 0)), ids[2]);
+	ck_assert_str_eq(lv_task_id(lv_task_page_get(page, 2)), ids[0]);
+	ck_assert_int_eq(lv_task_get_status(lv_task_page_get(page, 1)), LV_TASK_CANCELED);
+	ck_assert_int_eq(lv_task_get_status(lv_task_page_get(page, 0)), LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_actual(lv_task_page_get(page, 0)), 110000);
+	shots = lv_task_shots_total(lv_task_page_get(page, 0));
+	ck_assert_int_gt(shots, 0);
+	lv_task_page_free(page);
+	/* The idempotency record came along: the same request replays the same task. */
+	ck_assert_int_eq(lv_task_create_json(&t, pg, key2, body, strlen(body), "idem-migrate"), LV_OK);
+	ck_assert_str_eq(lv_task_id(t), ids[0]);
+	ck_assert_int_eq(lv_task_replayed(t), 1);
+	lv_task_free(t);
+	/* Segments and queued webhooks too (the canceled and the settled task each queued one). */
+	ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT COUNT(*) FROM webhook_outbox", &count), 0);
+	ck_assert_str_eq(count, "2");
+	free(count);
+	ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT COUNT(*) FROM segments", &count), 0);
+	ck_assert_int_eq(atoi(count), 3 * shots);
+	free(count);
+	lv_key_free(key);
+	lv_key_free(key2);
+	lv_engine_close(pg);
+	free(src);
+	free(cfg_json);
+	free(cfg);
+	free(bin);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create(g_server ? "store_pg" : "store_sqlite");
@@ -1056,6 +1152,7 @@ static Suite *store_suite(void)
 		tcase_add_test(tc, pg_master_key_mismatch_is_refused);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
+		tcase_add_test(tc, pg_lvctl_store_migrate_copies_everything);
 	}
 	suite_add_tcase(s, tc);
 	return s;

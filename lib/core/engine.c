@@ -26,8 +26,7 @@ static int load_master_key(lv_engine *e)
 {
 	const char *env = getenv(e->cfg->master_key_env);
 	unsigned char buf[128];
-	char *text = NULL, *path = NULL;
-	size_t len = 0;
+	char *path = NULL;
 	long n;
 	int rc = LV_OK;
 
@@ -74,6 +73,23 @@ static int load_master_key(lv_engine *e)
 			return rc;
 		}
 	}
+	free(path);
+	return lv_engine_file_master_key(e, e->master_key);
+}
+
+int lv_engine_file_master_key(const lv_engine *e, unsigned char out[32])
+{
+	unsigned char buf[128];
+	char *text = NULL, *path = lv_path_join(e->cfg->data_dir, MASTER_KEY_FILE);
+	size_t len = 0;
+	long n;
+	int rc;
+	if (!path)
+		return LV_ENOMEM;
+	if (!lv_path_exists(path)) {
+		free(path);
+		return LV_ENOTFOUND;
+	}
 	if ((rc = lv_file_read(&text, &len, path)) == LV_OK) {
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 			text[--len] = '\0';
@@ -81,7 +97,7 @@ static int load_master_key(lv_engine *e)
 		if (n < 32)
 			rc = lv_error_set(LV_ECONFIG, "secrets: %s is damaged (expected base64 of 32 bytes)", path);
 		else
-			lv_sha256(e->master_key, buf, (size_t)n);
+			lv_sha256(out, buf, (size_t)n);
 	}
 	free(text);
 	free(path);
