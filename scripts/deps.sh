@@ -11,6 +11,7 @@ LV_DEBIAN_PACKAGES=(
   libespeak-ng-dev espeak-ng-data
   fonts-wqy-microhei fonts-dejavu-core
   curl jq ca-certificates cppcheck
+  libpq-dev postgresql
 )
 
 lv_install_deps() {
