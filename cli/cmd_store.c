@@ -1,4 +1,4 @@
-/* lvctl store migrate: move an embedded deployment's SQLite store to PostgreSQL (operators). */
+/* lvctl store migrate|verify: move an embedded deployment's SQLite store to PostgreSQL; check the ledger. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -53,13 +53,46 @@ static int store_migrate(cli_ctx *ctx, int argc, char **argv)
 	return LV_OK;
 }
 
+static int store_verify(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *pos[1];
+	cli_opt opts[] = { { CLI_OPT_END, NULL, NULL, NULL, NULL } };
+	const cli_spec spec = { "store verify", NULL,
+		                "Check the ledger invariant of the configured store (lv_ledger_verify()): every key's\n"
+		                "balance and reservations agree with its ledger, every task is fully reserved or fully\n"
+		                "settled.  Exit 0 when it holds; otherwise each violation is printed and the exit code is 1.",
+		                opts, 0, 0, NULL };
+	lv_engine *engine;
+	char *report = NULL;
+	size_t npos;
+	int rc;
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_engine(&engine, ctx, 0)))
+		return rc;
+	rc = lv_ledger_verify(engine, &report);
+	if (report)
+		fprintf(stderr, "%s", report);
+	lv_free(report);
+	if (rc == LV_OK) {
+		if (ctx->json)
+			printf("{\"ledger_verified\":true}\n");
+		else
+			printf("the ledger invariant holds\n");
+	}
+	return rc;
+}
+
 int cmd_store(cli_ctx *ctx, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return store_migrate(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "verify"))
+		return store_verify(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "--help")) {
-		printf("usage: lvctl store migrate --from sqlite:PATH --to postgresql://...\n");
+		printf("usage: lvctl [global options] store migrate --from sqlite:PATH --to postgresql://...\n"
+		       "       lvctl [global options] store verify\n"
+		       "\n"
+		       "Operate on the store itself (operators).  See lvctl store SUBCOMMAND --help.\n");
 		return CLI_DONE;
 	}
-	return cli_fail(ctx, CLI_EUSAGE, "store: expected a subcommand: migrate (see lvctl store --help)");
+	return cli_fail(ctx, CLI_EUSAGE, "store: expected a subcommand: migrate or verify (see lvctl store --help)");
 }
