@@ -1090,6 +1090,11 @@ START_TEST(pg_lvctl_store_migrate_copies_everything)
 	status = system(cmd);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
 	free(cmd);
+	/* lvctl store verify agrees on the source. */
+	cmd = lv_asprintf("%s --config %s --data-dir %s store verify >%s/verify.txt 2>&1", bin, cfg, g_dir, g_dir);
+	status = system(cmd);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(cmd);
 
 	pg = open_engine_on(g_spec);
 	ck_assert_int_eq(lv_ledger_verify(pg, NULL), LV_OK);
