@@ -363,6 +363,9 @@ static int conn_open(pg_store *s, conn **out)
 		len = strlen(reason);
 		while (len > 0 && (reason[len - 1] == '\n' || reason[len - 1] == ' '))
 			reason[--len] = '\0';
+		for (len = 0; reason[len]; len++) /* one line: libpq's hints come on lines of their own */
+			if (reason[len] == '\n' || reason[len] == '\t')
+				reason[len] = ' ';
 		lv_error_set(LV_EBUSY, "store: cannot connect to PostgreSQL at %s: %s", s->where, reason);
 		conn_close(c);
 		return LV_EBUSY;
