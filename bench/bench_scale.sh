@@ -8,10 +8,10 @@
 # Figures are printed, never asserted.
 #
 #   bench/bench_scale.sh [--creates N] [--tasks N] [--latency-ms MS] [--build DIR]
-#   defaults: 400 creates, 8 tasks per worker count, 3000 ms per segment, build/
+#   defaults: 400 creates, 8 tasks per worker count, 8000 ms per segment, build/
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build="$root/build"; creates=400; tasks=8; latency=3000
+build="$root/build"; creates=400; tasks=8; latency=8000
 while [ $# -gt 0 ]; do
   case "$1" in
     --creates) creates=$2; shift 2 ;;
@@ -25,7 +25,7 @@ lvserver="$build/bin/lvserver"; lvctl="$build/bin/lvctl"
 [ -x "$lvserver" ] && [ -x "$lvctl" ] || { echo "build lvserver and lvctl first (cmake --build $build)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lvbench.XXXXXX")
-pgdir="$work/pg"
+pgdir=$(mktemp -u "${TMPDIR:-/tmp}/lvpg.XXXXXX") # its own directory: the cluster runs as another user
 cleanup() {
   "$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -52,6 +52,7 @@ bench_creates() { # $1: label, $2: store
   port=$(cat "$dir/port")
   : >"$dir/requests"
   for i in $(seq 1 "$creates"); do
+    [ "$i" -eq 1 ] || echo next >>"$dir/requests"
     printf 'url = "http://127.0.0.1:%s/v1/videos"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"prompt\\":\\"bench %d\\",\\"duration\\":12}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
       "$port" "$key" "$i" >>"$dir/requests"
   done
