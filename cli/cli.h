@@ -196,5 +196,6 @@ int cmd_credits(cli_ctx *ctx, int argc, char **argv);
 int cmd_generate(cli_ctx *ctx, int argc, char **argv);
 int cmd_worker(cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
+int cmd_store(cli_ctx *ctx, int argc, char **argv);
 
 #endif

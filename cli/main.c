@@ -118,6 +118,7 @@ static const cli_command commands[] = {
 	{ "generate", cmd_generate, "--prompt P --duration D", "create a task, follow it, save the film" },
 	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },
 	{ "doctor", cmd_doctor, "[--online]", "check the configuration and the providers" },
+	{ "store", cmd_store, "migrate|verify", "copy a SQLite store into PostgreSQL; check the ledger" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

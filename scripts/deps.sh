@@ -12,6 +12,7 @@ LV_DEBIAN_PACKAGES=(
   fonts-wqy-microhei fonts-dejavu-core
   curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev
+  libpq-dev postgresql
 )
 
 lv_install_deps() {

@@ -7,10 +7,22 @@
 #   LV_TEST_SANITIZE=0 scripts/test.sh   skip the sanitizer pass
 #   LV_TEST_FUZZ=0 scripts/test.sh       skip the short fuzzing pass (LV_TEST_FUZZ_SECONDS per harness, default 10)
 #   scripts/test.sh -R http         pass extra arguments to ctest (both passes)
+#   LV_TEST_PG=0 scripts/test.sh    no PostgreSQL cluster (the *_pg tests report "skipped")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 lv_install_deps
+
+# A throwaway PostgreSQL cluster on loopback for the run (scripts/pg.sh): the store conformance
+# suite, one pipeline and one HTTP suite run on it as well as on SQLite.  Stopped at exit.
+pgdir=""
+if [ "${LV_TEST_PG:-1}" != "0" ]; then
+  pgdir=$(mktemp -u "${TMPDIR:-/tmp}/lvpg.XXXXXX")
+  trap 'scripts/pg.sh stop "$pgdir"' EXIT
+  LV_TEST_PG_URL=$(scripts/pg.sh start "$pgdir")
+  export LV_TEST_PG_URL
+  echo "== PostgreSQL for the run: $LV_TEST_PG_URL"
+fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)

@@ -1,4 +1,5 @@
 #include "pipeline_util.h"
+#include "store_util.h"
 #include "core/engine.h"
 #include "testutil.h"
 #include "util/json.h"
@@ -13,13 +14,20 @@
 void lv_pt_open(lv_pt *pt, const char *tag, const char *config_json, int workers)
 {
 	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	char *json = NULL;
 	memset(pt, 0, sizeof(*pt));
 	pt->dir = lv_test_mkdtemp(tag);
 	ck_assert_ptr_nonnull(pt->dir);
 	o.data_dir = pt->dir;
 	o.config_json = config_json;
+	/* LV_TEST_STORE=postgresql://...: the same test on a fresh PostgreSQL database. */
+	if (lv_test_pg_server()) {
+		ck_assert_ptr_nonnull(json = lv_test_config_with_store(config_json, pt->dir));
+		o.config_json = json;
+	}
 	o.public_url = "http://127.0.0.1:9";
 	ck_assert_msg(lv_engine_open(&pt->engine, &o) == LV_OK, "engine: %s", lv_error_last()->message);
+	free(json);
 	ck_assert_int_eq(lv_key_create(&pt->key, pt->engine, "pipeline", 100000000), LV_OK);
 	if (workers > 0) {
 		lv_worker_options wo = LV_WORKER_OPTIONS_INIT;

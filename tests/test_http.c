@@ -4,6 +4,7 @@
  * store is shared between processes); some scenarios also move segment states through the
  * internal store API to reach states the pipeline would produce.
  */
+#include "store_util.h"
 #include "testutil.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -41,7 +42,13 @@ static void start_server(const char *tag, const char *config_json)
 {
 	g_dir = lv_test_mkdtemp(tag);
 	ck_assert_ptr_nonnull(g_dir);
-	g_config = lv_test_write_file(g_dir, "config.json", config_json);
+	{
+		/* LV_TEST_STORE=postgresql://...: the server and the tests on a fresh PostgreSQL database. */
+		char *json = lv_test_config_with_store(config_json, g_dir);
+		ck_assert_ptr_nonnull(json);
+		g_config = lv_test_write_file(g_dir, "config.json", json);
+		free(json);
+	}
 	ck_assert_ptr_nonnull(g_config);
 	ck_assert_int_eq(lv_test_server_start(&g_srv, g_dir, g_config, NULL), 0);
 }

@@ -5,6 +5,7 @@
 #include "core/engine.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
+#include "store_util.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/time.h"
@@ -276,6 +277,12 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("pipeline");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, short_chinese_film_is_complete);
+	if (lv_test_pg_server()) {
+		/* On PostgreSQL (tests/on_pg.sh): one film end to end, and a failure's refund. */
+		tcase_add_test(tc, a_failing_shot_fails_the_task_and_refunds_the_rest);
+		suite_add_tcase(s, tc);
+		return s;
+	}
 	tcase_add_test(tc, portrait_english_without_music_or_subtitles);
 	tcase_add_test(tc, a_failing_shot_fails_the_task_and_refunds_the_rest);
 	tcase_add_test(tc, cancel_while_generating_stops_promptly);

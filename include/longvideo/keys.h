@@ -96,6 +96,24 @@ LV_EXTERN(int) lv_credits_to_json(char **out, const lv_credits *credits);
  */
 LV_EXTERN(int) lv_ledger_verify(lv_engine *engine, char **report);
 
+/** What lv_store_migrate() copied. */
+typedef struct lv_store_migration {
+	int64_t keys, ledger_entries, tasks, segments, idempotency_keys, webhooks;
+} lv_store_migration;
+
+/**
+ * Copy an embedded deployment's SQLite store into an empty store (a PostgreSQL database): keys,
+ * the ledger, tasks, segments, idempotency records and the webhook outbox, in one transaction
+ * (all or nothing).  `from` is "sqlite:PATH" (NULL: the engine's own store, which must be
+ * SQLite); `to` is a store string, opened with the engine's store_password_env, pool size and
+ * master key (which becomes the new store's; it must be the key the SQLite deployment used).
+ * The ledger invariant is checked (lv_ledger_verify()) on the source before and on the copy
+ * after; leases are cleared, so stop every process of the old deployment first.  `counts` may
+ * be NULL; on a violated invariant, `report` (if not NULL) describes it (free with lv_free()).
+ */
+LV_EXTERN(int) lv_store_migrate(lv_engine *engine, const char *from, const char *to, lv_store_migration *counts,
+                                char **report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -346,7 +346,8 @@ static int check_stage_provider(const lv_config *cfg, const char *name, unsigned
 /* ---- sections ------------------------------------------------------------- */
 
 static const char *const top_keys[] = { "data_dir", "server", "store", "storage", "pipeline", "providers",
-	                                "webhooks", "secrets", "idempotency_ttl_hours", NULL };
+	                                "webhooks", "secrets", "idempotency_ttl_hours", "store_password_env",
+	                                "store_pool_size", NULL };
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
 	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
 	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
@@ -547,6 +548,9 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 	if ((rc = get_int(&n, cfg->root, "", "idempotency_ttl_hours", 48, 24, 24 * 365)))
 		goto fail;
 	cfg->idempotency_ttl_hours = (int)n;
+	if ((rc = get_string(&cfg->store_password_env, cfg->root, "", "store_password_env", NULL)) ||
+	    (rc = get_int32(&cfg->store_pool_size, cfg->root, "", "store_pool_size", 0, 0, 1000)))
+		goto fail;
 	if ((rc = parse_providers(cfg, prov)))
 		goto fail;
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++) {
@@ -590,6 +594,7 @@ void lv_config_free(lv_config *cfg)
 	free(cfg->public_url);
 	free(cfg->default_video_provider);
 	free(cfg->master_key_env);
+	free(cfg->store_password_env);
 	cJSON_Delete(cfg->root);
 	cJSON_Delete(cfg->builtin_local);
 	free(cfg);

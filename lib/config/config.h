@@ -72,6 +72,8 @@ typedef struct lv_config {
 
 	int idempotency_ttl_hours;
 	char *master_key_env; /* env var with the base64 master key; else <data_dir>/master.key */
+	char *store_password_env; /* env var with the PostgreSQL password, or NULL (libpq's PGPASSWORD/.pgpass) */
+	int store_pool_size;      /* PostgreSQL connections per process at most; 0 = LV_STORE_DEFAULT_POOL */
 } lv_config;
 
 typedef struct lv_config_overrides {

@@ -26,11 +26,17 @@ static int load_master_key(lv_engine *e)
 {
 	const char *env = getenv(e->cfg->master_key_env);
 	unsigned char buf[128];
-	char *text = NULL, *path = NULL;
-	size_t len = 0;
+	char *path = NULL;
 	long n;
 	int rc = LV_OK;
 
+	/* Every process of a PostgreSQL deployment must share one key: a file in one machine's data
+	 * dir cannot be it. */
+	if ((!env || !*env) && !strncmp(e->cfg->store, "postgres", 8))
+		return lv_error_set(LV_ECONFIG,
+		                    "secrets: a postgresql store needs the master key in the environment variable %s "
+		                    "(base64 of at least 32 bytes, the same in every process)",
+		                    e->cfg->master_key_env);
 	if (env && *env) {
 		size_t l = strlen(env);
 		n = l <= 170 ? lv_base64_decode(buf, env, l) : -1;
@@ -67,6 +73,23 @@ static int load_master_key(lv_engine *e)
 			return rc;
 		}
 	}
+	free(path);
+	return lv_engine_file_master_key(e, e->master_key);
+}
+
+int lv_engine_file_master_key(const lv_engine *e, unsigned char out[32])
+{
+	unsigned char buf[128];
+	char *text = NULL, *path = lv_path_join(e->cfg->data_dir, MASTER_KEY_FILE);
+	size_t len = 0;
+	long n;
+	int rc;
+	if (!path)
+		return LV_ENOMEM;
+	if (!lv_path_exists(path)) {
+		free(path);
+		return LV_ENOTFOUND;
+	}
 	if ((rc = lv_file_read(&text, &len, path)) == LV_OK) {
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 			text[--len] = '\0';
@@ -74,7 +97,7 @@ static int load_master_key(lv_engine *e)
 		if (n < 32)
 			rc = lv_error_set(LV_ECONFIG, "secrets: %s is damaged (expected base64 of 32 bytes)", path);
 		else
-			lv_sha256(e->master_key, buf, (size_t)n);
+			lv_sha256(out, buf, (size_t)n);
 	}
 	free(text);
 	free(path);
@@ -158,13 +181,19 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	if ((rc = lv_providers_build(&e->providers, e->cfg)))
 		goto fail;
 	if (!(e->flags & LV_ENGINE_NO_STORE)) {
+		lv_store_open_options so;
 		if ((e->flags & LV_ENGINE_EXISTING_STORE) && !strncmp(e->cfg->store, "sqlite:", 7) &&
 		    !lv_path_exists(e->cfg->store + 7)) {
 			rc = lv_error_set(LV_ECONFIG, "no store at %s (is the data directory '%s' right? a new store is made by "
 			                  "lvserver, lvctl worker or lvctl keys create)", e->cfg->store + 7, e->cfg->data_dir);
 			goto fail;
 		}
-		if ((rc = load_master_key(e)) || (rc = lv_store_open(&e->store, e->cfg->store)) ||
+		memset(&so, 0, sizeof(so));
+		so.spec = e->cfg->store;
+		so.password_env = e->cfg->store_password_env;
+		so.pool_size = e->cfg->store_pool_size;
+		so.master_key = e->master_key;
+		if ((rc = load_master_key(e)) || (rc = lv_store_open_ex(&e->store, &so)) ||
 		    (rc = lv_storage_open(&e->storage, e->cfg)))
 			goto fail;
 	}

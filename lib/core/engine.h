@@ -51,6 +51,10 @@ int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx);
 /* The webhook secret's 32 bytes for a key (derived from the master key and the key's salt). */
 void lv_engine_webhook_secret(const lv_engine *e, const lv_key_rec *key, unsigned char out[32]);
 
+/* The master key kept in <data_dir>/master.key (hashed as the engine uses it); LV_ENOTFOUND
+ * when there is no such file. */
+int lv_engine_file_master_key(const lv_engine *e, unsigned char out[32]);
+
 /* Replace the public URL (used when the server bound an ephemeral port and none was configured). */
 int lv_engine_update_public_url(lv_engine *e, const char *url);
 

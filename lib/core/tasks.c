@@ -44,11 +44,19 @@ void lv_task_free(lv_task *t)
 	free(t);
 }
 
-/* Read a task of `key_id` with its segments; LV_ENOTFOUND (with a message) if it is not theirs. */
+/* Read a task of `key_id` with its segments; LV_ENOTFOUND (with a message) if it is not theirs.
+ * What t and *segs held (a retried transaction's earlier attempt) is released first. */
 static int load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const char *task_id, lv_task_rec *t,
                       lv_segment_rec **segs, size_t *n)
 {
-	int rc = OPS(e)->task_get(tx, task_id, 1, t);
+	int rc;
+	lv_task_rec_clear(t);
+	if (segs) {
+		lv_segment_recs_free(*segs, *n);
+		*segs = NULL;
+		*n = 0;
+	}
+	rc = OPS(e)->task_get(tx, task_id, 1, t);
 	if (rc == LV_OK && strcmp(t->key_id, key_id) != 0) {
 		lv_task_rec_clear(t);
 		rc = LV_ENOTFOUND;
@@ -96,6 +104,12 @@ static int create_tx(lv_store_tx *tx, void *p)
 	size_t i;
 	int rc;
 
+	/* A retried transaction starts again from nothing. */
+	lv_task_rec_clear(t);
+	lv_segment_recs_free(c->segs, c->n_segs);
+	c->segs = NULL;
+	c->n_segs = 0;
+	c->replayed = 0;
 	if (c->idem_key) {
 		lv_idem_rec prior;
 		/* Forget idempotency records past their time (kept at least 24 h; default 48 h). */

@@ -155,20 +155,32 @@ int lv_outbox_status_parse(const char *s)
 	return parse_of(outbox_names, 3, s);
 }
 
-int lv_store_open(lv_store **out, const char *spec)
+int lv_store_open_ex(lv_store **out, const lv_store_open_options *opts)
 {
+	const char *spec = opts->spec;
 	*out = NULL;
+	if (!spec)
+		return lv_error_set(LV_ECONFIG, "store: no store given");
 	if (!strncmp(spec, "sqlite:", 7))
 		return lv_store_sqlite_open(out, spec + 7);
 	if (!strncmp(spec, "postgresql://", 13) || !strncmp(spec, "postgres://", 11)) {
 #ifdef LV_WITH_POSTGRES
-		return lv_store_pg_open(out, spec);
+		return lv_store_pg_open(out, opts);
 #else
 		return lv_error_set(LV_ECONFIG,
-		                    "store: this build has no PostgreSQL support (configure with -DLV_WITH_POSTGRES=ON)");
+		                    "store: this build has no PostgreSQL support (libpq was not found or "
+		                    "-DLV_WITH_POSTGRES=OFF); use a \"sqlite:PATH\" store or rebuild with libpq");
 #endif
 	}
 	return lv_error_set(LV_ECONFIG, "store: must be \"sqlite:PATH\" or a postgresql:// URL");
+}
+
+int lv_store_open(lv_store **out, const char *spec)
+{
+	lv_store_open_options o;
+	memset(&o, 0, sizeof(o));
+	o.spec = spec;
+	return lv_store_open_ex(out, &o);
 }
 
 void lv_store_close(lv_store *store)

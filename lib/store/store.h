@@ -202,9 +202,21 @@ struct lv_store {
 int lv_store_open(lv_store **out, const char *spec);
 void lv_store_close(lv_store *store);
 
+/* Everything a store may need at open; a backend ignores what it has no use for. */
+typedef struct lv_store_open_options {
+	const char *spec;                /* "sqlite:PATH" or "postgresql://..." */
+	const char *password_env;        /* PostgreSQL: the variable holding the password, or NULL (libpq's own) */
+	int pool_size;                   /* PostgreSQL: connections at most (0: LV_STORE_DEFAULT_POOL) */
+	const unsigned char *master_key; /* 32 bytes; PostgreSQL refuses a store created with another key */
+} lv_store_open_options;
+
+#define LV_STORE_DEFAULT_POOL 16
+
+int lv_store_open_ex(lv_store **out, const lv_store_open_options *opts);
+
 int lv_store_sqlite_open(lv_store **out, const char *path);
 #ifdef LV_WITH_POSTGRES
-int lv_store_pg_open(lv_store **out, const char *conninfo);
+int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts);
 #endif
 
 void lv_key_rec_clear(lv_key_rec *k);
