@@ -25,7 +25,7 @@ static const struct {
 	const char *name;
 	const char *usage;
 } global_opts[] = { { "json", "--json" }, { "config", "--config FILE" }, { "data-dir", "--data-dir DIR" },
-	            { "version", "--version" } };
+	            { "public-url", "--public-url URL" }, { "version", "--version" } };
 
 static const char *global_option_usage(const char *name, size_t len)
 {
@@ -193,6 +193,7 @@ int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags)
 	if (!ctx->engine) {
 		opts.config_path = ctx->config_path;
 		opts.data_dir = ctx->data_dir;
+		opts.public_url = ctx->public_url;
 		opts.flags = flags;
 		if ((rc = lv_engine_open(&ctx->engine, &opts)) != LV_OK) {
 			*out = NULL;

@@ -139,6 +139,8 @@ static void usage(FILE *f)
 	      "global options:\n"
 	      "  --config FILE    configuration file (default: $LV_CONFIG, else built-in defaults)\n"
 	      "  --data-dir DIR   data directory (overrides the config's data_dir; default lvdata)\n"
+	      "  --public-url URL base URL of media links in output and webhooks (overrides\n"
+	      "                   server.public_url: set it to the lvserver clients reach)\n"
 	      "  --json           machine output: the library's JSON, one document per line; errors\n"
 	      "                   also print {\"error\":{\"code\",\"message\"[,\"details\"]}} on stdout\n"
 	      "  --help           show this help\n"
@@ -192,6 +194,8 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			dest = &ctx->config_path;
 		else if (!strncmp(a, "--data-dir", 10) && (a[10] == '\0' || a[10] == '='))
 			dest = &ctx->data_dir;
+		else if (!strncmp(a, "--public-url", 12) && (a[12] == '\0' || a[12] == '='))
+			dest = &ctx->public_url;
 		else
 			return cli_fail(ctx, CLI_EUSAGE, "unknown option '%s' (see lvctl --help)", a);
 		value = strchr(a, '=');
