@@ -9,9 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 lv_install_deps
+lv_install_npm
 
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
+
+# A throwaway S3-compatible server (s3rver on loopback) for the storage suites; stopped on exit.
+echo "== S3-compatible server"
+eval "$(scripts/s3.sh start build)"
+export LV_TEST_S3_REQUIRED=1
+trap 'scripts/s3.sh stop' EXIT
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLV_BUILD_TESTS=ON >/dev/null
