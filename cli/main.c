@@ -1,7 +1,7 @@
 /*
  * lvctl — the operator and batch command line of liblongvideo.
  *
- *   lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]
+ *   lvctl [--config FILE] [--data-dir DIR] [--public-url URL] [--json] COMMAND [options]
  *
  * This file holds the global options, the table of commands, and the one
  * place where a failure becomes a message and an exit code.
@@ -118,7 +118,7 @@ static const cli_command commands[] = {
 static void usage(FILE *f)
 {
 	size_t i;
-	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]\n"
+	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--public-url URL] [--json] COMMAND [options]\n"
 	      "       lvctl --help | --version\n"
 	      "\n"
 	      "The operator and batch command line of liblongvideo.  It works on the same task store\n"
