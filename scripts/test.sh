@@ -16,9 +16,10 @@ start=$(date +%s)
 
 # A throwaway S3-compatible server (s3rver on loopback) for the storage suites; stopped on exit.
 echo "== S3-compatible server"
-eval "$(scripts/s3.sh start build)"
-export LV_TEST_S3_REQUIRED=1
+s3_env=$(scripts/s3.sh start build)
+eval "$s3_env"
 trap 'scripts/s3.sh stop' EXIT
+export LV_TEST_S3_REQUIRED=1
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLV_BUILD_TESTS=ON >/dev/null
