@@ -699,7 +699,8 @@ static void ffmpeg_reads(const char *url, double seconds)
 	AVFormatContext *fc = NULL;
 	AVPacket *pkt = av_packet_alloc();
 	int vs, packets = 0, rc;
-	ck_assert_msg((rc = avformat_open_input(&fc, url, NULL, NULL)) == 0, "open %s: %d", url, rc);
+	rc = avformat_open_input(&fc, url, NULL, NULL);
+	ck_assert_msg(rc == 0, "open %s: %d", url, rc);
 	ck_assert_int_ge(avformat_find_stream_info(fc, NULL), 0);
 	vs = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	ck_assert_int_ge(vs, 0);
@@ -808,6 +809,23 @@ START_TEST(s3_task_end_to_end)
 	lv_test_response_free(&r);
 	lv_buf_free(&head.b);
 	ck_assert_int_eq(lv_test_server_stop(&srv), 0);
+
+	/* any process prints the same URLs: lvctl with --public-url (as server.public_url) */
+	{
+		lv_test_run run;
+		char envkey[160];
+		const char *argv[] = { "--config", cfgpath, "--data-dir", pt.dir, "--public-url", "https://lb.example.com",
+			               "--json", "get", id, NULL };
+		const char *env[] = { envkey, NULL };
+		snprintf(envkey, sizeof(envkey), "LV_API_KEY=%s", lv_key_secret(pt.key));
+		ck_assert_int_eq(lv_test_exec(&run, "lvctl", argv, NULL, env), 0);
+		ck_assert_msg(run.exit_code == 0, "%s", run.err);
+		j = cJSON_Parse(run.out);
+		snprintf(loc, sizeof(loc), "https://lb.example.com%s", media);
+		ck_assert_str_eq(lv_json_get_str(j, "result_url"), loc);
+		cJSON_Delete(j);
+		lv_test_run_free(&run);
+	}
 
 	/* the film saved from the bucket is a film */
 	{
