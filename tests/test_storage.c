@@ -490,6 +490,42 @@ START_TEST(s3_a_failed_multipart_upload_is_aborted)
 }
 END_TEST
 
+/* An answer that is neither "here" nor "not here" is an error, never taken for absence. */
+START_TEST(s3_errors_are_not_absence)
+{
+	lv_fake *f = lv_fake_start();
+	lv_fake_response ok = { 200, NULL, "", 0, NULL, "application/xml", 0, 0 };
+	lv_fake_response denied = { 403, NULL, "", 0, NULL, "application/xml", 0, 0 };
+	lv_fake_response broken = { 503, NULL, "", 0, NULL, "application/xml", 0, 0 };
+	lv_fake_response gone = { 404, NULL, "", 0, NULL, "application/xml", 0, 0 };
+	lv_s3_conf c;
+	lv_storage *st = NULL;
+	lv_storage_object info;
+	int found = -1;
+	ck_assert_ptr_nonnull(f);
+	lv_fake_on(f, "HEAD", "/fakebucket", &ok);
+	lv_fake_on(f, "HEAD", "/fakebucket/tasks/a/denied.png", &denied);
+	lv_fake_on(f, "HEAD", "/fakebucket/tasks/a/broken.png", &broken);
+	lv_fake_on(f, "HEAD", "/fakebucket/tasks/a/gone.png", &gone);
+	setenv("LV_TEST_FAKE_AK", "AKIDFAKE", 1);
+	setenv("LV_TEST_FAKE_SK", "fake-secret", 1);
+	s3_conf(&c, lv_fake_url(f), "fakebucket", 0, "");
+	c.access_key_env = (char *)"LV_TEST_FAKE_AK";
+	c.secret_key_env = (char *)"LV_TEST_FAKE_SK";
+	ck_assert_int_eq(lv_storage_s3_open(&st, &c, 0), LV_OK);
+	ck_assert_int_eq(st->ops->exists(st, "tasks/a/gone.png", &found), LV_OK);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(st->ops->exists(st, "tasks/a/denied.png", &found), LV_EIO);
+	ck_assert_int_eq(found, 0);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "access refused"));
+	ck_assert_int_eq(st->ops->head(st, "tasks/a/broken.png", &info), LV_EIO);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "HTTP 503"));
+	ck_assert_uint_eq(lv_fake_count(f, "HEAD", "/fakebucket/tasks/a/broken.png"), 3); /* retried twice */
+	lv_storage_close(st);
+	lv_fake_stop(f);
+}
+END_TEST
+
 /* AWS's published example of a presigned URL (S3 API reference, "Authenticating Requests: Using Query
  * Parameters (AWS Signature Version 4)"). */
 START_TEST(presign_matches_the_aws_example)
@@ -911,6 +947,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, s3_conformance_path_style_with_prefix);
 	tcase_add_test(tc, s3_conformance_virtual_hosted);
 	tcase_add_test(tc, s3_multipart_upload_of_a_big_file);
+	tcase_add_test(tc, s3_errors_are_not_absence);
 	tcase_add_test(tc, s3_multipart_parts_and_completion);
 	tcase_add_test(tc, s3_a_failed_multipart_upload_is_aborted);
 	tcase_add_test(tc, s3_presigned_url_fetches_the_object);
