@@ -772,7 +772,7 @@ START_TEST(s3_task_end_to_end)
 	prefix = unique("e2e");
 	json = s3_config_json(ep, prefix);
 	lv_pt_open(&pt, "st-e2e", json, 1);
-	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm\",\"duration\":5}", id);
+	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm\",\"duration\":4}", id);
 	t = lv_pt_wait(&pt, id, -1, 300);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_COMPLETED);
 	lv_task_free(t);
@@ -813,7 +813,7 @@ START_TEST(s3_task_end_to_end)
 	ck_assert_str_eq(lv_test_header(&r, "Cache-Control", buf, sizeof(buf)), "no-store");
 	lv_test_response_free(&r);
 	/* FFmpeg follows it and reads the whole film (seeking with ranges against the store) */
-	ffmpeg_reads(url, 5.0);
+	ffmpeg_reads(url, 4.0);
 
 	/* /content streams through the server, with Range */
 	snprintf(url, sizeof(url), "%s/v1/videos/%s/content", srv.base_url, id);
@@ -875,6 +875,103 @@ START_TEST(s3_task_end_to_end)
 	free(cfgpath);
 	lv_pt_close(&pt);
 	free(json);
+	free(prefix);
+}
+END_TEST
+
+/* A worker process killed mid-task, its data directory gone: another process with its own data
+ * directory resumes the task from the store and the bucket alone, and the film plays. */
+START_TEST(s3_another_process_resumes_from_the_bucket)
+{
+	const char *ep = s3_endpoint();
+	char *base, *dira, *dirb, *dirt, *json, *cfg, *prefix, id[64], url[700];
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_key *k = NULL;
+	lv_task *t = NULL;
+	lv_test_server a, b;
+	cJSON *j;
+	int status = 0, i;
+	const char *extra[] = { "--workers", "1", NULL };
+	if (!ep)
+		return;
+	base = lv_test_mkdtemp("st-resume");
+	dira = lv_path_join(base, "a");
+	dirb = lv_path_join(base, "b");
+	dirt = lv_path_join(base, "t");
+	prefix = unique("resume");
+	ck_assert_int_eq(lv_mkdir_p(dira, 0), LV_OK);
+	ck_assert_int_eq(lv_mkdir_p(dirb, 0), LV_OK);
+	setenv("LV_MASTER_KEY", "c2hhcmVkLW1hc3Rlci1rZXktZm9yLWFsbC1wcm9jZXNzZXMtb2YtdGhlLXRlc3Q=", 1);
+	json = lv_asprintf("{\"store\":\"sqlite:%s/shared.db\","
+	                   "\"storage\":{\"type\":\"s3\",\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":\"%s\","
+	                   "\"path_style\":true,\"access_key_env\":\"LV_TEST_S3_ACCESS_KEY\","
+	                   "\"secret_key_env\":\"LV_TEST_S3_SECRET_KEY\"},"
+	                   "\"pipeline\":{\"lease_seconds\":2},"
+	                   "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":2500}}}",
+	                   base, ep, bucket(), prefix);
+	cfg = lv_test_write_file(base, "config.json", json);
+	o.config_path = cfg;
+	o.data_dir = dirt;
+	ck_assert_msg(lv_engine_open(&e, &o) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(lv_key_create(&k, e, "resume", 100000000), LV_OK);
+	{
+		const char *body = "{\"prompt\":\"A lighthouse keeper named Ada\",\"duration\":4}";
+		ck_assert_int_eq(lv_task_create_json(&t, e, k, body, strlen(body), NULL), LV_OK);
+		snprintf(id, sizeof(id), "%s", lv_task_id(t));
+		lv_task_free(t);
+	}
+	ck_assert_int_eq(lv_test_server_start(&a, dira, cfg, extra), 0);
+	/* kill it while the shots are being generated (anchors are in the bucket by then) */
+	for (i = 0; i < 1200; i++) {
+		ck_assert_int_eq(lv_task_get(&t, e, k, id), LV_OK);
+		status = (int)lv_task_get_status(t);
+		lv_task_free(t);
+		if (status == LV_TASK_GENERATING || lv_task_status_is_terminal((lv_task_status)status))
+			break;
+		usleep(50000);
+	}
+	ck_assert_int_eq(status, LV_TASK_GENERATING);
+	lv_test_server_kill(&a);
+	lv_test_rmdir(dira);
+	ck_assert(!lv_path_exists(dira));
+	ck_assert_int_eq(lv_test_server_start(&b, dirb, cfg, extra), 0);
+	for (i = 0; i < 2400; i++) {
+		ck_assert_int_eq(lv_task_get(&t, e, k, id), LV_OK);
+		status = (int)lv_task_get_status(t);
+		lv_task_free(t);
+		if (lv_task_status_is_terminal((lv_task_status)status))
+			break;
+		usleep(50000);
+	}
+	ck_assert_int_eq(status, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_get(&t, e, k, id), LV_OK);
+	{
+		char *tj = NULL;
+		ck_assert_int_eq(lv_task_to_json(&tj, t, 0), LV_OK);
+		j = cJSON_Parse(tj);
+		lv_free(tj);
+	}
+	lv_task_free(t);
+	snprintf(url, sizeof(url), "%s%s", b.base_url, strstr(lv_json_get_str(j, "result_url"), "/media/"));
+	cJSON_Delete(j);
+	ffmpeg_reads(url, 4.0);
+	ck_assert_int_eq(lv_test_server_stop(&b), 0);
+	{
+		char *report = NULL;
+		ck_assert_msg(lv_ledger_verify(e, &report) == LV_OK, "%s", report ? report : "");
+		lv_free(report);
+	}
+	lv_key_free(k);
+	lv_engine_close(e);
+	unsetenv("LV_MASTER_KEY");
+	lv_test_rmdir(base);
+	free(base);
+	free(dira);
+	free(dirb);
+	free(dirt);
+	free(json);
+	free(cfg);
 	free(prefix);
 }
 END_TEST
@@ -955,6 +1052,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, s3_refusals_at_open);
 	tcase_add_test(tc, s3_processes_refuse_to_start_without_their_bucket);
 	tcase_add_test(tc, s3_task_end_to_end);
+	tcase_add_test(tc, s3_another_process_resumes_from_the_bucket);
 	suite_add_tcase(s, tc);
 	return s;
 }
