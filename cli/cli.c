@@ -48,7 +48,7 @@ void cli_spec_help(const cli_spec *spec, FILE *f)
 }
 
 /* getopt_long's codes for the global options, which every command also accepts (anywhere on the line). */
-enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_KEY_FILE, OPT_FIRST_OWN = 0x200 };
+enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_KEY_FILE, OPT_PUBLIC_URL, OPT_FIRST_OWN = 0x200 };
 
 int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 {
@@ -61,6 +61,8 @@ int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 		dest = &ctx->config_path;
 	else if (!strcmp(name, "key-file"))
 		dest = &ctx->key_file;
+	else if (!strcmp(name, "public-url"))
+		dest = &ctx->public_url;
 	else if (!strcmp(name, "data-dir"))
 		dest = &ctx->data_dir;
 	else
@@ -80,7 +82,7 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 	*npos = 0;
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++)
 		count++;
-	if (count + 6 > sizeof(lo) / sizeof(lo[0]))
+	if (count + 7 > sizeof(lo) / sizeof(lo[0]))
 		return cli_fail(ctx, CLI_EUSAGE, "%s: too many options", spec->command);
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++, n++)
 		lo[n] = (struct option){ o->name, o->kind == CLI_OPT_SWITCH ? no_argument : required_argument, NULL,
@@ -90,6 +92,7 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 	lo[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	lo[n++] = (struct option){ "data-dir", required_argument, NULL, OPT_DATA_DIR };
 	lo[n++] = (struct option){ "key-file", required_argument, NULL, OPT_KEY_FILE };
+	lo[n++] = (struct option){ "public-url", required_argument, NULL, OPT_PUBLIC_URL };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	/* GNU getopt: options and arguments in any order ("--" ends the options); ':' first reports a missing
 	 * value apart from an unknown option; optind = 0 starts a fresh scan. */
@@ -101,12 +104,13 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 			cli_spec_help(spec, stdout);
 			return CLI_DONE;
 		}
-		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR || c == OPT_KEY_FILE) {
+		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR || c == OPT_KEY_FILE || c == OPT_PUBLIC_URL) {
 			rc = cli_global_option(ctx,
-			                       c == OPT_JSON     ? "json"
-			                       : c == OPT_CONFIG ? "config"
-			                       : c == OPT_KEY_FILE ? "key-file"
-			                                         : "data-dir",
+			                       c == OPT_JSON         ? "json"
+			                       : c == OPT_CONFIG     ? "config"
+			                       : c == OPT_KEY_FILE   ? "key-file"
+			                       : c == OPT_PUBLIC_URL ? "public-url"
+			                                             : "data-dir",
 			                       optarg);
 			if (rc)
 				return rc;
@@ -211,6 +215,7 @@ int cli_engine(lv_engine **out, cli_ctx *ctx, unsigned int flags)
 	if (!ctx->engine) {
 		opts.config_path = ctx->config_path;
 		opts.data_dir = ctx->data_dir;
+		opts.public_url = ctx->public_url;
 		opts.flags = flags;
 		if ((rc = lv_engine_open(&ctx->engine, &opts)) != LV_OK) {
 			*out = NULL;

@@ -33,6 +33,7 @@ typedef struct cli_ctx {
 	const char *config_path; /* --config, or NULL ($LV_CONFIG, then defaults) */
 	const char *data_dir;    /* --data-dir, or NULL */
 	const char *key_file;    /* --key-file, or NULL: the API key is the file's first line ("-": stdin) */
+	const char *public_url;  /* --public-url, or NULL (server.public_url) */
 	int json;                /* --json */
 	lv_engine *engine;       /* opened on demand by cli_engine(); closed by main */
 	int status;              /* a status recorded by cli_fail(), 0 if none */

@@ -1,7 +1,7 @@
 /*
  * lvctl — the operator and batch command line of liblongvideo.
  *
- *   lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]
+ *   lvctl [--config FILE] [--data-dir DIR] [--public-url URL] [--json] COMMAND [options]
  *
  * This file holds the global options, the table of commands, and the one
  * place where a failure becomes a message and an exit code.
@@ -126,7 +126,7 @@ static const cli_command commands[] = {
 static void usage(FILE *f)
 {
 	size_t i;
-	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--json] COMMAND [options]\n"
+	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--public-url URL] [--json] COMMAND [options]\n"
 	      "       lvctl help [COMMAND] | -h | --help | --version\n"
 	      "\n"
 	      "The operator and batch command line of liblongvideo.  It works on the same task store\n"
@@ -150,6 +150,8 @@ static void usage(FILE *f)
 	      "  --data-dir DIR   data directory (overrides the config's data_dir; default lvdata)\n"
 	      "  --key-file FILE  the API key task commands act as, from the file's first line (- : stdin);\n"
 	      "                   safer than --key, which other users can see in the process list\n"
+	      "  --public-url URL base URL of media links in output and webhooks (overrides\n"
+	      "                   server.public_url: set it to the lvserver clients reach)\n"
 	      "  --json           machine output: the library's JSON, one document per line; errors\n"
 	      "                   also print {\"error\":{\"code\",\"message\"[,\"details\"]}} on stdout\n"
 	      "  --help           show this help\n"
@@ -207,6 +209,8 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			dest = &ctx->data_dir;
 		else if (!strncmp(a, "--key-file", 10) && (a[10] == '\0' || a[10] == '='))
 			dest = &ctx->key_file;
+		else if (!strncmp(a, "--public-url", 12) && (a[12] == '\0' || a[12] == '='))
+			dest = &ctx->public_url;
 		else
 			return cli_fail(ctx, CLI_EUSAGE, "unknown option '%s' (see lvctl --help)", a);
 		value = strchr(a, '=');

@@ -13,6 +13,7 @@ LV_DEBIAN_PACKAGES=(
   curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev
   libpq-dev postgresql
+  nodejs
 )
 
 lv_install_deps() {
@@ -35,6 +36,14 @@ lv_install_deps() {
   fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# npm (for the test S3 server, scripts/s3.sh): Debian's own package, unless nodejs already brings it.
+lv_install_npm() {
+  command -v npm >/dev/null 2>&1 && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -12,13 +12,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 lv_install_deps
+lv_install_npm
+
+# The services of the run are stopped at exit, whichever of them started.
+pgdir=""
+s3_started=0
+stop_services() {
+  if [ "$s3_started" = 1 ]; then scripts/s3.sh stop || true; fi
+  if [ -n "$pgdir" ]; then scripts/pg.sh stop "$pgdir" || true; fi
+}
+trap stop_services EXIT
 
 # A throwaway PostgreSQL cluster on loopback for the run (scripts/pg.sh): the store conformance
-# suite, one pipeline and one HTTP suite run on it as well as on SQLite.  Stopped at exit.
-pgdir=""
+# suite, one pipeline and one HTTP suite run on it as well as on SQLite.
 if [ "${LV_TEST_PG:-1}" != "0" ]; then
   pgdir=$(mktemp -u "${TMPDIR:-/tmp}/lvpg.XXXXXX")
-  trap 'scripts/pg.sh stop "$pgdir"' EXIT
   LV_TEST_PG_URL=$(scripts/pg.sh start "$pgdir")
   export LV_TEST_PG_URL
   echo "== PostgreSQL for the run: $LV_TEST_PG_URL"
@@ -26,6 +34,13 @@ fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
+
+# A throwaway S3-compatible server (s3rver on loopback) for the storage suites.
+echo "== S3-compatible server"
+s3_env=$(scripts/s3.sh start build)
+s3_started=1
+eval "$s3_env"
+export LV_TEST_S3_REQUIRED=1
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLV_BUILD_TESTS=ON -DLV_WERROR=ON >/dev/null

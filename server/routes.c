@@ -244,37 +244,132 @@ static int send_file(srv_request *r, const char *path, const char *name, const c
 	                     disposition ? "private, max-age=3600" : "public, max-age=31536000, immutable", disposition);
 }
 
-/* GET /media/{task_id}/{token}/{name}: the capability URL of a result; no key needed. */
+/* GET /media/{task_id}/{token}/{name}: the capability URL of a result; no key needed.  With remote
+ * storage it answers 302 to a freshly presigned URL (Cache-Control: no-store), so it never expires. */
 static int h_media(srv_request *r)
 {
-	char key[SRV_PATH_PARAM_MAX + 8], *path = NULL;
+	char key[SRV_PATH_PARAM_MAX + 8], *path = NULL, *redirect = NULL;
 	const char *name;
-	int st;
+	int st, rc;
 	snprintf(key, sizeof(key), "media/%s", r->path_id);
-	if (lv_media_resolve(&path, r->srv->engine, key) != LV_OK)
+	rc = lv_media_locate(&path, &redirect, r->srv->engine, key);
+	if (rc == LV_ENOTFOUND)
 		return srv_send_errorf(r, 404, "not_found", "no such media: /%s", key);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	if (redirect) {
+		static const char body[] = "{\"redirect\":true}";
+		srv_header h[1] = { { "Location", redirect } };
+		st = srv_send_json(r, 302, body, sizeof(body) - 1, h, 1); /* srv_send_json sends no-store */
+		lv_free(redirect);
+		return st;
+	}
 	name = strrchr(key, '/') + 1;
 	st = send_file(r, path, name, NULL);
 	lv_free(path);
 	return st;
 }
 
-/* GET /v1/videos/{id}/content: the film of one of the key's tasks (a redirect when storage is remote). */
+/* One "bytes=" range of a representation of `size` bytes: 1 and [*from, *to] when satisfiable, 0 when
+ * the header is absent or not a single byte range (the whole body is sent), -1 when unsatisfiable. */
+static int byte_range(const char *h, int64_t size, int64_t *from, int64_t *to)
+{
+	char *end;
+	long long a, b;
+	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') { /* the last N bytes */
+		b = strtoll(h + 1, &end, 10);
+		if (end == h + 1 || *end || b < 0)
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return 1;
+	}
+	a = strtoll(h, &end, 10);
+	if (end == h || *end != '-' || a < 0)
+		return 0;
+	h = end + 1;
+	if (*h) {
+		b = strtoll(h, &end, 10);
+		if (end == h || *end || b < a)
+			return 0;
+	} else {
+		b = size - 1;
+	}
+	if (a >= size)
+		return -1;
+	*from = a;
+	*to = b >= size ? size - 1 : b;
+	return 1;
+}
+
+static int write_to_client(void *ctx, const void *data, size_t n)
+{
+	struct mg_connection *conn = ctx;
+	return mg_write(conn, data, n) == (int)n ? 0 : 1;
+}
+
+/* The film streamed from remote storage through the server, with one byte range at most. */
+static int stream_film(srv_request *r, const char *disposition)
+{
+	lv_media_object o;
+	int64_t from = 0, to = 0;
+	int rc = lv_media_film_info(&o, r->srv->engine, r->key, r->path_id), ranged, status;
+	char range[100] = "";
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	ranged = byte_range(mg_get_header(r->conn, "Range"), o.size, &from, &to);
+	if (ranged < 0) {
+		char cr[64];
+		srv_header h[1] = { { "Content-Range", cr } };
+		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)o.size);
+		return srv_send_error(r, 416, "range_not_satisfiable", "the requested range is outside the film", NULL,
+		                      h, 1);
+	}
+	if (!ranged) {
+		from = 0;
+		to = o.size - 1;
+	} else {
+		snprintf(range, sizeof(range), "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)from, (long long)to,
+		         (long long)o.size);
+	}
+	status = ranged ? 206 : 200;
+	mg_printf(r->conn,
+	          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nAccept-Ranges: bytes\r\n%s"
+	          "X-Request-Id: %s\r\nCache-Control: private, max-age=3600\r\nContent-Disposition: %s\r\n"
+	          "Access-Control-Allow-Origin: *\r\n"
+	          "Access-Control-Expose-Headers: Content-Length, Content-Range, Accept-Ranges\r\n\r\n",
+	          status, ranged ? "Partial Content" : "OK", o.content_type, (long long)(to - from + 1), range, r->id,
+	          disposition);
+	r->status = status;
+	if (strcmp(r->ri->request_method, "HEAD") != 0 && to >= from &&
+	    lv_media_film_read(r->srv->engine, r->key, r->path_id, from, to - from + 1, write_to_client, r->conn)) {
+		/* Headers are out: all that is left is to cut the connection so the client sees a short body. */
+		srv_log(r->srv, SRV_LOG_WARN, "%s: streaming the film of %s stopped: %s", r->id, r->path_id,
+		        lv_error_last()->message);
+		mg_disable_keep_alive(r->conn);
+	}
+	return status;
+}
+
+/* GET /v1/videos/{id}/content: the film of one of the key's tasks, with Range.  Local files go out
+ * through civetweb; films in remote storage are streamed through the server (a redirect would carry
+ * the client's Authorization header to the object store, which refuses it). */
 static int h_content(srv_request *r)
 {
 	char *path = NULL, *url = NULL, disposition[200];
 	int rc = lv_media_task_film(&path, &url, r->srv->engine, r->key, r->path_id), st;
 	if (rc)
 		return srv_send_lv_error(r, rc);
-	if (url) {
-		srv_header h[1] = { { "Location", url } };
-		char body[64];
-		int n = snprintf(body, sizeof(body), "{\"redirect\":true}");
-		st = srv_send_json(r, 302, body, (size_t)n, h, 1);
-		lv_free(url);
-		return st;
-	}
 	snprintf(disposition, sizeof(disposition), "inline; filename=\"%s.mp4\"", r->path_id);
+	if (!path) {
+		lv_free(url);
+		return stream_film(r, disposition);
+	}
 	st = send_file(r, path, "final.mp4", disposition);
 	lv_free(path);
 	return st;

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "storage/storage.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -358,6 +359,9 @@ static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "
 static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
 static const char *const secrets_keys[] = { "master_key_env", NULL };
 static const char *const storage_keys[] = { "type", "dir", NULL };
+static const char *const s3_keys[] = { "type", "endpoint", "region", "bucket", "prefix", "path_style",
+	                               "access_key_env", "secret_key_env", "public_base_url", "presign_seconds",
+	                               NULL };
 
 static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_overrides *ov)
 {
@@ -460,6 +464,127 @@ static int parse_webhooks(lv_config *cfg, const cJSON *w)
 	return get_bool(&cfg->webhook_allow_private, w, "webhooks", "allow_private", 0);
 }
 
+/* An environment variable's name: [A-Za-z_][A-Za-z0-9_]*. */
+static int env_name_ok(const char *s)
+{
+	size_t i;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
+		      (i > 0 && s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i > 0 && i < 128;
+}
+
+/* An S3 bucket name: 3 to 63 of [a-z0-9.-], starting and ending with a letter or digit. */
+static int bucket_ok(const char *b)
+{
+	size_t n = strlen(b), i;
+	if (n < 3 || n > 63 || b[0] == '.' || b[0] == '-' || b[n - 1] == '.' || b[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* The endpoint: an http(s) URL naming only scheme, host and port (the bucket and keys are added to it). */
+static int endpoint_ok(const char *url)
+{
+	CURLU *u = curl_url();
+	char *path = NULL, *query = NULL, *user = NULL;
+	int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
+	if (ok) {
+		curl_url_get(u, CURLUPART_PATH, &path, 0);
+		curl_url_get(u, CURLUPART_QUERY, &query, 0);
+		curl_url_get(u, CURLUPART_USER, &user, 0);
+		ok = (!path || !strcmp(path, "/") || !*path) && !query && !user;
+	}
+	curl_free(path);
+	curl_free(query);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static int parse_s3(lv_s3_conf *c, const cJSON *st)
+{
+	static const char *const secret_keys[] = { "access_key", "secret_key", "access_key_id", "secret_access_key",
+		                                   "session_token", NULL };
+	const cJSON *v;
+	size_t i;
+	for (i = 0; secret_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(st, secret_keys[i]))
+			return lv_error_set(LV_ECONFIG,
+			                    "config: storage.%s: credentials are never read from the config file; name "
+			                    "the environment variables that hold them in storage.access_key_env and "
+			                    "storage.secret_key_env",
+			                    secret_keys[i]);
+	if (check_keys(st, "storage", s3_keys))
+		return LV_ECONFIG;
+	if (get_string(&c->endpoint, st, "storage", "endpoint", NULL) || get_string(&c->bucket, st, "storage", "bucket", NULL) ||
+	    get_string(&c->region, st, "storage", "region", "us-east-1") ||
+	    get_string(&c->access_key_env, st, "storage", "access_key_env", "AWS_ACCESS_KEY_ID") ||
+	    get_string(&c->secret_key_env, st, "storage", "secret_key_env", "AWS_SECRET_ACCESS_KEY") ||
+	    get_string(&c->public_base_url, st, "storage", "public_base_url", NULL) ||
+	    get_bool(&c->path_style, st, "storage", "path_style", 0) ||
+	    get_int32(&c->presign_seconds, st, "storage", "presign_seconds", 3600, 1, 604800))
+		return LV_ECONFIG;
+	if (!c->endpoint)
+		return lv_error_set(LV_ECONFIG, "config: storage.endpoint: required with storage.type \"s3\" "
+		                                "(e.g. \"https://s3.us-east-1.amazonaws.com\")");
+	if (parse_url(c->endpoint, "storage.endpoint"))
+		return LV_ECONFIG;
+	if (!endpoint_ok(c->endpoint))
+		return lv_error_set(LV_ECONFIG, "config: storage.endpoint: '%s' must be scheme://host[:port] only, "
+		                                "without a path, query or user (the bucket goes in storage.bucket)",
+		                    c->endpoint);
+	for (i = strlen(c->endpoint); i > 0 && c->endpoint[i - 1] == '/'; i--)
+		c->endpoint[i - 1] = '\0';
+	if (!c->bucket)
+		return lv_error_set(LV_ECONFIG, "config: storage.bucket: required with storage.type \"s3\"");
+	if (!bucket_ok(c->bucket))
+		return lv_error_set(LV_ECONFIG, "config: storage.bucket: '%s' is not a valid bucket name (3-63 of a-z, "
+		                                "0-9, '.', '-')",
+		                    c->bucket);
+	for (i = 0; c->region[i]; i++)
+		if (!((c->region[i] >= 'a' && c->region[i] <= 'z') || (c->region[i] >= '0' && c->region[i] <= '9') ||
+		      c->region[i] == '-') || i > 40)
+			return lv_error_set(LV_ECONFIG, "config: storage.region: '%s' is not a region name", c->region);
+	if (!env_name_ok(c->access_key_env))
+		return lv_error_set(LV_ECONFIG, "config: storage.access_key_env: must name an environment variable");
+	if (!env_name_ok(c->secret_key_env))
+		return lv_error_set(LV_ECONFIG, "config: storage.secret_key_env: must name an environment variable");
+	if (c->public_base_url) {
+		if (parse_url(c->public_base_url, "storage.public_base_url"))
+			return LV_ECONFIG;
+		for (i = strlen(c->public_base_url); i > 0 && c->public_base_url[i - 1] == '/'; i--)
+			c->public_base_url[i - 1] = '\0';
+	}
+	/* The prefix may be empty; otherwise it is a key's leading part, stored with one trailing '/'. */
+	v = cJSON_GetObjectItemCaseSensitive(st, "prefix");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+		return lv_error_set(LV_ECONFIG, "config: storage.prefix: must be a string");
+	{
+		const char *p = v && cJSON_IsString(v) ? v->valuestring : "";
+		size_t n = strlen(p);
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		if (n > 200)
+			return lv_error_set(LV_ECONFIG, "config: storage.prefix: longer than 200 characters");
+		if (!(c->prefix = lv_calloc(1, n + 2)))
+			return LV_ENOMEM;
+		memcpy(c->prefix, p, n);
+		if (n) {
+			if (!lv_storage_key_valid(c->prefix))
+				return lv_error_set(LV_ECONFIG, "config: storage.prefix: '%s' must be '/'-separated parts of "
+				                                "A-Z a-z 0-9 . _ - (no '..', no leading '/')",
+				                    p);
+			c->prefix[n] = '/';
+		}
+	}
+	return LV_OK;
+}
+
 static int parse_store_storage(lv_config *cfg, const cJSON *root)
 {
 	const cJSON *st = NULL;
@@ -477,13 +602,17 @@ static int parse_store_storage(lv_config *cfg, const cJSON *root)
 	}
 	if (get_object(&st, root, "", "storage"))
 		return LV_ECONFIG;
-	if (st && check_keys(st, "storage", storage_keys))
-		return LV_ECONFIG;
 	cfg->storage_json = st;
 	if (get_string(&cfg->storage_type, st, "storage", "type", "local"))
 		return LV_ECONFIG;
 	if (strcmp(cfg->storage_type, "local") != 0 && strcmp(cfg->storage_type, "s3") != 0)
 		return lv_error_set(LV_ECONFIG, "config: storage.type: must be \"local\" or \"s3\"");
+	if (!strcmp(cfg->storage_type, "s3")) {
+		if (parse_s3(&cfg->s3, st))
+			return LV_ECONFIG;
+	} else if (st && check_keys(st, "storage", storage_keys)) {
+		return LV_ECONFIG;
+	}
 	if (get_string(&cfg->storage_dir, st, "storage", "dir", NULL))
 		return LV_ECONFIG;
 	if (!cfg->storage_dir && !(cfg->storage_dir = lv_path_join(cfg->data_dir, "media")))
@@ -588,6 +717,13 @@ void lv_config_free(lv_config *cfg)
 	free(cfg->store);
 	free(cfg->storage_type);
 	free(cfg->storage_dir);
+	free(cfg->s3.endpoint);
+	free(cfg->s3.region);
+	free(cfg->s3.bucket);
+	free(cfg->s3.prefix);
+	free(cfg->s3.access_key_env);
+	free(cfg->s3.secret_key_env);
+	free(cfg->s3.public_base_url);
 	free(cfg->listen);
 	free(cfg->trusted_proxies);
 	free(cfg->cors_origins);

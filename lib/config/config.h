@@ -31,6 +31,19 @@ enum { LV_STAGE_IDX_SCRIPT, LV_STAGE_IDX_MODERATION, LV_STAGE_IDX_ANCHOR, LV_STA
 
 #define LV_MAX_WEBHOOK_DELAYS 16
 
+/* storage.type "s3" (SPEC §7).  Credentials are never here: only the names of the variables holding them. */
+typedef struct lv_s3_conf {
+	char *endpoint;        /* scheme://host[:port], no path */
+	char *region;          /* default "us-east-1" */
+	char *bucket;
+	char *prefix;          /* "" or "a/b/" (always ends in '/' when not empty) */
+	int path_style;        /* 1: endpoint/bucket/key; 0: bucket.endpoint/key */
+	char *access_key_env;  /* default "AWS_ACCESS_KEY_ID" */
+	char *secret_key_env;  /* default "AWS_SECRET_ACCESS_KEY" */
+	char *public_base_url; /* NULL: results are served through presigned URLs */
+	int presign_seconds;   /* default 3600 */
+} lv_s3_conf;
+
 typedef struct lv_config {
 	cJSON *root; /* the whole parsed file ({} when none) */
 	cJSON *builtin_local; /* the block of the built-in "local" provider when the file has none */
@@ -40,6 +53,7 @@ typedef struct lv_config {
 	char *storage_type;  /* "local" | "s3" */
 	char *storage_dir;
 	const cJSON *storage_json;
+	lv_s3_conf s3;       /* when storage_type is "s3" */
 
 	char *listen;
 	char *public_url;

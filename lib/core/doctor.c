@@ -5,9 +5,11 @@
 #include "util/mem.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct lv_doctor {
 	lv_doctor_check *items;
@@ -96,6 +98,37 @@ static int check_provider(lv_doctor *d, lv_engine *e, const lv_provider_conf *c,
 	return rc;
 }
 
+/* The storage: an S3 bucket is reached (bucket present, credentials accepted); a local directory is
+ * writable or can be made. */
+static int check_storage(lv_doctor *d, lv_engine *e)
+{
+	const lv_config *c = e->cfg;
+	char msg[900];
+	if (!strcmp(c->storage_type, "s3")) {
+		lv_storage *st = NULL;
+		int rc = e->storage ? e->storage->ops->check(e->storage) : lv_storage_open(&st, c);
+		lv_storage_close(st);
+		if (rc == LV_ENOMEM)
+			return rc;
+		if (rc == LV_OK)
+			snprintf(msg, sizeof(msg), "s3: the bucket '%s' at %s answers and accepts the credentials",
+			         c->s3.bucket, c->s3.endpoint);
+		else
+			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
+		return add(d, "storage", NULL, rc == LV_OK, msg);
+	}
+	if (access(c->storage_dir, F_OK) != 0) {
+		snprintf(msg, sizeof(msg), "local: %s does not exist yet; it is created at start-up", c->storage_dir);
+		return add(d, "storage", NULL, 1, msg);
+	}
+	if (access(c->storage_dir, W_OK | X_OK) != 0) {
+		snprintf(msg, sizeof(msg), "local: %s is not writable: %s", c->storage_dir, strerror(errno));
+		return add(d, "storage", NULL, 0, msg);
+	}
+	snprintf(msg, sizeof(msg), "local: %s is writable", c->storage_dir);
+	return add(d, "storage", NULL, 1, msg);
+}
+
 int lv_engine_doctor(lv_doctor **out, lv_engine *e, unsigned int flags)
 {
 	lv_doctor *d;
@@ -120,6 +153,8 @@ int lv_engine_doctor(lv_doctor **out, lv_engine *e, unsigned int flags)
 	}
 	for (i = 0; i < e->cfg->n_providers && rc == LV_OK; i++)
 		rc = check_provider(d, e, &e->cfg->providers[i], flags);
+	if (rc == LV_OK)
+		rc = check_storage(d, e);
 	if (rc) {
 		lv_doctor_free(d);
 		return rc;

@@ -32,25 +32,102 @@ const char *lv_media_content_type(const char *name)
 	return "application/octet-stream";
 }
 
-int lv_media_resolve(char **path, lv_engine *e, const char *media_path)
+/* Exactly media/{task_id}/{token}/{name}: nothing else in storage is ever served. */
+static int media_key_ok(const char *media_path)
 {
 	const char *p;
 	int slashes = 0;
+	if (!media_path || strncmp(media_path, "media/", 6) != 0 || !lv_storage_key_valid(media_path))
+		return 0;
+	for (p = media_path; *p; p++)
+		slashes += *p == '/';
+	return slashes == 3;
+}
+
+int lv_media_resolve(char **path, lv_engine *e, const char *media_path)
+{
 	if (!path)
 		return lv_error_set(LV_EINVALID, "lv_media_resolve: path is NULL");
 	*path = NULL;
 	if (lv_engine_require_store(e))
 		return LV_EINVALID;
-	/* Exactly media/{task_id}/{token}/{name}: nothing else in storage is ever served. */
-	if (!media_path || strncmp(media_path, "media/", 6) != 0 || !lv_storage_key_valid(media_path))
-		return lv_error_set(LV_ENOTFOUND, "no such media");
-	for (p = media_path; *p; p++)
-		slashes += *p == '/';
-	if (slashes != 3)
+	if (!media_key_ok(media_path))
 		return lv_error_set(LV_ENOTFOUND, "no such media");
 	if (e->storage->ops->local_path(e->storage, media_path, path))
 		return lv_error_set(LV_ENOTFOUND, "no such media");
 	return LV_OK;
+}
+
+int lv_media_locate(char **path, char **redirect, lv_engine *e, const char *media_path)
+{
+	int rc;
+	if (!path || !redirect)
+		return lv_error_set(LV_EINVALID, "lv_media_locate: path and redirect are required");
+	*path = *redirect = NULL;
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	if (!media_key_ok(media_path))
+		return lv_error_set(LV_ENOTFOUND, "no such media");
+	if (e->storage->ops->local_path(e->storage, media_path, path) == LV_OK)
+		return LV_OK;
+	*path = NULL;
+	rc = e->storage->ops->presign(e->storage, media_path, 0, redirect);
+	if (rc == LV_EINVALID) /* a local backend without the object */
+		return lv_error_set(LV_ENOTFOUND, "no such media");
+	return rc;
+}
+
+/* The storage key of the film of one of the key's tasks. */
+static int film_key(char **obj, lv_engine *e, const lv_key *key, const char *task_id)
+{
+	lv_task *t = NULL;
+	cJSON *state = NULL;
+	const char *token;
+	int rc;
+	*obj = NULL;
+	if ((rc = lv_task_get(&t, e, key, task_id)))
+		return rc;
+	state = t->rec.state ? lv_json_parse_text(t->rec.state) : NULL;
+	token = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "delivery"), "token");
+	if (!t->rec.result_url || !token)
+		rc = lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);
+	else if (!(*obj = lv_asprintf("media/%s/%s/final.mp4", t->rec.id, token)))
+		rc = LV_ENOMEM;
+	cJSON_Delete(state);
+	lv_task_free(t);
+	return rc;
+}
+
+int lv_media_film_info(lv_media_object *info, lv_engine *e, const lv_key *key, const char *task_id)
+{
+	lv_storage_object o;
+	char *obj = NULL;
+	int rc;
+	if (!info)
+		return lv_error_set(LV_EINVALID, "lv_media_film_info: info is NULL");
+	memset(info, 0, sizeof(*info));
+	if ((rc = film_key(&obj, e, key, task_id)))
+		return rc;
+	if ((rc = e->storage->ops->head(e->storage, obj, &o)) == LV_OK) {
+		info->size = o.size;
+		snprintf(info->content_type, sizeof(info->content_type), "%s", o.content_type);
+	}
+	free(obj);
+	return rc;
+}
+
+int lv_media_film_read(lv_engine *e, const lv_key *key, const char *task_id, int64_t offset, int64_t length,
+                       int (*sink)(void *ctx, const void *data, size_t n), void *ctx)
+{
+	char *obj = NULL;
+	int rc;
+	if (!sink || offset < 0)
+		return lv_error_set(LV_EINVALID, "lv_media_film_read: a sink and an offset >= 0 are required");
+	if ((rc = film_key(&obj, e, key, task_id)))
+		return rc;
+	rc = e->storage->ops->read(e->storage, obj, offset, length, sink, ctx);
+	free(obj);
+	return rc;
 }
 
 int lv_media_task_film(char **path, char **url, lv_engine *e, const lv_key *key, const char *task_id)
@@ -68,8 +145,8 @@ int lv_media_task_film(char **path, char **url, lv_engine *e, const lv_key *key,
 		lv_task_free(t);
 		return lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);
 	}
-	if (stored[0] == '/') {
-		rc = lv_media_resolve(path, e, stored + 1);
+	if (stored[0] == '/' && lv_media_resolve(path, e, stored + 1) == LV_OK) {
+		rc = LV_OK;
 	} else {
 		*url = lv_strdup(stored);
 		rc = *url ? LV_OK : LV_ENOMEM;
@@ -80,23 +157,13 @@ int lv_media_task_film(char **path, char **url, lv_engine *e, const lv_key *key,
 
 int lv_media_save_film(lv_engine *e, const lv_key *key, const char *task_id, const char *dest_path)
 {
-	lv_task *t = NULL;
-	cJSON *state = NULL;
-	const char *token;
 	char *obj = NULL, *src = NULL, *tmp = NULL;
 	int rc;
 	if (!dest_path || !*dest_path)
 		return lv_error_set(LV_EINVALID, "lv_media_save_film: a destination path is required");
-	if ((rc = lv_task_get(&t, e, key, task_id)))
+	if ((rc = film_key(&obj, e, key, task_id)))
 		return rc;
-	state = t->rec.state ? lv_json_parse_text(t->rec.state) : NULL;
-	token = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "delivery"), "token");
-	if (!t->rec.result_url || !token) {
-		rc = lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);
-		goto out;
-	}
-	if (!(obj = lv_asprintf("media/%s/%s/final.mp4", t->rec.id, token)) ||
-	    !(tmp = lv_asprintf("%s.download", dest_path))) {
+	if (!(tmp = lv_asprintf("%s.download", dest_path))) {
 		rc = LV_ENOMEM;
 		goto out;
 	}
@@ -117,7 +184,5 @@ out:
 	free(obj);
 	free(src);
 	free(tmp);
-	cJSON_Delete(state);
-	lv_task_free(t);
 	return rc;
 }

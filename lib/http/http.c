@@ -52,13 +52,30 @@ typedef struct sink {
 	FILE *file;
 	size_t max;
 	int overflow;
+	int stopped;
 	const volatile int *cancel;
+	CURL *curl;
+	int (*on_data)(void *ctx, const void *data, size_t n);
+	void *on_data_ctx;
+	FILE *upload;
+	int64_t upload_left;
 } sink;
 
 static size_t on_body(char *data, size_t size, size_t n, void *p)
 {
 	sink *s = p;
 	size_t len = size * n;
+	if (s->on_data) {
+		long status = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (s->on_data(s->on_data_ctx, data, len)) {
+				s->stopped = 1;
+				return 0;
+			}
+			return len;
+		}
+	}
 	if (s->file)
 		return fwrite(data, 1, len, s->file);
 	if (s->body.len + len > s->max) {
@@ -76,6 +93,21 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
 	if (len >= 5 && !strncmp(data, "HTTP/", 5))
 		s->headers.len = 0;
 	return lv_buf_put(&s->headers, data, len) == LV_OK ? len : 0;
+}
+
+static size_t on_upload(char *buf, size_t size, size_t n, void *p)
+{
+	sink *s = p;
+	size_t want = size * n, got;
+	if ((int64_t)want > s->upload_left)
+		want = (size_t)s->upload_left;
+	if (want == 0)
+		return 0;
+	got = fread(buf, 1, want, s->upload);
+	if (got == 0) /* the file is shorter than announced */
+		return CURL_READFUNC_ABORT;
+	s->upload_left -= (int64_t)got;
+	return got;
 }
 
 static int on_progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -171,8 +203,19 @@ int lv_http_perform(const lv_http_request *req, lv_http_response *resp)
 	memset(&s, 0, sizeof(s));
 	s.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
 	s.cancel = req->cancel;
+	s.on_data = req->on_data;
+	s.on_data_ctx = req->on_data_ctx;
 	if (!(c = curl_easy_init()))
 		return lv_error_set(LV_ENOMEM, "%s: cannot create an HTTP handle", what);
+	s.curl = c;
+	if (req->upload_path) {
+		if (!(s.upload = fopen(req->upload_path, "rb")) ||
+		    fseeko(s.upload, (off_t)req->upload_offset, SEEK_SET) != 0) {
+			rc = lv_error_set(LV_EIO, "%s: cannot read %s: %s", what, req->upload_path, strerror(errno));
+			goto out;
+		}
+		s.upload_left = req->upload_len;
+	}
 	for (h = req->headers; h && *h; h++)
 		hl = curl_slist_append(hl, *h);
 	if (req->download_to) {
@@ -198,9 +241,23 @@ int lv_http_perform(const lv_http_request *req, lv_http_response *resp)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "liblongvideo/" LV_VERSION);
-	if (!strcmp(method, "GET")) {
+	if (req->aws_sigv4) {
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		curl_easy_setopt(c, CURLOPT_USERNAME, req->username ? req->username : "");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, req->password ? req->password : "");
+	}
+	if (req->upload_path) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
+		curl_easy_setopt(c, CURLOPT_READDATA, &s);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
+		if (strcmp(method, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	} else if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(method, "GET")) {
 		/* Result downloads may be redirected to object storage. */
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req->no_redirect ? 0L : 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	} else if (!strcmp(method, "POST") && !req->parts) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -252,6 +309,8 @@ int lv_http_perform(const lv_http_request *req, lv_http_response *resp)
 			rc = lv_error_set(LV_ECANCELED, "%s: canceled", what);
 		else if (cc == CURLE_WRITE_ERROR && s.overflow)
 			rc = lv_error_set(LV_EIO, "%s: the response is larger than %zu bytes", what, s.max);
+		else if (cc == CURLE_WRITE_ERROR && s.stopped)
+			rc = lv_error_set(LV_EIO, "%s: the reader of the response stopped", what);
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = lv_error_set(LV_ETIMEOUT, "%s: no complete answer within %ld ms", what,
 			                  req->timeout_ms > 0 ? req->timeout_ms : 120000L);
@@ -276,6 +335,8 @@ out:
 		fclose(s.file);
 		unlink(tmp);
 	}
+	if (s.upload)
+		fclose(s.upload);
 	free(tmp);
 	curl_mime_free(mime);
 	curl_slist_free_all(hl);

@@ -36,6 +36,18 @@ typedef struct lv_http_request {
 	const volatile int *cancel;    /* non-zero aborts (LV_ECANCELED) */
 	const char *const *secrets;    /* values never to show in logs or errors (NULL-terminated) */
 	const char *what;              /* for messages: "provider 'claude'" */
+	/* Object storage: SigV4 signing by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with
+	 * these credentials (put the secret in `secrets` too). */
+	const char *aws_sigv4;
+	const char *username, *password;
+	/* Send bytes [upload_offset, upload_offset + upload_len) of this file as the body (method PUT). */
+	const char *upload_path;
+	int64_t upload_offset, upload_len;
+	/* Stream a 2xx response body here instead of keeping it (non-zero stops: LV_EIO); other bodies are
+	 * kept in resp->body as usual. */
+	int (*on_data)(void *ctx, const void *data, size_t n);
+	void *on_data_ctx;
+	int no_redirect;               /* a GET does not follow redirects */
 } lv_http_request;
 
 typedef struct lv_http_response {

@@ -341,10 +341,10 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_provider_error err;
 	char *dir = lv_asprintf("%s/anchors", h->work_dir), *path = NULL;
-	int rc;
-	if (w->e->storage->ops->exists(w->e->storage, key)) {
+	int found = 0, rc = w->e->storage->ops->exists(w->e->storage, key, &found);
+	if (rc || found) { /* stored already, or storage cannot tell (an error, never taken for "absent") */
 		free(dir);
-		return LV_OK;
+		return rc;
 	}
 	memset(&err, 0, sizeof(err));
 	if (!dir || lv_mkdir_p(dir, 0) || !(path = lv_asprintf("%s/%s.png", dir, req->id))) {
@@ -590,8 +590,11 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		goto out;
 	{
 		char *k = lv_asprintf("%s/final.mp4", prefix);
-		int have = k && w->e->storage->ops->exists(w->e->storage, k);
+		int have = 0;
+		rc = k ? w->e->storage->ops->exists(w->e->storage, k, &have) : LV_ENOMEM;
 		free(k);
+		if (rc)
+			goto out;
 		if (have)
 			goto stored; /* composed before a restart: deliver what is stored */
 	}
@@ -797,15 +800,19 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	for (i = 0; i < sizeof(out_names) / sizeof(out_names[0]) && rc == LV_OK; i++) {
 		char *src_key = lv_asprintf("%s/%s", prefix, out_names[i]);
 		char *dst_key = lv_asprintf("%s/%s", media, out_names[i]), *path = NULL, *dest = NULL;
+		int have_src = 0, have_dst = 0;
 		if (!src_key || !dst_key) {
 			rc = LV_ENOMEM;
-		} else if (st->ops->exists(st, src_key) && !st->ops->exists(st, dst_key)) {
+		} else if ((rc = st->ops->exists(st, src_key, &have_src)) || (rc = st->ops->exists(st, dst_key, &have_dst))) {
+			/* storage cannot tell: never taken for "absent" */
+		} else if (have_src && !have_dst) {
 			dest = lv_asprintf("%s/deliver_%s", h->work_dir, out_names[i]);
 			if ((rc = lv_mkdir_p(h->work_dir, 0)) == LV_OK &&
-			    (rc = st->ops->get_file(st, src_key, dest, &path)) == LV_OK)
-				rc = st->ops->put_file(st, dst_key, path, lv_media_content_type(out_names[i]));
+			    (rc = st->ops->get_file(st, src_key, dest, &path)) == LV_OK &&
+			    (rc = st->ops->put_file(st, dst_key, path, lv_media_content_type(out_names[i]))) == LV_OK)
+				have_dst = 1;
 		}
-		if (rc == LV_OK && st->ops->exists(st, dst_key)) {
+		if (rc == LV_OK && have_dst) {
 			char **slot = i == 0 ? &c.result : i == 2 ? &c.subs : i == 3 ? &c.thumb : NULL;
 			if (slot && !(i == 2 && t->subtitles == LV_SUBTITLES_NONE))
 				rc = st->ops->url(st, dst_key, slot);

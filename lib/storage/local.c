@@ -1,5 +1,6 @@
 /* Local-directory storage: objects are files under storage.dir; keys are relative paths. */
 #include "config/config.h"
+#include "longvideo/media.h"
 #include "storage/storage.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -135,13 +136,112 @@ static int ls_get_file(lv_storage *base, const char *key, const char *dest_hint,
 	return LV_OK;
 }
 
-static int ls_exists(lv_storage *base, const char *key)
+static int ls_exists(lv_storage *base, const char *key, int *found)
+{
+	local_storage *s = (local_storage *)base;
+	struct stat sb;
+	char *p = object_path(s, key);
+	int rc = LV_OK;
+	*found = 0;
+	if (!p)
+		return lv_error_last()->status;
+	if (stat(p, &sb) == 0)
+		*found = S_ISREG(sb.st_mode);
+	else if (errno != ENOENT && errno != ENOTDIR)
+		rc = lv_error_set(LV_EIO, "storage: cannot look at %s: %s", p, strerror(errno));
+	free(p);
+	return rc;
+}
+
+static int ls_head(lv_storage *base, const char *key, lv_storage_object *info)
+{
+	local_storage *s = (local_storage *)base;
+	struct stat sb;
+	char *p = object_path(s, key);
+	int rc = LV_OK;
+	memset(info, 0, sizeof(*info));
+	if (!p)
+		return lv_error_last()->status;
+	if (stat(p, &sb) != 0)
+		rc = errno == ENOENT || errno == ENOTDIR
+		             ? lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", key)
+		             : lv_error_set(LV_EIO, "storage: cannot look at %s: %s", p, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		rc = lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", key);
+	else
+		info->size = (int64_t)sb.st_size;
+	/* A directory keeps no metadata: the type follows the name, as it was stored. */
+	snprintf(info->content_type, sizeof(info->content_type), "%s", lv_media_content_type(key));
+	free(p);
+	return rc;
+}
+
+static int ls_read(lv_storage *base, const char *key, int64_t offset, int64_t length, lv_storage_sink sink,
+                   void *ctx)
+{
+	local_storage *s = (local_storage *)base;
+	char *p = object_path(s, key), buf[1 << 16];
+	int fd, rc = LV_OK;
+	if (!p)
+		return lv_error_last()->status;
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = errno == ENOENT ? lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", key)
+		                     : lv_error_set(LV_EIO, "storage: cannot read %s: %s", p, strerror(errno));
+		free(p);
+		return rc;
+	}
+	while (length != 0) {
+		size_t want = length < 0 || length > (int64_t)sizeof(buf) ? sizeof(buf) : (size_t)length;
+		ssize_t n = pread(fd, buf, want, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = lv_error_set(LV_EIO, "storage: cannot read %s: %s", p, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (sink(ctx, buf, (size_t)n)) {
+			rc = lv_error_set(LV_EIO, "storage: the reader of '%s' stopped", key);
+			break;
+		}
+		offset += n;
+		if (length > 0)
+			length -= n;
+	}
+	close(fd);
+	free(p);
+	return rc;
+}
+
+static int ls_presign(lv_storage *base, const char *key, int seconds, char **out)
+{
+	(void)base;
+	(void)key;
+	(void)seconds;
+	*out = NULL;
+	return lv_error_set(LV_EINVALID, "storage: local storage has no presigned URLs");
+}
+
+static int ls_remove(lv_storage *base, const char *key)
 {
 	local_storage *s = (local_storage *)base;
 	char *p = object_path(s, key);
-	int r = p && lv_path_exists(p);
+	int rc = LV_OK;
+	if (!p)
+		return lv_error_last()->status;
+	if (unlink(p) != 0 && errno != ENOENT)
+		rc = lv_error_set(LV_EIO, "storage: cannot remove %s: %s", p, strerror(errno));
 	free(p);
-	return r;
+	return rc;
+}
+
+static int ls_check(lv_storage *base)
+{
+	local_storage *s = (local_storage *)base;
+	if (access(s->dir, W_OK | X_OK) != 0)
+		return lv_error_set(LV_EIO, "storage: the directory %s is not writable: %s", s->dir, strerror(errno));
+	return LV_OK;
 }
 
 static int ls_url(lv_storage *base, const char *key, char **out)
@@ -180,8 +280,8 @@ static void ls_close(lv_storage *base)
 }
 
 static const lv_storage_ops local_ops = {
-	LV_STORAGE_OPS_VERSION, "local", ls_put_file, ls_get_file, ls_exists, ls_url, ls_local_path,
-	ls_remove_prefix, ls_close,
+	LV_STORAGE_OPS_VERSION, "local", ls_put_file, ls_get_file, ls_exists, ls_head, ls_read, ls_url,
+	ls_presign, ls_local_path, ls_remove, ls_remove_prefix, ls_check, ls_close,
 };
 
 int lv_storage_local_open(lv_storage **out, const char *dir)
@@ -205,6 +305,8 @@ int lv_storage_open(lv_storage **out, const lv_config *cfg)
 {
 	if (!strcmp(cfg->storage_type, "local"))
 		return lv_storage_local_open(out, cfg->storage_dir);
+	if (!strcmp(cfg->storage_type, "s3"))
+		return lv_storage_s3_open(out, &cfg->s3, 0);
 	*out = NULL;
 	return lv_error_set(LV_ECONFIG, "config: storage.type: \"%s\" is not available in this build",
 	                    cfg->storage_type);
