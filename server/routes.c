@@ -69,6 +69,16 @@ static int h_create(srv_request *r)
 	return send_task(r, 202, task, 0, 1);
 }
 
+/* A `limit` query parameter: strictly 1-100 in decimal digits ("0" is not "the default" here); 0 if bad. */
+static int parse_limit(const char *limit)
+{
+	size_t i, n = strlen(limit);
+	int v = 0;
+	for (i = 0; i < n && i < 4 && limit[i] >= '0' && limit[i] <= '9'; i++)
+		v = v * 10 + (limit[i] - '0');
+	return n == 0 || i != n || v < 1 || v > 100 ? 0 : v;
+}
+
 static int h_list(srv_request *r)
 {
 	lv_task_list_options opts = LV_TASK_LIST_OPTIONS_INIT;
@@ -77,16 +87,8 @@ static int h_list(srv_request *r)
 	char *json = NULL;
 	int rc;
 
-	if (limit) {
-		/* Strictly 1-100 in decimal digits: "0" is not "the default" here. */
-		size_t i, n = strlen(limit);
-		int v = 0;
-		for (i = 0; i < n && i < 4 && limit[i] >= '0' && limit[i] <= '9'; i++)
-			v = v * 10 + (limit[i] - '0');
-		if (n == 0 || i != n || v < 1 || v > 100)
-			return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
-		opts.limit = v;
-	}
+	if (limit && (opts.limit = parse_limit(limit)) == 0)
+		return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
 	if (after && !*after)
 		return srv_send_errorf(r, 400, "invalid_request", "after: must be a task id from a previous page");
 	if (status && !*status)
@@ -161,6 +163,23 @@ static int h_credits(srv_request *r)
 	return send_owned_json(r, 200, json, NULL, 0);
 }
 
+/* GET /v1/credits/ledger?limit=&after=: the key's ledger entries, newest first. */
+static int h_ledger(srv_request *r)
+{
+	const char *limit = srv_query_param(r, "limit"), *after = srv_query_param(r, "after");
+	lv_ledger_page *page = NULL;
+	char *json = NULL;
+	int v = 0, rc;
+	if (limit && (v = parse_limit(limit)) == 0)
+		return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
+	if ((rc = lv_key_ledger(&page, r->srv->engine, r->key, v, after)) == LV_OK)
+		rc = lv_ledger_page_to_json(&json, page);
+	lv_ledger_page_free(page);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_owned_json(r, 200, json, NULL, 0);
+}
+
 /* ---- media ----------------------------------------------------------------------------------- */
 
 /* A result file with Range support (civetweb's static file handling: 206, If-None-Match, HEAD). */
@@ -217,6 +236,7 @@ static int h_content(srv_request *r)
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const char *const list_query[] = { "limit", "after", "status", NULL };
+static const char *const ledger_query[] = { "limit", "after", NULL };
 
 static const route routes[] = {
 	{ "GET", "/healthz", 0, NULL, h_healthz },
@@ -226,6 +246,7 @@ static const route routes[] = {
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
+	{ "GET", "/v1/credits/ledger", R_AUTH, ledger_query, h_ledger },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "HEAD", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "GET", "/media/{rest}", 0, NULL, h_media },

@@ -518,7 +518,7 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 {
 	lv_outbox_rec r;
 	cJSON *o, *meta, *err;
-	char idpart[25], *url;
+	char idpart[25], *url, type[32], ts[21];
 	int ok, rc;
 	if (!t->webhook_url)
 		return LV_OK;
@@ -527,7 +527,11 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 	url = lv_media_url(e->cfg->public_url, t->status == LV_TASK_COMPLETED ? t->result_url : NULL);
 	meta = cJSON_Parse(t->metadata ? t->metadata : "{}");
 	err = lv_task_error_json(t);
-	ok = cJSON_AddStringToObject(o, "task_id", t->id) &&
+	snprintf(type, sizeof(type), "video.%s", lv_task_status_name((lv_task_status)t->status));
+	lv_time_iso8601(ts, now);
+	/* type and timestamp are part of the stored payload: every retry sends the same event. */
+	ok = cJSON_AddStringToObject(o, "type", type) && cJSON_AddStringToObject(o, "timestamp", ts) &&
+	     cJSON_AddStringToObject(o, "task_id", t->id) &&
 	     cJSON_AddStringToObject(o, "status", lv_task_status_name((lv_task_status)t->status)) &&
 	     lv_json_add_str(o, "result_url", url) == LV_OK && cJSON_AddNumberToObject(o, "duration", t->duration) &&
 	     (t->cost_actual >= 0 ? lv_json_add_credits(o, "cost_actual", t->cost_actual) == LV_OK

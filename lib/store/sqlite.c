@@ -29,6 +29,7 @@ enum {
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
 	ST_CLAIM_PICK, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
+	ST_LEDGER_LIST,
 	ST_COUNT
 };
 
@@ -92,6 +93,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_OUTBOX_UPDATE] = "UPDATE webhook_outbox SET attempts=?6, next_attempt_at=?7, status=?8, last_error=?9, "
 	                     "last_status=?10, updated_at=?12 WHERE id=?1",
 	[ST_OUTBOX_TASK] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE task_id = ? ORDER BY created_at",
+	[ST_LEDGER_LIST] = "SELECT id, key_id, task_id, kind, amount, created_at FROM ledger "
+	                   "WHERE key_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 };
 
 typedef struct conn {
@@ -847,6 +850,39 @@ static int sq_outbox_for_task(lv_store_tx *tx, const char *task_id, lv_outbox_re
 	return LV_OK;
 }
 
+/* ---- ledger listing --------------------------------------------------------------- */
+
+static int read_ledger(sqlite3_stmt *st, lv_ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, 0);
+	col_copy(e->key_id, sizeof(e->key_id), st, 1);
+	col_copy(e->task_id, sizeof(e->task_id), st, 2);
+	e->kind = lv_ledger_kind_parse((const char *)sqlite3_column_text(st, 3));
+	e->amount = sqlite3_column_int64(st, 4);
+	e->created_at = sqlite3_column_int64(st, 5);
+	return LV_OK;
+}
+
+static void ledger_entries_free(lv_ledger_entry *a, size_t n)
+{
+	(void)n;
+	free(a);
+}
+
+static int sq_ledger_list(lv_store_tx *tx, const char *key_id, int64_t before_id, int limit, lv_ledger_entry **out,
+                          size_t *n)
+{
+	sqlite3_stmt *st = stmt(tx, ST_LEDGER_LIST);
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, key_id);
+	sqlite3_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	COLLECT(tx, st, lv_ledger_entry, read_ledger, ledger_entries_free, out, n, "list ledger");
+	return LV_OK;
+}
+
 /* ---- open, migrate, close --------------------------------------------------------- */
 
 static void sq_close(lv_store *base)
@@ -938,6 +974,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_outbox_due,
 	sq_outbox_update,
 	sq_outbox_for_task,
+	sq_ledger_list,
 };
 
 int lv_store_sqlite_open(lv_store **out, const char *path)

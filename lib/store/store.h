@@ -43,6 +43,7 @@ typedef struct lv_ledger_entry {
 	int kind;                /* LV_LEDGER_* */
 	int64_t amount;          /* >= 0, thousandths */
 	int64_t created_at;
+	int64_t id;              /* increasing per store; set when read (ledger_append ignores it) */
 } lv_ledger_entry;
 
 enum { LV_SUBTITLES_SOFT = 0, LV_SUBTITLES_BURN = 1, LV_SUBTITLES_NONE = 2 };
@@ -176,6 +177,11 @@ typedef struct lv_store_ops {
 	int (*outbox_due)(lv_store_tx *tx, int64_t now, int limit, lv_outbox_rec **out, size_t *n);
 	int (*outbox_update)(lv_store_tx *tx, const lv_outbox_rec *r);
 	int (*outbox_for_task)(lv_store_tx *tx, const char *task_id, lv_outbox_rec **out, size_t *n);
+
+	/* Ledger entries of one key with id < before_id (0: from the newest), newest first (id descending),
+	 * at most `limit`.  The array is plain data: release it with free(). */
+	int (*ledger_list)(lv_store_tx *tx, const char *key_id, int64_t before_id, int limit, lv_ledger_entry **out,
+	                   size_t *n);
 } lv_store_ops;
 
 struct lv_store {
