@@ -52,6 +52,16 @@ static int send_task(srv_request *r, int status, lv_task *task, unsigned flags, 
 	return send_owned_json(r, status, json, h, nh);
 }
 
+/* srv_send_lv_error(), plus the codes of creative control. */
+static int send_lv_error(srv_request *r, int rc)
+{
+	const lv_error *e = lv_error_last();
+	if (rc == LV_ENOTREVIEWABLE)
+		return srv_send_error(r, 409, lv_status_code(rc), e->status == rc ? e->message : lv_strerror(rc), NULL,
+		                      NULL, 0);
+	return srv_send_lv_error(r, rc);
+}
+
 static int h_healthz(srv_request *r)
 {
 	char body[128];
@@ -180,6 +190,48 @@ static int h_ledger(srv_request *r)
 	return send_owned_json(r, 200, json, NULL, 0);
 }
 
+/* PATCH /v1/videos/{id}/storyboard: edit the storyboard of a task awaiting review. */
+static int h_storyboard(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_storyboard_edit_json(&task, r->srv->engine, r->key, r->path_id, r->body, r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 200, task, LV_TASK_JSON_DETAIL, 0);
+}
+
+/* POST /v1/videos/{id}/approve: the storyboard is approved; generation goes on. */
+static int h_approve(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_approve(&task, r->srv->engine, r->key, r->path_id, r->body, r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 0);
+}
+
+/* POST /v1/videos/{id}/shots/{index}/regenerate (the dispatcher leaves "ID/INDEX" in path_id). */
+static int h_regenerate(srv_request *r)
+{
+	lv_task *task = NULL;
+	char *slash = strchr(r->path_id, '/'), *end = NULL;
+	long idx = -1;
+	int rc;
+	if (slash) {
+		*slash = '\0';
+		if (slash[1] >= '0' && slash[1] <= '9' && strlen(slash + 1) <= 4)
+			idx = strtol(slash + 1, &end, 10);
+		if (!end || *end)
+			idx = -1;
+	}
+	/* A malformed index is checked by the library after the task and its status (401, 404, 409, 400). */
+	rc = lv_task_regenerate_json(&task, r->srv->engine, r->key, r->path_id, (int)(idx < 0 ? -1 : idx), r->body,
+	                             r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 0);
+}
+
 /* ---- media ----------------------------------------------------------------------------------- */
 
 /* A result file with Range support (civetweb's static file handling: 206, If-None-Match, HEAD). */
@@ -245,6 +297,9 @@ static const route routes[] = {
 	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_BODY, NULL, h_compose },
+	{ "PATCH", "/v1/videos/{id}/storyboard", R_AUTH | R_BODY, NULL, h_storyboard },
+	{ "POST", "/v1/videos/{id}/approve", R_AUTH | R_BODY, NULL, h_approve },
+	{ "POST", "/v1/videos/{id}/shots/{n}/regenerate", R_AUTH | R_BODY, NULL, h_regenerate },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
 	{ "GET", "/v1/credits/ledger", R_AUTH, ledger_query, h_ledger },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
@@ -266,6 +321,18 @@ static int match(const char *pattern, const char *path, char *id, size_t cap)
 				return 0;
 			memcpy(id, path, n + 1);
 			return 1;
+		}
+		if (!strncmp(pattern, "{n}", 3)) {
+			/* A second parameter is appended to the first as "/value". */
+			size_t n = strcspn(path, "/"), used = strlen(id);
+			if (n == 0 || used + 1 + n >= cap)
+				return 0;
+			id[used] = '/';
+			memcpy(id + used + 1, path, n);
+			id[used + 1 + n] = '\0';
+			path += n;
+			pattern += 3;
+			continue;
 		}
 		if (!strncmp(pattern, "{id}", 4)) {
 			size_t n = strcspn(path, "/");

@@ -7,6 +7,7 @@
 #include "util/mem.h"
 #include "util/time.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,20 +107,6 @@ static double num(const cJSON *o, const char *name)
 	return v->valuedouble;
 }
 
-__attribute__((unused)) static cJSON *wait_status(const lv_test_server *s, const char *id, const char *status, int timeout_s)
-{
-	int64_t until = lv_mono_ms() + timeout_s * 1000LL;
-	for (;;) {
-		cJSON *t = callv(s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id);
-		if (!strcmp(lv_json_get_str(t, "status"), status))
-			return t;
-		ck_assert_msg(lv_mono_ms() < until, "task %s is %s, not %s, after %d s", id, lv_json_get_str(t, "status"),
-		              status, timeout_s);
-		cJSON_Delete(t);
-		lv_sleep_ms(100);
-	}
-}
-
 /* ---- the ledger ------------------------------------------------------------------------------------------ */
 
 START_TEST(ledger_lists_the_keys_entries_newest_first_with_a_cursor)
@@ -182,6 +169,383 @@ START_TEST(ledger_lists_the_keys_entries_newest_first_with_a_cursor)
 }
 END_TEST
 
+
+/* ---- storyboard review ------------------------------------------------------------------------------------- */
+
+static char *create_task(const lv_test_server *s, const char *body)
+{
+	cJSON *t = callv(s, "POST", key_secret, body, 202, "/v1/videos");
+	char *id = lv_strdup(lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	return id;
+}
+
+/* Poll until the status, asserting progress never goes down on the way. */
+static cJSON *wait_monotonic(const lv_test_server *s, const char *id, const char *status, int timeout_s)
+{
+	int64_t until = lv_mono_ms() + timeout_s * 1000LL;
+	int last = 0;
+	for (;;) {
+		cJSON *t = callv(s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id);
+		int p = (int)num(t, "progress");
+		ck_assert_msg(p >= last, "task %s: progress went from %d to %d (%s)", id, last, p, lv_json_get_str(t, "status"));
+		last = p;
+		if (!strcmp(lv_json_get_str(t, "status"), status))
+			return t;
+		ck_assert_msg(lv_mono_ms() < until, "task %s is %s, not %s, after %d s", id, lv_json_get_str(t, "status"),
+		              status, timeout_s);
+		cJSON_Delete(t);
+		lv_sleep_ms(100);
+	}
+}
+
+static char *fetch_text(const char *url)
+{
+	lv_test_response r;
+	char *text;
+	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	text = lv_strdup(r.body);
+	lv_test_response_free(&r);
+	return text;
+}
+
+static long fetch_status(const char *url)
+{
+	lv_test_response r;
+	long st;
+	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);
+	st = r.status;
+	lv_test_response_free(&r);
+	return st;
+}
+
+/* The key's ledger entries for one task, oldest first, as "reserve:687.5,settle:687.5". */
+static void ledger_of(const lv_test_server *s, const char *task_id, char *out, size_t cap)
+{
+	cJSON *l = callv(s, "GET", key_secret, NULL, 200, "/v1/credits/ledger?limit=100");
+	const cJSON *d = cJSON_GetObjectItem(l, "data");
+	int i;
+	out[0] = '\0';
+	for (i = cJSON_GetArraySize(d) - 1; i >= 0; i--) {
+		const cJSON *e = cJSON_GetArrayItem(d, i);
+		const char *t = lv_json_get_str(e, "task_id");
+		if (t && !strcmp(t, task_id))
+			snprintf(out + strlen(out), cap - strlen(out), "%s%s:%g", out[0] ? "," : "", lv_json_get_str(e, "kind"),
+			         num(e, "amount"));
+	}
+	cJSON_Delete(l);
+}
+
+START_TEST(review_edit_approve_regenerate_one_shot)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t, *t2;
+	char *id, *plain, old_url[512], new_url[512], *srt, led[512], path[160];
+	double first_cost;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"A lighthouse keeper and her cat through one stormy night\",\"duration\":25,"
+	                     "\"aspect_ratio\":\"1:1\",\"review\":true}");
+	t = wait_monotonic(&s, id, "awaiting_review", 60);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"), "shots")), 4);
+	ck_assert_int_eq((int)num(t, "shots_done"), 0);
+	cJSON_Delete(t);
+	/* Nothing happens while it waits. */
+	lv_sleep_ms(1500);
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id);
+	ck_assert_str_eq(lv_json_get_str(t, "status"), "awaiting_review");
+	cJSON_Delete(t);
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/videos?status=awaiting_review");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "data")), 1);
+	cJSON_Delete(t);
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/credits");
+	ck_assert(num(t, "reserved") == 687.5);
+	cJSON_Delete(t);
+
+	/* Validation names the field; order 401, 404, then 400. */
+	snprintf(path, sizeof(path), "/v1/videos/%s/storyboard", id);
+	expect_error(&s, "PATCH", NULL, "{}", 401, "invalid_api_key", NULL, path);
+	expect_error(&s, "PATCH", other_secret, "{\"bogus\":1}", 404, "task_not_found", NULL, path);
+	expect_error(&s, "PATCH", key_secret, "{\"bogus\":1}", 400, "invalid_request", "bogus", path);
+	expect_error(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":4,\"visual\":\"x\"}]}", 400, "invalid_request",
+	             "shots[0].index", path);
+	expect_error(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":1,\"duration\":9}]}", 400, "invalid_request",
+	             "shots[0].duration", path);
+	expect_error(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":0},{\"index\":2,\"color\":\"red\"}]}", 400,
+	             "invalid_request", "shots[1].color", path);
+	expect_error(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":0},{\"index\":0}]}", 400, "invalid_request",
+	             "shots[1].index", path);
+	expect_error(&s, "PATCH", key_secret,
+	             "{\"shots\":[{\"index\":1,\"narration\":\"This narration is far too long to be spoken in six seconds "
+	             "because it keeps going on and on about the storm, the sea, the lamp and the cat.\"}]}",
+	             400, "invalid_request", "shots[0].narration", path);
+	expect_error(&s, "PATCH", key_secret, "{\"characters\":[{\"name\":\"Nobody Here\",\"description\":\"x\"}]}", 400,
+	             "invalid_request", "characters[0].name", path);
+	expect_error(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":0,\"characters\":[\"Nobody Here\"]}]}", 400,
+	             "invalid_request", "shots[0].characters[0]", path);
+	expect_error(&s, "PATCH", key_secret, "[1]", 400, "invalid_request", "body", path);
+
+	/* Two narrations and one visual change; the answer is the detail view with the script. */
+	t = callv(&s, "PATCH", key_secret,
+	          "{\"shots\":[{\"index\":0,\"narration\":\"The keeper lights the lamp.\"},"
+	          "{\"index\":1,\"narration\":\"The cat watches the waves.\"},"
+	          "{\"index\":2,\"visual\":\"A red kite caught on the lighthouse rail\"}]}",
+	          200, "%s", path);
+	ck_assert_str_eq(lv_json_get_str(t, "status"), "awaiting_review");
+	{
+		const cJSON *shots = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"), "shots");
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(shots, 0), "narration"), "The keeper lights the lamp.");
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(shots, 1), "narration"), "The cat watches the waves.");
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(shots, 2), "visual"),
+		                 "A red kite caught on the lighthouse rail");
+		ck_assert_int_eq((int)num(cJSON_GetArrayItem(shots, 1), "duration"), 6);
+	}
+	cJSON_Delete(t);
+
+	/* Approve: body must be empty or {}; the answer shows moderation. */
+	snprintf(path, sizeof(path), "/v1/videos/%s/approve", id);
+	expect_error(&s, "POST", key_secret, "{\"now\":true}", 400, "invalid_request", "now", path);
+	t = callv(&s, "POST", key_secret, "{}", 202, "%s", path);
+	ck_assert_str_eq(lv_json_get_str(t, "status"), "moderation");
+	cJSON_Delete(t);
+	expect_error(&s, "POST", key_secret, NULL, 409, "not_reviewable", NULL, path);
+	snprintf(path, sizeof(path), "/v1/videos/%s/storyboard", id);
+	expect_error(&s, "PATCH", key_secret, "{\"bogus\":1}", 409, "not_reviewable", NULL, path); /* 409 before 400 */
+
+	t = wait_monotonic(&s, id, "completed", 240);
+	snprintf(old_url, sizeof(old_url), "%s", lv_json_get_str(t, "result_url"));
+	first_cost = num(t, "cost_actual");
+	ck_assert(first_cost == 687.5);
+	srt = fetch_text(lv_json_get_str(t, "subtitles_url"));
+	ck_assert_msg(strstr(srt, "The keeper lights the lamp.") && strstr(srt, "The cat watches the waves."),
+	              "subtitles lack the edits: %s", srt);
+	free(srt);
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:687.5,settle:687.5");
+
+	/* Regenerate shot 3 with a new visual and seed. */
+	snprintf(path, sizeof(path), "/v1/videos/%s/shots/9/regenerate", id);
+	expect_error(&s, "POST", key_secret, "{}", 400, "invalid_request", "index", path);
+	snprintf(path, sizeof(path), "/v1/videos/%s/shots/x/regenerate", id);
+	expect_error(&s, "POST", key_secret, "{}", 400, "invalid_request", "index", path);
+	snprintf(path, sizeof(path), "/v1/videos/%s/shots/3/regenerate", id);
+	expect_error(&s, "POST", key_secret, "{\"seed\":-1}", 400, "invalid_request", "seed", path);
+	expect_error(&s, "POST", key_secret, "{\"style\":\"noir\"}", 400, "invalid_request", "style", path);
+	expect_error(&s, "POST", other_secret, "{}", 404, "task_not_found", NULL, path);
+	t = callv(&s, "POST", key_secret, "{\"visual\":\"The lamp room glowing green at dawn\",\"seed\":42}", 202, "%s",
+	          path);
+	ck_assert_str_eq(lv_json_get_str(t, "status"), "generating");
+	cJSON_Delete(t);
+	expect_error(&s, "POST", key_secret, "{}", 409, "not_composable", NULL, path); /* one at a time */
+	/* The previous film keeps working meanwhile. */
+	ck_assert_int_eq(fetch_status(old_url), 200);
+	t = wait_monotonic(&s, id, "completed", 240);
+	snprintf(new_url, sizeof(new_url), "%s", lv_json_get_str(t, "result_url"));
+	ck_assert_str_ne(new_url, old_url);
+	ck_assert_int_eq(fetch_status(new_url), 200);
+	ck_assert(num(t, "cost_actual") == first_cost + 165);
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"), "shots"),
+	                                                     3), "visual"),
+	                 "The lamp room glowing green at dawn");
+	{
+		const cJSON *r = cJSON_GetObjectItem(t, "regenerations");
+		ck_assert_int_eq(cJSON_GetArraySize(r), 1);
+		ck_assert_int_eq((int)num(cJSON_GetArrayItem(r, 0), "index"), 3);
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(r, 0), "status"), "succeeded");
+		ck_assert(num(cJSON_GetArrayItem(r, 0), "cost") == 165);
+	}
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:687.5,settle:687.5,reserve:165,settle:165");
+	/* 1000 - 687.5 - 165 = 147.5 left: another regeneration of a 6 s shot (165) is refused, charging nothing. */
+	expect_error(&s, "POST", key_secret, "{}", 402, "insufficient_credits", NULL, path);
+	t2 = callv(&s, "GET", key_secret, NULL, 200, "/v1/credits");
+	ck_assert(num(t2, "balance") == 147.5);
+	ck_assert(num(t2, "reserved") == 0);
+	cJSON_Delete(t2);
+	/* A task that never asked for review is not reviewable. */
+	plain = create_task(&s, "{\"prompt\":\"x\",\"duration\":3}");
+	snprintf(path, sizeof(path), "/v1/videos/%s/approve", plain);
+	expect_error(&s, "POST", key_secret, NULL, 409, "not_reviewable", NULL, path);
+	cJSON_Delete(callv(&s, "POST", key_secret, NULL, 200, "/v1/videos/%s/cancel", plain));
+	free(plain);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(id);
+}
+END_TEST
+
+START_TEST(moderation_rejects_an_edited_storyboard_and_refunds_everything)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, led[256];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"A knight rides to a castle\",\"duration\":3,\"review\":true}");
+	cJSON_Delete(wait_monotonic(&s, id, "awaiting_review", 60));
+	cJSON_Delete(callv(&s, "PATCH", key_secret, "{\"shots\":[{\"index\":0,\"visual\":\"The knight beheads a prisoner\"}]}",
+	                   200, "/v1/videos/%s/storyboard", id));
+	cJSON_Delete(callv(&s, "POST", key_secret, NULL, 202, "/v1/videos/%s/approve", id));
+	t = wait_monotonic(&s, id, "failed", 60);
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(t, "error"), "code"), "moderation_rejected");
+	ck_assert(num(t, "cost_actual") == 0);
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,refund:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(id);
+}
+END_TEST
+
+START_TEST(cancel_during_review_refunds_everything)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, led[256];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3,\"review\":true}");
+	cJSON_Delete(wait_monotonic(&s, id, "awaiting_review", 60));
+	t = callv(&s, "POST", key_secret, NULL, 200, "/v1/videos/%s/cancel", id);
+	ck_assert_str_eq(lv_json_get_str(t, "status"), "canceled");
+	ck_assert(num(t, "cost_actual") == 0);
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,refund:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(id);
+}
+END_TEST
+
+/* Approve and cancel at once, many times: each task ends canceled (or is canceled after approval), and
+ * the ledger holds. */
+typedef struct {
+	const lv_test_server *s;
+	const char *method, *path;
+	long status;
+} shot_arg;
+
+static void *fire(void *p)
+{
+	shot_arg *a = p;
+	char auth[128], *u = lv_asprintf("%s%s", a->s->base_url, a->path);
+	const char *h[] = { auth, NULL };
+	lv_test_response r;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key_secret);
+	a->status = lv_test_http(&r, a->method, u, h, NULL, 0) == 0 ? r.status : -1;
+	if (a->status > 0)
+		lv_test_response_free(&r);
+	free(u);
+	return NULL;
+}
+
+static void race(const lv_test_server *s, const char *p1, const char *p2, long *st1, long *st2)
+{
+	pthread_t a, b;
+	shot_arg x = { s, "POST", p1, 0 }, y = { s, "POST", p2, 0 };
+	pthread_create(&a, NULL, fire, &x);
+	pthread_create(&b, NULL, fire, &y);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	*st1 = x.status;
+	*st2 = y.status;
+}
+
+START_TEST(races_approve_cancel_and_regenerate)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, p1[160], p2[160], url[512];
+	long a, b;
+	int round;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	/* approve vs cancel */
+	for (round = 0; round < 3; round++) {
+		id = create_task(&s, "{\"prompt\":\"Leaves in the wind\",\"duration\":3,\"review\":true}");
+		cJSON_Delete(wait_monotonic(&s, id, "awaiting_review", 60));
+		snprintf(p1, sizeof(p1), "/v1/videos/%s/approve", id);
+		snprintf(p2, sizeof(p2), "/v1/videos/%s/cancel", id);
+		race(&s, p1, p2, &a, &b);
+		ck_assert_int_eq(b, 200);
+		ck_assert_msg(a == 202 || a == 409, "approve answered %ld", a);
+		t = callv(&s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id);
+		ck_assert_str_eq(lv_json_get_str(t, "status"), "canceled");
+		cJSON_Delete(t);
+		free(id);
+	}
+	/* two regenerates at once: one runs, one is refused */
+	id = create_task(&s, "{\"prompt\":\"A paper lantern\",\"duration\":3}");
+	t = wait_monotonic(&s, id, "completed", 120);
+	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
+	cJSON_Delete(t);
+	snprintf(p1, sizeof(p1), "/v1/videos/%s/shots/0/regenerate", id);
+	race(&s, p1, p1, &a, &b);
+	ck_assert_msg((a == 202 && b == 409) || (a == 409 && b == 202), "regenerate answered %ld and %ld", a, b);
+	t = wait_monotonic(&s, id, "completed", 120);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "regenerations")), 1);
+	ck_assert(num(t, "cost_actual") == 165);
+	cJSON_Delete(t);
+	/* regenerate vs cancel: the regeneration is abandoned or finishes; the film is there either way */
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id);
+	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
+	cJSON_Delete(t);
+	snprintf(p2, sizeof(p2), "/v1/videos/%s/cancel", id);
+	race(&s, p1, p2, &a, &b);
+	ck_assert_int_eq(a, 202);
+	ck_assert_int_eq(b, 200);
+	t = wait_monotonic(&s, id, "completed", 120);
+	{
+		const cJSON *r = cJSON_GetObjectItem(t, "regenerations");
+		const char *last = lv_json_get_str(cJSON_GetArrayItem(r, cJSON_GetArraySize(r) - 1), "status");
+		ck_assert_int_eq(cJSON_GetArraySize(r), 2);
+		if (!strcmp(last, "canceled")) {
+			ck_assert_str_eq(lv_json_get_str(t, "result_url"), url); /* the previous film, refunded */
+			ck_assert(num(t, "cost_actual") == 165);
+		} else {
+			ck_assert_str_eq(last, "succeeded");
+			ck_assert(num(t, "cost_actual") == 247.5);
+		}
+	}
+	ck_assert_int_eq(fetch_status(lv_json_get_str(t, "result_url")), 200);
+	cJSON_Delete(t);
+	free(id);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+}
+END_TEST
+
+START_TEST(a_review_left_too_long_is_canceled_and_refunded)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, led[256];
+	teardown();
+	/* 0.0004 h = 1.44 s */
+	setup_with("{\"pipeline\":{\"lease_seconds\":2,\"review_timeout_hours\":0.0004},"
+	           "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":100}}}");
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"Clouds over a valley\",\"duration\":3,\"review\":true}");
+	cJSON_Delete(wait_monotonic(&s, id, "awaiting_review", 60));
+	t = wait_monotonic(&s, id, "canceled", 60);
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(t, "error"), "code"), "review_timeout");
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(t, "error"), "stage"), "awaiting_review");
+	ck_assert(num(t, "cost_actual") == 0);
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,refund:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(id);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("creative");
@@ -189,6 +553,11 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, ledger_lists_the_keys_entries_newest_first_with_a_cursor);
+	tcase_add_test(tc, review_edit_approve_regenerate_one_shot);
+	tcase_add_test(tc, moderation_rejects_an_edited_storyboard_and_refunds_everything);
+	tcase_add_test(tc, cancel_during_review_refunds_everything);
+	tcase_add_test(tc, races_approve_cancel_and_regenerate);
+	tcase_add_test(tc, a_review_left_too_long_is_canceled_and_refunded);
 	suite_add_tcase(s, tc);
 	return s;
 }

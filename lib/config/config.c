@@ -317,7 +317,7 @@ static const char *const server_keys[] = { "listen", "public_url", "threads", "m
 	                                   "rate_limit_per_minute", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
 	                                     "default_video_provider", "script", "moderation", "anchor",
-	                                     "speech", "music", NULL };
+	                                     "speech", "music", "review_timeout_hours", NULL };
 static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
 static const char *const secrets_keys[] = { "master_key_env", NULL };
 static const char *const storage_keys[] = { "type", "dir", NULL };
@@ -378,6 +378,16 @@ static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overri
 		return LV_ECONFIG;
 	if (ov && ov->workers >= 0)
 		cfg->workers = ov->workers;
+	{
+		const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, "review_timeout_hours") : NULL;
+		cfg->review_timeout_hours = 72;
+		if (v && !cJSON_IsNull(v)) {
+			if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > 24 * 365)
+				return lv_error_set(LV_ECONFIG, "config: pipeline.review_timeout_hours: must be a number of "
+				                                "hours above 0 and at most 8760 (fractions allowed)");
+			cfg->review_timeout_hours = v->valuedouble;
+		}
+	}
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++)
 		if (get_string(&cfg->stage_provider[i], p, "pipeline", stage_names[i], "local"))
 			return LV_ECONFIG;

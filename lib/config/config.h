@@ -51,6 +51,7 @@ typedef struct lv_config {
 	int segment_concurrency;
 	int lease_seconds;
 	int segment_retries;
+	double review_timeout_hours; /* a task left in awaiting_review longer is canceled */
 	char *default_video_provider;
 	char *stage_provider[LV_STAGE_IDX_COUNT];
 

@@ -9,6 +9,7 @@
 #include "util/time.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,22 @@ typedef struct {
 		lv_buf_puts(&(c)->report, "\n");          \
 	} while (0)
 
+/* What a task's shot regenerations reserved (from its state): every attempt's cost, and the one running. */
+static void regen_costs(const lv_task_rec *t, int64_t *total, int64_t *running)
+{
+	cJSON *s = t->state ? cJSON_Parse(t->state) : NULL;
+	const cJSON *e, *r = cJSON_GetObjectItemCaseSensitive(s, "regen");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "regenerations"))
+	{
+		const cJSON *cost = cJSON_GetObjectItemCaseSensitive(e, "cost");
+		if (cJSON_IsNumber(cost))
+			*total += (int64_t)llround(cost->valuedouble * 1000.0);
+	}
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, "price")))
+		*running = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "price")->valuedouble;
+	cJSON_Delete(s);
+}
+
 static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 {
 	const lv_store_ops *ops = c->e->store->ops;
@@ -696,11 +713,14 @@ static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 				lv_task_recs_free(tasks, n);
 				return rc;
 			}
+			int64_t regen_total = 0, regen_running = -1;
+			regen_costs(t, &regen_total, &regen_running);
 			outstanding = s[LV_LEDGER_RESERVE] - s[LV_LEDGER_SETTLE] - s[LV_LEDGER_REFUND];
-			if (s[LV_LEDGER_RESERVE] != t->cost_estimate)
-				VIOLATION(c, "task %s: reserved %lld, estimate %lld", t->id,
-				          (long long)s[LV_LEDGER_RESERVE], (long long)t->cost_estimate);
-			if (outstanding != 0 && outstanding != s[LV_LEDGER_RESERVE])
+			/* Each shot regeneration reserved that shot's price on top of the estimate. */
+			if (s[LV_LEDGER_RESERVE] != t->cost_estimate + regen_total)
+				VIOLATION(c, "task %s: reserved %lld, estimate %lld (+ %lld for regenerations)", t->id,
+				          (long long)s[LV_LEDGER_RESERVE], (long long)t->cost_estimate, (long long)regen_total);
+			if (outstanding != 0 && outstanding != s[LV_LEDGER_RESERVE] && outstanding != regen_running)
 				VIOLATION(c, "task %s: partly settled (outstanding %lld)", t->id, (long long)outstanding);
 			if (outstanding == 0 && t->cost_actual != s[LV_LEDGER_SETTLE])
 				VIOLATION(c, "task %s: cost_actual %lld but settled %lld", t->id,
@@ -708,8 +728,8 @@ static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 			if (outstanding != 0 && terminal)
 				VIOLATION(c, "task %s: %s but still holds %lld", t->id,
 				          lv_task_status_name((lv_task_status)t->status), (long long)outstanding);
-			if (s[LV_LEDGER_SETTLE] > t->cost_estimate)
-				VIOLATION(c, "task %s: settled more than its estimate", t->id);
+			if (s[LV_LEDGER_SETTLE] > t->cost_estimate + regen_total)
+				VIOLATION(c, "task %s: settled more than its estimate and regenerations", t->id);
 		}
 		if (n == 0) {
 			lv_task_recs_free(tasks, n);

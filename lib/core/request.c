@@ -142,7 +142,7 @@ int lv_idempotency_key_check(const char *key)
 
 static const char *const known_fields[] = { "prompt", "duration", "resolution", "aspect_ratio", "provider",
 	                                    "language", "narration", "music", "subtitles", "webhook_url",
-	                                    "metadata", NULL };
+	                                    "metadata", "review", NULL };
 
 static int check_fields(const cJSON *body)
 {
@@ -389,8 +389,11 @@ int lv_req_from_json(lv_req *r, lv_engine *e, const cJSON *body)
 	    (rc = get_bool(&r->music, body, "music")) ||
 	    (rc = get_choice(subs, sizeof(subs), body, "subtitles", "soft", subtitle_modes,
 	                     "must be \"soft\", \"burn\" or \"none\"")) ||
-	    (rc = check_webhook_url(r, body)) || (rc = check_metadata(r, body)))
+	    (rc = check_webhook_url(r, body)) || (rc = check_metadata(r, body)) ||
+	    (rc = get_bool(&r->review, body, "review")))
 		goto fail;
+	if (!field(body, "review"))
+		r->review = 0; /* off unless asked for */
 	r->subtitles = lv_subtitles_parse(subs);
 	return LV_OK;
 fail:
@@ -429,6 +432,8 @@ int lv_req_from_struct(lv_req *out, lv_engine *e, const lv_task_request *q)
 		ok = cJSON_AddBoolToObject(b, "narration", q->narration != 0) != NULL;
 	if (ok && q->music >= 0)
 		ok = cJSON_AddBoolToObject(b, "music", q->music != 0) != NULL;
+	if (ok && q->review > 0)
+		ok = cJSON_AddBoolToObject(b, "review", 1) != NULL;
 	if (!ok) {
 		cJSON_Delete(b);
 		return lv_error_nomem();
@@ -453,7 +458,8 @@ int lv_req_hash(const lv_req *r, char out[65])
 	if (FIELD(r->prompt) || lv_buf_printf(&b, "%d|", r->duration) || FIELD(r->resolution) ||
 	    FIELD(r->aspect_ratio) || FIELD(r->provider) || FIELD(r->language) ||
 	    lv_buf_printf(&b, "%d|%d|%d|", r->narration, r->music, r->subtitles) ||
-	    FIELD(r->webhook_url ? r->webhook_url : "") || FIELD(r->metadata)) {
+	    FIELD(r->webhook_url ? r->webhook_url : "") || FIELD(r->metadata) ||
+	    (r->review && lv_buf_puts(&b, "review|"))) {
 		lv_buf_free(&b);
 		return LV_ENOMEM;
 	}

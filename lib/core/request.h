@@ -26,6 +26,7 @@ typedef struct lv_req {
 	int subtitles;     /* LV_SUBTITLES_* */
 	char *webhook_url; /* or NULL */
 	char *metadata;    /* canonical JSON object text (keys sorted) */
+	int review;        /* stop for storyboard review */
 } lv_req;
 
 /* Validate a JSON body; every message names the field first. */

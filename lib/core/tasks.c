@@ -1,4 +1,5 @@
 /* Tasks: create (idempotent, reserving credits), get, list, cancel, compose. */
+#include "core/creative.h"
 #include "core/keys.h"
 #include "core/request.h"
 #include "core/task.h"
@@ -18,7 +19,7 @@
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
-static lv_task *task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, size_t n)
+lv_task *lv_task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, size_t n)
 {
 	lv_task *t = lv_calloc(1, sizeof(*t));
 	if (!t || !(t->public_url = lv_strdup(e->cfg->public_url))) {
@@ -45,7 +46,7 @@ void lv_task_free(lv_task *t)
 }
 
 /* Read a task of `key_id` with its segments; LV_ENOTFOUND (with a message) if it is not theirs. */
-static int load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const char *task_id, lv_task_rec *t,
+int lv_task_load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const char *task_id, lv_task_rec *t,
                       lv_segment_rec **segs, size_t *n)
 {
 	int rc = OPS(e)->task_get(tx, task_id, 1, t);
@@ -62,7 +63,7 @@ static int load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const c
 	return rc;
 }
 
-static int check_task_id(const char *id)
+int lv_task_check_id(const char *id)
 {
 	if (!id || strncmp(id, "vid_", 4) != 0 || strlen(id) >= LV_ID_MAX)
 		return lv_error_set(LV_ENOTFOUND, "task_id: no task '%s' for this API key", id ? id : "");
@@ -112,7 +113,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 				                    "Idempotency-Key: already used with a different request body "
 				                    "for task %s", task_id);
 			c->replayed = 1;
-			return load_owned(e, tx, c->key->rec.id, task_id, t, &c->segs, &c->n_segs);
+			return lv_task_load_owned(e, tx, c->key->rec.id, task_id, t, &c->segs, &c->n_segs);
 		}
 		if (rc != LV_ENOTFOUND)
 			return rc;
@@ -157,6 +158,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 	t->created_at = t->updated_at = now;
 	if (!(t->prompt = lv_strdup(c->req->prompt)) || !(t->provider = lv_strdup(c->req->provider)) ||
 	    !(t->metadata = lv_strdup(c->req->metadata)) ||
+	    (c->req->review && !(t->state = lv_strdup("{\"review\":true}"))) ||
 	    (c->req->webhook_url && !(t->webhook_url = lv_strdup(c->req->webhook_url)))) {
 		lv_key_rec_clear(&key);
 		return LV_ENOMEM;
@@ -233,7 +235,7 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 		lv_segment_recs_free(c.segs, c.n_segs);
 		return rc;
 	}
-	if (!(*out = task_wrap(e, &c.out, c.segs, c.n_segs)))
+	if (!(*out = lv_task_wrap(e, &c.out, c.segs, c.n_segs)))
 		return LV_ENOMEM;
 	(*out)->replayed = c.replayed;
 	if (!c.replayed)
@@ -242,7 +244,7 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	return LV_OK;
 }
 
-static int check_args(void *out, lv_engine *e, const lv_key *key, const char *fn)
+int lv_task_check_args(void *out, lv_engine *e, const lv_key *key, const char *fn)
 {
 	if (!out)
 		return lv_error_set(LV_EINVALID, "%s: out is NULL", fn);
@@ -258,7 +260,7 @@ int lv_task_create(lv_task **out, lv_engine *e, const lv_key *key, const lv_task
 {
 	lv_req req;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_create")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_create")))
 		return rc;
 	*out = NULL;
 	if ((rc = lv_req_from_struct(&req, e, request)))
@@ -274,7 +276,7 @@ int lv_task_create_json(lv_task **out, lv_engine *e, const lv_key *key, const ch
 	cJSON *json;
 	lv_req req;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_create_json")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_create_json")))
 		return rc;
 	*out = NULL;
 	if ((rc = lv_json_parse(&json, body, len, "body")))
@@ -323,7 +325,7 @@ typedef struct {
 static int get_tx(lv_store_tx *tx, void *p)
 {
 	one_ctx *c = p;
-	return load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
+	return lv_task_load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
 }
 
 static int run_one(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id, int write, lv_tx_fn fn,
@@ -341,16 +343,16 @@ static int run_one(lv_task **out, lv_engine *e, const lv_key *key, const char *t
 		lv_segment_recs_free(c.segs, c.n);
 		return rc;
 	}
-	return (*out = task_wrap(e, &c.t, c.segs, c.n)) ? LV_OK : LV_ENOMEM;
+	return (*out = lv_task_wrap(e, &c.t, c.segs, c.n)) ? LV_OK : LV_ENOMEM;
 }
 
 int lv_task_get(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id)
 {
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_get")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_get")))
 		return rc;
 	*out = NULL;
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	return run_one(out, e, key, task_id, 0, get_tx, NULL);
 }
@@ -395,7 +397,7 @@ int lv_task_list(lv_task_page **out, lv_engine *e, const lv_key *key, const lv_t
 	list_ctx c;
 	size_t i;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_list")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_list")))
 		return rc;
 	*out = NULL;
 	if (!opts)
@@ -588,11 +590,14 @@ static int cancel_tx(lv_store_tx *tx, void *p)
 {
 	one_ctx *c = p;
 	int64_t now = lv_now_ms();
-	int rc = load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
+	int rc = lv_task_load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
 	if (rc)
 		return rc;
 	if (lv_task_status_is_terminal((lv_task_status)c->t.status))
 		return LV_OK; /* unchanged */
+	/* Canceling a regeneration abandons it: the shot is refunded and the previous film stays. */
+	if ((rc = lv_regen_abandon(c->e, tx, &c->t, "canceled", "canceled", "the regeneration was canceled", now)) != 1)
+		return rc;
 	/* Ready segments are settled; the rest of the reservation goes back. */
 	return lv_task_finish(c->e, tx, &c->t, LV_TASK_CANCELED, lv_segments_ready_price(c->segs, c->n), now);
 }
@@ -600,10 +605,10 @@ static int cancel_tx(lv_store_tx *tx, void *p)
 int lv_task_cancel(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id)
 {
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_cancel")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_cancel")))
 		return rc;
 	*out = NULL;
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	if ((rc = run_one(out, e, key, task_id, 1, cancel_tx, NULL)) == LV_OK)
 		LV_INFO("task %s: cancel requested (now %s)", task_id,
@@ -619,7 +624,7 @@ static int compose_tx(lv_store_tx *tx, void *p)
 	lv_task_rec *t = &c->t;
 	lv_buf missing = LV_BUF_INIT;
 	size_t i, ready = 0;
-	int rc = load_owned(c->e, tx, c->key_id, c->task_id, t, &c->segs, &c->n);
+	int rc = lv_task_load_owned(c->e, tx, c->key_id, c->task_id, t, &c->segs, &c->n);
 	if (rc)
 		return rc;
 	if (!lv_task_status_is_terminal((lv_task_status)t->status))
@@ -669,7 +674,7 @@ int lv_task_compose(lv_task **out, lv_engine *e, const lv_key *key, const char *
 {
 	lv_compose_request defaults = LV_COMPOSE_REQUEST_INIT;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_compose")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_compose")))
 		return rc;
 	*out = NULL;
 	if (!request)
@@ -678,7 +683,7 @@ int lv_task_compose(lv_task **out, lv_engine *e, const lv_key *key, const char *
 		return lv_error_set(LV_EINVALID, "lv_task_compose: unsupported request version %u", request->version);
 	if (request->subtitles && lv_subtitles_parse(request->subtitles) < 0)
 		return lv_error_set(LV_EINVALID, "subtitles: must be \"soft\", \"burn\" or \"none\"");
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	if ((rc = run_one(out, e, key, task_id, 1, compose_tx, request)) == LV_OK)
 		LV_INFO("task %s: re-composition requested", task_id);

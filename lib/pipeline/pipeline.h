@@ -44,6 +44,7 @@ typedef struct seg_job {
 	char *prompt, *visual, *camera;
 	char **refs;         /* local files of the reference images */
 	size_t n_refs;
+	long long seed;      /* chosen by a regeneration, or -1 (derived from the task and shot) */
 } seg_job;
 
 struct held {
@@ -64,6 +65,7 @@ struct held {
 	int concurrency;
 	char resolution[8], aspect_ratio[8], language[16], provider[64];
 	int width, height;
+	int regen_attempt;   /* > 0 while a shot regeneration runs: its clip gets a key of its own */
 };
 
 struct lv_workers {
