@@ -2,6 +2,7 @@
  * regenerating one shot, with the ledger invariant checked after each. */
 #include "testutil.h"
 #include "harness.h"
+#include "core/engine.h"
 #include "longvideo.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -546,6 +547,102 @@ START_TEST(a_review_left_too_long_is_canceled_and_refunded)
 }
 END_TEST
 
+/* A regeneration that fails leaves the previous film and refunds the shot; one interrupted by a crash is
+ * resumed and charged once. */
+START_TEST(a_failed_regeneration_keeps_the_previous_film)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, *failing, url[512], led[512];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"A tram in the snow\",\"duration\":3}");
+	t = wait_monotonic(&s, id, "completed", 120);
+	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
+	cJSON_Delete(t);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	/* The same store, a provider that now fails shot 0. */
+	failing = lv_test_write_file(dir, "failing.json",
+	                             "{\"pipeline\":{\"lease_seconds\":2,\"segment_retries\":0},"
+	                             "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":100,\"fail_shots\":[0]}}}");
+	ck_assert_int_eq(lv_test_server_start(&s, dir, failing, extra), 0);
+	t = callv(&s, "POST", key_secret, "{\"narration\":\"Trams hum.\"}", 202,
+	          "/v1/videos/%s/shots/0/regenerate", id);
+	cJSON_Delete(t);
+	lv_sleep_ms(300);
+	t = wait_monotonic(&s, id, "completed", 120);
+	/* The same film (the server's port, and so the URL's host part, changed with the restart). */
+	ck_assert_str_eq(strstr(lv_json_get_str(t, "result_url"), "/media/"), strstr(url, "/media/"));
+	ck_assert(num(t, "cost_actual") == 82.5);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(t, "error")));
+	{
+		const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "regenerations"), 0);
+		ck_assert_str_eq(lv_json_get_str(r, "status"), "failed");
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(r, "error"), "code"), "segment_failed");
+		/* The storyboard is the film's again. */
+		ck_assert_str_ne(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"),
+		                                                                        "shots"), 0), "narration"),
+		                 "Trams hum.");
+	}
+	ck_assert_int_eq(fetch_status(lv_json_get_str(t, "result_url")), 200);
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,settle:82.5,reserve:82.5,refund:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(failing);
+	free(id);
+}
+END_TEST
+
+START_TEST(a_worker_killed_during_a_regeneration_charges_the_shot_once)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_store_tx *tx = NULL;
+	lv_segment_rec *segs = NULL;
+	size_t n = 0;
+	cJSON *t;
+	char *id, *slow, led[512];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"Kites on a beach\",\"duration\":3}");
+	cJSON_Delete(wait_monotonic(&s, id, "completed", 120));
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	slow = lv_test_write_file(dir, "slow.json", "{\"pipeline\":{\"lease_seconds\":2},"
+	                                            "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":4000}}}");
+	ck_assert_int_eq(lv_test_server_start(&s, dir, slow, extra), 0);
+	cJSON_Delete(callv(&s, "POST", key_secret, "{\"seed\":7}", 202, "/v1/videos/%s/shots/0/regenerate", id));
+	lv_sleep_ms(1500); /* the shot's job is submitted and stored */
+	lv_test_server_kill(&s);
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	t = wait_monotonic(&s, id, "completed", 120);
+	ck_assert(num(t, "cost_actual") == 165);
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(t, "regenerations"), 0), "status"),
+	                 "succeeded");
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,settle:82.5,reserve:82.5,settle:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	/* The restarted worker polled the stored job: one submission. */
+	o.data_dir = dir;
+	o.config_path = config;
+	ck_assert_int_eq(lv_engine_open(&e, &o), LV_OK);
+	ck_assert_int_eq(e->store->ops->begin(e->store, 0, &tx), LV_OK);
+	ck_assert_int_eq(e->store->ops->segment_list(tx, id, &segs, &n), LV_OK);
+	e->store->ops->rollback(tx);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(segs[0].attempts, 1);
+	ck_assert_ptr_nonnull(strstr(segs[0].output, "_r1"));
+	lv_segment_recs_free(segs, n);
+	lv_engine_close(e);
+	assert_ledger_ok();
+	free(slow);
+	free(id);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("creative");
@@ -558,6 +655,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, cancel_during_review_refunds_everything);
 	tcase_add_test(tc, races_approve_cancel_and_regenerate);
 	tcase_add_test(tc, a_review_left_too_long_is_canceled_and_refunded);
+	tcase_add_test(tc, a_failed_regeneration_keeps_the_previous_film);
+	tcase_add_test(tc, a_worker_killed_during_a_regeneration_charges_the_shot_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
