@@ -32,6 +32,7 @@ typedef struct srv_context {
 	lv_engine *engine;
 	lv_workers *workers;         /* pipeline workers and webhook delivery in this process */
 	int64_t max_body_bytes;      /* server.max_body_bytes */
+	int64_t max_create_body_bytes; /* server.max_create_body_bytes (POST /v1/videos) */
 	int rate_limit_per_minute;   /* server.rate_limit_per_minute (0: off) */
 	srv_ratelimit *ratelimit;    /* NULL when off */
 	int log_level;               /* SRV_LOG_*, from $LV_LOG_LEVEL */
@@ -67,6 +68,7 @@ typedef struct srv_request {
 	char *body;                           /* after srv_read_body(): NUL-terminated */
 	size_t body_len;
 	int body_consumed;                    /* the request body was read to its end */
+	int create_body;                      /* the body limit is server.max_create_body_bytes */
 	int status;                           /* status of the response sent, 0 before */
 } srv_request;
 

@@ -252,6 +252,7 @@ int main(int argc, char **argv)
 	}
 	listen = lv_engine_setting(srv.engine, "server.listen");
 	srv.max_body_bytes = lv_engine_setting_int(srv.engine, "server.max_body_bytes", 1048576);
+	srv.max_create_body_bytes = lv_engine_setting_int(srv.engine, "server.max_create_body_bytes", 33554432);
 	srv.rate_limit_per_minute = (int)lv_engine_setting_int(srv.engine, "server.rate_limit_per_minute", 0);
 	workers = (int)lv_engine_setting_int(srv.engine, "pipeline.workers", 0);
 	if (srv.rate_limit_per_minute > 0 && !(srv.ratelimit = srv_ratelimit_new(srv.rate_limit_per_minute))) {

@@ -368,6 +368,7 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 			continue;
 		if (!strcmp(routes[i].method, method)) {
 			hit = &routes[i];
+			r.create_body = hit->fn == h_create; /* character images: server.max_create_body_bytes */
 			memcpy(r.path_id, id, sizeof(id));
 			break;
 		}

@@ -4,6 +4,10 @@
 #include "harness.h"
 #include "core/engine.h"
 #include "longvideo.h"
+#include "media/image.h"
+#include "util/crypto.h"
+
+#include <civetweb.h>
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -643,6 +647,250 @@ START_TEST(a_worker_killed_during_a_regeneration_charges_the_shot_once)
 }
 END_TEST
 
+/* ---- your own characters --------------------------------------------------------------------------------- */
+
+/* A w x h PNG (a gradient) as bytes. */
+static unsigned char *png_bytes(int w, int h, size_t *len)
+{
+	uint8_t *rgb = lv_malloc((size_t)w * (size_t)h * 3);
+	char *d = lv_test_mkdtemp("png"), *path = lv_asprintf("%s/p.png", d);
+	char *data = NULL;
+	int i;
+	for (i = 0; i < w * h * 3; i++)
+		rgb[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(lv_png_save_rgb24(path, rgb, w, h, w * 3), LV_OK);
+	ck_assert_int_eq(lv_test_read_file(&data, len, path), 0);
+	free(rgb);
+	lv_test_rmdir(d);
+	free(d);
+	free(path);
+	return (unsigned char *)data;
+}
+
+static char *data_url(const char *type, const unsigned char *bytes, size_t len)
+{
+	char *out = lv_malloc(64 + len * 4 / 3 + 8);
+	size_t n = (size_t)sprintf(out, "data:%s;base64,", type);
+	lv_base64_encode(out + n, bytes, len);
+	return out;
+}
+
+static char *png_url(int w, int h)
+{
+	size_t len;
+	unsigned char *b = png_bytes(w, h, &len);
+	char *u = data_url("image/png", b, len);
+	free(b);
+	return u;
+}
+
+static void expect_create_error(const lv_test_server *s, const char *body, long want, const char *field,
+                                const char *why)
+{
+	cJSON *j = callv(s, "POST", key_secret, body, want, "/v1/videos");
+	const char *m = lv_json_get_str(cJSON_GetObjectItem(j, "error"), "message");
+	ck_assert_msg(strncmp(m, field, strlen(field)) == 0 && (!why || strstr(m, why)), "create: '%s' (wanted %s ... %s)",
+	              m, field, why ? why : "");
+	cJSON_Delete(j);
+}
+
+START_TEST(character_images_are_checked_when_the_task_is_created)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "0", NULL };
+	char *ok1 = png_url(300, 260), *ok2 = png_url(256, 256), *small = png_url(100, 300), *body, *gif, *big;
+	cJSON *t;
+	const cJSON *chars;
+	size_t i;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":\"%s\"},"
+	                   "{\"name\":\"Bo\",\"image\":\"%s\"},{\"name\":\"Cy\",\"image\":\"%s\"}]}", ok1, ok2, small);
+	expect_create_error(&s, body, 400, "characters[2].image", "at least 256");
+	free(body);
+	gif = data_url("image/png", (const unsigned char *)"GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14);
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":\"%s\"}]}", gif);
+	expect_create_error(&s, body, 400, "characters[0].image", "not a PNG, JPEG or WebP");
+	free(body);
+	free(gif);
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                        "\"data:image/gif;base64,R0lGODlh\"}]}", 400, "characters[0].image", "data URL");
+	/* 11 MiB of picture: refused by name (the body is larger than max_body_bytes, within max_create_body_bytes). */
+	big = lv_malloc(16 << 20);
+	i = (size_t)sprintf(big, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":\"data:image/png;base64,");
+	memset(big + i, 'A', (size_t)15 << 20);
+	strcpy(big + i + ((size_t)15 << 20), "\"}]}");
+	expect_create_error(&s, big, 400, "characters[0].image", "larger than 10 MiB");
+	free(big);
+	/* A URL to a private address is refused before anything is sent to it (webhooks.allow_private is off). */
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                        "\"http://127.0.0.1:9/face.png\"}]}", 400, "characters[0].image", "loopback");
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                        "\"ftp://example.com/a.png\"}]}", 400, "characters[0].image", NULL);
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"A\",\"image\":\"data:\"},"
+	                        "{\"name\":\"A\",\"image\":\"data:\"}]}", 400, "characters[1].name", "more than once");
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"A\",\"age\":3,"
+	                        "\"image\":\"data:\"}]}", 400, "characters[0].age", "unknown field");
+	expect_create_error(&s, "{\"prompt\":\"x\",\"duration\":3,\"characters\":[{},{},{},{},{},{},{},{},{},{}]}", 400,
+	                    "characters", "at most 9");
+	/* Nothing was charged by the refusals. */
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/credits");
+	ck_assert(num(t, "balance") == 1000);
+	cJSON_Delete(t);
+
+	body = lv_asprintf("{\"prompt\":\"Two friends at a fair\",\"duration\":3,\"characters\":["
+	                   "{\"name\":\"Ada\",\"description\":\"a tall woman in a green coat\",\"image\":\"%s\"},"
+	                   "{\"name\":\"Bo\",\"image\":\"%s\"}]}", ok1, ok2);
+	t = callv(&s, "POST", key_secret, body, 202, "/v1/videos");
+	free(body);
+	body = lv_strdup(lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	t = callv(&s, "GET", key_secret, NULL, 200, "/v1/videos/%s", body);
+	chars = cJSON_GetObjectItem(t, "characters");
+	ck_assert_int_eq(cJSON_GetArraySize(chars), 2);
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(chars, 0), "name"), "Ada");
+	ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(chars, 0), "description"), "a tall woman in a green coat");
+	{
+		/* The stored picture is served at its URL, as a PNG of the given size. */
+		lv_test_response r;
+		char ct[64];
+		ck_assert_int_eq(lv_test_http(&r, "GET", lv_json_get_str(cJSON_GetArrayItem(chars, 0), "image_url"), NULL,
+		                              NULL, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(lv_test_header(&r, "Content-Type", ct, sizeof(ct)), "image/png");
+		ck_assert(r.body_len > 24 && !memcmp(r.body + 1, "PNG", 3));
+		ck_assert_int_eq(((unsigned char)r.body[18] << 8) | (unsigned char)r.body[19], 300); /* IHDR width */
+		ck_assert_int_eq(((unsigned char)r.body[22] << 8) | (unsigned char)r.body[23], 260); /* IHDR height */
+		lv_test_response_free(&r);
+	}
+	cJSON_Delete(t);
+	free(body);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	free(ok1);
+	free(ok2);
+	free(small);
+}
+END_TEST
+
+/* An image server on 127.0.0.1: /face.png, /hop (redirects to /face.png), /loop (redirects to itself),
+ * /slow (answers after 12 s), /huge (11 MiB). */
+static unsigned char *served_png;
+static size_t served_len;
+
+static int image_handler(struct mg_connection *c, void *p)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	(void)p;
+	if (!strcmp(ri->local_uri, "/face.png")) {
+		mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		          served_len);
+		mg_write(c, served_png, served_len);
+	} else if (!strcmp(ri->local_uri, "/hop")) {
+		mg_printf(c, "HTTP/1.1 302 Found\r\nLocation: /face.png\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	} else if (!strcmp(ri->local_uri, "/loop")) {
+		mg_printf(c, "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	} else if (!strcmp(ri->local_uri, "/slow")) {
+		lv_sleep_ms(12000);
+		mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	} else if (!strcmp(ri->local_uri, "/huge")) {
+		static char chunk[65536];
+		int k;
+		mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n");
+		for (k = 0; k < 176; k++)
+			if (mg_write(c, chunk, sizeof(chunk)) <= 0)
+				break;
+	} else {
+		mg_printf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	}
+	return 1;
+}
+
+START_TEST(character_images_by_url_follow_redirects_within_limits)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	const char *opts[] = { "listening_ports", "127.0.0.1:0", "num_threads", "4", NULL };
+	struct mg_context *ctx;
+	struct mg_server_port port;
+	char *body, *id;
+	int64_t t0;
+	cJSON *t;
+	teardown();
+	setup_with("{\"pipeline\":{\"lease_seconds\":2},\"webhooks\":{\"allow_private\":true},"
+	           "\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":100}}}");
+	served_png = png_bytes(320, 320, &served_len);
+	ctx = mg_start(NULL, NULL, opts);
+	ck_assert_ptr_nonnull(ctx);
+	mg_set_request_handler(ctx, "/", image_handler, NULL);
+	ck_assert_int_eq(mg_get_server_ports(ctx, 1, &port), 1);
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                   "\"http://127.0.0.1:%d/loop\"}]}", port.port);
+	expect_create_error(&s, body, 400, "characters[0].image", "more than 3 redirects");
+	free(body);
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                   "\"http://127.0.0.1:%d/huge\"}]}", port.port);
+	expect_create_error(&s, body, 400, "characters[0].image", "larger than 10 MiB");
+	free(body);
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                   "\"http://127.0.0.1:%d/nothing.png\"}]}", port.port);
+	expect_create_error(&s, body, 400, "characters[0].image", "HTTP 404");
+	free(body);
+	body = lv_asprintf("{\"prompt\":\"x\",\"duration\":3,\"characters\":[{\"name\":\"Ada\",\"image\":"
+	                   "\"http://127.0.0.1:%d/slow\"}]}", port.port);
+	t0 = lv_mono_ms();
+	expect_create_error(&s, body, 400, "characters[0].image", "within 10 s");
+	ck_assert(lv_mono_ms() - t0 >= 9000); /* it waited for the timeout, not less */
+	free(body);
+
+	/* Through a redirect: the picture is stored, the storyboard names the character, the film is made. */
+	body = lv_asprintf("{\"prompt\":\"A walk by the river\",\"duration\":3,\"review\":true,\"characters\":["
+	                   "{\"name\":\"Ada Lovelace\",\"description\":\"a woman in a green coat\",\"image\":"
+	                   "\"http://127.0.0.1:%d/hop\"}]}", port.port);
+	id = create_task(&s, body);
+	free(body);
+	t = wait_monotonic(&s, id, "awaiting_review", 60);
+	{
+		const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"), "characters"), 0);
+		ck_assert_str_eq(lv_json_get_str(c, "name"), "Ada Lovelace");
+		ck_assert_str_eq(lv_json_get_str(c, "description"), "a woman in a green coat");
+	}
+	cJSON_Delete(t);
+	cJSON_Delete(callv(&s, "POST", key_secret, NULL, 202, "/v1/videos/%s/approve", id));
+	cJSON_Delete(wait_monotonic(&s, id, "completed", 120));
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	{
+		/* Anchoring used the given picture: the character's anchor is the stored image. */
+		lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+		lv_engine *e = NULL;
+		lv_store_tx *tx = NULL;
+		lv_task_rec rec;
+		cJSON *st;
+		const cJSON *anchors, *a;
+		int found = 0;
+		o.data_dir = dir;
+		o.config_path = config;
+		ck_assert_int_eq(lv_engine_open(&e, &o), LV_OK);
+		ck_assert_int_eq(e->store->ops->begin(e->store, 0, &tx), LV_OK);
+		ck_assert_int_eq(e->store->ops->task_get(tx, id, 0, &rec), LV_OK);
+		e->store->ops->rollback(tx);
+		st = cJSON_Parse(rec.state);
+		anchors = cJSON_GetObjectItem(st, "anchors");
+		cJSON_ArrayForEach(a, anchors)
+			found += cJSON_IsString(a) && !strncmp(a->valuestring, "media/characters/", 17);
+		ck_assert_int_eq(found, 1);
+		cJSON_Delete(st);
+		lv_task_rec_clear(&rec);
+		lv_engine_close(e);
+	}
+	mg_stop(ctx);
+	free(served_png);
+	free(id);
+	assert_ledger_ok();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("creative");
@@ -657,6 +905,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, a_review_left_too_long_is_canceled_and_refunded);
 	tcase_add_test(tc, a_failed_regeneration_keeps_the_previous_film);
 	tcase_add_test(tc, a_worker_killed_during_a_regeneration_charges_the_shot_once);
+	tcase_add_test(tc, character_images_are_checked_when_the_task_is_created);
+	tcase_add_test(tc, character_images_by_url_follow_redirects_within_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

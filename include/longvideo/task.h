@@ -59,9 +59,11 @@ typedef struct lv_task_request {
 	const char *webhook_url;   /**< absolute http(s) URL */
 	const char *metadata_json; /**< a JSON object: <= 16 keys, string values <= 512 chars */
 	int review;                /**< 1: stop in awaiting_review after scripting until approved */
+	const char *characters_json; /**< your own characters: a JSON list [{"name","description","image"}] */
 } lv_task_request;
 
-#define LV_TASK_REQUEST_INIT { LV_TASK_REQUEST_VERSION, NULL, 0, NULL, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, 0 }
+#define LV_TASK_REQUEST_INIT \
+	{ LV_TASK_REQUEST_VERSION, NULL, 0, NULL, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, 0, NULL }
 
 /**
  * Validate a request, plan it, and in one transaction check the balance,

@@ -314,7 +314,7 @@ static int check_stage_provider(const lv_config *cfg, const char *name, unsigned
 static const char *const top_keys[] = { "data_dir", "server", "store", "storage", "pipeline", "providers",
 	                                "webhooks", "secrets", "idempotency_ttl_hours", NULL };
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
-	                                   "rate_limit_per_minute", NULL };
+	                                   "rate_limit_per_minute", "max_create_body_bytes", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
 	                                     "default_video_provider", "script", "moderation", "anchor",
 	                                     "speech", "music", "review_timeout_hours", NULL };
@@ -362,6 +362,9 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	if (get_int(&n, s, "server", "max_body_bytes", 1048576, 1024, (int64_t)1 << 30))
 		return LV_ECONFIG;
 	cfg->max_body_bytes = n;
+	if (get_int(&n, s, "server", "max_create_body_bytes", (int64_t)32 << 20, 1024, (int64_t)1 << 30))
+		return LV_ECONFIG;
+	cfg->max_create_body_bytes = n;
 	return get_int32(&cfg->rate_limit_per_minute, s, "server", "rate_limit_per_minute", 0, 0, 1000000);
 }
 

@@ -45,6 +45,7 @@ typedef struct lv_config {
 	int public_url_explicit; /* given by config or override (not derived from listen) */
 	int threads;
 	int64_t max_body_bytes;
+	int64_t max_create_body_bytes; /* POST /v1/videos (character images) */
 	int rate_limit_per_minute; /* per API key; 0 = off */
 
 	int workers;

@@ -29,4 +29,17 @@ int lv_regen_succeeded(cJSON *state);
 int lv_regen_abandon(lv_engine *e, lv_store_tx *tx, lv_task_rec *t, const char *status, const char *code,
                      const char *message, int64_t now);
 
+/* Check and store the images of a create request's characters (canonical JSON from the request):
+ * data URLs are decoded, http(s) URLs fetched through the SSRF guard (10 s, 3 redirects, 10 MiB);
+ * each must be a PNG, JPEG or WebP of at most 10 MiB (20 MiB together) with a short side of at least
+ * 256 px.  Each is stored as a PNG; *out is the JSON list kept in the task's state:
+ * [{"name","description","image": storage key,"image_url"}].  A bad image is LV_EINVALID naming
+ * characters[i].image and why. */
+int lv_characters_ingest(lv_engine *e, const char *characters_json, char **out);
+/* Put the task's own characters into a storyboard the writer made: the writer's i-th character
+ * takes the i-th given name and description; characters beyond the writer's are added to every shot. */
+int lv_characters_merge(cJSON *sb, const lv_task_rec *t);
+/* The storage key of the image given for the character called `name` (copied into buf), or NULL. */
+const char *lv_characters_image(const lv_task_rec *t, const char *name, char *buf, size_t cap);
+
 #endif

@@ -174,6 +174,19 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 			ok = list && cJSON_AddItemToObject(o, "regenerations", list);
 			if (!ok)
 				cJSON_Delete(list);
+			/* The client's own characters, with the URLs of their stored images. */
+			list = cJSON_GetObjectItemCaseSensitive(state, "characters");
+			if (ok && cJSON_IsArray(list)) {
+				cJSON *out = cJSON_AddArrayToObject(o, "characters"), *c;
+				cJSON_ArrayForEach(c, list)
+				{
+					cJSON *e = cJSON_CreateObject();
+					cJSON_AddItemToArray(out, e);
+					cJSON_AddStringToObject(e, "name", lv_json_get_str(c, "name"));
+					cJSON_AddStringToObject(e, "description", lv_json_get_str(c, "description"));
+					ok = ok && add_url(e, "image_url", public_url, lv_json_get_str(c, "image_url"));
+				}
+			}
 			cJSON_Delete(state);
 		}
 	}

@@ -79,11 +79,26 @@ typedef struct {
 	const lv_plan *plan;
 	const char *idem_key;
 	const char *hash;
+	const char *characters; /* the stored characters (state JSON list), or NULL */
 	lv_task_rec out;
 	lv_segment_rec *segs;
 	size_t n_segs;
 	int replayed;
 } create_ctx;
+
+/* The pipeline state a task starts with: the review wish and the stored characters. */
+static char *initial_state(int review, const char *characters)
+{
+	cJSON *s = cJSON_CreateObject();
+	char *text;
+	if (review)
+		cJSON_AddTrueToObject(s, "review");
+	if (characters)
+		cJSON_AddItemToObject(s, "characters", cJSON_Parse(characters));
+	text = lv_json_print(s);
+	cJSON_Delete(s);
+	return text;
+}
 
 static int create_tx(lv_store_tx *tx, void *p)
 {
@@ -158,7 +173,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 	t->created_at = t->updated_at = now;
 	if (!(t->prompt = lv_strdup(c->req->prompt)) || !(t->provider = lv_strdup(c->req->provider)) ||
 	    !(t->metadata = lv_strdup(c->req->metadata)) ||
-	    (c->req->review && !(t->state = lv_strdup("{\"review\":true}"))) ||
+	    ((c->req->review || c->characters) && !(t->state = initial_state(c->req->review, c->characters))) ||
 	    (c->req->webhook_url && !(t->webhook_url = lv_strdup(c->req->webhook_url)))) {
 		lv_key_rec_clear(&key);
 		return LV_ENOMEM;
@@ -206,7 +221,7 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	const lv_provider_conf *pc;
 	lv_plan *plan = NULL;
 	create_ctx c;
-	char hash[65];
+	char hash[65], *characters = NULL;
 	int rc;
 
 	if (idem_key && lv_idempotency_key_check(idem_key))
@@ -228,7 +243,14 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	c.plan = plan;
 	c.idem_key = idem_key;
 	c.hash = hash;
+	/* Character images are checked and stored before the task exists (a bad one is a 400 now). */
+	if (req->characters && (rc = lv_characters_ingest(e, req->characters, &characters))) {
+		lv_plan_free(plan);
+		return rc;
+	}
+	c.characters = characters;
 	rc = lv_engine_tx(e, 1, create_tx, &c);
+	free(characters);
 	lv_plan_free(plan);
 	if (rc) {
 		lv_task_rec_clear(&c.out);

@@ -220,6 +220,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 			cJSON_Delete(sb);
 			continue;
 		}
+		lv_characters_merge(sb, t); /* the client's own characters, by name and description */
 		canon = lv_json_print(sb);
 		cJSON_Delete(sb);
 		free(seconds);
@@ -417,7 +418,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 	const cJSON *c;
 	lv_anchor_request req;
 	int width, height, rc = LV_OK;
-	char *key = NULL;
+	char *key = NULL, given[200];
 	if (!p || !p->anchor) {
 		cJSON_Delete(sb);
 		cJSON_Delete(state);
@@ -438,6 +439,11 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 		req.seed = task_seed(h->id, (uint32_t)cJSON_GetArraySize(anchors) + 1);
 		req.language = t->language;
 		free(key);
+		key = NULL;
+		if (req.id && lv_characters_image(t, req.name, given, sizeof(given))) {
+			cJSON_AddStringToObject(anchors, req.id, given); /* the client's own picture, not a rendered one */
+			continue;
+		}
 		if (!req.id || !(key = lv_asprintf("tasks/%s/anchors/%s.png", h->id, req.id)) ||
 		    !lv_storage_key_valid(key)) {
 			rc = lv_error_set(LV_EINTERNAL, "character id '%s' cannot name a file", req.id ? req.id : "");
