@@ -13,6 +13,7 @@
 #include <civetweb.h>
 #include <longvideo.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,9 @@ enum { SRV_LOG_DEBUG = 0, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR, SRV_LOG_OFF
 
 typedef struct srv_ratelimit srv_ratelimit;
 
+#define SRV_MAX_STREAM_KEYS 64
+#define SRV_STREAMS_PER_KEY 4
+
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */
 typedef struct srv_context {
 	lv_engine *engine;
@@ -38,6 +42,15 @@ typedef struct srv_context {
 	int log_level;               /* SRV_LOG_*, from $LV_LOG_LEVEL */
 	char id_prefix[9];           /* random per process: request ids are unique across restarts */
 	atomic_ullong next_request;  /* request counter */
+	/* live progress streams: each holds a request thread while open, so they are counted */
+	atomic_int stopping;         /* the server is shutting down: streams end */
+	pthread_mutex_t streams_mu;
+	int max_streams;             /* at most this many open at once (half the request threads) */
+	int streams_open;
+	struct {
+		char key_id[48];
+		int n;
+	} streams[SRV_MAX_STREAM_KEYS];
 } srv_context;
 
 typedef struct srv_header {

@@ -237,6 +237,7 @@ int main(int argc, char **argv)
 		return rc;
 
 	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.streams_mu, NULL);
 	srv.log_level = srv_log_level_from_env();
 	random_prefix(srv.id_prefix);
 	atomic_init(&srv.next_request, 0);
@@ -262,6 +263,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(threads, sizeof(threads), "%lld",
 	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
+	/* Each live progress stream holds a request thread: at most half of them stream. */
+	srv.max_streams = (int)(lv_engine_setting_int(srv.engine, "server.threads", 32) / 2);
 
 	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
 	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */
@@ -355,6 +358,7 @@ int main(int argc, char **argv)
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	atomic_store(&srv.stopping, 1);     /* live progress streams end */
 	srv_civetweb_stop(ctx, host, port); /* waits for the requests in flight */
 	workers_stop(&srv); /* then the pipeline; leases are released for other workers */
 	srv_ratelimit_free(srv.ratelimit);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Route flags. */
 #define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
@@ -232,6 +233,131 @@ static int h_regenerate(srv_request *r)
 	return send_task(r, 202, task, 0, 0);
 }
 
+/* ---- live progress (Server-Sent Events) -------------------------------------------------------- */
+
+#define EVENTS_POLL_MS 250
+#define EVENTS_HEARTBEAT_MS 10000
+
+/* Take a stream slot for the task owner's key; 0 when over a limit. */
+static int stream_acquire(srv_context *s, const char *key_id)
+{
+	int i, free_slot = -1, ok = 0;
+	pthread_mutex_lock(&s->streams_mu);
+	if (s->streams_open < s->max_streams) {
+		for (i = 0; i < SRV_MAX_STREAM_KEYS; i++) {
+			if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id))
+				break;
+			if (s->streams[i].n == 0 && free_slot < 0)
+				free_slot = i;
+		}
+		if (i == SRV_MAX_STREAM_KEYS && free_slot >= 0) {
+			i = free_slot;
+			snprintf(s->streams[i].key_id, sizeof(s->streams[i].key_id), "%s", key_id);
+		}
+		if (i < SRV_MAX_STREAM_KEYS && s->streams[i].n < SRV_STREAMS_PER_KEY) {
+			s->streams[i].n++;
+			s->streams_open++;
+			ok = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->streams_mu);
+	return ok;
+}
+
+static void stream_release(srv_context *s, const char *key_id)
+{
+	int i;
+	pthread_mutex_lock(&s->streams_mu);
+	for (i = 0; i < SRV_MAX_STREAM_KEYS; i++)
+		if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id)) {
+			s->streams[i].n--;
+			s->streams_open--;
+			break;
+		}
+	pthread_mutex_unlock(&s->streams_mu);
+}
+
+/* Write the events of a poll; returns -1 when the client is gone, 1 after a terminal event, else 0. */
+static int write_events(srv_request *r, const lv_task_events *ev, int64_t *last)
+{
+	size_t i;
+	for (i = 0; i < lv_task_events_count(ev); i++) {
+		const char *data = lv_task_events_data(ev, i);
+		if (mg_printf(r->conn, "id: %lld\nevent: task\ndata: ", (long long)lv_task_events_id(ev, i)) <= 0 ||
+		    mg_write(r->conn, data, strlen(data)) <= 0 || mg_write(r->conn, "\n\n", 2) <= 0)
+			return -1;
+		*last = lv_task_events_id(ev, i);
+		if (lv_task_events_terminal(ev, i))
+			return 1;
+	}
+	return 0;
+}
+
+/* The stream: the current state first (or what followed Last-Event-ID), then each change, a comment
+ * every 10 s of silence, and the end after the terminal event.  The task may run in any process:
+ * everything comes from the store. */
+static int stream_events(srv_request *r, const lv_key *key, const char *token, const char *task_id)
+{
+	const char *lei = mg_get_header(r->conn, "Last-Event-ID");
+	lv_task_events *ev = NULL;
+	const struct timespec pause = { 0, EVENTS_POLL_MS * 1000000L };
+	int64_t last = -1, quiet = 0;
+	char owner[48];
+	int rc, st = 0;
+	if (lei && *lei && strlen(lei) < 19 && strspn(lei, "0123456789") == strlen(lei))
+		last = strtoll(lei, NULL, 10);
+	if ((rc = lv_task_events_poll(&ev, r->srv->engine, key, token, task_id, last)))
+		return send_lv_error(r, rc);
+	snprintf(owner, sizeof(owner), "%s", lv_task_events_owner(ev));
+	if (!stream_acquire(r->srv, owner)) {
+		srv_header h[1] = { { "Retry-After", "5" } };
+		lv_task_events_free(ev);
+		return srv_send_error(r, 429, "rate_limited",
+		                      "events: too many open event streams (at most 4 per API key); close one first", NULL,
+		                      h, 1);
+	}
+	mg_disable_keep_alive(r->conn);
+	mg_printf(r->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+	                   "Connection: close\r\nX-Accel-Buffering: no\r\nX-Request-Id: %s\r\n\r\n", r->id);
+	r->status = 200;
+	while (!(st = write_events(r, ev, &last)) && !(lv_task_events_count(ev) == 0 && lv_task_events_done(ev))) {
+		lv_task_events_free(ev);
+		ev = NULL;
+		nanosleep(&pause, NULL);
+		quiet += EVENTS_POLL_MS;
+		if (atomic_load(&r->srv->stopping))
+			break;
+		if (quiet >= EVENTS_HEARTBEAT_MS) {
+			if (mg_printf(r->conn, ": keep-alive\n\n") <= 0)
+				break;
+			quiet = 0;
+		}
+		if (lv_task_events_poll(&ev, r->srv->engine, key, token, task_id, last))
+			break; /* the task is gone, or the store failed: end the stream; the client reconnects */
+		if (lv_task_events_count(ev) > 0)
+			quiet = 0;
+	}
+	lv_task_events_free(ev);
+	stream_release(r->srv, owner);
+	return 200;
+}
+
+/* GET /v1/videos/{id}/events (Bearer). */
+static int h_events(srv_request *r)
+{
+	return stream_events(r, r->key, NULL, r->path_id);
+}
+
+/* GET /v1/events/{id}/{token}: the same stream at its capability URL, for EventSource. */
+static int h_events_token(srv_request *r)
+{
+	char *slash = strchr(r->path_id, '/');
+	if (!slash)
+		return srv_send_errorf(r, 404, "not_found", "no such event stream");
+	*slash = '\0';
+	return stream_events(r, NULL, slash + 1, r->path_id);
+}
+
 /* ---- media ----------------------------------------------------------------------------------- */
 
 /* A result file with Range support (civetweb's static file handling: 206, If-None-Match, HEAD). */
@@ -301,6 +427,8 @@ static const route routes[] = {
 	{ "POST", "/v1/videos/{id}/approve", R_AUTH | R_BODY, NULL, h_approve },
 	{ "POST", "/v1/videos/{id}/shots/{n}/regenerate", R_AUTH | R_BODY, NULL, h_regenerate },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
+	{ "GET", "/v1/videos/{id}/events", R_AUTH, NULL, h_events },
+	{ "GET", "/v1/events/{id}/{n}", 0, NULL, h_events_token },
 	{ "GET", "/v1/credits/ledger", R_AUTH, ledger_query, h_ledger },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "HEAD", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },

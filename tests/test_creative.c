@@ -8,6 +8,7 @@
 #include "util/crypto.h"
 
 #include <civetweb.h>
+#include <curl/curl.h>
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -891,6 +892,124 @@ START_TEST(character_images_by_url_follow_redirects_within_limits)
 }
 END_TEST
 
+/* ---- live progress ------------------------------------------------------------------------------------------ */
+
+typedef struct sse_client {
+	char buf[1 << 20];
+	size_t len;
+	long long ids[256];
+	char status[256][20];
+	int n;
+	int stop_after; /* abort the connection after this many events (0: read to the end) */
+	int heartbeats;
+} sse_client;
+
+static size_t sse_write(char *ptr, size_t size, size_t nmemb, void *p)
+{
+	sse_client *c = p;
+	size_t n = size * nmemb;
+	char *end;
+	if (c->len + n >= sizeof(c->buf))
+		return 0;
+	memcpy(c->buf + c->len, ptr, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+	while ((end = strstr(c->buf, "\n\n")) != NULL) {
+		size_t used = (size_t)(end - c->buf) + 2;
+		char *id = strstr(c->buf, "id: "), *data = strstr(c->buf, "data: ");
+		*end = '\0';
+		if (c->buf[0] == ':')
+			c->heartbeats++;
+		if (id && data && c->n < 256) {
+			cJSON *o = cJSON_Parse(data + 6);
+			ck_assert_ptr_nonnull(strstr(c->buf, "event: task\n"));
+			c->ids[c->n] = atoll(id + 4);
+			snprintf(c->status[c->n], sizeof(c->status[0]), "%s", lv_json_get_str(o, "status"));
+			c->n++;
+			cJSON_Delete(o);
+		}
+		memmove(c->buf, c->buf + used, c->len - used + 1);
+		c->len -= used;
+		if (c->stop_after && c->n >= c->stop_after)
+			return 0;
+	}
+	return n;
+}
+
+/* Read a stream; returns the HTTP status. */
+static long sse_read(sse_client *c, const char *url, const char *secret, long long last_id)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char line[160];
+	long status = 0;
+	if (secret) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", secret);
+		h = curl_slist_append(h, line);
+	}
+	if (last_id >= 0) {
+		snprintf(line, sizeof(line), "Last-Event-ID: %lld", last_id);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Accept: text/event-stream");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sse_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 200L);
+	curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	return status;
+}
+
+START_TEST(events_stream_the_task_and_resume_with_last_event_id)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	sse_client *a = lv_calloc(1, sizeof(*a)), *b = lv_calloc(1, sizeof(*b)), *c = lv_calloc(1, sizeof(*c));
+	char *id, url[512], events_url[512];
+	cJSON *t;
+	int i;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	t = callv(&s, "POST", key_secret, "{\"prompt\":\"Swallows over a barn\",\"duration\":10}", 202, "/v1/videos");
+	id = lv_strdup(lv_json_get_str(t, "task_id"));
+	snprintf(events_url, sizeof(events_url), "%s", lv_json_get_str(t, "events_url"));
+	cJSON_Delete(t);
+	snprintf(url, sizeof(url), "%s/v1/videos/%s/events", s.base_url, id);
+	expect_error(&s, "GET", NULL, NULL, 401, "invalid_api_key", NULL, strstr(url, "/v1/"));
+	expect_error(&s, "GET", other_secret, NULL, 404, "task_not_found", NULL, strstr(url, "/v1/"));
+	/* A first watcher leaves after two events; the second resumes at the capability URL (no key). */
+	a->stop_after = 2;
+	sse_read(a, url, key_secret, -1);
+	ck_assert_int_eq(a->n, 2);
+	ck_assert_int_eq(a->ids[1], a->ids[0] + 1);
+	ck_assert_int_eq(sse_read(b, events_url, NULL, a->ids[1]), 200);
+	ck_assert_int_gt(b->n, 0);
+	ck_assert_int_eq(b->ids[0], a->ids[1] + 1); /* nothing missed, nothing repeated */
+	for (i = 1; i < b->n; i++)
+		ck_assert_int_eq(b->ids[i], b->ids[i - 1] + 1);
+	ck_assert_str_eq(b->status[b->n - 1], "completed"); /* and the stream ended after it */
+	for (i = 0; i + 1 < b->n; i++)
+		ck_assert_str_ne(b->status[i], "completed");
+	/* Connecting later: the current state first (the terminal one), then the end. */
+	ck_assert_int_eq(sse_read(c, url, key_secret, -1), 200);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_int_eq(c->ids[0], b->ids[b->n - 1]);
+	ck_assert_str_eq(c->status[0], "completed");
+	/* A wrong token is no stream. */
+	strcpy(strrchr(events_url, '/') + 1, "00000000000000000000000000000000");
+	memset(c, 0, sizeof(*c));
+	ck_assert_int_eq(sse_read(c, events_url, NULL, -1), 404);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	free(a);
+	free(b);
+	free(c);
+	free(id);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("creative");
@@ -907,6 +1026,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, a_worker_killed_during_a_regeneration_charges_the_shot_once);
 	tcase_add_test(tc, character_images_are_checked_when_the_task_is_created);
 	tcase_add_test(tc, character_images_by_url_follow_redirects_within_limits);
+	tcase_add_test(tc, events_stream_the_task_and_resume_with_last_event_id);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -180,6 +180,33 @@ LV_EXTERN(int) lv_task_regenerate(lv_task **out, lv_engine *engine, const lv_key
 LV_EXTERN(int) lv_task_regenerate_json(lv_task **out, lv_engine *engine, const lv_key *key, const char *task_id,
                                        int index, const char *body, size_t body_len);
 
+/* -- live progress --------------------------------------------------------- */
+
+typedef struct lv_task_events lv_task_events;
+
+/**
+ * One poll of a task's live progress events: the task's detail view is recorded as a new event
+ * when it changed since the latest one, then the events with an id above `after` are returned
+ * (ascending, at most 100).  `after` < 0, or older than the events still kept (the last 1000), starts
+ * from the current state (the latest event alone).  The watcher is the key's (`key`) or holds the
+ * task's events token (`token`, from lv_task_events_token); otherwise LV_ENOTFOUND.
+ */
+LV_EXTERN(int) lv_task_events_poll(lv_task_events **out, lv_engine *engine, const lv_key *key, const char *token,
+                                   const char *task_id, int64_t after);
+LV_EXTERN(size_t) lv_task_events_count(const lv_task_events *events);
+LV_EXTERN(int64_t) lv_task_events_id(const lv_task_events *events, size_t i);
+/** The event's data: the task's detail view as JSON text. */
+LV_EXTERN(const char *) lv_task_events_data(const lv_task_events *events, size_t i);
+/** 1 when the event shows a terminal status. */
+LV_EXTERN(int) lv_task_events_terminal(const lv_task_events *events, size_t i);
+/** 1 when the task's current state is terminal (a stream that has sent everything ends). */
+LV_EXTERN(int) lv_task_events_done(const lv_task_events *events);
+/** The id of the API key that owns the task. */
+LV_EXTERN(const char *) lv_task_events_owner(const lv_task_events *events);
+LV_EXTERN(void) lv_task_events_free(lv_task_events *events);
+/** The capability token of a task's event stream (32 hex characters; derived, never stored). */
+LV_EXTERN(int) lv_task_events_token(char out[33], lv_engine *engine, const char *task_id);
+
 /* -- reading a task snapshot ------------------------------------------- */
 LV_EXTERN(const char *) lv_task_id(const lv_task *task);
 LV_EXTERN(lv_task_status) lv_task_get_status(const lv_task *task);

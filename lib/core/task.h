@@ -14,6 +14,7 @@ struct lv_task {
 	size_t n_segs;
 	int replayed;
 	char *public_url;
+	char events_token[33];
 };
 
 struct lv_task_page {
@@ -40,6 +41,9 @@ int lv_stage_progress(lv_task_status status);
 /* The task object (SPEC §2) as cJSON.  Relative media URLs are made absolute with public_url. */
 cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size_t n_segs,
                           const char *public_url, unsigned flags);
+
+/* Add "events_url": {public_url}/v1/events/{id}/{token}. */
+int lv_task_json_add_events_url(cJSON *o, const char *public_url, const char *id, const char *token);
 
 /* The "error" object of a task, or a JSON null. */
 cJSON *lv_task_error_json(const lv_task_rec *t);

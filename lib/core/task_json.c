@@ -199,3 +199,11 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 	}
 	return o;
 }
+
+int lv_task_json_add_events_url(cJSON *o, const char *public_url, const char *id, const char *token)
+{
+	char *url = lv_asprintf("%s/v1/events/%s/%s", public_url ? public_url : "", id, token);
+	int rc = url && cJSON_AddStringToObject(o, "events_url", url) ? LV_OK : LV_ENOMEM;
+	free(url);
+	return rc;
+}

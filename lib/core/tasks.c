@@ -30,6 +30,7 @@ lv_task *lv_task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, size
 	}
 	t->rec = *rec;
 	memset(rec, 0, sizeof(*rec));
+	lv_task_events_token(t->events_token, e, t->rec.id);
 	t->segs = segs;
 	t->n_segs = n;
 	return t;
@@ -461,6 +462,8 @@ int lv_task_list(lv_task_page **out, lv_engine *e, const lv_key *key, const lv_t
 	}
 	free(c.recs);
 	for (i = 0; i < page->n; i++)
+		lv_task_events_token(page->tasks[i].events_token, e, page->tasks[i].rec.id);
+	for (i = 0; i < page->n; i++)
 		if (!(page->tasks[i].public_url = lv_strdup(e->cfg->public_url))) {
 			lv_task_page_free(page);
 			return LV_ENOMEM;
@@ -514,7 +517,9 @@ int lv_task_page_to_json(char **out, const lv_task_page *p)
 	ok = ok && (data = cJSON_AddArrayToObject(o, "data")) != NULL;
 	for (i = 0; ok && i < p->n; i++) {
 		cJSON *t = lv_task_json_build(&p->tasks[i].rec, NULL, 0, p->tasks[i].public_url, 0);
-		ok = t && cJSON_AddItemToArray(data, t);
+		ok = t && lv_task_json_add_events_url(t, p->tasks[i].public_url, p->tasks[i].rec.id,
+		                                      p->tasks[i].events_token) == LV_OK;
+		ok = ok && cJSON_AddItemToArray(data, t);
 		if (!ok)
 			cJSON_Delete(t);
 	}
@@ -837,6 +842,10 @@ int lv_task_to_json(char **out, const lv_task *t, unsigned flags)
 	*out = NULL;
 	if (!(o = lv_task_json_build(&t->rec, t->segs, t->n_segs, t->public_url, flags)))
 		return LV_ENOMEM;
+	if (lv_task_json_add_events_url(o, t->public_url, t->rec.id, t->events_token)) {
+		cJSON_Delete(o);
+		return LV_ENOMEM;
+	}
 	*out = lv_json_print(o);
 	cJSON_Delete(o);
 	return *out ? LV_OK : LV_ENOMEM;

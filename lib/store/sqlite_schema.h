@@ -105,6 +105,13 @@ static const char *const lv_sqlite_migrations[] = {
 	"  updated_at INTEGER NOT NULL);"
 	"CREATE INDEX outbox_due ON webhook_outbox(status, next_attempt_at);"
 	"CREATE INDEX outbox_task ON webhook_outbox(task_id);",
+	/* 2: live progress events (the last 1000 per task are kept) */
+	"CREATE TABLE task_events ("
+	"  task_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (task_id, seq));",
 };
 
 #endif
