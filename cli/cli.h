@@ -193,6 +193,8 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
 int cmd_compose(cli_ctx *ctx, int argc, char **argv);
 int cmd_compose_files(cli_ctx *ctx, int argc, char **argv);
+int cmd_approve(cli_ctx *ctx, int argc, char **argv);
+int cmd_regenerate(cli_ctx *ctx, int argc, char **argv);
 int cmd_credits(cli_ctx *ctx, int argc, char **argv);
 int cmd_generate(cli_ctx *ctx, int argc, char **argv);
 int cmd_worker(cli_ctx *ctx, int argc, char **argv);

@@ -10,6 +10,8 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 	const char *key_text = NULL, *key_id = NULL, *pos[1];
 	cli_opt opts[] = {
 		CLI_TASK_OPTS(&a),
+		{ CLI_OPT_SWITCH, "review", NULL, "stop after scripting for storyboard review (see approve)",
+		  &a.req.review },
 		CLI_KEY_OPTS(&key_text, &key_id),
 		{ CLI_OPT_END, NULL, NULL, NULL, NULL }
 	};

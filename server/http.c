@@ -854,9 +854,9 @@ bad:
 
 static int too_large(srv_request *r)
 {
-	return srv_send_errorf(r, 413, "request_too_large",
-	                       "body: larger than the limit of %lld bytes (server.max_body_bytes)",
-	                       (long long)r->srv->max_body_bytes);
+	return srv_send_errorf(r, 413, "request_too_large", "body: larger than the limit of %lld bytes (server.%s)",
+	                       (long long)(r->create_body ? r->srv->max_create_body_bytes : r->srv->max_body_bytes),
+	                       r->create_body ? "max_create_body_bytes" : "max_body_bytes");
 }
 
 int srv_read_body(srv_request *r)
@@ -864,7 +864,7 @@ int srv_read_body(srv_request *r)
 	const char *te = mg_get_header(r->conn, "Transfer-Encoding");
 	const char *expect = mg_get_header(r->conn, "Expect");
 	long long cl = r->ri->content_length;
-	int64_t limit = r->srv->max_body_bytes, deadline;
+	int64_t limit = r->create_body ? r->srv->max_create_body_bytes : r->srv->max_body_bytes, deadline;
 	size_t cap, len = 0;
 	int chunked = te && *te, st;
 

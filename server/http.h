@@ -13,6 +13,7 @@
 #include <civetweb.h>
 #include <longvideo.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,11 +38,15 @@ typedef struct srv_metrics {
 	atomic_ullong rate_limited;
 } srv_metrics;
 
+#define SRV_MAX_STREAM_KEYS 64
+#define SRV_STREAMS_PER_KEY 4
+
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */
 typedef struct srv_context {
 	lv_engine *engine;
 	lv_workers *workers;         /* pipeline workers and webhook delivery in this process */
 	int64_t max_body_bytes;      /* server.max_body_bytes */
+	int64_t max_create_body_bytes; /* server.max_create_body_bytes (POST /v1/videos) */
 	int rate_limit_per_minute;   /* server.rate_limit_per_minute (0: off) */
 	srv_ratelimit *ratelimit;    /* NULL when off */
 	int body_timeout_ms;         /* server.body_timeout_ms: a whole request body */
@@ -51,6 +56,15 @@ typedef struct srv_context {
 	char id_prefix[9];           /* random per process: request ids are unique across restarts */
 	atomic_ullong next_request;  /* request counter */
 	srv_metrics metrics;
+	/* live progress streams: each holds a request thread while open, so they are counted */
+	atomic_int stopping;         /* the server is shutting down: streams end */
+	pthread_mutex_t streams_mu;
+	int max_streams;             /* at most this many open at once (half the request threads) */
+	int streams_open;
+	struct {
+		char key_id[48];
+		int n;
+	} streams[SRV_MAX_STREAM_KEYS];
 } srv_context;
 
 typedef struct srv_header {
@@ -82,6 +96,7 @@ typedef struct srv_request {
 	char *body;                           /* after srv_read_body(): NUL-terminated */
 	size_t body_len;
 	int body_consumed;                    /* the request body was read to its end */
+	int create_body;                      /* the body limit is server.max_create_body_bytes */
 	int status;                           /* status of the response sent, 0 before */
 	char always[768];                     /* header lines sent with every response (CORS, RateLimit) */
 } srv_request;

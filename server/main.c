@@ -303,6 +303,7 @@ int main(int argc, char **argv)
 	}
 
 	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.streams_mu, NULL);
 	srv.log_level = srv_log_level_from_env();
 	lv_log_route_ffmpeg(1); /* FFmpeg's messages follow the library's log level, not its own */
 	random_prefix(srv.id_prefix);
@@ -319,6 +320,7 @@ int main(int argc, char **argv)
 	}
 	listen = lv_engine_setting(srv.engine, "server.listen");
 	srv.max_body_bytes = lv_engine_setting_int(srv.engine, "server.max_body_bytes", 1048576);
+	srv.max_create_body_bytes = lv_engine_setting_int(srv.engine, "server.max_create_body_bytes", 33554432);
 	srv.rate_limit_per_minute = (int)lv_engine_setting_int(srv.engine, "server.rate_limit_per_minute", 0);
 	workers = (int)lv_engine_setting_int(srv.engine, "pipeline.workers", 0);
 	if (srv.rate_limit_per_minute > 0 && !(srv.ratelimit = srv_ratelimit_new(srv.rate_limit_per_minute))) {
@@ -345,6 +347,8 @@ int main(int argc, char **argv)
 		nofile.rlim_cur = nofile.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &nofile);
 	}
+	/* Each live progress stream holds a request thread: at most half of them stream. */
+	srv.max_streams = (int)(lv_engine_setting_int(srv.engine, "server.threads", 32) / 2);
 
 	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
 	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */
@@ -465,6 +469,7 @@ int main(int argc, char **argv)
 			srv_log(&srv, SRV_LOG_INFO, "received SIGHUP: log file %s reopened", f.log_file);
 	}
 	srv_log(&srv, SRV_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	atomic_store(&srv.stopping, 1); /* live progress streams end */
 	srv_edge_quiesce(srv.edge); /* no new connections */
 	srv_civetweb_stop(ctx, "127.0.0.1", internal_port); /* waits for the requests in flight */
 	srv_edge_stop(srv.edge);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Route flags. */
 #define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
@@ -52,6 +53,16 @@ static int send_task(srv_request *r, int status, lv_task *task, unsigned flags, 
 	}
 	lv_task_free(task);
 	return send_owned_json(r, status, json, h, nh);
+}
+
+/* srv_send_lv_error(), plus the codes of creative control. */
+static int send_lv_error(srv_request *r, int rc)
+{
+	const lv_error *e = lv_error_last();
+	if (rc == LV_ENOTREVIEWABLE)
+		return srv_send_error(r, 409, lv_status_code(rc), e->status == rc ? e->message : lv_strerror(rc), NULL,
+		                      NULL, 0);
+	return srv_send_lv_error(r, rc);
 }
 
 static int h_healthz(srv_request *r)
@@ -143,6 +154,16 @@ static int h_create(srv_request *r)
 	return send_task(r, 202, task, 0, 1);
 }
 
+/* A `limit` query parameter: strictly 1-100 in decimal digits ("0" is not "the default" here); 0 if bad. */
+static int parse_limit(const char *limit)
+{
+	size_t i, n = strlen(limit);
+	int v = 0;
+	for (i = 0; i < n && i < 4 && limit[i] >= '0' && limit[i] <= '9'; i++)
+		v = v * 10 + (limit[i] - '0');
+	return n == 0 || i != n || v < 1 || v > 100 ? 0 : v;
+}
+
 static int h_list(srv_request *r)
 {
 	lv_task_list_options opts = LV_TASK_LIST_OPTIONS_INIT;
@@ -151,16 +172,8 @@ static int h_list(srv_request *r)
 	char *json = NULL;
 	int rc;
 
-	if (limit) {
-		/* Strictly 1-100 in decimal digits: "0" is not "the default" here. */
-		size_t i, n = strlen(limit);
-		int v = 0;
-		for (i = 0; i < n && i < 4 && limit[i] >= '0' && limit[i] <= '9'; i++)
-			v = v * 10 + (limit[i] - '0');
-		if (n == 0 || i != n || v < 1 || v > 100)
-			return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
-		opts.limit = v;
-	}
+	if (limit && (opts.limit = parse_limit(limit)) == 0)
+		return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
 	if (after && !*after)
 		return srv_send_errorf(r, 400, "invalid_request", "after: must be a task id from a previous page");
 	if (status && !*status)
@@ -233,6 +246,190 @@ static int h_credits(srv_request *r)
 	if (rc)
 		return srv_send_lv_error(r, rc);
 	return send_owned_json(r, 200, json, NULL, 0);
+}
+
+/* GET /v1/credits/ledger?limit=&after=: the key's ledger entries, newest first. */
+static int h_ledger(srv_request *r)
+{
+	const char *limit = srv_query_param(r, "limit"), *after = srv_query_param(r, "after");
+	lv_ledger_page *page = NULL;
+	char *json = NULL;
+	int v = 0, rc;
+	if (limit && (v = parse_limit(limit)) == 0)
+		return srv_send_errorf(r, 400, "invalid_request", "limit: must be an integer from 1 to 100");
+	if ((rc = lv_key_ledger(&page, r->srv->engine, r->key, v, after)) == LV_OK)
+		rc = lv_ledger_page_to_json(&json, page);
+	lv_ledger_page_free(page);
+	if (rc)
+		return srv_send_lv_error(r, rc);
+	return send_owned_json(r, 200, json, NULL, 0);
+}
+
+/* PATCH /v1/videos/{id}/storyboard: edit the storyboard of a task awaiting review. */
+static int h_storyboard(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_storyboard_edit_json(&task, r->srv->engine, r->key, r->path_id, r->body, r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 200, task, LV_TASK_JSON_DETAIL, 0);
+}
+
+/* POST /v1/videos/{id}/approve: the storyboard is approved; generation goes on. */
+static int h_approve(srv_request *r)
+{
+	lv_task *task = NULL;
+	int rc = lv_task_approve(&task, r->srv->engine, r->key, r->path_id, r->body, r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 0);
+}
+
+/* POST /v1/videos/{id}/shots/{index}/regenerate (the dispatcher leaves "ID/INDEX" in path_id). */
+static int h_regenerate(srv_request *r)
+{
+	lv_task *task = NULL;
+	char *slash = strchr(r->path_id, '/'), *end = NULL;
+	long idx = -1;
+	int rc;
+	if (slash) {
+		*slash = '\0';
+		if (slash[1] >= '0' && slash[1] <= '9' && strlen(slash + 1) <= 4)
+			idx = strtol(slash + 1, &end, 10);
+		if (!end || *end)
+			idx = -1;
+	}
+	/* A malformed index is checked by the library after the task and its status (401, 404, 409, 400). */
+	rc = lv_task_regenerate_json(&task, r->srv->engine, r->key, r->path_id, (int)(idx < 0 ? -1 : idx), r->body,
+	                             r->body_len);
+	if (rc)
+		return send_lv_error(r, rc);
+	return send_task(r, 202, task, 0, 0);
+}
+
+/* ---- live progress (Server-Sent Events) -------------------------------------------------------- */
+
+#define EVENTS_POLL_MS 250
+#define EVENTS_HEARTBEAT_MS 10000
+
+/* Take a stream slot for the task owner's key; 0 when over a limit. */
+static int stream_acquire(srv_context *s, const char *key_id)
+{
+	int i, free_slot = -1, ok = 0;
+	pthread_mutex_lock(&s->streams_mu);
+	if (s->streams_open < s->max_streams) {
+		for (i = 0; i < SRV_MAX_STREAM_KEYS; i++) {
+			if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id))
+				break;
+			if (s->streams[i].n == 0 && free_slot < 0)
+				free_slot = i;
+		}
+		if (i == SRV_MAX_STREAM_KEYS && free_slot >= 0) {
+			i = free_slot;
+			snprintf(s->streams[i].key_id, sizeof(s->streams[i].key_id), "%s", key_id);
+		}
+		if (i < SRV_MAX_STREAM_KEYS && s->streams[i].n < SRV_STREAMS_PER_KEY) {
+			s->streams[i].n++;
+			s->streams_open++;
+			ok = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->streams_mu);
+	return ok;
+}
+
+static void stream_release(srv_context *s, const char *key_id)
+{
+	int i;
+	pthread_mutex_lock(&s->streams_mu);
+	for (i = 0; i < SRV_MAX_STREAM_KEYS; i++)
+		if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id)) {
+			s->streams[i].n--;
+			s->streams_open--;
+			break;
+		}
+	pthread_mutex_unlock(&s->streams_mu);
+}
+
+/* Write the events of a poll; returns -1 when the client is gone, 1 after a terminal event, else 0. */
+static int write_events(srv_request *r, const lv_task_events *ev, int64_t *last)
+{
+	size_t i;
+	for (i = 0; i < lv_task_events_count(ev); i++) {
+		const char *data = lv_task_events_data(ev, i);
+		if (mg_printf(r->conn, "id: %lld\nevent: task\ndata: ", (long long)lv_task_events_id(ev, i)) <= 0 ||
+		    mg_write(r->conn, data, strlen(data)) <= 0 || mg_write(r->conn, "\n\n", 2) <= 0)
+			return -1;
+		*last = lv_task_events_id(ev, i);
+		if (lv_task_events_terminal(ev, i))
+			return 1;
+	}
+	return 0;
+}
+
+/* The stream: the current state first (or what followed Last-Event-ID), then each change, a comment
+ * every 10 s of silence, and the end after the terminal event.  The task may run in any process:
+ * everything comes from the store. */
+static int stream_events(srv_request *r, const lv_key *key, const char *token, const char *task_id)
+{
+	const char *lei = mg_get_header(r->conn, "Last-Event-ID");
+	lv_task_events *ev = NULL;
+	const struct timespec pause = { 0, EVENTS_POLL_MS * 1000000L };
+	int64_t last = -1, quiet = 0;
+	char owner[48];
+	int rc, st = 0;
+	if (lei && *lei && strlen(lei) < 19 && strspn(lei, "0123456789") == strlen(lei))
+		last = strtoll(lei, NULL, 10);
+	if ((rc = lv_task_events_poll(&ev, r->srv->engine, key, token, task_id, last)))
+		return send_lv_error(r, rc);
+	snprintf(owner, sizeof(owner), "%s", lv_task_events_owner(ev));
+	if (!stream_acquire(r->srv, owner)) {
+		srv_header h[1] = { { "Retry-After", "5" } };
+		lv_task_events_free(ev);
+		return srv_send_error(r, 429, "rate_limited",
+		                      "events: too many open event streams (at most 4 per API key); close one first", NULL,
+		                      h, 1);
+	}
+	mg_disable_keep_alive(r->conn);
+	mg_printf(r->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+	                   "Connection: close\r\nX-Accel-Buffering: no\r\nX-Request-Id: %s\r\n\r\n", r->id);
+	r->status = 200;
+	while (!(st = write_events(r, ev, &last)) && !(lv_task_events_count(ev) == 0 && lv_task_events_done(ev))) {
+		lv_task_events_free(ev);
+		ev = NULL;
+		nanosleep(&pause, NULL);
+		quiet += EVENTS_POLL_MS;
+		if (atomic_load(&r->srv->stopping))
+			break;
+		if (quiet >= EVENTS_HEARTBEAT_MS) {
+			if (mg_printf(r->conn, ": keep-alive\n\n") <= 0)
+				break;
+			quiet = 0;
+		}
+		if (lv_task_events_poll(&ev, r->srv->engine, key, token, task_id, last))
+			break; /* the task is gone, or the store failed: end the stream; the client reconnects */
+		if (lv_task_events_count(ev) > 0)
+			quiet = 0;
+	}
+	lv_task_events_free(ev);
+	stream_release(r->srv, owner);
+	return 200;
+}
+
+/* GET /v1/videos/{id}/events (Bearer). */
+static int h_events(srv_request *r)
+{
+	return stream_events(r, r->key, NULL, r->path_id);
+}
+
+/* GET /v1/events/{id}/{token}: the same stream at its capability URL, for EventSource. */
+static int h_events_token(srv_request *r)
+{
+	char *slash = strchr(r->path_id, '/');
+	if (!slash)
+		return srv_send_errorf(r, 404, "not_found", "no such event stream");
+	*slash = '\0';
+	return stream_events(r, NULL, slash + 1, r->path_id);
 }
 
 /* ---- media ----------------------------------------------------------------------------------- */
@@ -378,6 +575,7 @@ static int h_content(srv_request *r)
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const char *const list_query[] = { "limit", "after", "status", NULL };
+static const char *const ledger_query[] = { "limit", "after", NULL };
 
 static const route routes[] = {
 	{ "GET", "/healthz", 0, NULL, h_healthz },
@@ -388,7 +586,13 @@ static const route routes[] = {
 	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_OWNED | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_OWNED | R_BODY, NULL, h_compose },
+	{ "PATCH", "/v1/videos/{id}/storyboard", R_AUTH | R_OWNED | R_BODY, NULL, h_storyboard },
+	{ "POST", "/v1/videos/{id}/approve", R_AUTH | R_OWNED | R_BODY, NULL, h_approve },
+	{ "POST", "/v1/videos/{id}/shots/{n}/regenerate", R_AUTH | R_OWNED | R_BODY, NULL, h_regenerate },
 	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
+	{ "GET", "/v1/videos/{id}/events", R_AUTH, NULL, h_events },
+	{ "GET", "/v1/events/{id}/{n}", 0, NULL, h_events_token },
+	{ "GET", "/v1/credits/ledger", R_AUTH, ledger_query, h_ledger },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "GET", "/media/{rest}", 0, NULL, h_media },
 };
@@ -406,6 +610,18 @@ static int match(const char *pattern, const char *path, char *id, size_t cap)
 				return 0;
 			memcpy(id, path, n + 1);
 			return 1;
+		}
+		if (!strncmp(pattern, "{n}", 3)) {
+			/* A second parameter is appended to the first as "/value". */
+			size_t n = strcspn(path, "/"), used = strlen(id);
+			if (n == 0 || used + 1 + n >= cap)
+				return 0;
+			id[used] = '/';
+			memcpy(id + used + 1, path, n);
+			id[used + 1 + n] = '\0';
+			path += n;
+			pattern += 3;
+			continue;
 		}
 		if (!strncmp(pattern, "{id}", 4)) {
 			size_t n = strcspn(path, "/");
@@ -520,6 +736,7 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 			continue;
 		if (!hit && method_matches(routes[i].method, method)) {
 			hit = &routes[i];
+			r.create_body = hit->fn == h_create; /* character images: server.max_create_body_bytes */
 			memcpy(r.path_id, id, sizeof(id));
 		}
 		allow_add(allow, sizeof(allow), routes[i].method);

@@ -55,9 +55,12 @@ static void start_server(const char *tag, const char *config_json)
 
 static void main_server_up(void)
 {
-	char json[128];
-	snprintf(json, sizeof(json), "{\"server\": {\"max_body_bytes\": %d, \"cors_origins\": [\"https://app.example\"]}}",
-	         BODY_LIMIT);
+	char json[224];
+	/* Create bodies have their own limit (character images); here both are the same small one. */
+	snprintf(json, sizeof(json),
+	         "{\"server\": {\"max_body_bytes\": %d, \"max_create_body_bytes\": %d, "
+	         "\"cors_origins\": [\"https://app.example\"]}}",
+	         BODY_LIMIT, BODY_LIMIT);
 	start_server("http", json);
 }
 

@@ -175,8 +175,15 @@ static char *create(env *v, const char *fmt, ...)
 static void assert_signed(const hit *h, const char *whsec)
 {
 	unsigned char secret[64];
-	long n = lv_webhook_secret_decode(secret, sizeof(secret), whsec);
+	long n = lv_webhook_secret_decode(secret, sizeof(secret), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	char expect[128];
+	/* The verifier below is the Standard Webhooks one: it reproduces the specification's test vector. */
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lv_webhook_sign(expect, sizeof(expect), secret, (size_t)n, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	                                 1614265330, "{\"test\": 2432232314}", 20),
+	                 LV_OK);
+	ck_assert_str_eq(expect, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	n = lv_webhook_secret_decode(secret, sizeof(secret), whsec);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(lv_webhook_sign(expect, sizeof(expect), secret, (size_t)n, h->id, atoll(h->ts), h->body,
 	                                 strlen(h->body)),
@@ -207,6 +214,9 @@ START_TEST(completed_task_delivers_a_signed_payload_and_again_after_recompose)
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(lv_json_get_str(b, "task_id"), id);
 	ck_assert_str_eq(lv_json_get_str(b, "status"), "completed");
+	ck_assert_str_eq(lv_json_get_str(b, "type"), "video.completed");
+	ck_assert_int_eq((int)strlen(lv_json_get_str(b, "timestamp")), 20); /* RFC 3339 UTC: 2026-11-24T08:00:41Z */
+	ck_assert_int_eq(lv_json_get_str(b, "timestamp")[19], 'Z');
 	ck_assert_ptr_nonnull(strstr(lv_json_get_str(b, "result_url"), "/final.mp4"));
 	ck_assert_int_eq(cJSON_GetObjectItem(b, "duration")->valueint, 3);
 	ck_assert(cJSON_GetObjectItem(b, "cost_actual")->valuedouble == 82.5);
@@ -253,6 +263,17 @@ START_TEST(failures_are_retried_at_the_configured_delays)
 	ck_assert_msg(r.hits[2].at - r.hits[1].at >= 780, "third attempt after %lld ms",
 	              (long long)(r.hits[2].at - r.hits[1].at));
 	ck_assert_ptr_nonnull(strstr(r.hits[2].body, "\"status\":\"canceled\""));
+	{
+		/* Every retry carries the same event: type and timestamp included (the body is byte-identical). */
+		cJSON *b0 = cJSON_Parse(r.hits[0].body), *b2 = cJSON_Parse(r.hits[2].body);
+		ck_assert_str_eq(lv_json_get_str(b0, "type"), "video.canceled");
+		ck_assert_str_eq(lv_json_get_str(b0, "timestamp"), lv_json_get_str(b2, "timestamp"));
+		ck_assert_str_eq(r.hits[0].body, r.hits[2].body);
+		ck_assert_str_ne(r.hits[0].ts, "");
+		assert_signed(&r.hits[2], lv_key_webhook_secret(v.key));
+		cJSON_Delete(b0);
+		cJSON_Delete(b2);
+	}
 	lv_sleep_ms(1500);
 	ck_assert_int_eq(hits(&r), 3); /* delivered on the third: no more */
 	free(id);

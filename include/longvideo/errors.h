@@ -32,7 +32,8 @@ typedef enum lv_status {
 	LV_EBUSY = 16,          /**< a resource is busy; try again */
 	LV_EINTERNAL = 17,      /**< an unexpected internal failure (internal_error) */
 	LV_ERATELIMIT = 18,     /**< too many requests (rate_limited) */
-	LV_ENOKEY = 19          /**< no API key with that id (operator calls; key_not_found) */
+	LV_ENOKEY = 19,         /**< no API key with that id (operator calls; key_not_found) */
+	LV_ENOTREVIEWABLE = 20  /**< the task is not awaiting storyboard review (not_reviewable) */
 } lv_status;
 
 /** The error recorded by the last failing call on this thread. */

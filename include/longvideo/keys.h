@@ -86,6 +86,34 @@ LV_EXTERN(int) lv_key_to_json(char **out, const lv_key *key);
 /** {"object":"credits","balance","reserved","currency":"credits"} as JSON text. */
 LV_EXTERN(int) lv_credits_to_json(char **out, const lv_credits *credits);
 
+/** One page of a key's ledger (newest first). */
+typedef struct lv_ledger_page lv_ledger_page;
+
+/** One ledger entry; strings are owned by the page. */
+typedef struct lv_ledger_item {
+	const char *id;      /**< "le_..." (a cursor for the next page) */
+	const char *kind;    /**< "grant", "reserve", "settle" or "refund" */
+	int64_t amount;      /**< thousandths, > 0 */
+	const char *task_id; /**< NULL for grants */
+	int64_t created_at;  /**< ms since the epoch */
+} lv_ledger_item;
+
+/**
+ * The key's ledger entries, newest first.  `limit` 1-100 (0: 20); `after` (NULL: from the newest) is
+ * an entry id ("le_...") from a previous page.  A bad limit or cursor is LV_EINVALID.
+ */
+LV_EXTERN(int) lv_key_ledger(lv_ledger_page **out, lv_engine *engine, const lv_key *key, int limit,
+                             const char *after);
+LV_EXTERN(size_t) lv_ledger_page_count(const lv_ledger_page *page);
+/** The i-th entry, or NULL. */
+LV_EXTERN(const lv_ledger_item *) lv_ledger_page_get(const lv_ledger_page *page, size_t i);
+/** The cursor for the next page, or NULL when this is the last. */
+LV_EXTERN(const char *) lv_ledger_page_next_cursor(const lv_ledger_page *page);
+/** The JSON text of GET /v1/credits/ledger: {"object":"list","data":[{"id","object":"ledger_entry",
+ * "kind","amount","task_id","created_at"}],"has_more","next_cursor"}. */
+LV_EXTERN(int) lv_ledger_page_to_json(char **out, const lv_ledger_page *page);
+LV_EXTERN(void) lv_ledger_page_free(lv_ledger_page *page);
+
 /**
  * Check the ledger invariant for every key: the ledger's sums match the
  * key's balance and reservations (granted - balance - reserved == settled),

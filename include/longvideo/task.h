@@ -31,7 +31,8 @@ typedef enum lv_task_status {
 	LV_TASK_DELIVERING,
 	LV_TASK_COMPLETED,
 	LV_TASK_FAILED,
-	LV_TASK_CANCELED
+	LV_TASK_CANCELED,
+	LV_TASK_AWAITING_REVIEW /**< stopped after scripting and moderation until approved (create with review) */
 } lv_task_status;
 
 /** "queued", "scripting", ... Static string; NULL when out of range. */
@@ -57,9 +58,12 @@ typedef struct lv_task_request {
 	const char *subtitles;     /**< "soft" | "burn" | "none" */
 	const char *webhook_url;   /**< absolute http(s) URL */
 	const char *metadata_json; /**< a JSON object: <= 16 keys, string values <= 512 chars */
+	int review;                /**< 1: stop in awaiting_review after scripting until approved */
+	const char *characters_json; /**< your own characters: a JSON list [{"name","description","image"}] */
 } lv_task_request;
 
-#define LV_TASK_REQUEST_INIT { LV_TASK_REQUEST_VERSION, NULL, 0, NULL, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL }
+#define LV_TASK_REQUEST_INIT \
+	{ LV_TASK_REQUEST_VERSION, NULL, 0, NULL, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, 0, NULL }
 
 /**
  * Validate a request, plan it, and in one transaction check the balance,
@@ -131,6 +135,77 @@ LV_EXTERN(int) lv_task_compose(lv_task **out, lv_engine *engine, const lv_key *k
 /** lv_task_compose() from a JSON body (may be NULL or empty). */
 LV_EXTERN(int) lv_task_compose_json(lv_task **out, lv_engine *engine, const lv_key *key,
                                     const char *task_id, const char *body, size_t body_len);
+
+/* -- creative control: storyboard review and regenerating one shot ----- */
+
+/**
+ * Edit the storyboard of a task in awaiting_review from a JSON body
+ * {"title"?, "characters"?: [{"name", "description"?}], "shots"?: [{"index", "visual"?, "camera"?,
+ * "narration"?, "characters"?: [names]}]}: only the fields given change.  Errors, in this order:
+ * LV_ENOTFOUND, LV_ENOTREVIEWABLE (not awaiting review), LV_EINVALID naming the field
+ * ("shots[1].narration: ...").  The returned task is the detail snapshot after the edit.
+ */
+LV_EXTERN(int) lv_task_storyboard_edit_json(lv_task **out, lv_engine *engine, const lv_key *key,
+                                            const char *task_id, const char *body, size_t body_len);
+
+/**
+ * Approve the storyboard of a task in awaiting_review: it goes back to moderation (which checks
+ * the edited text) and then on to anchoring.  `body` may be NULL, empty or "{}"; anything else is
+ * LV_EINVALID (after LV_ENOTFOUND and LV_ENOTREVIEWABLE).
+ */
+LV_EXTERN(int) lv_task_approve(lv_task **out, lv_engine *engine, const lv_key *key, const char *task_id,
+                               const char *body, size_t body_len);
+
+#define LV_REGENERATE_REQUEST_VERSION 1
+/** Regenerating one shot: NULL keeps the storyboard's text; seed -1 picks a new seed. */
+typedef struct lv_regenerate_request {
+	unsigned int version; /**< LV_REGENERATE_REQUEST_VERSION */
+	const char *visual;
+	const char *camera;
+	const char *narration;
+	long long seed;       /**< 0-2147483647, or -1 */
+} lv_regenerate_request;
+#define LV_REGENERATE_REQUEST_INIT { LV_REGENERATE_REQUEST_VERSION, NULL, NULL, NULL, -1 }
+
+/**
+ * Generate shot `index` of a completed task again (or of a failed task whose other shots are all
+ * ready), reserving that shot's price in the same transaction, then re-compose and deliver a new
+ * film.  The previous film stays until the new one is delivered; a failure refunds the shot and
+ * keeps it.  Errors, in this order: LV_ENOTFOUND, LV_ENOTCOMPOSABLE (status, or a regeneration
+ * already running), LV_EINVALID naming the field, LV_ECREDITS.
+ */
+LV_EXTERN(int) lv_task_regenerate(lv_task **out, lv_engine *engine, const lv_key *key, const char *task_id,
+                                  int index, const lv_regenerate_request *request);
+/** lv_task_regenerate() from a JSON body {"visual"?, "camera"?, "narration"?, "seed"?} (may be empty). */
+LV_EXTERN(int) lv_task_regenerate_json(lv_task **out, lv_engine *engine, const lv_key *key, const char *task_id,
+                                       int index, const char *body, size_t body_len);
+
+/* -- live progress --------------------------------------------------------- */
+
+typedef struct lv_task_events lv_task_events;
+
+/**
+ * One poll of a task's live progress events: the task's detail view is recorded as a new event
+ * when it changed since the latest one, then the events with an id above `after` are returned
+ * (ascending, at most 100).  `after` < 0, or older than the events still kept (the last 1000), starts
+ * from the current state (the latest event alone).  The watcher is the key's (`key`) or holds the
+ * task's events token (`token`, from lv_task_events_token); otherwise LV_ENOTFOUND.
+ */
+LV_EXTERN(int) lv_task_events_poll(lv_task_events **out, lv_engine *engine, const lv_key *key, const char *token,
+                                   const char *task_id, int64_t after);
+LV_EXTERN(size_t) lv_task_events_count(const lv_task_events *events);
+LV_EXTERN(int64_t) lv_task_events_id(const lv_task_events *events, size_t i);
+/** The event's data: the task's detail view as JSON text. */
+LV_EXTERN(const char *) lv_task_events_data(const lv_task_events *events, size_t i);
+/** 1 when the event shows a terminal status. */
+LV_EXTERN(int) lv_task_events_terminal(const lv_task_events *events, size_t i);
+/** 1 when the task's current state is terminal (a stream that has sent everything ends). */
+LV_EXTERN(int) lv_task_events_done(const lv_task_events *events);
+/** The id of the API key that owns the task. */
+LV_EXTERN(const char *) lv_task_events_owner(const lv_task_events *events);
+LV_EXTERN(void) lv_task_events_free(lv_task_events *events);
+/** The capability token of a task's event stream (32 hex characters; derived, never stored). */
+LV_EXTERN(int) lv_task_events_token(char out[33], lv_engine *engine, const char *task_id);
 
 /* -- reading a task snapshot ------------------------------------------- */
 LV_EXTERN(const char *) lv_task_id(const lv_task *task);

@@ -352,10 +352,10 @@ static const char *const top_keys[] = { "data_dir", "server", "store", "storage"
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
 	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
 	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
-	                                   "cors_origins", NULL };
+	                                   "cors_origins", "max_create_body_bytes", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
 	                                     "default_video_provider", "max_tasks_in_flight", "script", "moderation", "anchor",
-	                                     "speech", "music", NULL };
+	                                     "speech", "music", "review_timeout_hours", NULL };
 static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
 static const char *const secrets_keys[] = { "master_key_env", NULL };
 static const char *const storage_keys[] = { "type", "dir", NULL };
@@ -410,6 +410,9 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	    get_string_list(&cfg->trusted_proxies, s, "server.trusted_proxies", "trusted_proxies") ||
 	    get_string_list(&cfg->cors_origins, s, "server.cors_origins", "cors_origins"))
 		return LV_ECONFIG;
+	if (get_int(&n, s, "server", "max_create_body_bytes", (int64_t)32 << 20, 1024, (int64_t)1 << 30))
+		return LV_ECONFIG;
+	cfg->max_create_body_bytes = n;
 	return get_int32(&cfg->rate_limit_per_minute, s, "server", "rate_limit_per_minute", 0, 0, 1000000);
 }
 
@@ -427,6 +430,16 @@ static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overri
 		return LV_ECONFIG;
 	if (ov && ov->workers >= 0)
 		cfg->workers = ov->workers;
+	{
+		const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, "review_timeout_hours") : NULL;
+		cfg->review_timeout_hours = 72;
+		if (v && !cJSON_IsNull(v)) {
+			if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > 24 * 365)
+				return lv_error_set(LV_ECONFIG, "config: pipeline.review_timeout_hours: must be a number of "
+				                                "hours above 0 and at most 8760 (fractions allowed)");
+			cfg->review_timeout_hours = v->valuedouble;
+		}
+	}
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++)
 		if (get_string(&cfg->stage_provider[i], p, "pipeline", stage_names[i], "local"))
 			return LV_ECONFIG;

@@ -60,6 +60,7 @@ typedef struct lv_config {
 	int public_url_explicit; /* given by config or override (not derived from listen) */
 	int threads;
 	int64_t max_body_bytes;
+	int64_t max_create_body_bytes; /* POST /v1/videos (character images) */
 	int rate_limit_per_minute; /* per API key; 0 = off */
 	int max_connections;        /* open client connections in all */
 	int max_connections_per_ip; /* open client connections from one address */
@@ -73,6 +74,7 @@ typedef struct lv_config {
 	int lease_seconds;
 	int segment_retries;
 	int max_tasks_in_flight; /* per process; 0: derived from cores and providers (lv_config_max_tasks_in_flight) */
+	double review_timeout_hours; /* a task left in awaiting_review longer is canceled */
 	char *default_video_provider;
 	char *stage_provider[LV_STAGE_IDX_COUNT];
 

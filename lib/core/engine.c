@@ -130,6 +130,7 @@ static int build_settings(lv_engine *e)
 	    add_setting(e, "server.listen", c->listen) || add_setting(e, "server.public_url", c->public_url) ||
 	    add_setting_int(e, "server.threads", c->threads) ||
 	    add_setting_int(e, "server.max_body_bytes", c->max_body_bytes) ||
+	    add_setting_int(e, "server.max_create_body_bytes", c->max_create_body_bytes) ||
 	    add_setting_int(e, "server.rate_limit_per_minute", c->rate_limit_per_minute) ||
 	    add_setting_int(e, "server.max_connections", c->max_connections) ||
 	    add_setting_int(e, "server.max_connections_per_ip", c->max_connections_per_ip) ||

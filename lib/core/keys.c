@@ -9,6 +9,7 @@
 #include "util/time.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,141 @@ int lv_credits_to_json(char **out, const lv_credits *c)
 	return *out ? LV_OK : lv_error_nomem();
 }
 
+/* ---- the ledger listing ------------------------------------------------------------------- */
+
+struct lv_ledger_page {
+	lv_ledger_entry *rows;
+	lv_ledger_item *items;
+	char (*ids)[24];
+	size_t n;
+	int has_more;
+};
+
+typedef struct {
+	lv_engine *e;
+	const char *key_id;
+	int64_t before;
+	int limit;
+	lv_ledger_entry *rows;
+	size_t n;
+} ledger_ctx;
+
+static int ledger_tx(lv_store_tx *tx, void *p)
+{
+	ledger_ctx *c = p;
+	return c->e->store->ops->ledger_list(tx, c->key_id, c->before, c->limit + 1, &c->rows, &c->n);
+}
+
+int lv_key_ledger(lv_ledger_page **out, lv_engine *e, const lv_key *key, int limit, const char *after)
+{
+	lv_ledger_page *pg;
+	ledger_ctx c;
+	size_t i;
+	int rc;
+	if (!out || !key)
+		return lv_error_set(LV_EINVALID, "lv_key_ledger: out and key are required");
+	*out = NULL;
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.key_id = key->rec.id;
+	c.limit = limit == 0 ? 20 : limit;
+	if (c.limit < 1 || c.limit > 100)
+		return lv_error_set(LV_EINVALID, "limit: must be an integer from 1 to 100");
+	if (after) {
+		const char *d = after + 3;
+		if (strncmp(after, "le_", 3) != 0 || !*d || strlen(d) > 18)
+			return lv_error_set(LV_EINVALID, "after: '%s' is not a ledger entry id", after);
+		for (; *d; d++) {
+			if (!isdigit((unsigned char)*d))
+				return lv_error_set(LV_EINVALID, "after: '%s' is not a ledger entry id", after);
+			c.before = c.before * 10 + (*d - '0');
+		}
+		if (c.before <= 0)
+			return lv_error_set(LV_EINVALID, "after: '%s' is not a ledger entry id", after);
+	}
+	if ((rc = lv_engine_tx(e, 0, ledger_tx, &c)))
+		return rc;
+	pg = lv_calloc(1, sizeof(*pg));
+	if (!pg || !(pg->items = lv_calloc(c.n + 1, sizeof(*pg->items))) || !(pg->ids = lv_calloc(c.n + 1, sizeof(*pg->ids)))) {
+		lv_ledger_page_free(pg);
+		free(c.rows);
+		return LV_ENOMEM;
+	}
+	pg->rows = c.rows;
+	pg->has_more = c.n > (size_t)c.limit;
+	pg->n = pg->has_more ? (size_t)c.limit : c.n;
+	for (i = 0; i < pg->n; i++) {
+		const lv_ledger_entry *le = &c.rows[i];
+		snprintf(pg->ids[i], sizeof(pg->ids[i]), "le_%lld", (long long)le->id);
+		pg->items[i].id = pg->ids[i];
+		pg->items[i].kind = lv_ledger_kind_name(le->kind);
+		pg->items[i].amount = le->amount;
+		pg->items[i].task_id = le->task_id[0] ? le->task_id : NULL;
+		pg->items[i].created_at = le->created_at;
+	}
+	*out = pg;
+	return LV_OK;
+}
+
+size_t lv_ledger_page_count(const lv_ledger_page *p)
+{
+	return p ? p->n : 0;
+}
+
+const lv_ledger_item *lv_ledger_page_get(const lv_ledger_page *p, size_t i)
+{
+	return p && i < p->n ? &p->items[i] : NULL;
+}
+
+const char *lv_ledger_page_next_cursor(const lv_ledger_page *p)
+{
+	return p && p->has_more && p->n > 0 ? p->ids[p->n - 1] : NULL;
+}
+
+void lv_ledger_page_free(lv_ledger_page *p)
+{
+	if (!p)
+		return;
+	free(p->rows);
+	free(p->items);
+	free(p->ids);
+	free(p);
+}
+
+int lv_ledger_page_to_json(char **out, const lv_ledger_page *p)
+{
+	cJSON *o, *data = NULL;
+	size_t i;
+	int ok;
+	if (!out || !p)
+		return lv_error_set(LV_EINVALID, "lv_ledger_page_to_json: out and page are required");
+	*out = NULL;
+	o = cJSON_CreateObject();
+	ok = o && cJSON_AddStringToObject(o, "object", "list") && (data = cJSON_AddArrayToObject(o, "data"));
+	for (i = 0; ok && i < p->n; i++) {
+		const lv_ledger_item *it = &p->items[i];
+		cJSON *j = cJSON_CreateObject();
+		char ts[21];
+		ok = j && cJSON_AddItemToArray(data, j);
+		if (!ok) {
+			cJSON_Delete(j);
+			break;
+		}
+		lv_time_iso8601(ts, it->created_at);
+		ok = cJSON_AddStringToObject(j, "id", it->id) && cJSON_AddStringToObject(j, "object", "ledger_entry") &&
+		     cJSON_AddStringToObject(j, "kind", it->kind) && lv_json_add_credits(j, "amount", it->amount) == LV_OK &&
+		     lv_json_add_str(j, "task_id", it->task_id) == LV_OK && cJSON_AddStringToObject(j, "created_at", ts);
+	}
+	ok = ok && cJSON_AddBoolToObject(o, "has_more", p->has_more);
+	ok = ok && lv_json_add_str(o, "next_cursor", lv_ledger_page_next_cursor(p)) == LV_OK;
+	if (ok)
+		*out = lv_json_print(o);
+	cJSON_Delete(o);
+	return *out ? LV_OK : lv_error_nomem();
+}
+
 /* ---- the ledger invariant ----------------------------------------------------------------- */
 
 typedef struct {
@@ -521,6 +657,22 @@ typedef struct {
 		lv_buf_printf(&(c)->report, __VA_ARGS__); \
 		lv_buf_puts(&(c)->report, "\n");          \
 	} while (0)
+
+/* What a task's shot regenerations reserved (from its state): every attempt's cost, and the one running. */
+static void regen_costs(const lv_task_rec *t, int64_t *total, int64_t *running)
+{
+	cJSON *s = t->state ? cJSON_Parse(t->state) : NULL;
+	const cJSON *e, *r = cJSON_GetObjectItemCaseSensitive(s, "regen");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "regenerations"))
+	{
+		const cJSON *cost = cJSON_GetObjectItemCaseSensitive(e, "cost");
+		if (cJSON_IsNumber(cost))
+			*total += (int64_t)llround(cost->valuedouble * 1000.0);
+	}
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, "price")))
+		*running = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "price")->valuedouble;
+	cJSON_Delete(s);
+}
 
 static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 {
@@ -540,11 +692,14 @@ static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 				lv_task_recs_free(tasks, n);
 				return rc;
 			}
+			int64_t regen_total = 0, regen_running = -1;
+			regen_costs(t, &regen_total, &regen_running);
 			outstanding = s[LV_LEDGER_RESERVE] - s[LV_LEDGER_SETTLE] - s[LV_LEDGER_REFUND];
-			if (s[LV_LEDGER_RESERVE] != t->cost_estimate)
-				VIOLATION(c, "task %s: reserved %lld, estimate %lld", t->id,
-				          (long long)s[LV_LEDGER_RESERVE], (long long)t->cost_estimate);
-			if (outstanding != 0 && outstanding != s[LV_LEDGER_RESERVE])
+			/* Each shot regeneration reserved that shot's price on top of the estimate. */
+			if (s[LV_LEDGER_RESERVE] != t->cost_estimate + regen_total)
+				VIOLATION(c, "task %s: reserved %lld, estimate %lld (+ %lld for regenerations)", t->id,
+				          (long long)s[LV_LEDGER_RESERVE], (long long)t->cost_estimate, (long long)regen_total);
+			if (outstanding != 0 && outstanding != s[LV_LEDGER_RESERVE] && outstanding != regen_running)
 				VIOLATION(c, "task %s: partly settled (outstanding %lld)", t->id, (long long)outstanding);
 			if (outstanding == 0 && t->cost_actual != s[LV_LEDGER_SETTLE])
 				VIOLATION(c, "task %s: cost_actual %lld but settled %lld", t->id,
@@ -552,8 +707,8 @@ static int verify_tasks(lv_store_tx *tx, verify_ctx *c, const lv_key_rec *k)
 			if (outstanding != 0 && terminal)
 				VIOLATION(c, "task %s: %s but still holds %lld", t->id,
 				          lv_task_status_name((lv_task_status)t->status), (long long)outstanding);
-			if (s[LV_LEDGER_SETTLE] > t->cost_estimate)
-				VIOLATION(c, "task %s: settled more than its estimate", t->id);
+			if (s[LV_LEDGER_SETTLE] > t->cost_estimate + regen_total)
+				VIOLATION(c, "task %s: settled more than its estimate and regenerations", t->id);
 		}
 		if (n == 0) {
 			lv_task_recs_free(tasks, n);

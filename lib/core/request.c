@@ -142,7 +142,7 @@ int lv_idempotency_key_check(const char *key)
 
 static const char *const known_fields[] = { "prompt", "duration", "resolution", "aspect_ratio", "provider",
 	                                    "language", "narration", "music", "subtitles", "webhook_url",
-	                                    "metadata", NULL };
+	                                    "metadata", "review", "characters", NULL };
 
 static int check_fields(const cJSON *body)
 {
@@ -341,6 +341,74 @@ static int check_metadata(lv_req *r, const cJSON *body)
 	return r->metadata ? LV_OK : LV_ENOMEM;
 }
 
+/* "characters": at most 9 of {"name", "description"?, "image"}; the images are checked (and fetched)
+ * when the task is created. */
+static int check_characters(lv_req *r, const cJSON *body)
+{
+	const cJSON *v = field(body, "characters"), *c, *it;
+	cJSON *canon;
+	int i = 0;
+	if (!v)
+		return LV_OK;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > LV_CHARACTERS_MAX)
+		return lv_error_set(LV_EINVALID, "characters: must be a list of at most %d {\"name\", \"description\", "
+		                                 "\"image\"}", LV_CHARACTERS_MAX);
+	cJSON_ArrayForEach(c, v)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name"), *prev;
+		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(c, "description");
+		const cJSON *image = cJSON_GetObjectItemCaseSensitive(c, "image");
+		long chars;
+		if (!cJSON_IsObject(c))
+			return lv_error_set(LV_EINVALID, "characters[%d]: must be an object {\"name\", \"description\", "
+			                                 "\"image\"}", i);
+		cJSON_ArrayForEach(it, c)
+		{
+			const cJSON *other;
+			if (strcmp(it->string, "name") && strcmp(it->string, "description") && strcmp(it->string, "image"))
+				return lv_error_set(LV_EINVALID, "characters[%d].%s: unknown field (allowed: name, description, "
+				                                 "image)", i, it->string);
+			for (other = c->child; other != it; other = other->next)
+				if (!strcmp(other->string, it->string))
+					return lv_error_set(LV_EINVALID, "characters[%d].%s: given more than once", i, it->string);
+		}
+		chars = cJSON_IsString(name) ? lv_utf8_length(name->valuestring, strlen(name->valuestring)) : -1;
+		if (chars < 1 || chars > LV_CHARACTER_NAME_MAX)
+			return lv_error_set(LV_EINVALID, "characters[%d].name: must be a string of 1 to %d characters", i,
+			                    LV_CHARACTER_NAME_MAX);
+		for (prev = v->child; prev != c; prev = prev->next)
+			if (!strcmp(lv_json_get_str(prev, "name"), name->valuestring))
+				return lv_error_set(LV_EINVALID, "characters[%d].name: '%s' is given more than once (names are "
+				                                 "unique)", i, name->valuestring);
+		chars = cJSON_IsString(desc) ? lv_utf8_length(desc->valuestring, strlen(desc->valuestring)) : 0;
+		if ((desc && !cJSON_IsNull(desc) && !cJSON_IsString(desc)) || chars < 0 ||
+		    chars > LV_CHARACTER_DESCRIPTION_MAX)
+			return lv_error_set(LV_EINVALID, "characters[%d].description: must be a string of at most %d "
+			                                 "characters", i, LV_CHARACTER_DESCRIPTION_MAX);
+		if (!cJSON_IsString(image) ||
+		    (strncmp(image->valuestring, "https://", 8) && strncmp(image->valuestring, "http://", 7) &&
+		     strncmp(image->valuestring, "data:", 5)))
+			return lv_error_set(LV_EINVALID, "characters[%d].image: required, an https URL or a "
+			                                 "data:image/png|jpeg|webp;base64,... URL", i);
+		i++;
+	}
+	/* Canonical: every character with the three fields, in the given order. */
+	if (!(canon = cJSON_CreateArray()))
+		return LV_ENOMEM;
+	cJSON_ArrayForEach(c, v)
+	{
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToArray(canon, o);
+		cJSON_AddStringToObject(o, "name", lv_json_get_str(c, "name"));
+		cJSON_AddStringToObject(o, "description", lv_json_get_str(c, "description") ? lv_json_get_str(c, "description")
+		                                                                            : "");
+		cJSON_AddStringToObject(o, "image", lv_json_get_str(c, "image"));
+	}
+	r->characters = lv_json_print(canon);
+	cJSON_Delete(canon);
+	return r->characters ? LV_OK : LV_ENOMEM;
+}
+
 static const char *const resolutions[] = { "720p", "1080p", NULL };
 static const char *const aspects[] = { "16:9", "9:16", "1:1", NULL };
 static const char *const subtitle_modes[] = { "soft", "burn", "none", NULL };
@@ -389,8 +457,11 @@ int lv_req_from_json(lv_req *r, lv_engine *e, const cJSON *body)
 	    (rc = get_bool(&r->music, body, "music")) ||
 	    (rc = get_choice(subs, sizeof(subs), body, "subtitles", "soft", subtitle_modes,
 	                     "must be \"soft\", \"burn\" or \"none\"")) ||
-	    (rc = check_webhook_url(r, body)) || (rc = check_metadata(r, body)))
+	    (rc = check_webhook_url(r, body)) || (rc = check_metadata(r, body)) ||
+	    (rc = get_bool(&r->review, body, "review")) || (rc = check_characters(r, body)))
 		goto fail;
+	if (!field(body, "review"))
+		r->review = 0; /* off unless asked for */
 	r->subtitles = lv_subtitles_parse(subs);
 	return LV_OK;
 fail:
@@ -429,6 +500,16 @@ int lv_req_from_struct(lv_req *out, lv_engine *e, const lv_task_request *q)
 		ok = cJSON_AddBoolToObject(b, "narration", q->narration != 0) != NULL;
 	if (ok && q->music >= 0)
 		ok = cJSON_AddBoolToObject(b, "music", q->music != 0) != NULL;
+	if (ok && q->review > 0)
+		ok = cJSON_AddBoolToObject(b, "review", 1) != NULL;
+	if (ok && q->characters_json) {
+		cJSON *chars = NULL;
+		if (lv_json_parse(&chars, q->characters_json, strlen(q->characters_json), "characters")) {
+			cJSON_Delete(b);
+			return LV_EINVALID;
+		}
+		cJSON_AddItemToObject(b, "characters", chars);
+	}
 	if (!ok) {
 		cJSON_Delete(b);
 		return lv_error_nomem();
@@ -453,7 +534,8 @@ int lv_req_hash(const lv_req *r, char out[65])
 	if (FIELD(r->prompt) || lv_buf_printf(&b, "%d|", r->duration) || FIELD(r->resolution) ||
 	    FIELD(r->aspect_ratio) || FIELD(r->provider) || FIELD(r->language) ||
 	    lv_buf_printf(&b, "%d|%d|%d|", r->narration, r->music, r->subtitles) ||
-	    FIELD(r->webhook_url ? r->webhook_url : "") || FIELD(r->metadata)) {
+	    FIELD(r->webhook_url ? r->webhook_url : "") || FIELD(r->metadata) ||
+	    (r->review && lv_buf_puts(&b, "review|")) || (r->characters && FIELD(r->characters))) {
 		lv_buf_free(&b);
 		return LV_ENOMEM;
 	}
@@ -471,5 +553,6 @@ void lv_req_clear(lv_req *r)
 	free(r->provider);
 	free(r->webhook_url);
 	free(r->metadata);
+	free(r->characters);
 	memset(r, 0, sizeof(*r));
 }

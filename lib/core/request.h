@@ -13,6 +13,9 @@
 #define LV_METADATA_KEY_MAX 64
 #define LV_METADATA_VALUE_MAX 512
 #define LV_IDEMPOTENCY_KEY_MAX 255
+#define LV_CHARACTERS_MAX 9
+#define LV_CHARACTER_NAME_MAX 100
+#define LV_CHARACTER_DESCRIPTION_MAX 1000
 
 typedef struct lv_req {
 	char *prompt; /* trimmed */
@@ -26,6 +29,8 @@ typedef struct lv_req {
 	int subtitles;     /* LV_SUBTITLES_* */
 	char *webhook_url; /* or NULL */
 	char *metadata;    /* canonical JSON object text (keys sorted) */
+	int review;        /* stop for storyboard review */
+	char *characters;  /* your own characters: canonical JSON [{"name","description","image"}], or NULL */
 } lv_req;
 
 /* Validate a JSON body; every message names the field first. */

@@ -9,7 +9,7 @@
 
 static const char *const status_names[] = { "queued",     "scripting", "moderation", "anchoring",
 	                                    "generating", "audio",     "composing",  "delivering",
-	                                    "completed",  "failed",    "canceled" };
+	                                    "completed",  "failed",    "canceled",   "awaiting_review" };
 
 const char *lv_task_status_name(lv_task_status s)
 {
@@ -26,7 +26,7 @@ int lv_task_status_parse(lv_task_status *out, const char *name)
 		}
 	return lv_error_set(LV_EINVALID,
 	                    "status: must be one of queued, scripting, moderation, anchoring, generating, audio, "
-	                    "composing, delivering, completed, failed, canceled");
+	                    "composing, delivering, completed, failed, canceled, awaiting_review");
 }
 
 int lv_task_status_is_terminal(lv_task_status s)
@@ -36,7 +36,8 @@ int lv_task_status_is_terminal(lv_task_status s)
 
 int lv_stage_progress(lv_task_status s)
 {
-	static const int start[] = { 0, 2, 6, 8, 10, 82, 88, 96, 100, 100, 100 };
+	/* awaiting_review holds the progress moderation reached. */
+	static const int start[] = { 0, 2, 6, 8, 10, 82, 88, 96, 100, 100, 100, 6 };
 	return (int)s >= 0 && (size_t)s < sizeof(start) / sizeof(start[0]) ? start[s] : 0;
 }
 
@@ -162,6 +163,32 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 			if (ok)
 				script = NULL;
 		}
+		if (ok) {
+			/* Shot regenerations, every attempt: {index, status, error, cost, created_at}. */
+			cJSON *state = t->state ? cJSON_Parse(t->state) : NULL, *list;
+			list = cJSON_DetachItemFromObjectCaseSensitive(state, "regenerations");
+			if (!cJSON_IsArray(list)) {
+				cJSON_Delete(list);
+				list = cJSON_CreateArray();
+			}
+			ok = list && cJSON_AddItemToObject(o, "regenerations", list);
+			if (!ok)
+				cJSON_Delete(list);
+			/* The client's own characters, with the URLs of their stored images. */
+			list = cJSON_GetObjectItemCaseSensitive(state, "characters");
+			if (ok && cJSON_IsArray(list)) {
+				cJSON *out = cJSON_AddArrayToObject(o, "characters"), *c;
+				cJSON_ArrayForEach(c, list)
+				{
+					cJSON *e = cJSON_CreateObject();
+					cJSON_AddItemToArray(out, e);
+					cJSON_AddStringToObject(e, "name", lv_json_get_str(c, "name"));
+					cJSON_AddStringToObject(e, "description", lv_json_get_str(c, "description"));
+					ok = ok && add_url(e, "image_url", public_url, lv_json_get_str(c, "image_url"));
+				}
+			}
+			cJSON_Delete(state);
+		}
 	}
 	cJSON_Delete(meta);
 	cJSON_Delete(script);
@@ -171,4 +198,12 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 		return NULL;
 	}
 	return o;
+}
+
+int lv_task_json_add_events_url(cJSON *o, const char *public_url, const char *id, const char *token)
+{
+	char *url = lv_asprintf("%s/v1/events/%s/%s", public_url ? public_url : "", id, token);
+	int rc = url && cJSON_AddStringToObject(o, "events_url", url) ? LV_OK : LV_ENOMEM;
+	free(url);
+	return rc;
 }

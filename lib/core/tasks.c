@@ -1,4 +1,5 @@
 /* Tasks: create (idempotent, reserving credits), get, list, cancel, compose. */
+#include "core/creative.h"
 #include "core/keys.h"
 #include "core/request.h"
 #include "core/task.h"
@@ -18,7 +19,7 @@
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
-static lv_task *task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, size_t n)
+lv_task *lv_task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, size_t n)
 {
 	lv_task *t = lv_calloc(1, sizeof(*t));
 	if (!t || !(t->public_url = lv_strdup(e->cfg->public_url))) {
@@ -29,6 +30,7 @@ static lv_task *task_wrap(lv_engine *e, lv_task_rec *rec, lv_segment_rec *segs, 
 	}
 	t->rec = *rec;
 	memset(rec, 0, sizeof(*rec));
+	lv_task_events_token(t->events_token, e, t->rec.id);
 	t->segs = segs;
 	t->n_segs = n;
 	return t;
@@ -46,7 +48,7 @@ void lv_task_free(lv_task *t)
 
 /* Read a task of `key_id` with its segments; LV_ENOTFOUND (with a message) if it is not theirs.
  * What t and *segs held (a retried transaction's earlier attempt) is released first. */
-static int load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const char *task_id, lv_task_rec *t,
+int lv_task_load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const char *task_id, lv_task_rec *t,
                       lv_segment_rec **segs, size_t *n)
 {
 	int rc;
@@ -70,7 +72,7 @@ static int load_owned(lv_engine *e, lv_store_tx *tx, const char *key_id, const c
 	return rc;
 }
 
-static int check_task_id(const char *id)
+int lv_task_check_id(const char *id)
 {
 	if (!id || strncmp(id, "vid_", 4) != 0 || strlen(id) >= LV_ID_MAX)
 		return lv_error_set(LV_ENOTFOUND, "task_id: no task '%s' for this API key", id ? id : "");
@@ -86,11 +88,26 @@ typedef struct {
 	const lv_plan *plan;
 	const char *idem_key;
 	const char *hash;
+	const char *characters; /* the stored characters (state JSON list), or NULL */
 	lv_task_rec out;
 	lv_segment_rec *segs;
 	size_t n_segs;
 	int replayed;
 } create_ctx;
+
+/* The pipeline state a task starts with: the review wish and the stored characters. */
+static char *initial_state(int review, const char *characters)
+{
+	cJSON *s = cJSON_CreateObject();
+	char *text;
+	if (review)
+		cJSON_AddTrueToObject(s, "review");
+	if (characters)
+		cJSON_AddItemToObject(s, "characters", cJSON_Parse(characters));
+	text = lv_json_print(s);
+	cJSON_Delete(s);
+	return text;
+}
 
 static int create_tx(lv_store_tx *tx, void *p)
 {
@@ -126,7 +143,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 				                    "Idempotency-Key: already used with a different request body "
 				                    "for task %s", task_id);
 			c->replayed = 1;
-			return load_owned(e, tx, c->key->rec.id, task_id, t, &c->segs, &c->n_segs);
+			return lv_task_load_owned(e, tx, c->key->rec.id, task_id, t, &c->segs, &c->n_segs);
 		}
 		if (rc != LV_ENOTFOUND)
 			return rc;
@@ -171,6 +188,7 @@ static int create_tx(lv_store_tx *tx, void *p)
 	t->created_at = t->updated_at = now;
 	if (!(t->prompt = lv_strdup(c->req->prompt)) || !(t->provider = lv_strdup(c->req->provider)) ||
 	    !(t->metadata = lv_strdup(c->req->metadata)) ||
+	    ((c->req->review || c->characters) && !(t->state = initial_state(c->req->review, c->characters))) ||
 	    (c->req->webhook_url && !(t->webhook_url = lv_strdup(c->req->webhook_url)))) {
 		lv_key_rec_clear(&key);
 		return LV_ENOMEM;
@@ -218,7 +236,7 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	const lv_provider_conf *pc;
 	lv_plan *plan = NULL;
 	create_ctx c;
-	char hash[65];
+	char hash[65], *characters = NULL;
 	int rc;
 
 	if (idem_key && lv_idempotency_key_check(idem_key))
@@ -240,14 +258,21 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	c.plan = plan;
 	c.idem_key = idem_key;
 	c.hash = hash;
+	/* Character images are checked and stored before the task exists (a bad one is a 400 now). */
+	if (req->characters && (rc = lv_characters_ingest(e, req->characters, &characters))) {
+		lv_plan_free(plan);
+		return rc;
+	}
+	c.characters = characters;
 	rc = lv_engine_tx(e, 1, create_tx, &c);
+	free(characters);
 	lv_plan_free(plan);
 	if (rc) {
 		lv_task_rec_clear(&c.out);
 		lv_segment_recs_free(c.segs, c.n_segs);
 		return rc;
 	}
-	if (!(*out = task_wrap(e, &c.out, c.segs, c.n_segs)))
+	if (!(*out = lv_task_wrap(e, &c.out, c.segs, c.n_segs)))
 		return LV_ENOMEM;
 	(*out)->replayed = c.replayed;
 	if (!c.replayed)
@@ -256,7 +281,7 @@ static int create_common(lv_task **out, lv_engine *e, const lv_key *key, lv_req 
 	return LV_OK;
 }
 
-static int check_args(void *out, lv_engine *e, const lv_key *key, const char *fn)
+int lv_task_check_args(void *out, lv_engine *e, const lv_key *key, const char *fn)
 {
 	if (!out)
 		return lv_error_set(LV_EINVALID, "%s: out is NULL", fn);
@@ -272,7 +297,7 @@ int lv_task_create(lv_task **out, lv_engine *e, const lv_key *key, const lv_task
 {
 	lv_req req;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_create")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_create")))
 		return rc;
 	*out = NULL;
 	if ((rc = lv_req_from_struct(&req, e, request)))
@@ -288,7 +313,7 @@ int lv_task_create_json(lv_task **out, lv_engine *e, const lv_key *key, const ch
 	cJSON *json;
 	lv_req req;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_create_json")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_create_json")))
 		return rc;
 	*out = NULL;
 	if ((rc = lv_json_parse(&json, body, len, "body")))
@@ -337,7 +362,7 @@ typedef struct {
 static int get_tx(lv_store_tx *tx, void *p)
 {
 	one_ctx *c = p;
-	return load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
+	return lv_task_load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
 }
 
 static int run_one(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id, int write, lv_tx_fn fn,
@@ -355,16 +380,16 @@ static int run_one(lv_task **out, lv_engine *e, const lv_key *key, const char *t
 		lv_segment_recs_free(c.segs, c.n);
 		return rc;
 	}
-	return (*out = task_wrap(e, &c.t, c.segs, c.n)) ? LV_OK : LV_ENOMEM;
+	return (*out = lv_task_wrap(e, &c.t, c.segs, c.n)) ? LV_OK : LV_ENOMEM;
 }
 
 int lv_task_get(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id)
 {
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_get")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_get")))
 		return rc;
 	*out = NULL;
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	return run_one(out, e, key, task_id, 0, get_tx, NULL);
 }
@@ -409,7 +434,7 @@ int lv_task_list(lv_task_page **out, lv_engine *e, const lv_key *key, const lv_t
 	list_ctx c;
 	size_t i;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_list")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_list")))
 		return rc;
 	*out = NULL;
 	if (!opts)
@@ -450,6 +475,8 @@ int lv_task_list(lv_task_page **out, lv_engine *e, const lv_key *key, const lv_t
 			lv_task_rec_clear(&c.recs[i]);
 	}
 	free(c.recs);
+	for (i = 0; i < page->n; i++)
+		lv_task_events_token(page->tasks[i].events_token, e, page->tasks[i].rec.id);
 	for (i = 0; i < page->n; i++)
 		if (!(page->tasks[i].public_url = lv_strdup(e->cfg->public_url))) {
 			lv_task_page_free(page);
@@ -504,7 +531,9 @@ int lv_task_page_to_json(char **out, const lv_task_page *p)
 	ok = ok && (data = cJSON_AddArrayToObject(o, "data")) != NULL;
 	for (i = 0; ok && i < p->n; i++) {
 		cJSON *t = lv_task_json_build(&p->tasks[i].rec, NULL, 0, p->tasks[i].public_url, 0);
-		ok = t && cJSON_AddItemToArray(data, t);
+		ok = t && lv_task_json_add_events_url(t, p->tasks[i].public_url, p->tasks[i].rec.id,
+		                                      p->tasks[i].events_token) == LV_OK;
+		ok = ok && cJSON_AddItemToArray(data, t);
 		if (!ok)
 			cJSON_Delete(t);
 	}
@@ -532,7 +561,7 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 {
 	lv_outbox_rec r;
 	cJSON *o, *meta, *err;
-	char idpart[25], *url;
+	char idpart[25], *url, type[32], ts[21];
 	int ok, rc;
 	if (!t->webhook_url)
 		return LV_OK;
@@ -541,7 +570,11 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 	url = lv_media_url(e->cfg->public_url, t->status == LV_TASK_COMPLETED ? t->result_url : NULL);
 	meta = lv_json_parse_text(t->metadata ? t->metadata : "{}");
 	err = lv_task_error_json(t);
-	ok = cJSON_AddStringToObject(o, "task_id", t->id) &&
+	snprintf(type, sizeof(type), "video.%s", lv_task_status_name((lv_task_status)t->status));
+	lv_time_iso8601(ts, now);
+	/* type and timestamp are part of the stored payload: every retry sends the same event. */
+	ok = cJSON_AddStringToObject(o, "type", type) && cJSON_AddStringToObject(o, "timestamp", ts) &&
+	     cJSON_AddStringToObject(o, "task_id", t->id) &&
 	     cJSON_AddStringToObject(o, "status", lv_task_status_name((lv_task_status)t->status)) &&
 	     lv_json_add_str(o, "result_url", url) == LV_OK && cJSON_AddNumberToObject(o, "duration", t->duration) &&
 	     (t->cost_actual >= 0 ? lv_json_add_credits(o, "cost_actual", t->cost_actual) == LV_OK
@@ -598,11 +631,14 @@ static int cancel_tx(lv_store_tx *tx, void *p)
 {
 	one_ctx *c = p;
 	int64_t now = lv_now_ms();
-	int rc = load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
+	int rc = lv_task_load_owned(c->e, tx, c->key_id, c->task_id, &c->t, &c->segs, &c->n);
 	if (rc)
 		return rc;
 	if (lv_task_status_is_terminal((lv_task_status)c->t.status))
 		return LV_OK; /* unchanged */
+	/* Canceling a regeneration abandons it: the shot is refunded and the previous film stays. */
+	if ((rc = lv_regen_abandon(c->e, tx, &c->t, "canceled", "canceled", "the regeneration was canceled", now)) != 1)
+		return rc;
 	/* Ready segments are settled; the rest of the reservation goes back. */
 	return lv_task_finish(c->e, tx, &c->t, LV_TASK_CANCELED, lv_segments_ready_price(c->segs, c->n), now);
 }
@@ -610,10 +646,10 @@ static int cancel_tx(lv_store_tx *tx, void *p)
 int lv_task_cancel(lv_task **out, lv_engine *e, const lv_key *key, const char *task_id)
 {
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_cancel")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_cancel")))
 		return rc;
 	*out = NULL;
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	if ((rc = run_one(out, e, key, task_id, 1, cancel_tx, NULL)) == LV_OK)
 		LV_INFO("task %s: cancel requested (now %s)", task_id,
@@ -629,7 +665,7 @@ static int compose_tx(lv_store_tx *tx, void *p)
 	lv_task_rec *t = &c->t;
 	lv_buf missing = LV_BUF_INIT;
 	size_t i, ready = 0;
-	int rc = load_owned(c->e, tx, c->key_id, c->task_id, t, &c->segs, &c->n);
+	int rc = lv_task_load_owned(c->e, tx, c->key_id, c->task_id, t, &c->segs, &c->n);
 	if (rc)
 		return rc;
 	if (!lv_task_status_is_terminal((lv_task_status)t->status))
@@ -679,7 +715,7 @@ int lv_task_compose(lv_task **out, lv_engine *e, const lv_key *key, const char *
 {
 	lv_compose_request defaults = LV_COMPOSE_REQUEST_INIT;
 	int rc;
-	if ((rc = check_args(out, e, key, "lv_task_compose")))
+	if ((rc = lv_task_check_args(out, e, key, "lv_task_compose")))
 		return rc;
 	*out = NULL;
 	if (!request)
@@ -688,7 +724,7 @@ int lv_task_compose(lv_task **out, lv_engine *e, const lv_key *key, const char *
 		return lv_error_set(LV_EINVALID, "lv_task_compose: unsupported request version %u", request->version);
 	if (request->subtitles && lv_subtitles_parse(request->subtitles) < 0)
 		return lv_error_set(LV_EINVALID, "subtitles: must be \"soft\", \"burn\" or \"none\"");
-	if ((rc = check_task_id(task_id)))
+	if ((rc = lv_task_check_id(task_id)))
 		return rc;
 	if ((rc = run_one(out, e, key, task_id, 1, compose_tx, request)) == LV_OK)
 		LV_INFO("task %s: re-composition requested", task_id);
@@ -820,6 +856,10 @@ int lv_task_to_json(char **out, const lv_task *t, unsigned flags)
 	*out = NULL;
 	if (!(o = lv_task_json_build(&t->rec, t->segs, t->n_segs, t->public_url, flags)))
 		return LV_ENOMEM;
+	if (lv_task_json_add_events_url(o, t->public_url, t->rec.id, t->events_token)) {
+		cJSON_Delete(o);
+		return LV_ENOMEM;
+	}
 	*out = lv_json_print(o);
 	cJSON_Delete(o);
 	return *out ? LV_OK : LV_ENOMEM;

@@ -4,6 +4,7 @@
  * fetch), persist what it learned, and put the job back with its next due
  * time.  Fetches that are CPU work (local rendering) go to the CPU pool.
  */
+#include "core/creative.h"
 #include "core/task.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/storyboard.h"
@@ -319,8 +320,10 @@ static void fill_job(held *h, seg_job *j, lv_segment_job *sj)
 	sj->language = h->language;
 	sj->job_id = j->job_id;
 	sj->job_state = j->job_state;
-	/* A stable seed per task and shot: a retry makes the same picture. */
-	{
+	/* A stable seed per task and shot: a retry makes the same picture (a regeneration picks its own). */
+	if (j->seed >= 0)
+		sj->seed = (uint32_t)j->seed;
+	else {
 		uint32_t s = 2166136261u;
 		const char *c;
 		for (c = h->id; *c; c++)
@@ -361,7 +364,9 @@ static void do_fetch(workers *w, seg_job *j)
 	lv_provider_error err;
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_segment_job sj;
-	char *dir = lv_asprintf("%s/segments", h->work_dir), *path = NULL, *key = lv_key_segment(h->id, j->idx);
+	char *dir = lv_asprintf("%s/segments", h->work_dir), *path = NULL;
+	char *key = h->regen_attempt > 0 ? lv_asprintf("tasks/%s/segments/%03d_r%d.mp4", h->id, j->idx, h->regen_attempt)
+	                                 : lv_key_segment(h->id, j->idx);
 	int rc, all_ready = 0;
 	memset(&err, 0, sizeof(err));
 	fill_job(h, j, &sj);
@@ -733,6 +738,8 @@ int lv_generation_start(workers *w, held *h, const lv_task_rec *t)
 	lv_strlcpy(h->provider, t->provider, sizeof(h->provider));
 	lv_task_size(t, &h->width, &h->height);
 	h->concurrency = w->e->cfg->segment_concurrency;
+	if (!lv_regen_running(t, &h->regen_attempt))
+		h->regen_attempt = 0;
 	h->failed = 0;
 	h->done = 0;
 	h->inflight = 0;
@@ -752,6 +759,13 @@ int lv_generation_start(workers *w, held *h, const lv_task_rec *t)
 		j->job_state = lv_strdup(segs[i].job_state);
 		j->prompt = shot_prompt(sb, shot);
 		j->visual = lv_strdup(lv_json_get_str(shot, "visual"));
+		{
+			char name[16];
+			const cJSON *seed;
+			snprintf(name, sizeof(name), "%d", j->idx);
+			seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(state, "seeds"), name);
+			j->seed = cJSON_IsNumber(seed) ? (long long)seed->valuedouble : -1;
+		}
 		j->camera = lv_strdup(lv_json_get_str(shot, "camera"));
 		j->started = lv_mono_ms();
 		if (segs[i].status == LV_SEG_READY) {

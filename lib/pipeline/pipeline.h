@@ -46,6 +46,7 @@ typedef struct seg_job {
 	size_t n_refs;
 	int has_slot;        /* holds one of its provider's max_concurrent_jobs (under dmu) */
 	struct seg_job *next_wait; /* in its provider's wait list (under dmu) */
+	long long seed;      /* chosen by a regeneration, or -1 (derived from the task and shot) */
 } seg_job;
 
 /* A video provider's jobs in flight across the process, and the jobs waiting for one (under dmu). */
@@ -74,6 +75,7 @@ struct held {
 	int concurrency;
 	char resolution[8], aspect_ratio[8], language[16], provider[64];
 	int width, height;
+	int regen_attempt;   /* > 0 while a shot regeneration runs: its clip gets a key of its own */
 };
 
 struct lv_workers {

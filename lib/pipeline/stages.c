@@ -6,6 +6,7 @@
  * transaction that moves the status on, so a resumed task starts from the last stored step.
  */
 #include "compose/compose.h"
+#include "core/creative.h"
 #include "core/task.h"
 #include "longvideo/media.h"
 #include "media/local.h"
@@ -103,6 +104,11 @@ static int fail_tx(lv_store_tx *tx, void *p)
 	int rc = lv_own(c->w, tx, c->id, -1, &t);
 	if (rc)
 		return rc;
+	/* A failed regeneration leaves the previous film in place and refunds the shot. */
+	if ((rc = lv_regen_abandon(c->w->e, tx, &t, "failed", c->code, c->message, lv_now_ms())) != 1) {
+		lv_task_rec_clear(&t);
+		return rc;
+	}
 	if ((rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)) == LV_OK &&
 	    (rc = lv_strset(&t.error_code, c->code)) == LV_OK && (rc = lv_strset(&t.error_message, c->message)) == LV_OK) {
 		t.error_stage = c->stage;
@@ -214,6 +220,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 			cJSON_Delete(sb);
 			continue;
 		}
+		lv_characters_merge(sb, t); /* the client's own characters, by name and description */
 		canon = lv_json_print(sb);
 		cJSON_Delete(sb);
 		free(seconds);
@@ -233,6 +240,39 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", msg, -1);
 	}
 	return LV_ECANCELED;
+}
+
+/* ---- review ---------------------------------------------------------------------------------------------------- */
+
+static int enter_review(lv_task_rec *t, void *ctx)
+{
+	return lv_review_enter(ctx, t, lv_now_ms());
+}
+
+typedef struct {
+	workers *w;
+	const char *id;
+} expire_ctx;
+
+static int expire_tx(lv_store_tx *tx, void *p)
+{
+	expire_ctx *c = p;
+	lv_task_rec t;
+	int rc = lv_own(c->w, tx, c->id, LV_TASK_AWAITING_REVIEW, &t);
+	if (rc)
+		return rc;
+	rc = lv_review_expire(c->w->e, tx, &t, lv_now_ms());
+	if (rc == LV_OK && t.status == LV_TASK_CANCELED)
+		LV_INFO("task %s: review timed out; canceled and refunded", c->id);
+	lv_task_rec_clear(&t);
+	return rc;
+}
+
+static int stage_review(workers *w, held *h)
+{
+	expire_ctx c = { w, h->id };
+	int rc = lv_engine_tx(w->e, 1, expire_tx, &c);
+	return rc == LV_OK ? LV_ECANCELED : rc; /* either way this worker is done with it */
 }
 
 /* ---- moderation ---------------------------------------------------------------------------------------------- */
@@ -296,6 +336,11 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 		         shot >= 0 ? "storyboard" : "prompt", res.categories[0] ? res.categories : "unspecified");
 		lv_fail_task(w, h, LV_TASK_MODERATION, "moderation_rejected", msg, shot);
 		rc = LV_ECANCELED;
+	} else if (rc == LV_OK && lv_review_wanted(t)) {
+		/* Stop for review: the lease goes, and the task waits (unclaimable) until approved or timed out. */
+		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_AWAITING_REVIEW, enter_review, w->e);
+		if (rc == LV_OK)
+			rc = LV_ECANCELED; /* nothing more for this worker to do */
 	} else if (rc == LV_OK) {
 		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_ANCHORING, NULL, NULL);
 	} else if (rc != LV_ECANCELED) {
@@ -373,7 +418,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 	const cJSON *c;
 	lv_anchor_request req;
 	int width, height, rc = LV_OK;
-	char *key = NULL;
+	char *key = NULL, given[200];
 	if (!p || !p->anchor) {
 		cJSON_Delete(sb);
 		cJSON_Delete(state);
@@ -394,6 +439,11 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 		req.seed = task_seed(h->id, (uint32_t)cJSON_GetArraySize(anchors) + 1);
 		req.language = t->language;
 		free(key);
+		key = NULL;
+		if (req.id && lv_characters_image(t, req.name, given, sizeof(given))) {
+			cJSON_AddStringToObject(anchors, req.id, given); /* the client's own picture, not a rendered one */
+			continue;
+		}
 		if (!req.id || !(key = lv_asprintf("tasks/%s/anchors/%s.png", h->id, req.id)) ||
 		    !lv_storage_key_valid(key)) {
 			rc = lv_error_set(LV_EINTERNAL, "character id '%s' cannot name a file", req.id ? req.id : "");
@@ -460,6 +510,7 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			int secs = cJSON_GetObjectItemCaseSensitive(shot, "duration")->valueint;
 			char name[16], *key, *path;
 			double seconds = 0;
+			int attempt = 0;
 			lv_provider_error err;
 			if (!text || !*text)
 				continue;
@@ -471,7 +522,11 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 				rc = LV_ECANCELED;
 				break;
 			}
-			key = lv_asprintf("tasks/%s/audio/narration_%03d.wav", h->id, idx);
+			/* A regeneration speaks under a key of its own: a failure restores the previous one intact. */
+			if (lv_regen_running(t, &attempt))
+				key = lv_asprintf("tasks/%s/audio/narration_%03d_r%d.wav", h->id, idx, attempt);
+			else
+				key = lv_asprintf("tasks/%s/audio/narration_%03d.wav", h->id, idx);
 			path = lv_asprintf("%s/narration_%03d.wav", dir, idx);
 			memset(&err, 0, sizeof(err));
 			if (!key || !path) {
@@ -751,6 +806,7 @@ static int deliver_tx(lv_store_tx *tx, void *p)
 	int rc = lv_own(c->w, tx, c->id, LV_TASK_DELIVERING, &t);
 	if (rc)
 		return rc;
+	lv_regen_succeeded(c->state);
 	if ((rc = set_state(&t, c->state)) || (rc = lv_strset(&t.result_url, c->result)) ||
 	    (rc = lv_strset(&t.subtitles_url, c->subs)) || (rc = lv_strset(&t.thumbnail_url, c->thumb)) ||
 	    (rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)))
@@ -904,6 +960,9 @@ void lv_run_task(workers *w, held *h)
 			break;
 		case LV_TASK_DELIVERING:
 			rc = stage_deliver(w, h, &t);
+			break;
+		case LV_TASK_AWAITING_REVIEW:
+			rc = stage_review(w, h);
 			break;
 		default:
 			rc = LV_ECANCELED;

@@ -188,3 +188,11 @@ void lv_store_close(lv_store *store)
 	if (store)
 		store->ops->close(store);
 }
+
+void lv_event_recs_free(lv_event_rec *a, size_t n)
+{
+	size_t i;
+	for (i = 0; a && i < n; i++)
+		free(a[i].data);
+	free(a);
+}

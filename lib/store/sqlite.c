@@ -30,6 +30,8 @@ enum {
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
 	ST_CLAIM_PICK_FREE, ST_CLAIM_PICK_EXPIRED, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE, ST_LEASE_HELD,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
+	ST_LEDGER_LIST,
+	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
 	ST_COUNT
 };
 
@@ -99,6 +101,15 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_OUTBOX_UPDATE] = "UPDATE webhook_outbox SET attempts=?6, next_attempt_at=?7, status=?8, last_error=?9, "
 	                     "last_status=?10, updated_at=?12 WHERE id=?1",
 	[ST_OUTBOX_TASK] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE task_id = ? ORDER BY created_at",
+	[ST_LEDGER_LIST] = "SELECT id, key_id, task_id, kind, amount, created_at FROM ledger "
+	                   "WHERE key_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[ST_EVENT_NEXT] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = ?",
+	[ST_EVENT_INSERT] = "INSERT INTO task_events (task_id, seq, data, created_at) VALUES (?,?,?,?)",
+	[ST_EVENT_PRUNE] = "DELETE FROM task_events WHERE task_id = ?1 AND seq <= ?2",
+	[ST_EVENT_LAST] = "SELECT seq, data, created_at FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1",
+	[ST_EVENT_LIST] = "SELECT seq, data, created_at FROM task_events WHERE task_id = ?1 AND seq > ?2 "
+	                  "ORDER BY seq LIMIT ?3",
+	[ST_EVENT_FIRST] = "SELECT COALESCE(MIN(seq), 0) FROM task_events WHERE task_id = ?",
 };
 
 typedef struct conn {
@@ -955,6 +966,118 @@ static int sq_outbox_for_task(lv_store_tx *tx, const char *task_id, lv_outbox_re
 	return LV_OK;
 }
 
+/* ---- ledger listing --------------------------------------------------------------- */
+
+static int read_ledger(sqlite3_stmt *st, lv_ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, 0);
+	col_copy(e->key_id, sizeof(e->key_id), st, 1);
+	col_copy(e->task_id, sizeof(e->task_id), st, 2);
+	e->kind = lv_ledger_kind_parse((const char *)sqlite3_column_text(st, 3));
+	e->amount = sqlite3_column_int64(st, 4);
+	e->created_at = sqlite3_column_int64(st, 5);
+	return LV_OK;
+}
+
+static void ledger_entries_free(lv_ledger_entry *a, size_t n)
+{
+	(void)n;
+	free(a);
+}
+
+static int sq_ledger_list(lv_store_tx *tx, const char *key_id, int64_t before_id, int limit, lv_ledger_entry **out,
+                          size_t *n)
+{
+	sqlite3_stmt *st = stmt(tx, ST_LEDGER_LIST);
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, key_id);
+	sqlite3_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	COLLECT(tx, st, lv_ledger_entry, read_ledger, ledger_entries_free, out, n, "list ledger");
+	return LV_OK;
+}
+
+/* ---- live progress events ---------------------------------------------------------------- */
+
+static int read_event(sqlite3_stmt *st, lv_event_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	e->created_at = sqlite3_column_int64(st, 2);
+	return col_dup(&e->data, st, 1);
+}
+
+static int one_int(lv_store_tx *tx, int id, const char *task_id, int64_t *out, const char *what)
+{
+	sqlite3_stmt *st = stmt(tx, id);
+	int rc;
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, task_id);
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, what);
+}
+
+static int sq_event_append(lv_store_tx *tx, const char *task_id, lv_event_rec *e, int keep)
+{
+	sqlite3_stmt *st;
+	int rc = one_int(tx, ST_EVENT_NEXT, task_id, &e->seq, "number an event");
+	if (rc)
+		return rc;
+	if (!(st = stmt(tx, ST_EVENT_INSERT)))
+		return LV_ESTORE;
+	bind_text(st, 1, task_id);
+	sqlite3_bind_int64(st, 2, e->seq);
+	bind_text(st, 3, e->data);
+	sqlite3_bind_int64(st, 4, e->created_at);
+	if ((rc = step_done(tx, st, "record an event")))
+		return rc;
+	if (!(st = stmt(tx, ST_EVENT_PRUNE)))
+		return LV_ESTORE;
+	bind_text(st, 1, task_id);
+	sqlite3_bind_int64(st, 2, e->seq - keep);
+	return step_done(tx, st, "drop old events");
+}
+
+static int sq_event_last(lv_store_tx *tx, const char *task_id, lv_event_rec *out)
+{
+	sqlite3_stmt *st = stmt(tx, ST_EVENT_LAST);
+	int rc;
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, task_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = read_event(st, out);
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? LV_ENOTFOUND : db_error(tx->c->db, rc, "read an event");
+}
+
+static int sq_event_list(lv_store_tx *tx, const char *task_id, int64_t after_seq, int limit, lv_event_rec **out,
+                         size_t *n)
+{
+	sqlite3_stmt *st = stmt(tx, ST_EVENT_LIST);
+	if (!st)
+		return LV_ESTORE;
+	bind_text(st, 1, task_id);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int(st, 3, limit);
+	COLLECT(tx, st, lv_event_rec, read_event, lv_event_recs_free, out, n, "list events");
+	return LV_OK;
+}
+
+static int sq_event_first_seq(lv_store_tx *tx, const char *task_id, int64_t *out)
+{
+	return one_int(tx, ST_EVENT_FIRST, task_id, out, "read events");
+}
+
 /* ---- open, migrate, close --------------------------------------------------------- */
 
 static void sq_close(lv_store *base)
@@ -1053,6 +1176,11 @@ static const lv_store_ops sqlite_ops = {
 	sq_change_counter,
 	sq_lease_held,
 	sq_savepoint,
+	sq_ledger_list,
+	sq_event_append,
+	sq_event_last,
+	sq_event_list,
+	sq_event_first_seq,
 };
 
 const char *lv_store_sqlite_statement(int i)

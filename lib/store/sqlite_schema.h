@@ -116,6 +116,13 @@ static const char *const lv_sqlite_migrations[] = {
 	"CREATE INDEX tasks_lease_owner ON tasks(lease_owner) WHERE lease_owner IS NOT NULL;"
 	"CREATE INDEX ledger_task_amount ON ledger(task_id, kind, amount);"
 	"DROP INDEX ledger_task;",
+	/* 3: live progress events (the last 1000 per task are kept) */
+	"CREATE TABLE task_events ("
+	"  task_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (task_id, seq));",
 };
 
 #endif

@@ -45,6 +45,7 @@ typedef struct lv_ledger_entry {
 	int kind;                /* LV_LEDGER_* */
 	int64_t amount;          /* >= 0, thousandths */
 	int64_t created_at;
+	int64_t id;              /* increasing per store; set when read (ledger_append ignores it) */
 } lv_ledger_entry;
 
 enum { LV_SUBTITLES_SOFT = 0, LV_SUBTITLES_BURN = 1, LV_SUBTITLES_NONE = 2 };
@@ -127,6 +128,12 @@ typedef struct lv_outbox_rec {
 	int64_t created_at, updated_at;
 } lv_outbox_rec;
 
+typedef struct lv_event_rec {
+	int64_t seq;      /* increasing per task, from 1 */
+	char *data;       /* the task's detail view (JSON) */
+	int64_t created_at;
+} lv_event_rec;
+
 typedef struct lv_store lv_store;
 typedef struct lv_store_tx lv_store_tx;
 
@@ -190,6 +197,20 @@ typedef struct lv_store_ops {
 	/* A savepoint inside a write transaction (LV_SP_*), so that several callers' work can share one
 	 * transaction and one commit (group commit) while a failing caller's writes are undone alone. */
 	int (*savepoint)(lv_store_tx *tx, int op);
+	/* Ledger entries of one key with id < before_id (0: from the newest), newest first (id descending),
+	 * at most `limit`.  The array is plain data: release it with free(). */
+	int (*ledger_list)(lv_store_tx *tx, const char *key_id, int64_t before_id, int limit, lv_ledger_entry **out,
+	                   size_t *n);
+
+	/* Live progress events of a task (table task_events).  append: the next seq of the task (written
+	 * into e->seq) and the events older than the last `keep` are dropped.  last: LV_ENOTFOUND when the
+	 * task has none.  list: seq > after_seq, ascending, at most `limit`.  first_seq: the oldest kept
+	 * (0 when none). */
+	int (*event_append)(lv_store_tx *tx, const char *task_id, lv_event_rec *e, int keep);
+	int (*event_last)(lv_store_tx *tx, const char *task_id, lv_event_rec *out);
+	int (*event_list)(lv_store_tx *tx, const char *task_id, int64_t after_seq, int limit, lv_event_rec **out,
+	                  size_t *n);
+	int (*event_first_seq)(lv_store_tx *tx, const char *task_id, int64_t *out);
 } lv_store_ops;
 
 enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
@@ -228,6 +249,7 @@ void lv_key_recs_free(lv_key_rec *a, size_t n);
 void lv_task_recs_free(lv_task_rec *a, size_t n);
 void lv_segment_recs_free(lv_segment_rec *a, size_t n);
 void lv_outbox_recs_free(lv_outbox_rec *a, size_t n);
+void lv_event_recs_free(lv_event_rec *a, size_t n);
 /* Deep copy (dst must be zeroed or cleared). */
 int lv_task_rec_copy(lv_task_rec *dst, const lv_task_rec *src);
 

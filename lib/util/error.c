@@ -111,6 +111,7 @@ static const struct {
 	[LV_EINTERNAL] = { "internal_error", "internal error" },
 	[LV_ERATELIMIT] = { "rate_limited", "too many requests" },
 	[LV_ENOKEY] = { "key_not_found", "no such API key" },
+	[LV_ENOTREVIEWABLE] = { "not_reviewable", "the task is not awaiting storyboard review" },
 };
 
 #define N_STATUS (sizeof(status_table) / sizeof(status_table[0]))

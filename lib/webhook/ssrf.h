@@ -2,8 +2,20 @@
 #ifndef LV_WEBHOOK_SSRF_H
 #define LV_WEBHOOK_SSRF_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 #include <sys/socket.h>
+
+/* The SSRF guard's state for libcurl's callbacks (CURLOPT_OPENSOCKETDATA and CURLOPT_PREREQDATA). */
+typedef struct lv_ssrf_guard {
+	int guard;          /* on: only publicly routable addresses are connected to */
+	char refused[200];  /* why the first refused address was refused */
+} lv_ssrf_guard;
+
+/* CURLOPT_OPENSOCKETFUNCTION: refuses (before connecting) an address that is not public. */
+curl_socket_t lv_ssrf_open_socket(void *guard, curlsocktype purpose, struct curl_sockaddr *address);
+/* CURLOPT_PREREQFUNCTION: a second look at the address actually connected to. */
+int lv_ssrf_check_peer(void *guard, char *primary_ip, char *local_ip, int primary_port, int local_port);
 
 /* NULL for a publicly routable address; otherwise a static phrase naming the kind of address
  * with its article, for messages: "a loopback", "an unspecified", "a private (RFC 1918)". */

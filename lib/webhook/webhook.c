@@ -114,13 +114,12 @@ long lv_webhook_secret_decode(unsigned char *out, size_t cap, const char *whsec)
 /* ---- delivery --------------------------------------------------------------------------- */
 
 typedef struct deliver_ctx {
-	int guard;           /* the SSRF guard is on */
-	char refused[200];   /* why the first refused address was refused */
+	lv_ssrf_guard g;     /* first: the guard's callbacks get this struct */
 	size_t received;     /* response body bytes seen */
 	int capped;          /* stopped reading at LV_WEBHOOK_MAX_RESPONSE */
 } deliver_ctx;
 
-static void note_refusal(deliver_ctx *ctx, const char *addr, const char *kind)
+static void note_refusal(lv_ssrf_guard *ctx, const char *addr, const char *kind)
 {
 	if (ctx->refused[0])
 		return;
@@ -128,9 +127,9 @@ static void note_refusal(deliver_ctx *ctx, const char *addr, const char *kind)
 	         "refused: %s is %s address (set webhooks.allow_private to allow)", addr, kind);
 }
 
-static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+curl_socket_t lv_ssrf_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
-	deliver_ctx *ctx = clientp;
+	lv_ssrf_guard *ctx = clientp;
 	int type = address->socktype;
 
 	if (purpose != CURLSOCKTYPE_IPCXN)
@@ -147,7 +146,7 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 		if (kind) {
 			lv_addr_format(text, sizeof(text), &address->addr);
 			note_refusal(ctx, text, kind);
-			LV_DEBUG("webhook: %s", ctx->refused);
+			LV_DEBUG("ssrf guard: %s", ctx->refused);
 			return CURL_SOCKET_BAD;
 		}
 	}
@@ -158,9 +157,9 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 }
 
 /* Second look, once connected: the peer address libcurl reports must be public as well. */
-static int check_peer(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+int lv_ssrf_check_peer(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
-	deliver_ctx *ctx = clientp;
+	lv_ssrf_guard *ctx = clientp;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	const char *kind = "an unrecognised";
@@ -251,9 +250,9 @@ static void describe_failure(lv_webhook_result *result, const deliver_ctx *ctx, 
 
 	/* All addresses refused: libcurl reports that it could not connect (or that the
 	 * pre-request check aborted).  Any other failure is reported as itself. */
-	if (result->http_status == 0 && ctx->refused[0] &&
+	if (result->http_status == 0 && ctx->g.refused[0] &&
 	    (res == CURLE_COULDNT_CONNECT || res == CURLE_ABORTED_BY_CALLBACK)) {
-		lv_strlcpy(result->error, ctx->refused, sizeof(result->error));
+		lv_strlcpy(result->error, ctx->g.refused, sizeof(result->error));
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(result->error, sizeof(result->error), "timed out after %ld ms: %s", timeout_ms,
 		         why);
@@ -303,7 +302,7 @@ int lv_webhook_deliver(const lv_webhook_request *req, lv_webhook_result *result)
 	}
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.guard = !req->allow_private;
+	ctx.g.guard = !req->allow_private;
 	timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : LV_WEBHOOK_DEFAULT_TIMEOUT_MS;
 	errbuf[0] = '\0';
 	snprintf(number, sizeof(number), "%" PRId64, req->timestamp);
@@ -340,9 +339,9 @@ int lv_webhook_deliver(const lv_webhook_request *req, lv_webhook_result *result)
 	    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_USERAGENT, user_agent) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, lv_ssrf_open_socket) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &ctx) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, check_peer) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, lv_ssrf_check_peer) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_PREREQDATA, &ctx) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx) != CURLE_OK ||

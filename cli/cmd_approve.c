@@ -1,0 +1,26 @@
+/* lvctl approve ID: approve the storyboard of a task awaiting review. */
+#include "cli.h"
+
+int cmd_approve(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *key_text = NULL, *key_id = NULL, *pos[1];
+	cli_opt opts[] = { CLI_KEY_OPTS(&key_text, &key_id), { CLI_OPT_END, NULL, NULL, NULL, NULL } };
+	const cli_spec spec = { "approve", "ID",
+		                "Approve the storyboard of a task created with --review (status awaiting_review):\n"
+		                "moderation checks it again and generation goes on.  With --json: the task object.",
+		                opts, 1, 1, "task ID" };
+	lv_engine *engine;
+	lv_key *key = NULL;
+	lv_task *task = NULL;
+	size_t npos;
+	int rc;
+
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
+	    (rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+		return rc;
+	if ((rc = lv_task_approve(&task, engine, key, pos[0], NULL, 0)) == LV_OK)
+		rc = cli_print_task(ctx, task);
+	lv_task_free(task);
+	lv_key_free(key);
+	return rc;
+}
