@@ -29,6 +29,7 @@ enum {
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
 	ST_CLAIM_PICK, ST_CLAIM_SET, ST_LEASE_RENEW, ST_LEASE_RELEASE,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS,
 	ST_COUNT
 };
 
@@ -92,6 +93,9 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_OUTBOX_UPDATE] = "UPDATE webhook_outbox SET attempts=?6, next_attempt_at=?7, status=?8, last_error=?9, "
 	                     "last_status=?10, updated_at=?12 WHERE id=?1",
 	[ST_OUTBOX_TASK] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE task_id = ? ORDER BY created_at",
+	/* Both read only the (status, ...) indexes. */
+	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
+	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
 };
 
 typedef struct conn {
@@ -847,6 +851,34 @@ static int sq_outbox_for_task(lv_store_tx *tx, const char *task_id, lv_outbox_re
 	return LV_OK;
 }
 
+static int sq_status_counts(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3])
+{
+	int pass, rc = SQLITE_DONE, i;
+	for (i = 0; i < LV_STORE_STATUS_SLOTS; i++)
+		tasks[i] = 0;
+	outbox[0] = outbox[1] = outbox[2] = 0;
+	for (pass = 0; pass < 2 && rc == SQLITE_DONE; pass++) {
+		sqlite3_stmt *st = stmt(tx, pass ? ST_OUTBOX_COUNTS : ST_TASK_COUNTS);
+		if (!st)
+			return LV_ESTORE;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			if (pass == 0) {
+				lv_task_status v;
+				if (name && lv_task_status_parse(&v, name) == LV_OK && (int)v >= 0 && (int)v < LV_STORE_STATUS_SLOTS)
+					tasks[v] = sqlite3_column_int64(st, 1);
+			} else {
+				int v = name ? lv_outbox_status_parse(name) : -1;
+				if (v >= 0 && v < 3)
+					outbox[v] = sqlite3_column_int64(st, 1);
+			}
+		}
+		sqlite3_reset(st);
+	}
+	lv_error_clear(); /* an unknown status name is skipped, not an error */
+	return rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, "count by status");
+}
+
 /* ---- open, migrate, close --------------------------------------------------------- */
 
 static void sq_close(lv_store *base)
@@ -938,6 +970,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_outbox_due,
 	sq_outbox_update,
 	sq_outbox_for_task,
+	sq_status_counts,
 };
 
 int lv_store_sqlite_open(lv_store **out, const char *path)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #define LV_STORE_OPS_VERSION 1
+#define LV_STORE_STATUS_SLOTS 16 /* room for every lv_task_status */
 
 #define LV_ID_MAX 40
 
@@ -176,6 +177,10 @@ typedef struct lv_store_ops {
 	int (*outbox_due)(lv_store_tx *tx, int64_t now, int limit, lv_outbox_rec **out, size_t *n);
 	int (*outbox_update)(lv_store_tx *tx, const lv_outbox_rec *r);
 	int (*outbox_for_task)(lv_store_tx *tx, const char *task_id, lv_outbox_rec **out, size_t *n);
+
+	/* Optional (NULL: the backend does not count): tasks per status (indexed by lv_task_status) and
+	 * webhook deliveries per outbox status, each one grouped COUNT over an indexed column. */
+	int (*status_counts)(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3]);
 } lv_store_ops;
 
 struct lv_store {
