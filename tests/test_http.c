@@ -1351,6 +1351,22 @@ START_TEST(cors_for_configured_origins_only)
 	ck_assert_int_eq(call(&r, "GET", "/v1/credits", NULL, NULL, ok_origin), 401);
 	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 1);
 	lv_test_response_free(&r);
+	/* Health checks too (answered by the edge on a new connection). */
+	ck_assert_int_eq(call(&r, "GET", "/healthz", NULL, NULL, ok_origin), 200);
+	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 1);
+	lv_test_response_free(&r);
+	{
+		/* And the edge's own refusals: a request without Host, on a raw connection. */
+		char reply[2048];
+		size_t len = 0;
+		int fd = raw_connect(g_srv.port), closed;
+		reply[0] = '\0';
+		raw_send(fd, "GET /v1/credits HTTP/1.1\r\nOrigin: https://app.example\r\n\r\n");
+		raw_read(fd, reply, sizeof(reply), &len, NULL, &closed);
+		close(fd);
+		ck_assert_msg(strstr(reply, "HTTP/1.1 400") && strstr(reply, "Access-Control-Allow-Origin: https://app.example"),
+		              "%s", reply);
+	}
 	/* Any other origin: none. */
 	ck_assert_int_eq(call(&r, "GET", "/v1/credits", &k, NULL, bad_origin), 200);
 	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 0);
