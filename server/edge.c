@@ -56,6 +56,7 @@ typedef struct econn {
 	edir dir[2];       /* 0: client -> upstream, 1: upstream -> client */
 	unsigned cev, uev; /* epoll interest now */
 	size_t drained;
+	char cors[384];    /* CORS header lines for the edge's own answers (server.cors_origins) */
 	ep_tag ctag, utag;
 } econn;
 
@@ -338,11 +339,12 @@ static int format_response(char *out, size_t cap, int status, const char *reason
 static void reject(srv_edge *e, econn *c, int status, const char *reason, const char *code, const char *message,
                    const char *extra)
 {
-	char body[512], resp[1024], id[32];
+	char body[512], resp[1536], id[32], headers[512];
 	int n;
 	srv_request_id(e->srv, id, sizeof(id));
 	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
-	n = format_response(resp, sizeof(resp), status, reason, id, extra, body, 0, 0);
+	snprintf(headers, sizeof(headers), "%s%s", extra ? extra : "", c->cors);
+	n = format_response(resp, sizeof(resp), status, reason, id, headers, body, 0, 0);
 	srv_log(e->srv, SRV_LOG_INFO, "%s %s edge %d %s", id, c->addr, status, message);
 	atomic_fetch_add(&e->rejected, 1);
 	if (n < 0 || send_all(c->cfd, resp, (size_t)n) != 0) {
@@ -361,6 +363,8 @@ typedef struct head {
 	long long cl;
 	const char *rid; /* X-Request-Id */
 	size_t rid_len;
+	const char *origin; /* Origin */
+	size_t origin_len;
 } head;
 
 static int token_in(const char *v, size_t n, const char *token)
@@ -450,6 +454,9 @@ static const char *parse_head(head *h, const char *buf, size_t len, int *too_man
 			h->cl = n;
 		} else if (nl == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
 			h->n_te++;
+		} else if (nl == 6 && !strncasecmp(p, "Origin", 6)) {
+			h->origin = v;
+			h->origin_len = vl;
 		} else if (nl == 12 && !strncasecmp(p, "X-Request-Id", 12)) {
 			h->rid = v;
 			h->rid_len = vl;
@@ -473,6 +480,28 @@ static const char *parse_head(head *h, const char *buf, size_t len, int *too_man
 	return NULL;
 }
 
+/* The CORS lines the edge's own answers carry: as the JSON API's (docs/api.md). */
+static void cors_for(srv_edge *e, econn *c, const head *h)
+{
+	char origin[256];
+	const char *list = e->srv->cors_origins;
+	c->cors[0] = '\0';
+	if (!list || !*list)
+		return;
+	if (h->origin && h->origin_len < sizeof(origin)) {
+		memcpy(origin, h->origin, h->origin_len);
+		origin[h->origin_len] = '\0';
+		if (srv_cors_allowed(e->srv, origin)) {
+			snprintf(c->cors, sizeof(c->cors),
+			         "Vary: Origin\r\nAccess-Control-Allow-Origin: %s\r\n"
+			         "Access-Control-Expose-Headers: X-Request-Id, Retry-After\r\n",
+			         origin);
+			return;
+		}
+	}
+	snprintf(c->cors, sizeof(c->cors), "Vary: Origin\r\n");
+}
+
 static int target_is(const head *h, const char *path)
 {
 	size_t n = strlen(path);
@@ -487,7 +516,7 @@ static int method_is(const head *h, const char *m)
 /* /healthz and /readyz, answered here.  Returns 1 when the connection waits for its next request. */
 static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 {
-	char body[384], resp[1024], id[72];
+	char body[384], resp[1536], id[72], headers[512];
 	int ready = 1, status = 200, keep, n;
 	int64_t started = srv_mono_ms();
 	const char *path = target_is(h, "/healthz") ? "/healthz" : "/readyz";
@@ -520,8 +549,9 @@ static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 		}
 	}
 	keep = h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8) ? !h->close : h->keep_alive;
-	n = format_response(resp, sizeof(resp), status, status == 200 ? "OK" : "Service Unavailable", id,
-	                    status == 503 ? "Retry-After: 1\r\n" : NULL, body, method_is(h, "HEAD"), keep);
+	snprintf(headers, sizeof(headers), "%s%s", status == 503 ? "Retry-After: 1\r\n" : "", c->cors);
+	n = format_response(resp, sizeof(resp), status, status == 200 ? "OK" : "Service Unavailable", id, headers,
+	                    body, method_is(h, "HEAD"), keep);
 	srv_log(e->srv, SRV_LOG_INFO, "%s %.*s %s %d %lldms edge %s", id, (int)h->method_len, h->method, path, status,
 	        (long long)(srv_mono_ms() - started), c->addr);
 	if (n < 0 || send_all(c->cfd, resp, (size_t)n) != 0) {
@@ -569,7 +599,9 @@ static void do_head(srv_edge *e, econn *c)
 				       "headers: larger than 16384 bytes", NULL);
 			return; /* wait for more (edge-triggered: the next byte wakes us) */
 		}
-		if ((msg = parse_head(&h, e->buf, hl, &too_many))) {
+		msg = parse_head(&h, e->buf, hl, &too_many);
+		cors_for(e, c, &h);
+		if (msg) {
 			if (too_many)
 				reject(e, c, 431, "Request Header Fields Too Large", "request_too_large", msg, NULL);
 			else

@@ -138,6 +138,28 @@ static int h_metrics(srv_request *r)
 	PUT("# HELP lvserver_tasks_in_progress Tasks this process's pipeline workers hold now.\n"
 	    "# TYPE lvserver_tasks_in_progress gauge\nlvserver_tasks_in_progress %zu\n",
 	    r->srv->workers ? lv_workers_active(r->srv->workers) : (size_t)0);
+	{
+		/* Store-wide counts: one grouped COUNT per table over an indexed status column. */
+		lv_status_counts sc;
+		if (lv_status_counts_get(&sc, r->srv->engine) == LV_OK) {
+			int v;
+			PUT("# HELP longvideo_tasks Tasks in the store by status (every process, every key).\n"
+			    "# TYPE longvideo_tasks gauge\n");
+			for (v = 0; v < 16 && lv_task_status_name((lv_task_status)v); v++)
+				PUT("longvideo_tasks{status=\"%s\"} %lld\n", lv_task_status_name((lv_task_status)v),
+				    (long long)sc.tasks[v]);
+			PUT("# HELP longvideo_queue_depth Tasks waiting for a worker.\n"
+			    "# TYPE longvideo_queue_depth gauge\nlongvideo_queue_depth %lld\n",
+			    (long long)sc.tasks[LV_TASK_QUEUED]);
+			PUT("# HELP longvideo_webhooks Webhook deliveries in the outbox by outcome.\n"
+			    "# TYPE longvideo_webhooks gauge\nlongvideo_webhooks{outcome=\"pending\"} %lld\n"
+			    "longvideo_webhooks{outcome=\"delivered\"} %lld\nlongvideo_webhooks{outcome=\"failed\"} %lld\n",
+			    (long long)sc.webhooks_pending, (long long)sc.webhooks_delivered, (long long)sc.webhooks_failed);
+		} else {
+			PUT("# the store could not be counted: %s\n", lv_error_last()->message);
+			lv_error_clear();
+		}
+	}
 #undef PUT
 	st = srv_send_text(r, 200, out, len, "text/plain; version=0.0.4; charset=utf-8");
 	free(out);

@@ -1361,6 +1361,22 @@ START_TEST(cors_for_configured_origins_only)
 	ck_assert_int_eq(call(&r, "GET", "/v1/credits", NULL, NULL, ok_origin), 401);
 	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 1);
 	lv_test_response_free(&r);
+	/* Health checks too (answered by the edge on a new connection). */
+	ck_assert_int_eq(call(&r, "GET", "/healthz", NULL, NULL, ok_origin), 200);
+	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 1);
+	lv_test_response_free(&r);
+	{
+		/* And the edge's own refusals: a request without Host, on a raw connection. */
+		char reply[2048];
+		size_t len = 0;
+		int fd = raw_connect(g_srv.port), closed;
+		reply[0] = '\0';
+		raw_send(fd, "GET /v1/credits HTTP/1.1\r\nOrigin: https://app.example\r\n\r\n");
+		raw_read(fd, reply, sizeof(reply), &len, NULL, &closed);
+		close(fd);
+		ck_assert_msg(strstr(reply, "HTTP/1.1 400") && strstr(reply, "Access-Control-Allow-Origin: https://app.example"),
+		              "%s", reply);
+	}
 	/* Any other origin: none. */
 	ck_assert_int_eq(call(&r, "GET", "/v1/credits", &k, NULL, bad_origin), 200);
 	ck_assert_int_eq(count_header(r.headers, "Access-Control-Allow-Origin"), 0);
@@ -1395,6 +1411,8 @@ START_TEST(head_request_ids_metrics_and_readyz)
 	char buf[128];
 	tkey k;
 	make_key(&k, 10000000);
+	ck_assert_int_eq(call(&r, "POST", "/v1/videos", &k, "{\"prompt\":\"counted\",\"duration\":3}", NULL), 202);
+	lv_test_response_free(&r);
 	/* HEAD on GET routes: the GET's status and headers, no body. */
 	ck_assert_int_eq(call(&r, "HEAD", "/v1/credits", &k, NULL, NULL), 200);
 	ck_assert_uint_eq(r.body_len, 0);
@@ -1430,6 +1448,18 @@ START_TEST(head_request_ids_metrics_and_readyz)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_int_ge(atoi(p + strlen("lvserver_http_requests_total{code=\"2xx\"} ")), 3);
 		ck_assert_ptr_nonnull(strstr(r.body, "lvserver_probes_total "));
+		/* Store-wide counts: the test's tasks are in it (other tests of this case made some). */
+		ck_assert_ptr_nonnull(strstr(r.body, "# TYPE longvideo_tasks gauge"));
+		ck_assert_ptr_nonnull(strstr(r.body, "longvideo_tasks{status=\"canceled\"} "));
+		ck_assert_ptr_nonnull(strstr(r.body, "longvideo_webhooks{outcome=\"delivered\"} "));
+		ck_assert_ptr_nonnull(strstr(r.body, "longvideo_queue_depth "));
+		{
+			/* This test's task is counted, whatever status it has reached. */
+			long long sum = 0;
+			for (p = strstr(r.body, "\nlongvideo_tasks{"); p; p = strstr(p + 1, "\nlongvideo_tasks{"))
+				sum += atoll(strchr(p, '}') + 2);
+			ck_assert_int_ge(sum, 1);
+		}
 	}
 	lv_test_response_free(&r);
 }

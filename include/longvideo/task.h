@@ -42,6 +42,18 @@ LV_EXTERN(int) lv_task_status_parse(lv_task_status *out, const char *name);
 /** Non-zero for completed, failed and canceled. */
 LV_EXTERN(int) lv_task_status_is_terminal(lv_task_status status);
 
+/** Counts across the whole store (every key), for monitoring. */
+typedef struct lv_status_counts {
+	int64_t tasks[16];          /**< tasks per status, indexed by lv_task_status */
+	int64_t webhooks_pending;   /**< webhook deliveries waiting for an attempt */
+	int64_t webhooks_delivered; /**< ... answered 2xx */
+	int64_t webhooks_failed;    /**< ... given up after the retry schedule */
+} lv_status_counts;
+
+/** Fill *out with one grouped count per table over an indexed status column (no full scan).
+ *  LV_EINTERNAL when the store backend cannot count. */
+LV_EXTERN(int) lv_status_counts_get(lv_status_counts *out, lv_engine *engine);
+
 #define LV_TASK_REQUEST_VERSION 1
 
 /** A create request.  NULL strings and -1 integers mean "not given" (the default applies). */

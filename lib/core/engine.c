@@ -1,4 +1,5 @@
 #include "core/engine.h"
+#include "longvideo/task.h"
 #include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -452,4 +453,40 @@ int lv_engine_set_public_url(lv_engine *e, const char *url)
 	rc = lv_engine_update_public_url(e, copy);
 	free(copy);
 	return rc;
+}
+
+typedef struct counts_ctx {
+	const lv_store_ops *ops;
+	int64_t tasks[LV_STORE_STATUS_SLOTS];
+	int64_t outbox[3];
+} counts_ctx;
+
+static int counts_tx(lv_store_tx *tx, void *p)
+{
+	counts_ctx *c = p;
+	return c->ops->status_counts(tx, c->tasks, c->outbox);
+}
+
+int lv_status_counts_get(lv_status_counts *out, lv_engine *e)
+{
+	counts_ctx c;
+	size_t i;
+	int rc;
+	if (!out)
+		return lv_error_set(LV_EINVALID, "lv_status_counts_get: out is NULL");
+	memset(out, 0, sizeof(*out));
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	memset(&c, 0, sizeof(c));
+	c.ops = e->store->ops;
+	if (!c.ops->status_counts)
+		return lv_error_set(LV_EINTERNAL, "store %s: cannot count tasks by status", c.ops->name);
+	if ((rc = lv_engine_tx(e, 0, counts_tx, &c)))
+		return rc;
+	for (i = 0; i < sizeof(out->tasks) / sizeof(out->tasks[0]) && i < LV_STORE_STATUS_SLOTS; i++)
+		out->tasks[i] = c.tasks[i];
+	out->webhooks_pending = c.outbox[0];
+	out->webhooks_delivered = c.outbox[1];
+	out->webhooks_failed = c.outbox[2];
+	return LV_OK;
 }

@@ -32,6 +32,7 @@ enum {
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_LEDGER_LIST,
 	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS,
 	ST_COUNT
 };
 
@@ -110,6 +111,9 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_EVENT_LIST] = "SELECT seq, data, created_at FROM task_events WHERE task_id = ?1 AND seq > ?2 "
 	                  "ORDER BY seq LIMIT ?3",
 	[ST_EVENT_FIRST] = "SELECT COALESCE(MIN(seq), 0) FROM task_events WHERE task_id = ?",
+	/* Both read only the (status, ...) indexes. */
+	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
+	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
 };
 
 typedef struct conn {
@@ -1078,6 +1082,34 @@ static int sq_event_first_seq(lv_store_tx *tx, const char *task_id, int64_t *out
 	return one_int(tx, ST_EVENT_FIRST, task_id, out, "read events");
 }
 
+static int sq_status_counts(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3])
+{
+	int pass, rc = SQLITE_DONE, i;
+	for (i = 0; i < LV_STORE_STATUS_SLOTS; i++)
+		tasks[i] = 0;
+	outbox[0] = outbox[1] = outbox[2] = 0;
+	for (pass = 0; pass < 2 && rc == SQLITE_DONE; pass++) {
+		sqlite3_stmt *st = stmt(tx, pass ? ST_OUTBOX_COUNTS : ST_TASK_COUNTS);
+		if (!st)
+			return LV_ESTORE;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			if (pass == 0) {
+				lv_task_status v;
+				if (name && lv_task_status_parse(&v, name) == LV_OK && (int)v >= 0 && (int)v < LV_STORE_STATUS_SLOTS)
+					tasks[v] = sqlite3_column_int64(st, 1);
+			} else {
+				int v = name ? lv_outbox_status_parse(name) : -1;
+				if (v >= 0 && v < 3)
+					outbox[v] = sqlite3_column_int64(st, 1);
+			}
+		}
+		sqlite3_reset(st);
+	}
+	lv_error_clear(); /* an unknown status name is skipped, not an error */
+	return rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, "count by status");
+}
+
 /* ---- open, migrate, close --------------------------------------------------------- */
 
 static void sq_close(lv_store *base)
@@ -1181,6 +1213,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_event_last,
 	sq_event_list,
 	sq_event_first_seq,
+	sq_status_counts,
 };
 
 const char *lv_store_sqlite_statement(int i)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #define LV_STORE_OPS_VERSION 1
+#define LV_STORE_STATUS_SLOTS 16 /* room for every lv_task_status */
 
 #define LV_ID_MAX 40
 
@@ -211,6 +212,9 @@ typedef struct lv_store_ops {
 	int (*event_list)(lv_store_tx *tx, const char *task_id, int64_t after_seq, int limit, lv_event_rec **out,
 	                  size_t *n);
 	int (*event_first_seq)(lv_store_tx *tx, const char *task_id, int64_t *out);
+	/* Optional (NULL: the backend does not count): tasks per status (indexed by lv_task_status) and
+	 * webhook deliveries per outbox status, each one grouped COUNT over an indexed column. */
+	int (*status_counts)(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3]);
 } lv_store_ops;
 
 enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
