@@ -1137,6 +1137,46 @@ START_TEST(pg_lvctl_store_migrate_copies_everything)
 }
 END_TEST
 
+/* lvctl doctor --online: the store check reaches PostgreSQL without changing it. */
+static const lv_doctor_check *doctor_store(lv_doctor **d, const char *spec)
+{
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	char *json = lv_asprintf("{\"store\": \"%s\"}", spec);
+	size_t i;
+	o.data_dir = g_dir;
+	o.config_json = json;
+	o.flags = LV_ENGINE_NO_STORE;
+	ck_assert_msg(lv_engine_open(&e, &o) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(lv_engine_doctor(d, e, LV_DOCTOR_ONLINE), LV_OK);
+	lv_engine_close(e);
+	free(json);
+	for (i = 0; i < lv_doctor_count(*d); i++)
+		if (!strcmp(lv_doctor_get(*d, i)->check, "store"))
+			return lv_doctor_get(*d, i);
+	ck_abort_msg("no store check");
+	return NULL;
+}
+
+START_TEST(pg_doctor_online_checks_the_store)
+{
+	lv_doctor *d = NULL;
+	const lv_doctor_check *c = doctor_store(&d, g_spec);
+	char *v = NULL;
+	ck_assert_int_eq(c->ok, 1);
+	ck_assert_ptr_nonnull(strstr(c->message, "schema version 0"));
+	lv_doctor_free(d);
+	/* Nothing was created. */
+	ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT to_regclass('lv_migrations') IS NULL", &v), 0);
+	ck_assert_str_eq(v, "t");
+	free(v);
+	c = doctor_store(&d, "postgresql://lvtest@127.0.0.1:1/somedb");
+	ck_assert_int_eq(c->ok, 0);
+	ck_assert_ptr_nonnull(strstr(c->message, "host 127.0.0.1 port 1 database somedb"));
+	lv_doctor_free(d);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create(g_server ? "store_pg" : "store_sqlite");
@@ -1158,6 +1198,7 @@ static Suite *store_suite(void)
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
 		tcase_add_test(tc, pg_lvctl_store_migrate_copies_everything);
+		tcase_add_test(tc, pg_doctor_online_checks_the_store);
 	}
 	suite_add_tcase(s, tc);
 	return s;

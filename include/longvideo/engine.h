@@ -79,7 +79,7 @@ typedef struct lv_doctor lv_doctor;
 
 /** One finding of lv_engine_doctor(). */
 typedef struct lv_doctor_check {
-	const char *check;    /**< "stage", "api_key_env", "base_url", "build", "online" */
+	const char *check;    /**< "stage", "api_key_env", "base_url", "build", "online", "store" */
 	const char *provider; /**< the provider concerned, or NULL */
 	int ok;
 	const char *message;  /**< what was found, and what to do when not ok */
@@ -88,7 +88,8 @@ typedef struct lv_doctor_check {
 /**
  * Check the configuration as deployed: the providers every pipeline stage names exist and can serve
  * it, every provider's api_key_env is set, base URLs parse, workflow files load, and, with
- * LV_DOCTOR_ONLINE, that each provider answers.  Returns LV_OK with the findings in *out (also when
+ * LV_DOCTOR_ONLINE, that each provider answers and that a PostgreSQL store can be reached and logged
+ * in to (without changing it).  Returns LV_OK with the findings in *out (also when
  * some checks failed: see lv_doctor_ok()).  Works on an engine opened with LV_ENGINE_NO_STORE.
  */
 LV_EXTERN(int) lv_engine_doctor(lv_doctor **out, lv_engine *engine, unsigned int flags);

@@ -153,6 +153,20 @@ int lv_engine_doctor(lv_doctor **out, lv_engine *e, unsigned int flags)
 	}
 	for (i = 0; i < e->cfg->n_providers && rc == LV_OK; i++)
 		rc = check_provider(d, e, &e->cfg->providers[i], flags);
+	if (rc == LV_OK && (flags & LV_DOCTOR_ONLINE)) {
+		/* The store answers and logs us in (nothing is changed: no migration). */
+		lv_store_open_options so;
+		char smsg[512];
+		int st;
+		memset(&so, 0, sizeof(so));
+		so.spec = e->cfg->store;
+		so.password_env = e->cfg->store_password_env;
+		st = lv_store_check(&so, smsg, sizeof(smsg));
+		if (st == LV_ENOMEM)
+			rc = st;
+		else
+			rc = add(d, "store", NULL, st == LV_OK, smsg);
+	}
 	if (rc == LV_OK)
 		rc = check_storage(d, e);
 	if (rc) {

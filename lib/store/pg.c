@@ -1218,3 +1218,54 @@ fail:
 	pg_close(&s->base);
 	return rc;
 }
+
+int lv_store_pg_check(const lv_store_open_options *opts, char *msg, size_t cap)
+{
+	pg_store *s = lv_calloc(1, sizeof(*s));
+	lv_store_tx *tx = NULL;
+	PGresult *res = NULL;
+	int rc;
+	if (!s)
+		return LV_ENOMEM;
+	s->base.ops = &pg_ops;
+	s->max_open = 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if ((rc = check_uri(s, opts->spec)) == LV_OK && opts->password_env && *opts->password_env) {
+		const char *pw = getenv(opts->password_env);
+		if (!pw || !*pw)
+			rc = lv_error_set(LV_ECONFIG, "config: store_password_env: the environment variable %s is not set",
+			                  opts->password_env);
+		else if (!(s->password = lv_strdup(pw)))
+			rc = LV_ENOMEM;
+	}
+	if (rc == LV_OK && !(s->uri = lv_strdup(opts->spec)))
+		rc = LV_ENOMEM;
+	if (rc == LV_OK && (rc = pg_begin(&s->base, 0, &tx)) == LV_OK) {
+		int v = 0;
+		rc = raw(tx, "SELECT to_regclass('lv_migrations') IS NOT NULL", "read schema version", &res);
+		if (rc == LV_OK) {
+			int have = !strcmp(PQgetvalue(res, 0, 0), "t");
+			PQclear(res);
+			res = NULL;
+			if (have && (rc = raw(tx, "SELECT COALESCE(MAX(version), 0) FROM lv_migrations",
+			                      "read schema version", &res)) == LV_OK)
+				v = (int)col_int(res, 0, 0);
+		}
+		if (rc == LV_OK) {
+			const int latest = (int)(sizeof(lv_pg_migrations) / sizeof(lv_pg_migrations[0]));
+			snprintf(msg, cap, "PostgreSQL at %s: reachable, schema version %d%s", s->where, v,
+			         v == 0 ? " (empty: the first process creates the schema)"
+			         : v < latest ? " (older: the next process to start migrates it)"
+			         : v > latest ? " (newer than this build: upgrade)" : "");
+			if (v > latest)
+				rc = lv_error_set(LV_ESTORE, "%s", msg);
+			PQclear(res);
+		}
+		pg_rollback(tx);
+	}
+	if (rc)
+		snprintf(msg, cap, "%s", lv_error_last()->message);
+	pg_close(&s->base);
+	return rc == LV_EBUSY ? LV_ESTORE : rc;
+}

@@ -3,6 +3,7 @@
 #include "util/error.h"
 #include "util/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +196,25 @@ void lv_event_recs_free(lv_event_rec *a, size_t n)
 	for (i = 0; a && i < n; i++)
 		free(a[i].data);
 	free(a);
+}
+
+int lv_store_check(const lv_store_open_options *opts, char *msg, size_t cap)
+{
+	const char *spec = opts->spec ? opts->spec : "";
+	if (!strncmp(spec, "postgresql://", 13) || !strncmp(spec, "postgres://", 11)) {
+#ifdef LV_WITH_POSTGRES
+		return lv_store_pg_check(opts, msg, cap);
+#endif
+	}
+	if (!strncmp(spec, "sqlite:", 7)) {
+		snprintf(msg, cap, "SQLite store %s (opened by the processes that use it)", spec + 7);
+		return LV_OK;
+	}
+	{
+		lv_store *s = NULL;
+		int rc = lv_store_open_ex(&s, opts); /* refuses with the reason */
+		lv_store_close(s);
+		snprintf(msg, cap, "%s", lv_error_last()->message);
+		return rc ? rc : LV_OK;
+	}
 }

@@ -243,6 +243,12 @@ int lv_store_sqlite_open(lv_store **out, const char *path);
 #ifdef LV_WITH_POSTGRES
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts);
 #endif
+/* Reach the store without changing it (no migration): LV_OK with a line describing it in `msg`
+ * (schema version, where), or an error naming the problem (also in `msg`). */
+int lv_store_check(const lv_store_open_options *opts, char *msg, size_t cap);
+#ifdef LV_WITH_POSTGRES
+int lv_store_pg_check(const lv_store_open_options *opts, char *msg, size_t cap);
+#endif
 
 void lv_key_rec_clear(lv_key_rec *k);
 void lv_task_rec_clear(lv_task_rec *t);
