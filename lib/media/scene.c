@@ -569,7 +569,7 @@ static void make_particles(lv_scene *s, lv_rng *r)
 		break;
 	default:
 		s->part_mode = PART_MOTES;
-		n = 48;
+		n = s->kind == K_COUNTRY || s->kind == K_OPEN ? 140 : 48;
 	}
 	if (s->pal == P_NIGHT && (s->kind == K_CITY || s->kind == K_SEA)) {
 		s->part_mode = PART_MOTES; /* no fireflies over streets and water */
@@ -849,7 +849,9 @@ static int build(lv_scene *s, lv_rng *r)
 		}
 	}
 	/* clouds */
-	s->n_clouds = s->kind == K_STAGE ? 0 : s->pal == P_STORM ? MAX_CLOUDS : 2 + (int)(lv_rng_next(r) % 4);
+	s->n_clouds = s->kind == K_STAGE                                                ? 0
+	              : s->pal == P_STORM || s->kind == K_COUNTRY || s->kind == K_OPEN ? MAX_CLOUDS
+	                                                                                : 2 + (int)(lv_rng_next(r) % 4);
 	for (i = 0; i < s->n_clouds; i++) {
 		cloud *c = &s->clouds[i];
 		c->x = lv_rng_range(r, -0.1f, 1.1f) * (float)s->w;
@@ -864,6 +866,10 @@ static int build(lv_scene *s, lv_rng *r)
 			c->col = lv_rgb_mix(s->sky_mid, s->far, 0.5f);
 			c->vx *= 3.0f;
 			c->s *= 1.5f;
+		} else if (s->kind == K_COUNTRY || s->kind == K_OPEN) {
+			/* wind over open land */
+			c->col = lv_rgb_mix(s->horizon, lv_rgb_make(255, 255, 255), 0.45f);
+			c->vx *= 5.0f;
 		} else
 			c->col = lv_rgb_mix(s->horizon, lv_rgb_make(255, 255, 255), 0.45f);
 		c->shade = lv_rgb_mix(c->col, s->sky_top, 0.35f);
