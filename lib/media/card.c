@@ -1,7 +1,9 @@
 /*
  * The local reference cards.  A character card is a stylised bust whose
- * colours follow the description ("red coat", "silver hair", "蓝色外套") or,
- * failing that, the seed; animal and robot characters get ears or a visor.
+ * colours follow the description, each colour given to the noun it describes
+ * ("red coat", "black bob", "silver pendant", "蓝色外套"), or failing that the
+ * seed; animals get ears and, without clothes, a furry body; robots a visor.
+ * A character card carries no text (it appears inside the shots).
  * A style frame is the film's scenery at rest with its palette and title.
  * Both are deterministic for the same parameters.
  */
@@ -422,7 +424,7 @@ static int character_card(lv_canvas *cv, const lv_card_params *p, const char *fo
 	look L;
 	lv_rng r;
 	float S = fminf((float)cv->w, (float)cv->h);
-	int i, err, band_top;
+	int i, band_top;
 	make_look(&L, p->seed, p->description);
 	lv_rng_seed(&r, lv_hash_mix(p->seed, lv_hash_str(p->title, 0)));
 	gradient(cv, L.bg_top, L.bg_bottom, rows);
@@ -435,8 +437,9 @@ static int character_card(lv_canvas *cv, const lv_card_params *p, const char *fo
 	band_top = (int)((float)cv->h * 0.86f);
 	lv_draw_glow(cv, (float)cv->w * 0.5f, (float)cv->h * 0.4f, 0.55f * S, 0.55f * S, lv_canvas_color(cv, L.glow), 95);
 	draw_character(cv, &L, (float)band_top * 1.08f);
-	err = title_band(cv, p->title, font, 0.065f, 1, &band_top);
-	return err;
+	/* no name on the card: it stands in the shots, where no text is drawn */
+	(void)font;
+	return LV_OK;
 }
 
 static int style_frame(lv_canvas *cv, const lv_card_params *p, const char *font)
