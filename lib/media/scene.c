@@ -128,7 +128,7 @@ static const keyword time_words[] = {
 	{ "\xe6\x97\xa5\xe5\x87\xba", T_DAWN, 3 } /* 日出 */, { "\xe6\xb8\x85\xe6\x99\xa8", T_DAWN, 3 } /* 清晨 */,
 	{ "\xe6\x97\xa9\xe6\x99\xa8", T_DAWN, 3 } /* 早晨 */, { "\xe6\x8b\x82\xe6\x99\x93", T_DAWN, 3 } /* 拂晓 */,
 	{ "\xe6\x97\xa9\xe4\xb8\x8a", T_DAWN, 3 } /* 早上 */, { "\xe6\x9c\x9d\xe9\x98\xb3", T_DAWN, 3 } /* 朝阳 */,
-	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */,
+	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAWN, 2 } /* 上午 */,
 	{ "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
 	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_DAY, 3 }, { "mediod\xc3\xad" "a", T_DAY, 3 },
 	{ "mittag", T_DAY, 3 }, { "mezzogiorno", T_DAY, 3 },

@@ -779,10 +779,14 @@ static void plan_light(film *fm)
 	if (climax == n) /* no high point (short films): the key moment is at the end */
 		climax = n - 1;
 	if (timelapse) {
-		before = key < 0 ? 4 : 2;
-		if (key < 0)
+		/* a time of day named in the prompt stays that time of day: the light builds up to it and
+		 * moves one step on (before dawn -> sunrise -> morning), never on to another part of the day */
+		int named = key >= 0;
+		before = named ? 2 : 4;
+		if (!named)
 			key = 6; /* day into night: the sunset at the high point */
-		after = key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key;
+		after = named ? (key + 1 <= LV_LEX_PHASES - 1 ? 1 : 0)
+		              : (key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key);
 	} else if (key >= 0) {
 		before = 1;
 		after = 0;
