@@ -184,7 +184,7 @@ static int build_sprite(lv_image *out, const lv_canvas *like, const char *path, 
 /* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1). */
 static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit)
 {
-	float target = fminf(0.5f * (float)H, (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
+	float target = fminf(fminf(0.5f * (float)H, 0.6f * (float)W), (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
 	int i;
 	for (i = 0; i < n; i++) {
 		sp[i].scale = target / (float)sp[i].img.h;
@@ -263,8 +263,8 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		goto done;
 	parse_camera(&cam, params->camera, sqrtf((float)W * (float)H), (float)H);
 
-	/* the figures stand on the near ground, with room below for subtitles and a tilt */
-	ground = 0.86f * (float)H;
+	/* the figures stand on the near ground, clear of the subtitles' band below (higher in portrait) */
+	ground = (H > W ? 0.72f : 0.84f) * (float)H;
 	for (i = 0; i < (int)params->n_references && n_sp < MAX_SPRITES; i++) {
 		const char *ref = params->references[i];
 		if (!ref || !*ref)
