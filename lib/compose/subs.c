@@ -141,6 +141,22 @@ static int units_of(const char *text, size_t a, size_t b)
 	return u;
 }
 
+/* 1 if text[a, e) ends (before spaces) on punctuation: ", . ; : ! ?" or the CJK ones. */
+static int after_punct(const char *t, size_t a, size_t e)
+{
+	static const char *const cjk[] = { "\xef\xbc\x8c", "\xe3\x80\x82", "\xe3\x80\x81", "\xef\xbc\x81",
+		                           "\xef\xbc\x9f", "\xef\xbc\x9b", "\xef\xbc\x9a", NULL }; /* ，。、！？；： */
+	const char *const *c;
+	while (e > a && t[e - 1] == ' ')
+		e--;
+	if (e > a && strchr(",.;:!?", t[e - 1]))
+		return 1;
+	for (c = cjk; *c; c++)
+		if (e >= a + 3 && !strncmp(t + e - 3, *c, 3))
+			return 1;
+	return 0;
+}
+
 /* Append text[a, b) trimmed of spaces. */
 static int put_trimmed(lv_buf *b, const char *text, size_t a, size_t e)
 {
@@ -152,7 +168,7 @@ static int put_trimmed(lv_buf *b, const char *text, size_t a, size_t e)
 }
 
 /* Split one cue into pieces of at most two lines of `units` each, appended to out (capacity grows). */
-static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units)
+static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units, int max_lines)
 {
 	const char *t = c->text;
 	size_t len = strlen(t), pos = 0, i, first = out->n, total = 0;
@@ -162,6 +178,8 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 		return LV_ENOMEM;
 	pthread_once(&unibreak_once, unibreak_init);
 	set_linebreaks_utf8((const utf8_t *)t, len, NULL, brks);
+	if (units_of(t, 0, len) * 5 < (int)len * 4 && units > 32)
+		units = 32; /* mostly wide (CJK) text: at most 16 characters a line */
 	while (pos < len && rc == LV_OK) {
 		lv_buf piece = LV_BUF_INIT;
 		int line;
@@ -169,22 +187,27 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 			pos++;
 		if (pos >= len)
 			break;
-		for (line = 0; line < 2 && pos < len && rc == LV_OK; line++) {
+		for (line = 0; line < max_lines && pos < len && rc == LV_OK; line++) {
 			/* the longest run from pos ending at an allowed break that fits */
-			size_t end = pos, q, last_ok = 0;
+			size_t end = pos, q, last_ok = 0, punct_ok = 0;
 			int must = 0, sentence_end;
 			for (q = pos; q < len; q++) {
+				int u;
 				if (brks[q] != LINEBREAK_ALLOWBREAK && brks[q] != LINEBREAK_MUSTBREAK)
 					continue;
-				if (units_of(t, pos, q + 1) - (t[q] == ' ' ? 1 : 0) > units)
+				u = units_of(t, pos, q + 1) - (t[q] == ' ' ? 1 : 0);
+				if (u > units)
 					break;
 				last_ok = q + 1;
+				/* a break after punctuation past the line's middle is kept over a later one */
+				if (u * 2 >= units && after_punct(t, pos, q + 1))
+					punct_ok = q + 1;
 				if (brks[q] == LINEBREAK_MUSTBREAK && q + 1 < len) {
 					must = 1;
 					break;
 				}
 			}
-			end = last_ok;
+			end = punct_ok && last_ok < len ? punct_ok : last_ok;
 			if (!end) {
 				/* one unbreakable run longer than a line: cut it by width */
 				uint32_t cp;
@@ -241,6 +264,13 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 	free(brks);
 	if (rc != LV_OK)
 		return rc;
+	if (max_lines > 1 && out->n > first && (c->end - c->start) / (double)(out->n - first) > 7.0) {
+		/* pieces on screen longer than 7 s: one line each instead */
+		for (i = first; i < out->n; i++)
+			free((char *)out->cues[i].text);
+		out->n = first;
+		return split_cue(out, cap, c, units, 1);
+	}
 	/* share the cue's time by length */
 	for (i = first; i < out->n; i++)
 		total += (size_t)units_of(out->cues[i].text, 0, strlen(out->cues[i].text)) + 2;
@@ -291,7 +321,7 @@ int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, doub
 			sorted[i].end = sorted[i + 1].start;
 	for (i = 0; i < k && rc == LV_OK; i++)
 		if (sorted[i].end > sorted[i].start)
-			rc = split_cue(out, &cap, &sorted[i], line_units);
+			rc = split_cue(out, &cap, &sorted[i], line_units, 2);
 	free(sorted);
 	if (rc != LV_OK)
 		lv_cues_free(out);

@@ -395,7 +395,8 @@ static char *en_short_subject(const char *topic)
 				goto fail;
 			for (i = 0; i < len; i++) {
 				char c = p[i];
-				if (!lv_ltext_is_alnum((unsigned char)c) && c != '-' && c != '\'')
+				/* letters of any script (UTF-8 bytes >= 0x80) belong to the word: "pêcheur" */
+				if (!lv_ltext_is_alnum((unsigned char)c) && c != '-' && c != '\'' && (unsigned char)c < 0x80)
 					break;
 				if (c >= 'A' && c <= 'Z' && n == 0 && i == 0 && p == topic)
 					c = (char)(c - 'A' + 'a');
@@ -1293,7 +1294,7 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	size_t from[LINES_MAX] = { 0 };
 	size_t nc = 0, k, pick = (size_t)-1;
 	size_t good[LINES_MAX], ng = 0;
-	int fresh;
+	int fresh, round;
 	memset(&sl, 0, sizeof(sl));
 	sl.v['S'] = fm->subject;
 	sl.v['d'] = s->detail->noun[fm->L];
@@ -1353,10 +1354,11 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 			free(cand[k]);
 	if (pick == (size_t)-1)
 		return "";
-	if (est[pick] < target * 0.5 && s->role != R_CLIMAX) {
-		/* room for a second sentence: the first supplement (from a seeded start) that fits */
+	for (round = 0; round < 2 && est[pick] < target * 0.7 && s->role != R_CLIMAX; round++) {
+		/* room for another sentence (narration should fill most of the shot): the first
+		 * supplement (from a seeded start) that fits */
 		const char *const *more = fm->L == ZH ? zh_more : en_more;
-		size_t nm = 0, start;
+		size_t nm = 0, start, before = strlen(cand[pick]);
 		while (more[nm])
 			nm++;
 		start = rng_below(&fm->r, nm);
@@ -1381,11 +1383,14 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 				free(extra);
 				free(cand[pick]);
 				cand[pick] = both;
+				est[pick] = lv_speech_estimate_seconds(both, fm->language);
 				break;
 			}
 			free(extra);
 			free(both);
 		}
+		if (strlen(cand[pick]) == before)
+			break; /* nothing more fits */
 	}
 	fm->tmpl_used[s->role] |= 1u << from[pick];
 	if (!keep(fm, cand[pick]))
