@@ -8,7 +8,7 @@ LV_DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libcjson-dev libsqlite3-dev sqlite3 libssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
   libcivetweb-dev check libsubunit-dev
-  libespeak-ng-dev espeak-ng-data
+  libespeak-ng-dev espeak-ng-data libunibreak-dev
   fonts-wqy-microhei fonts-dejavu-core
   curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev

@@ -538,6 +538,54 @@ START_TEST(speech_estimate_counts_every_script)
 }
 END_TEST
 
+/* 1 if the text ends on a word that cannot end a phrase ("named.", "the.", "of."). */
+static int ends_mid_phrase(const char *t)
+{
+	static const char *const weak[] = { " named", " called", " the", " a", " an", " of", " and", " to", " in the",
+		                            " with", " who", NULL };
+	size_t n = strlen(t), k;
+	const char *const *w;
+	while (n && (t[n - 1] == '.' || t[n - 1] == ' ' || t[n - 1] == '!' || t[n - 1] == '?'))
+		n--;
+	for (w = weak; *w; w++) {
+		k = strlen(*w);
+		if (n >= k && !strncasecmp(t + n - k, *w, k))
+			return 1;
+	}
+	return 0;
+}
+
+/* Prompts with named characters: the names are kept exactly, and no shot text ends mid-phrase. */
+START_TEST(names_kept_and_no_phrase_cut)
+{
+	static const struct {
+		const char *prompt, *lang, *name;
+	} table[] = {
+		{ "A lighthouse keeper named Ada watches a storm roll in", "en", "Ada" },
+		{ "An old fisherman named Tomas sails out at dawn to catch one last fish", "en", "Tomas" },
+		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube", "fr", "Tomas" },
+	};
+	int secs[4] = { 8, 8, 7, 7 };
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		char *text = NULL;
+		cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, 4, 0, &text), *shot;
+		ck_assert_msg(strstr(text, table[i].name) != NULL, "'%s': the name %s is lost", table[i].prompt,
+		              table[i].name);
+		cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+		{
+			const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shot, "visual"));
+			const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shot, "narration"));
+			ck_assert_msg(v && !ends_mid_phrase(v), "'%s': visual ends mid-phrase: %s", table[i].prompt, v);
+			ck_assert_msg(!n || !ends_mid_phrase(n), "'%s': narration ends mid-phrase: %s", table[i].prompt, n);
+			ck_assert_msg(!n || !strstr(n, " named.") , "'%s': narration '%s'", table[i].prompt, n);
+		}
+		cJSON_Delete(sb);
+		free(text);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("local_script");
@@ -555,6 +603,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, random_prompts_never_break_the_writer);
 	tcase_add_test(tc, bad_requests_are_refused);
 	tcase_add_test(tc, speech_estimate_counts_every_script);
+	tcase_add_test(tc, names_kept_and_no_phrase_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }

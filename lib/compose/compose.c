@@ -260,11 +260,14 @@ static int finish(comp *c, lv_compose_stats *stats)
 	if (rc == LV_OK)
 		rc = film_duration(&duration, c->tmp_path);
 	if (rc == LV_OK)
-		rc = lv_thumbnail_write(c->tmp_path, duration / 3.0, thumb_tmp);
+		rc = lv_thumbnail_write(c->tmp_path,
+		                        job->thumbnail_at > 0 && job->thumbnail_at < duration ? job->thumbnail_at
+		                                                                             : duration / 3.0,
+		                        thumb_tmp);
 	if (rc == LV_OK)
 		rc = report(c, 0.98);
 	if (rc == LV_OK && subs)
-		rc = lv_subtitles_write(job->cues, job->n_cues, srt_tmp, vtt_tmp);
+		rc = lv_subtitles_write(c->cues.cues, c->cues.n, srt_tmp, vtt_tmp);
 	if (rc == LV_OK)
 		rc = report(c, 0.99); /* the last chance to cancel */
 	if (rc == LV_OK)
@@ -327,9 +330,10 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	rc = report(&c, 0.0);
 	if (rc == LV_OK)
 		rc = lv_video_plan_make(&c.plan, job);
-	if (rc == LV_OK && job->subtitles == LV_SUBS_SOFT)
+	if (rc == LV_OK && job->subtitles != LV_SUBS_NONE)
 		rc = lv_cues_prepare(&c.cues, job->cues, job->n_cues,
-		                     (double)c.plan.total_frames / av_q2d(c.plan.fps));
+		                     (double)c.plan.total_frames / av_q2d(c.plan.fps),
+		                     job->subtitles == LV_SUBS_BURN ? lv_burn_line_units(job->width, job->height) : 42);
 	if (rc == LV_OK)
 		rc = lv_random_base62(rnd, 12);
 	if (rc == LV_OK) {

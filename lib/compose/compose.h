@@ -48,6 +48,7 @@ typedef struct lv_compose_job {
 	const char *font_file;       /* font for burned subtitles (may be NULL: fontconfig default) */
 	const char *out_dir;         /* existing directory: final.mp4, final.srt, final.vtt, thumbnail.jpg
 	                              * (hidden .final-* work files live there while composing and are removed) */
+	double thumbnail_at;         /* seconds into the film of the thumbnail's frame; <= 0: a third of the way */
 	double target_lufs;          /* e.g. -16 */
 	double true_peak_db;         /* e.g. -1.5 */
 	/* Called now and then with 0..1; a non-zero return cancels (LV_ECANCELED). May be NULL. */

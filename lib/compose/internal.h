@@ -141,13 +141,19 @@ void lv_audio_free(lv_audio *a);
 
 /* ---- subs.c ---- */
 
-/* Validated, time-ordered cues clipped to the film, for mov_text and drawing. */
+/*
+ * Validated, time-ordered cues clipped to the film, for mov_text, the .srt/.vtt and drawing, split
+ * into readable pieces: at most 2 lines of at most `line_units` (0: 42) units, a Latin character
+ * counting 1 and a wide (CJK) one 2, lines broken where UAX #14 allows (libunibreak); a long cue
+ * becomes several in sequence, its time shared by length, each at least 0.8 s where the cue
+ * allows and at most 7 s.
+ */
 typedef struct lv_cue_list {
-	lv_compose_cue *cues; /* texts point into the job */
+	lv_compose_cue *cues; /* texts owned by the list */
 	size_t n;
 } lv_cue_list;
 
-int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds);
+int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units);
 void lv_cues_free(lv_cue_list *l);
 /* mov_text (tx3g) sample description and one sample. */
 int lv_movtext_extradata(AVCodecParameters *par);
@@ -162,7 +168,10 @@ const char *lv_lang_iso639_2(const char *bcp47);
 typedef struct lv_burn {
 	AVFilterGraph *graph;
 	AVFilterContext *src, *sink;
+	char *ass_path; /* the generated .ass drawn by libass (removed by lv_burn_close) */
 } lv_burn;
+/* Units per subtitle line that fit a w x h frame at the burned style's size (<= 42). */
+int lv_burn_line_units(int w, int h);
 int lv_burn_open(lv_burn *out, const lv_cue_list *cues, double t0, double t1, int w, int h, AVRational fps,
                  const char *font_file);
 void lv_burn_close(lv_burn *b);

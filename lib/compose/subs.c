@@ -7,10 +7,13 @@
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/opt.h>
+#include <linebreak.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- SRT / VTT ---- */
 
@@ -115,40 +118,221 @@ static int cmp_cue(const void *a, const void *b)
 	return 0;
 }
 
-int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds)
+/* Length of the UTF-8 sequence at s and its code point. */
+static size_t utf8_next(const char *s, uint32_t *cp);
+static int is_wide(uint32_t c);
+
+static pthread_once_t unibreak_once = PTHREAD_ONCE_INIT;
+
+static void unibreak_init(void)
 {
-	size_t i, k = 0;
+	init_linebreak();
+}
+
+/* Width units of text[a, b): wide characters 2, others 1. */
+static int units_of(const char *text, size_t a, size_t b)
+{
+	int u = 0;
+	while (a < b) {
+		uint32_t c;
+		a += utf8_next(text + a, &c);
+		u += is_wide(c) ? 2 : 1;
+	}
+	return u;
+}
+
+/* 1 if text[a, e) ends (before spaces) on punctuation: ", . ; : ! ?" or the CJK ones. */
+static int after_punct(const char *t, size_t a, size_t e)
+{
+	static const char *const cjk[] = { "\xef\xbc\x8c", "\xe3\x80\x82", "\xe3\x80\x81", "\xef\xbc\x81",
+		                           "\xef\xbc\x9f", "\xef\xbc\x9b", "\xef\xbc\x9a", NULL }; /* ，。、！？；： */
+	const char *const *c;
+	while (e > a && t[e - 1] == ' ')
+		e--;
+	if (e > a && strchr(",.;:!?", t[e - 1]))
+		return 1;
+	for (c = cjk; *c; c++)
+		if (e >= a + 3 && !strncmp(t + e - 3, *c, 3))
+			return 1;
+	return 0;
+}
+
+/* Append text[a, b) trimmed of spaces. */
+static int put_trimmed(lv_buf *b, const char *text, size_t a, size_t e)
+{
+	while (a < e && (text[a] == ' ' || text[a] == '\n'))
+		a++;
+	while (e > a && (text[e - 1] == ' ' || text[e - 1] == '\n'))
+		e--;
+	return lv_buf_put(b, text + a, e - a);
+}
+
+/* Split one cue into pieces of at most two lines of `units` each, appended to out (capacity grows). */
+static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units, int max_lines)
+{
+	const char *t = c->text;
+	size_t len = strlen(t), pos = 0, i, first = out->n, total = 0;
+	char *brks = lv_malloc(len + 1);
+	int rc = LV_OK;
+	if (!brks)
+		return LV_ENOMEM;
+	pthread_once(&unibreak_once, unibreak_init);
+	set_linebreaks_utf8((const utf8_t *)t, len, NULL, brks);
+	if (units_of(t, 0, len) * 5 < (int)len * 4 && units > 32)
+		units = 32; /* mostly wide (CJK) text: at most 16 characters a line */
+	while (pos < len && rc == LV_OK) {
+		lv_buf piece = LV_BUF_INIT;
+		int line;
+		while (pos < len && (t[pos] == ' ' || t[pos] == '\n'))
+			pos++;
+		if (pos >= len)
+			break;
+		for (line = 0; line < max_lines && pos < len && rc == LV_OK; line++) {
+			/* the longest run from pos ending at an allowed break that fits */
+			size_t end = pos, q, last_ok = 0, punct_ok = 0;
+			int must = 0, sentence_end;
+			for (q = pos; q < len; q++) {
+				int u;
+				if (brks[q] != LINEBREAK_ALLOWBREAK && brks[q] != LINEBREAK_MUSTBREAK)
+					continue;
+				u = units_of(t, pos, q + 1) - (t[q] == ' ' ? 1 : 0);
+				if (u > units)
+					break;
+				last_ok = q + 1;
+				/* a break after punctuation past the line's middle is kept over a later one */
+				if (u * 2 >= units && after_punct(t, pos, q + 1))
+					punct_ok = q + 1;
+				if (brks[q] == LINEBREAK_MUSTBREAK && q + 1 < len) {
+					must = 1;
+					break;
+				}
+			}
+			end = punct_ok && last_ok < len ? punct_ok : last_ok;
+			if (!end) {
+				/* one unbreakable run longer than a line: cut it by width */
+				uint32_t cp;
+				for (end = pos; end < len;) {
+					size_t k = utf8_next(t + end, &cp);
+					if (units_of(t, pos, end + k) > units)
+						break;
+					end += k;
+				}
+				if (end == pos)
+					end += utf8_next(t + pos, &cp);
+			}
+			if (line && rc == LV_OK)
+				rc = lv_buf_puts(&piece, "\n");
+			if (rc == LV_OK)
+				rc = put_trimmed(&piece, t, pos, end);
+			pos = end;
+			(void)must; /* a mandatory break ends the line; the piece may take one more */
+			/* a sentence that ends here ends the piece too, when the next would not fit beside it */
+			{
+				size_t le = end;
+				while (le > pos && t[le - 1] == ' ')
+					le--;
+				sentence_end = le > pos && (strchr(".!?", t[le - 1]) ||
+				                            (le >= pos + 3 && (!strncmp(t + le - 3, "\xe3\x80\x82", 3) ||
+				                                               !strncmp(t + le - 3, "\xef\xbc\x81", 3) ||
+				                                               !strncmp(t + le - 3, "\xef\xbc\x9f", 3))));
+			}
+			if (sentence_end && line == 0) {
+				size_t nx = end;
+				while (nx < len && brks[nx] != LINEBREAK_ALLOWBREAK && brks[nx] != LINEBREAK_MUSTBREAK)
+					nx++;
+				if (units_of(t, end, nx < len ? nx + 1 : len) > units / 2)
+					break;
+			}
+		}
+		if (rc == LV_OK && out->n >= *cap) {
+			size_t nc = *cap * 2 + 8;
+			lv_compose_cue *g = realloc(out->cues, nc * sizeof(*g));
+			if (!g)
+				rc = LV_ENOMEM;
+			else {
+				out->cues = g;
+				*cap = nc;
+			}
+		}
+		if (rc == LV_OK && piece.len) {
+			out->cues[out->n].text = lv_buf_detach(&piece);
+			out->cues[out->n].start = out->cues[out->n].end = 0;
+			out->n++;
+		}
+		lv_buf_free(&piece);
+	}
+	free(brks);
+	if (rc != LV_OK)
+		return rc;
+	if (max_lines > 1 && out->n > first && (c->end - c->start) / (double)(out->n - first) > 7.0) {
+		/* pieces on screen longer than 7 s: one line each instead */
+		for (i = first; i < out->n; i++)
+			free((char *)out->cues[i].text);
+		out->n = first;
+		return split_cue(out, cap, c, units, 1);
+	}
+	/* share the cue's time by length */
+	for (i = first; i < out->n; i++)
+		total += (size_t)units_of(out->cues[i].text, 0, strlen(out->cues[i].text)) + 2;
+	{
+		double t0 = c->start, span = c->end - c->start;
+		for (i = first; i < out->n; i++) {
+			double share = (double)((size_t)units_of(out->cues[i].text, 0, strlen(out->cues[i].text)) + 2) /
+			               (double)(total ? total : 1);
+			out->cues[i].start = t0;
+			t0 += span * share;
+			out->cues[i].end = i + 1 == out->n ? c->end : t0;
+		}
+	}
+	return LV_OK;
+}
+
+int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units)
+{
+	size_t i, k = 0, cap = 0;
+	lv_compose_cue *sorted;
+	int rc = LV_OK;
 	out->cues = NULL;
 	out->n = 0;
+	if (line_units <= 0 || line_units > 42)
+		line_units = 42;
 	for (i = 0; i < n; i++) {
-		int rc = check_cue(&cues[i], i);
+		rc = check_cue(&cues[i], i);
 		if (rc != LV_OK)
 			return rc;
 	}
 	if (n == 0)
 		return LV_OK;
-	out->cues = lv_calloc(n, sizeof(*out->cues));
-	if (!out->cues)
+	sorted = lv_calloc(n, sizeof(*sorted));
+	if (!sorted)
 		return LV_ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (cues[i].start >= film_seconds)
 			continue;
-		out->cues[k] = cues[i];
-		if (out->cues[k].end > film_seconds)
-			out->cues[k].end = film_seconds;
+		sorted[k] = cues[i];
+		if (sorted[k].end > film_seconds)
+			sorted[k].end = film_seconds;
 		k++;
 	}
-	qsort(out->cues, k, sizeof(*out->cues), cmp_cue);
+	qsort(sorted, k, sizeof(*sorted), cmp_cue);
 	/* One cue at a time in a text track: an overlapped cue ends where the next begins. */
 	for (i = 0; i + 1 < k; i++)
-		if (out->cues[i].end > out->cues[i + 1].start)
-			out->cues[i].end = out->cues[i + 1].start;
-	out->n = k;
-	return LV_OK;
+		if (sorted[i].end > sorted[i + 1].start)
+			sorted[i].end = sorted[i + 1].start;
+	for (i = 0; i < k && rc == LV_OK; i++)
+		if (sorted[i].end > sorted[i].start)
+			rc = split_cue(out, &cap, &sorted[i], line_units, 2);
+	free(sorted);
+	if (rc != LV_OK)
+		lv_cues_free(out);
+	return rc;
 }
 
 void lv_cues_free(lv_cue_list *l)
 {
+	size_t i;
+	for (i = 0; l->cues && i < l->n; i++)
+		free((char *)l->cues[i].text);
 	free(l->cues);
 	l->cues = NULL;
 	l->n = 0;
@@ -228,7 +412,6 @@ const char *lv_lang_iso639_2(const char *tag)
 
 /* ---- burned-in cues ---- */
 
-/* Length of the UTF-8 sequence at s and its code point. */
 static size_t utf8_next(const char *s, uint32_t *cp)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -260,65 +443,6 @@ static int is_wide(uint32_t c)
 	       (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd);
 }
 
-/* Approximate advance in em: wide (CJK) characters are square, others about half. */
-static double char_em(uint32_t c)
-{
-	if (is_wide(c))
-		return 1.0;
-	if (c == ' ')
-		return 0.3;
-	return 0.56;
-}
-
-/*
- * Break text into lines no wider than max_em: at explicit newlines, at spaces, and between
- * wide characters (CJK has no spaces).  Lines are appended to `lines`, separated by '\n'.
- */
-static int wrap_text(lv_buf *lines, const char *text, double max_em)
-{
-	const char *p = text;
-	while (*p) {
-		/* One explicit line: [p, eol). */
-		const char *eol = strchr(p, '\n');
-		if (!eol)
-			eol = p + strlen(p);
-		while (p < eol) {
-			const char *q = p, *brk = NULL;
-			double w = 0;
-			while (q < eol) {
-				uint32_t c;
-				size_t n = utf8_next(q, &c);
-				if (c == ' ')
-					brk = q;
-				else if (is_wide(c) && q > p)
-					brk = q;
-				w += char_em(c);
-				if (w > max_em && q > p)
-					break;
-				q += n;
-			}
-			if (q < eol && brk && brk > p)
-				q = brk;
-			{
-				const char *end = q;
-				while (end > p && (end[-1] == ' ' || end[-1] == '\r'))
-					end--;
-				if (end > p) {
-					if (lines->len && lv_buf_puts(lines, "\n") != LV_OK)
-						return LV_ENOMEM;
-					if (lv_buf_put(lines, p, (size_t)(end - p)) != LV_OK)
-						return LV_ENOMEM;
-				}
-			}
-			p = q;
-			while (p < eol && *p == ' ')
-				p++;
-		}
-		p = *eol ? eol + 1 : eol;
-	}
-	return LV_OK;
-}
-
 static int link_new(AVFilterGraph *g, AVFilterContext **prev, const char *name, const char *inst, const char *args)
 {
 	AVFilterContext *f = NULL;
@@ -333,93 +457,80 @@ static int link_new(AVFilterGraph *g, AVFilterContext **prev, const char *name, 
 	return LV_OK;
 }
 
-/* One drawtext filter for one line of one cue, its text set as an option (no escaping involved). */
-static int add_line(AVFilterGraph *g, AVFilterContext **prev, const char *line, const lv_compose_cue *c, int h,
-                    int line_no, int n_lines, const char *font_file)
+/* The burned style's font size for a w x h frame, in pixels. */
+static int burn_font_px(int w, int h)
 {
-	const AVFilter *dt = avfilter_get_by_name("drawtext");
-	AVFilterContext *f;
-	char eb[AV_ERROR_MAX_STRING_SIZE], buf[160];
-	int fs = h / 16 > 12 ? h / 16 : 12, lh = fs * 13 / 10, margin = h / 14;
-	int err;
-	if (!dt)
-		return lv_error_set(LV_EINTERNAL, "subtitles: this FFmpeg has no drawtext filter");
-	f = avfilter_graph_alloc_filter(g, dt, NULL);
-	if (!f)
-		return lv_error_nomem();
-	err = av_opt_set(f->priv, "text", line, 0);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "expansion", "none", 0);
-	if (err >= 0 && font_file && *font_file)
-		err = av_opt_set(f->priv, "fontfile", font_file, 0);
-	else if (err >= 0)
-		err = av_opt_set(f->priv, "font", "Sans", 0);
-	snprintf(buf, sizeof(buf), "%d", fs);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "fontsize", buf, 0);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "fontcolor", "white", 0);
-	if (err >= 0)
-		err = av_opt_set_int(f->priv, "borderw", fs / 14 > 1 ? fs / 14 : 1, 0);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "bordercolor", "black@0.8", 0);
-	if (err >= 0)
-		err = av_opt_set_int(f->priv, "box", 1, 0);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "boxcolor", "black@0.45", 0);
-	if (err >= 0)
-		err = av_opt_set_int(f->priv, "boxborderw", fs / 5, 0);
-	if (err >= 0)
-		err = av_opt_set(f->priv, "x", "(w-text_w)/2", 0);
-	if (err >= 0) {
-		snprintf(buf, sizeof(buf), "%d", h - margin - (n_lines - line_no) * lh);
-		err = av_opt_set(f->priv, "y", buf, 0);
-	}
-	if (err >= 0) {
-		snprintf(buf, sizeof(buf), "gte(t,%.4f)*lt(t,%.4f)", c->start, c->end);
-		err = av_opt_set(f, "enable", buf, 0);
-	}
-	if (err >= 0)
-		err = avfilter_init_str(f, NULL);
-	if (err < 0)
-		return lv_error_set(LV_EINTERNAL, "subtitles: cannot set up drawtext for cue at %.3f s (font %s): %s",
-		                    c->start, font_file ? font_file : "Sans", lv_av_err(eb, err));
-	err = avfilter_link(*prev, 0, f, 0);
-	if (err < 0)
-		return lv_error_set(LV_EINTERNAL, "subtitles: cannot link drawtext: %s", lv_av_err(eb, err));
-	*prev = f;
-	return LV_OK;
+	int s = w < h ? w : h, fs = (int)lrint(0.055 * s);
+	return fs < 12 ? 12 : fs;
 }
 
-static int add_cue(AVFilterGraph *g, AVFilterContext **prev, const lv_compose_cue *c, int w, int h,
-                   const char *font_file)
+int lv_burn_line_units(int w, int h)
 {
-	lv_buf lines = LV_BUF_INIT;
-	int fs = h / 16 > 12 ? h / 16 : 12, n_lines = 0, i = 0, rc;
-	const char *p;
-	rc = wrap_text(&lines, c->text, (w * 0.88) / fs);
-	if (rc != LV_OK || !lines.data) {
-		lv_buf_free(&lines);
-		return rc;
-	}
-	n_lines = 1;
-	for (p = lines.data; *p; p++)
-		n_lines += *p == '\n';
-	for (p = lines.data; rc == LV_OK && *p; i++) {
-		const char *eol = strchr(p, '\n');
-		size_t n = eol ? (size_t)(eol - p) : strlen(p);
-		char *line = lv_strndup(p, n);
-		if (!line) {
-			rc = LV_ENOMEM;
-			break;
+	/* the safe area is the middle 80 % of the width; a Latin character is about 0.5 em */
+	int u = (int)(0.8 * w / (0.52 * burn_font_px(w, h)));
+	return u > 42 ? 42 : u < 8 ? 8 : u;
+}
+
+/* The family asked of fontconfig for the font file's script, or a sans default (libass falls back
+ * per glyph through fontconfig for scripts the family lacks). */
+static const char *burn_family(const char *font_file)
+{
+	if (font_file && (strstr(font_file, "wqy") || strstr(font_file, "CJK") || strstr(font_file, "Noto")))
+		return strstr(font_file, "wqy") ? "WenQuanYi Micro Hei" : "Noto Sans CJK SC";
+	return "DejaVu Sans";
+}
+
+static void ass_time(char out[16], double t)
+{
+	int64_t cs = (int64_t)llround(t * 100.0);
+	if (cs < 0)
+		cs = 0;
+	snprintf(out, 16, "%d:%02d:%02d.%02d", (int)(cs / 360000), (int)(cs / 6000 % 60), (int)(cs / 100 % 60),
+	         (int)(cs % 100));
+}
+
+/* An .ass script for the cues overlapping [t0, t1): a style sized to the frame (bottom centre,
+ * inside the safe area, white with a dark outline and shadow), lines broken as prepared. */
+static int write_ass(const char *path, const lv_cue_list *cues, double t0, double t1, int w, int h,
+                     const char *font_file)
+{
+	lv_buf b = LV_BUF_INIT;
+	int fs = burn_font_px(w, h), rc;
+	size_t i;
+	rc = lv_buf_printf(&b,
+	                   "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\n"
+	                   "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
+	                   "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+	                   "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
+	                   "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
+	                   "Style: Default,%s,%d,&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
+	                   "%.1f,%.1f,2,%d,%d,%d,1\n\n[Events]\n"
+	                   "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
+	                   w, h, burn_family(font_file), fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
+	                   (int)(0.1 * w), (int)(0.1 * w), (int)((h > w ? 0.1 : 0.07) * h));
+	for (i = 0; rc == LV_OK && i < cues->n; i++) {
+		const lv_compose_cue *c = &cues->cues[i];
+		char a[16], e[16];
+		const char *p;
+		if (!(c->end > t0 && c->start < t1))
+			continue;
+		ass_time(a, c->start);
+		ass_time(e, c->end);
+		rc = lv_buf_printf(&b, "Dialogue: 0,%s,%s,Default,,0,0,0,,", a, e);
+		for (p = c->text; rc == LV_OK && *p; p++) {
+			if (*p == '\n')
+				rc = lv_buf_puts(&b, "\\N");
+			else if (*p == '{' || *p == '}' || *p == '\\' || *p == '\r')
+				rc = lv_buf_puts(&b, *p == '\r' ? "" : *p == '{' ? "(" : *p == '}' ? ")" : "/");
+			else
+				rc = lv_buf_put(&b, p, 1);
 		}
-		rc = add_line(g, prev, line, c, h, i, n_lines, font_file);
-		free(line);
-		p += n;
-		if (*p == '\n')
-			p++;
+		if (rc == LV_OK)
+			rc = lv_buf_puts(&b, "\n");
 	}
-	lv_buf_free(&lines);
+	if (rc == LV_OK)
+		rc = lv_file_write_atomic(path, b.data ? b.data : "", b.len, 0600);
+	lv_buf_free(&b);
 	return rc;
 }
 
@@ -427,18 +538,35 @@ int lv_burn_open(lv_burn *out, const lv_cue_list *cues, double t0, double t1, in
                  const char *font_file)
 {
 	AVFilterContext *prev;
-	char args[256], eb[AV_ERROR_MAX_STRING_SIZE];
+	char args[256], eb[AV_ERROR_MAX_STRING_SIZE], *ass_args = NULL;
+	const char *tmpdir = getenv("TMPDIR");
 	size_t i;
-	int rc = LV_OK, any = 0, err;
+	int rc = LV_OK, any = 0, err, fd;
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < cues->n; i++)
 		if (cues->cues[i].end > t0 && cues->cues[i].start < t1)
 			any = 1;
 	if (!any)
 		return LV_OK;
+	out->ass_path = lv_asprintf("%s/lv-subs-XXXXXX.ass", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!out->ass_path)
+		return LV_ENOMEM;
+	fd = mkstemps(out->ass_path, 4);
+	if (fd < 0) {
+		rc = lv_error_set(LV_EIO, "subtitles: cannot create %s", out->ass_path);
+		free(out->ass_path);
+		out->ass_path = NULL;
+		return rc;
+	}
+	close(fd);
+	rc = write_ass(out->ass_path, cues, t0, t1, w, h, font_file);
+	if (rc != LV_OK)
+		goto fail;
 	out->graph = avfilter_graph_alloc();
-	if (!out->graph)
-		return lv_error_nomem();
+	if (!out->graph) {
+		rc = lv_error_nomem();
+		goto fail;
+	}
 	out->graph->nb_threads = 1;
 	snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1:frame_rate=%d/%d",
 	         w, h, AV_PIX_FMT_YUV420P, fps.den, fps.num, fps.num, fps.den);
@@ -448,9 +576,13 @@ int lv_burn_open(lv_burn *out, const lv_cue_list *cues, double t0, double t1, in
 		goto fail;
 	}
 	prev = out->src;
-	for (i = 0; i < cues->n && rc == LV_OK; i++)
-		if (cues->cues[i].end > t0 && cues->cues[i].start < t1)
-			rc = add_cue(out->graph, &prev, &cues->cues[i], w, h, font_file);
+	if (!avfilter_get_by_name("ass")) {
+		rc = lv_error_set(LV_EINTERNAL, "subtitles: this FFmpeg has no libass ('ass' filter)");
+		goto fail;
+	}
+	ass_args = lv_asprintf("filename=%s", out->ass_path);
+	rc = ass_args ? link_new(out->graph, &prev, "ass", "subs", ass_args) : LV_ENOMEM;
+	free(ass_args);
 	if (rc == LV_OK)
 		rc = link_new(out->graph, &prev, "format", "fmt", "pix_fmts=yuv420p");
 	if (rc == LV_OK)
@@ -473,4 +605,9 @@ void lv_burn_close(lv_burn *b)
 {
 	avfilter_graph_free(&b->graph);
 	b->src = b->sink = NULL;
+	if (b->ass_path) {
+		remove(b->ass_path);
+		free(b->ass_path);
+		b->ass_path = NULL;
+	}
 }

@@ -1,7 +1,9 @@
 /*
  * The local reference cards.  A character card is a stylised bust whose
- * colours follow the description ("red coat", "silver hair", "蓝色外套") or,
- * failing that, the seed; animal and robot characters get ears or a visor.
+ * colours follow the description, each colour given to the noun it describes
+ * ("red coat", "black bob", "silver pendant", "蓝色外套"), or failing that the
+ * seed; animals get ears and, without clothes, a furry body; robots a visor.
+ * A character card carries no text (it appears inside the shots).
  * A style frame is the film's scenery at rest with its palette and title.
  * Both are deterministic for the same parameters.
  */
@@ -46,6 +48,7 @@ typedef struct look {
 	lv_rgb bg_top, bg_bottom, glow;
 	lv_rgb skin, hair, outfit, accent;
 	int hair_style, ears, robot, hat, glasses;
+	int animal, clothed; /* an animal; wearing clothes (else its body is fur) */
 } look;
 
 static int has_word(const char *lower, const char *w)
@@ -69,41 +72,100 @@ static int any_word(const char *lower, const char *const *words)
 	return 0;
 }
 
-/* Colours named in the description: the one before "hair"/"发" goes to the hair, the others in order. */
-static void named_colors(const char *lower, lv_rgb *hair, int *have_hair, lv_rgb *found, int *n_found)
+/* What a colour word describes: the noun it stands before (a few words on, within its phrase). */
+enum { PART_NONE, PART_HAIR, PART_FUR, PART_CLOTHES, PART_OTHER };
+
+static int part_of(const char *after)
 {
+	static const char *const hair[] = { "hair", "bob", "braid", "ponytail", "curls", "locks", "mane", "bun",
+		                            "beard", "\xe5\x8f\x91", "\xe9\xab\xae", NULL }; /* 发 髮 */
+	static const char *const fur[] = { "fur", "pelt", "feathers", "\xe6\xaf\x9b", NULL }; /* 毛 */
+	static const char *const clothes[] = { "coat", "jacket", "dress", "shirt", "sweater", "hoodie", "cloak",
+		                               "robe", "scarf", "uniform", "overalls", "suit", "vest", "jumper",
+		                               "raincoat", "gown", "skirt", "apron", "tunic", "kimono", "cape",
+		                               "\xe5\xa4\x96\xe5\xa5\x97", "\xe8\xa1\xa3", "\xe8\xa3\x99", "\xe8\xa1\xab",
+		                               "\xe8\xa2\x8d", NULL }; /* 外套 衣 裙 衫 袍 */
+	static const char *const other[] = { "pendant", "necklace", "ring", "earring", "eyes", "eye", "glasses",
+		                             "boots", "shoes", "hat", "cap", "bag", "umbrella", "lantern", "scarf",
+		                             "\xe7\x9c\xbc", "\xe5\xb8\xbd", "\xe9\x9e\x8b", NULL }; /* 眼 帽 鞋 */
+	const char *const *lists[4] = { hair, fur, clothes, other };
+	const char *p = after;
+	int words = 0, k;
+	/* look at up to three words (or six bytes of CJK) after the colour, stopping at the phrase's end */
+	while (*p && words < 3) {
+		if (*p == ',' || *p == '.' || *p == ';' || *p == ':' || !strncmp(p, "\xef\xbc\x8c", 3) ||
+		    !strncmp(p, "\xe3\x80\x82", 3) || !strncmp(p, " and ", 5) || !strncmp(p, " with ", 6))
+			return PART_NONE;
+		while (*p == ' ' || *p == '-')
+			p++;
+		for (k = 0; k < 4; k++) {
+			const char *const *w;
+			for (w = lists[k]; *w; w++) {
+				size_t n = strlen(*w);
+				if (!strncmp(p, *w, n) && ((unsigned char)(*w)[0] >= 0x80 || !((p[n] >= 'a' && p[n] <= 'z') && p[n] != 's')))
+					return PART_HAIR + k;
+			}
+		}
+		if ((unsigned char)*p >= 0x80) {
+			/* CJK: the noun follows within two characters (的 and the like) */
+			if (p - after >= 9)
+				return PART_NONE;
+			p += 3;
+			continue;
+		}
+		while (*p && *p != ' ' && *p != ',' && *p != '.' && *p != ';' && *p != '-' && (unsigned char)*p < 0x80)
+			p++;
+		words++;
+	}
+	return PART_NONE;
+}
+
+/* Colours named in the description, each given to what it describes: hair, fur, clothes (the first
+ * is the outfit, the second the accent), accessories (the accent at most), or nothing named (used
+ * only when the clothes have no colour). */
+static void named_colors(const char *lower, lv_rgb *hair, int *have_hair, lv_rgb *fur, int *have_fur,
+                         lv_rgb *found, int *n_found)
+{
+	lv_rgb loose[2], other = { 0, 0, 0 };
+	int n_loose = 0, have_other = 0;
 	size_t i, k;
-	*have_hair = 0;
+	*have_hair = *have_fur = 0;
 	*n_found = 0;
 	for (i = 0; lower[i]; i++) {
 		for (k = 0; k < sizeof(colors) / sizeof(colors[0]); k++) {
 			size_t n = strlen(colors[k].word);
-			const char *after;
-			int is_hair;
+			lv_rgb c;
+			int part;
 			if (strncmp(lower + i, colors[k].word, n))
 				continue;
-			if ((unsigned char)colors[k].word[0] < 0x80 && i > 0 && lower[i - 1] >= 'a' && lower[i - 1] <= 'z')
+			if ((unsigned char)colors[k].word[0] < 0x80 &&
+			    ((i > 0 && lower[i - 1] >= 'a' && lower[i - 1] <= 'z') ||
+			     (lower[i + n] >= 'a' && lower[i + n] <= 'z' && lower[i + n] != 'i')))
 				continue;
-			after = lower + i + n;
-			is_hair = !strcmp(colors[k].word, "blonde");
-			{
-				char window[28];
-				size_t w = strnlen(after, sizeof(window) - 1);
-				memcpy(window, after, w);
-				window[w] = '\0';
-				if (strstr(window, "hair") || strstr(window, "\xe5\x8f\x91") || strstr(window, "\xe9\xab\xae"))
-					is_hair = 1;
-			}
-			if (is_hair && !*have_hair) {
-				*hair = lv_rgb_make(colors[k].r, colors[k].g, colors[k].b);
+			c = lv_rgb_make(colors[k].r, colors[k].g, colors[k].b);
+			part = !strcmp(colors[k].word, "blonde") ? PART_HAIR : part_of(lower + i + n);
+			if (part == PART_HAIR && !*have_hair) {
+				*hair = c;
 				*have_hair = 1;
-			} else if (*n_found < 2) {
-				found[(*n_found)++] = lv_rgb_make(colors[k].r, colors[k].g, colors[k].b);
+			} else if (part == PART_FUR && !*have_fur) {
+				*fur = c;
+				*have_fur = 1;
+			} else if (part == PART_CLOTHES && *n_found < 2) {
+				found[(*n_found)++] = c;
+			} else if (part == PART_OTHER && !have_other) {
+				other = c;
+				have_other = 1;
+			} else if (part == PART_NONE && n_loose < 2) {
+				loose[n_loose++] = c;
 			}
 			i += n - 1;
 			break;
 		}
 	}
+	for (k = 0; (int)k < n_loose && *n_found < 2; k++)
+		found[(*n_found)++] = loose[k];
+	if (have_other && *n_found == 1)
+		found[(*n_found)++] = other;
 }
 
 static void make_look(look *L, uint32_t seed, const char *description)
@@ -124,20 +186,23 @@ static void make_look(look *L, uint32_t seed, const char *description)
 	static const char *const bald_w[] = { "bald", "shaved head", "\xe5\x85\x89\xe5\xa4\xb4", NULL };
 	static const char *const pony_w[] = { "ponytail", "\xe9\xa9\xac\xe5\xb0\xbe", NULL };
 	static const char *const bun_w[] = { "bun", "\xe5\x8f\x91\xe9\xab\xbb", NULL };
+	static const char *const clothes_w[] = { "coat", "jacket", "dress", "shirt", "sweater", "hoodie", "cloak",
+		                                 "robe", "scarf", "uniform", "overalls", "suit", "vest", "raincoat",
+		                                 "å¤å¥", "è¡£", "è£", NULL };
 	static const char *const fem_w[] = { "she", "her", "woman", "girl", "lady", "queen", "princess", "mother",
 		                             "\xe5\xa5\xb3", "\xe5\xa6\x88", NULL };
 	char *lower = lv_strdup(description ? description : "");
 	uint32_t h = lv_hash_mix(seed, lv_hash_str(description, 0));
 	lv_rng r;
-	lv_rgb found[2] = { { 0, 0, 0 }, { 0, 0, 0 } }, hair = { 0, 0, 0 };
-	int n_found = 0, have_hair = 0, i;
+	lv_rgb found[2] = { { 0, 0, 0 }, { 0, 0, 0 } }, hair = { 0, 0, 0 }, fur = { 0, 0, 0 };
+	int n_found = 0, have_hair = 0, have_fur = 0, i;
 	float hue;
 	lv_rng_seed(&r, h);
 	for (i = 0; lower && lower[i]; i++)
 		if (lower[i] >= 'A' && lower[i] <= 'Z')
 			lower[i] = (char)(lower[i] - 'A' + 'a');
 	if (lower)
-		named_colors(lower, &hair, &have_hair, found, &n_found);
+		named_colors(lower, &hair, &have_hair, &fur, &have_fur, found, &n_found);
 	hue = lv_rng_range(&r, 0, 360);
 	L->skin = lv_rgb_make(skins[h % 6][0], skins[h % 6][1], skins[h % 6][2]);
 	L->hair = have_hair ? hair
@@ -159,12 +224,15 @@ static void make_look(look *L, uint32_t seed, const char *description)
 		L->ears = EARS_LONG;
 	else if (lower && any_word(lower, dog_w))
 		L->ears = EARS_FLOPPY;
-	if (L->ears != EARS_NONE && n_found > 0 && !have_hair) {
-		/* the first colour named is the fur's */
+	L->animal = L->ears != EARS_NONE;
+	L->clothed = !L->animal || (lower && any_word(lower, clothes_w));
+	if (L->animal && have_fur) {
+		have_hair = 1;
+		hair = fur;
+	} else if (L->animal && !L->clothed && n_found > 0 && !have_hair) {
+		/* an animal without clothes: the colour named is its fur's */
 		have_hair = 1;
 		hair = found[0];
-		L->outfit = n_found > 1 ? found[1] : lv_rgb_hsv(hue, 0.55f, 0.7f);
-		L->accent = lv_rgb_hsv(hue + 150.0f, 0.5f, 0.9f);
 	}
 	if (L->ears != EARS_NONE) {
 		/* fur instead of skin */
@@ -223,9 +291,20 @@ static void draw_character(lv_canvas *cv, const look *L, float band_top)
 	for (i = 0; i < 3; i++)
 		rimmed[4 * i + 1] -= 0.01f * S;
 	lv_draw_blob(cv, rimmed, 3, rim, 110);
-	lv_draw_blob(cv, body, 3, outfit, 256);
+	if (L->animal && !L->clothed) {
+		/* a furry body with a lighter chest, and a tail */
+		float tail[8] = { cx + 0.3f * S, torso_y + 0.2f * S, 0.05f * S, 0.16f * S,
+			          cx + 0.34f * S, torso_y + 0.05f * S, 0.04f * S, 0.06f * S };
+		lv_draw_blob(cv, tail, 2, skin_dark, 256);
+		lv_draw_blob(cv, body, 3, skin, 256);
+		lv_draw_ellipse(cv, cx, torso_y + 0.2f * S, 0.12f * S, 0.16f * S,
+		                lv_canvas_color(cv, lv_rgb_mix(L->skin, lv_rgb_make(255, 255, 255), 0.45f)), 256);
+		lv_draw_rrect(cv, cx - 0.06f * S, hc + hry * 0.5f, cx + 0.06f * S, torso_y + 0.02f * S, 0.03f * S, skin, 256);
+	} else {
+		lv_draw_blob(cv, body, 3, outfit, 256);
+	}
 	/* collar and neck */
-	{
+	if (!(L->animal && !L->clothed)) {
 		float v[6] = { cx - 0.085f * S, torso_y - 0.1f * S, cx + 0.085f * S, torso_y - 0.1f * S, cx, torso_y + 0.06f * S };
 		float v2[6] = { cx - 0.12f * S, torso_y - 0.1f * S, cx + 0.12f * S, torso_y - 0.1f * S, cx, torso_y + 0.1f * S };
 		lv_draw_poly(cv, v2, 3, accent, 256);
@@ -345,7 +424,7 @@ static int character_card(lv_canvas *cv, const lv_card_params *p, const char *fo
 	look L;
 	lv_rng r;
 	float S = fminf((float)cv->w, (float)cv->h);
-	int i, err, band_top;
+	int i, band_top;
 	make_look(&L, p->seed, p->description);
 	lv_rng_seed(&r, lv_hash_mix(p->seed, lv_hash_str(p->title, 0)));
 	gradient(cv, L.bg_top, L.bg_bottom, rows);
@@ -358,8 +437,9 @@ static int character_card(lv_canvas *cv, const lv_card_params *p, const char *fo
 	band_top = (int)((float)cv->h * 0.86f);
 	lv_draw_glow(cv, (float)cv->w * 0.5f, (float)cv->h * 0.4f, 0.55f * S, 0.55f * S, lv_canvas_color(cv, L.glow), 95);
 	draw_character(cv, &L, (float)band_top * 1.08f);
-	err = title_band(cv, p->title, font, 0.065f, 1, &band_top);
-	return err;
+	/* no name on the card: it stands in the shots, where no text is drawn */
+	(void)font;
+	return LV_OK;
 }
 
 static int style_frame(lv_canvas *cv, const lv_card_params *p, const char *font)

@@ -223,9 +223,9 @@ void lv_draw_rows(lv_canvas *cv, const lv_px *rows)
 
 /* ---- silhouette layers ------------------------------------------------------ */
 
-void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha)
+void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
 {
-	int w = cv->w, h = cv->h, x, y, p;
+	int w = cv->w, h = y_end < cv->h ? y_end : cv->h, x, y, p;
 	int32_t tmin = INT32_MAX, tmax = INT32_MIN;
 	int y0, yfull;
 	if (alpha <= 0)
@@ -703,32 +703,30 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 /* ---- output ----------------------------------------------------------------- */
 
 void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
-                         const uint16_t *vx, const uint16_t *vy)
+                         const uint16_t *vig, const uint16_t *vig_c)
 {
 	int w = cv->w, h = cv->h, x, y, p;
 	for (y = 0; y < h; y++) {
 		const uint8_t *s = cv->plane[0] + (size_t)y * w;
 		uint8_t *d = dst[0] + (size_t)y * dst_stride[0];
-		if (!vx || !vy) {
+		const uint16_t *m = vig ? vig + (size_t)y * w : NULL;
+		if (!m) {
 			memcpy(d, s, (size_t)w);
 			continue;
 		}
-		for (x = 0; x < w; x++) {
-			int32_t v = (int32_t)(((uint32_t)vx[x] * vy[y]) >> 16);
-			int32_t yy = ((int32_t)s[x] - 16) * v + (16 << 16);
-			d[x] = (uint8_t)(yy < 0 ? 0 : yy >> 16);
-		}
+		/* (s - 16) * m >> 16 >= -16: no clamping needed */
+		for (x = 0; x < w; x++)
+			d[x] = (uint8_t)(((((int32_t)s[x] - 16) * (int32_t)m[x]) >> 16) + 16);
 	}
 	for (p = 1; p < 3; p++) {
 		for (y = 0; y < h / 2; y++) {
 			const uint8_t *s0 = cv->plane[p] + (size_t)(2 * y) * w, *s1 = s0 + w;
 			uint8_t *d = dst[p] + (size_t)y * dst_stride[p];
+			const uint16_t *m = vig_c ? vig_c + (size_t)y * (size_t)(w / 2) : NULL;
 			for (x = 0; x < w / 2; x++) {
-				int c = (s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2;
-				if (vx && vy) {
-					int32_t v = (int32_t)(((uint32_t)vx[2 * x] * vy[2 * y]) >> 16);
-					c = ((c - 128) * v + (128 << 16)) >> 16;
-				}
+				int32_t c = (s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2;
+				if (m)
+					c = (((c - 128) * (int32_t)m[x]) >> 16) + 128;
 				d[x] = (uint8_t)c;
 			}
 		}

@@ -74,9 +74,10 @@ void lv_draw_rows(lv_canvas *cv, const lv_px *rows);
 /*
  * A silhouette layer: column x is covered from top[x] (in 1/256 pixel, the
  * edge anti-aliased) down to the bottom.  Row y gets colour rows[y] (or
- * `col` when rows is NULL), mixed with alpha.
+ * `col` when rows is NULL), mixed with alpha.  Rows from y_end down are left
+ * alone (something opaque will cover them).
  */
-void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha);
+void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end);
 
 /* A soft elliptical glow: alpha * (1 - d^2)^2 where d is the normalised distance to the centre. */
 void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha);
@@ -116,11 +117,13 @@ void lv_image_free(lv_image *img);
 
 /*
  * 4:2:0 output: luma copied, chroma averaged over 2x2, with a vignette:
- * every sample's distance from black/grey is scaled by vx[x] * vy[y] / 65536
- * (both NULL: no vignette).  The canvas must be YUV; w and h even.
+ * every luma sample's distance from black is scaled by vig[y * w + x] / 65536,
+ * every chroma sample's distance from grey by vig_c[y * (w / 2) + x] / 65536
+ * (maps computed once per clip; NULL: no vignette).  The canvas must be YUV;
+ * w and h even.
  */
 void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
-                         const uint16_t *vx, const uint16_t *vy);
+                         const uint16_t *vig, const uint16_t *vig_c);
 /* Packed RGB24 output of an RGB canvas. */
 void lv_canvas_to_rgb24(const lv_canvas *cv, uint8_t *dst, int stride);
 

@@ -24,7 +24,8 @@ int lv_video_size(const char *resolution, const char *aspect_ratio, int *width, 
 /*
  * Open a libx264 encoder with the canonical parameters for width x height:
  * High profile, yuv420p, 24 fps, time base 1/LV_SEG_FPS, GOP 48, no
- * B-frames, CRF 20, preset veryfast, a fixed thread count, global headers.
+ * B-frames, CRF 20, preset ultrafast with the 8x8 transform and deblocking
+ * (High profile, CAVLC), a fixed thread count, global headers.
  * `*out` is freed with avcodec_free_context().
  */
 int lv_h264_open(AVCodecContext **out, int width, int height);

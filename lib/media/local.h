@@ -21,12 +21,12 @@ typedef struct lv_render_params {
 	int width, height;              /* picture size (see lv_video_size) */
 	double seconds;                 /* clip length; frames = round(seconds * LV_SEG_FPS) */
 	uint32_t seed;                  /* palette and motion; differs from shot to shot */
-	const char *text;               /* the shot's description, drawn on the picture (UTF-8) */
+	const char *text;               /* the shot's description: chooses the scene (never drawn) */
 	const char *camera;             /* camera move: "push in", "pull out", "pan left", "pan right",
 	                                   "tilt up", "tilt down", "orbit", "static" (others: a drift) */
 	const char *const *references;  /* reference images (PNG) shown in the shot, may be empty */
 	size_t n_references;
-	const char *font_file;          /* NULL: lv_font_find(language) */
+	const char *font_file;          /* unused by the renderer (no text in the picture); kept for the ABI */
 	const char *language;
 	const volatile int *cancel;     /* checked every frame; non-zero stops with LV_ECANCELED */
 } lv_render_params;

@@ -1,7 +1,9 @@
 /*
- * The local segment renderer: a procedural scene (media/scene.h) seen through
- * a camera move, the shot's reference images as framed cards standing in the
- * scene, the shot's text as a caption, a vignette; encoded with the canonical
+ * The local segment renderer, an animatic: a procedural scene (media/scene.h)
+ * chosen from the shot text, seen through the shot's camera move, the shot's
+ * characters (their reference images: cut-outs stand in the scene, other
+ * pictures as framed prints), a vignette.  No text is drawn on the picture
+ * (subtitles are the composer's).  Encoded with the canonical
  * H.264 parameters (media/h264.h) into an MP4 with +faststart.
  */
 #include "media/local.h"
@@ -9,7 +11,6 @@
 #include "media/h264.h"
 #include "media/image.h"
 #include "media/scene.h"
-#include "media/text.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -35,51 +36,67 @@ static int has(const char *s, const char *word)
 	return strstr(s, word) != NULL;
 }
 
+/* The camera move named in the shot's `camera` ("push in", "pan left", "tilt up", "orbit", "close-up",
+ * "wide establishing"...).  Every move is large enough to be seen: the nearest layers travel about a
+ * sixth of the frame in a pan, and a push-in closes in by a third. */
 static void parse_camera(camera *c, const char *move, float U, float H)
 {
-	char m[64];
-	float A = 0.07f * U, B = 0.06f * H;
+	char m[96];
+	float A = 0.28f * U, B = 0.15f * H;
 	size_t i;
 	memset(c, 0, sizeof(*c));
 	c->z0 = c->z1 = 1.0f;
 	for (i = 0; move && i < sizeof(m) - 1 && move[i]; i++)
 		m[i] = (char)(move[i] >= 'A' && move[i] <= 'Z' ? move[i] - 'A' + 'a' : move[i]);
 	m[i] = '\0';
-	if (has(m, "pull") || has(m, "out") || has(m, "back")) {
-		c->z0 = 1.22f;
-	} else if (has(m, "push") || has(m, "zoom") || has(m, "dolly") || has(m, " in") || !strcmp(m, "in")) {
-		c->z1 = 1.22f;
+	if (has(m, "pull") || has(m, "zoom out") || has(m, "dolly out") || has(m, "back")) {
+		c->z0 = 1.35f;
+		c->px0 = -0.15f * A;
+		c->px1 = 0.15f * A;
+	} else if (has(m, "push") || has(m, "zoom") || has(m, "dolly") || has(m, " in") || !strcmp(m, "in") ||
+	           has(m, "close")) {
+		c->z0 = has(m, "close") ? 1.12f : 1.0f;
+		c->z1 = c->z0 + 0.32f;
+		c->px0 = 0.1f * A;
+		c->px1 = -0.1f * A;
 	} else if (has(m, "left")) {
 		c->px0 = A;
 		c->px1 = -A;
-		c->z0 = c->z1 = 1.04f;
-	} else if (has(m, "right") || has(m, "pan") || has(m, "track")) {
+		c->z0 = c->z1 = 1.08f;
+	} else if (has(m, "right") || has(m, "pan") || has(m, "track") || has(m, "truck")) {
 		c->px0 = -A;
 		c->px1 = A;
-		c->z0 = c->z1 = 1.04f;
-	} else if (has(m, "up") || has(m, "crane") || has(m, "rise")) {
-		c->py0 = B;
-		c->py1 = -B;
-		c->z0 = c->z1 = 1.06f;
+		c->z0 = c->z1 = 1.08f;
 	} else if (has(m, "down")) {
 		c->py0 = -B;
 		c->py1 = B;
-		c->z0 = c->z1 = 1.06f;
+		c->z0 = c->z1 = 1.12f;
+	} else if (has(m, "up") || has(m, "tilt") || has(m, "crane") || has(m, "rise") || has(m, "pedestal")) {
+		c->py0 = B;
+		c->py1 = -B;
+		c->z0 = c->z1 = 1.12f;
 	} else if (has(m, "orbit") || has(m, "arc") || has(m, "around") || has(m, "circle")) {
 		c->orbit = 1;
-		c->px0 = -1.4f * A;
-		c->px1 = 1.4f * A;
-		c->z0 = c->z1 = 1.06f;
+		c->px0 = -1.6f * A;
+		c->px1 = 1.6f * A;
+		c->z0 = c->z1 = 1.1f;
+	} else if (has(m, "wide") || has(m, "establish")) {
+		/* a slow lateral move that shows the depth of the place */
+		c->px0 = -0.8f * A;
+		c->px1 = 0.8f * A;
+		c->z0 = 1.04f;
+		c->z1 = 1.14f;
 	} else if (has(m, "static") || has(m, "still") || has(m, "fixed") || has(m, "lock")) {
-		c->z1 = 1.025f;
+		c->z0 = 1.0f;
+		c->z1 = 1.1f;
 	} else {
-		/* a slow drift */
-		c->px0 = -0.4f * A;
-		c->px1 = 0.4f * A;
+		/* a drift */
+		c->px0 = -0.6f * A;
+		c->px1 = 0.6f * A;
 		c->py0 = 0.2f * B;
 		c->py1 = -0.2f * B;
-		c->z0 = 1.02f;
-		c->z1 = 1.06f;
+		c->z0 = 1.04f;
+		c->z1 = 1.16f;
 	}
 }
 
@@ -167,7 +184,7 @@ static int build_sprite(lv_image *out, const lv_canvas *like, const char *path, 
 /* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1). */
 static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit)
 {
-	float target = fminf(0.5f * (float)H, (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
+	float target = fminf(fminf(0.5f * (float)H, 0.6f * (float)W), (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
 	int i;
 	for (i = 0; i < n; i++) {
 		sp[i].scale = target / (float)sp[i].img.h;
@@ -201,51 +218,6 @@ static void draw_sprites(lv_canvas *cv, const lv_scene *scene, const sprite *sp,
 	}
 }
 
-/* ---- the caption ------------------------------------------------------------------- */
-
-/* The shot's text on a translucent band, built once; *oy is where it sits. */
-static int build_caption(lv_image *out, int *ox, int *oy, const lv_canvas *like, const char *text, const char *font)
-{
-	int W = like->w, H = like->h, fpx, padx, pady, bw, bh, off, err;
-	lv_text_mask m = { 0 };
-	lv_canvas col = { 0 }, alpha = { 0 };
-	memset(out, 0, sizeof(*out));
-	fpx = (int)lrintf(0.042f * (float)(W < H ? W : H));
-	if (fpx < 12)
-		fpx = 12;
-	err = lv_text_render(&m, text, font, fpx, fpx * 4 / 5, (int)(0.8f * (float)W), H > W ? 4 : 3);
-	if (err || !m.w)
-		return err;
-	padx = (int)(0.9f * (float)m.font_px);
-	pady = (int)(0.5f * (float)m.font_px);
-	bw = m.w + 2 * padx;
-	bh = m.h + 2 * pady;
-	off = m.font_px / 22 > 1 ? m.font_px / 22 : 1;
-	err = lv_canvas_init(&col, bw, bh, like->yuv);
-	if (!err)
-		err = lv_canvas_init(&alpha, bw, bh, 0);
-	if (!err) {
-		lv_px white = lv_canvas_color(&alpha, lv_rgb_make(255, 255, 255));
-		lv_px band = lv_canvas_color(&col, lv_rgb_make(10, 12, 20));
-		lv_px shadow = lv_canvas_color(&col, lv_rgb_make(0, 0, 0));
-		lv_px ink = lv_canvas_color(&col, lv_rgb_make(250, 248, 242));
-		float rad = 0.45f * (float)m.font_px;
-		lv_draw_rrect(&col, 0, 0, (float)bw, (float)bh, rad, band, 118);
-		lv_draw_rrect(&alpha, 0, 0, (float)bw, (float)bh, rad, white, 118);
-		lv_draw_mask(&col, padx + off, pady + off, m.data, m.w, m.h, m.w, shadow, 170);
-		lv_draw_mask(&alpha, padx + off, pady + off, m.data, m.w, m.h, m.w, white, 170);
-		lv_draw_mask(&col, padx, pady, m.data, m.w, m.h, m.w, ink, 256);
-		lv_draw_mask(&alpha, padx, pady, m.data, m.w, m.h, m.w, white, 256);
-		err = lv_image_from_planes(out, &col, &alpha);
-		*ox = (W - bw) / 2;
-		*oy = H - bh - (int)((H > W ? 0.09f : 0.06f) * (float)H);
-	}
-	lv_canvas_free(&col);
-	lv_canvas_free(&alpha);
-	lv_text_mask_free(&m);
-	return err;
-}
-
 /* ---- encoding ------------------------------------------------------------------------ */
 
 /* ---- the segment ------------------------------------------------------------------------ */
@@ -270,14 +242,12 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 	lv_canvas cv = { 0 };
 	lv_scene *scene = NULL;
 	sprite sp[MAX_SPRITES];
-	lv_image caption = { 0 };
 	lv_seg_writer o = { 0 };
 	AVFrame *frame = NULL;
 	uint16_t *vx = NULL, *vy = NULL;
 	camera cam;
-	int W, H, err, i, n_sp = 0, cap_x = 0, cap_y = 0, nframes;
+	int W, H, err, i, n_sp = 0, nframes;
 	float ground;
-	const char *font = NULL;
 	err = check_params(params, out_mp4);
 	if (err)
 		return err;
@@ -293,16 +263,8 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		goto done;
 	parse_camera(&cam, params->camera, sqrtf((float)W * (float)H), (float)H);
 
-	if (params->text && *params->text) {
-		font = lv_text_font(params->font_file, params->language, params->text);
-		err = build_caption(&caption, &cap_x, &cap_y, &cv, params->text, font);
-		if (err) {
-			lv_error_prefix("%s: caption", out_mp4);
-			goto done;
-		}
-	}
-	/* the cards stand clear of the caption, with room for a tilt to move them */
-	ground = caption.w ? (float)cap_y - 0.07f * (float)H : 0.88f * (float)H;
+	/* the figures stand on the near ground, clear of the subtitles' band below (higher in portrait) */
+	ground = (H > W ? 0.72f : 0.84f) * (float)H;
 	for (i = 0; i < (int)params->n_references && n_sp < MAX_SPRITES; i++) {
 		const char *ref = params->references[i];
 		if (!ref || !*ref)
@@ -321,20 +283,25 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		place_sprites(sp, n_sp, W, H, ground, 0.1f * (float)H);
 
 	/* the vignette: about 0.62 of the brightness left in the corners */
-	vx = lv_malloc(sizeof(uint16_t) * (size_t)W);
-	vy = lv_malloc(sizeof(uint16_t) * (size_t)H);
+	vx = lv_malloc(sizeof(uint16_t) * (size_t)W * (size_t)H);         /* the vignette for luma */
+	vy = lv_malloc(sizeof(uint16_t) * (size_t)(W / 2) * (size_t)(H / 2)); /* and for chroma */
 	frame = av_frame_alloc();
 	if (!vx || !vy || !frame) {
 		err = lv_error_nomem();
 		goto done;
 	}
-	for (i = 0; i < W; i++) {
-		float d = ((float)i + 0.5f) / (float)W * 2.0f - 1.0f;
-		vx[i] = (uint16_t)(65535.0f * (1.0f - 0.2f * d * d));
-	}
 	for (i = 0; i < H; i++) {
-		float d = ((float)i + 0.5f) / (float)H * 2.0f - 1.0f;
-		vy[i] = (uint16_t)(65535.0f * (1.0f - 0.22f * d * d));
+		float dy = ((float)i + 0.5f) / (float)H * 2.0f - 1.0f, fy = 1.0f - 0.22f * dy * dy;
+		int x;
+		for (x = 0; x < W; x++) {
+			float dx = ((float)x + 0.5f) / (float)W * 2.0f - 1.0f;
+			vx[(size_t)i * (size_t)W + (size_t)x] = (uint16_t)(65535.0f * fy * (1.0f - 0.2f * dx * dx));
+		}
+	}
+	for (i = 0; i < H / 2; i++) {
+		int x;
+		for (x = 0; x < W / 2; x++)
+			vy[(size_t)i * (size_t)(W / 2) + (size_t)x] = vx[(size_t)(2 * i) * (size_t)W + (size_t)(2 * x)];
 	}
 	frame->format = LV_SEG_PIX_FMT;
 	frame->width = W;
@@ -356,8 +323,6 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		lv_scene_draw_back(scene, &cv, &v);
 		draw_sprites(&cv, scene, sp, n_sp, &v);
 		lv_scene_draw_front(scene, &cv, &v);
-		if (caption.w)
-			lv_draw_image_at(&cv, &caption, cap_x, cap_y, i >= 7 ? 256 : (i + 1) * 32);
 		if (av_frame_make_writable(frame) < 0) {
 			err = lv_error_nomem();
 			break;
@@ -375,7 +340,6 @@ done:
 	free(vy);
 	for (i = 0; i < n_sp; i++)
 		lv_image_free(&sp[i].img);
-	lv_image_free(&caption);
 	lv_scene_free(scene);
 	lv_canvas_free(&cv);
 	return err;

@@ -6,16 +6,18 @@
 #include <string.h>
 
 #define PI_F 3.14159265f
-#define MAX_LAYERS 4
+#define MAX_LAYERS 6
 #define MAX_CLOUDS 6
 #define MAX_STARS 180
 #define MAX_PARTS 150
 #define MAX_WINDOWS 700
 #define MAX_BEAMS 4
 
-enum { K_MOUNTAINS, K_FOREST, K_CITY, K_SEA, K_DUNES, K_STAGE, K_COUNT };
-enum { P_DAWN, P_DAY, P_DUSK, P_NIGHT, P_MISTY, P_AUTUMN, P_SNOW, P_NEON, P_COUNT };
-enum { PART_MOTES, PART_SNOW, PART_FIREFLIES, PART_SPARKS, PART_BOKEH };
+enum { K_MOUNTAINS, K_FOREST, K_CITY, K_SEA, K_DUNES, K_STAGE, K_COUNTRY, K_OPEN, K_COUNT };
+enum { P_DAWN, P_DAY, P_DUSK, P_NIGHT, P_MISTY, P_AUTUMN, P_SNOW, P_NEON, P_STORM, P_COUNT };
+enum { PART_MOTES, PART_SNOW, PART_FIREFLIES, PART_SPARKS, PART_BOKEH, PART_RAIN };
+enum { T_NONE = -1, T_DAWN, T_DAY, T_DUSK, T_NIGHT };
+enum { W_CLEAR, W_MIST, W_RAIN, W_STORM, W_SNOW, W_NEON, W_AUTUMN };
 
 /* sky top, sky middle, horizon, light, far layer, near layer */
 static const float palettes[P_COUNT][6][3] = {
@@ -35,62 +37,143 @@ static const float palettes[P_COUNT][6][3] = {
 	             { 96, 112, 148 } },
 	[P_NEON] = { { 16, 8, 40 }, { 70, 20, 100 }, { 200, 50, 150 }, { 255, 130, 210 }, { 70, 26, 100 },
 	             { 14, 6, 32 } },
+	[P_STORM] = { { 34, 40, 52 }, { 70, 80, 94 }, { 120, 130, 140 }, { 200, 206, 214 }, { 62, 72, 84 },
+	              { 18, 24, 30 } },
 };
 
+/* A word of a shot text and what it says.  Weight 3: a noun naming the place (or the time, the
+ * weather); 1: an adjective or a weaker hint.  ASCII words match whole words (plural "s" allowed),
+ * other scripts as substrings. */
 typedef struct keyword {
 	const char *word;
-	int value;
+	int value, weight;
 } keyword;
 
 static const keyword kind_words[] = {
-	{ "city", K_CITY }, { "street", K_CITY }, { "town", K_CITY }, { "building", K_CITY }, { "skyline", K_CITY },
-	{ "urban", K_CITY }, { "downtown", K_CITY }, { "rooftop", K_CITY }, { "\xe5\x9f\x8e", K_CITY } /* 城 */,
-	{ "\xe8\xa1\x97", K_CITY } /* 街 */, { "\xe6\xa5\xbc", K_CITY } /* 楼 */,
-	{ "ocean", K_SEA }, { "sea", K_SEA }, { "beach", K_SEA }, { "shore", K_SEA }, { "coast", K_SEA },
-	{ "harbor", K_SEA }, { "harbour", K_SEA }, { "lake", K_SEA }, { "river", K_SEA }, { "wave", K_SEA },
-	{ "boat", K_SEA }, { "ship", K_SEA }, { "island", K_SEA }, { "\xe6\xb5\xb7", K_SEA } /* 海 */,
-	{ "\xe6\xb9\x96", K_SEA } /* 湖 */, { "\xe6\xb2\xb3", K_SEA } /* 河 */, { "\xe8\x88\xb9", K_SEA } /* 船 */,
-	{ "forest", K_FOREST }, { "tree", K_FOREST }, { "woods", K_FOREST }, { "garden", K_FOREST },
-	{ "park", K_FOREST }, { "jungle", K_FOREST }, { "village", K_FOREST }, { "meadow", K_FOREST },
-	{ "field", K_FOREST }, { "farm", K_FOREST }, { "\xe6\x9e\x97", K_FOREST } /* 林 */,
-	{ "\xe6\xa0\x91", K_FOREST } /* 树 */, { "\xe8\x8a\xb1\xe5\x9b\xad", K_FOREST } /* 花园 */,
-	{ "\xe6\x9d\x91", K_FOREST } /* 村 */,
-	{ "mountain", K_MOUNTAINS }, { "peak", K_MOUNTAINS }, { "cliff", K_MOUNTAINS }, { "valley", K_MOUNTAINS },
-	{ "hill", K_MOUNTAINS }, { "summit", K_MOUNTAINS }, { "\xe5\xb1\xb1", K_MOUNTAINS } /* 山 */,
-	{ "\xe5\xb3\xb0", K_MOUNTAINS } /* 峰 */, { "\xe8\xb0\xb7", K_MOUNTAINS } /* 谷 */,
-	{ "desert", K_DUNES }, { "dune", K_DUNES }, { "sand", K_DUNES }, { "\xe6\xb2\x99", K_DUNES } /* 沙 */,
-	{ "room", K_STAGE }, { "kitchen", K_STAGE }, { "office", K_STAGE }, { "indoor", K_STAGE },
-	{ "inside", K_STAGE }, { "house", K_STAGE }, { "home", K_STAGE }, { "lab", K_STAGE }, { "space", K_STAGE },
-	{ "galaxy", K_STAGE }, { "stage", K_STAGE }, { "dream", K_STAGE }, { "\xe5\xae\xa4", K_STAGE } /* 室 */,
-	{ "\xe5\xb1\x8b", K_STAGE } /* 屋 */, { "\xe6\x88\xbf", K_STAGE } /* 房 */,
-	{ "\xe5\xa4\xaa\xe7\xa9\xba", K_STAGE } /* 太空 */, { "\xe5\xae\x87\xe5\xae\x99", K_STAGE } /* 宇宙 */,
-	{ "\xe6\xa2\xa6", K_STAGE } /* 梦 */,
+	/* city and roads */
+	{ "city", K_CITY, 3 }, { "street", K_CITY, 3 }, { "town", K_CITY, 3 }, { "building", K_CITY, 3 },
+	{ "skyline", K_CITY, 3 }, { "downtown", K_CITY, 3 }, { "rooftop", K_CITY, 3 }, { "road", K_CITY, 3 },
+	{ "avenue", K_CITY, 3 }, { "boulevard", K_CITY, 3 }, { "traffic", K_CITY, 3 }, { "highway", K_CITY, 3 },
+	{ "intersection", K_CITY, 3 }, { "crossroads", K_CITY, 3 }, { "skyscraper", K_CITY, 3 },
+	{ "alley", K_CITY, 3 }, { "station", K_CITY, 2 }, { "market", K_CITY, 2 }, { "car", K_CITY, 1 },
+	{ "urban", K_CITY, 1 }, { "metropolitan", K_CITY, 1 }, { "ville", K_CITY, 3 }, { "rue", K_CITY, 3 },
+	{ "ciudad", K_CITY, 3 }, { "calle", K_CITY, 3 }, { "stadt", K_CITY, 3 }, { "stra\xc3\x9f" "e", K_CITY, 3 },
+	{ "citt\xc3\xa0", K_CITY, 3 }, { "strada", K_CITY, 3 }, { "cidade", K_CITY, 3 }, { "rua", K_CITY, 3 },
+	{ "\xe5\x9f\x8e\xe5\xb8\x82", K_CITY, 3 } /* 城市 */, { "\xe9\x83\xbd\xe5\xb8\x82", K_CITY, 3 } /* 都市 */,
+	{ "\xe5\x9f\x8e", K_CITY, 2 } /* 城 */, { "\xe8\xa1\x97", K_CITY, 3 } /* 街 */,
+	{ "\xe6\xa5\xbc", K_CITY, 3 } /* 楼 */, { "\xe5\xa4\xa7\xe9\x81\x93", K_CITY, 3 } /* 大道 */,
+	{ "\xe9\xa9\xac\xe8\xb7\xaf", K_CITY, 3 } /* 马路 */, { "\xe5\x85\xac\xe8\xb7\xaf", K_CITY, 3 } /* 公路 */,
+	{ "\xe8\xb7\xaf\xe5\x8f\xa3", K_CITY, 3 } /* 路口 */, { "\xe8\xbd\xa6\xe6\xb5\x81", K_CITY, 3 } /* 车流 */,
+	{ "\xe4\xba\xa4\xe9\x80\x9a", K_CITY, 2 } /* 交通 */, { "\xe8\xbd\xa6", K_CITY, 1 } /* 车 */,
+	/* coast and water */
+	{ "ocean", K_SEA, 3 }, { "sea", K_SEA, 3 }, { "beach", K_SEA, 3 }, { "shore", K_SEA, 3 },
+	{ "coast", K_SEA, 3 }, { "harbor", K_SEA, 3 }, { "harbour", K_SEA, 3 }, { "lake", K_SEA, 3 },
+	{ "river", K_SEA, 2 }, { "wave", K_SEA, 2 }, { "boat", K_SEA, 3 }, { "ship", K_SEA, 3 },
+	{ "island", K_SEA, 3 }, { "lighthouse", K_SEA, 3 }, { "pier", K_SEA, 3 }, { "port", K_SEA, 2 },
+	{ "bay", K_SEA, 2 }, { "sail", K_SEA, 2 }, { "fisherman", K_SEA, 2 }, { "fishing", K_SEA, 2 },
+	{ "coastal", K_SEA, 1 }, { "seaside", K_SEA, 3 }, { "mer", K_SEA, 3 }, { "phare", K_SEA, 3 },
+	{ "plage", K_SEA, 3 }, { "mar", K_SEA, 3 }, { "faro", K_SEA, 3 }, { "playa", K_SEA, 3 },
+	{ "meer", K_SEA, 3 }, { "leuchtturm", K_SEA, 3 }, { "strand", K_SEA, 3 }, { "mare", K_SEA, 3 },
+	{ "spiaggia", K_SEA, 3 }, { "praia", K_SEA, 3 },
+	{ "\xe6\xb5\xb7", K_SEA, 3 } /* 海 */, { "\xe6\xb9\x96", K_SEA, 3 } /* 湖 */, { "\xe6\xb2\xb3", K_SEA, 2 } /* 河 */,
+	{ "\xe8\x88\xb9", K_SEA, 3 } /* 船 */, { "\xe7\x81\xaf\xe5\xa1\x94", K_SEA, 3 } /* 灯塔 */,
+	{ "\xe6\xb8\xaf", K_SEA, 3 } /* 港 */, { "\xe6\xb2\x99\xe6\xbb\xa9", K_SEA, 3 } /* 沙滩 */,
+	{ "\xe6\xb8\x94", K_SEA, 2 } /* 渔 */, { "\xe6\xb5\xaa", K_SEA, 2 } /* 浪 */,
+	/* forest */
+	{ "forest", K_FOREST, 3 }, { "woods", K_FOREST, 3 }, { "tree", K_FOREST, 2 }, { "jungle", K_FOREST, 3 },
+	{ "grove", K_FOREST, 3 }, { "garden", K_FOREST, 3 }, { "park", K_FOREST, 2 }, { "woodland", K_FOREST, 3 },
+	{ "for\xc3\xaat", K_FOREST, 3 }, { "bosque", K_FOREST, 3 }, { "selva", K_FOREST, 3 }, { "wald", K_FOREST, 3 },
+	{ "bosco", K_FOREST, 3 }, { "foresta", K_FOREST, 3 }, { "floresta", K_FOREST, 3 },
+	{ "\xe6\xa3\xae\xe6\x9e\x97", K_FOREST, 3 } /* 森林 */, { "\xe6\x9e\x97", K_FOREST, 2 } /* 林 */,
+	{ "\xe6\xa0\x91", K_FOREST, 2 } /* 树 */, { "\xe8\x8a\xb1\xe5\x9b\xad", K_FOREST, 3 } /* 花园 */,
+	{ "\xe5\x85\xac\xe5\x9b\xad", K_FOREST, 3 } /* 公园 */,
+	/* open country */
+	{ "meadow", K_COUNTRY, 3 }, { "field", K_COUNTRY, 3 }, { "farm", K_COUNTRY, 3 }, { "village", K_COUNTRY, 3 },
+	{ "prairie", K_COUNTRY, 3 }, { "countryside", K_COUNTRY, 3 }, { "grassland", K_COUNTRY, 3 },
+	{ "pasture", K_COUNTRY, 3 }, { "rural", K_COUNTRY, 1 }, { "campagne", K_COUNTRY, 3 },
+	{ "campo", K_COUNTRY, 3 }, { "dorf", K_COUNTRY, 3 }, { "wiese", K_COUNTRY, 3 },
+	{ "\xe8\x8d\x89\xe5\x8e\x9f", K_COUNTRY, 3 } /* 草原 */, { "\xe7\x94\xb0", K_COUNTRY, 2 } /* 田 */,
+	{ "\xe6\x9d\x91", K_COUNTRY, 3 } /* 村 */, { "\xe4\xb9\xa1", K_COUNTRY, 2 } /* 乡 */,
+	/* mountains */
+	{ "mountain", K_MOUNTAINS, 3 }, { "peak", K_MOUNTAINS, 3 }, { "cliff", K_MOUNTAINS, 2 },
+	{ "valley", K_MOUNTAINS, 3 }, { "hill", K_MOUNTAINS, 2 }, { "summit", K_MOUNTAINS, 3 },
+	{ "canyon", K_MOUNTAINS, 3 }, { "glacier", K_MOUNTAINS, 3 }, { "alps", K_MOUNTAINS, 3 },
+	{ "mountainous", K_MOUNTAINS, 1 }, { "montagne", K_MOUNTAINS, 3 }, { "monta\xc3\xb1" "a", K_MOUNTAINS, 3 },
+	{ "berg", K_MOUNTAINS, 3 }, { "gebirge", K_MOUNTAINS, 3 }, { "montagna", K_MOUNTAINS, 3 },
+	{ "\xe5\xb1\xb1", K_MOUNTAINS, 3 } /* 山 */, { "\xe5\xb3\xb0", K_MOUNTAINS, 3 } /* 峰 */,
+	{ "\xe8\xb0\xb7", K_MOUNTAINS, 2 } /* 谷 */,
+	/* desert */
+	{ "desert", K_DUNES, 3 }, { "dune", K_DUNES, 3 }, { "sand", K_DUNES, 1 }, { "sandy", K_DUNES, 1 },
+	{ "oasis", K_DUNES, 3 }, { "d\xc3\xa9sert", K_DUNES, 3 }, { "desierto", K_DUNES, 3 },
+	{ "w\xc3\xbcste", K_DUNES, 3 }, { "deserto", K_DUNES, 3 }, { "\xe6\xb2\x99\xe6\xbc\xa0", K_DUNES, 3 } /* 沙漠 */,
+	{ "\xe6\xb2\x99\xe4\xb8\x98", K_DUNES, 3 } /* 沙丘 */,
+	/* interiors and space */
+	{ "room", K_STAGE, 3 }, { "kitchen", K_STAGE, 3 }, { "office", K_STAGE, 3 }, { "indoor", K_STAGE, 3 },
+	{ "indoors", K_STAGE, 3 }, { "inside", K_STAGE, 1 }, { "house", K_STAGE, 1 }, { "home", K_STAGE, 1 },
+	{ "lab", K_STAGE, 3 }, { "laboratory", K_STAGE, 3 }, { "studio", K_STAGE, 3 }, { "hall", K_STAGE, 2 },
+	{ "classroom", K_STAGE, 3 }, { "library", K_STAGE, 3 }, { "cafe", K_STAGE, 3 }, { "caf\xc3\xa9", K_STAGE, 3 },
+	{ "bedroom", K_STAGE, 3 }, { "workshop", K_STAGE, 3 }, { "stage", K_STAGE, 3 }, { "galaxy", K_STAGE, 3 },
+	{ "spaceship", K_STAGE, 3 }, { "dream", K_STAGE, 1 }, { "\xe5\xae\xa4", K_STAGE, 3 } /* 室 */,
+	{ "\xe5\xb1\x8b", K_STAGE, 2 } /* 屋 */, { "\xe6\x88\xbf\xe9\x97\xb4", K_STAGE, 3 } /* 房间 */,
+	{ "\xe5\x8e\xa8\xe6\x88\xbf", K_STAGE, 3 } /* 厨房 */, { "\xe5\xa4\xaa\xe7\xa9\xba", K_STAGE, 3 } /* 太空 */,
+	{ "\xe5\xae\x87\xe5\xae\x99", K_STAGE, 3 } /* 宇宙 */, { "\xe6\xa2\xa6", K_STAGE, 1 } /* 梦 */,
 };
 
-static const keyword palette_words[] = {
-	{ "night", P_NIGHT }, { "midnight", P_NIGHT }, { "moon", P_NIGHT }, { "stars", P_NIGHT },
-	{ "starry", P_NIGHT }, { "dark", P_NIGHT }, { "space", P_NIGHT }, { "galaxy", P_NIGHT },
-	{ "\xe5\xa4\x9c", P_NIGHT } /* 夜 */, { "\xe6\x9c\x88", P_NIGHT } /* 月 */, { "\xe6\x98\x9f", P_NIGHT } /* 星 */,
-	{ "dawn", P_DAWN }, { "sunrise", P_DAWN }, { "morning", P_DAWN }, { "\xe9\xbb\x8e\xe6\x98\x8e", P_DAWN },
-	{ "\xe6\x97\xa5\xe5\x87\xba", P_DAWN }, { "\xe6\xb8\x85\xe6\x99\xa8", P_DAWN }, /* 黎明 日出 清晨 */
-	{ "sunset", P_DUSK }, { "dusk", P_DUSK }, { "evening", P_DUSK }, { "twilight", P_DUSK },
-	{ "golden", P_DUSK }, { "\xe9\xbb\x84\xe6\x98\x8f", P_DUSK }, { "\xe5\xa4\x95\xe9\x98\xb3", P_DUSK },
-	{ "\xe5\x82\x8d\xe6\x99\x9a", P_DUSK }, /* 黄昏 夕阳 傍晚 */
-	{ "noon", P_DAY }, { "sunny", P_DAY }, { "daylight", P_DAY }, { "afternoon", P_DAY }, { "summer", P_DAY },
-	{ "\xe9\x98\xb3\xe5\x85\x89", P_DAY }, { "\xe7\x99\xbd\xe5\xa4\xa9", P_DAY }, /* 阳光 白天 */
-	{ "snow", P_SNOW }, { "winter", P_SNOW }, { "ice", P_SNOW }, { "frozen", P_SNOW },
-	{ "\xe9\x9b\xaa", P_SNOW } /* 雪 */, { "\xe5\x86\xac", P_SNOW } /* 冬 */, { "\xe5\x86\xb0", P_SNOW } /* 冰 */,
-	{ "autumn", P_AUTUMN }, { "leaves", P_AUTUMN }, { "\xe7\xa7\x8b", P_AUTUMN } /* 秋 */,
-	{ "neon", P_NEON }, { "cyber", P_NEON }, { "future", P_NEON }, { "futuristic", P_NEON },
-	{ "\xe9\x9c\x93\xe8\x99\xb9", P_NEON }, { "\xe6\x9c\xaa\xe6\x9d\xa5", P_NEON }, /* 霓虹 未来 */
-	{ "fog", P_MISTY }, { "mist", P_MISTY }, { "misty", P_MISTY }, { "rain", P_MISTY }, { "storm", P_MISTY },
-	{ "\xe9\x9b\xbe", P_MISTY } /* 雾 */, { "\xe9\x9b\xa8", P_MISTY } /* 雨 */,
+static const keyword time_words[] = {
+	{ "dawn", T_DAWN, 3 }, { "daybreak", T_DAWN, 3 }, { "sunrise", T_DAWN, 3 }, { "morning", T_DAWN, 3 },
+	{ "first light", T_DAWN, 3 }, { "aube", T_DAWN, 3 }, { "matin", T_DAWN, 3 }, { "amanecer", T_DAWN, 3 },
+	{ "ma\xc3\xb1" "ana", T_DAWN, 2 }, { "morgen", T_DAWN, 2 }, { "alba", T_DAWN, 3 }, { "mattina", T_DAWN, 3 },
+	{ "madrugada", T_DAWN, 3 },
+	{ "\xe9\xbb\x8e\xe6\x98\x8e", T_DAWN, 3 } /* 黎明 */, { "\xe7\xa0\xb4\xe6\x99\x93", T_DAWN, 3 } /* 破晓 */,
+	{ "\xe6\x97\xa5\xe5\x87\xba", T_DAWN, 3 } /* 日出 */, { "\xe6\xb8\x85\xe6\x99\xa8", T_DAWN, 3 } /* 清晨 */,
+	{ "\xe6\x97\xa9\xe6\x99\xa8", T_DAWN, 3 } /* 早晨 */, { "\xe6\x8b\x82\xe6\x99\x93", T_DAWN, 3 } /* 拂晓 */,
+	{ "\xe6\x97\xa9\xe4\xb8\x8a", T_DAWN, 3 } /* 早上 */, { "\xe6\x9c\x9d\xe9\x98\xb3", T_DAWN, 3 } /* 朝阳 */,
+	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAWN, 2 } /* 上午 */,
+	{ "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
+	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_DAY, 3 }, { "mediod\xc3\xad" "a", T_DAY, 3 },
+	{ "mittag", T_DAY, 3 }, { "mezzogiorno", T_DAY, 3 },
+	{ "\xe6\xad\xa3\xe5\x8d\x88", T_DAY, 3 } /* 正午 */, { "\xe4\xb8\xad\xe5\x8d\x88", T_DAY, 3 } /* 中午 */,
+	{ "\xe7\x99\xbd\xe5\xa4\xa9", T_DAY, 3 } /* 白天 */, { "\xe5\x8d\x88\xe5\x90\x8e", T_DAY, 3 } /* 午后 */,
+	{ "\xe4\xb8\x8b\xe5\x8d\x88", T_DAY, 3 } /* 下午 */, { "\xe9\x98\xb3\xe5\x85\x89", T_DAY, 1 } /* 阳光 */,
+	{ "dusk", T_DUSK, 3 }, { "sunset", T_DUSK, 3 }, { "evening", T_DUSK, 3 }, { "twilight", T_DUSK, 3 },
+	{ "golden hour", T_DUSK, 3 }, { "nightfall", T_DUSK, 3 }, { "cr\xc3\xa9puscule", T_DUSK, 3 },
+	{ "soir", T_DUSK, 3 }, { "atardecer", T_DUSK, 3 }, { "abend", T_DUSK, 3 }, { "tramonto", T_DUSK, 3 },
+	{ "\xe9\xbb\x84\xe6\x98\x8f", T_DUSK, 3 } /* 黄昏 */, { "\xe5\x82\x8d\xe6\x99\x9a", T_DUSK, 3 } /* 傍晚 */,
+	{ "\xe5\xa4\x95\xe9\x98\xb3", T_DUSK, 3 } /* 夕阳 */, { "\xe6\x97\xa5\xe8\x90\xbd", T_DUSK, 3 } /* 日落 */,
+	{ "night", T_NIGHT, 3 }, { "midnight", T_NIGHT, 3 }, { "moonlight", T_NIGHT, 3 }, { "moon", T_NIGHT, 2 },
+	{ "starry", T_NIGHT, 2 }, { "stars", T_NIGHT, 2 }, { "nighttime", T_NIGHT, 3 }, { "galaxy", T_NIGHT, 2 },
+	{ "nuit", T_NIGHT, 3 }, { "noche", T_NIGHT, 3 }, { "nacht", T_NIGHT, 3 }, { "notte", T_NIGHT, 3 },
+	{ "noite", T_NIGHT, 3 }, { "\xe5\xa4\x9c", T_NIGHT, 3 } /* 夜 */, { "\xe6\x9c\x88\xe5\x85\x89", T_NIGHT, 3 } /* 月光 */,
+	{ "\xe6\x98\x9f\xe7\xa9\xba", T_NIGHT, 3 } /* 星空 */, { "\xe5\xa4\xaa\xe7\xa9\xba", T_NIGHT, 2 } /* 太空 */,
+};
+
+static const keyword weather_words[] = {
+	{ "fog", W_MIST, 3 }, { "foggy", W_MIST, 3 }, { "mist", W_MIST, 3 }, { "misty", W_MIST, 3 },
+	{ "haze", W_MIST, 2 }, { "brouillard", W_MIST, 3 }, { "niebla", W_MIST, 3 }, { "nebel", W_MIST, 3 },
+	{ "nebbia", W_MIST, 3 }, { "\xe9\x9b\xbe", W_MIST, 3 } /* 雾 */,
+	{ "rain", W_RAIN, 3 }, { "rainy", W_RAIN, 3 }, { "raining", W_RAIN, 3 }, { "drizzle", W_RAIN, 3 },
+	{ "pluie", W_RAIN, 3 }, { "lluvia", W_RAIN, 3 }, { "regen", W_RAIN, 3 }, { "pioggia", W_RAIN, 3 },
+	{ "chuva", W_RAIN, 3 }, { "\xe9\x9b\xa8", W_RAIN, 3 } /* 雨 */,
+	{ "storm", W_STORM, 4 }, { "stormy", W_STORM, 4 }, { "thunder", W_STORM, 4 }, { "lightning", W_STORM, 4 },
+	{ "tempest", W_STORM, 4 }, { "gale", W_STORM, 3 }, { "hurricane", W_STORM, 4 }, { "temp\xc3\xaa" "te", W_STORM, 4 },
+	{ "orage", W_STORM, 4 }, { "tormenta", W_STORM, 4 }, { "sturm", W_STORM, 4 }, { "gewitter", W_STORM, 4 },
+	{ "tempesta", W_STORM, 4 }, { "\xe6\x9a\xb4\xe9\xa3\x8e", W_STORM, 4 } /* 暴风 */,
+	{ "\xe9\xa3\x8e\xe6\x9a\xb4", W_STORM, 4 } /* 风暴 */, { "\xe9\x9b\xb7", W_STORM, 4 } /* 雷 */,
+	{ "snow", W_SNOW, 3 }, { "snowy", W_SNOW, 3 }, { "snowfall", W_SNOW, 3 }, { "blizzard", W_SNOW, 4 },
+	{ "winter", W_SNOW, 1 }, { "frozen", W_SNOW, 1 }, { "neige", W_SNOW, 3 }, { "nieve", W_SNOW, 3 },
+	{ "schnee", W_SNOW, 3 }, { "neve", W_SNOW, 3 }, { "\xe9\x9b\xaa", W_SNOW, 3 } /* 雪 */,
+	{ "\xe5\x86\xac", W_SNOW, 1 } /* 冬 */,
+	{ "neon", W_NEON, 3 }, { "cyberpunk", W_NEON, 3 }, { "cyber", W_NEON, 2 }, { "futuristic", W_NEON, 2 },
+	{ "\xe9\x9c\x93\xe8\x99\xb9", W_NEON, 3 } /* 霓虹 */, { "\xe8\xb5\x9b\xe5\x8d\x9a", W_NEON, 3 } /* 赛博 */,
+	{ "autumn", W_AUTUMN, 2 }, { "fall leaves", W_AUTUMN, 2 }, { "automne", W_AUTUMN, 2 }, { "oto\xc3\xb1o", W_AUTUMN, 2 },
+	{ "herbst", W_AUTUMN, 2 }, { "\xe7\xa7\x8b", W_AUTUMN, 2 } /* 秋 */,
 };
 
 typedef struct layer {
 	float depth;
 	float *hmap;     /* world y of the top edge per world x (sample 0 is x = -w/2) */
 	float base, amp; /* mean top and relief, for the colour gradient */
+	float low;       /* world y below which the layer covers every column (its lowest top) */
 	lv_rgb top, bottom;
 	int wave;        /* animated water: base + waves moving with t */
 	float wk, wspeed, wphase;
@@ -119,7 +202,9 @@ struct lv_scene {
 	int w, h;
 	float U;       /* sqrt(w * h): the unit of horizontal sizes */
 	float cx, cy;  /* centre of the camera's zoom */
-	int kind, pal;
+	int kind, pal, weather, lighthouse;
+	float lamp_x, lamp_y, lamp_depth; /* the lighthouse's lamp in world coordinates */
+	int lamp_layer;
 	lv_rgb sky_top, sky_mid, horizon, sun, far, near;
 	float horizon_y;
 	layer layers[MAX_LAYERS];
@@ -144,46 +229,164 @@ struct lv_scene {
 	/* per-frame scratch */
 	int32_t *top;
 	lv_px *rows;
+	/* traffic on the near road (cities) */
+	particle cars[24];
+	int n_cars;
+	/* the sky, sun and stars drawn once (lazily, in the first canvas's colour space) */
+	lv_canvas sky;
+	int sky_ready;
+	int32_t *sky_x;
 };
 
 /* ---- keywords ---------------------------------------------------------------- */
 
-static int is_alpha(char c)
+/* A letter for whole-word matching: ASCII letters and Latin letters with accents (UTF-8 lead bytes
+ * 0xC3..0xC5 and their continuation bytes). */
+static int letter_at(const char *text, const char *p)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	unsigned char c = (unsigned char)*p;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0xC3 && c <= 0xC5))
+		return 1;
+	return c >= 0x80 && c < 0xC0 && p > text && (unsigned char)p[-1] >= 0xC3 && (unsigned char)p[-1] <= 0xC5;
 }
 
-/* Position of the first whole-word (ASCII) or substring (UTF-8) match of kw in the lower-cased text, or -1. */
-static long find_word(const char *text, const char *kw)
+/* A setting word used to describe something else: "forest-green coat", "sea blue", "森林绿". */
+static int is_modifier(const char *after)
+{
+	static const char *const colours[] = { " green", " blue", " grey", " gray", " brown", " red", " white",
+		                               " black", " gold", " colored", " coloured", NULL };
+	static const char *const zh[] = { "\xe7\xbb\xbf", "\xe8\x93\x9d", "\xe8\x89\xb2", NULL }; /* 绿 蓝 色 */
+	const char *const *c;
+	if (after[0] == '-' && ((after[1] >= 'a' && after[1] <= 'z')))
+		return 1;
+	for (c = colours; *c; c++)
+		if (!strncmp(after, *c, strlen(*c)) && !letter_at(after, after + strlen(*c)))
+			return 1;
+	for (c = zh; *c; c++)
+		if (!strncmp(after, *c, strlen(*c)))
+			return 1;
+	return 0;
+}
+
+/* Occurrences (at most 3) of kw in the lower-cased text, whole words for ASCII keywords, modifiers not
+ * counted; *first receives the first position. */
+static int count_word(const char *text, const char *kw, long *first)
 {
 	size_t n = strlen(kw);
 	const char *p = text;
-	int ascii = (unsigned char)kw[0] < 0x80;
-	while ((p = strstr(p, kw)) != NULL) {
-		char after = p[n];
-		if (!ascii)
-			return (long)(p - text);
-		if ((p == text || !is_alpha(p[-1])) &&
-		    (!is_alpha(after) || (after == 's' && !is_alpha(p[n + 1]))))
-			return (long)(p - text);
-		p++;
+	int ascii = (unsigned char)kw[0] < 0x80, count = 0;
+	*first = -1;
+	while (count < 3 && (p = strstr(p, kw)) != NULL) {
+		const char *after = p + n;
+		int ok = 1;
+		if (ascii) {
+			if (p > text && letter_at(text, p - 1))
+				ok = 0;
+			if (*after == 's' && !letter_at(text, after + 1))
+				after++;
+			else if (letter_at(text, after))
+				ok = 0;
+		}
+		if (ok && !is_modifier(after)) {
+			if (*first < 0)
+				*first = (long)(p - text);
+			count++;
+		}
+		p += n;
 	}
-	return -1;
+	return count;
 }
 
-static int first_keyword(const char *lower, const keyword *list, size_t n)
+/* The value with the highest total weight (ties: the one named first), or -1 when none is named. */
+static int vote(const char *lower, const keyword *list, size_t n, int n_values)
 {
-	long best = -1;
-	int value = -1;
+	int score[16] = { 0 }, best = -1, v;
+	long first[16], at;
 	size_t i;
+	for (v = 0; v < 16; v++)
+		first[v] = -1;
 	for (i = 0; i < n; i++) {
-		long at = find_word(lower, list[i].word);
-		if (at >= 0 && (best < 0 || at < best)) {
-			best = at;
-			value = list[i].value;
-		}
+		int c = count_word(lower, list[i].word, &at);
+		v = list[i].value;
+		if (!c || v < 0 || v >= n_values || v >= 16)
+			continue;
+		score[v] += c * list[i].weight;
+		if (first[v] < 0 || at < first[v])
+			first[v] = at;
 	}
-	return value;
+	for (v = 0; v < n_values && v < 16; v++)
+		if (score[v] && (best < 0 || score[v] > score[best] || (score[v] == score[best] && first[v] < first[best])))
+			best = v;
+	return best;
+}
+
+typedef struct choice {
+	int kind, time, weather, lighthouse;
+} choice;
+
+static void choose(const char *text, choice *c)
+{
+	char *lower = lv_strdup(text ? text : "");
+	long at;
+	size_t i;
+	c->kind = K_OPEN;
+	c->time = T_NONE;
+	c->weather = W_CLEAR;
+	c->lighthouse = 0;
+	if (!lower)
+		return;
+	for (i = 0; lower[i]; i++)
+		if (lower[i] >= 'A' && lower[i] <= 'Z')
+			lower[i] = (char)(lower[i] - 'A' + 'a');
+	c->kind = vote(lower, kind_words, sizeof(kind_words) / sizeof(kind_words[0]), K_COUNT);
+	if (c->kind < 0)
+		c->kind = K_OPEN;
+	c->time = vote(lower, time_words, sizeof(time_words) / sizeof(time_words[0]), T_NIGHT + 1);
+	c->weather = vote(lower, weather_words, sizeof(weather_words) / sizeof(weather_words[0]), W_AUTUMN + 1);
+	if (c->weather < 0)
+		c->weather = W_CLEAR;
+	c->lighthouse = c->kind == K_SEA &&
+	                (count_word(lower, "lighthouse", &at) || count_word(lower, "\xe7\x81\xaf\xe5\xa1\x94", &at) ||
+	                 count_word(lower, "phare", &at) || count_word(lower, "faro", &at) ||
+	                 count_word(lower, "leuchtturm", &at));
+	free(lower);
+}
+
+/* The palette for a choice: the time of day first, then the weather over it. */
+static int palette_of(const choice *c)
+{
+	int t = c->time;
+	if (t == T_NONE)
+		t = c->kind == K_STAGE ? T_DUSK : T_DAY; /* interiors: lamplight */
+	switch (c->weather) {
+	case W_SNOW:
+		return t == T_NIGHT ? P_NIGHT : P_SNOW;
+	case W_MIST:
+		return t == T_DAY ? P_MISTY : t == T_DAWN ? P_DAWN : t == T_DUSK ? P_DUSK : P_NIGHT;
+	case W_RAIN:
+	case W_STORM:
+		return t == T_NIGHT ? P_NIGHT : P_STORM;
+	case W_NEON:
+		return t == T_DAY || t == T_DAWN ? (t == T_DAY ? P_DAY : P_DAWN) : P_NEON;
+	case W_AUTUMN:
+		return t == T_DAY ? P_AUTUMN : t == T_DAWN ? P_DAWN : t == T_DUSK ? P_DUSK : P_NIGHT;
+	default:
+		return t == T_DAWN ? P_DAWN : t == T_DUSK ? P_DUSK : t == T_NIGHT ? P_NIGHT : P_DAY;
+	}
+}
+
+void lv_scene_choose(const char *text, lv_scene_choice *out)
+{
+	static const char *const kinds[K_COUNT] = { "mountains", "forest", "city", "coast", "desert",
+		                                    "interior", "country", "open" };
+	static const char *const times[] = { "dawn", "day", "dusk", "night" };
+	static const char *const weathers[] = { "clear", "mist", "rain", "storm", "snow", "clear", "clear" };
+	choice c;
+	choose(text, &c);
+	out->setting = kinds[c.kind];
+	out->time = times[c.time == T_NONE ? (c.kind == K_STAGE ? T_DUSK : T_DAY) : c.time];
+	out->weather = weathers[c.weather];
+	out->lighthouse = c.lighthouse;
 }
 
 /* ---- construction ------------------------------------------------------------- */
@@ -291,7 +494,9 @@ static void add_buildings(lv_scene *s, layer *L, lv_rng *r, float wmin, float wm
 					w->w = ww;
 					w->h = wh;
 					w->col = lv_rgb_shift(wcol, lv_rng_range(r, -12, 12), lv_rng_range(r, 0.7f, 1.1f));
-					w->alpha = (int)lv_rng_range(r, 120, 230);
+					w->alpha = s->pal == P_DAY || s->pal == P_DAWN || s->pal == P_AUTUMN || s->pal == P_SNOW
+					                   ? (int)lv_rng_range(r, 40, 100)
+					                   : (int)lv_rng_range(r, 120, 230);
 				}
 		}
 		x += bw + gap;
@@ -364,7 +569,18 @@ static void make_particles(lv_scene *s, lv_rng *r)
 		break;
 	default:
 		s->part_mode = PART_MOTES;
-		n = 48;
+		n = s->kind == K_COUNTRY || s->kind == K_OPEN ? 140 : 48;
+	}
+	if (s->pal == P_NIGHT && (s->kind == K_CITY || s->kind == K_SEA)) {
+		s->part_mode = PART_MOTES; /* no fireflies over streets and water */
+		n = 30;
+	}
+	if (s->weather == W_SNOW) {
+		s->part_mode = PART_SNOW;
+		n = 140;
+	} else if (s->weather == W_RAIN || s->weather == W_STORM) {
+		s->part_mode = PART_RAIN;
+		n = s->weather == W_STORM ? 150 : 110;
 	}
 	if (s->kind == K_STAGE) {
 		s->part_mode = PART_BOKEH;
@@ -400,6 +616,13 @@ static void make_particles(lv_scene *s, lv_rng *r)
 			p->col = (lv_rng_next(r) & 1) ? lv_rgb_make(120, 240, 255) : lv_rgb_make(255, 120, 220);
 			p->alpha = (int)lv_rng_range(r, 120, 220);
 			break;
+		case PART_RAIN:
+			p->r = lv_rng_range(r, 0.03f, 0.07f) * (float)s->h * p->depth; /* streak length */
+			p->vy = lv_rng_range(r, 1.1f, 1.6f) * (float)s->h * p->depth;
+			p->vx = p->vy * (s->weather == W_STORM ? 0.3f : 0.12f);
+			p->col = lv_rgb_make(200, 210, 225);
+			p->alpha = (int)lv_rng_range(r, 50, 110);
+			break;
 		case PART_BOKEH:
 			p->r = lv_rng_range(r, 10.0f, 40.0f) * k;
 			p->vy = lv_rng_range(r, -0.02f, -0.004f) * (float)s->h;
@@ -416,6 +639,39 @@ static void make_particles(lv_scene *s, lv_rng *r)
 		}
 	}
 	s->n_parts = i;
+}
+
+/* A headland with a lighthouse on one side of the frame, standing in the water (depth 0.4). */
+static int add_lighthouse(lv_scene *s, lv_rng *r)
+{
+	float H = (float)s->h, x0 = -(float)s->w * 0.5f, side = lv_rng_next(r) & 1 ? 1.0f : -1.0f;
+	float tx = (float)s->w * (0.5f + side * 0.24f), cliff = 0.6f * H, tw = 0.018f * s->U, th = 0.2f * H;
+	float land0 = side > 0 ? (float)s->w * 0.56f : -0.2f * (float)s->w;
+	float land1 = side > 0 ? 1.2f * (float)s->w : (float)s->w * 0.44f;
+	layer *L;
+	int i, err = new_layer(s, 0.4f, 0.75f, 0.05f);
+	if (err)
+		return err;
+	L = &s->layers[s->n_layers - 1];
+	for (i = 0; i < s->nsamp; i++) {
+		float wx = x0 + (float)i, y = 2.0f * H;
+		if (wx > land0 && wx < land1) {
+			/* the cliff: a rounded shoulder falling to the sea at the inner end */
+			float edge = side > 0 ? wx - land0 : land1 - wx;
+			y = cliff + 0.14f * H * expf(-edge / (0.05f * s->U)) + 0.008f * H * sinf(wx * 0.05f);
+		}
+		if (fabsf(wx - tx) < tw) {
+			float k = fabsf(wx - tx) / tw;
+			y = fminf(y, cliff - th * (1.0f - 0.1f * k) + 0.02f * H * k);
+		}
+		if (fabsf(wx - tx) < tw * 1.5f)
+			y = fminf(y, cliff - th - 0.03f * H + 0.02f * H * fabsf(wx - tx) / (tw * 1.5f)); /* the lantern */
+		L->hmap[i] = y;
+	}
+	s->lamp_x = tx;
+	s->lamp_y = cliff - th - 0.01f * H;
+	s->lamp_depth = 0.4f;
+	return LV_OK;
 }
 
 static int build(lv_scene *s, lv_rng *r)
@@ -463,19 +719,32 @@ static int build(lv_scene *s, lv_rng *r)
 		int lit = s->pal == P_NIGHT || s->pal == P_DUSK || s->pal == P_NEON || s->pal == P_MISTY;
 		if (s->pal == P_NEON)
 			warm = lv_rgb_make(140, 230, 255);
+		if (!lit) /* by day the windows reflect the sky */
+			warm = lv_rgb_mix(s->horizon, lv_rgb_make(255, 255, 255), 0.3f);
 		err = new_layer(s, 0.10f, 0.62f, 0.15f);
 		if (!err)
 			add_buildings(s, &s->layers[0], r, 0.02f, 0.05f, 0.05f, 0.2f, 0, warm);
 		if (!err)
 			err = new_layer(s, 0.35f, 0.66f, 0.2f);
 		if (!err)
-			add_buildings(s, &s->layers[1], r, 0.03f, 0.07f, 0.08f, 0.3f, lit, warm);
+			add_buildings(s, &s->layers[1], r, 0.03f, 0.07f, 0.08f, 0.3f, 1, warm);
 		if (!err)
 			err = new_layer(s, 0.70f, 0.74f, 0.15f);
 		if (!err)
-			add_buildings(s, &s->layers[2], r, 0.05f, 0.1f, 0.04f, 0.2f, lit, warm);
+			add_buildings(s, &s->layers[2], r, 0.05f, 0.1f, 0.04f, 0.2f, 1, warm);
 		if (!err)
-			err = relief_layer(s, r, 1.0f, 0.9f, 0.004f, 0.5f, 0);
+			err = relief_layer(s, r, 1.0f, 0.8f, 0.004f, 0.5f, 0);
+		for (i = 0; !err && i < 24; i++) {
+			/* two lanes, one each way */
+			particle *p = &s->cars[s->n_cars++];
+			int lane = i & 1;
+			p->x = lv_rng_range(r, -0.5f, 1.5f) * (float)s->w;
+			p->y = (lane ? 0.85f : 0.9f) * H;
+			p->r = lv_rng_range(r, 0.05f, 0.08f) * s->U; /* length */
+			p->vx = lv_rng_range(r, 0.08f, 0.16f) * s->U * (lane ? -1.0f : 1.0f);
+			p->col = lv_rgb_hsv(lv_rng_range(r, 0, 360), lv_rng_range(r, 0.2f, 0.6f), lv_rng_range(r, 0.35f, 0.75f));
+			p->depth = 1.0f;
+		}
 		break;
 	}
 	case K_SEA:
@@ -490,6 +759,10 @@ static int build(lv_scene *s, lv_rng *r)
 				L->hmap[i] = 0.607f * H - env * (0.035f * H + 0.02f * H * rel);
 			}
 			err = relief_layer(s, r, 0.2f, 0.605f, 0.0f, 1.0f, 0);
+		}
+		if (!err && s->lighthouse) {
+			s->lamp_layer = s->n_layers;
+			err = add_lighthouse(s, r);
 		}
 		for (i = 0; !err && i < 2; i++) {
 			layer *L;
@@ -511,6 +784,24 @@ static int build(lv_scene *s, lv_rng *r)
 			err = relief_layer(s, r, 0.65f, 0.78f, 0.05f, 1.1f, 0);
 		if (!err)
 			err = relief_layer(s, r, 1.0f, 0.9f, 0.04f, 0.8f, 0);
+		break;
+	case K_COUNTRY:
+		err = relief_layer(s, r, 0.12f, 0.58f, 0.05f, 1.2f, 0);
+		if (!err)
+			err = relief_layer(s, r, 0.4f, 0.68f, 0.04f, 1.6f, 0);
+		if (!err) {
+			err = relief_layer(s, r, 1.0f, 0.86f, 0.03f, 0.9f, 0);
+			if (!err)
+				add_trees(s->layers[2].hmap, s->nsamp, -(float)s->w * 0.5f, r, 0.12f * H, 0.26f * H,
+				          0.35f * s->U, 0.9f * s->U, 60);
+		}
+		break;
+	case K_OPEN: /* nothing named: a plain, quiet horizon */
+		err = relief_layer(s, r, 0.15f, 0.62f, 0.025f, 1.0f, 0);
+		if (!err)
+			err = relief_layer(s, r, 0.5f, 0.72f, 0.02f, 1.3f, 0);
+		if (!err)
+			err = relief_layer(s, r, 1.0f, 0.88f, 0.015f, 0.8f, 0);
 		break;
 	default: /* K_STAGE: a floor under a soft backdrop */
 		err = relief_layer(s, r, 0.9f, 0.8f, 0.0f, 1.0f, 0);
@@ -534,7 +825,7 @@ static int build(lv_scene *s, lv_rng *r)
 	color_layers(s);
 
 	/* the light */
-	s->has_sun = 1;
+	s->has_sun = s->pal != P_STORM;
 	s->moon = s->pal == P_NIGHT;
 	s->sun_x = lv_rng_range(r, 0.2f, 0.8f) * (float)s->w;
 	if (s->pal == P_DAWN || s->pal == P_DUSK)
@@ -548,7 +839,7 @@ static int build(lv_scene *s, lv_rng *r)
 		s->sun_y = -0.05f * H;
 	}
 	s->n_beams = 0;
-	if (s->pal != P_NIGHT && s->pal != P_NEON) {
+	if (s->pal != P_NIGHT && s->pal != P_NEON && s->pal != P_STORM) {
 		s->n_beams = 2 + (int)(lv_rng_next(r) % 3);
 		s->beam_alpha = s->pal == P_MISTY ? 26 : 17;
 		for (i = 0; i < s->n_beams; i++) {
@@ -558,7 +849,9 @@ static int build(lv_scene *s, lv_rng *r)
 		}
 	}
 	/* clouds */
-	s->n_clouds = s->kind == K_STAGE ? 0 : 2 + (int)(lv_rng_next(r) % 4);
+	s->n_clouds = s->kind == K_STAGE                                                ? 0
+	              : s->pal == P_STORM || s->kind == K_COUNTRY || s->kind == K_OPEN ? MAX_CLOUDS
+	                                                                                : 2 + (int)(lv_rng_next(r) % 4);
 	for (i = 0; i < s->n_clouds; i++) {
 		cloud *c = &s->clouds[i];
 		c->x = lv_rng_range(r, -0.1f, 1.1f) * (float)s->w;
@@ -569,7 +862,15 @@ static int build(lv_scene *s, lv_rng *r)
 			c->col = lv_rgb_mix(s->sun, s->sky_mid, 0.45f);
 		else if (s->pal == P_NIGHT)
 			c->col = lv_rgb_mix(s->sky_mid, s->horizon, 0.6f);
-		else
+		else if (s->pal == P_STORM) {
+			c->col = lv_rgb_mix(s->sky_mid, s->far, 0.5f);
+			c->vx *= 3.0f;
+			c->s *= 1.5f;
+		} else if (s->kind == K_COUNTRY || s->kind == K_OPEN) {
+			/* wind over open land */
+			c->col = lv_rgb_mix(s->horizon, lv_rgb_make(255, 255, 255), 0.45f);
+			c->vx *= 5.0f;
+		} else
 			c->col = lv_rgb_mix(s->horizon, lv_rgb_make(255, 255, 255), 0.45f);
 		c->shade = lv_rgb_mix(c->col, s->sky_top, 0.35f);
 		c->alpha = (int)lv_rng_range(r, 170, 230);
@@ -592,6 +893,16 @@ static int build(lv_scene *s, lv_rng *r)
 			p->alpha = (int)lv_rng_range(r, 120, 255);
 		}
 	}
+	for (i = 0; i < s->n_layers; i++) {
+		layer *L = &s->layers[i];
+		int k;
+		L->low = L->hmap[0];
+		for (k = 1; k < s->nsamp; k++)
+			if (L->hmap[k] > L->low)
+				L->low = L->hmap[k];
+		if (L->wave)
+			L->low += 1.5f * L->amp;
+	}
 	s->haze_alpha = s->pal == P_MISTY ? 130 : s->kind == K_STAGE ? 0 : 55;
 	make_particles(s, r);
 	return LV_OK;
@@ -601,40 +912,16 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 {
 	lv_scene *s;
 	lv_rng r;
-	char *lower;
-	int kind, pal, err, i;
+	choice c;
+	int kind, pal, err;
 	float hue, sat;
 	*out = NULL;
 	if (w < 16 || h < 16)
 		return lv_error_set(LV_EINVALID, "scene: bad size %dx%d", w, h);
-	lower = lv_strdup(text ? text : "");
-	if (!lower)
-		return LV_ENOMEM;
-	for (i = 0; lower[i]; i++)
-		if (lower[i] >= 'A' && lower[i] <= 'Z')
-			lower[i] = (char)(lower[i] - 'A' + 'a');
-	kind = first_keyword(lower, kind_words, sizeof(kind_words) / sizeof(kind_words[0]));
-	pal = first_keyword(lower, palette_words, sizeof(palette_words) / sizeof(palette_words[0]));
-	free(lower);
+	choose(text, &c);
+	kind = c.kind;
+	pal = palette_of(&c);
 	lv_rng_seed(&r, seed);
-	if (kind < 0) {
-		static const int kinds[] = { K_MOUNTAINS, K_FOREST, K_SEA, K_CITY, K_DUNES, K_MOUNTAINS, K_FOREST,
-			                     K_SEA, K_STAGE };
-		kind = kinds[lv_rng_next(&r) % (sizeof(kinds) / sizeof(kinds[0]))];
-	}
-	if (pal < 0) {
-		static const int pals[] = { P_DAWN, P_DAY, P_DUSK, P_NIGHT, P_MISTY, P_AUTUMN, P_DAY, P_DUSK };
-		pal = pals[lv_rng_next(&r) % (sizeof(pals) / sizeof(pals[0]))];
-		if (kind == K_CITY && lv_rng_next(&r) % 4 == 0)
-			pal = P_NEON;
-		if (kind == K_MOUNTAINS && lv_rng_next(&r) % 5 == 0)
-			pal = P_SNOW;
-		if (kind == K_STAGE) {
-			/* interiors and abstract stages: lamplight and dusk tones, not a daytime sky */
-			static const int inside[] = { P_DUSK, P_NIGHT, P_AUTUMN, P_NEON, P_DAWN };
-			pal = inside[lv_rng_next(&r) % (sizeof(inside) / sizeof(inside[0]))];
-		}
-	}
 	s = lv_calloc(1, sizeof(*s));
 	if (!s)
 		return LV_ENOMEM;
@@ -645,6 +932,8 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->cy = (float)h * 0.55f;
 	s->kind = kind;
 	s->pal = pal;
+	s->weather = c.weather;
+	s->lighthouse = c.lighthouse;
 	hue = lv_rng_range(&r, -16.0f, 16.0f);
 	sat = lv_rng_range(&r, 0.85f, 1.15f);
 	s->sky_top = lv_rgb_shift(pal_color(pal, 0), hue, sat);
@@ -653,10 +942,13 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->sun = lv_rgb_shift(pal_color(pal, 3), hue * 0.4f, sat);
 	s->far = lv_rgb_shift(pal_color(pal, 4), hue, sat);
 	s->near = lv_rgb_shift(pal_color(pal, 5), hue, sat);
+	if (kind == K_CITY) /* streets are asphalt, not grass */
+		s->near = lv_rgb_mix(s->near, lv_rgb_make(48, 50, 58), 0.6f);
 	s->horizon_y = 0.62f * (float)h;
 	s->top = lv_malloc(sizeof(int32_t) * (size_t)w);
 	s->rows = lv_malloc(sizeof(lv_px) * (size_t)h);
-	if (!s->top || !s->rows) {
+	s->sky_x = lv_malloc(sizeof(int32_t) * (size_t)w);
+	if (!s->top || !s->rows || !s->sky_x) {
 		lv_scene_free(s);
 		return LV_ENOMEM;
 	}
@@ -678,6 +970,8 @@ void lv_scene_free(lv_scene *s)
 		free(s->layers[i].hmap);
 	free(s->top);
 	free(s->rows);
+	free(s->sky_x);
+	lv_canvas_free(&s->sky);
 	free(s);
 }
 
@@ -823,7 +1117,7 @@ static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 }
 
-static void draw_layer(lv_scene *s, lv_canvas *cv, const lv_view *v, const layer *L)
+static void draw_layer(lv_scene *s, lv_canvas *cv, const lv_view *v, const layer *L, int y_end)
 {
 	float z, par, x0 = -(float)s->w * 0.5f, ytop, ybot;
 	int x, y;
@@ -850,7 +1144,7 @@ static void draw_layer(lv_scene *s, lv_canvas *cv, const lv_view *v, const layer
 		float u = ((float)y - ytop) / (ybot - ytop);
 		s->rows[y] = lv_canvas_color(cv, lv_rgb_mix(L->top, L->bottom, u < 0 ? 0 : u > 1 ? 1 : u));
 	}
-	lv_draw_layer(cv, s->top, s->rows, s->rows[0], 256);
+	lv_draw_layer(cv, s->top, s->rows, s->rows[0], 256, y_end);
 	/* lit windows */
 	for (x = L->win0; x < L->win1; x++) {
 		const window *w = &s->wins[x];
@@ -890,6 +1184,12 @@ static void draw_particles(lv_scene *s, lv_canvas *cv, const lv_view *v, const p
 		case PART_SNOW:
 			lv_draw_ellipse(cv, x, y, r, r, lv_canvas_color(cv, p->col), p->alpha);
 			break;
+		case PART_RAIN: {
+			float len = r, dx = len * p->vx / p->vy, hw = 0.0011f * s->U * p->depth;
+			float q[8] = { x - hw, y, x + hw, y, x + dx + hw, y + len, x + dx - hw, y + len };
+			lv_draw_poly(cv, q, 4, lv_canvas_color(cv, p->col), p->alpha);
+			break;
+		}
 		case PART_BOKEH:
 			lv_draw_ellipse(cv, x, y, r, r, lv_canvas_color(cv, p->col), (int)((float)p->alpha * tw));
 			lv_draw_glow(cv, x, y, r * 1.6f, r * 1.6f, lv_canvas_color(cv, p->col), (int)((float)p->alpha * tw));
@@ -901,13 +1201,123 @@ static void draw_particles(lv_scene *s, lv_canvas *cv, const lv_view *v, const p
 	}
 }
 
-void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
+/* The sky, stars and sun seen in view v: drawn once at rest into s->sky, then resampled (nearest
+ * sample) with the projection of the sky's depth.  Twinkle and pulse are left out of the still. */
+static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_end)
+{
+	float z, par;
+	int x, y, p;
+	if (!s->sky_ready) {
+		lv_view rest = { 0.0f, 1.0f, 0.0f, 0.0f };
+		if (lv_canvas_init(&s->sky, s->w, s->h, cv->yuv)) {
+			/* no memory for the still: draw directly */
+			draw_sky(s, cv, v);
+			draw_stars(s, cv, v);
+			if (s->has_sun)
+				draw_light(s, cv, v);
+			return;
+		}
+		draw_sky(s, &s->sky, &rest);
+		draw_stars(s, &s->sky, &rest);
+		if (s->has_sun)
+			draw_light(s, &s->sky, &rest);
+		s->sky_ready = 1;
+	}
+	lv_scene_project(s, v, 0.02f, &z, &par);
+	for (x = 0; x < s->w; x++) {
+		float wx = ((float)x + 0.5f - s->cx) / z + s->cx + v->pan_x * par;
+		int ix = (int)floorf(wx);
+		s->sky_x[x] = ix < 0 ? 0 : ix >= s->w ? s->w - 1 : ix;
+	}
+	for (y = 0; y < y_end; y++) {
+		float wy = ((float)y + 0.5f - s->cy) / z + s->cy + v->pan_y * par;
+		int iy = (int)floorf(wy);
+		size_t so, d = (size_t)y * (size_t)s->w;
+		iy = iy < 0 ? 0 : iy >= s->h ? s->h - 1 : iy;
+		so = (size_t)iy * (size_t)s->w;
+		for (p = 0; p < 3; p++) {
+			const uint8_t *src = s->sky.plane[p] + so;
+			uint8_t *dst = cv->plane[p] + d;
+			for (x = 0; x < s->w; x++)
+				dst[x] = src[s->sky_x[x]];
+		}
+	}
+}
+
+/* Cars on the near road: bodies, with head and tail lights when the light is low. */
+static void draw_cars(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	int i, lit = s->pal == P_NIGHT || s->pal == P_DUSK || s->pal == P_DAWN || s->pal == P_NEON || s->pal == P_STORM ||
+	             s->pal == P_MISTY;
+	float span = 2.0f * (float)s->w;
+	lv_px head = lv_canvas_color(cv, lv_rgb_make(255, 244, 210)), tail = lv_canvas_color(cv, lv_rgb_make(255, 60, 50));
+	lv_px road = lv_canvas_color(cv, lv_rgb_mix(s->near, lv_rgb_make(255, 255, 255), 0.25f));
+	/* the lane line */
+	for (i = 0; i < 40; i++) {
+		float wx = -0.5f * (float)s->w + (float)i * 0.05f * (float)s->w, wy = 0.872f * (float)s->h;
+		float ax = sx_of(s, v, 1.0f, wx), bx = sx_of(s, v, 1.0f, wx + 0.022f * (float)s->w);
+		float ay = sy_of(s, v, 1.0f, wy), by = sy_of(s, v, 1.0f, wy + 0.003f * (float)s->h);
+		if (bx >= 0 && ax <= (float)s->w)
+			lv_draw_rrect(cv, ax, ay, bx, by, 0, road, 170);
+	}
+	for (i = 0; i < s->n_cars; i++) {
+		const particle *p = &s->cars[i];
+		float wx = fmodf(p->x + p->vx * v->t + 0.5f * (float)s->w, span), len = p->r, hgt = 0.36f * p->r;
+		float ax, ay, bx, by, dir = p->vx > 0 ? 1.0f : -1.0f;
+		if (wx < 0)
+			wx += span;
+		wx -= 0.5f * (float)s->w;
+		ax = sx_of(s, v, 1.0f, wx);
+		bx = sx_of(s, v, 1.0f, wx + len);
+		ay = sy_of(s, v, 1.0f, p->y - hgt);
+		by = sy_of(s, v, 1.0f, p->y);
+		if (bx < -20.0f || ax > (float)s->w + 20.0f)
+			continue;
+		lv_draw_rrect(cv, ax, ay, bx, by, 0.3f * (by - ay), lv_canvas_color(cv, p->col), 256);
+		lv_draw_rrect(cv, ax + 0.25f * (bx - ax), ay - 0.5f * (by - ay), bx - 0.25f * (bx - ax), ay + 0.2f * (by - ay),
+		              0.3f * (by - ay), lv_canvas_color(cv, lv_rgb_scale(p->col, 0.7f)), 256);
+		if (lit) {
+			float fx = dir > 0 ? bx : ax, rx = dir > 0 ? ax : bx, my = ay + 0.55f * (by - ay);
+			lv_draw_glow(cv, fx, my, 0.9f * (by - ay), 0.6f * (by - ay), head, 230);
+			lv_draw_glow(cv, rx, my, 0.5f * (by - ay), 0.4f * (by - ay), tail, 200);
+		}
+	}
+}
+
+/* The lighthouse's lamp: a glow and a beam sweeping from side to side. */
+static void draw_lamp(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	float x = sx_of(s, v, s->lamp_depth, s->lamp_x), y = sy_of(s, v, s->lamp_depth, s->lamp_y);
+	float c = cosf(1.1f * v->t), len = 1.1f * (float)s->w * fabsf(c), dir = c >= 0 ? 1.0f : -1.0f;
+	lv_px col = lv_canvas_color(cv, lv_rgb_make(255, 244, 200));
+	if (len > 0.02f * (float)s->w) {
+		float xy[6] = { x, y, x + dir * len, y - 0.05f * (float)s->h, x + dir * len, y + 0.07f * (float)s->h };
+		lv_draw_poly(cv, xy, 3, col, 60);
+	}
+	lv_draw_glow(cv, x, y, 0.03f * s->U, 0.03f * s->U, col, 230);
+}
+
+/* cover[i]: the first screen row from which layer i covers the whole width in view v. */
+static void layer_cover(const lv_scene *s, const lv_view *v, int *cover)
 {
 	int i;
-	draw_sky(s, cv, v);
-	draw_stars(s, cv, v);
-	if (s->has_sun)
-		draw_light(s, cv, v);
+	for (i = 0; i < s->n_layers; i++) {
+		float y = sy_of(s, v, s->layers[i].depth, s->layers[i].low) + 2.0f;
+		cover[i] = y > (float)s->h ? s->h : y < 0 ? 0 : (int)y;
+	}
+}
+
+void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	int i, cover[MAX_LAYERS + 1], cover_after[MAX_LAYERS + 1], sky_end = s->h;
+	layer_cover(s, v, cover);
+	for (i = s->n_layers - 1; i >= 0; i--) {
+		cover_after[i] = i == s->n_layers - 1 ? s->h : cover_after[i + 1] < cover[i + 1] ? cover_after[i + 1]
+		                                                                                 : cover[i + 1];
+		if (cover[i] < sky_end)
+			sky_end = cover[i];
+	}
+	draw_sky_cached(s, cv, v, sky_end);
 	if (s->kind == K_STAGE)
 		draw_particles(s, cv, v, s->back, s->n_back, PART_BOKEH);
 	draw_clouds(s, cv, v);
@@ -920,7 +1330,9 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 			lv_draw_glow(cv, (float)s->w * 0.5f, y, (float)s->w * 0.9f, 0.09f * (float)s->h,
 			             lv_canvas_color(cv, s->horizon), s->haze_alpha);
 		}
-		draw_layer(s, cv, v, L);
+		draw_layer(s, cv, v, L, cover_after[i]);
+		if (s->lighthouse && i == s->lamp_layer)
+			draw_lamp(s, cv, v);
 		if (s->kind == K_SEA && i == 1 && !s->moon) {
 			/* the sun's path on the water */
 			float x = sx_of(s, v, 0.2f, s->sun_x), y = sy_of(s, v, 0.2f, 0.69f * (float)s->h);
@@ -930,6 +1342,8 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 			lv_draw_glow(cv, x, y, 0.03f * s->U, 0.09f * (float)s->h, lv_canvas_color(cv, s->sun), 70);
 		}
 	}
+	if (s->n_cars)
+		draw_cars(s, cv, v);
 	if (s->kind == K_STAGE) {
 		/* a pool of light on the floor */
 		float y = sy_of(s, v, 0.9f, 0.86f * (float)s->h);

@@ -2,12 +2,13 @@
  * Internal: procedural scenery for the local renderer and the style frame.
  *
  * A scene is a landscape-like stack of parallax layers (mountains, forest,
- * skyline, sea, dunes, or an abstract stage of bokeh light) under a sky with a
- * sun or moon, clouds, light beams and drifting particles.  Its kind and
- * palette follow keywords of the shot's text ("city", "sea", "night",
- * "森林", "夜"...) and otherwise the seed; the seed also shapes every layer.
- * A view (camera zoom and pan at time t) is drawn onto a canvas of the scene's
- * size; nearer layers move more than far ones.
+ * skyline, coast, dunes, open country, or an interior stage of soft light)
+ * under a sky with a sun or moon, clouds, light beams and weather (rain,
+ * snow, mist).  What it shows is chosen from the whole shot text by
+ * lv_scene_choose(); the seed only shapes the layers.  A view (camera zoom and
+ * pan at time t) is drawn onto a canvas of the scene's size; nearer layers
+ * move more than far ones.  The sky, sun and stars are drawn once per scene
+ * and resampled for every view.
  */
 #ifndef LV_MEDIA_SCENE_H
 #define LV_MEDIA_SCENE_H
@@ -22,6 +23,23 @@ typedef struct lv_view {
 	float pan_x; /* camera offset in pixels at the nearest depth; > 0: the camera moved right */
 	float pan_y; /* > 0: the camera moved down */
 } lv_view;
+
+/*
+ * What a shot text asks for, by meaning: every setting word found in the text
+ * votes for its setting (nouns such as "street", "lighthouse", "大道" count
+ * three times as much as adjectives such as "urban"; a word used as a
+ * modifier, as in "forest-green coat", does not vote); the time of day and the
+ * weather are read the same way.  Nothing found gives the neutral "open"
+ * setting in daylight, never a random one.  Strings are static.
+ */
+typedef struct lv_scene_choice {
+	const char *setting; /* "city", "coast", "forest", "mountains", "desert", "country", "interior", "open" */
+	const char *time;    /* "dawn", "day", "dusk", "night" */
+	const char *weather; /* "clear", "mist", "rain", "storm", "snow" */
+	int lighthouse;      /* a lighthouse stands on the coast */
+} lv_scene_choice;
+
+void lv_scene_choose(const char *text, lv_scene_choice *out);
 
 int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h);
 void lv_scene_free(lv_scene *s);

@@ -678,6 +678,21 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		cs[i].seconds = segs[i].seconds;
 	}
 	narr = cJSON_GetObjectItemCaseSensitive(state, "narration");
+	{
+		/* the thumbnail: the middle of the first shot showing the main (first) character */
+		const cJSON *main_c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sb, "characters"), 0);
+		const char *main_id = lv_json_get_str(main_c, "id");
+		cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+		{
+			const cJSON *who, *idx_j = cJSON_GetObjectItemCaseSensitive(shot, "index");
+			int idx = cJSON_IsNumber(idx_j) ? idx_j->valueint : -1;
+			if (!main_id || job.thumbnail_at > 0 || idx < 0 || (size_t)idx >= n)
+				continue;
+			cJSON_ArrayForEach(who, cJSON_GetObjectItemCaseSensitive(shot, "characters"))
+			if (cJSON_IsString(who) && !strcmp(who->valuestring, main_id))
+				job.thumbnail_at = segs[idx].start + 0.5 * segs[idx].seconds;
+		}
+	}
 	cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
 	{
 		int idx = cJSON_GetObjectItemCaseSensitive(shot, "index")->valueint;

@@ -289,28 +289,37 @@ static char *make_topic(const film *fm)
 {
 	const char *s = fm->text;
 	size_t start = fm->f.prompt_zh ? skip_zh_instructions(s) : skip_en_instructions(fm->lower);
-	size_t i = start, words = 0, cjk = 0, end;
-	int in_word = 0;
+	size_t i = start, words = 0, cjk = 0, end, last_comma = 0;
+	int in_word = 0, at_limit = 0;
 	unsigned cp;
 	size_t k;
 	while ((k = lv_ltext_decode(s + i, &cp)) > 0) {
 		if (cp == '!' || cp == '?' || cp == ';' || cp == '\n' || cp == 0x3002 || cp == 0xff01 || cp == 0xff1f ||
 		    cp == 0xff1b || (cp == '.' && (s[i + 1] == ' ' || !s[i + 1])))
 			break;
+		if (cp == ',' || cp == 0xff0c)
+			last_comma = i;
 		if (lv_ltext_is_cjk(cp)) {
-			if (++cjk > TOPIC_MAX_CJK)
+			if (++cjk > TOPIC_MAX_CJK) {
+				at_limit = 1;
 				break;
+			}
 			in_word = 0;
 		} else if (cp == ' ') {
 			in_word = 0;
 		} else if (!in_word) {
 			in_word = 1;
-			if (++words > TOPIC_MAX_WORDS)
+			if (++words > TOPIC_MAX_WORDS) {
+				at_limit = 1;
 				break;
+			}
 		}
 		i += k;
 	}
 	end = i;
+	/* a clause too long for a topic ends at its last comma rather than mid-phrase */
+	if (at_limit && last_comma > start)
+		end = last_comma;
 	/* trim trailing spaces, punctuation and Chinese "的视频"-style endings */
 	for (;;) {
 		static const char *const tails[] = { "的短视频", "的视频", "的短片", "的影片", "视频", "短片", "，", "、", "：",
@@ -328,10 +337,12 @@ static char *make_topic(const film *fm)
 		if (!cut)
 			break;
 	}
-	/* an English clause cut at the word limit should not end on "of", "the", "and"... */
-	if (!fm->f.prompt_zh) {
+	/* an English clause cut at the word limit should not end on "of", "the", "and"... (a whole
+	 * clause keeps its last word: "a storm rolls in") */
+	if (!fm->f.prompt_zh && at_limit) {
 		static const char *const weak[] = { " of", " the", " a", " an", " and", " in", " on", " at", " with", " to",
-			                            " for", " by", " from", " as", " or", NULL };
+			                            " for", " by", " from", " as", " or", " named", " called", " who",
+			                            " that", " which", NULL };
 		int cut = 1;
 		while (cut) {
 			const char *const *w;
@@ -353,7 +364,8 @@ static char *en_short_subject(const char *topic)
 {
 	static const char *const stops[] = { "of", "in", "on", "at", "with", "and", "by", "under", "over", "through",
 		                             "from", "into", "for", "to", "is", "are", "was", "while", "as", "that",
-		                             "who", "which", "near", "across", "during", "being", NULL };
+		                             "who", "which", "near", "across", "during", "being", "named", "called",
+		                             NULL };
 	static const char *const articles[] = { "a", "an", "the", "some", "one", NULL };
 	lv_buf b = LV_BUF_INIT;
 	const char *p = topic;
@@ -374,7 +386,8 @@ static char *en_short_subject(const char *topic)
 		for (w = articles; *w; w++)
 			if (strlen(*w) == len && !strncasecmp(p, *w, len))
 				art = 1;
-		if (stop || (n && len > 4 && !strncmp(e - 3, "ing", 3)))
+		/* a capitalised word after the first is a name: the noun phrase ended before it */
+		if (stop || (n && len > 4 && !strncmp(e - 3, "ing", 3)) || (n && *p >= 'A' && *p <= 'Z'))
 			break;
 		if (!(art && n == 0)) {
 			size_t i;
@@ -382,7 +395,8 @@ static char *en_short_subject(const char *topic)
 				goto fail;
 			for (i = 0; i < len; i++) {
 				char c = p[i];
-				if (!lv_ltext_is_alnum((unsigned char)c) && c != '-' && c != '\'')
+				/* letters of any script (UTF-8 bytes >= 0x80) belong to the word: "pêcheur" */
+				if (!lv_ltext_is_alnum((unsigned char)c) && c != '-' && c != '\'' && (unsigned char)c < 0x80)
 					break;
 				if (c >= 'A' && c <= 'Z' && n == 0 && i == 0 && p == topic)
 					c = (char)(c - 'A' + 'a');
@@ -766,10 +780,14 @@ static void plan_light(film *fm)
 	if (climax == n) /* no high point (short films): the key moment is at the end */
 		climax = n - 1;
 	if (timelapse) {
-		before = key < 0 ? 4 : 2;
-		if (key < 0)
+		/* a time of day named in the prompt stays that time of day: the light builds up to it and
+		 * moves one step on (before dawn -> sunrise -> morning), never on to another part of the day */
+		int named = key >= 0;
+		before = named ? 2 : 4;
+		if (!named)
 			key = 6; /* day into night: the sunset at the high point */
-		after = key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key;
+		after = named ? (key + 1 <= LV_LEX_PHASES - 1 ? 1 : 0)
+		              : (key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key);
 	} else if (key >= 0) {
 		before = 1;
 		after = 0;
@@ -1276,7 +1294,7 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	size_t from[LINES_MAX] = { 0 };
 	size_t nc = 0, k, pick = (size_t)-1;
 	size_t good[LINES_MAX], ng = 0;
-	int fresh;
+	int fresh, round;
 	memset(&sl, 0, sizeof(sl));
 	sl.v['S'] = fm->subject;
 	sl.v['d'] = s->detail->noun[fm->L];
@@ -1336,10 +1354,11 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 			free(cand[k]);
 	if (pick == (size_t)-1)
 		return "";
-	if (est[pick] < target * 0.5 && s->role != R_CLIMAX) {
-		/* room for a second sentence: the first supplement (from a seeded start) that fits */
+	for (round = 0; round < 2 && est[pick] < target * 0.7 && s->role != R_CLIMAX; round++) {
+		/* room for another sentence (narration should fill most of the shot): the first
+		 * supplement (from a seeded start) that fits */
 		const char *const *more = fm->L == ZH ? zh_more : en_more;
-		size_t nm = 0, start;
+		size_t nm = 0, start, before = strlen(cand[pick]);
 		while (more[nm])
 			nm++;
 		start = rng_below(&fm->r, nm);
@@ -1364,11 +1383,14 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 				free(extra);
 				free(cand[pick]);
 				cand[pick] = both;
+				est[pick] = lv_speech_estimate_seconds(both, fm->language);
 				break;
 			}
 			free(extra);
 			free(both);
 		}
+		if (strlen(cand[pick]) == before)
+			break; /* nothing more fits */
 	}
 	fm->tmpl_used[s->role] |= 1u << from[pick];
 	if (!keep(fm, cand[pick]))
