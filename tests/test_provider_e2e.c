@@ -294,9 +294,10 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	size_t anchor_len, i, n, r2v = 0, t2v = 0;
 	int secs[4], ada[4];
 	lv_task *t;
-	vendors_start(1, 0, 1, 0);
+	vendors_start(1, 1, 1, 0);
 	V.ant->cast = 1u; /* Ada is in the first shot only */
-	cfg = config(DS_PIPELINE);
+	/* Her anchor is a picture from an image provider: a subject a video model can film. */
+	cfg = config(DS_PIPELINE ",\"anchor\":\"img\"");
 	lv_pt_open(&pt, "e2e-ds", cfg, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
 	t = lv_pt_wait(&pt, id, -1, 120);
@@ -306,14 +307,17 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	lv_task_free(t);
 	check_film(&pt, id, 9, 1280, 720);
 	assert_ledger(&pt, id, 9 * 27500);
-	/* Claude's storyboard for the plan (5 + 4 s), Ada in the first shot; she was drawn by the anchor stage. */
+	/* Claude's storyboard for the plan (5 + 4 s), Ada in the first shot; her picture came from the image
+	 * provider, once (no style frame is made). */
 	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
 	ck_assert(secs[0] == 5 && secs[1] == 4 && ada[0] && !ada[1]);
 	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
 	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
 	ck_assert(anchor_len > 8 && !memcmp(anchor, "\x89PNG", 4));
+	ck_assert_uint_eq(lv_fake_count(fake_openai_server(V.oai), "POST", "/v1/images/generations"), 1);
 
-	/* DashScope: her shot went to r2v with her card as the reference image; the other to t2v. */
+	/* DashScope: her shot went to r2v with her picture as the reference image, named character1 in the prompt
+	 * as the model's reference asks; the other to t2v. */
 	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
 	ck_assert_uint_ge(all_with_key(fake_dashscope_server(V.ds), "GET", "/api/v1/tasks/*", K_DASHSCOPE), 2);
 	n = lv_fake_requests(fake_dashscope_server(V.ds));
@@ -335,8 +339,10 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 		prompt = lv_json_get_str(in, "prompt");
 		model = lv_json_get_str(body, "model");
 		ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "parameters"), "duration")->valueint,
-		                 strstr(prompt, "Ada climbs") ? 5 : 4);
-		if (strstr(prompt, "Ada climbs")) {
+		                 strstr(prompt, "character1 climbs") ? 5 : 4);
+		ck_assert_ptr_null(strstr(prompt, ".."));
+		if (strstr(prompt, "character1 climbs")) {
+			ck_assert_ptr_null(strstr(prompt, "Ada"));
 			ck_assert_str_eq(model, "happyhorse-1.0-r2v");
 			ck_assert_int_eq(cJSON_GetArraySize(media), 1);
 			cJSON_ArrayForEach(m, media)
@@ -538,8 +544,8 @@ START_TEST(comfyui_with_openai_anchors_speech_and_moderation)
 	b = fake_sent_json(f, "POST", "/v1/moderations", 0, NULL);
 	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "input"), 0)->valuestring, PROMPT);
 	cJSON_Delete(b);
-	/* Anchors: Ada and the style frame drawn by OpenAI; hers is stored as the vendor's 1024x1024 picture. */
-	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/images/generations", K_IMAGES), 2);
+	/* Anchors: Ada drawn by OpenAI (no style frame: no video provider takes one); stored as the vendor's 1024x1024 picture. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/images/generations", K_IMAGES), 1);
 	path = lv_asprintf("%s/media/tasks/%s/anchors/c1.png", pt.dir, id);
 	ck_assert_int_eq(lv_media_probe(&mi, path), LV_OK);
 	ck_assert(mi.width == 1024 && mi.height == 1024);
@@ -594,7 +600,7 @@ START_TEST(comfyui_failing_after_openai_anchors)
 	ck_assert_str_eq(status[0], "ready");
 	ck_assert_str_ne(status[1], "ready");
 	assert_ledger(&pt, id, 4 * 10000);
-	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/images/generations", K_IMAGES), 2);
+	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/images/generations", K_IMAGES), 1);
 	ck_assert_int_eq(fake_comfyui_prompts(V.comfy), 2);
 	lv_pt_close(&pt);
 	free(cfg);

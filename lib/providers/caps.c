@@ -1,5 +1,6 @@
 #include "providers/caps.h"
 
+#include <cjson/cJSON.h>
 #include <string.h>
 
 #define ALL_RES ((1u << LV_RES_720P) | (1u << LV_RES_1080P))
@@ -8,6 +9,9 @@
 
 /* HappyHorse's published rates are also the built-in provider's defaults (SPEC §3). */
 #define HAPPYHORSE_RATES { 27500, 47200 }
+/* HappyHorse 1.1: the same 720p rate, 1080p at 9/7 of it (1.1's 1080p/720p price ratio, 0.18/0.14, where
+ * 1.0's is 1.72). */
+static const int64_t happyhorse_11_rates[LV_RES_COUNT] = { 27500, 35400 };
 
 static const lv_provider_type_info types[] = {
 	{ "local",
@@ -41,6 +45,21 @@ const lv_provider_type_info *lv_provider_type_find(const char *type)
 		if (!strcmp(types[i].type, type))
 			return &types[i];
 	return NULL;
+}
+
+void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps *caps)
+{
+	static const char *const keys[] = { "model", "model_t2v", "model_r2v" };
+	size_t i;
+	if (!type || strcmp(type, "dashscope-video") != 0)
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(block, keys[i]);
+		if (cJSON_IsString(m) && strstr(m->valuestring, "happyhorse-1.1")) {
+			memcpy(caps->rate, happyhorse_11_rates, sizeof(caps->rate));
+			return;
+		}
+	}
 }
 
 const char *lv_provider_type_names(void)

@@ -11,27 +11,46 @@
  *           the API key, which must not leave for another host)
  *   cancel  POST {base_url}/api/v1/tasks/{task_id}/cancel (only PENDING tasks can be canceled)
  *
+ *   list    GET  {base_url}/api/v1/tasks?model_name=&start_time=&end_time=&page_no=&page_size=
+ *           -> {"data": [{"task_id", "model_name", "status", "gmt_create", ...}], "total", "total_page"}
+ *
  * A shot with reference images goes to the reference-to-video model (model_r2v) with the images as
- * input.media entries of type reference_image (data URLs); a shot without goes to the text-to-video model
- * (model_t2v).  Errors arrive as {"code", "message", "request_id"}; the request id is logged, never shown.
+ * input.media entries of type reference_image (data URLs) and the characters named in the prompt as the
+ * model expects — character1, character2, ... in media order; a shot without goes to the text-to-video
+ * model (model_t2v).  Errors arrive as {"code", "message", "request_id"}; the request id is logged, never
+ * shown.
+ *
+ * A submit whose answer is lost (a 5xx, a timeout after sending, a 2xx without a task id) is not simply
+ * sent again — the task may exist and be billed — nor given up: the task list is searched for a task of
+ * the model created since the submit (its prompt, where the query shows it, must be ours).  Found, it is
+ * adopted; absent after `recover_checks` looks `recover_delay_ms` apart, the shot is sent again; when the
+ * list cannot be read, the shot fails as before.
  */
 #include "providers/video_http.h"
 #include "util/error.h"
+#include "util/time.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DS_DEFAULT_BASE "https://dashscope.aliyuncs.com"
 #define DS_SUBMIT_PATH "/api/v1/services/aigc/video-generation/video-synthesis"
 #define DS_MAX_REFS 9                      /* HappyHorse reference-to-video takes 1 to 9 images */
 #define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
 #define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
+#define DS_INTL_HOST "dashscope-intl.aliyuncs.com"
+#define DS_KNOWN 256                       /* task ids this instance was given, kept to tell lost ones apart */
+#define DS_LIST_PAGE 100                   /* tasks per page of the list */
+#define DS_LIST_PAGES 5                    /* pages read per look */
+#define DS_CANDIDATES 16                   /* tasks looked at closely per look */
 
 typedef struct ds_provider {
 	const lv_provider_conf *conf;
@@ -41,7 +60,21 @@ typedef struct ds_provider {
 	int watermark;
 	int max_refs;
 	int64_t poll_ms;
+	int64_t recover_checks;   /* looks at the task list after an ambiguous submit (0: never recover) */
+	int64_t recover_delay_ms; /* before each look */
+	int64_t ref_budget;       /* bytes of reference images (encoded) per request */
+	pthread_mutex_t mu;       /* guards known */
+	char known[DS_KNOWN][64]; /* recent task ids given to shots (a ring) */
+	size_t n_known;
 } ds_provider;
+
+/* The region a base URL points at, for messages. */
+static const char *region_of(const char *base)
+{
+	return strstr(base, DS_INTL_HOST) ? "Singapore (international)"
+	       : strstr(base, "dashscope.aliyuncs.com") ? "Beijing (China mainland)"
+	                                                : "a custom endpoint";
+}
 
 /* ---- errors ---------------------------------------------------------------------------------------------- */
 
@@ -54,7 +87,7 @@ static int code_is(const char *code, const char *prefix)
 static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_status, const char *code,
                         const char *message, int is_submit)
 {
-	const char *name = c->conf->name;
+	const char *name = c->conf->name, *base = c->conf->base_url ? c->conf->base_url : DS_DEFAULT_BASE;
 	char msg[200];
 	lv_vh_summary(msg, sizeof(msg), message && *message ? message : "no details", c->key);
 	if (!code || !*code)
@@ -65,8 +98,10 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 		                        msg);
 	if (code_is(code, "InvalidApiKey") || http_status == 401)
 		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' rejected the API key (%s); check the key in $%s", name, code,
-		                        c->conf->api_key_env);
+		                        "provider '%s' rejected the API key (%s); check the key in $%s; keys belong to one "
+		                        "region and base_url %s is %s (Beijing: https://dashscope.aliyuncs.com, Singapore: "
+		                        "https://" DS_INTL_HOST ")",
+		                        name, code, c->conf->api_key_env, base, region_of(base));
 	if (code_is(code, "Arrearage"))
 		return lv_provider_fail(err, "segment_failed", 0,
 		                        "provider '%s' refused the request: the account is not in good standing (%s); "
@@ -76,8 +111,8 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 	    http_status == 403)
 		return lv_provider_fail(err, "segment_failed", 0,
 		                        "provider '%s' refused access (%s: %s); check the model names in providers.%s and "
-		                        "that the key's region matches base_url",
-		                        name, code, msg, name);
+		                        "that the key's region matches base_url %s (%s)",
+		                        name, code, msg, name, base, region_of(base));
 	if (code_is(code, "Throttling") || http_status == 429)
 		return lv_provider_fail(err, "segment_failed", 1,
 		                        "provider '%s' is throttling requests (%s: %s); it will be tried again later", name,
@@ -100,7 +135,7 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
-	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	cJSON *j = lv_vh_json(resp);
 	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
 	           *rid = lv_json_get_str(j, "request_id");
 	int rc;
@@ -113,17 +148,55 @@ static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http
 
 /* ---- submit ---------------------------------------------------------------------------------------------- */
 
-static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, lv_provider_error *err)
+static int is_word(unsigned char ch)
+{
+	return isalnum(ch) || ch == '_' || ch >= 0x80;
+}
+
+/* The prompt for the reference-to-video model: each character's name (whole words, longest names first)
+ * becomes "characterN", N being its image's place in input.media; a character the text never names is
+ * mentioned at the end so that every image is used.  Caller frees. */
+static char *r2v_prompt(const char *prompt, const char *const *names, size_t n)
+{
+	lv_buf b = LV_BUF_INIT;
+	unsigned char used[DS_MAX_REFS] = { 0 };
+	const char *p = prompt ? prompt : "";
+	size_t i;
+	if (n > DS_MAX_REFS)
+		n = DS_MAX_REFS;
+	while (*p) {
+		size_t best = n, best_len = 0;
+		if (p == prompt || !is_word((unsigned char)p[-1]))
+			for (i = 0; names && i < n; i++) {
+				size_t k = names[i] ? strlen(names[i]) : 0;
+				if (k > best_len && !strncmp(p, names[i], k) && !is_word((unsigned char)p[k])) {
+					best = i;
+					best_len = k;
+				}
+			}
+		if (best < n) {
+			lv_buf_printf(&b, "character%zu", best + 1);
+			used[best] = 1;
+			p += best_len;
+		} else {
+			lv_buf_put(&b, p, 1);
+			p++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!used[i])
+			lv_buf_printf(&b, "%scharacter%zu appears in the shot.", b.len ? " " : "", i + 1);
+	if (!b.data)
+		lv_buf_puts(&b, "");
+	return lv_buf_detach(&b);
+}
+
+static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, size_t n, lv_provider_error *err)
 {
 	cJSON *media = cJSON_AddArrayToObject(input, "media");
-	size_t i, n = job->n_references;
+	size_t i, total = 0;
 	if (!media)
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	if (n > (size_t)dp->max_refs) {
-		LV_INFO("provider '%s': shot %d shows %zu characters; sending the first %d reference images",
-		        dp->conf->name, job->index, n, dp->max_refs);
-		n = (size_t)dp->max_refs;
-	}
 	for (i = 0; i < n; i++) {
 		char *url = NULL;
 		cJSON *m = cJSON_CreateObject();
@@ -131,31 +204,41 @@ static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *
 			cJSON_Delete(m);
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
-		if (lv_vh_data_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE, dp->conf->name, err))
+		if (lv_vh_reference_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE,
+		                        (size_t)dp->ref_budget / n, dp->conf->name, err))
 			return LV_EPROVIDER;
+		total += strlen(url);
 		if (!cJSON_AddStringToObject(m, "type", "reference_image") || !cJSON_AddStringToObject(m, "url", url)) {
 			free(url);
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
 		free(url);
 	}
+	LV_DEBUG("provider '%s': shot %d sends %zu reference image(s), %zu bytes encoded", dp->conf->name, job->index, n,
+	         total);
 	return LV_OK;
 }
 
-static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const char **model,
+static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const char **model, char **prompt,
                          lv_provider_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *input = NULL, *params = NULL;
 	char res[8], *text = NULL;
 	int ok, refs = job->n_references > 0 && dp->model_r2v;
-	size_t i;
+	size_t i, n = job->n_references;
 	*model = refs ? dp->model_r2v : dp->model_t2v;
+	if (n > (size_t)dp->max_refs) {
+		LV_INFO("provider '%s': shot %d shows %zu characters; sending the first %d reference images",
+		        dp->conf->name, job->index, n, dp->max_refs);
+		n = (size_t)dp->max_refs;
+	}
+	*prompt = refs ? r2v_prompt(job->prompt, job->reference_names, n) : lv_strdup(job->prompt ? job->prompt : "");
 	for (i = 0; job->resolution && job->resolution[i] && i + 1 < sizeof(res); i++)
 		res[i] = (char)toupper((unsigned char)job->resolution[i]);
 	res[i] = '\0';
-	ok = root && cJSON_AddStringToObject(root, "model", *model) && (input = cJSON_AddObjectToObject(root, "input")) &&
-	     cJSON_AddStringToObject(input, "prompt", job->prompt ? job->prompt : "");
-	if (ok && refs && add_media(input, dp, job, err)) {
+	ok = root && *prompt && cJSON_AddStringToObject(root, "model", *model) &&
+	     (input = cJSON_AddObjectToObject(root, "input")) && cJSON_AddStringToObject(input, "prompt", *prompt);
+	if (ok && refs && add_media(input, dp, job, n, err)) {
 		cJSON_Delete(root);
 		return NULL;
 	}
@@ -173,6 +256,179 @@ static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const
 	return text;
 }
 
+/* ---- task ids given to shots ------------------------------------------------------------------------------- */
+
+static void known_add(ds_provider *dp, const char *id)
+{
+	pthread_mutex_lock(&dp->mu);
+	lv_strlcpy(dp->known[dp->n_known % DS_KNOWN], id, sizeof(dp->known[0]));
+	dp->n_known++;
+	pthread_mutex_unlock(&dp->mu);
+}
+
+static int known_has(ds_provider *dp, const char *id)
+{
+	size_t i, n;
+	int found = 0;
+	pthread_mutex_lock(&dp->mu);
+	n = dp->n_known < DS_KNOWN ? dp->n_known : DS_KNOWN;
+	for (i = 0; i < n && !found; i++)
+		found = !strcmp(dp->known[i], id);
+	pthread_mutex_unlock(&dp->mu);
+	return found;
+}
+
+/* ---- finding a task whose submit answer was lost ------------------------------------------------------------ */
+
+static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
+                    cJSON **j, lv_provider_error *err);
+
+/* "YYYYMMDDhhmmss" (UTC) of a time in ms. */
+static void list_time(char *out, size_t cap, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y%m%d%H%M%S", &tm);
+}
+
+/* The candidates of one look: ids of tasks of `model` created since `since_ms` that no shot holds. */
+typedef struct ds_found {
+	char ids[DS_CANDIDATES][64];
+	size_t n;
+	int listed; /* the list answered */
+} ds_found;
+
+static void list_look(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *model,
+                      int64_t since_ms, ds_found *f)
+{
+	char from[20], to[20];
+	int page;
+	memset(f, 0, sizeof(*f));
+	/* The list's time zone is not documented: the window is widened by half a day each way, and the tasks'
+	 * own creation times (epoch ms) narrow it again. */
+	list_time(from, sizeof(from), since_ms - 12 * 3600 * 1000LL);
+	list_time(to, sizeof(to), lv_now_ms() + 12 * 3600 * 1000LL);
+	for (page = 1; page <= DS_LIST_PAGES; page++) {
+		lv_http_response resp;
+		lv_provider_error e;
+		char *url = lv_asprintf("%s/api/v1/tasks?model_name=%s&start_time=%s&end_time=%s&page_no=%d&page_size=%d",
+		                        dp->base, model, from, to, page, DS_LIST_PAGE);
+		cJSON *j = NULL;
+		const cJSON *data, *it;
+		int rc, pages;
+		if (!url)
+			return;
+		memset(&resp, 0, sizeof(resp));
+		rc = lv_vh_status_get(c, ctx, url, &resp, &e);
+		free(url);
+		if (rc || resp.status < 200 || resp.status >= 300 || !(j = lv_vh_json(&resp)) ||
+		    !cJSON_IsArray(data = cJSON_GetObjectItemCaseSensitive(j, "data"))) {
+			LV_WARN("provider '%s': the task list could not be read (%s %ld)", dp->conf->name, rc ? "error" : "HTTP",
+			        rc ? (long)rc : resp.status);
+			lv_http_response_free(&resp);
+			cJSON_Delete(j);
+			f->listed = 0;
+			return;
+		}
+		lv_http_response_free(&resp);
+		f->listed = 1;
+		cJSON_ArrayForEach(it, data)
+		{
+			const char *id = lv_json_get_str(it, "task_id"), *m = lv_json_get_str(it, "model_name");
+			const cJSON *created = cJSON_GetObjectItemCaseSensitive(it, "gmt_create");
+			if (!id || !lv_vh_id_ok(id) || strlen(id) >= sizeof(f->ids[0]) || (m && strcmp(m, model) != 0))
+				continue;
+			/* Created before the submit (with a minute for clocks): another shot's, or another film's. */
+			if (cJSON_IsNumber(created) && created->valuedouble < (double)(since_ms - 60000))
+				continue;
+			if (known_has(dp, id) || f->n >= DS_CANDIDATES)
+				continue;
+			lv_strlcpy(f->ids[f->n++], id, sizeof(f->ids[0]));
+		}
+		pages = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "total_page"))
+		                ? cJSON_GetObjectItemCaseSensitive(j, "total_page")->valueint
+		                : 1;
+		cJSON_Delete(j);
+		if (page >= pages)
+			return;
+	}
+}
+
+/* After an ambiguous submit: LV_OK with st->job_id when the task was found; a retryable error when the list
+ * proves there is none (the shot is sent again); `why` (the submit's error) kept when it cannot be decided. */
+static int recover(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const lv_segment_job *job,
+                   const char *model, const char *prompt, int64_t since_ms, lv_job_status *st, lv_provider_error *err)
+{
+	lv_provider_error why = *err;
+	int look;
+	if (dp->recover_checks <= 0)
+		return LV_EPROVIDER;
+	for (look = 0; look < dp->recover_checks; look++) {
+		ds_found f;
+		char match[64] = "", unknown[64] = "";
+		size_t i, n_unknown = 0, n_other = 0;
+		int64_t until = lv_mono_ms() + dp->recover_delay_ms;
+		while (lv_mono_ms() < until) { /* the list may lag behind the submit */
+			if (ctx->cancel && *ctx->cancel)
+				return LV_ECANCELED;
+			lv_sleep_ms(until - lv_mono_ms() < 100 ? until - lv_mono_ms() : 100);
+		}
+		list_look(dp, c, ctx, model, since_ms, &f);
+		if (!f.listed) {
+			*err = why;
+			snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+			         "; its task list could not be read to find the job");
+			return LV_EPROVIDER;
+		}
+		for (i = 0; i < f.n; i++) {
+			cJSON *t = NULL;
+			lv_provider_error e;
+			const char *orig;
+			if (get_task(dp, c, ctx, f.ids[i], &t, &e) != LV_OK) {
+				n_unknown++;
+				lv_strlcpy(unknown, f.ids[i], sizeof(unknown));
+				continue;
+			}
+			orig = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(t, "output"), "orig_prompt");
+			if (orig && !strcmp(orig, prompt))
+				lv_strlcpy(match, f.ids[i], sizeof(match));
+			else if (orig)
+				n_other++;
+			else {
+				n_unknown++;
+				lv_strlcpy(unknown, f.ids[i], sizeof(unknown));
+			}
+			cJSON_Delete(t);
+		}
+		/* Ours by its prompt, or the one task nobody holds when the query does not show prompts. */
+		if (!match[0] && n_unknown == 1 && n_other == 0)
+			lv_strlcpy(match, unknown, sizeof(match));
+		if (match[0]) {
+			if (!(st->job_id = lv_strdup(match)))
+				return lv_provider_fail(err, "internal_error", 1, "out of memory");
+			known_add(dp, match);
+			st->state = LV_JOB_PENDING;
+			st->poll_after_ms = dp->poll_ms;
+			LV_WARN("provider '%s': the answer to shot %d's submit was lost; found its task %s in the task list",
+			        dp->conf->name, job->index, match);
+			return LV_OK;
+		}
+		if (n_unknown > 0) {
+			*err = why;
+			snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+			         "; its task list shows %zu possible jobs, none surely this shot's", n_unknown);
+			return LV_EPROVIDER;
+		}
+	}
+	LV_WARN("provider '%s': shot %d's lost submit created no task (%lld looks at the task list); sending it again",
+	        dp->conf->name, job->index, (long long)dp->recover_checks);
+	return lv_provider_fail(err, "segment_failed", 1,
+	                        "provider '%s' lost shot %d's submit and its task list shows no such job; it is sent "
+	                        "again",
+	                        dp->conf->name, job->index);
+}
+
 static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
                      lv_provider_error *err)
 {
@@ -181,15 +437,17 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	lv_http_request req;
 	lv_http_response resp;
 	const char *model = NULL, *headers[4];
-	char *body = NULL, *url = NULL;
+	char *body = NULL, *url = NULL, *prompt = NULL;
 	cJSON *j = NULL;
 	const cJSON *out;
 	const char *task_id, *status;
-	int rc, attempts = 0;
+	int rc, attempts = 0, ambiguous = 0;
+	int64_t since = lv_now_ms();
 	memset(&resp, 0, sizeof(resp));
 	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
-	if (!(body = submit_body(dp, job, &model, err)) || !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
+	if (!(body = submit_body(dp, job, &model, &prompt, err)) ||
+	    !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
 		rc = body ? lv_provider_fail(err, "internal_error", 1, "out of memory") : LV_EPROVIDER;
 		goto out;
 	}
@@ -200,27 +458,36 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	lv_vh_request(&req, &c, "POST", url, headers, ctx->cancel);
 	req.body = body;
 	req.body_len = strlen(body);
-	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err)))
-		goto out;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, "submit", 1);
+	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err))) {
+		ambiguous = rc != LV_ECANCELED && resp.sent && !err->retryable;
 		goto out;
 	}
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	if (resp.status < 200 || resp.status >= 300) {
+		rc = http_error(err, &c, &resp, "submit", 1);
+		ambiguous = resp.status >= 500;
+		goto out;
+	}
+	j = lv_vh_json(&resp);
 	out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	task_id = lv_json_get_str(out, "task_id");
 	status = lv_json_get_str(out, "task_status");
-	if ((rc = lv_vh_job_id(st, task_id, "task", dp->conf, job->index, err)))
+	if ((rc = lv_vh_job_id(st, task_id, "task", dp->conf, job->index, err))) {
+		ambiguous = 1;
 		goto out;
+	}
+	known_add(dp, task_id);
 	st->state = status && !strcmp(status, "RUNNING") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = dp->poll_ms;
 	LV_INFO("provider '%s': shot %d of task %s submitted to %s as %s (%d attempt%s)", dp->conf->name, job->index,
 	        job->task_id, model, task_id, attempts, attempts == 1 ? "" : "s");
 	rc = LV_OK;
 out:
+	if (rc != LV_OK && ambiguous)
+		rc = recover(dp, &c, ctx, job, model, prompt, since, st, err);
 	cJSON_Delete(j);
 	lv_http_response_free(&resp);
 	free(body);
+	free(prompt);
 	free(url);
 	lv_vh_call_end(&c);
 	return rc;
@@ -248,7 +515,7 @@ static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ct
 		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
 		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
 			err->retryable = 1;
-	} else if (rc == LV_OK && (!(*j = cJSON_ParseWithLength(resp.body, resp.body_len)) ||
+	} else if (rc == LV_OK && (!(*j = lv_vh_json(&resp)) ||
 	                          !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status"))) {
 		cJSON_Delete(*j);
 		*j = NULL;
@@ -259,6 +526,39 @@ static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ct
 	}
 	lv_http_response_free(&resp);
 	return rc;
+}
+
+/* Keep the vendor's usage in the job's state: {"usage": {"duration", "resolution"}} and, when it is not what
+ * was planned, "usage_differs" (also logged).  The answer gives the billed length as usage.duration (or
+ * output_video_duration) and the resolution as usage.SR (720, 1080) where it says. */
+static int usage_note(const ds_provider *dp, const lv_segment_job *job, const cJSON *usage, cJSON *state)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(usage, "duration"), *sr;
+	cJSON *u;
+	char why[160] = "";
+	int planned_sr = job->resolution && !strcmp(job->resolution, "1080p") ? 1080 : 720;
+	if (!cJSON_IsObject(usage))
+		return LV_OK;
+	if (!cJSON_IsNumber(d))
+		d = cJSON_GetObjectItemCaseSensitive(usage, "output_video_duration");
+	sr = cJSON_GetObjectItemCaseSensitive(usage, "SR");
+	if (!(u = cJSON_AddObjectToObject(state, "usage")))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(d) && !cJSON_AddNumberToObject(u, "duration", d->valuedouble))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(sr) && !cJSON_AddNumberToObject(u, "resolution", sr->valuedouble))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(d) && fabs(d->valuedouble - job->seconds) > 0.01)
+		snprintf(why, sizeof(why), "billed %g s where %d s were planned", d->valuedouble, job->seconds);
+	else if (cJSON_IsNumber(sr) && (int)sr->valuedouble != planned_sr)
+		snprintf(why, sizeof(why), "billed at %dp where %s was planned", (int)sr->valuedouble,
+		         job->resolution ? job->resolution : "720p");
+	if (why[0]) {
+		LV_WARN("provider '%s': shot %d of task %s: the vendor %s", dp->conf->name, job->index, job->task_id, why);
+		if (!cJSON_AddStringToObject(state, "usage_differs", why))
+			return LV_ENOMEM;
+	}
+	return LV_OK;
 }
 
 static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
@@ -287,8 +587,10 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 			                      dp->conf->name, job->index);
 			goto out;
 		}
-		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query. */
+		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query;
+		 * the vendor's usage (what it bills) is kept beside it, and a disagreement with the plan noted. */
 		if (!(state = cJSON_CreateObject()) || !cJSON_AddStringToObject(state, "video_url", url) ||
+		    usage_note(dp, job, cJSON_GetObjectItemCaseSensitive(j, "usage"), state) ||
 		    !(st->job_state = cJSON_PrintUnformatted(state))) {
 			rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
 			goto out;
@@ -396,6 +698,7 @@ static void ds_destroy(void *self)
 	free(dp->base);
 	free(dp->model_t2v);
 	free(dp->model_r2v);
+	pthread_mutex_destroy(&dp->mu);
 	free(dp);
 }
 
@@ -448,8 +751,9 @@ static int ds_provider_ping(void *self, lv_provider_error *err)
 
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)
 {
-	static const char *const keys[] = { "model", "model_t2v", "model_r2v", "watermark", "poll_interval_ms",
-		                            "max_references", NULL };
+	static const char *const keys[] = { "model",          "model_t2v",        "model_r2v",
+		                            "watermark",      "poll_interval_ms", "max_references",
+		                            "recover_checks", "recover_delay_ms", "reference_budget_kb", NULL };
 	ds_provider *dp;
 	char *model = NULL;
 	int64_t n;
@@ -462,19 +766,24 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 		                    conf->name);
 	if (!(dp = lv_calloc(1, sizeof(*dp))))
 		return LV_ENOMEM;
+	pthread_mutex_init(&dp->mu, NULL);
 	dp->conf = conf;
 	if (lv_provider_conf_bool(&dp->watermark, conf, "watermark", 0) ||
 	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
 	    conf_string(&model, conf, "model") || models_from(dp, model) || conf_string(&dp->model_t2v, conf, "model_t2v") ||
 	    conf_string(&dp->model_r2v, conf, "model_r2v") ||
 	    lv_provider_conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||
-	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS)) {
+	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS) ||
+	    lv_provider_conf_int(&dp->recover_checks, conf, "recover_checks", 3, 0, 10) ||
+	    lv_provider_conf_int(&dp->recover_delay_ms, conf, "recover_delay_ms", 2000, 0, 30000) ||
+	    lv_provider_conf_int(&dp->ref_budget, conf, "reference_budget_kb", 2048, 64, 10240)) {
 		free(model);
 		ds_destroy(dp);
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
 	}
 	free(model);
 	dp->max_refs = (int)n;
+	dp->ref_budget *= 1024; /* per request: shared by the shot's references */
 	p->self = dp;
 	p->video = &video_ops;
 	p->destroy = ds_destroy;

@@ -1,8 +1,10 @@
 #include "providers/video_http.h"
 #include "compose/compose.h"
+#include "media/image.h"
 #include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -12,12 +14,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
 char *lv_vh_base(const char *base_url)
 {
 	size_t n = strlen(base_url);
 	while (n > 0 && base_url[n - 1] == '/')
 		n--;
 	return lv_strndup(base_url, n);
+}
+
+cJSON *lv_vh_json(const lv_http_response *resp)
+{
+	cJSON *j = NULL;
+	if (!resp->body || resp->body_len == 0 || resp->body_len > LV_VH_BODY_CAP ||
+	    lv_json_parse(&j, resp->body, resp->body_len, "vendor answer") != LV_OK)
+		return NULL;
+	return j;
 }
 
 void lv_vh_policy(lv_retry_policy *p, const lv_provider_conf *conf, int idempotent)
@@ -185,6 +200,104 @@ int lv_vh_data_url(char **out, const char *path, size_t max_bytes, int min_side,
 	free(data);
 	*out = url;
 	return LV_OK;
+}
+
+/* RGBA pixels (w x h) as a JPEG of dw x dh in *jpg (caller frees with av_free). */
+static int jpeg_encode(uint8_t **jpg, size_t *len, const uint8_t *rgba, int w, int h, int dw, int dh)
+{
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+	AVCodecContext *cc = codec ? avcodec_alloc_context3(codec) : NULL;
+	AVFrame *f = av_frame_alloc();
+	AVPacket *pkt = av_packet_alloc();
+	struct SwsContext *sws = NULL;
+	const uint8_t *src[4] = { rgba, NULL, NULL, NULL };
+	int src_stride[4] = { 4 * w, 0, 0, 0 };
+	int rc = LV_EIO;
+	*jpg = NULL;
+	*len = 0;
+	if (!cc || !f || !pkt)
+		goto out;
+	cc->width = dw;
+	cc->height = dh;
+	cc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+	cc->time_base = (AVRational){ 1, 25 };
+	cc->flags |= AV_CODEC_FLAG_QSCALE;
+	cc->global_quality = FF_QP2LAMBDA * 4;
+	f->format = cc->pix_fmt;
+	f->width = dw;
+	f->height = dh;
+	f->quality = cc->global_quality;
+	if (avcodec_open2(cc, codec, NULL) < 0 || av_frame_get_buffer(f, 0) < 0 ||
+	    !(sws = sws_getContext(w, h, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL)))
+		goto out;
+	sws_scale(sws, src, src_stride, 0, h, f->data, f->linesize);
+	if (avcodec_send_frame(cc, f) < 0 || avcodec_send_frame(cc, NULL) < 0 || avcodec_receive_packet(cc, pkt) < 0)
+		goto out;
+	if (!(*jpg = av_malloc((size_t)pkt->size)))
+		goto out;
+	memcpy(*jpg, pkt->data, (size_t)pkt->size);
+	*len = (size_t)pkt->size;
+	rc = LV_OK;
+out:
+	sws_freeContext(sws);
+	av_packet_free(&pkt);
+	av_frame_free(&f);
+	avcodec_free_context(&cc);
+	return rc;
+}
+
+int lv_vh_reference_url(char **out, const char *path, size_t max_bytes, int min_side, size_t budget,
+                        const char *provider, lv_provider_error *err)
+{
+	static const int sides[] = { 1024, 768, 512 };
+	uint8_t *rgba = NULL;
+	int w = 0, h = 0;
+	size_t i;
+	int rc = lv_vh_data_url(out, path, max_bytes, min_side, provider, err);
+	if (rc != LV_OK || budget == 0 || strlen(*out) <= budget)
+		return rc;
+	free(*out);
+	*out = NULL;
+	if (lv_image_load(&rgba, &w, &h, path, 0, 0) != LV_OK || w <= 0 || h <= 0) {
+		free(rgba);
+		return lv_provider_fail(err, "anchor_failed", 0, "provider '%s': the reference image %s cannot be decoded",
+		                        provider, path);
+	}
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		int s = w < h ? w : h, dw = w, dh = h;
+		uint8_t *jpg = NULL;
+		size_t len = 0;
+		if (i > 0 && s <= sides[i])
+			continue; /* its own size was tried */
+		if (s > sides[i]) {
+			dw = (int)((int64_t)w * sides[i] / s) & ~1;
+			dh = (int)((int64_t)h * sides[i] / s) & ~1;
+		}
+		if ((min_side > 0 && (dw < min_side || dh < min_side)) || dw < 2 || dh < 2)
+			break;
+		if (jpeg_encode(&jpg, &len, rgba, w, h, dw, dh) != LV_OK)
+			break;
+		if (4 * ((len + 2) / 3) + strlen("data:image/jpeg;base64,") <= budget) {
+			size_t prefix = strlen("data:image/jpeg;base64,");
+			char *url = lv_malloc(prefix + 4 * ((len + 2) / 3) + 1);
+			if (url) {
+				memcpy(url, "data:image/jpeg;base64,", prefix + 1);
+				lv_base64_encode(url + prefix, jpg, len);
+			}
+			av_free(jpg);
+			free(rgba);
+			*out = url;
+			LV_DEBUG("provider '%s': %s sent as a %dx%d JPEG (%zu bytes) to fit %zu bytes", provider, path, dw, dh,
+			         len, budget);
+			return url ? LV_OK : lv_provider_fail(err, "internal_error", 1, "out of memory");
+		}
+		av_free(jpg);
+	}
+	free(rgba);
+	return lv_provider_fail(err, "anchor_failed", 0,
+	                        "provider '%s': the reference image %s does not fit the reference budget of %zu bytes per "
+	                        "image even as a JPEG; raise reference_budget_kb or send fewer characters per shot",
+	                        provider, path, budget);
 }
 
 void lv_vh_summary(char *out, size_t cap, const char *msg, const char *secret)

@@ -15,6 +15,10 @@
 /* The cap on an answer read into memory: the vendors' JSON answers are small. */
 #define LV_VH_BODY_CAP ((size_t)1 << 20)
 
+/* A vendor's JSON answer, parsed with the project's limits (size LV_VH_BODY_CAP, nesting depth); NULL when it
+ * is not JSON.  Caller frees. */
+cJSON *lv_vh_json(const lv_http_response *resp);
+
 /* One call's credentials: the key from api_key_env, the Authorization header made from it, the secrets
  * list that keeps it out of every message, and the provider's name for messages. */
 typedef struct lv_vh_call {
@@ -75,6 +79,13 @@ int lv_vh_id_ok(const char *id);
  * (0: no check), are refused with an anchor-related message naming the provider. */
 int lv_vh_data_url(char **out, const char *path, size_t max_bytes, int min_side, const char *provider,
                    lv_provider_error *err);
+
+/* A reference image as the vendor gets it within a per-image budget of `budget` bytes of URL text: the file's
+ * own data URL (lv_vh_data_url's checks) when it fits, else the picture re-encoded as JPEG with its short side
+ * at most 1024 px (then 768, then 512) until it fits — never below min_side.  A picture that fits at no size
+ * is refused naming the budget. */
+int lv_vh_reference_url(char **out, const char *path, size_t max_bytes, int min_side, size_t budget,
+                        const char *provider, lv_provider_error *err);
 
 /* A vendor's message made safe to show: one line of printable text, at most cap-1 bytes (cut on a UTF-8
  * boundary), with the secret (if any) starred out. */

@@ -38,12 +38,18 @@ static void submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 		j = fake_jobs_add(&ds->jobs, "ds-task", cJSON_IsNumber(d) ? d->valueint : 5, w, h);
 		if (j) {
 			snprintf(j->model, sizeof(j->model), "%s", model ? model : "");
+			snprintf(j->prompt, sizeof(j->prompt), "%s",
+			         lv_json_get_str(cJSON_GetObjectItem(b, "input"), "prompt")
+			                 ? lv_json_get_str(cJSON_GetObjectItem(b, "input"), "prompt")
+			                 : "");
 			j->references = cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "input"), "media"));
 		}
-		out->body = fake_printf(&ds->arena,
-		                        "{\"request_id\":\"req-5e8a-submit\",\"output\":{\"task_id\":\"%s\","
-		                        "\"task_status\":\"PENDING\"}}",
-		                        j ? j->id : "none");
+		/* The job exists; its answer may be lost on the way. */
+		if (!fake_script_next(&ds->jobs.lost_script, &ds->arena, req, out))
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-5e8a-submit\",\"output\":{\"task_id\":\"%s\","
+			                        "\"task_status\":\"PENDING\"}}",
+			                        j ? j->id : "none");
 	}
 	fake_jobs_unlock(&ds->jobs);
 	cJSON_Delete(b);
@@ -52,7 +58,7 @@ static void submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 static void task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
 {
 	fake_dashscope *ds = ctx;
-	const char *id = req->path + strlen("/api/v1/tasks/");
+	const char *id = req->path + strlen("/api/v1/tasks/"), *prompt = "";
 	fake_job *j;
 	fake_jobs_lock(&ds->jobs);
 	if (key_refused(ds, req, out) || fake_script_next(&ds->jobs.poll_script, &ds->arena, req, out)) {
@@ -60,6 +66,13 @@ static void task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out
 		return;
 	}
 	j = fake_jobs_find(&ds->jobs, id);
+	if (j) {
+		cJSON *p = ds->jobs.hide_prompt ? NULL : cJSON_CreateString(j->prompt);
+		char *q = p ? cJSON_PrintUnformatted(p) : NULL;
+		prompt = q ? fake_printf(&ds->arena, ",\"orig_prompt\":%s", q) : "";
+		free(q);
+		cJSON_Delete(p);
+	}
 	if (!j) {
 		out->body = fake_printf(&ds->arena,
 		                        "{\"request_id\":\"req-1\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"UNKNOWN\"}}",
@@ -73,17 +86,18 @@ static void task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out
 		case 0:
 			out->body = fake_printf(&ds->arena,
 			                        "{\"request_id\":\"req-3\",\"output\":{\"task_id\":\"%s\",\"task_status\":\"%s\","
-			                        "\"submit_time\":\"2026-04-25 15:03:25.848\"}}",
-			                        id, j->polls == 1 ? "PENDING" : "RUNNING");
+			                        "\"submit_time\":\"2026-04-25 15:03:25.848\"%s}}",
+			                        id, j->polls == 1 ? "PENDING" : "RUNNING", prompt);
 			break;
 		case 1:
 			out->body = fake_printf(&ds->arena,
 			                        "{\"request_id\":\"req-4\",\"output\":{\"task_id\":\"%s\",\"task_status\":"
 			                        "\"SUCCEEDED\",\"submit_time\":\"2026-04-25 15:03:25.848\",\"end_time\":"
-			                        "\"2026-04-25 15:04:05.882\",\"orig_prompt\":\"...\",\"video_url\":\"%s/oss/%s.mp4?"
+			                        "\"2026-04-25 15:04:05.882\"%s,\"video_url\":\"%s/oss/%s.mp4?"
 			                        "Expires=1777777777&Signature=abc%%3D\"},\"usage\":{\"duration\":%d,"
-			                        "\"output_video_duration\":%d,\"video_count\":1,\"SR\":720}}",
-			                        id, lv_fake_url(f), id, j->seconds, j->seconds);
+			                        "\"output_video_duration\":%d,\"video_count\":1,\"SR\":%d}}",
+			                        id, prompt, lv_fake_url(f), id, j->seconds, j->seconds, j->height > j->width
+			                        ? (j->width >= 1080 ? 1080 : 720) : (j->height >= 1080 ? 1080 : 720));
 			break;
 		default:
 			out->body = fake_printf(&ds->arena,
@@ -113,6 +127,43 @@ static void cancel_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 	fake_jobs_unlock(&ds->jobs);
 }
 
+/* The task list: {"data": [...], "total", "total_page", "page_no", "page_size"}, newest first, filtered by
+ * model_name (the time window is accepted as given). */
+static void list_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	char model[128] = "";
+	const char *m = strstr(req->query, "model_name="), *e;
+	lv_buf b = LV_BUF_INIT;
+	int i, n = 0;
+	(void)f;
+	if (m) {
+		m += strlen("model_name=");
+		e = strchr(m, '&');
+		snprintf(model, sizeof(model), "%.*s", e ? (int)(e - m) : (int)strlen(m), m);
+	}
+	fake_jobs_lock(&ds->jobs);
+	if (key_refused(ds, req, out) || fake_script_next(&ds->jobs.list_script, &ds->arena, req, out)) {
+		fake_jobs_unlock(&ds->jobs);
+		return;
+	}
+	lv_buf_puts(&b, "{\"request_id\":\"req-list\",\"data\":[");
+	for (i = ds->jobs.n_jobs - 1; i >= 0; i--) {
+		const fake_job *j = &ds->jobs.jobs[i];
+		if (model[0] && strcmp(model, j->model) != 0)
+			continue;
+		lv_buf_printf(&b,
+		              "%s{\"task_id\":\"%s\",\"model_name\":\"%s\",\"status\":\"%s\",\"region\":\"cn-beijing\","
+		              "\"gmt_create\":%lld,\"request_id\":\"req-%d\"}",
+		              n ? "," : "", j->id, j->model, j->canceled ? "CANCELED" : "RUNNING", (long long)j->created_ms,
+		              j->number);
+		n++;
+	}
+	lv_buf_printf(&b, "],\"total\":%d,\"total_page\":1,\"page_no\":1,\"page_size\":100}", n);
+	out->body = fake_keep(&ds->arena, lv_buf_detach(&b));
+	fake_jobs_unlock(&ds->jobs);
+}
+
 /* The result URL's host: object storage, no key involved. */
 static void oss_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
 {
@@ -134,6 +185,7 @@ fake_dashscope *fake_dashscope_start(const char *clip_dir)
 	ck_assert_ptr_nonnull(ds->f);
 	lv_fake_handle(ds->f, "POST", FAKE_DS_SUBMIT, submit_h, ds);
 	lv_fake_handle(ds->f, "GET", "/api/v1/tasks/*", task_h, ds);
+	lv_fake_handle(ds->f, "GET", "/api/v1/tasks", list_h, ds);
 	lv_fake_handle(ds->f, "POST", "/api/v1/tasks/*", cancel_h, ds);
 	lv_fake_handle(ds->f, "GET", "/oss/*", oss_h, ds);
 	return ds;

@@ -5,6 +5,9 @@
  *   GET  /api/v1/tasks/{task_id}  -> PENDING, RUNNING, then SUCCEEDED with output.video_url (a signed URL on
  *        "object storage": GET /oss/{task_id}.mp4 here) and usage, or FAILED with output.code / message
  *   POST /api/v1/tasks/{task_id}/cancel
+ *   GET  /api/v1/tasks?model_name=&start_time=&end_time=&page_no=&page_size=  the task list
+ * Status answers show the task's prompt as output.orig_prompt (unless jobs.hide_prompt); a submit can create
+ * its job and lose the answer (jobs.lost_script).
  * Jobs, failures, scripted answers and counters are in `jobs` (fake_jobs.h).  With jobs.key set, a request
  * with another key gets DashScope's 401 InvalidApiKey, echoing the key it carried.
  */
