@@ -17,6 +17,7 @@
 #include "fakes/fake_anthropic.h"
 #include "fakes/fake_comfyui.h"
 #include "fakes/fake_dashscope.h"
+#include "fakes/fake_fal.h"
 #include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -49,6 +50,9 @@
 #define K_SORA "sk-proj-sora-Gh5Jk9Lz3Xc7Vb1Nm6Qw2Er8Ty4Ui0Op"
 #define K_DASHSCOPE "sk-ds-4f7c1e9a2b6d8e3f0a5c7b9d1e4f6a8c"
 #define K_COMFY "cf-proxy-Zt8Yw4Xv1Us6Rq3Po9Nm5Lk2Ji7Hg0Fe"
+#define K_FAL "fal-3c9d1b7e-5a2f:8e4c6a0b2d9f1e3a5c7b9d1f"
+#define FAL_APP "fal-ai/kling-video"
+#define FAL_MODEL FAL_APP "/v2.1/master/text-to-video"
 
 typedef struct secret {
 	const char *env, *value;
@@ -59,6 +63,7 @@ static const secret secrets[] = {
 	{ "LV_E2E_MODERATION_KEY", K_MODERATION }, { "LV_E2E_IMAGES_KEY", K_IMAGES },
 	{ "LV_E2E_SPEECH_KEY", K_SPEECH },       { "LV_E2E_SORA_KEY", K_SORA },
 	{ "LV_E2E_DASHSCOPE_KEY", K_DASHSCOPE }, { "LV_E2E_COMFY_KEY", K_COMFY },
+	{ "LV_E2E_FAL_KEY", K_FAL },
 };
 #define N_SECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -91,6 +96,7 @@ typedef struct vendors {
 	fake_openai *oai;
 	fake_dashscope *ds;
 	fake_comfyui *comfy;
+	fake_fal *fal;
 } vendors;
 
 static vendors V;
@@ -109,6 +115,7 @@ static void teardown(void)
 	fake_openai_stop(V.oai);
 	fake_dashscope_stop(V.ds);
 	fake_comfyui_stop(V.comfy);
+	fake_fal_stop(V.fal);
 	memset(&V, 0, sizeof(V));
 }
 
@@ -171,6 +178,14 @@ static char *config(const char *pipeline)
 		              "%s\"happyhorse\":{\"type\":\"dashscope-video\",\"base_url\":\"%s/\",\"api_key_env\":"
 		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
 		              sep, fake_dashscope_url(V.ds));
+		sep = ",";
+	}
+	if (V.fal) {
+		lv_buf_printf(&b,
+		              "%s\"fal\":{\"type\":\"fal-queue\",\"base_url\":\"%s\",\"api_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_FAL_KEY\",\"model\":\"" FAL_MODEL "\",\"rates\":{\"720p\":20,\"1080p\":40},"
+		              "\"poll_interval_ms\":100,\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50}",
+		              sep, fake_fal_url(V.fal), fake_fal_url(V.fal));
 		sep = ",";
 	}
 	if (V.comfy)
@@ -411,6 +426,126 @@ START_TEST(dashscope_failing_after_an_anthropic_script)
 	assert_ledger(&pt, id, 5 * 27500);
 	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
 	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + fal.ai's queue ----------------------------------------------------------------------------------------- */
+
+#define FAL_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"fal\""
+
+static void fal_start(void)
+{
+	vendors_start(1, 0, 0, 0);
+	V.fal = fake_fal_start(FAL_APP, tdir);
+	snprintf(V.fal->jobs.key, sizeof(V.fal->jobs.key), "%s", K_FAL);
+}
+
+START_TEST(anthropic_script_and_fal_queue_clips)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n, subs = 0;
+	lv_task *t;
+	lv_fake *f;
+	fal_start();
+	cfg = config(FAL_PIPELINE);
+	lv_pt_open(&pt, "e2e-fal", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9,\"aspect_ratio\":\"9:16\"}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_actual(t), 9 * 20000);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 720, 1280);
+	assert_ledger(&pt, id, 9 * 20000);
+	f = fake_fal_server(V.fal);
+	/* Submitted to the endpoint with the key as "Key ...", polled and read under the app, the clip fetched from
+	 * the CDN without it. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/" FAL_MODEL, K_FAL), 2);
+	ck_assert_uint_ge(all_with_key(f, "GET", "/" FAL_APP "/requests/*", K_FAL), 4);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *d = cJSON_GetObjectItem(b, "duration");
+			ck_assert_str_eq(lv_fake_header(r, "authorization", buf, sizeof(buf)), "Key " K_FAL);
+			ck_assert(cJSON_IsNumber(d) && (d->valueint == 5 || d->valueint == 4));
+			ck_assert_str_eq(lv_json_get_str(b, "aspect_ratio"), "9:16");
+			ck_assert(strlen(lv_json_get_str(b, "prompt")) > 10);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(b, "seed")));
+			ck_assert_ptr_null(cJSON_GetObjectItem(b, "resolution")); /* not sent unless configured */
+			cJSON_Delete(b);
+			subs++;
+		} else if (!strncmp(r->path, "/media/", 7)) {
+			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(subs, 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(fal_queue_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	fal_start();
+	/* The second request ends failed (COMPLETED with an error): the task fails, the shot made is charged. */
+	snprintf(V.fal->jobs.fail_code, sizeof(V.fal->jobs.fail_code), "validation_error");
+	snprintf(V.fal->jobs.fail_message, sizeof(V.fal->jobs.fail_message), "The prompt could not be processed");
+	V.fal->jobs.fail_job = 2;
+	cfg = config(FAL_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-fal-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_int_eq(cJSON_GetObjectItem(e, "shot")->valueint, 1);
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "The prompt could not be processed"));
+	ck_assert_ptr_null(strstr(lv_json_get_str(e, "message"), K_FAL));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	ck_assert_str_ne(status[1], "ready");
+	assert_ledger(&pt, id, 5 * 20000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(fal_queue_lost_submit_is_found_in_the_request_list)
+{
+	lv_pt pt;
+	char id[64], *cfg;
+	lv_task *t;
+	lv_fake_response lost = { 200, NULL, "{\"request_id\":\"late\"}", 0, NULL, NULL, 1500, 0 };
+	fal_start();
+	fake_jobs_lock(&V.fal->jobs);
+	fake_script_add(&V.fal->jobs.lost_script, &V.fal->arena, &lost, 1);
+	fake_jobs_unlock(&V.fal->jobs);
+	cfg = config(FAL_PIPELINE);
+	lv_pt_open(&pt, "e2e-fal-lost", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 4, 1280, 720);
+	/* The answer was lost after the request was queued: found in the list, polled, paid once. */
+	ck_assert_uint_eq(lv_fake_count(fake_fal_server(V.fal), "POST", "/" FAL_MODEL), 1);
+	ck_assert_int_eq(V.fal->jobs.n_jobs, 1);
+	ck_assert_uint_ge(all_with_key(fake_fal_server(V.fal), "GET", "/v1/models/requests/by-endpoint", K_FAL), 1);
+	assert_ledger(&pt, id, 4 * 20000);
 	lv_pt_close(&pt);
 	free(cfg);
 }
@@ -1061,6 +1196,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, comfyui_with_openai_anchors_speech_and_moderation);
 	tcase_add_test(tc, comfyui_failing_after_openai_anchors);
 	tcase_add_test(tc, no_provider_secret_appears_in_logs_responses_or_files);
+	tcase_add_test(tc, anthropic_script_and_fal_queue_clips);
+	tcase_add_test(tc, fal_queue_failing_after_an_anthropic_script);
+	tcase_add_test(tc, fal_queue_lost_submit_is_found_in_the_request_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,6 +36,9 @@ static const lv_provider_type_info types[] = {
 	{ "comfyui", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 1, 5, { 0 }, 0, NO_RATES }, 0, 1 },
 	{ "openai-images", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 	{ "openai-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* fal.ai's queue runs any model: its lengths and prices are the model's, so they come from config (rates
+	 * required; the defaults fit Kling/Seedance-style 5 s clips at 720p and 1080p in 16:9, 9:16, 1:1). */
+	{ "fal-queue", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
 };
 
 const lv_provider_type_info *lv_provider_type_find(const char *type)
@@ -65,7 +68,7 @@ void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps 
 const char *lv_provider_type_names(void)
 {
 	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
-	       "openai-images, openai-speech";
+	       "openai-images, openai-speech, fal-queue";
 }
 
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };

@@ -20,6 +20,7 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -34,6 +35,7 @@ static const struct {
 	{ "comfyui", lv_provider_comfyui_create },
 	{ "openai-images", lv_provider_openai_images_create },
 	{ "openai-speech", lv_provider_openai_speech_create },
+	{ "fal-queue", lv_provider_fal_queue_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)

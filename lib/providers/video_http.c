@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -44,17 +46,239 @@ void lv_vh_policy(lv_retry_policy *p, const lv_provider_conf *conf, int idempote
 	p->idempotent = idempotent;
 }
 
-int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_error *err)
+int lv_vh_call_begin_as(lv_vh_call *c, const lv_provider_conf *conf, const char *header_prefix,
+                        lv_provider_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
 	if (lv_provider_api_key(conf, "segment_failed", &c->key, err))
 		return LV_EPROVIDER;
-	if (!(c->auth = lv_asprintf("Authorization: Bearer %s", c->key)))
+	if (!(c->auth = lv_asprintf("%s%s", header_prefix, c->key)))
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	c->secrets[0] = c->key;
 	snprintf(c->what, sizeof(c->what), "provider '%s'", conf->name);
 	return LV_OK;
+}
+
+int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_error *err)
+{
+	return lv_vh_call_begin_as(c, conf, "Authorization: Bearer ", err);
+}
+
+int lv_vh_ping_as(const lv_provider_conf *conf, const char *header_prefix, const char *url, lv_provider_error *err)
+{
+	lv_vh_call c;
+	const char *headers[2];
+	int rc;
+	if (lv_vh_call_begin_as(&c, conf, header_prefix, err)) {
+		lv_vh_call_end(&c);
+		snprintf(err->code, sizeof(err->code), "internal_error");
+		return LV_EPROVIDER;
+	}
+	headers[0] = c.auth;
+	headers[1] = NULL;
+	rc = lv_provider_ping_url(conf, url, headers, c.secrets, err);
+	lv_vh_call_end(&c);
+	return rc;
+}
+
+/* The length of "scheme://host[:port]" at the start of url, or 0. */
+static size_t origin_len(const char *url)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	if (!p)
+		return 0;
+	p += 3;
+	while (*p && *p != '/' && *p != '?' && *p != '#')
+		p++;
+	return (size_t)(p - url);
+}
+
+int lv_vh_same_host(const char *url, const char *base)
+{
+	size_t a = origin_len(url), b = origin_len(base);
+	return a > 0 && a == b && !strncasecmp(url, base, a);
+}
+
+void lv_vh_iso_time(char *out, size_t cap, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- a model's input object ---------------------------------------------------------------------------------- */
+
+static const char *const input_keys[LV_VH_IN_COUNT] = { "prompt", "duration", "aspect_ratio", "resolution",
+	                                                  "seed", "negative_prompt", "image", "images" };
+
+static int choice_of(int *out, const lv_provider_conf *conf, const char *key, const char *const *choices, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf->json, key);
+	int i;
+	*out = def;
+	if (!v)
+		return LV_OK;
+	for (i = 0; cJSON_IsString(v) && choices[i]; i++)
+		if (!strcmp(choices[i], v->valuestring)) {
+			*out = i;
+			return LV_OK;
+		}
+	return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be one of \"%s\", \"%s\", \"%s\"", conf->name, key,
+	                    choices[0], choices[1], choices[2]);
+}
+
+int lv_vh_input_parse(lv_vh_input *in, const lv_provider_conf *conf, const char *const defaults[LV_VH_IN_COUNT])
+{
+	static const char *const durations[] = { "number", "string", "seconds", NULL };
+	static const char *const resolutions[] = { "720p", "720P", "none", NULL };
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(conf->json, "fields"), *it;
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(conf->json, "extra_input");
+	size_t k;
+	memset(in, 0, sizeof(*in));
+	for (k = 0; k < LV_VH_IN_COUNT; k++)
+		if (lv_strset(&in->field[k], defaults[k]))
+			return LV_ENOMEM;
+	if (f && !cJSON_IsObject(f))
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields: must be an object like {\"duration\": \"seconds\"}",
+		                    conf->name);
+	cJSON_ArrayForEach(it, f)
+	{
+		for (k = 0; k < LV_VH_IN_COUNT && strcmp(input_keys[k], it->string) != 0; k++)
+			;
+		if (k == LV_VH_IN_COUNT)
+			return lv_error_set(LV_ECONFIG,
+			                    "config: providers.%s.fields.%s: unknown field (known: prompt, duration, "
+			                    "aspect_ratio, resolution, seed, negative_prompt, image, images)",
+			                    conf->name, it->string);
+		if (cJSON_IsNull(it)) {
+			free(in->field[k]);
+			in->field[k] = NULL;
+		} else if (!cJSON_IsString(it) || !it->valuestring[0]) {
+			return lv_error_set(LV_ECONFIG,
+			                    "config: providers.%s.fields.%s: must be the field's name in the model's input, or "
+			                    "null to leave it out",
+			                    conf->name, it->string);
+		} else if (lv_strset(&in->field[k], it->valuestring)) {
+			return LV_ENOMEM;
+		}
+	}
+	if (!in->field[LV_VH_IN_PROMPT])
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.prompt: the prompt cannot be left out",
+		                    conf->name);
+	if (x && !cJSON_IsObject(x))
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.extra_input: must be an object", conf->name);
+	if (x && !(in->extra = cJSON_Duplicate(x, 1)))
+		return lv_error_nomem();
+	if (choice_of(&in->duration_format, conf, "duration_format", durations, 0) ||
+	    choice_of(&in->resolution_format, conf, "resolution_format", resolutions, 0))
+		return LV_ECONFIG;
+	return LV_OK;
+}
+
+void lv_vh_input_free(lv_vh_input *in)
+{
+	size_t k;
+	for (k = 0; k < LV_VH_IN_COUNT; k++)
+		free(in->field[k]);
+	cJSON_Delete(in->extra);
+	memset(in, 0, sizeof(*in));
+}
+
+static int put(cJSON *o, const char *name, cJSON *v)
+{
+	if (!name) {
+		cJSON_Delete(v);
+		return 1;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+	return v && cJSON_AddItemToObject(o, name, v);
+}
+
+cJSON *lv_vh_input_build(const lv_vh_input *in, const lv_segment_job *job, const char *const *refs, size_t n)
+{
+	cJSON *o = in->extra ? cJSON_Duplicate(in->extra, 1) : cJSON_CreateObject(), *list = NULL;
+	char buf[32];
+	size_t i;
+	int ok = o != NULL;
+	ok = ok && put(o, in->field[LV_VH_IN_PROMPT], cJSON_CreateString(job->prompt ? job->prompt : ""));
+	if (in->duration_format == 0)
+		ok = ok && put(o, in->field[LV_VH_IN_DURATION], cJSON_CreateNumber(job->seconds));
+	else {
+		snprintf(buf, sizeof(buf), in->duration_format == 1 ? "%d" : "%ds", job->seconds);
+		ok = ok && put(o, in->field[LV_VH_IN_DURATION], cJSON_CreateString(buf));
+	}
+	ok = ok && put(o, in->field[LV_VH_IN_ASPECT], cJSON_CreateString(job->aspect_ratio ? job->aspect_ratio : "16:9"));
+	if (in->resolution_format < 2) {
+		for (i = 0; job->resolution && job->resolution[i] && i + 1 < sizeof(buf); i++)
+			buf[i] = in->resolution_format == 1 && job->resolution[i] == 'p' ? 'P' : job->resolution[i];
+		buf[i] = '\0';
+		ok = ok && put(o, in->field[LV_VH_IN_RESOLUTION], cJSON_CreateString(buf));
+	}
+	ok = ok && put(o, in->field[LV_VH_IN_SEED], cJSON_CreateNumber((double)(job->seed & 0x7fffffffu)));
+	if (job->negative_prompt && *job->negative_prompt)
+		ok = ok && put(o, in->field[LV_VH_IN_NEGATIVE], cJSON_CreateString(job->negative_prompt));
+	if (n > 0) {
+		ok = ok && put(o, in->field[LV_VH_IN_IMAGE], cJSON_CreateString(refs[0]));
+		if (ok && in->field[LV_VH_IN_IMAGES]) {
+			ok = (list = cJSON_CreateStringArray(refs, (int)n)) != NULL && put(o, in->field[LV_VH_IN_IMAGES], list);
+		}
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, size_t max, size_t budget, const char *provider,
+               lv_provider_error *err)
+{
+	size_t i, k = job->n_references < max ? job->n_references : max;
+	*urls = NULL;
+	*n = 0;
+	if (k == 0)
+		return LV_OK;
+	if (!(*urls = lv_calloc(k, sizeof(char *))))
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	for (i = 0; i < k; i++) {
+		if (lv_vh_reference_url(&(*urls)[i], job->references[i], (size_t)20 << 20, 0, budget / k, provider, err)) {
+			lv_vh_refs_free(*urls, i);
+			*urls = NULL;
+			return LV_EPROVIDER;
+		}
+	}
+	*n = k;
+	return LV_OK;
+}
+
+void lv_vh_refs_free(char **urls, size_t n)
+{
+	size_t i;
+	for (i = 0; urls && i < n; i++)
+		free(urls[i]);
+	free(urls);
+}
+
+const char *lv_vh_json_path(const cJSON *j, const char *path)
+{
+	char part[64];
+	const char *p = path;
+	while (j && p && *p) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len == 0 || len >= sizeof(part))
+			return NULL;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		if (cJSON_IsArray(j) && part[0] >= '0' && part[0] <= '9')
+			j = cJSON_GetArrayItem(j, atoi(part));
+		else
+			j = cJSON_GetObjectItemCaseSensitive(j, part);
+		p = dot ? dot + 1 : NULL;
+	}
+	return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
 void lv_vh_call_end(lv_vh_call *c)
@@ -141,6 +365,27 @@ int lv_vh_id_ok(const char *id)
 			return 0;
 	}
 	return n >= 1 && n <= 200 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+int lv_vh_path_ok(const char *path)
+{
+	char seg[256];
+	const char *p = path;
+	int n = 0;
+	while (p && *p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || len >= sizeof(seg) || ++n > 8)
+			return 0;
+		memcpy(seg, p, len);
+		seg[len] = '\0';
+		if (!lv_vh_id_ok(seg))
+			return 0;
+		p = slash ? slash + 1 : NULL;
+		if (slash && !*p)
+			return 0;
+	}
+	return n > 0;
 }
 
 static unsigned be32(const unsigned char *p)

@@ -33,6 +33,53 @@ typedef struct lv_vh_call {
  * nothing (lv_vh_call_end is harmless after it). */
 int lv_vh_call_begin(lv_vh_call *c, const lv_provider_conf *conf, lv_provider_error *err);
 
+/* The same with the key in another header: `header_prefix` is everything before the key, e.g.
+ * "Authorization: Key " (fal) or "x-goog-api-key: " (Google). */
+int lv_vh_call_begin_as(lv_vh_call *c, const lv_provider_conf *conf, const char *header_prefix,
+                        lv_provider_error *err);
+
+/* The ping hook with the call's own header: GET url (lv_provider_ping_url). */
+int lv_vh_ping_as(const lv_provider_conf *conf, const char *header_prefix, const char *url, lv_provider_error *err);
+
+/* 1 when url is on the same scheme, host and port as base (the key may go with it). */
+int lv_vh_same_host(const char *url, const char *base);
+
+/* "YYYY-MM-DDThh:mm:ssZ" of a wall-clock time in ms. */
+void lv_vh_iso_time(char *out, size_t cap, int64_t ms);
+
+/* ---- a model's input object (job APIs that run any model: fal's queue, Replicate) -------------------------------
+ * The fields a shot can fill, their names in the model's input (NULL: not sent), how the length and the
+ * resolution are spelled, and static fields added to every input.  Read from a provider block's keys
+ * `fields` ({"duration": "num_seconds", "seed": null, ...}), `duration_format` ("number" | "string" |
+ * "seconds": "5s"), `resolution_format` ("720p" | "720P" | "none") and `extra_input` (an object). */
+enum { LV_VH_IN_PROMPT, LV_VH_IN_DURATION, LV_VH_IN_ASPECT, LV_VH_IN_RESOLUTION, LV_VH_IN_SEED,
+       LV_VH_IN_NEGATIVE, LV_VH_IN_IMAGE, LV_VH_IN_IMAGES, LV_VH_IN_COUNT };
+
+typedef struct lv_vh_input {
+	char *field[LV_VH_IN_COUNT];
+	int duration_format;   /* 0 number, 1 string, 2 "5s" */
+	int resolution_format; /* 0 "720p", 1 "720P", 2 not sent */
+	cJSON *extra;
+} lv_vh_input;
+
+/* Parse the keys above; `defaults` gives each field's default name (NULL: not sent unless configured).
+ * LV_ECONFIG naming the key on a bad value. */
+int lv_vh_input_parse(lv_vh_input *in, const lv_provider_conf *conf, const char *const defaults[LV_VH_IN_COUNT]);
+void lv_vh_input_free(lv_vh_input *in);
+
+/* The input object for a shot; `refs` (n data URLs or https URLs) fill the image fields: IMAGE gets the
+ * first, IMAGES all of them.  Our fields win over extra_input's.  NULL when out of memory. */
+cJSON *lv_vh_input_build(const lv_vh_input *in, const lv_segment_job *job, const char *const *refs, size_t n);
+
+/* The data URLs of a shot's references within `budget` bytes in all (lv_vh_reference_url each), at most
+ * `max` of them; *urls (n strings) freed with lv_vh_refs_free. */
+int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, size_t max, size_t budget, const char *provider,
+               lv_provider_error *err);
+void lv_vh_refs_free(char **urls, size_t n);
+
+/* A string at a dotted path in a JSON answer ("video.url", "output.0"): objects by key, arrays by index. */
+const char *lv_vh_json_path(const cJSON *j, const char *path);
+
 /* Wipe and free the Authorization header. */
 void lv_vh_call_end(lv_vh_call *c);
 
@@ -70,6 +117,9 @@ char *lv_vh_base(const char *base_url);
 /* The retry policy for one call: the provider's max_retries, exponential backoff from 500 ms capped at
  * 10 s (so that a Retry-After of up to 40 s is honoured and a driver thread is never held longer). */
 void lv_vh_policy(lv_retry_policy *p, const lv_provider_conf *conf, int idempotent);
+
+/* 1 if a model path ("owner/name/sub") is safe in a URL: 1-8 segments, each as lv_vh_id_ok. */
+int lv_vh_path_ok(const char *path);
 
 /* 1 if a vendor's job id is safe to put in a URL path as it is ([A-Za-z0-9._:-], 1-200 chars). */
 int lv_vh_id_ok(const char *id);
