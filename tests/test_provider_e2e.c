@@ -18,6 +18,7 @@
 #include "fakes/fake_comfyui.h"
 #include "fakes/fake_dashscope.h"
 #include "fakes/fake_fal.h"
+#include "fakes/fake_replicate.h"
 #include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -51,6 +52,8 @@
 #define K_DASHSCOPE "sk-ds-4f7c1e9a2b6d8e3f0a5c7b9d1e4f6a8c"
 #define K_COMFY "cf-proxy-Zt8Yw4Xv1Us6Rq3Po9Nm5Lk2Ji7Hg0Fe"
 #define K_FAL "fal-3c9d1b7e-5a2f:8e4c6a0b2d9f1e3a5c7b9d1f"
+#define K_REPLICATE "r8_Wq3Ek7Rt1Yu5Io9Pa2Sd6Fg0Hj4Kl8Zx"
+#define RP_MODEL "kwaivgi/kling-v2.1"
 #define FAL_APP "fal-ai/kling-video"
 #define FAL_MODEL FAL_APP "/v2.1/master/text-to-video"
 
@@ -63,7 +66,7 @@ static const secret secrets[] = {
 	{ "LV_E2E_MODERATION_KEY", K_MODERATION }, { "LV_E2E_IMAGES_KEY", K_IMAGES },
 	{ "LV_E2E_SPEECH_KEY", K_SPEECH },       { "LV_E2E_SORA_KEY", K_SORA },
 	{ "LV_E2E_DASHSCOPE_KEY", K_DASHSCOPE }, { "LV_E2E_COMFY_KEY", K_COMFY },
-	{ "LV_E2E_FAL_KEY", K_FAL },
+	{ "LV_E2E_FAL_KEY", K_FAL },             { "LV_E2E_REPLICATE_KEY", K_REPLICATE },
 };
 #define N_SECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -97,6 +100,7 @@ typedef struct vendors {
 	fake_dashscope *ds;
 	fake_comfyui *comfy;
 	fake_fal *fal;
+	fake_replicate *rp;
 } vendors;
 
 static vendors V;
@@ -116,6 +120,7 @@ static void teardown(void)
 	fake_dashscope_stop(V.ds);
 	fake_comfyui_stop(V.comfy);
 	fake_fal_stop(V.fal);
+	fake_replicate_stop(V.rp);
 	memset(&V, 0, sizeof(V));
 }
 
@@ -186,6 +191,14 @@ static char *config(const char *pipeline)
 		              "\"LV_E2E_FAL_KEY\",\"model\":\"" FAL_MODEL "\",\"rates\":{\"720p\":20,\"1080p\":40},"
 		              "\"poll_interval_ms\":100,\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50}",
 		              sep, fake_fal_url(V.fal), fake_fal_url(V.fal));
+		sep = ",";
+	}
+	if (V.rp) {
+		lv_buf_printf(&b,
+		              "%s\"rep\":{\"type\":\"replicate\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_REPLICATE_KEY\","
+		              "\"model\":\"" RP_MODEL "\",\"rates\":{\"720p\":25,\"1080p\":50},\"poll_interval_ms\":100,"
+		              "\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50,\"recover_checks\":2}",
+		              sep, fake_replicate_url(V.rp));
 		sep = ",";
 	}
 	if (V.comfy)
@@ -546,6 +559,126 @@ START_TEST(fal_queue_lost_submit_is_found_in_the_request_list)
 	ck_assert_int_eq(V.fal->jobs.n_jobs, 1);
 	ck_assert_uint_ge(all_with_key(fake_fal_server(V.fal), "GET", "/v1/models/requests/by-endpoint", K_FAL), 1);
 	assert_ledger(&pt, id, 4 * 20000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + Replicate ------------------------------------------------------------------------------------------------ */
+
+#define RP_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"rep\""
+
+static void replicate_start(void)
+{
+	vendors_start(1, 0, 0, 0);
+	V.rp = fake_replicate_start(tdir);
+	snprintf(V.rp->jobs.key, sizeof(V.rp->jobs.key), "%s", K_REPLICATE);
+}
+
+START_TEST(anthropic_script_and_replicate_predictions)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n;
+	lv_task *t;
+	lv_fake *f;
+	replicate_start();
+	cfg = config(RP_PIPELINE);
+	lv_pt_open(&pt, "e2e-rep", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 9 * 25000);
+	f = fake_replicate_server(V.rp);
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/predictions", K_REPLICATE), 2);
+	ck_assert_uint_ge(all_with_key(f, "GET", "/v1/predictions/*", K_REPLICATE), 4);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, "/v1/predictions")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *in = cJSON_GetObjectItem(b, "input");
+			ck_assert_str_eq(lv_json_get_str(b, "version"), RP_MODEL);
+			ck_assert(strlen(lv_json_get_str(in, "prompt")) > 10);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(in, "duration")));
+			ck_assert_str_eq(lv_json_get_str(in, "aspect_ratio"), "16:9");
+			ck_assert_ptr_null(lv_fake_header(r, "prefer", buf, sizeof(buf))); /* never "Prefer: wait" */
+			cJSON_Delete(b);
+		} else if (!strncmp(r->path, "/delivery/", 10)) {
+			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		}
+		lv_fake_request_free(r);
+	}
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(replicate_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	replicate_start();
+	snprintf(V.rp->jobs.fail_code, sizeof(V.rp->jobs.fail_code), "failed");
+	snprintf(V.rp->jobs.fail_message, sizeof(V.rp->jobs.fail_message), "CUDA out of memory");
+	V.rp->jobs.fail_job = 2;
+	cfg = config(RP_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-rep-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "CUDA out of memory"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	assert_ledger(&pt, id, 5 * 25000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(replicate_lost_submits_are_settled_by_the_prediction_list)
+{
+	lv_pt pt;
+	char id[64], *cfg;
+	lv_task *t;
+	lv_fake_response lost = { 502, NULL, "<html>bad gateway</html>", 0, NULL, "text/html", 0, 0 };
+	lv_fake_response none = { 503, NULL, "{\"title\":\"Service unavailable\",\"status\":503}", 0, NULL, NULL, 0, 0 };
+	replicate_start();
+	cfg = config(RP_PIPELINE);
+	lv_pt_open(&pt, "e2e-rep-lost", cfg, 1);
+	/* The prediction was created, its answer lost: found in the list, paid once. */
+	fake_jobs_lock(&V.rp->jobs);
+	fake_script_add(&V.rp->jobs.lost_script, &V.rp->arena, &lost, 1);
+	fake_jobs_unlock(&V.rp->jobs);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(fake_replicate_server(V.rp), "POST", "/v1/predictions"), 1);
+	ck_assert_int_eq(V.rp->jobs.n_jobs, 1);
+	assert_ledger(&pt, id, 4 * 25000);
+	/* Nothing was created: the list shows no such prediction, and the shot is sent again. */
+	fake_jobs_lock(&V.rp->jobs);
+	fake_script_add(&V.rp->jobs.submit_script, &V.rp->arena, &none, 1);
+	fake_jobs_unlock(&V.rp->jobs);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(fake_replicate_server(V.rp), "POST", "/v1/predictions"), 3);
+	ck_assert_int_eq(V.rp->jobs.n_jobs, 2);
+	assert_ledger(&pt, id, 4 * 25000);
 	lv_pt_close(&pt);
 	free(cfg);
 }
@@ -1199,6 +1332,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, anthropic_script_and_fal_queue_clips);
 	tcase_add_test(tc, fal_queue_failing_after_an_anthropic_script);
 	tcase_add_test(tc, fal_queue_lost_submit_is_found_in_the_request_list);
+	tcase_add_test(tc, anthropic_script_and_replicate_predictions);
+	tcase_add_test(tc, replicate_failing_after_an_anthropic_script);
+	tcase_add_test(tc, replicate_lost_submits_are_settled_by_the_prediction_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -39,6 +39,8 @@ static const lv_provider_type_info types[] = {
 	/* fal.ai's queue runs any model: its lengths and prices are the model's, so they come from config (rates
 	 * required; the defaults fit Kling/Seedance-style 5 s clips at 720p and 1080p in 16:9, 9:16, 1:1). */
 	{ "fal-queue", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* Replicate runs any model too: the same defaults, rates from config. */
+	{ "replicate", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
 };
 
 const lv_provider_type_info *lv_provider_type_find(const char *type)
@@ -68,7 +70,7 @@ void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps 
 const char *lv_provider_type_names(void)
 {
 	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
-	       "openai-images, openai-speech, fal-queue";
+	       "openai-images, openai-speech, fal-queue, replicate";
 }
 
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };

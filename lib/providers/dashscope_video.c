@@ -35,7 +35,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,6 @@
 #define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
 #define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
 #define DS_INTL_HOST "dashscope-intl.aliyuncs.com"
-#define DS_KNOWN 256                       /* task ids this instance was given, kept to tell lost ones apart */
 #define DS_LIST_PAGE 100                   /* tasks per page of the list */
 #define DS_LIST_PAGES 5                    /* pages read per look */
 #define DS_CANDIDATES 16                   /* tasks looked at closely per look */
@@ -63,9 +61,7 @@ typedef struct ds_provider {
 	int64_t recover_checks;   /* looks at the task list after an ambiguous submit (0: never recover) */
 	int64_t recover_delay_ms; /* before each look */
 	int64_t ref_budget;       /* bytes of reference images (encoded) per request */
-	pthread_mutex_t mu;       /* guards known */
-	char known[DS_KNOWN][64]; /* recent task ids given to shots (a ring) */
-	size_t n_known;
+	lv_vh_known known;        /* task ids given to shots */
 } ds_provider;
 
 /* The region a base URL points at, for messages. */
@@ -256,28 +252,6 @@ static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const
 	return text;
 }
 
-/* ---- task ids given to shots ------------------------------------------------------------------------------- */
-
-static void known_add(ds_provider *dp, const char *id)
-{
-	pthread_mutex_lock(&dp->mu);
-	lv_strlcpy(dp->known[dp->n_known % DS_KNOWN], id, sizeof(dp->known[0]));
-	dp->n_known++;
-	pthread_mutex_unlock(&dp->mu);
-}
-
-static int known_has(ds_provider *dp, const char *id)
-{
-	size_t i, n;
-	int found = 0;
-	pthread_mutex_lock(&dp->mu);
-	n = dp->n_known < DS_KNOWN ? dp->n_known : DS_KNOWN;
-	for (i = 0; i < n && !found; i++)
-		found = !strcmp(dp->known[i], id);
-	pthread_mutex_unlock(&dp->mu);
-	return found;
-}
-
 /* ---- finding a task whose submit answer was lost ------------------------------------------------------------ */
 
 static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
@@ -342,7 +316,7 @@ static void list_look(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *c
 			/* Created before the submit (with a minute for clocks): another shot's, or another film's. */
 			if (cJSON_IsNumber(created) && created->valuedouble < (double)(since_ms - 60000))
 				continue;
-			if (known_has(dp, id) || f->n >= DS_CANDIDATES)
+			if (lv_vh_known_has(&dp->known, id) || f->n >= DS_CANDIDATES)
 				continue;
 			lv_strlcpy(f->ids[f->n++], id, sizeof(f->ids[0]));
 		}
@@ -368,12 +342,8 @@ static int recover(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx,
 		ds_found f;
 		char match[64] = "", unknown[64] = "";
 		size_t i, n_unknown = 0, n_other = 0;
-		int64_t until = lv_mono_ms() + dp->recover_delay_ms;
-		while (lv_mono_ms() < until) { /* the list may lag behind the submit */
-			if (ctx->cancel && *ctx->cancel)
-				return LV_ECANCELED;
-			lv_sleep_ms(until - lv_mono_ms() < 100 ? until - lv_mono_ms() : 100);
-		}
+		if (lv_vh_wait(ctx, dp->recover_delay_ms)) /* the list may lag behind the submit */
+			return LV_ECANCELED;
 		list_look(dp, c, ctx, model, since_ms, &f);
 		if (!f.listed) {
 			*err = why;
@@ -407,7 +377,7 @@ static int recover(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx,
 		if (match[0]) {
 			if (!(st->job_id = lv_strdup(match)))
 				return lv_provider_fail(err, "internal_error", 1, "out of memory");
-			known_add(dp, match);
+			lv_vh_known_add(&dp->known, match);
 			st->state = LV_JOB_PENDING;
 			st->poll_after_ms = dp->poll_ms;
 			LV_WARN("provider '%s': the answer to shot %d's submit was lost; found its task %s in the task list",
@@ -475,7 +445,7 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		ambiguous = 1;
 		goto out;
 	}
-	known_add(dp, task_id);
+	lv_vh_known_add(&dp->known, task_id);
 	st->state = status && !strcmp(status, "RUNNING") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = dp->poll_ms;
 	LV_INFO("provider '%s': shot %d of task %s submitted to %s as %s (%d attempt%s)", dp->conf->name, job->index,
@@ -698,7 +668,7 @@ static void ds_destroy(void *self)
 	free(dp->base);
 	free(dp->model_t2v);
 	free(dp->model_r2v);
-	pthread_mutex_destroy(&dp->mu);
+	lv_vh_known_destroy(&dp->known);
 	free(dp);
 }
 
@@ -766,7 +736,7 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 		                    conf->name);
 	if (!(dp = lv_calloc(1, sizeof(*dp))))
 		return LV_ENOMEM;
-	pthread_mutex_init(&dp->mu, NULL);
+	lv_vh_known_init(&dp->known);
 	dp->conf = conf;
 	if (lv_provider_conf_bool(&dp->watermark, conf, "watermark", 0) ||
 	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||

@@ -40,6 +40,7 @@ typedef struct fal_provider {
 	const char *video_path;  /* where the clip's URL is in the output ("video.url") */
 	char app[256];           /* "owner/name": the part of the endpoint id status and result URLs use */
 	lv_vh_input in;
+	lv_vh_known known;       /* request ids given to shots */
 	int64_t poll_ms, max_refs, ref_budget, recover_checks, recover_delay_ms;
 } fal_provider;
 
@@ -135,12 +136,8 @@ static int recover(fal_provider *fp, const lv_vh_call *c, const lv_call_ctx *ctx
 		const cJSON *it;
 		char *url;
 		int rc;
-		int64_t until = lv_mono_ms() + fp->recover_delay_ms;
-		while (lv_mono_ms() < until) {
-			if (ctx->cancel && *ctx->cancel)
-				return LV_ECANCELED;
-			lv_sleep_ms(until - lv_mono_ms() < 100 ? until - lv_mono_ms() : 100);
-		}
+		if (lv_vh_wait(ctx, fp->recover_delay_ms))
+			return LV_ECANCELED;
 		if (!(url = lv_asprintf("%s/v1/models/requests/by-endpoint?endpoint_id=%s&start=%s&expand=payloads&limit=100",
 		                        fp->api, endpoint, from)))
 			return LV_ENOMEM;
@@ -159,7 +156,7 @@ static int recover(fal_provider *fp, const lv_vh_call *c, const lv_call_ctx *ctx
 			const char *id = lv_json_get_str(it, "request_id");
 			const cJSON *in = cJSON_GetObjectItemCaseSensitive(it, "json_input");
 			const char *p = lv_json_get_str(in, fp->in.field[LV_VH_IN_PROMPT]);
-			if (id && lv_vh_id_ok(id) && p && !strcmp(p, prompt)) {
+			if (id && lv_vh_id_ok(id) && p && !strcmp(p, prompt) && !lv_vh_known_has(&fp->known, id)) {
 				cJSON *s = cJSON_CreateObject();
 				if (!(st->job_id = lv_strdup(id)) || !s || !cJSON_AddStringToObject(s, "endpoint", endpoint) ||
 				    !(st->job_state = cJSON_PrintUnformatted(s))) {
@@ -169,6 +166,7 @@ static int recover(fal_provider *fp, const lv_vh_call *c, const lv_call_ctx *ctx
 				}
 				cJSON_Delete(s);
 				cJSON_Delete(j);
+				lv_vh_known_add(&fp->known, id);
 				st->state = LV_JOB_PENDING;
 				st->poll_after_ms = fp->poll_ms;
 				LV_WARN("provider '%s': the answer to a submit was lost; found its request %s in the list",
@@ -231,6 +229,7 @@ static int fal_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *
 		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
 		goto out;
 	}
+	lv_vh_known_add(&fp->known, id);
 	st->state = LV_JOB_PENDING;
 	st->poll_after_ms = fp->poll_ms;
 	LV_INFO("provider '%s': shot %d of task %s queued at %s as %s (%zu reference%s, %d attempt%s)", fp->conf->name,
@@ -436,6 +435,7 @@ static void fal_destroy(void *self)
 	free(fp->base);
 	free(fp->api);
 	lv_vh_input_free(&fp->in);
+	lv_vh_known_destroy(&fp->known);
 	free(fp);
 }
 
@@ -471,6 +471,7 @@ int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf)
 		                    conf->name);
 	if (!(fp = lv_calloc(1, sizeof(*fp))))
 		return LV_ENOMEM;
+	lv_vh_known_init(&fp->known);
 	fp->conf = conf;
 	if ((rc = lv_provider_conf_str(&fp->model, conf, "model", NULL)) ||
 	    (rc = lv_provider_conf_str(&fp->model_refs, conf, "model_references", NULL)) ||

@@ -21,6 +21,7 @@ int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -36,6 +37,7 @@ static const struct {
 	{ "openai-images", lv_provider_openai_images_create },
 	{ "openai-speech", lv_provider_openai_speech_create },
 	{ "fal-queue", lv_provider_fal_queue_create },
+	{ "replicate", lv_provider_replicate_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)

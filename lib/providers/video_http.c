@@ -7,6 +7,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,48 @@ int lv_vh_same_host(const char *url, const char *base)
 {
 	size_t a = origin_len(url), b = origin_len(base);
 	return a > 0 && a == b && !strncasecmp(url, base, a);
+}
+
+void lv_vh_known_init(lv_vh_known *k)
+{
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_init(&k->mu, NULL);
+}
+
+void lv_vh_known_destroy(lv_vh_known *k)
+{
+	pthread_mutex_destroy(&k->mu);
+}
+
+void lv_vh_known_add(lv_vh_known *k, const char *id)
+{
+	pthread_mutex_lock(&k->mu);
+	lv_strlcpy(k->ids[k->n % LV_VH_KNOWN], id, sizeof(k->ids[0]));
+	k->n++;
+	pthread_mutex_unlock(&k->mu);
+}
+
+int lv_vh_known_has(lv_vh_known *k, const char *id)
+{
+	size_t i, n;
+	int found = 0;
+	pthread_mutex_lock(&k->mu);
+	n = k->n < LV_VH_KNOWN ? k->n : LV_VH_KNOWN;
+	for (i = 0; i < n && !found; i++)
+		found = !strcmp(k->ids[i], id);
+	pthread_mutex_unlock(&k->mu);
+	return found;
+}
+
+int lv_vh_wait(const lv_call_ctx *ctx, int64_t ms)
+{
+	int64_t until = lv_mono_ms() + ms;
+	while (lv_mono_ms() < until) {
+		if (ctx->cancel && *ctx->cancel)
+			return LV_ECANCELED;
+		lv_sleep_ms(until - lv_mono_ms() < 100 ? until - lv_mono_ms() : 100);
+	}
+	return ctx->cancel && *ctx->cancel ? LV_ECANCELED : LV_OK;
 }
 
 void lv_vh_iso_time(char *out, size_t cap, int64_t ms)

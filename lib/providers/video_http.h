@@ -7,6 +7,7 @@
 #ifndef LV_PROVIDERS_VIDEO_HTTP_H
 #define LV_PROVIDERS_VIDEO_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "http/http.h"
@@ -43,6 +44,22 @@ int lv_vh_ping_as(const lv_provider_conf *conf, const char *header_prefix, const
 
 /* 1 when url is on the same scheme, host and port as base (the key may go with it). */
 int lv_vh_same_host(const char *url, const char *base);
+
+/* The job ids a provider instance has given to shots (the most recent LV_VH_KNOWN): a job found in a vendor's
+ * list after a lost answer is adopted only when no shot holds it already. */
+#define LV_VH_KNOWN 256
+typedef struct lv_vh_known {
+	pthread_mutex_t mu;
+	char ids[LV_VH_KNOWN][64];
+	size_t n;
+} lv_vh_known;
+void lv_vh_known_init(lv_vh_known *k);
+void lv_vh_known_destroy(lv_vh_known *k);
+void lv_vh_known_add(lv_vh_known *k, const char *id);
+int lv_vh_known_has(lv_vh_known *k, const char *id);
+
+/* Wait ms (in steps of at most 100 ms), or less when the task's cancel flag is set: LV_ECANCELED then. */
+int lv_vh_wait(const lv_call_ctx *ctx, int64_t ms);
 
 /* "YYYY-MM-DDThh:mm:ssZ" of a wall-clock time in ms. */
 void lv_vh_iso_time(char *out, size_t cap, int64_t ms);
