@@ -19,6 +19,7 @@
 #include "fakes/fake_dashscope.h"
 #include "fakes/fake_fal.h"
 #include "fakes/fake_replicate.h"
+#include "fakes/fake_veo.h"
 #include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -54,6 +55,7 @@
 #define K_FAL "fal-3c9d1b7e-5a2f:8e4c6a0b2d9f1e3a5c7b9d1f"
 #define K_REPLICATE "r8_Wq3Ek7Rt1Yu5Io9Pa2Sd6Fg0Hj4Kl8Zx"
 #define RP_MODEL "kwaivgi/kling-v2.1"
+#define K_GEMINI "AIzaSyD-9tQ2wE4rT6yU8iO0pA1sD3fG5hJ7kL9z"
 #define FAL_APP "fal-ai/kling-video"
 #define FAL_MODEL FAL_APP "/v2.1/master/text-to-video"
 
@@ -67,6 +69,7 @@ static const secret secrets[] = {
 	{ "LV_E2E_SPEECH_KEY", K_SPEECH },       { "LV_E2E_SORA_KEY", K_SORA },
 	{ "LV_E2E_DASHSCOPE_KEY", K_DASHSCOPE }, { "LV_E2E_COMFY_KEY", K_COMFY },
 	{ "LV_E2E_FAL_KEY", K_FAL },             { "LV_E2E_REPLICATE_KEY", K_REPLICATE },
+	{ "LV_E2E_GEMINI_KEY", K_GEMINI },
 };
 #define N_SECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -101,6 +104,7 @@ typedef struct vendors {
 	fake_comfyui *comfy;
 	fake_fal *fal;
 	fake_replicate *rp;
+	fake_veo *veo;
 } vendors;
 
 static vendors V;
@@ -121,6 +125,7 @@ static void teardown(void)
 	fake_comfyui_stop(V.comfy);
 	fake_fal_stop(V.fal);
 	fake_replicate_stop(V.rp);
+	fake_veo_stop(V.veo);
 	memset(&V, 0, sizeof(V));
 }
 
@@ -199,6 +204,14 @@ static char *config(const char *pipeline)
 		              "\"model\":\"" RP_MODEL "\",\"rates\":{\"720p\":25,\"1080p\":50},\"poll_interval_ms\":100,"
 		              "\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50,\"recover_checks\":2}",
 		              sep, fake_replicate_url(V.rp));
+		sep = ",";
+	}
+	if (V.veo) {
+		lv_buf_printf(&b,
+		              "%s\"veo\":{\"type\":\"google-veo\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_GEMINI_KEY\","
+		              "\"rates\":{\"720p\":40,\"1080p\":40},\"poll_interval_ms\":100,\"timeout_ms\":5000,"
+		              "\"max_retries\":2}",
+		              sep, fake_veo_url(V.veo));
 		sep = ",";
 	}
 	if (V.comfy)
@@ -679,6 +692,105 @@ START_TEST(replicate_lost_submits_are_settled_by_the_prediction_list)
 	ck_assert_uint_eq(lv_fake_count(fake_replicate_server(V.rp), "POST", "/v1/predictions"), 3);
 	ck_assert_int_eq(V.rp->jobs.n_jobs, 2);
 	assert_ledger(&pt, id, 4 * 25000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + Google Veo (with OpenAI anchors) ------------------------------------------------------------------------ */
+
+#define VEO_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"veo\""
+
+static void veo_start(int images)
+{
+	vendors_start(1, images, 0, 0);
+	V.veo = fake_veo_start(tdir);
+	snprintf(V.veo->jobs.key, sizeof(V.veo->jobs.key), "%s", K_GEMINI);
+}
+
+START_TEST(anthropic_script_and_veo_clips_of_4_6_8_seconds)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n, subs = 0;
+	lv_task *t;
+	lv_fake *f;
+	veo_start(1);
+	V.ant->cast = 1u; /* Ada in the first shot: her picture goes as a reference image */
+	cfg = config(VEO_PIPELINE ",\"anchor\":\"img\"");
+	lv_pt_open(&pt, "e2e-veo", cfg, 1);
+	/* 9 s = 5 + 4: Veo makes 4, 6 or 8 s clips, so the 5 s shot is made (and billed) at 6 and trimmed. */
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_estimate(t), 10 * 40000);
+	ck_assert_int_eq(lv_task_cost_actual(t), 10 * 40000);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 10 * 40000);
+	f = fake_veo_server(V.veo);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		ck_assert_str_eq(lv_fake_header(r, "x-goog-api-key", buf, sizeof(buf)), K_GEMINI);
+		ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		if (!strcmp(r->method, "POST")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *inst = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "instances"), 0);
+			const cJSON *par = cJSON_GetObjectItem(b, "parameters"), *refs = cJSON_GetObjectItem(inst, "referenceImages");
+			int d = cJSON_GetObjectItem(par, "durationSeconds")->valueint;
+			ck_assert_str_eq(r->path, "/v1beta/models/veo-3.1-generate-preview:predictLongRunning");
+			ck_assert_str_eq(lv_json_get_str(par, "aspectRatio"), "16:9");
+			ck_assert_str_eq(lv_json_get_str(par, "resolution"), "720p");
+			ck_assert(d == 6 || d == 4);
+			if (d == 6) { /* Ada's shot */
+				const cJSON *img = cJSON_GetObjectItem(cJSON_GetArrayItem(refs, 0), "image");
+				ck_assert_int_eq(cJSON_GetArraySize(refs), 1);
+				ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(refs, 0), "referenceType"), "asset");
+				ck_assert_str_eq(lv_json_get_str(img, "mimeType"), "image/png");
+				ck_assert(strlen(lv_json_get_str(img, "bytesBase64Encoded")) > 100);
+			} else {
+				ck_assert_ptr_null(refs);
+			}
+			cJSON_Delete(b);
+			subs++;
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(subs, 2);
+	ck_assert_uint_eq(lv_fake_count(f, "GET", "/v1beta/files/*"), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(veo_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	veo_start(0);
+	/* The second shot's video is filtered for safety: the task fails, the first shot is charged (6 s billed). */
+	snprintf(V.veo->jobs.fail_code, sizeof(V.veo->jobs.fail_code), "rai");
+	snprintf(V.veo->jobs.fail_message, sizeof(V.veo->jobs.fail_message), "Video generation was blocked");
+	V.veo->jobs.fail_job = 2;
+	cfg = config(VEO_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-veo-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "moderation_rejected");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "Video generation was blocked"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	assert_ledger(&pt, id, 6 * 40000);
 	lv_pt_close(&pt);
 	free(cfg);
 }
@@ -1335,6 +1447,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, anthropic_script_and_replicate_predictions);
 	tcase_add_test(tc, replicate_failing_after_an_anthropic_script);
 	tcase_add_test(tc, replicate_lost_submits_are_settled_by_the_prediction_list);
+	tcase_add_test(tc, anthropic_script_and_veo_clips_of_4_6_8_seconds);
+	tcase_add_test(tc, veo_failing_after_an_anthropic_script);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -41,6 +41,10 @@ static const lv_provider_type_info types[] = {
 	{ "fal-queue", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
 	/* Replicate runs any model too: the same defaults, rates from config. */
 	{ "replicate", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* Veo 3.1 on the Gemini API: durationSeconds 4, 6 or 8; 720p and 1080p; 16:9 and 9:16.  Google bills in
+	 * dollars: the credit rates come from config. */
+	{ "google-veo", LV_STAGE_VIDEO,
+	  { ALL_RES, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 8, { 4, 6, 8 }, 3, NO_RATES }, 1, 0 },
 };
 
 const lv_provider_type_info *lv_provider_type_find(const char *type)
@@ -70,7 +74,7 @@ void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps 
 const char *lv_provider_type_names(void)
 {
 	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
-	       "openai-images, openai-speech, fal-queue, replicate";
+	       "openai-images, openai-speech, fal-queue, replicate, google-veo";
 }
 
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };

@@ -22,6 +22,7 @@ int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *con
 int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_google_veo_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -38,6 +39,7 @@ static const struct {
 	{ "openai-speech", lv_provider_openai_speech_create },
 	{ "fal-queue", lv_provider_fal_queue_create },
 	{ "replicate", lv_provider_replicate_create },
+	{ "google-veo", lv_provider_google_veo_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)
