@@ -186,8 +186,12 @@ static char *config(const char *pipeline)
 	if (V.ds) {
 		lv_buf_printf(&b,
 		              "%s\"happyhorse\":{\"type\":\"dashscope-video\",\"base_url\":\"%s/\",\"api_key_env\":"
-		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
-		              sep, fake_dashscope_url(V.ds));
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"dsimg\":{\"type\":\"dashscope-image\",\"base_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":50,\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"dstts\":{\"type\":\"dashscope-speech\",\"base_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"timeout_ms\":5000,\"max_retries\":2}",
+		              sep, fake_dashscope_url(V.ds), fake_dashscope_url(V.ds), fake_dashscope_url(V.ds));
 		sep = ",";
 	}
 	if (V.fal) {
@@ -413,6 +417,87 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	}
 	ck_assert_uint_eq(r2v, 1);
 	ck_assert_uint_eq(t2v, 1);
+	free(anchor);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* Claude and Alibaba Cloud only: DashScope draws the anchors (Wan text-to-image), speaks the narration
+ * (Qwen-TTS) and makes the shots (HappyHorse), the character's with her picture as the r2v reference. */
+#define DS_ONLY_PIPELINE DS_PIPELINE ",\"anchor\":\"dsimg\",\"speech\":\"dstts\""
+
+START_TEST(claude_and_dashscope_alone_make_a_film)
+{
+	lv_pt pt;
+	char id[64], *cfg, *anchor;
+	size_t anchor_len, i, n, r2v = 0;
+	lv_task *t;
+	lv_fake *f;
+	vendors_start(1, 0, 1, 0);
+	V.ant->cast = 1u;
+	cfg = config(DS_ONLY_PIPELINE);
+	lv_pt_open(&pt, "e2e-ds-only", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 9 * 27500);
+	f = fake_dashscope_server(V.ds);
+	/* Her picture: one text-to-image task, stored as the vendor's 1024x1024 PNG. */
+	ck_assert_uint_eq(all_with_key(f, "POST", FAKE_DS_IMAGE, K_DASHSCOPE), 1);
+	{
+		cJSON *b = fake_sent_json(f, "POST", FAKE_DS_IMAGE, 0, NULL);
+		const cJSON *par = cJSON_GetObjectItem(b, "parameters");
+		ck_assert_str_eq(lv_json_get_str(b, "model"), "wan2.2-t2i-flash");
+		ck_assert_ptr_nonnull(strstr(lv_json_get_str(cJSON_GetObjectItem(b, "input"), "prompt"), "Ada"));
+		ck_assert_str_eq(lv_json_get_str(par, "size"), "1024*1024");
+		ck_assert_int_eq(cJSON_GetObjectItem(par, "n")->valueint, 1);
+		cJSON_Delete(b);
+	}
+	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
+	{
+		lv_media_info mi;
+		char *path = lv_asprintf("%s/media/tasks/%s/anchors/c1.png", pt.dir, id);
+		ck_assert_int_eq(lv_media_probe(&mi, path), LV_OK);
+		ck_assert_int_eq(mi.width, 1024);
+		free(path);
+	}
+	/* The narration from Qwen-TTS. */
+	ck_assert_uint_ge(all_with_key(f, "POST", FAKE_DS_TTS, K_DASHSCOPE), 1);
+	{
+		cJSON *b = fake_sent_json(f, "POST", FAKE_DS_TTS, 0, NULL);
+		const cJSON *in = cJSON_GetObjectItem(b, "input");
+		ck_assert_str_eq(lv_json_get_str(b, "model"), "qwen3-tts-flash");
+		ck_assert_str_eq(lv_json_get_str(in, "language_type"), "English");
+		ck_assert(strlen(lv_json_get_str(in, "text")) > 0);
+		cJSON_Delete(b);
+	}
+	/* Her shot: r2v with that picture, named character1. */
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, FAKE_DS_SUBMIT)) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *in = cJSON_GetObjectItem(b, "input");
+			const cJSON *media = cJSON_GetObjectItem(in, "media");
+			if (cJSON_GetArraySize(media) == 1) {
+				const char *url = lv_json_get_str(cJSON_GetArrayItem(media, 0), "url");
+				unsigned char *png = lv_malloc(strlen(url));
+				long len = lv_base64_decode(png, url + 22, strlen(url + 22));
+				ck_assert_str_eq(lv_json_get_str(b, "model"), "happyhorse-1.0-r2v");
+				ck_assert_ptr_nonnull(strstr(lv_json_get_str(in, "prompt"), "character1"));
+				ck_assert(!strncmp(url, "data:image/png;base64,", 22));
+				ck_assert_msg(len == (long)anchor_len && !memcmp(png, anchor, anchor_len), "not the stored anchor");
+				free(png);
+				r2v++;
+			}
+			cJSON_Delete(b);
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(r2v, 1);
 	free(anchor);
 	lv_pt_close(&pt);
 	free(cfg);
@@ -1436,6 +1521,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, anthropic_script_and_dashscope_reference_shots);
 	tcase_add_test(tc, dashscope_failing_after_an_anthropic_script);
+	tcase_add_test(tc, claude_and_dashscope_alone_make_a_film);
 	tcase_add_test(tc, openai_chat_script_and_sora_clips_of_allowed_lengths);
 	tcase_add_test(tc, sora_failing_after_an_openai_chat_script);
 	tcase_add_test(tc, comfyui_with_openai_anchors_speech_and_moderation);

@@ -45,6 +45,8 @@ static const lv_provider_type_info types[] = {
 	 * dollars: the credit rates come from config. */
 	{ "google-veo", LV_STAGE_VIDEO,
 	  { ALL_RES, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 8, { 4, 6, 8 }, 3, NO_RATES }, 1, 0 },
+	{ "dashscope-image", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	{ "dashscope-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 };
 
 const lv_provider_type_info *lv_provider_type_find(const char *type)
@@ -74,7 +76,7 @@ void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps 
 const char *lv_provider_type_names(void)
 {
 	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
-	       "openai-images, openai-speech, fal-queue, replicate, google-veo";
+	       "openai-images, openai-speech, fal-queue, replicate, google-veo, dashscope-image, dashscope-speech";
 }
 
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };

@@ -26,7 +26,7 @@
  * adopted; absent after `recover_checks` looks `recover_delay_ms` apart, the shot is sent again; when the
  * list cannot be read, the shot fails as before.
  */
-#include "providers/video_http.h"
+#include "providers/dashscope.h"
 #include "util/error.h"
 #include "util/time.h"
 #include "util/json.h"
@@ -40,12 +40,10 @@
 #include <string.h>
 #include <time.h>
 
-#define DS_DEFAULT_BASE "https://dashscope.aliyuncs.com"
 #define DS_SUBMIT_PATH "/api/v1/services/aigc/video-generation/video-synthesis"
 #define DS_MAX_REFS 9                      /* HappyHorse reference-to-video takes 1 to 9 images */
 #define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
 #define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
-#define DS_INTL_HOST "dashscope-intl.aliyuncs.com"
 #define DS_LIST_PAGE 100                   /* tasks per page of the list */
 #define DS_LIST_PAGES 5                    /* pages read per look */
 #define DS_CANDIDATES 16                   /* tasks looked at closely per look */
@@ -63,84 +61,6 @@ typedef struct ds_provider {
 	int64_t ref_budget;       /* bytes of reference images (encoded) per request */
 	lv_vh_known known;        /* task ids given to shots */
 } ds_provider;
-
-/* The region a base URL points at, for messages. */
-static const char *region_of(const char *base)
-{
-	return strstr(base, DS_INTL_HOST) ? "Singapore (international)"
-	       : strstr(base, "dashscope.aliyuncs.com") ? "Beijing (China mainland)"
-	                                                : "a custom endpoint";
-}
-
-/* ---- errors ---------------------------------------------------------------------------------------------- */
-
-static int code_is(const char *code, const char *prefix)
-{
-	return code && !strncmp(code, prefix, strlen(prefix));
-}
-
-/* A vendor error code and message (from an error envelope or a FAILED task) as a task error. */
-static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_status, const char *code,
-                        const char *message, int is_submit)
-{
-	const char *name = c->conf->name, *base = c->conf->base_url ? c->conf->base_url : DS_DEFAULT_BASE;
-	char msg[200];
-	lv_vh_summary(msg, sizeof(msg), message && *message ? message : "no details", c->key);
-	if (!code || !*code)
-		code = http_status ? "HTTP error" : "unknown error";
-	if (code_is(code, "DataInspectionFailed") || code_is(code, "IPInfringementSuspect"))
-		return lv_provider_fail(err, "moderation_rejected", 0,
-		                        "provider '%s' refused the shot's content (%s: %s); rephrase the prompt", name, code,
-		                        msg);
-	if (code_is(code, "InvalidApiKey") || http_status == 401)
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' rejected the API key (%s); check the key in $%s; keys belong to one "
-		                        "region and base_url %s is %s (Beijing: https://dashscope.aliyuncs.com, Singapore: "
-		                        "https://" DS_INTL_HOST ")",
-		                        name, code, c->conf->api_key_env, base, region_of(base));
-	if (code_is(code, "Arrearage"))
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' refused the request: the account is not in good standing (%s); "
-		                        "check its billing",
-		                        name, code);
-	if (code_is(code, "AccessDenied") || code_is(code, "Model.AccessDenied") || code_is(code, "ModelNotFound") ||
-	    http_status == 403)
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' refused access (%s: %s); check the model names in providers.%s and "
-		                        "that the key's region matches base_url %s (%s)",
-		                        name, code, msg, name, base, region_of(base));
-	if (code_is(code, "Throttling") || http_status == 429)
-		return lv_provider_fail(err, "segment_failed", 1,
-		                        "provider '%s' is throttling requests (%s: %s); it will be tried again later", name,
-		                        code, msg);
-	if (code_is(code, "InternalError") || code_is(code, "SystemError") || code_is(code, "ServiceUnavailable") ||
-	    http_status >= 500) {
-		if (is_submit) /* the vendor may have created the job: never pay twice */
-			return lv_provider_fail(err, "segment_failed", 0,
-			                        "provider '%s' failed while accepting the shot (%s: %s); it may have started "
-			                        "the job, so it is not sent again",
-			                        name, code, msg);
-		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' failed the shot (%s: %s)", name, code,
-		                        msg);
-	}
-	return lv_provider_fail(err, "segment_failed", 0,
-	                        "provider '%s' rejected the request: %s (%s); check providers.%s", name, code, msg, name);
-}
-
-/* A non-2xx answer: the envelope {"code", "message", "request_id"}; the request id goes to the log only. */
-static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
-                      int is_submit)
-{
-	cJSON *j = lv_vh_json(resp);
-	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
-	           *rid = lv_json_get_str(j, "request_id");
-	int rc;
-	LV_WARN("provider '%s': %s answered HTTP %ld %s (request_id %s)", c->conf->name, step, resp->status,
-	        code ? code : "", rid ? rid : "none");
-	rc = vendor_error(err, c, resp->status, code, message, is_submit);
-	cJSON_Delete(j);
-	return rc;
-}
 
 /* ---- submit ---------------------------------------------------------------------------------------------- */
 
@@ -254,8 +174,7 @@ static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const
 
 /* ---- finding a task whose submit answer was lost ------------------------------------------------------------ */
 
-static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
-                    cJSON **j, lv_provider_error *err);
+static const lv_ds_what shot = { "segment_failed", "shot" };
 
 /* "YYYYMMDDhhmmss" (UTC) of a time in ms. */
 static void list_time(char *out, size_t cap, int64_t ms)
@@ -355,7 +274,7 @@ static int recover(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx,
 			cJSON *t = NULL;
 			lv_provider_error e;
 			const char *orig;
-			if (get_task(dp, c, ctx, f.ids[i], &t, &e) != LV_OK) {
+			if (lv_ds_get_task(dp->base, c, ctx, &shot, f.ids[i], &t, &e) != LV_OK) {
 				n_unknown++;
 				lv_strlcpy(unknown, f.ids[i], sizeof(unknown));
 				continue;
@@ -433,7 +352,7 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		goto out;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, "submit", 1);
+		rc = lv_ds_http_error(err, &c, &shot, &resp, "submit", 1);
 		ambiguous = resp.status >= 500;
 		goto out;
 	}
@@ -464,39 +383,6 @@ out:
 }
 
 /* ---- poll ------------------------------------------------------------------------------------------------ */
-
-/* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
-static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
-                    cJSON **j, lv_provider_error *err)
-{
-	lv_http_response resp;
-	char *url;
-	int rc;
-	*j = NULL;
-	if (!task_id || !lv_vh_id_ok(task_id))
-		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a DashScope task id",
-		                        dp->conf->name);
-	if (!(url = lv_asprintf("%s/api/v1/tasks/%s", dp->base, task_id)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	rc = lv_vh_status_get(c, ctx, url, &resp, err);
-	free(url);
-	if (rc == LV_OK && (resp.status < 200 || resp.status >= 300)) {
-		rc = http_error(err, c, &resp, "status check", 0);
-		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
-		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
-			err->retryable = 1;
-	} else if (rc == LV_OK && (!(*j = lv_vh_json(&resp)) ||
-	                          !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status"))) {
-		cJSON_Delete(*j);
-		*j = NULL;
-		rc = lv_provider_fail(err, "segment_failed", 1,
-		                      "provider '%s' answered a status check with something that is not a task; will ask "
-		                      "again",
-		                      dp->conf->name);
-	}
-	lv_http_response_free(&resp);
-	return rc;
-}
 
 /* Keep the vendor's usage in the job's state: {"usage": {"duration", "resolution"}} and, when it is not what
  * was planned, "usage_differs" (also logged).  The answer gives the billed length as usage.duration (or
@@ -542,7 +428,7 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	int rc;
 	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
-	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)))
+	if ((rc = lv_ds_get_task(dp->base, &c, ctx, &shot, job->job_id, &j, err)))
 		goto out;
 	out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	status = lv_json_get_str(out, "task_status");
@@ -571,7 +457,7 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", dp->conf->name, job->job_id,
 		        lv_json_get_str(out, "code") ? lv_json_get_str(out, "code") : "no code",
 		        lv_json_get_str(j, "request_id") ? lv_json_get_str(j, "request_id") : "none");
-		rc = vendor_error(err, &c, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
+		rc = lv_ds_error(err, &c, &shot, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
 	} else if (!strcmp(status, "CANCELED")) {
 		st->state = LV_JOB_FAILED;
 		rc = lv_provider_fail(err, "segment_failed", 0, "provider '%s': the job for shot %d was canceled at the provider",
@@ -606,7 +492,7 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 	if (!url) {
 		/* Resumed without the stored URL: ask for the task again. */
 		lv_vh_call c;
-		rc = lv_vh_call_begin(&c, dp->conf, err) ? LV_EPROVIDER : get_task(dp, &c, ctx, job->job_id, &j, err);
+		rc = lv_vh_call_begin(&c, dp->conf, err) ? LV_EPROVIDER : lv_ds_get_task(dp->base, &c, ctx, &shot, job->job_id, &j, err);
 		lv_vh_call_end(&c);
 		if (rc) {
 			cJSON_Delete(state);
@@ -739,7 +625,7 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 	lv_vh_known_init(&dp->known);
 	dp->conf = conf;
 	if (lv_provider_conf_bool(&dp->watermark, conf, "watermark", 0) ||
-	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
+	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : LV_DS_DEFAULT_BASE)) ||
 	    conf_string(&model, conf, "model") || models_from(dp, model) || conf_string(&dp->model_t2v, conf, "model_t2v") ||
 	    conf_string(&dp->model_r2v, conf, "model_r2v") ||
 	    lv_provider_conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||

@@ -23,6 +23,8 @@ int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *con
 int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_google_veo_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_dashscope_image_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_dashscope_speech_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -40,6 +42,8 @@ static const struct {
 	{ "fal-queue", lv_provider_fal_queue_create },
 	{ "replicate", lv_provider_replicate_create },
 	{ "google-veo", lv_provider_google_veo_create },
+	{ "dashscope-image", lv_provider_dashscope_image_create },
+	{ "dashscope-speech", lv_provider_dashscope_speech_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)

@@ -653,40 +653,56 @@ int lv_vh_transport_error(lv_provider_error *err, const char *provider, const ch
 	                        provider, what, rc == LV_ETIMEOUT ? "timed out" : resp->error);
 }
 
-int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
-                   const char *const *headers, const char *const *secrets, const char *out_path, int shot,
-                   lv_provider_error *err)
+int lv_vh_fetch_file(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
+                     const char *const *headers, const char *const *secrets, const char *out_path, const char *what,
+                     const char *code, int shot, lv_provider_error *err)
 {
 	lv_http_request req;
 	lv_http_response resp;
 	lv_retry_policy pol;
-	lv_media_info mi;
-	char what[160];
+	char who[160], step[64];
 	int rc;
-	snprintf(what, sizeof(what), "provider '%s'", conf->name);
-	lv_provider_request(&req, conf, "GET", url, headers, secrets, what);
+	snprintf(who, sizeof(who), "provider '%s'", conf->name);
+	snprintf(step, sizeof(step), "download of the %s", what);
+	lv_provider_request(&req, conf, "GET", url, headers, secrets, who);
 	req.download_to = out_path;
 	req.cancel = ctx->cancel;
 	lv_vh_policy(&pol, conf, 1);
 	rc = lv_http_perform_retry(&req, &pol, &resp, NULL);
 	if (rc != LV_OK) {
-		rc = lv_vh_transport_error(err, conf->name, "download of the clip", rc, &resp, 0);
+		rc = lv_vh_transport_error(err, conf->name, step, rc, &resp, 0);
+		snprintf(err->code, sizeof(err->code), "%s", rc == LV_ECANCELED || strcmp(err->code, "provider_timeout") ? code
+		                                                                                                          : err->code);
 		lv_http_response_free(&resp);
 		return rc;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
 		long status = resp.status;
+			char whose[64] = "";
 		lv_http_response_free(&resp);
+		if (shot >= 0)
+			snprintf(whose, sizeof(whose), " of shot %d", shot);
 		if (status == 403 || status == 404 || status == 410)
-			return lv_provider_fail(err, "segment_failed", 0,
-			                        "provider '%s': the clip of shot %d is no longer available (HTTP %ld); results "
-			                        "expire, so they are fetched as soon as they are ready",
-			                        conf->name, shot, status);
-		return lv_provider_fail(err, "segment_failed", status == 429 || status >= 500,
-		                        "provider '%s': downloading the clip of shot %d failed with HTTP %ld", conf->name,
-		                        shot, status);
+			return lv_provider_fail(err, code, 0,
+			                        "provider '%s': the %s%s is no longer available (HTTP %ld); results expire, so "
+			                        "they are fetched as soon as they are ready",
+			                        conf->name, what, whose, status);
+		return lv_provider_fail(err, code, status == 429 || status >= 500,
+		                        "provider '%s': downloading the %s%s failed with HTTP %ld", conf->name, what, whose,
+		                        status);
 	}
 	lv_http_response_free(&resp);
+	return LV_OK;
+}
+
+int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
+                   const char *const *headers, const char *const *secrets, const char *out_path, int shot,
+                   lv_provider_error *err)
+{
+	lv_media_info mi;
+	int rc = lv_vh_fetch_file(conf, ctx, url, headers, secrets, out_path, "clip", "segment_failed", shot, err);
+	if (rc != LV_OK)
+		return rc;
 	if (lv_media_probe(&mi, out_path) != LV_OK || !mi.has_video) {
 		unlink(out_path);
 		return lv_provider_fail(err, "segment_failed", 1,

@@ -164,6 +164,13 @@ void lv_vh_summary(char *out, size_t cap, const char *msg, const char *secret);
 int lv_vh_transport_error(lv_provider_error *err, const char *provider, const char *what, int rc,
                           const lv_http_response *resp, int is_submit);
 
+/* Download a vendor's result file to out_path (GET, retried as idempotent; whole or not at all) with the
+ * errors lv_vh_download gives, `what` naming it in messages ("clip", "image", "audio"), `code` the task
+ * error code and `shot` the shot it is for (-1: none). */
+int lv_vh_fetch_file(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
+                     const char *const *headers, const char *const *secrets, const char *out_path, const char *what,
+                     const char *code, int shot, lv_provider_error *err);
+
 /* Download a finished clip to out_path (GET, retried as idempotent; the file appears whole or not at all)
  * and check that it is a video.  headers may carry the vendor's key (then list it in secrets); a result
  * URL on another host must be fetched without it. */

@@ -1,4 +1,6 @@
 #include "fakes/fake_dashscope.h"
+#include "media/image.h"
+#include "media/wav.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -6,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* DashScope's answer to a key it does not know, echoing the key it carried. */
 static int key_refused(fake_dashscope *ds, const lv_fake_request *req, lv_fake_response *out)
@@ -55,13 +58,98 @@ static void submit_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *o
 	cJSON_Delete(b);
 }
 
+/* A picture task: RUNNING on its first status check, then SUCCEEDED (or FAILED). */
+static int image_task(fake_dashscope *ds, lv_fake *f, const char *id, lv_fake_response *out)
+{
+	int i;
+	for (i = 0; i < ds->n_images; i++) {
+		fake_ds_image *im = &ds->images[i];
+		if (strcmp(im->id, id) != 0)
+			continue;
+		if (++im->polls < 2)
+			out->body = fake_printf(&ds->arena, "{\"request_id\":\"req-i\",\"output\":{\"task_id\":\"%s\","
+			                                    "\"task_status\":\"RUNNING\"}}",
+			                        id);
+		else if (ds->image_fail_code[0])
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-i\",\"output\":{\"task_id\":\"%s\",\"task_status\":"
+			                        "\"FAILED\",\"code\":\"%s\",\"message\":\"The picture could not be made.\"}}",
+			                        id, ds->image_fail_code);
+		else
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-i\",\"output\":{\"task_id\":\"%s\",\"task_status\":"
+			                        "\"SUCCEEDED\",\"results\":[{\"url\":\"%s/oss/%s.png?Expires=1777777777\"}],"
+			                        "\"task_metrics\":{\"TOTAL\":1,\"SUCCEEDED\":1,\"FAILED\":0}},\"usage\":"
+			                        "{\"image_count\":1}}",
+			                        id, lv_fake_url(f), id);
+		return 1;
+	}
+	return 0;
+}
+
+static void image_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
+	const char *prompt = lv_json_get_str(cJSON_GetObjectItem(b, "input"), "prompt");
+	(void)f;
+	fake_jobs_lock(&ds->jobs);
+	if (!key_refused(ds, req, out)) {
+		if (!prompt || ds->n_images == 32) {
+			out->status = 400;
+			out->body = "{\"code\":\"InvalidParameter\",\"message\":\"input.prompt is required\","
+			            "\"request_id\":\"req-400\"}";
+		} else {
+			fake_ds_image *im = &ds->images[ds->n_images++];
+			snprintf(im->id, sizeof(im->id), "ds-img-%04d", ds->n_images);
+			snprintf(im->prompt, sizeof(im->prompt), "%s", prompt);
+			out->body = fake_printf(&ds->arena, "{\"request_id\":\"req-img\",\"output\":{\"task_id\":\"%s\","
+			                                    "\"task_status\":\"PENDING\"}}",
+			                        im->id);
+		}
+	}
+	fake_jobs_unlock(&ds->jobs);
+	cJSON_Delete(b);
+}
+
+static void tts_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
+{
+	fake_dashscope *ds = ctx;
+	cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
+	const cJSON *in = cJSON_GetObjectItem(b, "input");
+	fake_jobs_lock(&ds->jobs);
+	if (!key_refused(ds, req, out)) {
+		if (ds->tts_fail_code[0]) {
+			out->status = 400;
+			out->body = fake_printf(&ds->arena, "{\"code\":\"%s\",\"message\":\"The text was refused.\","
+			                                    "\"request_id\":\"req-tts\"}",
+			                        ds->tts_fail_code);
+		} else if (!lv_json_get_str(in, "text") || !lv_json_get_str(in, "voice")) {
+			out->status = 400;
+			out->body = "{\"code\":\"InvalidParameter\",\"message\":\"input.text and input.voice are required\","
+			            "\"request_id\":\"req-400\"}";
+		} else {
+			ds->tts_requests++;
+			out->body = fake_printf(&ds->arena,
+			                        "{\"request_id\":\"req-tts\",\"output\":{\"finish_reason\":\"stop\",\"audio\":"
+			                        "{\"url\":\"%s/oss/tts-%d.wav?Expires=1777777777\",\"id\":\"audio_%d\","
+			                        "\"expires_at\":1777777777}},\"usage\":{\"characters\":%zu}}",
+			                        lv_fake_url(f), ds->tts_requests, ds->tts_requests,
+			                        strlen(lv_json_get_str(in, "text")));
+		}
+	}
+	fake_jobs_unlock(&ds->jobs);
+	cJSON_Delete(b);
+}
+
 static void task_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out, void *ctx)
 {
 	fake_dashscope *ds = ctx;
 	const char *id = req->path + strlen("/api/v1/tasks/"), *prompt = "";
 	fake_job *j;
 	fake_jobs_lock(&ds->jobs);
-	if (key_refused(ds, req, out) || fake_script_next(&ds->jobs.poll_script, &ds->arena, req, out)) {
+	if (key_refused(ds, req, out) || image_task(ds, f, id, out) ||
+	    fake_script_next(&ds->jobs.poll_script, &ds->arena, req, out)) {
 		fake_jobs_unlock(&ds->jobs);
 		return;
 	}
@@ -171,8 +259,45 @@ static void oss_h(lv_fake *f, const lv_fake_request *req, lv_fake_response *out,
 	char id[64];
 	const char *p = req->path + strlen("/oss/"), *e = strstr(p, ".mp4");
 	(void)f;
+	if (!strncmp(p, "ds-img-", 7)) {
+		out->body_file = ds->png;
+		out->content_type = "image/png";
+		return;
+	}
+	if (!strncmp(p, "tts-", 4)) {
+		out->body_file = ds->wav;
+		out->content_type = "audio/wav";
+		return;
+	}
 	snprintf(id, sizeof(id), "%.*s", e ? (int)(e - p) : 0, p);
 	fake_jobs_serve_clip(&ds->jobs, &ds->arena, id, out);
+}
+
+/* The picture and the audio the fake serves, made once per fake. */
+static void media_make(fake_dashscope *ds, const char *dir)
+{
+	int w = 1024, h = 1024, x, y, n;
+	uint8_t *rgb = lv_malloc((size_t)w * h * 3);
+	int16_t tone[24000];
+	lv_wav_writer wv;
+	ck_assert_ptr_nonnull(rgb);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			uint8_t *px = rgb + ((size_t)y * w + x) * 3;
+			int d = (x - 512) * (x - 512) + (y - 420) * (y - 420);
+			px[0] = (uint8_t)(d < 200 * 200 ? 220 : 40 + y / 8);
+			px[1] = (uint8_t)(d < 200 * 200 ? 180 : 60 + x / 10);
+			px[2] = (uint8_t)(d < 200 * 200 ? 150 : 90);
+		}
+	snprintf(ds->png, sizeof(ds->png), "%s/ds-portrait-%p.png", dir, (void *)ds);
+	ck_assert_int_eq(lv_png_save_rgb24(ds->png, rgb, w, h, w * 3), LV_OK);
+	free(rgb);
+	for (n = 0; n < 24000; n++)
+		tone[n] = (int16_t)((n / 20) % 2 ? 3000 : -3000);
+	snprintf(ds->wav, sizeof(ds->wav), "%s/ds-tts-%p.wav", dir, (void *)ds);
+	ck_assert_int_eq(lv_wav_open(&wv, ds->wav, 1, 16000), LV_OK);
+	ck_assert_int_eq(lv_wav_write(&wv, tone, 24000), LV_OK);
+	ck_assert_int_eq(lv_wav_finish(&wv), LV_OK);
 }
 
 fake_dashscope *fake_dashscope_start(const char *clip_dir)
@@ -188,6 +313,9 @@ fake_dashscope *fake_dashscope_start(const char *clip_dir)
 	lv_fake_handle(ds->f, "GET", "/api/v1/tasks", list_h, ds);
 	lv_fake_handle(ds->f, "POST", "/api/v1/tasks/*", cancel_h, ds);
 	lv_fake_handle(ds->f, "GET", "/oss/*", oss_h, ds);
+	lv_fake_handle(ds->f, "POST", FAKE_DS_IMAGE, image_h, ds);
+	lv_fake_handle(ds->f, "POST", FAKE_DS_TTS, tts_h, ds);
+	media_make(ds, clip_dir);
 	return ds;
 }
 
@@ -196,6 +324,8 @@ void fake_dashscope_stop(fake_dashscope *ds)
 	if (!ds)
 		return;
 	lv_fake_stop(ds->f);
+	unlink(ds->png);
+	unlink(ds->wav);
 	fake_jobs_destroy(&ds->jobs);
 	fake_arena_free(&ds->arena);
 	free(ds);
