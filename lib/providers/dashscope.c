@@ -118,3 +118,8 @@ int lv_ds_get_task(const char *base, const lv_vh_call *c, const lv_call_ctx *ctx
 	return rc;
 }
 
+
+int lv_ds_ping(const lv_provider_conf *conf, const char *base, lv_provider_error *err)
+{
+	return lv_vh_ping(conf, base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
+}

@@ -33,4 +33,8 @@ int lv_ds_http_error(lv_provider_error *err, const lv_vh_call *c, const lv_ds_wh
 int lv_ds_get_task(const char *base, const lv_vh_call *c, const lv_call_ctx *ctx, const lv_ds_what *w,
                    const char *task_id, cJSON **j, lv_provider_error *err);
 
+/* lvctl doctor --online: query a task id that cannot exist with the key — the task API answers it with
+ * status UNKNOWN when the key is valid, 401 InvalidApiKey when not. */
+int lv_ds_ping(const lv_provider_conf *conf, const char *base, lv_provider_error *err);
+
 #endif

@@ -202,7 +202,7 @@ static void dsi_destroy(void *self)
 static int dsi_ping(void *self, lv_provider_error *err)
 {
 	const dsi_provider *ip = self;
-	return lv_vh_ping(ip->conf, ip->base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
+	return lv_ds_ping(ip->conf, ip->base, err);
 }
 
 int lv_provider_dashscope_image_create(lv_provider *p, const lv_provider_conf *conf);

@@ -154,7 +154,7 @@ static void dst_destroy(void *self)
 static int dst_ping(void *self, lv_provider_error *err)
 {
 	const dst_provider *sp = self;
-	return lv_vh_ping(sp->conf, sp->base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
+	return lv_ds_ping(sp->conf, sp->base, err);
 }
 
 int lv_provider_dashscope_speech_create(lv_provider *p, const lv_provider_conf *conf);

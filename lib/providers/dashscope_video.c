@@ -518,27 +518,15 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	ds_provider *dp = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is already set: this request must not be aborted by it */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, dp->conf, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "POST", url, &resp);
-	if (rc == LV_OK && resp.status >= 200 && resp.status < 300)
-		LV_INFO("provider '%s': asked to cancel task %s (shot %d)", dp->conf->name, job->job_id, job->index);
-	else /* only PENDING tasks can be canceled: a running one finishes and is abandoned */
-		LV_INFO("provider '%s': task %s (shot %d) could not be canceled (%s %ld); it is abandoned", dp->conf->name,
-		        job->job_id, job->index, rc ? "error" : "HTTP", rc ? (long)rc : resp.status);
-	lv_http_response_free(&resp);
+	/* Only PENDING tasks can be canceled: a running one finishes and is abandoned. */
+	url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id);
+	rc = lv_vh_cancel(dp->conf, "Authorization: Bearer ", "POST", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -602,7 +590,7 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 static int ds_provider_ping(void *self, lv_provider_error *err)
 {
 	const ds_provider *x = self;
-	return lv_vh_ping(x->conf, x->base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
+	return lv_ds_ping(x->conf, x->base, err);
 }
 
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)

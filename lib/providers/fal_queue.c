@@ -303,30 +303,18 @@ static int fal_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 {
 	fal_provider *fp = self;
 	lv_vh_call c;
-	lv_http_response resp;
 	char *url = NULL, *video = NULL;
 	cJSON *j = NULL, *s = NULL;
 	const char *status, *e;
 	int rc;
-	memset(&resp, 0, sizeof(resp));
 	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a request id",
 		                        fp->conf->name);
 	if (lv_vh_call_begin_as(&c, fp->conf, FAL_AUTH, err))
 		return LV_EPROVIDER;
-	if (!(url = job_url(fp, job, "status_url", "/status"))) {
-		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
+	url = job_url(fp, job, "status_url", "/status");
+	if ((rc = lv_vh_get_json(&c, ctx, url, http_error, &j, err)))
 		goto out;
-	}
-	if ((rc = lv_vh_status_get(&c, ctx, url, &resp, err)))
-		goto out;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, 0);
-		if (resp.status == 404 || resp.status == 408 || resp.status == 409)
-			err->retryable = 1;
-		goto out;
-	}
-	j = lv_vh_json(&resp);
 	status = lv_json_get_str(j, "status");
 	st->poll_after_ms = fp->poll_ms;
 	if (!status) {
@@ -367,7 +355,6 @@ out:
 	cJSON_Delete(j);
 	free(video);
 	free(url);
-	lv_http_response_free(&resp);
 	lv_vh_call_end(&c);
 	return rc;
 }
@@ -402,24 +389,14 @@ static int fal_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 static int fal_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	fal_provider *fp = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
-	(void)ctx;
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin_as(&c, fp->conf, FAL_AUTH, &err))
+	(void)ctx; /* the task's cancel flag is set: this request must not be aborted by it */
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = job_url(fp, job, "cancel_url", "/cancel"))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "PUT", url, &resp);
-	LV_INFO("provider '%s': cancel of request %s (shot %d) answered %ld", fp->conf->name, job->job_id, job->index,
-	        rc ? 0L : resp.status);
-	lv_http_response_free(&resp);
+	url = job_url(fp, job, "cancel_url", "/cancel");
+	rc = lv_vh_cancel(fp->conf, FAL_AUTH, "PUT", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 

@@ -204,31 +204,19 @@ static int veo_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 {
 	veo_provider *vp = self;
 	lv_vh_call c;
-	lv_http_response resp;
 	char *url = NULL;
 	cJSON *j = NULL, *s = NULL;
 	const cJSON *done, *e, *gen;
 	const char *uri;
 	int rc;
-	memset(&resp, 0, sizeof(resp));
 	if (!job->job_id || !lv_vh_path_ok(job->job_id))
 		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not an operation name",
 		                        vp->conf->name);
 	if (lv_vh_call_begin_as(&c, vp->conf, VEO_AUTH, err))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/v1beta/%s", vp->base, job->job_id))) {
-		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
+	url = lv_asprintf("%s/v1beta/%s", vp->base, job->job_id);
+	if ((rc = lv_vh_get_json(&c, ctx, url, http_error, &j, err)))
 		goto out;
-	}
-	if ((rc = lv_vh_status_get(&c, ctx, url, &resp, err)))
-		goto out;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, 0);
-		if (resp.status == 404 || resp.status == 408 || resp.status == 409)
-			err->retryable = 1;
-		goto out;
-	}
-	j = lv_vh_json(&resp);
 	done = cJSON_GetObjectItemCaseSensitive(j, "done");
 	e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	gen = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "response"), "generateVideoResponse");
@@ -270,7 +258,6 @@ out:
 	cJSON_Delete(s);
 	cJSON_Delete(j);
 	free(url);
-	lv_http_response_free(&resp);
 	lv_vh_call_end(&c);
 	return rc;
 }

@@ -440,26 +440,16 @@ static int oa_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 static int oa_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	oa_provider *op = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is set: this request must not be aborted by it */
 	if (!op->cancel_with_delete)
 		return LV_OK; /* nothing to ask: the job runs to its end and is abandoned */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, op->conf, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "DELETE", url, &resp);
-	LV_INFO("provider '%s': DELETE of video %s (shot %d) answered %ld", op->conf->name, job->job_id, job->index,
-	        rc ? 0L : resp.status);
-	lv_http_response_free(&resp);
+	url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id);
+	rc = lv_vh_cancel(op->conf, "Authorization: Bearer ", "DELETE", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 

@@ -260,31 +260,19 @@ static int rp_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 {
 	rp_provider *rp = self;
 	lv_vh_call c;
-	lv_http_response resp;
 	char *url = NULL;
 	cJSON *j = NULL, *s = NULL;
 	const cJSON *out;
 	const char *status, *video;
 	int rc;
-	memset(&resp, 0, sizeof(resp));
 	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a prediction id",
 		                        rp->conf->name);
 	if (lv_vh_call_begin(&c, rp->conf, err))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/v1/predictions/%s", rp->base, job->job_id))) {
-		rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
+	url = lv_asprintf("%s/v1/predictions/%s", rp->base, job->job_id);
+	if ((rc = lv_vh_get_json(&c, ctx, url, http_error, &j, err)))
 		goto done;
-	}
-	if ((rc = lv_vh_status_get(&c, ctx, url, &resp, err)))
-		goto done;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, 0);
-		if (resp.status == 404 || resp.status == 408 || resp.status == 409)
-			err->retryable = 1;
-		goto done;
-	}
-	j = lv_vh_json(&resp);
 	status = lv_json_get_str(j, "status");
 	st->poll_after_ms = rp->poll_ms;
 	if (!status) {
@@ -334,7 +322,6 @@ done:
 	cJSON_Delete(s);
 	cJSON_Delete(j);
 	free(url);
-	lv_http_response_free(&resp);
 	lv_vh_call_end(&c);
 	return rc;
 }
@@ -369,24 +356,14 @@ static int rp_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 static int rp_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	rp_provider *rp = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
-	(void)ctx;
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, rp->conf, &err))
+	(void)ctx; /* the task's cancel flag is set: this request must not be aborted by it */
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/v1/predictions/%s/cancel", rp->base, job->job_id))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "POST", url, &resp);
-	LV_INFO("provider '%s': cancel of prediction %s (shot %d) answered %ld", rp->conf->name, job->job_id, job->index,
-	        rc ? 0L : resp.status);
-	lv_http_response_free(&resp);
+	url = lv_asprintf("%s/v1/predictions/%s/cancel", rp->base, job->job_id);
+	rc = lv_vh_cancel(rp->conf, "Authorization: Bearer ", "POST", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 

@@ -386,6 +386,52 @@ int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http
 	return lv_http_perform(&req, resp);
 }
 
+int lv_vh_cancel(const lv_provider_conf *conf, const char *header_prefix, const char *method, const char *url,
+                 const lv_segment_job *job)
+{
+	lv_provider_error err;
+	lv_vh_call c;
+	lv_http_response resp;
+	int rc;
+	if (!url)
+		return LV_ENOMEM;
+	if (lv_vh_call_begin_as(&c, conf, header_prefix, &err)) {
+		lv_vh_call_end(&c);
+		return LV_EPROVIDER;
+	}
+	rc = lv_vh_stop(&c, method, url, &resp);
+	LV_INFO("provider '%s': asked to stop job %s (shot %d): %s %ld", conf->name, job->job_id, job->index,
+	        rc ? "error" : "HTTP", rc ? (long)rc : resp.status);
+	lv_http_response_free(&resp);
+	lv_vh_call_end(&c);
+	return rc;
+}
+
+int lv_vh_get_json(const lv_vh_call *c, const lv_call_ctx *ctx, const char *url, lv_vh_http_error_fn on_error,
+                   cJSON **j, lv_provider_error *err)
+{
+	lv_http_response resp;
+	int rc;
+	*j = NULL;
+	if (!url)
+		return lv_provider_fail(err, "internal_error", 1, "out of memory");
+	if ((rc = lv_vh_status_get(c, ctx, url, &resp, err)) != LV_OK) {
+		lv_http_response_free(&resp);
+		return rc;
+	}
+	if (resp.status < 200 || resp.status >= 300) {
+		rc = on_error(err, c, &resp, 0);
+		if (resp.status == 404 || resp.status == 408 || resp.status == 409 || resp.status == 425)
+			err->retryable = 1;
+	} else if (!(*j = lv_vh_json(&resp))) {
+		rc = lv_provider_fail(err, "segment_failed", 1,
+		                      "provider '%s' answered a status check with something that is not JSON; will ask again",
+		                      c->conf->name);
+	}
+	lv_http_response_free(&resp);
+	return rc;
+}
+
 int lv_vh_ping(const lv_provider_conf *conf, const char *base, const char *path, lv_provider_error *err)
 {
 	const char *key = NULL;

@@ -125,6 +125,21 @@ int lv_vh_job_id(lv_job_status *st, const char *id, const char *noun, const lv_p
  * the task's cancel flag, which is already set.  Returns what lv_http_perform returned; free resp. */
 int lv_vh_stop(const lv_vh_call *c, const char *method, const char *url, lv_http_response *resp);
 
+/* Ask the vendor to stop a shot's job: `method` on `url` with the key in `header_prefix`'s header (as
+ * lv_vh_call_begin_as), once, at most 10 s, and log the answer.  Returns what lv_vh_stop returned. */
+int lv_vh_cancel(const lv_provider_conf *conf, const char *header_prefix, const char *method, const char *url,
+                 const lv_segment_job *job);
+
+/* How a vendor's error answer becomes a task error (the adapter's own mapping). */
+typedef int (*lv_vh_http_error_fn)(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp,
+                                   int is_submit);
+
+/* A status check: GET url under the call; a 2xx JSON answer into *j (caller frees).  An error answer goes
+ * through on_error (404, 408, 409 and 425 made retryable: the job goes on), an answer that is not JSON is a
+ * retryable segment_failed. */
+int lv_vh_get_json(const lv_vh_call *c, const lv_call_ctx *ctx, const char *url, lv_vh_http_error_fn on_error,
+                   cJSON **j, lv_provider_error *err);
+
 /* The ping hook (lvctl doctor --online): GET base + path with the key as a Bearer token. */
 int lv_vh_ping(const lv_provider_conf *conf, const char *base, const char *path, lv_provider_error *err);
 
