@@ -963,6 +963,35 @@ START_TEST(provider_blocks_are_validated)
 	                    "\"extra_fields\":{\"a\":[1]}}}}",
 	                    "providers.s.extra_fields.a");
 	expect_config_error("{\"providers\":{\"s\":{\"type\":\"openai-videos\",\"api_key_env\":\"K\"}}}", "providers.s.rates");
+	/* The new adapters: required keys and their own values are named. */
+	expect_config_error("{\"providers\":{\"f\":{\"type\":\"fal-queue\",\"api_key_env\":\"K\",\"rates\":{\"720p\":1,"
+	                    "\"1080p\":2}}}}",
+	                    "providers.f.model");
+	expect_config_error("{\"providers\":{\"f\":{\"type\":\"fal-queue\",\"api_key_env\":\"K\",\"model\":\"a/b\","
+	                    "\"rates\":{\"720p\":1,\"1080p\":2},\"duration_format\":\"minutes\"}}}",
+	                    "providers.f.duration_format");
+	expect_config_error("{\"providers\":{\"r\":{\"type\":\"replicate\",\"api_key_env\":\"K\",\"model\":\"a/b\","
+	                    "\"rates\":{\"720p\":1,\"1080p\":2},\"fields\":{\"colour\":\"c\"}}}}",
+	                    "providers.r.fields.colour");
+	expect_config_error("{\"providers\":{\"v\":{\"type\":\"google-veo\",\"api_key_env\":\"K\"}}}", "providers.v.rates");
+	expect_config_error("{\"providers\":{\"i\":{\"type\":\"dashscope-image\"}}}", "providers.i.api_key_env");
+	expect_config_error("{\"providers\":{\"t\":{\"type\":\"dashscope-speech\",\"api_key_env\":\"K\","
+	                    "\"max_speed_percent\":300}}}",
+	                    "providers.t.max_speed_percent");
+	/* HappyHorse 1.1 has its own rates (1080p at 9/7 of 720p); 1.0 keeps its own. */
+	{
+		lv_config *cfg = NULL;
+		ck_assert_int_eq(lv_config_load(&cfg, NULL,
+		                                "{\"providers\":{\"h11\":{\"type\":\"dashscope-video\",\"api_key_env\":\"K\","
+		                                "\"model\":\"happyhorse-1.1-r2v\"},\"h10\":{\"type\":\"dashscope-video\","
+		                                "\"api_key_env\":\"K\"}}}",
+		                                NULL),
+		                 LV_OK);
+		ck_assert_int_eq(lv_config_provider(cfg, "h11")->video.rate[LV_RES_720P], 27500);
+		ck_assert_int_eq(lv_config_provider(cfg, "h11")->video.rate[LV_RES_1080P], 35400);
+		ck_assert_int_eq(lv_config_provider(cfg, "h10")->video.rate[LV_RES_1080P], 47200);
+		lv_config_free(cfg);
+	}
 }
 END_TEST
 

@@ -265,28 +265,9 @@ out:
 static int veo_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
                      lv_provider_error *err)
 {
-	veo_provider *vp = self;
-	cJSON *s = job->job_state ? cJSON_Parse(job->job_state) : NULL;
-	const char *u = lv_json_get_str(s, "video_url");
-	const char *headers[2] = { NULL, NULL };
-	lv_vh_call c;
-	int rc;
-	if (!u) {
-		cJSON_Delete(s);
-		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' has no video for shot %d yet", vp->conf->name,
-		                        job->index);
-	}
-	if (lv_vh_call_begin_as(&c, vp->conf, VEO_AUTH, err)) {
-		cJSON_Delete(s);
-		return LV_EPROVIDER;
-	}
-	/* The file is the API's: the key goes with it there, and nowhere else. */
-	if (lv_vh_same_host(u, vp->base))
-		headers[0] = c.auth;
-	rc = lv_vh_download(vp->conf, ctx, u, headers[0] ? headers : NULL, c.secrets, out_path, job->index, err);
-	lv_vh_call_end(&c);
-	cJSON_Delete(s);
-	return rc;
+	/* Files the API serves get the key; a delivery CDN's URLs do not, and it does not go there. */
+	const veo_provider *vp = self;
+	return lv_vh_fetch_state_clip(vp->conf, VEO_AUTH, vp->base, ctx, job, out_path, err);
 }
 
 /* ---- construction ------------------------------------------------------------------------------------------------------ */

@@ -490,42 +490,8 @@ static int get_choice(int *index, const lv_provider_conf *conf, const char *name
 
 static int parse_fields(oa_provider *op, const lv_provider_conf *conf)
 {
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(conf->json, "fields"), *it;
-	size_t k;
-	for (k = 0; k < F_COUNT; k++)
-		if (lv_strset(&op->field[k], field_defaults[k]))
-			return LV_ENOMEM;
-	if (!f)
-		return LV_OK;
-	if (!cJSON_IsObject(f))
-		return lv_error_set(LV_ECONFIG,
-		                    "config: providers.%s.fields: must be an object like {\"seconds\": \"duration\"}",
-		                    conf->name);
-	cJSON_ArrayForEach(it, f)
-	{
-		for (k = 0; k < F_COUNT; k++)
-			if (!strcmp(field_keys[k], it->string))
-				break;
-		if (k == F_COUNT)
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: unknown field (known: model, prompt, seconds, size, "
-			                    "input_reference, aspect_ratio, seed)",
-			                    conf->name, it->string);
-		if (cJSON_IsNull(it)) {
-			free(op->field[k]);
-			op->field[k] = NULL;
-		} else if (!cJSON_IsString(it) || !it->valuestring[0]) {
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: must be the field's name on the wire, or null to "
-			                    "leave it out",
-			                    conf->name, it->string);
-		} else if (lv_strset(&op->field[k], it->valuestring)) {
-			return LV_ENOMEM;
-		}
-	}
-	if (!op->field[F_PROMPT])
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.prompt: the prompt cannot be left out", conf->name);
-	return LV_OK;
+	return lv_vh_field_names(op->field, field_keys, field_defaults, F_COUNT, F_PROMPT, conf,
+	                         "model, prompt, seconds, size, input_reference, aspect_ratio, seed");
 }
 
 static int parse_extra(oa_provider *op, const lv_provider_conf *conf)

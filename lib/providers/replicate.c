@@ -327,30 +327,11 @@ done:
 }
 
 static int rp_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
-                    lv_provider_error *err)
+                     lv_provider_error *err)
 {
-	rp_provider *rp = self;
-	cJSON *s = job->job_state ? cJSON_Parse(job->job_state) : NULL;
-	const char *u = lv_json_get_str(s, "video_url");
-	lv_vh_call c;
-	const char *headers[2] = { NULL, NULL };
-	int rc;
-	if (!u) {
-		cJSON_Delete(s);
-		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' has no video for shot %d yet", rp->conf->name,
-		                        job->index);
-	}
-	if (lv_vh_call_begin(&c, rp->conf, err)) {
-		cJSON_Delete(s);
-		return LV_EPROVIDER;
-	}
-	/* Files served by the API need the token; the delivery CDN's URLs do not, and it does not go there. */
-	if (lv_vh_same_host(u, rp->base))
-		headers[0] = c.auth;
-	rc = lv_vh_download(rp->conf, ctx, u, headers[0] ? headers : NULL, c.secrets, out_path, job->index, err);
-	lv_vh_call_end(&c);
-	cJSON_Delete(s);
-	return rc;
+	/* Files the API serves get the key; a delivery CDN's URLs do not, and it does not go there. */
+	const rp_provider *rp = self;
+	return lv_vh_fetch_state_clip(rp->conf, "Authorization: Bearer ", rp->base, ctx, job, out_path, err);
 }
 
 static int rp_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)

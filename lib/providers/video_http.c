@@ -172,44 +172,52 @@ static int choice_of(int *out, const lv_provider_conf *conf, const char *key, co
 	                    choices[0], choices[1], choices[2]);
 }
 
+int lv_vh_field_names(char **names, const char *const *keys, const char *const *defaults, size_t n, size_t prompt,
+                      const lv_provider_conf *conf, const char *known)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(conf->json, "fields"), *it;
+	size_t k;
+	for (k = 0; k < n; k++)
+		if (lv_strset(&names[k], defaults[k]))
+			return LV_ENOMEM;
+	if (f && !cJSON_IsObject(f))
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields: must be an object like {\"%s\": \"name\"}",
+		                    conf->name, keys[prompt]);
+	cJSON_ArrayForEach(it, f)
+	{
+		for (k = 0; k < n && strcmp(keys[k], it->string) != 0; k++)
+			;
+		if (k == n)
+			return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.%s: unknown field (known: %s)", conf->name,
+			                    it->string, known);
+		if (cJSON_IsNull(it)) {
+			free(names[k]);
+			names[k] = NULL;
+		} else if (!cJSON_IsString(it) || !it->valuestring[0]) {
+			return lv_error_set(LV_ECONFIG,
+			                    "config: providers.%s.fields.%s: must be the field's name on the wire, or null to "
+			                    "leave it out",
+			                    conf->name, it->string);
+		} else if (lv_strset(&names[k], it->valuestring)) {
+			return LV_ENOMEM;
+		}
+	}
+	if (!names[prompt])
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.%s: the prompt cannot be left out", conf->name,
+		                    keys[prompt]);
+	return LV_OK;
+}
+
 int lv_vh_input_parse(lv_vh_input *in, const lv_provider_conf *conf, const char *const defaults[LV_VH_IN_COUNT])
 {
 	static const char *const durations[] = { "number", "string", "seconds", NULL };
 	static const char *const resolutions[] = { "720p", "720P", "none", NULL };
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(conf->json, "fields"), *it;
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(conf->json, "extra_input");
-	size_t k;
+	int rc;
 	memset(in, 0, sizeof(*in));
-	for (k = 0; k < LV_VH_IN_COUNT; k++)
-		if (lv_strset(&in->field[k], defaults[k]))
-			return LV_ENOMEM;
-	if (f && !cJSON_IsObject(f))
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields: must be an object like {\"duration\": \"seconds\"}",
-		                    conf->name);
-	cJSON_ArrayForEach(it, f)
-	{
-		for (k = 0; k < LV_VH_IN_COUNT && strcmp(input_keys[k], it->string) != 0; k++)
-			;
-		if (k == LV_VH_IN_COUNT)
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: unknown field (known: prompt, duration, "
-			                    "aspect_ratio, resolution, seed, negative_prompt, image, images)",
-			                    conf->name, it->string);
-		if (cJSON_IsNull(it)) {
-			free(in->field[k]);
-			in->field[k] = NULL;
-		} else if (!cJSON_IsString(it) || !it->valuestring[0]) {
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: must be the field's name in the model's input, or "
-			                    "null to leave it out",
-			                    conf->name, it->string);
-		} else if (lv_strset(&in->field[k], it->valuestring)) {
-			return LV_ENOMEM;
-		}
-	}
-	if (!in->field[LV_VH_IN_PROMPT])
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.prompt: the prompt cannot be left out",
-		                    conf->name);
+	if ((rc = lv_vh_field_names(in->field, input_keys, defaults, LV_VH_IN_COUNT, LV_VH_IN_PROMPT, conf,
+	                            "prompt, duration, aspect_ratio, resolution, seed, negative_prompt, image, images")))
+		return rc;
 	if (x && !cJSON_IsObject(x))
 		return lv_error_set(LV_ECONFIG, "config: providers.%s.extra_input: must be an object", conf->name);
 	if (x && !(in->extra = cJSON_Duplicate(x, 1)))
@@ -756,4 +764,30 @@ int lv_vh_download(const lv_provider_conf *conf, const lv_call_ctx *ctx, const c
 	}
 	LV_DEBUG("provider '%s': shot %d clip %dx%d, %.2f s", conf->name, shot, mi.width, mi.height, mi.duration);
 	return LV_OK;
+}
+
+int lv_vh_fetch_state_clip(const lv_provider_conf *conf, const char *header_prefix, const char *base,
+                           const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
+                           lv_provider_error *err)
+{
+	cJSON *s = job->job_state ? cJSON_Parse(job->job_state) : NULL;
+	const char *u = lv_json_get_str(s, "video_url");
+	const char *headers[2] = { NULL, NULL };
+	lv_vh_call c;
+	int rc;
+	if (!u) {
+		cJSON_Delete(s);
+		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' has no video for shot %d yet", conf->name,
+		                        job->index);
+	}
+	if (lv_vh_call_begin_as(&c, conf, header_prefix, err)) {
+		cJSON_Delete(s);
+		return LV_EPROVIDER;
+	}
+	if (lv_vh_same_host(u, base))
+		headers[0] = c.auth;
+	rc = lv_vh_download(conf, ctx, u, headers[0] ? headers : NULL, c.secrets, out_path, job->index, err);
+	lv_vh_call_end(&c);
+	cJSON_Delete(s);
+	return rc;
 }

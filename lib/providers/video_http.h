@@ -79,6 +79,12 @@ typedef struct lv_vh_input {
 	cJSON *extra;
 } lv_vh_input;
 
+/* The block's `fields` object: names[k] gets the wire name of keys[k] (defaults[k] unless the object renames
+ * it, or NULL when the object gives null).  An unknown key or a bad value is LV_ECONFIG naming it, listing
+ * `known`; the field keys[prompt] cannot be left out. */
+int lv_vh_field_names(char **names, const char *const *keys, const char *const *defaults, size_t n, size_t prompt,
+                      const lv_provider_conf *conf, const char *known);
+
 /* Parse the keys above; `defaults` gives each field's default name (NULL: not sent unless configured).
  * LV_ECONFIG naming the key on a bad value. */
 int lv_vh_input_parse(lv_vh_input *in, const lv_provider_conf *conf, const char *const defaults[LV_VH_IN_COUNT]);
@@ -185,6 +191,12 @@ int lv_vh_transport_error(lv_provider_error *err, const char *provider, const ch
 int lv_vh_fetch_file(const lv_provider_conf *conf, const lv_call_ctx *ctx, const char *url,
                      const char *const *headers, const char *const *secrets, const char *out_path, const char *what,
                      const char *code, int shot, lv_provider_error *err);
+
+/* Fetch the clip whose URL the job's state keeps ({"video_url"}): the key (in header_prefix's header) goes
+ * with it only when the URL is on `base`'s host.  No URL yet is a retryable segment_failed. */
+int lv_vh_fetch_state_clip(const lv_provider_conf *conf, const char *header_prefix, const char *base,
+                           const lv_call_ctx *ctx, const lv_segment_job *job, const char *out_path,
+                           lv_provider_error *err);
 
 /* Download a finished clip to out_path (GET, retried as idempotent; the file appears whole or not at all)
  * and check that it is a video.  headers may carry the vendor's key (then list it in secrets); a result
