@@ -128,14 +128,15 @@ static char *request_body(const anthropic *a, const lv_script_request *req, cons
 static int read_answer(const anthropic *a, const lv_http_response *resp, const char *const *secrets, char **out,
                        char *problem, size_t pcap, char *extra, size_t ecap, int *truncated, lv_provider_error *err)
 {
-	cJSON *j = cJSON_Parse(resp->body);
+	cJSON *j = NULL;
 	const cJSON *content, *block, *input = NULL;
 	const char *stop;
 	char why[200];
 	int rc = ANSWER_RETRY;
 	*truncated = 0;
 	extra[0] = '\0';
-	if (!cJSON_IsObject(j)) {
+	/* The answer within the project's JSON limits (size and nesting depth). */
+	if (lv_json_parse(&j, resp->body, resp->body_len, "the answer") != LV_OK || !cJSON_IsObject(j)) {
 		snprintf(problem, pcap, "the response body was not valid JSON");
 		cJSON_Delete(j);
 		return ANSWER_RETRY;

@@ -114,7 +114,7 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
-	cJSON *j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	cJSON *j = lv_vh_json(resp);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	char rid[128];
 	int rc;
@@ -322,7 +322,7 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		rc = http_error(err, &c, &resp, "submit", 1);
 		goto out;
 	}
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	j = lv_vh_json(&resp);
 	id = lv_json_get_str(j, "id");
 	status = lv_json_get_str(j, "status");
 	if ((rc = lv_vh_job_id(st, id, "video", op->conf, job->index, err)))
@@ -372,7 +372,7 @@ static int oa_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 			err->retryable = 1;
 		goto out;
 	}
-	j = cJSON_ParseWithLength(resp.body, resp.body_len);
+	j = lv_vh_json(&resp);
 	status = lv_json_get_str(j, "status");
 	if (!status) {
 		rc = lv_provider_fail(err, "segment_failed", 1,
