@@ -31,6 +31,20 @@ static const lv_doctor_check *find(const lv_doctor *d, const char *check, const 
 	return NULL;
 }
 
+START_TEST(drawn_anchors_with_a_real_video_provider_are_explained)
+{
+	lv_doctor *d = doctor("{\"pipeline\":{\"default_video_provider\":\"hh\"},\"providers\":{\"hh\":{\"type\":"
+	                      "\"dashscope-video\",\"api_key_env\":\"LV_TEST_DOCTOR_DS\"}}}",
+	                      0);
+	const lv_doctor_check *c = find(d, "anchor", "hh");
+	ck_assert_ptr_nonnull(c);
+	ck_assert(c->ok);
+	ck_assert_ptr_nonnull(strstr(c->message, "made from text"));
+	ck_assert_ptr_null(find(d, "anchor", "local")); /* the built-in video provider uses the cards */
+	lv_doctor_free(d);
+}
+END_TEST
+
 START_TEST(defaults_are_healthy)
 {
 	lv_doctor *d = doctor(NULL, LV_DOCTOR_ONLINE);
@@ -127,6 +141,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, defaults_are_healthy);
 	tcase_add_test(tc, a_missing_key_variable_is_named);
 	tcase_add_test(tc, online_checks_ask_the_vendors);
+	tcase_add_test(tc, drawn_anchors_with_a_real_video_provider_are_explained);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/engine.h"
 #include "fakes/fake_comfyui.h"
+#include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
@@ -732,11 +733,20 @@ END_TEST
 START_TEST(reference_images_are_uploaded_for_r2v)
 {
 	lv_pt pt;
-	char id[64], *json = comfy_config(WAN, "\"workflow_r2v\":\"" WAN_R2V "\"", NULL);
+	/* The characters' pictures come from an image provider (drawn cards would not be sent as references). */
+	fake_openai *fo = fake_openai_start(NULL, NULL);
+	char id[64], *json = lv_asprintf("{\"pipeline\":{\"workers\":1,\"default_video_provider\":\"comfy\",\"anchor\":"
+	                                 "\"img\"},\"providers\":{\"comfy\":{\"type\":\"comfyui\",\"base_url\":\"%s\","
+	                                 "\"workflow\":\"" WAN "\",\"workflow_r2v\":\"" WAN_R2V "\",\"rates\":{\"720p\":10,"
+	                                 "\"1080p\":20},\"poll_interval_ms\":100,\"timeout_ms\":3000,\"max_retries\":2},"
+	                                 "\"img\":{\"type\":\"openai-images\",\"base_url\":\"%s\",\"api_key_env\":"
+	                                 "\"LV_TEST_COMFY_IMAGES_KEY\"}}}",
+	                                 lv_fake_url(fc->f), fake_openai_url(fo));
 	lv_task *t;
 	cJSON *task, *root;
 	const cJSON *shot, *w;
 	int with_chars = 0, i = 0, r2v = 0;
+	setenv("LV_TEST_COMFY_IMAGES_KEY", "sk-img-comfy-test", 1);
 	lv_pt_open(&pt, "comfy-r2v", json, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":5,"
 	                  "\"narration\":false,\"music\":false,\"subtitles\":\"none\"}",
@@ -777,6 +787,7 @@ START_TEST(reference_images_are_uploaded_for_r2v)
 	}
 	cJSON_Delete(task);
 	lv_pt_close(&pt);
+	fake_openai_stop(fo);
 	free(json);
 }
 END_TEST

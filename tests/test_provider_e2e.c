@@ -17,6 +17,9 @@
 #include "fakes/fake_anthropic.h"
 #include "fakes/fake_comfyui.h"
 #include "fakes/fake_dashscope.h"
+#include "fakes/fake_fal.h"
+#include "fakes/fake_replicate.h"
+#include "fakes/fake_veo.h"
 #include "fakes/fake_openai.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -49,6 +52,12 @@
 #define K_SORA "sk-proj-sora-Gh5Jk9Lz3Xc7Vb1Nm6Qw2Er8Ty4Ui0Op"
 #define K_DASHSCOPE "sk-ds-4f7c1e9a2b6d8e3f0a5c7b9d1e4f6a8c"
 #define K_COMFY "cf-proxy-Zt8Yw4Xv1Us6Rq3Po9Nm5Lk2Ji7Hg0Fe"
+#define K_FAL "fal-3c9d1b7e-5a2f:8e4c6a0b2d9f1e3a5c7b9d1f"
+#define K_REPLICATE "r8_Wq3Ek7Rt1Yu5Io9Pa2Sd6Fg0Hj4Kl8Zx"
+#define RP_MODEL "kwaivgi/kling-v2.1"
+#define K_GEMINI "AIzaSyD-9tQ2wE4rT6yU8iO0pA1sD3fG5hJ7kL9z"
+#define FAL_APP "fal-ai/kling-video"
+#define FAL_MODEL FAL_APP "/v2.1/master/text-to-video"
 
 typedef struct secret {
 	const char *env, *value;
@@ -59,6 +68,8 @@ static const secret secrets[] = {
 	{ "LV_E2E_MODERATION_KEY", K_MODERATION }, { "LV_E2E_IMAGES_KEY", K_IMAGES },
 	{ "LV_E2E_SPEECH_KEY", K_SPEECH },       { "LV_E2E_SORA_KEY", K_SORA },
 	{ "LV_E2E_DASHSCOPE_KEY", K_DASHSCOPE }, { "LV_E2E_COMFY_KEY", K_COMFY },
+	{ "LV_E2E_FAL_KEY", K_FAL },             { "LV_E2E_REPLICATE_KEY", K_REPLICATE },
+	{ "LV_E2E_GEMINI_KEY", K_GEMINI },
 };
 #define N_SECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -91,6 +102,9 @@ typedef struct vendors {
 	fake_openai *oai;
 	fake_dashscope *ds;
 	fake_comfyui *comfy;
+	fake_fal *fal;
+	fake_replicate *rp;
+	fake_veo *veo;
 } vendors;
 
 static vendors V;
@@ -109,6 +123,9 @@ static void teardown(void)
 	fake_openai_stop(V.oai);
 	fake_dashscope_stop(V.ds);
 	fake_comfyui_stop(V.comfy);
+	fake_fal_stop(V.fal);
+	fake_replicate_stop(V.rp);
+	fake_veo_stop(V.veo);
 	memset(&V, 0, sizeof(V));
 }
 
@@ -169,8 +186,36 @@ static char *config(const char *pipeline)
 	if (V.ds) {
 		lv_buf_printf(&b,
 		              "%s\"happyhorse\":{\"type\":\"dashscope-video\",\"base_url\":\"%s/\",\"api_key_env\":"
-		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2}",
-		              sep, fake_dashscope_url(V.ds));
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"dsimg\":{\"type\":\"dashscope-image\",\"base_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"poll_interval_ms\":50,\"timeout_ms\":5000,\"max_retries\":2},"
+		              "\"dstts\":{\"type\":\"dashscope-speech\",\"base_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_DASHSCOPE_KEY\",\"timeout_ms\":5000,\"max_retries\":2}",
+		              sep, fake_dashscope_url(V.ds), fake_dashscope_url(V.ds), fake_dashscope_url(V.ds));
+		sep = ",";
+	}
+	if (V.fal) {
+		lv_buf_printf(&b,
+		              "%s\"fal\":{\"type\":\"fal-queue\",\"base_url\":\"%s\",\"api_url\":\"%s\",\"api_key_env\":"
+		              "\"LV_E2E_FAL_KEY\",\"model\":\"" FAL_MODEL "\",\"rates\":{\"720p\":20,\"1080p\":40},"
+		              "\"poll_interval_ms\":100,\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50}",
+		              sep, fake_fal_url(V.fal), fake_fal_url(V.fal));
+		sep = ",";
+	}
+	if (V.rp) {
+		lv_buf_printf(&b,
+		              "%s\"rep\":{\"type\":\"replicate\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_REPLICATE_KEY\","
+		              "\"model\":\"" RP_MODEL "\",\"rates\":{\"720p\":25,\"1080p\":50},\"poll_interval_ms\":100,"
+		              "\"timeout_ms\":700,\"max_retries\":2,\"recover_delay_ms\":50,\"recover_checks\":2}",
+		              sep, fake_replicate_url(V.rp));
+		sep = ",";
+	}
+	if (V.veo) {
+		lv_buf_printf(&b,
+		              "%s\"veo\":{\"type\":\"google-veo\",\"base_url\":\"%s\",\"api_key_env\":\"LV_E2E_GEMINI_KEY\","
+		              "\"rates\":{\"720p\":40,\"1080p\":40},\"poll_interval_ms\":100,\"timeout_ms\":5000,"
+		              "\"max_retries\":2}",
+		              sep, fake_veo_url(V.veo));
 		sep = ",";
 	}
 	if (V.comfy)
@@ -294,9 +339,10 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	size_t anchor_len, i, n, r2v = 0, t2v = 0;
 	int secs[4], ada[4];
 	lv_task *t;
-	vendors_start(1, 0, 1, 0);
+	vendors_start(1, 1, 1, 0);
 	V.ant->cast = 1u; /* Ada is in the first shot only */
-	cfg = config(DS_PIPELINE);
+	/* Her anchor is a picture from an image provider: a subject a video model can film. */
+	cfg = config(DS_PIPELINE ",\"anchor\":\"img\"");
 	lv_pt_open(&pt, "e2e-ds", cfg, 1);
 	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
 	t = lv_pt_wait(&pt, id, -1, 120);
@@ -306,14 +352,17 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	lv_task_free(t);
 	check_film(&pt, id, 9, 1280, 720);
 	assert_ledger(&pt, id, 9 * 27500);
-	/* Claude's storyboard for the plan (5 + 4 s), Ada in the first shot; she was drawn by the anchor stage. */
+	/* Claude's storyboard for the plan (5 + 4 s), Ada in the first shot; her picture came from the image
+	 * provider, once (no style frame is made). */
 	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
 	ck_assert(secs[0] == 5 && secs[1] == 4 && ada[0] && !ada[1]);
 	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
 	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
 	ck_assert(anchor_len > 8 && !memcmp(anchor, "\x89PNG", 4));
+	ck_assert_uint_eq(lv_fake_count(fake_openai_server(V.oai), "POST", "/v1/images/generations"), 1);
 
-	/* DashScope: her shot went to r2v with her card as the reference image; the other to t2v. */
+	/* DashScope: her shot went to r2v with her picture as the reference image, named character1 in the prompt
+	 * as the model's reference asks; the other to t2v. */
 	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
 	ck_assert_uint_ge(all_with_key(fake_dashscope_server(V.ds), "GET", "/api/v1/tasks/*", K_DASHSCOPE), 2);
 	n = lv_fake_requests(fake_dashscope_server(V.ds));
@@ -335,8 +384,10 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 		prompt = lv_json_get_str(in, "prompt");
 		model = lv_json_get_str(body, "model");
 		ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "parameters"), "duration")->valueint,
-		                 strstr(prompt, "Ada climbs") ? 5 : 4);
-		if (strstr(prompt, "Ada climbs")) {
+		                 strstr(prompt, "character1 climbs") ? 5 : 4);
+		ck_assert_ptr_null(strstr(prompt, ".."));
+		if (strstr(prompt, "character1 climbs")) {
+			ck_assert_ptr_null(strstr(prompt, "Ada"));
 			ck_assert_str_eq(model, "happyhorse-1.0-r2v");
 			ck_assert_int_eq(cJSON_GetArraySize(media), 1);
 			cJSON_ArrayForEach(m, media)
@@ -366,6 +417,87 @@ START_TEST(anthropic_script_and_dashscope_reference_shots)
 	}
 	ck_assert_uint_eq(r2v, 1);
 	ck_assert_uint_eq(t2v, 1);
+	free(anchor);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* Claude and Alibaba Cloud only: DashScope draws the anchors (Wan text-to-image), speaks the narration
+ * (Qwen-TTS) and makes the shots (HappyHorse), the character's with her picture as the r2v reference. */
+#define DS_ONLY_PIPELINE DS_PIPELINE ",\"anchor\":\"dsimg\",\"speech\":\"dstts\""
+
+START_TEST(claude_and_dashscope_alone_make_a_film)
+{
+	lv_pt pt;
+	char id[64], *cfg, *anchor;
+	size_t anchor_len, i, n, r2v = 0;
+	lv_task *t;
+	lv_fake *f;
+	vendors_start(1, 0, 1, 0);
+	V.ant->cast = 1u;
+	cfg = config(DS_ONLY_PIPELINE);
+	lv_pt_open(&pt, "e2e-ds-only", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 9 * 27500);
+	f = fake_dashscope_server(V.ds);
+	/* Her picture: one text-to-image task, stored as the vendor's 1024x1024 PNG. */
+	ck_assert_uint_eq(all_with_key(f, "POST", FAKE_DS_IMAGE, K_DASHSCOPE), 1);
+	{
+		cJSON *b = fake_sent_json(f, "POST", FAKE_DS_IMAGE, 0, NULL);
+		const cJSON *par = cJSON_GetObjectItem(b, "parameters");
+		ck_assert_str_eq(lv_json_get_str(b, "model"), "wan2.2-t2i-flash");
+		ck_assert_ptr_nonnull(strstr(lv_json_get_str(cJSON_GetObjectItem(b, "input"), "prompt"), "Ada"));
+		ck_assert_str_eq(lv_json_get_str(par, "size"), "1024*1024");
+		ck_assert_int_eq(cJSON_GetObjectItem(par, "n")->valueint, 1);
+		cJSON_Delete(b);
+	}
+	anchor = stored_anchor(&pt, id, "c1", &anchor_len);
+	{
+		lv_media_info mi;
+		char *path = lv_asprintf("%s/media/tasks/%s/anchors/c1.png", pt.dir, id);
+		ck_assert_int_eq(lv_media_probe(&mi, path), LV_OK);
+		ck_assert_int_eq(mi.width, 1024);
+		free(path);
+	}
+	/* The narration from Qwen-TTS. */
+	ck_assert_uint_ge(all_with_key(f, "POST", FAKE_DS_TTS, K_DASHSCOPE), 1);
+	{
+		cJSON *b = fake_sent_json(f, "POST", FAKE_DS_TTS, 0, NULL);
+		const cJSON *in = cJSON_GetObjectItem(b, "input");
+		ck_assert_str_eq(lv_json_get_str(b, "model"), "qwen3-tts-flash");
+		ck_assert_str_eq(lv_json_get_str(in, "language_type"), "English");
+		ck_assert(strlen(lv_json_get_str(in, "text")) > 0);
+		cJSON_Delete(b);
+	}
+	/* Her shot: r2v with that picture, named character1. */
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, FAKE_DS_SUBMIT)) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *in = cJSON_GetObjectItem(b, "input");
+			const cJSON *media = cJSON_GetObjectItem(in, "media");
+			if (cJSON_GetArraySize(media) == 1) {
+				const char *url = lv_json_get_str(cJSON_GetArrayItem(media, 0), "url");
+				unsigned char *png = lv_malloc(strlen(url));
+				long len = lv_base64_decode(png, url + 22, strlen(url + 22));
+				ck_assert_str_eq(lv_json_get_str(b, "model"), "happyhorse-1.0-r2v");
+				ck_assert_ptr_nonnull(strstr(lv_json_get_str(in, "prompt"), "character1"));
+				ck_assert(!strncmp(url, "data:image/png;base64,", 22));
+				ck_assert_msg(len == (long)anchor_len && !memcmp(png, anchor, anchor_len), "not the stored anchor");
+				free(png);
+				r2v++;
+			}
+			cJSON_Delete(b);
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(r2v, 1);
 	free(anchor);
 	lv_pt_close(&pt);
 	free(cfg);
@@ -405,6 +537,345 @@ START_TEST(dashscope_failing_after_an_anthropic_script)
 	assert_ledger(&pt, id, 5 * 27500);
 	ck_assert_uint_eq(all_with_key(fake_anthropic_server(V.ant), "POST", "/v1/messages", K_ANTHROPIC), 1);
 	ck_assert_uint_eq(all_with_key(fake_dashscope_server(V.ds), "POST", FAKE_DS_SUBMIT, K_DASHSCOPE), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + fal.ai's queue ----------------------------------------------------------------------------------------- */
+
+#define FAL_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"fal\""
+
+static void fal_start(void)
+{
+	vendors_start(1, 0, 0, 0);
+	V.fal = fake_fal_start(FAL_APP, tdir);
+	snprintf(V.fal->jobs.key, sizeof(V.fal->jobs.key), "%s", K_FAL);
+}
+
+START_TEST(anthropic_script_and_fal_queue_clips)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n, subs = 0;
+	lv_task *t;
+	lv_fake *f;
+	fal_start();
+	cfg = config(FAL_PIPELINE);
+	lv_pt_open(&pt, "e2e-fal", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9,\"aspect_ratio\":\"9:16\"}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_actual(t), 9 * 20000);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 720, 1280);
+	assert_ledger(&pt, id, 9 * 20000);
+	f = fake_fal_server(V.fal);
+	/* Submitted to the endpoint with the key as "Key ...", polled and read under the app, the clip fetched from
+	 * the CDN without it. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/" FAL_MODEL, K_FAL), 2);
+	ck_assert_uint_ge(all_with_key(f, "GET", "/" FAL_APP "/requests/*", K_FAL), 4);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *d = cJSON_GetObjectItem(b, "duration");
+			ck_assert_str_eq(lv_fake_header(r, "authorization", buf, sizeof(buf)), "Key " K_FAL);
+			ck_assert(cJSON_IsNumber(d) && (d->valueint == 5 || d->valueint == 4));
+			ck_assert_str_eq(lv_json_get_str(b, "aspect_ratio"), "9:16");
+			ck_assert(strlen(lv_json_get_str(b, "prompt")) > 10);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(b, "seed")));
+			ck_assert_ptr_null(cJSON_GetObjectItem(b, "resolution")); /* not sent unless configured */
+			cJSON_Delete(b);
+			subs++;
+		} else if (!strncmp(r->path, "/media/", 7)) {
+			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(subs, 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(fal_queue_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	fal_start();
+	/* The second request ends failed (COMPLETED with an error): the task fails, the shot made is charged. */
+	snprintf(V.fal->jobs.fail_code, sizeof(V.fal->jobs.fail_code), "validation_error");
+	snprintf(V.fal->jobs.fail_message, sizeof(V.fal->jobs.fail_message), "The prompt could not be processed");
+	V.fal->jobs.fail_job = 2;
+	cfg = config(FAL_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-fal-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_int_eq(cJSON_GetObjectItem(e, "shot")->valueint, 1);
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "The prompt could not be processed"));
+	ck_assert_ptr_null(strstr(lv_json_get_str(e, "message"), K_FAL));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	ck_assert_str_ne(status[1], "ready");
+	assert_ledger(&pt, id, 5 * 20000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(fal_queue_lost_submit_is_found_in_the_request_list)
+{
+	lv_pt pt;
+	char id[64], *cfg;
+	lv_task *t;
+	lv_fake_response lost = { 200, NULL, "{\"request_id\":\"late\"}", 0, NULL, NULL, 1500, 0 };
+	fal_start();
+	fake_jobs_lock(&V.fal->jobs);
+	fake_script_add(&V.fal->jobs.lost_script, &V.fal->arena, &lost, 1);
+	fake_jobs_unlock(&V.fal->jobs);
+	cfg = config(FAL_PIPELINE);
+	lv_pt_open(&pt, "e2e-fal-lost", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 4, 1280, 720);
+	/* The answer was lost after the request was queued: found in the list, polled, paid once. */
+	ck_assert_uint_eq(lv_fake_count(fake_fal_server(V.fal), "POST", "/" FAL_MODEL), 1);
+	ck_assert_int_eq(V.fal->jobs.n_jobs, 1);
+	ck_assert_uint_ge(all_with_key(fake_fal_server(V.fal), "GET", "/v1/models/requests/by-endpoint", K_FAL), 1);
+	assert_ledger(&pt, id, 4 * 20000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + Replicate ------------------------------------------------------------------------------------------------ */
+
+#define RP_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"rep\""
+
+static void replicate_start(void)
+{
+	vendors_start(1, 0, 0, 0);
+	V.rp = fake_replicate_start(tdir);
+	snprintf(V.rp->jobs.key, sizeof(V.rp->jobs.key), "%s", K_REPLICATE);
+}
+
+START_TEST(anthropic_script_and_replicate_predictions)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n;
+	lv_task *t;
+	lv_fake *f;
+	replicate_start();
+	cfg = config(RP_PIPELINE);
+	lv_pt_open(&pt, "e2e-rep", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 9 * 25000);
+	f = fake_replicate_server(V.rp);
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/predictions", K_REPLICATE), 2);
+	ck_assert_uint_ge(all_with_key(f, "GET", "/v1/predictions/*", K_REPLICATE), 4);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, "/v1/predictions")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *in = cJSON_GetObjectItem(b, "input");
+			ck_assert_str_eq(lv_json_get_str(b, "version"), RP_MODEL);
+			ck_assert(strlen(lv_json_get_str(in, "prompt")) > 10);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(in, "duration")));
+			ck_assert_str_eq(lv_json_get_str(in, "aspect_ratio"), "16:9");
+			ck_assert_ptr_null(lv_fake_header(r, "prefer", buf, sizeof(buf))); /* never "Prefer: wait" */
+			cJSON_Delete(b);
+		} else if (!strncmp(r->path, "/delivery/", 10)) {
+			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		}
+		lv_fake_request_free(r);
+	}
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(replicate_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	replicate_start();
+	snprintf(V.rp->jobs.fail_code, sizeof(V.rp->jobs.fail_code), "failed");
+	snprintf(V.rp->jobs.fail_message, sizeof(V.rp->jobs.fail_message), "CUDA out of memory");
+	V.rp->jobs.fail_job = 2;
+	cfg = config(RP_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-rep-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "segment_failed");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "CUDA out of memory"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	assert_ledger(&pt, id, 5 * 25000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(replicate_lost_submits_are_settled_by_the_prediction_list)
+{
+	lv_pt pt;
+	char id[64], *cfg;
+	lv_task *t;
+	lv_fake_response lost = { 502, NULL, "<html>bad gateway</html>", 0, NULL, "text/html", 0, 0 };
+	lv_fake_response none = { 503, NULL, "{\"title\":\"Service unavailable\",\"status\":503}", 0, NULL, NULL, 0, 0 };
+	replicate_start();
+	cfg = config(RP_PIPELINE);
+	lv_pt_open(&pt, "e2e-rep-lost", cfg, 1);
+	/* The prediction was created, its answer lost: found in the list, paid once. */
+	fake_jobs_lock(&V.rp->jobs);
+	fake_script_add(&V.rp->jobs.lost_script, &V.rp->arena, &lost, 1);
+	fake_jobs_unlock(&V.rp->jobs);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(fake_replicate_server(V.rp), "POST", "/v1/predictions"), 1);
+	ck_assert_int_eq(V.rp->jobs.n_jobs, 1);
+	assert_ledger(&pt, id, 4 * 25000);
+	/* Nothing was created: the list shows no such prediction, and the shot is sent again. */
+	fake_jobs_lock(&V.rp->jobs);
+	fake_script_add(&V.rp->jobs.submit_script, &V.rp->arena, &none, 1);
+	fake_jobs_unlock(&V.rp->jobs);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":4}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(fake_replicate_server(V.rp), "POST", "/v1/predictions"), 3);
+	ck_assert_int_eq(V.rp->jobs.n_jobs, 2);
+	assert_ledger(&pt, id, 4 * 25000);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+/* ---- Anthropic + Google Veo (with OpenAI anchors) ------------------------------------------------------------------------ */
+
+#define VEO_PIPELINE "\"script\":\"claude\",\"default_video_provider\":\"veo\""
+
+static void veo_start(int images)
+{
+	vendors_start(1, images, 0, 0);
+	V.veo = fake_veo_start(tdir);
+	snprintf(V.veo->jobs.key, sizeof(V.veo->jobs.key), "%s", K_GEMINI);
+}
+
+START_TEST(anthropic_script_and_veo_clips_of_4_6_8_seconds)
+{
+	lv_pt pt;
+	char id[64], *cfg, buf[256];
+	size_t i, n, subs = 0;
+	lv_task *t;
+	lv_fake *f;
+	veo_start(1);
+	V.ant->cast = 1u; /* Ada in the first shot: her picture goes as a reference image */
+	cfg = config(VEO_PIPELINE ",\"anchor\":\"img\"");
+	lv_pt_open(&pt, "e2e-veo", cfg, 1);
+	/* 9 s = 5 + 4: Veo makes 4, 6 or 8 s clips, so the 5 s shot is made (and billed) at 6 and trimmed. */
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_COMPLETED);
+	ck_assert_int_eq(lv_task_cost_estimate(t), 10 * 40000);
+	ck_assert_int_eq(lv_task_cost_actual(t), 10 * 40000);
+	lv_task_free(t);
+	check_film(&pt, id, 9, 1280, 720);
+	assert_ledger(&pt, id, 10 * 40000);
+	f = fake_veo_server(V.veo);
+	n = lv_fake_requests(f);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(f, i);
+		ck_assert_str_eq(lv_fake_header(r, "x-goog-api-key", buf, sizeof(buf)), K_GEMINI);
+		ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+		if (!strcmp(r->method, "POST")) {
+			cJSON *b = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *inst = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "instances"), 0);
+			const cJSON *par = cJSON_GetObjectItem(b, "parameters"), *refs = cJSON_GetObjectItem(inst, "referenceImages");
+			int d = cJSON_GetObjectItem(par, "durationSeconds")->valueint;
+			ck_assert_str_eq(r->path, "/v1beta/models/veo-3.1-generate-preview:predictLongRunning");
+			ck_assert_str_eq(lv_json_get_str(par, "aspectRatio"), "16:9");
+			ck_assert_str_eq(lv_json_get_str(par, "resolution"), "720p");
+			ck_assert(d == 6 || d == 4);
+			if (d == 6) { /* Ada's shot */
+				const cJSON *img = cJSON_GetObjectItem(cJSON_GetArrayItem(refs, 0), "image");
+				ck_assert_int_eq(cJSON_GetArraySize(refs), 1);
+				ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(refs, 0), "referenceType"), "asset");
+				ck_assert_str_eq(lv_json_get_str(img, "mimeType"), "image/png");
+				ck_assert(strlen(lv_json_get_str(img, "bytesBase64Encoded")) > 100);
+			} else {
+				ck_assert_ptr_null(refs);
+			}
+			cJSON_Delete(b);
+			subs++;
+		}
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_eq(subs, 2);
+	ck_assert_uint_eq(lv_fake_count(f, "GET", "/v1beta/files/*"), 2);
+	lv_pt_close(&pt);
+	free(cfg);
+}
+END_TEST
+
+START_TEST(veo_failing_after_an_anthropic_script)
+{
+	lv_pt pt;
+	char id[64], *cfg, status[4][16];
+	int secs[4], ada[4];
+	lv_task *t;
+	cJSON *j;
+	const cJSON *e;
+	veo_start(0);
+	/* The second shot's video is filtered for safety: the task fails, the first shot is charged (6 s billed). */
+	snprintf(V.veo->jobs.fail_code, sizeof(V.veo->jobs.fail_code), "rai");
+	snprintf(V.veo->jobs.fail_message, sizeof(V.veo->jobs.fail_message), "Video generation was blocked");
+	V.veo->jobs.fail_job = 2;
+	cfg = config(VEO_PIPELINE ",\"segment_concurrency\":1");
+	lv_pt_open(&pt, "e2e-veo-fail", cfg, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"" PROMPT "\",\"duration\":9}", id);
+	t = lv_pt_wait(&pt, id, -1, 120);
+	assert_status(t, LV_TASK_FAILED);
+	lv_task_free(t);
+	j = lv_pt_json(&pt, id);
+	e = cJSON_GetObjectItem(j, "error");
+	ck_assert_str_eq(lv_json_get_str(e, "code"), "moderation_rejected");
+	ck_assert_ptr_nonnull(strstr(lv_json_get_str(e, "message"), "Video generation was blocked"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(shots_of(&pt, id, secs, status, ada, 4), 2);
+	ck_assert_str_eq(status[0], "ready");
+	assert_ledger(&pt, id, 6 * 40000);
 	lv_pt_close(&pt);
 	free(cfg);
 }
@@ -538,8 +1009,8 @@ START_TEST(comfyui_with_openai_anchors_speech_and_moderation)
 	b = fake_sent_json(f, "POST", "/v1/moderations", 0, NULL);
 	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "input"), 0)->valuestring, PROMPT);
 	cJSON_Delete(b);
-	/* Anchors: Ada and the style frame drawn by OpenAI; hers is stored as the vendor's 1024x1024 picture. */
-	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/images/generations", K_IMAGES), 2);
+	/* Anchors: Ada drawn by OpenAI (no style frame: no video provider takes one); stored as the vendor's 1024x1024 picture. */
+	ck_assert_uint_eq(all_with_key(f, "POST", "/v1/images/generations", K_IMAGES), 1);
 	path = lv_asprintf("%s/media/tasks/%s/anchors/c1.png", pt.dir, id);
 	ck_assert_int_eq(lv_media_probe(&mi, path), LV_OK);
 	ck_assert(mi.width == 1024 && mi.height == 1024);
@@ -594,7 +1065,7 @@ START_TEST(comfyui_failing_after_openai_anchors)
 	ck_assert_str_eq(status[0], "ready");
 	ck_assert_str_ne(status[1], "ready");
 	assert_ledger(&pt, id, 4 * 10000);
-	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/images/generations", K_IMAGES), 2);
+	ck_assert_uint_eq(all_with_key(fake_openai_server(V.oai), "POST", "/v1/images/generations", K_IMAGES), 1);
 	ck_assert_int_eq(fake_comfyui_prompts(V.comfy), 2);
 	lv_pt_close(&pt);
 	free(cfg);
@@ -1050,11 +1521,20 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, anthropic_script_and_dashscope_reference_shots);
 	tcase_add_test(tc, dashscope_failing_after_an_anthropic_script);
+	tcase_add_test(tc, claude_and_dashscope_alone_make_a_film);
 	tcase_add_test(tc, openai_chat_script_and_sora_clips_of_allowed_lengths);
 	tcase_add_test(tc, sora_failing_after_an_openai_chat_script);
 	tcase_add_test(tc, comfyui_with_openai_anchors_speech_and_moderation);
 	tcase_add_test(tc, comfyui_failing_after_openai_anchors);
 	tcase_add_test(tc, no_provider_secret_appears_in_logs_responses_or_files);
+	tcase_add_test(tc, anthropic_script_and_fal_queue_clips);
+	tcase_add_test(tc, fal_queue_failing_after_an_anthropic_script);
+	tcase_add_test(tc, fal_queue_lost_submit_is_found_in_the_request_list);
+	tcase_add_test(tc, anthropic_script_and_replicate_predictions);
+	tcase_add_test(tc, replicate_failing_after_an_anthropic_script);
+	tcase_add_test(tc, replicate_lost_submits_are_settled_by_the_prediction_list);
+	tcase_add_test(tc, anthropic_script_and_veo_clips_of_4_6_8_seconds);
+	tcase_add_test(tc, veo_failing_after_an_anthropic_script);
 	suite_add_tcase(s, tc);
 	return s;
 }

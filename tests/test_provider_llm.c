@@ -249,7 +249,14 @@ START_TEST(anthropic_writes_the_script_of_a_film)
 	body = sent_json("POST", "/v1/messages", 0);
 	ck_assert_str_eq(lv_json_get_str(body, "model"), "claude-test");
 	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(body, "max_tokens")->valueint, 1000);
-	ck_assert_ptr_nonnull(lv_json_get_str(body, "system"));
+	/* The fixed system prompt as one text block with a cache breakpoint (tools and system are cached). */
+	{
+		const cJSON *sys = cJSON_GetObjectItemCaseSensitive(body, "system"), *blk = cJSON_GetArrayItem(sys, 0);
+		ck_assert_int_eq(cJSON_GetArraySize(sys), 1);
+		ck_assert_str_eq(lv_json_get_str(blk, "type"), "text");
+		ck_assert(strlen(lv_json_get_str(blk, "text")) > 100);
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItemCaseSensitive(blk, "cache_control"), "type"), "ephemeral");
+	}
 	tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
 	ck_assert_int_eq(cJSON_GetArraySize(tools), 1);
 	tool = cJSON_GetArrayItem(tools, 0);
@@ -352,6 +359,37 @@ START_TEST(a_cut_off_answer_is_asked_again_with_more_tokens)
 	ck_assert_int_eq(err.retryable, 0);
 	ck_assert_ptr_nonnull(strstr(err.message, "providers.claude.max_tokens"));
 	ck_assert_uint_eq(lv_fake_count(srv_a, "POST", "/v1/messages"), 2 + LV_LLM_ATTEMPTS);
+	direct_close(&d);
+	free(cfg);
+
+	/* The doubling stops at the model's output limit (8,192 for Claude 3.5 Haiku)... */
+	cfg = lv_asprintf("{\"pipeline\":{\"script\":\"claude\"},\"providers\":{\"claude\":{\"type\":\"anthropic\","
+	                  "\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\",\"model\":\"claude-3-5-haiku-latest\","
+	                  "\"max_tokens\":6000,\"max_retries\":0}}}",
+	                  lv_fake_url(srv_a));
+	queue("POST", "/v1/messages", 200, NULL, cut, 0);
+	direct_open(&d, cfg, "claude");
+	ck_assert_int_eq(direct_write(&d, 2, secs, &out, &err), LV_EPROVIDER);
+	second = sent_json("POST", "/v1/messages", 2 + LV_LLM_ATTEMPTS);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(second, "max_tokens")->valueint, 6000);
+	cJSON_Delete(second);
+	second = sent_json("POST", "/v1/messages", 3 + LV_LLM_ATTEMPTS);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(second, "max_tokens")->valueint, 8192);
+	cJSON_Delete(second);
+	direct_close(&d);
+	free(cfg);
+	/* ... and a configured max_tokens above what one request that is not streamed should ask for is lowered. */
+	cfg = lv_asprintf("{\"pipeline\":{\"script\":\"claude\"},\"providers\":{\"claude\":{\"type\":\"anthropic\","
+	                  "\"base_url\":\"%s\",\"api_key_env\":\"" KEY_ENV "\",\"model\":\"claude-sonnet-4-5\","
+	                  "\"max_tokens\":64000,\"max_retries\":0}}}",
+	                  lv_fake_url(srv_a));
+	queue_claude_ok(2, secs);
+	direct_open(&d, cfg, "claude");
+	ck_assert_msg(direct_write(&d, 2, secs, &out, &err) == LV_OK, "%s", err.message);
+	free(out);
+	second = sent_json("POST", "/v1/messages", 2 + 2 * LV_LLM_ATTEMPTS);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(second, "max_tokens")->valueint, 21333);
+	cJSON_Delete(second);
 	direct_close(&d);
 	free(cfg);
 	free(cut);

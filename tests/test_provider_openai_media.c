@@ -536,7 +536,7 @@ START_TEST(a_film_with_openai_anchors_and_narration)
 	ck_assert_msg(fabs(lufs + 16.0) <= 1.5, "loudness %.2f LUFS", lufs);
 	free(film);
 	task = lv_pt_json(&pt, id);
-	/* One image per character, then the style frame (landscape for 16:9). */
+	/* One image per character (no style frame: no video provider takes one). */
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(task, "script"), "characters"))
 	{
 		b = sent("POST", "/v1/images/generations", (size_t)chars, NULL);
@@ -553,10 +553,7 @@ START_TEST(a_film_with_openai_anchors_and_narration)
 		}
 	}
 	ck_assert_int_gt(chars, 0);
-	b = sent("POST", "/v1/images/generations", (size_t)chars, NULL);
-	ck_assert_str_eq(lv_json_get_str(b, "size"), "1536x1024");
-	cJSON_Delete(b);
-	ck_assert_uint_eq(lv_fake_count(fo->f, "POST", "/v1/images/generations"), (size_t)chars + 1);
+	ck_assert_uint_eq(lv_fake_count(fo->f, "POST", "/v1/images/generations"), (size_t)chars);
 	/* One speech request per narrated shot, in English with the mapped voice. */
 	i = 0;
 	cJSON_ArrayForEach(shot, cJSON_GetObjectItem(cJSON_GetObjectItem(task, "script"), "shots"))

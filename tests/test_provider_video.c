@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "longvideo.h"
 #include "pipeline_util.h"
+#include "media/image.h"
 #include "providers/video_http.h"
 #include "util/crypto.h"
 #include "util/fs.h"
@@ -181,14 +182,66 @@ static int is_png_data_url(const char *url)
 	return lv_base64_decode(raw, url, 12) == 9 && raw[1] == 'P' && raw[2] == 'N' && raw[3] == 'G';
 }
 
+/* The submits sent so far, by model: r2v ones checked for reference images named characterN in the prompt. */
+static void count_ds_submits(size_t from, size_t *r2v, size_t *t2v, int want_jpeg)
+{
+	size_t i, n = lv_fake_requests(dsf);
+	char buf[256];
+	*r2v = *t2v = 0;
+	for (i = from; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(dsf, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, DS_SUBMIT)) {
+			cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
+			const cJSON *in = cJSON_GetObjectItem(body, "input"), *par = cJSON_GetObjectItem(body, "parameters");
+			const cJSON *media = cJSON_GetObjectItem(in, "media"), *m, *seed = cJSON_GetObjectItem(par, "seed");
+			const char *model = lv_json_get_str(body, "model"), *prompt = lv_json_get_str(in, "prompt");
+			ck_assert_ptr_nonnull(body);
+			ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " DS_KEY);
+			ck_assert_str_eq(hdr(r, "x-dashscope-async", buf, sizeof(buf)), "enable");
+			ck_assert_str_eq(hdr(r, "content-type", buf, sizeof(buf)), "application/json");
+			ck_assert_str_eq(lv_json_get_str(par, "resolution"), "720P");
+			ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(par, "watermark")));
+			ck_assert(cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble <= 2147483647.0);
+			ck_assert(strlen(prompt) > 10);
+			ck_assert_msg(!strstr(prompt, ".."), "a doubled full stop in: %s", prompt);
+			if (cJSON_GetArraySize(media) > 0) {
+				ck_assert_str_eq(model, "happyhorse-1.0-r2v");
+				/* Named as the model's reference says: character1 for the first image; her name is gone. */
+				ck_assert_msg(strstr(prompt, "character1 ") != NULL, "prompt: %s", prompt);
+				ck_assert_ptr_null(strstr(prompt, "Ada"));
+				cJSON_ArrayForEach(m, media)
+				{
+					ck_assert_str_eq(lv_json_get_str(m, "type"), "reference_image");
+					if (want_jpeg)
+						ck_assert(!strncmp(lv_json_get_str(m, "url"), "data:image/jpeg;base64,", 23));
+					else
+						ck_assert_msg(is_png_data_url(lv_json_get_str(m, "url")), "not a PNG data URL");
+				}
+				(*r2v)++;
+			} else {
+				ck_assert_ptr_null(media);
+				ck_assert_str_eq(model, "happyhorse-1.0-t2v");
+				(*t2v)++;
+			}
+			cJSON_Delete(body);
+		} else if (!strncmp(r->path, "/oss/", 5)) {
+			/* The result URL is on object storage: the key never goes there. */
+			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
+			ck_assert_str_eq(r->query, "Expires=1777777777&Signature=abc%3D");
+		}
+		lv_fake_request_free(r);
+	}
+}
+
 START_TEST(dashscope_text_and_reference_shots_make_films)
 {
 	lv_pt pt;
-	char a[64], b[64], buf[256];
-	size_t i, n, r2v = 0, t2v = 0;
+	char a[64], b[64];
+	size_t r2v = 0, t2v = 0;
 	lv_task *t;
 	open_with(&pt, "ds-films", "happyhorse", "dashscope-video", NULL, NULL, 2);
-	/* A named character: the anchor stage draws her reference image, and her shots go to r2v. */
+	/* A named character, but the built-in anchor stage only draws captioned cards: sent as subjects they would
+	 * be filmed as cards, so every shot is made from text. */
 	lv_pt_create(&pt,
 	             "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":10,"
 	             "\"aspect_ratio\":\"9:16\",\"music\":false}",
@@ -205,60 +258,86 @@ START_TEST(dashscope_text_and_reference_shots_make_films)
 	lv_task_free(t);
 	check_film(&pt, a, 10, 720, 1280);
 	check_film(&pt, b, 4, 1280, 720);
-
-	/* What was sent. */
-	n = lv_fake_requests(dsf);
-	for (i = 0; i < n; i++) {
-		lv_fake_request *r = lv_fake_request_get(dsf, i);
-		if (!strcmp(r->method, "POST") && !strcmp(r->path, DS_SUBMIT)) {
-			cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
-			const cJSON *in = cJSON_GetObjectItem(body, "input"), *par = cJSON_GetObjectItem(body, "parameters");
-			const cJSON *media = cJSON_GetObjectItem(in, "media"), *m, *seed = cJSON_GetObjectItem(par, "seed");
-			const char *model = lv_json_get_str(body, "model"), *ratio = lv_json_get_str(par, "ratio");
-			ck_assert_ptr_nonnull(body);
-			ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " DS_KEY);
-			ck_assert_str_eq(hdr(r, "x-dashscope-async", buf, sizeof(buf)), "enable");
-			ck_assert_str_eq(hdr(r, "content-type", buf, sizeof(buf)), "application/json");
-			ck_assert_str_eq(lv_json_get_str(par, "resolution"), "720P");
-			ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(par, "watermark")));
-			ck_assert(cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble <= 2147483647.0);
-			ck_assert(strlen(lv_json_get_str(in, "prompt")) > 10);
-			if (!strcmp(ratio, "9:16")) { /* the 10 s film: two shots of 5 s, with Ada */
-				ck_assert_int_eq(cJSON_GetObjectItem(par, "duration")->valueint, 5);
-			} else {
-				ck_assert_str_eq(ratio, "16:9");
-				ck_assert_int_eq(cJSON_GetObjectItem(par, "duration")->valueint, 4);
-			}
-			if (cJSON_GetArraySize(media) > 0) {
-				ck_assert_str_eq(model, "happyhorse-1.0-r2v");
-				ck_assert_str_eq(ratio, "9:16");
-				ck_assert_ptr_nonnull(strstr(lv_json_get_str(in, "prompt"), "Ada"));
-				cJSON_ArrayForEach(m, media)
-				{
-					ck_assert_str_eq(lv_json_get_str(m, "type"), "reference_image");
-					ck_assert_msg(is_png_data_url(lv_json_get_str(m, "url")), "not a PNG data URL");
-				}
-				r2v++;
-			} else {
-				ck_assert_ptr_null(media);
-				ck_assert_str_eq(model, "happyhorse-1.0-t2v");
-				t2v++;
-			}
-			cJSON_Delete(body);
-		} else if (!strncmp(r->path, "/api/v1/tasks/", 14)) {
-			ck_assert_str_eq(r->method, "GET");
-			ck_assert_str_eq(hdr(r, "authorization", buf, sizeof(buf)), "Bearer " DS_KEY);
-		} else if (!strncmp(r->path, "/oss/", 5)) {
-			/* The result URL is on object storage: the key never goes there. */
-			ck_assert_ptr_null(lv_fake_header(r, "authorization", buf, sizeof(buf)));
-			ck_assert_str_eq(r->query, "Expires=1777777777&Signature=abc%3D");
-		}
-		lv_fake_request_free(r);
-	}
-	ck_assert_uint_eq(r2v, 2);
-	ck_assert_uint_eq(t2v, 1);
-	ck_assert_uint_eq(lv_fake_count(dsf, "GET", "/oss/*"), 3);
+	count_ds_submits(0, &r2v, &t2v, 0);
+	ck_assert_uint_eq(r2v, 0);
+	ck_assert_uint_eq(t2v, 3);
+	ck_assert_uint_ge(lv_fake_count(dsf, "GET", "/oss/*"), 3); /* a slow download may be asked again */
 	lv_pt_close(&pt);
+}
+END_TEST
+
+/* A config with an image provider (OpenAI images on the fake) for the anchors and HappyHorse for the video. */
+static char *config_with_images(const char *video_keys)
+{
+	return lv_asprintf("{\"pipeline\":{\"default_video_provider\":\"hh\",\"segment_retries\":0,\"anchor\":\"img\"},"
+	                   "\"providers\":{\"hh\":{\"type\":\"dashscope-video\",\"base_url\":\"%s\",\"api_key_env\":"
+	                   "\"LV_TEST_DASHSCOPE_KEY\",\"poll_interval_ms\":100,\"timeout_ms\":5000%s%s},"
+	                   "\"img\":{\"type\":\"openai-images\",\"base_url\":\"%s\",\"api_key_env\":\"LV_TEST_OPENAI_KEY\"}}}",
+	                   lv_fake_url(dsf), video_keys ? "," : "", video_keys ? video_keys : "", lv_fake_url(oaf));
+}
+
+typedef struct usage_ctx {
+	lv_engine *e;
+	const char *id;
+	lv_segment_rec *segs;
+	size_t n;
+} usage_ctx;
+
+static int usage_tx(lv_store_tx *tx, void *p)
+{
+	usage_ctx *c = p;
+	return c->e->store->ops->segment_list(tx, c->id, &c->segs, &c->n);
+}
+
+START_TEST(dashscope_real_anchor_images_are_references_named_as_the_model_expects)
+{
+	lv_pt pt;
+	char a[64], *cfg;
+	size_t r2v = 0, t2v = 0;
+	lv_task *t;
+	/* The 10 s film: Ada in both shots (the default storyboard of the built-in script). */
+	cfg = config_with_images(NULL);
+	lv_pt_open(&pt, "ds-refs", cfg, 1);
+	free(cfg);
+	lv_pt_create(&pt,
+	             "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":10,"
+	             "\"aspect_ratio\":\"9:16\",\"music\":false}",
+	             a);
+	t = wait_terminal(&pt, a);
+	assert_completed(t);
+	assert_ledger(&pt, a, lv_task_cost_estimate(t));
+	lv_task_free(t);
+	check_film(&pt, a, 10, 720, 1280);
+	count_ds_submits(0, &r2v, &t2v, 0);
+	ck_assert_uint_ge(r2v, 1);
+	ck_assert_uint_eq(r2v + t2v, 2);
+	/* One image per character: no style frame is drawn (no video provider takes one). */
+	ck_assert_uint_eq(lv_fake_count(oaf, "POST", "/v1/images/generations"), 1);
+	/* The vendor's usage is kept with each segment. */
+	{
+		usage_ctx uc;
+		size_t k, with_usage = 0;
+		memset(&uc, 0, sizeof(uc));
+		uc.e = pt.engine;
+		uc.id = a;
+		ck_assert_int_eq(lv_engine_tx(pt.engine, 0, usage_tx, &uc), LV_OK);
+		ck_assert_uint_eq(uc.n, 2);
+		for (k = 0; k < uc.n; k++) {
+			cJSON *st = cJSON_Parse(uc.segs[k].job_state ? uc.segs[k].job_state : "{}");
+			const cJSON *u = cJSON_GetObjectItem(st, "usage");
+			if (u) {
+				ck_assert_int_eq(cJSON_GetObjectItem(u, "duration")->valueint, 5);
+				ck_assert_int_eq(cJSON_GetObjectItem(u, "resolution")->valueint, 720);
+				ck_assert_ptr_null(cJSON_GetObjectItem(st, "usage_differs"));
+				with_usage++;
+			}
+			cJSON_Delete(st);
+		}
+		lv_segment_recs_free(uc.segs, uc.n);
+		ck_assert_uint_eq(with_usage, 2);
+	}
+	lv_pt_close(&pt);
+
 }
 END_TEST
 
@@ -302,52 +381,80 @@ START_TEST(dashscope_throttling_errors_and_bad_answers_are_retried)
 }
 END_TEST
 
-START_TEST(dashscope_submit_that_may_have_been_accepted_is_not_resent)
+/* One 3 s film; returns its final task (caller frees). */
+static lv_task *one_film(lv_pt *pt, char *id)
+{
+	lv_pt_create(pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", id);
+	return wait_terminal(pt, id);
+}
+
+START_TEST(dashscope_lost_submit_answers_are_found_in_the_task_list)
 {
 	lv_pt pt;
-	char a[64], b[64];
+	char id[64];
 	const char *code, *msg;
 	lv_task *t;
 	cJSON *j;
-	lv_fake_response slow = { 200, NULL, "{\"output\":{\"task_id\":\"late\",\"task_status\":\"PENDING\"}}", 0, NULL,
-		                  NULL, 1500, 0 };
-	lv_fake_response garbled = { 200, NULL, "<html>gateway says hello</html>", 0, NULL, "text/html", 0, 0 };
+	size_t i;
+	/* Answers lost after the job was created: too slow for the client, a 5xx, a 2xx that is not JSON. */
+	lv_fake_response lost[3] = {
+		{ 200, NULL, "{\"output\":{\"task_id\":\"late\",\"task_status\":\"PENDING\"}}", 0, NULL, NULL, 1500, 0 },
+		{ 500, NULL, "{\"code\":\"InternalError\",\"message\":\"oops\",\"request_id\":\"r\"}", 0, NULL, NULL, 0, 0 },
+		{ 200, NULL, "<html>gateway says hello</html>", 0, NULL, "text/html", 0, 0 },
+	};
 	lv_fake_response down = { 500, NULL, "{\"code\":\"InternalError\",\"message\":\"oops\",\"request_id\":\"r\"}", 0,
 		                  NULL, NULL, 0, 0 };
-	push(DS, &DS->submit_script, &slow);
-	push(DS, &DS->submit_script, &garbled);
-	push(DS, &DS->submit_script, &down);
-	open_with(&pt, "ds-noresend", "hh", "dashscope-video", "\"timeout_ms\":700,\"max_retries\":3",
+	lv_fake_response list_down = { 503, NULL, "{\"code\":\"ServiceUnavailable\",\"message\":\"busy\"}", 0, NULL, NULL,
+		                       0, 0 };
+	open_with(&pt, "ds-lost", "hh", "dashscope-video",
+	          "\"timeout_ms\":700,\"max_retries\":3,\"recover_checks\":2,\"recover_delay_ms\":50",
 	          "\"segment_retries\":2", 1);
-	/* A timeout after sending: the vendor may have started the job. */
-	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", a);
-	t = wait_terminal(&pt, a);
+	for (i = 0; i < 3; i++) {
+		push(DS, &DS->lost_script, &lost[i]);
+		t = one_film(&pt, id);
+		assert_completed(t);
+		lv_task_free(t);
+		check_film(&pt, id, 3, 1280, 720);
+		/* One submit, one job: found in the task list, polled to its end, paid once. */
+		ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), i + 1);
+		ck_assert_int_eq(DS->n_jobs, (int)i + 1);
+		ck_assert_uint_ge(lv_fake_count(dsf, "GET", "/api/v1/tasks"), i + 1);
+		assert_ledger(&pt, id, 3 * 27500);
+	}
+	/* The query does not show prompts: the one task nobody holds is the shot's. */
+	DS->hide_prompt = 1;
+	push(DS, &DS->lost_script, &lost[1]);
+	t = one_film(&pt, id);
+	assert_completed(t);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 4);
+	ck_assert_int_eq(DS->n_jobs, 4);
+	DS->hide_prompt = 0;
+	/* A 5xx that created nothing: the list proves it, and the shot is sent again. */
+	push(DS, &DS->submit_script, &down);
+	t = one_film(&pt, id);
+	assert_completed(t);
+	lv_task_free(t);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 6);
+	ck_assert_int_eq(DS->n_jobs, 5);
+	assert_ledger(&pt, id, 3 * 27500);
+	/* The list cannot be read: nothing is decided, nothing sent again; the shot fails as before. */
+	push(DS, &DS->submit_script, &down);
+	fake_jobs_lock(DS);
+	fake_script_add(&DS->list_script, &ds->arena, &list_down, 0);
+	fake_jobs_unlock(DS);
+	t = one_film(&pt, id);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
 	ck_assert_int_eq(lv_task_cost_actual(t), 0);
 	lv_task_free(t);
-	j = task_error(&pt, a, &code, &msg);
-	ck_assert_str_eq(code, "provider_timeout");
-	ck_assert_ptr_nonnull(strstr(msg, "'hh'"));
-	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 1);
-	assert_ledger(&pt, a, 0);
-	/* A 2xx that is not JSON, then a 5xx: neither is sent again. */
-	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", b);
-	t = wait_terminal(&pt, b);
-	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
-	lv_task_free(t);
-	j = task_error(&pt, b, &code, &msg);
+	j = task_error(&pt, id, &code, &msg);
 	ck_assert_str_eq(code, "segment_failed");
 	ck_assert_ptr_nonnull(strstr(msg, "not sent again"));
+	ck_assert_ptr_nonnull(strstr(msg, "task list could not be read"));
 	cJSON_Delete(j);
-	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 2);
-	assert_ledger(&pt, b, 0);
-	lv_pt_create(&pt, "{\"prompt\":\"Rain on a tin roof\",\"duration\":3}", b);
-	t = wait_terminal(&pt, b);
-	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
-	lv_task_free(t);
-	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 3);
-	assert_ledger(&pt, b, 0);
+	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 7);
+	ck_assert_int_eq(DS->n_jobs, 5);
+	assert_ledger(&pt, id, 0);
 	lv_pt_close(&pt);
 }
 END_TEST
@@ -414,6 +521,9 @@ START_TEST(dashscope_failed_jobs_fail_the_task_with_a_summary)
 	lv_task_free(t);
 	j = task_error(&pt, d, &code, &msg);
 	ck_assert_ptr_nonnull(strstr(msg, "$LV_TEST_DASHSCOPE_KEY"));
+	/* Keys belong to a region: the message names base_url and both regions' hosts. */
+	ck_assert_ptr_nonnull(strstr(msg, "base_url"));
+	ck_assert_ptr_nonnull(strstr(msg, "dashscope-intl.aliyuncs.com"));
 	cJSON_Delete(j);
 	ck_assert_uint_eq(lv_fake_count(dsf, "POST", DS_SUBMIT), 5);
 	assert_ledger(&pt, d, 0);
@@ -853,6 +963,35 @@ START_TEST(provider_blocks_are_validated)
 	                    "\"extra_fields\":{\"a\":[1]}}}}",
 	                    "providers.s.extra_fields.a");
 	expect_config_error("{\"providers\":{\"s\":{\"type\":\"openai-videos\",\"api_key_env\":\"K\"}}}", "providers.s.rates");
+	/* The new adapters: required keys and their own values are named. */
+	expect_config_error("{\"providers\":{\"f\":{\"type\":\"fal-queue\",\"api_key_env\":\"K\",\"rates\":{\"720p\":1,"
+	                    "\"1080p\":2}}}}",
+	                    "providers.f.model");
+	expect_config_error("{\"providers\":{\"f\":{\"type\":\"fal-queue\",\"api_key_env\":\"K\",\"model\":\"a/b\","
+	                    "\"rates\":{\"720p\":1,\"1080p\":2},\"duration_format\":\"minutes\"}}}",
+	                    "providers.f.duration_format");
+	expect_config_error("{\"providers\":{\"r\":{\"type\":\"replicate\",\"api_key_env\":\"K\",\"model\":\"a/b\","
+	                    "\"rates\":{\"720p\":1,\"1080p\":2},\"fields\":{\"colour\":\"c\"}}}}",
+	                    "providers.r.fields.colour");
+	expect_config_error("{\"providers\":{\"v\":{\"type\":\"google-veo\",\"api_key_env\":\"K\"}}}", "providers.v.rates");
+	expect_config_error("{\"providers\":{\"i\":{\"type\":\"dashscope-image\"}}}", "providers.i.api_key_env");
+	expect_config_error("{\"providers\":{\"t\":{\"type\":\"dashscope-speech\",\"api_key_env\":\"K\","
+	                    "\"max_speed_percent\":300}}}",
+	                    "providers.t.max_speed_percent");
+	/* HappyHorse 1.1 has its own rates (1080p at 9/7 of 720p); 1.0 keeps its own. */
+	{
+		lv_config *cfg = NULL;
+		ck_assert_int_eq(lv_config_load(&cfg, NULL,
+		                                "{\"providers\":{\"h11\":{\"type\":\"dashscope-video\",\"api_key_env\":\"K\","
+		                                "\"model\":\"happyhorse-1.1-r2v\"},\"h10\":{\"type\":\"dashscope-video\","
+		                                "\"api_key_env\":\"K\"}}}",
+		                                NULL),
+		                 LV_OK);
+		ck_assert_int_eq(lv_config_provider(cfg, "h11")->video.rate[LV_RES_720P], 27500);
+		ck_assert_int_eq(lv_config_provider(cfg, "h11")->video.rate[LV_RES_1080P], 35400);
+		ck_assert_int_eq(lv_config_provider(cfg, "h10")->video.rate[LV_RES_1080P], 47200);
+		lv_config_free(cfg);
+	}
 }
 END_TEST
 
@@ -943,6 +1082,45 @@ START_TEST(helpers_summarise_encode_and_check)
 	ck_assert(!strncmp(url, "data:image/jpeg;base64,", 23));
 	free(url);
 	ck_assert_int_eq(lv_vh_data_url(&url, "/nonexistent/a.png", 1 << 20, 400, "hh", &err), LV_EPROVIDER);
+	/* Within a budget: a picture whose data URL is too long goes as a JPEG with its short side at most 1024. */
+	{
+		int w = 1600, h = 1200, x, y;
+		uint32_t r = 12345;
+		uint8_t *rgb = lv_malloc((size_t)w * h * 3);
+		char *photo = lv_path_join(tdir, "photo.png");
+		unsigned char *raw;
+		long len;
+		for (y = 0; y < h; y++)
+			for (x = 0; x < w * 3; x++) {
+				r = r * 1103515245u + 12345u;
+				rgb[(size_t)y * w * 3 + x] = (uint8_t)((x / 3 + y) / 8 + ((r >> 16) & 15));
+			}
+		ck_assert_int_eq(lv_png_save_rgb24(photo, rgb, w, h, w * 3), LV_OK);
+		free(rgb);
+		ck_assert_int_eq(lv_vh_reference_url(&url, photo, 20 << 20, 400, 0, "hh", &err), LV_OK);
+		ck_assert(is_png_data_url(url) && strlen(url) > 400 * 1024);
+		free(url);
+		ck_assert_int_eq(lv_vh_reference_url(&url, photo, 20 << 20, 400, 400 * 1024, "hh", &err), LV_OK);
+		ck_assert(!strncmp(url, "data:image/jpeg;base64,", 23));
+		ck_assert_uint_le(strlen(url), 400 * 1024);
+		raw = lv_malloc(strlen(url));
+		len = lv_base64_decode(raw, url + 23, strlen(url + 23));
+		ck_assert(len > 1000 && raw[0] == 0xff && raw[1] == 0xd8);
+		ck_assert_int_eq(lv_file_write_atomic(photo, raw, (size_t)len, 0644), LV_OK);
+		{
+			uint8_t *px = NULL;
+			int jw = 0, jh = 0;
+			ck_assert_int_eq(lv_image_load(&px, &jw, &jh, photo, 0, 0), LV_OK);
+			ck_assert_int_eq(jh, 1024); /* the short side */
+			ck_assert_int_eq(jw, 1364);
+			free(px);
+		}
+		free(raw);
+		free(url);
+		/* A budget no size fits: refused by name. */
+		ck_assert_int_eq(lv_vh_reference_url(&url, big, 20 << 20, 0, 8, "hh", &err), LV_EPROVIDER);
+		free(photo);
+	}
 	free(big);
 	free(small);
 	free(jpg);
@@ -964,7 +1142,8 @@ static Suite *suite(void)
 	tcase_set_timeout(cf, 120);
 	tcase_add_test(tds, dashscope_text_and_reference_shots_make_films);
 	tcase_add_test(tds, dashscope_throttling_errors_and_bad_answers_are_retried);
-	tcase_add_test(tds, dashscope_submit_that_may_have_been_accepted_is_not_resent);
+	tcase_add_test(tds, dashscope_real_anchor_images_are_references_named_as_the_model_expects);
+	tcase_add_test(tds, dashscope_lost_submit_answers_are_found_in_the_task_list);
 	tcase_add_test(tds, dashscope_failed_jobs_fail_the_task_with_a_summary);
 	tcase_add_test(tds, dashscope_cancel_asks_the_vendor_to_cancel);
 	tcase_add_test(tds, dashscope_killed_worker_resumes_polling);

@@ -195,6 +195,7 @@ static int parse_video_caps(lv_provider_conf *p, const char *path)
 	char sub[256];
 	int64_t n;
 	p->video = p->info->video;
+	lv_provider_model_caps(p->type, j, &p->video);
 	if (name_mask(&p->video.resolutions, j, lv_resolution_index, path, "resolutions", "[\"720p\", \"1080p\"]",
 	              "\"720p\" or \"1080p\"") ||
 	    name_mask(&p->video.aspects, j, lv_aspect_index, path, "aspect_ratios", "[\"16:9\"]",

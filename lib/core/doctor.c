@@ -132,7 +132,7 @@ static int check_storage(lv_doctor *d, lv_engine *e)
 int lv_engine_doctor(lv_doctor **out, lv_engine *e, unsigned int flags)
 {
 	lv_doctor *d;
-	char msg[300];
+	char msg[600];
 	size_t i;
 	int s, rc = LV_OK;
 	if (!out || !e)
@@ -150,6 +150,21 @@ int lv_engine_doctor(lv_doctor **out, lv_engine *e, unsigned int flags)
 	if (rc == LV_OK) {
 		snprintf(msg, sizeof(msg), "videos default to provider '%s'", e->cfg->default_video_provider);
 		rc = add(d, "stage", e->cfg->default_video_provider, 1, msg);
+	}
+	/* Drawn anchor cards are not pictures of the characters: real video providers make those shots from text. */
+	{
+		const lv_provider_conf *a = lv_config_stage_provider(e->cfg, LV_STAGE_IDX_ANCHOR);
+		for (i = 0; a && !strcmp(a->type, "local") && i < e->cfg->n_providers && rc == LV_OK; i++) {
+			const lv_provider_conf *v = &e->cfg->providers[i];
+			if (!(v->info->stages & LV_STAGE_VIDEO) || !strcmp(v->type, "local"))
+				continue;
+			snprintf(msg, sizeof(msg),
+			         "pipeline.anchor is '%s' (type local), which draws captioned cards, not pictures: shots on "
+			         "'%s' are made from text alone, without the characters' reference images; serve the anchor "
+			         "stage with an image provider to keep characters consistent",
+			         a->name, v->name);
+			rc = add(d, "anchor", v->name, 1, msg);
+		}
 	}
 	for (i = 0; i < e->cfg->n_providers && rc == LV_OK; i++)
 		rc = check_provider(d, e, &e->cfg->providers[i], flags);

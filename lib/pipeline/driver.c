@@ -316,6 +316,7 @@ static void fill_job(held *h, seg_job *j, lv_segment_job *sj)
 	sj->visual = j->visual;
 	sj->camera = j->camera;
 	sj->references = (const char *const *)j->refs;
+	sj->reference_names = (const char *const *)j->ref_names;
 	sj->n_references = j->n_refs;
 	sj->language = h->language;
 	sj->job_id = j->job_id;
@@ -654,42 +655,70 @@ void lv_driver_stop(workers *w)
 
 /* ---- starting (or resuming) a task's generation ----------------------------------------------------------- */
 
+/* Append a sentence: the text, then one full stop unless it already ends a sentence (no "..", no "!."). */
+static void add_sentence(lv_buf *b, const char *prefix, const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	lv_buf_printf(b, "%s%s%.*s%s", b->len ? " " : "", prefix, (int)n, text,
+	              strchr(".!?", text[n - 1]) ? "" : ".");
+}
+
 static char *shot_prompt(const cJSON *sb, const cJSON *shot)
 {
 	const char *style = lv_json_get_str(sb, "style");
 	const char *visual = lv_json_get_str(shot, "visual"), *camera = lv_json_get_str(shot, "camera");
 	lv_buf b = LV_BUF_INIT;
 	const cJSON *who = cJSON_GetObjectItemCaseSensitive(shot, "characters"), *c, *w;
-	lv_buf_printf(&b, "%s. Camera: %s.", visual ? visual : "", camera ? camera : "static");
+	add_sentence(&b, "", visual);
+	add_sentence(&b, "Camera: ", camera ? camera : "static");
 	cJSON_ArrayForEach(w, who)
 	{
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
 		{
-			if (cJSON_IsString(w) && !strcmp(lv_json_get_str(c, "id"), w->valuestring))
-				lv_buf_printf(&b, " %s: %s.", lv_json_get_str(c, "name"), lv_json_get_str(c, "description"));
+			if (cJSON_IsString(w) && !strcmp(lv_json_get_str(c, "id"), w->valuestring)) {
+				const char *name = lv_json_get_str(c, "name");
+				char *pre = lv_asprintf("%s: ", name ? name : "");
+				add_sentence(&b, pre ? pre : "", lv_json_get_str(c, "description"));
+				free(pre);
+			}
 		}
 	}
-	if (style)
-		lv_buf_printf(&b, " Style: %s.", style);
+	add_sentence(&b, "Style: ", style);
 	return lv_buf_detach(&b);
 }
 
-/* Local files of the reference images for a shot: the anchors of the characters it shows.  (A shot
- * without characters has none: the style frame informs the prompt, it is not a subject to insert.) */
-static int shot_refs(workers *w, held *h, const cJSON *state, const cJSON *shot, seg_job *j)
+/* Local files of the reference images for a shot: the anchors of the characters it shows, with their names.
+ * A shot without characters has none (the style is in the prompt).  Anchors the built-in provider drew
+ * (flat cards with a caption) are not pictures of the characters: a video model would put the cards in the
+ * film, so they serve only the built-in video provider; other providers make those shots from text. */
+static int shot_refs(workers *w, held *h, const cJSON *sb, const cJSON *state, const cJSON *shot, seg_job *j)
 {
 	const cJSON *anchors = cJSON_GetObjectItemCaseSensitive(state, "anchors");
-	const cJSON *who = cJSON_GetObjectItemCaseSensitive(shot, "characters"), *c;
-	const char *keys[16];
+	const cJSON *who = cJSON_GetObjectItemCaseSensitive(shot, "characters"), *c, *k;
+	const lv_provider *vp = lv_providers_get(w->e->providers, h->provider);
+	const char *drawn = lv_json_get_str(state, "anchor_images");
+	const char *keys[16], *names[16];
 	size_t n = 0, i;
+	if (drawn && !strcmp(drawn, "drawn") && vp && strcmp(vp->conf->type, "local") != 0)
+		who = NULL;
 	cJSON_ArrayForEach(c, who)
 	{
-		const char *k = cJSON_IsString(c) ? lv_json_get_str(anchors, c->valuestring) : NULL;
-		if (k && n < 15)
-			keys[n++] = k;
+		const char *key = cJSON_IsString(c) ? lv_json_get_str(anchors, c->valuestring) : NULL;
+		if (!key || n >= 15)
+			continue;
+		names[n] = NULL;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
+			if (lv_json_get_str(k, "id") && !strcmp(lv_json_get_str(k, "id"), c->valuestring))
+				names[n] = lv_json_get_str(k, "name");
+		keys[n++] = key;
 	}
 	j->refs = lv_calloc(n + 1, sizeof(char *));
-	if (!j->refs)
+	j->ref_names = lv_calloc(n + 1, sizeof(char *));
+	if (!j->refs || !j->ref_names)
 		return LV_ENOMEM;
 	for (i = 0; i < n; i++) {
 		char *dest = lv_asprintf("%s/ref_%d_%zu.png", h->work_dir, j->idx, i), *path = NULL;
@@ -697,6 +726,10 @@ static int shot_refs(workers *w, held *h, const cJSON *state, const cJSON *shot,
 		free(dest);
 		if (rc)
 			return rc;
+		if (!(j->ref_names[j->n_refs] = lv_strdup(names[i] ? names[i] : ""))) {
+			free(path);
+			return LV_ENOMEM;
+		}
 		j->refs[j->n_refs++] = path;
 	}
 	return LV_OK;
@@ -773,7 +806,7 @@ int lv_generation_start(workers *w, held *h, const lv_task_rec *t)
 			h->done++;
 			continue;
 		}
-		if ((rc = shot_refs(w, h, state, shot, j)))
+		if ((rc = shot_refs(w, h, sb, state, shot, j)))
 			break;
 		/* A job already submitted (by us before a crash, or by another worker) is polled, not resubmitted. */
 		j->phase = segs[i].status == LV_SEG_RUNNING && j->job_id ? SEG_POLL : SEG_SUBMIT;

@@ -417,7 +417,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}"), *state = state_of(t), *anchors = cJSON_CreateObject();
 	const cJSON *c;
 	lv_anchor_request req;
-	int width, height, rc = LV_OK;
+	int rc = LV_OK;
 	char *key = NULL, given[200];
 	if (!p || !p->anchor) {
 		cJSON_Delete(sb);
@@ -426,7 +426,6 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 		lv_fail_task(w, h, LV_TASK_ANCHORING, "anchor_failed", "no anchor provider is configured", -1);
 		return LV_ECANCELED;
 	}
-	lv_task_size(t, &width, &height);
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
 	{
 		memset(&req, 0, sizeof(req));
@@ -453,27 +452,14 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 			break;
 		cJSON_AddStringToObject(anchors, req.id, key);
 	}
-	if (rc == LV_OK) {
-		memset(&req, 0, sizeof(req));
-		req.id = "style";
-		req.name = lv_json_get_str(sb, "title");
-		req.style = lv_json_get_str(sb, "style");
-		req.description = req.style;
-		req.is_style_frame = 1;
-		req.width = width / 2 / 2 * 2;
-		req.height = height / 2 / 2 * 2;
-		req.seed = task_seed(h->id, 0);
-		req.language = t->language;
-		free(key);
-		if (!(key = lv_asprintf("tasks/%s/anchors/style.png", h->id)))
-			rc = LV_ENOMEM;
-		else if ((rc = make_anchor(w, h, p, &req, key)) == LV_OK)
-			cJSON_AddStringToObject(anchors, "style", key);
-	}
 	free(key);
+	/* No style frame is made: no video provider takes one (the style travels in each shot's prompt). */
 	if (rc == LV_OK) {
 		json_put(state, "anchors", anchors);
 		anchors = NULL;
+		/* The built-in provider draws captioned cards, not pictures: real video models get no references. */
+		json_put(state, "anchor_images",
+		         cJSON_CreateString(!strcmp(p->conf->type, "local") ? "drawn" : "generated"));
 		rc = advance(w, h, LV_TASK_ANCHORING, LV_TASK_GENERATING, set_state, state);
 	}
 	cJSON_Delete(anchors);

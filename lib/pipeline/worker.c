@@ -54,9 +54,12 @@ static void held_free(held *h)
 		free(j->prompt);
 		free(j->visual);
 		free(j->camera);
-		for (k = 0; k < j->n_refs; k++)
+		for (k = 0; k < j->n_refs; k++) {
 			free(j->refs[k]);
+			free(j->ref_names ? j->ref_names[k] : NULL);
+		}
 		free(j->refs);
+		free(j->ref_names);
 	}
 	free(h->segs);
 	pthread_mutex_destroy(&h->mu);

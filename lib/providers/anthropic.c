@@ -11,6 +11,15 @@
  * stop_reason "refusal" is a content refusal (moderation_rejected).  HTTP failures go through
  * lv_llm_send (retries) and lv_llm_fail (error mapping).
  *
+ * The system prompt (with the tool before it) carries a cache_control breakpoint: the fixed instructions
+ * and the storyboard schema are written to Anthropic's prompt cache once and read from it by later calls
+ * (a prompt shorter than the model's minimum is simply not cached).
+ *
+ * Timeouts follow the official SDKs' rule for requests that are not streamed: ten minutes (a request is
+ * expected to take up to an hour per 128,000 output tokens, so max_tokens stays at or under 21,333, where
+ * that estimate reaches ten minutes).  A timeout_ms in the config wins.  max_tokens (also when doubled after
+ * a cut-off answer) never exceeds the model's output limit.
+ *
  * Config keys: model (default "claude-sonnet-4-5"), max_tokens (default 8192), temperature (0-1, not
  * sent unless set); base_url (default https://api.anthropic.com; a trailing /v1 is accepted) and
  * api_key_env (required) are the common keys.
@@ -33,12 +42,35 @@ int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf);
 #define DEFAULT_MODEL "claude-sonnet-4-5"
 #define DEFAULT_MAX_TOKENS 8192
 #define MAX_MAX_TOKENS 128000
+#define SDK_TIMEOUT_MS 600000L        /* the SDKs' default for requests that are not streamed */
+#define NONSTREAMING_MAX_TOKENS 21333 /* 3600 s * max_tokens / 128000 reaches the 600 s default here */
+
+/* Output token limits by model id prefix (Anthropic's models overview); unknown models: the lowest current. */
+static long model_output_limit(const char *model)
+{
+	static const struct {
+		const char *prefix;
+		long limit;
+	} limits[] = {
+		{ "claude-opus-4-1", 32000 },   { "claude-opus-4-0", 32000 },  { "claude-opus-4-2", 32000 },
+		{ "claude-opus-4-5", 64000 },   { "claude-opus-4", 32000 },    { "claude-sonnet-4", 64000 },
+		{ "claude-haiku-4", 64000 },    { "claude-3-7-sonnet", 64000 }, { "claude-3-5-haiku", 8192 },
+		{ "claude-3-5-sonnet", 8192 },  { "claude-3-haiku", 4096 },    { "claude-3-opus", 4096 },
+	};
+	size_t i;
+	for (i = 0; model && i < sizeof(limits) / sizeof(limits[0]); i++)
+		if (!strncmp(model, limits[i].prefix, strlen(limits[i].prefix)))
+			return limits[i].limit;
+	return 8192;
+}
 
 typedef struct anthropic {
 	const lv_provider_conf *conf;
 	char *url;
 	const char *model; /* in the config's JSON, which outlives the provider */
 	long max_tokens;
+	long max_tokens_cap;  /* the model's limit and the non-streaming ceiling */
+	long timeout_ms;      /* per request */
 	double temperature;
 	int has_temperature;
 	char what[160];
@@ -57,7 +89,14 @@ static char *request_body(const anthropic *a, const lv_script_request *req, cons
 	int ok = root && schema && prompt;
 	ok = ok && cJSON_AddStringToObject(root, "model", a->model);
 	ok = ok && cJSON_AddNumberToObject(root, "max_tokens", (double)max_tokens);
-	ok = ok && cJSON_AddStringToObject(root, "system", lv_llm_storyboard_system());
+	/* The system prompt as a text block with a cache breakpoint: tools and system are cached together. */
+	{
+		cJSON *sys = NULL, *blk = NULL, *cc = NULL;
+		ok = ok && (sys = cJSON_AddArrayToObject(root, "system")) && (blk = cJSON_CreateObject()) &&
+		     cJSON_AddItemToArray(sys, blk) && cJSON_AddStringToObject(blk, "type", "text") &&
+		     cJSON_AddStringToObject(blk, "text", lv_llm_storyboard_system()) &&
+		     (cc = cJSON_AddObjectToObject(blk, "cache_control")) && cJSON_AddStringToObject(cc, "type", "ephemeral");
+	}
 	ok = ok && (msgs = cJSON_AddArrayToObject(root, "messages")) && (msg = cJSON_CreateObject()) &&
 	     cJSON_AddItemToArray(msgs, msg);
 	ok = ok && cJSON_AddStringToObject(msg, "role", "user") && cJSON_AddStringToObject(msg, "content", prompt);
@@ -90,14 +129,15 @@ int lv_anthropic_read_answer(const lv_provider_conf *conf, const lv_http_respons
                              char **out, char *problem, size_t pcap, char *extra, size_t ecap, int *truncated,
                              lv_provider_error *err)
 {
-	cJSON *j = lv_json_parse_text(resp->body);
+	cJSON *j = NULL;
 	const cJSON *content, *block, *input = NULL;
 	const char *stop;
 	char why[200];
 	int rc = ANSWER_RETRY;
 	*truncated = 0;
 	extra[0] = '\0';
-	if (!cJSON_IsObject(j)) {
+	/* The answer within the project's JSON limits (size and nesting depth). */
+	if (lv_json_parse(&j, resp->body, resp->body_len, "the answer") != LV_OK || !cJSON_IsObject(j)) {
 		snprintf(problem, pcap, "the response body was not valid JSON");
 		cJSON_Delete(j);
 		return ANSWER_RETRY;
@@ -179,6 +219,7 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 		post.secrets = secrets;
 		post.body = body;
 		post.what = a->what;
+		post.timeout_ms = a->timeout_ms;
 		rc = lv_llm_send(&post, &resp, &tries);
 		free(body);
 		if (rc != LV_OK || resp.status < 200 || resp.status >= 300) {
@@ -199,7 +240,7 @@ static int anthropic_write(void *self, const lv_call_ctx *ctx, const lv_script_r
 		}
 		LV_WARN("%s: attempt %d of %d: %s", a->what, attempt + 1, LV_LLM_ATTEMPTS, problem);
 		if (truncated)
-			max_tokens = max_tokens * 2 > MAX_MAX_TOKENS ? MAX_MAX_TOKENS : max_tokens * 2;
+			max_tokens = max_tokens * 2 > a->max_tokens_cap ? a->max_tokens_cap : max_tokens * 2;
 		rc = -1;
 	}
 	lv_provider_free_secret(auth);
@@ -277,6 +318,16 @@ int lv_provider_anthropic_create(lv_provider *p, const lv_provider_conf *conf)
 		anthropic_destroy(a);
 		return LV_ECONFIG;
 	}
+	/* The model's output limit and the SDKs' non-streaming ceiling bound max_tokens, also when doubled. */
+	a->max_tokens_cap = model_output_limit(a->model);
+	if (a->max_tokens_cap > NONSTREAMING_MAX_TOKENS)
+		a->max_tokens_cap = NONSTREAMING_MAX_TOKENS;
+	if (a->max_tokens > a->max_tokens_cap) {
+		LV_WARN("provider '%s': max_tokens %ld is above what %s can return in one request (%ld); using %ld",
+		        conf->name, a->max_tokens, a->model, a->max_tokens_cap, a->max_tokens_cap);
+		a->max_tokens = a->max_tokens_cap;
+	}
+	a->timeout_ms = cJSON_GetObjectItemCaseSensitive(conf->json, "timeout_ms") ? conf->timeout_ms : SDK_TIMEOUT_MS;
 	a->has_temperature = t != NULL;
 	a->temperature = t ? t->valuedouble : 0;
 	/* The SDKs' base is the host; accept a base that already ends in /v1 too. */

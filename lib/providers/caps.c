@@ -1,5 +1,6 @@
 #include "providers/caps.h"
 
+#include <cjson/cJSON.h>
 #include <string.h>
 
 #define ALL_RES ((1u << LV_RES_720P) | (1u << LV_RES_1080P))
@@ -8,6 +9,9 @@
 
 /* HappyHorse's published rates are also the built-in provider's defaults (SPEC §3). */
 #define HAPPYHORSE_RATES { 27500, 47200 }
+/* HappyHorse 1.1: the same 720p rate, 1080p at 9/7 of it (1.1's 1080p/720p price ratio, 0.18/0.14, where
+ * 1.0's is 1.72). */
+static const int64_t happyhorse_11_rates[LV_RES_COUNT] = { 27500, 35400 };
 
 static const lv_provider_type_info types[] = {
 	{ "local",
@@ -32,6 +36,17 @@ static const lv_provider_type_info types[] = {
 	{ "comfyui", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 1, 5, { 0 }, 0, NO_RATES }, 0, 1 },
 	{ "openai-images", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 	{ "openai-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* fal.ai's queue runs any model: its lengths and prices are the model's, so they come from config (rates
+	 * required; the defaults fit Kling/Seedance-style 5 s clips at 720p and 1080p in 16:9, 9:16, 1:1). */
+	{ "fal-queue", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* Replicate runs any model too: the same defaults, rates from config. */
+	{ "replicate", LV_STAGE_VIDEO, { ALL_RES, ALL_ASPECTS, 3, 8, { 0 }, 0, NO_RATES }, 1, 0 },
+	/* Veo 3.1 on the Gemini API: durationSeconds 4, 6 or 8; 720p and 1080p; 16:9 and 9:16.  Google bills in
+	 * dollars: the credit rates come from config. */
+	{ "google-veo", LV_STAGE_VIDEO,
+	  { ALL_RES, (1u << LV_ASPECT_16_9) | (1u << LV_ASPECT_9_16), 4, 8, { 4, 6, 8 }, 3, NO_RATES }, 1, 0 },
+	{ "dashscope-image", LV_STAGE_ANCHOR, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
+	{ "dashscope-speech", LV_STAGE_SPEECH, { 0, 0, 0, 0, { 0 }, 0, NO_RATES }, 1, 0 },
 };
 
 const lv_provider_type_info *lv_provider_type_find(const char *type)
@@ -43,10 +58,25 @@ const lv_provider_type_info *lv_provider_type_find(const char *type)
 	return NULL;
 }
 
+void lv_provider_model_caps(const char *type, const cJSON *block, lv_video_caps *caps)
+{
+	static const char *const keys[] = { "model", "model_t2v", "model_r2v" };
+	size_t i;
+	if (!type || strcmp(type, "dashscope-video") != 0)
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(block, keys[i]);
+		if (cJSON_IsString(m) && strstr(m->valuestring, "happyhorse-1.1")) {
+			memcpy(caps->rate, happyhorse_11_rates, sizeof(caps->rate));
+			return;
+		}
+	}
+}
+
 const char *lv_provider_type_names(void)
 {
 	return "local, anthropic, openai-chat, openai-moderation, dashscope-video, openai-videos, comfyui, "
-	       "openai-images, openai-speech";
+	       "openai-images, openai-speech, fal-queue, replicate, google-veo, dashscope-image, dashscope-speech";
 }
 
 static const char *const res_names[LV_RES_COUNT] = { "720p", "1080p" };

@@ -44,6 +44,11 @@ typedef struct lv_provider_type_info {
 
 /* The built-in table entry for a type, or NULL. */
 const lv_provider_type_info *lv_provider_type_find(const char *type);
+/* Adjust a type's default video capabilities to the model its block names (`model`, `model_t2v`,
+ * `model_r2v` in the block's JSON): HappyHorse 1.1 on dashscope-video has its own rates.  Config keys
+ * (rates, ...) are applied after this. */
+struct cJSON;
+void lv_provider_model_caps(const char *type, const struct cJSON *block, lv_video_caps *caps);
 /* Comma-separated list of known types, for error messages.  Static string. */
 const char *lv_provider_type_names(void);
 

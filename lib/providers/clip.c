@@ -939,3 +939,21 @@ out:
 	avfilter_graph_free(&g);
 	return rc;
 }
+
+int lv_clip_fit_wav(const char *path, double seconds, double max_seconds, double max_tempo, double *fitted)
+{
+	double tempo = max_seconds > 0 ? fmin(seconds / max_seconds * 1.02, max_tempo) : 1.0;
+	char *tmp;
+	int rc;
+	*fitted = seconds;
+	if (max_seconds <= 0 || seconds <= max_seconds || tempo <= 1.01)
+		return LV_OK;
+	if (!(tmp = lv_asprintf("%s.tempo.wav", path)))
+		return lv_error_nomem();
+	rc = lv_clip_audio_to_wav(path, tmp, tempo, fitted);
+	if (rc == LV_OK && rename(tmp, path) != 0)
+		rc = lv_error_set(LV_EIO, "%s: cannot move the audio into place", path);
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}

@@ -79,4 +79,11 @@ int lv_clip_wav_fix_sizes(const char *path);
  */
 int lv_clip_audio_to_wav(const char *in, const char *out_wav, double tempo, double *seconds);
 
+/*
+ * Fit a spoken line (a WAV file of `seconds`) into max_seconds by playing it faster, in place, at most
+ * `max_tempo` times (pitch kept).  Nothing is done when it fits or would gain under 1%.  *fitted gets the
+ * length it has now.
+ */
+int lv_clip_fit_wav(const char *path, double seconds, double max_seconds, double max_tempo, double *fitted);
+
 #endif

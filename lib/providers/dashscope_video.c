@@ -11,12 +11,24 @@
  *           the API key, which must not leave for another host)
  *   cancel  POST {base_url}/api/v1/tasks/{task_id}/cancel (only PENDING tasks can be canceled)
  *
+ *   list    GET  {base_url}/api/v1/tasks?model_name=&start_time=&end_time=&page_no=&page_size=
+ *           -> {"data": [{"task_id", "model_name", "status", "gmt_create", ...}], "total", "total_page"}
+ *
  * A shot with reference images goes to the reference-to-video model (model_r2v) with the images as
- * input.media entries of type reference_image (data URLs); a shot without goes to the text-to-video model
- * (model_t2v).  Errors arrive as {"code", "message", "request_id"}; the request id is logged, never shown.
+ * input.media entries of type reference_image (data URLs) and the characters named in the prompt as the
+ * model expects — character1, character2, ... in media order; a shot without goes to the text-to-video
+ * model (model_t2v).  Errors arrive as {"code", "message", "request_id"}; the request id is logged, never
+ * shown.
+ *
+ * A submit whose answer is lost (a 5xx, a timeout after sending, a 2xx without a task id) is not simply
+ * sent again — the task may exist and be billed — nor given up: the task list is searched for a task of
+ * the model created since the submit (its prompt, where the query shows it, must be ours).  Found, it is
+ * adopted; absent after `recover_checks` looks `recover_delay_ms` apart, the shot is sent again; when the
+ * list cannot be read, the shot fails as before.
  */
-#include "providers/video_http.h"
+#include "providers/dashscope.h"
 #include "util/error.h"
+#include "util/time.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -26,12 +38,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define DS_DEFAULT_BASE "https://dashscope.aliyuncs.com"
 #define DS_SUBMIT_PATH "/api/v1/services/aigc/video-generation/video-synthesis"
 #define DS_MAX_REFS 9                      /* HappyHorse reference-to-video takes 1 to 9 images */
 #define DS_MAX_REF_BYTES ((size_t)10 << 20) /* and each up to 10 MB */
 #define DS_MIN_REF_SIDE 400                /* with the short side at least 400 px */
+#define DS_LIST_PAGE 100                   /* tasks per page of the list */
+#define DS_LIST_PAGES 5                    /* pages read per look */
+#define DS_CANDIDATES 16                   /* tasks looked at closely per look */
 
 typedef struct ds_provider {
 	const lv_provider_conf *conf;
@@ -41,89 +56,63 @@ typedef struct ds_provider {
 	int watermark;
 	int max_refs;
 	int64_t poll_ms;
+	int64_t recover_checks;   /* looks at the task list after an ambiguous submit (0: never recover) */
+	int64_t recover_delay_ms; /* before each look */
+	int64_t ref_budget;       /* bytes of reference images (encoded) per request */
+	lv_vh_known known;        /* task ids given to shots */
 } ds_provider;
-
-/* ---- errors ---------------------------------------------------------------------------------------------- */
-
-static int code_is(const char *code, const char *prefix)
-{
-	return code && !strncmp(code, prefix, strlen(prefix));
-}
-
-/* A vendor error code and message (from an error envelope or a FAILED task) as a task error. */
-static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_status, const char *code,
-                        const char *message, int is_submit)
-{
-	const char *name = c->conf->name;
-	char msg[200];
-	lv_vh_summary(msg, sizeof(msg), message && *message ? message : "no details", c->key);
-	if (!code || !*code)
-		code = http_status ? "HTTP error" : "unknown error";
-	if (code_is(code, "DataInspectionFailed") || code_is(code, "IPInfringementSuspect"))
-		return lv_provider_fail(err, "moderation_rejected", 0,
-		                        "provider '%s' refused the shot's content (%s: %s); rephrase the prompt", name, code,
-		                        msg);
-	if (code_is(code, "InvalidApiKey") || http_status == 401)
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' rejected the API key (%s); check the key in $%s", name, code,
-		                        c->conf->api_key_env);
-	if (code_is(code, "Arrearage"))
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' refused the request: the account is not in good standing (%s); "
-		                        "check its billing",
-		                        name, code);
-	if (code_is(code, "AccessDenied") || code_is(code, "Model.AccessDenied") || code_is(code, "ModelNotFound") ||
-	    http_status == 403)
-		return lv_provider_fail(err, "segment_failed", 0,
-		                        "provider '%s' refused access (%s: %s); check the model names in providers.%s and "
-		                        "that the key's region matches base_url",
-		                        name, code, msg, name);
-	if (code_is(code, "Throttling") || http_status == 429)
-		return lv_provider_fail(err, "segment_failed", 1,
-		                        "provider '%s' is throttling requests (%s: %s); it will be tried again later", name,
-		                        code, msg);
-	if (code_is(code, "InternalError") || code_is(code, "SystemError") || code_is(code, "ServiceUnavailable") ||
-	    http_status >= 500) {
-		if (is_submit) /* the vendor may have created the job: never pay twice */
-			return lv_provider_fail(err, "segment_failed", 0,
-			                        "provider '%s' failed while accepting the shot (%s: %s); it may have started "
-			                        "the job, so it is not sent again",
-			                        name, code, msg);
-		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' failed the shot (%s: %s)", name, code,
-		                        msg);
-	}
-	return lv_provider_fail(err, "segment_failed", 0,
-	                        "provider '%s' rejected the request: %s (%s); check providers.%s", name, code, msg, name);
-}
-
-/* A non-2xx answer: the envelope {"code", "message", "request_id"}; the request id goes to the log only. */
-static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
-                      int is_submit)
-{
-	cJSON *j = resp->body_len ? lv_json_parse_n(resp->body, resp->body_len) : NULL;
-	const char *code = lv_json_get_str(j, "code"), *message = lv_json_get_str(j, "message"),
-	           *rid = lv_json_get_str(j, "request_id");
-	int rc;
-	LV_WARN("provider '%s': %s answered HTTP %ld %s (request_id %s)", c->conf->name, step, resp->status,
-	        code ? code : "", rid ? rid : "none");
-	rc = vendor_error(err, c, resp->status, code, message, is_submit);
-	cJSON_Delete(j);
-	return rc;
-}
 
 /* ---- submit ---------------------------------------------------------------------------------------------- */
 
-static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, lv_provider_error *err)
+static int is_word(unsigned char ch)
+{
+	return isalnum(ch) || ch == '_' || ch >= 0x80;
+}
+
+/* The prompt for the reference-to-video model: each character's name (whole words, longest names first)
+ * becomes "characterN", N being its image's place in input.media; a character the text never names is
+ * mentioned at the end so that every image is used.  Caller frees. */
+static char *r2v_prompt(const char *prompt, const char *const *names, size_t n)
+{
+	lv_buf b = LV_BUF_INIT;
+	unsigned char used[DS_MAX_REFS] = { 0 };
+	const char *p = prompt ? prompt : "";
+	size_t i;
+	if (n > DS_MAX_REFS)
+		n = DS_MAX_REFS;
+	while (*p) {
+		size_t best = n, best_len = 0;
+		if (p == prompt || !is_word((unsigned char)p[-1]))
+			for (i = 0; names && i < n; i++) {
+				size_t k = names[i] ? strlen(names[i]) : 0;
+				if (k > best_len && !strncmp(p, names[i], k) && !is_word((unsigned char)p[k])) {
+					best = i;
+					best_len = k;
+				}
+			}
+		if (best < n) {
+			lv_buf_printf(&b, "character%zu", best + 1);
+			used[best] = 1;
+			p += best_len;
+		} else {
+			lv_buf_put(&b, p, 1);
+			p++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!used[i])
+			lv_buf_printf(&b, "%scharacter%zu appears in the shot.", b.len ? " " : "", i + 1);
+	if (!b.data)
+		lv_buf_puts(&b, "");
+	return lv_buf_detach(&b);
+}
+
+static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *job, size_t n, lv_provider_error *err)
 {
 	cJSON *media = cJSON_AddArrayToObject(input, "media");
-	size_t i, n = job->n_references;
+	size_t i, total = 0;
 	if (!media)
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	if (n > (size_t)dp->max_refs) {
-		LV_INFO("provider '%s': shot %d shows %zu characters; sending the first %d reference images",
-		        dp->conf->name, job->index, n, dp->max_refs);
-		n = (size_t)dp->max_refs;
-	}
 	for (i = 0; i < n; i++) {
 		char *url = NULL;
 		cJSON *m = cJSON_CreateObject();
@@ -131,31 +120,41 @@ static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *
 			cJSON_Delete(m);
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
-		if (lv_vh_data_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE, dp->conf->name, err))
+		if (lv_vh_reference_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE,
+		                        (size_t)dp->ref_budget / n, dp->conf->name, err))
 			return LV_EPROVIDER;
+		total += strlen(url);
 		if (!cJSON_AddStringToObject(m, "type", "reference_image") || !cJSON_AddStringToObject(m, "url", url)) {
 			free(url);
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
 		free(url);
 	}
+	LV_DEBUG("provider '%s': shot %d sends %zu reference image(s), %zu bytes encoded", dp->conf->name, job->index, n,
+	         total);
 	return LV_OK;
 }
 
-static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const char **model,
+static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const char **model, char **prompt,
                          lv_provider_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *input = NULL, *params = NULL;
 	char res[8], *text = NULL;
 	int ok, refs = job->n_references > 0 && dp->model_r2v;
-	size_t i;
+	size_t i, n = job->n_references;
 	*model = refs ? dp->model_r2v : dp->model_t2v;
+	if (n > (size_t)dp->max_refs) {
+		LV_INFO("provider '%s': shot %d shows %zu characters; sending the first %d reference images",
+		        dp->conf->name, job->index, n, dp->max_refs);
+		n = (size_t)dp->max_refs;
+	}
+	*prompt = refs ? r2v_prompt(job->prompt, job->reference_names, n) : lv_strdup(job->prompt ? job->prompt : "");
 	for (i = 0; job->resolution && job->resolution[i] && i + 1 < sizeof(res); i++)
 		res[i] = (char)toupper((unsigned char)job->resolution[i]);
 	res[i] = '\0';
-	ok = root && cJSON_AddStringToObject(root, "model", *model) && (input = cJSON_AddObjectToObject(root, "input")) &&
-	     cJSON_AddStringToObject(input, "prompt", job->prompt ? job->prompt : "");
-	if (ok && refs && add_media(input, dp, job, err)) {
+	ok = root && *prompt && cJSON_AddStringToObject(root, "model", *model) &&
+	     (input = cJSON_AddObjectToObject(root, "input")) && cJSON_AddStringToObject(input, "prompt", *prompt);
+	if (ok && refs && add_media(input, dp, job, n, err)) {
 		cJSON_Delete(root);
 		return NULL;
 	}
@@ -173,6 +172,152 @@ static char *submit_body(const ds_provider *dp, const lv_segment_job *job, const
 	return text;
 }
 
+/* ---- finding a task whose submit answer was lost ------------------------------------------------------------ */
+
+static const lv_ds_what shot = { "segment_failed", "shot" };
+
+/* "YYYYMMDDhhmmss" (UTC) of a time in ms. */
+static void list_time(char *out, size_t cap, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y%m%d%H%M%S", &tm);
+}
+
+/* The candidates of one look: ids of tasks of `model` created since `since_ms` that no shot holds. */
+typedef struct ds_found {
+	char ids[DS_CANDIDATES][64];
+	size_t n;
+	int listed; /* the list answered */
+} ds_found;
+
+static void list_look(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *model,
+                      int64_t since_ms, ds_found *f)
+{
+	char from[20], to[20];
+	int page;
+	memset(f, 0, sizeof(*f));
+	/* The list's time zone is not documented: the window is widened by half a day each way, and the tasks'
+	 * own creation times (epoch ms) narrow it again. */
+	list_time(from, sizeof(from), since_ms - 12 * 3600 * 1000LL);
+	list_time(to, sizeof(to), lv_now_ms() + 12 * 3600 * 1000LL);
+	for (page = 1; page <= DS_LIST_PAGES; page++) {
+		lv_http_response resp;
+		lv_provider_error e;
+		char *url = lv_asprintf("%s/api/v1/tasks?model_name=%s&start_time=%s&end_time=%s&page_no=%d&page_size=%d",
+		                        dp->base, model, from, to, page, DS_LIST_PAGE);
+		cJSON *j = NULL;
+		const cJSON *data, *it;
+		int rc, pages;
+		if (!url)
+			return;
+		memset(&resp, 0, sizeof(resp));
+		rc = lv_vh_status_get(c, ctx, url, &resp, &e);
+		free(url);
+		if (rc || resp.status < 200 || resp.status >= 300 || !(j = lv_vh_json(&resp)) ||
+		    !cJSON_IsArray(data = cJSON_GetObjectItemCaseSensitive(j, "data"))) {
+			LV_WARN("provider '%s': the task list could not be read (%s %ld)", dp->conf->name, rc ? "error" : "HTTP",
+			        rc ? (long)rc : resp.status);
+			lv_http_response_free(&resp);
+			cJSON_Delete(j);
+			f->listed = 0;
+			return;
+		}
+		lv_http_response_free(&resp);
+		f->listed = 1;
+		cJSON_ArrayForEach(it, data)
+		{
+			const char *id = lv_json_get_str(it, "task_id"), *m = lv_json_get_str(it, "model_name");
+			const cJSON *created = cJSON_GetObjectItemCaseSensitive(it, "gmt_create");
+			if (!id || !lv_vh_id_ok(id) || strlen(id) >= sizeof(f->ids[0]) || (m && strcmp(m, model) != 0))
+				continue;
+			/* Created before the submit (with a minute for clocks): another shot's, or another film's. */
+			if (cJSON_IsNumber(created) && created->valuedouble < (double)(since_ms - 60000))
+				continue;
+			if (lv_vh_known_has(&dp->known, id) || f->n >= DS_CANDIDATES)
+				continue;
+			lv_strlcpy(f->ids[f->n++], id, sizeof(f->ids[0]));
+		}
+		pages = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "total_page"))
+		                ? cJSON_GetObjectItemCaseSensitive(j, "total_page")->valueint
+		                : 1;
+		cJSON_Delete(j);
+		if (page >= pages)
+			return;
+	}
+}
+
+/* After an ambiguous submit: LV_OK with st->job_id when the task was found; a retryable error when the list
+ * proves there is none (the shot is sent again); `why` (the submit's error) kept when it cannot be decided. */
+static int recover(ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const lv_segment_job *job,
+                   const char *model, const char *prompt, int64_t since_ms, lv_job_status *st, lv_provider_error *err)
+{
+	lv_provider_error why = *err;
+	int look;
+	if (dp->recover_checks <= 0)
+		return LV_EPROVIDER;
+	for (look = 0; look < dp->recover_checks; look++) {
+		ds_found f;
+		char match[64] = "", unknown[64] = "";
+		size_t i, n_unknown = 0, n_other = 0;
+		if (lv_vh_wait(ctx, dp->recover_delay_ms)) /* the list may lag behind the submit */
+			return LV_ECANCELED;
+		list_look(dp, c, ctx, model, since_ms, &f);
+		if (!f.listed) {
+			*err = why;
+			snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+			         "; its task list could not be read to find the job");
+			return LV_EPROVIDER;
+		}
+		for (i = 0; i < f.n; i++) {
+			cJSON *t = NULL;
+			lv_provider_error e;
+			const char *orig;
+			if (lv_ds_get_task(dp->base, c, ctx, &shot, f.ids[i], &t, &e) != LV_OK) {
+				n_unknown++;
+				lv_strlcpy(unknown, f.ids[i], sizeof(unknown));
+				continue;
+			}
+			orig = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(t, "output"), "orig_prompt");
+			if (orig && !strcmp(orig, prompt))
+				lv_strlcpy(match, f.ids[i], sizeof(match));
+			else if (orig)
+				n_other++;
+			else {
+				n_unknown++;
+				lv_strlcpy(unknown, f.ids[i], sizeof(unknown));
+			}
+			cJSON_Delete(t);
+		}
+		/* Ours by its prompt, or the one task nobody holds when the query does not show prompts. */
+		if (!match[0] && n_unknown == 1 && n_other == 0)
+			lv_strlcpy(match, unknown, sizeof(match));
+		if (match[0]) {
+			if (!(st->job_id = lv_strdup(match)))
+				return lv_provider_fail(err, "internal_error", 1, "out of memory");
+			lv_vh_known_add(&dp->known, match);
+			st->state = LV_JOB_PENDING;
+			st->poll_after_ms = dp->poll_ms;
+			LV_WARN("provider '%s': the answer to shot %d's submit was lost; found its task %s in the task list",
+			        dp->conf->name, job->index, match);
+			return LV_OK;
+		}
+		if (n_unknown > 0) {
+			*err = why;
+			snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+			         "; its task list shows %zu possible jobs, none surely this shot's", n_unknown);
+			return LV_EPROVIDER;
+		}
+	}
+	LV_WARN("provider '%s': shot %d's lost submit created no task (%lld looks at the task list); sending it again",
+	        dp->conf->name, job->index, (long long)dp->recover_checks);
+	return lv_provider_fail(err, "segment_failed", 1,
+	                        "provider '%s' lost shot %d's submit and its task list shows no such job; it is sent "
+	                        "again",
+	                        dp->conf->name, job->index);
+}
+
 static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *job, lv_job_status *st,
                      lv_provider_error *err)
 {
@@ -181,15 +326,17 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	lv_http_request req;
 	lv_http_response resp;
 	const char *model = NULL, *headers[4];
-	char *body = NULL, *url = NULL;
+	char *body = NULL, *url = NULL, *prompt = NULL;
 	cJSON *j = NULL;
 	const cJSON *out;
 	const char *task_id, *status;
-	int rc, attempts = 0;
+	int rc, attempts = 0, ambiguous = 0;
+	int64_t since = lv_now_ms();
 	memset(&resp, 0, sizeof(resp));
 	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
-	if (!(body = submit_body(dp, job, &model, err)) || !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
+	if (!(body = submit_body(dp, job, &model, &prompt, err)) ||
+	    !(url = lv_asprintf("%s%s", dp->base, DS_SUBMIT_PATH))) {
 		rc = body ? lv_provider_fail(err, "internal_error", 1, "out of memory") : LV_EPROVIDER;
 		goto out;
 	}
@@ -200,27 +347,36 @@ static int ds_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	lv_vh_request(&req, &c, "POST", url, headers, ctx->cancel);
 	req.body = body;
 	req.body_len = strlen(body);
-	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err)))
-		goto out;
-	if (resp.status < 200 || resp.status >= 300) {
-		rc = http_error(err, &c, &resp, "submit", 1);
+	if ((rc = lv_vh_perform(&c, &req, 1, "submit", &resp, &attempts, err))) {
+		ambiguous = rc != LV_ECANCELED && resp.sent && !err->retryable;
 		goto out;
 	}
-	j = lv_json_parse_n(resp.body, resp.body_len);
+	if (resp.status < 200 || resp.status >= 300) {
+		rc = lv_ds_http_error(err, &c, &shot, &resp, "submit", 1);
+		ambiguous = resp.status >= 500;
+		goto out;
+	}
+	j = lv_vh_json(&resp);
 	out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	task_id = lv_json_get_str(out, "task_id");
 	status = lv_json_get_str(out, "task_status");
-	if ((rc = lv_vh_job_id(st, task_id, "task", dp->conf, job->index, err)))
+	if ((rc = lv_vh_job_id(st, task_id, "task", dp->conf, job->index, err))) {
+		ambiguous = 1;
 		goto out;
+	}
+	lv_vh_known_add(&dp->known, task_id);
 	st->state = status && !strcmp(status, "RUNNING") ? LV_JOB_RUNNING : LV_JOB_PENDING;
 	st->poll_after_ms = dp->poll_ms;
 	LV_INFO("provider '%s': shot %d of task %s submitted to %s as %s (%d attempt%s)", dp->conf->name, job->index,
 	        job->task_id, model, task_id, attempts, attempts == 1 ? "" : "s");
 	rc = LV_OK;
 out:
+	if (rc != LV_OK && ambiguous)
+		rc = recover(dp, &c, ctx, job, model, prompt, since, st, err);
 	cJSON_Delete(j);
 	lv_http_response_free(&resp);
 	free(body);
+	free(prompt);
 	free(url);
 	lv_vh_call_end(&c);
 	return rc;
@@ -228,100 +384,93 @@ out:
 
 /* ---- poll ------------------------------------------------------------------------------------------------ */
 
-/* Read the answer to GET /api/v1/tasks/{id} (pure: no I/O; any HTTP status): *j gets the task (LV_OK) or err
- * is filled. */
-static int read_task(const lv_vh_call *c, const lv_http_response *resp, cJSON **j, lv_provider_error *err)
+/* Keep the vendor's usage in the job's state: {"usage": {"duration", "resolution"}} and, when it is not what
+ * was planned, "usage_differs" (also logged).  The answer gives the billed length as usage.duration (or
+ * output_video_duration) and the resolution as usage.SR (720, 1080) where it says. */
+static int usage_note(const lv_provider_conf *conf, const lv_segment_job *job, const cJSON *usage, cJSON *state)
 {
-	int rc = LV_OK;
-	*j = NULL;
-	if (resp->status < 200 || resp->status >= 300) {
-		rc = http_error(err, c, resp, "status check", 0);
-		/* A poll error other than a rejected key or access is transient: the job itself goes on. */
-		if (resp->status == 404 || resp->status == 408 || resp->status == 409 || resp->status == 425)
-			err->retryable = 1;
-	} else if (!(*j = lv_json_parse_n(resp->body, resp->body_len)) ||
-	           !lv_json_get_str(cJSON_GetObjectItemCaseSensitive(*j, "output"), "task_status")) {
-		cJSON_Delete(*j);
-		*j = NULL;
-		rc = lv_provider_fail(err, "segment_failed", 1,
-		                      "provider '%s' answered a status check with something that is not a task; will ask "
-		                      "again",
-		                      c->conf->name);
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(usage, "duration"), *sr;
+	cJSON *u;
+	char why[160] = "";
+	int planned_sr = job->resolution && !strcmp(job->resolution, "1080p") ? 1080 : 720;
+	if (!cJSON_IsObject(usage))
+		return LV_OK;
+	if (!cJSON_IsNumber(d))
+		d = cJSON_GetObjectItemCaseSensitive(usage, "output_video_duration");
+	sr = cJSON_GetObjectItemCaseSensitive(usage, "SR");
+	if (!(u = cJSON_AddObjectToObject(state, "usage")))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(d) && !cJSON_AddNumberToObject(u, "duration", d->valuedouble))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(sr) && !cJSON_AddNumberToObject(u, "resolution", sr->valuedouble))
+		return LV_ENOMEM;
+	if (cJSON_IsNumber(d) && fabs(d->valuedouble - job->seconds) > 0.01)
+		snprintf(why, sizeof(why), "billed %g s where %d s were planned", d->valuedouble, job->seconds);
+	else if (cJSON_IsNumber(sr) && (int)sr->valuedouble != planned_sr)
+		snprintf(why, sizeof(why), "billed at %dp where %s was planned", (int)sr->valuedouble,
+		         job->resolution ? job->resolution : "720p");
+	if (why[0]) {
+		LV_WARN("provider '%s': shot %d of task %s: the vendor %s", conf->name, job->index, job->task_id, why);
+		if (!cJSON_AddStringToObject(state, "usage_differs", why))
+			return LV_ENOMEM;
 	}
-	return rc;
+	return LV_OK;
 }
 
-/* GET the task; *j gets the parsed answer (LV_OK) or err is filled. */
-static int get_task(const ds_provider *dp, const lv_vh_call *c, const lv_call_ctx *ctx, const char *task_id,
-                    cJSON **j, lv_provider_error *err)
-{
-	lv_http_response resp;
-	char *url;
-	int rc;
-	*j = NULL;
-	if (!task_id || !lv_vh_id_ok(task_id))
-		return lv_provider_fail(err, "internal_error", 0, "provider '%s': the stored job id is not a DashScope task id",
-		                        dp->conf->name);
-	if (!(url = lv_asprintf("%s/api/v1/tasks/%s", dp->base, task_id)))
-		return lv_provider_fail(err, "internal_error", 1, "out of memory");
-	rc = lv_vh_status_get(c, ctx, url, &resp, err);
-	free(url);
-	if (rc == LV_OK)
-		rc = read_task(c, &resp, j, err);
-	lv_http_response_free(&resp);
-	return rc;
-}
-
-/* The job's state from a task read by read_task (pure). */
+/* What a task's answer says of the job: its state, the video URL and usage kept for the fetch, or a task
+ * error.  Pure (no I/O), so that it can be fuzzed; `j` is an answer lv_ds_read_task accepted. */
 static int task_status(const lv_vh_call *c, const cJSON *j, const lv_segment_job *job, int64_t poll_ms,
                        lv_job_status *st, lv_provider_error *err)
 {
-	const char *name = c->conf->name;
+	const lv_provider_conf *conf = c->conf;
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	const char *status = lv_json_get_str(out, "task_status"), *url;
 	cJSON *state = NULL;
 	int rc = LV_OK;
+	if (!status)
+		return lv_provider_fail(err, "segment_failed", 1, "provider '%s' answered a status check with no task status",
+		                        conf->name);
 	if (!strcmp(status, "PENDING") || !strcmp(status, "RUNNING")) {
 		st->state = !strcmp(status, "PENDING") ? LV_JOB_PENDING : LV_JOB_RUNNING;
 		st->poll_after_ms = poll_ms;
 	} else if (!strcmp(status, "SUCCEEDED")) {
 		url = lv_json_get_str(out, "video_url");
-		if (!url || strncmp(url, "http", 4) != 0) {
-			rc = lv_provider_fail(err, "segment_failed", 1,
-			                      "provider '%s' reported shot %d done but gave no video URL; will ask again",
-			                      name, job->index);
-			goto out;
-		}
-		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query. */
+		if (!url || strncmp(url, "http", 4) != 0)
+			return lv_provider_fail(err, "segment_failed", 1,
+			                        "provider '%s' reported shot %d done but gave no video URL; will ask again",
+			                        conf->name, job->index);
+		/* The URL is kept with the job so that the fetch (perhaps in another process) needs no second query;
+		 * the vendor's usage (what it bills) is kept beside it, and a disagreement with the plan noted. */
 		if (!(state = cJSON_CreateObject()) || !cJSON_AddStringToObject(state, "video_url", url) ||
+		    usage_note(conf, job, cJSON_GetObjectItemCaseSensitive(j, "usage"), state) ||
 		    !(st->job_state = cJSON_PrintUnformatted(state))) {
-			rc = lv_provider_fail(err, "internal_error", 1, "out of memory");
-			goto out;
+			cJSON_Delete(state);
+			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
+		cJSON_Delete(state);
 		st->state = LV_JOB_SUCCEEDED;
 	} else if (!strcmp(status, "FAILED")) {
 		st->state = LV_JOB_FAILED;
-		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", name, job->job_id,
+		LV_WARN("provider '%s': task %s failed: %s (request_id %s)", conf->name, job->job_id ? job->job_id : "?",
 		        lv_json_get_str(out, "code") ? lv_json_get_str(out, "code") : "no code",
 		        lv_json_get_str(j, "request_id") ? lv_json_get_str(j, "request_id") : "none");
-		rc = vendor_error(err, c, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
+		rc = lv_ds_error(err, c, &shot, 0, lv_json_get_str(out, "code"), lv_json_get_str(out, "message"), 0);
 	} else if (!strcmp(status, "CANCELED")) {
 		st->state = LV_JOB_FAILED;
 		rc = lv_provider_fail(err, "segment_failed", 0, "provider '%s': the job for shot %d was canceled at the provider",
-		                      name, job->index);
+		                      conf->name, job->index);
 	} else if (!strcmp(status, "UNKNOWN")) {
 		/* The task is unknown or expired (tasks are kept 24 hours): a new job is the only way on. */
 		st->state = LV_JOB_FAILED;
 		rc = lv_provider_fail(err, "segment_failed", 1,
 		                      "provider '%s' no longer knows the job for shot %d (tasks expire after 24 hours)",
-		                      name, job->index);
+		                      conf->name, job->index);
 	} else {
 		st->state = LV_JOB_RUNNING;
 		st->poll_after_ms = poll_ms;
-		LV_WARN("provider '%s': task %s has an unexpected status; asking again later", name, job->job_id);
+		LV_WARN("provider '%s': task %s has an unexpected status; asking again later", conf->name,
+		        job->job_id ? job->job_id : "?");
 	}
-out:
-	cJSON_Delete(state);
 	return rc;
 }
 
@@ -329,7 +478,7 @@ int lv_ds_read_status(const lv_vh_call *c, const lv_http_response *resp, const l
                       lv_job_status *st, lv_provider_error *err)
 {
 	cJSON *j = NULL;
-	int rc = read_task(c, resp, &j, err);
+	int rc = lv_ds_read_task(c, &shot, resp, &j, err);
 	if (rc == LV_OK)
 		rc = task_status(c, j, job, poll_ms, st, err);
 	cJSON_Delete(j);
@@ -345,7 +494,7 @@ static int ds_poll(void *self, const lv_call_ctx *ctx, const lv_segment_job *job
 	int rc;
 	if (lv_vh_call_begin(&c, dp->conf, err))
 		return LV_EPROVIDER;
-	if ((rc = get_task(dp, &c, ctx, job->job_id, &j, err)) == LV_OK)
+	if ((rc = lv_ds_get_task(dp->base, &c, ctx, &shot, job->job_id, &j, err)) == LV_OK)
 		rc = task_status(&c, j, job, dp->poll_ms, st, err);
 	cJSON_Delete(j);
 	lv_vh_call_end(&c);
@@ -358,13 +507,13 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
                     lv_provider_error *err)
 {
 	ds_provider *dp = self;
-	cJSON *state = job->job_state ? lv_json_parse_text(job->job_state) : NULL, *j = NULL;
+	cJSON *state = job->job_state ? cJSON_Parse(job->job_state) : NULL, *j = NULL;
 	const char *url = lv_json_get_str(state, "video_url");
 	int rc;
 	if (!url) {
 		/* Resumed without the stored URL: ask for the task again. */
 		lv_vh_call c;
-		rc = lv_vh_call_begin(&c, dp->conf, err) ? LV_EPROVIDER : get_task(dp, &c, ctx, job->job_id, &j, err);
+		rc = lv_vh_call_begin(&c, dp->conf, err) ? LV_EPROVIDER : lv_ds_get_task(dp->base, &c, ctx, &shot, job->job_id, &j, err);
 		lv_vh_call_end(&c);
 		if (rc) {
 			cJSON_Delete(state);
@@ -390,27 +539,15 @@ static int ds_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 static int ds_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	ds_provider *dp = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is already set: this request must not be aborted by it */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, dp->conf, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "POST", url, &resp);
-	if (rc == LV_OK && resp.status >= 200 && resp.status < 300)
-		LV_INFO("provider '%s': asked to cancel task %s (shot %d)", dp->conf->name, job->job_id, job->index);
-	else /* only PENDING tasks can be canceled: a running one finishes and is abandoned */
-		LV_INFO("provider '%s': task %s (shot %d) could not be canceled (%s %ld); it is abandoned", dp->conf->name,
-		        job->job_id, job->index, rc ? "error" : "HTTP", rc ? (long)rc : resp.status);
-	lv_http_response_free(&resp);
+	/* Only PENDING tasks can be canceled: a running one finishes and is abandoned. */
+	url = lv_asprintf("%s/api/v1/tasks/%s/cancel", dp->base, job->job_id);
+	rc = lv_vh_cancel(dp->conf, "Authorization: Bearer ", "POST", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -426,6 +563,7 @@ static void ds_destroy(void *self)
 	free(dp->base);
 	free(dp->model_t2v);
 	free(dp->model_r2v);
+	lv_vh_known_destroy(&dp->known);
 	free(dp);
 }
 
@@ -473,13 +611,14 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 static int ds_provider_ping(void *self, lv_provider_error *err)
 {
 	const ds_provider *x = self;
-	return lv_vh_ping(x->conf, x->base, "/api/v1/tasks/00000000-0000-0000-0000-000000000000", err);
+	return lv_ds_ping(x->conf, x->base, err);
 }
 
 int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *conf)
 {
-	static const char *const keys[] = { "model", "model_t2v", "model_r2v", "watermark", "poll_interval_ms",
-		                            "max_references", NULL };
+	static const char *const keys[] = { "model",          "model_t2v",        "model_r2v",
+		                            "watermark",      "poll_interval_ms", "max_references",
+		                            "recover_checks", "recover_delay_ms", "reference_budget_kb", NULL };
 	ds_provider *dp;
 	char *model = NULL;
 	int64_t n;
@@ -492,19 +631,24 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 		                    conf->name);
 	if (!(dp = lv_calloc(1, sizeof(*dp))))
 		return LV_ENOMEM;
+	lv_vh_known_init(&dp->known);
 	dp->conf = conf;
 	if (lv_provider_conf_bool(&dp->watermark, conf, "watermark", 0) ||
-	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : DS_DEFAULT_BASE)) ||
+	    !(dp->base = lv_vh_base(conf->base_url ? conf->base_url : LV_DS_DEFAULT_BASE)) ||
 	    conf_string(&model, conf, "model") || models_from(dp, model) || conf_string(&dp->model_t2v, conf, "model_t2v") ||
 	    conf_string(&dp->model_r2v, conf, "model_r2v") ||
 	    lv_provider_conf_int(&dp->poll_ms, conf, "poll_interval_ms", 15000, 100, 600000) ||
-	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS)) {
+	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS) ||
+	    lv_provider_conf_int(&dp->recover_checks, conf, "recover_checks", 3, 0, 10) ||
+	    lv_provider_conf_int(&dp->recover_delay_ms, conf, "recover_delay_ms", 2000, 0, 30000) ||
+	    lv_provider_conf_int(&dp->ref_budget, conf, "reference_budget_kb", 2048, 64, 10240)) {
 		free(model);
 		ds_destroy(dp);
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
 	}
 	free(model);
 	dp->max_refs = (int)n;
+	dp->ref_budget *= 1024; /* per request: shared by the shot's references */
 	p->self = dp;
 	p->video = &video_ops;
 	p->destroy = ds_destroy;

@@ -410,6 +410,8 @@ int lv_llm_send(const lv_llm_post *p, lv_http_response *resp, int *attempts)
 	const volatile int *cancel = p->ctx ? p->ctx->cancel : NULL;
 	int attempt = 0, rc;
 	lv_provider_request(&req, p->conf, "POST", p->url, p->headers, p->secrets, p->what);
+	if (p->timeout_ms > 0)
+		req.timeout_ms = p->timeout_ms;
 	req.body = p->body;
 	req.body_len = p->body ? strlen(p->body) : 0;
 	req.max_body = (size_t)8 << 20;

@@ -89,6 +89,7 @@ typedef struct lv_llm_post {
 	const char *const *secrets;      /* the key: redacted from anything we say */
 	const char *body;
 	const char *what;                /* "provider 'claude'" */
+	long timeout_ms;                 /* > 0: this request's timeout instead of conf->timeout_ms */
 } lv_llm_post;
 
 /* POST JSON, retrying transient outcomes up to conf->max_retries times with exponential backoff and

@@ -143,23 +143,13 @@ static int speech_speak(void *self, const lv_call_ctx *ctx, const char *text, co
 	if (max_seconds > 0 && secs > max_seconds) {
 		/* Still long (or the model ignores speed): tempo here, within max_speed overall. */
 		double natural = s->takes_speed ? speed : 1.0;
-		double tempo = fmin(secs / max_seconds * 1.02, s->max_speed / natural);
-		if (tempo > 1.01) {
-			char *tmp = lv_asprintf("%s.tempo.wav", out_path);
-			double fitted = 0;
-			if (!tmp)
-				return lv_provider_fail(err, "internal_error", 1, "out of memory");
-			rc = lv_clip_audio_to_wav(out_path, tmp, tempo, &fitted);
-			if (rc == LV_OK && rename(tmp, out_path) != 0)
-				rc = lv_error_set(LV_EIO, "%s: cannot move the audio into place", out_path);
-			unlink(tmp);
-			free(tmp);
-			if (rc)
-				return lv_provider_fail(err, "audio_failed", 0, "provider '%s': cannot speed up the line: %s",
-				                        s->oai.conf->name, lv_error_last()->message);
-			LV_DEBUG("provider '%s': %.2f s sped up %.2fx to %.2f s", s->oai.conf->name, secs, tempo, fitted);
-			secs = fitted;
-		}
+		double fitted = secs;
+		if (lv_clip_fit_wav(out_path, secs, max_seconds, s->max_speed / natural, &fitted))
+			return lv_provider_fail(err, "audio_failed", 0, "provider '%s': cannot speed up the line: %s",
+			                        s->oai.conf->name, lv_error_last()->message);
+		if (fitted != secs)
+			LV_DEBUG("provider '%s': %.2f s sped up to %.2f s", s->oai.conf->name, secs, fitted);
+		secs = fitted;
 	}
 	*seconds = secs;
 	return LV_OK;

@@ -114,7 +114,7 @@ static int vendor_error(lv_provider_error *err, const lv_vh_call *c, long http_s
 static int http_error(lv_provider_error *err, const lv_vh_call *c, const lv_http_response *resp, const char *step,
                       int is_submit)
 {
-	cJSON *j = resp->body_len ? lv_json_parse_n(resp->body, resp->body_len) : NULL;
+	cJSON *j = lv_vh_json(resp);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	char rid[128];
 	int rc;
@@ -322,7 +322,7 @@ static int oa_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 		rc = http_error(err, &c, &resp, "submit", 1);
 		goto out;
 	}
-	j = lv_json_parse_n(resp.body, resp.body_len);
+	j = lv_vh_json(&resp);
 	id = lv_json_get_str(j, "id");
 	status = lv_json_get_str(j, "status");
 	if ((rc = lv_vh_job_id(st, id, "video", op->conf, job->index, err)))
@@ -450,26 +450,16 @@ static int oa_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job *jo
 static int oa_cancel(void *self, const lv_call_ctx *ctx, const lv_segment_job *job)
 {
 	oa_provider *op = self;
-	lv_provider_error err;
-	lv_vh_call c;
-	lv_http_response resp;
 	char *url;
 	int rc;
 	(void)ctx; /* the task's cancel flag is set: this request must not be aborted by it */
 	if (!op->cancel_with_delete)
 		return LV_OK; /* nothing to ask: the job runs to its end and is abandoned */
-	if (!job->job_id || !lv_vh_id_ok(job->job_id) || lv_vh_call_begin(&c, op->conf, &err))
+	if (!job->job_id || !lv_vh_id_ok(job->job_id))
 		return LV_EPROVIDER;
-	if (!(url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id))) {
-		lv_vh_call_end(&c);
-		return LV_ENOMEM;
-	}
-	rc = lv_vh_stop(&c, "DELETE", url, &resp);
-	LV_INFO("provider '%s': DELETE of video %s (shot %d) answered %ld", op->conf->name, job->job_id, job->index,
-	        rc ? 0L : resp.status);
-	lv_http_response_free(&resp);
+	url = lv_asprintf("%s/v1/videos/%s", op->base, job->job_id);
+	rc = lv_vh_cancel(op->conf, "Authorization: Bearer ", "DELETE", url, job);
 	free(url);
-	lv_vh_call_end(&c);
 	return rc;
 }
 
@@ -510,42 +500,8 @@ static int get_choice(int *index, const lv_provider_conf *conf, const char *name
 
 static int parse_fields(oa_provider *op, const lv_provider_conf *conf)
 {
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(conf->json, "fields"), *it;
-	size_t k;
-	for (k = 0; k < F_COUNT; k++)
-		if (lv_strset(&op->field[k], field_defaults[k]))
-			return LV_ENOMEM;
-	if (!f)
-		return LV_OK;
-	if (!cJSON_IsObject(f))
-		return lv_error_set(LV_ECONFIG,
-		                    "config: providers.%s.fields: must be an object like {\"seconds\": \"duration\"}",
-		                    conf->name);
-	cJSON_ArrayForEach(it, f)
-	{
-		for (k = 0; k < F_COUNT; k++)
-			if (!strcmp(field_keys[k], it->string))
-				break;
-		if (k == F_COUNT)
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: unknown field (known: model, prompt, seconds, size, "
-			                    "input_reference, aspect_ratio, seed)",
-			                    conf->name, it->string);
-		if (cJSON_IsNull(it)) {
-			free(op->field[k]);
-			op->field[k] = NULL;
-		} else if (!cJSON_IsString(it) || !it->valuestring[0]) {
-			return lv_error_set(LV_ECONFIG,
-			                    "config: providers.%s.fields.%s: must be the field's name on the wire, or null to "
-			                    "leave it out",
-			                    conf->name, it->string);
-		} else if (lv_strset(&op->field[k], it->valuestring)) {
-			return LV_ENOMEM;
-		}
-	}
-	if (!op->field[F_PROMPT])
-		return lv_error_set(LV_ECONFIG, "config: providers.%s.fields.prompt: the prompt cannot be left out", conf->name);
-	return LV_OK;
+	return lv_vh_field_names(op->field, field_keys, field_defaults, F_COUNT, F_PROMPT, conf,
+	                         "model, prompt, seconds, size, input_reference, aspect_ratio, seed");
 }
 
 static int parse_extra(oa_provider *op, const lv_provider_conf *conf)

@@ -113,7 +113,9 @@ typedef struct lv_segment_job {
 	const char *visual;     /* the shot's visual description alone */
 	const char *camera;
 	const char *negative_prompt;
-	const char *const *references; /* reference image files (PNG) for the characters in the shot */
+	const char *const *references; /* reference image files (PNG) for the characters in the shot: only real
+	                                * pictures (from an image provider or the user), never drawn cards */
+	const char *const *reference_names; /* the character each reference shows, in the same order (or NULL) */
 	size_t n_references;
 	uint32_t seed;
 	const char *language;

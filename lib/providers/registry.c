@@ -20,6 +20,11 @@ int lv_provider_openai_videos_create(lv_provider *p, const lv_provider_conf *con
 int lv_provider_comfyui_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_images_create(lv_provider *p, const lv_provider_conf *conf);
 int lv_provider_openai_speech_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_google_veo_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_dashscope_image_create(lv_provider *p, const lv_provider_conf *conf);
+int lv_provider_dashscope_speech_create(lv_provider *p, const lv_provider_conf *conf);
 
 static const struct {
 	const char *type;
@@ -34,6 +39,11 @@ static const struct {
 	{ "comfyui", lv_provider_comfyui_create },
 	{ "openai-images", lv_provider_openai_images_create },
 	{ "openai-speech", lv_provider_openai_speech_create },
+	{ "fal-queue", lv_provider_fal_queue_create },
+	{ "replicate", lv_provider_replicate_create },
+	{ "google-veo", lv_provider_google_veo_create },
+	{ "dashscope-image", lv_provider_dashscope_image_create },
+	{ "dashscope-speech", lv_provider_dashscope_speech_create },
 };
 
 lv_provider_factory lv_provider_factory_find(const char *type)

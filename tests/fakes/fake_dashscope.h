@@ -5,6 +5,14 @@
  *   GET  /api/v1/tasks/{task_id}  -> PENDING, RUNNING, then SUCCEEDED with output.video_url (a signed URL on
  *        "object storage": GET /oss/{task_id}.mp4 here) and usage, or FAILED with output.code / message
  *   POST /api/v1/tasks/{task_id}/cancel
+ *   GET  /api/v1/tasks?model_name=&start_time=&end_time=&page_no=&page_size=  the task list
+ *   POST /api/v1/services/aigc/text2image/image-synthesis  (async) a picture task (Wan / Qwen-Image): RUNNING,
+ *        then SUCCEEDED with output.results[0].url (a 1024x1024 PNG at /oss/{task_id}.png), or FAILED with
+ *        image_fail_code
+ *   POST /api/v1/services/aigc/multimodal-generation/generation  Qwen-TTS: output.audio.url (a WAV at
+ *        /oss/tts-N.wav, 1.5 s), or tts_fail_code's error envelope
+ * Status answers show the task's prompt as output.orig_prompt (unless jobs.hide_prompt); a submit can create
+ * its job and lose the answer (jobs.lost_script).
  * Jobs, failures, scripted answers and counters are in `jobs` (fake_jobs.h).  With jobs.key set, a request
  * with another key gets DashScope's 401 InvalidApiKey, echoing the key it carried.
  */
@@ -15,10 +23,25 @@
 
 #define FAKE_DS_SUBMIT "/api/v1/services/aigc/video-generation/video-synthesis"
 
+#define FAKE_DS_IMAGE "/api/v1/services/aigc/text2image/image-synthesis"
+#define FAKE_DS_TTS "/api/v1/services/aigc/multimodal-generation/generation"
+
+typedef struct fake_ds_image {
+	char id[64];
+	int polls;
+	char prompt[1024];
+} fake_ds_image;
+
 typedef struct fake_dashscope {
 	lv_fake *f;
-	fake_jobs jobs;
+	fake_jobs jobs;          /* video tasks; its lock also guards the fields below */
 	fake_arena arena;
+	fake_ds_image images[32];
+	int n_images;
+	char image_fail_code[64]; /* set: picture tasks end FAILED with it */
+	int tts_requests;
+	char tts_fail_code[64];   /* set: speech requests get HTTP 400 with it */
+	char png[512], wav[512];  /* the picture and the audio served */
 } fake_dashscope;
 
 /* Start on its own server; clips are made in clip_dir.  Fails the test when the server cannot start. */

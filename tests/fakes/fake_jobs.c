@@ -39,6 +39,7 @@ fake_job *fake_jobs_add(fake_jobs *j, const char *prefix, int seconds, int w, in
 	job->seconds = seconds;
 	job->width = w;
 	job->height = h;
+	job->created_ms = lv_now_ms();
 	return job;
 }
 

@@ -18,6 +18,8 @@ typedef struct fake_job {
 	int canceled;
 	char model[64];             /* the model asked for (when the protocol names one) */
 	int references;             /* reference images sent with it */
+	int64_t created_ms;         /* wall clock of its creation */
+	char prompt[2048];          /* the prompt it was asked for (when the protocol has one) */
 } fake_job;
 
 typedef struct fake_jobs {
@@ -33,6 +35,10 @@ typedef struct fake_jobs {
 	int fail_job;               /* with fail_code: 0 every job fails; n > 0 only the n-th job submitted */
 	fake_script submit_script;  /* answered before a job is created */
 	fake_script poll_script;    /* answered before a status check looks at the job */
+	fake_script lost_script;    /* answered AFTER a job is created: the answer to a submit that did create a
+	                             * job is lost (a 5xx, a delay past the client's timeout, a 2xx without an id) */
+	fake_script list_script;    /* answered before a listing of jobs */
+	int hide_prompt;            /* status answers do not show the job's prompt */
 	char key[256];              /* set: a request with another credential gets the vendor's 401 */
 	/* counters */
 	int64_t submit_ms[16];      /* when each submit arrived (also the scripted ones) */

@@ -109,10 +109,12 @@ const char *fake_request_key(const lv_fake_request *req, char *buf, size_t cap)
 {
 	char v[512];
 	buf[0] = '\0';
-	if (lv_fake_header(req, "x-api-key", v, sizeof(v)))
+	if (lv_fake_header(req, "x-api-key", v, sizeof(v)) || lv_fake_header(req, "x-goog-api-key", v, sizeof(v)))
 		snprintf(buf, cap, "%s", v);
 	else if (lv_fake_header(req, "authorization", v, sizeof(v)) && !strncasecmp(v, "Bearer ", 7))
 		snprintf(buf, cap, "%s", v + 7);
+	else if (lv_fake_header(req, "authorization", v, sizeof(v)) && !strncmp(v, "Key ", 4))
+		snprintf(buf, cap, "%s", v + 4);
 	return buf;
 }
 

@@ -57,7 +57,8 @@ void fake_script_clear(fake_script *s);
 
 /* ---- requests ------------------------------------------------------------------------------------------------- */
 
-/* The credential a request carried: x-api-key, else the Bearer token of Authorization; "" when none. */
+/* The credential a request carried: x-api-key or x-goog-api-key, else the Bearer token (or fal's "Key" token) of
+ * Authorization; "" when none. */
 const char *fake_request_key(const lv_fake_request *req, char *buf, size_t cap);
 /* 1 when no key is expected or the request carried exactly `expected`. */
 int fake_key_ok(const char *expected, const lv_fake_request *req);
