@@ -627,9 +627,15 @@ int lv_driver_start(workers *w)
 		return LV_ENOMEM;
 	}
 	for (i = 0; i < w->n_driver; i++)
-		pthread_create(&w->driver_threads[i], NULL, driver_thread, w);
-	for (i = 0; i < w->n_cpu; i++)
-		pthread_create(&w->cpu_threads[i], NULL, cpu_thread, w);
+		if (pthread_create(&w->driver_threads[i], NULL, driver_thread, w) != 0) {
+			w->n_driver = i; /* the ones started are joined by lv_driver_stop() */
+			return lv_error_set(LV_EINTERNAL, "workers: cannot start a driver thread (%d started)", i);
+		}
+	for (i = 0; i < w->n_cpu; i++) {
+		if (pthread_create(&w->cpu_threads[i], NULL, cpu_thread, w) != 0)
+			return lv_error_set(LV_EINTERNAL, "workers: cannot start a CPU thread (%d started)", i);
+		w->n_cpu_threads = i + 1;
+	}
 	return LV_OK;
 }
 
@@ -646,7 +652,7 @@ void lv_driver_stop(workers *w)
 	pthread_mutex_unlock(&w->cmu);
 	for (i = 0; i < w->n_driver; i++)
 		pthread_join(w->driver_threads[i], NULL);
-	for (i = 0; i < w->n_cpu; i++)
+	for (i = 0; i < w->n_cpu_threads; i++)
 		pthread_join(w->cpu_threads[i], NULL);
 	free(w->driver_threads);
 	free(w->cpu_threads);

@@ -110,6 +110,7 @@ struct lv_workers {
 	size_t n_slots;
 	pthread_t *driver_threads;
 	int n_driver;
+	int n_cpu_threads;   /* CPU-pool threads started (joined at stop) */
 	/* the CPU pool */
 	pthread_mutex_t cmu;
 	pthread_cond_t ccv;

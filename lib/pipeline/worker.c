@@ -469,8 +469,15 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 			return LV_ENOMEM;
 		}
 		for (i = 0; i < w->n_stage; i++)
-			pthread_create(&w->stage_threads[i], NULL, stage_thread, w);
-		pthread_create(&w->monitor, NULL, monitor_thread, w);
+			if (pthread_create(&w->stage_threads[i], NULL, stage_thread, w) != 0) {
+				w->n_stage = i; /* lv_workers_stop() joins the ones started */
+				lv_workers_stop(w);
+				return lv_error_set(LV_EINTERNAL, "workers: cannot start a pipeline thread (%d started)", i);
+			}
+		if (pthread_create(&w->monitor, NULL, monitor_thread, w) != 0) {
+			lv_workers_stop(w);
+			return lv_error_set(LV_EINTERNAL, "workers: cannot start the lease monitor thread");
+		}
 		w->monitor_started = 1;
 	}
 	if (w->webhooks) {
@@ -481,7 +488,11 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 			return LV_ENOMEM;
 		}
 		for (i = 0; i < w->n_hook; i++)
-			pthread_create(&w->hook_threads[i], NULL, lv_outbox_thread, w);
+			if (pthread_create(&w->hook_threads[i], NULL, lv_outbox_thread, w) != 0) {
+				w->n_hook = i;
+				lv_workers_stop(w);
+				return lv_error_set(LV_EINTERNAL, "workers: cannot start a webhook thread (%d started)", i);
+			}
 	}
 	LV_INFO("workers %s: %d pipeline thread(s), %d CPU slot(s), at most %zu task(s) in flight, webhooks %s",
 	        w->owner, w->n_stage, w->n_cpu, w->max_in_flight, w->webhooks ? "on" : "off");
