@@ -13,6 +13,7 @@
 #include "webhook/fetch.h"
 
 #include <libavutil/frame.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,7 @@ out:
 	return rc;
 }
 
-int lv_characters_ingest(lv_engine *e, const char *characters_json, char **out)
+static int ingest(lv_engine *e, const char *characters_json, char **out)
 {
 	cJSON *list = cJSON_Parse(characters_json), *c, *result = cJSON_CreateArray();
 	size_t total = 0;
@@ -196,6 +197,50 @@ int lv_characters_ingest(lv_engine *e, const char *characters_json, char **out)
 	cJSON_Delete(list);
 	cJSON_Delete(result);
 	return rc;
+}
+
+typedef struct {
+	lv_engine *e;
+	const char *json;
+	char *out;
+	int rc;
+	char message[512]; /* the worker thread's last error message, carried over */
+} ingest_job;
+
+static void *ingest_thread(void *p)
+{
+	ingest_job *j = p;
+	j->rc = ingest(j->e, j->json, &j->out);
+	if (j->rc) {
+		const lv_error *le = lv_error_last();
+		snprintf(j->message, sizeof(j->message), "%s", le->message ? le->message : "");
+	}
+	return NULL;
+}
+
+/* Decoding and storing pictures needs more stack than a request thread may have (CivetWeb's are
+ * small): the work runs on a thread of its own with a stack of known size. */
+int lv_characters_ingest(lv_engine *e, const char *characters_json, char **out)
+{
+	ingest_job j;
+	pthread_attr_t attr;
+	pthread_t t;
+	int started;
+	memset(&j, 0, sizeof(j));
+	j.e = e;
+	j.json = characters_json;
+	*out = NULL;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, (size_t)8 << 20);
+	started = pthread_create(&t, &attr, ingest_thread, &j) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		return lv_error_set(LV_EINTERNAL, "cannot start a thread to check the character images");
+	pthread_join(t, NULL);
+	if (j.rc)
+		return lv_error_set(j.rc, "%s", j.message);
+	*out = j.out;
+	return LV_OK;
 }
 
 /* The stored characters of a task (from its state), or NULL. */
