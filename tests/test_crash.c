@@ -1,6 +1,8 @@
 /* A worker process killed with SIGKILL loses nothing: another worker resumes the task from
  * what was stored, polls the jobs already submitted instead of submitting them again, and the task is
- * charged exactly once. */
+ * charged exactly once — also in the crash matrix (random kills across every stage, webhooks checked).
+ * A worker paused past its lease leaves the new owner's work alone; start-up removes only the scratch
+ * space of processes that are gone. */
 #include "testutil.h"
 #include "core/engine.h"
 #include "fakevendor.h"
