@@ -525,7 +525,7 @@ START_TEST(kill9_at_random_points_across_every_stage)
 	workers[1] = start_workers("1");
 	for (round = 0; round < rounds; round++) {
 		int victim = (int)(rand_r(&seed) % 2);
-		if (round % 4 == 3 && c->n < CHAOS_MAX_TASKS)
+		if (round % 5 == 4 && c->n < CHAOS_MAX_TASKS)
 			chaos_create(c, hook, &seed);
 		/* Sometimes right after a start (claiming, resuming); otherwise at a random moment once some task has
 		 * reached the stage this round aims at (they take turns), so that kills land in every stage. */
