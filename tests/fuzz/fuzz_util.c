@@ -1,10 +1,16 @@
 #include "fuzz_util.h"
+#include "util/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static char dir_buf[64];
+
+static void remove_dir(void)
+{
+	lv_rm_rf(dir_buf);
+}
 static lv_engine *engine;
 static lv_key *engine_key;
 
@@ -25,6 +31,7 @@ const char *lv_fuzz_dir(void)
 		snprintf(dir_buf, sizeof(dir_buf), "%.40s/lvfuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir_buf))
 			abort();
+		atexit(remove_dir);
 	}
 	return dir_buf;
 }
