@@ -164,13 +164,13 @@ static int recover(fal_provider *fp, const lv_vh_call *c, const lv_call_ctx *ctx
 					cJSON_Delete(j);
 					return LV_ENOMEM;
 				}
+				lv_vh_known_add(&fp->known, id); /* before j, which holds id, is freed */
 				cJSON_Delete(s);
 				cJSON_Delete(j);
-				lv_vh_known_add(&fp->known, id);
 				st->state = LV_JOB_PENDING;
 				st->poll_after_ms = fp->poll_ms;
 				LV_WARN("provider '%s': the answer to a submit was lost; found its request %s in the list",
-				        fp->conf->name, id);
+				        fp->conf->name, st->job_id);
 				return LV_OK;
 			}
 		}
