@@ -307,9 +307,10 @@ static int watch_tx(lv_store_tx *tx, void *p)
 	}
 	if ((rc = OPS(c->w)->lease_held(tx, c->w->owner, &mine, &n)))
 		return rc;
-	qsort(mine, n, sizeof(*mine), cmp_id);
+	if (n > 0)
+		qsort(mine, n, sizeof(*mine), cmp_id);
 	for (i = 0; i < c->n; i++)
-		c->lost[i] = !bsearch(c->ids[i], mine, n, sizeof(*mine), cmp_id);
+		c->lost[i] = n == 0 || !bsearch(c->ids[i], mine, n, sizeof(*mine), cmp_id);
 	free(mine);
 	return LV_OK;
 }

@@ -843,11 +843,11 @@ static void free_ids(char (*ids)[LV_ID_MAX], size_t n)
 static int sq_lease_held(lv_store_tx *tx, const char *owner, char (**out)[LV_ID_MAX], size_t *n)
 {
 	sqlite3_stmt *st = stmt(tx, ST_LEASE_HELD);
-	typedef char id_t[LV_ID_MAX];
+	typedef char lease_id[LV_ID_MAX];
 	if (!st)
 		return LV_ESTORE;
 	bind_text(st, 1, owner);
-	COLLECT(tx, st, id_t, read_id, free_ids, out, n, "read held leases");
+	COLLECT(tx, st, lease_id, read_id, free_ids, out, n, "read held leases");
 	return LV_OK;
 }
 
