@@ -42,10 +42,10 @@ static void server_up(void)
 	/* Few threads, so that a handful of slow clients would be enough to starve a server that gave
 	 * them threads; a short head deadline, so that the test sees it expire. */
 	snprintf(json, sizeof(json),
-	         "{\"server\": {\"threads\": 4, \"max_body_bytes\": %d, \"max_connections_per_ip\": %d,"
-	         " \"header_timeout_ms\": 1500, \"trusted_proxies\": [\"127.0.0.3\"]},"
+	         "{\"server\": {\"threads\": 4, \"max_body_bytes\": %d, \"max_create_body_bytes\": %d,"
+	         " \"max_connections_per_ip\": %d, \"header_timeout_ms\": 1500, \"trusted_proxies\": [\"127.0.0.3\"]},"
 	         " \"pipeline\": {\"workers\": 0}}",
-	         BODY_LIMIT, PER_IP);
+	         BODY_LIMIT, BODY_LIMIT, PER_IP);
 	g_config = lv_test_write_file(g_dir, "config.json", json);
 	ck_assert_ptr_nonnull(g_config);
 	ck_assert_int_eq(lv_test_server_start(&g_srv, g_dir, g_config, NULL), 0);
@@ -300,7 +300,7 @@ START_TEST(oversize_bodies)
 	send_bytes(fd, head, strlen(head));
 	send_bytes(fd, big, 256 * 1024);
 	reply = read_reply(fd, "}}", 10000, &closed);
-	assert_error(reply, 413, "request_too_large", "max_body_bytes");
+	assert_error(reply, 413, "request_too_large", "max_create_body_bytes"); /* create bodies have their own limit */
 	free(reply);
 	close(fd);
 	/* Chunked, with no length announced: cut off at the limit. */

@@ -217,7 +217,7 @@ START_TEST(recompose_publishes_a_new_film_and_charges_nothing)
 	cJSON_Delete(j);
 	first = lv_pt_film(&pt, id);
 	ck_assert_int_eq(lv_key_credits(&before, pt.engine, pt.key), LV_OK);
-	ck_assert_int_eq(lv_task_compose_json(&r, pt.engine, pt.key, id, "{\"subtitles\":\"burn\",\"music\":false}", 35),
+	ck_assert_int_eq(lv_task_compose_json(&r, pt.engine, pt.key, id, "{\"subtitles\":\"burn\",\"music\":false}", 34),
 	                 LV_OK);
 	ck_assert_int_eq(lv_task_get_status(r), LV_TASK_COMPOSING);
 	lv_task_free(r);
