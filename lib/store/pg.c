@@ -52,7 +52,7 @@ enum {
 	"cost_actual, result_url, subtitles_url, thumbnail_url, error_code, error_message, error_stage, "     \
 	"error_shot, script, state, created_at, updated_at, completed_at, lease_owner, lease_until, "         \
 	"compose_generation"
-#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved"
+#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved, granted"
 #define SEG_COLS                                                                                           \
 	"task_id, idx, start_s, seconds, billed_seconds, price, status, job_id, job_state, output, attempts, " \
 	"error, updated_at"
@@ -62,12 +62,13 @@ enum {
 
 /* Task parameters are numbered as the columns of TASK_COLS ($2, seq, is never bound). */
 static const char *const sql_text[ST_COUNT] = {
-	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
 	[ST_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = $1",
 	[ST_KEY_GET_LOCK] = "SELECT " KEY_COLS " FROM api_keys WHERE id = $1 FOR UPDATE",
 	[ST_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1",
 	[ST_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY created_at, id",
-	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = $2, revoked_at = $3, balance = $4, reserved = $5 WHERE id = $1",
+	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = $2, revoked_at = $3, balance = $4, reserved = $5, granted = $6 "
+	                  "WHERE id = $1",
 	[ST_LEDGER_APPEND] = "INSERT INTO ledger (key_id, task_id, kind, amount, created_at) VALUES ($1,$2,$3,$4,$5)",
 	[ST_LEDGER_SUMS_KEY] = "SELECT kind, SUM(amount)::bigint FROM ledger WHERE key_id = $1 GROUP BY kind",
 	[ST_LEDGER_SUMS_TASK] = "SELECT kind, SUM(amount)::bigint FROM ledger WHERE task_id = $1 GROUP BY kind",
@@ -513,6 +514,7 @@ static int read_key(PGresult *r, int row, lv_key_rec *k)
 	k->revoked_at = col_opt(r, row, 6, 0);
 	k->balance = col_int(r, row, 7);
 	k->reserved = col_int(r, row, 8);
+	k->granted = col_int(r, row, 9);
 	return LV_OK;
 }
 
@@ -528,6 +530,7 @@ static int pg_key_insert(lv_store_tx *tx, const lv_key_rec *k)
 	p_opt(&p, 7, k->revoked_at, 0);
 	p_int(&p, 8, k->balance);
 	p_int(&p, 9, k->reserved);
+	p_int(&p, 10, k->granted);
 	return run_done(tx, ST_KEY_INSERT, &p, "insert key");
 }
 
@@ -573,6 +576,7 @@ static int pg_key_update(lv_store_tx *tx, const lv_key_rec *k)
 	p_opt(&p, 3, k->revoked_at, 0);
 	p_int(&p, 4, k->balance);
 	p_int(&p, 5, k->reserved);
+	p_int(&p, 6, k->granted);
 	return run_done(tx, ST_KEY_UPDATE, &p, "update key");
 }
 
