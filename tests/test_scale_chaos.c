@@ -498,9 +498,102 @@ START_TEST(processes_killed_at_random_lose_nothing)
 }
 END_TEST
 
+/* Two API servers on one PostgreSQL store apply one rate limit per key between them: the counters are
+ * the store's (one fixed window by the database's clock), not each process's. */
+START_TEST(two_servers_share_one_rate_limit)
+{
+	char *base = lv_test_mkdtemp("ratelimit"), *store, *json, *cfg, *tdir, auth[200];
+	const char *hdr[] = { auth, NULL };
+	lv_engine_options o = LV_ENGINE_OPTIONS_INIT;
+	lv_engine *e = NULL;
+	lv_key *k = NULL;
+	proc servers[N_SERVERS];
+	int attempt, i, first_refused = 0;
+	setenv("LV_MASTER_KEY", MASTER_KEY, 1);
+	store = lv_test_fresh_store(getenv("LV_TEST_PG_URL"), base);
+	ck_assert_ptr_nonnull(store);
+	json = lv_asprintf("{\"store\":\"%s\",\"server\":{\"rate_limit_per_minute\":6}}", store);
+	cfg = lv_test_write_file(base, "config.json", json);
+	cfg_path = cfg;
+	tdir = lv_path_join(base, "test");
+	o.data_dir = tdir;
+	o.config_path = cfg;
+	ck_assert_msg(lv_engine_open(&e, &o) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(lv_key_create(&k, e, "limited", 1000), LV_OK);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", lv_key_secret(k));
+	for (i = 0; i < N_SERVERS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "s%d", i);
+		servers[i].server = 1;
+		servers[i].workers = "0";
+		servers[i].dir = lv_path_join(base, name);
+		ck_assert_int_eq(lv_mkdir_p(servers[i].dir, 0), LV_OK);
+		proc_start(&servers[i]);
+	}
+	/* Requests alternate between the servers; the 7th is the first refused.  A run that straddles the
+	 * end of a window (the database's minute) is tried again: it is the only way the count restarts. */
+	for (attempt = 0; attempt < 3 && !first_refused; attempt++) {
+		char *w0 = NULL, *w1 = NULL;
+		ck_assert_int_eq(lv_test_store_sql(store, "SELECT lv_now_ms() / 60000", &w0), 0);
+		for (i = 1; i <= 14 && !first_refused; i++) {
+			lv_test_response r;
+			char url[256], buf[160];
+			snprintf(url, sizeof(url), "%s/v1/videos", servers[i % N_SERVERS].srv.base_url);
+			ck_assert_int_eq(lv_test_http(&r, "GET", url, hdr, NULL, 0), 0);
+			if (r.status == 429) {
+				first_refused = i;
+				ck_assert_ptr_nonnull(lv_test_header(&r, "Retry-After", buf, sizeof(buf)));
+				ck_assert_int_ge(atoi(buf), 1);
+				ck_assert_ptr_nonnull(lv_test_header(&r, "RateLimit", buf, sizeof(buf)));
+				ck_assert_msg(strstr(buf, "r=0;"), "%s", buf);
+			} else {
+				ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+			}
+			lv_test_response_free(&r);
+		}
+		ck_assert_int_eq(lv_test_store_sql(store, "SELECT lv_now_ms() / 60000", &w1), 0);
+		if (strcmp(w0, w1)) {
+			first_refused = 0; /* a new window began meanwhile */
+			lv_sleep_ms(1000);
+		}
+		free(w0);
+		free(w1);
+	}
+	ck_assert_msg(first_refused == 7, "first refusal at request %d, want 7 (6 per minute over both servers)",
+	              first_refused);
+	/* The other server refuses as well. */
+	{
+		lv_test_response r;
+		char url[256];
+		snprintf(url, sizeof(url), "%s/v1/videos", servers[(first_refused + 1) % N_SERVERS].srv.base_url);
+		ck_assert_int_eq(lv_test_http(&r, "GET", url, hdr, NULL, 0), 0);
+		ck_assert_int_eq(r.status, 429);
+		lv_test_response_free(&r);
+	}
+	for (i = 0; i < N_SERVERS; i++) {
+		ck_assert_int_eq(lv_test_server_stop(&servers[i].srv), 0);
+		free(servers[i].srv.log_path);
+		free(servers[i].dir);
+	}
+	lv_key_free(k);
+	lv_engine_close(e);
+	lv_test_rmdir(base);
+	free(base);
+	free(tdir);
+	free(store);
+	free(json);
+	free(cfg);
+	cfg_path = NULL;
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("scale_chaos");
+	TCase *shared = tcase_create("shared");
+	tcase_set_timeout(shared, 120);
+	tcase_add_test(shared, two_servers_share_one_rate_limit);
+	suite_add_tcase(s, shared);
 	TCase *tc = tcase_create("chaos");
 	tcase_set_timeout(tc, 1800);
 	tcase_add_test(tc, processes_killed_at_random_lose_nothing);

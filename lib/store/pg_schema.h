@@ -119,6 +119,13 @@ static const char *const lv_pg_migrations[] = {
 	"ALTER TABLE api_keys ADD COLUMN granted BIGINT NOT NULL DEFAULT 0;"
 	"UPDATE api_keys SET granted = (SELECT COALESCE(SUM(amount), 0) FROM ledger"
 	"  WHERE ledger.key_id = api_keys.id AND ledger.kind = 'grant');",
+	/* 3: per-key request counters of the rate limit, one row per key and fixed window, shared by every
+	 * process (server.rate_limit_per_minute). */
+	"CREATE TABLE rate_counters ("
+	"  key_id TEXT NOT NULL,"
+	"  window_start BIGINT NOT NULL,"
+	"  hits BIGINT NOT NULL,"
+	"  PRIMARY KEY (key_id, window_start));",
 };
 
 #endif
