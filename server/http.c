@@ -167,7 +167,6 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
 {
 	lv_key *k = NULL;
 	const char *type = lv_engine_setting(srv->engine, "storage.type");
-	const char *dir = lv_engine_setting(srv->engine, "storage.dir");
 	/* A lookup of a key that cannot exist: a real read of the store, answered "not found". */
 	int rc = lv_key_lookup(&k, srv->engine, "key_0");
 	lv_key_free(k);
@@ -177,8 +176,12 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
 		return -1;
 	}
 	lv_error_clear();
-	if (type && !strcmp(type, "local") && dir && *dir && access(dir, W_OK | X_OK) != 0) {
-		snprintf(msg, cap, "storage: the media directory is not writable");
+	/* The media storage: a writable directory, or an S3 bucket that answers and accepts the
+	 * credentials (one HEAD of the bucket).  The probe's answer names neither path nor endpoint. */
+	if (lv_engine_check_storage(srv->engine) != LV_OK) {
+		snprintf(msg, cap, "%s", type && !strcmp(type, "s3") ? "storage: the S3 bucket does not answer"
+		                                                     : "storage: the media directory is not writable");
+		lv_error_clear();
 		return -1;
 	}
 	msg[0] = '\0';

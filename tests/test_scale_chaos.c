@@ -298,6 +298,24 @@ START_TEST(processes_killed_at_random_lose_nothing)
 		proc_start(&c.procs[i]);
 	}
 
+	/* Both servers are ready: the store answers and the bucket accepts the credentials. */
+	for (i = 0; i < N_SERVERS; i++) {
+		char url[128];
+		int64_t ready_by = lv_mono_ms() + 30000;
+		snprintf(url, sizeof(url), "%s/readyz", c.procs[i].srv.base_url);
+		for (;;) {
+			lv_test_response r;
+			int ready;
+			ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);
+			ready = r.status == 200 && strstr(r.body, "\"ready\"") != NULL;
+			ck_assert_msg(ready || lv_mono_ms() < ready_by, "%ld %s", r.status, r.body);
+			lv_test_response_free(&r);
+			if (ready)
+				break;
+			lv_sleep_ms(200);
+		}
+	}
+
 	/* Create the tasks through both servers while processes die; cancel some through the other one. */
 	for (i = 0; i < n_tasks; i++) {
 		ctask *t = &tasks[i];
