@@ -52,7 +52,8 @@ bench_creates() { # $1: label, $2: store
   "$lvserver" --config "$dir/config.json" --data-dir "$dir" --listen 127.0.0.1:0 --workers 0 \
     --port-file "$dir/port" >/dev/null 2>"$dir/server.log" &
   server=$!
-  for _ in $(seq 1 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  for _ in $(seq 1 600); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  [ -s "$dir/port" ] || { echo "lvserver ($1) did not start within 30 s:" >&2; cat "$dir/server.log" >&2; exit 1; }
   port=$(cat "$dir/port")
   : >"$dir/requests"
   for i in $(seq 1 "$creates"); do
