@@ -1206,10 +1206,8 @@ static const lv_store_ops pg_ops = {
 	pg_outbox_due,
 	pg_outbox_update,
 	pg_outbox_for_task,
-	NULL, /* change_counter */
-	NULL, /* lease_held */
-	NULL, /* savepoint */
-	pg_rate_hit,
+	/* Named: the optional entries after the outbox are left NULL except this one. */
+	.rate_hit = pg_rate_hit,
 };
 
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts)
