@@ -5,6 +5,8 @@
 #   scripts/bench.sh            # the full set (several minutes: a 180 s 1080p film, 10,000 tasks,
 #                               # a million ledger rows, 1,000 held tasks)
 #   scripts/bench.sh --quick    # smaller and shorter runs, to check that the benchmarks work
+# The scale-out part (bench/bench_scale.sh) starts its own PostgreSQL cluster; with LV_TEST_S3_*
+# set (eval "$(scripts/s3.sh start)") its workers keep media on that S3-compatible server.
 #
 # Environment: BUILD_DIR (default build/).
 set -euo pipefail
@@ -49,6 +51,18 @@ awk -v s="$start" -v e="$end" -v d="$demo_seconds" 'BEGIN {
   printf "demo: %d s film in %.2f s\n", d, e - s
   printf "RATIO|%d s demo film: film seconds per second of wall time|%.3f|>= 8\n", d, d / (e - s) }' |
   tee "$out/demo.txt"
+
+echo "== scale-out: PostgreSQL, 1/2/4 worker processes (bench/bench_scale.sh)" >&2
+if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ $quick -eq 1 ]; then
+    scale_args=(--creates 100 --tasks 4 --latency-ms 3000)
+  else
+    scale_args=()
+  fi
+  "$root/bench/bench_scale.sh" --build "$build" "${scale_args[@]}" | tee "$out/scale.txt"
+else
+  echo "skipped: PostgreSQL is not installed (scripts/deps.sh installs it)" >&2
+fi
 
 echo
 echo "== ratios ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ))"

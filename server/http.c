@@ -167,7 +167,6 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
 {
 	lv_key *k = NULL;
 	const char *type = lv_engine_setting(srv->engine, "storage.type");
-	const char *dir = lv_engine_setting(srv->engine, "storage.dir");
 	/* A lookup of a key that cannot exist: a real read of the store, answered "not found". */
 	int rc = lv_key_lookup(&k, srv->engine, "key_0");
 	lv_key_free(k);
@@ -177,8 +176,12 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
 		return -1;
 	}
 	lv_error_clear();
-	if (type && !strcmp(type, "local") && dir && *dir && access(dir, W_OK | X_OK) != 0) {
-		snprintf(msg, cap, "storage: the media directory is not writable");
+	/* The media storage: a writable directory, or an S3 bucket that answers and accepts the
+	 * credentials (one HEAD of the bucket).  The probe's answer names neither path nor endpoint. */
+	if (lv_engine_check_storage(srv->engine) != LV_OK) {
+		snprintf(msg, cap, "%s", type && !strcmp(type, "s3") ? "storage: the S3 bucket does not answer"
+		                                                     : "storage: the media directory is not writable");
+		lv_error_clear();
 		return -1;
 	}
 	msg[0] = '\0';
@@ -717,9 +720,22 @@ int srv_rate_limit(srv_request *r)
 	int wait;
 	int remaining = 0, reset = 0;
 	char policy[64], state[64];
+	int64_t count = 0, left_ms = 0;
 	if (!r->srv->ratelimit || !r->key)
 		return 0;
-	wait = srv_ratelimit_take(r->srv->ratelimit, lv_key_id(r->key), srv_mono_ms(), &remaining, &reset);
+	/* On a store shared by many processes (PostgreSQL) the counters are the store's, so that every
+	 * process applies one limit per key: a fixed one-minute window by the database's clock.  Else (or
+	 * when the store cannot count just now) this process's own token bucket. */
+	if (lv_key_rate_hit(r->srv->engine, lv_key_id(r->key), 60000, &count, &left_ms) == LV_OK) {
+		int limit = r->srv->rate_limit_per_minute;
+		reset = (int)((left_ms + 999) / 1000);
+		if (reset < 1)
+			reset = 1;
+		remaining = count >= limit ? 0 : limit - (int)count;
+		wait = count > limit ? reset : 0;
+	} else {
+		wait = srv_ratelimit_take(r->srv->ratelimit, lv_key_id(r->key), srv_mono_ms(), &remaining, &reset);
+	}
 	/* The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers): the policy (quota q per
 	 * window w seconds) and the state (r left, t seconds until the quota is whole again). */
 	snprintf(policy, sizeof(policy), "\"per-key\";q=%d;w=60", r->srv->rate_limit_per_minute);

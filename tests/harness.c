@@ -38,6 +38,23 @@ static int wait_exit(pid_t pid, int timeout_ms, int *status)
 	}
 }
 
+pid_t lv_test_worker_start(const char *data_dir, const char *config_path, const char *workers)
+{
+	char *bin = lv_test_bin("lvctl"), *log = lv_path_join(data_dir, "worker.log");
+	const char *argv[] = { bin, "--data-dir", data_dir, "--config", config_path, "worker", "--workers", workers, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	free(bin);
+	free(log);
+	return rc == 0 ? pid : -1;
+}
+
 int lv_test_server_start(lv_test_server *srv, const char *data_dir, const char *config_path,
                          const char *const *extra)
 {

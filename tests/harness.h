@@ -28,6 +28,10 @@ int lv_test_server_stop(lv_test_server *srv);
 /* SIGKILL and wait. */
 void lv_test_server_kill(lv_test_server *srv);
 
+/* Start `lvctl --data-dir DATA_DIR --config CONFIG worker --workers N` in the background, its stderr appended
+ * to DATA_DIR/worker.log.  Returns its pid (> 0), or -1. */
+pid_t lv_test_worker_start(const char *data_dir, const char *config_path, const char *workers);
+
 typedef struct lv_test_response {
 	long status;
 	char *body;         /* NUL-terminated */

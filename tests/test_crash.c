@@ -16,15 +16,12 @@
 #include <dirent.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static char *dir, *config;
 static lv_engine *eng;
@@ -70,16 +67,8 @@ static void teardown(void)
 
 static pid_t start_workers(const char *n)
 {
-	char *bin = lv_test_bin("lvctl"), *log = lv_path_join(dir, "worker.log");
-	const char *argv[] = { bin, "--data-dir", dir, "--config", config, "worker", "--workers", n, NULL };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	free(bin);
-	free(log);
+	pid_t pid = lv_test_worker_start(dir, config, n);
+	ck_assert_int_gt(pid, 0);
 	return pid;
 }
 

@@ -86,6 +86,13 @@ typedef struct lv_doctor_check {
 } lv_doctor_check;
 
 /**
+ * Whether the engine's media storage answers now (for readiness probes): an S3 bucket is reached and
+ * accepts the credentials; a local media directory is writable.  LV_OK, or an error whose message
+ * names the endpoint and bucket (or the directory).  No-op (LV_OK) on an engine without storage.
+ */
+LV_EXTERN(int) lv_engine_check_storage(lv_engine *engine);
+
+/**
  * Check the configuration as deployed: the providers every pipeline stage names exist and can serve
  * it, every provider's api_key_env is set, base URLs parse, workflow files load, and, with
  * LV_DOCTOR_ONLINE, that each provider answers and that a PostgreSQL store can be reached and logged

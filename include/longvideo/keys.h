@@ -73,6 +73,16 @@ LV_EXTERN(const char *) lv_key_secret(const lv_key *key);
 /** The "whsec_..." webhook secret: only on a key returned by lv_key_create(), else NULL. */
 LV_EXTERN(const char *) lv_key_webhook_secret(const lv_key *key);
 
+/**
+ * Count one request of the key `key_id` against a rate limit shared by every process on the store:
+ * the current fixed window of `window_ms` milliseconds, timed by the store's clock.  *count receives
+ * the key's requests in this window so far (this one included), *left_ms the milliseconds until the
+ * window ends.  LV_EINVALID when the store keeps no shared counters (SQLite: each process counts
+ * for itself); LV_ESTORE when the store failed.
+ */
+LV_EXTERN(int) lv_key_rate_hit(lv_engine *engine, const char *key_id, int64_t window_ms, int64_t *count,
+                               int64_t *left_ms);
+
 /** Release a key object (wiping its plaintext secrets).  NULL-safe. */
 LV_EXTERN(void) lv_key_free(lv_key *key);
 

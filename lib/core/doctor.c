@@ -98,6 +98,19 @@ static int check_provider(lv_doctor *d, lv_engine *e, const lv_provider_conf *c,
 	return rc;
 }
 
+int lv_engine_check_storage(lv_engine *engine)
+{
+	const lv_config *c;
+	if (!engine)
+		return lv_error_set(LV_EINVALID, "lv_engine_check_storage: engine is required");
+	c = engine->cfg;
+	if (!strcmp(c->storage_type, "s3"))
+		return engine->storage ? engine->storage->ops->check(engine->storage) : LV_OK;
+	if (c->storage_dir && *c->storage_dir && access(c->storage_dir, W_OK | X_OK) != 0)
+		return lv_error_set(LV_EIO, "storage: the media directory %s is not writable", c->storage_dir);
+	return LV_OK;
+}
+
 /* The storage: an S3 bucket is reached (bucket present, credentials accepted); a local directory is
  * writable or can be made. */
 static int check_storage(lv_doctor *d, lv_engine *e)

@@ -776,3 +776,38 @@ int lv_ledger_verify(lv_engine *e, char **report)
 		lv_buf_free(&c.report);
 	return LV_EINTERNAL;
 }
+
+/* ---- shared rate-limit counters --------------------------------------------------------------- */
+
+typedef struct rate_ctx {
+	const lv_store_ops *ops;
+	const char *key_id;
+	int64_t window_ms, count, left_ms;
+} rate_ctx;
+
+static int rate_tx(lv_store_tx *tx, void *p)
+{
+	rate_ctx *c = p;
+	return c->ops->rate_hit(tx, c->key_id, c->window_ms, &c->count, &c->left_ms);
+}
+
+int lv_key_rate_hit(lv_engine *engine, const char *key_id, int64_t window_ms, int64_t *count, int64_t *left_ms)
+{
+	rate_ctx c;
+	int rc;
+	if (!engine || !key_id || !count || !left_ms || window_ms <= 0)
+		return lv_error_set(LV_EINVALID, "lv_key_rate_hit: engine, key_id, count, left_ms and a window are required");
+	if ((rc = lv_engine_require_store(engine)))
+		return rc;
+	if (!engine->store->ops->rate_hit)
+		return lv_error_set(LV_EINVALID, "store: this store keeps no shared rate-limit counters");
+	memset(&c, 0, sizeof(c));
+	c.ops = engine->store->ops;
+	c.key_id = key_id;
+	c.window_ms = window_ms;
+	if ((rc = lv_engine_tx(engine, 1, rate_tx, &c)))
+		return rc;
+	*count = c.count;
+	*left_ms = c.left_ms;
+	return LV_OK;
+}

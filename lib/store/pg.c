@@ -41,7 +41,7 @@ enum {
 	ST_TASK_INSERT, ST_TASK_GET, ST_TASK_GET_LOCK, ST_TASK_UPDATE, ST_TASK_LIST, ST_TASK_LIST_STATUS,
 	ST_SEG_INSERT, ST_SEG_LIST, ST_SEG_UPDATE,
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
-	ST_CLAIM, ST_LEASE_RENEW, ST_LEASE_RELEASE,
+	ST_CLAIM, ST_LEASE_RENEW, ST_LEASE_RELEASE, ST_RATE_HIT, ST_RATE_PURGE,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_DUE_LOCK, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_COUNT
 };
@@ -52,7 +52,7 @@ enum {
 	"cost_actual, result_url, subtitles_url, thumbnail_url, error_code, error_message, error_stage, "     \
 	"error_shot, script, state, created_at, updated_at, completed_at, lease_owner, lease_until, "         \
 	"compose_generation"
-#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved"
+#define KEY_COLS "id, name, key_hash, prefix, webhook_salt, created_at, revoked_at, balance, reserved, granted"
 #define SEG_COLS                                                                                           \
 	"task_id, idx, start_s, seconds, billed_seconds, price, status, job_id, job_state, output, attempts, " \
 	"error, updated_at"
@@ -62,12 +62,13 @@ enum {
 
 /* Task parameters are numbered as the columns of TASK_COLS ($2, seq, is never bound). */
 static const char *const sql_text[ST_COUNT] = {
-	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+	[ST_KEY_INSERT] = "INSERT INTO api_keys (" KEY_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
 	[ST_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = $1",
 	[ST_KEY_GET_LOCK] = "SELECT " KEY_COLS " FROM api_keys WHERE id = $1 FOR UPDATE",
 	[ST_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1",
 	[ST_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY created_at, id",
-	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = $2, revoked_at = $3, balance = $4, reserved = $5 WHERE id = $1",
+	[ST_KEY_UPDATE] = "UPDATE api_keys SET name = $2, revoked_at = $3, balance = $4, reserved = $5, granted = $6 "
+	                  "WHERE id = $1",
 	[ST_LEDGER_APPEND] = "INSERT INTO ledger (key_id, task_id, kind, amount, created_at) VALUES ($1,$2,$3,$4,$5)",
 	[ST_LEDGER_SUMS_KEY] = "SELECT kind, SUM(amount)::bigint FROM ledger WHERE key_id = $1 GROUP BY kind",
 	[ST_LEDGER_SUMS_TASK] = "SELECT kind, SUM(amount)::bigint FROM ledger WHERE task_id = $1 GROUP BY kind",
@@ -104,6 +105,14 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_LEASE_RENEW] = "UPDATE tasks SET lease_until = " DB_NOW " + $2 WHERE lease_owner = $1 AND "
 	                   "lease_until >= " DB_NOW " AND status NOT IN " TERMINAL,
 	[ST_LEASE_RELEASE] = "UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+	/* One atomic upsert per request: concurrent requests of one key in one window add up. */
+	[ST_RATE_HIT] = "WITH w AS (SELECT lv_now_ms() AS now) "
+	                "INSERT INTO rate_counters (key_id, window_start, hits) "
+	                "SELECT $1, (w.now / $2::bigint) * $2::bigint, 1 FROM w "
+	                "ON CONFLICT (key_id, window_start) DO UPDATE SET hits = rate_counters.hits + 1 "
+	                "RETURNING hits, window_start + $2::bigint - (SELECT now FROM w)",
+	[ST_RATE_PURGE] = "DELETE FROM rate_counters WHERE key_id = $1 "
+	                  "AND window_start < (lv_now_ms() / $2::bigint) * $2::bigint",
 	[ST_OUTBOX_INSERT] = "INSERT INTO webhook_outbox (" OUTBOX_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
 	[ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE status = 'pending' "
 	                  "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
@@ -513,6 +522,7 @@ static int read_key(PGresult *r, int row, lv_key_rec *k)
 	k->revoked_at = col_opt(r, row, 6, 0);
 	k->balance = col_int(r, row, 7);
 	k->reserved = col_int(r, row, 8);
+	k->granted = col_int(r, row, 9);
 	return LV_OK;
 }
 
@@ -528,6 +538,7 @@ static int pg_key_insert(lv_store_tx *tx, const lv_key_rec *k)
 	p_opt(&p, 7, k->revoked_at, 0);
 	p_int(&p, 8, k->balance);
 	p_int(&p, 9, k->reserved);
+	p_int(&p, 10, k->granted);
 	return run_done(tx, ST_KEY_INSERT, &p, "insert key");
 }
 
@@ -573,6 +584,7 @@ static int pg_key_update(lv_store_tx *tx, const lv_key_rec *k)
 	p_opt(&p, 3, k->revoked_at, 0);
 	p_int(&p, 4, k->balance);
 	p_int(&p, 5, k->reserved);
+	p_int(&p, 6, k->granted);
 	return run_done(tx, ST_KEY_UPDATE, &p, "update key");
 }
 
@@ -898,6 +910,30 @@ static int pg_lease_release(lv_store_tx *tx, const char *owner)
 	return run_done(tx, ST_LEASE_RELEASE, &p, "release leases");
 }
 
+/* ---- shared rate-limit counters ---------------------------------------------------------------------------------- */
+
+static int pg_rate_hit(lv_store_tx *tx, const char *key_id, int64_t window_ms, int64_t *count, int64_t *left_ms)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, key_id);
+	p_int(&p, 2, window_ms);
+	if (!(r = run(tx, ST_RATE_HIT, &p, "count a request", &rc)))
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return lv_error_set(LV_EINTERNAL, "store: counting a request returned no row");
+	}
+	*count = col_int(r, 0, 0);
+	*left_ms = col_int(r, 0, 1);
+	PQclear(r);
+	if (*count != 1)
+		return LV_OK;
+	/* The key's first request of a window removes its counters of the windows before (same params). */
+	return run_done(tx, ST_RATE_PURGE, &p, "remove old request counters");
+}
+
 /* ---- webhook outbox ------------------------------------------------------------------------------------------------- */
 
 static void bind_outbox(params *p, const lv_outbox_rec *r)
@@ -1170,6 +1206,8 @@ static const lv_store_ops pg_ops = {
 	pg_outbox_due,
 	pg_outbox_update,
 	pg_outbox_for_task,
+	/* Named: the optional entries after the outbox are left NULL except this one. */
+	.rate_hit = pg_rate_hit,
 };
 
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts)

@@ -114,6 +114,18 @@ static const char *const lv_pg_migrations[] = {
 	"  updated_at BIGINT NOT NULL);"
 	"CREATE INDEX outbox_due ON webhook_outbox(next_attempt_at) WHERE status = 'pending';"
 	"CREATE INDEX outbox_task ON webhook_outbox(task_id);",
+	/* 2: the running total of a key's grants, kept with the ledger (as on SQLite), so that no request
+	 * sums the ledger and lv_ledger_verify() can compare the two. */
+	"ALTER TABLE api_keys ADD COLUMN granted BIGINT NOT NULL DEFAULT 0;"
+	"UPDATE api_keys SET granted = (SELECT COALESCE(SUM(amount), 0) FROM ledger"
+	"  WHERE ledger.key_id = api_keys.id AND ledger.kind = 'grant');",
+	/* 3: per-key request counters of the rate limit, one row per key and fixed window, shared by every
+	 * process (server.rate_limit_per_minute). */
+	"CREATE TABLE rate_counters ("
+	"  key_id TEXT NOT NULL,"
+	"  window_start BIGINT NOT NULL,"
+	"  hits BIGINT NOT NULL,"
+	"  PRIMARY KEY (key_id, window_start));",
 };
 
 #endif

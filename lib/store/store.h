@@ -215,6 +215,11 @@ typedef struct lv_store_ops {
 	/* Optional (NULL: the backend does not count): tasks per status (indexed by lv_task_status) and
 	 * webhook deliveries per outbox status, each one grouped COUNT over an indexed column. */
 	int (*status_counts)(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3]);
+	/* Optional (NULL: each process counts for itself).  Count one request of `key_id` in the current
+	 * fixed window of `window_ms` milliseconds, timed by the store's clock and shared by every process
+	 * on the store: *count receives the window's requests so far (this one included) and *left_ms the
+	 * time until the window ends.  Counters of windows that are over are removed.  Write transaction. */
+	int (*rate_hit)(lv_store_tx *tx, const char *key_id, int64_t window_ms, int64_t *count, int64_t *left_ms);
 } lv_store_ops;
 
 enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
