@@ -90,6 +90,7 @@ static int poll_tx(lv_store_tx *tx, void *p)
 	int64_t first = 0;
 	int rc, changed;
 	memset(&last, 0, sizeof(last));
+	memset(&t, 0, sizeof(t)); /* lv_task_load_owned() releases what t held first */
 	if (c->key) {
 		rc = lv_task_load_owned(c->e, tx, c->key->rec.id, c->task_id, &t, NULL, NULL);
 	} else {
