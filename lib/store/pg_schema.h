@@ -114,6 +114,24 @@ static const char *const lv_pg_migrations[] = {
 	"  updated_at BIGINT NOT NULL);"
 	"CREATE INDEX outbox_due ON webhook_outbox(next_attempt_at) WHERE status = 'pending';"
 	"CREATE INDEX outbox_task ON webhook_outbox(task_id);",
+	/* 2: a running total of grants on the key (no request sums the ledger), rebuilt from the ledger;
+	 * the ledger listed per key by id (GET /v1/credits/ledger); one task's ledger sums from the
+	 * index alone; counts per status (/metrics) from indexes. */
+	"ALTER TABLE api_keys ADD COLUMN granted BIGINT NOT NULL DEFAULT 0;"
+	"UPDATE api_keys SET granted = (SELECT COALESCE(SUM(amount), 0) FROM ledger"
+	"  WHERE ledger.key_id = api_keys.id AND ledger.kind = 'grant');"
+	"CREATE INDEX ledger_key_id ON ledger(key_id, id);"
+	"CREATE INDEX ledger_task_amount ON ledger(task_id, kind, amount);"
+	"DROP INDEX ledger_task;"
+	"CREATE INDEX tasks_status ON tasks(status);"
+	"CREATE INDEX outbox_status ON webhook_outbox(status);",
+	/* 3: live progress events (the last 1000 per task are kept) */
+	"CREATE TABLE task_events ("
+	"  task_id TEXT NOT NULL,"
+	"  seq BIGINT NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (task_id, seq));",
 };
 
 #endif
