@@ -666,9 +666,9 @@ static int match(const char *pattern, const char *path, char *id, size_t cap)
 static int check_owned(srv_request *r)
 {
 	lv_task *task = NULL;
-	char id[128];
+	char id[SRV_PATH_PARAM_MAX];
 	int rc;
-	/* A route with a second parameter carries "ID/N" in path_id: the task is the part before '/'. */
+	/* A route with {id}/{n} leaves "ID/N" in path_id: the task is the part before the slash. */
 	snprintf(id, sizeof(id), "%.*s", (int)strcspn(r->path_id, "/"), r->path_id);
 	rc = lv_task_get(&task, r->srv->engine, r->key, id);
 	lv_task_free(task);

@@ -869,6 +869,201 @@ END_TEST
 
 /* ---- migrations ----------------------------------------------------------------------------------------- */
 
+
+/* ---- ledger listing, live events, optional ops ------------------------------------------------ */
+
+START_TEST(ledger_list_pages_newest_first)
+{
+	lv_store *s = open_store();
+	lv_store_tx *tx = begin(s, 1);
+	lv_key_rec k, got;
+	lv_ledger_entry e, *rows = NULL;
+	size_t n = 0, seen = 0;
+	int64_t before = 0, last_id = INT64_MAX;
+	char expect[LV_ID_MAX];
+	int i;
+	make_key(&k, "key_1", 0);
+	k.granted = 7000;
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	make_key(&k, "key_2", 0);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	for (i = 0; i < 7; i++) {
+		memset(&e, 0, sizeof(e));
+		lv_strlcpy(e.key_id, i == 3 ? "key_2" : "key_1", sizeof(e.key_id));
+		e.kind = i == 0 ? LV_LEDGER_GRANT : LV_LEDGER_RESERVE;
+		if (i)
+			snprintf(e.task_id, sizeof(e.task_id), "task_%d", i);
+		e.amount = 100 + i;
+		e.created_at = 5000 + i;
+		ck_assert_int_eq(OPS(s)->ledger_append(tx, &e), LV_OK);
+	}
+	commit(s, tx);
+	tx = begin(s, 0);
+	/* granted round-trips */
+	ck_assert_int_eq(OPS(s)->key_get(tx, "key_1", 0, &got), LV_OK);
+	ck_assert_int_eq(got.granted, 7000);
+	lv_key_rec_clear(&got);
+	/* key_1 has 6 entries: pages of 4 then 2, ids strictly decreasing, amounts 106..100 without 103 */
+	do {
+		ck_assert_int_eq(OPS(s)->ledger_list(tx, "key_1", before, 4, &rows, &n), LV_OK);
+		for (i = 0; i < (int)n; i++) {
+			ck_assert_int_lt(rows[i].id, last_id);
+			last_id = rows[i].id;
+			ck_assert_str_eq(rows[i].key_id, "key_1");
+			ck_assert_int_ne(rows[i].amount, 103);
+			ck_assert_int_eq(rows[i].created_at, 5000 + rows[i].amount - 100);
+			ck_assert_int_eq(rows[i].kind, rows[i].amount == 100 ? LV_LEDGER_GRANT : LV_LEDGER_RESERVE);
+			if (rows[i].amount == 100)
+				expect[0] = '\0';
+			else
+				snprintf(expect, sizeof(expect), "task_%d", (int)(rows[i].amount - 100));
+			ck_assert_str_eq(rows[i].task_id, expect);
+		}
+		if (seen == 0) {
+			ck_assert_int_eq(n, 4);
+			ck_assert_int_eq(rows[0].amount, 106);
+		}
+		seen += n;
+		before = n ? rows[n - 1].id : 0;
+		free(rows);
+		rows = NULL;
+	} while (n == 4);
+	ck_assert_int_eq(seen, 6);
+	ck_assert_int_eq(OPS(s)->ledger_list(tx, "key_3", 0, 4, &rows, &n), LV_OK);
+	ck_assert_int_eq(n, 0);
+	free(rows);
+	OPS(s)->rollback(tx);
+	lv_store_close(s);
+}
+END_TEST
+
+START_TEST(events_append_list_and_prune)
+{
+	lv_store *s = open_store();
+	lv_store_tx *tx = begin(s, 1);
+	lv_event_rec e, last, *rows = NULL;
+	int64_t first = -1;
+	size_t n = 0;
+	char data[32];
+	int i;
+	ck_assert_int_eq(OPS(s)->event_last(tx, "task_1", &last), LV_ENOTFOUND);
+	ck_assert_int_eq(OPS(s)->event_first_seq(tx, "task_1", &first), LV_OK);
+	ck_assert_int_eq(first, 0);
+	for (i = 1; i <= 8; i++) {
+		snprintf(data, sizeof(data), "{\"n\":%d}", i);
+		e.data = data;
+		e.created_at = 1000 + i;
+		e.seq = 0;
+		ck_assert_int_eq(OPS(s)->event_append(tx, "task_1", &e, 5), LV_OK);
+		ck_assert_int_eq(e.seq, i);
+	}
+	e.data = (char *)"{\"other\":1}";
+	e.created_at = 1;
+	ck_assert_int_eq(OPS(s)->event_append(tx, "task_2", &e, 5), LV_OK);
+	ck_assert_int_eq(e.seq, 1);
+	commit(s, tx);
+	tx = begin(s, 0);
+	/* the last 5 are kept: 4..8 */
+	ck_assert_int_eq(OPS(s)->event_first_seq(tx, "task_1", &first), LV_OK);
+	ck_assert_int_eq(first, 4);
+	ck_assert_int_eq(OPS(s)->event_last(tx, "task_1", &last), LV_OK);
+	ck_assert_int_eq(last.seq, 8);
+	ck_assert_str_eq(last.data, "{\"n\":8}");
+	ck_assert_int_eq(last.created_at, 1008);
+	free(last.data);
+	ck_assert_int_eq(OPS(s)->event_list(tx, "task_1", 5, 2, &rows, &n), LV_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(rows[0].seq, 6);
+	ck_assert_str_eq(rows[0].data, "{\"n\":6}");
+	ck_assert_int_eq(rows[1].seq, 7);
+	lv_event_recs_free(rows, n);
+	ck_assert_int_eq(OPS(s)->event_list(tx, "task_1", 0, 100, &rows, &n), LV_OK);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(rows[0].seq, 4);
+	lv_event_recs_free(rows, n);
+	ck_assert_int_eq(OPS(s)->event_list(tx, "task_1", 8, 100, &rows, &n), LV_OK);
+	ck_assert_int_eq(n, 0);
+	lv_event_recs_free(rows, n);
+	OPS(s)->rollback(tx);
+	lv_store_close(s);
+}
+END_TEST
+
+START_TEST(savepoint_undoes_only_its_part)
+{
+	lv_store *s = open_store();
+	lv_store_tx *tx;
+	lv_key_rec k, got;
+	if (!OPS(s)->savepoint) {
+		lv_store_close(s);
+		return;
+	}
+	tx = begin(s, 1);
+	make_key(&k, "key_1", 10);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	ck_assert_int_eq(OPS(s)->savepoint(tx, LV_SP_BEGIN), LV_OK);
+	make_key(&k, "key_2", 20);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	ck_assert_int_ne(OPS(s)->key_insert(tx, &k), LV_OK); /* a failed statement inside the savepoint */
+	ck_assert_int_eq(OPS(s)->savepoint(tx, LV_SP_ROLLBACK), LV_OK);
+	ck_assert_int_eq(OPS(s)->savepoint(tx, LV_SP_BEGIN), LV_OK);
+	make_key(&k, "key_3", 30);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	ck_assert_int_eq(OPS(s)->savepoint(tx, LV_SP_RELEASE), LV_OK);
+	commit(s, tx);
+	tx = begin(s, 0);
+	ck_assert_int_eq(OPS(s)->key_get(tx, "key_1", 0, &got), LV_OK);
+	lv_key_rec_clear(&got);
+	ck_assert_int_eq(OPS(s)->key_get(tx, "key_2", 0, &got), LV_ENOTFOUND);
+	ck_assert_int_eq(OPS(s)->key_get(tx, "key_3", 0, &got), LV_OK);
+	ck_assert_int_eq(got.balance, 30);
+	lv_key_rec_clear(&got);
+	OPS(s)->rollback(tx);
+	lv_store_close(s);
+}
+END_TEST
+
+START_TEST(lease_held_and_status_counts)
+{
+	lv_store *s = open_store();
+	lv_store_tx *tx = begin(s, 1);
+	lv_key_rec k;
+	lv_task_rec t;
+	char(*ids)[LV_ID_MAX] = NULL;
+	int64_t tasks[LV_STORE_STATUS_SLOTS], outbox[3];
+	size_t n = 0;
+	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	make_task(&t, "task_1", "key_1", LV_TASK_QUEUED);
+	t.lease_owner = (char *)"w1";
+	t.lease_until = 99999;
+	ck_assert_int_eq(OPS(s)->task_insert(tx, &t), LV_OK);
+	make_task(&t, "task_2", "key_1", LV_TASK_COMPLETED);
+	ck_assert_int_eq(OPS(s)->task_insert(tx, &t), LV_OK);
+	make_task(&t, "task_3", "key_1", LV_TASK_QUEUED);
+	ck_assert_int_eq(OPS(s)->task_insert(tx, &t), LV_OK);
+	commit(s, tx);
+	tx = begin(s, 0);
+	if (OPS(s)->lease_held) {
+		ck_assert_int_eq(OPS(s)->lease_held(tx, "w1", &ids, &n), LV_OK);
+		ck_assert_int_eq(n, 1);
+		ck_assert_str_eq(ids[0], "task_1");
+		free(ids);
+		ck_assert_int_eq(OPS(s)->lease_held(tx, "w2", &ids, &n), LV_OK);
+		ck_assert_int_eq(n, 0);
+		free(ids);
+	}
+	if (OPS(s)->status_counts) {
+		ck_assert_int_eq(OPS(s)->status_counts(tx, tasks, outbox), LV_OK);
+		ck_assert_int_eq(tasks[LV_TASK_QUEUED], 2);
+		ck_assert_int_eq(tasks[LV_TASK_COMPLETED], 1);
+		ck_assert_int_eq(outbox[LV_OUTBOX_PENDING], 0);
+	}
+	OPS(s)->rollback(tx);
+	lv_store_close(s);
+}
+END_TEST
+
 static int schema_versions(char **out)
 {
 	return g_server ? lv_test_store_sql(g_spec, "SELECT COUNT(*) || ':' || MAX(version) FROM lv_migrations", out)
@@ -1080,6 +1275,16 @@ START_TEST(pg_lvctl_store_migrate_copies_everything)
 	ck_assert_int_eq(lv_engine_tx(e, 1, settle_tx, &sc), LV_OK);
 	ck_assert_int_eq(sc.done, 1);
 	ck_assert_int_eq(lv_key_credits(&before, e, key), LV_OK);
+	{ /* live progress events of the first task */
+		lv_store_tx *etx = begin(e->store, 1);
+		lv_event_rec ev;
+		for (i = 0; i < 2; i++) {
+			ev.data = (char *)(i ? "{\"progress\":50}" : "{\"progress\":0}");
+			ev.created_at = 100 + (int64_t)i;
+			ck_assert_int_eq(OPS(e->store)->event_append(etx, ids[0], &ev, 1000), LV_OK);
+		}
+		commit(e->store, etx);
+	}
 	lv_engine_close(e);
 
 	cmd = lv_asprintf("%s --config %s --data-dir %s store migrate --from %s --to '%s' >%s/out.txt 2>&1", bin, cfg,
@@ -1127,6 +1332,12 @@ START_TEST(pg_lvctl_store_migrate_copies_everything)
 	ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT COUNT(*) FROM segments", &count), 0);
 	ck_assert_int_eq(atoi(count), 3 * shots);
 	free(count);
+	cmd = lv_asprintf("SELECT string_agg(seq || '=' || data, ' ' ORDER BY seq) FROM task_events WHERE task_id = '%s'",
+	                  ids[0]);
+	ck_assert_int_eq(lv_test_store_sql(g_spec, cmd, &count), 0);
+	ck_assert_str_eq(count, "1={\"progress\":0} 2={\"progress\":50}");
+	free(count);
+	free(cmd);
 	lv_key_free(key);
 	lv_key_free(key2);
 	lv_engine_close(pg);
@@ -1191,6 +1402,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, outbox_claims_are_exclusive);
 	tcase_add_test(tc, idempotency_race_creates_one_task);
 	tcase_add_test(tc, ledger_invariant_after_concurrent_creates_cancels_settlements);
+	tcase_add_test(tc, ledger_list_pages_newest_first);
+	tcase_add_test(tc, events_append_list_and_prune);
+	tcase_add_test(tc, savepoint_undoes_only_its_part);
+	tcase_add_test(tc, lease_held_and_status_counts);
 	tcase_add_test(tc, migrations_on_fresh_and_existing_databases);
 	tcase_add_test(tc, processes_migrating_at_once_migrate_once);
 	if (g_server) {

@@ -102,8 +102,9 @@ int lv_compose_files(const lv_compose_options *opts, lv_compose_result *result)
 			}
 			own[i].seconds = info.video_duration > 0 ? info.video_duration : info.duration;
 			if (!(own[i].seconds > 0)) {
+				rc = lv_error_set(LV_EINVALID, "segment %zu (%s) has no video to use", i, own[i].path);
 				free(own);
-				return lv_error_set(LV_EINVALID, "segment %zu (%s) has no video to use", i, own[i].path);
+				return rc;
 			}
 		}
 	}

@@ -418,6 +418,14 @@ int lv_engine_tx(lv_engine *e, int write, lv_tx_fn fn, void *ctx)
 		}
 	}
 	pthread_mutex_unlock(&e->gmu);
+	if (req->rc == LV_EBUSY) {
+		/* "Try again" from inside the group (on PostgreSQL: a lost idempotency or event numbering
+		 * race, a deadlock): its savepoint was undone; run it again alone, with the usual retries. */
+		free(req->message);
+		free(req->details);
+		free(req);
+		return tx_once(e, write, fn, ctx);
+	}
 	if ((rc = req->rc) != LV_OK) {
 		lv_error_set(rc, "%s", req->message ? req->message : "store: the write failed");
 		if (req->details)

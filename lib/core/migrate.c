@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,27 @@ static int copy_ledger(copy_ctx *c, lv_store_tx *tx)
 	return rc;
 }
 
+/* A task's live progress events, oldest first; the new store numbers them again from 1. */
+static int copy_events(copy_ctx *c, lv_store_tx *tx, const char *id)
+{
+	int64_t after = 0;
+	int rc = LV_OK;
+	for (;;) {
+		lv_event_rec *ev = NULL;
+		size_t n = 0, i;
+		if ((rc = c->src->ops->event_list(c->stx, id, after, 256, &ev, &n)))
+			return rc;
+		for (i = 0; i < n && rc == LV_OK; i++) {
+			lv_event_rec e = ev[i];
+			after = ev[i].seq;
+			rc = c->dst->ops->event_append(tx, id, &e, INT_MAX);
+		}
+		lv_event_recs_free(ev, n);
+		if (rc || n == 0)
+			return rc;
+	}
+}
+
 static int copy_task(copy_ctx *c, lv_store_tx *tx, const char *id)
 {
 	lv_task_rec t;
@@ -94,6 +116,8 @@ static int copy_task(copy_ctx *c, lv_store_tx *tx, const char *id)
 	if (rc == LV_OK && (rc = c->src->ops->outbox_for_task(c->stx, id, &out, &no)) == LV_OK)
 		for (i = 0; i < no && rc == LV_OK; i++)
 			rc = c->dst->ops->outbox_insert(tx, &out[i]);
+	if (rc == LV_OK)
+		rc = copy_events(c, tx, id);
 	c->n.tasks++;
 	c->n.segments += (int64_t)ns;
 	c->n.webhooks += (int64_t)no;

@@ -43,6 +43,9 @@ enum {
 	ST_IDEM_GET, ST_IDEM_INSERT, ST_IDEM_PURGE,
 	ST_CLAIM, ST_LEASE_RENEW, ST_LEASE_RELEASE, ST_RATE_HIT, ST_RATE_PURGE,
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_DUE_LOCK, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
+	ST_LEASE_HELD, ST_LEDGER_LIST,
+	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS,
 	ST_COUNT
 };
 
@@ -121,6 +124,18 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_OUTBOX_UPDATE] = "UPDATE webhook_outbox SET attempts=$6, next_attempt_at=$7, status=$8, last_error=$9, "
 	                     "last_status=$10, updated_at=$12 WHERE id=$1",
 	[ST_OUTBOX_TASK] = "SELECT " OUTBOX_COLS " FROM webhook_outbox WHERE task_id = $1 ORDER BY created_at, id",
+	[ST_LEASE_HELD] = "SELECT id FROM tasks WHERE lease_owner = $1",
+	[ST_LEDGER_LIST] = "SELECT id, key_id, task_id, kind, amount, created_at FROM ledger "
+	                   "WHERE key_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+	[ST_EVENT_NEXT] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1",
+	[ST_EVENT_INSERT] = "INSERT INTO task_events (task_id, seq, data, created_at) VALUES ($1,$2,$3,$4)",
+	[ST_EVENT_PRUNE] = "DELETE FROM task_events WHERE task_id = $1 AND seq <= $2",
+	[ST_EVENT_LAST] = "SELECT seq, data, created_at FROM task_events WHERE task_id = $1 ORDER BY seq DESC LIMIT 1",
+	[ST_EVENT_LIST] = "SELECT seq, data, created_at FROM task_events WHERE task_id = $1 AND seq > $2 "
+	                  "ORDER BY seq LIMIT $3",
+	[ST_EVENT_FIRST] = "SELECT COALESCE(MIN(seq), 0) FROM task_events WHERE task_id = $1",
+	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
+	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
 };
 
 typedef struct conn {
@@ -1175,6 +1190,196 @@ static int check_uri(pg_store *s, const char *uri)
 	return LV_OK;
 }
 
+/* ---- optional ops: held leases, savepoints, counts ---------------------------------------------------------------- */
+
+static int read_id(PGresult *r, int row, char (*id)[LV_ID_MAX])
+{
+	col_copy(*id, LV_ID_MAX, r, row, 0);
+	return LV_OK;
+}
+
+static void free_ids(char (*ids)[LV_ID_MAX], size_t n)
+{
+	(void)n;
+	free(ids);
+}
+
+static int pg_lease_held(lv_store_tx *tx, const char *owner, char (**out)[LV_ID_MAX], size_t *n)
+{
+	typedef char id_t[LV_ID_MAX];
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, owner);
+	if (!(r = run(tx, ST_LEASE_HELD, &p, "read held leases", &rc)))
+		return rc;
+	COLLECT(r, id_t, read_id, free_ids, out, n);
+	return LV_OK;
+}
+
+static int pg_savepoint(lv_store_tx *tx, int op)
+{
+	static const char *const sql[] = { "SAVEPOINT lv_sp", "RELEASE SAVEPOINT lv_sp",
+		                           "ROLLBACK TO SAVEPOINT lv_sp; RELEASE SAVEPOINT lv_sp" };
+	if (op < LV_SP_BEGIN || op > LV_SP_ROLLBACK)
+		return lv_error_set(LV_EINTERNAL, "store: unknown savepoint operation %d", op);
+	if (tx->broken)
+		return lv_error_set(LV_EBUSY, "store: savepoint: lost the connection to PostgreSQL (%s)", tx->store->where);
+	return raw(tx, sql[op], "savepoint", NULL);
+}
+
+static int pg_status_counts(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS], int64_t outbox[3])
+{
+	int pass, i, rc;
+	for (i = 0; i < LV_STORE_STATUS_SLOTS; i++)
+		tasks[i] = 0;
+	outbox[0] = outbox[1] = outbox[2] = 0;
+	for (pass = 0; pass < 2; pass++) {
+		params p = { 0 };
+		PGresult *r = run(tx, pass ? ST_OUTBOX_COUNTS : ST_TASK_COUNTS, &p, "count by status", &rc);
+		if (!r)
+			return rc;
+		for (i = 0; i < PQntuples(r); i++) {
+			const char *name = col_str(r, i, 0);
+			if (pass == 0) {
+				int v = parse_status(name);
+				if (v >= 0 && v < LV_STORE_STATUS_SLOTS)
+					tasks[v] = col_int(r, i, 1);
+			} else {
+				int v = name ? lv_outbox_status_parse(name) : -1;
+				if (v >= 0 && v < 3)
+					outbox[v] = col_int(r, i, 1);
+			}
+		}
+		PQclear(r);
+	}
+	lv_error_clear(); /* an unknown status name is skipped, not an error */
+	return LV_OK;
+}
+
+/* ---- ledger listing ------------------------------------------------------------------------------------------------ */
+
+static int read_ledger(PGresult *r, int row, lv_ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = col_int(r, row, 0);
+	col_copy(e->key_id, sizeof(e->key_id), r, row, 1);
+	col_copy(e->task_id, sizeof(e->task_id), r, row, 2);
+	e->kind = lv_ledger_kind_parse(col_str(r, row, 3));
+	e->amount = col_int(r, row, 4);
+	e->created_at = col_int(r, row, 5);
+	return LV_OK;
+}
+
+static void ledger_entries_free(lv_ledger_entry *a, size_t n)
+{
+	(void)n;
+	free(a);
+}
+
+static int pg_ledger_list(lv_store_tx *tx, const char *key_id, int64_t before_id, int limit, lv_ledger_entry **out,
+                          size_t *n)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, key_id);
+	p_int(&p, 2, before_id > 0 ? before_id : INT64_MAX);
+	p_int(&p, 3, limit);
+	if (!(r = run(tx, ST_LEDGER_LIST, &p, "list ledger", &rc)))
+		return rc;
+	COLLECT(r, lv_ledger_entry, read_ledger, ledger_entries_free, out, n);
+	return LV_OK;
+}
+
+/* ---- live progress events ------------------------------------------------------------------------------------------ */
+
+static int read_event(PGresult *r, int row, lv_event_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = col_int(r, row, 0);
+	e->created_at = col_int(r, row, 2);
+	return col_dup(&e->data, r, row, 1);
+}
+
+static int event_int(lv_store_tx *tx, int id, const char *task_id, int64_t *out, const char *what)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, task_id);
+	if (!(r = run(tx, id, &p, what, &rc)))
+		return rc;
+	*out = PQntuples(r) > 0 ? col_int(r, 0, 0) : 0;
+	PQclear(r);
+	return LV_OK;
+}
+
+static int pg_event_append(lv_store_tx *tx, const char *task_id, lv_event_rec *e, int keep)
+{
+	params p = { 0 };
+	PGresult *res;
+	char name[16];
+	int rc = event_int(tx, ST_EVENT_NEXT, task_id, &e->seq, "number an event");
+	if (rc)
+		return rc;
+	p_text(&p, 1, task_id);
+	p_int(&p, 2, e->seq);
+	p_text(&p, 3, e->data);
+	p_int(&p, 4, e->created_at);
+	if ((rc = prepare(tx, ST_EVENT_INSERT, p.n)))
+		return rc;
+	snprintf(name, sizeof(name), "lv%d", ST_EVENT_INSERT);
+	res = PQexecPrepared(tx->c->db, name, p.n, p.v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* Another process numbered the same event first (READ COMMITTED): retry the transaction. */
+		if (is_unique_violation(res))
+			rc = lv_error_set(LV_EBUSY, "store: record an event: recorded concurrently, try again");
+		else
+			rc = result_error(tx, res, "record an event");
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	memset(&p, 0, sizeof(p));
+	p_text(&p, 1, task_id);
+	p_int(&p, 2, e->seq - keep);
+	return run_done(tx, ST_EVENT_PRUNE, &p, "drop old events");
+}
+
+static int pg_event_last(lv_store_tx *tx, const char *task_id, lv_event_rec *out)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, task_id);
+	if (!(r = run(tx, ST_EVENT_LAST, &p, "read an event", &rc)))
+		return rc;
+	rc = PQntuples(r) > 0 ? read_event(r, 0, out) : LV_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_event_list(lv_store_tx *tx, const char *task_id, int64_t after_seq, int limit, lv_event_rec **out,
+                         size_t *n)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	p_text(&p, 1, task_id);
+	p_int(&p, 2, after_seq);
+	p_int(&p, 3, limit);
+	if (!(r = run(tx, ST_EVENT_LIST, &p, "list events", &rc)))
+		return rc;
+	COLLECT(r, lv_event_rec, read_event, lv_event_recs_free, out, n);
+	return LV_OK;
+}
+
+static int pg_event_first_seq(lv_store_tx *tx, const char *task_id, int64_t *out)
+{
+	return event_int(tx, ST_EVENT_FIRST, task_id, out, "read events");
+}
+
 static const lv_store_ops pg_ops = {
 	LV_STORE_OPS_VERSION,
 	"postgresql",
@@ -1206,7 +1411,15 @@ static const lv_store_ops pg_ops = {
 	pg_outbox_due,
 	pg_outbox_update,
 	pg_outbox_for_task,
-	/* Named: the optional entries after the outbox are left NULL except this one. */
+	NULL, /* change_counter: idle loops read the store */
+	pg_lease_held,
+	pg_savepoint,
+	pg_ledger_list,
+	pg_event_append,
+	pg_event_last,
+	pg_event_list,
+	pg_event_first_seq,
+	pg_status_counts,
 	.rate_hit = pg_rate_hit,
 };
 

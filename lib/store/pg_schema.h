@@ -126,6 +126,20 @@ static const char *const lv_pg_migrations[] = {
 	"  window_start BIGINT NOT NULL,"
 	"  hits BIGINT NOT NULL,"
 	"  PRIMARY KEY (key_id, window_start));",
+	/* 4: the ledger listed per key by id (GET /v1/credits/ledger); one task's ledger sums from the index
+	 * alone; counts per status (/metrics) from indexes; live progress events (the last 1000 per task
+	 * are kept). */
+	"CREATE INDEX ledger_key_id ON ledger(key_id, id);"
+	"CREATE INDEX ledger_task_amount ON ledger(task_id, kind, amount);"
+	"DROP INDEX ledger_task;"
+	"CREATE INDEX tasks_status ON tasks(status);"
+	"CREATE INDEX outbox_status ON webhook_outbox(status);"
+	"CREATE TABLE task_events ("
+	"  task_id TEXT NOT NULL,"
+	"  seq BIGINT NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (task_id, seq));",
 };
 
 #endif
