@@ -1049,6 +1049,7 @@ START_TEST(lease_held_and_status_counts)
 		ck_assert_int_eq(n, 1);
 		ck_assert_str_eq(ids[0], "task_1");
 		free(ids);
+		ids = NULL;
 		ck_assert_int_eq(OPS(s)->lease_held(tx, "w2", &ids, &n), LV_OK);
 		ck_assert_int_eq(n, 0);
 		free(ids);

@@ -167,6 +167,27 @@ static int put_trimmed(lv_buf *b, const char *text, size_t a, size_t e)
 	return lv_buf_put(b, text + a, e - a);
 }
 
+/* Whether s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static int utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
+		size_t k;
+		if (n == 9 || (size_t)(end - p) <= n)
+			return n == 0;
+		for (k = 1; k <= n; k++)
+			if ((p[k] & 0xC0) != 0x80)
+				return 0;
+		if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+		    (c == 0xF4 && p[1] > 0x8F))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
 /* Split one cue into pieces of at most two lines of `units` each, appended to out (capacity grows). */
 static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units, int max_lines)
 {
@@ -177,7 +198,15 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 	if (!brks)
 		return LV_ENOMEM;
 	pthread_once(&unibreak_once, unibreak_init);
-	set_linebreaks_utf8((const utf8_t *)t, len, NULL, brks);
+	if (utf8_ok(t, len)) {
+		set_linebreaks_utf8((const utf8_t *)t, len, NULL, brks);
+	} else {
+		/* libunibreak asserts on malformed UTF-8: such text may break after spaces only. */
+		for (i = 0; i < len; i++)
+			brks[i] = t[i] == ' ' ? LINEBREAK_ALLOWBREAK : t[i] == '\n' ? LINEBREAK_MUSTBREAK : LINEBREAK_NOBREAK;
+		if (len)
+			brks[len - 1] = LINEBREAK_MUSTBREAK;
+	}
 	if (units_of(t, 0, len) * 5 < (int)len * 4 && units > 32)
 		units = 32; /* mostly wide (CJK) text: at most 16 characters a line */
 	while (pos < len && rc == LV_OK) {
