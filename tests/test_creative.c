@@ -560,6 +560,40 @@ END_TEST
 
 /* A regeneration that fails leaves the previous film and refunds the shot; one interrupted by a crash is
  * resumed and charged once. */
+START_TEST(a_regeneration_with_rejected_text_keeps_the_previous_film)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "1", NULL };
+	cJSON *t;
+	char *id, url[512], led[512];
+	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
+	id = create_task(&s, "{\"prompt\":\"A knight rides to a castle\",\"duration\":3}");
+	t = wait_monotonic(&s, id, "completed", 120);
+	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
+	cJSON_Delete(t);
+	/* The new text goes through moderation before anything is generated or charged for good. */
+	cJSON_Delete(callv(&s, "POST", key_secret, "{\"visual\":\"The knight beheads a prisoner\"}", 202,
+	                   "/v1/videos/%s/shots/0/regenerate", id));
+	lv_sleep_ms(300);
+	t = wait_monotonic(&s, id, "completed", 120);
+	ck_assert_str_eq(lv_json_get_str(t, "result_url"), url);
+	ck_assert(num(t, "cost_actual") == 82.5);
+	{
+		const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "regenerations"), 0);
+		const cJSON *shot0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "script"), "shots"), 0);
+		ck_assert_str_eq(lv_json_get_str(r, "status"), "failed");
+		ck_assert_str_eq(lv_json_get_str(cJSON_GetObjectItem(r, "error"), "code"), "moderation_rejected");
+		ck_assert_ptr_null(strstr(lv_json_get_str(shot0, "visual"), "beheads"));
+	}
+	cJSON_Delete(t);
+	ledger_of(&s, id, led, sizeof(led));
+	ck_assert_str_eq(led, "reserve:82.5,settle:82.5,reserve:82.5,refund:82.5");
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	assert_ledger_ok();
+	free(id);
+}
+END_TEST
+
 START_TEST(a_failed_regeneration_keeps_the_previous_film)
 {
 	lv_test_server s;
@@ -1029,6 +1063,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, races_approve_cancel_and_regenerate);
 	tcase_add_test(tc, a_review_left_too_long_is_canceled_and_refunded);
 	tcase_add_test(tc, a_failed_regeneration_keeps_the_previous_film);
+	tcase_add_test(tc, a_regeneration_with_rejected_text_keeps_the_previous_film);
 	tcase_add_test(tc, a_worker_killed_during_a_regeneration_charges_the_shot_once);
 	tcase_add_test(tc, character_images_are_checked_when_the_task_is_created);
 	tcase_add_test(tc, character_images_by_url_follow_redirects_within_limits);

@@ -758,6 +758,31 @@ int lv_generation_start(workers *w, held *h, const lv_task_rec *t)
 		             "the task's video provider is no longer configured", -1);
 		return LV_EINVALID;
 	}
+	/* A regeneration's new text is checked like the storyboard was, before anything is generated:
+	 * a flag abandons the regeneration (the previous film stays, the shot is refunded). */
+	{
+		const cJSON *regen = cJSON_GetObjectItemCaseSensitive(state, "regen");
+		const cJSON *ri = cJSON_GetObjectItemCaseSensitive(regen, "index"), *s;
+		cJSON_ArrayForEach(s, shots)
+		{
+			const cJSON *si = cJSON_GetObjectItemCaseSensitive(s, "index");
+			const char *texts[2];
+			int shot_of[2];
+			size_t k = 0;
+			if (!cJSON_IsNumber(ri) || !cJSON_IsNumber(si) || si->valueint != ri->valueint)
+				continue;
+			if (lv_json_get_str(s, "visual"))
+				shot_of[k] = si->valueint, texts[k++] = lv_json_get_str(s, "visual");
+			if (lv_json_get_str(s, "narration") && *lv_json_get_str(s, "narration"))
+				shot_of[k] = si->valueint, texts[k++] = lv_json_get_str(s, "narration");
+			if (k && (rc = lv_moderate_texts(w, h, LV_TASK_GENERATING, texts, shot_of, k)) != LV_OK) {
+				cJSON_Delete(sb);
+				cJSON_Delete(state);
+				return rc;
+			}
+			break;
+		}
+	}
 	if ((rc = w->e->store->ops->begin(w->e->store, 0, &tx)) == LV_OK) {
 		rc = w->e->store->ops->segment_list(tx, t->id, &segs, &n);
 		w->e->store->ops->rollback(tx);

@@ -151,6 +151,10 @@ int lv_own(workers *w, lv_store_tx *tx, const char *id, int expect_status, lv_ta
 /* Fail the task (strict failure): settle ready segments, refund the rest, record the error. */
 void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot);
 
+/* Check texts with the moderation provider; on a flag or a provider failure the task fails (a running
+ * regeneration is abandoned instead) and LV_ECANCELED is returned.  shot_of[i] names text i's shot, or -1. */
+int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, const int *shot_of, size_t n);
+
 /* Raise a held task's cancel flag and tell the driver (its queued jobs leave at once). */
 void lv_held_cancel(workers *w, held *h);
 

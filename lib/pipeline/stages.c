@@ -277,28 +277,60 @@ static int stage_review(workers *w, held *h)
 
 /* ---- moderation ---------------------------------------------------------------------------------------------- */
 
-static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
+/* Check texts with the moderation provider (transient failures tried again).  On a flag the task fails
+ * with `moderation_rejected` naming the shot (shot_of[i], -1 for the prompt or title) and LV_ECANCELED is
+ * returned; a provider failure fails the task too.  LV_OK: every text passed. */
+int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, const int *shot_of, size_t n)
 {
 	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MODERATION);
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
+	lv_moderation_result res;
+	lv_provider_error err;
+	int rc, attempt;
+	if (!p || !p->moderation) {
+		lv_fail_task(w, h, stage, "internal_error", "no moderation provider is configured", -1);
+		return LV_ECANCELED;
+	}
+	/* Transient provider failures are tried again (the provider already retried its own requests). */
+	for (attempt = 0;; attempt++) {
+		memset(&res, 0, sizeof(res));
+		memset(&err, 0, sizeof(err));
+		rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
+		if (rc == LV_OK || rc == LV_ECANCELED || !err.retryable || attempt + 1 >= SCRIPT_ATTEMPTS || h->cancel)
+			break;
+		LV_WARN("task %s: moderation provider '%s' failed (%s); trying again", h->id, p->name, err.message);
+		lv_sleep_ms(1000LL << attempt);
+	}
+	if (rc == LV_OK && res.flagged) {
+		char msg[512];
+		int shot = res.text_index < n ? shot_of[res.text_index] : -1;
+		snprintf(msg, sizeof(msg), "content moderation rejected the %s (categories: %s); change the %s and try again",
+		         shot >= 0 ? "storyboard" : "prompt", res.categories[0] ? res.categories : "unspecified",
+		         shot >= 0 ? "shot's text" : "prompt");
+		lv_fail_task(w, h, stage, "moderation_rejected", msg, shot);
+		return LV_ECANCELED;
+	}
+	if (rc != LV_OK && rc != LV_ECANCELED) {
+		lv_fail_task(w, h, stage, err.code[0] ? err.code : "internal_error", err.message, -1);
+		return LV_ECANCELED;
+	}
+	return rc;
+}
+
+static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
+{
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
 	const cJSON *shots = cJSON_GetObjectItemCaseSensitive(sb, "shots"), *s;
 	const char **texts;
 	int *shot_of;
 	size_t n = 0, cap = 2 + 2 * (size_t)cJSON_GetArraySize(shots);
-	lv_moderation_result res;
-	lv_provider_error err;
-	int rc, attempt;
+	int rc;
 	texts = lv_calloc(cap, sizeof(*texts));
 	shot_of = lv_calloc(cap, sizeof(*shot_of));
-	if (!sb || !texts || !shot_of || !p || !p->moderation) {
+	if (!sb || !texts || !shot_of) {
 		cJSON_Delete(sb);
 		free(texts);
 		free(shot_of);
-		if (!p || !p->moderation) {
-			lv_fail_task(w, h, LV_TASK_MODERATION, "internal_error", "no moderation provider is configured", -1);
-			return LV_ECANCELED;
-		}
 		return LV_ENOMEM;
 	}
 	shot_of[n] = -1;
@@ -319,33 +351,14 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 			texts[n++] = lv_json_get_str(s, "narration");
 		}
 	}
-	/* Transient provider failures are tried again (the provider already retried its own requests). */
-	for (attempt = 0;; attempt++) {
-		memset(&res, 0, sizeof(res));
-		memset(&err, 0, sizeof(err));
-		rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
-		if (rc == LV_OK || rc == LV_ECANCELED || !err.retryable || attempt + 1 >= SCRIPT_ATTEMPTS || h->cancel)
-			break;
-		LV_WARN("task %s: moderation provider '%s' failed (%s); trying again", h->id, p->name, err.message);
-		lv_sleep_ms(1000LL << attempt);
-	}
-	if (rc == LV_OK && res.flagged) {
-		char msg[512];
-		int shot = res.text_index < n ? shot_of[res.text_index] : -1;
-		snprintf(msg, sizeof(msg), "content moderation rejected the %s (categories: %s); change the prompt and try again",
-		         shot >= 0 ? "storyboard" : "prompt", res.categories[0] ? res.categories : "unspecified");
-		lv_fail_task(w, h, LV_TASK_MODERATION, "moderation_rejected", msg, shot);
-		rc = LV_ECANCELED;
-	} else if (rc == LV_OK && lv_review_wanted(t)) {
+	rc = lv_moderate_texts(w, h, LV_TASK_MODERATION, texts, shot_of, n);
+	if (rc == LV_OK && lv_review_wanted(t)) {
 		/* Stop for review: the lease goes, and the task waits (unclaimable) until approved or timed out. */
 		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_AWAITING_REVIEW, enter_review, w->e);
 		if (rc == LV_OK)
 			rc = LV_ECANCELED; /* nothing more for this worker to do */
 	} else if (rc == LV_OK) {
 		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_ANCHORING, NULL, NULL);
-	} else if (rc != LV_ECANCELED) {
-		lv_fail_task(w, h, LV_TASK_MODERATION, err.code[0] ? err.code : "internal_error", err.message, -1);
-		rc = LV_ECANCELED;
 	}
 	cJSON_Delete(sb);
 	free(texts);
