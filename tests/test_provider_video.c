@@ -11,6 +11,7 @@
 #include "longvideo.h"
 #include "pipeline_util.h"
 #include "media/image.h"
+#include "http/http.h"
 #include "providers/video_http.h"
 #include "util/crypto.h"
 #include "util/fs.h"
@@ -338,6 +339,68 @@ START_TEST(dashscope_real_anchor_images_are_references_named_as_the_model_expect
 	}
 	lv_pt_close(&pt);
 
+}
+END_TEST
+
+/* With storage that gives URLs (S3 here), references reach the vendor as URLs it fetches itself, not as
+ * base64 in the request; the URL is a working presigned GET of the anchor. */
+START_TEST(dashscope_references_go_as_storage_urls_when_storage_has_them)
+{
+	const char *ep = getenv("LV_TEST_S3_ENDPOINT"), *bkt = getenv("LV_TEST_S3_BUCKET");
+	lv_pt pt;
+	char a[64], *cfg, *json;
+	size_t i, n, urls = 0;
+	lv_task *t;
+	if (!ep || !*ep) {
+		ck_assert_msg(!getenv("LV_TEST_S3_REQUIRED") || strcmp(getenv("LV_TEST_S3_REQUIRED"), "1") != 0,
+		              "LV_TEST_S3_REQUIRED=1 but LV_TEST_S3_ENDPOINT is not set (start scripts/s3.sh)");
+		return; /* no S3 server in this run */
+	}
+	/* The test server speaks http: "url" sends it anyway ("auto" would send only https URLs). */
+	cfg = config_with_images("\"reference_delivery\":\"url\"");
+	json = lv_asprintf("%.*s,\"storage\":{\"type\":\"s3\",\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":"
+	                   "\"refs-%ld/\",\"path_style\":true,\"access_key_env\":\"LV_TEST_S3_ACCESS_KEY\","
+	                   "\"secret_key_env\":\"LV_TEST_S3_SECRET_KEY\"}}",
+	                   (int)strlen(cfg) - 1, cfg, ep, bkt && *bkt ? bkt : "lvtest", (long)getpid());
+	free(cfg);
+	lv_pt_open(&pt, "ds-ref-urls", json, 1);
+	free(json);
+	lv_pt_create(&pt,
+	             "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":10,"
+	             "\"aspect_ratio\":\"9:16\",\"music\":false}",
+	             a);
+	t = wait_terminal(&pt, a);
+	assert_completed(t);
+	lv_task_free(t);
+	n = lv_fake_requests(dsf);
+	for (i = 0; i < n; i++) {
+		lv_fake_request *r = lv_fake_request_get(dsf, i);
+		cJSON *body = !strcmp(r->method, "POST") && !strcmp(r->path, DS_SUBMIT)
+		                  ? cJSON_ParseWithLength(r->body, r->body_len)
+		                  : NULL;
+		const cJSON *m;
+		cJSON_ArrayForEach(m, cJSON_GetObjectItem(cJSON_GetObjectItem(body, "input"), "media"))
+		{
+			const char *u = lv_json_get_str(m, "url");
+			lv_http_request req;
+			lv_http_response resp;
+			ck_assert_msg(u && !strncmp(u, ep, strlen(ep)) && strstr(u, "X-Amz-Signature="), "not a presigned URL: %.80s",
+			              u ? u : "(none)");
+			/* The vendor can fetch it: the anchor, a PNG. */
+			memset(&req, 0, sizeof(req));
+			memset(&resp, 0, sizeof(resp));
+			req.url = u;
+			ck_assert_int_eq(lv_http_perform(&req, &resp), LV_OK);
+			ck_assert_int_eq(resp.status, 200);
+			ck_assert(resp.body_len > 8 && !memcmp(resp.body + 1, "PNG", 3));
+			lv_http_response_free(&resp);
+			urls++;
+		}
+		cJSON_Delete(body);
+		lv_fake_request_free(r);
+	}
+	ck_assert_uint_ge(urls, 1);
+	lv_pt_close(&pt);
 }
 END_TEST
 
@@ -948,6 +1011,9 @@ START_TEST(provider_blocks_are_validated)
 	                    "providers.hh.watermark");
 	expect_config_error("{\"providers\":{\"hh\":{\"type\":\"dashscope-video\",\"api_key_env\":\"K\",\"max_references\":10}}}",
 	                    "providers.hh.max_references");
+	expect_config_error("{\"providers\":{\"hh\":{\"type\":\"dashscope-video\",\"api_key_env\":\"K\","
+	                    "\"reference_delivery\":\"ftp\"}}}",
+	                    "providers.hh.reference_delivery");
 	expect_config_error("{\"providers\":{\"hh\":{\"type\":\"dashscope-video\",\"api_key_env\":\"K\",\"model_r2v\":\"\"}}}",
 	                    "providers.hh.model_r2v");
 	expect_config_error("{\"providers\":{\"s\":{\"type\":\"openai-videos\",\"api_key_env\":\"K\",\"rates\":{\"720p\":1},"
@@ -1117,6 +1183,35 @@ START_TEST(helpers_summarise_encode_and_check)
 		}
 		free(raw);
 		free(url);
+		/* By delivery mode: a job's https URL goes as it is under "auto", an http one only under "url";
+		 * "base64" never sends URLs; "url" without one is an error naming the setting. */
+		{
+			const char *paths[1] = { photo }, *https[1] = { "https://cdn.example/ref.png" },
+			           *http[1] = { "http://minio.internal/ref.png" };
+			lv_segment_job job;
+			memset(&job, 0, sizeof(job));
+			job.references = paths;
+			job.n_references = 1;
+			job.reference_urls = https;
+			ck_assert_int_eq(lv_vh_reference(&url, &job, 0, LV_VH_REF_AUTO, 20 << 20, 400, 400 * 1024, "hh", &err), LV_OK);
+			ck_assert_str_eq(url, "https://cdn.example/ref.png");
+			free(url);
+			ck_assert_int_eq(lv_vh_reference(&url, &job, 0, LV_VH_REF_BASE64, 20 << 20, 400, 400 * 1024, "hh", &err),
+			                 LV_OK);
+			ck_assert(!strncmp(url, "data:image/", 11));
+			free(url);
+			job.reference_urls = http;
+			ck_assert_int_eq(lv_vh_reference(&url, &job, 0, LV_VH_REF_AUTO, 20 << 20, 400, 400 * 1024, "hh", &err), LV_OK);
+			ck_assert(!strncmp(url, "data:image/", 11));
+			free(url);
+			ck_assert_int_eq(lv_vh_reference(&url, &job, 0, LV_VH_REF_URL, 20 << 20, 400, 400 * 1024, "hh", &err), LV_OK);
+			ck_assert_str_eq(url, "http://minio.internal/ref.png");
+			free(url);
+			job.reference_urls = NULL;
+			ck_assert_int_eq(lv_vh_reference(&url, &job, 0, LV_VH_REF_URL, 20 << 20, 400, 400 * 1024, "hh", &err),
+			                 LV_EPROVIDER);
+			ck_assert_ptr_nonnull(strstr(err.message, "reference_delivery"));
+		}
 		/* A budget no size fits: refused by name. */
 		ck_assert_int_eq(lv_vh_reference_url(&url, big, 20 << 20, 0, 8, "hh", &err), LV_EPROVIDER);
 		free(photo);
@@ -1143,6 +1238,7 @@ static Suite *suite(void)
 	tcase_add_test(tds, dashscope_text_and_reference_shots_make_films);
 	tcase_add_test(tds, dashscope_throttling_errors_and_bad_answers_are_retried);
 	tcase_add_test(tds, dashscope_real_anchor_images_are_references_named_as_the_model_expects);
+	tcase_add_test(tds, dashscope_references_go_as_storage_urls_when_storage_has_them);
 	tcase_add_test(tds, dashscope_lost_submit_answers_are_found_in_the_task_list);
 	tcase_add_test(tds, dashscope_failed_jobs_fail_the_task_with_a_summary);
 	tcase_add_test(tds, dashscope_cancel_asks_the_vendor_to_cancel);

@@ -333,6 +333,51 @@ static void fill_job(held *h, seg_job *j, lv_segment_job *sj)
 	}
 }
 
+/* How long a reference's presigned URL stays valid: the vendor fetches it when the job starts, which a
+ * queue at the vendor can delay. */
+#define REFERENCE_URL_SECONDS (6 * 3600)
+
+/* The URLs a vendor can fetch the shot's references from: the storage's public URL of the object, or a
+ * presigned one.  NULL (base64 only) when the storage gives neither (local storage).  Free with
+ * reference_urls_free. */
+static char **reference_urls(workers *w, const seg_job *j)
+{
+	lv_storage *st = w->e->storage;
+	char **urls;
+	size_t i, found = 0;
+	if (j->n_refs == 0 || !j->ref_keys || !(urls = lv_calloc(j->n_refs, sizeof(char *))))
+		return NULL;
+	for (i = 0; i < j->n_refs; i++) {
+		char *u = NULL;
+		if (st->ops->url(st, j->ref_keys[i], &u) == LV_OK && u &&
+		    (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7))) {
+			urls[i] = u;
+		} else {
+			free(u);
+			u = NULL;
+			if (st->ops->presign && st->ops->presign(st, j->ref_keys[i], REFERENCE_URL_SECONDS, &u) == LV_OK)
+				urls[i] = u;
+			else
+				free(u);
+		}
+		found += urls[i] != NULL;
+	}
+	lv_error_clear();
+	if (found == 0) {
+		free(urls);
+		return NULL;
+	}
+	return urls;
+}
+
+static void reference_urls_free(char **urls, size_t n)
+{
+	size_t i;
+	for (i = 0; urls && i < n; i++)
+		free(urls[i]);
+	free(urls);
+}
+
 static void segment_failed(workers *w, seg_job *j, const lv_provider_error *err)
 {
 	held *h = j->task;
@@ -440,7 +485,13 @@ static void step(workers *w, seg_job *j)
 			job_finished(w, j);
 			return;
 		}
-		rc = p->video->submit(p->self, &ctx, &sj, &st, &err);
+		{
+			char **urls = reference_urls(w, j);
+			sj.reference_urls = (const char *const *)urls;
+			rc = p->video->submit(p->self, &ctx, &sj, &st, &err);
+			sj.reference_urls = NULL;
+			reference_urls_free(urls, j->n_refs);
+		}
 		if (rc == LV_OK && st.job_id) {
 			free(j->job_id);
 			free(j->job_state);
@@ -724,7 +775,8 @@ static int shot_refs(workers *w, held *h, const cJSON *sb, const cJSON *state, c
 	}
 	j->refs = lv_calloc(n + 1, sizeof(char *));
 	j->ref_names = lv_calloc(n + 1, sizeof(char *));
-	if (!j->refs || !j->ref_names)
+	j->ref_keys = lv_calloc(n + 1, sizeof(char *));
+	if (!j->refs || !j->ref_names || !j->ref_keys)
 		return LV_ENOMEM;
 	for (i = 0; i < n; i++) {
 		char *dest = lv_asprintf("%s/ref_%d_%zu.png", h->work_dir, j->idx, i), *path = NULL;
@@ -732,7 +784,10 @@ static int shot_refs(workers *w, held *h, const cJSON *sb, const cJSON *state, c
 		free(dest);
 		if (rc)
 			return rc;
-		if (!(j->ref_names[j->n_refs] = lv_strdup(names[i] ? names[i] : ""))) {
+		if (!(j->ref_names[j->n_refs] = lv_strdup(names[i] ? names[i] : "")) ||
+		    !(j->ref_keys[j->n_refs] = lv_strdup(keys[i]))) {
+			free(j->ref_names[j->n_refs]);
+			j->ref_names[j->n_refs] = NULL;
 			free(path);
 			return LV_ENOMEM;
 		}

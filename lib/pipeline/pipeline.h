@@ -44,6 +44,7 @@ typedef struct seg_job {
 	char *prompt, *visual, *camera;
 	char **refs;         /* local files of the reference images */
 	char **ref_names;    /* the name of the character each one shows */
+	char **ref_keys;     /* their storage keys (for URLs the vendor fetches) */
 	size_t n_refs;
 	int has_slot;        /* holds one of its provider's max_concurrent_jobs (under dmu) */
 	struct seg_job *next_wait; /* in its provider's wait list (under dmu) */

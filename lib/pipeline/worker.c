@@ -57,9 +57,11 @@ static void held_free(held *h)
 		for (k = 0; k < j->n_refs; k++) {
 			free(j->refs[k]);
 			free(j->ref_names ? j->ref_names[k] : NULL);
+			free(j->ref_keys ? j->ref_keys[k] : NULL);
 		}
 		free(j->refs);
 		free(j->ref_names);
+		free(j->ref_keys);
 	}
 	free(h->segs);
 	pthread_mutex_destroy(&h->mu);

@@ -59,6 +59,7 @@ typedef struct ds_provider {
 	int64_t recover_checks;   /* looks at the task list after an ambiguous submit (0: never recover) */
 	int64_t recover_delay_ms; /* before each look */
 	int64_t ref_budget;       /* bytes of reference images (encoded) per request */
+	int ref_mode;             /* LV_VH_REF_*: storage URLs or data URLs */
 	lv_vh_known known;        /* task ids given to shots */
 } ds_provider;
 
@@ -120,8 +121,8 @@ static int add_media(cJSON *input, const ds_provider *dp, const lv_segment_job *
 			cJSON_Delete(m);
 			return lv_provider_fail(err, "internal_error", 1, "out of memory");
 		}
-		if (lv_vh_reference_url(&url, job->references[i], DS_MAX_REF_BYTES, DS_MIN_REF_SIDE,
-		                        (size_t)dp->ref_budget / n, dp->conf->name, err))
+		if (lv_vh_reference(&url, job, i, dp->ref_mode, DS_MAX_REF_BYTES, DS_MIN_REF_SIDE, (size_t)dp->ref_budget / n,
+		                    dp->conf->name, err))
 			return LV_EPROVIDER;
 		total += strlen(url);
 		if (!cJSON_AddStringToObject(m, "type", "reference_image") || !cJSON_AddStringToObject(m, "url", url)) {
@@ -618,7 +619,8 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 {
 	static const char *const keys[] = { "model",          "model_t2v",        "model_r2v",
 		                            "watermark",      "poll_interval_ms", "max_references",
-		                            "recover_checks", "recover_delay_ms", "reference_budget_kb", NULL };
+		                            "recover_checks", "recover_delay_ms", "reference_budget_kb",
+		                            "reference_delivery", NULL };
 	ds_provider *dp;
 	char *model = NULL;
 	int64_t n;
@@ -641,7 +643,8 @@ int lv_provider_dashscope_video_create(lv_provider *p, const lv_provider_conf *c
 	    lv_provider_conf_int(&n, conf, "max_references", DS_MAX_REFS, 1, DS_MAX_REFS) ||
 	    lv_provider_conf_int(&dp->recover_checks, conf, "recover_checks", 3, 0, 10) ||
 	    lv_provider_conf_int(&dp->recover_delay_ms, conf, "recover_delay_ms", 2000, 0, 30000) ||
-	    lv_provider_conf_int(&dp->ref_budget, conf, "reference_budget_kb", 2048, 64, 10240)) {
+	    lv_provider_conf_int(&dp->ref_budget, conf, "reference_budget_kb", 2048, 64, 10240) ||
+	    lv_vh_ref_mode_conf(&dp->ref_mode, conf)) {
 		free(model);
 		ds_destroy(dp);
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;

@@ -42,6 +42,7 @@ typedef struct fal_provider {
 	lv_vh_input in;
 	lv_vh_known known;       /* request ids given to shots */
 	int64_t poll_ms, max_refs, ref_budget, recover_checks, recover_delay_ms;
+	int ref_mode;               /* LV_VH_REF_* */
 } fal_provider;
 
 #define FAL_AUTH "Authorization: Key "
@@ -196,7 +197,7 @@ static int fal_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *
 	if (lv_vh_call_begin_as(&c, fp->conf, FAL_AUTH, err))
 		return LV_EPROVIDER;
 	if (fp->in.field[LV_VH_IN_IMAGE] || fp->in.field[LV_VH_IN_IMAGES]) {
-		if ((rc = lv_vh_refs(&refs, &n_refs, job, (size_t)fp->max_refs, (size_t)fp->ref_budget, fp->conf->name, err)))
+		if ((rc = lv_vh_refs(&refs, &n_refs, job, fp->ref_mode, (size_t)fp->max_refs, (size_t)fp->ref_budget, fp->conf->name, err)))
 			goto out;
 	}
 	if (!(input = lv_vh_input_build(&fp->in, job, (const char *const *)refs, n_refs)) ||
@@ -433,7 +434,7 @@ int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf)
 	static const char *const keys[] = { "model",        "model_references", "api_url",          "video_path",
 		                            "fields",       "duration_format",  "resolution_format", "extra_input",
 		                            "poll_interval_ms", "max_references", "reference_budget_kb", "recover_checks",
-		                            "recover_delay_ms", NULL };
+		                            "recover_delay_ms", "reference_delivery", NULL };
 	static const char *const defaults[LV_VH_IN_COUNT] = { "prompt", "duration", "aspect_ratio", NULL, "seed",
 		                                                "negative_prompt", NULL, NULL };
 	const char *api = NULL, *slash;
@@ -459,7 +460,7 @@ int lv_provider_fal_queue_create(lv_provider *p, const lv_provider_conf *conf)
 	    (rc = lv_provider_conf_int(&fp->ref_budget, conf, "reference_budget_kb", 4096, 64, 20480)) ||
 	    (rc = lv_provider_conf_int(&fp->recover_checks, conf, "recover_checks", 3, 0, 10)) ||
 	    (rc = lv_provider_conf_int(&fp->recover_delay_ms, conf, "recover_delay_ms", 2000, 0, 30000)) ||
-	    (rc = lv_vh_input_parse(&fp->in, conf, defaults))) {
+	    (rc = lv_vh_ref_mode_conf(&fp->ref_mode, conf)) || (rc = lv_vh_input_parse(&fp->in, conf, defaults))) {
 		fal_destroy(fp);
 		return rc;
 	}

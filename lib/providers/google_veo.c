@@ -152,7 +152,7 @@ static int veo_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *
 	if (lv_vh_call_begin_as(&c, vp->conf, VEO_AUTH, err))
 		return LV_EPROVIDER;
 	if (vp->send_references &&
-	    (rc = lv_vh_refs(&refs, &n_refs, job, VEO_MAX_REFS, (size_t)vp->ref_budget, vp->conf->name, err)))
+	    (rc = lv_vh_refs(&refs, &n_refs, job, LV_VH_REF_BASE64, VEO_MAX_REFS, (size_t)vp->ref_budget, vp->conf->name, err)))
 		goto out;
 	if (!(body = submit_body(vp, job, refs, n_refs)) ||
 	    !(url = lv_asprintf("%s/v1beta/models/%s:predictLongRunning", vp->base, vp->model))) {

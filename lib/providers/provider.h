@@ -116,6 +116,9 @@ typedef struct lv_segment_job {
 	const char *const *references; /* reference image files (PNG) for the characters in the shot: only real
 	                                * pictures (from an image provider or the user), never drawn cards */
 	const char *const *reference_names; /* the character each reference shows, in the same order (or NULL) */
+	const char *const *reference_urls;  /* where the vendor can fetch each reference itself (storage's public or
+	                                     * presigned URL), in the same order; NULL, or NULL entries, when the
+	                                     * storage gives none (local storage) */
 	size_t n_references;
 	uint32_t seed;
 	const char *language;

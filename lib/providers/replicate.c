@@ -38,6 +38,7 @@ typedef struct rp_provider {
 	lv_vh_input in;
 	lv_vh_known known;       /* prediction ids given to shots */
 	int64_t poll_ms, max_refs, ref_budget, recover_checks, recover_delay_ms;
+	int ref_mode;               /* LV_VH_REF_* */
 } rp_provider;
 
 /* ---- errors ---------------------------------------------------------------------------------------------------- */
@@ -199,7 +200,7 @@ static int rp_submit(void *self, const lv_call_ctx *ctx, const lv_segment_job *j
 	if (lv_vh_call_begin(&c, rp->conf, err))
 		return LV_EPROVIDER;
 	if ((rp->in.field[LV_VH_IN_IMAGE] || rp->in.field[LV_VH_IN_IMAGES]) &&
-	    (rc = lv_vh_refs(&refs, &n_refs, job, (size_t)rp->max_refs, (size_t)rp->ref_budget, rp->conf->name, err)))
+	    (rc = lv_vh_refs(&refs, &n_refs, job, rp->ref_mode, (size_t)rp->max_refs, (size_t)rp->ref_budget, rp->conf->name, err)))
 		goto out;
 	input = lv_vh_input_build(&rp->in, job, (const char *const *)refs, n_refs);
 	if (!input || !(root = cJSON_CreateObject()) || !cJSON_AddStringToObject(root, "version", model) ||
@@ -376,7 +377,8 @@ int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf)
 {
 	static const char *const keys[] = { "model",         "model_references", "fields",         "duration_format",
 		                            "resolution_format", "extra_input",   "poll_interval_ms", "max_references",
-		                            "reference_budget_kb", "recover_checks", "recover_delay_ms", NULL };
+		                            "reference_budget_kb", "recover_checks", "recover_delay_ms",
+		                            "reference_delivery", NULL };
 	static const char *const defaults[LV_VH_IN_COUNT] = { "prompt", "duration", "aspect_ratio", NULL, "seed",
 		                                                "negative_prompt", NULL, NULL };
 	rp_provider *rp;
@@ -399,7 +401,7 @@ int lv_provider_replicate_create(lv_provider *p, const lv_provider_conf *conf)
 	    (rc = lv_provider_conf_int(&rp->ref_budget, conf, "reference_budget_kb", 4096, 64, 20480)) ||
 	    (rc = lv_provider_conf_int(&rp->recover_checks, conf, "recover_checks", 3, 0, 10)) ||
 	    (rc = lv_provider_conf_int(&rp->recover_delay_ms, conf, "recover_delay_ms", 2000, 0, 30000)) ||
-	    (rc = lv_vh_input_parse(&rp->in, conf, defaults))) {
+	    (rc = lv_vh_ref_mode_conf(&rp->ref_mode, conf)) || (rc = lv_vh_input_parse(&rp->in, conf, defaults))) {
 		rp_destroy(rp);
 		return rc;
 	}

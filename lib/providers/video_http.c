@@ -283,8 +283,43 @@ cJSON *lv_vh_input_build(const lv_vh_input *in, const lv_segment_job *job, const
 	return o;
 }
 
-int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, size_t max, size_t budget, const char *provider,
-               lv_provider_error *err)
+int lv_vh_ref_mode_conf(int *mode, const lv_provider_conf *conf)
+{
+	const char *v = NULL;
+	int rc = lv_provider_conf_str(&v, conf, "reference_delivery", "auto");
+	*mode = LV_VH_REF_AUTO;
+	if (rc)
+		return rc;
+	if (!strcmp(v, "url"))
+		*mode = LV_VH_REF_URL;
+	else if (!strcmp(v, "base64"))
+		*mode = LV_VH_REF_BASE64;
+	else if (strcmp(v, "auto") != 0)
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.reference_delivery: must be \"auto\", \"url\" or "
+		                    "\"base64\" (got \"%s\")", conf->name, v);
+	return LV_OK;
+}
+
+int lv_vh_reference(char **out, const lv_segment_job *job, size_t i, int mode, size_t max_bytes, int min_side,
+                    size_t budget, const char *provider, lv_provider_error *err)
+{
+	const char *u = job->reference_urls ? job->reference_urls[i] : NULL;
+	*out = NULL;
+	if (mode != LV_VH_REF_BASE64 && u && (mode == LV_VH_REF_URL || !strncmp(u, "https://", 8))) {
+		if (!(*out = lv_strdup(u)))
+			return lv_provider_fail(err, "internal_error", 1, "out of memory");
+		return LV_OK;
+	}
+	if (mode == LV_VH_REF_URL)
+		return lv_provider_fail(err, "invalid_config", 0,
+		                        "provider '%s': reference_delivery is \"url\" but the storage gives no URL for the "
+		                        "references (local storage has none: use S3 storage, or \"auto\")",
+		                        provider);
+	return lv_vh_reference_url(out, job->references[i], max_bytes, min_side, budget, provider, err);
+}
+
+int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, int mode, size_t max, size_t budget,
+               const char *provider, lv_provider_error *err)
 {
 	size_t i, k = job->n_references < max ? job->n_references : max;
 	*urls = NULL;
@@ -294,7 +329,7 @@ int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, size_t max, s
 	if (!(*urls = lv_calloc(k, sizeof(char *))))
 		return lv_provider_fail(err, "internal_error", 1, "out of memory");
 	for (i = 0; i < k; i++) {
-		if (lv_vh_reference_url(&(*urls)[i], job->references[i], (size_t)20 << 20, 0, budget / k, provider, err)) {
+		if (lv_vh_reference(&(*urls)[i], job, i, mode, (size_t)20 << 20, 0, budget / k, provider, err)) {
 			lv_vh_refs_free(*urls, i);
 			*urls = NULL;
 			return LV_EPROVIDER;

@@ -94,9 +94,24 @@ void lv_vh_input_free(lv_vh_input *in);
  * first, IMAGES all of them.  Our fields win over extra_input's.  NULL when out of memory. */
 cJSON *lv_vh_input_build(const lv_vh_input *in, const lv_segment_job *job, const char *const *refs, size_t n);
 
+/* How references reach the vendor (a provider's "reference_delivery"):
+ *   auto    the storage's https URL of the object when it has one (S3 with public_base_url, or presigned),
+ *           else a data URL within the byte budget (the default);
+ *   url     always the storage's URL, http too (an error when the storage gives none: local storage);
+ *   base64  always a data URL. */
+enum { LV_VH_REF_AUTO = 0, LV_VH_REF_URL, LV_VH_REF_BASE64 };
+/* Parse providers.<name>.reference_delivery into *mode (default auto); LV_ECONFIG naming it. */
+int lv_vh_ref_mode_conf(int *mode, const lv_provider_conf *conf);
+
+/* Reference i of a shot as the vendor gets it, by `mode`: the URL the job carries
+ * (job->reference_urls[i]) or lv_vh_reference_url's data URL.  Caller frees *out. */
+int lv_vh_reference(char **out, const lv_segment_job *job, size_t i, int mode, size_t max_bytes, int min_side,
+                    size_t budget, const char *provider, lv_provider_error *err);
+
 /* The data URLs of a shot's references within `budget` bytes in all (lv_vh_reference_url each), at most
  * `max` of them; *urls (n strings) freed with lv_vh_refs_free. */
-int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, size_t max, size_t budget, const char *provider,
+int lv_vh_refs(char ***urls, size_t *n, const lv_segment_job *job, int mode, size_t max, size_t budget,
+               const char *provider,
                lv_provider_error *err);
 void lv_vh_refs_free(char **urls, size_t n);
 
