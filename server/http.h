@@ -38,7 +38,7 @@ typedef struct srv_metrics {
 	atomic_ullong rate_limited;
 } srv_metrics;
 
-#define SRV_MAX_STREAM_KEYS 64
+#define SRV_MAX_STREAM_KEYS 1024 /* keys with streams open at once (>= server.max_event_streams) */
 #define SRV_STREAMS_PER_KEY 4
 
 /* The server's one context object: everything a request needs, shared by the civetweb threads. */

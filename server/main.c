@@ -328,8 +328,12 @@ int main(int argc, char **argv)
 		lv_engine_close(srv.engine);
 		return EXIT_FAILURE_RUN;
 	}
+	/* Each live progress stream holds a thread for as long as it is open (CivetWeb has no way to park a
+	 * response): the streams get threads of their own on top of server.threads, so that watchers can
+	 * never take the request threads away. */
+	srv.max_streams = (int)lv_engine_setting_int(srv.engine, "server.max_event_streams", 64);
 	snprintf(threads, sizeof(threads), "%lld",
-	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32));
+	         (long long)lv_engine_setting_int(srv.engine, "server.threads", 32) + srv.max_streams);
 	srv.body_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.body_timeout_ms", 30000);
 	srv.cors_origins = lv_engine_setting(srv.engine, "server.cors_origins");
 	snprintf(body_timeout, sizeof(body_timeout), "%d", srv.body_timeout_ms);
@@ -347,8 +351,6 @@ int main(int argc, char **argv)
 		nofile.rlim_cur = nofile.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	/* Each live progress stream holds a request thread: at most half of them stream. */
-	srv.max_streams = (int)(lv_engine_setting_int(srv.engine, "server.threads", 32) / 2);
 
 	/* Block the stop signals before civetweb starts its threads, so that they inherit the mask and
 	 * only sigwait() below sees them.  A write to a closed socket must not kill the process. */

@@ -334,30 +334,32 @@ static int h_regenerate(srv_request *r)
 #define EVENTS_POLL_MS 250
 #define EVENTS_HEARTBEAT_MS 10000
 
-/* Take a stream slot for the task owner's key; 0 when over a limit. */
+/* Take a stream slot for the task owner's key: 0, or 1 when the key has its streams open already, 2 when
+ * the server has server.max_event_streams open. */
 static int stream_acquire(srv_context *s, const char *key_id)
 {
-	int i, free_slot = -1, ok = 0;
+	int i, free_slot = -1, over = 0;
 	pthread_mutex_lock(&s->streams_mu);
-	if (s->streams_open < s->max_streams) {
-		for (i = 0; i < SRV_MAX_STREAM_KEYS; i++) {
-			if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id))
-				break;
-			if (s->streams[i].n == 0 && free_slot < 0)
-				free_slot = i;
-		}
-		if (i == SRV_MAX_STREAM_KEYS && free_slot >= 0) {
+	for (i = 0; i < SRV_MAX_STREAM_KEYS; i++) {
+		if (s->streams[i].n > 0 && !strcmp(s->streams[i].key_id, key_id))
+			break;
+		if (s->streams[i].n == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (i < SRV_MAX_STREAM_KEYS && s->streams[i].n >= SRV_STREAMS_PER_KEY)
+		over = 1;
+	else if (s->streams_open >= s->max_streams || (i == SRV_MAX_STREAM_KEYS && free_slot < 0))
+		over = 2;
+	else {
+		if (i == SRV_MAX_STREAM_KEYS) {
 			i = free_slot;
 			snprintf(s->streams[i].key_id, sizeof(s->streams[i].key_id), "%s", key_id);
 		}
-		if (i < SRV_MAX_STREAM_KEYS && s->streams[i].n < SRV_STREAMS_PER_KEY) {
-			s->streams[i].n++;
-			s->streams_open++;
-			ok = 1;
-		}
+		s->streams[i].n++;
+		s->streams_open++;
 	}
 	pthread_mutex_unlock(&s->streams_mu);
-	return ok;
+	return over;
 }
 
 static void stream_release(srv_context *s, const char *key_id)
@@ -405,12 +407,17 @@ static int stream_events(srv_request *r, const lv_key *key, const char *token, c
 	if ((rc = lv_task_events_poll(&ev, r->srv->engine, key, token, task_id, last)))
 		return send_lv_error(r, rc);
 	snprintf(owner, sizeof(owner), "%s", lv_task_events_owner(ev));
-	if (!stream_acquire(r->srv, owner)) {
+	if ((rc = stream_acquire(r->srv, owner)) != 0) {
 		srv_header h[1] = { { "Retry-After", "5" } };
 		lv_task_events_free(ev);
+		if (rc == 1)
+			return srv_send_error(r, 429, "rate_limited",
+			                      "events: too many open event streams (at most 4 per API key); close one first",
+			                      NULL, h, 1);
 		return srv_send_error(r, 429, "rate_limited",
-		                      "events: too many open event streams (at most 4 per API key); close one first", NULL,
-		                      h, 1);
+		                      "events: the server has as many event streams open as server.max_event_streams "
+		                      "allows; poll GET /v1/videos/{id} or try again later",
+		                      NULL, h, 1);
 	}
 	mg_disable_keep_alive(r->conn);
 	mg_printf(r->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"

@@ -1050,6 +1050,82 @@ START_TEST(events_stream_the_task_and_resume_with_last_event_id)
 }
 END_TEST
 
+/* Open streams hold threads of their own: with 2 request threads and 5 streams open, requests are still
+ * served; the 5th stream of one key and the stream beyond server.max_event_streams are refused. */
+static size_t count_bytes(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	*(size_t *)ud += size * n;
+	return size * n;
+}
+
+START_TEST(event_streams_have_threads_of_their_own_and_limits)
+{
+	lv_test_server s;
+	const char *extra[] = { "--workers", "0", NULL };
+	char *cfg = lv_test_write_file(dir, "streams.json",
+	                               "{\"server\":{\"threads\":2,\"max_event_streams\":5},"
+	                               "\"providers\":{\"local\":{\"type\":\"local\"}}}");
+	CURLM *multi = curl_multi_init();
+	CURL *easy[5];
+	struct curl_slist *hdr[2] = { NULL, NULL };
+	size_t got[5] = { 0 };
+	char *id, *other, path[256], line[160];
+	cJSON *t;
+	int i, running, ready, rounds;
+	ck_assert_int_eq(lv_test_server_start(&s, dir, cfg, extra), 0);
+	/* No worker: the tasks stay queued and their streams stay open. */
+	t = callv(&s, "POST", key_secret, "{\"prompt\":\"Gulls\",\"duration\":3}", 202, "/v1/videos");
+	id = lv_strdup(lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	t = callv(&s, "POST", other_secret, "{\"prompt\":\"Crows\",\"duration\":3}", 202, "/v1/videos");
+	other = lv_strdup(lv_json_get_str(t, "task_id"));
+	cJSON_Delete(t);
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", key_secret);
+	hdr[0] = curl_slist_append(NULL, line);
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", other_secret);
+	hdr[1] = curl_slist_append(NULL, line);
+	/* Four streams of the first key, one of the other: five, the server's limit. */
+	for (i = 0; i < 5; i++) {
+		char url[512];
+		snprintf(url, sizeof(url), "%s/v1/videos/%s/events", s.base_url, i < 4 ? id : other);
+		easy[i] = curl_easy_init();
+		curl_easy_setopt(easy[i], CURLOPT_URL, url);
+		curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hdr[i < 4 ? 0 : 1]);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, count_bytes);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, &got[i]);
+		curl_multi_add_handle(multi, easy[i]);
+	}
+	/* Until each has its first event. */
+	for (rounds = 0, ready = 0; ready < 5 && rounds < 3000; rounds++) {
+		curl_multi_perform(multi, &running);
+		curl_multi_poll(multi, NULL, 0, 10, NULL);
+		for (ready = 0, i = 0; i < 5; i++)
+			ready += got[i] > 0;
+	}
+	ck_assert_int_eq(ready, 5);
+	ck_assert_int_eq(running, 5);
+	/* The two request threads are free for requests. */
+	for (i = 0; i < 4; i++)
+		cJSON_Delete(callv(&s, "GET", key_secret, NULL, 200, "/v1/videos/%s", id));
+	snprintf(path, sizeof(path), "/v1/videos/%s/events", id);
+	expect_error(&s, "GET", key_secret, NULL, 429, "rate_limited", "events: too many open event streams", path);
+	snprintf(path, sizeof(path), "/v1/videos/%s/events", other);
+	expect_error(&s, "GET", other_secret, NULL, 429, "rate_limited", "events: the server has", path);
+	for (i = 0; i < 5; i++) {
+		curl_multi_remove_handle(multi, easy[i]);
+		curl_easy_cleanup(easy[i]);
+	}
+	curl_multi_cleanup(multi);
+	curl_slist_free_all(hdr[0]);
+	curl_slist_free_all(hdr[1]);
+	ck_assert_int_eq(lv_test_server_stop(&s), 0);
+	free(cfg);
+	free(id);
+	free(other);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("creative");
@@ -1068,6 +1144,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, character_images_are_checked_when_the_task_is_created);
 	tcase_add_test(tc, character_images_by_url_follow_redirects_within_limits);
 	tcase_add_test(tc, events_stream_the_task_and_resume_with_last_event_id);
+	tcase_add_test(tc, event_streams_have_threads_of_their_own_and_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -353,7 +353,7 @@ static const char *const top_keys[] = { "data_dir", "server", "store", "storage"
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
 	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
 	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
-	                                   "cors_origins", "max_create_body_bytes", NULL };
+	                                   "cors_origins", "max_create_body_bytes", "max_event_streams", NULL };
 static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
 	                                     "default_video_provider", "max_tasks_in_flight", "script", "moderation", "anchor",
 	                                     "speech", "music", "review_timeout_hours", NULL };
@@ -406,6 +406,7 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	cfg->max_body_bytes = n;
 	if (get_int32(&cfg->max_connections, s, "server", "max_connections", 1024, 1, 100000) ||
 	    get_int32(&cfg->max_connections_per_ip, s, "server", "max_connections_per_ip", 64, 1, 100000) ||
+	    get_int32(&cfg->max_event_streams, s, "server", "max_event_streams", 64, 0, 1024) ||
 	    get_int32(&cfg->header_timeout_ms, s, "server", "header_timeout_ms", 10000, 100, 600000) ||
 	    get_int32(&cfg->body_timeout_ms, s, "server", "body_timeout_ms", 30000, 100, 3600000) ||
 	    get_string_list(&cfg->trusted_proxies, s, "server.trusted_proxies", "trusted_proxies") ||

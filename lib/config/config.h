@@ -64,6 +64,7 @@ typedef struct lv_config {
 	int rate_limit_per_minute; /* per API key; 0 = off */
 	int max_connections;        /* open client connections in all */
 	int max_connections_per_ip; /* open client connections from one address */
+	int max_event_streams;      /* live progress streams open at once (threads of their own) */
 	int header_timeout_ms;      /* total time to receive a request head */
 	int body_timeout_ms;        /* total time to receive a request body */
 	char *trusted_proxies;      /* comma-separated addresses whose X-Forwarded-For is believed, or NULL */
