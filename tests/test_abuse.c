@@ -1,9 +1,10 @@
 /*
  * lvserver under abuse: the real binary on an ephemeral loopback port, attacked with raw sockets.
  * Each case sends what a hostile or broken client sends (a nesting bomb, an oversize body, a
- * slowloris from another loopback address, Content-Length with Transfer-Encoding, a header flood,
- * NUL bytes in JSON, no Host) and checks the answer the API contract gives, then that the server
- * still serves (/healthz and an authenticated request) and, at teardown, that it exits cleanly.
+ * slowloris from another loopback address, idle connections, Content-Length with Transfer-Encoding
+ * on a first or a later request of a connection, a header flood, NUL bytes in JSON, no Host) and
+ * checks the answer the API contract gives, then that the server still serves (/healthz and an
+ * authenticated request) and, at teardown, that it exits cleanly.
  * Nothing here measures time: a request "is served" when it is answered before a generous
  * timeout that a starved server would not meet.
  */
@@ -364,6 +365,28 @@ START_TEST(slowloris_from_another_address)
 }
 END_TEST
 
+START_TEST(idle_connections_hold_no_thread)
+{
+	/* Connections that send nothing at all, five times as many as the server has request threads
+	 * (a server that gave each a thread would answer nobody until they went away). */
+	int fds[20], i;
+	for (i = 0; i < 20; i++)
+		fds[i] = connect_from("127.0.0.5");
+	assert_serving();
+	assert_serving();
+	/* Each is answered 408 at the head deadline and closed. */
+	for (i = 0; i < 20; i++) {
+		int closed;
+		char *reply = read_reply(fds[i], NULL, 10000, &closed);
+		assert_error(reply, 408, "invalid_request", "header_timeout_ms");
+		ck_assert(closed);
+		free(reply);
+		close(fds[i]);
+	}
+	assert_serving();
+}
+END_TEST
+
 START_TEST(request_smuggling_and_host)
 {
 	char req[512], *reply;
@@ -625,6 +648,7 @@ static Suite *abuse_suite(void)
 	tcase_add_test(t, nul_and_control_characters);
 	tcase_add_test(t, oversize_bodies);
 	tcase_add_test(t, slowloris_from_another_address);
+	tcase_add_test(t, idle_connections_hold_no_thread);
 	tcase_add_test(t, request_smuggling_and_host);
 	tcase_add_test(t, every_request_on_a_connection);
 	tcase_add_test(t, header_floods);
