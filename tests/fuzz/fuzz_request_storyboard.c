@@ -48,10 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		cJSON *sb = cJSON_Parse(storyboard);
-		char *out;
 		if (!sb)
 			abort();
 		if (lv_storyboard_apply_edit(sb, body, languages[(data[0] >> 1) & 3]) == LV_OK) {
+			char *out;
 			/* An accepted edit never changes what the plan (and the bill) fixed. */
 			if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sb, "shots")) != 3 || shot_duration(sb, 0) != 5 ||
 			    shot_duration(sb, 1) != 10 || shot_duration(sb, 2) != 5)
