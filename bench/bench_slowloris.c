@@ -3,11 +3,13 @@
  *
  *   lv-bench-slowloris --port P --key sk-... [--seconds S] [--slow N] [--from 127.0.0.2]
  *
- * Phase 1 (baseline): for S seconds, /healthz and GET /v1/credits (Bearer) from 127.0.0.1, one
- * new connection per request, one after another.  Phase 2: N connections from --from, each sending
- * a request head that never ends (a header line every second), and the same probe again for S
- * seconds.  Prints latency percentiles of both phases, their ratio, how many slow connections
- * the server kept open / refused / timed out, and how many probes failed.
+ * First a video task is created (POST /v1/videos) for the authenticated reads.  Phase 1 (baseline):
+ * for S seconds, /healthz and GET /v1/videos/{id} (Bearer) in turn from 127.0.0.1, one new
+ * connection per request, one after another.  Phase 2: N connections from --from, each sending a
+ * request head that never ends (a header line every second), and the same probe again for S
+ * seconds.  Prints /healthz latency percentiles and the rate of authenticated GETs of both phases,
+ * their ratios, how many slow connections the server kept open / refused / timed out, how many
+ * probes failed, and RATIO lines for scripts/bench.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,10 +53,11 @@ static int connect_from(const char *from, int port, int nonblock)
 	return fd;
 }
 
-/* One request on a new connection; the status, or -1 when there was no complete answer within 5 s. */
-static int probe(int port, const char *request)
+/* One request on a new connection; the status, or -1 when there was no complete answer within 5 s.
+ * The answer is left in out (cap bytes) when out is not NULL. */
+static int probe_answer(int port, const char *request, char *out, size_t cap)
 {
-	char buf[4096];
+	char buf[8192];
 	size_t len = 0;
 	int fd = connect_from("127.0.0.1", port, 0), st = -1;
 	double until = now_ms() + 5000;
@@ -78,8 +81,15 @@ static int probe(int port, const char *request)
 	buf[len] = '\0';
 	if (len > 0 && sscanf(buf, "HTTP/1.%*d %d", &st) != 1)
 		st = -1;
+	if (out)
+		snprintf(out, cap, "%s", buf);
 	close(fd);
 	return st;
+}
+
+static int probe(int port, const char *request)
+{
+	return probe_answer(port, request, NULL, 0);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -92,6 +102,7 @@ typedef struct stats {
 	double *lat;
 	size_t n, cap;
 	int failed, served_auth;
+	double seconds;
 } stats;
 
 static void add(stats *s, double v)
@@ -121,14 +132,14 @@ static int g_reopened;
 
 /* Alternate /healthz and an authenticated GET for `seconds`; keep the slow connections dripping, and
  * open a new one for each the server answers or closes, so that n_slow stay open. */
-static void run_probe(stats *s, int port, const char *key, double seconds, int *slow, int n_slow)
+static void run_probe(stats *s, int port, const char *key, const char *video, double seconds, int *slow, int n_slow)
 {
 	char auth_req[512];
-	double end = now_ms() + seconds * 1000, next_drip = now_ms() + 1000;
+	double start = now_ms(), end = start + seconds * 1000, next_drip = start + 1000;
 	int i = 0;
 	snprintf(auth_req, sizeof(auth_req),
-	         "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
-	         key);
+	         "GET /v1/videos/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
+	         video, key);
 	while (now_ms() < end) {
 		double t0 = now_ms();
 		int st;
@@ -165,13 +176,16 @@ static void run_probe(stats *s, int port, const char *key, double seconds, int *
 			next_drip = now_ms() + 1000;
 		}
 	}
+	s->seconds = (now_ms() - start) / 1000.0;
 	qsort(s->lat, s->n, sizeof(double), cmp_double);
 }
 
 static void print(const char *name, const stats *s)
 {
-	printf("%-9s healthz n=%zu p50=%.2f ms p99=%.2f ms max=%.2f ms; authenticated GETs served=%d; failed=%d\n",
-	       name, s->n, pct(s, 0.5), pct(s, 0.99), s->n ? s->lat[s->n - 1] : 0.0, s->served_auth, s->failed);
+	printf("%-9s healthz n=%zu p50=%.2f ms p99=%.2f ms max=%.2f ms; GET /v1/videos/{id} served=%d (%.0f/s); "
+	       "failed=%d\n",
+	       name, s->n, pct(s, 0.5), pct(s, 0.99), s->n ? s->lat[s->n - 1] : 0.0, s->served_auth,
+	       s->seconds > 0 ? s->served_auth / s->seconds : 0.0, s->failed);
 }
 
 int main(int argc, char **argv)
@@ -179,6 +193,8 @@ int main(int argc, char **argv)
 	int port = 0, n_slow = 500, i, open_now = 0, refused = 0;
 	double seconds = 10;
 	const char *key = NULL, *from = "127.0.0.2";
+	char create[512], answer[8192], video[64];
+	const char *id;
 	int *slow;
 	stats base, attack;
 	struct rlimit rl;
@@ -202,9 +218,21 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* The task the authenticated reads fetch. */
+	snprintf(create, sizeof(create),
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: "
+	         "application/json\r\nContent-Length: 46\r\nConnection: close\r\n\r\n"
+	         "{\"prompt\":\"a lighthouse at dusk\",\"duration\":3}",
+	         key);
+	if (probe_answer(port, create, answer, sizeof(answer)) != 202 || !(id = strstr(answer, "\"task_id\":\""))) {
+		fprintf(stderr, "lv-bench-slowloris: cannot create a video to read: %s\n", answer);
+		return 1;
+	}
+	id += 11;
+	snprintf(video, sizeof(video), "%.*s", (int)strcspn(id, "\""), id);
 	memset(&base, 0, sizeof(base));
 	memset(&attack, 0, sizeof(attack));
-	run_probe(&base, port, key, seconds, NULL, 0);
+	run_probe(&base, port, key, video, seconds, NULL, 0);
 
 	slow = calloc((size_t)n_slow + 1, sizeof(int));
 	if (!slow)
@@ -214,7 +242,7 @@ int main(int argc, char **argv)
 		if (slow[i] >= 0)
 			send(slow[i], "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n", 43, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
-	run_probe(&attack, port, key, seconds, slow, n_slow);
+	run_probe(&attack, port, key, video, seconds, slow, n_slow);
 	/* Which slow connections are still open (not answered, not closed)? */
 	for (i = 0; i < n_slow; i++) {
 		char b[512];
@@ -239,6 +267,11 @@ int main(int argc, char **argv)
 	if (base.n && attack.n)
 		printf("ratio attacked/baseline: p50 %.2f, p99 %.2f\n", pct(&attack, 0.5) / pct(&base, 0.5),
 		       pct(&attack, 0.99) / pct(&base, 0.99));
+	printf("RATIO|slowloris (%d conns from %s): /healthz p99 under attack, ms|%.2f|< 100\n", n_slow, from,
+	       pct(&attack, 0.99));
+	if (base.served_auth && base.seconds > 0 && attack.seconds > 0)
+		printf("RATIO|slowloris: authenticated GET rate, attacked / baseline|%.2f|>= 0.5\n",
+		       (attack.served_auth / attack.seconds) / (base.served_auth / base.seconds));
 	free(base.lat);
 	free(attack.lat);
 	return attack.failed ? 1 : 0;

@@ -3,7 +3,7 @@
 # run (never asserted by the tests: speed is shown here, correctness there).
 #
 #   scripts/bench.sh            # the full set (several minutes: a 180 s 1080p film, 10,000 tasks,
-#                               # a million ledger rows, 1,000 held tasks)
+#                               # a million ledger rows, 1,000 held tasks, 500 slowloris connections)
 #   scripts/bench.sh --quick    # smaller and shorter runs, to check that the benchmarks work
 # The scale-out part (bench/bench_scale.sh) starts its own PostgreSQL cluster; with LV_TEST_S3_*
 # set (eval "$(scripts/s3.sh start)") its workers keep media on that S3-compatible server.
@@ -63,6 +63,10 @@ if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/de
 else
   echo "skipped: PostgreSQL is not installed (scripts/deps.sh installs it)" >&2
 fi
+
+echo "== slowloris: 500 connections from 127.0.0.2 held open (scripts/slowloris.sh)" >&2
+if [ $quick -eq 1 ]; then slow_seconds=3; else slow_seconds=10; fi
+BUILD_DIR="$build" "$root/scripts/slowloris.sh" "$slow_seconds" 500 | tee "$out/slowloris.txt"
 
 echo
 echo "== ratios ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ))"

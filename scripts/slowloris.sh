@@ -1,7 +1,8 @@
 #!/bin/sh
 # Slowloris measurement: start lvserver, hold SLOW connections open from 127.0.0.2 that never finish
-# their request head, and measure /healthz latency and authenticated GETs from 127.0.0.1 against a
-# baseline measured in the same run.
+# their request head, and measure /healthz latency and the rate of authenticated GET /v1/videos/{id}
+# from 127.0.0.1 against a baseline measured in the same run (bench/bench_slowloris.c; run by
+# scripts/bench.sh).
 #   scripts/slowloris.sh [SECONDS] [SLOW]      (defaults: 10 s per phase, 500 connections)
 set -eu
 seconds=${1:-10}

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* splice(2), pipe2(2), accept4(2) */
 #include "edge.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,8 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EDGE_MAX_HEAD 16384          /* = CivetWeb's max_request_size */
-#define EDGE_MAX_HEADERS 64          /* = CivetWeb's MG_MAX_HEADERS */
+#define EDGE_MAX_HEAD SRV_MAX_HEAD
 #define EDGE_DRAIN_BYTES (1u << 20)  /* read at most this much of an unread body after a response */
 #define EDGE_DRAIN_MS 2000           /* ... for at most this long */
 #define EDGE_TICK_MS 100             /* deadline resolution */
@@ -26,6 +26,15 @@
 #define EDGE_READY_EVERY_MS 1000     /* how often the readiness probe asks the store */
 
 enum { E_HEAD, E_CONNECT, E_PIPE, E_DRAIN, E_CLOSED };
+
+/* Where the client's side of a handed-over connection is: every request on it is checked by the
+ * edge before a byte of it goes on, so the bytes are forwarded request by request. */
+enum {
+	R_FIXED,   /* forwarding `fwd` more bytes: the head, then a Content-Length body */
+	R_CHUNKED, /* forwarding a chunked body, its framing followed by srv_chunked_scan */
+	R_BETWEEN, /* the request went on whole; the next head is checked before it is forwarded */
+	R_HELD     /* the next head was refused: CivetWeb finishes what it has, then the edge answers */
+};
 
 struct econn;
 
@@ -46,7 +55,13 @@ typedef struct econn {
 	struct econn *prev, *next;
 	int state;
 	int cfd, ufd;
-	int64_t deadline;  /* E_HEAD, E_DRAIN: ms monotonic */
+	int64_t deadline;  /* E_HEAD, E_DRAIN; E_PIPE between requests once a byte arrived (else 0): ms monotonic */
+	int req;           /* R_*, in E_CONNECT and E_PIPE */
+	long long fwd;     /* R_FIXED: bytes of the current request still to forward */
+	int chunked;       /* the current request's body is chunked (follows the R_FIXED head) */
+	srv_chunked ck;
+	int held_status;   /* R_HELD: the answer the edge gives once CivetWeb is done */
+	char held_msg[160];
 	int served;        /* requests answered by the edge itself on this connection */
 	int family;
 	unsigned char ip[16];
@@ -356,132 +371,8 @@ static void reject(srv_edge *e, econn *c, int status, const char *reason, const 
 
 /* ---- the request head -------------------------------------------------------------------------- */
 
-typedef struct head {
-	const char *method, *target, *version;
-	size_t method_len, target_len, version_len;
-	int n_headers, n_host, n_cl, n_te, keep_alive, close, cl_conflict;
-	long long cl;
-	const char *rid; /* X-Request-Id */
-	size_t rid_len;
-	const char *origin; /* Origin */
-	size_t origin_len;
-} head;
-
-static int token_in(const char *v, size_t n, const char *token)
-{
-	size_t tl = strlen(token), i = 0;
-	while (i < n) {
-		size_t s, len;
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		len = i - s;
-		while (len > 0 && (v[s + len - 1] == ' ' || v[s + len - 1] == '\t'))
-			len--;
-		if (len == tl && !strncasecmp(v + s, token, tl))
-			return 1;
-	}
-	return 0;
-}
-
-/* Parse the head in buf[0..len) (it ends with an empty line).  Returns NULL, or the message of a
- * 400 (or of a 431 when *too_many). */
-static const char *parse_head(head *h, const char *buf, size_t len, int *too_many)
-{
-	const char *p = buf, *end = buf + len, *eol, *sp1, *sp2;
-	memset(h, 0, sizeof(*h));
-	*too_many = 0;
-	h->cl = -1;
-	while (p < end && (*p == '\r' || *p == '\n'))
-		p++; /* empty lines before the request line are ignored (RFC 9112 §2.2) */
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (!eol)
-		return "request: malformed request line";
-	sp1 = memchr(p, ' ', (size_t)(eol - p));
-	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-	if (!sp1 || !sp2)
-		return NULL; /* not HTTP/1.x as we know it: CivetWeb answers it */
-	h->method = p;
-	h->method_len = (size_t)(sp1 - p);
-	h->target = sp1 + 1;
-	h->target_len = (size_t)(sp2 - sp1 - 1);
-	h->version = sp2 + 1;
-	h->version_len = (size_t)(eol - sp2 - 1);
-	if (h->version_len > 0 && h->version[h->version_len - 1] == '\r')
-		h->version_len--;
-	for (p = eol + 1; p < end; p = eol + 1) {
-		const char *colon, *v;
-		size_t nl, vl;
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			break;
-		if (eol == p || (eol == p + 1 && *p == '\r'))
-			break; /* the empty line */
-		if (*p == ' ' || *p == '\t')
-			return "headers: line folding is not allowed";
-		if (++h->n_headers > EDGE_MAX_HEADERS) {
-			*too_many = 1;
-			return "headers: more than 64 header fields";
-		}
-		colon = memchr(p, ':', (size_t)(eol - p));
-		if (!colon || colon == p)
-			return "headers: malformed header line";
-		nl = (size_t)(colon - p);
-		if (memchr(p, ' ', nl) || memchr(p, '\t', nl))
-			return "headers: whitespace in a header name";
-		v = colon + 1;
-		while (v < eol && (*v == ' ' || *v == '\t'))
-			v++;
-		vl = (size_t)(eol - v);
-		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-			vl--;
-		if (nl == 4 && !strncasecmp(p, "Host", 4)) {
-			h->n_host++;
-		} else if (nl == 14 && !strncasecmp(p, "Content-Length", 14)) {
-			long long n = 0;
-			size_t i;
-			if (vl == 0 || vl > 18)
-				return "Content-Length: must be a decimal number";
-			for (i = 0; i < vl; i++) {
-				if (v[i] < '0' || v[i] > '9')
-					return "Content-Length: must be a decimal number";
-				n = n * 10 + (v[i] - '0');
-			}
-			if (h->n_cl++ && n != h->cl)
-				h->cl_conflict = 1;
-			h->cl = n;
-		} else if (nl == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
-			h->n_te++;
-		} else if (nl == 6 && !strncasecmp(p, "Origin", 6)) {
-			h->origin = v;
-			h->origin_len = vl;
-		} else if (nl == 12 && !strncasecmp(p, "X-Request-Id", 12)) {
-			h->rid = v;
-			h->rid_len = vl;
-		} else if (nl == 10 && !strncasecmp(p, "Connection", 10)) {
-			if (token_in(v, vl, "close"))
-				h->close = 1;
-			if (token_in(v, vl, "keep-alive"))
-				h->keep_alive = 1;
-		}
-	}
-	if (h->n_cl && h->n_te)
-		return "Transfer-Encoding: not allowed together with Content-Length";
-	if (h->cl_conflict)
-		return "Content-Length: given more than once with different values";
-	if (h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8)) {
-		if (h->n_host == 0)
-			return "Host: required on HTTP/1.1";
-	}
-	if (h->n_host > 1)
-		return "Host: given more than once";
-	return NULL;
-}
-
 /* The CORS lines the edge's own answers carry: as the JSON API's (docs/api.md). */
-static void cors_for(srv_edge *e, econn *c, const head *h)
+static void cors_for(srv_edge *e, econn *c, const srv_head *h)
 {
 	char origin[256];
 	const char *list = e->srv->cors_origins;
@@ -502,19 +393,19 @@ static void cors_for(srv_edge *e, econn *c, const head *h)
 	snprintf(c->cors, sizeof(c->cors), "Vary: Origin\r\n");
 }
 
-static int target_is(const head *h, const char *path)
+static int target_is(const srv_head *h, const char *path)
 {
 	size_t n = strlen(path);
 	return h->target_len >= n && !memcmp(h->target, path, n) && (h->target_len == n || h->target[n] == '?');
 }
 
-static int method_is(const head *h, const char *m)
+static int method_is(const srv_head *h, const char *m)
 {
 	return h->method_len == strlen(m) && !memcmp(h->method, m, h->method_len);
 }
 
 /* /healthz and /readyz, answered here.  Returns 1 when the connection waits for its next request. */
-static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
+static int serve_probe(srv_edge *e, econn *c, const srv_head *h, size_t head_len)
 {
 	char body[384], resp[1536], id[72], headers[512];
 	int ready = 1, status = 200, keep, n;
@@ -548,7 +439,7 @@ static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 			         lv_version(), msg);
 		}
 	}
-	keep = h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8) ? !h->close : h->keep_alive;
+	keep = srv_head_keep_alive(h);
 	snprintf(headers, sizeof(headers), "%s%s", status == 503 ? "Retry-After: 1\r\n" : "", c->cors);
 	n = format_response(resp, sizeof(resp), status, status == 200 ? "OK" : "Service Unavailable", id, headers,
 	                    body, method_is(h, "HEAD"), keep);
@@ -570,13 +461,25 @@ static int serve_probe(srv_edge *e, econn *c, const head *h, size_t head_len)
 
 static void start_upstream(srv_edge *e, econn *c);
 
+/* The request whose head h (hl bytes) was accepted goes on: the head and its body, and no byte more
+ * until the next head has been checked. */
+static void admit(econn *c, const srv_head *h, size_t hl)
+{
+	srv_chunked fresh = SRV_CHUNKED_INIT;
+	c->req = R_FIXED;
+	c->fwd = (long long)hl + (h->method && h->cl > 0 ? h->cl : 0);
+	c->chunked = h->method && h->chunked;
+	c->ck = fresh;
+	c->deadline = 0;
+}
+
 static void do_head(srv_edge *e, econn *c)
 {
 	for (;;) {
 		ssize_t n = recv(c->cfd, e->buf, EDGE_MAX_HEAD, MSG_PEEK);
-		size_t i, start = 0, hl = 0;
+		size_t hl;
 		const char *msg;
-		head h;
+		srv_head h;
 		int too_many;
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			conn_close(e, c);
@@ -584,22 +487,13 @@ static void do_head(srv_edge *e, econn *c)
 		}
 		if (n < 0)
 			return;
-		while (start < (size_t)n && (e->buf[start] == '\r' || e->buf[start] == '\n'))
-			start++;
-		for (i = start; i < (size_t)n; i++)
-			if (e->buf[i] == '\n' &&
-			    ((i + 1 < (size_t)n && e->buf[i + 1] == '\n') ||
-			     (i + 2 < (size_t)n && e->buf[i + 1] == '\r' && e->buf[i + 2] == '\n'))) {
-				hl = i + (e->buf[i + 1] == '\n' ? 2 : 3);
-				break;
-			}
-		if (!hl) {
+		if (!(hl = srv_head_end(e->buf, (size_t)n))) {
 			if ((size_t)n >= EDGE_MAX_HEAD)
 				reject(e, c, 431, "Request Header Fields Too Large", "request_too_large",
 				       "headers: larger than 16384 bytes", NULL);
 			return; /* wait for more (edge-triggered: the next byte wakes us) */
 		}
-		msg = parse_head(&h, e->buf, hl, &too_many);
+		msg = srv_head_parse(&h, e->buf, hl, &too_many);
 		cors_for(e, c, &h);
 		if (msg) {
 			if (too_many)
@@ -614,6 +508,7 @@ static void do_head(srv_edge *e, econn *c)
 				return;
 			continue; /* a pipelined next request may be there already */
 		}
+		admit(c, &h, hl);
 		start_upstream(e, c);
 		return;
 	}
@@ -625,7 +520,7 @@ static void update_pipe_interest(srv_edge *e, econn *c)
 {
 	unsigned cw = 0, uw = 0;
 	if (!c->dir[0].eof && !c->dir[0].dead && c->dir[0].n < e->pipe_cap)
-		cw |= EPOLLIN;
+		cw |= c->req == R_BETWEEN ? EPOLLIN | EPOLLET : c->req == R_HELD ? 0u : (unsigned)EPOLLIN;
 	if (c->dir[1].n > 0)
 		cw |= EPOLLOUT;
 	if (!c->dir[1].eof && c->dir[1].n < e->pipe_cap)
@@ -634,6 +529,62 @@ static void update_pipe_interest(srv_edge *e, econn *c)
 		uw |= EPOLLOUT;
 	set_interest(e, c->cfd, &c->ctag, &c->cev, cw);
 	set_interest(e, c->ufd, &c->utag, &c->uev, uw);
+}
+
+/* The next head was refused (or did not arrive in time): nothing more goes to CivetWeb, which
+ * finishes the response it is writing and closes; then the edge answers `status` and closes. */
+static void hold(srv_edge *e, econn *c, int status, const char *message)
+{
+	c->req = R_HELD;
+	c->held_status = status;
+	snprintf(c->held_msg, sizeof(c->held_msg), "%s", message);
+	c->dir[0].eof = 1;
+	if (!c->dir[0].shut && c->dir[0].n == 0) {
+		shutdown(c->ufd, SHUT_WR);
+		c->dir[0].shut = 1;
+	}
+	(void)e;
+}
+
+/* How many bytes the client may send on to CivetWeb now (at most room): the rest of the current
+ * request and nothing of the next.  A chunked body is peeked at and followed; its bytes are counted
+ * by account() once moved. */
+static size_t allowance(srv_edge *e, econn *c, size_t room)
+{
+	if (c->req == R_FIXED)
+		return c->fwd < (long long)room ? (size_t)c->fwd : room;
+	if (c->req == R_CHUNKED) {
+		srv_chunked probe = c->ck;
+		const char *err;
+		int done;
+		size_t k;
+		ssize_t n = recv(c->cfd, e->buf, room < EDGE_MAX_HEAD ? room : EDGE_MAX_HEAD, MSG_PEEK);
+		if (n <= 0)
+			return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : room; /* splice sees the end */
+		k = srv_chunked_scan(&probe, e->buf, (size_t)n, &done, &err);
+		if (k == (size_t)-1) {
+			hold(e, c, 400, err);
+			return 0;
+		}
+		return k;
+	}
+	return 0;
+}
+
+/* k bytes of the client's went on (for a chunked body, the first k of those allowance() peeked at). */
+static void account(srv_edge *e, econn *c, size_t k)
+{
+	if (c->req == R_FIXED) {
+		c->fwd -= (long long)k;
+		if (c->fwd == 0)
+			c->req = c->chunked ? R_CHUNKED : R_BETWEEN;
+	} else if (c->req == R_CHUNKED) {
+		const char *err;
+		int done;
+		(void)srv_chunked_scan(&c->ck, e->buf, k, &done, &err);
+		if (done)
+			c->req = R_BETWEEN;
+	}
 }
 
 /* Move what can move in direction d.  Returns -1 when the connection must be closed. */
@@ -646,13 +597,16 @@ static int pump(srv_edge *e, econn *c, int d)
 	for (;;) {
 		int moved = 0;
 		if (!x->eof && x->n < e->pipe_cap) {
-			ssize_t k = splice(src, NULL, x->w, NULL, e->pipe_cap - x->n, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			size_t want = d == 0 ? allowance(e, c, e->pipe_cap - x->n) : e->pipe_cap - x->n;
+			ssize_t k = want ? splice(src, NULL, x->w, NULL, want, SPLICE_F_NONBLOCK | SPLICE_F_MOVE) : -2;
 			if (k > 0) {
 				x->n += (size_t)k;
 				moved = 1;
+				if (d == 0)
+					account(e, c, (size_t)k);
 			} else if (k == 0) {
 				x->eof = 1;
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			} else if (k == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				if (d == 1)
 					return -1;
 				x->eof = 1; /* the client's side broke: nothing more comes from it */
@@ -673,22 +627,89 @@ static int pump(srv_edge *e, econn *c, int d)
 		if (!moved)
 			break;
 	}
-	if (x->eof && x->n == 0 && !x->shut && !x->dead) {
+	if (x->eof && x->n == 0 && !x->shut && !x->dead &&
+	    !(d == 1 && (c->req == R_HELD || (c->req == R_BETWEEN && c->deadline)))) {
+		/* (The client's side stays open when the edge still has an answer to write on it.) */
 		shutdown(dst, SHUT_WR);
 		x->shut = 1;
 	}
 	return 0;
 }
 
+/* Between requests: check the next head once it has fully arrived (and before any of it is
+ * forwarded).  Returns 1 when it was admitted (there is more to move). */
+static int next_head(srv_edge *e, econn *c)
+{
+	ssize_t n;
+	size_t hl;
+	const char *msg;
+	srv_head h;
+	int too_many;
+	if (c->req != R_BETWEEN || c->dir[0].n > 0 || c->dir[0].eof || c->dir[0].dead)
+		return 0;
+	n = recv(c->cfd, e->buf, EDGE_MAX_HEAD, MSG_PEEK);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		c->dir[0].eof = 1; /* the client sends no more requests: CivetWeb is told so */
+		if (!c->dir[0].shut) {
+			shutdown(c->ufd, SHUT_WR);
+			c->dir[0].shut = 1;
+		}
+		return 0;
+	}
+	if (!c->deadline)
+		c->deadline = srv_mono_ms() + e->o.header_timeout_ms;
+	if (!(hl = srv_head_end(e->buf, (size_t)n))) {
+		if ((size_t)n >= EDGE_MAX_HEAD)
+			hold(e, c, 431, "headers: larger than 16384 bytes");
+		return 0;
+	}
+	msg = srv_head_parse(&h, e->buf, hl, &too_many);
+	cors_for(e, c, &h);
+	if (msg) {
+		hold(e, c, too_many ? 431 : 400, msg);
+		return 0;
+	}
+	admit(c, &h, hl);
+	return 1;
+}
+
+/* The edge's own answer to a request it held back, now that CivetWeb has sent its last byte. */
+static void answer_held(srv_edge *e, econn *c)
+{
+	int st = c->held_status;
+	char msg[sizeof(c->held_msg)];
+	memcpy(msg, c->held_msg, sizeof(msg));
+	if (st == 408)
+		reject(e, c, 408, "Request Timeout", "invalid_request", msg, NULL);
+	else if (st == 431)
+		reject(e, c, 431, "Request Header Fields Too Large", "request_too_large", msg, NULL);
+	else
+		reject(e, c, 400, "Bad Request", "invalid_request", msg, NULL);
+}
+
 static void do_pipe(srv_edge *e, econn *c)
 {
-	if (pump(e, c, 0) != 0 || pump(e, c, 1) != 0) {
-		conn_close(e, c);
-		return;
-	}
+	do {
+		if (pump(e, c, 0) != 0 || pump(e, c, 1) != 0) {
+			conn_close(e, c);
+			return;
+		}
+	} while (next_head(e, c));
 	if (c->dir[1].eof && c->dir[1].n == 0) {
 		/* CivetWeb has sent everything and closed. */
-		if (c->dir[0].eof && c->dir[0].n == 0)
+		if (c->req == R_BETWEEN && c->deadline) {
+			/* CivetWeb's keep-alive limit ended the connection while the next head was arriving. */
+			c->req = R_HELD;
+			c->held_status = 408;
+			snprintf(c->held_msg, sizeof(c->held_msg),
+			         "request: the next request head did not arrive within the 2 s a kept-alive connection "
+			         "may stay idle");
+		}
+		if (c->req == R_HELD)
+			answer_held(e, c);
+		else if (c->dir[0].eof && c->dir[0].n == 0)
 			conn_close(e, c);
 		else
 			start_drain(e, c);
@@ -882,8 +903,9 @@ static void sweep(srv_edge *e, int64_t now)
 	for (; c; c = next) {
 		next = c->next;
 		if (c->state == E_HEAD && now >= c->deadline) {
-			if (c->served) {
-				conn_close(e, c); /* an idle keep-alive connection */
+			char b;
+			if (c->served && recv(c->cfd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0) {
+				conn_close(e, c); /* an idle keep-alive connection: no byte of a next request */
 			} else {
 				char m[128];
 				snprintf(m, sizeof(m), "request: the request head did not arrive within %d ms "
@@ -891,6 +913,13 @@ static void sweep(srv_edge *e, int64_t now)
 				         e->o.header_timeout_ms);
 				reject(e, c, 408, "Request Timeout", "invalid_request", m, NULL);
 			}
+		} else if (c->state == E_PIPE && c->req == R_BETWEEN && c->deadline && now >= c->deadline) {
+			char m[128];
+			snprintf(m, sizeof(m), "request: the request head did not arrive within %d ms "
+			                       "(server.header_timeout_ms)",
+			         e->o.header_timeout_ms);
+			hold(e, c, 408, m);
+			update_pipe_interest(e, c);
 		} else if (c->state == E_DRAIN && now >= c->deadline) {
 			conn_close(e, c);
 		}

@@ -188,7 +188,8 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
 	return 0;
 }
 
-/* The client's address: the edge's peer, or X-Forwarded-For when the peer is a trusted proxy. */
+/* The client's address: the edge's peer, or what Forwarded / X-Forwarded-For report when the peer is a
+ * trusted proxy. */
 static void client_address(srv_request *r)
 {
 	const struct mg_request_info *ri = r->ri;
@@ -197,36 +198,11 @@ static void client_address(srv_request *r)
 	if (!ri || !r->srv->edge || srv_edge_peer(r->srv->edge, ri->remote_port, r->client, sizeof(r->client), &trusted))
 		return;
 	if (trusted) {
-		/* Behind a trusted proxy the client is the last address it appended to X-Forwarded-For
-		 * (addresses further left were written by the client and prove nothing). */
-		const char *xff = mg_get_header(r->conn, "X-Forwarded-For");
-		if (xff && *xff) {
-			const char *last = strrchr(xff, ',');
-			const char *a = last ? last + 1 : xff;
-			size_t n;
-			while (*a == ' ' || *a == '\t')
-				a++;
-			n = strcspn(a, " \t");
-			if (n > 0 && n < sizeof(r->client) && strspn(a, "0123456789abcdefABCDEF.:") >= n) {
-				memcpy(r->client, a, n);
-				r->client[n] = '\0';
-			}
-		}
+		/* Behind a trusted proxy the client is what it reports in Forwarded or X-Forwarded-For (the
+		 * last entry: those further left were written by the client and prove nothing). */
+		(void)srv_forwarded_client(mg_get_header(r->conn, "Forwarded"), mg_get_header(r->conn, "X-Forwarded-For"),
+		                           r->client, sizeof(r->client));
 	}
-}
-
-int srv_request_id_valid(const char *id, size_t len)
-{
-	size_t i;
-	if (len == 0 || len > 64)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = id[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.' || c == ':'))
-			return 0;
-	}
-	return 1;
 }
 
 int srv_cors_allowed(const srv_context *srv, const char *origin)
@@ -424,67 +400,6 @@ int srv_send_text(srv_request *r, int status, const char *text, size_t len, cons
 
 /* ---- files ------------------------------------------------------------------------------------ */
 
-/* Parse one "bytes=" range against a file of `size` bytes.  Returns 1 with [*first, *last] for a
- * satisfiable range, 0 when the header is to be ignored (malformed, several ranges: the whole file
- * is sent), -1 when unsatisfiable (416). */
-static int parse_range(const char *h, long long size, long long *first, long long *last)
-{
-	const char *p;
-	char *end;
-	long long a, b;
-	while (*h == ' ')
-		h++;
-	if (strncasecmp(h, "bytes=", 6) != 0)
-		return 0;
-	p = h + 6;
-	while (*p == ' ')
-		p++;
-	if (strchr(p, ','))
-		return 0; /* several ranges: allowed to answer with the whole representation */
-	if (*p == '-') {
-		/* A suffix: the last N bytes. */
-		if (p[1] < '0' || p[1] > '9')
-			return 0;
-		errno = 0;
-		b = strtoll(p + 1, &end, 10);
-		while (*end == ' ')
-			end++;
-		if (errno || *end)
-			return 0;
-		if (b == 0 || size == 0)
-			return -1;
-		*first = b >= size ? 0 : size - b;
-		*last = size - 1;
-		return 1;
-	}
-	if (*p < '0' || *p > '9')
-		return 0;
-	errno = 0;
-	a = strtoll(p, &end, 10);
-	if (errno || *end != '-')
-		return 0;
-	p = end + 1;
-	while (*p == ' ')
-		p++;
-	if (!*p) {
-		b = size - 1;
-	} else {
-		if (*p < '0' || *p > '9')
-			return 0;
-		errno = 0;
-		b = strtoll(p, &end, 10);
-		while (*end == ' ')
-			end++;
-		if (errno || *end || b < a)
-			return 0;
-	}
-	if (a >= size)
-		return -1;
-	*first = a;
-	*last = b >= size ? size - 1 : b;
-	return 1;
-}
-
 int srv_send_file(srv_request *r, const char *path, const char *content_type, const char *cache_control,
                   const char *disposition)
 {
@@ -528,7 +443,10 @@ int srv_send_file(srv_request *r, const char *path, const char *content_type, co
 	if (range && if_range && strcmp(if_range, etag) != 0 && strcmp(if_range, modified) != 0)
 		range = NULL;
 	if (range) {
-		int pr = parse_range(range, size, &first, &last);
+		int64_t f = 0, l = -1;
+		int pr = srv_byte_range(range, size, &f, &l);
+		first = f;
+		last = l;
 		if (pr < 0) {
 			char message[128];
 			close(fd);

@@ -10,6 +10,8 @@
 #ifndef LVSERVER_HTTP_H
 #define LVSERVER_HTTP_H
 
+#include "parse.h"
+
 #include <civetweb.h>
 #include <longvideo.h>
 
@@ -122,8 +124,6 @@ void srv_request_finish(srv_request *r);
 void srv_add_header(srv_request *r, const char *name, const char *value);
 /* Whether `origin` is one of server.cors_origins. */
 int srv_cors_allowed(const srv_context *srv, const char *origin);
-/* A valid client X-Request-Id: 1-64 characters of letters, digits and "-_.:". */
-int srv_request_id_valid(const char *id, size_t len);
 
 /* Send a file (a media result): one Cache-Control, ETag and Last-Modified, If-None-Match (304),
  * a single byte range per RFC 9110 (suffix and open ranges, If-Range, 416 with

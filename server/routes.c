@@ -496,43 +496,6 @@ static int h_media(srv_request *r)
 	return st;
 }
 
-/* One "bytes=" range of a representation of `size` bytes: 1 and [*from, *to] when satisfiable, 0 when
- * the header is absent or not a single byte range (the whole body is sent), -1 when unsatisfiable. */
-static int byte_range(const char *h, int64_t size, int64_t *from, int64_t *to)
-{
-	char *end;
-	long long a, b;
-	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return 0;
-	h += 6;
-	if (*h == '-') { /* the last N bytes */
-		b = strtoll(h + 1, &end, 10);
-		if (end == h + 1 || *end || b < 0)
-			return 0;
-		if (b == 0 || size == 0)
-			return -1;
-		*from = b >= size ? 0 : size - b;
-		*to = size - 1;
-		return 1;
-	}
-	a = strtoll(h, &end, 10);
-	if (end == h || *end != '-' || a < 0)
-		return 0;
-	h = end + 1;
-	if (*h) {
-		b = strtoll(h, &end, 10);
-		if (end == h || *end || b < a)
-			return 0;
-	} else {
-		b = size - 1;
-	}
-	if (a >= size)
-		return -1;
-	*from = a;
-	*to = b >= size ? size - 1 : b;
-	return 1;
-}
-
 static int write_to_client(void *ctx, const void *data, size_t n)
 {
 	struct mg_connection *conn = ctx;
@@ -548,7 +511,7 @@ static int stream_film(srv_request *r, const char *disposition)
 	char range[100] = "";
 	if (rc)
 		return srv_send_lv_error(r, rc);
-	ranged = byte_range(mg_get_header(r->conn, "Range"), o.size, &from, &to);
+	ranged = srv_byte_range(mg_get_header(r->conn, "Range"), o.size, &from, &to);
 	if (ranged < 0) {
 		char cr[64];
 		srv_header h[1] = { { "Content-Range", cr } };
@@ -627,46 +590,6 @@ static const route routes[] = {
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
-
-/* Whether `path` matches `pattern`; the {id} segment (or, for a final {rest}, everything left) is copied
- * into `id` (cap bytes). */
-static int match(const char *pattern, const char *path, char *id, size_t cap)
-{
-	while (*pattern && *path) {
-		if (!strcmp(pattern, "{rest}")) {
-			size_t n = strlen(path);
-			if (n == 0 || n >= cap)
-				return 0;
-			memcpy(id, path, n + 1);
-			return 1;
-		}
-		if (!strncmp(pattern, "{n}", 3)) {
-			/* A second parameter is appended to the first as "/value". */
-			size_t n = strcspn(path, "/"), used = strlen(id);
-			if (n == 0 || used + 1 + n >= cap)
-				return 0;
-			id[used] = '/';
-			memcpy(id + used + 1, path, n);
-			id[used + 1 + n] = '\0';
-			path += n;
-			pattern += 3;
-			continue;
-		}
-		if (!strncmp(pattern, "{id}", 4)) {
-			size_t n = strcspn(path, "/");
-			if (n == 0 || n >= cap)
-				return 0;
-			memcpy(id, path, n);
-			id[n] = '\0';
-			path += n;
-			pattern += 4;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
 
 /* 404 task_not_found unless the {id} task exists and belongs to the calling key: an unknown id is
  * answered without reading (or parsing) a byte of the body. */
@@ -765,7 +688,7 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 	cors = cors_headers(&r, !strncmp(path, "/media/", 7));
 	for (i = 0; i < N_ROUTES; i++) {
 		char id[SRV_PATH_PARAM_MAX];
-		if (!match(routes[i].pattern, path, id, sizeof(id)))
+		if (!srv_route_match(routes[i].pattern, path, id, sizeof(id)))
 			continue;
 		if (!hit && method_matches(routes[i].method, method)) {
 			hit = &routes[i];

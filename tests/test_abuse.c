@@ -1,9 +1,10 @@
 /*
  * lvserver under abuse: the real binary on an ephemeral loopback port, attacked with raw sockets.
  * Each case sends what a hostile or broken client sends (a nesting bomb, an oversize body, a
- * slowloris from another loopback address, Content-Length with Transfer-Encoding, a header flood,
- * NUL bytes in JSON, no Host) and checks the answer the API contract gives, then that the server
- * still serves (/healthz and an authenticated request) and, at teardown, that it exits cleanly.
+ * slowloris from another loopback address, idle connections, Content-Length with Transfer-Encoding
+ * on a first or a later request of a connection, a header flood, NUL bytes in JSON, no Host) and
+ * checks the answer the API contract gives, then that the server still serves (/healthz and an
+ * authenticated request) and, at teardown, that it exits cleanly.
  * Nothing here measures time: a request "is served" when it is answered before a generous
  * timeout that a starved server would not meet.
  */
@@ -364,6 +365,28 @@ START_TEST(slowloris_from_another_address)
 }
 END_TEST
 
+START_TEST(idle_connections_hold_no_thread)
+{
+	/* Connections that send nothing at all, five times as many as the server has request threads
+	 * (a server that gave each a thread would answer nobody until they went away). */
+	int fds[20], i;
+	for (i = 0; i < 20; i++)
+		fds[i] = connect_from("127.0.0.5");
+	assert_serving();
+	assert_serving();
+	/* Each is answered 408 at the head deadline and closed. */
+	for (i = 0; i < 20; i++) {
+		int closed;
+		char *reply = read_reply(fds[i], NULL, 10000, &closed);
+		assert_error(reply, 408, "invalid_request", "header_timeout_ms");
+		ck_assert(closed);
+		free(reply);
+		close(fds[i]);
+	}
+	assert_serving();
+}
+END_TEST
+
 START_TEST(request_smuggling_and_host)
 {
 	char req[512], *reply;
@@ -406,6 +429,108 @@ START_TEST(request_smuggling_and_host)
 	reply = exchange(req, strlen(req), NULL, &closed);
 	assert_error(reply, 400, "invalid_request", "whitespace in a header name");
 	free(reply);
+	assert_serving();
+}
+END_TEST
+
+/* Count the responses in a reply (status lines). */
+static int responses_in(const char *reply)
+{
+	int n = 0;
+	const char *p = reply;
+	while ((p = strstr(p, "HTTP/1.1 ")) != NULL) {
+		n++;
+		p += 9;
+	}
+	return n;
+}
+
+/* Every request on a kept-alive connection meets the rules the first one met: pipelined after a
+ * bodiless request, after a Content-Length body, after a chunked body, and one whose head
+ * trickles in. */
+START_TEST(every_request_on_a_connection)
+{
+	char req[2048], *reply;
+	const char *second;
+	int fd, closed;
+	/* Two good requests on one connection are both served. */
+	snprintf(req, sizeof(req),
+	         "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n"
+	         "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nConnection: close\r\n\r\n",
+	         g_auth, g_auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(responses_in(reply) == 2 && strstr(strstr(reply, "\"object\":\"credits\"") + 1, "\"object\":\"credits\""),
+	              "%s", reply);
+	free(reply);
+
+	/* A second request with Content-Length and Transfer-Encoding, carrying a smuggled third. */
+	snprintf(req, sizeof(req),
+	         "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n"
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/credits HTTP/1.1\r\n"
+	         "Host: 127.0.0.1\r\n%s\r\n\r\n",
+	         g_auth, g_auth, g_auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(status_of(reply) == 200, "%s", reply);
+	second = strstr(reply + 9, "HTTP/1.1 ");
+	ck_assert_msg(second != NULL, "no second answer: %s", reply);
+	assert_error(second, 400, "invalid_request", "Transfer-Encoding: not allowed together with Content-Length");
+	ck_assert_msg(closed && responses_in(reply) == 2, "%s", reply);
+	free(reply);
+
+	/* After a request with a Content-Length body: a second one without Host. */
+	snprintf(req, sizeof(req),
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: 36\r\n\r\n{\"prompt\":\"keep alive\",\"duration\":3}"
+	         "GET /v1/credits HTTP/1.1\r\n%s\r\n\r\n",
+	         g_auth, g_auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(status_of(reply) == 202, "%s", reply);
+	second = strstr(reply + 9, "HTTP/1.1 ");
+	ck_assert_msg(second != NULL, "no second answer: %s", reply);
+	assert_error(second, 400, "invalid_request", "Host: required");
+	ck_assert_msg(closed && responses_in(reply) == 2, "%s", reply);
+	free(reply);
+
+	/* After a chunked body: the same. */
+	snprintf(req, sizeof(req),
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Type: application/json\r\n"
+	         "Transfer-Encoding: chunked\r\n\r\n10\r\n{\"prompt\":\"chunk\r\n11\r\ned\",\"duration\":3}\r\n0\r\n\r\n"
+	         "GET /v1/credits HTTP/1.1\r\n%s\r\n\r\n",
+	         g_auth, g_auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(status_of(reply) == 202, "%s", reply);
+	second = strstr(reply + 9, "HTTP/1.1 ");
+	ck_assert_msg(second != NULL, "no second answer: %s", reply);
+	assert_error(second, 400, "invalid_request", "Host: required");
+	ck_assert_msg(closed && responses_in(reply) == 2, "%s", reply);
+	free(reply);
+
+	/* A second head that trickles in: cut off with 408, never served. */
+	fd = connect_from("127.0.0.1");
+	snprintf(req, sizeof(req), "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n", g_auth);
+	send_str(fd, req);
+	reply = read_reply(fd, "\"currency\":\"credits\"}", 10000, &closed);
+	ck_assert_msg(status_of(reply) == 200 && !closed, "%s", reply);
+	free(reply);
+	snprintf(req, sizeof(req), "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", g_auth);
+	send_str(fd, req);
+	{
+		int i;
+		for (i = 0; i < 100; i++) {
+			char line[32];
+			struct pollfd p = { fd, POLLIN, 0 };
+			snprintf(line, sizeof(line), "X-Drip-%d: 1\r\n", i);
+			send_bytes(fd, line, strlen(line));
+			if (poll(&p, 1, 100) > 0)
+				break; /* answered */
+		}
+	}
+	reply = read_reply(fd, NULL, 10000, &closed);
+	assert_error(reply, 408, "invalid_request", "request head did not arrive");
+	ck_assert_msg(closed && !strstr(reply, "\"object\":\"credits\""), "%s", reply);
+	free(reply);
+	close(fd);
 	assert_serving();
 }
 END_TEST
@@ -474,6 +599,18 @@ START_TEST(trusted_proxy_address)
 	reply = read_reply(fd, NULL, 10000, &closed);
 	close(fd);
 	free(reply);
+	/* RFC 7239 Forwarded wins over X-Forwarded-For: its last element's for= (quotes, brackets and a
+	 * port taken off). */
+	snprintf(req, sizeof(req),
+	         "GET /v1/credits?y HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nX-Forwarded-For: 198.51.100.2\r\n"
+	         "Forwarded: for=198.51.100.3;proto=http, for=\"[2001:db8::17]:4711\";proto=https\r\n"
+	         "Connection: close\r\n\r\n",
+	         g_auth);
+	fd = connect_from("127.0.0.3");
+	send_bytes(fd, req, strlen(req));
+	reply = read_reply(fd, NULL, 10000, &closed);
+	close(fd);
+	free(reply);
 	/* A trusted proxy is not held to the per-address limit. */
 	{
 		int many[PER_IP + 4];
@@ -493,6 +630,8 @@ START_TEST(trusted_proxy_address)
 	ck_assert_msg(strstr(log, "/v1/credits 400") && strstr(log, " 203.0.113.9 key "), "%s", log);
 	ck_assert_msg(strstr(log, " 127.0.0.4 key "), "%s", log);
 	ck_assert_msg(!strstr(log, "198.51.100.1"), "%s", log);
+	ck_assert_msg(strstr(log, " 2001:db8::17 key ") && !strstr(log, "198.51.100.2") && !strstr(log, "198.51.100.3"),
+	              "%s", log);
 	free(log);
 	assert_serving();
 }
@@ -509,7 +648,9 @@ static Suite *abuse_suite(void)
 	tcase_add_test(t, nul_and_control_characters);
 	tcase_add_test(t, oversize_bodies);
 	tcase_add_test(t, slowloris_from_another_address);
+	tcase_add_test(t, idle_connections_hold_no_thread);
 	tcase_add_test(t, request_smuggling_and_host);
+	tcase_add_test(t, every_request_on_a_connection);
 	tcase_add_test(t, header_floods);
 	tcase_add_test(t, trusted_proxy_address);
 	suite_add_tcase(s, t);

@@ -1483,6 +1483,18 @@ START_TEST(sighup_reopens_the_log_file)
 	ck_assert_int_eq(lv_test_server_start(&srv, dir, NULL, extra), 0);
 	ck_assert_int_eq(call_on(&srv, &r, "GET", "/v1/credits", NULL, NULL, NULL), 401);
 	lv_test_response_free(&r);
+	/* The access log line is written after the response has gone out: wait for it before rotating. */
+	for (status = 0; status < 500; status++) {
+		int seen;
+		if (lv_file_read(&log, &len, log_file) != 0)
+			break;
+		seen = strstr(log, "GET /v1/credits 401") != NULL;
+		free(log);
+		log = NULL;
+		if (seen)
+			break;
+		usleep(10000);
+	}
 	/* A log rotation: move the file away, SIGHUP; the server keeps running, logging to a new file. */
 	ck_assert_int_eq(rename(log_file, rotated), 0);
 	ck_assert_int_eq(kill(srv.pid, SIGHUP), 0);

@@ -75,8 +75,7 @@ static const cJSON *repeated_member(const cJSON *obj)
 	return NULL;
 }
 
-/* A body that must be empty or an object: parsed into *out (NULL when empty). */
-static int parse_optional_object(cJSON **out, const char *body, size_t len)
+int lv_creative_parse_body(cJSON **out, const char *body, size_t len)
 {
 	size_t i;
 	*out = NULL;
@@ -308,8 +307,7 @@ static int edit_shots(cJSON *sb, const cJSON *list, const char *language)
 	return rc;
 }
 
-/* Apply a PATCH body to the storyboard `sb` (in place). */
-static int apply_edit(cJSON *sb, const cJSON *body, const char *language)
+int lv_storyboard_apply_edit(cJSON *sb, const cJSON *body, const char *language)
 {
 	const cJSON *it;
 	int rc;
@@ -363,13 +361,13 @@ static int edit_tx(lv_store_tx *tx, void *p)
 		return rc;
 	if (c->t.status != LV_TASK_AWAITING_REVIEW)
 		return not_reviewable(&c->t);
-	if ((rc = parse_optional_object(&body, c->body, c->body_len)))
+	if ((rc = lv_creative_parse_body(&body, c->body, c->body_len)))
 		return rc;
 	if (!(sb = c->t.script ? cJSON_Parse(c->t.script) : NULL)) {
 		cJSON_Delete(body);
 		return lv_error_set(LV_EINTERNAL, "task %s has no readable storyboard", c->t.id);
 	}
-	if (body && (rc = apply_edit(sb, body, c->t.language)) == LV_OK && (rc = store_json(&c->t.script, sb)) == LV_OK) {
+	if (body && (rc = lv_storyboard_apply_edit(sb, body, c->t.language)) == LV_OK && (rc = store_json(&c->t.script, sb)) == LV_OK) {
 		c->t.updated_at = lv_now_ms();
 		rc = OPS(c->e)->task_update(tx, &c->t);
 	}
@@ -422,7 +420,7 @@ static int approve_tx(lv_store_tx *tx, void *p)
 		return rc;
 	if (c->t.status != LV_TASK_AWAITING_REVIEW)
 		return not_reviewable(&c->t);
-	if ((rc = parse_optional_object(&body, c->body, c->body_len)))
+	if ((rc = lv_creative_parse_body(&body, c->body, c->body_len)))
 		return rc;
 	if (body && body->child) {
 		rc = lv_error_set(LV_EINVALID, "%s: unknown field (approve takes no fields: send no body or {})",
@@ -513,7 +511,7 @@ int lv_review_expire(lv_engine *e, lv_store_tx *tx, lv_task_rec *t, int64_t now)
 
 /* ---- regenerating one shot ------------------------------------------------------------------------------------ */
 
-static int regen_request_from_json(lv_regenerate_request *r, const cJSON *body)
+int lv_regen_request_from_json(lv_regenerate_request *r, const cJSON *body)
 {
 	const cJSON *it;
 	if ((it = repeated_member(body)))
@@ -608,9 +606,9 @@ static int regenerate_tx(lv_store_tx *tx, void *p)
 	}
 	cJSON_Delete(c->parsed); /* a retried transaction parses again */
 	c->parsed = NULL;
-	rc = parse_optional_object(&c->parsed, c->body, c->body_len);
+	rc = lv_creative_parse_body(&c->parsed, c->body, c->body_len);
 	if (rc == LV_OK && c->parsed)
-		rc = regen_request_from_json(&req, c->parsed);
+		rc = lv_regen_request_from_json(&req, c->parsed);
 	if (rc == LV_OK && !(sb = t->script ? cJSON_Parse(t->script) : NULL))
 		rc = lv_error_set(LV_EINTERNAL, "task %s has no readable storyboard", t->id);
 	shot = rc == LV_OK ? shot_at(sb, c->index) : NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/engine.h"
+#include "longvideo/task.h"
 #include "store/store.h"
 
 /* 1 when the task asked for review and its storyboard is not approved yet. */
@@ -28,6 +29,16 @@ int lv_regen_succeeded(cJSON *state);
  * inside tx.  Returns 1 (nothing done) when no regeneration runs. */
 int lv_regen_abandon(lv_engine *e, lv_store_tx *tx, lv_task_rec *t, const char *status, const char *code,
                      const char *message, int64_t now);
+
+/* The request bodies of creative control, checked before anything changes (the fuzz harness
+ * fuzz_request_storyboard calls these as the API does):
+ *   lv_creative_parse_body: a body that must be empty or a JSON object, parsed into *out (NULL when empty);
+ *   lv_storyboard_apply_edit: a PATCH /v1/videos/{id}/storyboard body applied to the storyboard `sb` (in
+ *     place), LV_EINVALID naming the field on the first problem (sb may then be partly edited);
+ *   lv_regen_request_from_json: a regenerate body into *r (its strings point into body). */
+int lv_creative_parse_body(cJSON **out, const char *body, size_t len);
+int lv_storyboard_apply_edit(cJSON *sb, const cJSON *body, const char *language);
+int lv_regen_request_from_json(lv_regenerate_request *r, const cJSON *body);
 
 /* Check and store the images of a create request's characters (canonical JSON from the request):
  * data URLs are decoded, http(s) URLs fetched through the SSRF guard (10 s, 3 redirects, 10 MiB);
