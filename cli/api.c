@@ -19,6 +19,7 @@ struct cli_api {
 	char key[256];   /* the API key (remote) */
 	lv_engine *engine;
 	lv_key *key_obj;
+	int shared;      /* a fork: the engine and key belong to the parent */
 	time_t deadline; /* following a task gives up at this time (0: never) */
 	int timed_out;
 };
@@ -372,11 +373,27 @@ int cli_api_open(cli_api **out, cli_ctx *ctx, const char *key_text, const char *
 	return LV_OK;
 }
 
+int cli_api_fork(cli_api **out, const cli_api *parent, cli_ctx *ctx)
+{
+	cli_api *api = malloc(sizeof(*api));
+	*out = NULL;
+	if (!api)
+		return cli_fail(ctx, LV_ENOMEM, "out of memory");
+	*api = *parent;
+	api->ctx = ctx;
+	api->shared = 1;
+	api->deadline = 0;
+	api->timed_out = 0;
+	*out = api;
+	return LV_OK;
+}
+
 void cli_api_close(cli_api *api)
 {
 	if (!api)
 		return;
-	lv_key_free(api->key_obj);
+	if (!api->shared)
+		lv_key_free(api->key_obj);
 	{
 		volatile char *wipe = api->key; /* the key does not linger in freed memory */
 		size_t i;

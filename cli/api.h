@@ -22,6 +22,9 @@ typedef struct cli_api cli_api;
  * the acting key (cli_acting_key).  --key-id needs the store and is a usage error with --server. */
 int cli_api_open(cli_api **out, cli_ctx *ctx, const char *key_text, const char *key_id);
 void cli_api_close(cli_api *api);
+/* A backend for another thread, recording its failures in `ctx`: it shares the parent's engine and key
+ * (the parent outlives it); each remote request uses its own connection. */
+int cli_api_fork(cli_api **out, const cli_api *parent, cli_ctx *ctx);
 int cli_api_is_remote(const cli_api *api);
 /* The local engine and key (NULL in remote mode). */
 lv_engine *cli_api_engine(const cli_api *api);
