@@ -98,14 +98,15 @@ int cli_print_task_page(cli_ctx *ctx, char *json, char *next, size_t cap)
 {
 	int printed;
 	cJSON *doc;
-	const cJSON *t;
+	const cJSON *t, *data;
 	next_cursor(json, ctx, next, cap);
 	doc = take(ctx, json, "list", &printed);
 	if (printed)
 		return LV_OK;
 	if (!doc)
 		return ctx->status;
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "data"))
+	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+	for (t = data ? data->child : NULL; t; t = t->next)
 		cli_print_task_line(t);
 	cJSON_Delete(doc);
 	return LV_OK;
@@ -130,15 +131,15 @@ int cli_print_ledger_page(cli_ctx *ctx, char *json, char *next, size_t cap)
 {
 	int printed;
 	cJSON *doc;
-	const cJSON *it;
+	const cJSON *it, *data;
 	next_cursor(json, ctx, next, cap);
 	doc = take(ctx, json, "ledger", &printed);
 	if (printed)
 		return LV_OK;
 	if (!doc)
 		return ctx->status;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "data"))
-	{
+	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+	for (it = data ? data->child : NULL; it; it = it->next) {
 		char amount[32];
 		printf("%-10s %-8s %12s  %s\n", cli_json_str(it, "id") ? cli_json_str(it, "id") : "?",
 		       cli_json_str(it, "kind") ? cli_json_str(it, "kind") : "?",
