@@ -798,12 +798,21 @@ int cli_api_download(cli_api *api, const char *id, const char *which, const char
 		FILE *in, *out;
 		char buf[65536];
 		size_t n;
-		if (!m)
-			return cli_fail(api->ctx, LV_ENOTFOUND, "task %s: the %s is not in local storage", id, which);
 		if ((slash = strchr(url, '?')))
 			*slash = '\0';
-		if ((rc = lv_media_resolve(&path, api->engine, m + 1)))
-			return rc;
+		if (!m || lv_media_resolve(&path, api->engine, m + 1) != LV_OK) {
+			/* Not a local file (object storage with a public base URL): fetch its URL as a client would. */
+			if (slash)
+				*slash = '?';
+			if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+				return cli_fail(api->ctx, LV_ENOTFOUND, "task %s: its %s is not in this store's storage", id,
+				                which);
+			if ((rc = fetch_to(api, url, part)))
+				return rc;
+			if (rename(part, dest) != 0)
+				return cli_fail(api->ctx, LV_EIO, "%s: %s", dest, strerror(errno));
+			return LV_OK;
+		}
 		in = fopen(path, "rb");
 		lv_free(path);
 		if (!in)

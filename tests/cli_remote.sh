@@ -155,6 +155,11 @@ before=$("${R[@]}" --json credits | jq .balance)
 "${R[@]}" --json batch "$work/prompts.jsonl" --quiet >"$work/b3.json" || fail "the third run failed"
 [ "$(jq .completed "$work/b3.json")" = 20 ] || fail "--json summary: $(cat "$work/b3.json")"
 [ "$("${R[@]}" --json credits | jq .balance)" = "$before" ] || fail "the third run charged credits"
+# The local mode derives the same keys: on the same store it finds the same 20 tasks, prints the same
+# summary, and charges nothing.
+"${L[@]}" batch "$work/prompts.jsonl" --workers 0 --quiet >"$work/b4.out" || fail "the local rerun failed"
+cmp -s "$work/b2.out" "$work/b4.out" || { diff "$work/b2.out" "$work/b4.out" || true; fail "local batch summary differs"; }
+[ "$("${R[@]}" --json credits | jq .balance)" = "$before" ] || fail "the local rerun charged credits"
 # The films are media: one of the batch's, read back.
 "${R[@]}" download "$(head -n 1 "$work/tasks" | tr -d '"')" -o "$work/b.mp4" >/dev/null
 ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/b.mp4" | grep -Eq '^[0-9]' \
