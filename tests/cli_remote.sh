@@ -46,8 +46,8 @@ grep -q '^task vid_' "$work/gen.err" || fail "generate did not print the task id
 grep -q 'completed' "$work/gen.err" || fail "generate showed no completed state"
 [ "$(cat "$work/gen.out")" = "$work/gen.mp4" ] || fail "generate did not print the film's path"
 ID=$(sed -n 's/^task \(vid_[A-Za-z0-9]*\):.*/\1/p' "$work/gen.err")
-ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$work/gen.mp4" | grep -q video \
-  || fail "the generated film has no video stream"
+ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$work/gen.mp4" >"$work/probe" 2>&1; grep -q video "$work/probe" \
+  || fail "the generated film has no video stream: $(cat "$work/probe")"
 
 # ---- the same output and exit codes in both modes ------------------------------------------------------
 same() {
@@ -76,7 +76,7 @@ grep -q '^lvctl: task_not_found: ' "$work/r.err" || fail "a server error does no
 "${R[@]}" create --prompt "a slow queue" --duration 3 --review >"$work/c.out"
 CID=$(cut -d' ' -f1 "$work/c.out")
 same get "$CID"
-"${R[@]}" cancel "$CID" | grep -q "^$CID canceled" || fail "remote cancel did not cancel"
+out=$("${R[@]}" cancel "$CID"); [[ $out == "$CID canceled "* ]] || fail "remote cancel did not cancel: $out"
 same get "$CID"
 # a wrong key: exit 4 in both modes
 rr=0; "$bin/lvctl" --server "$LV" get "$ID" --key sk-wrongwrongwrong >/dev/null 2>&1 || rr=$?
@@ -84,7 +84,7 @@ lr=0; "$bin/lvctl" --config "$work/config.json" --data-dir "$work/data" get "$ID
   >/dev/null 2>&1 || lr=$?
 [ "$lr" = 4 ] && [ "$rr" = 4 ] || fail "a wrong key: exit $lr locally, $rr remotely (want 4)"
 # LONGVIDEO_BASE and LONGVIDEO_KEY select the server and the key
-LONGVIDEO_BASE=$LV LONGVIDEO_KEY=$KEY "$bin/lvctl" get "$ID" | grep -q "^$ID completed" \
+out=$(LONGVIDEO_BASE=$LV LONGVIDEO_KEY=$KEY "$bin/lvctl" get "$ID"); [[ $out == "$ID completed "* ]] \
   || fail "LONGVIDEO_BASE/LONGVIDEO_KEY not used"
 
 # ---- download: both modes give the same files; a partial file is resumed --------------------------------
@@ -113,10 +113,10 @@ interrupt() { # generate args..., then SIGINT once the task id is printed; print
 }
 [ "$(interrupt)" = 130 ] || fail "Ctrl-C did not exit 130 ($(cat "$work/int.err"))"
 IID=$(sed -n 's/^task \(vid_[A-Za-z0-9]*\):.*/\1/p' "$work/int.err")
-"${R[@]}" get "$IID" | grep -q "^$IID canceled" || fail "Ctrl-C did not cancel the task"
+out=$("${R[@]}" get "$IID"); [[ $out == "$IID canceled "* ]] || fail "Ctrl-C did not cancel the task: $out"
 [ "$(interrupt --detach)" = 0 ] || fail "--detach did not exit 0 ($(cat "$work/int.err"))"
 DID=$(sed -n 's/^task \(vid_[A-Za-z0-9]*\):.*/\1/p' "$work/int.err")
-"${R[@]}" get "$DID" | grep -vq "canceled" || fail "--detach canceled the task"
+out=$("${R[@]}" get "$DID"); [[ $out != *canceled* ]] || fail "--detach canceled the task: $out"
 "${R[@]}" cancel "$DID" >/dev/null
 
 # ---- batch: 20 films, killed mid-run, run again: each made and charged once ------------------------------
@@ -171,5 +171,6 @@ rc=0; "${R[@]}" batch "$work/bad.jsonl" --poll-ms 200 >"$work/bad.out" 2>/dev/nu
 grep -q '^2 .*error.*invalid_request: duration' "$work/bad.out" || fail "the rejected line is not in the summary"
 # CSV works too (same keys: a rerun of the CSV makes nothing new).
 printf 'prompt,duration,narration,music,metadata.ref\n"a kite, red",3,false,false,k1\n' >"$work/p.csv"
-"${R[@]}" batch "$work/p.csv" --poll-ms 200 --quiet | grep -q '^1 tasks: 1 completed' || fail "CSV batch"
+"${R[@]}" batch "$work/p.csv" --poll-ms 200 --quiet >"$work/csv.out" || fail "CSV batch: exit $?"
+grep -q '^1 tasks: 1 completed' "$work/csv.out" || fail "CSV batch: $(cat "$work/csv.out")"
 echo "cli_remote: ok"
