@@ -1064,7 +1064,10 @@ int cli_api_follow(cli_api *api, const char *id, int interval_ms, int (*on_task)
 			break;
 	}
 	if (!s->done && failures >= 3 && rc != CLI_EINTR && rc != LV_ETIMEOUT) {
+		fprintf(stderr, "lvctl: the event stream is not available (%s%s%s); polling instead\n", api->ctx->code,
+		        api->ctx->code[0] ? ": " : "", api->ctx->message[0] ? api->ctx->message : "no events");
 		api->ctx->status = 0;
+		api->ctx->message[0] = '\0';
 		api->ctx->code[0] = '\0';
 		rc = poll_task(api, id, interval_ms, on_task, arg);
 	}

@@ -397,7 +397,8 @@ static void run_row(batch *b, cli_api *api, cli_ctx *c, row *r)
 		json = NULL;
 		update_row(b, r, doc);
 		status = cli_json_str(doc, "status");
-		end = status && is_terminal(status);
+		/* A task created for review waits for its approval: nothing more to follow here. */
+		end = status && (is_terminal(status) || !strcmp(status, "awaiting_review"));
 		cJSON_Delete(doc);
 		if (end)
 			break;

@@ -49,6 +49,26 @@ ID=$(sed -n 's/^task \(vid_[A-Za-z0-9]*\):.*/\1/p' "$work/gen.err")
 ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$work/gen.mp4" >"$work/probe" 2>&1; grep -q video "$work/probe" \
   || fail "the generated film has no video stream: $(cat "$work/probe")"
 
+# ---- generate falls back to polling when the event stream is refused (4 streams already open) -----------
+streams=()
+for i in 1 2 3 4; do
+  hid=$("${R[@]}" --json create --prompt "held for review $i" --duration 3 --review | jq -r .task_id)
+  curl -sN "$LV/v1/videos/$hid/events" -H "Authorization: Bearer $KEY" >/dev/null &
+  streams+=($!)
+done
+for _ in $(seq 100); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$LV/v1/videos/$hid/events" -H "Authorization: Bearer $KEY" || true)
+  [ "$code" = 429 ] && break
+  sleep 0.1
+done
+[ "$code" = 429 ] || fail "four open streams did not exhaust the key's streams ($code)"
+"${R[@]}" generate --prompt "a paper boat" --duration 3 --no-music --no-narration --output "$work/fb.mp4" \
+  >/dev/null 2>"$work/fb.err" || fail "generate without the event stream: exit $? ($(cat "$work/fb.err"))"
+grep -q 'polling instead' "$work/fb.err" || fail "generate did not say it polls: $(cat "$work/fb.err")"
+grep -q 'completed: cost' "$work/fb.err" || fail "generate by polling did not complete"
+kill "${streams[@]}"
+wait "${streams[@]}" 2>/dev/null || true
+
 # ---- the same output and exit codes in both modes ------------------------------------------------------
 same() {
   local lr=0 rr=0
