@@ -38,17 +38,28 @@ void cli_spec_help(const cli_spec *spec, FILE *f)
 		fputs("\noptions:\n", f);
 		for (o = spec->opts; o->kind != CLI_OPT_END; o++) {
 			char left[64];
-			snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+			snprintf(left, sizeof(left), "%s%s%s%s", o->name[1] ? "--" : "-", o->name, o->arg ? " " : "",
+			         o->arg ? o->arg : "");
 			fprintf(f, "  %-26s %s%s\n", left, o->help, o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
 		}
 	}
 	fputs("  -h, --help                 show this help\n\n"
-	      "Global options (--config, --data-dir, --json) may be given anywhere; see lvctl --help.\n",
+	      "Global options (--config, --data-dir, --server, --key-file, --json) may be given anywhere;\n"
+	      "see lvctl --help.\n",
 	      f);
 }
 
 /* getopt_long's codes for the global options, which every command also accepts (anywhere on the line). */
-enum { OPT_HELP = 'h', OPT_JSON = 0x100, OPT_CONFIG, OPT_DATA_DIR, OPT_KEY_FILE, OPT_PUBLIC_URL, OPT_FIRST_OWN = 0x200 };
+enum {
+	OPT_HELP = 'h',
+	OPT_JSON = 0x100,
+	OPT_CONFIG,
+	OPT_DATA_DIR,
+	OPT_KEY_FILE,
+	OPT_PUBLIC_URL,
+	OPT_SERVER,
+	OPT_FIRST_OWN = 0x200
+};
 
 int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 {
@@ -65,6 +76,8 @@ int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 		dest = &ctx->public_url;
 	else if (!strcmp(name, "data-dir"))
 		dest = &ctx->data_dir;
+	else if (!strcmp(name, "server"))
+		dest = &ctx->server;
 	else
 		return cli_fail(ctx, CLI_EUSAGE, "unknown option '--%s' (see lvctl --help)", name);
 	if (!value || !*value)
@@ -76,14 +89,22 @@ int cli_global_option(cli_ctx *ctx, const char *name, const char *value)
 int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const char **pos, size_t *npos)
 {
 	struct option lo[96];
-	size_t n = 0, count = 0;
+	char shorts[32] = ":h"; /* one-letter options are short options ("-o FILE") */
+	size_t n = 0, count = 0, ns = 2;
 	cli_opt *o;
 	int c, rc;
 	*npos = 0;
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++)
 		count++;
-	if (count + 7 > sizeof(lo) / sizeof(lo[0]))
+	if (count + 8 > sizeof(lo) / sizeof(lo[0]))
 		return cli_fail(ctx, CLI_EUSAGE, "%s: too many options", spec->command);
+	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++)
+		if (!o->name[1] && o->name[0] != 'h' && ns + 3 < sizeof(shorts)) {
+			shorts[ns++] = o->name[0];
+			if (o->kind != CLI_OPT_SWITCH)
+				shorts[ns++] = ':';
+			shorts[ns] = '\0';
+		}
 	for (o = spec->opts; o && o->kind != CLI_OPT_END; o++, n++)
 		lo[n] = (struct option){ o->name, o->kind == CLI_OPT_SWITCH ? no_argument : required_argument, NULL,
 			                 OPT_FIRST_OWN + (int)n };
@@ -93,23 +114,26 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 	lo[n++] = (struct option){ "data-dir", required_argument, NULL, OPT_DATA_DIR };
 	lo[n++] = (struct option){ "key-file", required_argument, NULL, OPT_KEY_FILE };
 	lo[n++] = (struct option){ "public-url", required_argument, NULL, OPT_PUBLIC_URL };
+	lo[n++] = (struct option){ "server", required_argument, NULL, OPT_SERVER };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	/* GNU getopt: options and arguments in any order ("--" ends the options); ':' first reports a missing
 	 * value apart from an unknown option; optind = 0 starts a fresh scan. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
 		const char *arg = argv[optind - 1];
 		if (c == OPT_HELP) {
 			cli_spec_help(spec, stdout);
 			return CLI_DONE;
 		}
-		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR || c == OPT_KEY_FILE || c == OPT_PUBLIC_URL) {
+		if (c == OPT_JSON || c == OPT_CONFIG || c == OPT_DATA_DIR || c == OPT_KEY_FILE || c == OPT_PUBLIC_URL ||
+		    c == OPT_SERVER) {
 			rc = cli_global_option(ctx,
 			                       c == OPT_JSON         ? "json"
 			                       : c == OPT_CONFIG     ? "config"
 			                       : c == OPT_KEY_FILE   ? "key-file"
 			                       : c == OPT_PUBLIC_URL ? "public-url"
+			                       : c == OPT_SERVER     ? "server"
 			                                             : "data-dir",
 			                       optarg);
 			if (rc)
@@ -132,7 +156,14 @@ int cli_parse(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, const c
 			return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option --%.*s (see lvctl %s --help)", spec->command,
 			                (int)(eq ? (size_t)(eq - name) : strlen(name)), name, spec->command);
 		}
-		o = &spec->opts[c - OPT_FIRST_OWN];
+		if (c < OPT_FIRST_OWN) { /* a short option */
+			for (o = spec->opts; o->kind != CLI_OPT_END && !(o->name[0] == c && !o->name[1]); o++)
+				;
+			if (o->kind == CLI_OPT_END)
+				return cli_fail(ctx, CLI_EUSAGE, "%s: unknown option -%c", spec->command, c);
+		} else {
+			o = &spec->opts[c - OPT_FIRST_OWN];
+		}
 		if (o->kind == CLI_OPT_SWITCH) {
 			*(int *)o->dest = 1;
 		} else if (o->kind == CLI_OPT_VALUE) {
@@ -292,6 +323,13 @@ void cli_print_json(char *json)
 	lv_free(json);
 }
 
+void cli_print_json_text(char *json)
+{
+	fputs(json, stdout);
+	fputc('\n', stdout);
+	free(json);
+}
+
 const char *cli_credits(char *buf, size_t cap, int64_t amount)
 {
 	lv_credits_format(buf, cap, amount);
@@ -346,32 +384,6 @@ int cli_json_string(char *buf, size_t cap, size_t *len, const char *s)
 			return -1;
 	}
 	return put(buf, cap, len, "\"", 1);
-}
-
-void cli_print_task_line(const lv_task *t)
-{
-	char est[32], cost[32];
-	printf("%s %s %d%% %d/%d shots est %s", lv_task_id(t), lv_task_status_name(lv_task_get_status(t)),
-	       lv_task_progress(t), lv_task_shots_done(t), lv_task_shots_total(t),
-	       cli_credits(est, sizeof(est), lv_task_cost_estimate(t)));
-	if (lv_task_cost_actual(t) >= 0)
-		printf(" cost %s", cli_credits(cost, sizeof(cost), lv_task_cost_actual(t)));
-	if (lv_task_error_code(t))
-		printf(" error %s", lv_task_error_code(t));
-	putchar('\n');
-}
-
-int cli_print_task(const cli_ctx *ctx, const lv_task *task)
-{
-	char *json;
-	int rc;
-	if (!ctx->json) {
-		cli_print_task_line(task);
-		return LV_OK;
-	}
-	if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
-		cli_print_json(json);
-	return rc;
 }
 
 void cli_block_stop_signals(sigset_t *sigs)

@@ -34,10 +34,13 @@ typedef struct cli_ctx {
 	const char *data_dir;    /* --data-dir, or NULL */
 	const char *key_file;    /* --key-file, or NULL: the API key is the file's first line ("-": stdin) */
 	const char *public_url;  /* --public-url, or NULL (server.public_url) */
+	const char *server;      /* --server URL or $LONGVIDEO_BASE: task commands talk to that lvserver */
 	int json;                /* --json */
 	lv_engine *engine;       /* opened on demand by cli_engine(); closed by main */
 	int status;              /* a status recorded by cli_fail(), 0 if none */
 	char message[1024];      /* its message */
+	char code[64];           /* a server's API error code for it, or "" */
+	char details[1024];      /* a server's error details (JSON), or "" */
 } cli_ctx;
 
 /* ---- option parsing --------------------------------------------------------------- */
@@ -166,18 +169,14 @@ void cli_task_args_clear(cli_task_args *a);
 
 /* Print a JSON document from the library on one line of stdout, then free it. */
 void cli_print_json(char *json);
+/* The same for a document the command owns (freed with free()). */
+void cli_print_json_text(char *json);
 
 /* A credit amount as text: 1650000 -> "1650". */
 const char *cli_credits(char *buf, size_t cap, int64_t amount);
 
 /* Append `s` to `buf` as a JSON string literal (with quotes); returns 0, or -1 if it does not fit. */
 int cli_json_string(char *buf, size_t cap, size_t *len, const char *s);
-
-/* One line for a task: "vid_... queued 0% 0/8 shots est 1650". */
-void cli_print_task_line(const lv_task *task);
-
-/* A task after create, cancel or compose: its line, or with --json its task object. */
-int cli_print_task(const cli_ctx *ctx, const lv_task *task);
 
 /* Block SIGINT and SIGTERM in this thread and every thread started from it, so that the command can
  * take them synchronously (sigwait, sigtimedwait) from *sigs. */
@@ -200,5 +199,7 @@ int cmd_generate(cli_ctx *ctx, int argc, char **argv);
 int cmd_worker(cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
 int cmd_store(cli_ctx *ctx, int argc, char **argv);
+int cmd_download(cli_ctx *ctx, int argc, char **argv);
+int cmd_batch(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /* lvctl cancel ID: cancel a task; ready segments are settled and the rest refunded. */
-#include "cli.h"
+#include "api.h"
 
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
 {
@@ -10,18 +10,15 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
 		                "of the reservation is refunded.  A finished task is shown unchanged.  With --json: the\n"
 		                "task object.",
 		                opts, 1, 1, "task ID" };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
+	cli_api *api = NULL;
+	char *json = NULL;
 	size_t npos;
 	int rc;
 
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
-	    (rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = lv_task_cancel(&task, engine, key, pos[0])) == LV_OK)
-		rc = cli_print_task(ctx, task);
-	lv_task_free(task);
-	lv_key_free(key);
+	if ((rc = cli_api_cancel(api, pos[0], &json)) == LV_OK)
+		rc = cli_print_task_doc(ctx, json);
+	cli_api_close(api);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* lvctl compose ID: re-compose a finished task from its segments, charging nothing. */
-#include "cli.h"
+#include "api.h"
 
 int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 {
@@ -17,9 +17,8 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 		                "segments are all ready, optionally changing narration, music and subtitles.  Nothing\n"
 		                "is charged.  With --json: the task object.",
 		                opts, 1, 1, "task ID" };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
+	cli_api *api = NULL;
+	char *json = NULL;
 	size_t npos;
 	int rc;
 
@@ -27,11 +26,10 @@ int cmd_compose(cli_ctx *ctx, int argc, char **argv)
 	    (narration && (rc = cli_parse_onoff(ctx, &req.narration, "narration", narration))) ||
 	    (music && (rc = cli_parse_onoff(ctx, &req.music, "music", music))))
 		return rc;
-	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+	if ((rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = lv_task_compose(&task, engine, key, pos[0], &req)) == LV_OK)
-		rc = cli_print_task(ctx, task);
-	lv_task_free(task);
-	lv_key_free(key);
+	if ((rc = cli_api_compose(api, pos[0], &req, &json)) == LV_OK)
+		rc = cli_print_task_doc(ctx, json);
+	cli_api_close(api);
 	return rc;
 }

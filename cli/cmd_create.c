@@ -1,5 +1,5 @@
 /* lvctl create: create a task as one API key (reserving its estimate). */
-#include "cli.h"
+#include "api.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +19,9 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 		                "Create a task: validate, plan, reserve the estimate and queue it.  Prints the task\n"
 		                "(with --json: the task object of the HTTP API).",
 		                opts, 0, 0, NULL };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
+	cli_api *api = NULL;
+	char *json = NULL;
+	int replayed = 0;
 	size_t npos;
 	int rc;
 
@@ -30,15 +30,16 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
 		cli_task_args_clear(&a);
 		return rc;
 	}
-	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)) == LV_OK &&
-	    (rc = lv_task_create(&task, engine, key, &a.req, a.idem)) == LV_OK) {
-		if (lv_task_replayed(task))
-			fprintf(stderr, "replayed: idempotency key '%s' already created %s; nothing was charged\n", a.idem,
-			        lv_task_id(task));
-		rc = cli_print_task(ctx, task);
+	if ((rc = cli_api_open(&api, ctx, key_text, key_id)) == LV_OK &&
+	    (rc = cli_api_create(api, &a.req, a.idem, &json, &replayed)) == LV_OK) {
+		if (replayed) {
+			const char *at = strstr(json, "\"task_id\":\"");
+			fprintf(stderr, "replayed: idempotency key '%s' already created %.*s; nothing was charged\n", a.idem,
+			        at ? (int)strcspn(at + 11, "\"") : 1, at ? at + 11 : "?");
+		}
+		rc = cli_print_task_doc(ctx, json);
 	}
 	cli_task_args_clear(&a);
-	lv_task_free(task);
-	lv_key_free(key);
+	cli_api_close(api);
 	return rc;
 }

@@ -4,7 +4,7 @@
  * 130; with --detach it leaves the task running instead.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include "cli.h"
+#include "api.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,22 +17,32 @@
 
 #define POLL_MS 250
 
-static void draw(const lv_task *t, int tty, int *last_progress, int *last_status, int *last_done)
+typedef struct progress {
+	int tty, quiet;
+	int last_progress, last_done;
+	char last_status[32];
+} progress;
+
+/* The progress bar on stderr, from each state of the task (local polling or the server's event stream). */
+static int draw(void *arg, const cJSON *t)
 {
-	int p = lv_task_progress(t), s = (int)lv_task_get_status(t), d = lv_task_shots_done(t);
+	progress *pr = arg;
+	int p = cli_json_int(t, "progress", 0), d = cli_json_int(t, "shots_done", 0), i, filled;
+	const char *status = cli_json_str(t, "status") ? cli_json_str(t, "status") : "?";
 	char bar[41];
-	int i, filled = p * 40 / 100;
-	if (!tty && p == *last_progress && s == *last_status && d == *last_done)
-		return;
+	if (pr->quiet || (!pr->tty && p == pr->last_progress && d == pr->last_done && !strcmp(status, pr->last_status)))
+		return 0;
+	filled = (p < 0 ? 0 : p > 100 ? 100 : p) * 40 / 100;
 	for (i = 0; i < 40; i++)
 		bar[i] = i < filled ? '#' : '-';
 	bar[40] = '\0';
-	fprintf(stderr, "%s[%s] %3d%%  %-10s  shots %d/%d%s", tty ? "\r" : "", bar, p,
-	        lv_task_status_name(lv_task_get_status(t)), d, lv_task_shots_total(t), tty ? "  " : "\n");
+	fprintf(stderr, "%s[%s] %3d%%  %-10s  shots %d/%d%s", pr->tty ? "\r" : "", bar, p, status, d,
+	        cli_json_int(t, "shots_total", 0), pr->tty ? "  " : "\n");
 	fflush(stderr);
-	*last_progress = p;
-	*last_status = s;
-	*last_done = d;
+	pr->last_progress = p;
+	pr->last_done = d;
+	snprintf(pr->last_status, sizeof(pr->last_status), "%s", status);
+	return 0;
 }
 
 /* The film will be written to `output`: its directory must exist and be writable, and it must not be a
@@ -73,7 +83,7 @@ int cmd_generate(cli_ctx *ctx, int argc, char **argv)
 		{ CLI_OPT_VALUE, "output", "FILE", "where to save the film (default: ./<task_id>.mp4)", &output },
 		{ CLI_OPT_VALUE, "workers", "N",
 		  "pipeline threads to run in this process (default: the config's pipeline.workers; "
-		  "0: rely on lvserver or lvctl worker)",
+		  "0: rely on lvserver or lvctl worker; not with --server)",
 		  &workers_text },
 		{ CLI_OPT_VALUE, "timeout", "SECONDS", "give up waiting (and cancel) after this long (default: none)",
 		  &timeout_text },
@@ -85,21 +95,26 @@ int cmd_generate(cli_ctx *ctx, int argc, char **argv)
 	const cli_spec spec = { "generate", "--prompt P --duration D [options]",
 		                "Create a task, follow it to the end with a progress bar on stderr, and save the\n"
 		                "film.  Prints the task id on stderr first, then the film's path (with --json: the\n"
-		                "final task object).  Ctrl-C cancels the task and exits 130; with --detach it leaves\n"
-		                "the task running (to lvserver or lvctl worker) and exits 0.  Exit 9 when the task\n"
-		                "fails or is canceled.",
+		                "final task object).  Locally the pipeline runs in this process; with --server the\n"
+		                "server runs it and progress comes from its event stream (GET /v1/videos/{id}/events,\n"
+		                "resumed with Last-Event-ID; polling if the stream cannot be had).  Ctrl-C cancels the\n"
+		                "task and exits 130; with --detach it leaves the task running and exits 0.  Exit 9\n"
+		                "when the task fails or is canceled.",
 		                opts, 0, 0, NULL };
 	lv_worker_options wo = LV_WORKER_OPTIONS_INIT;
 	lv_workers *workers = NULL;
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
+	cli_api *api = NULL;
+	cJSON *task = NULL;
 	sigset_t sigs;
-	char id[64], *path = NULL, *json;
+	progress pr;
+	char id[64], *path = NULL, *json = NULL;
 	size_t npos;
-	int rc, tty = isatty(2), lp = -1, ls = -1, ld = -1, timeout = 0, interrupted = 0;
-	time_t started = time(NULL);
+	int rc, timeout = 0, replayed = 0;
 
+	memset(&pr, 0, sizeof(pr));
+	pr.tty = isatty(2);
+	pr.quiet = quiet;
+	pr.last_progress = pr.last_done = -1;
 	cli_task_args_init(&a);
 	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_task_args_finish(ctx, &spec, &a)) ||
 	    (workers_text && (rc = cli_parse_int(ctx, &wo.workers, "workers", workers_text, 0, 64))) ||
@@ -107,94 +122,119 @@ int cmd_generate(cli_ctx *ctx, int argc, char **argv)
 		cli_task_args_clear(&a);
 		return rc;
 	}
+	pr.quiet = quiet;
+	if (workers_text && ctx->server) {
+		cli_task_args_clear(&a);
+		return cli_fail(ctx, CLI_EUSAGE, "--workers runs the pipeline in this process; with --server the server runs it");
+	}
 	/* Where the film goes is checked before anything is charged. */
 	if (output && (rc = check_output(ctx, output))) {
 		cli_task_args_clear(&a);
 		return rc;
 	}
-	cli_block_stop_signals(&sigs); /* taken by sigtimedwait below */
-	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)) ||
-	    (rc = lv_task_create(&task, engine, key, &a.req, a.idem)))
+	cli_block_stop_signals(&sigs); /* taken synchronously while following */
+	if ((rc = cli_api_open(&api, ctx, key_text, key_id)) ||
+	    (rc = cli_api_create(api, &a.req, a.idem, &json, &replayed)))
 		goto out;
-	snprintf(id, sizeof(id), "%s", lv_task_id(task));
+	task = cli_json_parse(ctx, json, strlen(json), "task");
+	free(json);
+	json = NULL;
+	if (!task || !cli_json_str(task, "task_id")) {
+		rc = task ? cli_fail(ctx, LV_EIO, "the created task has no task_id") : ctx->status;
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s", cli_json_str(task, "task_id"));
 	{
 		/* The id always, so that a run that is interrupted or detached can be followed up. */
 		char est[32];
-		fprintf(stderr, "task %s: %d s, %d shots, estimate %s credits\n", id, lv_task_duration(task),
-		        lv_task_shots_total(task), cli_credits(est, sizeof(est), lv_task_cost_estimate(task)));
+		fprintf(stderr, "task %s: %d s, %d shots, estimate %s credits\n", id, cli_json_int(task, "duration", 0),
+		        cli_json_int(task, "shots_total", 0),
+		        cli_credits(est, sizeof(est), cli_json_credits(task, "cost_estimate")));
 	}
-	if (wo.workers != 0 && (rc = lv_workers_start(&workers, engine, &wo)))
+	if (!cli_api_is_remote(api) && wo.workers != 0 && (rc = lv_workers_start(&workers, cli_api_engine(api), &wo)))
 		goto out;
-	for (;;) {
-		struct timespec wait = { 0, POLL_MS * 1000000L };
-		int sig;
-		lv_task *now = NULL;
-		if ((rc = lv_task_get(&now, engine, key, id)))
-			goto out;
-		lv_task_free(task);
-		task = now;
-		if (!quiet)
-			draw(task, tty, &lp, &ls, &ld);
-		if (lv_task_status_is_terminal(lv_task_get_status(task)))
-			break;
-		sig = sigtimedwait(&sigs, NULL, &wait);
-		if (sig > 0 && detach) {
-			fprintf(stderr, "%sdetached: task %s keeps running%s; follow it with: lvctl get %s\n",
-			        tty && !quiet ? "\n" : "", id,
-			        workers ? " (lvserver or lvctl worker carries it on once this process's lease ends)" : "", id);
-			goto out;
-		}
-		if (sig > 0 || (timeout > 0 && time(NULL) - started >= timeout)) {
-			lv_task *c = NULL;
-			fprintf(stderr, "%s%s: canceling %s\n", tty && !quiet ? "\n" : "",
-			        sig > 0 ? "interrupted" : "timed out", id);
-			if (lv_task_cancel(&c, engine, key, id) == LV_OK) {
-				lv_task_free(task);
-				task = c;
-			}
-			interrupted = sig > 0;
-			break;
-		}
+	if (timeout > 0)
+		cli_api_set_deadline(api, time(NULL) + timeout);
+	rc = cli_api_follow(api, id, POLL_MS, draw, &pr);
+	cli_api_set_deadline(api, 0);
+	if (rc == CLI_EINTR && detach) {
+		fprintf(stderr, "%sdetached: task %s keeps running%s; follow it with: lvctl get %s\n",
+		        pr.tty && !quiet ? "\n" : "", id,
+		        workers ? " (lvserver or lvctl worker carries it on once this process's lease ends)" : "", id);
+		rc = LV_OK;
+		goto out;
 	}
-	if (!quiet && tty)
+	if (rc == CLI_EINTR || rc == LV_ETIMEOUT) {
+		int interrupted = rc == CLI_EINTR;
+		fprintf(stderr, "%s%s: canceling %s\n", pr.tty && !quiet ? "\n" : "", interrupted ? "interrupted" : "timed out",
+		        id);
+		ctx->status = 0;
+		if ((rc = cli_api_cancel(api, id, &json)))
+			goto out;
+		free(json);
+		json = NULL;
+		rc = interrupted ? CLI_EINTR : CLI_ETASK;
+	} else if (rc) {
+		goto out;
+	}
+	if (!quiet && pr.tty)
 		fputc('\n', stderr);
 	lv_workers_stop(workers);
 	workers = NULL;
-	if (lv_task_get_status(task) == LV_TASK_COMPLETED) {
+	{
+		int follow_rc = rc;
+		cJSON_Delete(task);
+		task = NULL;
+		if ((rc = cli_api_get(api, id, 0, &json)))
+			goto out;
+		if (!(task = cli_json_parse(ctx, json, strlen(json), "task"))) {
+			rc = ctx->status;
+			goto out;
+		}
+		rc = follow_rc;
+	}
+	if (rc == LV_OK && cli_json_str(task, "status") && !strcmp(cli_json_str(task, "status"), "completed")) {
 		if (!output && !(path = malloc(strlen(id) + 8))) {
 			rc = cli_fail(ctx, LV_ENOMEM, "out of memory");
 			goto out;
 		}
 		if (!output)
 			sprintf(path, "%s.mp4", id);
-		if ((rc = lv_media_save_film(engine, key, id, output ? output : path)))
+		if ((rc = cli_api_download(api, id, "film", output ? output : path)))
 			goto out;
 		if (ctx->json) {
-			if ((rc = lv_task_to_json(&json, task, 0)) == LV_OK)
-				cli_print_json(json);
+			cli_print_json_text(json);
+			json = NULL;
 		} else {
 			char cost[32], *abs = realpath(output ? output : path, NULL);
-			fprintf(stderr, "completed: cost %s credits\n", cli_credits(cost, sizeof(cost), lv_task_cost_actual(task)));
+			fprintf(stderr, "completed: cost %s credits\n",
+			        cli_credits(cost, sizeof(cost), cli_json_credits(task, "cost_actual")));
 			printf("%s\n", abs ? abs : output ? output : path);
 			free(abs);
 		}
 	} else {
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(task, "error");
+		const char *code = cli_json_str(err, "code"), *msg = cli_json_str(err, "message");
+		int64_t cost_actual = cli_json_credits(task, "cost_actual");
 		char cost[32];
-		if (ctx->json && lv_task_to_json(&json, task, 0) == LV_OK)
-			cli_print_json(json);
-		rc = cli_fail(ctx, interrupted ? CLI_EINTR : CLI_ETASK, "task %s %s%s%s%s (charged %s credits, the rest refunded)", id,
-		              lv_task_status_name(lv_task_get_status(task)), lv_task_error_code(task) ? ": " : "",
-		              lv_task_error_code(task) ? lv_task_error_code(task) : "",
-		              lv_task_error_message(task) ? " — " : "", cli_credits(cost, sizeof(cost),
-		              lv_task_cost_actual(task) < 0 ? 0 : lv_task_cost_actual(task)));
-		if (lv_task_error_message(task))
-			fprintf(stderr, "%s\n", lv_task_error_message(task));
+		if (ctx->json) {
+			cli_print_json_text(json);
+			json = NULL;
+		}
+		rc = cli_fail(ctx, rc == CLI_EINTR ? CLI_EINTR : CLI_ETASK,
+		              "task %s %s%s%s%s (charged %s credits, the rest refunded)", id,
+		              cli_json_str(task, "status") ? cli_json_str(task, "status") : "?", code ? ": " : "",
+		              code ? code : "", msg ? " — " : "",
+		              cli_credits(cost, sizeof(cost), cost_actual < 0 ? 0 : cost_actual));
+		if (msg)
+			fprintf(stderr, "%s\n", msg);
 	}
 out:
 	lv_workers_stop(workers);
 	cli_task_args_clear(&a);
+	cJSON_Delete(task);
+	free(json);
 	free(path);
-	lv_task_free(task);
-	lv_key_free(key);
+	cli_api_close(api);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* lvctl get ID: one of the acting key's tasks. */
-#include "cli.h"
+#include "api.h"
 
 int cmd_get(cli_ctx *ctx, int argc, char **argv)
 {
@@ -9,31 +9,15 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 		                "Show a task: its status line, prompt, result URL or error.  With --json: the task\n"
 		                "object of GET /v1/videos/{id}, with shots and script.",
 		                opts, 1, 1, "task ID" };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
-	char *json;
+	cli_api *api = NULL;
+	char *json = NULL;
 	size_t npos;
 	int rc;
 
-	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
-	    (rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = lv_task_get(&task, engine, key, pos[0])) == LV_OK) {
-		if (ctx->json) {
-			if ((rc = lv_task_to_json(&json, task, LV_TASK_JSON_DETAIL)) == LV_OK)
-				cli_print_json(json);
-		} else {
-			cli_print_task_line(task);
-			printf("prompt    %s\nduration  %d s\n", lv_task_prompt(task), lv_task_duration(task));
-			if (lv_task_result_url(task))
-				printf("result    %s\n", lv_task_result_url(task));
-			if (lv_task_error_code(task))
-				printf("error     %s: %s\n", lv_task_error_code(task),
-				       lv_task_error_message(task) ? lv_task_error_message(task) : "");
-		}
-	}
-	lv_task_free(task);
-	lv_key_free(key);
+	if ((rc = cli_api_get(api, pos[0], ctx->json, &json)) == LV_OK)
+		rc = cli_print_task_detail(ctx, json);
+	cli_api_close(api);
 	return rc;
 }

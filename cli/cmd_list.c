@@ -1,5 +1,5 @@
 /* lvctl list: the acting key's tasks, newest first, one page or (--all) every page. */
-#include "cli.h"
+#include "api.h"
 
 #include <limits.h>
 
@@ -21,11 +21,9 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
 		                "gives the cursor of the next page.  With --json: each page's list document\n"
 		                "({\"object\":\"list\",\"data\",\"has_more\",\"next_cursor\"}) on its own line.",
 		                opts, 0, 0, NULL };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task_page *page = NULL;
-	char cursor[64];
-	size_t npos, i;
+	cli_api *api = NULL;
+	char cursor[64], next[64];
+	size_t npos;
 	int rc;
 
 	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) ||
@@ -33,23 +31,13 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (limit_text && lo.limit == 0)
 		lo.limit = -1; /* in the C options 0 means the default; here, as over HTTP, it is out of range */
-	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+	if ((rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
 	for (;;) {
-		const char *next;
-		if ((rc = lv_task_list(&page, engine, key, &lo)))
+		char *json = NULL;
+		if ((rc = cli_api_list(api, &lo, &json)) || (rc = cli_print_task_page(ctx, json, next, sizeof(next))))
 			break;
-		if (ctx->json) {
-			char *json;
-			if ((rc = lv_task_page_to_json(&json, page)))
-				break;
-			cli_print_json(json);
-		} else {
-			for (i = 0; i < lv_task_page_count(page); i++)
-				cli_print_task_line(lv_task_page_get(page, i));
-		}
-		next = lv_task_page_next_cursor(page);
-		if (!next)
+		if (!next[0])
 			break;
 		if (!all) {
 			if (!ctx->json)
@@ -58,10 +46,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
 		}
 		snprintf(cursor, sizeof(cursor), "%s", next);
 		lo.after = cursor;
-		lv_task_page_free(page);
-		page = NULL;
 	}
-	lv_task_page_free(page);
-	lv_key_free(key);
+	cli_api_close(api);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* lvctl regenerate ID INDEX: generate one shot of a finished task again and deliver a new film. */
-#include "cli.h"
+#include "api.h"
 
 #include <limits.h>
 
@@ -21,9 +21,8 @@ int cmd_regenerate(cli_ctx *ctx, int argc, char **argv)
 		                "when the new film is delivered; if it fails, it is refunded and the previous film\n"
 		                "stays.  With --json: the task object.",
 		                opts, 2, 2, "task ID and shot INDEX" };
-	lv_engine *engine;
-	lv_key *key = NULL;
-	lv_task *task = NULL;
+	cli_api *api = NULL;
+	char *json = NULL;
 	size_t npos;
 	int index = 0, seed = 0, rc;
 
@@ -33,11 +32,10 @@ int cmd_regenerate(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (seed_text)
 		req.seed = seed;
-	if ((rc = cli_acting_key(&key, &engine, ctx, key_text, key_id)))
+	if ((rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = lv_task_regenerate(&task, engine, key, pos[0], index, &req)) == LV_OK)
-		rc = cli_print_task(ctx, task);
-	lv_task_free(task);
-	lv_key_free(key);
+	if ((rc = cli_api_regenerate(api, pos[0], index, &req, &json)) == LV_OK)
+		rc = cli_print_task_doc(ctx, json);
+	cli_api_close(api);
 	return rc;
 }

@@ -8,6 +8,8 @@
  */
 #include "cli.h"
 
+#include <curl/curl.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,17 +73,22 @@ static void report(const cli_ctx *ctx, int status)
 	const char *message, *details = NULL, *code;
 	if (ctx->status == status && ctx->message[0]) {
 		message = ctx->message;
+		details = ctx->details[0] ? ctx->details : NULL;
 	} else if (err->status == status && err->message[0]) {
 		message = err->message;
 		details = err->details_json;
 	} else {
 		message = lv_strerror(status);
 	}
-	code = status == CLI_EUSAGE  ? "usage_error"
+	code = ctx->status == status && ctx->code[0] ? ctx->code /* the server's own code */
+	       : status == CLI_EUSAGE  ? "usage_error"
 	       : status == CLI_ETASK ? "task_failed"
 	       : status == CLI_EINTR ? "interrupted"
 	                             : lv_status_code(status);
-	fprintf(stderr, "lvctl: %s\n", message);
+	if (ctx->status == status && ctx->code[0])
+		fprintf(stderr, "lvctl: %s: %s\n", ctx->code, message); /* a server's error: its code too */
+	else
+		fprintf(stderr, "lvctl: %s\n", message);
 	if (ctx->json) {
 		char buf[4096];
 		size_t len = 0;
@@ -121,6 +128,8 @@ static const cli_command commands[] = {
 	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },
 	{ "doctor", cmd_doctor, "[--online]", "check the configuration and the providers" },
 	{ "store", cmd_store, "migrate|verify", "copy a SQLite store into PostgreSQL; check the ledger" },
+	{ "download", cmd_download, "ID [-o FILE]", "save a completed task's film (or subtitles, thumbnail)" },
+	{ "batch", cmd_batch, "FILE", "make many films from a JSON-lines or CSV file, resumably" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -128,11 +137,12 @@ static const cli_command commands[] = {
 static void usage(FILE *f)
 {
 	size_t i;
-	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--public-url URL] [--json] COMMAND [options]\n"
+	fputs("usage: lvctl [--config FILE] [--data-dir DIR] [--server URL] [--key-file FILE] [--public-url URL]\n"
+	      "             [--json] COMMAND [options]\n"
 	      "       lvctl help [COMMAND] | -h | --help | --version\n"
 	      "\n"
 	      "The operator and batch command line of liblongvideo.  It works on the same task store\n"
-	      "as lvserver, also while the server runs.\n"
+	      "as lvserver, also while the server runs, or (--server URL) as a client of a running lvserver.\n"
 	      "\n"
 	      "commands:\n",
 	      f);
@@ -142,14 +152,17 @@ static void usage(FILE *f)
 		fprintf(f, "  %-32s %s\n", left, commands[i].summary);
 	}
 	fputs("\n"
-	      "Run lvctl COMMAND --help for a command's options.  Task commands (create, list, get,\n"
-	      "cancel, compose, credits) act as one API key: --key-file FILE, --key sk-..., $LONGVIDEO_KEY\n"
-	      "or $LV_API_KEY, or\n"
-	      "--key-id key_... for operators with access to the store.\n"
+	      "Run lvctl COMMAND --help for a command's options.  Task commands (create, list, get, cancel,\n"
+	      "compose, approve, regenerate, credits, generate, download, batch) act as one API key:\n"
+	      "--key-file FILE, --key sk-..., $LONGVIDEO_KEY or $LV_API_KEY, or --key-id key_... for\n"
+	      "operators with access to the store.  With --server URL (or $LONGVIDEO_BASE) they talk to that\n"
+	      "lvserver over HTTP instead of opening the store, with the same output and exit codes.\n"
 	      "\n"
 	      "global options:\n"
 	      "  --config FILE    configuration file (default: $LV_CONFIG, else built-in defaults)\n"
 	      "  --data-dir DIR   data directory (overrides the config's data_dir; default lvdata)\n"
+	      "  --server URL     task commands are requests to the lvserver at URL (default:\n"
+	      "                   $LONGVIDEO_BASE; empty or unset: the local store)\n"
 	      "  --key-file FILE  the API key task commands act as, from the file's first line (- : stdin);\n"
 	      "                   safer than --key, which other users can see in the process list\n"
 	      "  --public-url URL base URL of media links in output and webhooks (overrides\n"
@@ -169,11 +182,13 @@ static void usage(FILE *f)
 	      "  6  not found: no such task or key (task_not_found)\n"
 	      "  7  conflict: not_composable, no_segments, segments_not_ready, idempotency_key_reused\n"
 	      "  8  configuration error (invalid_config)\n"
-	      "  9  generate: the task failed or was canceled\n"
-	      "  130  generate: interrupted (Ctrl-C); the task was canceled (without --detach)\n"
+	      "  9  generate: the task failed or was canceled; batch: some task failed\n"
+	      "  130  generate: interrupted (Ctrl-C); the task was canceled (without --detach);\n"
+	      "       batch: interrupted, the tasks keep running (run the batch again to resume)\n"
 	      "\n"
 	      "environment:\n"
 	      "  LV_CONFIG      configuration file when --config is not given\n"
+	      "  LONGVIDEO_BASE the lvserver task commands talk to when --server is not given\n"
 	      "  LONGVIDEO_KEY  the API key task commands act as when neither --key nor --key-file is given\n"
 	      "  LV_API_KEY     the same, read when LONGVIDEO_KEY is not set\n"
 	      "  LV_LOG_LEVEL   library log level on stderr: debug, info, warn, error, off (default warn)\n",
@@ -213,6 +228,8 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			dest = &ctx->key_file;
 		else if (!strncmp(a, "--public-url", 12) && (a[12] == '\0' || a[12] == '='))
 			dest = &ctx->public_url;
+		else if (!strncmp(a, "--server", 8) && (a[8] == '\0' || a[8] == '='))
+			dest = &ctx->server;
 		else
 			return cli_fail(ctx, CLI_EUSAGE, "unknown option '%s' (see lvctl --help)", a);
 		value = strchr(a, '=');
@@ -277,11 +294,21 @@ int main(int argc, char **argv)
 		lv_log_route_ffmpeg(1);
 	}
 	memset(&ctx, 0, sizeof(ctx));
+	{
+		const char *base = getenv("LONGVIDEO_BASE");
+		if (base && *base)
+			ctx.server = base;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "lvctl: cannot initialise libcurl\n");
+		return EXIT_FAILURE_OTHER;
+	}
 	status = run(&ctx, argc, argv);
 	if (status != LV_OK && status != CLI_DONE)
 		report(&ctx, status);
 	code = exit_code(status);
 	lv_engine_close(ctx.engine);
+	curl_global_cleanup();
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "lvctl: cannot write the output\n");
 		if (code == EXIT_OK)
