@@ -7,7 +7,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 	cli_opt opts[] = { CLI_KEY_OPTS(&key_text, &key_id), { CLI_OPT_END, NULL, NULL, NULL, NULL } };
 	const cli_spec spec = { "get", "ID",
 		                "Show a task: its status line, prompt, result URL or error.  With --json: the task\n"
-		                "object of GET /v1/videos/{id}, with shots and script.",
+		                "object of GET /v1/videos/{id}, with shots, script and the quality report (qc).",
 		                opts, 1, 1, "task ID" };
 	lv_engine *engine;
 	lv_key *key = NULL;
@@ -28,6 +28,10 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 			printf("prompt    %s\nduration  %d s\n", lv_task_prompt(task), lv_task_duration(task));
 			if (lv_task_result_url(task))
 				printf("result    %s\n", lv_task_result_url(task));
+			if (lv_task_qc_summary(&json, task) == LV_OK && json) {
+				printf("qc        %s\n", json);
+				lv_free(json);
+			}
 			if (lv_task_error_code(task))
 				printf("error     %s: %s\n", lv_task_error_code(task),
 				       lv_task_error_message(task) ? lv_task_error_message(task) : "");
