@@ -876,8 +876,10 @@ int lv_task_qc_summary(char **out, const lv_task *t)
 	} else {
 		rc = lv_buf_printf(&b, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")) ? "pass" : "FAIL (");
 		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(qc, "failed"))
-		if (rc == LV_OK && cJSON_IsString(f))
-			rc = lv_buf_printf(&b, "%s%s", n++ ? ", " : "", f->valuestring);
+		{
+			if (rc == LV_OK && cJSON_IsString(f))
+				rc = lv_buf_printf(&b, "%s%s", n++ ? ", " : "", f->valuestring);
+		}
 		if (rc == LV_OK)
 			rc = lv_buf_printf(&b, "%s: %.3f s, %.1f LUFS, %.1f dBTP, ducking %.1f dB, speech %.0f%%, %.0f subtitle "
 			                       "cue(s) off the rules",

@@ -666,7 +666,9 @@ static cJSON *film_qc(workers *w, const char *id, const lv_compose_job *job, con
 		cJSON *f;
 		LV_INFO("task %s: quality report %s", id, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")) ? "passed" : "failed");
 		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(qc, "failed"))
-		LV_INFO("task %s: qc item %s failed", id, f->valuestring);
+		{
+			LV_INFO("task %s: qc item %s failed", id, f->valuestring);
+		}
 	}
 	text = qc && path ? lv_json_print(qc) : NULL;
 	if (!text || lv_file_write_atomic(path, text, strlen(text), 0644) != LV_OK)
