@@ -4,6 +4,8 @@
 #include "compose/compose.h"
 
 #include <libavutil/log.h>
+#include "config/config.h"
+#include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -276,6 +278,41 @@ START_TEST(composer_measures_ducking)
 }
 END_TEST
 
+/* The composer's targets and the report's limits come from config, with documented defaults. */
+START_TEST(targets_from_config)
+{
+	lv_config *cfg = NULL;
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{}", NULL), LV_OK);
+	ck_assert(cfg->compose.target_lufs == -16 && cfg->compose.true_peak_dbtp == -1.5 &&
+	          cfg->compose.segment_audio_db == -18);
+	ck_assert(cfg->compose.loudness_tolerance_lu == 1 && cfg->compose.duration_tolerance_frames == 1 &&
+	          cfg->compose.min_ducking_db == 6 && cfg->compose.min_speech_coverage == 0.6);
+	ck_assert(cfg->compose.max_line_chars == 42 && cfg->compose.max_lines == 2 && cfg->compose.min_cue_s == 0.8 &&
+	          cfg->compose.max_cue_s == 7 && cfg->compose.max_chars_per_second == 20);
+	ck_assert(cfg->compose.max_black_s == 0 && cfg->compose.max_freeze_s == 0 && cfg->compose.freeze_min_s == 1);
+	lv_config_free(cfg);
+	cfg = NULL;
+	ck_assert_int_eq(lv_config_load(&cfg, NULL,
+	                                "{\"compose\":{\"target_lufs\":-23,\"true_peak_dbtp\":-2,\"segment_audio_db\":-12,"
+	                                "\"qc\":{\"min_speech_coverage\":0.3,\"max_line_chars\":37}}}",
+	                                NULL),
+	                 LV_OK);
+	ck_assert(cfg->compose.target_lufs == -23 && cfg->compose.true_peak_dbtp == -2 &&
+	          cfg->compose.segment_audio_db == -12);
+	ck_assert(cfg->compose.min_speech_coverage == 0.3 && cfg->compose.max_line_chars == 37);
+	ck_assert(cfg->compose.min_ducking_db == 6);
+	lv_config_free(cfg);
+	cfg = NULL;
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"compose\":{\"target_lufs\":3}}", NULL), LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "compose.target_lufs"));
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"compose\":{\"qc\":{\"min_speech_coverage\":\"most\"}}}", NULL),
+	                 LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "compose.qc.min_speech_coverage"));
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"compose\":{\"qc\":{\"loudnes\":1}}}", NULL), LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "compose.qc.loudnes"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("qc");
@@ -284,6 +321,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, measures_a_film_with_known_faults);
 	tcase_add_test(tc, composer_measures_ducking);
+	tcase_add_test(tc, targets_from_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
