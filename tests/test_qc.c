@@ -71,24 +71,8 @@ static void fixtures_teardown(void)
 
 static void targets_default(lv_qc_targets *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->loudness_lufs = -16;
-	t->loudness_tolerance_lu = 1;
-	t->true_peak_dbtp = -1.5;
-	t->duration_tolerance_frames = 1;
-	t->ducking_min_db = 6;
-	t->speech_coverage_min = 0.6;
-	t->black_min_s = 0.1;
-	t->black_max_s = 0;
-	t->freeze_noise_db = -60;
-	t->freeze_min_s = 1;
-	t->freeze_max_s = 0;
-	t->line_chars_max = 42;
-	t->lines_max = 2;
-	t->cue_min_s = 0.8;
-	t->cue_max_s = 7;
-	t->cps_max = 20;
-	t->cut_slack_s = 0.04;
+	lv_qc_targets_default(t, -16, -1.5);
+	ck_assert(t->speech_coverage_min == 0.6 && t->line_chars_max == 42 && t->cps_max == 20);
 }
 
 static const cJSON *qc_item(const cJSON *qc, const char *key)
@@ -208,12 +192,15 @@ START_TEST(measures_a_film_with_known_faults)
 	/* a wrong requested length and a missing subtitle track fail their items */
 	in.requested_seconds = 6.5;
 	in.subtitle_track = 1;
-	in.srt = NULL;
+	f = fopen(srt, "w"); /* a film without cues has an empty final.srt */
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
 	in.ducking_db = NAN;
 	ck_assert_int_eq(lv_qc_measure(&qc, &in), LV_OK);
 	ck_assert(!qc_pass(qc, "duration_s"));
 	ck_assert(!qc_pass(qc, "streams"));
-	ck_assert(qc_pass(qc, "subtitles")); /* no subtitles: nothing breaks the rules */
+	ck_assert(qc_pass(qc, "subtitles")); /* no cues: nothing breaks the rules */
+	ck_assert_int_eq(cJSON_GetObjectItem(qc_item(qc, "subtitles"), "cues")->valueint, 0);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(qc_item(qc, "ducking_db"), "value")));
 	ck_assert(qc_pass(qc, "ducking_db"));
 	cJSON_Delete(qc);

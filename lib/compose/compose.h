@@ -133,6 +133,10 @@ typedef struct lv_qc_input {
 } lv_qc_input;
 
 struct cJSON;
+/* The documented defaults of config's compose.qc, with these loudness and true-peak targets. */
+void lv_qc_targets_default(lv_qc_targets *t, double target_lufs, double true_peak_dbtp);
+/* Write the report as JSON to path (atomically). */
+int lv_qc_write(const struct cJSON *qc, const char *path);
 /*
  * Measure the produced film: *out is the report object {"version", item..., "pass", "failed"}, every
  * item {"value", "target", "pass", ["unit"], ...}.  Failing items are reported, not errors; an error

@@ -13,6 +13,7 @@
 #include "compose/internal.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #include <cjson/cJSON.h>
@@ -621,6 +622,49 @@ static void subtitles_item(cJSON *qc, const lv_compose_cue *cues, size_t n, int 
 	cJSON_AddItemToObject(it, "violations", viol);
 }
 
+void lv_qc_targets_default(lv_qc_targets *t, double target_lufs, double true_peak_dbtp)
+{
+	memset(t, 0, sizeof(*t));
+	t->loudness_lufs = target_lufs;
+	t->loudness_tolerance_lu = 1;
+	t->true_peak_dbtp = true_peak_dbtp;
+	t->duration_tolerance_frames = 1;
+	t->ducking_min_db = 6;
+	t->speech_coverage_min = 0.6;
+	t->black_min_s = 0.1;
+	t->black_max_s = 0;
+	t->freeze_noise_db = -60;
+	t->freeze_min_s = 1;
+	t->freeze_max_s = 0;
+	t->line_chars_max = 42;
+	t->lines_max = 2;
+	t->cue_min_s = 0.8;
+	t->cue_max_s = 7;
+	t->cps_max = 20;
+	t->cut_slack_s = 0.04;
+}
+
+int lv_qc_write(const cJSON *qc, const char *path)
+{
+	char *text = lv_json_print(qc);
+	int rc = text ? lv_file_write_atomic(path, text, strlen(text), 0644) : lv_error_nomem();
+	free(text);
+	return rc;
+}
+
+/* 1 when the subtitle file holds nothing but white space (a film without cues). */
+static int srt_blank(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	int c, blank = 1;
+	if (!f)
+		return 0;
+	while (blank && (c = fgetc(f)) != EOF)
+		blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	fclose(f);
+	return blank;
+}
+
 int lv_qc_measure(cJSON **out, const lv_qc_input *in)
 {
 	const lv_qc_targets *tg = in->targets;
@@ -643,7 +687,7 @@ int lv_qc_measure(cJSON **out, const lv_qc_input *in)
 	lv_fpu_restore(fpu);
 	if (rc == LV_OK)
 		rc = speech_spans(&speech, in);
-	if (rc == LV_OK && in->srt && lv_path_exists(in->srt))
+	if (rc == LV_OK && in->srt && lv_path_exists(in->srt) && !srt_blank(in->srt))
 		rc = lv_compose_read_srt(&cues, &n_cues, in->srt);
 	if (rc != LV_OK)
 		goto out;
