@@ -286,10 +286,12 @@ START_TEST(recompose_publishes_a_new_film_and_charges_nothing)
 	j = lv_pt_json(&pt, id);
 	ck_assert_str_ne(lv_json_get_str(j, "result_url"), first_url);
 	ck_assert_str_eq(lv_json_get_str(j, "subtitles"), "burn");
-	cJSON_Delete(j);
 	second = lv_pt_film(&pt, id);
 	ck_assert(lv_path_exists(first)); /* the first URL stays valid */
 	check_film(second, 6, 1280, 720, -1);
+	/* the new film is measured again: no music now, so no ducking; its own qc.json beside it */
+	check_qc(j, second, 0);
+	cJSON_Delete(j);
 	ck_assert_int_eq(lv_key_credits(&after, pt.engine, pt.key), LV_OK);
 	ck_assert_int_eq(after.balance, before.balance);
 	ck_assert_int_eq(after.settled, before.settled);
