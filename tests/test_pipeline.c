@@ -122,6 +122,15 @@ START_TEST(short_chinese_film_is_complete)
 	ck_assert_int_eq(lv_task_progress(t), 100);
 	ck_assert_int_eq(lv_task_shots_done(t), 2);
 	ck_assert_int_eq(lv_task_cost_actual(t), lv_task_cost_estimate(t));
+	{ /* the one-line report lvctl get prints */
+		char *sum = NULL;
+		ck_assert_int_eq(lv_task_qc_summary(&sum, t), LV_OK);
+		ck_assert_ptr_nonnull(sum);
+		ck_assert_msg((!strncmp(sum, "pass: ", 6) || !strncmp(sum, "FAIL (", 6)) && strstr(sum, " LUFS, ") &&
+		                  strstr(sum, " dBTP, ducking "),
+		              "%s", sum);
+		lv_free(sum);
+	}
 	lv_task_free(t);
 	j = lv_pt_json(&pt, id);
 	ck_assert(strncmp(lv_json_get_str(j, "result_url"), "http://127.0.0.1:9/media/", 25) == 0);
