@@ -74,7 +74,7 @@ static void print_result(const cli_ctx *ctx, const char *out_dir, const lv_compo
 			snprintf(peak, sizeof(peak), "%.2f", r->true_peak_dbtp);
 		if (len < sizeof(buf))
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-			                        ",\"files\":[\"final.mp4\"%s,\"thumbnail.jpg\"],\"duration\":%.3f,"
+			                        ",\"files\":[\"final.mp4\"%s,\"thumbnail.jpg\",\"qc.json\"],\"duration\":%.3f,"
 			                        "\"copied_segments\":%d,\"reencoded_segments\":%d,\"loudness_lufs\":%s,"
 			                        "\"true_peak_dbtp\":%s}",
 			                        o->subtitles == LV_SUBS_NONE ? "" : ",\"final.srt\",\"final.vtt\"", r->duration,
@@ -85,6 +85,7 @@ static void print_result(const cli_ctx *ctx, const char *out_dir, const lv_compo
 	}
 	printf("%s/final.mp4  %.3f s  %d clip(s) copied, %d re-encoded  %.1f LUFS  %.1f dBTP\n", out_dir, r->duration,
 	       r->copied_segments, r->reencoded_segments, r->loudness_lufs, r->true_peak_dbtp);
+	printf("%s/qc.json  the quality report\n", out_dir);
 }
 
 int cmd_compose_files(cli_ctx *ctx, int argc, char **argv)

@@ -7,7 +7,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 	cli_opt opts[] = { CLI_KEY_OPTS(&key_text, &key_id), { CLI_OPT_END, NULL, NULL, NULL, NULL } };
 	const cli_spec spec = { "get", "ID",
 		                "Show a task: its status line, prompt, result URL or error.  With --json: the task\n"
-		                "object of GET /v1/videos/{id}, with shots and script.",
+		                "object of GET /v1/videos/{id}, with shots, script and the quality report (qc).",
 		                opts, 1, 1, "task ID" };
 	cli_api *api = NULL;
 	char *json = NULL;
@@ -16,7 +16,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(ctx, &spec, argc, argv, pos, &npos)) || (rc = cli_api_open(&api, ctx, key_text, key_id)))
 		return rc;
-	if ((rc = cli_api_get(api, pos[0], ctx->json, &json)) == LV_OK)
+	if ((rc = cli_api_get(api, pos[0], 1, &json)) == LV_OK)
 		rc = cli_print_task_detail(ctx, json);
 	cli_api_close(api);
 	return rc;

@@ -70,6 +70,13 @@ int cli_print_task_detail(cli_ctx *ctx, char *json)
 	       cli_json_int(doc, "duration", 0));
 	if (cli_json_str(doc, "result_url"))
 		printf("result    %s\n", cli_json_str(doc, "result_url"));
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "qc"))) {
+		char *qc = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "qc")), *line = NULL;
+		if (qc && lv_qc_summary(&line, qc) == LV_OK && line)
+			printf("qc        %s\n", line);
+		lv_free(line);
+		cJSON_free(qc);
+	}
 	err = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	if (cli_json_str(err, "code"))
 		printf("error     %s: %s\n", cli_json_str(err, "code"),

@@ -53,6 +53,60 @@ static void check_film(const char *path, double seconds, int width, int height, 
 	ck_assert_msg(peak <= -1.0, "true peak %.2f dBTP", peak);
 }
 
+/* The task's quality report: every item with value, target and pass; qc.json beside the film says the same;
+ * the figures agree with independent measurements of the film. */
+static void check_qc(const cJSON *task, const char *film, int with_music)
+{
+	static const char *const items[] = { "duration_s",      "streams",        "loudness_lufs", "true_peak_dbtp",
+		                             "ducking_db",      "speech_coverage", "black_at_joins", "frozen_at_joins",
+		                             "subtitles",       NULL };
+	const cJSON *qc = cJSON_GetObjectItemCaseSensitive(task, "qc"), *it;
+	char *dir = strdup(film), *path, *text = NULL;
+	cJSON *stored;
+	lv_media_info mi;
+	double lufs = 0, tp = 0;
+	size_t len = 0, i;
+	int all = 1;
+	ck_assert_msg(cJSON_IsObject(qc), "the task has no qc");
+	for (i = 0; items[i]; i++) {
+		it = cJSON_GetObjectItemCaseSensitive(qc, items[i]);
+		ck_assert_msg(cJSON_IsObject(it), "qc.%s missing", items[i]);
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(it, "value") && cJSON_GetObjectItemCaseSensitive(it, "target"),
+		              "qc.%s: value or target missing", items[i]);
+		ck_assert_msg(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(it, "pass")), "qc.%s: pass missing", items[i]);
+		all = all && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "pass"));
+	}
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")), all);
+	ck_assert_int_eq(lv_media_loudness(film, &lufs, &tp), LV_OK);
+	it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "loudness_lufs"), "value");
+	ck_assert_msg(fabs(it->valuedouble - lufs) <= 0.05, "qc %.2f LUFS, measured %.2f", it->valuedouble, lufs);
+	it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "true_peak_dbtp"), "value");
+	ck_assert_msg(fabs(it->valuedouble - tp) <= 0.05, "qc %.2f dBTP, measured %.2f", it->valuedouble, tp);
+	ck_assert_int_eq(lv_media_probe(&mi, film), LV_OK);
+	it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "duration_s"), "value");
+	ck_assert_msg(fabs(it->valuedouble - mi.video_duration) <= 0.002, "qc %.3f s, film %.3f", it->valuedouble,
+	              mi.video_duration);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "duration_s"), "pass")));
+	it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "ducking_db"), "value");
+	if (with_music)
+		ck_assert_msg(cJSON_IsNumber(it) && it->valuedouble > 3, "ducking %g", cJSON_IsNumber(it) ? it->valuedouble : -1);
+	else
+		ck_assert(cJSON_IsNull(it));
+	it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, "speech_coverage"), "value");
+	ck_assert_msg(it->valuedouble > 0.05 && it->valuedouble <= 1, "speech coverage %g", it->valuedouble);
+	/* qc.json published beside final.mp4 */
+	*strrchr(dir, '/') = '\0';
+	path = lv_path_join(dir, "qc.json");
+	ck_assert_int_eq(lv_test_read_file(&text, &len, path), 0);
+	stored = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert(cJSON_Compare(stored, qc, 1));
+	cJSON_Delete(stored);
+	free(text);
+	free(path);
+	free(dir);
+}
+
 START_TEST(short_chinese_film_is_complete)
 {
 	lv_pt pt;
@@ -68,6 +122,15 @@ START_TEST(short_chinese_film_is_complete)
 	ck_assert_int_eq(lv_task_progress(t), 100);
 	ck_assert_int_eq(lv_task_shots_done(t), 2);
 	ck_assert_int_eq(lv_task_cost_actual(t), lv_task_cost_estimate(t));
+	{ /* the one-line report lvctl get prints */
+		char *sum = NULL;
+		ck_assert_int_eq(lv_task_qc_summary(&sum, t), LV_OK);
+		ck_assert_ptr_nonnull(sum);
+		ck_assert_msg((!strncmp(sum, "pass: ", 6) || !strncmp(sum, "FAIL (", 6)) && strstr(sum, " LUFS, ") &&
+		                  strstr(sum, " dBTP, ducking "),
+		              "%s", sum);
+		lv_free(sum);
+	}
 	lv_task_free(t);
 	j = lv_pt_json(&pt, id);
 	ck_assert(strncmp(lv_json_get_str(j, "result_url"), "http://127.0.0.1:9/media/", 25) == 0);
@@ -79,6 +142,7 @@ START_TEST(short_chinese_film_is_complete)
 	ck_assert_ptr_nonnull(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "shots"), 1), "description"));
 	film = lv_pt_film(&pt, id);
 	check_film(film, 10, 1280, 720, narrated_shots(j));
+	check_qc(j, film, 1);
 	/* The subtitle files and thumbnail are published beside the film. */
 	dir = strdup(film);
 	*strrchr(dir, '/') = '\0';
@@ -124,6 +188,11 @@ START_TEST(portrait_english_without_music_or_subtitles)
 	lv_task_free(t);
 	film = lv_pt_film(&pt, id);
 	check_film(film, 5, 720, 1280, -1);
+	{
+		cJSON *j = lv_pt_json(&pt, id);
+		check_qc(j, film, 0);
+		cJSON_Delete(j);
+	}
 	free(film);
 	lv_pt_close(&pt);
 }
@@ -226,10 +295,12 @@ START_TEST(recompose_publishes_a_new_film_and_charges_nothing)
 	j = lv_pt_json(&pt, id);
 	ck_assert_str_ne(lv_json_get_str(j, "result_url"), first_url);
 	ck_assert_str_eq(lv_json_get_str(j, "subtitles"), "burn");
-	cJSON_Delete(j);
 	second = lv_pt_film(&pt, id);
 	ck_assert(lv_path_exists(first)); /* the first URL stays valid */
 	check_film(second, 6, 1280, 720, -1);
+	/* the new film is measured again: no music now, so no ducking; its own qc.json beside it */
+	check_qc(j, second, 0);
+	cJSON_Delete(j);
 	ck_assert_int_eq(lv_key_credits(&after, pt.engine, pt.key), LV_OK);
 	ck_assert_int_eq(after.balance, before.balance);
 	ck_assert_int_eq(after.settled, before.settled);

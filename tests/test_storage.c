@@ -796,6 +796,23 @@ START_TEST(s3_task_end_to_end)
 	free(key);
 	ck_assert_int_eq(pt.engine->storage->ops->head(pt.engine->storage, media + 1, &info), LV_OK);
 	ck_assert_str_eq(info.content_type, "video/mp4");
+	{ /* the quality report beside the film in the bucket, the same as the task's qc */
+		char *qkey = lv_asprintf("%.*s/qc.json", (int)(strrchr(media, '/') - media - 1), media + 1);
+		cJSON *stored, *task = lv_pt_json(&pt, id);
+		collect q;
+		memset(&q, 0, sizeof(q));
+		ck_assert_int_eq(pt.engine->storage->ops->head(pt.engine->storage, qkey, &info), LV_OK);
+		ck_assert_str_eq(info.content_type, "application/json");
+		ck_assert_int_eq(pt.engine->storage->ops->read(pt.engine->storage, qkey, 0, -1, collect_sink, &q), LV_OK);
+		stored = cJSON_ParseWithLength(q.b.data, q.b.len);
+		ck_assert_ptr_nonnull(stored);
+		ck_assert(cJSON_IsObject(cJSON_GetObjectItem(stored, "loudness_lufs")));
+		ck_assert(cJSON_Compare(stored, cJSON_GetObjectItem(task, "qc"), 1));
+		cJSON_Delete(stored);
+		cJSON_Delete(task);
+		lv_buf_free(&q.b);
+		free(qkey);
+	}
 	path = lv_path_join(pt.dir, "media");
 	ck_assert(!lv_path_exists(path));
 	free(path);

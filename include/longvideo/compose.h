@@ -84,7 +84,9 @@ typedef struct lv_compose_options {
 
 #define LV_COMPOSE_RESULT_VERSION 1
 
-/** What was written.  Initialise with LV_COMPOSE_RESULT_INIT. */
+/** What was written.  Initialise with LV_COMPOSE_RESULT_INIT.  When a result is asked for, the film is
+ *  also measured and its quality report written beside it as qc.json (the task's "qc" of the HTTP API,
+ *  docs/api.md, with the default limits and these options' loudness and true-peak targets). */
 typedef struct lv_compose_result {
 	unsigned int version;    /**< LV_COMPOSE_RESULT_VERSION */
 	double duration;         /**< seconds, of the written film */

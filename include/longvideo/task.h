@@ -235,6 +235,15 @@ LV_EXTERN(const char *) lv_task_result_url(const lv_task *task);
 /** The task error's code ("segment_failed") and message, or NULL. */
 LV_EXTERN(const char *) lv_task_error_code(const lv_task *task);
 LV_EXTERN(const char *) lv_task_error_message(const lv_task *task);
+/**
+ * The film's quality report (the task object's "qc") in one line, e.g. "pass: 20.000 s, -16.0 LUFS,
+ * -2.3 dBTP, ducking 11.2 dB, speech 64%" or "FAIL (speech_coverage, subtitles): ...".  *out is NULL
+ * (and LV_OK returned) when the task has no report yet; free it with lv_free().
+ */
+LV_EXTERN(int) lv_task_qc_summary(char **out, const lv_task *task);
+/** The same line from a quality report as JSON text (the "qc" member of a task object, or a qc.json
+ *  file), e.g. from the HTTP API.  LV_EINVALID when qc_json is not JSON. */
+LV_EXTERN(int) lv_qc_summary(char **out, const char *qc_json);
 /** 1 when lv_task_create() returned an existing task for a repeated idempotency key. */
 LV_EXTERN(int) lv_task_replayed(const lv_task *task);
 

@@ -56,6 +56,7 @@ typedef struct amix_levels {
 	double limit;     /* limiter ceiling, linear */
 	int limiter;      /* 1: the final pass limits (only when the gain pushes the true peak over) */
 	double mix_db;    /* gain already due on the mix file (a lone segments stem's segment_audio_db) */
+	double ducking_db; /* measured in the mix pass (NAN: no narration with music) */
 } amix_levels;
 
 typedef struct aend {
@@ -74,7 +75,69 @@ typedef struct abuild {
 	AVFilterContext *sinks[BR_N];
 	int sink_branch[BR_N];
 	int n_sinks;
+	AVFilterContext *duck_sink; /* the mix pass with narration and music: voice, music before and after ducking */
 } abuild;
+
+/*
+ * The ducking meter: in the mix pass, the narration, the music bed before the compressor and after it
+ * (6 channels, packed float) are summed per block; a block is speech when the narration's level is at
+ * least DUCK_SPEECH_FLOOR_DB and within DUCK_SPEECH_RANGE_DB of its loudest block.  The ducking depth
+ * is the music's level before minus after the compressor over the speech blocks.
+ */
+#define DUCK_BLOCK (LV_AUDIO_RATE / 10)
+#define DUCK_SPEECH_FLOOR_DB -50.0
+#define DUCK_SPEECH_RANGE_DB 35.0
+#define METER_FMT "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo"
+
+typedef struct duck_acc {
+	double (*blk)[3]; /* energy per block: voice, music before, music after */
+	size_t n, cap;
+	int in_blk;
+} duck_acc;
+
+static int duck_add(duck_acc *d, const AVFrame *f)
+{
+	const float *x = (const float *)f->data[0];
+	int i, c, ch = f->ch_layout.nb_channels;
+	if (ch != 6)
+		return LV_OK;
+	for (i = 0; i < f->nb_samples; i++, x += ch) {
+		if (d->in_blk == 0) {
+			if (d->n == d->cap) {
+				size_t cap = d->cap ? 2 * d->cap : 1024;
+				double(*v)[3] = realloc(d->blk, cap * sizeof(*v));
+				if (!v)
+					return lv_error_nomem();
+				d->blk = v;
+				d->cap = cap;
+			}
+			memset(d->blk[d->n++], 0, sizeof(d->blk[0]));
+		}
+		for (c = 0; c < 3; c++)
+			d->blk[d->n - 1][c] += (double)x[2 * c] * x[2 * c] + (double)x[2 * c + 1] * x[2 * c + 1];
+		if (++d->in_blk == DUCK_BLOCK)
+			d->in_blk = 0;
+	}
+	return LV_OK;
+}
+
+/* Ducking depth in dB over the speech blocks; NAN when there is no speech or no music. */
+static double duck_depth(const duck_acc *d)
+{
+	double top = 0, pre = 0, post = 0, floor_e = pow(10.0, DUCK_SPEECH_FLOOR_DB / 10.0) * 2 * DUCK_BLOCK, gate;
+	size_t i;
+	for (i = 0; i < d->n; i++)
+		top = fmax(top, d->blk[i][0]);
+	gate = fmax(floor_e, top * pow(10.0, -DUCK_SPEECH_RANGE_DB / 10.0));
+	for (i = 0; i < d->n; i++)
+		if (d->blk[i][0] >= gate && top > 0) {
+			pre += d->blk[i][1];
+			post += d->blk[i][2];
+		}
+	if (!(pre > 0) || !(post > 0))
+		return pre > 0 ? HUGE_VAL : NAN;
+	return 10.0 * log10(pre / post);
+}
 
 struct lv_audio {
 	AVFilterGraph *g;
@@ -85,6 +148,7 @@ struct lv_audio {
 	int pending, graph_eof, done;
 	int64_t next_pts, total;
 	char *stems[BR_FILES];
+	double ducking_db;
 };
 
 static int mk(abuild *b, AVFilterContext **out, const char *name, const char *args)
@@ -344,7 +408,9 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 		if (rc == LV_OK && b->stems[BR_MUSIC]) {
 			AVFilterContext *split = NULL, *duck = NULL;
 			aend sc;
-			rc = mk(b, &split, "asplit", "outputs=2");
+			AVFilterContext *msplit = NULL, *dsplit = NULL, *merge = NULL;
+			int meter = mode == AM_MIX;
+			rc = mk(b, &split, "asplit", meter ? "outputs=3" : "outputs=2");
 			if (rc == LV_OK)
 				rc = lnk(&voice, split, 0);
 			voice.f = split;
@@ -358,6 +424,28 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 				rc = stem_source(b, &music, b->stems[BR_MUSIC]);
 			if (rc == LV_OK)
 				rc = volume(b, &music, lv->music_db);
+			if (rc == LV_OK && meter) { /* the ducking meter: narration, music before, music after */
+				aend m0;
+				rc = mk(b, &msplit, "asplit", "outputs=2");
+				if (rc == LV_OK)
+					rc = lnk(&music, msplit, 0);
+				if (rc == LV_OK)
+					rc = mk(b, &merge, "amerge", "inputs=3");
+				m0.f = split;
+				m0.pad = 2;
+				if (rc == LV_OK)
+					rc = chain(b, &m0, "aformat", METER_FMT);
+				if (rc == LV_OK)
+					rc = lnk(&m0, merge, 0);
+				m0.f = msplit;
+				m0.pad = 1;
+				if (rc == LV_OK)
+					rc = chain(b, &m0, "aformat", METER_FMT);
+				if (rc == LV_OK)
+					rc = lnk(&m0, merge, 1);
+				music.f = msplit;
+				music.pad = 0;
+			}
 			if (rc == LV_OK)
 				rc = mk(b, &duck, "sidechaincompress",
 				        "threshold=0.03:ratio=6:attack=30:release=450:knee=2.8:detection=rms:link=maximum");
@@ -367,6 +455,28 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 				rc = lnk(&sc, duck, 1);
 			music.f = duck;
 			music.pad = 0;
+			if (rc == LV_OK && meter) {
+				aend m0 = { NULL, 0 };
+				rc = mk(b, &dsplit, "asplit", "outputs=2");
+				if (rc == LV_OK)
+					rc = lnk(&music, dsplit, 0);
+				m0.f = dsplit;
+				m0.pad = 1;
+				if (rc == LV_OK)
+					rc = chain(b, &m0, "aformat", METER_FMT);
+				if (rc == LV_OK)
+					rc = lnk(&m0, merge, 2);
+				music.f = dsplit;
+				music.pad = 0;
+				m0.f = merge;
+				m0.pad = 0;
+				if (rc == LV_OK)
+					rc = chain(b, &m0, "aformat", "sample_fmts=flt:sample_rates=48000");
+				if (rc == LV_OK)
+					rc = mk(b, &b->duck_sink, "abuffersink", NULL);
+				if (rc == LV_OK)
+					rc = lnk(&m0, b->duck_sink, 0);
+			}
 		}
 		if (rc == LV_OK)
 			branches[n++] = voice;
@@ -452,6 +562,7 @@ static int build(abuild *b, int mode, const amix_levels *lv)
 		return lv_error_nomem();
 	b->g->nb_threads = 1;
 	b->n_sinks = 0;
+	b->duck_sink = NULL;
 	rc = mode == AM_STEMS ? build_stems(b) : mode != AM_MIX && b->mix ? build_final(b, mode, lv) : build_mix(b, mode, lv);
 	if (rc != LV_OK)
 		return rc;
@@ -540,8 +651,25 @@ static int wav_close(wav_writer *w, int ok)
 }
 
 /* Pull a sink to its end, reading the ebur128 metadata, writing the frames to `w` when given. */
+/* Take what the ducking meter's sink holds; with `all`, pull it to its end. */
+static int drain_side(AVFilterContext *side, duck_acc *d, AVFrame *f, int all)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err, rc = LV_OK;
+	if (!side)
+		return LV_OK;
+	while (rc == LV_OK &&
+	       (err = av_buffersink_get_frame_flags(side, f, all ? 0 : AV_BUFFERSINK_FLAG_NO_REQUEST)) >= 0) {
+		rc = duck_add(d, f);
+		av_frame_unref(f);
+	}
+	if (rc == LV_OK && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+		rc = lv_error_set(LV_EIO, "audio: ducking meter failed: %s", lv_av_err(eb, err));
+	return rc;
+}
+
 static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
-                 wav_writer *w)
+                 wav_writer *w, AVFilterContext *side, duck_acc *d)
 {
 	AVFrame *f = av_frame_alloc();
 	char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -565,6 +693,8 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 		if (w)
 			rc = wav_write(w, f);
 		av_frame_unref(f);
+		if (rc == LV_OK)
+			rc = drain_side(side, d, f, 0);
 		if (rc != LV_OK)
 			break;
 		if (pt->fn && ++frames % 64 == 0 &&
@@ -573,12 +703,15 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 			break;
 		}
 	}
+	if (rc == LV_OK)
+		rc = drain_side(side, d, f, 1);
 	av_frame_free(&f);
 	return rc;
 }
 
 typedef struct measured {
 	double I[BR_N], peak[BR_N], tpeak[BR_N]; /* LUFS, sample and true peak (linear; 0 if not measured) */
+	double ducking_db;                       /* the mix pass with narration and music; else NAN */
 } measured;
 
 /* One pass over a graph; in the stems pass every sink's output is written to its stem file. */
@@ -594,13 +727,18 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 		int slot = br >= 0 && br < BR_N ? br : 0;
 		if (br >= 0) {
 			wav_writer w;
+			duck_acc d;
+			memset(&d, 0, sizeof(d));
 			rc = wav_open(&w, b.stems[br]);
 			if (rc == LV_OK)
-				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w);
+				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w, b.duck_sink, &d);
+			if (rc == LV_OK && b.duck_sink)
+				m->ducking_db = duck_depth(&d);
+			free(d.blk);
 			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
 				rc = LV_EIO;
 		} else {
-			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL);
+			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL, NULL, NULL);
 		}
 	}
 	avfilter_graph_free(&b.g);
@@ -696,10 +834,12 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	lv->limit = clampd(pow(10.0, ceiling_db / 20.0), 0.0625, 1.0);
 	lv->limiter = 0;
 	lv->mix_db = 0;
+	lv->ducking_db = NAN;
 	if (n == 0)
 		return LV_OK; /* a silent track */
 
 	memset(&m, 0, sizeof(m));
+	m.ducking_db = NAN;
 	rc = measure(&m, b, AM_STEMS, lv, &pt);
 	if (rc != LV_OK)
 		return rc;
@@ -729,6 +869,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 		if (rc != LV_OK)
 			return rc;
 		b->mix = b->stems[BR_MIX];
+		lv->ducking_db = m.ducking_db;
 		I = m.I[0];
 		peak = m.peak[0];
 		tpeak = m.tpeak[0];
@@ -817,8 +958,10 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	b.plan = plan;
 	b.N = total_samples;
 	b.stems = a->stems;
+	lv.ducking_db = NAN;
 	if (rc == LV_OK)
 		rc = analyse(&b, &pt, &lv);
+	a->ducking_db = lv.ducking_db;
 	if (rc == LV_OK)
 		rc = build(&b, AM_ENCODE, &lv);
 	a->g = b.g;
@@ -840,6 +983,11 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	a->total = total_samples;
 	*out = a;
 	return LV_OK;
+}
+
+double lv_audio_ducking_db(const lv_audio *a)
+{
+	return a->ducking_db;
 }
 
 const AVCodecContext *lv_audio_codec(const lv_audio *a)

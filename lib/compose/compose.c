@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <libavutil/opt.h>
 #include <libavutil/time.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,7 @@ static int finish(comp *c, lv_compose_stats *stats)
 		size_t i;
 		memset(stats, 0, sizeof(*stats));
 		stats->duration = duration;
+		stats->ducking_db = c->audio ? lv_audio_ducking_db(c->audio) : NAN;
 		for (i = 0; i < c->plan.n; i++) {
 			if (c->plan.segs[i].copy)
 				stats->copied_segments++;

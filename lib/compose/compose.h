@@ -60,6 +60,8 @@ typedef struct lv_compose_stats {
 	double duration;        /* seconds, of the written film */
 	int copied_segments;    /* joined by stream copy */
 	int reencoded_segments; /* decoded and re-encoded */
+	double ducking_db;      /* music level under the narration before minus after ducking, measured on the
+	                         * mix over the blocks with speech; NAN when there is no narration with music */
 } lv_compose_stats;
 
 /*
@@ -94,5 +96,52 @@ int lv_media_probe(lv_media_info *out, const char *path);
 
 /* Integrated loudness (LUFS) and true peak (dBTP) of the first audio stream (ebur128 filter). */
 int lv_media_loudness(const char *path, double *lufs, double *true_peak_db);
+
+/* -- the quality report (qc.c) -- */
+
+/* What the report holds the film to (config: compose.qc and compose; see docs/operating.md). */
+typedef struct lv_qc_targets {
+	double loudness_lufs;             /* integrated loudness, e.g. -16 */
+	double loudness_tolerance_lu;     /* |measured - target| allowed, e.g. 1 */
+	double true_peak_dbtp;            /* at most, e.g. -1.5 */
+	double duration_tolerance_frames; /* |film - requested| allowed, in frames, e.g. 1 */
+	double ducking_min_db;            /* music brought down under narration by at least, e.g. 6 */
+	double speech_coverage_min;       /* share of the film with speech at least, e.g. 0.6 */
+	double black_min_s;               /* shortest black run detected (blackdetect d), e.g. 0.1 */
+	double black_max_s;               /* longest black run allowed at a join, e.g. 0 */
+	double freeze_noise_db;           /* freezedetect noise tolerance, e.g. -60 */
+	double freeze_min_s;              /* shortest frozen run detected (freezedetect d), e.g. 1 */
+	double freeze_max_s;              /* longest frozen run allowed at a join, e.g. 0 */
+	int line_chars_max;               /* subtitle line width, a wide (CJK) character counting 2, e.g. 42 */
+	int lines_max;                    /* lines per cue, e.g. 2 */
+	double cue_min_s, cue_max_s;      /* cue duration, e.g. 0.8 and 7 */
+	double cps_max;                   /* characters per second, e.g. 20 */
+	double cut_slack_s;               /* a cue may overlap a cut by this much and not be "across" it, e.g. 0.04 */
+} lv_qc_targets;
+
+typedef struct lv_qc_input {
+	const char *film;                 /* the produced MP4 */
+	const char *srt;                  /* its subtitles (final.srt), or NULL / a missing file: none */
+	int subtitle_track;               /* 1 when the MP4 should carry a subtitle track (soft subtitles) */
+	double requested_seconds;         /* the film's requested length */
+	const double *cuts;               /* times of the shot joins, seconds */
+	size_t n_cuts;
+	const lv_compose_voice *voices;   /* the narration files and where they were placed */
+	size_t n_voices;
+	double ducking_db;                /* measured on the mix while composing (lv_compose_stats); NAN: none */
+	const lv_qc_targets *targets;
+} lv_qc_input;
+
+struct cJSON;
+/* The documented defaults of config's compose.qc, with these loudness and true-peak targets. */
+void lv_qc_targets_default(lv_qc_targets *t, double target_lufs, double true_peak_dbtp);
+/* Write the report as JSON to path (atomically). */
+int lv_qc_write(const struct cJSON *qc, const char *path);
+/*
+ * Measure the produced film: *out is the report object {"version", item..., "pass", "failed"}, every
+ * item {"value", "target", "pass", ["unit"], ...}.  Failing items are reported, not errors; an error
+ * (LV_EIO, LV_ENOTFOUND ...) means the film or a narration file could not be read.
+ */
+int lv_qc_measure(struct cJSON **out, const lv_qc_input *in);
 
 #endif

@@ -132,6 +132,9 @@ typedef int (*lv_audio_tick_fn)(void *ctx, double fraction_of_analysis);
 int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan *plan, int64_t total_samples,
                   const char *stem_prefix, lv_audio_tick_fn tick, void *tick_ctx);
 const AVCodecContext *lv_audio_codec(const lv_audio *a);
+/* How far the music was brought down under the narration (dB, measured in the mix pass); NAN: no narration
+ * with music. */
+double lv_audio_ducking_db(const lv_audio *a);
 /*
  * Encode and hand to emit every audio packet whose pts (in 1/LV_AUDIO_RATE) is below `until`
  * (INT64_MAX: to the end).
@@ -175,6 +178,10 @@ int lv_burn_line_units(int w, int h);
 int lv_burn_open(lv_burn *out, const lv_cue_list *cues, double t0, double t1, int w, int h, AVRational fps,
                  const char *font_file);
 void lv_burn_close(lv_burn *b);
+
+/* Width of text[0, len) in subtitle line units (a wide (CJK) character 2, others 1), and its characters. */
+int lv_text_units(const char *text, size_t len);
+int lv_text_chars(const char *text, size_t len);
 
 /* ---- thumb.c ---- */
 

@@ -6,6 +6,7 @@
 #include "compose/compose.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #include <math.h>
@@ -71,12 +72,62 @@ static int check_options(const lv_compose_options *o)
 	return LV_OK;
 }
 
+static double report_value(const cJSON *qc, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, key), "value");
+	return cJSON_IsNumber(v) ? v->valuedouble : -HUGE_VAL;
+}
+
+/* The film's quality report (lib/compose/qc.c) with the default limits, written to out_dir/qc.json; its
+ * loudness and true peak fill the result. */
+static int film_report(const lv_compose_options *opts, const lv_compose_job *job, const lv_compose_stats *stats,
+                       lv_compose_result *result)
+{
+	lv_qc_targets tg;
+	lv_qc_input in;
+	cJSON *qc = NULL;
+	double *cuts = opts->n_segments > 1 ? lv_calloc(opts->n_segments - 1, sizeof(*cuts)) : NULL, t = 0;
+	char *film = lv_path_join(opts->out_dir, "final.mp4"), *srt = lv_path_join(opts->out_dir, "final.srt"),
+	     *path = lv_path_join(opts->out_dir, "qc.json");
+	size_t i;
+	int rc = film && srt && path && (opts->n_segments < 2 || cuts) ? LV_OK : lv_error_nomem();
+	lv_qc_targets_default(&tg, opts->target_lufs, opts->true_peak_db);
+	memset(&in, 0, sizeof(in));
+	in.film = film;
+	in.srt = opts->subtitles == LV_SUBS_NONE ? NULL : srt;
+	in.subtitle_track = opts->subtitles == LV_SUBS_SOFT && opts->n_cues > 0;
+	for (i = 0; i < job->n_segments; i++) {
+		if (i > 0 && cuts)
+			cuts[in.n_cuts++] = t;
+		t += job->segments[i].seconds;
+	}
+	in.requested_seconds = t;
+	in.cuts = cuts;
+	in.voices = job->voices;
+	in.n_voices = job->n_voices;
+	in.ducking_db = stats->ducking_db;
+	in.targets = &tg;
+	if (rc == LV_OK)
+		rc = lv_qc_measure(&qc, &in);
+	if (rc == LV_OK)
+		rc = lv_qc_write(qc, path);
+	if (rc == LV_OK) {
+		result->loudness_lufs = report_value(qc, "loudness_lufs");
+		result->true_peak_dbtp = report_value(qc, "true_peak_dbtp");
+	}
+	cJSON_Delete(qc);
+	free(cuts);
+	free(film);
+	free(srt);
+	free(path);
+	return rc;
+}
+
 int lv_compose_files(const lv_compose_options *opts, lv_compose_result *result)
 {
 	lv_compose_job job;
 	lv_compose_stats stats;
 	lv_compose_segment *own = NULL;
-	char *film;
 	size_t i;
 	int rc;
 	if (result && result->version != LV_COMPOSE_RESULT_VERSION)
@@ -142,18 +193,13 @@ int lv_compose_files(const lv_compose_options *opts, lv_compose_result *result)
 	job.progress_ctx = opts->progress_ctx;
 	memset(&stats, 0, sizeof(stats));
 	rc = lv_compose_run(&job, &stats);
+	if (rc == LV_OK && result) {
+		result->duration = stats.duration;
+		result->copied_segments = stats.copied_segments;
+		result->reencoded_segments = stats.reencoded_segments;
+		rc = film_report(opts, &job, &stats, result);
+	}
 	free(own);
-	if (rc != LV_OK)
-		return rc;
-	if (!result)
-		return LV_OK;
-	result->duration = stats.duration;
-	result->copied_segments = stats.copied_segments;
-	result->reencoded_segments = stats.reencoded_segments;
-	if (!(film = lv_path_join(opts->out_dir, "final.mp4")))
-		return LV_ENOMEM;
-	rc = lv_media_loudness(film, &result->loudness_lufs, &result->true_peak_dbtp);
-	free(film);
 	return rc;
 }
 

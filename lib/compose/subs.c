@@ -640,3 +640,20 @@ void lv_burn_close(lv_burn *b)
 		b->ass_path = NULL;
 	}
 }
+
+int lv_text_units(const char *text, size_t len)
+{
+	return units_of(text, 0, len);
+}
+
+int lv_text_chars(const char *text, size_t len)
+{
+	size_t a = 0;
+	int n = 0;
+	while (a < len) {
+		uint32_t c;
+		a += utf8_next(text + a, &c);
+		n++;
+	}
+	return n;
+}

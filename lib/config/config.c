@@ -136,6 +136,20 @@ static int get_bool(int *dst, const cJSON *parent, const char *path, const char 
 	return LV_OK;
 }
 
+/* A number within [min, max]. */
+static int get_double(double *dst, const cJSON *parent, const char *path, const char *name, double def, double min,
+                      double max)
+{
+	const cJSON *v = parent ? cJSON_GetObjectItemCaseSensitive(parent, name) : NULL;
+	*dst = def;
+	if (!v || cJSON_IsNull(v))
+		return LV_OK;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
+		return lv_error_set(LV_ECONFIG, "config: %s.%s: must be a number from %g to %g", path, name, min, max);
+	*dst = v->valuedouble;
+	return LV_OK;
+}
+
 /* A credit rate: a non-negative number with at most three decimals, to thousandths. */
 static int rate_from_json(int64_t *out, const cJSON *v, const char *path)
 {
@@ -349,7 +363,7 @@ static int check_stage_provider(const lv_config *cfg, const char *name, unsigned
 
 static const char *const top_keys[] = { "data_dir", "server", "store", "storage", "pipeline", "providers",
 	                                "webhooks", "secrets", "idempotency_ttl_hours", "store_password_env",
-	                                "store_pool_size", NULL };
+	                                "store_pool_size", "compose", NULL };
 static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
 	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
 	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
@@ -445,6 +459,43 @@ static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overri
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++)
 		if (get_string(&cfg->stage_provider[i], p, "pipeline", stage_names[i], "local"))
 			return LV_ECONFIG;
+	return LV_OK;
+}
+
+static const char *const compose_keys[] = { "target_lufs", "true_peak_dbtp", "segment_audio_db", "qc", NULL };
+static const char *const qc_keys[] = { "loudness_tolerance_lu", "duration_tolerance_frames", "min_ducking_db",
+	                               "min_speech_coverage", "black_min_s", "max_black_s", "freeze_noise_db",
+	                               "freeze_min_s", "max_freeze_s", "max_line_chars", "max_lines", "min_cue_s",
+	                               "max_cue_s", "max_chars_per_second", NULL };
+
+/* compose: the composer's targets (also the quality report's); compose.qc: the report's other limits. */
+static int parse_compose(lv_compose_conf *c, const cJSON *cs)
+{
+	const cJSON *q = NULL;
+	if (cs && check_keys(cs, "compose", compose_keys))
+		return LV_ECONFIG;
+	if (get_double(&c->target_lufs, cs, "compose", "target_lufs", -16, -40, -5) ||
+	    get_double(&c->true_peak_dbtp, cs, "compose", "true_peak_dbtp", -1.5, -20, 0) ||
+	    get_double(&c->segment_audio_db, cs, "compose", "segment_audio_db", -18, -60, 12) ||
+	    get_object(&q, cs, "compose", "qc"))
+		return LV_ECONFIG;
+	if (q && check_keys(q, "compose.qc", qc_keys))
+		return LV_ECONFIG;
+	if (get_double(&c->loudness_tolerance_lu, q, "compose.qc", "loudness_tolerance_lu", 1, 0, 20) ||
+	    get_double(&c->duration_tolerance_frames, q, "compose.qc", "duration_tolerance_frames", 1, 0, 1000) ||
+	    get_double(&c->min_ducking_db, q, "compose.qc", "min_ducking_db", 6, 0, 60) ||
+	    get_double(&c->min_speech_coverage, q, "compose.qc", "min_speech_coverage", 0.6, 0, 1) ||
+	    get_double(&c->black_min_s, q, "compose.qc", "black_min_s", 0.1, 0.01, 60) ||
+	    get_double(&c->max_black_s, q, "compose.qc", "max_black_s", 0, 0, 3600) ||
+	    get_double(&c->freeze_noise_db, q, "compose.qc", "freeze_noise_db", -60, -90, 0) ||
+	    get_double(&c->freeze_min_s, q, "compose.qc", "freeze_min_s", 1, 0.1, 60) ||
+	    get_double(&c->max_freeze_s, q, "compose.qc", "max_freeze_s", 0, 0, 3600) ||
+	    get_int32(&c->max_line_chars, q, "compose.qc", "max_line_chars", 42, 1, 1000) ||
+	    get_int32(&c->max_lines, q, "compose.qc", "max_lines", 2, 1, 100) ||
+	    get_double(&c->min_cue_s, q, "compose.qc", "min_cue_s", 0.8, 0, 60) ||
+	    get_double(&c->max_cue_s, q, "compose.qc", "max_cue_s", 7, 0.1, 3600) ||
+	    get_double(&c->max_chars_per_second, q, "compose.qc", "max_chars_per_second", 20, 1, 1000))
+		return LV_ECONFIG;
 	return LV_OK;
 }
 
@@ -640,7 +691,7 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 	lv_config *cfg;
 	char *text = NULL;
 	size_t len = 0;
-	const cJSON *s = NULL, *p = NULL, *w = NULL, *prov = NULL, *sec = NULL;
+	const cJSON *s = NULL, *p = NULL, *w = NULL, *prov = NULL, *sec = NULL, *cmp = NULL;
 	int64_t n;
 	int i, rc;
 
@@ -681,6 +732,8 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 	if ((rc = get_object(&s, cfg->root, "", "server")) || (rc = get_object(&p, cfg->root, "", "pipeline")) ||
 	    (rc = get_object(&w, cfg->root, "", "webhooks")) || (rc = get_object(&prov, cfg->root, "", "providers")) ||
 	    (rc = get_object(&sec, cfg->root, "", "secrets")))
+		goto fail;
+	if ((rc = get_object(&cmp, cfg->root, "", "compose")) || (rc = parse_compose(&cfg->compose, cmp)))
 		goto fail;
 	if ((rc = parse_store_storage(cfg, cfg->root)) || (rc = parse_server(cfg, s, ov)) ||
 	    (rc = parse_pipeline(cfg, p, ov)) || (rc = parse_webhooks(cfg, w)))

@@ -44,6 +44,24 @@ typedef struct lv_s3_conf {
 	int presign_seconds;   /* default 3600 */
 } lv_s3_conf;
 
+/* The "compose" section: what the composer aims at and what the quality report holds the film to. */
+typedef struct lv_compose_conf {
+	double target_lufs;         /* compose.target_lufs, default -16 */
+	double true_peak_dbtp;      /* compose.true_peak_dbtp, default -1.5 */
+	double segment_audio_db;    /* compose.segment_audio_db, default -18 */
+	/* compose.qc */
+	double loudness_tolerance_lu;     /* default 1 */
+	double duration_tolerance_frames; /* default 1 */
+	double min_ducking_db;            /* default 6 */
+	double min_speech_coverage;       /* default 0.6 */
+	double black_min_s, max_black_s;  /* default 0.1, 0 */
+	double freeze_noise_db;           /* default -60 */
+	double freeze_min_s, max_freeze_s; /* default 1, 0 */
+	int max_line_chars, max_lines;    /* default 42, 2 */
+	double min_cue_s, max_cue_s;      /* default 0.8, 7 */
+	double max_chars_per_second;      /* default 20 */
+} lv_compose_conf;
+
 typedef struct lv_config {
 	cJSON *root; /* the whole parsed file ({} when none) */
 	cJSON *builtin_local; /* the block of the built-in "local" provider when the file has none */
@@ -91,6 +109,7 @@ typedef struct lv_config {
 	char *master_key_env; /* env var with the base64 master key; else <data_dir>/master.key */
 	char *store_password_env; /* env var with the PostgreSQL password, or NULL (libpq's PGPASSWORD/.pgpass) */
 	int store_pool_size;      /* PostgreSQL connections per process at most; 0 = LV_STORE_DEFAULT_POOL */
+	lv_compose_conf compose;
 } lv_config;
 
 typedef struct lv_config_overrides {

@@ -29,6 +29,8 @@ const char *lv_media_content_type(const char *name)
 		return "image/png";
 	if (!strcmp(dot, ".wav"))
 		return "audio/wav";
+	if (!strcmp(dot, ".json"))
+		return "application/json";
 	return "application/octet-stream";
 }
 

@@ -166,6 +166,12 @@ cJSON *lv_task_json_build(const lv_task_rec *t, const lv_segment_rec *segs, size
 		if (ok) {
 			/* Shot regenerations, every attempt: {index, status, error, cost, created_at}. */
 			cJSON *state = t->state ? cJSON_Parse(t->state) : NULL, *list;
+			/* The film's measured quality report (docs/api.md), once composed. */
+			list = cJSON_DetachItemFromObjectCaseSensitive(state, "qc");
+			if (cJSON_IsObject(list))
+				ok = cJSON_AddItemToObject(o, "qc", list);
+			else
+				cJSON_Delete(list);
 			list = cJSON_DetachItemFromObjectCaseSensitive(state, "regenerations");
 			if (!cJSON_IsArray(list)) {
 				cJSON_Delete(list);

@@ -11,6 +11,7 @@
 #include "util/mem.h"
 #include "util/time.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -846,6 +847,75 @@ const char *lv_task_error_message(const lv_task *t)
 int lv_task_replayed(const lv_task *t)
 {
 	return t ? t->replayed : 0;
+}
+
+static double qc_value(const cJSON *qc, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(qc, key), "value");
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The one-line summary of a qc object; NULL (LV_OK) when qc is not an object. */
+static int qc_summary(char **out, const cJSON *qc)
+{
+	const cJSON *f;
+	lv_buf b = LV_BUF_INIT;
+	const char *err;
+	int rc = LV_OK, n = 0;
+	*out = NULL;
+	if (!cJSON_IsObject(qc))
+		return LV_OK;
+	err = lv_json_get_str(qc, "error");
+	if (err) {
+		rc = lv_buf_printf(&b, "not measured: %s", err);
+	} else {
+		rc = lv_buf_printf(&b, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")) ? "pass" : "FAIL (");
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(qc, "failed"))
+		{
+			if (rc == LV_OK && cJSON_IsString(f))
+				rc = lv_buf_printf(&b, "%s%s", n++ ? ", " : "", f->valuestring);
+		}
+		if (rc == LV_OK)
+			rc = lv_buf_printf(&b, "%s: %.3f s, %.1f LUFS, %.1f dBTP, ducking %.1f dB, speech %.0f%%, %.0f subtitle "
+			                       "cue(s) off the rules",
+			                   n || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")) ? ")" : "",
+			                   qc_value(qc, "duration_s"), qc_value(qc, "loudness_lufs"),
+			                   qc_value(qc, "true_peak_dbtp"), qc_value(qc, "ducking_db"),
+			                   100.0 * qc_value(qc, "speech_coverage"), qc_value(qc, "subtitles"));
+	}
+	if (rc != LV_OK) {
+		lv_buf_free(&b);
+		return rc;
+	}
+	*out = lv_buf_detach(&b);
+	return *out ? LV_OK : lv_error_nomem();
+}
+
+int lv_task_qc_summary(char **out, const lv_task *t)
+{
+	cJSON *state;
+	int rc;
+	if (!out || !t)
+		return lv_error_set(LV_EINVALID, "lv_task_qc_summary: out and task are required");
+	*out = NULL;
+	state = t->rec.state ? lv_json_parse_text(t->rec.state) : NULL;
+	rc = qc_summary(out, cJSON_GetObjectItemCaseSensitive(state, "qc"));
+	cJSON_Delete(state);
+	return rc;
+}
+
+int lv_qc_summary(char **out, const char *qc_json)
+{
+	cJSON *qc;
+	int rc;
+	if (!out || !qc_json)
+		return lv_error_set(LV_EINVALID, "lv_qc_summary: out and qc_json are required");
+	*out = NULL;
+	if (!(qc = lv_json_parse_text(qc_json)))
+		return lv_error_set(LV_EINVALID, "lv_qc_summary: qc_json is not a JSON object");
+	rc = qc_summary(out, qc);
+	cJSON_Delete(qc);
+	return rc;
 }
 
 int lv_task_to_json(char **out, const lv_task *t, unsigned flags)

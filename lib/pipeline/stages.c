@@ -614,11 +614,89 @@ static int compose_progress(void *ctx, double fraction)
 	return h->cancel;
 }
 
-static const char *const out_names[] = { "final.mp4", "final.srt", "final.vtt", "thumbnail.jpg" };
+static const char *const out_names[] = { "final.mp4", "final.srt", "final.vtt", "thumbnail.jpg", "qc.json" };
+
+/* The quality report's limits from config (compose and compose.qc). */
+static void qc_targets(lv_qc_targets *tg, const lv_compose_conf *c)
+{
+	memset(tg, 0, sizeof(*tg));
+	tg->loudness_lufs = c->target_lufs;
+	tg->loudness_tolerance_lu = c->loudness_tolerance_lu;
+	tg->true_peak_dbtp = c->true_peak_dbtp;
+	tg->duration_tolerance_frames = c->duration_tolerance_frames;
+	tg->ducking_min_db = c->min_ducking_db;
+	tg->speech_coverage_min = c->min_speech_coverage;
+	tg->black_min_s = c->black_min_s;
+	tg->black_max_s = c->max_black_s;
+	tg->freeze_noise_db = c->freeze_noise_db;
+	tg->freeze_min_s = c->freeze_min_s;
+	tg->freeze_max_s = c->max_freeze_s;
+	tg->line_chars_max = c->max_line_chars;
+	tg->lines_max = c->max_lines;
+	tg->cue_min_s = c->min_cue_s;
+	tg->cue_max_s = c->max_cue_s;
+	tg->cps_max = c->max_chars_per_second;
+	tg->cut_slack_s = 0.04;
+}
+
+/*
+ * Measure the composed film in outdir and write outdir/qc.json.  The report never fails the task: a film
+ * that cannot be measured gets {"pass": false, "error": ...}.  Returns the report (NULL: out of memory).
+ */
+static cJSON *film_qc(workers *w, const char *id, const lv_compose_job *job, const lv_segment_rec *segs, size_t n,
+                      double ducking_db)
+{
+	lv_qc_targets tg;
+	lv_qc_input in;
+	cJSON *qc = NULL;
+	double *cuts = n > 1 ? lv_calloc(n - 1, sizeof(*cuts)) : NULL;
+	char *film = lv_path_join(job->out_dir, "final.mp4"), *srt = lv_path_join(job->out_dir, "final.srt");
+	char *path = lv_path_join(job->out_dir, "qc.json"), *text;
+	size_t i;
+	int rc;
+	qc_targets(&tg, &w->e->cfg->compose);
+	memset(&in, 0, sizeof(in));
+	in.film = film;
+	in.srt = job->subtitles == LV_SUBS_NONE ? NULL : srt;
+	in.subtitle_track = job->subtitles == LV_SUBS_SOFT && job->n_cues > 0;
+	for (i = 0; i < n; i++) {
+		in.requested_seconds += segs[i].seconds;
+		if (i > 0 && cuts)
+			cuts[in.n_cuts++] = segs[i].start;
+	}
+	in.cuts = cuts;
+	in.voices = job->voices;
+	in.n_voices = job->n_voices;
+	in.ducking_db = ducking_db;
+	in.targets = &tg;
+	rc = film && srt && path && (n < 2 || cuts) ? lv_qc_measure(&qc, &in) : LV_ENOMEM;
+	if (rc != LV_OK) {
+		LV_WARN("task %s: the quality report failed: %s", id, lv_error_last()->message);
+		qc = cJSON_CreateObject();
+		cJSON_AddBoolToObject(qc, "pass", 0);
+		cJSON_AddStringToObject(qc, "error", lv_error_last()->message);
+	} else {
+		cJSON *f;
+		LV_INFO("task %s: quality report %s", id, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(qc, "pass")) ? "passed" : "failed");
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(qc, "failed"))
+		{
+			LV_INFO("task %s: qc item %s failed", id, f->valuestring);
+		}
+	}
+	text = qc && path ? lv_json_print(qc) : NULL;
+	if (!text || lv_file_write_atomic(path, text, strlen(text), 0644) != LV_OK)
+		LV_WARN("task %s: cannot write qc.json", id);
+	free(text);
+	free(cuts);
+	free(film);
+	free(srt);
+	free(path);
+	return qc;
+}
 
 static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 {
-	cJSON *state = state_of(t), *sb = lv_json_parse_text(t->script ? t->script : "{}"), *out;
+	cJSON *state = state_of(t), *sb = lv_json_parse_text(t->script ? t->script : "{}"), *out, *qc = NULL;
 	const cJSON *shot, *narr;
 	lv_segment_rec *segs = NULL;
 	lv_compose_segment *cs = NULL;
@@ -742,7 +820,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	job.voices = voices;
 	job.n_voices = nv;
 	job.music_path = music;
-	job.segment_audio_db = -18;
+	job.segment_audio_db = w->e->cfg->compose.segment_audio_db;
 	job.cues = cues;
 	job.n_cues = nc;
 	job.subtitles = t->subtitles == LV_SUBTITLES_BURN ? LV_SUBS_BURN
@@ -751,8 +829,8 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	job.language = t->language;
 	job.font_file = lv_font_find(t->language);
 	job.out_dir = outdir;
-	job.target_lufs = -16;
-	job.true_peak_db = -1.5;
+	job.target_lufs = w->e->cfg->compose.target_lufs;
+	job.true_peak_db = w->e->cfg->compose.true_peak_dbtp;
 	job.progress = compose_progress;
 	job.progress_ctx = h;
 	lv_cpu_acquire(w);
@@ -771,6 +849,14 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	}
 	LV_INFO("task %s: composed %.2f s (%d segments copied, %d re-encoded)", h->id, stats.duration,
 	        stats.copied_segments, stats.reencoded_segments);
+	lv_cpu_acquire(w);
+	qc = film_qc(w, h->id, &job, segs, n, stats.ducking_db);
+	lv_cpu_release(w);
+	if (!qc) {
+		rc = lv_error_nomem();
+		goto out;
+	}
+	json_put(state, "qc", qc);
 	/* Store the results; final.mp4 last, so its presence means all of them are there. */
 	for (i = sizeof(out_names) / sizeof(out_names[0]); i-- > 0;) {
 		char *src = lv_path_join(outdir, out_names[i]), *key = lv_asprintf("%s/%s", prefix, out_names[i]);
@@ -782,6 +868,22 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 			goto out;
 	}
 stored:
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(state, "qc"))) {
+		/* composed before a restart: the report stored beside the film */
+		char *k = lv_asprintf("%s/qc.json", prefix), *dest = lv_asprintf("%s/qc.json", h->work_dir), *path = NULL,
+		     *text = NULL;
+		size_t len = 0;
+		int have = 0;
+		if (k && dest && w->e->storage->ops->exists(w->e->storage, k, &have) == LV_OK && have &&
+		    lv_mkdir_p(h->work_dir, 0) == LV_OK &&
+		    w->e->storage->ops->get_file(w->e->storage, k, dest, &path) == LV_OK &&
+		    lv_file_read(&text, &len, path) == LV_OK && (qc = lv_json_parse_n(text, len)) != NULL)
+			json_put(state, "qc", qc);
+		free(k);
+		free(dest);
+		free(path);
+		free(text);
+	}
 	out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(out, "generation", t->compose_generation);
 	cJSON_AddStringToObject(out, "prefix", prefix);
