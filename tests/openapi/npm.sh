@@ -12,6 +12,7 @@ packages=(
   openapi-typescript@7.13.0
   openapi-fetch@0.17.0
   typescript@5.9.3
+  @types/node@20.19.43
   playwright-core@1.65.2
 )
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
