@@ -172,7 +172,7 @@ static size_t collect(char *data, size_t size, size_t n, void *p)
  * {"method", "url", "status", "headers": [[name, value], ...], "body": text or null, "body_len"} for
  * the OpenAPI conformance check (tests/openapi/check.mjs).  Headers are those of the final response
  * (after any 100 Continue), names lower-cased; bodies of media types are left out. */
-static void record_response(const char *method, const char *url, const lv_test_response *resp)
+void lv_test_http_record(const char *method, const char *url, const lv_test_response *resp)
 {
 	const char *file = getenv("LV_TEST_HTTP_RECORD"), *line, *ct = NULL;
 	cJSON *o, *hs;
@@ -268,7 +268,7 @@ int lv_test_http(lv_test_response *resp, const char *method, const char *url, co
 	resp->body = lv_buf_detach(&b);
 	resp->headers = lv_buf_detach(&h);
 	if (rc == CURLE_OK)
-		record_response(method, url, resp);
+		lv_test_http_record(method, url, resp);
 	return rc == CURLE_OK ? 0 : -1;
 }
 
