@@ -13,7 +13,7 @@ LV_DEBIAN_PACKAGES=(
   curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev
   libpq-dev postgresql
-  nodejs
+  nodejs chromium
 )
 
 lv_install_deps() {

@@ -454,7 +454,7 @@ int srv_send_file(srv_request *r, const char *path, const char *content_type, co
 			h[nh].name = "Content-Range";
 			h[nh++].value = crange;
 			snprintf(message, sizeof(message), "Range: no byte of the range is in the file (%lld bytes)", size);
-			return srv_send_error(r, 416, "invalid_request", message, NULL, h, nh);
+			return srv_send_error(r, 416, "range_not_satisfiable", message, NULL, h, nh);
 		}
 		if (pr > 0) {
 			status = 206;

@@ -166,6 +166,15 @@ static int h_metrics(srv_request *r)
 	return st;
 }
 
+/* GET /v1/openapi.json: the API's OpenAPI 3.1 document (docs/openapi.json, compiled in). */
+extern const unsigned char srv_openapi_json[];
+extern const size_t srv_openapi_json_len;
+
+static int h_openapi(srv_request *r)
+{
+	return srv_send_json(r, 200, (const char *)srv_openapi_json, srv_openapi_json_len, NULL, 0);
+}
+
 static int h_create(srv_request *r)
 {
 	const char *idem = mg_get_header(r->conn, "Idempotency-Key");
@@ -420,8 +429,11 @@ static int stream_events(srv_request *r, const lv_key *key, const char *token, c
 		                      NULL, h, 1);
 	}
 	mg_disable_keep_alive(r->conn);
+	/* r->always: CORS for the configured origins (EventSource on a page of another origin) and the
+	 * rate-limit fields, as on every other response. */
 	mg_printf(r->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-	                   "Connection: close\r\nX-Accel-Buffering: no\r\nX-Request-Id: %s\r\n\r\n", r->id);
+	                   "Connection: close\r\nX-Accel-Buffering: no\r\nX-Request-Id: %s\r\n%s\r\n", r->id,
+	          r->always);
 	r->status = 200;
 	while (!(st = write_events(r, ev, &last)) && !(lv_task_events_count(ev) == 0 && lv_task_events_done(ev))) {
 		lv_task_events_free(ev);
@@ -529,11 +541,9 @@ static int stream_film(srv_request *r, const char *disposition)
 	status = ranged ? 206 : 200;
 	mg_printf(r->conn,
 	          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nAccept-Ranges: bytes\r\n%s"
-	          "X-Request-Id: %s\r\nCache-Control: private, max-age=3600\r\nContent-Disposition: %s\r\n"
-	          "Access-Control-Allow-Origin: *\r\n"
-	          "Access-Control-Expose-Headers: Content-Length, Content-Range, Accept-Ranges\r\n\r\n",
+	          "X-Request-Id: %s\r\nCache-Control: private, max-age=3600\r\nContent-Disposition: %s\r\n%s\r\n",
 	          status, ranged ? "Partial Content" : "OK", o.content_type, (long long)(to - from + 1), range, r->id,
-	          disposition);
+	          disposition, r->always); /* r->always: CORS (configured origins), rate-limit fields */
 	r->status = status;
 	if (strcmp(r->ri->request_method, "HEAD") != 0 && to >= from &&
 	    lv_media_film_read(r->srv->engine, r->key, r->path_id, from, to - from + 1, write_to_client, r->conn)) {
@@ -573,6 +583,7 @@ static const route routes[] = {
 	{ "GET", "/healthz", 0, NULL, h_healthz },
 	{ "GET", "/readyz", 0, NULL, h_readyz },
 	{ "GET", "/metrics", 0, NULL, h_metrics },
+	{ "GET", "/v1/openapi.json", 0, NULL, h_openapi },
 	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
 	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
@@ -661,9 +672,13 @@ static int preflight(srv_request *r, const char *allow, int cors)
 	if (cors && want) {
 		char m[16];
 		snprintf(m, sizeof(m), "%s", want);
-		if (!strstr(allow, m) || !*m)
-			return srv_send_errorf(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", want,
-			                       r->ri->local_uri, allow);
+		if (!strstr(allow, m) || !*m) {
+			/* Like every 405: the Allow header lists the methods the endpoint has. */
+			char message[256];
+			snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", m, r->ri->local_uri,
+			         allow);
+			return srv_send_error(r, 405, "method_not_allowed", message, NULL, h, nh);
+		}
 		h[nh].name = "Access-Control-Allow-Methods";
 		h[nh++].value = allow;
 		h[nh].name = "Access-Control-Allow-Headers";

@@ -4,6 +4,7 @@
 #include "util/mem.h"
 #include "util/time.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -167,6 +168,70 @@ static size_t collect(char *data, size_t size, size_t n, void *p)
 	return lv_buf_put(b, data, size * n) == 0 ? size * n : 0;
 }
 
+/* With LV_TEST_HTTP_RECORD=FILE, every response is appended to FILE as one JSON line
+ * {"method", "url", "status", "headers": [[name, value], ...], "body": text or null, "body_len"} for
+ * the OpenAPI conformance check (tests/openapi/check.mjs).  Headers are those of the final response
+ * (after any 100 Continue), names lower-cased; bodies of media types are left out. */
+void lv_test_http_record(const char *method, const char *url, const lv_test_response *resp)
+{
+	const char *file = getenv("LV_TEST_HTTP_RECORD"), *line, *ct = NULL;
+	cJSON *o, *hs;
+	char *text;
+	int fd;
+	if (!file || !*file || !resp->headers)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "method", method);
+	cJSON_AddStringToObject(o, "url", url);
+	cJSON_AddNumberToObject(o, "status", (double)resp->status);
+	hs = cJSON_AddArrayToObject(o, "headers");
+	for (line = resp->headers; *line; line += strcspn(line, "\n"), line += *line == '\n') {
+		size_t n = strcspn(line, "\r\n"), colon = strcspn(line, ":");
+		char name[128], *value;
+		cJSON *pair;
+		size_t i;
+		if (!strncmp(line, "HTTP/", 5)) { /* a new response head (after 100 Continue): start over */
+			cJSON_DeleteItemFromObject(o, "headers");
+			hs = cJSON_AddArrayToObject(o, "headers");
+			continue;
+		}
+		if (colon >= n || colon >= sizeof(name))
+			continue;
+		for (i = 0; i < colon; i++)
+			name[i] = (char)((line[i] >= 'A' && line[i] <= 'Z') ? line[i] + 32 : line[i]);
+		name[colon] = '\0';
+		value = lv_strndup(line + colon + 1 + strspn(line + colon + 1, " \t"), n - colon - 1 - strspn(line + colon + 1, " \t"));
+		pair = cJSON_CreateArray();
+		cJSON_AddItemToArray(pair, cJSON_CreateString(name));
+		cJSON_AddItemToArray(pair, cJSON_CreateString(value ? value : ""));
+		cJSON_AddItemToArray(hs, pair);
+		free(value);
+	}
+	{
+		const cJSON *h;
+		cJSON_ArrayForEach(h, hs)
+			if (!strcmp(cJSON_GetArrayItem(h, 0)->valuestring, "content-type"))
+				ct = cJSON_GetArrayItem(h, 1)->valuestring;
+	}
+	if (resp->body && (!ct || !strncmp(ct, "application/json", 16) || !strncmp(ct, "text/", 5)) &&
+	    strlen(resp->body) == resp->body_len)
+		cJSON_AddStringToObject(o, "body", resp->body);
+	else
+		cJSON_AddNullToObject(o, "body");
+	cJSON_AddNumberToObject(o, "body_len", (double)resp->body_len);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	/* One write(2) per line on an O_APPEND file: lines of concurrent processes do not interleave. */
+	if (text && (fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) >= 0) {
+		size_t len = strlen(text);
+		text[len] = '\n';
+		if (write(fd, text, len + 1) != (ssize_t)(len + 1))
+			fprintf(stderr, "LV_TEST_HTTP_RECORD: short write to %s\n", file);
+		close(fd);
+	}
+	free(text);
+}
+
 int lv_test_http(lv_test_response *resp, const char *method, const char *url, const char *const *headers,
                  const char *body, size_t body_len)
 {
@@ -202,6 +267,8 @@ int lv_test_http(lv_test_response *resp, const char *method, const char *url, co
 	resp->body_len = b.len;
 	resp->body = lv_buf_detach(&b);
 	resp->headers = lv_buf_detach(&h);
+	if (rc == CURLE_OK)
+		lv_test_http_record(method, url, resp);
 	return rc == CURLE_OK ? 0 : -1;
 }
 

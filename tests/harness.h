@@ -45,6 +45,9 @@ typedef struct lv_test_response {
  */
 int lv_test_http(lv_test_response *resp, const char *method, const char *url, const char *const *headers,
                  const char *body, size_t body_len);
+/* Append the response to the file named by $LV_TEST_HTTP_RECORD, if set, for the OpenAPI check
+ * (lv_test_http does it for every response; clients of their own, e.g. streaming ones, call it). */
+void lv_test_http_record(const char *method, const char *url, const lv_test_response *resp);
 /* The value of a response header (case-insensitive name), copied into buf; NULL if absent. */
 const char *lv_test_header(const lv_test_response *resp, const char *name, char *buf, size_t cap);
 void lv_test_response_free(lv_test_response *resp);

@@ -942,14 +942,21 @@ typedef struct sse_client {
 	int n;
 	int stop_after; /* abort the connection after this many events (0: read to the end) */
 	int heartbeats;
+	lv_buf raw, head; /* the whole response, for the OpenAPI check (lv_test_http_record) */
 } sse_client;
+
+static size_t sse_head(char *ptr, size_t size, size_t nmemb, void *p)
+{
+	sse_client *c = p;
+	return lv_buf_put(&c->head, ptr, size * nmemb) == 0 ? size * nmemb : 0;
+}
 
 static size_t sse_write(char *ptr, size_t size, size_t nmemb, void *p)
 {
 	sse_client *c = p;
 	size_t n = size * nmemb;
 	char *end;
-	if (c->len + n >= sizeof(c->buf))
+	if (c->len + n >= sizeof(c->buf) || lv_buf_put(&c->raw, ptr, n))
 		return 0;
 	memcpy(c->buf + c->len, ptr, n);
 	c->len += n;
@@ -997,10 +1004,21 @@ static long sse_read(sse_client *c, const char *url, const char *secret, long lo
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sse_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 200L);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sse_head);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, c);
 	curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(h);
+	if (!c->stop_after) { /* a stream cut short on purpose is not a whole response */
+		lv_test_response r = { status, NULL, c->raw.len, NULL };
+		r.body = lv_buf_detach(&c->raw);
+		r.headers = lv_buf_detach(&c->head);
+		lv_test_http_record("GET", url, &r);
+		lv_test_response_free(&r);
+	}
+	lv_buf_free(&c->raw);
+	lv_buf_free(&c->head);
 	return status;
 }
 

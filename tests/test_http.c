@@ -307,6 +307,32 @@ START_TEST(healthz_needs_no_key)
 }
 END_TEST
 
+/* GET /v1/openapi.json: the document of docs/openapi.json, byte for byte, as JSON, with no key. */
+START_TEST(openapi_document_is_served)
+{
+	lv_test_response r;
+	char buf[128], *want = NULL;
+	size_t want_len = 0;
+	cJSON *j;
+	ck_assert_int_eq(call(&r, "GET", "/v1/openapi.json", NULL, NULL, NULL), 200);
+	assert_common_headers(&r);
+	ck_assert_int_eq(lv_test_read_file(&want, &want_len, LV_TEST_SOURCE_DIR "/docs/openapi.json"), 0);
+	ck_assert_uint_eq(r.body_len, want_len);
+	ck_assert_mem_eq(r.body, want, want_len);
+	j = json_of(&r);
+	ck_assert_str_eq(jstr(j, "openapi"), "3.1.0");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "paths"), "/v1/videos"));
+	cJSON_Delete(j);
+	free(want);
+	ck_assert_ptr_nonnull(lv_test_header(&r, "Content-Type", buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "application/json; charset=utf-8");
+	lv_test_response_free(&r);
+	ck_assert_int_eq(call(&r, "HEAD", "/v1/openapi.json", NULL, NULL, NULL), 200);
+	ck_assert_uint_eq(r.body_len, 0);
+	lv_test_response_free(&r);
+}
+END_TEST
+
 START_TEST(unknown_route_and_wrong_method)
 {
 	static const struct {
@@ -1391,6 +1417,11 @@ START_TEST(cors_for_configured_origins_only)
 	ck_assert_ptr_null(lv_test_header(&r, "Access-Control-Allow-Methods", buf, sizeof(buf)));
 	lv_test_response_free(&r);
 	ck_assert_int_eq(call(&r, "OPTIONS", "/v1/videos", NULL, NULL, preflight_bad_method), 405);
+	ck_assert_str_eq(lv_test_header(&r, "Allow", buf, sizeof(buf)), "GET, HEAD, POST, OPTIONS");
+	lv_test_response_free(&r);
+	/* The OpenAPI document: no key, CORS like the rest of the API. */
+	ck_assert_int_eq(call(&r, "GET", "/v1/openapi.json", NULL, NULL, ok_origin), 200);
+	ck_assert_str_eq(lv_test_header(&r, "Access-Control-Allow-Origin", buf, sizeof(buf)), "https://app.example");
 	lv_test_response_free(&r);
 	/* A preflight from another origin is answered without CORS approval. */
 	{
@@ -1637,6 +1668,7 @@ static Suite *http_suite(void)
 	tcase_set_timeout(api, 120);
 	tcase_add_test(api, created_key_has_its_stored_id_and_secrets);
 	tcase_add_test(api, healthz_needs_no_key);
+	tcase_add_test(api, openapi_document_is_served);
 	tcase_add_test(api, unknown_route_and_wrong_method);
 	tcase_add_test(api, auth_failures_are_401_with_challenge);
 	tcase_add_test(api, create_returns_the_task_and_reserves_its_estimate);
