@@ -95,4 +95,8 @@ int lv_media_probe(lv_media_info *out, const char *path);
 /* Integrated loudness (LUFS) and true peak (dBTP) of the first audio stream (ebur128 filter). */
 int lv_media_loudness(const char *path, double *lufs, double *true_peak_db);
 
+/* Re-encode any decodable audio file as 16-bit FLAC at its own sample rate and channels (lossless for
+ * 16-bit sources): written to a temporary file beside dst, then renamed into place. */
+int lv_audio_to_flac(const char *src, const char *dst);
+
 #endif
