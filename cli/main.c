@@ -43,6 +43,7 @@ static int exit_code(int status)
 		return EXIT_CREDITS;
 	case LV_ENOTFOUND:
 	case LV_ENOKEY:
+	case LV_EGONE:
 		return EXIT_NOT_FOUND;
 	case LV_ENOTCOMPOSABLE:
 	case LV_ENOSEGMENTS:
@@ -121,6 +122,7 @@ static const cli_command commands[] = {
 	{ "worker", cmd_worker, "[--workers N]", "run pipeline workers until stopped" },
 	{ "doctor", cmd_doctor, "[--online]", "check the configuration and the providers" },
 	{ "store", cmd_store, "migrate|verify", "copy a SQLite store into PostgreSQL; check the ledger" },
+	{ "gc", cmd_gc, "[--older-than DAYS] [--dry-run]", "remove old results and working files by policy" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

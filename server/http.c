@@ -655,6 +655,9 @@ int srv_send_lv_error(srv_request *r, int rc)
 	case LV_EIDEMPOTENCY:
 		status = 422;
 		break;
+	case LV_EGONE:
+		status = 410;
+		break;
 	case LV_ERATELIMIT: {
 		static const srv_header retry[] = { { "Retry-After", "1" } };
 		return srv_send_error(r, 429, "rate_limited", message, details, retry, 1);

@@ -7,6 +7,7 @@
  */
 #include "compose/compose.h"
 #include "core/creative.h"
+#include "core/retention.h"
 #include "core/task.h"
 #include "longvideo/media.h"
 #include "media/local.h"
@@ -913,6 +914,13 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 		rc = lv_engine_tx(w->e, 1, deliver_tx, &c);
 		if (rc == LV_OK)
 			LV_INFO("task %s: completed, %s", h->id, c.result);
+		if (rc == LV_OK && !w->e->cfg->keep_intermediates) {
+			/* storage.keep_intermediates false: the working files go as soon as the film is out (a
+			 * failure here is only logged: lvctl gc finishes what is marked). */
+			int done = 0;
+			if (lv_retention_apply(w->e, h->id, 0, 1, &done) != LV_OK)
+				LV_WARN("task %s: removing its working files failed: %s", h->id, lv_error_last()->message);
+		}
 		else if (rc == LV_ECANCELED)
 			h->cancel = 1;
 	} else if (rc != LV_ECANCELED) {
