@@ -1,9 +1,22 @@
 /* The operator kit: the example configuration and the configuration reference cannot fall behind
- * the parser (every key it knows is in both, with its default). */
+ * the parser (every key it knows is in both, with its default); audio stems are stored as FLAC,
+ * losslessly; the film is published once; retention (lv_engine_gc) removes by policy and removed
+ * results answer LV_EGONE. */
 #include "testutil.h"
+#include "compose/compose.h"
 #include "config/config.h"
+#include "media/wav.h"
+#include "pipeline_util.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/json.h"
+#include "util/mem.h"
+
+#include <dirent.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <math.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +184,259 @@ START_TEST(new_keys_are_validated_by_name)
 }
 END_TEST
 
+/* ---- storage layout ---------------------------------------------------------------------- */
+
+/* Every 16-bit sample of the first audio stream of a file, decoded with FFmpeg. */
+static int16_t *decode_s16(const char *path, size_t *n)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	const AVCodec *codec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc();
+	int16_t *out = NULL;
+	size_t cap = 0;
+	int idx;
+	*n = 0;
+	ck_assert_int_eq(avformat_open_input(&fmt, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fmt, NULL), 0);
+	idx = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+	ck_assert_int_ge(idx, 0);
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[idx]->codecpar);
+	ck_assert_int_eq(avcodec_open2(dec, codec, NULL), 0);
+	ck_assert_int_eq(dec->sample_fmt, AV_SAMPLE_FMT_S16);
+	for (;;) {
+		int eof = av_read_frame(fmt, pkt) < 0;
+		if (!eof && pkt->stream_index != idx) {
+			av_packet_unref(pkt);
+			continue;
+		}
+		avcodec_send_packet(dec, eof ? NULL : pkt);
+		av_packet_unref(pkt);
+		while (avcodec_receive_frame(dec, fr) == 0) {
+			size_t k = (size_t)fr->nb_samples * (size_t)dec->ch_layout.nb_channels;
+			if (*n + k > cap) {
+				cap = (*n + k) * 2;
+				out = realloc(out, cap * sizeof(*out));
+				ck_assert_ptr_nonnull(out);
+			}
+			memcpy(out + *n, fr->data[0], k * sizeof(*out));
+			*n += k;
+		}
+		if (eof)
+			break;
+	}
+	av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	return out;
+}
+
+START_TEST(flac_stems_are_lossless_and_smaller)
+{
+	char *dir = lv_test_mkdtemp("ops-flac"), *wav = lv_path_join(dir, "a.wav"), *flac = lv_path_join(dir, "a.flac");
+	lv_wav_writer w;
+	int16_t buf[2 * 4800];
+	int16_t *a, *b;
+	size_t na, nb, i, k;
+	int64_t wav_size, flac_size;
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(lv_wav_open(&w, wav, 2, 48000), LV_OK);
+	for (k = 0; k < 30; k++) { /* 3 s of a chord with a little noise */
+		for (i = 0; i < 4800; i++) {
+			double t = (double)(k * 4800 + i) / 48000.0;
+			buf[2 * i] = (int16_t)(8000 * sin(2 * M_PI * 220 * t) + (int)((k * 7 + i * 13) % 5) - 2);
+			buf[2 * i + 1] = (int16_t)(6000 * sin(2 * M_PI * 330 * t));
+		}
+		ck_assert_int_eq(lv_wav_write(&w, buf, 4800), LV_OK);
+	}
+	ck_assert_int_eq(lv_wav_finish(&w), LV_OK);
+	ck_assert_msg(lv_audio_to_flac(wav, flac) == LV_OK, "%s", lv_error_last()->message);
+	{
+		struct stat sa, sb;
+		ck_assert_int_eq(stat(wav, &sa), 0);
+		ck_assert_int_eq(stat(flac, &sb), 0);
+		wav_size = (int64_t)sa.st_size;
+		flac_size = (int64_t)sb.st_size;
+	}
+	ck_assert_msg(flac_size * 2 < wav_size, "flac %lld bytes, wav %lld", (long long)flac_size, (long long)wav_size);
+	a = decode_s16(wav, &na);
+	b = decode_s16(flac, &nb);
+	ck_assert_uint_eq(na, 2 * 30 * 4800);
+	ck_assert_uint_eq(nb, na);
+	ck_assert(memcmp(a, b, na * sizeof(*a)) == 0);
+	/* Not audio: an error naming the file, and nothing left behind. */
+	{
+		char *bad = lv_test_write_file(dir, "bad.wav", "not audio at all"), *dst = lv_path_join(dir, "bad.flac");
+		ck_assert_int_ne(lv_audio_to_flac(bad, dst), LV_OK);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "bad.wav"));
+		ck_assert(!lv_path_exists(dst));
+		free(bad);
+		free(dst);
+	}
+	free(a);
+	free(b);
+	free(wav);
+	free(flac);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+static int count_files(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), s = strlen(suffix);
+		if (de->d_name[0] != '.' && l >= s && !strcmp(de->d_name + l - s, suffix))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* <data dir>/media/<top>/<id>[/<sub>]: where local storage keeps a task's objects. */
+static char *media_path(lv_pt *pt, const char *top, const char *id, const char *sub)
+{
+	return lv_asprintf("%s/media/%s/%s%s%s", pt->dir, top, id, sub ? "/" : "", sub ? sub : "");
+}
+
+START_TEST(a_finished_task_stores_flac_stems_and_the_film_once)
+{
+	lv_pt pt;
+	char id[64], *audio, *out, *film;
+	lv_task *t;
+	lv_media_info info;
+	lv_pt_open(&pt, "ops-layout", NULL, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper finds a bottle\",\"duration\":8}", id);
+	t = lv_pt_wait(&pt, id, -1, 240);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_COMPLETED);
+	lv_task_free(t);
+	audio = media_path(&pt, "tasks", id, "audio");
+	ck_assert_int_eq(count_files(audio, ".wav"), 0);
+	ck_assert_int_ge(count_files(audio, ".flac"), 2); /* narration and music */
+	{
+		char *music = lv_path_join(audio, "music.flac");
+		ck_assert_int_eq(lv_media_probe(&info, music), LV_OK);
+		ck_assert(info.has_audio);
+		ck_assert(info.duration > 7.0);
+		free(music);
+	}
+	/* The composed outputs moved to their published place: one copy of the film. */
+	out = media_path(&pt, "tasks", id, "out/0");
+	ck_assert_int_eq(count_files(out, ".mp4"), 0);
+	film = lv_pt_film(&pt, id);
+	ck_assert_int_eq(lv_media_probe(&info, film), LV_OK);
+	ck_assert(info.has_video && info.has_audio);
+	free(film);
+	free(out);
+	free(audio);
+	lv_pt_close(&pt);
+}
+END_TEST
+
+/* ---- retention -------------------------------------------------------------------------- */
+
+START_TEST(gc_removes_by_policy_and_removed_results_are_gone)
+{
+	lv_pt pt;
+	char done_id[64], queued_id[64], *tasks_dir, *media_dir, *url_path = NULL, *path = NULL, *redirect = NULL;
+	lv_gc_options o = { -1, 0, 0 };
+	lv_gc_report r;
+	lv_task *t;
+	lv_pt_open(&pt, "ops-gc", NULL, 1);
+	lv_pt_create(&pt, "{\"prompt\":\"Harbour at dusk\",\"duration\":4,\"narration\":false}", done_id);
+	t = lv_pt_wait(&pt, done_id, -1, 240);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_COMPLETED);
+	ck_assert_ptr_nonnull(strstr(lv_task_result_url(t), "/media/"));
+	url_path = lv_strdup(strstr(lv_task_result_url(t), "/media/") + 1);
+	lv_task_free(t);
+	lv_workers_stop(pt.workers); /* the next task stays queued: in progress for gc */
+	pt.workers = NULL;
+	lv_pt_create(&pt, "{\"prompt\":\"Harbour at dawn\",\"duration\":4}", queued_id);
+	tasks_dir = media_path(&pt, "tasks", done_id, NULL);
+	media_dir = media_path(&pt, "media", done_id, NULL);
+
+	/* The default policy keeps everything. */
+	ck_assert_int_eq(lv_engine_gc(pt.engine, NULL, &r), LV_OK);
+	ck_assert_int_eq(r.tasks_scanned, 2);
+	ck_assert_int_eq(r.results_removed + r.intermediates_removed, 0);
+	ck_assert(lv_path_exists(tasks_dir) && lv_path_exists(media_dir));
+
+	/* A dry run counts and removes nothing. */
+	o.intermediates = 1;
+	o.dry_run = 1;
+	ck_assert_int_eq(lv_engine_gc(pt.engine, &o, &r), LV_OK);
+	ck_assert_int_eq(r.intermediates_removed, 1);
+	ck_assert(lv_path_exists(tasks_dir));
+
+	/* Working files of delivered tasks: the film stays and still plays; re-compose is refused. */
+	o.dry_run = 0;
+	ck_assert_int_eq(lv_engine_gc(pt.engine, &o, &r), LV_OK);
+	ck_assert_int_eq(r.intermediates_removed, 1);
+	ck_assert(!lv_path_exists(tasks_dir));
+	ck_assert(lv_path_exists(media_dir));
+	ck_assert_int_eq(lv_media_locate(&path, &redirect, pt.engine, url_path), LV_OK);
+	lv_free(path);
+	path = NULL;
+	ck_assert_int_eq(lv_task_compose_json(&t, pt.engine, pt.key, done_id, NULL, 0), LV_ENOTCOMPOSABLE);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "retention"));
+
+	/* Everything finished (older than 0 days): the results go, the queued task is left alone. */
+	o.older_than_days = 0;
+	o.intermediates = 0;
+	ck_assert_int_eq(lv_engine_gc(pt.engine, &o, &r), LV_OK);
+	ck_assert_int_eq(r.results_removed, 1);
+	ck_assert_int_eq(r.skipped_running, 1);
+	ck_assert(!lv_path_exists(media_dir));
+	ck_assert_int_eq(lv_media_locate(&path, &redirect, pt.engine, url_path), LV_EGONE);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, done_id));
+	ck_assert_str_eq(lv_status_code(LV_EGONE), "result_removed");
+	/* Not a removed task: still plain "not found". */
+	ck_assert_int_eq(lv_media_locate(&path, &redirect, pt.engine, "media/vid_nope/tok/final.mp4"), LV_ENOTFOUND);
+	/* Run again: nothing more to do. */
+	ck_assert_int_eq(lv_engine_gc(pt.engine, &o, &r), LV_OK);
+	ck_assert_int_eq(r.results_removed + r.intermediates_removed, 0);
+	t = NULL;
+	ck_assert_int_eq(lv_task_get(&t, pt.engine, pt.key, queued_id), LV_OK);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_QUEUED);
+	lv_task_free(t);
+	free(url_path);
+	free(tasks_dir);
+	free(media_dir);
+	lv_pt_close(&pt);
+}
+END_TEST
+
+START_TEST(keep_intermediates_false_removes_working_files_on_delivery)
+{
+	lv_pt pt;
+	char id[64], *tasks_dir, *film;
+	lv_task *t;
+	lv_pt_open(&pt, "ops-keep", "{\"storage\":{\"keep_intermediates\":false}}", 1);
+	lv_pt_create(&pt, "{\"prompt\":\"Harbour at noon\",\"duration\":4,\"narration\":false}", id);
+	t = lv_pt_wait(&pt, id, -1, 240);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_COMPLETED);
+	lv_task_free(t);
+	lv_workers_stop(pt.workers); /* returns once the worker is done with the task, removal included */
+	pt.workers = NULL;
+	tasks_dir = media_path(&pt, "tasks", id, NULL);
+	ck_assert(!lv_path_exists(tasks_dir));
+	film = lv_pt_film(&pt, id);
+	ck_assert(lv_path_exists(film));
+	ck_assert_int_eq(lv_task_compose_json(&t, pt.engine, pt.key, id, NULL, 0), LV_ENOTCOMPOSABLE);
+	free(film);
+	free(tasks_dir);
+	lv_pt_close(&pt);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ops");
@@ -179,6 +445,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, example_configs_load_and_equal_the_defaults);
 	tcase_add_test(tc, operating_md_documents_every_key);
 	tcase_add_test(tc, new_keys_are_validated_by_name);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("storage");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, flac_stems_are_lossless_and_smaller);
+	tcase_add_test(tc, a_finished_task_stores_flac_stems_and_the_film_once);
+	tcase_add_test(tc, gc_removes_by_policy_and_removed_results_are_gone);
+	tcase_add_test(tc, keep_intermediates_false_removes_working_files_on_delivery);
 	suite_add_tcase(s, tc);
 	return s;
 }
