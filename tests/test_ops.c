@@ -6,7 +6,9 @@
 #include "compose/compose.h"
 #include "config/config.h"
 #include "media/wav.h"
+#include "harness.h"
 #include "pipeline_util.h"
+#include "util/log.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -16,7 +18,11 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <math.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +443,146 @@ START_TEST(keep_intermediates_false_removes_working_files_on_delivery)
 }
 END_TEST
 
+/* ---- JSON-lines logs ------------------------------------------------------------------------ */
+
+/* Every line of a log file parsed as one JSON object with ts, level and msg; returns them as an array. */
+static cJSON *json_lines(const char *path)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	cJSON *all = cJSON_CreateArray();
+	ck_assert_int_eq(lv_test_read_file(&text, &len, path), 0);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(line);
+		ck_assert_msg(j && cJSON_IsObject(j), "not a JSON object: %s", line);
+		ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(j, "ts")) && cJSON_IsString(cJSON_GetObjectItem(j, "level")) &&
+		              cJSON_IsString(cJSON_GetObjectItem(j, "msg")), "ts, level, msg missing: %s", line);
+		ck_assert_int_eq((int)strlen(cJSON_GetObjectItem(j, "ts")->valuestring), 20);
+		cJSON_AddItemToArray(all, j);
+	}
+	free(text);
+	return all;
+}
+
+START_TEST(library_lines_in_json)
+{
+	char *dir = lv_test_mkdtemp("ops-logfmt"), *path = lv_path_join(dir, "err.log");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+	lv_log_format f;
+	cJSON *lines, *j;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lv_log_format_parse(&f, "json"), LV_OK);
+	ck_assert_int_eq(f, LV_LOG_FORMAT_JSON);
+	ck_assert_int_eq(lv_log_format_parse(&f, "xml"), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "xml"));
+	lv_log_set_callback(NULL, NULL);
+	lv_log_set_level(LV_LOG_INFO);
+	dup2(fd, 2);
+	lv_log_set_format(LV_LOG_FORMAT_JSON);
+	LV_INFO("task vid_Ab12: said \"hi\"\n\tand left \\ \x01");
+	lv_log_write(LV_LOG_WARN, "req_1", "GET /x 200", "\"status\":200");
+	lv_log_set_format(LV_LOG_FORMAT_TEXT);
+	LV_INFO("plain again");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	{ /* the last line is text: parse only the JSON ones */
+		char *text = NULL;
+		size_t len = 0;
+		char *last;
+		ck_assert_int_eq(lv_test_read_file(&text, &len, path), 0);
+		last = strstr(text, "info plain again\n");
+		ck_assert_ptr_nonnull(last);
+		ck_assert(last > text && last[-1] == ' ');
+		*strrchr(text, '\n') = '\0';
+		*(strrchr(text, '\n') + 1) = '\0';
+		lv_test_write_file(dir, "json.log", text);
+		free(text);
+	}
+	free(path);
+	path = lv_path_join(dir, "json.log");
+	lines = json_lines(path);
+	ck_assert_int_eq(cJSON_GetArraySize(lines), 2);
+	j = cJSON_GetArrayItem(lines, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "level")->valuestring, "info");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "msg")->valuestring, "task vid_Ab12: said \"hi\"\n\tand left \\ \x01");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "fields"), "task_id")->valuestring, "vid_Ab12");
+	j = cJSON_GetArrayItem(lines, 1);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "level")->valuestring, "warn");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "request_id")->valuestring, "req_1");
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "fields"), "status")->valueint, 200);
+	cJSON_Delete(lines);
+	free(path);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(lvserver_and_worker_log_json_lines)
+{
+	char *dir = lv_test_mkdtemp("ops-jsonlog"), *cfg, *log, rid[80], url[160];
+	lv_test_server srv;
+	lv_test_response resp;
+	cJSON *lines, *j;
+	int found = 0, i, status;
+	pid_t w;
+	cfg = lv_test_write_file(dir, "c.json", "{\"server\":{\"log_format\":\"json\"}}");
+	ck_assert_int_eq(lv_test_server_start(&srv, dir, cfg, NULL), 0);
+	snprintf(url, sizeof(url), "%s/v1/videos", srv.base_url);
+	ck_assert_int_eq(lv_test_http(&resp, "GET", url, NULL, NULL, 0), 0);
+	ck_assert_int_eq(resp.status, 401);
+	ck_assert_ptr_nonnull(lv_test_header(&resp, "X-Request-Id", rid, sizeof(rid)));
+	lv_test_response_free(&resp);
+	ck_assert_int_eq(lv_test_server_stop(&srv), 0);
+	log = lv_path_join(dir, "lvserver.log");
+	lines = json_lines(log);
+	free(log);
+	ck_assert_int_gt(cJSON_GetArraySize(lines), 3);
+	cJSON_ArrayForEach(j, lines)
+	{
+		const cJSON *id = cJSON_GetObjectItem(j, "request_id"), *f = cJSON_GetObjectItem(j, "fields");
+		if (cJSON_IsString(id) && !strcmp(id->valuestring, rid)) {
+			ck_assert_str_eq(cJSON_GetObjectItem(j, "msg")->valuestring, "GET /v1/videos 401");
+			ck_assert_str_eq(cJSON_GetObjectItem(f, "method")->valuestring, "GET");
+			ck_assert_str_eq(cJSON_GetObjectItem(f, "path")->valuestring, "/v1/videos");
+			ck_assert_int_eq(cJSON_GetObjectItem(f, "status")->valueint, 401);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(f, "ms")));
+			ck_assert_str_eq(cJSON_GetObjectItem(f, "client")->valuestring, "127.0.0.1");
+			found++;
+		}
+	}
+	ck_assert_int_eq(found, 1);
+	cJSON_Delete(lines);
+
+	/* lvctl worker: its own lines and the library's, JSON too (the config says so). */
+	w = lv_test_worker_start(dir, cfg, "1");
+	ck_assert_int_gt(w, 0);
+	log = lv_path_join(dir, "worker.log");
+	for (i = 0; i < 200; i++) { /* until its start line is written */
+		char *text = NULL;
+		size_t len = 0;
+		int ready = lv_test_read_file(&text, &len, log) == 0 && strstr(text, "pipeline thread") != NULL;
+		free(text);
+		if (ready)
+			break;
+		usleep(50000);
+	}
+	kill(w, SIGTERM);
+	ck_assert_int_eq(waitpid(w, &status, 0), w);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	lines = json_lines(log);
+	ck_assert_int_ge(cJSON_GetArraySize(lines), 2);
+	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(lines, 0), "msg")->valuestring,
+	                             "pipeline thread"));
+	cJSON_Delete(lines);
+	free(log);
+	free(cfg);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ops");
@@ -445,6 +591,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, example_configs_load_and_equal_the_defaults);
 	tcase_add_test(tc, operating_md_documents_every_key);
 	tcase_add_test(tc, new_keys_are_validated_by_name);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("logs");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, library_lines_in_json);
+	tcase_add_test(tc, lvserver_and_worker_log_json_lines);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("storage");
 	tcase_set_timeout(tc, 300);
