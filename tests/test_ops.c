@@ -499,7 +499,7 @@ START_TEST(library_lines_in_json)
 		ck_assert(last > text && last[-1] == ' ');
 		*strrchr(text, '\n') = '\0';
 		*(strrchr(text, '\n') + 1) = '\0';
-		lv_test_write_file(dir, "json.log", text);
+		free(lv_test_write_file(dir, "json.log", text));
 		free(text);
 	}
 	free(path);
