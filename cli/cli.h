@@ -201,5 +201,6 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
 int cmd_store(cli_ctx *ctx, int argc, char **argv);
 int cmd_download(cli_ctx *ctx, int argc, char **argv);
 int cmd_batch(cli_ctx *ctx, int argc, char **argv);
+int cmd_gc(cli_ctx *ctx, int argc, char **argv);
 
 #endif

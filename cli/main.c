@@ -45,6 +45,7 @@ static int exit_code(int status)
 		return EXIT_CREDITS;
 	case LV_ENOTFOUND:
 	case LV_ENOKEY:
+	case LV_EGONE:
 		return EXIT_NOT_FOUND;
 	case LV_ENOTCOMPOSABLE:
 	case LV_ENOSEGMENTS:
@@ -130,6 +131,7 @@ static const cli_command commands[] = {
 	{ "store", cmd_store, "migrate|verify", "copy a SQLite store into PostgreSQL; check the ledger" },
 	{ "download", cmd_download, "ID [-o FILE]", "save a completed task's film (or subtitles, thumbnail)" },
 	{ "batch", cmd_batch, "FILE", "make many films from a JSON-lines or CSV file, resumably" },
+	{ "gc", cmd_gc, "[--older-than DAYS] [--dry-run]", "remove old results and working files by policy" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -14,6 +14,7 @@ LV_DEBIAN_PACKAGES=(
   clang libclang-rt-14-dev
   libpq-dev postgresql
   nodejs chromium
+  groff-base man-db
 )
 
 lv_install_deps() {

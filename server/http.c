@@ -33,21 +33,24 @@ int srv_log_level_from_env(void)
 
 void srv_log(const srv_context *srv, int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "debug", "info", "warn", "error" };
-	char ts[32], line[2048];
-	struct timespec now;
-	struct tm tm;
+	char line[2048], rid[64] = "";
+	const char *msg = line;
 	va_list ap;
 	if (level < srv->log_level || level < SRV_LOG_DEBUG || level > SRV_LOG_ERROR)
 		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* One fprintf per line so that threads do not interleave within a line. */
-	fprintf(stderr, "%s %s %s\n", ts, names[level], line);
+	/* Lines about a request start with its id: in JSON lines it goes to "request_id". */
+	if (lv_log_get_format() == LV_LOG_FORMAT_JSON && !strncmp(line, "req_", 4)) {
+		size_t n = strcspn(line, " :");
+		if (n < sizeof(rid)) {
+			memcpy(rid, line, n);
+			rid[n] = '\0';
+			msg = line + n + strspn(line + n, " :");
+		}
+	}
+	lv_log_write((lv_log_level)level, rid[0] ? rid : NULL, msg, NULL);
 }
 
 int64_t srv_mono_ms(void)
@@ -262,9 +265,30 @@ static void count_request(srv_metrics *m, int status, int64_t ms)
 void srv_request_finish(srv_request *r)
 {
 	count_request(&r->srv->metrics, r->status, srv_mono_ms() - r->started_ms);
-	srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms %s%s%s", r->id, method(r), path(r), r->status,
-	        (long long)(srv_mono_ms() - r->started_ms), r->client,
-	        r->key ? " key " : "", r->key ? lv_key_id(r->key) : "");
+	if (lv_log_get_format() == LV_LOG_FORMAT_JSON && r->srv->log_level <= SRV_LOG_INFO) {
+		/* The access line as fields: {"method","path","status","ms","client"[,"key_id"]}. */
+		sbuf b = { NULL, 0, 0, 0 };
+		char num[64], msg[600];
+		sb_puts(&b, "\"method\":");
+		sb_json_string(&b, method(r));
+		sb_puts(&b, ",\"path\":");
+		sb_json_string(&b, path(r));
+		snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%lld,\"client\":", r->status,
+		         (long long)(srv_mono_ms() - r->started_ms));
+		sb_puts(&b, num);
+		sb_json_string(&b, r->client);
+		if (r->key) {
+			sb_puts(&b, ",\"key_id\":");
+			sb_json_string(&b, lv_key_id(r->key));
+		}
+		snprintf(msg, sizeof(msg), "%s %s %d", method(r), path(r), r->status);
+		lv_log_write(LV_LOG_INFO, r->id, msg, b.failed ? NULL : b.data);
+		free(b.data);
+	} else {
+		srv_log(r->srv, SRV_LOG_INFO, "%s %s %s %d %lldms %s%s%s", r->id, method(r), path(r), r->status,
+		        (long long)(srv_mono_ms() - r->started_ms), r->client, r->key ? " key " : "",
+		        r->key ? lv_key_id(r->key) : "");
+	}
 	lv_key_free(r->key);
 	/* The library keeps the last error (and its details) per thread: release it with the request,
 	 * so that nothing is left behind when a civetweb thread ends. */
@@ -572,6 +596,9 @@ int srv_send_lv_error(srv_request *r, int rc)
 		break;
 	case LV_EIDEMPOTENCY:
 		status = 422;
+		break;
+	case LV_EGONE:
+		status = 410;
 		break;
 	case LV_ERATELIMIT: {
 		static const srv_header retry[] = { { "Retry-After", "1" } };

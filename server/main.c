@@ -38,6 +38,7 @@ typedef struct flags {
 	const char *public_url;
 	const char *port_file;
 	const char *log_file;
+	const char *log_format; /* "text" | "json", or NULL: server.log_format */
 	int workers; /* -1: not given */
 } flags;
 
@@ -57,10 +58,28 @@ static void usage(FILE *out)
 	        "  --public-url URL    base URL of media links (overrides server.public_url)\n"
 	        "  --port-file FILE    after binding, write the port number and a newline to FILE\n"
 	        "  --log-file FILE     append the log to FILE instead of stderr; SIGHUP reopens it\n"
+	        "  --log-format F      text (default) or json: one JSON object per line (overrides\n"
+	        "                      server.log_format)\n"
 	        "  --help              show this help and exit\n"
 	        "  --version           show the version and exit\n"
 	        "\n"
 	        "SIGTERM or SIGINT stops the server cleanly (exit status 0); SIGHUP reopens the log file.\n");
+}
+
+/* A line of the server's own on stderr: as it is in text logs, as a JSON log line in JSON logs. */
+static void say(lv_log_level level, const char *fmt, ...) SRV_PRINTF(2, 3);
+
+static void say(lv_log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (lv_log_get_format() == LV_LOG_FORMAT_JSON)
+		lv_log_write(level, NULL, line, NULL);
+	else
+		fprintf(stderr, "%s\n", line);
 }
 
 static int usage_error(const char *fmt, ...) SRV_PRINTF(1, 2);
@@ -80,7 +99,7 @@ static int usage_error(const char *fmt, ...)
 static int parse_flags(flags *f, int argc, char **argv)
 {
 	static const char *const with_value[] = { "--config", "--data-dir", "--listen", "--workers",
-		                                  "--public-url", "--port-file", "--log-file", NULL };
+		                                  "--public-url", "--port-file", "--log-file", "--log-format", NULL };
 	int i;
 	memset(f, 0, sizeof(*f));
 	f->workers = -1;
@@ -128,6 +147,11 @@ static int parse_flags(flags *f, int argc, char **argv)
 			f->port_file = value;
 		} else if (!strcmp(name, "--log-file")) {
 			f->log_file = value;
+		} else if (!strcmp(name, "--log-format")) {
+			lv_log_format fmt;
+			if (lv_log_format_parse(&fmt, value) != LV_OK)
+				return usage_error("--log-format: must be text or json (got '%s')", value);
+			f->log_format = value;
 		} else {
 			char *end;
 			long n;
@@ -309,6 +333,24 @@ int main(int argc, char **argv)
 	random_prefix(srv.id_prefix);
 	atomic_init(&srv.next_request, 0);
 
+	/* The log format first, so that every line (the store's migrations too) has it. */
+	if (f.log_format) {
+		lv_log_format fmt = LV_LOG_FORMAT_TEXT;
+		lv_log_format_parse(&fmt, f.log_format);
+		lv_log_set_format(fmt);
+	} else {
+		lv_engine_options peek = LV_ENGINE_OPTIONS_INIT;
+		lv_engine *cfg_only = NULL;
+		lv_log_format fmt = LV_LOG_FORMAT_TEXT;
+		peek.config_path = f.config;
+		peek.data_dir = f.data_dir;
+		peek.flags = LV_ENGINE_NO_STORE;
+		if (lv_engine_open(&cfg_only, &peek) == LV_OK &&
+		    lv_log_format_parse(&fmt, lv_engine_setting(cfg_only, "server.log_format")) == LV_OK)
+			lv_log_set_format(fmt);
+		lv_engine_close(cfg_only);
+		lv_error_clear(); /* a bad configuration is reported by the real open below */
+	}
 	eo.config_path = f.config;
 	eo.data_dir = f.data_dir;
 	eo.listen = f.listen;
@@ -402,7 +444,7 @@ int main(int argc, char **argv)
 	err.text = errtext;
 	err.text_buffer_size = sizeof(errtext);
 	if (!(ctx = mg_start2(&init, &err))) {
-		fprintf(stderr, "lvserver: cannot listen on %s: %s\n", listen, errtext[0] ? errtext : "unknown error");
+		say(LV_LOG_ERROR, "lvserver: cannot listen on %s: %s", listen, errtext[0] ? errtext : "unknown error");
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
 		mg_exit_library();
@@ -413,7 +455,7 @@ int main(int argc, char **argv)
 	internal_port = n_ports > 0 ? ports[0].port : 0;
 	edge_opts.upstream_port = internal_port;
 	if (srv_edge_start(&srv.edge, &srv, &edge_opts, &port, errtext, sizeof(errtext)) != 0) {
-		fprintf(stderr, "lvserver: cannot listen on %s: %s\n", listen, errtext);
+		say(LV_LOG_ERROR, "lvserver: cannot listen on %s: %s", listen, errtext);
 		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		srv_ratelimit_free(srv.ratelimit);
 		lv_engine_close(srv.engine);
@@ -442,13 +484,13 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE_RUN;
 	}
 	redact_store(store, sizeof(store), lv_engine_setting(srv.engine, "store"));
-	fprintf(stderr, "lvserver %s listening on http://%s:%d (workers: %d, store: %s)\n", LV_VERSION,
+	say(LV_LOG_INFO, "lvserver %s listening on http://%s:%d (workers: %d, store: %s)", LV_VERSION,
 	        host[0] ? host : "0.0.0.0", port, workers, store);
 	srv_log(&srv, SRV_LOG_INFO, "public URL %s; %s threads; body limit %lld bytes; rate limit %s",
 	        lv_engine_setting(srv.engine, "server.public_url"), threads, (long long)srv.max_body_bytes,
 	        srv.rate_limit_per_minute > 0 ? "on" : "off");
 	if (f.port_file && write_port_file(f.port_file, port) != 0) {
-		fprintf(stderr, "lvserver: cannot write the port file %s: %s\n", f.port_file, strerror(errno));
+		say(LV_LOG_ERROR, "lvserver: cannot write the port file %s: %s", f.port_file, strerror(errno));
 		srv_edge_stop(srv.edge);
 		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
 		workers_stop(&srv);
@@ -479,6 +521,6 @@ int main(int argc, char **argv)
 	srv_ratelimit_free(srv.ratelimit);
 	lv_engine_close(srv.engine);
 	mg_exit_library();
-	fprintf(stderr, "lvserver stopped\n");
+	say(LV_LOG_INFO, "lvserver stopped");
 	return 0;
 }

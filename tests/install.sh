@@ -23,6 +23,23 @@ pcdir=$(find "$tmp/prefix" -name 'longvideo.pc' -printf '%h\n' | head -1)
 test -n "$pcdir" || { echo "FAIL: longvideo.pc was not installed"; exit 1; }
 test -f "$tmp/prefix/include/longvideo.h" || { echo "FAIL: headers were not installed"; exit 1; }
 libdir=$(dirname "$pcdir")
+
+# The programs' manual pages and lvctl's bash completion, when the programs are installed.
+if [ -x "$tmp/prefix/bin/lvctl" ]; then
+  for page in share/man/man1/lvctl.1 share/man/man8/lvserver.8; do
+    test -f "$tmp/prefix/$page" || { echo "FAIL: $page was not installed"; exit 1; }
+    # groff's warnings (-ww) and man's own: a page that renders with any is a failure.
+    warn=$( { groff -man -ww -z "$tmp/prefix/$page"; LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$tmp/prefix/$page" >/dev/null; } 2>&1)
+    [ -z "$warn" ] || { echo "FAIL: $page renders with warnings:"; echo "$warn"; exit 1; }
+    LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$tmp/prefix/$page" 2>/dev/null | grep -q "^NAME" ||
+      { echo "FAIL: $page does not render"; exit 1; }
+  done
+  comp="$tmp/prefix/share/bash-completion/completions/lvctl"
+  test -f "$comp" || { echo "FAIL: the bash completion of lvctl was not installed"; exit 1; }
+  got=$(LD_LIBRARY_PATH="$libdir" bash -c 'source "$1"; COMP_WORDS=("$2" g); COMP_CWORD=1; _lvctl; echo "${COMPREPLY[*]}"; COMP_WORDS=("$2" gc --dry); COMP_CWORD=2; _lvctl; echo "${COMPREPLY[*]}"' _ "$comp" "$tmp/prefix/bin/lvctl")
+  [ "$got" = "$(printf 'get generate gc\n--dry-run')" ] || { echo "FAIL: lvctl completion offered: $got"; exit 1; }
+  echo "ok: man pages lvctl(1), lvserver(8) and the bash completion are installed and work"
+fi
 test -f "$libdir/liblongvideo.a" || { echo "FAIL: the static library was not installed"; exit 1; }
 export PKG_CONFIG_PATH="$pcdir"
 

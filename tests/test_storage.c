@@ -190,6 +190,29 @@ static void conformance(lv_storage *st, const char *dir, int remote, const char 
 		lv_buf_free(&c.b);
 	}
 
+	/* move: the object is at the new key, with its bytes and type, and gone from the old one */
+	{
+		char *mfrom = lv_asprintf("tasks/%s/out/0/moved.bin", ns), *mto = lv_asprintf("media/%s/tok2/moved.bin", ns);
+		ck_assert_int_eq(o->put_file(st, mfrom, src2, "video/mp4"), LV_OK);
+		ck_assert_msg(o->move(st, mfrom, mto, "video/mp4") == LV_OK, "%s", lv_error_last()->message);
+		ck_assert_int_eq(o->exists(st, mfrom, &found), LV_OK);
+		ck_assert_int_eq(found, 0);
+		ck_assert_int_eq(o->head(st, mto, &info), LV_OK);
+		ck_assert_int_eq(info.size, 70000);
+		if (remote)
+			ck_assert_str_eq(info.content_type, "video/mp4");
+		memset(&c, 0, sizeof(c));
+		ck_assert_int_eq(o->read(st, mto, 0, -1, collect_sink, &c), LV_OK);
+		ck_assert_int_eq(lv_test_read_file(&data, &len, src2), 0);
+		ck_assert(c.b.len == 70000 && memcmp(c.b.data, data, 70000) == 0);
+		free(data);
+		lv_buf_free(&c.b);
+		ck_assert_int_eq(o->move(st, mfrom, mto, "video/mp4"), LV_ENOTFOUND);
+		ck_assert_int_eq(o->remove(st, mto), LV_OK);
+		free(mfrom);
+		free(mto);
+	}
+
 	/* invalid keys are refused, never mapped somewhere */
 	ck_assert_int_eq(o->put_file(st, "../escape", src, NULL), LV_EINVALID);
 	ck_assert_int_eq(o->exists(st, "/abs", &found), LV_EINVALID);

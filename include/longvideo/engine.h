@@ -109,6 +109,34 @@ LV_EXTERN(int) lv_doctor_ok(const lv_doctor *doctor);
 LV_EXTERN(int) lv_doctor_to_json(char **out, const lv_doctor *doctor);
 LV_EXTERN(void) lv_doctor_free(lv_doctor *doctor);
 
+/** What lv_engine_gc() removes. */
+typedef struct lv_gc_options {
+	int older_than_days; /**< results and working files of tasks finished more than this many days ago
+	                          (0: every finished task); -1: storage.retention_days (0 there: none) */
+	int intermediates;   /**< 1: also the working files of every completed task, whatever
+	                          storage.keep_intermediates says (0: only when it is false) */
+	int dry_run;         /**< 1: count what would be removed, remove and mark nothing */
+} lv_gc_options;
+
+/** What lv_engine_gc() found and did (tasks, not objects). */
+typedef struct lv_gc_report {
+	int64_t tasks_scanned;         /**< every task of every key */
+	int64_t results_removed;       /**< tasks whose published results were removed */
+	int64_t intermediates_removed; /**< tasks whose working files (tasks/{id}/) were removed */
+	int64_t skipped_running;       /**< old enough but not finished (or held by a worker): left alone */
+} lv_gc_report;
+
+/**
+ * Apply the retention policy once, through the storage backend (local or S3): for every task in a
+ * final state (completed, failed, canceled) and not held by a worker, remove its results when it
+ * finished more than `older_than_days` days ago, and its working files then too, or (completed tasks)
+ * whenever storage.keep_intermediates is false or `intermediates` is set.  The task is marked first,
+ * in the store: its result URLs then answer LV_EGONE (HTTP 410 result_removed), and re-compose and
+ * regenerate refuse it (LV_ENOTCOMPOSABLE).  Tasks in progress are never touched.  A removal that
+ * fails is retried by the next run.  `opts` NULL: the configured policy.
+ */
+LV_EXTERN(int) lv_engine_gc(lv_engine *engine, const lv_gc_options *opts, lv_gc_report *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,7 +33,8 @@ typedef enum lv_status {
 	LV_EINTERNAL = 17,      /**< an unexpected internal failure (internal_error) */
 	LV_ERATELIMIT = 18,     /**< too many requests (rate_limited) */
 	LV_ENOKEY = 19,         /**< no API key with that id (operator calls; key_not_found) */
-	LV_ENOTREVIEWABLE = 20  /**< the task is not awaiting storyboard review (not_reviewable) */
+	LV_ENOTREVIEWABLE = 20, /**< the task is not awaiting storyboard review (not_reviewable) */
+	LV_EGONE = 21           /**< the result was removed by the retention policy (result_removed, HTTP 410) */
 } lv_status;
 
 /** The error recorded by the last failing call on this thread. */

@@ -57,6 +57,30 @@ LV_EXTERN(int) lv_log_level_parse(lv_log_level *out, const char *name);
 /** The lower-case name of `level` ("warn"); a static string. */
 LV_EXTERN(const char *) lv_log_level_name(lv_log_level level);
 
+/** How the default writer (no callback installed) prints a line. */
+typedef enum lv_log_format {
+	LV_LOG_FORMAT_TEXT = 0, /**< "2026-12-04T10:00:00Z warn message" */
+	LV_LOG_FORMAT_JSON = 1  /**< one JSON object per line: {"ts","level","msg"[,"request_id"][,"fields"]} */
+} lv_log_format;
+
+/** Select the default writer's format (process-wide, like the level).  Text until called. */
+LV_EXTERN(void) lv_log_set_format(lv_log_format format);
+
+/** The format in force now. */
+LV_EXTERN(lv_log_format) lv_log_get_format(void);
+
+/** Parse "text" or "json"; LV_EINVALID (naming the text) for anything else. */
+LV_EXTERN(int) lv_log_format_parse(lv_log_format *out, const char *name);
+
+/**
+ * Write one line to stderr in the format in force, as the default writer does: `request_id` (or NULL)
+ * and `fields_json` (the members of a JSON object without its braces, e.g. "\"status\":200", or NULL)
+ * appear in JSON lines as "request_id" and "fields"; in text lines the request id comes first and the
+ * fields are left out.  For programs that log beside the library (lvserver's access log) in one shape.
+ */
+LV_EXTERN(void) lv_log_write(lv_log_level level, const char *request_id, const char *message,
+                             const char *fields_json);
+
 /**
  * Route FFmpeg's own log (encoder banners, decoder warnings) through the library's callback and level
  * (`on` != 0), or give FFmpeg back its default stderr logger (`on` == 0).  FFmpeg's logger is

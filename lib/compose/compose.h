@@ -143,5 +143,8 @@ int lv_qc_write(const struct cJSON *qc, const char *path);
  * (LV_EIO, LV_ENOTFOUND ...) means the film or a narration file could not be read.
  */
 int lv_qc_measure(struct cJSON **out, const lv_qc_input *in);
+/* Re-encode any decodable audio file as 16-bit FLAC at its own sample rate and channels (lossless for
+ * 16-bit sources): written to a temporary file beside dst, then renamed into place. */
+int lv_audio_to_flac(const char *src, const char *dst);
 
 #endif

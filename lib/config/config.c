@@ -23,20 +23,19 @@ const char *lv_config_stage_name(int stage_idx)
 
 /* ---- typed readers: each names the key path in its error ------------------ */
 
-static int check_keys(const cJSON *obj, const char *path, const char *const *allowed)
+static int key_known(const char *section, const char *name);
+
+/* Every key of obj must be known in `section` of lv_config_keys (path names it in messages). */
+static int check_keys(const cJSON *obj, const char *path, const char *section)
 {
 	const cJSON *it, *other;
 	cJSON_ArrayForEach(it, obj)
 	{
-		const char *const *a;
 		for (other = obj->child; other != it; other = other->next)
 			if (!strcmp(other->string, it->string))
 				return lv_error_set(LV_ECONFIG, "config: %s%s%s: given more than once", path, *path ? "." : "",
 				                    it->string);
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, it->string))
-				break;
-		if (!*a)
+		if (!key_known(section, it->string))
 			return lv_error_set(LV_ECONFIG, "config: %s%s%s: unknown key", path, *path ? "." : "",
 			                    it->string);
 	}
@@ -361,27 +360,103 @@ static int check_stage_provider(const lv_config *cfg, const char *name, unsigned
 
 /* ---- sections ------------------------------------------------------------- */
 
-static const char *const top_keys[] = { "data_dir", "server", "store", "storage", "pipeline", "providers",
-	                                "webhooks", "secrets", "idempotency_ttl_hours", "store_password_env",
-	                                "store_pool_size", "compose", NULL };
-static const char *const server_keys[] = { "listen", "public_url", "threads", "max_body_bytes",
-	                                   "rate_limit_per_minute", "max_connections", "max_connections_per_ip",
-	                                   "header_timeout_ms", "body_timeout_ms", "trusted_proxies",
-	                                   "cors_origins", "max_create_body_bytes", "max_event_streams", NULL };
-static const char *const pipeline_keys[] = { "workers", "segment_concurrency", "lease_seconds", "segment_retries",
-	                                     "default_video_provider", "max_tasks_in_flight", "script", "moderation", "anchor",
-	                                     "speech", "music", "review_timeout_hours", NULL };
-static const char *const webhook_keys[] = { "retry_delays_ms", "timeout_ms", "allow_private", NULL };
-static const char *const secrets_keys[] = { "master_key_env", NULL };
-static const char *const storage_keys[] = { "type", "dir", NULL };
-static const char *const s3_keys[] = { "type", "endpoint", "region", "bucket", "prefix", "path_style",
-	                               "access_key_env", "secret_key_env", "public_base_url", "presign_seconds",
-	                               NULL };
+/* Every key the parser knows, by section, with its default as JSON ("null": none, or derived at load).
+ * The unknown-key checks read this table, so it cannot fall behind the parser; the example
+ * configuration and docs/operating.md are tested against it. */
+const lv_config_key lv_config_keys[] = {
+	{ "", "data_dir", "\"lvdata\"" },
+	{ "", "store", "null" }, /* sqlite:<data_dir>/longvideo.db */
+	{ "", "store_password_env", "null" },
+	{ "", "store_pool_size", "0" },
+	{ "", "idempotency_ttl_hours", "48" },
+	{ "", "server", "{}" },
+	{ "", "storage", "{}" },
+	{ "", "pipeline", "{}" },
+	{ "", "providers", "{}" },
+	{ "", "webhooks", "{}" },
+	{ "", "secrets", "{}" },
+	{ "", "compose", "{}" },
+	{ "server", "listen", "\"127.0.0.1:8080\"" },
+	{ "server", "public_url", "null" }, /* derived from the bound address */
+	{ "server", "threads", "32" },
+	{ "server", "max_body_bytes", "1048576" },
+	{ "server", "max_create_body_bytes", "33554432" },
+	{ "server", "rate_limit_per_minute", "0" },
+	{ "server", "max_connections", "1024" },
+	{ "server", "max_connections_per_ip", "64" },
+	{ "server", "header_timeout_ms", "10000" },
+	{ "server", "body_timeout_ms", "30000" },
+	{ "server", "trusted_proxies", "[]" },
+	{ "server", "cors_origins", "[]" },
+	{ "server", "max_event_streams", "64" },
+	{ "server", "log_format", "\"text\"" },
+	{ "storage", "type", "\"local\"" },
+	{ "storage", "dir", "null" }, /* <data_dir>/media */
+	{ "storage", "retention_days", "0" },
+	{ "storage", "keep_intermediates", "true" },
+	{ "storage.s3", "type", "\"s3\"" },
+	{ "storage.s3", "retention_days", "0" },
+	{ "storage.s3", "keep_intermediates", "true" },
+	{ "storage.s3", "endpoint", "null" },
+	{ "storage.s3", "region", "\"us-east-1\"" },
+	{ "storage.s3", "bucket", "null" },
+	{ "storage.s3", "prefix", "\"\"" },
+	{ "storage.s3", "path_style", "false" },
+	{ "storage.s3", "access_key_env", "\"AWS_ACCESS_KEY_ID\"" },
+	{ "storage.s3", "secret_key_env", "\"AWS_SECRET_ACCESS_KEY\"" },
+	{ "storage.s3", "public_base_url", "null" },
+	{ "storage.s3", "presign_seconds", "3600" },
+	{ "pipeline", "workers", "2" },
+	{ "pipeline", "segment_concurrency", "8" },
+	{ "pipeline", "lease_seconds", "60" },
+	{ "pipeline", "segment_retries", "2" },
+	{ "pipeline", "max_tasks_in_flight", "0" },
+	{ "pipeline", "review_timeout_hours", "72" },
+	{ "pipeline", "default_video_provider", "\"local\"" },
+	{ "pipeline", "script", "\"local\"" },
+	{ "pipeline", "moderation", "\"local\"" },
+	{ "pipeline", "anchor", "\"local\"" },
+	{ "pipeline", "speech", "\"local\"" },
+	{ "pipeline", "music", "\"local\"" },
+	{ "webhooks", "retry_delays_ms", "[0, 1000, 5000]" },
+	{ "webhooks", "timeout_ms", "10000" },
+	{ "webhooks", "allow_private", "false" },
+	{ "secrets", "master_key_env", "\"LV_MASTER_KEY\"" },
+	{ "compose", "target_lufs", "-16" },
+	{ "compose", "true_peak_dbtp", "-1.5" },
+	{ "compose", "segment_audio_db", "-18" },
+	{ "compose", "qc", "{}" },
+	{ "compose.qc", "loudness_tolerance_lu", "1" },
+	{ "compose.qc", "duration_tolerance_frames", "1" },
+	{ "compose.qc", "min_ducking_db", "6" },
+	{ "compose.qc", "min_speech_coverage", "0.6" },
+	{ "compose.qc", "black_min_s", "0.1" },
+	{ "compose.qc", "max_black_s", "0" },
+	{ "compose.qc", "freeze_noise_db", "-60" },
+	{ "compose.qc", "freeze_min_s", "1" },
+	{ "compose.qc", "max_freeze_s", "0" },
+	{ "compose.qc", "max_line_chars", "42" },
+	{ "compose.qc", "max_lines", "2" },
+	{ "compose.qc", "min_cue_s", "0.8" },
+	{ "compose.qc", "max_cue_s", "7" },
+	{ "compose.qc", "max_chars_per_second", "20" },
+	{ NULL, NULL, NULL }
+};
+
+/* Whether `name` is a key of `section` in lv_config_keys. */
+static int key_known(const char *section, const char *name)
+{
+	const lv_config_key *k;
+	for (k = lv_config_keys; k->name; k++)
+		if (!strcmp(k->section, section) && !strcmp(k->name, name))
+			return 1;
+	return 0;
+}
 
 static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_overrides *ov)
 {
 	int64_t n;
-	if (s && check_keys(s, "server", server_keys))
+	if (s && check_keys(s, "server", "server"))
 		return LV_ECONFIG;
 	if (get_string(&cfg->listen, s, "server", "listen", "127.0.0.1:8080"))
 		return LV_ECONFIG;
@@ -426,6 +501,17 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	    get_string_list(&cfg->trusted_proxies, s, "server.trusted_proxies", "trusted_proxies") ||
 	    get_string_list(&cfg->cors_origins, s, "server.cors_origins", "cors_origins"))
 		return LV_ECONFIG;
+	{
+		char *fmt = NULL;
+		int bad;
+		if (get_string(&fmt, s, "server", "log_format", "text"))
+			return LV_ECONFIG;
+		bad = strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0;
+		cfg->log_json = !strcmp(fmt, "json");
+		free(fmt);
+		if (bad)
+			return lv_error_set(LV_ECONFIG, "config: server.log_format: must be \"text\" or \"json\"");
+	}
 	if (get_int(&n, s, "server", "max_create_body_bytes", (int64_t)32 << 20, 1024, (int64_t)1 << 30))
 		return LV_ECONFIG;
 	cfg->max_create_body_bytes = n;
@@ -435,7 +521,7 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overrides *ov)
 {
 	int i;
-	if (p && check_keys(p, "pipeline", pipeline_keys))
+	if (p && check_keys(p, "pipeline", "pipeline"))
 		return LV_ECONFIG;
 	if (get_int32(&cfg->workers, p, "pipeline", "workers", 2, 0, 256) ||
 	    get_int32(&cfg->segment_concurrency, p, "pipeline", "segment_concurrency", 8, 1, 256) ||
@@ -462,24 +548,18 @@ static int parse_pipeline(lv_config *cfg, const cJSON *p, const lv_config_overri
 	return LV_OK;
 }
 
-static const char *const compose_keys[] = { "target_lufs", "true_peak_dbtp", "segment_audio_db", "qc", NULL };
-static const char *const qc_keys[] = { "loudness_tolerance_lu", "duration_tolerance_frames", "min_ducking_db",
-	                               "min_speech_coverage", "black_min_s", "max_black_s", "freeze_noise_db",
-	                               "freeze_min_s", "max_freeze_s", "max_line_chars", "max_lines", "min_cue_s",
-	                               "max_cue_s", "max_chars_per_second", NULL };
-
 /* compose: the composer's targets (also the quality report's); compose.qc: the report's other limits. */
 static int parse_compose(lv_compose_conf *c, const cJSON *cs)
 {
 	const cJSON *q = NULL;
-	if (cs && check_keys(cs, "compose", compose_keys))
+	if (cs && check_keys(cs, "compose", "compose"))
 		return LV_ECONFIG;
 	if (get_double(&c->target_lufs, cs, "compose", "target_lufs", -16, -40, -5) ||
 	    get_double(&c->true_peak_dbtp, cs, "compose", "true_peak_dbtp", -1.5, -20, 0) ||
 	    get_double(&c->segment_audio_db, cs, "compose", "segment_audio_db", -18, -60, 12) ||
 	    get_object(&q, cs, "compose", "qc"))
 		return LV_ECONFIG;
-	if (q && check_keys(q, "compose.qc", qc_keys))
+	if (q && check_keys(q, "compose.qc", "compose.qc"))
 		return LV_ECONFIG;
 	if (get_double(&c->loudness_tolerance_lu, q, "compose.qc", "loudness_tolerance_lu", 1, 0, 20) ||
 	    get_double(&c->duration_tolerance_frames, q, "compose.qc", "duration_tolerance_frames", 1, 0, 1000) ||
@@ -503,7 +583,7 @@ static int parse_webhooks(lv_config *cfg, const cJSON *w)
 {
 	const cJSON *d = w ? cJSON_GetObjectItemCaseSensitive(w, "retry_delays_ms") : NULL, *it;
 	int64_t n;
-	if (w && check_keys(w, "webhooks", webhook_keys))
+	if (w && check_keys(w, "webhooks", "webhooks"))
 		return LV_ECONFIG;
 	if (d && !cJSON_IsNull(d)) {
 		if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) < 1 || cJSON_GetArraySize(d) > LV_MAX_WEBHOOK_DELAYS)
@@ -585,7 +665,7 @@ static int parse_s3(lv_s3_conf *c, const cJSON *st)
 			                    "the environment variables that hold them in storage.access_key_env and "
 			                    "storage.secret_key_env",
 			                    secret_keys[i]);
-	if (check_keys(st, "storage", s3_keys))
+	if (check_keys(st, "storage", "storage.s3"))
 		return LV_ECONFIG;
 	if (get_string(&c->endpoint, st, "storage", "endpoint", NULL) || get_string(&c->bucket, st, "storage", "bucket", NULL) ||
 	    get_string(&c->region, st, "storage", "region", "us-east-1") ||
@@ -676,10 +756,12 @@ static int parse_store_storage(lv_config *cfg, const cJSON *root)
 	if (!strcmp(cfg->storage_type, "s3")) {
 		if (parse_s3(&cfg->s3, st))
 			return LV_ECONFIG;
-	} else if (st && check_keys(st, "storage", storage_keys)) {
+	} else if (st && check_keys(st, "storage", "storage")) {
 		return LV_ECONFIG;
 	}
-	if (get_string(&cfg->storage_dir, st, "storage", "dir", NULL))
+	if (get_string(&cfg->storage_dir, st, "storage", "dir", NULL) ||
+	    get_int32(&cfg->retention_days, st, "storage", "retention_days", 0, 0, 36500) ||
+	    get_bool(&cfg->keep_intermediates, st, "storage", "keep_intermediates", 1))
 		return LV_ECONFIG;
 	if (!cfg->storage_dir && !(cfg->storage_dir = lv_path_join(cfg->data_dir, "media")))
 		return LV_ENOMEM;
@@ -723,7 +805,7 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 		rc = lv_error_set(LV_ECONFIG, "config: the file must hold a JSON object");
 		goto fail;
 	}
-	if ((rc = check_keys(cfg->root, "", top_keys)))
+	if ((rc = check_keys(cfg->root, "", "")))
 		goto fail;
 	if ((rc = get_string(&cfg->data_dir, cfg->root, "", "data_dir", "lvdata")))
 		goto fail;
@@ -738,7 +820,7 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 	if ((rc = parse_store_storage(cfg, cfg->root)) || (rc = parse_server(cfg, s, ov)) ||
 	    (rc = parse_pipeline(cfg, p, ov)) || (rc = parse_webhooks(cfg, w)))
 		goto fail;
-	if (sec && (rc = check_keys(sec, "secrets", secrets_keys)))
+	if (sec && (rc = check_keys(sec, "secrets", "secrets")))
 		goto fail;
 	if ((rc = get_string(&cfg->master_key_env, sec, "secrets", "master_key_env", "LV_MASTER_KEY")))
 		goto fail;

@@ -72,6 +72,8 @@ typedef struct lv_config {
 	char *storage_dir;
 	const cJSON *storage_json;
 	lv_s3_conf s3;       /* when storage_type is "s3" */
+	int retention_days;     /* results of tasks finished longer ago are removed by gc; 0 = kept forever */
+	int keep_intermediates; /* 0: a task's working files (tasks/{id}/) are removed once it is delivered */
 
 	char *listen;
 	char *public_url;
@@ -87,6 +89,7 @@ typedef struct lv_config {
 	int body_timeout_ms;        /* total time to receive a request body */
 	char *trusted_proxies;      /* comma-separated addresses whose X-Forwarded-For is believed, or NULL */
 	char *cors_origins;         /* comma-separated origins the JSON API answers with CORS, or NULL */
+	int log_json;               /* server.log_format "json": one JSON object per log line */
 
 	int workers;
 	int segment_concurrency;
@@ -118,6 +121,17 @@ typedef struct lv_config_overrides {
 	const char *public_url;
 	int workers; /* -1: none */
 } lv_config_overrides;
+
+/* One key the parser knows: section "" (top level), "server", "storage" (type local), "storage.s3"
+ * (type s3), "pipeline", "webhooks", "secrets"; its default as JSON text ("null": none or derived). */
+typedef struct lv_config_key {
+	const char *section;
+	const char *name;
+	const char *def;
+} lv_config_key;
+
+/* Every key, ending with an entry whose name is NULL (provider blocks are described per type). */
+extern const lv_config_key lv_config_keys[];
 
 /* Load from JSON text (if not NULL), else from a file (if not NULL), else defaults. */
 int lv_config_load(lv_config **out, const char *path, const char *json_text, const lv_config_overrides *ov);

@@ -14,6 +14,7 @@
 #include "core/creative.h"
 #include "core/keys.h"
 #include "core/request.h"
+#include "core/retention.h"
 #include "core/task.h"
 #include "pipeline/storyboard.h"
 #include "util/error.h"
@@ -588,6 +589,16 @@ static int regenerate_tx(lv_store_tx *tx, void *p)
 		return lv_error_set(LV_ENOTCOMPOSABLE, "task %s is %s: a shot can be regenerated once the task is "
 		                                       "completed (or failed with only that shot missing)",
 		                    t->id, lv_task_status_name((lv_task_status)t->status));
+	}
+	{
+		int64_t removed = 0;
+		lv_retention_marks(t->state, NULL, &removed);
+		if (removed) {
+			cJSON_Delete(state);
+			return lv_error_set(LV_ENOTCOMPOSABLE, "task %s: its working files were removed by the retention "
+			                                       "policy (storage.keep_intermediates, lvctl gc): no shot can "
+			                                       "be regenerated", t->id);
+		}
 	}
 	if (c->index < 0 || (size_t)c->index >= c->n) {
 		cJSON_Delete(state);

@@ -1,12 +1,14 @@
 /* Results as files: capability paths for lvserver, and the film of a task. */
 #include "core/engine.h"
 #include "core/keys.h"
+#include "core/retention.h"
 #include "core/task.h"
 #include "longvideo/media.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,49 @@ static int media_key_ok(const char *media_path)
 	return slashes == 3;
 }
 
+typedef struct gone_ctx {
+	lv_engine *e;
+	char id[LV_ID_MAX];
+	int64_t removed_at;
+} gone_ctx;
+
+static int gone_tx(lv_store_tx *tx, void *p)
+{
+	gone_ctx *c = p;
+	lv_task_rec t;
+	int rc;
+	memset(&t, 0, sizeof(t));
+	if ((rc = c->e->store->ops->task_get(tx, c->id, 0, &t)) == LV_OK)
+		lv_retention_marks(t.state, &c->removed_at, NULL);
+	lv_task_rec_clear(&t);
+	return rc == LV_ENOTFOUND ? LV_OK : rc;
+}
+
+/* LV_EGONE when the results of the task are marked removed by retention, else `status` as it was. */
+static int gone_or(int status, int64_t removed_at, const char *task_id)
+{
+	char when[32];
+	if (!removed_at)
+		return status;
+	lv_time_iso8601(when, removed_at);
+	return lv_error_set(LV_EGONE, "the results of task %s were removed by the retention policy on %s", task_id, when);
+}
+
+/* After a media key was not found: LV_EGONE if retention removed it, else LV_ENOTFOUND. */
+static int media_missing(lv_engine *e, const char *media_path)
+{
+	gone_ctx c;
+	size_t n = strcspn(media_path + 6, "/");
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	if (n == 0 || n >= sizeof(c.id))
+		return lv_error_set(LV_ENOTFOUND, "no such media");
+	memcpy(c.id, media_path + 6, n);
+	if (lv_engine_tx(e, 0, gone_tx, &c) == LV_OK && c.removed_at)
+		return gone_or(LV_ENOTFOUND, c.removed_at, c.id);
+	return lv_error_set(LV_ENOTFOUND, "no such media");
+}
+
 int lv_media_resolve(char **path, lv_engine *e, const char *media_path)
 {
 	if (!path)
@@ -56,7 +101,7 @@ int lv_media_resolve(char **path, lv_engine *e, const char *media_path)
 	if (!media_key_ok(media_path))
 		return lv_error_set(LV_ENOTFOUND, "no such media");
 	if (e->storage->ops->local_path(e->storage, media_path, path))
-		return lv_error_set(LV_ENOTFOUND, "no such media");
+		return media_missing(e, media_path);
 	return LV_OK;
 }
 
@@ -74,8 +119,8 @@ int lv_media_locate(char **path, char **redirect, lv_engine *e, const char *medi
 		return LV_OK;
 	*path = NULL;
 	rc = e->storage->ops->presign(e->storage, media_path, 0, redirect);
-	if (rc == LV_EINVALID) /* a local backend without the object */
-		return lv_error_set(LV_ENOTFOUND, "no such media");
+	if (rc == LV_EINVALID || rc == LV_ENOTFOUND) /* a local backend without the object, or no object */
+		return media_missing(e, media_path);
 	return rc;
 }
 
@@ -91,10 +136,19 @@ static int film_key(char **obj, lv_engine *e, const lv_key *key, const char *tas
 		return rc;
 	state = t->rec.state ? lv_json_parse_text(t->rec.state) : NULL;
 	token = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "delivery"), "token");
+	{
+		int64_t removed = 0;
+		lv_retention_marks(t->rec.state, &removed, NULL);
+		if (removed) {
+			rc = gone_or(LV_OK, removed, t->rec.id);
+			goto out;
+		}
+	}
 	if (!t->rec.result_url || !token)
 		rc = lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);
 	else if (!(*obj = lv_asprintf("media/%s/%s/final.mp4", t->rec.id, token)))
 		rc = LV_ENOMEM;
+out:
 	cJSON_Delete(state);
 	lv_task_free(t);
 	return rc;
@@ -143,6 +197,15 @@ int lv_media_task_film(char **path, char **url, lv_engine *e, const lv_key *key,
 	if ((rc = lv_task_get(&t, e, key, task_id)))
 		return rc;
 	stored = t->rec.result_url;
+	{
+		int64_t removed = 0;
+		lv_retention_marks(t->rec.state, &removed, NULL);
+		if (removed) {
+			rc = gone_or(LV_OK, removed, t->rec.id);
+			lv_task_free(t);
+			return rc;
+		}
+	}
 	if (!stored) {
 		lv_task_free(t);
 		return lv_error_set(LV_ENOTFOUND, "task %s has no film yet", task_id);

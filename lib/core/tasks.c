@@ -2,6 +2,7 @@
 #include "core/creative.h"
 #include "core/keys.h"
 #include "core/request.h"
+#include "core/retention.h"
 #include "core/task.h"
 #include "plan/plan.h"
 #include "util/crypto.h"
@@ -673,6 +674,14 @@ static int compose_tx(lv_store_tx *tx, void *p)
 		return lv_error_set(LV_ENOTCOMPOSABLE, "task %s is %s: it can be re-composed once it is completed, "
 		                                       "failed or canceled", t->id,
 		                    lv_task_status_name((lv_task_status)t->status));
+	{
+		int64_t removed = 0;
+		lv_retention_marks(t->state, NULL, &removed);
+		if (removed)
+			return lv_error_set(LV_ENOTCOMPOSABLE, "task %s: its working files were removed by the retention "
+			                                       "policy (storage.keep_intermediates, lvctl gc): it can no "
+			                                       "longer be re-composed", t->id);
+	}
 	for (i = 0; i < c->n; i++)
 		if (c->segs[i].status == LV_SEG_READY)
 			ready++;

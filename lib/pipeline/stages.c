@@ -7,6 +7,7 @@
  */
 #include "compose/compose.h"
 #include "core/creative.h"
+#include "core/retention.h"
 #include "core/task.h"
 #include "longvideo/media.h"
 #include "media/local.h"
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPS(w) ((w)->e->store->ops)
 #define SCRIPT_ATTEMPTS 3
@@ -483,6 +485,27 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 
 /* ---- audio ------------------------------------------------------------------------------------------------------- */
 
+/* Store an audio stem under `stem` + ".flac", compressed losslessly (a WAV of narration or music is
+ * 3-5 times larger); a file FFmpeg cannot convert is stored as it came, under `stem` + ".wav".
+ * *key is the key used (caller frees). */
+static int put_stem(lv_storage *st, const char *stem, const char *path, char **key)
+{
+	char *flac = lv_asprintf("%s.flac", path);
+	int rc;
+	*key = NULL;
+	if (!flac)
+		return LV_ENOMEM;
+	if (lv_audio_to_flac(path, flac) == LV_OK) {
+		rc = (*key = lv_asprintf("%s.flac", stem)) ? st->ops->put_file(st, *key, flac, "audio/flac") : LV_ENOMEM;
+		unlink(flac);
+	} else {
+		LV_WARN("%s: stored uncompressed: %s", stem, lv_error_last()->message);
+		rc = (*key = lv_asprintf("%s.wav", stem)) ? st->ops->put_file(st, *key, path, "audio/wav") : LV_ENOMEM;
+	}
+	free(flac);
+	return rc;
+}
+
 /* Make sure the narration (when on) and the music (when on) exist in storage and in the state. */
 static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 {
@@ -523,9 +546,9 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			}
 			/* A regeneration speaks under a key of its own: a failure restores the previous one intact. */
 			if (lv_regen_running(t, &attempt))
-				key = lv_asprintf("tasks/%s/audio/narration_%03d_r%d.wav", h->id, idx, attempt);
+				key = lv_asprintf("tasks/%s/audio/narration_%03d_r%d", h->id, idx, attempt);
 			else
-				key = lv_asprintf("tasks/%s/audio/narration_%03d.wav", h->id, idx);
+				key = lv_asprintf("tasks/%s/audio/narration_%03d", h->id, idx);
 			path = lv_asprintf("%s/narration_%03d.wav", dir, idx);
 			memset(&err, 0, sizeof(err));
 			if (!key || !path) {
@@ -540,9 +563,11 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			                      &seconds, &err);
 			if (p->cpu_bound)
 				lv_cpu_release(w);
-			if (rc == LV_OK)
-				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
-			else if (rc != LV_ECANCELED) {
+			if (rc == LV_OK) {
+				char *stem = key;
+				rc = put_stem(w->e->storage, stem, path, &key);
+				free(stem);
+			} else if (rc != LV_ECANCELED) {
 				char msg[700];
 				snprintf(msg, sizeof(msg), "narration for shot %d: %s", idx, err.message);
 				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", msg, idx);
@@ -562,7 +587,7 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 	}
 	if (rc == LV_OK && t->music && !lv_json_get_str(state, "music")) {
 		const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MUSIC);
-		char *key = lv_asprintf("tasks/%s/audio/music.wav", h->id), *path = lv_asprintf("%s/music.wav", dir);
+		char *key = lv_asprintf("tasks/%s/audio/music", h->id), *path = lv_asprintf("%s/music.wav", dir);
 		lv_provider_error err;
 		memset(&err, 0, sizeof(err));
 		if (!p || !p->music) {
@@ -578,9 +603,11 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			                       task_seed(h->id, 7), path, &err);
 			if (p->cpu_bound)
 				lv_cpu_release(w);
-			if (rc == LV_OK)
-				rc = w->e->storage->ops->put_file(w->e->storage, key, path, "audio/wav");
-			else if (rc != LV_ECANCELED) {
+			if (rc == LV_OK) {
+				char *stem = key;
+				rc = put_stem(w->e->storage, stem, path, &key);
+				free(stem);
+			} else if (rc != LV_ECANCELED) {
 				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", err.message, -1);
 				rc = LV_ECANCELED;
 			}
@@ -786,7 +813,8 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		start = segs[idx].start + VOICE_LEAD_IN;
 		seconds = lv_speech_estimate_seconds(text, t->language);
 		if (t->narration && v) {
-			char *dest = lv_asprintf("%s/voice_%03d.wav", h->work_dir, idx);
+			const char *vkey = lv_json_get_str(v, "key"), *ext = vkey ? strrchr(vkey, '.') : NULL;
+			char *dest = lv_asprintf("%s/voice_%03d%s", h->work_dir, idx, ext ? ext : "");
 			rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(v, "key"), dest, &paths[n + nv]);
 			free(dest);
 			if (rc)
@@ -806,7 +834,8 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		nc++;
 	}
 	if (t->music && lv_json_get_str(state, "music")) {
-		char *dest = lv_asprintf("%s/music.wav", h->work_dir);
+		const char *mext = strrchr(lv_json_get_str(state, "music"), '.');
+		char *dest = lv_asprintf("%s/music%s", h->work_dir, mext ? mext : "");
 		rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(state, "music"), dest, &music);
 		free(dest);
 		if (rc)
@@ -971,17 +1000,16 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	snprintf(media, sizeof(media), "media/%s/%s", h->id, token);
 	for (i = 0; i < sizeof(out_names) / sizeof(out_names[0]) && rc == LV_OK; i++) {
 		char *src_key = lv_asprintf("%s/%s", prefix, out_names[i]);
-		char *dst_key = lv_asprintf("%s/%s", media, out_names[i]), *path = NULL, *dest = NULL;
+		char *dst_key = lv_asprintf("%s/%s", media, out_names[i]);
 		int have_src = 0, have_dst = 0;
 		if (!src_key || !dst_key) {
 			rc = LV_ENOMEM;
 		} else if ((rc = st->ops->exists(st, src_key, &have_src)) || (rc = st->ops->exists(st, dst_key, &have_dst))) {
 			/* storage cannot tell: never taken for "absent" */
 		} else if (have_src && !have_dst) {
-			dest = lv_asprintf("%s/deliver_%s", h->work_dir, out_names[i]);
-			if ((rc = lv_mkdir_p(h->work_dir, 0)) == LV_OK &&
-			    (rc = st->ops->get_file(st, src_key, dest, &path)) == LV_OK &&
-			    (rc = st->ops->put_file(st, dst_key, path, lv_media_content_type(out_names[i]))) == LV_OK)
+			/* Published once: the composed file moves to its URL (a rename, or a copy inside the bucket
+			 * and a delete), so the film is never stored twice.  A restart after the move finds it there. */
+			if ((rc = st->ops->move(st, src_key, dst_key, lv_media_content_type(out_names[i]))) == LV_OK)
 				have_dst = 1;
 		}
 		if (rc == LV_OK && have_dst) {
@@ -991,8 +1019,6 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 		}
 		free(src_key);
 		free(dst_key);
-		free(path);
-		free(dest);
 	}
 	if (rc == LV_OK && !c.result)
 		rc = lv_error_set(LV_EINTERNAL, "the composed film is missing from storage");
@@ -1003,6 +1029,13 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 		rc = lv_engine_tx(w->e, 1, deliver_tx, &c);
 		if (rc == LV_OK)
 			LV_INFO("task %s: completed, %s", h->id, c.result);
+		if (rc == LV_OK && !w->e->cfg->keep_intermediates) {
+			/* storage.keep_intermediates false: the working files go as soon as the film is out (a
+			 * failure here is only logged: lvctl gc finishes what is marked). */
+			int done = 0;
+			if (lv_retention_apply(w->e, h->id, 0, 1, &done) != LV_OK)
+				LV_WARN("task %s: removing its working files failed: %s", h->id, lv_error_last()->message);
+		}
 		else if (rc == LV_ECANCELED)
 			h->cancel = 1;
 	} else if (rc != LV_ECANCELED) {

@@ -270,6 +270,28 @@ static int ls_remove_prefix(lv_storage *base, const char *prefix)
 	return rc;
 }
 
+static int ls_move(lv_storage *base, const char *from, const char *to, const char *content_type)
+{
+	local_storage *s = (local_storage *)base;
+	char *src = object_path(s, from), *dst = src ? object_path(s, to) : NULL, *slash;
+	int rc = LV_OK;
+	(void)content_type;
+	if (!src || !dst) {
+		free(src);
+		return lv_error_last()->status;
+	}
+	slash = strrchr(dst, '/');
+	*slash = '\0';
+	rc = lv_mkdir_p(dst, 0);
+	*slash = '/';
+	if (rc == LV_OK && rename(src, dst) != 0)
+		rc = errno == ENOENT ? lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", from)
+		                     : lv_error_set(LV_EIO, "storage: cannot move %s to %s: %s", src, dst, strerror(errno));
+	free(src);
+	free(dst);
+	return rc;
+}
+
 static void ls_close(lv_storage *base)
 {
 	local_storage *s = (local_storage *)base;
@@ -281,7 +303,7 @@ static void ls_close(lv_storage *base)
 
 static const lv_storage_ops local_ops = {
 	LV_STORAGE_OPS_VERSION, "local", ls_put_file, ls_get_file, ls_exists, ls_head, ls_read, ls_url,
-	ls_presign, ls_local_path, ls_remove, ls_remove_prefix, ls_check, ls_close,
+	ls_presign, ls_local_path, ls_remove, ls_remove_prefix, ls_check, ls_close, ls_move,
 };
 
 int lv_storage_local_open(lv_storage **out, const char *dir)

@@ -166,6 +166,7 @@ typedef struct s3_call {
 	const char *query;    /* canonical, or NULL */
 	const char *content_type;
 	const char *range;    /* "bytes=a-b" or NULL */
+	const char *copy_source; /* x-amz-copy-source ("/bucket/key", escaped), or NULL */
 	const char *body;
 	size_t body_len;
 	const char *upload_path;
@@ -181,8 +182,8 @@ static int s3_perform(const s3_storage *s, const s3_call *c, lv_http_response *r
 {
 	lv_http_request req;
 	lv_retry_policy pol = { c->retries, 200, 2000, 1 };
-	char ct[200], range[100];
-	const char *headers[5];
+	char ct[200], range[100], copy[1300];
+	const char *headers[6];
 	size_t nh = 0;
 	char *url = object_url(s, c->fkey, c->query);
 	int rc;
@@ -197,6 +198,10 @@ static int s3_perform(const s3_storage *s, const s3_call *c, lv_http_response *r
 	if (c->range) {
 		snprintf(range, sizeof(range), "Range: %s", c->range);
 		headers[nh++] = range;
+	}
+	if (c->copy_source) {
+		snprintf(copy, sizeof(copy), "x-amz-copy-source: %s", c->copy_source);
+		headers[nh++] = copy;
 	}
 	headers[nh] = NULL;
 	memset(&req, 0, sizeof(req));
@@ -713,6 +718,46 @@ static int s3_check(lv_storage *base)
 	return rc;
 }
 
+/* CopyObject (a server-side copy: the bytes never come back through this process), then DELETE. */
+static int s3_move(lv_storage *base, const char *from, const char *to, const char *content_type)
+{
+	s3_storage *s = (s3_storage *)base;
+	char *fsrc = full_key(s, from), *fdst = fsrc ? full_key(s, to) : NULL, *src = NULL;
+	s3_call c;
+	lv_http_response r;
+	int rc;
+	if (!fsrc || !fdst) {
+		free(fsrc);
+		return lv_error_last()->status;
+	}
+	/* Keys are [A-Za-z0-9._-/] only (lv_storage_key_valid): nothing in them needs escaping. */
+	if (!(src = lv_asprintf("/%s/%s", s->bucket, fsrc))) {
+		rc = LV_ENOMEM;
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	c.method = "PUT";
+	c.fkey = fdst;
+	c.content_type = content_type;
+	c.copy_source = src;
+	c.timeout_ms = 600000;
+	c.retries = 2;
+	rc = s3_perform(s, &c, &r);
+	/* A copy can fail after its 200 was sent: the body then holds an <Error>. */
+	if (rc == LV_OK && r.status == 404)
+		rc = lv_error_set(LV_ENOTFOUND, "storage: no object '%s'", from);
+	else if (rc == LV_OK && (!ok_status(r.status) || (r.body && strstr(r.body, "<Error>"))))
+		rc = http_error(s, &r, "copying to", fdst);
+	lv_http_response_free(&r);
+	if (rc == LV_OK)
+		rc = s3_remove_full(s, fsrc);
+out:
+	free(src);
+	free(fsrc);
+	free(fdst);
+	return rc;
+}
+
 static void s3_close(lv_storage *base)
 {
 	s3_storage *s = (s3_storage *)base;
@@ -736,7 +781,7 @@ static void s3_close(lv_storage *base)
 
 static const lv_storage_ops s3_ops = {
 	LV_STORAGE_OPS_VERSION, "s3", s3_put_file, s3_get_file, s3_exists, s3_head, s3_read, s3_url, s3_presign,
-	s3_local_path, s3_remove, s3_remove_prefix, s3_check, s3_close,
+	s3_local_path, s3_remove, s3_remove_prefix, s3_check, s3_close, s3_move,
 };
 
 /* scheme and host[:port] of the endpoint, the scheme's default port left out (clients leave it out of

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define LV_STORAGE_OPS_VERSION 2
+#define LV_STORAGE_OPS_VERSION 3
 
 #include <stdint.h>
 
@@ -60,6 +60,9 @@ typedef struct lv_storage_ops {
 	 * names the endpoint and bucket (or the directory). */
 	int (*check)(lv_storage *s);
 	void (*close)(lv_storage *s);
+	/* (version 3) Move an object to another key without a second copy staying behind: a rename for
+	 * local storage, a server-side copy then delete for S3.  LV_ENOTFOUND if `from` is absent. */
+	int (*move)(lv_storage *s, const char *from, const char *to, const char *content_type);
 } lv_storage_ops;
 
 struct lv_storage {

@@ -112,6 +112,7 @@ static const struct {
 	[LV_ERATELIMIT] = { "rate_limited", "too many requests" },
 	[LV_ENOKEY] = { "key_not_found", "no such API key" },
 	[LV_ENOTREVIEWABLE] = { "not_reviewable", "the task is not awaiting storyboard review" },
+	[LV_EGONE] = { "result_removed", "the result was removed by the retention policy" },
 };
 
 #define N_STATUS (sizeof(status_table) / sizeof(status_table[0]))
