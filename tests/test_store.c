@@ -1170,6 +1170,157 @@ START_TEST(processes_migrating_at_once_migrate_once)
 }
 END_TEST
 
+/* ---- the store's clock and wake-up hints ------------------------------------------------------------------ */
+
+START_TEST(store_clock_decides_webhook_times)
+{
+	lv_engine *e = open_engine(); /* creates the schema */
+	lv_store_tx *tx;
+	lv_task_rec t;
+	lv_key_rec k;
+	lv_outbox_rec *rows = NULL;
+	size_t n = 0;
+	int64_t now = 0, local, skew = g_server ? 3600 * 1000 : 0;
+	lv_engine_close(e);
+	/* On PostgreSQL the database's clock is set an hour ahead of this process's: whatever the
+	 * processes write for each other to compare must come from the database's. */
+	if (g_server)
+		ck_assert_int_eq(lv_test_store_sql(g_spec,
+		                                   "CREATE OR REPLACE FUNCTION lv_now_ms() RETURNS bigint LANGUAGE sql "
+		                                   "VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)"
+		                                   "::bigint + 3600000 $$",
+		                                   NULL),
+		                 0);
+	e = open_engine();
+	local = lv_now_ms();
+	tx = begin(e->store, 1);
+	ck_assert_int_eq(lv_store_now(e->store, tx, &now), LV_OK);
+	ck_assert_int_ge(now, local + skew - 60000);
+	ck_assert_int_le(now, lv_now_ms() + skew + 60000);
+	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(e->store)->key_insert(tx, &k), LV_OK);
+	make_task(&t, "task_1", "key_1", LV_TASK_CANCELED);
+	t.webhook_url = (char *)"http://127.0.0.1:9/hook";
+	ck_assert_int_eq(OPS(e->store)->task_insert(tx, &t), LV_OK);
+	ck_assert_int_eq(lv_webhook_enqueue(e, tx, &t, local), LV_OK);
+	commit(e->store, tx);
+	tx = begin(e->store, 0);
+	ck_assert_int_eq(OPS(e->store)->outbox_for_task(tx, "task_1", &rows, &n), LV_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_ge(rows[0].created_at, now);
+	ck_assert_int_ge(rows[0].next_attempt_at, now);
+	/* Due by the store's clock. */
+	lv_outbox_recs_free(rows, n);
+	rows = NULL;
+	ck_assert_int_eq(lv_store_now(e->store, tx, &now), LV_OK);
+	ck_assert_int_eq(OPS(e->store)->outbox_due(tx, now, 10, &rows, &n), LV_OK);
+	ck_assert_uint_eq(n, 1);
+	lv_outbox_recs_free(rows, n);
+	OPS(e->store)->rollback(tx);
+	lv_engine_close(e);
+}
+END_TEST
+
+/* Hints arrive asynchronously: wait (up to 30 s) until the count differs from `from`. */
+static int wait_change(lv_store *s, uint64_t from, uint64_t *now_v)
+{
+	int i;
+	for (i = 0; i < 600; i++) {
+		if (OPS(s)->change_counter(s, now_v) == LV_OK && *now_v != from)
+			return 1;
+		lv_sleep_ms(50);
+	}
+	return 0;
+}
+
+static int listeners(void)
+{
+	char *v = NULL;
+	int n;
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+	                                   "AND application_name = 'liblongvideo listener'",
+	                                   &v),
+	                 0);
+	n = atoi(v);
+	free(v);
+	return n;
+}
+
+START_TEST(pg_wake_ups_reach_other_processes)
+{
+	lv_store *a = open_store(), *b = open_store();
+	lv_store_tx *tx;
+	lv_key_rec k;
+	lv_task_rec t;
+	lv_outbox_rec r;
+	uint64_t v = 0, v0 = 0;
+	ck_assert_ptr_nonnull(OPS(a)->change_counter);
+	/* The first call starts listening; the count is there once it listens. */
+	ck_assert(wait_change(a, UINT64_MAX, &v0));
+	ck_assert_int_eq(listeners(), 1);
+	/* Another process (another store) queues a task. */
+	tx = begin(b, 1);
+	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(b)->key_insert(tx, &k), LV_OK);
+	make_task(&t, "task_1", "key_1", LV_TASK_QUEUED);
+	ck_assert_int_eq(OPS(b)->task_insert(tx, &t), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* ... cancels it ... */
+	v0 = v;
+	tx = begin(b, 1);
+	ck_assert_int_eq(OPS(b)->task_get(tx, "task_1", 1, &t), LV_OK);
+	t.status = LV_TASK_CANCELED;
+	ck_assert_int_eq(OPS(b)->task_update(tx, &t), LV_OK);
+	lv_task_rec_clear(&t);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* ... queues a webhook. */
+	v0 = v;
+	memset(&r, 0, sizeof(r));
+	lv_strlcpy(r.id, "msg_1", sizeof(r.id));
+	lv_strlcpy(r.task_id, "task_1", sizeof(r.task_id));
+	lv_strlcpy(r.key_id, "key_1", sizeof(r.key_id));
+	r.url = (char *)"http://127.0.0.1:9/hook";
+	r.payload = (char *)"{}";
+	tx = begin(b, 1);
+	ck_assert_int_eq(OPS(b)->outbox_insert(tx, &r), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* The listening connection is cut: it connects again and hints flow again. */
+	v0 = v;
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+	                                   "datname = current_database() AND application_name = 'liblongvideo listener'",
+	                                   NULL),
+	                 0);
+	ck_assert(wait_change(a, v0, &v));
+	{
+		int i;
+		for (i = 0; i < 600 && listeners() != 1; i++)
+			lv_sleep_ms(50);
+		ck_assert_int_eq(listeners(), 1);
+	}
+	for (v0 = v; OPS(a)->change_counter(a, &v) != LV_OK || v != v0; v0 = v) /* settled */
+		lv_sleep_ms(100);
+	tx = begin(b, 1);
+	make_task(&t, "task_2", "key_1", LV_TASK_QUEUED);
+	ck_assert_int_eq(OPS(b)->task_insert(tx, &t), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	lv_store_close(b);
+	/* Closing stops the listener. */
+	lv_store_close(a);
+	{
+		int i;
+		for (i = 0; i < 600 && listeners() != 0; i++)
+			lv_sleep_ms(50);
+		ck_assert_int_eq(listeners(), 0);
+	}
+}
+END_TEST
+
 /* ---- PostgreSQL start-up checks ----------------------------------------------------------------------------- */
 
 START_TEST(pg_master_key_mismatch_is_refused)
@@ -1409,7 +1560,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, lease_held_and_status_counts);
 	tcase_add_test(tc, migrations_on_fresh_and_existing_databases);
 	tcase_add_test(tc, processes_migrating_at_once_migrate_once);
+	tcase_add_test(tc, store_clock_decides_webhook_times);
 	if (g_server) {
+		tcase_add_test(tc, pg_wake_ups_reach_other_processes);
 		tcase_add_test(tc, pg_master_key_mismatch_is_refused);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);

@@ -2,10 +2,19 @@
 #include "store/store.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int lv_store_now(const lv_store *store, lv_store_tx *tx, int64_t *now)
+{
+	if (store->ops->clock_ms)
+		return store->ops->clock_ms(tx, now);
+	*now = lv_now_ms();
+	return LV_OK;
+}
 
 void lv_key_rec_clear(lv_key_rec *k)
 {
