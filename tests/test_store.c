@@ -1359,6 +1359,54 @@ START_TEST(pg_password_in_url_is_refused_and_never_shown)
 }
 END_TEST
 
+/* A role that must give its password (scripts/pg.sh makes the cluster ask `lvpass` for one). */
+START_TEST(pg_wrong_password_names_the_database_not_the_password)
+{
+	lv_store_open_options o;
+	lv_store *st = NULL;
+	char *have = NULL, *spec, *at = strstr(g_spec, "lvtest@"), msg[1024];
+	const char *m;
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(*) FROM pg_hba_file_rules WHERE 'lvpass' = ANY(user_name) "
+	                                   "AND auth_method <> 'trust'",
+	                                   &have),
+	                 0);
+	if (atoi(have) == 0) { /* a cluster not made by scripts/pg.sh */
+		printf("pg_wrong_password: the server trusts every role; not checked\n");
+		free(have);
+		return;
+	}
+	free(have);
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "DO $$ BEGIN CREATE ROLE lvpass LOGIN PASSWORD 'Right-Pass-42'; "
+	                                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+	                                   NULL),
+	                 0);
+	spec = lv_asprintf("%.*slvpass@%s", (int)(at - g_spec), g_spec, at + strlen("lvtest@"));
+	memset(&o, 0, sizeof(o));
+	o.spec = spec;
+	o.master_key = key_a;
+	o.password_env = "LV_TEST_STORE_PASSWORD";
+	setenv("LV_TEST_STORE_PASSWORD", "Wrong-Pass-17", 1);
+	ck_assert_int_eq(lv_store_open_ex(&st, &o), LV_ESTORE);
+	m = lv_error_last()->message;
+	ck_assert_ptr_nonnull(strstr(m, "host 127.0.0.1"));
+	ck_assert_ptr_nonnull(strstr(m, "database lvt_"));
+	ck_assert_ptr_nonnull(strstr(m, "password authentication failed"));
+	ck_assert_ptr_null(strstr(m, "Wrong-Pass-17"));
+	/* lvctl doctor's check says the same. */
+	ck_assert_int_ne(lv_store_check(&o, msg, sizeof(msg)), LV_OK);
+	ck_assert_ptr_nonnull(strstr(msg, "password authentication failed"));
+	ck_assert_ptr_null(strstr(msg, "Wrong-Pass-17"));
+	/* With the right one the server lets it in. */
+	setenv("LV_TEST_STORE_PASSWORD", "Right-Pass-42", 1);
+	ck_assert_msg(lv_store_check(&o, msg, sizeof(msg)) == LV_OK, "%s", msg);
+	unsetenv("LV_TEST_STORE_PASSWORD");
+	free(spec);
+}
+END_TEST
+
 START_TEST(pg_unreachable_database_names_host_port_and_database)
 {
 	lv_store_open_options o;
@@ -1566,6 +1614,7 @@ static Suite *store_suite(void)
 		tcase_add_test(tc, pg_master_key_mismatch_is_refused);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
+		tcase_add_test(tc, pg_wrong_password_names_the_database_not_the_password);
 		tcase_add_test(tc, pg_lvctl_store_migrate_copies_everything);
 		tcase_add_test(tc, pg_doctor_online_checks_the_store);
 	}
