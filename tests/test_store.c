@@ -1323,7 +1323,7 @@ END_TEST
 
 /* ---- PostgreSQL start-up checks ----------------------------------------------------------------------------- */
 
-START_TEST(pg_master_key_mismatch_is_refused)
+START_TEST(master_key_mismatch_is_refused)
 {
 	lv_store_open_options o;
 	lv_store *s = open_store(); /* created with key_a */
@@ -1336,6 +1336,28 @@ START_TEST(pg_master_key_mismatch_is_refused)
 	o.master_key = key_a;
 	ck_assert_int_eq(lv_store_open_ex(&s, &o), LV_OK);
 	lv_store_close(s);
+	if (!g_server) {
+		/* An embedded deployment: a process given LV_MASTER_KEY cannot join processes that use the
+		 * data directory's master.key. */
+		lv_engine_options eo = LV_ENGINE_OPTIONS_INIT;
+		lv_engine *e = NULL;
+		char *dir = lv_asprintf("%s/embedded", g_dir);
+		char *json = lv_asprintf("{\"store\": \"sqlite:%s/lv.db\"}", dir);
+		eo.data_dir = dir;
+		eo.config_json = json;
+		unsetenv("LV_MASTER_KEY");
+		ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
+		lv_engine_close(e);
+		setenv("LV_MASTER_KEY", "b3RoZXIta2V5LW9mLWFub3RoZXItZGVwbG95bWVudC0wMTIzNDU2Nzg5", 1);
+		ck_assert_int_eq(lv_engine_open(&e, &eo), LV_ECONFIG);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "master key"));
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "lv.db"));
+		unsetenv("LV_MASTER_KEY");
+		ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
+		lv_engine_close(e);
+		free(dir);
+		free(json);
+	}
 }
 END_TEST
 
@@ -1609,9 +1631,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, migrations_on_fresh_and_existing_databases);
 	tcase_add_test(tc, processes_migrating_at_once_migrate_once);
 	tcase_add_test(tc, store_clock_decides_webhook_times);
+	tcase_add_test(tc, master_key_mismatch_is_refused);
 	if (g_server) {
 		tcase_add_test(tc, pg_wake_ups_reach_other_processes);
-		tcase_add_test(tc, pg_master_key_mismatch_is_refused);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
 		tcase_add_test(tc, pg_wrong_password_names_the_database_not_the_password);

@@ -37,7 +37,6 @@
 #define MAX_PARAMS 36
 #define MIGRATION_LOCK 0x6c76737465LL /* "lvste" */
 #define CONNECT_TIMEOUT_S "10"
-#define VERIFIER_CONTEXT "liblongvideo store master-key verifier v1"
 #define WAKE_CHANNEL "lv_wake"
 #define LISTEN_CONNECT_MS 10000 /* one connection attempt of the listener */
 #define LISTEN_IDLE_MS 5000     /* a silent listener checks its connection this often */
@@ -1293,13 +1292,10 @@ static int migrate_tx(lv_store_tx *tx, pg_store *s)
  * process with another key would derive other webhook secrets, so it may not start. */
 static int master_key_tx(lv_store_tx *tx, pg_store *s, const unsigned char key[32])
 {
-	unsigned char mac[32];
 	char hex[65], sql[256];
 	PGresult *res = NULL;
-	int rc, i, same;
-	lv_hmac_sha256(mac, key, 32, VERIFIER_CONTEXT, strlen(VERIFIER_CONTEXT));
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	int rc, same;
+	lv_store_key_verifier(key, hex);
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO lv_meta (name, value) VALUES ('master_key_verifier', '%s') ON CONFLICT (name) DO NOTHING",
 	         hex);
@@ -1310,13 +1306,7 @@ static int master_key_tx(lv_store_tx *tx, pg_store *s, const unsigned char key[3
 	same = PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 0)) == 64 &&
 	       lv_memcmp_ct(PQgetvalue(res, 0, 0), hex, 64) == 0;
 	PQclear(res);
-	if (!same)
-		return lv_error_set(LV_ECONFIG,
-		                    "secrets: this process's master key is not the one the store at %s was created with; "
-		                    "every process of a deployment needs the same master key (LV_MASTER_KEY or "
-		                    "secrets.master_key_env)",
-		                    s->where);
-	return LV_OK;
+	return same ? LV_OK : lv_store_key_mismatch(s->where);
 }
 
 static int setup(pg_store *s, const unsigned char *master_key)

@@ -245,7 +245,7 @@ typedef struct lv_store_open_options {
 	const char *spec;                /* "sqlite:PATH" or "postgresql://..." */
 	const char *password_env;        /* PostgreSQL: the variable holding the password, or NULL (libpq's own) */
 	int pool_size;                   /* PostgreSQL: connections at most (0: LV_STORE_DEFAULT_POOL) */
-	const unsigned char *master_key; /* 32 bytes; PostgreSQL refuses a store created with another key */
+	const unsigned char *master_key; /* 32 bytes, or NULL; a store created with another key is refused */
 } lv_store_open_options;
 
 #define LV_STORE_DEFAULT_POOL 16
@@ -253,6 +253,12 @@ typedef struct lv_store_open_options {
 int lv_store_open_ex(lv_store **out, const lv_store_open_options *opts);
 
 int lv_store_sqlite_open(lv_store **out, const char *path);
+/* As lv_store_sqlite_open, and refuse the store if it was created with another master key. */
+int lv_store_sqlite_open_ex(lv_store **out, const char *path, const unsigned char *master_key);
+/* The master key check shared by the backends: the verifier a store keeps (an HMAC of a fixed text
+ * under the key, hex; never the key) and the error for a key that does not match it. */
+void lv_store_key_verifier(const unsigned char key[32], char hex[65]);
+int lv_store_key_mismatch(const char *where);
 #ifdef LV_WITH_POSTGRES
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts);
 #endif
