@@ -1321,6 +1321,39 @@ START_TEST(pg_wake_ups_reach_other_processes)
 }
 END_TEST
 
+/* PostgreSQL may answer any statement with a serialization failure or a deadlock: the engine runs the
+ * whole transaction again.  The server is made to fail the first two attempts of a key's insert
+ * with each (a sequence counts attempts: it is not rolled back with them). */
+START_TEST(pg_serialization_failures_and_deadlocks_are_retried)
+{
+	static const char *const codes[] = { "40001", "40P01" };
+	lv_engine *e = open_engine();
+	size_t i;
+	for (i = 0; i < 2; i++) {
+		lv_key *key = NULL;
+		char *sql = lv_asprintf(
+			"DROP TRIGGER IF EXISTS lv_test_fail ON api_keys; DROP SEQUENCE IF EXISTS lv_test_attempts; "
+			"CREATE SEQUENCE lv_test_attempts; "
+			"CREATE OR REPLACE FUNCTION lv_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+			"IF nextval('lv_test_attempts') <= 2 THEN RAISE EXCEPTION 'injected' USING ERRCODE = '%s'; END IF; "
+			"RETURN NEW; END $$; "
+			"CREATE TRIGGER lv_test_fail BEFORE INSERT ON api_keys FOR EACH ROW EXECUTE PROCEDURE lv_test_fail()",
+			codes[i]);
+		char *n = NULL;
+		ck_assert_int_eq(lv_test_store_sql(g_spec, sql, NULL), 0);
+		free(sql);
+		ck_assert_msg(lv_key_create(&key, e, "retried", 1000) == LV_OK, "%s: %s", codes[i],
+		              lv_error_last()->message);
+		lv_key_free(key);
+		ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT last_value FROM lv_test_attempts", &n), 0);
+		ck_assert_str_eq(n, "3"); /* two failures, then the insert */
+		free(n);
+	}
+	ck_assert_int_eq(lv_ledger_verify(e, NULL), LV_OK);
+	lv_engine_close(e);
+}
+END_TEST
+
 /* ---- PostgreSQL start-up checks ----------------------------------------------------------------------------- */
 
 START_TEST(master_key_mismatch_is_refused)
@@ -1634,6 +1667,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, master_key_mismatch_is_refused);
 	if (g_server) {
 		tcase_add_test(tc, pg_wake_ups_reach_other_processes);
+		tcase_add_test(tc, pg_serialization_failures_and_deadlocks_are_retried);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
 		tcase_add_test(tc, pg_wrong_password_names_the_database_not_the_password);
