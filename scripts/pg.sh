@@ -7,7 +7,8 @@
 #   scripts/pg.sh stop DIR     stop it and remove DIR
 #
 # The URL names the superuser `lvtest` (trust authentication on loopback only) and the database
-# `postgres`; the tests create a fresh database per test from it.
+# `postgres`; the tests create a fresh database per test from it.  The role `lvpass` (if a test
+# creates it) has to give its password.
 set -euo pipefail
 
 cmd="${1:-}"; dir="${2:-}"
@@ -46,6 +47,9 @@ start)
   chmod 700 "$dir"
   as_owner "$bin/initdb" -D "$dir/data" -U lvtest -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
+  # Every role is trusted on loopback except `lvpass`, which must give its password (the tests of a
+  # wrong password use it; they create the role themselves).
+  as_owner sed -i '1i host all lvpass 127.0.0.1/32 scram-sha-256' "$dir/data/pg_hba.conf"
   # Loopback only; fsync off (the cluster is thrown away); enough connections for the suites.
   for _ in $(seq 1 20); do
     port=$(( 20000 + RANDOM % 30000 ))

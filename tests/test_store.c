@@ -1170,9 +1170,193 @@ START_TEST(processes_migrating_at_once_migrate_once)
 }
 END_TEST
 
+/* ---- the store's clock and wake-up hints ------------------------------------------------------------------ */
+
+START_TEST(store_clock_decides_webhook_times)
+{
+	lv_engine *e = open_engine(); /* creates the schema */
+	lv_store_tx *tx;
+	lv_task_rec t;
+	lv_key_rec k;
+	lv_outbox_rec *rows = NULL;
+	size_t n = 0;
+	int64_t now = 0, local, skew = g_server ? 3600 * 1000 : 0;
+	lv_engine_close(e);
+	/* On PostgreSQL the database's clock is set an hour ahead of this process's: whatever the
+	 * processes write for each other to compare must come from the database's. */
+	if (g_server)
+		ck_assert_int_eq(lv_test_store_sql(g_spec,
+		                                   "CREATE OR REPLACE FUNCTION lv_now_ms() RETURNS bigint LANGUAGE sql "
+		                                   "VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)"
+		                                   "::bigint + 3600000 $$",
+		                                   NULL),
+		                 0);
+	e = open_engine();
+	local = lv_now_ms();
+	tx = begin(e->store, 1);
+	ck_assert_int_eq(lv_store_now(e->store, tx, &now), LV_OK);
+	ck_assert_int_ge(now, local + skew - 60000);
+	ck_assert_int_le(now, lv_now_ms() + skew + 60000);
+	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(e->store)->key_insert(tx, &k), LV_OK);
+	make_task(&t, "task_1", "key_1", LV_TASK_CANCELED);
+	t.webhook_url = (char *)"http://127.0.0.1:9/hook";
+	ck_assert_int_eq(OPS(e->store)->task_insert(tx, &t), LV_OK);
+	ck_assert_int_eq(lv_webhook_enqueue(e, tx, &t, local), LV_OK);
+	commit(e->store, tx);
+	tx = begin(e->store, 0);
+	ck_assert_int_eq(OPS(e->store)->outbox_for_task(tx, "task_1", &rows, &n), LV_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_ge(rows[0].created_at, now);
+	ck_assert_int_ge(rows[0].next_attempt_at, now);
+	/* Due by the store's clock. */
+	lv_outbox_recs_free(rows, n);
+	rows = NULL;
+	ck_assert_int_eq(lv_store_now(e->store, tx, &now), LV_OK);
+	ck_assert_int_eq(OPS(e->store)->outbox_due(tx, now, 10, &rows, &n), LV_OK);
+	ck_assert_uint_eq(n, 1);
+	lv_outbox_recs_free(rows, n);
+	OPS(e->store)->rollback(tx);
+	lv_engine_close(e);
+}
+END_TEST
+
+/* Hints arrive asynchronously: wait (up to 30 s) until the count differs from `from`. */
+static int wait_change(lv_store *s, uint64_t from, uint64_t *now_v)
+{
+	int i;
+	for (i = 0; i < 600; i++) {
+		if (OPS(s)->change_counter(s, now_v) == LV_OK && *now_v != from)
+			return 1;
+		lv_sleep_ms(50);
+	}
+	return 0;
+}
+
+static int listeners(void)
+{
+	char *v = NULL;
+	int n;
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+	                                   "AND application_name = 'liblongvideo listener'",
+	                                   &v),
+	                 0);
+	n = atoi(v);
+	free(v);
+	return n;
+}
+
+START_TEST(pg_wake_ups_reach_other_processes)
+{
+	lv_store *a = open_store(), *b = open_store();
+	lv_store_tx *tx;
+	lv_key_rec k;
+	lv_task_rec t;
+	lv_outbox_rec r;
+	uint64_t v = 0, v0 = 0;
+	ck_assert_ptr_nonnull(OPS(a)->change_counter);
+	/* The first call starts listening; the count is there once it listens. */
+	ck_assert(wait_change(a, UINT64_MAX, &v0));
+	ck_assert_int_eq(listeners(), 1);
+	/* Another process (another store) queues a task. */
+	tx = begin(b, 1);
+	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(b)->key_insert(tx, &k), LV_OK);
+	make_task(&t, "task_1", "key_1", LV_TASK_QUEUED);
+	ck_assert_int_eq(OPS(b)->task_insert(tx, &t), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* ... cancels it ... */
+	v0 = v;
+	tx = begin(b, 1);
+	ck_assert_int_eq(OPS(b)->task_get(tx, "task_1", 1, &t), LV_OK);
+	t.status = LV_TASK_CANCELED;
+	ck_assert_int_eq(OPS(b)->task_update(tx, &t), LV_OK);
+	lv_task_rec_clear(&t);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* ... queues a webhook. */
+	v0 = v;
+	memset(&r, 0, sizeof(r));
+	lv_strlcpy(r.id, "msg_1", sizeof(r.id));
+	lv_strlcpy(r.task_id, "task_1", sizeof(r.task_id));
+	lv_strlcpy(r.key_id, "key_1", sizeof(r.key_id));
+	r.url = (char *)"http://127.0.0.1:9/hook";
+	r.payload = (char *)"{}";
+	tx = begin(b, 1);
+	ck_assert_int_eq(OPS(b)->outbox_insert(tx, &r), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	/* The listening connection is cut: it connects again and hints flow again. */
+	v0 = v;
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+	                                   "datname = current_database() AND application_name = 'liblongvideo listener'",
+	                                   NULL),
+	                 0);
+	ck_assert(wait_change(a, v0, &v));
+	{
+		int i;
+		for (i = 0; i < 600 && listeners() != 1; i++)
+			lv_sleep_ms(50);
+		ck_assert_int_eq(listeners(), 1);
+	}
+	for (v0 = v; OPS(a)->change_counter(a, &v) != LV_OK || v != v0; v0 = v) /* settled */
+		lv_sleep_ms(100);
+	tx = begin(b, 1);
+	make_task(&t, "task_2", "key_1", LV_TASK_QUEUED);
+	ck_assert_int_eq(OPS(b)->task_insert(tx, &t), LV_OK);
+	commit(b, tx);
+	ck_assert(wait_change(a, v0, &v));
+	lv_store_close(b);
+	/* Closing stops the listener. */
+	lv_store_close(a);
+	{
+		int i;
+		for (i = 0; i < 600 && listeners() != 0; i++)
+			lv_sleep_ms(50);
+		ck_assert_int_eq(listeners(), 0);
+	}
+}
+END_TEST
+
+/* PostgreSQL may answer any statement with a serialization failure or a deadlock: the engine runs the
+ * whole transaction again.  The server is made to fail the first two attempts of a key's insert
+ * with each (a sequence counts attempts: it is not rolled back with them). */
+START_TEST(pg_serialization_failures_and_deadlocks_are_retried)
+{
+	static const char *const codes[] = { "40001", "40P01" };
+	lv_engine *e = open_engine();
+	size_t i;
+	for (i = 0; i < 2; i++) {
+		lv_key *key = NULL;
+		char *sql = lv_asprintf(
+			"DROP TRIGGER IF EXISTS lv_test_fail ON api_keys; DROP SEQUENCE IF EXISTS lv_test_attempts; "
+			"CREATE SEQUENCE lv_test_attempts; "
+			"CREATE OR REPLACE FUNCTION lv_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+			"IF nextval('lv_test_attempts') <= 2 THEN RAISE EXCEPTION 'injected' USING ERRCODE = '%s'; END IF; "
+			"RETURN NEW; END $$; "
+			"CREATE TRIGGER lv_test_fail BEFORE INSERT ON api_keys FOR EACH ROW EXECUTE PROCEDURE lv_test_fail()",
+			codes[i]);
+		char *n = NULL;
+		ck_assert_int_eq(lv_test_store_sql(g_spec, sql, NULL), 0);
+		free(sql);
+		ck_assert_msg(lv_key_create(&key, e, "retried", 1000) == LV_OK, "%s: %s", codes[i],
+		              lv_error_last()->message);
+		lv_key_free(key);
+		ck_assert_int_eq(lv_test_store_sql(g_spec, "SELECT last_value FROM lv_test_attempts", &n), 0);
+		ck_assert_str_eq(n, "3"); /* two failures, then the insert */
+		free(n);
+	}
+	ck_assert_int_eq(lv_ledger_verify(e, NULL), LV_OK);
+	lv_engine_close(e);
+}
+END_TEST
+
 /* ---- PostgreSQL start-up checks ----------------------------------------------------------------------------- */
 
-START_TEST(pg_master_key_mismatch_is_refused)
+START_TEST(master_key_mismatch_is_refused)
 {
 	lv_store_open_options o;
 	lv_store *s = open_store(); /* created with key_a */
@@ -1185,6 +1369,28 @@ START_TEST(pg_master_key_mismatch_is_refused)
 	o.master_key = key_a;
 	ck_assert_int_eq(lv_store_open_ex(&s, &o), LV_OK);
 	lv_store_close(s);
+	if (!g_server) {
+		/* An embedded deployment: a process given LV_MASTER_KEY cannot join processes that use the
+		 * data directory's master.key. */
+		lv_engine_options eo = LV_ENGINE_OPTIONS_INIT;
+		lv_engine *e = NULL;
+		char *dir = lv_asprintf("%s/embedded", g_dir);
+		char *json = lv_asprintf("{\"store\": \"sqlite:%s/lv.db\"}", dir);
+		eo.data_dir = dir;
+		eo.config_json = json;
+		unsetenv("LV_MASTER_KEY");
+		ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
+		lv_engine_close(e);
+		setenv("LV_MASTER_KEY", "b3RoZXIta2V5LW9mLWFub3RoZXItZGVwbG95bWVudC0wMTIzNDU2Nzg5", 1);
+		ck_assert_int_eq(lv_engine_open(&e, &eo), LV_ECONFIG);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "master key"));
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "lv.db"));
+		unsetenv("LV_MASTER_KEY");
+		ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
+		lv_engine_close(e);
+		free(dir);
+		free(json);
+	}
 }
 END_TEST
 
@@ -1205,6 +1411,54 @@ START_TEST(pg_password_in_url_is_refused_and_never_shown)
 	o.password_env = "LV_TEST_UNSET_PASSWORD_VAR";
 	ck_assert_int_eq(lv_store_open_ex(&s, &o), LV_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "LV_TEST_UNSET_PASSWORD_VAR"));
+}
+END_TEST
+
+/* A role that must give its password (scripts/pg.sh makes the cluster ask `lvpass` for one). */
+START_TEST(pg_wrong_password_names_the_database_not_the_password)
+{
+	lv_store_open_options o;
+	lv_store *st = NULL;
+	char *have = NULL, *spec, *at = strstr(g_spec, "lvtest@"), msg[1024];
+	const char *m;
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "SELECT COUNT(*) FROM pg_hba_file_rules WHERE 'lvpass' = ANY(user_name) "
+	                                   "AND auth_method <> 'trust'",
+	                                   &have),
+	                 0);
+	if (atoi(have) == 0) { /* a cluster not made by scripts/pg.sh */
+		printf("pg_wrong_password: the server trusts every role; not checked\n");
+		free(have);
+		return;
+	}
+	free(have);
+	ck_assert_int_eq(lv_test_store_sql(g_spec,
+	                                   "DO $$ BEGIN CREATE ROLE lvpass LOGIN PASSWORD 'Right-Pass-42'; "
+	                                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+	                                   NULL),
+	                 0);
+	spec = lv_asprintf("%.*slvpass@%s", (int)(at - g_spec), g_spec, at + strlen("lvtest@"));
+	memset(&o, 0, sizeof(o));
+	o.spec = spec;
+	o.master_key = key_a;
+	o.password_env = "LV_TEST_STORE_PASSWORD";
+	setenv("LV_TEST_STORE_PASSWORD", "Wrong-Pass-17", 1);
+	ck_assert_int_eq(lv_store_open_ex(&st, &o), LV_ESTORE);
+	m = lv_error_last()->message;
+	ck_assert_ptr_nonnull(strstr(m, "host 127.0.0.1"));
+	ck_assert_ptr_nonnull(strstr(m, "database lvt_"));
+	ck_assert_ptr_nonnull(strstr(m, "password authentication failed"));
+	ck_assert_ptr_null(strstr(m, "Wrong-Pass-17"));
+	/* lvctl doctor's check says the same. */
+	ck_assert_int_ne(lv_store_check(&o, msg, sizeof(msg)), LV_OK);
+	ck_assert_ptr_nonnull(strstr(msg, "password authentication failed"));
+	ck_assert_ptr_null(strstr(msg, "Wrong-Pass-17"));
+	/* With the right one the server lets it in. */
+	setenv("LV_TEST_STORE_PASSWORD", "Right-Pass-42", 1);
+	ck_assert_msg(lv_store_check(&o, msg, sizeof(msg)) == LV_OK, "%s", msg);
+	unsetenv("LV_TEST_STORE_PASSWORD");
+	free(spec);
 }
 END_TEST
 
@@ -1409,10 +1663,14 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, lease_held_and_status_counts);
 	tcase_add_test(tc, migrations_on_fresh_and_existing_databases);
 	tcase_add_test(tc, processes_migrating_at_once_migrate_once);
+	tcase_add_test(tc, store_clock_decides_webhook_times);
+	tcase_add_test(tc, master_key_mismatch_is_refused);
 	if (g_server) {
-		tcase_add_test(tc, pg_master_key_mismatch_is_refused);
+		tcase_add_test(tc, pg_wake_ups_reach_other_processes);
+		tcase_add_test(tc, pg_serialization_failures_and_deadlocks_are_retried);
 		tcase_add_test(tc, pg_password_in_url_is_refused_and_never_shown);
 		tcase_add_test(tc, pg_unreachable_database_names_host_port_and_database);
+		tcase_add_test(tc, pg_wrong_password_names_the_database_not_the_password);
 		tcase_add_test(tc, pg_lvctl_store_migrate_copies_everything);
 		tcase_add_test(tc, pg_doctor_online_checks_the_store);
 	}

@@ -599,10 +599,13 @@ int lv_webhook_enqueue(lv_engine *e, lv_store_tx *tx, const lv_task_rec *t, int6
 	lv_strlcpy(r.task_id, t->id, sizeof(r.task_id));
 	lv_strlcpy(r.key_id, t->key_id, sizeof(r.key_id));
 	r.url = t->webhook_url;
-	r.next_attempt_at = now + e->cfg->webhook_delays_ms[0];
 	r.status = LV_OUTBOX_PENDING;
-	r.created_at = r.updated_at = now;
-	rc = OPS(e)->outbox_insert(tx, &r);
+	/* When it is due is compared by other processes: the store's clock decides it. */
+	if ((rc = lv_store_now(e->store, tx, &r.created_at)) == LV_OK) {
+		r.updated_at = r.created_at;
+		r.next_attempt_at = r.created_at + e->cfg->webhook_delays_ms[0];
+		rc = OPS(e)->outbox_insert(tx, &r);
+	}
 	free(r.payload);
 	return rc;
 }

@@ -260,10 +260,13 @@ static int expire_tx(lv_store_tx *tx, void *p)
 {
 	expire_ctx *c = p;
 	lv_task_rec t;
+	int64_t now = 0;
 	int rc = lv_own(c->w, tx, c->id, LV_TASK_AWAITING_REVIEW, &t);
 	if (rc)
 		return rc;
-	rc = lv_review_expire(c->w->e, tx, &t, lv_now_ms());
+	/* The deadline is compared with the clock the claim used: the store's. */
+	if ((rc = lv_store_now(c->w->e->store, tx, &now)) == LV_OK)
+		rc = lv_review_expire(c->w->e, tx, &t, now);
 	if (rc == LV_OK && t.status == LV_TASK_CANCELED)
 		LV_INFO("task %s: review timed out; canceled and refunded", c->id);
 	lv_task_rec_clear(&t);

@@ -7,9 +7,15 @@
  * idempotency primary key for replays.  Read transactions run at REPEATABLE READ so that a
  * report over many rows (the ledger check) sees one snapshot.  Serialization failures,
  * deadlocks, a lost connection before COMMIT and a lost idempotency race come back as
- * LV_EBUSY, which the engine retries with the whole transaction.  Lease times use the
- * database's clock.  Migrations run under an advisory lock, so many processes starting
- * together migrate once.
+ * LV_EBUSY, which the engine retries with the whole transaction.  Lease times, webhook
+ * attempts and review deadlines use the database's clock.  Migrations run under an advisory
+ * lock, so many processes starting together migrate once.
+ *
+ * Wake-up hints: triggers NOTIFY the channel lv_wake when a task is queued, changes status or
+ * loses its lease owner, or a webhook is queued.  One extra connection per process LISTENs (a
+ * thread started by the first change_counter call, reconnecting with backoff) and counts the
+ * notifications; idle loops look at the store when the count moves.  While it is not listening
+ * change_counter fails and those loops poll, so nothing depends on a notification arriving.
  */
 #include "longvideo/task.h"
 #include "store/pg_schema.h"
@@ -21,15 +27,20 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_PARAMS 36
 #define MIGRATION_LOCK 0x6c76737465LL /* "lvste" */
 #define CONNECT_TIMEOUT_S "10"
-#define VERIFIER_CONTEXT "liblongvideo store master-key verifier v1"
+#define WAKE_CHANNEL "lv_wake"
+#define LISTEN_CONNECT_MS 10000 /* one connection attempt of the listener */
+#define LISTEN_IDLE_MS 5000     /* a silent listener checks its connection this often */
+#define LISTEN_BACKOFF_MS 5000  /* the longest pause between reconnection attempts */
 
 /* The database clock in ms, and the terminal statuses a claim skips. */
 #define DB_NOW "lv_now_ms()"
@@ -45,7 +56,7 @@ enum {
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_DUE_LOCK, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_LEASE_HELD, ST_LEDGER_LIST,
 	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
-	ST_TASK_COUNTS, ST_OUTBOX_COUNTS,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS, ST_CLOCK,
 	ST_COUNT
 };
 
@@ -136,6 +147,7 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_EVENT_FIRST] = "SELECT COALESCE(MIN(seq), 0) FROM task_events WHERE task_id = $1",
 	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
 	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
+	[ST_CLOCK] = "SELECT " DB_NOW,
 };
 
 typedef struct conn {
@@ -154,6 +166,13 @@ typedef struct pg_store {
 	conn *idle;
 	int open_count;
 	int max_open;
+	/* The LISTEN connection behind change_counter, in a thread of its own. */
+	pthread_mutex_t lmu;
+	pthread_t listener;
+	int listener_state; /* 0 not started, 1 running, -1 could not start */
+	int listening;      /* LISTEN is in effect now */
+	uint64_t changes;   /* notifications seen, +1 at every (re)connection and loss */
+	int stop_pipe[2];   /* closing the write end stops the listener */
 } pg_store;
 
 struct lv_store_tx {
@@ -350,16 +369,15 @@ static void conn_close(conn *c)
 	free(c);
 }
 
-/* Connect with the URI as given; connect_timeout defaults to 10 s (the URI may set its own), the
- * password comes from the variable named by store_password_env when there is one. */
-static PGconn *connect_db(const pg_store *s)
+/* Connection parameters: the URI as given; connect_timeout defaults to 10 s (the URI may set its
+ * own), the password comes from the variable named by store_password_env when there is one. */
+static void conn_params(const pg_store *s, const char *app, const char *keys[6], const char *vals[6])
 {
-	const char *keys[6], *vals[6];
 	int n = 0;
 	keys[n] = "connect_timeout";
 	vals[n++] = CONNECT_TIMEOUT_S;
 	keys[n] = "fallback_application_name";
-	vals[n++] = "liblongvideo";
+	vals[n++] = app;
 	keys[n] = "dbname";
 	vals[n++] = s->uri;
 	if (s->password) {
@@ -368,6 +386,12 @@ static PGconn *connect_db(const pg_store *s)
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
+}
+
+static PGconn *connect_db(const pg_store *s)
+{
+	const char *keys[6], *vals[6];
+	conn_params(s, "liblongvideo", keys, vals);
 	return PQconnectdbParams(keys, vals, 1);
 }
 
@@ -1026,6 +1050,170 @@ static int pg_outbox_for_task(lv_store_tx *tx, const char *task_id, lv_outbox_re
 	return LV_OK;
 }
 
+/* ---- wake-up hints: LISTEN/NOTIFY ---------------------------------------------------------------------------------- */
+
+static void listen_count(pg_store *s, int listening)
+{
+	pthread_mutex_lock(&s->lmu);
+	if (listening >= 0)
+		s->listening = listening;
+	s->changes++;
+	pthread_mutex_unlock(&s->lmu);
+}
+
+/* Wait up to `ms` for `events` on `sock` (-1: none) or for the stop pipe: 1 when stopping, else 0
+ * with *ready telling whether the socket is ready. */
+static int listen_wait(pg_store *s, int sock, short events, int ms, int *ready)
+{
+	struct pollfd fds[2];
+	nfds_t n = 1;
+	fds[0].fd = s->stop_pipe[0];
+	fds[0].events = POLLIN;
+	fds[0].revents = 0;
+	if (sock >= 0) {
+		fds[1].fd = sock;
+		fds[1].events = events;
+		fds[1].revents = 0;
+		n = 2;
+	}
+	*ready = 0;
+	if (poll(fds, n, ms) < 0)
+		return 0; /* interrupted: the caller looks again */
+	if (fds[0].revents)
+		return 1;
+	*ready = n == 2 && fds[1].revents != 0;
+	return 0;
+}
+
+/* Connect without blocking a stop: 1 connected (*out), 0 failed, -1 stopping. */
+static int listen_connect(pg_store *s, PGconn **out)
+{
+	const char *keys[6], *vals[6];
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGconn *db;
+	int ready;
+	*out = NULL;
+	conn_params(s, "liblongvideo listener", keys, vals);
+	db = PQconnectStartParams(keys, vals, 1);
+	if (!db || PQstatus(db) == CONNECTION_BAD) {
+		PQfinish(db);
+		return 0;
+	}
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED) {
+			PQfinish(db);
+			return 0;
+		}
+		if (listen_wait(s, PQsocket(db), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, LISTEN_CONNECT_MS,
+		                &ready)) {
+			PQfinish(db);
+			return -1;
+		}
+		if (!ready) {
+			PQfinish(db);
+			return 0;
+		}
+		st = PQconnectPoll(db);
+	}
+	*out = db;
+	return 1;
+}
+
+static void *listener_main(void *arg)
+{
+	pg_store *s = arg;
+	int backoff = 100, ready, warned = 0;
+	for (;;) {
+		PGconn *db = NULL;
+		PGresult *res = NULL;
+		int got = listen_connect(s, &db);
+		if (got < 0)
+			return NULL;
+		if (got > 0)
+			res = exec_simple(db, "LISTEN " WAKE_CHANNEL);
+		if (!res) {
+			PQfinish(db);
+			if (!warned++)
+				LV_WARN("store: cannot LISTEN for wake-ups on PostgreSQL at %s; idle processes poll until it "
+				        "works", s->where);
+			if (listen_wait(s, -1, 0, backoff, &ready))
+				return NULL;
+			backoff = backoff * 2 > LISTEN_BACKOFF_MS ? LISTEN_BACKOFF_MS : backoff * 2;
+			continue;
+		}
+		PQclear(res);
+		backoff = 100;
+		warned = 0;
+		listen_count(s, 1); /* what happened while nobody listened is unknown: count a change */
+		for (;;) {
+			PGnotify *nt;
+			int n = 0;
+			if (listen_wait(s, PQsocket(db), POLLIN, LISTEN_IDLE_MS, &ready)) {
+				listen_count(s, 0);
+				PQfinish(db);
+				return NULL;
+			}
+			if (ready) {
+				if (!PQconsumeInput(db))
+					break;
+			} else { /* quiet for a while: a dead connection would stay quiet too */
+				if (!(res = exec_simple(db, "SELECT 1")))
+					break;
+				PQclear(res);
+			}
+			while ((nt = PQnotifies(db)) != NULL) {
+				n++;
+				PQfreemem(nt);
+			}
+			if (n > 0)
+				listen_count(s, -1);
+			if (PQstatus(db) != CONNECTION_OK)
+				break;
+		}
+		listen_count(s, 0);
+		LV_WARN("store: lost the LISTEN connection to PostgreSQL at %s; reconnecting (idle processes poll meanwhile)",
+		        s->where);
+		PQfinish(db);
+	}
+}
+
+/* The wake-up count; LV_EBUSY (no message: it is only a hint) while not listening. */
+static int pg_change_counter(lv_store *base, uint64_t *out)
+{
+	pg_store *s = (pg_store *)base;
+	int rc = LV_EBUSY;
+	pthread_mutex_lock(&s->lmu);
+	if (s->listener_state == 0) {
+		s->listener_state = -1;
+		if (pipe(s->stop_pipe) == 0) {
+			if (pthread_create(&s->listener, NULL, listener_main, s) == 0) {
+				s->listener_state = 1;
+			} else {
+				close(s->stop_pipe[0]);
+				close(s->stop_pipe[1]);
+			}
+		}
+		if (s->listener_state < 0)
+			LV_WARN("store: cannot start the wake-up listener; idle processes poll");
+	}
+	if (s->listening) {
+		*out = s->changes;
+		rc = LV_OK;
+	}
+	pthread_mutex_unlock(&s->lmu);
+	return rc;
+}
+
+static void listener_stop(pg_store *s)
+{
+	if (s->listener_state != 1)
+		return;
+	close(s->stop_pipe[1]); /* the read end reports end of file */
+	pthread_join(s->listener, NULL);
+	close(s->stop_pipe[0]);
+	s->listener_state = 0;
+}
+
 /* ---- open, migrate, close ------------------------------------------------------------------------------------------ */
 
 static void pg_close(lv_store *base)
@@ -1034,11 +1222,13 @@ static void pg_close(lv_store *base)
 	conn *c;
 	if (!s)
 		return;
+	listener_stop(s);
 	while ((c = s->idle) != NULL) {
 		s->idle = c->next;
 		conn_close(c);
 	}
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->lmu);
 	pthread_cond_destroy(&s->cv);
 	free(s->uri);
 	if (s->password) {
@@ -1102,13 +1292,10 @@ static int migrate_tx(lv_store_tx *tx, pg_store *s)
  * process with another key would derive other webhook secrets, so it may not start. */
 static int master_key_tx(lv_store_tx *tx, pg_store *s, const unsigned char key[32])
 {
-	unsigned char mac[32];
 	char hex[65], sql[256];
 	PGresult *res = NULL;
-	int rc, i, same;
-	lv_hmac_sha256(mac, key, 32, VERIFIER_CONTEXT, strlen(VERIFIER_CONTEXT));
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	int rc, same;
+	lv_store_key_verifier(key, hex);
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO lv_meta (name, value) VALUES ('master_key_verifier', '%s') ON CONFLICT (name) DO NOTHING",
 	         hex);
@@ -1119,13 +1306,7 @@ static int master_key_tx(lv_store_tx *tx, pg_store *s, const unsigned char key[3
 	same = PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 0)) == 64 &&
 	       lv_memcmp_ct(PQgetvalue(res, 0, 0), hex, 64) == 0;
 	PQclear(res);
-	if (!same)
-		return lv_error_set(LV_ECONFIG,
-		                    "secrets: this process's master key is not the one the store at %s was created with; "
-		                    "every process of a deployment needs the same master key (LV_MASTER_KEY or "
-		                    "secrets.master_key_env)",
-		                    s->where);
-	return LV_OK;
+	return same ? LV_OK : lv_store_key_mismatch(s->where);
 }
 
 static int setup(pg_store *s, const unsigned char *master_key)
@@ -1380,6 +1561,20 @@ static int pg_event_first_seq(lv_store_tx *tx, const char *task_id, int64_t *out
 	return event_int(tx, ST_EVENT_FIRST, task_id, out, "read events");
 }
 
+/* ---- the database's clock ----------------------------------------------------------------------------------------- */
+
+static int pg_clock_ms(lv_store_tx *tx, int64_t *now)
+{
+	params p = { 0 };
+	PGresult *r;
+	int rc;
+	if (!(r = run(tx, ST_CLOCK, &p, "read the database clock", &rc)))
+		return rc;
+	*now = PQntuples(r) == 1 ? col_int(r, 0, 0) : 0;
+	PQclear(r);
+	return *now > 0 ? LV_OK : lv_error_set(LV_EINTERNAL, "store: the database clock returned no time");
+}
+
 static const lv_store_ops pg_ops = {
 	LV_STORE_OPS_VERSION,
 	"postgresql",
@@ -1411,7 +1606,7 @@ static const lv_store_ops pg_ops = {
 	pg_outbox_due,
 	pg_outbox_update,
 	pg_outbox_for_task,
-	NULL, /* change_counter: idle loops read the store */
+	pg_change_counter,
 	pg_lease_held,
 	pg_savepoint,
 	pg_ledger_list,
@@ -1421,6 +1616,7 @@ static const lv_store_ops pg_ops = {
 	pg_event_first_seq,
 	pg_status_counts,
 	.rate_hit = pg_rate_hit,
+	.clock_ms = pg_clock_ms,
 };
 
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts)
@@ -1435,6 +1631,7 @@ int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts)
 	s->base.ops = &pg_ops;
 	s->max_open = opts->pool_size > 0 ? opts->pool_size : LV_STORE_DEFAULT_POOL;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->lmu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if ((rc = check_uri(s, opts->spec)))
 		goto fail;
@@ -1481,6 +1678,7 @@ int lv_store_pg_check(const lv_store_open_options *opts, char *msg, size_t cap)
 	s->base.ops = &pg_ops;
 	s->max_open = 1;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->lmu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if ((rc = check_uri(s, opts->spec)) == LV_OK && opts->password_env && *opts->password_env) {
 		const char *pw = getenv(opts->password_env);

@@ -140,6 +140,17 @@ static const char *const lv_pg_migrations[] = {
 	"  data TEXT NOT NULL,"
 	"  created_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (task_id, seq));",
+	/* 5: wake-up hints for idle processes (LISTEN lv_wake): a task queued, a task that changes status,
+	 * lets go of its lease or is taken over from its lease owner, a webhook queued.  Claims and lease
+	 * renewals of free tasks notify nobody.  NOTIFY is transactional and one per transaction. */
+	"CREATE FUNCTION lv_wake() RETURNS trigger LANGUAGE plpgsql AS"
+	"  $$ BEGIN PERFORM pg_notify('lv_wake', ''); RETURN NULL; END $$;"
+	"CREATE TRIGGER tasks_wake_insert AFTER INSERT ON tasks FOR EACH STATEMENT EXECUTE PROCEDURE lv_wake();"
+	"CREATE TRIGGER tasks_wake_update AFTER UPDATE OF status, lease_owner ON tasks FOR EACH ROW"
+	"  WHEN (OLD.status IS DISTINCT FROM NEW.status OR"
+	"        (OLD.lease_owner IS NOT NULL AND NEW.lease_owner IS DISTINCT FROM OLD.lease_owner))"
+	"  EXECUTE PROCEDURE lv_wake();"
+	"CREATE TRIGGER outbox_wake AFTER INSERT ON webhook_outbox FOR EACH STATEMENT EXECUTE PROCEDURE lv_wake();",
 };
 
 #endif

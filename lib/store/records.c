@@ -1,11 +1,41 @@
 /* Record helpers shared by every store backend. */
 #include "store/store.h"
+#include "util/crypto.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define VERIFIER_CONTEXT "liblongvideo store master-key verifier v1"
+
+void lv_store_key_verifier(const unsigned char key[32], char hex[65])
+{
+	unsigned char mac[32];
+	int i;
+	lv_hmac_sha256(mac, key, 32, VERIFIER_CONTEXT, strlen(VERIFIER_CONTEXT));
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+int lv_store_key_mismatch(const char *where)
+{
+	return lv_error_set(LV_ECONFIG,
+	                    "secrets: this process's master key is not the one the store at %s was created with; "
+	                    "every process of a deployment needs the same master key (LV_MASTER_KEY or "
+	                    "secrets.master_key_env, else the data directory's master.key)",
+	                    where);
+}
+
+int lv_store_now(const lv_store *store, lv_store_tx *tx, int64_t *now)
+{
+	if (store->ops->clock_ms)
+		return store->ops->clock_ms(tx, now);
+	*now = lv_now_ms();
+	return LV_OK;
+}
 
 void lv_key_rec_clear(lv_key_rec *k)
 {
@@ -163,7 +193,7 @@ int lv_store_open_ex(lv_store **out, const lv_store_open_options *opts)
 	if (!spec)
 		return lv_error_set(LV_ECONFIG, "store: no store given");
 	if (!strncmp(spec, "sqlite:", 7))
-		return lv_store_sqlite_open(out, spec + 7);
+		return lv_store_sqlite_open_ex(out, spec + 7, opts->master_key);
 	if (!strncmp(spec, "postgresql://", 13) || !strncmp(spec, "postgres://", 11)) {
 #ifdef LV_WITH_POSTGRES
 		return lv_store_pg_open(out, opts);

@@ -7,10 +7,12 @@
 #include "store/sqlite.h"
 #include "store/sqlite_schema.h"
 #include "store/store.h"
+#include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -170,7 +172,7 @@ static void conn_close(conn *c)
 static int conn_open(conn **out, const char *path)
 {
 	conn *c = lv_calloc(1, sizeof(*c));
-	int rc;
+	int rc, waited;
 	*out = NULL;
 	if (!c)
 		return LV_ENOMEM;
@@ -183,10 +185,17 @@ static int conn_open(conn **out, const char *path)
 	}
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(c->db, 0);
-	rc = sqlite3_exec(c->db,
-	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192; PRAGMA journal_size_limit=67108864;",
-	                  NULL, NULL, NULL);
+	/* Switching a new file to WAL answers "busy" at once (no busy handler) while another process
+	 * does the same: many processes opening a new store together wait for each other here. */
+	for (waited = 0;; waited += 20) {
+		rc = sqlite3_exec(c->db,
+		                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+		                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192; PRAGMA journal_size_limit=67108864;",
+		                  NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+			break;
+		lv_sleep_ms(20);
+	}
 	if (rc != SQLITE_OK) {
 		db_error(c->db, rc, "configure connection");
 		conn_close(c);
@@ -1132,7 +1141,37 @@ static void sq_close(lv_store *base)
 	free(s);
 }
 
-static int migrate(sqlite_store *s)
+/* The store keeps a verifier of the master key it was created with (the first process to open it
+ * with one records it); a process with another key would derive other webhook secrets. */
+static int master_key_tx(lv_store_tx *tx, sqlite_store *s, const unsigned char key[32])
+{
+	char hex[65];
+	sqlite3_stmt *st = NULL;
+	int same = 0, e;
+	lv_store_key_verifier(key, hex);
+	e = sqlite3_prepare_v2(tx->c->db, "INSERT OR IGNORE INTO lv_meta (name, value) VALUES ('master_key_verifier', ?1)",
+	                       -1, &st, NULL);
+	if (e == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, hex, 64, SQLITE_STATIC);
+		e = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(tx->c->db);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (e == SQLITE_OK &&
+	    (e = sqlite3_prepare_v2(tx->c->db, "SELECT value FROM lv_meta WHERE name = 'master_key_verifier'", -1, &st,
+	                            NULL)) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *v = sqlite3_column_text(st, 0);
+			same = v && sqlite3_column_bytes(st, 0) == 64 && lv_memcmp_ct(v, hex, 64) == 0;
+		}
+	}
+	sqlite3_finalize(st);
+	if (e != SQLITE_OK)
+		return db_error(tx->c->db, e, "check the master key");
+	return same ? LV_OK : lv_store_key_mismatch(s->path);
+}
+
+static int migrate(sqlite_store *s, const unsigned char *master_key)
 {
 	lv_store_tx *tx;
 	sqlite3_stmt *st;
@@ -1167,6 +1206,8 @@ static int migrate(sqlite_store *s)
 		else
 			LV_INFO("store: migrated %s to schema version %d", s->path, version + 1);
 	}
+	if (rc == LV_OK && master_key)
+		rc = master_key_tx(tx, s, master_key);
 	if (rc) {
 		sq_rollback(tx);
 		return rc;
@@ -1223,6 +1264,11 @@ const char *lv_store_sqlite_statement(int i)
 
 int lv_store_sqlite_open(lv_store **out, const char *path)
 {
+	return lv_store_sqlite_open_ex(out, path, NULL);
+}
+
+int lv_store_sqlite_open_ex(lv_store **out, const char *path, const unsigned char *master_key)
+{
 	sqlite_store *s;
 	char *dir, *slash;
 	*out = NULL;
@@ -1247,7 +1293,7 @@ int lv_store_sqlite_open(lv_store **out, const char *path)
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->vmu, NULL);
-	if (!(s->path = lv_strdup(path)) || migrate(s)) {
+	if (!(s->path = lv_strdup(path)) || migrate(s, master_key)) {
 		int rc = lv_error_last()->status;
 		sq_close(&s->base);
 		return rc ? rc : LV_ENOMEM;

@@ -123,6 +123,10 @@ static const char *const lv_sqlite_migrations[] = {
 	"  data TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (task_id, seq));",
+	/* 4: deployment metadata: the verifier of the master key the store was created with */
+	"CREATE TABLE lv_meta ("
+	"  name TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);",
 };
 
 #endif

@@ -189,8 +189,12 @@ typedef struct lv_store_ops {
 	int (*outbox_for_task)(lv_store_tx *tx, const char *task_id, lv_outbox_rec **out, size_t *n);
 
 	/* Optional (NULL: callers fall back to reading what they need each time). */
-	/* A number that changes whenever a write transaction commits, in this process or another; cheap
-	 * enough for idle loops to call every few hundred milliseconds instead of reading the store. */
+	/* A number that changes (at least) whenever a task is queued, changes status or loses its lease
+	 * owner, or a webhook is queued, in this process or another; cheap enough for idle loops to call
+	 * every few hundred milliseconds instead of reading the store.  SQLite: the file's data version
+	 * (every commit).  PostgreSQL: LISTEN/NOTIFY on one connection, so only a hint: an error means
+	 * "not listening now" and callers read the store, and idle loops read it anyway every few
+	 * seconds (leases run out without any commit). */
 	int (*change_counter)(lv_store *store, uint64_t *out);
 	/* The ids of the tasks whose lease `owner` holds (finishing, canceling or losing a task clears
 	 * its lease owner); read from an index, without reading the task rows. */
@@ -220,6 +224,10 @@ typedef struct lv_store_ops {
 	 * on the store: *count receives the window's requests so far (this one included) and *left_ms the
 	 * time until the window ends.  Counters of windows that are over are removed.  Write transaction. */
 	int (*rate_hit)(lv_store_tx *tx, const char *key_id, int64_t window_ms, int64_t *count, int64_t *left_ms);
+	/* Optional (NULL: the process's own clock).  The store's clock, ms since the epoch: every time
+	 * that one process writes and another compares (webhook attempts, review deadlines) is taken from
+	 * it, so processes on machines whose clocks disagree still agree on what is due. */
+	int (*clock_ms)(lv_store_tx *tx, int64_t *now);
 } lv_store_ops;
 
 enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
@@ -237,7 +245,7 @@ typedef struct lv_store_open_options {
 	const char *spec;                /* "sqlite:PATH" or "postgresql://..." */
 	const char *password_env;        /* PostgreSQL: the variable holding the password, or NULL (libpq's own) */
 	int pool_size;                   /* PostgreSQL: connections at most (0: LV_STORE_DEFAULT_POOL) */
-	const unsigned char *master_key; /* 32 bytes; PostgreSQL refuses a store created with another key */
+	const unsigned char *master_key; /* 32 bytes, or NULL; a store created with another key is refused */
 } lv_store_open_options;
 
 #define LV_STORE_DEFAULT_POOL 16
@@ -245,6 +253,12 @@ typedef struct lv_store_open_options {
 int lv_store_open_ex(lv_store **out, const lv_store_open_options *opts);
 
 int lv_store_sqlite_open(lv_store **out, const char *path);
+/* As lv_store_sqlite_open, and refuse the store if it was created with another master key. */
+int lv_store_sqlite_open_ex(lv_store **out, const char *path, const unsigned char *master_key);
+/* The master key check shared by the backends: the verifier a store keeps (an HMAC of a fixed text
+ * under the key, hex; never the key) and the error for a key that does not match it. */
+void lv_store_key_verifier(const unsigned char key[32], char hex[65]);
+int lv_store_key_mismatch(const char *where);
 #ifdef LV_WITH_POSTGRES
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts);
 #endif
@@ -254,6 +268,9 @@ int lv_store_check(const lv_store_open_options *opts, char *msg, size_t cap);
 #ifdef LV_WITH_POSTGRES
 int lv_store_pg_check(const lv_store_open_options *opts, char *msg, size_t cap);
 #endif
+
+/* The store's clock (clock_ms) in ms since the epoch, or the process's when the backend has none. */
+int lv_store_now(const lv_store *store, lv_store_tx *tx, int64_t *now);
 
 void lv_key_rec_clear(lv_key_rec *k);
 void lv_task_rec_clear(lv_task_rec *t);

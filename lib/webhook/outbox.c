@@ -6,7 +6,8 @@
  * configured delay, or given up.  Because an attempt counts from the moment it is claimed, one
  * cut short by a crash counts too: a crash loop gives up after the schedule like failures do.
  * Delivery is at least once (a crash after the receiver answered but before the outcome was
- * stored sends the same webhook-id again).
+ * stored sends the same webhook-id again).  Every time written or compared here is the store's
+ * clock (lv_store_now), so processes whose clocks disagree agree on what is due.
  */
 #include "core/engine.h"
 #include "pipeline/pipeline.h"
@@ -22,6 +23,9 @@
 
 #define OPS(e) ((e)->store->ops)
 #define IDLE_MS 100
+/* With nothing committed anywhere the sender does not read the store; it looks anyway this often,
+ * since a change count is only a hint on some backends. */
+#define RECHECK_MS 2000
 
 typedef struct {
 	lv_engine *e;
@@ -35,8 +39,10 @@ static int claim_tx(lv_store_tx *tx, void *p)
 	claim_ctx *c = p;
 	lv_outbox_rec *due = NULL;
 	size_t n = 0;
-	int64_t now = lv_now_ms();
-	int rc = OPS(c->e)->outbox_due(tx, now, 1, &due, &n);
+	int64_t now = 0;
+	int rc = lv_store_now(c->e->store, tx, &now);
+	if (rc == LV_OK)
+		rc = OPS(c->e)->outbox_due(tx, now, 1, &due, &n);
 	if (rc || n == 0) {
 		lv_outbox_recs_free(due, n);
 		return rc;
@@ -66,11 +72,19 @@ static int claim_tx(lv_store_tx *tx, void *p)
 typedef struct {
 	lv_engine *e;
 	lv_outbox_rec *rec;
+	int64_t delay; /* the next attempt this long after the outcome is recorded */
 } done_ctx;
 
 static int done_tx(lv_store_tx *tx, void *p)
 {
 	done_ctx *c = p;
+	int64_t now = 0;
+	int rc = lv_store_now(c->e->store, tx, &now);
+	if (rc)
+		return rc;
+	c->rec->updated_at = now;
+	if (c->rec->status == LV_OUTBOX_PENDING)
+		c->rec->next_attempt_at = now + c->delay;
 	return OPS(c->e)->outbox_update(tx, c->rec);
 }
 
@@ -82,9 +96,9 @@ static int send_one(lv_engine *e)
 	lv_webhook_request req;
 	lv_webhook_result res;
 	unsigned char secret[32];
-	int64_t now;
 	int rc;
 	memset(&c, 0, sizeof(c));
+	memset(&d, 0, sizeof(d));
 	c.e = e;
 	if ((rc = lv_engine_tx(e, 1, claim_tx, &c)) != LV_OK || !c.got) {
 		int had = !rc && c.rec.id[0] != 0; /* a row given up on: look for the next at once */
@@ -110,9 +124,7 @@ static int send_one(lv_engine *e)
 		snprintf(res.error, sizeof(res.error), "%s", lv_error_last()->message);
 	}
 	memset(secret, 0, sizeof(secret));
-	now = lv_now_ms();
 	c.rec.last_status = (int)res.http_status;
-	c.rec.updated_at = now;
 	if (lv_strset(&c.rec.last_error, res.delivered ? NULL : res.error)) {
 		lv_outbox_rec_clear(&c.rec);
 		lv_key_rec_clear(&c.key);
@@ -123,7 +135,7 @@ static int send_one(lv_engine *e)
 		LV_INFO("webhook %s for task %s delivered (HTTP %ld, attempt %d)", c.rec.id, c.rec.task_id,
 		        res.http_status, c.rec.attempts);
 	} else if ((size_t)c.rec.attempts < e->cfg->n_webhook_delays) {
-		c.rec.next_attempt_at = now + e->cfg->webhook_delays_ms[c.rec.attempts];
+		d.delay = e->cfg->webhook_delays_ms[c.rec.attempts];
 		LV_WARN("webhook %s for task %s: attempt %d failed (%s); next in %lld ms", c.rec.id, c.rec.task_id,
 		        c.rec.attempts, res.error, (long long)e->cfg->webhook_delays_ms[c.rec.attempts]);
 	} else {
@@ -142,7 +154,7 @@ static int send_one(lv_engine *e)
 
 typedef struct {
 	lv_engine *e;
-	int64_t next; /* the earliest pending attempt, INT64_MAX: none */
+	int64_t wait; /* ms (store clock) until the earliest pending attempt is due: <= 0 due, INT64_MAX none */
 } peek_ctx;
 
 static int peek_tx(lv_store_tx *tx, void *p)
@@ -150,32 +162,36 @@ static int peek_tx(lv_store_tx *tx, void *p)
 	peek_ctx *c = p;
 	lv_outbox_rec *due = NULL;
 	size_t n = 0;
+	int64_t now = 0;
 	int rc = OPS(c->e)->outbox_due(tx, INT64_MAX, 1, &due, &n);
-	c->next = rc == LV_OK && n > 0 ? due[0].next_attempt_at : INT64_MAX;
+	if (rc == LV_OK)
+		rc = lv_store_now(c->e->store, tx, &now);
+	c->wait = rc == LV_OK && n > 0 ? due[0].next_attempt_at - now : INT64_MAX;
 	lv_outbox_recs_free(due, n);
 	return rc;
 }
 
 /* A sender takes the write lock only to claim a delivery that is due: it first reads (an index
- * search) when the next attempt is, and while nothing commits anywhere (the store's change
- * counter stands still) it does not read again before that time. */
+ * search) how long until the next attempt, and while nothing commits anywhere (the store's change
+ * counter stands still) it does not read again before then (or RECHECK_MS).  Its own waiting is
+ * timed by the monotonic clock; what is due is decided by the store's. */
 void *lv_outbox_thread(void *arg)
 {
 	lv_workers *w = arg;
 	lv_engine *e = w->e;
 	uint64_t seen = 0;
-	int64_t next = 0; /* the earliest pending attempt at the last look; 0: look */
+	int64_t next = 0; /* monotonic time of the next look; 0: look */
 	while (!w->stopping) {
 		uint64_t version = 0;
 		int have = OPS(e)->change_counter && OPS(e)->change_counter(e->store, &version) == LV_OK;
-		int64_t now = lv_now_ms();
+		int64_t now = lv_mono_ms();
 		if (!have || version != seen || now >= next) {
 			peek_ctx c = { e, 0 };
 			if (lv_engine_tx(e, 0, peek_tx, &c) != LV_OK)
-				c.next = now + IDLE_MS;
+				c.wait = IDLE_MS;
 			seen = version;
-			next = have ? c.next : 0;
-			if (c.next <= now && send_one(e)) {
+			next = !have ? 0 : now + (c.wait < RECHECK_MS ? c.wait : RECHECK_MS);
+			if (c.wait <= 0 && send_one(e)) {
 				next = 0;
 				continue;
 			}
