@@ -100,13 +100,27 @@ static void check_sb(const cJSON *sb, const int *secs, size_t n, const char *lan
 			              "%s: shots %zu and %zu repeat narration '%s'", what, j, i, narr);
 		}
 		/* narration in the task's language: in films of up to 23 shots (the local plans) every shot of
-		 * 3 s or more has a line; longer plans may leave a shot silent rather than repeat a line */
-		if (secs[i] >= 3 && n <= 23)
+		 * 4 s or more has a line; longer plans (and shots of 3 s, once the short lines are spoken) may
+		 * stay silent rather than repeat a line */
+		if (secs[i] >= 4 && n <= 23)
 			ck_assert_msg(narr[0], "%s: shot %zu (%d s) has no narration", what, i, secs[i]);
 		if (zh)
 			ck_assert_msg(!narr[0] || has_cjk(narr), "%s: zh narration without Chinese: '%s'", what, narr);
-		else
-			ck_assert_msg(!has_cjk(narr), "%s: en narration with CJK: '%s'", what, narr);
+		else {
+			/* CJK in another language's narration only as a character's name, kept as written */
+			char *rest = strdup(narr);
+			const cJSON *c;
+			ck_assert_ptr_nonnull(rest);
+			cJSON_ArrayForEach(c, chars)
+			{
+				const char *name = lv_json_get_str(c, "name");
+				char *at;
+				while ((at = strstr(rest, name)) != NULL)
+					memset(at, ' ', strlen(name));
+			}
+			ck_assert_msg(!has_cjk(rest), "%s: en narration with CJK beyond names: '%s'", what, narr);
+			free(rest);
+		}
 		ck_assert_msg(zh ? has_cjk(vis) : !has_cjk(vis) || cJSON_GetArraySize(chars) > 0,
 		              "%s: visual not in the task's language: '%s'", what, vis);
 		who = cJSON_GetObjectItem(a, "characters");
@@ -517,18 +531,22 @@ static int near(double a, double b)
 START_TEST(speech_estimate_counts_every_script)
 {
 	/* unchanged cases */
-	ck_assert(near(lv_speech_estimate_seconds("The city wakes.", "en"), 3 / 2.6 + 0.3));
+	ck_assert(near(lv_speech_estimate_seconds("The city wakes.", "en"), 3 / 2.8 + 0.3));
+	ck_assert(near(lv_speech_estimate_seconds("The city wakes.", "de"), 3 / 2.6 + 0.3));
+	/* per language: shorter Romance words, kana morae */
+	ck_assert(near(lv_speech_estimate_seconds("la ville dort", "fr"), 3 / 2.9));
+	ck_assert(near(lv_speech_estimate_seconds("あさ", "ja"), 2 / 7.5));
 	ck_assert(near(lv_speech_estimate_seconds("清晨，城市醒来。", "zh"), 6 / 4.2 + 0.15 + 0.3));
 	ck_assert(near(lv_speech_estimate_seconds("", "en"), 0));
 	/* letters beyond ASCII make words: Cyrillic was silent, accents split words */
 	ck_assert(near(lv_speech_estimate_seconds("Привет мир", "ru"), 2 / 2.6));
-	ck_assert(near(lv_speech_estimate_seconds("café crème brûlée", "fr"), 3 / 2.6));
+	ck_assert(near(lv_speech_estimate_seconds("café crème brûlée", "fr"), 3 / 2.9));
 	ck_assert(near(lv_speech_estimate_seconds("Καλημέρα κόσμε", "el"), 2 / 2.6));
 	/* full-width Latin, curly apostrophes, numbers */
 	ck_assert(near(lv_speech_estimate_seconds("ＯＫ", "zh"), 1 / 2.6));
-	ck_assert(near(lv_speech_estimate_seconds("don\xe2\x80\x99t stop", "en"), 2 / 2.6));
-	ck_assert(near(lv_speech_estimate_seconds("in 2024", "en"), 3 / 2.6));
-	ck_assert(near(lv_speech_estimate_seconds("7", "en"), 1 / 2.6));
+	ck_assert(near(lv_speech_estimate_seconds("don\xe2\x80\x99t stop", "en"), 2 / 2.8));
+	ck_assert(near(lv_speech_estimate_seconds("in 2024", "en"), 3 / 2.8));
+	ck_assert(near(lv_speech_estimate_seconds("7", "en"), 1 / 2.8));
 	/* CJK beyond the basic block (extension B, compatibility ideographs) and ellipses */
 	ck_assert(near(lv_speech_estimate_seconds("\xf0\xa0\x80\x80\xef\xa4\x80", "zh"), 2 / 4.2));
 	ck_assert(near(lv_speech_estimate_seconds("等等\xe2\x80\xa6", "zh"), 2 / 4.2 + 0.3));
