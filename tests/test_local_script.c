@@ -82,6 +82,8 @@ static void check_sb(const cJSON *sb, const int *secs, size_t n, const char *lan
 	const cJSON *shots = cJSON_GetObjectItem(sb, "shots"), *chars = cJSON_GetObjectItem(sb, "characters");
 	size_t i, j;
 	int zh = !strcmp(lang, "zh");
+	/* languages with narration templates; the others speak only the prompt's own sentences */
+	int templated = strlen(lang) == 2 && strstr("en zh fr es de ja", lang) != NULL;
 	ck_assert_msg(lv_storyboard_validate(sb, n, secs, lang, fb, sizeof(fb)) == LV_OK, "%s: %s", what, fb);
 	ck_assert_str_eq(lv_json_get_str(sb, "language"), lang);
 	ck_assert_ptr_nonnull(lv_json_get_str(sb, "mood"));
@@ -102,7 +104,7 @@ static void check_sb(const cJSON *sb, const int *secs, size_t n, const char *lan
 		/* narration in the task's language: in films of up to 23 shots (the local plans) every shot of
 		 * 4 s or more has a line; longer plans (and shots of 3 s, once the short lines are spoken) may
 		 * stay silent rather than repeat a line */
-		if (secs[i] >= 4 && n <= 23)
+		if (secs[i] >= 4 && n <= 23 && templated)
 			ck_assert_msg(narr[0], "%s: shot %zu (%d s) has no narration", what, i, secs[i]);
 		if (zh)
 			ck_assert_msg(!narr[0] || has_cjk(narr), "%s: zh narration without Chinese: '%s'", what, narr);
@@ -604,6 +606,95 @@ START_TEST(names_kept_and_no_phrase_cut)
 }
 END_TEST
 
+/* The prompt carried into every shot: for a table of prompts in several languages, every named
+ * character is in the storyboard under its exact name (and spoken or shown), no shot text ends
+ * mid-phrase, and the prompt's setting and time of day are in every shot's text. */
+START_TEST(prompt_carried_into_every_shot)
+{
+	static const struct {
+		const char *prompt, *lang;
+		int duration;
+		const char *names[9];
+		const char *setting, *time; /* as the prompt writes them, or NULL */
+	} table[] = {
+		{ "A lighthouse keeper named Ada watches a storm roll in", "en", 30, { "Ada" }, "lighthouse", NULL },
+		{ "An old fisherman named Tomas sails out to sea at dawn to catch one last fish", "en", 180, { "Tomas" },
+		  "sea", "dawn" },
+		{ "Two robots, Bolt and Pixel, repair a broken satellite on the roof at night", "en", 24, { "Bolt", "Pixel" },
+		  "roof", "night" },
+		{ "一只叫花花的小猫在院子里追蝴蝶", "zh", 24, { "花花" }, "院子", NULL },
+		{ "天刚破晓时的特写：大道上川流不息的车流", "zh", 30, { NULL }, "大道", "破晓" },
+		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube", "fr", 30, { "Tomas" }, "mer",
+		  "l'aube" },
+		{ "Una ni\xc3\xb1" "a llamada Luc\xc3\xad" "a juega en el parque por la tarde", "es", 30, { "Luc\xc3\xad" "a" },
+		  "parque", "tarde" },
+		{ "Ein M\xc3\xa4" "dchen namens Greta spielt am Abend im Garten", "de", 30, { "Greta" }, "Garten", "Abend" },
+		{ "A girl named Lily and her friends Ben, Cleo, Dan, Eve, Finn, Gus, Hana and Ivo play football in the "
+		  "park at noon",
+		  "en", 60, { "Lily", "Ben", "Cleo", "Dan", "Eve", "Finn", "Gus", "Hana", "Ivo" }, "park", "noon" },
+		{ "A girl named Zo\xc3\xab meets a boy called \xc3\x89mile at the station", "en", 24,
+		  { "Zo\xc3\xab", "\xc3\x89mile" }, "station", NULL },
+		{ "\xe0\xb8\x9c\xe0\xb8\xb9\xe0\xb9\x89\xe0\xb8\x8a\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x8a\xe0\xb8\xa3\xe0\xb8\xb2"
+		  "\xe0\xb8\x95\xe0\xb8\x81\xe0\xb8\x9b\xe0\xb8\xa5\xe0\xb8\xb2",
+		  "th", 16, { NULL }, NULL, NULL },
+	};
+	size_t i, k;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		int secs[MAX_SHOTS];
+		size_t n = split(table[i].duration, secs);
+		char *text = NULL;
+		cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, n, 0, &text), *shot, *c;
+		const cJSON *chars = cJSON_GetObjectItemCaseSensitive(sb, "characters");
+		check_sb(sb, secs, n, table[i].lang, table[i].prompt);
+		ck_assert_msg(!strstr(text, "Here is the ."), "'%s': an empty template", table[i].prompt);
+		for (k = 0; k < 9 && table[i].names[k]; k++) {
+			int in_chars = 0, shown = 0;
+			cJSON_ArrayForEach(c, chars)
+			{
+				if (!strcmp(lv_json_get_str(c, "name"), table[i].names[k]))
+					in_chars = 1;
+			}
+			ck_assert_msg(in_chars, "'%s': no character named exactly '%s'", table[i].prompt, table[i].names[k]);
+			cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+			{
+				if (strstr(lv_json_get_str(shot, "narration"), table[i].names[k]) ||
+				    strstr(lv_json_get_str(shot, "visual"), table[i].names[k]))
+					shown = 1;
+			}
+			ck_assert_msg(shown, "'%s': '%s' is in no shot", table[i].prompt, table[i].names[k]);
+		}
+		cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+		{
+			const char *v = lv_json_get_str(shot, "visual"), *nr = lv_json_get_str(shot, "narration");
+			ck_assert_msg(!ends_mid_phrase(v), "'%s': visual ends mid-phrase: %s", table[i].prompt, v);
+			ck_assert_msg(!ends_mid_phrase(nr), "'%s': narration ends mid-phrase: %s", table[i].prompt, nr);
+			if (table[i].setting)
+				ck_assert_msg(strstr(v, table[i].setting) || strstr(nr, table[i].setting),
+				              "'%s': the setting '%s' is not in shot: %s / %s", table[i].prompt, table[i].setting, v, nr);
+			if (table[i].time)
+				ck_assert_msg(strstr(v, table[i].time) || strstr(nr, table[i].time),
+				              "'%s': the time of day '%s' is not in shot: %s / %s", table[i].prompt, table[i].time, v,
+				              nr);
+		}
+		/* the first shot speaks the prompt itself when it fits (languages with templates) */
+		if (strcmp(table[i].lang, "th") && table[i].duration <= 60) {
+			const char *first = lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sb, "shots"), 0),
+			                                    "narration");
+			ck_assert_msg(lv_speech_estimate_seconds(table[i].prompt, table[i].lang) > lv_narration_budget(secs[0]) ||
+			                      !strncmp(first, table[i].prompt, strlen(table[i].prompt) - 1),
+			              "'%s': the first shot says '%s'", table[i].prompt, first);
+		}
+		/* a language without templates speaks the prompt's own words */
+		if (!strcmp(table[i].lang, "th"))
+			ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sb, "shots"), 0),
+			                                 "narration"),
+			                 table[i].prompt);
+		cJSON_Delete(sb);
+		free(text);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("local_script");
@@ -622,6 +713,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, bad_requests_are_refused);
 	tcase_add_test(tc, speech_estimate_counts_every_script);
 	tcase_add_test(tc, names_kept_and_no_phrase_cut);
+	tcase_add_test(tc, prompt_carried_into_every_shot);
 	suite_add_tcase(s, tc);
 	return s;
 }

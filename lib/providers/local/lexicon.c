@@ -451,6 +451,9 @@ static int scan_english(lv_lex_facts *f, const char *s, const char *lower)
 			else if (i > 0 && !t[i].sent_start && t[i - 1].comma_after &&
 			         (t[k].comma_after || (k + 2 < n && tok_is(lower, &t[k + 1], "and") && is_capitalized(s, &t[k + 2]))))
 				cue = 1; /* an apposition: "two robots, Bolt and Pixel, ..." */
+			else if (!t[i].sent_start && t[k].comma_after && k + 1 < n && is_capitalized(s, &t[k + 1]) &&
+			         !tok_in(lower, &t[k + 1], stop_caps) && !is_lexicon_word(lower, &t[k + 1]))
+				cue = 1; /* the first of a list: "her friends Ben, Cleo and Dan" */
 			else if (i > 1 && tok_is(lower, &t[i - 1], "and") && f->n_chars && f->chars[f->n_chars - 1].name[0] &&
 			         f->chars[f->n_chars - 1].pos + strlen(f->chars[f->n_chars - 1].name) == t[i - 2].end)
 				cue = 1; /* the second of "Bolt and Pixel" */

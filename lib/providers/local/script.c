@@ -776,7 +776,8 @@ static void plan_light(film *fm)
 		after = named ? (key + 1 <= LV_LEX_PHASES - 1 ? 1 : 0)
 		              : (key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key);
 	} else if (key >= 0) {
-		before = 1;
+		/* the time of day the prompt names holds in every shot */
+		before = 0;
 		after = 0;
 	} else {
 		for (i = 0; i < n; i++)
@@ -1767,7 +1768,7 @@ static size_t joiner_at(const char *p)
 static void find_action(film *fm)
 {
 	const char *t = fm->topic;
-	size_t k, first_at = (size_t)-1;
+	size_t k, first_at = (size_t)-1; /* where the first name is: no name in the prompt, no action */
 	int cjk;
 	if (!t || !fm->n_chars)
 		return;
@@ -1781,7 +1782,7 @@ static void find_action(film *fm)
 		return;
 	for (k = fm->n_chars; k-- > 0;) {
 		const char *name = fm->chars[k].name, *at, *p, *q;
-		int list = 1;
+		int list;
 		if (!fm->f.chars[k].name[0] || !(at = strstr(t, name)))
 			continue;
 		p = at + strlen(name);
@@ -1818,29 +1819,39 @@ static void find_action(film *fm)
 			if (!is_lower_start(p) || joiner_at(p) || !strchr(p, ' '))
 				continue;
 		}
-		/* the subject: from the first name to this one, when only names and joiners lie between */
-		for (q = t + first_at; q < at;) {
-			size_t j, skip = joiner_at(q);
-			if (*q == ' ' || *q == ',') {
-				q++;
-				continue;
-			}
-			if (skip) {
-				q += skip;
-				continue;
-			}
-			for (j = 0; j < fm->n_chars; j++)
-				if (fm->f.chars[j].name[0] && starts_with(q, fm->chars[j].name)) {
-					q += strlen(fm->chars[j].name);
-					break;
+		/* the subject: from the earliest name from which only names and joiners lie up to this one
+		 * ("Ben, Cleo, Hana and Ivo"), else this name alone */
+		{
+			const char *from = at;
+			size_t c0;
+			for (c0 = 0; c0 < fm->n_chars; c0++) {
+				const char *s0 = fm->f.chars[c0].name[0] ? strstr(t, fm->chars[c0].name) : NULL;
+				if (!s0 || s0 >= from)
+					continue;
+				list = 1;
+				for (q = s0; q < at && list;) {
+					size_t j, skip = joiner_at(q);
+					if (*q == ' ' || *q == ',') {
+						q++;
+						continue;
+					}
+					if (skip) {
+						q += skip;
+						continue;
+					}
+					for (j = 0; j < fm->n_chars; j++)
+						if (fm->f.chars[j].name[0] && starts_with(q, fm->chars[j].name)) {
+							q += strlen(fm->chars[j].name);
+							break;
+						}
+					if (j == fm->n_chars)
+						list = 0;
 				}
-			if (j == fm->n_chars) {
-				list = 0;
-				break;
+				if (list)
+					from = s0;
 			}
+			fm->names = keep(fm, lv_strndup(from, (size_t)(at - from) + strlen(name)));
 		}
-		fm->names = keep(fm, list ? lv_strndup(t + first_at, (size_t)(at - t) - first_at + strlen(name))
-		                          : lv_strdup(name));
 		fm->action = keep(fm, lv_strdup(p));
 		return;
 	}
