@@ -921,6 +921,56 @@ START_TEST(burned_cjk_subtitles_change_the_picture)
 }
 END_TEST
 
+/* Thai and Devanagari subtitles burn as glyphs, not as the missing-glyph boxes that characters no
+ * font has (private use code points) draw: libass gets an installed family from fontconfig. */
+START_TEST(burned_thai_and_devanagari_are_glyphs)
+{
+	static const char *const texts[] = {
+		"\xe0\xb8\xaa\xe0\xb8\xa7\xe0\xb8\xb1\xe0\xb8\xaa\xe0\xb8\x94\xe0\xb8\xb5\xe0\xb8\x84\xe0\xb8\xa3\xe0\xb8\xb1"
+		"\xe0\xb8\x9a",                                                                     /* สวัสดีครับ (10) */
+		"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87 \xe0\xa4\xa6\xe0\xa5\x81\xe0\xa4\xa8"
+		"\xe0\xa4\xbf\xe0\xa4\xaf\xe0\xa4\xbe",                                             /* नमस्ते दुनिया */
+		/* ten private-use characters: no font has them, each draws the .notdef box */
+		"\xf3\xb0\x80\x80\xf3\xb0\x80\x81\xf3\xb0\x80\x82\xf3\xb0\x80\x83\xf3\xb0\x80\x84\xf3\xb0\x80\x85\xf3\xb0\x80"
+		"\x86\xf3\xb0\x80\x87\xf3\xb0\x80\x88\xf3\xb0\x80\x89",
+		"",
+	};
+	film f[4];
+	lv_compose_stats st;
+	uint8_t *y[4];
+	int w, h;
+	size_t i;
+	for (i = 0; i < 4; i++) {
+		char *p;
+		film_init(&f[i], "compose-burn-script");
+		f[i].job.font_file = NULL; /* fontconfig chooses */
+		f[i].job.language = i == 0 ? "th" : i == 1 ? "hi" : "en";
+		film_seg(&f[i], "canon0.mp4", 2.0);
+		ck_assert_int_eq(burn_film(&f[i], texts[i][0] ? texts[i] : "x", i == 3 ? LV_SUBS_NONE : LV_SUBS_BURN, &st),
+		                 LV_OK);
+		p = out_path(&f[i], "final.mp4");
+		y[i] = luma_at(p, 1.0, &w, &h);
+		ck_assert_ptr_nonnull(y[i]);
+		free(p);
+	}
+	/* every one draws something */
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(lower_third_diff(y[i], y[3], w, h) > 2.0, "text %zu not drawn: %.2f", i,
+		              lower_third_diff(y[i], y[3], w, h));
+	/* Thai and Devanagari are not boxes: they differ from the boxes as much as from each other */
+	ck_assert_msg(lower_third_diff(y[0], y[2], w, h) > 1.0, "Thai looks like missing-glyph boxes: %.2f",
+	              lower_third_diff(y[0], y[2], w, h));
+	ck_assert_msg(lower_third_diff(y[1], y[2], w, h) > 1.0, "Devanagari looks like missing-glyph boxes: %.2f",
+	              lower_third_diff(y[1], y[2], w, h));
+	ck_assert_msg(lower_third_diff(y[0], y[1], w, h) > 1.0, "Thai and Devanagari draw alike: %.2f",
+	              lower_third_diff(y[0], y[1], w, h));
+	for (i = 0; i < 4; i++) {
+		free(y[i]);
+		film_free(&f[i]);
+	}
+}
+END_TEST
+
 static int cancel_after(void *ctx, double fraction)
 {
 	int *calls = ctx;
@@ -1006,6 +1056,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, music_only_is_normalised);
 	tcase_add_test(tc, burned_cjk_subtitles_change_the_picture);
 	tcase_add_test(tc, subtitle_cues_follow_the_rules);
+	tcase_add_test(tc, burned_thai_and_devanagari_are_glyphs);
 	tcase_add_test(tc, cancel_leaves_no_film);
 	tcase_add_test(tc, errors_name_the_segment_and_step);
 	suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /* Subtitles: SubRip and WebVTT files, mov_text samples, and cues drawn into the picture. */
 #include "compose/internal.h"
+#include "media/local.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -728,15 +729,6 @@ int lv_burn_line_units(int w, int h)
 	return u > 42 ? 42 : u < 8 ? 8 : u;
 }
 
-/* The family asked of fontconfig for the font file's script, or a sans default (libass falls back
- * per glyph through fontconfig for scripts the family lacks). */
-static const char *burn_family(const char *font_file)
-{
-	if (font_file && (strstr(font_file, "wqy") || strstr(font_file, "CJK") || strstr(font_file, "Noto")))
-		return strstr(font_file, "wqy") ? "WenQuanYi Micro Hei" : "Noto Sans CJK SC";
-	return "DejaVu Sans";
-}
-
 static void ass_time(char out[16], double t)
 {
 	int64_t cs = (int64_t)llround(t * 100.0);
@@ -751,10 +743,22 @@ static void ass_time(char out[16], double t)
 static int write_ass(const char *path, const lv_cue_list *cues, double t0, double t1, int w, int h,
                      const char *font_file)
 {
-	lv_buf b = LV_BUF_INIT;
-	int fs = burn_font_px(w, h), rc;
+	lv_buf b = LV_BUF_INIT, all = LV_BUF_INIT;
+	int fs = burn_font_px(w, h), rc = LV_OK;
 	size_t i;
-	rc = lv_buf_printf(&b,
+	char *family;
+	/* The style names a family that is installed: the font file's, else fontconfig's choice for the
+	 * text shown (a font with glyphs for all of it when one exists: CJK, Thai, Arabic, Devanagari...);
+	 * libass falls back per glyph through fontconfig for anything that family lacks. */
+	for (i = 0; i < cues->n && rc == LV_OK; i++)
+		if (cues->cues[i].end > t0 && cues->cues[i].start < t1)
+			rc = lv_buf_printf(&all, "%s ", cues->cues[i].text);
+	family = font_file && *font_file ? lv_font_file_family(font_file) : NULL;
+	if (!family)
+		family = lv_font_family(NULL, all.data ? all.data : "");
+	lv_buf_free(&all);
+	if (rc == LV_OK)
+		rc = lv_buf_printf(&b,
 	                   "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\n"
 	                   "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
 	                   "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
@@ -763,7 +767,7 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
 	                   "Style: Default,%s,%d,&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
 	                   "%.1f,%.1f,2,%d,%d,%d,1\n\n[Events]\n"
 	                   "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-	                   w, h, burn_family(font_file), fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
+	                   w, h, family ? family : "sans-serif", fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
 	                   (int)(0.1 * w), (int)(0.1 * w), (int)((h > w ? 0.1 : 0.07) * h));
 	for (i = 0; rc == LV_OK && i < cues->n; i++) {
 		const lv_compose_cue *c = &cues->cues[i];
@@ -788,6 +792,7 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
 	if (rc == LV_OK)
 		rc = lv_file_write_atomic(path, b.data ? b.data : "", b.len, 0600);
 	lv_buf_free(&b);
+	free(family);
 	return rc;
 }
 
