@@ -470,7 +470,7 @@ static int divide_at_cuts(lv_cue_list *l, const lv_compose_cue *c, const double 
 	int rc = LV_OK;
 	if (!rest)
 		return LV_ENOMEM;
-	while (rc == LV_OK && rest) {
+	while (rc == LV_OK) { /* ends when the rest is placed whole (rest handed over) */
 		size_t at = 0;
 		char *head;
 		cut = cut_inside(cuts, n_cuts, a, c->end);
@@ -502,7 +502,8 @@ static int divide_at_cuts(lv_cue_list *l, const lv_compose_cue *c, const double 
 		l->cues[l->n].start = a;
 		l->cues[l->n].end = cut;
 		l->cues[l->n++].text = head;
-		memmove(rest, rest + at + (rest[at] == ' '), strlen(rest + at + (rest[at] == ' ')) + 1);
+		at += rest[at] == ' ';
+		memmove(rest, rest + at, strlen(rest + at) + 1);
 		a = cut;
 	}
 	free(rest);
