@@ -54,21 +54,25 @@ static void fc_lang(char *out, size_t cap, const char *language)
 /* The best font for (language, text): its file or family (element FC_FILE or FC_FAMILY), caller frees. */
 static char *font_pick(const char *language, const char *text, const char *element)
 {
+	/* a configuration of our own for each choice, destroyed after it: fontconfig's process-wide one
+	 * (FcInit) would be shared state that is never freed; loading from fontconfig's cache costs a few
+	 * tens of milliseconds, once per card or subtitle run */
+	FcConfig *cfg = FcInitLoadConfigAndFonts();
 	FcPattern *pat = FcPatternCreate(), *best = NULL;
 	FcCharSet *need = charset_of(text);
 	FcFontSet *set = NULL;
 	FcResult res;
 	char lang[16], *out = NULL;
 	int i, best_missing = -1;
-	if (!pat || !need || !FcInit())
+	if (!cfg || !pat || !need)
 		goto done;
 	fc_lang(lang, sizeof(lang), language);
 	FcPatternAddString(pat, FC_FAMILY, (const FcChar8 *)"sans-serif");
 	if (lang[0])
 		FcPatternAddString(pat, FC_LANG, (const FcChar8 *)lang);
-	FcConfigSubstitute(NULL, pat, FcMatchPattern);
+	FcConfigSubstitute(cfg, pat, FcMatchPattern);
 	FcDefaultSubstitute(pat);
-	set = FcFontSort(NULL, pat, FcFalse, NULL, &res);
+	set = FcFontSort(cfg, pat, FcFalse, NULL, &res);
 	for (i = 0; set && i < set->nfont; i++) {
 		FcCharSet *has = NULL;
 		FcChar8 *file = NULL;
@@ -102,6 +106,8 @@ done:
 		FcCharSetDestroy(need);
 	if (pat)
 		FcPatternDestroy(pat);
+	if (cfg)
+		FcConfigDestroy(cfg);
 	return out;
 }
 
