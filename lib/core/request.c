@@ -149,7 +149,7 @@ static const char *latin_language(const char *text)
 {
 	char lower[1024];
 	size_t n = 0, i, k;
-	int votes[32] = { 0 }, best = -1, second = -1;
+	int votes[32] = { 0 }, best, second;
 	long dist[32];
 	void *unknown;
 	lower[n++] = ' ';
@@ -159,15 +159,16 @@ static const char *latin_language(const char *text)
 	}
 	lower[n++] = ' ';
 	lower[n] = '\0';
-	for (k = 0; latin_langs[k]; k++) {
+	for (k = 0; latin_langs[k]; k++)
 		votes[k] = word_votes(lower, latin_langs[k]);
-		if (best < 0 || votes[k] > votes[best]) {
-			second = best;
+	best = 0;
+	for (k = 1; latin_langs[k]; k++)
+		if (votes[k] > votes[best])
 			best = (int)k;
-		} else if (second < 0 || votes[k] > votes[second]) {
+	second = best == 0 ? 1 : 0;
+	for (k = 0; latin_langs[k]; k++)
+		if ((int)k != best && votes[k] > votes[second])
 			second = (int)k;
-		}
-	}
 	/* clear function-word evidence: two more votes than any other language */
 	if (votes[best] >= votes[second] + 2)
 		return latin_langs[best];
@@ -179,30 +180,35 @@ static const char *latin_language(const char *text)
 		fp_Done(unknown);
 		return votes[best] > votes[second] ? latin_langs[best] : "en";
 	}
-	best = second = -1;
-	for (k = 0; latin_langs[k]; k++) {
-		char path[256];
-		void *model = fp_Init(latin_langs[k]);
-		dist[k] = -1;
-		if (!model)
-			continue;
-		fp_SetProperty(model, TCPROP_UTF8AWARE, TC_TRUE);
-		snprintf(path, sizeof(path), "%s/%s.lm", LV_TEXTCAT_DIR, latin_langs[k]);
-		if (fp_Read(model, path, 400))
-			dist[k] = fp_Compare(model, unknown, 0x7fffffff) - 1500L * votes[k];
-		fp_Done(model);
-		if (dist[k] < 0)
-			continue;
-		if (best < 0 || dist[k] < dist[best]) {
-			second = best;
-			best = (int)k;
-		} else if (second < 0 || dist[k] < dist[second]) {
-			second = (int)k;
+	{
+		int have[32] = { 0 }, any = 0;
+		for (k = 0; latin_langs[k]; k++) {
+			char path[256];
+			void *model = fp_Init(latin_langs[k]);
+			if (!model)
+				continue;
+			fp_SetProperty(model, TCPROP_UTF8AWARE, TC_TRUE);
+			snprintf(path, sizeof(path), "%s/%s.lm", LV_TEXTCAT_DIR, latin_langs[k]);
+			if (fp_Read(model, path, 400)) {
+				dist[k] = fp_Compare(model, unknown, 0x7fffffff) - 1500L * votes[k];
+				have[k] = 1;
+				any++;
+			}
+			fp_Done(model);
 		}
+		fp_Done(unknown);
+		if (!any)
+			return "en"; /* the profiles are not installed (libexttextcat-data) */
+		for (best = 0; !have[best]; best++)
+			;
+		for (k = 0; latin_langs[k]; k++)
+			if (have[k] && dist[k] < dist[best])
+				best = (int)k;
+		second = -1;
+		for (k = 0; latin_langs[k]; k++)
+			if (have[k] && (int)k != best && (second < 0 || dist[k] < dist[second]))
+				second = (int)k;
 	}
-	fp_Done(unknown);
-	if (best < 0)
-		return "en"; /* the profiles are not installed (libexttextcat-data) */
 	/* a winner by a hair is no evidence: English, the default */
 	if (second >= 0 && dist[best] * 100 > dist[second] * 98 && strcmp(latin_langs[best], "en"))
 		return "en";

@@ -1488,7 +1488,7 @@ static char *build_line(film *fm, const nlang *nl, const slots *sl, const char *
 	size_t k, nmore = 0, start;
 	uint64_t used = fm->more_used;
 	double est = 0;
-	while (nl->more[nmore] && nmore < MORE_MAX)
+	while (nmore < MORE_MAX && nl->more[nmore])
 		nmore++;
 	if (beat) {
 		lv_buf_puts(&b, beat);
