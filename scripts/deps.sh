@@ -8,8 +8,9 @@ LV_DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libcjson-dev libsqlite3-dev sqlite3 libssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
   libcivetweb-dev check libsubunit-dev
-  libespeak-ng-dev espeak-ng-data libunibreak-dev
-  fonts-wqy-microhei fonts-dejavu-core
+  libespeak-ng-dev espeak-ng-data libunibreak-dev libexttextcat-dev libexttextcat-data
+  libfontconfig-dev fontconfig
+  fonts-wqy-microhei fonts-dejavu-core fonts-noto-core fonts-thai-tlwg
   curl jq ca-certificates cppcheck wrk
   clang libclang-rt-14-dev
   libpq-dev postgresql

@@ -698,11 +698,162 @@ START_TEST(music_only_is_normalised)
 }
 END_TEST
 
+/* One cue read back from a subtitle stream. */
+typedef struct read_cue {
+	double start, end;
+	char text[512];
+} read_cue;
+
+/* The cues of the first subtitle stream of `path` (SubRip file, or an MP4's mov_text track), read
+ * with libavformat. */
+static size_t read_cues(const char *path, read_cue *out, size_t cap)
+{
+	AVFormatContext *fmt = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	size_t n = 0;
+	int si = -1;
+	unsigned i;
+	ck_assert_ptr_nonnull(pkt);
+	ck_assert_int_eq(avformat_open_input(&fmt, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fmt, NULL), 0);
+	for (i = 0; i < fmt->nb_streams; i++)
+		if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE && si < 0)
+			si = (int)i;
+	ck_assert_int_ge(si, 0);
+	while (av_read_frame(fmt, pkt) >= 0) {
+		if (pkt->stream_index == si && n < cap && pkt->size > 0) {
+			AVRational tb = fmt->streams[si]->time_base;
+			int movtext = fmt->streams[si]->codecpar->codec_id == AV_CODEC_ID_MOV_TEXT;
+			const uint8_t *d = pkt->data + (movtext ? 2 : 0);
+			size_t len = movtext ? ((size_t)pkt->data[0] << 8 | pkt->data[1]) : (size_t)pkt->size;
+			if (len >= sizeof(out[n].text))
+				len = sizeof(out[n].text) - 1;
+			if (len) { /* mov_text writes empty samples between cues */
+				out[n].start = (double)pkt->pts * av_q2d(tb);
+				out[n].end = (double)(pkt->pts + pkt->duration) * av_q2d(tb);
+				memcpy(out[n].text, d, len);
+				out[n].text[len] = '\0';
+				while (len && (out[n].text[len - 1] == '\n' || out[n].text[len - 1] == '\r'))
+					out[n].text[--len] = '\0';
+				n++;
+			}
+		}
+		av_packet_unref(pkt);
+	}
+	av_packet_free(&pkt);
+	avformat_close_input(&fmt);
+	return n;
+}
+
+/* Width of a line: wide (CJK) characters count two. */
+static int line_units(const char *s, size_t len)
+{
+	int u = 0;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		u += k == 3 && c >= 0xe2 ? 2 : 1;
+		i += k;
+	}
+	return u;
+}
+
+/* SPEC §9: at most 2 lines of at most 42 (width units), 0.8-7 s, at most 20 characters a second, no
+ * cue across a cut. */
+static void assert_cue_rules(const read_cue *c, size_t n, const double *cuts, size_t n_cuts, const char *what)
+{
+	size_t i, j;
+	for (i = 0; i < n; i++) {
+		const char *p = c[i].text, *e;
+		int lines = 0;
+		size_t chars = 0, k;
+		double d = c[i].end - c[i].start;
+		for (; p; p = e ? e + 1 : NULL) {
+			e = strchr(p, '\n');
+			lines++;
+			ck_assert_msg(line_units(p, e ? (size_t)(e - p) : strlen(p)) <= 42, "%s: cue %zu line too wide: '%s'", what,
+			              i, c[i].text);
+		}
+		ck_assert_msg(lines <= 2, "%s: cue %zu has %d lines: '%s'", what, i, lines, c[i].text);
+		for (k = 0; c[i].text[k]; k++)
+			if (((unsigned char)c[i].text[k] & 0xc0) != 0x80 && c[i].text[k] != '\n')
+				chars++;
+		ck_assert_msg(d >= 0.8 - 0.002 && d <= 7.0 + 0.002, "%s: cue %zu lasts %.3f s: '%s'", what, i, d, c[i].text);
+		ck_assert_msg((double)chars / d <= 20.0 + 0.05, "%s: cue %zu reads at %.1f characters/s: '%s'", what, i,
+		              (double)chars / d, c[i].text);
+		for (j = 0; j < n_cuts; j++)
+			ck_assert_msg(!(c[i].start < cuts[j] - 0.002 && c[i].end > cuts[j] + 0.002),
+			              "%s: cue %zu (%.3f-%.3f) spans the cut at %.3f", what, i, c[i].start, c[i].end, cuts[j]);
+		if (i)
+			ck_assert_msg(c[i].start >= c[i - 1].end - 0.002, "%s: cues %zu and %zu overlap", what, i - 1, i);
+	}
+}
+
+/* Cues that break the rules as given (across a cut, too long for two lines, too fast, too short) come
+ * out split and held so that every rule holds, in the SubRip file and in the MP4's text track. */
+START_TEST(subtitle_cues_follow_the_rules)
+{
+	film f;
+	lv_compose_stats st;
+	lv_media_info info;
+	static const double cuts[] = { 2.0, 8.0 };
+	const lv_compose_cue cues[] = {
+		/* across the cut at 2.0 */
+		{ 0.2, 3.3, "The keeper climbs the stairs and lights the great lamp." },
+		/* three lines' worth, and too fast as given (88 characters in 2 s) */
+		{ 3.5, 5.5, "Outside, the storm rolls in over the sea, and the old lighthouse keeps its light burning." },
+		/* too short as given (0.3 s) */
+		{ 8.1, 8.4, "\xe5\xa4\x9c\xe5\xb9\x95\xe9\x99\x8d\xe4\xb8\xb4\xef\xbc\x8c\xe6\xb5\xb7\xe6\xb5\xaa\xe6\x8b\x8d"
+		            "\xe6\x89\x93\xe7\x9d\x80\xe7\xa4\x81\xe7\x9f\xb3\xe3\x80\x82" },
+	};
+	read_cue got[32];
+	size_t n, i;
+	char *p, all[1024] = "";
+	film_init(&f, "compose-cue-rules");
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 6.0);
+	film_seg(&f, "canon2.mp4", 1.5);
+	f.job.cues = cues;
+	f.job.n_cues = 3;
+	f.job.subtitles = LV_SUBS_SOFT;
+	ck_assert_int_eq(compose(&f, &st), LV_OK);
+	assert_film(&f, &st, 9.5, &info);
+	p = out_path(&f, "final.srt");
+	n = read_cues(p, got, 32);
+	free(p);
+	/* the first cue in two pieces, one each side of the cut; the long one in two; the short one */
+	ck_assert_int_eq(n, 5);
+	assert_cue_rules(got, n, cuts, 2, "final.srt");
+	ck_assert_msg(got[0].end <= 2.0 + 0.002 && got[1].start >= 2.0 - 0.002, "pieces: %.3f | %.3f", got[0].end,
+	              got[1].start);
+	ck_assert_msg(got[4].end - got[4].start >= 0.8 - 0.002, "the short cue is not held: %.3f s",
+	              got[4].end - got[4].start);
+	/* nothing lost: every word is shown, in order */
+	for (i = 0; i < n; i++) {
+		strncat(all, got[i].text, sizeof(all) - strlen(all) - 2);
+		strcat(all, " ");
+	}
+	for (p = all; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	ck_assert_msg(strstr(all, "The keeper climbs the stairs and lights the great lamp. Outside, the storm rolls in over "
+	                          "the sea, and the old lighthouse keeps its light burning.") != NULL,
+	              "text lost: %s", all);
+	p = out_path(&f, "final.mp4");
+	n = read_cues(p, got, 32);
+	free(p);
+	ck_assert_int_eq(n, 5);
+	assert_cue_rules(got, n, cuts, 2, "final.mp4 mov_text");
+	film_free(&f);
+}
+END_TEST
+
 static int burn_film(film *f, const char *text, int mode, lv_compose_stats *st)
 {
 	static lv_compose_cue cue;
 	cue.start = 0.5;
-	cue.end = 2.5;
+	cue.end = 1.9; /* within the first shot: a cue never spans a cut */
 	cue.text = text;
 	f->job.cues = &cue;
 	f->job.n_cues = 1;
@@ -754,7 +905,7 @@ START_TEST(burned_cjk_subtitles_change_the_picture)
 	              lower_third_diff(yend_a, yend_b, w, h));
 	text = slurp(&a, "final.srt");
 	ck_assert_ptr_nonnull(text);
-	ck_assert_ptr_nonnull(strstr(text, "00:00:00,500 --> 00:00:02,500\n你好世界"));
+	ck_assert_ptr_nonnull(strstr(text, "00:00:00,500 --> 00:00:01,900\n你好世界"));
 	free(text);
 	free(ya);
 	free(yb);
@@ -767,6 +918,56 @@ START_TEST(burned_cjk_subtitles_change_the_picture)
 	film_free(&a);
 	film_free(&b);
 	film_free(&c);
+}
+END_TEST
+
+/* Thai and Devanagari subtitles burn as glyphs, not as the missing-glyph boxes that characters no
+ * font has (private use code points) draw: libass gets an installed family from fontconfig. */
+START_TEST(burned_thai_and_devanagari_are_glyphs)
+{
+	static const char *const texts[] = {
+		"\xe0\xb8\xaa\xe0\xb8\xa7\xe0\xb8\xb1\xe0\xb8\xaa\xe0\xb8\x94\xe0\xb8\xb5\xe0\xb8\x84\xe0\xb8\xa3\xe0\xb8\xb1"
+		"\xe0\xb8\x9a",                                                                     /* สวัสดีครับ (10) */
+		"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87 \xe0\xa4\xa6\xe0\xa5\x81\xe0\xa4\xa8"
+		"\xe0\xa4\xbf\xe0\xa4\xaf\xe0\xa4\xbe",                                             /* नमस्ते दुनिया */
+		/* ten private-use characters: no font has them, each draws the .notdef box */
+		"\xf3\xb0\x80\x80\xf3\xb0\x80\x81\xf3\xb0\x80\x82\xf3\xb0\x80\x83\xf3\xb0\x80\x84\xf3\xb0\x80\x85\xf3\xb0\x80"
+		"\x86\xf3\xb0\x80\x87\xf3\xb0\x80\x88\xf3\xb0\x80\x89",
+		"",
+	};
+	film f[4];
+	lv_compose_stats st;
+	uint8_t *y[4];
+	int w, h;
+	size_t i;
+	for (i = 0; i < 4; i++) {
+		char *p;
+		film_init(&f[i], "compose-burn-script");
+		f[i].job.font_file = NULL; /* fontconfig chooses */
+		f[i].job.language = i == 0 ? "th" : i == 1 ? "hi" : "en";
+		film_seg(&f[i], "canon0.mp4", 2.0);
+		ck_assert_int_eq(burn_film(&f[i], texts[i][0] ? texts[i] : "x", i == 3 ? LV_SUBS_NONE : LV_SUBS_BURN, &st),
+		                 LV_OK);
+		p = out_path(&f[i], "final.mp4");
+		y[i] = luma_at(p, 1.0, &w, &h);
+		ck_assert_ptr_nonnull(y[i]);
+		free(p);
+	}
+	/* every one draws something */
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(lower_third_diff(y[i], y[3], w, h) > 2.0, "text %zu not drawn: %.2f", i,
+		              lower_third_diff(y[i], y[3], w, h));
+	/* Thai and Devanagari are not boxes: they differ from the boxes as much as from each other */
+	ck_assert_msg(lower_third_diff(y[0], y[2], w, h) > 1.0, "Thai looks like missing-glyph boxes: %.2f",
+	              lower_third_diff(y[0], y[2], w, h));
+	ck_assert_msg(lower_third_diff(y[1], y[2], w, h) > 1.0, "Devanagari looks like missing-glyph boxes: %.2f",
+	              lower_third_diff(y[1], y[2], w, h));
+	ck_assert_msg(lower_third_diff(y[0], y[1], w, h) > 1.0, "Thai and Devanagari draw alike: %.2f",
+	              lower_third_diff(y[0], y[1], w, h));
+	for (i = 0; i < 4; i++) {
+		free(y[i]);
+		film_free(&f[i]);
+	}
 }
 END_TEST
 
@@ -854,6 +1055,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, silent_film_without_subtitles);
 	tcase_add_test(tc, music_only_is_normalised);
 	tcase_add_test(tc, burned_cjk_subtitles_change_the_picture);
+	tcase_add_test(tc, subtitle_cues_follow_the_rules);
+	tcase_add_test(tc, burned_thai_and_devanagari_are_glyphs);
 	tcase_add_test(tc, cancel_leaves_no_film);
 	tcase_add_test(tc, errors_name_the_segment_and_step);
 	suite_add_tcase(s, tc);

@@ -905,19 +905,37 @@ START_TEST(music_cancel_and_bad_length)
 }
 END_TEST
 
-START_TEST(font_find_returns_existing_files)
+START_TEST(fonts_cover_every_script)
 {
-	const char *zh = lv_font_find("zh"), *en = lv_font_find("en"), *ja = lv_font_find("ja-JP");
-	ck_assert_ptr_nonnull(zh);
-	ck_assert_ptr_nonnull(en);
-	ck_assert_ptr_nonnull(ja);
-	ck_assert_int_eq(access(zh, R_OK), 0);
-	ck_assert_int_eq(access(en, R_OK), 0);
-	/* the CJK choice is a CJK font, the English one need not be */
-	ck_assert(strstr(zh, "wqy") || strstr(zh, "CJK") || strstr(zh, "Droid") || strstr(zh, "uming") ||
-	          strstr(zh, "PingFang"));
-	ck_assert_str_eq(zh, ja);
-	ck_assert_ptr_eq(lv_font_find("en"), en);
+	/* fontconfig finds, per script, an installed font with a glyph for every character */
+	static const char *const table[][2] = {
+		{ "zh", "\xe5\xa4\xa9\xe5\x88\x9a\xe7\xa0\xb4\xe6\x99\x93" },                       /* 天刚破晓 */
+		{ "ja", "\xe3\x81\x82\xe3\x81\x95\xe3\x83\x88\xe3\x83\x9e\xe3\x82\xb9" },         /* あさトマス */
+		{ "th", "\xe0\xb8\xaa\xe0\xb8\xa7\xe0\xb8\xb1\xe0\xb8\xaa\xe0\xb8\x94\xe0\xb8\xb5" }, /* สวัสดี */
+		{ "hi", "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87" }, /* नमस्ते */
+		{ "ar", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7" },                                   /* مرحبا */
+		{ "en", "Caf\xc3\xa9 at dawn" },
+		{ NULL, "Thai \xe0\xb8\xaa\xe0\xb8\xa7\xe0\xb8\xb1\xe0\xb8\xaa and Latin" },
+	};
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		char *file = lv_font_file(table[i][0], table[i][1]), *family = lv_font_family(table[i][0], table[i][1]);
+		ck_assert_msg(file != NULL, "no font for %s", table[i][0]);
+		ck_assert_msg(family != NULL && family[0], "no family for %s", table[i][0]);
+		ck_assert_int_eq(access(file, R_OK), 0);
+		ck_assert_msg(lv_font_missing(file, table[i][1]) == 0, "%s: %s lacks %d glyphs of '%s'", table[i][0], file,
+		              lv_font_missing(file, table[i][1]), table[i][1]);
+		free(file);
+		free(family);
+	}
+	/* a character no font has is reported missing, not hidden */
+	{
+		char *file = lv_font_file("en", "A");
+		ck_assert_ptr_nonnull(file);
+		ck_assert_int_eq(lv_font_missing(file, "\xf3\xb0\x80\x80"), 1); /* U+F0000, private use */
+		ck_assert_int_eq(lv_font_missing("/nonexistent.ttf", "A"), -1);
+		free(file);
+	}
 }
 END_TEST
 
@@ -941,7 +959,7 @@ static Suite *media_suite(void)
 	tcase_add_test(seg, segment_cancel_leaves_no_file);
 	tcase_add_test(card, card_decodes_and_is_deterministic);
 	tcase_add_test(card, card_respects_colours_and_species);
-	tcase_add_test(card, font_find_returns_existing_files);
+	tcase_add_test(card, fonts_cover_every_script);
 	tcase_add_test(audio, tts_speaks_english_and_chinese);
 	tcase_add_test(audio, tts_rate_changes_length);
 	tcase_add_test(audio, tts_cancel_leaves_no_file);

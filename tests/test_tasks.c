@@ -290,6 +290,32 @@ START_TEST(defaults_and_normalisation)
 	ck_assert_str_eq(lv_language_detect("A quiet harbour at dawn"), "en");
 	ck_assert_str_eq(lv_language_detect("東京の朝"), "ja");
 	ck_assert_str_eq(lv_language_detect("서울의 아침"), "ko");
+	{
+		/* Latin-script prompts are told apart (function words, then libexttextcat n-gram profiles) */
+		static const char *const table[][2] = {
+			{ "A lighthouse keeper named Ada watches a storm roll in", "en" },
+			{ "Two robots, Bolt and Pixel, repair a satellite on the roof at night", "en" },
+			{ "A time-lapse of a city at dawn", "en" },
+			{ "Sunrise over the mountains", "en" },
+			{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube", "fr" },
+			{ "Une ville la nuit", "fr" },
+			{ "Un viejo pescador llamado Tom\xc3\xa1s sale al mar al amanecer", "es" },
+			{ "Una ciudad de noche", "es" },
+			{ "Ein alter Fischer namens Tomas f\xc3\xa4hrt bei Sonnenaufgang aufs Meer", "de" },
+			{ "Die Katze schl\xc3\xa4" "ft", "de" },
+			{ "Un vecchio pescatore di nome Tomas esce in mare all'alba", "it" },
+			{ "Um velho pescador chamado Tom\xc3\xa1s sai para o mar ao amanhecer", "pt" },
+			{ "Een oude visser genaamd Tomas vaart bij zonsopgang uit", "nl" },
+			{ "Stary rybak Tomas wyp\xc5\x82ywa o \xc5\x9bwicie", "pl" },
+			{ "\xe0\xb8\x81\xe0\xb8\xa3\xe0\xb8\xb8\xe0\xb8\x87\xe0\xb9\x80\xe0\xb8\x97\xe0\xb8\x9e", "th" },
+			{ "\xe0\xa4\xae\xe0\xa5\x81\xe0\xa4\x82\xe0\xa4\xac\xe0\xa4\x88 \xe0\xa4\x95\xe0\xa5\x80 \xe0\xa4\xb8\xe0\xa5\x81\xe0\xa4\xac\xe0\xa4\xb9", "hi" },
+			{ "Ada", "en" },
+		};
+		size_t k;
+		for (k = 0; k < sizeof(table) / sizeof(table[0]); k++)
+			ck_assert_msg(!strcmp(lv_language_detect(table[k][0]), table[k][1]), "'%s': detected %s, expected %s",
+			              table[k][0], lv_language_detect(table[k][0]), table[k][1]);
+	}
 	t = create_body("{\"prompt\":\"x\",\"duration\":3,\"language\":\"PT-br\"}", NULL, LV_OK);
 	ck_assert_str_eq(t->rec.language, "pt");
 	lv_task_free(t);

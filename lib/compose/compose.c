@@ -333,9 +333,8 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	if (rc == LV_OK)
 		rc = lv_video_plan_make(&c.plan, job);
 	if (rc == LV_OK && job->subtitles != LV_SUBS_NONE)
-		rc = lv_cues_prepare(&c.cues, job->cues, job->n_cues,
-		                     (double)c.plan.total_frames / av_q2d(c.plan.fps),
-		                     job->subtitles == LV_SUBS_BURN ? lv_burn_line_units(job->width, job->height) : 42);
+		rc = lv_cues_for_plan(&c.cues, job, &c.plan,
+		                      job->subtitles == LV_SUBS_BURN ? lv_burn_line_units(job->width, job->height) : 42);
 	if (rc == LV_OK)
 		rc = lv_random_base62(rnd, 12);
 	if (rc == LV_OK) {

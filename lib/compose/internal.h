@@ -156,7 +156,20 @@ typedef struct lv_cue_list {
 	size_t n;
 } lv_cue_list;
 
-int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units);
+/* SPEC §9's subtitle rules. */
+#define LV_CUE_MAX_CPS 20.0
+#define LV_CUE_MIN_SECONDS 0.8
+#define LV_CUE_MAX_SECONDS 7.0
+/*
+ * The film's cues as shown: sorted, clipped to the film, overlaps resolved, each split into pieces of
+ * at most two lines of `line_units` (libunibreak breaks; wide characters count two), then held to the
+ * cue rules: no piece across a cut (`cuts`, seconds), 0.8-7 s on screen, at most 20 characters a second
+ * (held longer up to the next cue or cut when it reads too fast).
+ */
+int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units,
+                    const double *cuts, size_t n_cuts);
+/* lv_cues_prepare for a job, with the cuts and the length of its plan. */
+int lv_cues_for_plan(lv_cue_list *out, const lv_compose_job *job, const lv_video_plan *plan, int line_units);
 void lv_cues_free(lv_cue_list *l);
 /* mov_text (tx3g) sample description and one sample. */
 int lv_movtext_extradata(AVCodecParameters *par);

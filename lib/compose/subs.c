@@ -1,5 +1,6 @@
 /* Subtitles: SubRip and WebVTT files, mov_text samples, and cues drawn into the picture. */
 #include "compose/internal.h"
+#include "media/local.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -189,8 +190,9 @@ static int utf8_ok(const char *s, size_t len)
 }
 
 /* Split one cue into pieces of at most two lines of `units` each, appended to out (capacity grows). */
-static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units, int max_lines)
+static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int units_arg, int max_lines)
 {
+	int units = units_arg & 0xffff, balanced = units_arg & 0x10000; /* balanced: lines already evened */
 	const char *t = c->text;
 	size_t len = strlen(t), pos = 0, i, first = out->n, total = 0;
 	char *brks = lv_malloc(len + 1);
@@ -293,12 +295,35 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 	free(brks);
 	if (rc != LV_OK)
 		return rc;
+	if (out->n - first > 1 && units > 8 && !balanced) {
+		/* several pieces: lines of even width instead of full ones and a short last one ("burning.") */
+		size_t pieces = out->n - first;
+		int even = (int)((size_t)units_of(t, 0, len) / (pieces * (size_t)max_lines)) + 6;
+		if (even < units) {
+			size_t again;
+			lv_cue_list trial = { NULL, 0 };
+			size_t tcap = 0;
+			rc = split_cue(&trial, &tcap, c, even | 0x10000, max_lines);
+			again = trial.n;
+			if (rc == LV_OK && again == pieces) {
+				for (i = first; i < out->n; i++)
+					free((char *)out->cues[i].text);
+				for (i = 0; i < again; i++)
+					out->cues[first + i] = trial.cues[i];
+				free(trial.cues);
+				return LV_OK;
+			}
+			lv_cues_free(&trial);
+			if (rc != LV_OK)
+				return rc;
+		}
+	}
 	if (max_lines > 1 && out->n > first && (c->end - c->start) / (double)(out->n - first) > 7.0) {
 		/* pieces on screen longer than 7 s: one line each instead */
 		for (i = first; i < out->n; i++)
 			free((char *)out->cues[i].text);
 		out->n = first;
-		return split_cue(out, cap, c, units, 1);
+		return split_cue(out, cap, c, units | balanced, 1);
 	}
 	/* share the cue's time by length */
 	for (i = first; i < out->n; i++)
@@ -316,8 +341,180 @@ static int split_cue(lv_cue_list *out, size_t *cap, const lv_compose_cue *c, int
 	return LV_OK;
 }
 
-int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units)
+/* Characters shown (code points, line breaks not counted): what a viewer reads. */
+static size_t cue_chars(const char *t)
 {
+	size_t n = 0;
+	for (; *t; t++)
+		if (((unsigned char)*t & 0xc0) != 0x80 && *t != '\n')
+			n++;
+	return n;
+}
+
+/* The first cut strictly inside (a, b), or -1. */
+static double cut_inside(const double *cuts, size_t n_cuts, double a, double b)
+{
+	size_t i;
+	for (i = 0; i < n_cuts; i++)
+		if (cuts[i] > a + 1e-6 && cuts[i] < b - 1e-6)
+			return cuts[i];
+	return -1;
+}
+
+/* The first cut at or after t, else `film`. */
+static double next_cut(const double *cuts, size_t n_cuts, double t, double film)
+{
+	size_t i;
+	double best = film;
+	for (i = 0; i < n_cuts; i++)
+		if (cuts[i] > t + 1e-6 && cuts[i] < best)
+			best = cuts[i];
+	return best;
+}
+
+/*
+ * SPEC §9's cue rules on the split pieces: no cue across a cut (a piece that crosses one keeps the
+ * side holding most of it), each on screen 0.8 to 7 s, at most 20 characters a second.  A piece too
+ * short or too fast is held longer, up to the next cue or the next cut; one longer than 7 s ends
+ * sooner.  Text is never dropped: a cue that cannot be held long enough keeps what room there is.
+ */
+static void apply_rules(lv_cue_list *l, const double *cuts, size_t n_cuts, double film)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++) {
+		lv_compose_cue *c = &l->cues[i];
+		double cut = cut_inside(cuts, n_cuts, c->start, c->end);
+		while (cut >= 0) {
+			if (cut - c->start >= c->end - cut)
+				c->end = cut;
+			else
+				c->start = cut;
+			cut = cut_inside(cuts, n_cuts, c->start, c->end);
+		}
+		if (i > 0 && c->start < l->cues[i - 1].end)
+			c->start = l->cues[i - 1].end;
+	}
+	for (i = 0; i < l->n; i++) {
+		lv_compose_cue *c = &l->cues[i];
+		double need = (double)cue_chars(c->text) / LV_CUE_MAX_CPS, limit;
+		if (need < LV_CUE_MIN_SECONDS)
+			need = LV_CUE_MIN_SECONDS;
+		if (need > LV_CUE_MAX_SECONDS)
+			need = LV_CUE_MAX_SECONDS;
+		limit = next_cut(cuts, n_cuts, c->start, film);
+		if (i + 1 < l->n && l->cues[i + 1].start < limit)
+			limit = l->cues[i + 1].start;
+		if (c->end - c->start < need)
+			c->end = c->start + need < limit ? c->start + need : limit;
+		if (c->end - c->start > LV_CUE_MAX_SECONDS)
+			c->end = c->start + LV_CUE_MAX_SECONDS;
+		if (c->end - c->start < need) {
+			/* still short: start earlier, into the silence after the previous cue (same shot) */
+			double floor_t = i > 0 ? l->cues[i - 1].end : 0.0, k;
+			size_t j;
+			for (j = 0; j < n_cuts; j++)
+				if (cuts[j] <= c->start + 1e-6 && cuts[j] > floor_t)
+					floor_t = cuts[j];
+			k = c->end - need;
+			c->start = k > floor_t ? k : floor_t < c->start ? floor_t : c->start;
+			if (c->end - c->start < need && i > 0 && floor_t <= l->cues[i - 1].end) {
+				/* and from the previous cue in the same shot, as much as it can spare */
+				lv_compose_cue *pc = &l->cues[i - 1];
+				double pneed = (double)cue_chars(pc->text) / LV_CUE_MAX_CPS, at;
+				if (pneed < LV_CUE_MIN_SECONDS)
+					pneed = LV_CUE_MIN_SECONDS;
+				at = c->end - need > pc->start + pneed ? c->end - need : pc->start + pneed;
+				if (at < c->start) {
+					pc->end = at;
+					c->start = at;
+				}
+			}
+		}
+	}
+}
+
+/* Where to cut `t` so that about `share` of its width comes first: at a space (text with spaces) or
+ * between two characters (CJK), the nearest to the share, preferring one after punctuation near it.
+ * Returns the byte offset (0 < off < len), or 0 when the text cannot be cut. */
+static size_t share_point(const char *t, double share)
+{
+	size_t len = strlen(t), i, best = 0, best_punct = 0;
+	int total = units_of(t, 0, len), spaces = strchr(t, ' ') != NULL;
+	double want = share * total, best_d = 1e9, punct_d = 1e9;
+	for (i = 1; i < len; i++) {
+		double d;
+		if (((unsigned char)t[i] & 0xc0) == 0x80)
+			continue;
+		if (spaces ? t[i] != ' ' : t[i] == ' ')
+			continue;
+		d = fabs(units_of(t, 0, i) - want);
+		if (d < best_d) {
+			best_d = d;
+			best = i;
+		}
+		if (after_punct(t, 0, i) && d < punct_d) {
+			punct_d = d;
+			best_punct = i;
+		}
+	}
+	if (best_punct && punct_d <= 0.25 * total)
+		return best_punct;
+	return best;
+}
+
+/* Cues divided at the cuts they span, their text shared by time on each side (owned copies). */
+static int divide_at_cuts(lv_cue_list *l, const lv_compose_cue *c, const double *cuts, size_t n_cuts, size_t *cap)
+{
+	double a = c->start, cut;
+	char *rest = lv_strdup(c->text);
+	int rc = LV_OK;
+	if (!rest)
+		return LV_ENOMEM;
+	while (rc == LV_OK) { /* ends when the rest is placed whole (rest handed over) */
+		size_t at = 0;
+		char *head;
+		cut = cut_inside(cuts, n_cuts, a, c->end);
+		if (cut >= 0)
+			at = share_point(rest, (cut - a) / (c->end - a));
+		if (l->n >= *cap) {
+			size_t nc = *cap * 2 + 8;
+			lv_compose_cue *g = realloc(l->cues, nc * sizeof(*g));
+			if (!g) {
+				rc = LV_ENOMEM;
+				break;
+			}
+			l->cues = g;
+			*cap = nc;
+		}
+		if (cut < 0 || !at) {
+			/* the rest stays whole up to the end (a cue that cannot be cut keeps the side where most of it is) */
+			l->cues[l->n].start = a;
+			l->cues[l->n].end = c->end;
+			l->cues[l->n++].text = rest;
+			rest = NULL;
+			break;
+		}
+		head = lv_strndup(rest, at);
+		if (!head) {
+			rc = LV_ENOMEM;
+			break;
+		}
+		l->cues[l->n].start = a;
+		l->cues[l->n].end = cut;
+		l->cues[l->n++].text = head;
+		at += rest[at] == ' ';
+		memmove(rest, rest + at, strlen(rest + at) + 1);
+		a = cut;
+	}
+	free(rest);
+	return rc;
+}
+
+int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, double film_seconds, int line_units,
+                    const double *cuts, size_t n_cuts)
+{
+	lv_cue_list whole = { NULL, 0 };
+	size_t whole_cap = 0;
 	size_t i, k = 0, cap = 0;
 	lv_compose_cue *sorted;
 	int rc = LV_OK;
@@ -348,12 +545,45 @@ int lv_cues_prepare(lv_cue_list *out, const lv_compose_cue *cues, size_t n, doub
 	for (i = 0; i + 1 < k; i++)
 		if (sorted[i].end > sorted[i + 1].start)
 			sorted[i].end = sorted[i + 1].start;
+	/* divided at the cuts first, so that each part's text is what is said in its shot */
 	for (i = 0; i < k && rc == LV_OK; i++)
 		if (sorted[i].end > sorted[i].start)
-			rc = split_cue(out, &cap, &sorted[i], line_units, 2);
+			rc = divide_at_cuts(&whole, &sorted[i], cuts, n_cuts, &whole_cap);
+	for (i = 0; i < whole.n && rc == LV_OK; i++) {
+		/* too fast to read as timed: held longer first (up to the next cue or cut), so that its pieces
+		 * share the longer time */
+		lv_compose_cue *c = &whole.cues[i];
+		double need = (double)cue_chars(c->text) / LV_CUE_MAX_CPS, limit = next_cut(cuts, n_cuts, c->start, film_seconds);
+		if (i + 1 < whole.n && whole.cues[i + 1].start < limit)
+			limit = whole.cues[i + 1].start;
+		if (c->end - c->start < need)
+			c->end = c->start + need < limit ? c->start + need : limit;
+		rc = split_cue(out, &cap, c, line_units, 2);
+	}
+	lv_cues_free(&whole);
 	free(sorted);
+	if (rc == LV_OK)
+		apply_rules(out, cuts, n_cuts, film_seconds);
 	if (rc != LV_OK)
 		lv_cues_free(out);
+	return rc;
+}
+
+int lv_cues_for_plan(lv_cue_list *out, const lv_compose_job *job, const lv_video_plan *plan, int line_units)
+{
+	double fps = av_q2d(plan->fps), *cuts = NULL;
+	size_t i, n = 0;
+	int rc;
+	if (plan->n > 1) {
+		cuts = lv_calloc(plan->n - 1, sizeof(*cuts));
+		if (!cuts)
+			return LV_ENOMEM;
+		for (i = 1; i < plan->n; i++)
+			if (plan->segs[i].frames > 0 && plan->segs[i].first_frame > 0)
+				cuts[n++] = (double)plan->segs[i].first_frame / fps;
+	}
+	rc = lv_cues_prepare(out, job->cues, job->n_cues, (double)plan->total_frames / fps, line_units, cuts, n);
+	free(cuts);
 	return rc;
 }
 
@@ -500,15 +730,6 @@ int lv_burn_line_units(int w, int h)
 	return u > 42 ? 42 : u < 8 ? 8 : u;
 }
 
-/* The family asked of fontconfig for the font file's script, or a sans default (libass falls back
- * per glyph through fontconfig for scripts the family lacks). */
-static const char *burn_family(const char *font_file)
-{
-	if (font_file && (strstr(font_file, "wqy") || strstr(font_file, "CJK") || strstr(font_file, "Noto")))
-		return strstr(font_file, "wqy") ? "WenQuanYi Micro Hei" : "Noto Sans CJK SC";
-	return "DejaVu Sans";
-}
-
 static void ass_time(char out[16], double t)
 {
 	int64_t cs = (int64_t)llround(t * 100.0);
@@ -523,10 +744,22 @@ static void ass_time(char out[16], double t)
 static int write_ass(const char *path, const lv_cue_list *cues, double t0, double t1, int w, int h,
                      const char *font_file)
 {
-	lv_buf b = LV_BUF_INIT;
-	int fs = burn_font_px(w, h), rc;
+	lv_buf b = LV_BUF_INIT, all = LV_BUF_INIT;
+	int fs = burn_font_px(w, h), rc = LV_OK;
 	size_t i;
-	rc = lv_buf_printf(&b,
+	char *family;
+	/* The style names a family that is installed: the font file's, else fontconfig's choice for the
+	 * text shown (a font with glyphs for all of it when one exists: CJK, Thai, Arabic, Devanagari...);
+	 * libass falls back per glyph through fontconfig for anything that family lacks. */
+	for (i = 0; i < cues->n && rc == LV_OK; i++)
+		if (cues->cues[i].end > t0 && cues->cues[i].start < t1)
+			rc = lv_buf_printf(&all, "%s ", cues->cues[i].text);
+	family = font_file && *font_file ? lv_font_file_family(font_file) : NULL;
+	if (!family)
+		family = lv_font_family(NULL, all.data ? all.data : "");
+	lv_buf_free(&all);
+	if (rc == LV_OK)
+		rc = lv_buf_printf(&b,
 	                   "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\n"
 	                   "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
 	                   "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
@@ -535,7 +768,7 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
 	                   "Style: Default,%s,%d,&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
 	                   "%.1f,%.1f,2,%d,%d,%d,1\n\n[Events]\n"
 	                   "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-	                   w, h, burn_family(font_file), fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
+	                   w, h, family ? family : "sans-serif", fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
 	                   (int)(0.1 * w), (int)(0.1 * w), (int)((h > w ? 0.1 : 0.07) * h));
 	for (i = 0; rc == LV_OK && i < cues->n; i++) {
 		const lv_compose_cue *c = &cues->cues[i];
@@ -560,6 +793,7 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
 	if (rc == LV_OK)
 		rc = lv_file_write_atomic(path, b.data ? b.data : "", b.len, 0600);
 	lv_buf_free(&b);
+	free(family);
 	return rc;
 }
 

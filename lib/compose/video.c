@@ -451,9 +451,7 @@ int lv_video_produce(const lv_video_run *run)
 	if (!v.pkt)
 		return lv_error_nomem();
 	if (run->job->subtitles == LV_SUBS_BURN) {
-		double film = (double)run->plan->total_frames / av_q2d(run->plan->fps);
-		rc = lv_cues_prepare(&v.cues, run->job->cues, run->job->n_cues, film,
-		                     lv_burn_line_units(run->job->width, run->job->height));
+		rc = lv_cues_for_plan(&v.cues, run->job, run->plan, lv_burn_line_units(run->job->width, run->job->height));
 	}
 	for (i = 0; rc == LV_OK && i < run->plan->n; i++) {
 		const lv_seg *s = &run->plan->segs[i];

@@ -43,7 +43,10 @@ void lv_req_clear(lv_req *r);
 
 /* 1-255 printable ASCII characters. */
 int lv_idempotency_key_check(const char *key);
-/* The primary language of a text: "zh", "ja", "ko", "ru", "ar", ... or "en". */
+/* The primary language of a text: by script ("zh", "ja", "ko", "ru", "ar", "th", "hi", "el", "he"),
+ * and for Latin script by function words and libexttextcat n-gram profiles ("en", "fr", "de", "es",
+ * "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "tr", "id", "vi", "ro", "hu", "fi", "ca"); "en" when
+ * unsure. */
 const char *lv_language_detect(const char *text);
 /* Number of code points in valid UTF-8, or -1 if not valid UTF-8 (or contains NUL). */
 long lv_utf8_length(const char *s, size_t n);

@@ -480,17 +480,18 @@ int lv_render_card(const lv_card_params *params, const char *out_png)
 	lv_canvas cv = { 0 };
 	lv_px *rows = NULL;
 	uint8_t *rgb = NULL;
-	const char *font;
+	char *font = NULL;
 	int err;
 	if (!params || !out_png || !*out_png)
 		return lv_error_set(LV_EINVALID, "card: parameters and an output path are required");
 	if (params->width < 32 || params->height < 32 || params->width > 4096 || params->height > 4096)
 		return lv_error_set(LV_EINVALID, "%s: card size %dx%d is out of range", out_png, params->width,
 		                    params->height);
-	font = lv_text_font(params->font_file, params->language, params->title);
 	err = lv_canvas_init(&cv, params->width, params->height, 0);
 	if (err)
 		return err;
+	if (params->style_frame) /* only the style frame draws text (its title) */
+		font = lv_text_font(params->font_file, params->language, params->title);
 	rows = lv_malloc(sizeof(lv_px) * (size_t)params->height);
 	rgb = lv_malloc((size_t)params->width * (size_t)params->height * 3);
 	if (!rows || !rgb) {
@@ -505,6 +506,7 @@ int lv_render_card(const lv_card_params *params, const char *out_png)
 	lv_canvas_to_rgb24(&cv, rgb, params->width * 3);
 	err = lv_png_save_rgb24(out_png, rgb, params->width, params->height, params->width * 3);
 done:
+	free(font);
 	free(rgb);
 	free(rows);
 	lv_canvas_free(&cv);

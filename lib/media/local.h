@@ -14,8 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The first font file found for the given language ("zh" needs CJK glyphs), or NULL. Static string. */
-const char *lv_font_find(const char *language);
+/*
+ * Fonts through fontconfig: the first of fontconfig's sans-serif fonts for `language` (NULL: any) that
+ * has a glyph for every character of `text` (NULL: none needed), else the one that lacks fewest.  The
+ * file, or the family name; NULL when no font is installed.  Caller frees.
+ */
+char *lv_font_file(const char *language, const char *text);
+char *lv_font_family(const char *language, const char *text);
+/* How many characters of `text` font_file has no glyph for (fontconfig's charset of the file), or -1
+ * when the file cannot be read. */
+int lv_font_missing(const char *font_file, const char *text);
+/* The family name of a font file (caller frees), or NULL. */
+char *lv_font_file_family(const char *font_file);
 
 typedef struct lv_render_params {
 	int width, height;              /* picture size (see lv_video_size) */
@@ -39,7 +49,7 @@ typedef struct lv_card_params {
 	uint32_t seed;
 	const char *title;       /* character name (or the film's title for a style frame) */
 	const char *description; /* what it looks like */
-	const char *font_file;
+	const char *font_file;   /* NULL: chosen by fontconfig for the language and the title */
 	const char *language;
 	int style_frame;         /* 0: a character card (a stylised bust in colours from the description);
 	                            1: a style frame (the film's scenery and palette with the title) */

@@ -31,8 +31,9 @@ void lv_text_mask_free(lv_text_mask *m);
 /* 1 if the UTF-8 string contains Han, kana or Hangul characters. */
 int lv_text_has_cjk(const char *s);
 
-/* The font for `text`: font_file if given, else a CJK-capable font when the text needs one, else
- * lv_font_find(language).  NULL when no font is installed.  Static string or font_file. */
-const char *lv_text_font(const char *font_file, const char *language, const char *text);
+/* The font for `text`: a copy of font_file if given, else lv_font_file(language, text) (fontconfig,
+ * with a glyph for every character when any installed font has them).  NULL when no font is
+ * installed.  Caller frees. */
+char *lv_text_font(const char *font_file, const char *language, const char *text);
 
 #endif

@@ -859,7 +859,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	                : t->subtitles == LV_SUBTITLES_NONE ? LV_SUBS_NONE
 	                                                    : LV_SUBS_SOFT;
 	job.language = t->language;
-	job.font_file = lv_font_find(t->language);
+	job.font_file = NULL; /* fontconfig picks the family for the language and the text */
 	job.out_dir = outdir;
 	job.target_lufs = w->e->cfg->compose.target_lufs;
 	job.true_peak_db = w->e->cfg->compose.true_peak_dbtp;

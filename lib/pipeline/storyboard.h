@@ -9,10 +9,11 @@
 #include <stddef.h>
 
 /* How long `text` takes to speak in `language` at a natural pace (seconds), by script: CJK
- * ideographs and kana 4.2 per second; Hangul 4.5 syllables per second; words of letters in any
- * alphabetic script (accented Latin, Greek, Cyrillic, Arabic, Indic, full-width Latin...) 2.6 per
- * second, a number of n digits counting as about n/2 words; punctuation adds short pauses.
- * Scripts written without spaces between words other than CJK (Thai, Lao, Khmer) are undercounted. */
+ * ideographs 4.2 per second, kana (morae) 7.5; Hangul 4.5 syllables per second; words of letters in
+ * any alphabetic script (accented Latin, Greek, Cyrillic, Arabic, Indic, full-width Latin...) 2.6 per
+ * second (2.8 in English, 2.9 in French, Spanish, Italian and Portuguese, whose words are shorter), a number of n
+ * digits counting as about n/2 words; punctuation adds short pauses.  Scripts written without spaces
+ * between words other than CJK (Thai, Lao, Khmer) are undercounted. */
 double lv_speech_estimate_seconds(const char *text, const char *language);
 
 /* The longest narration a shot of `seconds` may carry: estimated speaking time <= this. */

@@ -29,10 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n++;
 		p = nl ? nl + 1 : NULL;
 	}
+	static const double cuts[] = { 2.0, 4.5, 9.0, 30.0 };
 	snprintf(srt, sizeof(srt), "%s/fuzz.srt", lv_fuzz_dir());
 	snprintf(vtt, sizeof(vtt), "%s/fuzz.vtt", lv_fuzz_dir());
 	lv_subtitles_write(cues, n, srt, vtt);
-	if (lv_cues_prepare(&list, cues, n, 60.0, 42) == LV_OK) {
+	if (lv_cues_prepare(&list, cues, n, 60.0, 42, cuts, sizeof(cuts) / sizeof(cuts[0])) == LV_OK) {
 		size_t i;
 		for (i = 0; i < list.n; i++) {
 			AVPacket *pkt = av_packet_alloc();

@@ -180,9 +180,16 @@ typedef struct tok {
 	int comma_after;
 } tok;
 
+/* ASCII letters and digits, and the letters of Latin-1 Supplement and Latin Extended-A/B ("Tomás",
+ * "nommé", "Łucja"): their lead bytes are 0xC3..0xC9, followed by a continuation byte. */
 static int is_word_byte(const char *s, size_t i)
 {
-	return lv_ltext_is_alnum((unsigned char)s[i]);
+	unsigned char c = (unsigned char)s[i];
+	if (lv_ltext_is_alnum(c))
+		return 1;
+	if (c >= 0xc3 && c <= 0xc9)
+		return ((unsigned char)s[i + 1] & 0xc0) == 0x80;
+	return (c & 0xc0) == 0x80 && i > 0 && (unsigned char)s[i - 1] >= 0xc3 && (unsigned char)s[i - 1] <= 0xc9;
 }
 
 static size_t tokenize(tok *t, size_t cap, const char *s)
@@ -263,6 +270,11 @@ static const char *const verbs[] = {
 	"came", "turn", "stare", "gaze", "listen", NULL
 };
 
+/* Words that introduce a name: "a girl named Lily", "un p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas", "ein Fischer namens Tomas". */
+static const char *const name_cues[] = { "named", "called", "nomm\xc3\xa9", "nomm\xc3\xa9" "e", "appel\xc3\xa9",
+	                                 "appel\xc3\xa9" "e", "llamado", "llamada", "namens", "genannt", "chiamato",
+	                                 "chiamata", "chamado", "chamada", "genaamd", NULL };
+
 /* A verb form: the word itself or with -s/-es/-ed/-ing (or -ies/-ied for -y verbs). */
 static int is_verb(const char *lower, const tok *t)
 {
@@ -287,7 +299,9 @@ static int is_verb(const char *lower, const tok *t)
 static int is_capitalized(const char *s, const tok *t)
 {
 	size_t i;
-	if (t->end - t->start < 2 || s[t->start] < 'A' || s[t->start] > 'Z')
+	const unsigned char *u = (const unsigned char *)s + t->start;
+	int upper = (u[0] >= 'A' && u[0] <= 'Z') || (u[0] == 0xc3 && u[1] >= 0x80 && u[1] <= 0x9e && u[1] != 0x97);
+	if (t->end - t->start < 2 || !upper)
 		return 0;
 	for (i = t->start + 1; i < t->end; i++)
 		if (s[i] >= '0' && s[i] <= '9')
@@ -411,8 +425,7 @@ static int scan_english(lv_lex_facts *f, const char *s, const char *lower)
 			if (!det_context(s, lower, t, i, &age))
 				continue;
 			/* "a girl named Lily", "a dog called Max" */
-			if (last + 2 < n && (tok_is(lower, &t[last + 1], "named") || tok_is(lower, &t[last + 1], "called")) &&
-			    is_capitalized(s, &t[last + 2])) {
+			if (last + 2 < n && tok_in(lower, &t[last + 1], name_cues) && is_capitalized(s, &t[last + 2])) {
 				k = name_run(s, lower, t, n, last + 2);
 				add_named(f, s, t, last + 2, k, r, age, lower, n);
 				i = k;
@@ -433,8 +446,17 @@ static int scan_english(lv_lex_facts *f, const char *s, const char *lower)
 			int cue = 0;
 			const lv_lex_role *app = NULL;
 			size_t app_last = k;
-			if (i > 0 && (tok_is(lower, &t[i - 1], "named") || tok_is(lower, &t[i - 1], "called")))
+			if (i > 0 && tok_in(lower, &t[i - 1], name_cues))
 				cue = 1;
+			else if (i > 0 && !t[i].sent_start && t[i - 1].comma_after &&
+			         (t[k].comma_after || (k + 2 < n && tok_is(lower, &t[k + 1], "and") && is_capitalized(s, &t[k + 2]))))
+				cue = 1; /* an apposition: "two robots, Bolt and Pixel, ..." */
+			else if (!t[i].sent_start && t[k].comma_after && k + 1 < n && is_capitalized(s, &t[k + 1]) &&
+			         !tok_in(lower, &t[k + 1], stop_caps) && !is_lexicon_word(lower, &t[k + 1]))
+				cue = 1; /* the first of a list: "her friends Ben, Cleo and Dan" */
+			else if (i > 1 && tok_is(lower, &t[i - 1], "and") && f->n_chars && f->chars[f->n_chars - 1].name[0] &&
+			         f->chars[f->n_chars - 1].pos + strlen(f->chars[f->n_chars - 1].name) == t[i - 2].end)
+				cue = 1; /* the second of "Bolt and Pixel" */
 			else if (tok_possessive(s, &t[k]))
 				cue = 1;
 			else if (k + 1 < n && !t[k].comma_after && is_verb(lower, &t[k + 1]))
@@ -458,6 +480,33 @@ static int scan_english(lv_lex_facts *f, const char *s, const char *lower)
 			}
 			if (!cue)
 				continue;
+			if (!app && i > 0 && t[i - 1].comma_after) {
+				/* "two robots, Bolt and Pixel": the plural role before the apposition */
+				size_t ri;
+				for (ri = 0; ri < lv_lex_n_roles && !app; ri++)
+					if (lv_lex_match(lv_lex_roles[ri].en_terms, lower + t[i - 1].start, 1, 1) ==
+					    t[i - 1].end - t[i - 1].start)
+						app = &lv_lex_roles[ri];
+			}
+			if (!app && i > 1 && tok_is(lower, &t[i - 1], "and") && f->n_chars && f->chars[f->n_chars - 1].name[0] &&
+			    f->chars[f->n_chars - 1].pos + strlen(f->chars[f->n_chars - 1].name) == t[i - 2].end)
+				app = f->chars[f->n_chars - 1].role; /* "Bolt and Pixel": the same kind */
+			if (!app && i > 0 && !t[i].sent_start) {
+				/* a name standing for a role just mentioned ("two robots, Bolt and Pixel") is that role;
+				 * the unnamed role character it stands for goes */
+				size_t j;
+				for (j = f->n_chars; j-- > 0;)
+					if (f->chars[j].pos < t[i].start && f->chars[j].role) {
+						if (t[i - 1].comma_after || tok_is(lower, &t[i - 1], "and")) {
+							app = f->chars[j].role;
+							if (!f->chars[j].name[0]) {
+								memmove(&f->chars[j], &f->chars[j + 1], (f->n_chars - j - 1) * sizeof(f->chars[0]));
+								f->n_chars--;
+							}
+						}
+						break;
+					}
+			}
 			add_named(f, s, t, i, k, app, -1, lower, n);
 			i = app ? app_last : k;
 		}

@@ -53,7 +53,7 @@ typedef struct lv_lex_role {
 } lv_lex_role;
 
 #define LV_LEX_MAX_PLACES 4
-#define LV_LEX_MAX_CHARS 6
+#define LV_LEX_MAX_CHARS 9
 #define LV_LEX_NAME_MAX 64
 
 typedef struct lv_lex_char {

@@ -66,7 +66,6 @@ static int local_anchor(void *self, const lv_call_ctx *ctx, const lv_anchor_requ
 	p.title = req->name;
 	p.description = req->is_style_frame ? req->style : req->description;
 	p.language = req->language;
-	p.font_file = lv_font_find(req->language);
 	p.style_frame = req->is_style_frame;
 	if (lv_render_card(&p, req->out_png))
 		return lv_provider_fail(err, "anchor_failed", 0, "local anchor renderer: %s", lv_error_last()->message);
@@ -140,7 +139,6 @@ static int local_fetch(void *self, const lv_call_ctx *ctx, const lv_segment_job 
 	p.references = job->references;
 	p.n_references = job->n_references;
 	p.language = job->language;
-	p.font_file = lv_font_find(job->language);
 	p.cancel = ctx->cancel;
 	if (lv_render_segment(&p, out_path)) {
 		if (lv_error_last()->status == LV_ECANCELED)

@@ -23,6 +23,7 @@
  * narration templates are finite, so very long plans number a reused detail ("beat 30"), a reused
  * camera pair ("take 121") and may leave a shot without narration rather than repeat a line.
  */
+#include "core/request.h"
 #include "longvideo/errors.h"
 #include "pipeline/storyboard.h"
 #include "providers/local/lexicon.h"
@@ -43,8 +44,8 @@
 #define ZH LV_LEX_ZH
 #define MAX_SHOTS 512
 #define PROMPT_MAX_BYTES 16384
-#define TOPIC_MAX_WORDS 16
-#define TOPIC_MAX_CJK 40
+#define TOPIC_MAX_WORDS 40
+#define TOPIC_MAX_CJK 80
 
 /* ---- deterministic choices ----------------------------------------------------------------------------- */
 
@@ -110,8 +111,12 @@ typedef struct film {
 	size_t n_chars;
 	shot_plan *shots;
 	size_t n;
-	unsigned more_used;   /* second sentences used so far (each once) */
-	uint32_t tmpl_used[6]; /* narration templates used so far, per shot role (LINES_MAX bits) */
+	const struct nlang *nl; /* narration templates for the language, or NULL (the prompt's own sentences) */
+	int prompt_native;    /* the prompt is written in the narration's language: its words may be spoken */
+	const char *names;    /* the named subject as written ("Bolt and Pixel"), or NULL */
+	const char *action;   /* what it does, as written after the names ("repair a satellite"), or NULL */
+	uint64_t more_used;   /* supplements used so far (each once until all are) */
+	size_t beat_turn[6];  /* where the next beat template search starts, per shot role */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
 } film;
@@ -510,22 +515,6 @@ static const char *human_noun(film *fm, const lv_lex_char *c, int L)
 	return nouns[c->age][c->gender][L];
 }
 
-/* Narration reference for a CJK name in English, which must not carry CJK text. */
-static const char *en_stand_in(const lv_lex_char *c)
-{
-	static const char *const refs[4][3] = {
-		{ "the child", "the boy", "the girl" },
-		{ "our friend", "the young man", "the young woman" },
-		{ "our friend", "the man", "the woman" },
-		{ "the elder", "the old man", "the old woman" },
-	};
-	if (c->role)
-		return c->role->label[EN];
-	if (c->kind == LV_KIND_ANIMAL)
-		return "the animal";
-	return refs[c->age][c->gender];
-}
-
 static void make_character(film *fm, const lv_lex_char *c, size_t index)
 {
 	fchar *fc = &fm->chars[fm->n_chars];
@@ -544,10 +533,8 @@ static void make_character(film *fm, const lv_lex_char *c, size_t index)
 			fm->oom = 1;
 		fc->name = keep_buf(fm, &nb);
 	}
-	if (given && (L == ZH || !has_cjk(given)))
+	if (given) /* a name is kept exactly as written, whatever the script */
 		fc->ref = fc->name;
-	else if (given)
-		fc->ref = en_stand_in(c);
 	else
 		fc->ref = c->role->label[L];
 	fc->pron = c->kind != LV_KIND_HUMAN ? "it" : c->gender == LV_GENDER_FEMALE ? "her"
@@ -789,7 +776,8 @@ static void plan_light(film *fm)
 		after = named ? (key + 1 <= LV_LEX_PHASES - 1 ? 1 : 0)
 		              : (key + 2 <= LV_LEX_PHASES - 1 ? 2 : LV_LEX_PHASES - 1 - key);
 	} else if (key >= 0) {
-		before = 1;
+		/* the time of day the prompt names holds in every shot */
+		before = 0;
 		after = 0;
 	} else {
 		for (i = 0; i < n; i++)
@@ -1099,7 +1087,7 @@ static const char *make_visual(film *fm, size_t i)
 {
 	lv_buf b = LV_BUF_INIT;
 	const shot_plan *s = &fm->shots[i];
-	int quote = fm->topic && (s->role == R_ESTABLISH || s->role == R_CLIMAX || !fm->f.n_places);
+	int quote = fm->topic != NULL; /* every shot carries the prompt: subject, setting, time, action, names */
 	if (fm->L == ZH)
 		visual_zh(fm, &b, s, i);
 	else
@@ -1114,106 +1102,251 @@ static const char *make_visual(film *fm, size_t i)
 /* ---- narration ---------------------------------------------------------------------------------------------- */
 
 /*
- * Templates: {S} subject, {N} first character in the shot (or the main one), {M} a second one,
- * {d} the shot's detail, {T} time of day, {p} the peak moment, {a} the mood adjective.  A '^'
- * after the letter capitalises it ("{S^}").  A template whose slot is missing is skipped.
+ * Narration tells the prompt's story from beginning to end in the task's language: the first shot
+ * speaks the prompt's own first sentence when it is written in that language (subject, setting,
+ * time of day, action and names as given), the middle carries the action on ({N} {P}: "Ada watches
+ * a storm roll in"), the high point and the ending close it.  A shot's line is one beat sentence and
+ * then supplements until it fills most of the shot.
+ *
+ * Slots: {Q} the prompt's first sentence, {N} the named characters ("Bolt and Pixel") or the
+ * subject, {P} the action after the names ("repair a broken satellite"), {K} the shot's own
+ * character, {T} time of day, {S} the place, {W} where ("by the sea"), {d} the shot's detail, {p} the
+ * high point's moment, {a} the mood adjective.  {S}, {W}, {d}, {p} and {a} come from the lexicon (English
+ * and Chinese only).  A '^' after the letter capitalises it ("{T^}").  A template whose slot is empty
+ * is skipped.  Languages without templates speak the prompt's own sentences, in order, and nothing
+ * else: an honest fallback rather than English words read by another language's voice.
  */
-#define LINES_MAX 24
+#define MORE_MAX 64
 
-typedef struct tmpl {
-	const char *text;
-	unsigned when; /* W_* conditions */
-} tmpl;
+typedef struct nlang {
+	const char *tag;
+	int lex;                         /* the lexicon's words exist in this language (EN, ZH), or -1 */
+	const char *sep;                 /* between sentences */
+	const char *and_w;               /* between two names */
+	const char *times[LV_TIME_COUNT];
+	const char *const *lines[6];     /* beat sentences per shot role (R_*) */
+	const char *const *more;         /* supplements, each used once per film while others remain */
+} nlang;
 
-#define W_ANY 0u
-#define W_TIMELAPSE 1u
-#define W_MORNING 2u
-#define W_EVENING 4u
-#define W_NO_PLACE 8u
-
-static const tmpl en_lines[6][LINES_MAX] = {
-	[R_ESTABLISH] = { { "{T^}, {S} waits in silence.", 0 }, { "This is {S}, {T}.", 0 },
-	                  { "This is the story of {N}.", W_NO_PLACE }, { "Our story begins in {S}.", 0 },
-	                  { "Look closely at {S}.", 0 }, { "{S^}, as few have seen it.", 0 }, { "Here is {S}.", 0 },
-	                  { "{S^}.", 0 } },
-	[R_INTRO] = { { "And this is {N}, right where the story starts.", 0 }, { "{N^} has waited a long time for this.", 0 },
-	              { "Meet {N}.", 0 }, { "This is {N}.", 0 }, { "{N^} is here.", 0 }, { "{N^}.", 0 } },
-	[R_DETAIL] = { { "Look closer: {d}, and a rhythm all of its own.", 0 }, { "Small things matter here, like {d}.", 0 },
-	               { "In the details: {d}.", 0 }, { "Notice {d}.", 0 }, { "Then, {d}.", 0 }, { "{d^}.", 0 } },
-	[R_DEVELOP] = { { "Hours pass in seconds, and {S} keeps changing.", W_TIMELAPSE },
-	                { "{N^} moves on, past {d}.", 0 },
-	                { "{N^} and {M} share a glance.", 0 },
-	                { "{N^} watches {d}.", 0 },
-	                { "Minute by minute: {d}, then gone.", 0 },
-	                { "Slowly, {S} changes.", 0 },
-	                { "{N^} keeps going.", 0 },
-	                { "Light and shadow trade places.", 0 },
-	                { "Nothing here stays the same for long.", 0 },
-	                { "Hours pass in seconds.", W_TIMELAPSE },
-	                { "{d^}, again and again.", 0 },
-	                { "Little by little, the scene shifts.", 0 },
-	                { "The world keeps turning.", 0 },
-	                { "{T^}, {S} goes on.", 0 },
-	                { "On and on.", 0 },
-	                { "{d^}.", 0 },
-	                { "Still changing.", 0 },
-	                { "Slowly.", 0 },
-	                { "Onward.", 0 },
-	                { "Look.", 0 } },
-	[R_CLIMAX] = { { "This is the moment {S} was waiting for.", 0 }, { "And then, {p}.", 0 },
-	               { "Now {S} is at its most {a}.", 0 }, { "{N^} finally sees it.", 0 },
-	               { "Everything comes together.", 0 }, { "Here it is.", 0 }, { "Now.", 0 } },
-	[R_RESOLVE] = { { "And so {S} wakes to a new day.", W_MORNING }, { "And so {S} settles into the night.", W_EVENING },
-	                { "For {N}, this is only the beginning.", 0 }, { "{S^} will still be here tomorrow.", 0 },
-	                { "And the story goes on.", 0 }, { "This was {S}.", 0 }, { "Until next time.", 0 },
-	                { "The end.", 0 } },
+static const char *const en_begin[] = { "{Q}.", "{T^}, {W}: this is where the story of {N} begins.",
+	                                "{T^}, {W}, our story begins.", "Our story begins {W}.",
+	                                "This is where our story begins.", NULL };
+static const char *const en_intro[] = { "Meet {K}. Everything that follows begins with {K}.",
+	                                "This is {K}, right where the story starts.",
+	                                "Here is {K}, ready for whatever comes next.", "And this is {K}.", NULL };
+static const char *const en_develop[] = { "{N} {P}.", "Slowly, {N} {P}.", "Step by step, {N} {P}.",
+	                                  "Even now, {N} {P}.", "Moment by moment, {N} {P}.",
+	                                  "{K^} keeps going, {W}.", "{K^} stops for a moment and looks around.",
+	                                  "{K^} takes a deep breath and carries on.", "Around {K}, {d}.",
+	                                  "{T^}, {W}, nothing stands still.", "Little by little, the scene changes.",
+	                                  NULL };
+static const char *const en_detail[] = { "Look closer: {d}.", "Small things matter here, like {d}.",
+	                                 "In the details: {d}.", "Every detail tells part of the story.", NULL };
+static const char *const en_climax[] = { "And then the moment comes: {N} {P}.", "And then, {p}.",
+	                                 "Now everything comes together, and {N} is at the heart of it.",
+	                                 "Now {S} is at its most {a}.", "Everything comes together.", NULL };
+static const char *const en_resolve[] = { "In the end, {N} {P}, and {S} grows quiet again.",
+	                                  "In the end, {N} {P}, and everything grows quiet again.",
+	                                  "And so the story of {N} comes to a close, {W}.",
+	                                  "In the end, {N} {P}.", "And so the story of {N} comes to a close.",
+	                                  "And so the story ends, {W}.", "This is where our story ends.", NULL };
+static const char *const en_more[] = {
+	"Every moment here has its own rhythm.", "The light keeps changing, little by little.",
+	"Take a breath and look around.", "Listen closely: even the silence has a sound.",
+	"Time moves differently here.", "Nothing here stays the same for long.", "It all feels {a}.",
+	"All around, {d}.", "This is {S}, {T}.", "{K^} does not look away.", "{N} will remember this.",
+	"For {N}, this matters more than anything.", "There is no need to hurry.",
+	"Somewhere close, the world goes on as usual.", "Each second feels longer than the last.",
+	"Shapes and colours shift as we watch.", "The whole scene seems to hold its breath.",
+	"Everything happens at its own pace.", "It is a sight worth waiting for.", "Every step brings something new.",
+	"Quietly, the scene unfolds.", "Nobody here is in a hurry.", "The air is full of small sounds.",
+	"It is the kind of moment people remember.", "Nothing is quite what it was a minute ago.",
+	"There is more here than meets the eye.", "Everything seems to lead to this.", "Look.", "Listen.", "Wait for it.", "Not yet.", "Closer now.", NULL
 };
 
-static const tmpl zh_lines[6][LINES_MAX] = {
-	[R_ESTABLISH] = { { "{T}，{S}静静地等待着。", 0 }, { "这是{T}的{S}。", 0 }, { "这是{N}的故事。", W_NO_PLACE },
-	                  { "故事从{S}开始。", 0 }, { "仔细看看{S}。", 0 }, { "{S}，少有人见过的样子。", 0 },
-	                  { "这里是{S}。", 0 }, { "{S}。", 0 } },
-	[R_INTRO] = { { "这就是{N}，故事从这里开始。", 0 }, { "{N}已经等这一刻很久了。", 0 }, { "来认识一下{N}。", 0 },
-	              { "这是{N}。", 0 }, { "{N}来了。", 0 }, { "{N}。", 0 } },
-	[R_DETAIL] = { { "走近些，{d}各有各的节奏。", 0 }, { "细节里藏着故事，比如{d}。", 0 }, { "留意{d}。", 0 },
-	               { "再看{d}。", 0 }, { "看那{d}。", 0 }, { "{d}。", 0 } },
-	[R_DEVELOP] = { { "几个小时在几秒钟里流过，{S}不停变化。", W_TIMELAPSE },
-	                { "{N}继续向前，经过{d}。", 0 },
-	                { "{N}和{M}相视一笑。", 0 },
-	                { "{N}静静看着{d}。", 0 },
-	                { "一分一秒，{d}悄悄变化。", 0 },
-	                { "{S}在慢慢改变。", 0 },
-	                { "{N}没有停下脚步。", 0 },
-	                { "光与影悄悄交换了位置。", 0 },
-	                { "这里没有什么会一成不变。", 0 },
-	                { "时光飞逝。", W_TIMELAPSE },
-	                { "{d}，一遍又一遍。", 0 },
-	                { "一点一点，画面在变化。", 0 },
-	                { "世界依旧在转动。", 0 },
-	                { "{T}的{S}，一切照常。", 0 },
-	                { "继续。", 0 },
-	                { "{d}。", 0 },
-	                { "还在变。", 0 },
-	                { "慢慢地。", 0 },
-	                { "向前。", 0 },
-	                { "看。", 0 } },
-	[R_CLIMAX] = { { "这正是{S}等待的时刻。", 0 }, { "终于到了{p}。", 0 }, { "此刻的{S}最为{a}。", 0 },
-	               { "{N}终于看到了。", 0 }, { "一切都汇聚在一起。", 0 }, { "就是现在。", 0 } },
-	[R_RESOLVE] = { { "就这样，{S}迎来了新的一天。", W_MORNING }, { "就这样，{S}沉入了夜色。", W_EVENING },
-	                { "对{N}来说，这只是开始。", 0 }, { "明天，{S}依然会在这里。", 0 }, { "故事还在继续。", 0 },
-	                { "这就是{S}。", 0 }, { "下次再见。", 0 }, { "剧终。", 0 } },
+static const char *const zh_begin[] = { "{Q}。", "{T}，{W}，{N}的故事从这里开始。", "{T}，{W}，故事从这里开始。",
+	                                "故事从{W}开始。", "我们的故事从这里开始。", NULL };
+static const char *const zh_intro[] = { "这就是{K}，接下来的一切都从{K}开始。", "这是{K}，故事从这里开始。",
+	                                "{K}来了，准备迎接接下来的一切。", "这就是{K}。", NULL };
+static const char *const zh_develop[] = { "{N}{P}。", "慢慢地，{N}{P}。", "一步一步，{N}{P}。", "此刻，{N}依然{P}。",
+	                                  "{K}继续向前，{W}的一切都在变化。", "{K}停下来，环顾四周。",
+	                                  "{K}深吸一口气，继续前行。", "{K}身边，{d}。", "{T}，{W}，一切都在流动。",
+	                                  "一点一点，画面在变化。", NULL };
+static const char *const zh_detail[] = { "走近些看：{d}。", "细节里藏着故事，比如{d}。", "留意{d}。",
+	                                 "每一个细节都在讲述故事。", NULL };
+static const char *const zh_climax[] = { "就在这一刻，{N}{P}。", "终于到了{p}。", "一切汇聚在一起，{N}就在其中。",
+	                                 "此刻的{S}最为{a}。", "一切都汇聚在一起。", NULL };
+static const char *const zh_resolve[] = { "最后，{N}{P}，{S}又恢复了平静。", "最后，{N}{P}，一切又恢复了平静。", "最后，{N}{P}。", "就这样，{N}的故事落下帷幕。", "就这样，{N}的故事在{W}落下帷幕。",
+	                                  "就这样，故事在{W}结束了。", "我们的故事到这里结束了。", NULL };
+static const char *const zh_more[] = {
+	"这里的每一刻都有自己的节奏。", "光线一点一点地变化着。", "深吸一口气，看看四周。", "仔细听，连寂静都有声音。",
+	"时间在这里走得不一样。", "这里没有什么会一成不变。", "一切显得如此{a}。", "四处都是{d}。", "这是{T}的{S}。",
+	"{K}没有移开目光。", "{N}会记住这一刻。", "对{N}来说，这比什么都重要。", "不必着急。",
+	"不远处，世界照常运转。", "每一秒都比上一秒更漫长。", "形状和色彩在眼前变幻。", "整个画面仿佛屏住了呼吸。",
+	"一切都按自己的节奏发生。", "这一幕值得等待。", "每一步都有新的发现。", "画面静静地展开。",
+	"这里没有人匆忙。", "空气里满是细小的声音。", "这是让人难忘的时刻。", "一切都和一分钟前不一样了。",
+	"这里藏着比眼睛看到的更多的东西。", "一切似乎都指向这一刻。", "看。", "听。", "再等等。", "还没到。", "更近了。", NULL
 };
 
-/* A second sentence for a long shot whose line leaves most of it silent. */
-static const char *const en_more[] = { "Everything here has its own rhythm.", "And everywhere, {d}.",
-	                               "The light keeps changing.", "It all feels {a}.", "Time moves differently here.",
-	                               "Listen closely.", "Take a breath.", NULL };
-static const char *const zh_more[] = { "这里的一切都有自己的节奏。", "到处都是{d}。", "光线一直在变化。",
-	                               "一切显得如此{a}。", "时间在这里走得不一样。", "仔细听。", "深呼吸。", NULL };
+static const char *const fr_begin[] = { "{Q}.", "{T^}, l'histoire de {N} commence.", "Notre histoire commence ici.",
+	                                NULL };
+static const char *const fr_intro[] = { "Voici {K}. Tout ce qui suit commence avec {K}.",
+	                                "Voici {K}, au tout d\xc3\xa9" "but de l'histoire.", "Et voici {K}.", NULL };
+static const char *const fr_develop[] = { "{N} {P}.", "Lentement, {N} {P}.", "Pas \xc3\xa0 pas, {N} {P}.",
+	                                  "Encore maintenant, {N} {P}.", "{K} poursuit son chemin, {T}.",
+	                                  "{K} s'arr\xc3\xaa" "te un instant pour regarder autour.",
+	                                  "{K} respire profond\xc3\xa9" "ment et continue.",
+	                                  "Peu \xc3\xa0 peu, la sc\xc3\xa8" "ne change.", NULL };
+static const char *const fr_detail[] = { "Regardez de plus pr\xc3\xa8s : chaque d\xc3\xa9" "tail compte.",
+	                                 "Ici, les petites choses ont leur importance.", NULL };
+static const char *const fr_climax[] = { "Et voici le moment tant attendu : {N} {P}.",
+	                                 "Maintenant, tout se rejoint, et {N} est au c\xc5\x93ur de tout.",
+	                                 "Maintenant, tout se rejoint.", NULL };
+static const char *const fr_resolve[] = { "\xc3\x80 la fin, {N} {P}, et tout redevient calme.",
+	                                  "Ainsi s'ach\xc3\xa8ve l'histoire de {N}.", "Ainsi s'ach\xc3\xa8ve notre histoire.",
+	                                  NULL };
+static const char *const fr_more[] = {
+	"Chaque instant a ici son propre rythme.", "La lumi\xc3\xa8re change, petit \xc3\xa0 petit.",
+	"Prenez le temps de regarder autour de vous.", "\xc3\x89" "coutez bien : m\xc3\xaa" "me le silence a un son.",
+	"Ici, le temps passe autrement.", "Rien ne reste longtemps pareil.", "{N} s'en souviendra longtemps.",
+	"Pour {N}, cela compte plus que tout.", "Rien ne presse.", "Tout pr\xc3\xa8s, le monde suit son cours.",
+	"Chaque seconde semble plus longue que la pr\xc3\xa9" "c\xc3\xa9" "dente.",
+	"Les formes et les couleurs changent sous nos yeux.", "Toute la sc\xc3\xa8" "ne semble retenir son souffle.",
+	"Tout arrive \xc3\xa0 son propre rythme.", "C'est un spectacle qui vaut l'attente.",
+	"Chaque pas apporte quelque chose de nouveau.", "Doucement, la sc\xc3\xa8" "ne se d\xc3\xa9" "voile.",
+	"Personne ici n'est press\xc3\xa9.", "L'air est plein de petits bruits.",
+	"C'est le genre de moment qu'on n'oublie pas.", "Il y a ici plus qu'il n'y para\xc3\xae" "t.", "Regardez.", "\xc3" "coutez.", "Attendez.", "Pas encore.", "Plus pr\xc3\xa8s.", NULL
+};
+
+static const char *const es_begin[] = { "{Q}.", "{T^}, comienza la historia de {N}.", "Nuestra historia comienza aqu\xc3\xad.",
+	                                NULL };
+static const char *const es_intro[] = { "Este es {K}. Todo lo que sigue empieza con {K}.",
+	                                "Aqu\xc3\xad est\xc3\xa1 {K}, justo donde empieza la historia.", "Y aqu\xc3\xad est\xc3\xa1 {K}.",
+	                                NULL };
+static const char *const es_develop[] = { "{N} {P}.", "Poco a poco, {N} {P}.", "Paso a paso, {N} {P}.",
+	                                  "Incluso ahora, {N} {P}.", "{K} sigue adelante, {T}.",
+	                                  "{K} se detiene un momento y mira a su alrededor.",
+	                                  "{K} respira hondo y contin\xc3\xba" "a.", "Poco a poco, la escena cambia.", NULL };
+static const char *const es_detail[] = { "Mira m\xc3\xa1s de cerca: cada detalle cuenta.",
+	                                 "Aqu\xc3\xad las cosas peque\xc3\xb1" "as importan.", NULL };
+static const char *const es_climax[] = { "Y llega el momento: {N} {P}.",
+	                                 "Ahora todo se une, y {N} est\xc3\xa1 en el centro de todo.",
+	                                 "Ahora todo se une.", NULL };
+static const char *const es_resolve[] = { "Al final, {N} {P}, y todo vuelve a la calma.",
+	                                  "Y as\xc3\xad termina la historia de {N}.", "Y as\xc3\xad termina nuestra historia.",
+	                                  NULL };
+static const char *const es_more[] = {
+	"Aqu\xc3\xad cada momento tiene su propio ritmo.", "La luz cambia, poco a poco.",
+	"T\xc3\xb3" "mate un momento para mirar alrededor.", "Escucha bien: hasta el silencio tiene sonido.",
+	"Aqu\xc3\xad el tiempo pasa de otra manera.", "Nada se queda igual por mucho tiempo.",
+	"{N} lo recordar\xc3\xa1 siempre.", "Para {N}, esto importa m\xc3\xa1s que nada.", "No hay prisa.",
+	"Muy cerca, el mundo sigue su curso.", "Cada segundo parece m\xc3\xa1s largo que el anterior.",
+	"Las formas y los colores cambian ante nuestros ojos.", "Toda la escena parece contener el aliento.",
+	"Todo sucede a su propio ritmo.", "Es un espect\xc3\xa1" "culo que vale la espera.",
+	"Cada paso trae algo nuevo.", "En silencio, la escena se despliega.", "Aqu\xc3\xad nadie tiene prisa.",
+	"El aire est\xc3\xa1 lleno de peque\xc3\xb1os sonidos.", "Es uno de esos momentos que no se olvidan.",
+	"Aqu\xc3\xad hay m\xc3\xa1s de lo que parece.", "Mira.", "Escucha.", "Espera.", "Todav\xc3\xad" "a no.", "M\xc3\xa1s cerca.", NULL
+};
+
+static const char *const de_begin[] = { "{Q}.", "{T^} beginnt die Geschichte von {N}.", "Hier beginnt unsere Geschichte.",
+	                                NULL };
+static const char *const de_intro[] = { "Das ist {K}. Alles, was folgt, beginnt mit {K}.",
+	                                "Hier ist {K}, genau dort, wo die Geschichte beginnt.", "Und das ist {K}.", NULL };
+static const char *const de_develop[] = { "{N} {P}.", "Langsam: {N} {P}.", "Schritt f\xc3\xbc" "r Schritt: {N} {P}.",
+	                                  "Noch immer: {N} {P}.", "{K} geht weiter, {T}.",
+	                                  "{K} h\xc3\xa4lt einen Moment inne und schaut sich um.",
+	                                  "{K} atmet tief durch und macht weiter.",
+	                                  "Nach und nach ver\xc3\xa4ndert sich die Szene.", NULL };
+static const char *const de_detail[] = { "Schau genauer hin: Jedes Detail z\xc3\xa4hlt.",
+	                                 "Hier sind es die kleinen Dinge, die z\xc3\xa4hlen.", NULL };
+static const char *const de_climax[] = { "Und dann kommt der Moment: {N} {P}.",
+	                                 "Jetzt kommt alles zusammen, und {N} ist mittendrin.", "Jetzt kommt alles zusammen.",
+	                                 NULL };
+static const char *const de_resolve[] = { "Am Ende: {N} {P}, und alles wird wieder still.",
+	                                  "So endet die Geschichte von {N}.", "So endet unsere Geschichte.", NULL };
+static const char *const de_more[] = {
+	"Jeder Moment hat hier seinen eigenen Rhythmus.", "Das Licht ver\xc3\xa4ndert sich, ganz langsam.",
+	"Nimm dir Zeit und schau dich um.", "H\xc3\xb6r genau hin: Sogar die Stille hat einen Klang.",
+	"Hier vergeht die Zeit anders.", "Nichts bleibt hier lange gleich.", "{N} wird sich daran erinnern.",
+	"F\xc3\xbc" "r {N} z\xc3\xa4hlt das mehr als alles andere.", "Es gibt keinen Grund zur Eile.",
+	"Ganz in der N\xc3\xa4he geht die Welt ihren Gang.", "Jede Sekunde scheint l\xc3\xa4nger als die letzte.",
+	"Formen und Farben ver\xc3\xa4ndern sich vor unseren Augen.", "Die ganze Szene scheint den Atem anzuhalten.",
+	"Alles geschieht in seinem eigenen Tempo.", "Es ist ein Anblick, der das Warten lohnt.",
+	"Jeder Schritt bringt etwas Neues.", "Leise entfaltet sich die Szene.", "Niemand hat es hier eilig.",
+	"Die Luft ist voller kleiner Ger\xc3\xa4usche.", "Es ist einer dieser Momente, die man nicht vergisst.",
+	"Hier gibt es mehr, als man auf den ersten Blick sieht.", "Schau.", "H\xc3\xb6r zu.", "Warte.", "Noch nicht.", "N\xc3\xa4her.", NULL
+};
+
+static const char *const ja_begin[] = { "{Q}。", "{T}、{N}のものがたりがはじまります。", "ここから、ものがたりがはじまります。", NULL };
+static const char *const ja_intro[] = { "こちらが{K}です。ここから、すべてがはじまります。", "{K}が、すがたをあらわします。",
+	                                "そして、{K}です。", NULL };
+static const char *const ja_develop[] = { "ゆっくりと、じかんがながれていきます。", "{K}は、まえへすすみます。",
+	                                  "{K}は、すこしたちどまって、まわりをみわたします。",
+	                                  "{K}は、ふかくいきをすって、またあるきだします。", "すこしずつ、けしきがかわっていきます。",
+	                                  "{T}、なにもかもがうごいています。", NULL };
+static const char *const ja_detail[] = { "ちかくでみると、ひとつひとつに、いみがあります。", "ちいさなものが、ここではたいせつです。",
+	                                 NULL };
+static const char *const ja_climax[] = { "そして、そのしゅんかんがやってきます。",
+	                                 "いま、すべてがひとつになり、{N}はそのまんなかにいます。", "いま、すべてがひとつになります。",
+	                                 NULL };
+static const char *const ja_resolve[] = { "こうして、{N}のものがたりは、おわりをむかえます。", "こうして、ものがたりはおわります。",
+	                                  NULL };
+static const char *const ja_more[] = {
+	"ここでは、いっしゅんいっしゅんに、じぶんのリズムがあります。", "ひかりが、すこしずつかわっていきます。",
+	"ひといきついて、まわりをみてみましょう。", "よくきいてください。しずけさにも、おとがあります。",
+	"ここでは、じかんのながれがちがいます。", "ここでは、なにもおなじままではいられません。",
+	"{N}は、このことをずっとおぼえているでしょう。", "いそぐひつようはありません。",
+	"すぐちかくで、せかいはいつもどおりにうごいています。", "いちびょうごとに、じかんがながくかんじられます。",
+	"かたちといろが、めのまえでかわっていきます。", "けしきぜんたいが、いきをひそめているようです。",
+	"すべてが、じぶんのペースですすみます。", "まつかいのある、ながめです。", "ひとあしごとに、あたらしいはっけんがあります。",
+	"しずかに、けしきがひろがっていきます。", "ここには、いそいでいるひとはいません。",
+	"わすれられない、ひとときです。", "ここには、めにみえるいじょうのものがあります。", "みてください。", "きいてください。", "もうすこし。", "まだです。", NULL
+};
+
+static const nlang nlangs[] = {
+	{ "en", EN, " ", " and ", { "at dawn", "in the morning", "at noon", "in the afternoon", "at dusk", "at night" },
+	  { en_begin, en_detail, en_intro, en_develop, en_climax, en_resolve }, en_more },
+	{ "zh", ZH, "", "和", { "清晨", "上午", "正午", "午后", "黄昏", "夜晚" },
+	  { zh_begin, zh_detail, zh_intro, zh_develop, zh_climax, zh_resolve }, zh_more },
+	{ "fr", -1, " ", " et ",
+	  { "\xc3\xa0 l'aube", "le matin", "\xc3\xa0 midi", "l'apr\xc3\xa8s-midi", "au cr\xc3\xa9puscule", "la nuit" },
+	  { fr_begin, fr_detail, fr_intro, fr_develop, fr_climax, fr_resolve }, fr_more },
+	{ "es", -1, " ", " y ",
+	  { "al amanecer", "por la ma\xc3\xb1" "ana", "al mediod\xc3\xad" "a", "por la tarde", "al atardecer", "de noche" },
+	  { es_begin, es_detail, es_intro, es_develop, es_climax, es_resolve }, es_more },
+	{ "de", -1, " ", " und ",
+	  { "im Morgengrauen", "am Morgen", "am Mittag", "am Nachmittag", "in der Abendd\xc3\xa4mmerung", "in der Nacht" },
+	  { de_begin, de_detail, de_intro, de_develop, de_climax, de_resolve }, de_more },
+	{ "ja", -1, "", "と", { "よあけに", "あさに", "ひるに", "ごごに", "ゆうぐれに", "よるに" },
+	  { ja_begin, ja_detail, ja_intro, ja_develop, ja_climax, ja_resolve }, ja_more },
+};
+
+/* The templates for a language tag's primary subtag, or NULL. */
+static const nlang *nlang_for(const char *tag)
+{
+	size_t i, n = 0;
+	while (tag && tag[n] && tag[n] != '-' && tag[n] != '_')
+		n++;
+	for (i = 0; tag && i < sizeof(nlangs) / sizeof(nlangs[0]); i++)
+		if (strlen(nlangs[i].tag) == n && !strncasecmp(tag, nlangs[i].tag, n))
+			return &nlangs[i];
+	return NULL;
+}
 
 typedef struct slots {
 	const char *v[128];
 } slots;
+
+/* Append s with its first letter upper-cased: ASCII, and the Latin-1 letters written as 0xC3 xx. */
+static int put_cap_utf8(lv_buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (u[0] == 0xc3 && u[1] >= 0xa0 && u[1] <= 0xbe && u[1] != 0xb7) {
+		char two[2] = { (char)0xc3, (char)(u[1] - 0x20) };
+		return lv_buf_put(b, two, 2) || lv_buf_puts(b, s + 2);
+	}
+	return put_cap(b, s);
+}
 
 /* Fill a template; NULL when a slot it needs is empty. */
 static char *fill(const char *t, const slots *sl)
@@ -1228,7 +1361,7 @@ static char *fill(const char *t, const slots *sl)
 				lv_buf_free(&b);
 				return NULL;
 			}
-			if (cap ? put_cap(&b, v) : lv_buf_puts(&b, v))
+			if (cap ? put_cap_utf8(&b, v) : lv_buf_puts(&b, v))
 				goto fail;
 			p += cap ? 4 : 3;
 			continue;
@@ -1237,166 +1370,211 @@ static char *fill(const char *t, const slots *sl)
 			goto fail;
 		p++;
 	}
+	if (b.len && b.data[0] >= 'a' && b.data[0] <= 'z') /* a line starting with a slot: "{N} {P}." */
+		b.data[0] = (char)(b.data[0] - 'a' + 'A');
 	return lv_buf_detach(&b);
 fail:
 	lv_buf_free(&b);
 	return NULL;
 }
 
-/* Whether b repeats a word of a: an English word of five letters or more, or two Chinese
- * characters in a row ("节奏" in both lines reads as a stutter). */
-static int shares_words(const char *a, const char *b)
-{
-	const char *p = b;
-	while (*p) {
-		unsigned cp, cp2;
-		size_t k = lv_ltext_decode(p, &cp), k2;
-		if (lv_ltext_is_cjk(cp) && (k2 = lv_ltext_decode(p + k, &cp2)) > 0 && lv_ltext_is_cjk(cp2)) {
-			char two[9] = { 0 };
-			memcpy(two, p, k + k2);
-			if (strstr(a, two))
-				return 1;
-		} else if (lv_ltext_is_alnum((unsigned char)*p) && (p == b || !lv_ltext_is_alnum((unsigned char)p[-1]))) {
-			size_t len = 0;
-			while (lv_ltext_is_alnum((unsigned char)p[len]))
-				len++;
-			if (len >= 5) {
-				const char *q;
-				for (q = a; *q; q++)
-					if (!strncasecmp(q, p, len) && (q == a || !lv_ltext_is_alnum((unsigned char)q[-1])) &&
-					    !lv_ltext_is_alnum((unsigned char)q[len]))
-						return 1;
-			}
-		}
-		p += k;
-	}
-	return 0;
-}
-
 static int line_used(const film *fm, const char *s)
 {
 	size_t i;
 	for (i = 0; i < fm->n_lines; i++)
-		if (!strcmp(fm->lines[i], s))
+		if (fm->lines[i] && strstr(fm->lines[i], s))
 			return 1;
 	return 0;
+}
+
+/* Whether the prompt is written in the narration's language (then its words may be spoken). */
+static int prompt_in(const film *fm, const nlang *nl)
+{
+	const char *d = lv_language_detect(fm->text);
+	if (!strcmp(nl->tag, "zh"))
+		return fm->f.prompt_zh && strcmp(d, "ja");
+	return !strcmp(d, nl->tag);
+}
+
+static void set_slots(film *fm, const nlang *nl, const shot_plan *s, slots *sl)
+{
+	memset(sl, 0, sizeof(*sl));
+	if (fm->prompt_native) {
+		sl->v['Q'] = fm->topic;
+		sl->v['P'] = fm->action;
+	}
+	/* who the story is about: the names as written, or (English, Chinese) the unnamed character's role */
+	sl->v['N'] = fm->names;
+	if (!sl->v['N'] && nl->lex >= 0 && fm->n_chars)
+		sl->v['N'] = fm->chars[0].ref;
+	{
+		const size_t who = s->n_who ? s->who[0] : 0;
+		if (who < fm->n_chars)
+			sl->v['K'] = fm->f.chars[who].name[0] ? fm->chars[who].name : nl->lex >= 0 ? fm->chars[who].ref : NULL;
+	}
+	sl->v['T'] = fm->f.time >= 0 ? nl->times[fm->f.time] : NULL;
+	if (nl->lex >= 0) {
+		sl->v['S'] = fm->place;
+		sl->v['W'] = fm->place ? fm->where : NULL;
+		sl->v['d'] = s->detail->noun[nl->lex];
+		sl->v['p'] = film_peak(fm, s, nl->lex);
+		sl->v['a'] = lv_lex_mood_adjective(fm->f.mood, nl->lex);
+	}
+}
+
+/* The prompt's sentences for a language without templates, shared out over the shots in order. */
+static const char *fallback_narration(film *fm, size_t i, int seconds)
+{
+	const char *p = fm->text;
+	size_t count = 0, k, want_from, want_to;
+	lv_buf b = LV_BUF_INIT;
+	const char *starts[64];
+	size_t lens[64];
+	while (*p && count < 64) {
+		const char *q = p;
+		unsigned cp;
+		size_t len;
+		while (*p == ' ')
+			p++;
+		q = p;
+		while ((len = lv_ltext_decode(q, &cp)) > 0) {
+			q += len;
+			if (cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xff01 || cp == 0xff1f || cp == 0x0964 ||
+			    cp == 0x061f || cp == '\n')
+				break;
+		}
+		if (q > p) {
+			starts[count] = p;
+			lens[count++] = (size_t)(q - p);
+		}
+		p = q;
+	}
+	if (!count)
+		return "";
+	/* sentence k goes to shot k * n / count (more sentences than shots: several to a shot) */
+	want_from = (i * count + fm->n - 1) / fm->n;
+	want_to = ((i + 1) * count + fm->n - 1) / fm->n;
+	if (count <= fm->n) {
+		want_from = want_to = (size_t)-1;
+		for (k = 0; k < count; k++)
+			if (k * fm->n / count == i)
+				want_from = want_to = k;
+		if (want_from == (size_t)-1)
+			return "";
+		want_to++;
+	}
+	for (k = want_from; k < want_to && k < count; k++) {
+		size_t before = b.len;
+		if (b.len)
+			lv_buf_puts(&b, " ");
+		lv_buf_put(&b, starts[k], lens[k]);
+		if (lv_speech_estimate_seconds(b.data, fm->language) > lv_narration_budget(seconds)) {
+			b.len = before; /* what does not fit is left out whole, never cut */
+			b.data[b.len] = '\0';
+			break;
+		}
+	}
+	if (!b.len) {
+		lv_buf_free(&b);
+		return "";
+	}
+	return keep_buf(fm, &b);
+}
+
+/* The beat followed by supplements until the line fills most of the target; NULL if it repeats a line. */
+static char *build_line(film *fm, const nlang *nl, const slots *sl, const char *beat, double target)
+{
+	lv_buf b = LV_BUF_INIT;
+	size_t k, nmore = 0, start;
+	uint64_t used = fm->more_used;
+	double est = 0;
+	while (nmore < MORE_MAX && nl->more[nmore])
+		nmore++;
+	if (beat) {
+		lv_buf_puts(&b, beat);
+		est = lv_speech_estimate_seconds(b.data ? b.data : "", fm->language);
+	}
+	/* every supplement spoken once: they may come round again */
+	for (k = 0; k < nmore && (used & (1ull << k)); k++)
+		;
+	if (k == nmore)
+		used = 0;
+	start = rng_below(&fm->r, nmore);
+	for (k = 0; k < 2 * nmore && est < target * 0.97; k++) {
+		size_t m = (start + k) % nmore, before = b.len;
+		char *extra;
+		if (k == nmore) {
+			if (b.len > (beat ? strlen(beat) : 0))
+				break;
+			used = 0; /* none of those not spoken yet fits this shot: they all may come round again */
+		}
+		if (used & (1ull << m))
+			continue;
+		extra = fill(nl->more[m], sl);
+		if (extra && (!b.len || !strstr(b.data, extra))) {
+			double e;
+			if (b.len)
+				lv_buf_puts(&b, nl->sep);
+			lv_buf_puts(&b, extra);
+			e = lv_speech_estimate_seconds(b.data ? b.data : "", fm->language);
+			if (e <= target) {
+				est = e;
+				used |= 1ull << m;
+			} else {
+				b.len = before;
+				if (b.data)
+					b.data[b.len] = '\0';
+			}
+		}
+		free(extra);
+	}
+	if (!b.len || line_used(fm, b.data)) {
+		lv_buf_free(&b);
+		return NULL;
+	}
+	fm->more_used = used;
+	return lv_buf_detach(&b);
 }
 
 static const char *make_narration(film *fm, size_t i, int seconds)
 {
 	const shot_plan *s = &fm->shots[i];
-	const tmpl *list = fm->L == ZH ? zh_lines[s->role] : en_lines[s->role];
-	unsigned have = 0;
-	slots sl;
+	const nlang *nl = fm->nl;
+	const char *const *list;
 	double budget = lv_narration_budget(seconds), target = budget * fm->factor;
-	char *cand[LINES_MAX];
-	double est[LINES_MAX] = { 0 };
-	size_t from[LINES_MAX] = { 0 };
-	size_t nc = 0, k, pick = (size_t)-1;
-	size_t good[LINES_MAX], ng = 0;
-	int fresh, round;
-	memset(&sl, 0, sizeof(sl));
-	sl.v['S'] = fm->subject;
-	sl.v['d'] = s->detail->noun[fm->L];
-	sl.v['T'] = lv_lex_time_at(fm->f.time, fm->L);
-	sl.v['p'] = film_peak(fm, s, fm->L);
-	sl.v['a'] = lv_lex_mood_adjective(fm->f.mood, fm->L);
-	if (s->n_who) {
-		sl.v['N'] = fm->chars[s->who[0]].ref;
-		if (s->n_who > 1)
-			sl.v['M'] = fm->chars[s->who[1]].ref;
-	} else if (fm->n_chars && (s->role == R_RESOLVE || s->role == R_CLIMAX)) {
-		sl.v['N'] = fm->chars[0].ref;
-	}
-	if (fm->f.tech & (1u << LV_TECH_TIMELAPSE))
-		have |= W_TIMELAPSE;
-	if (fm->f.time == LV_TIME_DAWN || fm->f.time == LV_TIME_MORNING)
-		have |= W_MORNING;
-	if (fm->f.time == LV_TIME_DUSK || fm->f.time == LV_TIME_NIGHT)
-		have |= W_EVENING;
-	if (!fm->place && fm->n_chars)
-		have |= W_NO_PLACE;
-	for (k = 0; k < LINES_MAX && list[k].text; k++) {
-		char *line;
-		if ((list[k].when & have) != list[k].when)
-			continue;
-		line = fill(list[k].text, &sl);
-		if (!line)
-			continue;
-		if (line_used(fm, line)) {
-			free(line);
-			continue;
-		}
-		est[nc] = lv_speech_estimate_seconds(line, fm->language);
-		from[nc] = k;
-		cand[nc++] = line;
-	}
-	/* From templates not used yet in this film, then from any: a substantial line (at least half
-	 * the target) chosen by the seed, else the longest that fits the target. */
-	for (fresh = 1; fresh >= 0 && pick == (size_t)-1; fresh--) {
-		ng = 0;
-		for (k = 0; k < nc; k++)
-			if (est[k] <= target && (!fresh || !(fm->tmpl_used[s->role] & (1u << from[k])))) {
-				if (est[k] >= target * 0.5)
-					good[ng++] = k;
-				else if (!ng && (pick == (size_t)-1 || est[k] > est[pick]))
-					pick = k;
+	slots sl;
+	size_t k, nlist = 0, start;
+	int pass;
+	char *line = NULL;
+	if (!nl)
+		return fallback_narration(fm, i, seconds);
+	list = nl->lines[s->role];
+	set_slots(fm, nl, s, &sl);
+	while (list[nlist])
+		nlist++;
+	/* the beat: the first template (from a start that moves through the film) that fills, is not
+	 * spoken yet, and fits the target; the establishing shot, the high point and the ending always try
+	 * their first (the prompt, its action) first.  A long film that has spoken every template of a
+	 * role speaks one again, made new by the supplements after it. */
+	start = s->role == R_ESTABLISH || s->role == R_CLIMAX || s->role == R_RESOLVE ? 0 : fm->beat_turn[s->role];
+	for (pass = 0; pass < 2 && !line; pass++)
+		for (k = 0; k < nlist && !line; k++) {
+			char *beat = fill(list[(start + k) % nlist], &sl);
+			if (beat && (pass || !line_used(fm, beat)) && lv_speech_estimate_seconds(beat, fm->language) <= target) {
+				line = build_line(fm, nl, &sl, beat, target);
+				if (line && start == fm->beat_turn[s->role])
+					fm->beat_turn[s->role] = start + k + 1; /* the next shot of this role starts after it */
 			}
-		if (ng)
-			pick = good[rng_below(&fm->r, ng)];
-	}
-	if (pick == (size_t)-1) /* nothing within the target share: the shortest that fits the budget */
-		for (k = 0; k < nc; k++)
-			if (est[k] <= budget && (pick == (size_t)-1 || est[k] < est[pick]))
-				pick = k;
-	for (k = 0; k < nc; k++)
-		if (k != pick)
-			free(cand[k]);
-	if (pick == (size_t)-1)
+			free(beat);
+		}
+	if (!line) /* no beat fits (a very short shot): supplements alone */
+		line = build_line(fm, nl, &sl, NULL, target);
+	if (!line)
 		return "";
-	for (round = 0; round < 2 && est[pick] < target * 0.7 && s->role != R_CLIMAX; round++) {
-		/* room for another sentence (narration should fill most of the shot): the first
-		 * supplement (from a seeded start) that fits */
-		const char *const *more = fm->L == ZH ? zh_more : en_more;
-		size_t nm = 0, start, before = strlen(cand[pick]);
-		while (more[nm])
-			nm++;
-		start = rng_below(&fm->r, nm);
-		for (k = 0; k < nm; k++) {
-			char *extra, *both;
-			if (strstr(more[(start + k) % nm], "{d") && strstr(cand[pick], sl.v['d']))
-				continue; /* the detail is named already */
-			extra = fill(more[(start + k) % nm], &sl);
-			if (!extra)
-				continue;
-			both = lv_asprintf("%s%s%s", cand[pick], fm->L == ZH ? "" : " ", extra);
-			if (!both) {
-				free(extra);
-				free(cand[pick]);
-				fm->oom = 1;
-				return NULL;
-			}
-			if (lv_speech_estimate_seconds(both, fm->language) <= target && !line_used(fm, both) &&
-			    !shares_words(cand[pick], extra) &&
-			    !(fm->more_used & (1u << ((start + k) % nm)))) {
-				fm->more_used |= 1u << ((start + k) % nm);
-				free(extra);
-				free(cand[pick]);
-				cand[pick] = both;
-				est[pick] = lv_speech_estimate_seconds(both, fm->language);
-				break;
-			}
-			free(extra);
-			free(both);
-		}
-		if (strlen(cand[pick]) == before)
-			break; /* nothing more fits */
-	}
-	fm->tmpl_used[s->role] |= 1u << from[pick];
-	if (!keep(fm, cand[pick]))
+	if (!keep(fm, line))
 		return NULL;
-	fm->lines[fm->n_lines++] = cand[pick];
-	return cand[pick];
+	fm->lines[fm->n_lines++] = line;
+	return line;
 }
 
 /* ---- style, title -------------------------------------------------------------------------------------- */
@@ -1561,6 +1739,142 @@ static uint64_t seed_of(const lv_script_request *req)
 	return s;
 }
 
+/* ---- the prompt's subject and action --------------------------------------------------------------------- */
+
+static int is_lower_start(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (u[0] >= 'a' && u[0] <= 'z') || (u[0] == 0xc3 && u[1] >= 0xa0 && u[1] <= 0xbf);
+}
+
+/* Words that join names in a list ("Bolt and Pixel", "Tom et Léa"). */
+static size_t joiner_at(const char *p)
+{
+	static const char *const joins[] = { "and ", "et ", "y ", "und ", "e ", "en ", "和", "与", "跟", "、", NULL };
+	const char *const *j;
+	for (j = joins; *j; j++)
+		if (starts_with(p, *j))
+			return strlen(*j);
+	return 0;
+}
+
+/*
+ * The named subject and what it does, as the prompt writes them: "Two robots, Bolt and Pixel, repair
+ * a broken satellite" -> "Bolt and Pixel" + "repair a broken satellite"; "一只叫花花的小猫在院子里追蝴蝶"
+ * -> "花花" + "在院子里追蝴蝶".  The action is the rest of the prompt's first sentence after the names,
+ * when it starts with a verb-like word (lower case; in Chinese a verb or 在/正/从...); otherwise there
+ * is none and the narration does without it.
+ */
+static void find_action(film *fm)
+{
+	const char *t = fm->topic;
+	size_t k, first_at = (size_t)-1; /* where the first name is: no name in the prompt, no action */
+	int cjk;
+	if (!t || !fm->n_chars)
+		return;
+	cjk = has_cjk(t);
+	for (k = 0; k < fm->n_chars; k++) {
+		const char *at = fm->f.chars[k].name[0] ? strstr(t, fm->chars[k].name) : NULL;
+		if (at && (size_t)(at - t) < first_at)
+			first_at = (size_t)(at - t);
+	}
+	if (first_at == (size_t)-1)
+		return;
+	for (k = fm->n_chars; k-- > 0;) {
+		const char *name = fm->chars[k].name, *at, *p, *q;
+		int list;
+		if (!fm->f.chars[k].name[0] || !(at = strstr(t, name)))
+			continue;
+		p = at + strlen(name);
+		if (cjk) {
+			if (starts_with(p, "的")) {
+				/* "叫花花的小猫在院子里...": the action starts at 在/正/从... within a few characters */
+				static const char *const starts[] = { "在", "正", "从", "向", "去", "来", "把", "独自", "又", "每",
+					                             "终于", "便", "就", "一边", NULL };
+				const char *r = p;
+				unsigned cp;
+				size_t n = 0, len;
+				const char *found = NULL;
+				while (!found && n < 8 && (len = lv_ltext_decode(r, &cp)) > 0 && lv_ltext_is_cjk(cp)) {
+					const char *const *m;
+					for (m = starts; *m; m++)
+						if (starts_with(r, *m)) {
+							found = r;
+							break;
+						}
+					r += len;
+					n++;
+				}
+				if (!found)
+					continue;
+				p = found;
+			} else {
+				unsigned cp;
+				if (!lv_ltext_decode(p, &cp) || !lv_ltext_is_cjk(cp) || joiner_at(p))
+					continue;
+			}
+		} else {
+			while (*p == ' ' || *p == ',')
+				p++;
+			if (!is_lower_start(p) || joiner_at(p) || !strchr(p, ' '))
+				continue;
+		}
+		/* the subject: from the earliest name from which only names and joiners lie up to this one
+		 * ("Ben, Cleo, Hana and Ivo"), else this name alone */
+		{
+			const char *from = at;
+			size_t c0;
+			for (c0 = 0; c0 < fm->n_chars; c0++) {
+				const char *s0 = fm->f.chars[c0].name[0] ? strstr(t, fm->chars[c0].name) : NULL;
+				if (!s0 || s0 >= from)
+					continue;
+				list = 1;
+				for (q = s0; q < at && list;) {
+					size_t j, skip = joiner_at(q);
+					if (*q == ' ' || *q == ',') {
+						q++;
+						continue;
+					}
+					if (skip) {
+						q += skip;
+						continue;
+					}
+					for (j = 0; j < fm->n_chars; j++)
+						if (fm->f.chars[j].name[0] && starts_with(q, fm->chars[j].name)) {
+							q += strlen(fm->chars[j].name);
+							break;
+						}
+					if (j == fm->n_chars)
+						list = 0;
+				}
+				if (list)
+					from = s0;
+			}
+			fm->names = keep(fm, lv_strndup(from, (size_t)(at - from) + strlen(name)));
+		}
+		fm->action = keep(fm, lv_strdup(p));
+		return;
+	}
+	/* no action found: the names alone, in prompt order */
+	{
+		lv_buf b = LV_BUF_INIT;
+		size_t n = 0;
+		const char *and_w = fm->nl ? fm->nl->and_w : " and ";
+		for (k = 0; k < fm->n_chars && n < 3; k++) {
+			if (!fm->f.chars[k].name[0])
+				continue;
+			if (n)
+				lv_buf_puts(&b, k + 1 == fm->n_chars || n == 2 ? and_w : (cjk || !strcmp(and_w, "と") ? "、" : ", "));
+			lv_buf_puts(&b, fm->chars[k].name);
+			n++;
+		}
+		if (n)
+			fm->names = keep_buf(fm, &b);
+		else
+			lv_buf_free(&b);
+	}
+}
+
 static int analyse(film *fm, const lv_script_request *req)
 {
 	size_t i, max_chars;
@@ -1576,11 +1890,13 @@ static int analyse(film *fm, const lv_script_request *req)
 	fm->language = req->language && req->language[0] ? req->language : (fm->f.prompt_zh ? "zh" : "en");
 	fm->L = is_zh(fm->language) ? ZH : EN;
 	fm->r.s = seed_of(req);
-	fm->factor = req->attempt <= 0 ? 0.85 : req->attempt == 1 ? 0.65 : 0.45;
+	fm->factor = req->attempt <= 0 ? 0.95 : req->attempt == 1 ? 0.7 : 0.45;
 	if (req->attempt > 0 && req->feedback && strstr(req->feedback, "narration"))
 		fm->factor *= 0.8; /* the last attempt's narration did not fit: leave more room */
+	fm->nl = nlang_for(fm->language);
+	fm->prompt_native = fm->nl && prompt_in(fm, fm->nl);
 	/* the topic is quoted only when it is written in the film's language */
-	if (fm->f.prompt_zh == (fm->L == ZH)) {
+	if (fm->prompt_native || fm->f.prompt_zh == (fm->L == ZH)) {
 		char *t = make_topic(fm);
 		if (t && has_cjk(t) == (fm->L == ZH))
 			fm->topic = keep(fm, t);
@@ -1603,6 +1919,7 @@ static int analyse(film *fm, const lv_script_request *req)
 		fm->subject = fm->chars[0].ref;
 	if (!fm->subject)
 		fm->subject = fm->L == ZH ? "这一幕" : "this scene";
+	find_action(fm);
 	return fm->oom ? lv_error_nomem() : LV_OK;
 }
 
