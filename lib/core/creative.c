@@ -15,7 +15,7 @@
 #include "core/keys.h"
 #include "core/request.h"
 #include "core/task.h"
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"

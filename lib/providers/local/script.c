@@ -24,7 +24,7 @@
  * camera pair ("take 121") and may leave a shot without narration rather than repeat a line.
  */
 #include "longvideo/errors.h"
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "providers/local/lexicon.h"
 #include "providers/local/local_rules.h"
 #include "providers/local/text.h"
