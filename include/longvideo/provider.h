@@ -109,6 +109,13 @@ typedef struct lv_storyboard_options {
  */
 LV_EXTERN(int) lv_provider_write_storyboard(char **out, lv_provider *provider, const lv_storyboard_options *opts);
 
+/**
+ * A storyboard (JSON text, at most 1 MiB) as text for people: the title, style and characters, then
+ * one paragraph per shot ("Shot 1 (0-7 s), wide establishing: ..." and its narration).  *out is freed
+ * with lv_free().  LV_EINVALID when the text is not a storyboard object.
+ */
+LV_EXTERN(int) lv_storyboard_to_text(char **out, const char *storyboard_json);
+
 /* ---- moderation ---------------------------------------------------------------------------------------------- */
 
 #define LV_MODERATION_VERDICT_VERSION 1

@@ -289,6 +289,58 @@ int lv_provider_write_storyboard(char **out, lv_provider *p, const lv_storyboard
 	return rc;
 }
 
+int lv_storyboard_to_text(char **out, const char *text)
+{
+	cJSON *sb = NULL;
+	const cJSON *it, *who;
+	lv_buf b = LV_BUF_INIT;
+	int start = 0, n = 0, shot = 0, bad = 0;
+	if (!out)
+		return lv_error_set(LV_EINVALID, "lv_storyboard_to_text: out is NULL");
+	*out = NULL;
+	if (!text || strlen(text) > JOB_MAX_BYTES || !(sb = lv_json_parse_text(text)) || !cJSON_IsObject(sb)) {
+		cJSON_Delete(sb);
+		return lv_error_set(LV_EINVALID, "storyboard: not a JSON object of at most 1 MiB");
+	}
+	bad |= lv_buf_printf(&b, "%s\n", lv_json_get_str(sb, "title") ? lv_json_get_str(sb, "title") : "(untitled)");
+	if (lv_json_get_str(sb, "style"))
+		bad |= lv_buf_printf(&b, "Style: %s\n", lv_json_get_str(sb, "style"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
+	{
+		const char *name = lv_json_get_str(it, "name"), *desc = lv_json_get_str(it, "description");
+		bad |= lv_buf_printf(&b, "%s %s: %s\n", n++ ? "          " : "Characters:", name ? name : "?",
+		                     desc ? desc : "");
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+	{
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "duration"), *w;
+		const char *cam = lv_json_get_str(it, "camera"), *vis = lv_json_get_str(it, "visual"),
+		           *nar = lv_json_get_str(it, "narration");
+		int secs = cJSON_IsNumber(d) && d->valuedouble > 0 && d->valuedouble < 3600 ? (int)d->valuedouble : 0;
+		bad |= lv_buf_printf(&b, "\nShot %d (%d-%d s)%s%s: %s\n", ++shot, start, start + secs, cam ? ", " : "",
+		                     cam ? cam : "", vis ? vis : "");
+		who = cJSON_GetObjectItemCaseSensitive(it, "characters");
+		if (cJSON_GetArraySize(who) > 0) {
+			bad |= lv_buf_printf(&b, "  with:");
+			cJSON_ArrayForEach(w, who)
+			{
+				bad |= lv_buf_printf(&b, " %s", cJSON_IsString(w) ? w->valuestring : "?");
+			}
+			bad |= lv_buf_printf(&b, "\n");
+		}
+		if (nar && *nar)
+			bad |= lv_buf_printf(&b, "  narration: \"%s\"\n", nar);
+		start += secs;
+	}
+	cJSON_Delete(sb);
+	if (bad || !b.data) {
+		lv_buf_free(&b);
+		return lv_error_nomem();
+	}
+	*out = lv_buf_detach(&b);
+	return LV_OK;
+}
+
 int lv_provider_moderate(lv_moderation_verdict *out, lv_provider *p, const char *const *texts, size_t n)
 {
 	lv_call_ctx ctx;
