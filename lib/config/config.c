@@ -1,6 +1,6 @@
 #include "config/config.h"
 #include "longvideo/sys/provider.h"
-#include "storage/storage.h"
+#include "model/storage_key.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"

@@ -9,11 +9,11 @@
  * stored sends the same webhook-id again).
  */
 #include "core/engine.h"
-#include "pipeline/pipeline.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
+#include "webhook/outbox.h"
 #include "webhook/webhook.h"
 
 #include <stdio.h>
@@ -159,13 +159,11 @@ static int peek_tx(lv_store_tx *tx, void *p)
 /* A sender takes the write lock only to claim a delivery that is due: it first reads (an index
  * search) when the next attempt is, and while nothing commits anywhere (the store's change
  * counter stands still) it does not read again before that time. */
-void *lv_outbox_thread(void *arg)
+void lv_outbox_run(lv_engine *e, const volatile int *stopping)
 {
-	lv_workers *w = arg;
-	lv_engine *e = w->e;
 	uint64_t seen = 0;
 	int64_t next = 0; /* the earliest pending attempt at the last look; 0: look */
-	while (!w->stopping) {
+	while (!*stopping) {
 		uint64_t version = 0;
 		int have = OPS(e)->change_counter && OPS(e)->change_counter(e->store, &version) == LV_OK;
 		int64_t now = lv_now_ms();
@@ -182,5 +180,4 @@ void *lv_outbox_thread(void *arg)
 		}
 		lv_sleep_ms(IDLE_MS);
 	}
-	return NULL;
 }
