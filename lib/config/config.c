@@ -268,11 +268,12 @@ static int load_plugins(lv_config *cfg, const lv_config_overrides *ov)
 		return LV_OK;
 	if (!(cfg->plugin_infos = lv_calloc(ov->n_types, sizeof(*cfg->plugin_infos))))
 		return LV_ENOMEM;
-	cfg->plugins = ov->types;
-	cfg->n_plugins = ov->n_types;
 	for (i = 0; i < ov->n_types; i++) {
-		const lv_provider_type *t = ov->types[i];
+		const lv_provider_type *t = ov->types ? ov->types[i] : NULL;
 		lv_provider_type_info *info = &cfg->plugin_infos[i];
+		if (!t || t->version != LV_PROVIDER_TYPE_VERSION || !t->name || !*t->name || !t->create)
+			return lv_error_set(LV_EINVALID, "provider_types[%zu]: not a provider type of this version (add types "
+			                    "with lv_engine_register_provider_type())", i);
 		info->type = t->name;
 		info->stages = t->stages;
 		info->needs_api_key = t->needs_api_key;
@@ -283,6 +284,8 @@ static int load_plugins(lv_config *cfg, const lv_config_overrides *ov)
 		info->video.rate[LV_RES_720P] = t->rate[0];
 		info->video.rate[LV_RES_1080P] = t->rate[1];
 	}
+	cfg->plugins = ov->types;
+	cfg->n_plugins = ov->n_types;
 	return LV_OK;
 }
 
