@@ -478,8 +478,10 @@ static int job_parse(job *j, const char *text)
 	memset(j, 0, sizeof(*j));
 	if (!text)
 		return lv_error_set(LV_EINVALID, "job: is NULL");
+	it = NULL;
 	if (strlen(text) > JOB_MAX_BYTES || !(j->json = lv_json_parse_text(text)) || !cJSON_IsObject(j->json) ||
-	    !lv_json_get_str(j->json, "prompt") || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j->json, "seconds"))) {
+	    !lv_json_get_str(j->json, "prompt") || !cJSON_IsNumber(it = cJSON_GetObjectItemCaseSensitive(j->json, "seconds")) ||
+	    !(it->valuedouble >= 1 && it->valuedouble <= 60)) {
 		cJSON_Delete(j->json);
 		j->json = NULL;
 		return lv_error_set(LV_EINVALID, "job: not a job string from lv_provider_video_submit()");
@@ -497,7 +499,9 @@ static int job_parse(job *j, const char *text)
 	j->sj.negative_prompt = lv_json_get_str(j->json, "negative_prompt");
 	j->sj.language = lv_json_get_str(j->json, "language");
 	it = cJSON_GetObjectItemCaseSensitive(j->json, "seed");
-	j->sj.seed = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 0u;
+	j->sj.seed = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 4294967295.0
+	                     ? (uint32_t)it->valuedouble
+	                     : 0u;
 	refs = cJSON_GetObjectItemCaseSensitive(j->json, "references");
 	names = cJSON_GetObjectItemCaseSensitive(j->json, "reference_names");
 	cJSON_ArrayForEach(it, refs)
