@@ -186,6 +186,7 @@ void cli_block_stop_signals(sigset_t *sigs);
 
 int cmd_keys(cli_ctx *ctx, int argc, char **argv);
 int cmd_estimate(cli_ctx *ctx, int argc, char **argv);
+int cmd_storyboard(cli_ctx *ctx, int argc, char **argv);
 int cmd_create(cli_ctx *ctx, int argc, char **argv);
 int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_get(cli_ctx *ctx, int argc, char **argv);

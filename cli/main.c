@@ -116,6 +116,7 @@ typedef struct cli_command {
 static const cli_command commands[] = {
 	{ "keys", cmd_keys, "create|list|grant|revoke", "manage API keys and credits (operators)" },
 	{ "estimate", cmd_estimate, "--duration D", "the segment plan and price of a film" },
+	{ "storyboard", cmd_storyboard, "--prompt P --duration D", "the storyboard the script provider writes (no task)" },
 	{ "create", cmd_create, "--prompt P --duration D", "create a task" },
 	{ "list", cmd_list, "", "the key's tasks, newest first" },
 	{ "get", cmd_get, "ID", "one task" },

@@ -12,6 +12,8 @@
  *   longvideo/worker.h   pipeline workers, webhook delivery
  *   longvideo/media.h    results: files and their URLs
  *   longvideo/compose.h  composition of clip files into a film, without an engine
+ *   longvideo/provider.h provider calls: storyboard, moderation, images, video jobs, speech, music
+ *   longvideo/sys/provider.h  plug-in provider types (included by provider.h)
  */
 #ifndef LONGVIDEO_H
 #define LONGVIDEO_H
@@ -26,5 +28,6 @@
 #include "longvideo/worker.h"
 #include "longvideo/media.h"
 #include "longvideo/compose.h"
+#include "longvideo/provider.h"
 
 #endif

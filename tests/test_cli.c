@@ -694,6 +694,65 @@ START_TEST(estimate_matches_the_billing_rules)
 }
 END_TEST
 
+START_TEST(storyboard_is_written_without_a_task)
+{
+	static const int l17[] = { 6, 6, 5 };
+	char *dir = lv_test_mkdtemp("cli"), *nostore = lv_asprintf("%s/never-created", dir);
+	const cJSON *shots, *s;
+	lv_test_run r;
+	cJSON *j;
+	int i = 0;
+
+	/* --json: the storyboard, its shots planned as a 17 s task would be (6+6+5 s). */
+	ctl(&r, nostore, "--json", "storyboard", "--prompt", "A lighthouse keeper befriends a storm", "--duration", "17");
+	ck_exit(&r, 0);
+	j = json_doc(&r);
+	ck_assert_ptr_nonnull(jstr(j, "title"));
+	ck_assert_ptr_nonnull(jstr(j, "style"));
+	shots = cJSON_GetObjectItemCaseSensitive(j, "shots");
+	ck_assert_int_eq(cJSON_GetArraySize(shots), 3);
+	cJSON_ArrayForEach(s, shots)
+	{
+		ck_assert_double_eq(jnum(s, "index"), i);
+		ck_assert_double_eq(jnum(s, "duration"), l17[i]);
+		ck_assert_ptr_nonnull(jstr(s, "visual"));
+		i++;
+	}
+	cJSON_Delete(j);
+	lv_test_run_free(&r);
+	/* No store, no task. */
+	ck_assert_int_ne(access(nostore, F_OK), 0);
+
+	/* Text: the title, then one paragraph per shot with its times. */
+	ctl(&r, nostore, "storyboard", "--prompt", "Two robots build a snowman", "--duration", "12");
+	ck_exit(&r, 0);
+	ck_assert_msg(matches("^[^\n]+\nStyle: ", r.out), "%s", r.out);
+	ck_assert_msg(matches("\nShot 1 \\(0-6 s\\)", r.out), "%s", r.out);
+	ck_assert_msg(matches("\nShot 2 \\(6-12 s\\)", r.out), "%s", r.out);
+	ck_assert_ptr_null(strstr(r.out, "Shot 3"));
+	lv_test_run_free(&r);
+
+	/* Usage and values: the option or field named. */
+	ctl(&r, nostore, "storyboard", "--duration", "12");
+	ck_exit(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "--prompt"));
+	lv_test_run_free(&r);
+	ctl(&r, nostore, "storyboard", "--prompt", "x", "--duration", "2");
+	ck_exit(&r, 3);
+	ck_assert_str_eq(r.err, "lvctl: duration: must be an integer from 3 to 180\n");
+	lv_test_run_free(&r);
+	ctl(&r, nostore, "storyboard", "--prompt", "x", "--duration", "9", "--aspect-ratio", "4:3");
+	ck_exit(&r, 3);
+	ck_assert_ptr_nonnull(strstr(r.err, "aspect_ratio:"));
+	lv_test_run_free(&r);
+	ck_assert_int_ne(access(nostore, F_OK), 0);
+
+	lv_test_rmdir(dir);
+	free(nostore);
+	free(dir);
+}
+END_TEST
+
 /* ---- task commands ------------------------------------------------------------------------- */
 
 START_TEST(created_key_authenticates)
@@ -1468,6 +1527,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, library_key_secrets_are_whole);
 	tcase_add_test(tc, keys_grant_and_revoke);
 	tcase_add_test(tc, estimate_matches_the_billing_rules);
+	tcase_add_test(tc, storyboard_is_written_without_a_task);
 	tcase_add_test(tc, created_key_authenticates);
 	tcase_add_test(tc, json_output_matches_the_api);
 	tcase_add_test(tc, insufficient_credits_creates_nothing);

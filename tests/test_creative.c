@@ -6,6 +6,7 @@
 #include "longvideo.h"
 #include "media/image.h"
 #include "util/crypto.h"
+#include "util/error.h"
 
 #include <civetweb.h>
 #include <curl/curl.h>
@@ -70,6 +71,9 @@ static void assert_ledger_ok(void)
 	lv_free(report);
 	lv_engine_close(e);
 }
+
+static cJSON *callv(const lv_test_server *s, const char *method, const char *secret, const char *body, long want,
+                    const char *fmt, ...) LV_PRINTF(6, 7);
 
 static cJSON *callv(const lv_test_server *s, const char *method, const char *secret, const char *body, long want,
                     const char *fmt, ...)

@@ -413,7 +413,7 @@ START_TEST(secret_decode_good_and_bad)
 	ck_assert_int_eq(n, 24);
 	/* Round trip: the bytes re-encode to the text after the prefix. */
 	lv_base64_encode(text, out, (size_t)n);
-	ck_assert_str_eq(text, SW_SECRET + 6);
+	ck_assert_str_eq(text, &SW_SECRET[6]);
 
 	for (i = 0; i < sizeof(raw); i++)
 		raw[i] = (unsigned char)(i * 37 + 11);
@@ -434,7 +434,7 @@ START_TEST(secret_decode_good_and_bad)
 	ck_assert_int_eq(lv_webhook_secret_decode(out, 23, SW_SECRET), -1);
 	ck_assert_int_eq(lv_webhook_secret_decode(out, 24, SW_SECRET), 24);
 
-	ck_assert_int_eq(lv_webhook_secret_decode(out, sizeof(out), SW_SECRET + 6), -1); /* no prefix */
+	ck_assert_int_eq(lv_webhook_secret_decode(out, sizeof(out), &SW_SECRET[6]), -1); /* no prefix */
 	ck_assert_int_eq(lv_webhook_secret_decode(out, sizeof(out), "whsec_"), -1);
 	ck_assert_int_eq(lv_webhook_secret_decode(out, sizeof(out), "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), -1);
 	ck_assert_int_eq(lv_webhook_secret_decode(out, sizeof(out), "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), -1);

@@ -23,7 +23,11 @@ typedef struct lv_engine lv_engine;
  *  empty store. */
 #define LV_ENGINE_EXISTING_STORE 0x2u
 
-#define LV_ENGINE_OPTIONS_VERSION 1
+#define LV_ENGINE_OPTIONS_VERSION 2
+
+struct lv_provider_type; /* longvideo/sys/provider.h */
+/** Provider types one lv_engine_options can carry. */
+#define LV_ENGINE_MAX_PROVIDER_TYPES 16
 
 typedef struct lv_engine_options {
 	unsigned int version;    /**< LV_ENGINE_OPTIONS_VERSION */
@@ -34,9 +38,13 @@ typedef struct lv_engine_options {
 	const char *public_url;  /**< overrides "server.public_url" */
 	int workers;             /**< overrides "pipeline.workers"; -1 keeps the config's value */
 	unsigned int flags;      /**< LV_ENGINE_* flags */
+	/* Since version 2: provider types of the program, added with lv_engine_register_provider_type()
+	 * (longvideo/sys/provider.h). */
+	const struct lv_provider_type *provider_types[LV_ENGINE_MAX_PROVIDER_TYPES];
+	size_t n_provider_types;
 } lv_engine_options;
 
-#define LV_ENGINE_OPTIONS_INIT { LV_ENGINE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, -1, 0u }
+#define LV_ENGINE_OPTIONS_INIT { LV_ENGINE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, -1, 0u, { NULL }, 0 }
 
 /**
  * Load the configuration, apply the overrides in `opts` (NULL: defaults),

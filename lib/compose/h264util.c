@@ -4,11 +4,7 @@
 
 #include <string.h>
 
-const char *lv_av_err(char buf[AV_ERROR_MAX_STRING_SIZE], int err)
-{
-	av_strerror(err, buf, AV_ERROR_MAX_STRING_SIZE);
-	return buf;
-}
+/* lv_av_err(): model/av.c */
 
 static int add_nal(lv_h264_params *p, const uint8_t *nal, size_t len)
 {

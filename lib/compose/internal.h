@@ -5,7 +5,7 @@
  *   join.c      segment planning (conformance) and the video: copy or re-encode
  *   audio.c     the audio graph (analysis passes, then the encoding pass)
  *   subs.c      SRT/WebVTT, mov_text samples, burned-in cues (drawtext)
- *   probe.c     lv_media_probe / lv_media_loudness
+ *   probe.c     lv_media_loudness (lv_media_probe: model/probe.c)
  *   thumb.c     the thumbnail
  */
 #ifndef LV_COMPOSE_INTERNAL_H
@@ -20,20 +20,8 @@
 
 #define LV_AUDIO_RATE 48000
 
-/* An FFmpeg error code as text (static per call site buffer is the caller's). */
-const char *lv_av_err(char buf[AV_ERROR_MAX_STRING_SIZE], int err);
-
-/* ---- probe.c: opening media to read ---- */
-
-/* Open a file and read its stream info.  Errors say "WHAT (PATH): cannot open: ..." (LV_ENOTFOUND for a
- * missing file, else LV_EIO) or "... cannot read stream info: ..."; *fmt is closed on failure. */
-int lv_av_open_input(AVFormatContext **fmt, const char *path, const char *what);
-
-/* Open a decoder for the best stream of `type` in fmt: *index is the stream, *dec the opened decoder
- * (threads > 0: that many threads).  Errors say "WHAT (PATH): no decodable TYPE stream" (LV_EINVALID) or
- * "... cannot open the CODEC decoder: ..." (LV_EIO).  The caller frees *dec in every case. */
-int lv_av_open_decoder(AVCodecContext **dec, int *index, AVFormatContext *fmt, enum AVMediaType type, int threads,
-                       const char *what, const char *path);
+/* lv_av_err(), lv_av_open_input(), lv_av_open_decoder(): model/av.h */
+#include "model/av.h"
 
 /*
  * Denormal floats: filters with feedback (the K-weighting of ebur128, the

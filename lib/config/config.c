@@ -1,5 +1,6 @@
 #include "config/config.h"
-#include "storage/storage.h"
+#include "longvideo/sys/provider.h"
+#include "model/storage_key.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -257,7 +258,51 @@ static int parse_video_caps(lv_provider_conf *p, const char *path)
 	return LV_OK;
 }
 
-static int parse_provider(lv_provider_conf *p, const cJSON *j, const char *name)
+const lv_provider_type_info *lv_config_type_find(const lv_config *cfg, const char *type,
+                                                 const lv_provider_type **plugin)
+{
+	size_t i;
+	if (plugin)
+		*plugin = NULL;
+	for (i = 0; cfg && type && i < cfg->n_plugins; i++)
+		if (!strcmp(cfg->plugins[i]->name, type)) {
+			if (plugin)
+				*plugin = cfg->plugins[i];
+			return &cfg->plugin_infos[i];
+		}
+	return lv_provider_type_find(type);
+}
+
+/* Describe the program's provider types as the checks of the built-in ones see them. */
+static int load_plugins(lv_config *cfg, const lv_config_overrides *ov)
+{
+	size_t i;
+	if (!ov || !ov->n_types)
+		return LV_OK;
+	if (!(cfg->plugin_infos = lv_calloc(ov->n_types, sizeof(*cfg->plugin_infos))))
+		return LV_ENOMEM;
+	for (i = 0; i < ov->n_types; i++) {
+		const lv_provider_type *t = ov->types ? ov->types[i] : NULL;
+		lv_provider_type_info *info = &cfg->plugin_infos[i];
+		if (!t || t->version != LV_PROVIDER_TYPE_VERSION || !t->name || !*t->name || !t->create)
+			return lv_error_set(LV_EINVALID, "provider_types[%zu]: not a provider type of this version (add types "
+			                    "with lv_engine_register_provider_type())", i);
+		info->type = t->name;
+		info->stages = t->stages;
+		info->needs_api_key = t->needs_api_key;
+		info->video.resolutions = t->resolutions ? t->resolutions & 3u : 1u;
+		info->video.aspects = t->aspects ? t->aspects & 7u : 7u;
+		info->video.min_seconds = t->min_seconds > 0 ? t->min_seconds : 1;
+		info->video.max_seconds = t->max_seconds > 0 ? t->max_seconds : LV_SEGMENT_MAX_SECONDS;
+		info->video.rate[LV_RES_720P] = t->rate[0];
+		info->video.rate[LV_RES_1080P] = t->rate[1];
+	}
+	cfg->plugins = ov->types;
+	cfg->n_plugins = ov->n_types;
+	return LV_OK;
+}
+
+static int parse_provider(const lv_config *cfg, lv_provider_conf *p, const cJSON *j, const char *name)
 {
 	char path[160];
 	int64_t n;
@@ -270,7 +315,7 @@ static int parse_provider(lv_provider_conf *p, const cJSON *j, const char *name)
 	if (!p->type)
 		return lv_error_set(LV_ECONFIG, "config: %s.type: is required (one of: %s)", path,
 		                    lv_provider_type_names());
-	p->info = lv_provider_type_find(p->type);
+	p->info = lv_config_type_find(cfg, p->type, &p->plugin);
 	if (!p->info)
 		return lv_error_set(LV_ECONFIG, "config: %s.type: unknown type '%s' (known: %s)", path, p->type,
 		                    lv_provider_type_names());
@@ -317,7 +362,7 @@ static int parse_providers(lv_config *cfg, const cJSON *providers)
 		for (i = 0; i < cfg->n_providers; i++)
 			if (!strcmp(cfg->providers[i].name, it->string))
 				return lv_error_set(LV_ECONFIG, "config: providers.%s: defined twice", it->string);
-		if (parse_provider(&cfg->providers[cfg->n_providers++], it, it->string))
+		if (parse_provider(cfg, &cfg->providers[cfg->n_providers++], it, it->string))
 			return lv_error_last()->status;
 	}
 	/* The built-in offline provider always exists unless the config redefines "local". */
@@ -325,7 +370,7 @@ static int parse_providers(lv_config *cfg, const cJSON *providers)
 		cfg->builtin_local = cJSON_CreateObject();
 		if (!cfg->builtin_local || !cJSON_AddStringToObject(cfg->builtin_local, "type", "local"))
 			return lv_error_nomem();
-		if (parse_provider(&cfg->providers[cfg->n_providers++], cfg->builtin_local, "local"))
+		if (parse_provider(cfg, &cfg->providers[cfg->n_providers++], cfg->builtin_local, "local"))
 			return lv_error_last()->status;
 	}
 	return LV_OK;
@@ -830,7 +875,7 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 	if ((rc = get_string(&cfg->store_password_env, cfg->root, "", "store_password_env", NULL)) ||
 	    (rc = get_int32(&cfg->store_pool_size, cfg->root, "", "store_pool_size", 0, 0, 1000)))
 		goto fail;
-	if ((rc = parse_providers(cfg, prov)))
+	if ((rc = load_plugins(cfg, ov)) || (rc = parse_providers(cfg, prov)))
 		goto fail;
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++) {
 		char key[64];
@@ -861,6 +906,7 @@ void lv_config_free(lv_config *cfg)
 	for (i = 0; i < cfg->n_providers; i++)
 		provider_clear(&cfg->providers[i]);
 	free(cfg->providers);
+	free(cfg->plugin_infos);
 	for (i = 0; i < LV_STAGE_IDX_COUNT; i++)
 		free(cfg->stage_provider[i]);
 	free(cfg->data_dir);

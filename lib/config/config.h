@@ -24,6 +24,7 @@ typedef struct lv_provider_conf {
 	long connect_timeout_ms;
 	int max_retries;     /* for 429/5xx/network errors */
 	int max_concurrent_jobs; /* video jobs in flight at once across the process (vendors limit them per account) */
+	const struct lv_provider_type *plugin; /* a program's type (longvideo/sys/provider.h), or NULL: built in */
 } lv_provider_conf;
 
 enum { LV_STAGE_IDX_SCRIPT, LV_STAGE_IDX_MODERATION, LV_STAGE_IDX_ANCHOR, LV_STAGE_IDX_SPEECH,
@@ -113,6 +114,11 @@ typedef struct lv_config {
 	char *store_password_env; /* env var with the PostgreSQL password, or NULL (libpq's PGPASSWORD/.pgpass) */
 	int store_pool_size;      /* PostgreSQL connections per process at most; 0 = LV_STORE_DEFAULT_POOL */
 	lv_compose_conf compose;
+
+	/* Provider types of the program (lv_config_overrides.types), described for the checks above. */
+	const struct lv_provider_type *const *plugins;
+	lv_provider_type_info *plugin_infos;
+	size_t n_plugins;
 } lv_config;
 
 typedef struct lv_config_overrides {
@@ -120,6 +126,8 @@ typedef struct lv_config_overrides {
 	const char *listen;
 	const char *public_url;
 	int workers; /* -1: none */
+	const struct lv_provider_type *const *types; /* provider types of the program (may be NULL) */
+	size_t n_types;
 } lv_config_overrides;
 
 /* One key the parser knows: section "" (top level), "server", "storage" (type local), "storage.s3"
@@ -132,6 +140,9 @@ typedef struct lv_config_key {
 
 /* Every key, ending with an entry whose name is NULL (provider blocks are described per type). */
 extern const lv_config_key lv_config_keys[];
+/* The built-in or program's type called `type`, or NULL. */
+const lv_provider_type_info *lv_config_type_find(const lv_config *cfg, const char *type,
+                                                 const struct lv_provider_type **plugin);
 
 /* Load from JSON text (if not NULL), else from a file (if not NULL), else defaults. */
 int lv_config_load(lv_config **out, const char *path, const char *json_text, const lv_config_overrides *ov);

@@ -16,7 +16,7 @@
 #include "core/request.h"
 #include "core/retention.h"
 #include "core/task.h"
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"

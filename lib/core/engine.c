@@ -161,8 +161,16 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != LV_ENGINE_OPTIONS_VERSION)
+	if (opts->version != 1 && opts->version != LV_ENGINE_OPTIONS_VERSION)
 		return lv_error_set(LV_EINVALID, "lv_engine_open: unsupported options version %u", opts->version);
+	memset(&ov, 0, sizeof(ov));
+	if (opts->version >= 2) { /* version 1 options end before the provider types */
+		if (opts->n_provider_types > LV_ENGINE_MAX_PROVIDER_TYPES)
+			return lv_error_set(LV_EINVALID, "lv_engine_open: n_provider_types: at most %d",
+			                    LV_ENGINE_MAX_PROVIDER_TYPES);
+		ov.types = opts->provider_types;
+		ov.n_types = opts->n_provider_types;
+	}
 	ov.data_dir = opts->data_dir;
 	ov.listen = opts->listen;
 	ov.public_url = opts->public_url;
@@ -206,6 +214,34 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 fail:
 	lv_engine_close(e);
 	return rc;
+}
+
+int lv_engine_register_provider_type(lv_engine_options *opts, const lv_provider_type *type)
+{
+	size_t i;
+	if (!opts || !type)
+		return lv_error_set(LV_EINVALID, "lv_engine_register_provider_type: %s is NULL", opts ? "type" : "opts");
+	if (opts->version != LV_ENGINE_OPTIONS_VERSION)
+		return lv_error_set(LV_EINVALID, "lv_engine_register_provider_type: options version %u has no provider "
+		                    "types (initialise them with LV_ENGINE_OPTIONS_INIT)", opts->version);
+	if (type->version != LV_PROVIDER_TYPE_VERSION)
+		return lv_error_set(LV_EINVALID, "provider type: unsupported version %u (this library: %d)", type->version,
+		                    LV_PROVIDER_TYPE_VERSION);
+	if (!type->name || !*type->name || !type->create)
+		return lv_error_set(LV_EINVALID, "provider type: %s is required", type->create ? "name" : "create");
+	if (!(type->stages & 0x3fu) || (type->stages & ~0x3fu))
+		return lv_error_set(LV_EINVALID, "provider type '%s': stages: give one or more LV_PROVIDER_* bits",
+		                    type->name);
+	if (lv_provider_type_find(type->name))
+		return lv_error_set(LV_EINVALID, "provider type '%s': a built-in type has this name", type->name);
+	for (i = 0; i < opts->n_provider_types; i++)
+		if (!strcmp(opts->provider_types[i]->name, type->name))
+			return lv_error_set(LV_EINVALID, "provider type '%s': registered twice", type->name);
+	if (opts->n_provider_types >= LV_ENGINE_MAX_PROVIDER_TYPES)
+		return lv_error_set(LV_EINVALID, "provider type '%s': at most %d types per engine", type->name,
+		                    LV_ENGINE_MAX_PROVIDER_TYPES);
+	opts->provider_types[opts->n_provider_types++] = type;
+	return LV_OK;
 }
 
 void lv_engine_close(lv_engine *e)

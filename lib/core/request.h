@@ -6,6 +6,8 @@
 
 #include "core/engine.h"
 #include "longvideo/task.h"
+#include "model/language.h"
+#include "util/utf8.h"
 
 #define LV_PROMPT_MAX_CHARS 4000
 #define LV_WEBHOOK_URL_MAX 2048
@@ -43,12 +45,5 @@ void lv_req_clear(lv_req *r);
 
 /* 1-255 printable ASCII characters. */
 int lv_idempotency_key_check(const char *key);
-/* The primary language of a text: by script ("zh", "ja", "ko", "ru", "ar", "th", "hi", "el", "he"),
- * and for Latin script by function words and libexttextcat n-gram profiles ("en", "fr", "de", "es",
- * "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "tr", "id", "vi", "ro", "hu", "fi", "ca"); "en" when
- * unsure. */
-const char *lv_language_detect(const char *text);
-/* Number of code points in valid UTF-8, or -1 if not valid UTF-8 (or contains NUL). */
-long lv_utf8_length(const char *s, size_t n);
 
 #endif

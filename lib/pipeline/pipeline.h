@@ -166,8 +166,7 @@ void lv_driver_schedule(workers *w, seg_job *j, int64_t due);
 /* Load a task's segments and schedule their next steps (new submissions or resumed polls). */
 int lv_generation_start(workers *w, held *h, const lv_task_rec *t);
 
-/* webhook outbox (webhook/outbox.c) */
-void *lv_outbox_thread(void *arg);
+/* webhook outbox: lv_outbox_run() in webhook/outbox.h, run by worker.c's webhook threads */
 
 /* the film's picture size for a task */
 int lv_task_size(const lv_task_rec *t, int *width, int *height);

@@ -7,6 +7,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
+#include "webhook/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,6 +401,14 @@ static void *monitor_thread(void *arg)
 	return NULL;
 }
 
+/* A webhook thread: the outbox's sender until the workers stop. */
+static void *outbox_main(void *arg)
+{
+	lv_workers *w = arg;
+	lv_outbox_run(w->e, &w->stopping);
+	return NULL;
+}
+
 /* ---- start and stop --------------------------------------------------------------------------------------- */
 
 static int release_tx(lv_store_tx *tx, void *p)
@@ -491,7 +500,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 			return LV_ENOMEM;
 		}
 		for (i = 0; i < w->n_hook; i++)
-			if (pthread_create(&w->hook_threads[i], NULL, lv_outbox_thread, w) != 0) {
+			if (pthread_create(&w->hook_threads[i], NULL, outbox_main, w) != 0) {
 				w->n_hook = i;
 				lv_workers_stop(w);
 				return lv_error_set(LV_EINTERNAL, "workers: cannot start a webhook thread (%d started)", i);

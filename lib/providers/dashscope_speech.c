@@ -9,7 +9,7 @@
  * The call leaves nothing behind at the vendor, so transient failures are retried.  A line longer than its
  * shot is played faster here (pitch kept), up to max_speed.
  */
-#include "compose/compose.h"
+#include "model/probe.h"
 #include "providers/clip.h"
 #include "providers/dashscope.h"
 #include "util/error.h"

@@ -1,7 +1,7 @@
 /* What the LLM-backed adapters share: the storyboard schema and prompts, the moderation classifier, reading
  * JSON out of model text, and one POST with bounded retries plus the mapping of its failures. */
 #include "providers/llm.h"
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"

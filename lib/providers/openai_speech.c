@@ -13,7 +13,7 @@
  * again faster (speed, up to max_speed); a model that ignores speed, or a line still too long at
  * max_speed, is sped up here with FFmpeg's atempo filter (pitch kept), within max_speed overall.
  */
-#include "compose/compose.h"
+#include "model/probe.h"
 #include "providers/clip.h"
 #include "providers/openai_media.h"
 #include "util/error.h"

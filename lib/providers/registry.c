@@ -68,6 +68,66 @@ int lv_provider_fail(lv_provider_error *err, const char *code, int retryable, co
 	return LV_EPROVIDER;
 }
 
+/* The public stage bits are the internal ones. */
+_Static_assert(LV_PROVIDER_SCRIPT == LV_STAGE_SCRIPT && LV_PROVIDER_MODERATION == LV_STAGE_MODERATION &&
+                       LV_PROVIDER_REFERENCE_IMAGE == LV_STAGE_ANCHOR && LV_PROVIDER_VIDEO == LV_STAGE_VIDEO &&
+                       LV_PROVIDER_SPEECH == LV_STAGE_SPEECH && LV_PROVIDER_MUSIC == LV_STAGE_MUSIC,
+               "stage bits");
+
+/* A program's provider type: its create fills the public methods, copied into the instance. */
+static int plugin_build(lv_provider *p, const lv_provider_conf *conf)
+{
+	const lv_provider_type *t = conf->plugin;
+	lv_provider_methods m;
+	int rc;
+	if ((rc = lv_provider_check_keys(conf, t->keys)))
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.version = LV_PROVIDER_OPS_VERSION;
+	lv_error_clear();
+	if ((rc = t->create(&m, conf, t->type_data)) != LV_OK) {
+		if (lv_error_last()->status == LV_OK)
+			return lv_error_set(rc ? rc : LV_ECONFIG, "config: providers.%s: type %s could not be created",
+			                    conf->name, t->name);
+		return rc;
+	}
+	p->self = m.self;
+	p->destroy = m.destroy;
+	p->cpu_bound = m.cpu_bound;
+	/* Serve only the stages the type declared. */
+	p->script = (t->stages & LV_STAGE_SCRIPT) ? m.script : NULL;
+	p->moderation = (t->stages & LV_STAGE_MODERATION) ? m.moderation : NULL;
+	p->anchor = (t->stages & LV_STAGE_ANCHOR) ? m.anchor : NULL;
+	p->video = (t->stages & LV_STAGE_VIDEO) ? m.video : NULL;
+	p->speech = (t->stages & LV_STAGE_SPEECH) ? m.speech : NULL;
+	p->music = (t->stages & LV_STAGE_MUSIC) ? m.music : NULL;
+	if (p->video && (!p->video->submit || !p->video->poll || !p->video->fetch)) {
+		if (p->destroy)
+			p->destroy(p->self);
+		return lv_error_set(LV_ECONFIG, "config: providers.%s: type %s serves video without submit, poll and fetch",
+		                    conf->name, t->name);
+	}
+	return LV_OK;
+}
+
+int lv_provider_build(lv_provider *p, const lv_provider_conf *c)
+{
+	lv_provider_factory f = c->plugin ? plugin_build : lv_provider_factory_find(c->type);
+	if (!f)
+		return lv_error_set(LV_ECONFIG, "config: providers.%s.type: '%s' is not available in this build", c->name,
+		                    c->type);
+	memset(p, 0, sizeof(*p));
+	p->version = LV_PROVIDER_ABI_VERSION;
+	p->name = c->name;
+	p->conf = c;
+	if (f(p, c)) {
+		if (lv_error_last()->status == LV_ECONFIG && strncmp(lv_error_last()->message, "config:", 7) != 0)
+			lv_error_prefix("config: providers.%s", c->name);
+		return lv_error_last()->status ? lv_error_last()->status : LV_ECONFIG;
+	}
+	return LV_OK;
+}
+
 int lv_providers_build(lv_providers **out, const lv_config *cfg)
 {
 	lv_providers *ps = lv_calloc(1, sizeof(*ps));
@@ -78,23 +138,10 @@ int lv_providers_build(lv_providers **out, const lv_config *cfg)
 		return LV_ENOMEM;
 	}
 	for (i = 0; i < cfg->n_providers; i++) {
-		const lv_provider_conf *c = &cfg->providers[i];
-		lv_provider_factory f = lv_provider_factory_find(c->type);
-		lv_provider *p = &ps->items[ps->n];
-		if (!f) {
+		int rc = lv_provider_build(&ps->items[ps->n], &cfg->providers[i]);
+		if (rc) {
 			lv_providers_free(ps);
-			return lv_error_set(LV_ECONFIG, "config: providers.%s.type: '%s' is not available in this build",
-			                    c->name, c->type);
-		}
-		memset(p, 0, sizeof(*p));
-		p->version = LV_PROVIDER_ABI_VERSION;
-		p->name = c->name;
-		p->conf = c;
-		if (f(p, c)) {
-			if (lv_error_last()->status == LV_ECONFIG && strncmp(lv_error_last()->message, "config:", 7) != 0)
-				lv_error_prefix("config: providers.%s", c->name);
-			lv_providers_free(ps);
-			return lv_error_last()->status ? lv_error_last()->status : LV_ECONFIG;
+			return rc;
 		}
 		ps->n++;
 	}
@@ -186,6 +233,17 @@ int lv_provider_conf_bool(int *out, const lv_provider_conf *conf, const char *ke
 		return lv_error_set(LV_ECONFIG, "config: providers.%s.%s: must be true or false", conf->name, key);
 	*out = cJSON_IsTrue(v);
 	return LV_OK;
+}
+
+const char *lv_provider_conf_name(const lv_provider_conf *conf)
+{
+	return conf ? conf->name : NULL;
+}
+
+const char *lv_provider_conf_api_key(const lv_provider_conf *conf)
+{
+	const char *v = conf && conf->api_key_env ? getenv(conf->api_key_env) : NULL;
+	return v && *v ? v : NULL;
 }
 
 void lv_provider_free_secret(char *s)

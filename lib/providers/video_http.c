@@ -1,5 +1,5 @@
 #include "providers/video_http.h"
-#include "compose/compose.h"
+#include "model/probe.h"
 #include "media/image.h"
 #include "util/crypto.h"
 #include "util/error.h"

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "model/storage_key.h"
+
 #define LV_STORAGE_OPS_VERSION 3
 
 #include <stdint.h>
@@ -79,7 +81,6 @@ int lv_storage_local_open(lv_storage **out, const char *dir);
 int lv_storage_s3_open(lv_storage **out, const struct lv_s3_conf *conf, int64_t part_size);
 void lv_storage_close(lv_storage *s);
 
-/* A key is a relative path of [A-Za-z0-9._-] segments separated by '/', no "..", no leading '/'. */
-int lv_storage_key_valid(const char *key);
+/* lv_storage_key_valid(): model/storage_key.h (included above). */
 
 #endif

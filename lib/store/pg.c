@@ -1387,14 +1387,14 @@ static void free_ids(char (*ids)[LV_ID_MAX], size_t n)
 
 static int pg_lease_held(lv_store_tx *tx, const char *owner, char (**out)[LV_ID_MAX], size_t *n)
 {
-	typedef char id_t[LV_ID_MAX];
+	typedef char held_id[LV_ID_MAX]; /* not id_t: that is a system type (-Wshadow) */
 	params p = { 0 };
 	PGresult *r;
 	int rc;
 	p_text(&p, 1, owner);
 	if (!(r = run(tx, ST_LEASE_HELD, &p, "read held leases", &rc)))
 		return rc;
-	COLLECT(r, id_t, read_id, free_ids, out, n);
+	COLLECT(r, held_id, read_id, free_ids, out, n);
 	return LV_OK;
 }
 

@@ -10,11 +10,11 @@
  * clock (lv_store_now), so processes whose clocks disagree agree on what is due.
  */
 #include "core/engine.h"
-#include "pipeline/pipeline.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
+#include "webhook/outbox.h"
 #include "webhook/webhook.h"
 
 #include <stdio.h>
@@ -175,13 +175,11 @@ static int peek_tx(lv_store_tx *tx, void *p)
  * search) how long until the next attempt, and while nothing commits anywhere (the store's change
  * counter stands still) it does not read again before then (or RECHECK_MS).  Its own waiting is
  * timed by the monotonic clock; what is due is decided by the store's. */
-void *lv_outbox_thread(void *arg)
+void lv_outbox_run(lv_engine *e, const volatile int *stopping)
 {
-	lv_workers *w = arg;
-	lv_engine *e = w->e;
 	uint64_t seen = 0;
 	int64_t next = 0; /* monotonic time of the next look; 0: look */
-	while (!w->stopping) {
+	while (!*stopping) {
 		uint64_t version = 0;
 		int have = OPS(e)->change_counter && OPS(e)->change_counter(e->store, &version) == LV_OK;
 		int64_t now = lv_mono_ms();
@@ -198,5 +196,4 @@ void *lv_outbox_thread(void *arg)
 		}
 		lv_sleep_ms(IDLE_MS);
 	}
-	return NULL;
 }

@@ -23,9 +23,9 @@
  * narration templates are finite, so very long plans number a reused detail ("beat 30"), a reused
  * camera pair ("take 121") and may leave a shot without narration rather than repeat a line.
  */
-#include "core/request.h"
+#include "model/language.h"
 #include "longvideo/errors.h"
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "providers/local/lexicon.h"
 #include "providers/local/local_rules.h"
 #include "providers/local/text.h"

@@ -1,4 +1,4 @@
-#include "pipeline/storyboard.h"
+#include "model/storyboard.h"
 #include "util/error.h"
 #include "util/json.h"
 
