@@ -9,7 +9,9 @@
 # At the end a table gives every harness's executions, executions per second and status.
 #
 # Environment: LV_FUZZ_JOBS build jobs (default 2) and harnesses run at the same time (default 1: one after
-# another; each still runs SECONDS); LV_FUZZ_ONLY a space-separated list of harnesses to run.
+# another; each still runs SECONDS); LV_FUZZ_ONLY a space-separated list of harnesses to run;
+# LV_FUZZ_TIMEOUT seconds one input may take before it counts as a hang (default 10; raise it on a
+# machine loaded by other work, where a harness can be descheduled that long).
 set -euo pipefail
 
 seconds=${1:-60}
@@ -43,7 +45,7 @@ run_one() {
   mkdir -p "$work" "$findings"
   [ -d "$corpus_src/$h" ] && seeds=("$corpus_src/$h")
   # New inputs go to the scratch corpus in build-fuzz (the seeds in the tree stay small).
-  if "$build/bin/$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  if "$build/bin/$h" -max_total_time="$seconds" -timeout="${LV_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$work" "${seeds[@]}" >"$log" 2>&1; then
     status=ok
   else
