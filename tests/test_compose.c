@@ -11,6 +11,7 @@
 #include "testutil.h"
 #include "compose/compose.h"
 #include "media/h264.h"
+#include "media/subband.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -921,6 +922,69 @@ START_TEST(burned_cjk_subtitles_change_the_picture)
 }
 END_TEST
 
+/* A two-line burned cue stays inside the band the renderer keeps clear of figures (media/subband.h):
+ * every pixel it changes lies below the band's top and within the safe area's side margins. */
+START_TEST(burned_subtitles_stay_in_their_band)
+{
+	/* 夜幕降临，海浪拍打着礁石，灯塔守护人点亮了那盏古老的大灯。 (29 characters: two lines) */
+	static const char text[] = "\xe5\xa4\x9c\xe5\xb9\x95\xe9\x99\x8d\xe4\xb8\xb4\xef\xbc\x8c\xe6\xb5\xb7\xe6\xb5\xaa"
+	                           "\xe6\x8b\x8d\xe6\x89\x93\xe7\x9d\x80\xe7\xa4\x81\xe7\x9f\xb3\xef\xbc\x8c\xe7\x81\xaf"
+	                           "\xe5\xa1\x94\xe5\xae\x88\xe6\x8a\xa4\xe4\xba\xba\xe7\x82\xb9\xe4\xba\xae\xe4\xba\x86"
+	                           "\xe9\x82\xa3\xe7\x9b\x8f\xe5\x8f\xa4\xe8\x80\x81\xe7\x9a\x84\xe5\xa4\xa7\xe7\x81\xaf"
+	                           "\xe3\x80\x82";
+	static lv_compose_cue cue;
+	film a, b;
+	lv_compose_stats st;
+	lv_sub_band band;
+	char *pa, *pb;
+	uint8_t *ya, *yb;
+	int w, h, x, y, y_min = -1, y_max = -1, x_min = -1, x_max = -1, slack;
+	film_init(&a, "compose-band-a");
+	film_init(&b, "compose-band-b");
+	film_seg(&a, "canon0.mp4", 2.0);
+	film_seg(&b, "canon0.mp4", 2.0);
+	ck_assert_int_eq(burn_film(&b, text, LV_SUBS_NONE, &st), LV_OK);
+	cue.start = 0.1;
+	cue.end = 1.95;
+	cue.text = text;
+	a.job.cues = &cue;
+	a.job.n_cues = 1;
+	a.job.subtitles = LV_SUBS_BURN;
+	ck_assert_int_eq(compose(&a, &st), LV_OK);
+	pa = out_path(&a, "final.mp4");
+	pb = out_path(&b, "final.mp4");
+	ya = luma_at(pa, 1.0, &w, &h);
+	yb = luma_at(pb, 1.0, &w, &h);
+	ck_assert(ya && yb);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++)
+			if (abs((int)ya[y * w + x] - (int)yb[y * w + x]) > 24) {
+				if (y_min < 0)
+					y_min = y;
+				y_max = y;
+				x_min = x_min < 0 || x < x_min ? x : x_min;
+				x_max = x > x_max ? x : x_max;
+			}
+	lv_sub_band_of(&band, w, h);
+	slack = (int)ceilf(band.outline + band.shadow) + 2;
+	ck_assert_msg(y_min >= 0, "nothing burned");
+	ck_assert_msg(y_max - y_min > 3 * band.font_px / 2, "not two lines: rows %d..%d, font %d px", y_min, y_max,
+	              band.font_px);
+	ck_assert_msg(y_min >= band.top, "subtitle pixels at row %d, above the band's top %d", y_min, band.top);
+	ck_assert_msg(y_max <= h - band.margin_v + slack, "subtitle pixels at row %d, in the bottom margin (%d)", y_max,
+	              h - band.margin_v);
+	ck_assert_msg(x_min >= band.margin_lr - slack && x_max <= w - band.margin_lr + slack,
+	              "subtitle pixels at columns %d..%d, outside the safe area %d..%d", x_min, x_max, band.margin_lr,
+	              w - band.margin_lr);
+	free(ya);
+	free(yb);
+	free(pa);
+	free(pb);
+	film_free(&a);
+	film_free(&b);
+}
+END_TEST
+
 /* Thai and Devanagari subtitles burn as glyphs, not as the missing-glyph boxes that characters no
  * font has (private use code points) draw: libass gets an installed family from fontconfig. */
 START_TEST(burned_thai_and_devanagari_are_glyphs)
@@ -1055,6 +1119,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, silent_film_without_subtitles);
 	tcase_add_test(tc, music_only_is_normalised);
 	tcase_add_test(tc, burned_cjk_subtitles_change_the_picture);
+	tcase_add_test(tc, burned_subtitles_stay_in_their_band);
 	tcase_add_test(tc, subtitle_cues_follow_the_rules);
 	tcase_add_test(tc, burned_thai_and_devanagari_are_glyphs);
 	tcase_add_test(tc, cancel_leaves_no_film);

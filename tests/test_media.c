@@ -9,6 +9,7 @@
 #include "media/image.h"
 #include "media/local.h"
 #include "media/scene.h"
+#include "media/subband.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -367,6 +368,67 @@ START_TEST(segment_references_change_the_picture_and_text_is_never_drawn)
 	free(plain);
 	free(texted);
 	free(refd);
+	free(card1);
+	free(card2);
+}
+END_TEST
+
+/* Whatever the camera does, no card comes down into the band that two lines of subtitles can cover
+ * (media/subband.h): rendered with and without characters, the band is the same picture, while the
+ * characters do show above it.  The cameras that bring the cards lowest: a push-in, a tilt, a pull-out. */
+START_TEST(segment_figures_stay_clear_of_the_subtitle_band)
+{
+	static const struct {
+		int w, h;
+		const char *camera;
+	} cases[] = { { 640, 360, "push in" }, { 360, 640, "tilt up" }, { 480, 480, "pull out" }, { 640, 360, "tilt up" } };
+	char *bare = path_in("bare.mp4"), *with = path_in("with.mp4"), *card1 = path_in("c1.png"), *card2 = path_in("c2.png");
+	const char *refs[2];
+	lv_card_params cp;
+	size_t c;
+	memset(&cp, 0, sizeof(cp));
+	cp.width = cp.height = 384;
+	cp.seed = 5;
+	cp.title = "Ada";
+	cp.description = "a lighthouse keeper with grey hair and a yellow raincoat";
+	ck_assert_int_eq(lv_render_card(&cp, card1), LV_OK);
+	cp.title = "Bolt";
+	cp.description = "a small robot";
+	ck_assert_int_eq(lv_render_card(&cp, card2), LV_OK);
+	refs[0] = card1;
+	refs[1] = card2;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		lv_render_params p = base_params(cases[c].w, cases[c].h, 1.0, 31 + (uint32_t)c);
+		lv_sub_band band;
+		int idx[3] = { 0, 12, 23 }, w, h, k;
+		uint8_t *fb[3], *fw[3];
+		p.camera = cases[c].camera;
+		p.text = "Ada watches the storm roll in from the shore at dusk.";
+		render_ok(&p, bare);
+		p.references = refs;
+		p.n_references = 2;
+		render_ok(&p, with);
+		decode_luma(bare, idx, 3, fb, &w, &h);
+		decode_luma(with, idx, 3, fw, &w, &h);
+		lv_sub_band_of(&band, w, h);
+		/* the band holds the two lines of the style above its bottom margin */
+		ck_assert_int_gt(band.top, h / 2);
+		ck_assert_int_le(band.top, h - band.margin_v - 2 * band.font_px);
+		for (k = 0; k < 3; k++) {
+			/* the encoder may round a few samples differently next to a changed block, never by a card's worth */
+			size_t off = (size_t)band.top * (size_t)w, n = (size_t)(h - band.top) * (size_t)w;
+			double in_band = changed_share(fb[k] + off, fw[k] + off, n), above = changed_share(fb[k], fw[k], off);
+			ck_assert_msg(in_band < 0.002 && mad(fb[k] + off, fw[k] + off, n) < 1.0,
+			              "%dx%d %s frame %d: the characters changed %.4f of the subtitle band (rows %d..%d)", w, h,
+			              cases[c].camera, idx[k], in_band, band.top, h - 1);
+			ck_assert_msg(above > 0.05, "%dx%d %s frame %d: the characters changed only %.4f above the band", w, h,
+			              cases[c].camera, idx[k], above);
+			free(fb[k]);
+			free(fw[k]);
+		}
+	}
+	free(bare);
+	free(with);
 	free(card1);
 	free(card2);
 }
@@ -952,6 +1014,7 @@ static Suite *media_suite(void)
 	tcase_add_test(seg, segment_seeds_give_different_pictures);
 	tcase_add_test(seg, segment_moves_between_first_and_last_frame);
 	tcase_add_test(seg, segment_references_change_the_picture_and_text_is_never_drawn);
+	tcase_add_test(seg, segment_figures_stay_clear_of_the_subtitle_band);
 	tcase_add_test(seg, scene_chosen_by_meaning);
 	tcase_add_test(seg, segment_every_camera_moves);
 	tcase_add_test(seg, segment_portrait_and_square_sizes);

@@ -1,6 +1,7 @@
 /* Subtitles: SubRip and WebVTT files, mov_text samples, and cues drawn into the picture. */
 #include "compose/internal.h"
 #include "media/local.h"
+#include "media/subband.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -716,17 +717,13 @@ static int link_new(AVFilterGraph *g, AVFilterContext **prev, const char *name, 
 	return LV_OK;
 }
 
-/* The burned style's font size for a w x h frame, in pixels. */
-static int burn_font_px(int w, int h)
-{
-	int s = w < h ? w : h, fs = (int)lrint(0.055 * s);
-	return fs < 12 ? 12 : fs;
-}
-
 int lv_burn_line_units(int w, int h)
 {
 	/* the safe area is the middle 80 % of the width; a Latin character is about 0.5 em */
-	int u = (int)(0.8 * w / (0.52 * burn_font_px(w, h)));
+	lv_sub_band band;
+	int u;
+	lv_sub_band_of(&band, w, h);
+	u = (int)(0.8 * w / (0.52 * band.font_px));
 	return u > 42 ? 42 : u < 8 ? 8 : u;
 }
 
@@ -745,9 +742,11 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
                      const char *font_file)
 {
 	lv_buf b = LV_BUF_INIT, all = LV_BUF_INIT;
-	int fs = burn_font_px(w, h), rc = LV_OK;
+	lv_sub_band band;
+	int rc = LV_OK;
 	size_t i;
 	char *family;
+	lv_sub_band_of(&band, w, h); /* the renderer keeps its figures above band.top */
 	/* The style names a family that is installed: the font file's, else fontconfig's choice for the
 	 * text shown (a font with glyphs for all of it when one exists: CJK, Thai, Arabic, Devanagari...);
 	 * libass falls back per glyph through fontconfig for anything that family lacks. */
@@ -768,8 +767,8 @@ static int write_ass(const char *path, const lv_cue_list *cues, double t0, doubl
 	                   "Style: Default,%s,%d,&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
 	                   "%.1f,%.1f,2,%d,%d,%d,1\n\n[Events]\n"
 	                   "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-	                   w, h, family ? family : "sans-serif", fs, fs / 14.0 > 1.5 ? fs / 14.0 : 1.5, fs / 28.0 > 1 ? fs / 28.0 : 1.0,
-	                   (int)(0.1 * w), (int)(0.1 * w), (int)((h > w ? 0.1 : 0.07) * h));
+	                   w, h, family ? family : "sans-serif", band.font_px, (double)band.outline, (double)band.shadow,
+	                   band.margin_lr, band.margin_lr, band.margin_v);
 	for (i = 0; rc == LV_OK && i < cues->n; i++) {
 		const lv_compose_cue *c = &cues->cues[i];
 		char a[16], e[16];

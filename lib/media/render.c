@@ -11,6 +11,7 @@
 #include "media/h264.h"
 #include "media/image.h"
 #include "media/scene.h"
+#include "media/subband.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -21,6 +22,7 @@
 
 #define MAX_SPRITES 4
 #define SPRITE_DEPTH 0.75f
+#define SPRITE_BOB 0.006f /* the figures' bob, a share of the height */
 
 /* ---- camera ---------------------------------------------------------------------- */
 
@@ -181,11 +183,33 @@ static int build_sprite(lv_image *out, const lv_canvas *like, const char *path, 
 	return err;
 }
 
-/* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1). */
+/* The world rows a figure may take (at zoom 1) so that in every view of the shot it stays on the
+ * screen and above the subtitle band: screen y = (world y - cy - pan_y * par) * zoom + cy at the
+ * sprites' depth, with the bob on top.  Returns the highest allowed top and the lowest allowed bottom. */
+static void sprite_room(const lv_scene *scene, const camera *cam, int nframes, float H, float band_top, float *top,
+                        float *bottom)
+{
+	float cy = 0.55f * H, bob = SPRITE_BOB * H, lo = 0.04f * H, hi = band_top - 1.0f;
+	int i;
+	*top = -1e9f;
+	*bottom = 1e9f;
+	for (i = 0; i < nframes; i++) {
+		lv_view v;
+		float z, par;
+		view_at(&v, cam, nframes > 1 ? (float)i / (float)(nframes - 1) : 0.0f, 0.0f);
+		lv_scene_project(scene, &v, SPRITE_DEPTH, &z, &par);
+		*top = fmaxf(*top, cy + (lo - cy) / z + v.pan_y * par + bob);
+		*bottom = fminf(*bottom, cy + (hi - cy) / z + v.pan_y * par - bob);
+	}
+}
+
+/* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1), no higher than `top`. */
 static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit)
 {
 	float target = fminf(fminf(0.5f * (float)H, 0.6f * (float)W), (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
 	int i;
+	if (target < 0.05f * (float)H) /* no camera move leaves this little room; keep the figures visible */
+		target = 0.05f * (float)H;
 	for (i = 0; i < n; i++) {
 		sp[i].scale = target / (float)sp[i].img.h;
 		total += (float)sp[i].img.w * sp[i].scale;
@@ -211,7 +235,7 @@ static void draw_sprites(lv_canvas *cv, const lv_scene *scene, const sprite *sp,
 	int i;
 	lv_scene_project(scene, v, SPRITE_DEPTH, &z, &par);
 	for (i = 0; i < n; i++) {
-		float bob = 0.006f * (float)cv->h * sinf(v->t * 1.1f + sp[i].phase);
+		float bob = SPRITE_BOB * (float)cv->h * sinf(v->t * 1.1f + sp[i].phase);
 		float x = (sp[i].wx - cx - v->pan_x * par) * z + cx;
 		float y = (sp[i].wy + bob - cy - v->pan_y * par) * z + cy;
 		lv_draw_image(cv, &sp[i].img, x, y, sp[i].scale * z, 256);
@@ -247,7 +271,6 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 	uint16_t *vx = NULL, *vy = NULL;
 	camera cam;
 	int W, H, err, i, n_sp = 0, nframes;
-	float ground;
 	err = check_params(params, out_mp4);
 	if (err)
 		return err;
@@ -263,8 +286,6 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		goto done;
 	parse_camera(&cam, params->camera, sqrtf((float)W * (float)H), (float)H);
 
-	/* the figures stand on the near ground, clear of the subtitles' band below (higher in portrait) */
-	ground = (H > W ? 0.72f : 0.84f) * (float)H;
 	for (i = 0; i < (int)params->n_references && n_sp < MAX_SPRITES; i++) {
 		const char *ref = params->references[i];
 		if (!ref || !*ref)
@@ -279,8 +300,17 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 	}
 	if ((int)params->n_references > MAX_SPRITES)
 		LV_DEBUG("%s: showing %d of %zu references", out_mp4, MAX_SPRITES, params->n_references);
-	if (n_sp)
-		place_sprites(sp, n_sp, W, H, ground, 0.1f * (float)H);
+	if (n_sp) {
+		/* The figures stand on the near ground (higher in portrait), but never come down into the band
+		 * that two lines of subtitles can cover (media/subband.h) nor leave the frame, whatever the
+		 * camera does: they are moved up and made smaller rather than cropped. */
+		lv_sub_band band;
+		float top, ground;
+		lv_sub_band_of(&band, W, H);
+		sprite_room(scene, &cam, nframes, (float)H, (float)band.top, &top, &ground);
+		ground = fminf(ground, (H > W ? 0.72f : 0.84f) * (float)H);
+		place_sprites(sp, n_sp, W, H, ground, top);
+	}
 
 	/* the vignette: about 0.62 of the brightness left in the corners */
 	vx = lv_malloc(sizeof(uint16_t) * (size_t)W * (size_t)H);         /* the vignette for luma */
