@@ -89,7 +89,8 @@ static int h_readyz(srv_request *r)
 	}
 }
 
-/* GET /metrics: Prometheus text format, from counters kept in memory (no store query). */
+/* GET /metrics: Prometheus text format, from counters kept in memory and three grouped store queries
+ * (tasks and webhooks by status, credit totals over the keys). */
 static int h_metrics(srv_request *r)
 {
 	const srv_metrics *m = &r->srv->metrics;
@@ -161,6 +162,25 @@ static int h_metrics(srv_request *r)
 		}
 	}
 #undef PUT
+	{
+		/* The pipeline's stage and provider metrics and the credit totals, from the engine. */
+		char *more = NULL, *all;
+		size_t more_len = 0;
+		int mrc = lv_engine_metrics_text(r->srv->engine, &more, &more_len);
+		if (mrc != LV_OK) {
+			free(out);
+			return srv_send_lv_error(r, mrc);
+		}
+		if (!(all = realloc(out, len + more_len + 1))) {
+			free(out);
+			lv_free(more);
+			return srv_send_lv_error(r, LV_ENOMEM);
+		}
+		out = all;
+		memcpy(out + len, more, more_len);
+		len += more_len;
+		lv_free(more);
+	}
 	st = srv_send_text(r, 200, out, len, "text/plain; version=0.0.4; charset=utf-8");
 	free(out);
 	return st;

@@ -1491,6 +1491,19 @@ START_TEST(head_request_ids_metrics_and_readyz)
 				sum += atoll(strchr(p, '}') + 2);
 			ck_assert_int_ge(sum, 1);
 		}
+		/* The pipeline's metrics are declared even before any stage ran here (this server has no
+		 * workers), and the credit totals include this test's key (10000 granted, and a reservation
+		 * held by its queued task). */
+		ck_assert_ptr_nonnull(strstr(r.body, "# TYPE longvideo_stage_duration_seconds histogram\n"));
+		ck_assert_ptr_nonnull(strstr(r.body, "longvideo_stage_duration_seconds_count{stage=\"composing\"} "));
+		ck_assert_ptr_nonnull(strstr(r.body, "# TYPE longvideo_provider_calls_total counter\n"));
+		ck_assert_ptr_nonnull(strstr(r.body, "# TYPE longvideo_credits gauge\n"));
+		p = strstr(r.body, "\nlongvideo_credits{kind=\"granted\"} ");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_double_ge(strtod(strchr(p, '}') + 2, NULL), 10000);
+		p = strstr(r.body, "\nlongvideo_credits{kind=\"reserved\"} ");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_double_gt(strtod(strchr(p, '}') + 2, NULL), 0);
 	}
 	lv_test_response_free(&r);
 }

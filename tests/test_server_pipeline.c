@@ -1,5 +1,6 @@
 /* lvserver with workers: a task goes from POST to a film served at its capability URL (Range, HEAD) and at
- * /v1/videos/{id}/content; a server stopped mid-task hands the task to the next one. */
+ * /v1/videos/{id}/content, observed by /metrics (stages, provider calls, credits); a server stopped
+ * mid-task hands the task to the next one. */
 #include "testutil.h"
 #include "harness.h"
 #include "longvideo.h"
@@ -90,6 +91,98 @@ static int count_header(const char *head, const char *name)
 	return count;
 }
 
+/* The value of one sample line of a Prometheus text body ("name{labels} value"), or -1 if absent. */
+static double sample(const char *body, const char *series)
+{
+	const char *p = body;
+	size_t n = strlen(series);
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == body || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+/* GET /metrics (no key needed); the body, caller frees. */
+static char *scrape(const lv_test_server *s)
+{
+	char *u = lv_asprintf("%s/metrics", s->base_url), *body;
+	lv_test_response r;
+	ck_assert_int_eq(lv_test_http(&r, "GET", u, NULL, NULL, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	body = lv_strdup(r.body);
+	lv_test_response_free(&r);
+	free(u);
+	return body;
+}
+
+/* After a completed task: every stage observed once, the local provider's calls counted as ok, and the
+ * credit gauges equal to what /v1/credits says of the two keys. */
+static void check_metrics(const lv_test_server *s)
+{
+	static const char *const stages[] = { "scripting", "moderation", "anchoring", "generating",
+		                              "audio",     "composing",  "delivering" };
+	char series[160], *m = NULL;
+	double available = 0, reserved = 0, v;
+	int64_t until = lv_mono_ms() + 30000;
+	size_t i;
+	cJSON *c;
+	/* The worker observes "delivering" just after the commit the API already shows: wait for it. */
+	for (;;) {
+		free(m);
+		m = scrape(s);
+		if (sample(m, "longvideo_stage_duration_seconds_count{stage=\"delivering\"}") >= 1 || lv_mono_ms() > until)
+			break;
+		lv_sleep_ms(50);
+	}
+	ck_assert_ptr_nonnull(strstr(m, "# TYPE longvideo_stage_duration_seconds histogram\n"));
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		snprintf(series, sizeof(series), "longvideo_stage_duration_seconds_count{stage=\"%s\"}", stages[i]);
+		if (sample(m, series) != 1)
+			fprintf(stderr, "%s", m);
+		ck_assert_msg(sample(m, series) == 1, "%s: %g", series, sample(m, series));
+		snprintf(series, sizeof(series), "longvideo_stage_duration_seconds_bucket{stage=\"%s\",le=\"+Inf\"}",
+		         stages[i]);
+		ck_assert_msg(sample(m, series) == 1, "%s", series);
+		snprintf(series, sizeof(series), "longvideo_stage_duration_seconds_sum{stage=\"%s\"}", stages[i]);
+		ck_assert_msg(sample(m, series) >= 0, "%s", series);
+	}
+	/* The local provider was called in each stage that calls one (latency_ms 1500: generating took that
+	 * long at least).  It draws no anchor pictures (its clips are captioned cards), so anchoring calls none. */
+	ck_assert_double_ge(sample(m, "longvideo_stage_duration_seconds_sum{stage=\"generating\"}"), 1.4);
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		if (!strcmp(stages[i], "anchoring") || !strcmp(stages[i], "composing") || !strcmp(stages[i], "delivering"))
+			continue;
+		snprintf(series, sizeof(series), "longvideo_provider_calls_total{provider=\"local\",stage=\"%s\",outcome=\"ok\"}",
+		         stages[i]);
+		if (sample(m, series) < 1)
+			fprintf(stderr, "%s", m);
+		ck_assert_msg(sample(m, series) >= 1, "%s: %g", series, sample(m, series));
+		snprintf(series, sizeof(series),
+		         "longvideo_provider_calls_total{provider=\"local\",stage=\"%s\",outcome=\"error\"}", stages[i]);
+		ck_assert_msg(sample(m, series) < 0, "%s", series);
+	}
+	v = sample(m, "longvideo_provider_call_duration_seconds_count{provider=\"local\"}");
+	ck_assert_double_ge(v, 6);
+	ck_assert_double_eq(sample(m, "longvideo_provider_call_duration_seconds_bucket{provider=\"local\",le=\"+Inf\"}"), v);
+	/* Ledger totals: the keys' running totals, as the API reports them. */
+	c = call(s, "GET", "/v1/credits", key_secret, NULL, 200);
+	available += cJSON_GetObjectItem(c, "balance")->valuedouble;
+	reserved += cJSON_GetObjectItem(c, "reserved")->valuedouble;
+	cJSON_Delete(c);
+	c = call(s, "GET", "/v1/credits", other_secret, NULL, 200);
+	available += cJSON_GetObjectItem(c, "balance")->valuedouble;
+	reserved += cJSON_GetObjectItem(c, "reserved")->valuedouble;
+	cJSON_Delete(c);
+	ck_assert_double_eq(sample(m, "longvideo_credits{kind=\"granted\"}"), 20000);
+	ck_assert_double_eq(sample(m, "longvideo_credits{kind=\"available\"}"), available);
+	ck_assert_double_eq(sample(m, "longvideo_credits{kind=\"reserved\"}"), reserved);
+	ck_assert_double_eq(sample(m, "longvideo_credits{kind=\"settled\"}"), 20000 - available - reserved);
+	ck_assert_double_gt(20000 - available - reserved, 0); /* the film was charged */
+	free(m);
+}
+
 START_TEST(a_task_becomes_a_film_served_with_range_support)
 {
 	lv_test_server s;
@@ -108,6 +201,7 @@ START_TEST(a_task_becomes_a_film_served_with_range_support)
 	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
 	ck_assert(strncmp(url, s.base_url, strlen(s.base_url)) == 0);
 	cJSON_Delete(t);
+	check_metrics(&s);
 
 	/* The capability URL needs no key; it serves the whole file, ranges and HEAD. */
 	ck_assert_int_eq(lv_test_http(&r, "GET", url, NULL, NULL, 0), 0);

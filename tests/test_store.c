@@ -1023,7 +1023,7 @@ START_TEST(savepoint_undoes_only_its_part)
 }
 END_TEST
 
-START_TEST(lease_held_and_status_counts)
+START_TEST(lease_held_status_counts_and_credit_totals)
 {
 	lv_store *s = open_store();
 	lv_store_tx *tx = begin(s, 1);
@@ -1032,7 +1032,16 @@ START_TEST(lease_held_and_status_counts)
 	char(*ids)[LV_ID_MAX] = NULL;
 	int64_t tasks[LV_STORE_STATUS_SLOTS], outbox[3];
 	size_t n = 0;
+	int64_t credits[3];
 	make_key(&k, "key_1", 0);
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	/* Two keys' running totals, summed by credit_totals. */
+	make_key(&k, "key_2", 7000);
+	k.reserved = 500;
+	k.granted = 9000;
+	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
+	make_key(&k, "key_3", 1000);
+	k.granted = 1500;
 	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
 	make_task(&t, "task_1", "key_1", LV_TASK_QUEUED);
 	t.lease_owner = (char *)"w1";
@@ -1060,6 +1069,11 @@ START_TEST(lease_held_and_status_counts)
 		ck_assert_int_eq(tasks[LV_TASK_COMPLETED], 1);
 		ck_assert_int_eq(outbox[LV_OUTBOX_PENDING], 0);
 	}
+	ck_assert_ptr_nonnull(OPS(s)->credit_totals); /* both backends total */
+	ck_assert_int_eq(OPS(s)->credit_totals(tx, credits), LV_OK);
+	ck_assert_int_eq(credits[0], 10500);
+	ck_assert_int_eq(credits[1], 8000);
+	ck_assert_int_eq(credits[2], 500);
 	OPS(s)->rollback(tx);
 	lv_store_close(s);
 }
@@ -1660,7 +1674,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, ledger_list_pages_newest_first);
 	tcase_add_test(tc, events_append_list_and_prune);
 	tcase_add_test(tc, savepoint_undoes_only_its_part);
-	tcase_add_test(tc, lease_held_and_status_counts);
+	tcase_add_test(tc, lease_held_status_counts_and_credit_totals);
 	tcase_add_test(tc, migrations_on_fresh_and_existing_databases);
 	tcase_add_test(tc, processes_migrating_at_once_migrate_once);
 	tcase_add_test(tc, store_clock_decides_webhook_times);

@@ -117,6 +117,17 @@ LV_EXTERN(int) lv_doctor_ok(const lv_doctor *doctor);
 LV_EXTERN(int) lv_doctor_to_json(char **out, const lv_doctor *doctor);
 LV_EXTERN(void) lv_doctor_free(lv_doctor *doctor);
 
+/**
+ * This process's pipeline metrics and the store's credit totals in the Prometheus text format
+ * (version 0.0.4), for an operator's scrape: longvideo_stage_duration_seconds (histogram by stage),
+ * longvideo_provider_calls_total (by provider, stage, outcome), longvideo_provider_call_duration_seconds
+ * (histogram by provider) and longvideo_credits (gauge by kind, from the running totals the keys
+ * carry: one aggregate over the keys, never over the ledger).  The counters are kept by the engine
+ * (thread-safe) and count what this process's workers did since the engine was opened.  *out is
+ * NUL-terminated, *len (may be NULL) its length; free *out with lv_free().
+ */
+LV_EXTERN(int) lv_engine_metrics_text(lv_engine *engine, char **out, size_t *len);
+
 /** What lv_engine_gc() removes. */
 typedef struct lv_gc_options {
 	int older_than_days; /**< results and working files of tasks finished more than this many days ago

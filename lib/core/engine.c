@@ -188,7 +188,8 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	e->flags = opts->flags;
 	pthread_mutex_init(&e->gmu, NULL);
 	pthread_cond_init(&e->gcv, NULL);
-	if ((rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) || (rc = build_settings(e)))
+	if ((rc = lv_metrics_new(&e->metrics)) || (rc = lv_config_load(&e->cfg, path, opts->config_json, &ov)) ||
+	    (rc = build_settings(e)))
 		goto fail;
 	if ((rc = lv_providers_build(&e->providers, e->cfg)))
 		goto fail;
@@ -252,6 +253,7 @@ void lv_engine_close(lv_engine *e)
 	lv_store_close(e->store);
 	lv_storage_close(e->storage);
 	lv_providers_free(e->providers);
+	lv_metrics_free(e->metrics);
 	lv_config_free(e->cfg);
 	for (i = 0; i < e->n_settings; i++)
 		free(e->settings[i].value);
@@ -499,6 +501,59 @@ int lv_engine_set_public_url(lv_engine *e, const char *url)
 	rc = lv_engine_update_public_url(e, copy);
 	free(copy);
 	return rc;
+}
+
+typedef struct totals_ctx {
+	const lv_store_ops *ops;
+	int64_t t[3]; /* granted, balance, reserved */
+} totals_ctx;
+
+static int credit_totals_tx(lv_store_tx *tx, void *p)
+{
+	totals_ctx *c = p;
+	return c->ops->credit_totals(tx, c->t);
+}
+
+int lv_engine_metrics_text(lv_engine *e, char **out, size_t *len)
+{
+	lv_buf b = LV_BUF_INIT;
+	int rc;
+	if (!out)
+		return lv_error_set(LV_EINVALID, "lv_engine_metrics_text: out is NULL");
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (!e)
+		return lv_error_set(LV_EINVALID, "lv_engine_metrics_text: engine is NULL");
+	rc = lv_metrics_write(e->metrics, &b);
+	if (rc == LV_OK && e->store && e->store->ops->credit_totals) {
+		/* The running totals the keys carry: one aggregate over the keys, not over the ledger. */
+		totals_ctx c;
+		const int64_t *t = c.t;
+		memset(&c, 0, sizeof(c));
+		c.ops = e->store->ops;
+		if (lv_engine_tx(e, 0, credit_totals_tx, &c) == LV_OK)
+			rc = lv_buf_printf(&b,
+			                   "# HELP longvideo_credits Credits over every key, from the running totals the keys "
+			                   "carry: granted ever, available (balance), reserved by running tasks, settled "
+			                   "(charged: granted - available - reserved).\n# TYPE longvideo_credits gauge\n"
+			                   "longvideo_credits{kind=\"granted\"} %.3f\nlongvideo_credits{kind=\"available\"} %.3f\n"
+			                   "longvideo_credits{kind=\"reserved\"} %.3f\nlongvideo_credits{kind=\"settled\"} %.3f\n",
+			                   (double)t[0] / 1000.0, (double)t[1] / 1000.0, (double)t[2] / 1000.0,
+			                   (double)(t[0] - t[1] - t[2]) / 1000.0);
+		else {
+			rc = lv_buf_printf(&b, "# the credits could not be totalled: %s\n", lv_error_last()->message);
+			lv_error_clear();
+		}
+	}
+	if (rc) {
+		lv_buf_free(&b);
+		return rc;
+	}
+	if (len)
+		*len = b.len;
+	*out = b.data ? lv_buf_detach(&b) : lv_strdup("");
+	return *out ? LV_OK : LV_ENOMEM;
 }
 
 typedef struct counts_ctx {

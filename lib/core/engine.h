@@ -3,6 +3,7 @@
 #define LV_CORE_ENGINE_H
 
 #include "config/config.h"
+#include "core/metrics.h"
 #include "longvideo/engine.h"
 #include "providers/provider.h"
 #include "storage/storage.h"
@@ -17,6 +18,7 @@ struct lv_engine {
 	lv_store *store;          /* NULL with LV_ENGINE_NO_STORE */
 	lv_storage *storage;      /* NULL with LV_ENGINE_NO_STORE */
 	lv_providers *providers;
+	lv_metrics *metrics;      /* this process's pipeline counters (GET /metrics) */
 	unsigned char master_key[32];
 	unsigned flags;
 	struct {

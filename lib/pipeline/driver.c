@@ -414,6 +414,7 @@ static void do_fetch(workers *w, seg_job *j)
 	char *key = h->regen_attempt > 0 ? lv_asprintf("tasks/%s/segments/%03d_r%d.mp4", h->id, j->idx, h->regen_attempt)
 	                                 : lv_key_segment(h->id, j->idx);
 	int rc, all_ready = 0;
+	int64_t t0;
 	memset(&err, 0, sizeof(err));
 	fill_job(h, j, &sj);
 	if (!dir || !key || lv_mkdir_p(dir, 0) || !(path = lv_asprintf("%s/%03d.mp4", dir, j->idx))) {
@@ -421,7 +422,9 @@ static void do_fetch(workers *w, seg_job *j)
 		segment_failed(w, j, &err);
 		goto out;
 	}
+	t0 = lv_mono_ms();
 	rc = p->video->fetch(p->self, &ctx, &sj, path, &err);
+	lv_count_call(w, p, LV_TASK_GENERATING, rc, t0);
 	if (rc == LV_ECANCELED || h->cancel)
 		goto out;
 	if (rc) {
@@ -441,10 +444,13 @@ static void do_fetch(workers *w, seg_job *j)
 		goto out;
 	}
 	j->phase = SEG_DONE;
-	if (persist(w, j, LV_SEG_READY, key, NULL, &all_ready) == LV_OK)
+	if (persist(w, j, LV_SEG_READY, key, NULL, &all_ready) == LV_OK) {
+		if (all_ready)
+			lv_stage_ended(w, h, LV_TASK_GENERATING, LV_TASK_AUDIO);
 		LV_INFO("task %s: shot %d ready%s", h->id, j->idx, all_ready ? " (all shots ready)" : "");
-	else
+	} else {
 		j->phase = SEG_FAILED; /* canceled meanwhile: the work is discarded */
+	}
 out:
 	free(dir);
 	free(path);
@@ -460,6 +466,7 @@ static void step(workers *w, seg_job *j)
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_segment_job sj;
 	lv_job_status st;
+	int64_t t0;
 	int rc;
 
 	if (h->cancel || h->failed || w->stopping) {
@@ -488,7 +495,9 @@ static void step(workers *w, seg_job *j)
 		{
 			char **urls = reference_urls(w, j);
 			sj.reference_urls = (const char *const *)urls;
+			t0 = lv_mono_ms();
 			rc = p->video->submit(p->self, &ctx, &sj, &st, &err);
+			lv_count_call(w, p, LV_TASK_GENERATING, rc, t0);
 			sj.reference_urls = NULL;
 			reference_urls_free(urls, j->n_refs);
 		}
@@ -521,7 +530,9 @@ static void step(workers *w, seg_job *j)
 		job_finished(w, j);
 		return;
 	case SEG_POLL:
+		t0 = lv_mono_ms();
 		rc = p->video->poll(p->self, &ctx, &sj, &st, &err);
+		lv_count_call(w, p, LV_TASK_GENERATING, rc, t0);
 		if (st.job_state) {
 			free(j->job_state);
 			j->job_state = st.job_state;

@@ -78,6 +78,8 @@ struct held {
 	char resolution[8], aspect_ratio[8], language[16], provider[64];
 	int width, height;
 	int regen_attempt;   /* > 0 while a shot regeneration runs: its clip gets a key of its own */
+	int stage;           /* the status this process saw the task enter or find it in (for metrics) */
+	int64_t stage_since; /* monotonic ms it entered `stage` here, 0: not yet seen */
 };
 
 struct lv_workers {
@@ -151,6 +153,13 @@ int lv_own(workers *w, lv_store_tx *tx, const char *id, int expect_status, lv_ta
 
 /* Fail the task (strict failure): settle ready segments, refund the rest, record the error. */
 void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot);
+
+/* Metrics: the task is (found) in `status` here; the task moved from `from` to `to` (the stage that
+ * ended is observed with the time since this process saw it begin); one call to provider p in stage
+ * `status` that returned rc after starting at t0 (monotonic ms; LV_ECANCELED is not counted). */
+void lv_stage_seen(held *h, int status);
+void lv_stage_ended(workers *w, held *h, int from, int to);
+void lv_count_call(workers *w, const lv_provider *p, int status, int rc, int64_t t0);
 
 /* Check texts with the moderation provider; on a flag or a provider failure the task fails (a running
  * regeneration is abandoned instead) and LV_ECANCELED is returned.  shot_of[i] names text i's shot, or -1. */

@@ -76,10 +76,42 @@ static int advance_tx(lv_store_tx *tx, void *p)
 	return rc;
 }
 
+void lv_stage_seen(held *h, int status)
+{
+	pthread_mutex_lock(&h->mu);
+	if (!h->stage_since || h->stage != status) {
+		h->stage = status;
+		h->stage_since = lv_mono_ms();
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+void lv_stage_ended(workers *w, held *h, int from, int to)
+{
+	int64_t now = lv_mono_ms(), since;
+	if (from == to)
+		return;
+	pthread_mutex_lock(&h->mu);
+	since = h->stage == from ? h->stage_since : 0;
+	h->stage = to;
+	h->stage_since = now;
+	pthread_mutex_unlock(&h->mu);
+	if (since)
+		lv_metrics_stage(w->e->metrics, from, now - since);
+}
+
+void lv_count_call(workers *w, const lv_provider *p, int status, int rc, int64_t t0)
+{
+	if (rc != LV_ECANCELED)
+		lv_metrics_provider_call(w->e->metrics, p ? p->name : NULL, status, rc == LV_OK, lv_mono_ms() - t0);
+}
+
 static int advance(workers *w, held *h, int from, int to, mutate_fn fn, void *ctx)
 {
 	advance_ctx c = { w, h->id, from, to, fn, ctx };
 	int rc = lv_engine_tx(w->e, 1, advance_tx, &c);
+	if (rc == LV_OK)
+		lv_stage_ended(w, h, from, to);
 	if (rc == LV_OK)
 		LV_INFO("task %s: %s -> %s", h->id, lv_task_status_name((lv_task_status)from),
 		        lv_task_status_name((lv_task_status)to));
@@ -171,6 +203,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 	lv_script_request req;
 	char feedback[512] = "";
 	int *seconds = NULL, attempt, rc;
+	int64_t t0;
 	size_t n = 0;
 	if (!p || !p->script) {
 		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", "no script provider is configured", -1);
@@ -192,7 +225,9 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		memset(&err, 0, sizeof(err));
 		req.attempt = attempt;
 		req.feedback = feedback[0] ? feedback : NULL;
+		t0 = lv_mono_ms();
 		rc = p->script->write(p->self, &ctx, &req, &json, &err);
+		lv_count_call(w, p, LV_TASK_SCRIPTING, rc, t0);
 		if (rc == LV_ECANCELED || h->cancel) {
 			free(json);
 			free(seconds);
@@ -291,6 +326,7 @@ int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, 
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_moderation_result res;
 	lv_provider_error err;
+	int64_t t0;
 	int rc, attempt;
 	if (!p || !p->moderation) {
 		lv_fail_task(w, h, stage, "internal_error", "no moderation provider is configured", -1);
@@ -300,7 +336,9 @@ int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, 
 	for (attempt = 0;; attempt++) {
 		memset(&res, 0, sizeof(res));
 		memset(&err, 0, sizeof(err));
+		t0 = lv_mono_ms();
 		rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
+		lv_count_call(w, p, LV_TASK_MODERATION, rc, t0);
 		if (rc == LV_OK || rc == LV_ECANCELED || !err.retryable || attempt + 1 >= SCRIPT_ATTEMPTS || h->cancel)
 			break;
 		LV_WARN("task %s: moderation provider '%s' failed (%s); trying again", h->id, p->name, err.message);
@@ -404,6 +442,7 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_provider_error err;
 	char *dir = lv_asprintf("%s/anchors", h->work_dir), *path = NULL;
+	int64_t t0;
 	int found = 0, rc = w->e->storage->ops->exists(w->e->storage, key, &found);
 	if (rc || found) { /* stored already, or storage cannot tell (an error, never taken for "absent") */
 		free(dir);
@@ -417,7 +456,9 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 	req->out_png = path;
 	if (p->cpu_bound)
 		lv_cpu_acquire(w);
+	t0 = lv_mono_ms();
 	rc = p->anchor->render(p->self, &ctx, req, &err);
+	lv_count_call(w, p, LV_TASK_ANCHORING, rc, t0);
 	if (p->cpu_bound)
 		lv_cpu_release(w);
 	if (rc == LV_OK)
@@ -516,6 +557,7 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
 	const cJSON *shot;
 	char *dir = lv_asprintf("%s/audio", h->work_dir);
+	int64_t t0;
 	int rc = LV_OK;
 	if (!sb || !dir || lv_mkdir_p(dir, 0)) {
 		cJSON_Delete(sb);
@@ -562,8 +604,10 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			}
 			if (p->cpu_bound) /* a remote provider only waits on the network */
 				lv_cpu_acquire(w);
+			t0 = lv_mono_ms();
 			rc = p->speech->speak(p->self, &ctx, text, t->language, (double)secs - VOICE_LEAD_IN - 0.2, path,
 			                      &seconds, &err);
+			lv_count_call(w, p, LV_TASK_AUDIO, rc, t0);
 			if (p->cpu_bound)
 				lv_cpu_release(w);
 			if (rc == LV_OK) {
@@ -602,8 +646,10 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			const char *mood = lv_json_get_str(sb, "mood");
 			if (p->cpu_bound)
 				lv_cpu_acquire(w);
+			t0 = lv_mono_ms();
 			rc = p->music->compose(p->self, &ctx, (double)t->duration, mood ? mood : "calm",
 			                       task_seed(h->id, 7), path, &err);
+			lv_count_call(w, p, LV_TASK_AUDIO, rc, t0);
 			if (p->cpu_bound)
 				lv_cpu_release(w);
 			if (rc == LV_OK) {
@@ -1031,6 +1077,8 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 		c.state = state;
 		rc = lv_engine_tx(w->e, 1, deliver_tx, &c);
 		if (rc == LV_OK)
+			lv_stage_ended(w, h, LV_TASK_DELIVERING, LV_TASK_COMPLETED);
+		if (rc == LV_OK)
 			LV_INFO("task %s: completed, %s", h->id, c.result);
 		if (rc == LV_OK && !w->e->cfg->keep_intermediates) {
 			/* storage.keep_intermediates false: the working files go as soon as the film is out (a
@@ -1082,6 +1130,7 @@ void lv_run_task(workers *w, held *h)
 			return;
 		}
 		status = t.status;
+		lv_stage_seen(h, status);
 		switch (status) {
 		case LV_TASK_QUEUED:
 			rc = advance(w, h, LV_TASK_QUEUED, LV_TASK_SCRIPTING, NULL, NULL);

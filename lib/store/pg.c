@@ -56,7 +56,7 @@ enum {
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_DUE_LOCK, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_LEASE_HELD, ST_LEDGER_LIST,
 	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
-	ST_TASK_COUNTS, ST_OUTBOX_COUNTS, ST_CLOCK,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS, ST_CLOCK, ST_CREDIT_TOTALS,
 	ST_COUNT
 };
 
@@ -147,6 +147,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_EVENT_FIRST] = "SELECT COALESCE(MIN(seq), 0) FROM task_events WHERE task_id = $1",
 	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
 	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
+	[ST_CREDIT_TOTALS] = "SELECT COALESCE(SUM(granted), 0), COALESCE(SUM(balance), 0), COALESCE(SUM(reserved), 0) "
+	                     "FROM api_keys",
 	[ST_CLOCK] = "SELECT " DB_NOW,
 };
 
@@ -1438,6 +1440,19 @@ static int pg_status_counts(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS
 	return LV_OK;
 }
 
+static int pg_credit_totals(lv_store_tx *tx, int64_t out[3])
+{
+	params p = { 0 };
+	int rc, i;
+	PGresult *r = run(tx, ST_CREDIT_TOTALS, &p, "total the credits", &rc);
+	if (!r)
+		return rc;
+	for (i = 0; i < 3; i++)
+		out[i] = PQntuples(r) > 0 ? col_int(r, 0, i) : 0;
+	PQclear(r);
+	return LV_OK;
+}
+
 /* ---- ledger listing ------------------------------------------------------------------------------------------------ */
 
 static int read_ledger(PGresult *r, int row, lv_ledger_entry *e)
@@ -1617,6 +1632,7 @@ static const lv_store_ops pg_ops = {
 	pg_status_counts,
 	.rate_hit = pg_rate_hit,
 	.clock_ms = pg_clock_ms,
+	.credit_totals = pg_credit_totals,
 };
 
 int lv_store_pg_open(lv_store **out, const lv_store_open_options *opts)

@@ -34,7 +34,7 @@ enum {
 	ST_OUTBOX_INSERT, ST_OUTBOX_DUE, ST_OUTBOX_UPDATE, ST_OUTBOX_TASK,
 	ST_LEDGER_LIST,
 	ST_EVENT_NEXT, ST_EVENT_INSERT, ST_EVENT_PRUNE, ST_EVENT_LAST, ST_EVENT_LIST, ST_EVENT_FIRST,
-	ST_TASK_COUNTS, ST_OUTBOX_COUNTS,
+	ST_TASK_COUNTS, ST_OUTBOX_COUNTS, ST_CREDIT_TOTALS,
 	ST_COUNT
 };
 
@@ -116,6 +116,8 @@ static const char *const sql_text[ST_COUNT] = {
 	/* Both read only the (status, ...) indexes. */
 	[ST_TASK_COUNTS] = "SELECT status, COUNT(*) FROM tasks GROUP BY status",
 	[ST_OUTBOX_COUNTS] = "SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status",
+	[ST_CREDIT_TOTALS] = "SELECT COALESCE(SUM(granted), 0), COALESCE(SUM(balance), 0), COALESCE(SUM(reserved), 0) "
+	                     "FROM api_keys",
 };
 
 typedef struct conn {
@@ -1119,6 +1121,19 @@ static int sq_status_counts(lv_store_tx *tx, int64_t tasks[LV_STORE_STATUS_SLOTS
 	return rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, "count by status");
 }
 
+static int sq_credit_totals(lv_store_tx *tx, int64_t out[3])
+{
+	sqlite3_stmt *st = stmt(tx, ST_CREDIT_TOTALS);
+	int rc, i;
+	if (!st)
+		return LV_ESTORE;
+	rc = sqlite3_step(st);
+	for (i = 0; i < 3; i++)
+		out[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? LV_OK : db_error(tx->c->db, rc, "total the credits");
+}
+
 /* ---- open, migrate, close --------------------------------------------------------- */
 
 static void sq_close(lv_store *base)
@@ -1255,6 +1270,7 @@ static const lv_store_ops sqlite_ops = {
 	sq_event_list,
 	sq_event_first_seq,
 	sq_status_counts,
+	.credit_totals = sq_credit_totals,
 };
 
 const char *lv_store_sqlite_statement(int i)

@@ -228,6 +228,10 @@ typedef struct lv_store_ops {
 	 * that one process writes and another compares (webhook attempts, review deadlines) is taken from
 	 * it, so processes on machines whose clocks disagree still agree on what is due. */
 	int (*clock_ms)(lv_store_tx *tx, int64_t *now);
+	/* Optional (NULL: the backend does not total).  The running totals the keys carry, summed over
+	 * every key: out[0] granted, out[1] balance, out[2] reserved (thousandths).  One aggregate over
+	 * api_keys (a row per key), never over the ledger. */
+	int (*credit_totals)(lv_store_tx *tx, int64_t out[3]);
 } lv_store_ops;
 
 enum { LV_SP_BEGIN = 0, LV_SP_RELEASE, LV_SP_ROLLBACK };
