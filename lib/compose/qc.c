@@ -73,6 +73,8 @@ static double spans_union(qc_spans *s, double end)
 {
 	double total = 0, a = 0, b = -1;
 	size_t i;
+	if (s->n == 0)
+		return 0; /* (no spans: v may be NULL, which qsort must not get) */
 	qsort(s->v, s->n, sizeof(*s->v), cmp_span);
 	for (i = 0; i < s->n; i++) {
 		double x = fmax(0, s->v[i].a), y = fmin(end, s->v[i].b);
