@@ -56,8 +56,13 @@ static int has_word(const char *lower, const char *w)
 	const char *p = lower;
 	size_t n = strlen(w);
 	while ((p = strstr(p, w)) != NULL) {
-		/* ASCII words must start a word ("cat" in "scatter" does not count) */
-		if ((unsigned char)w[0] >= 0x80 || p == lower || !((p[-1] >= 'a' && p[-1] <= 'z')))
+		/* ASCII words must be whole words ("cat" in "scatter", "bear" in "beard", "bun" in "bunny" do not
+		 * count), a plural "s" allowed */
+		const char *e = p + n;
+		if (*e == 's')
+			e++;
+		if ((unsigned char)w[0] >= 0x80 ||
+		    ((p == lower || !(p[-1] >= 'a' && p[-1] <= 'z')) && !(*e >= 'a' && *e <= 'z')))
 			return 1;
 		p += n;
 	}
