@@ -56,6 +56,19 @@ pid_t lv_test_worker_start(const char *data_dir, const char *config_path, const 
 	return rc == 0 ? pid : -1;
 }
 
+/* Show why: the end of the server's stderr (where a sanitizer's report goes too) names the problem. */
+static void show_log(const lv_test_server *srv, const char *what)
+{
+	char *log = NULL;
+	size_t len = 0;
+	if (lv_file_read(&log, &len, srv->log_path) == 0 && log) {
+		const size_t tail = 16384;
+		fprintf(stderr, "%s; its log (%s)%s:\n%s\n", what, srv->log_path, len > tail ? ", last 16 KiB" : "",
+		        len > tail ? log + len - tail : log);
+		free(log);
+	}
+}
+
 int lv_test_server_start(lv_test_server *srv, const char *data_dir, const char *config_path,
                          const char *const *extra)
 {
@@ -115,15 +128,7 @@ int lv_test_server_start(lv_test_server *srv, const char *data_dir, const char *
 		lv_sleep_ms(20);
 	}
 	free(port_file);
-	/* Show why: the server's stderr names the problem. */
-	{
-		char *log = NULL;
-		size_t len = 0;
-		if (lv_file_read(&log, &len, srv->log_path) == 0 && log) {
-			fprintf(stderr, "lvserver did not start; its log (%s):\n%s\n", srv->log_path, log);
-			free(log);
-		}
-	}
+	show_log(srv, "lvserver did not start");
 	if (srv->pid > 0) {
 		lv_test_server_kill(srv);
 	} else {
@@ -145,6 +150,11 @@ int lv_test_server_stop(lv_test_server *srv)
 		status = -1;
 	}
 	srv->pid = 0;
+	if (status != 0) {
+		char what[96];
+		snprintf(what, sizeof(what), "lvserver did not stop cleanly (wait status %d)", status);
+		show_log(srv, what);
+	}
 	free(srv->log_path);
 	srv->log_path = NULL;
 	return status;

@@ -411,7 +411,7 @@ static void seed_tasks(lv_store *s, int n, int terminal_every)
 	make_key(&k, "key_1", 10);
 	ck_assert_int_eq(OPS(s)->key_insert(tx, &k), LV_OK);
 	for (i = 0; i < n; i++) {
-		char id[16];
+		char id[24];
 		snprintf(id, sizeof(id), "task_%03d", i);
 		make_task(&t, id, "key_1",
 		          terminal_every && i % terminal_every == terminal_every - 1 ? LV_TASK_CANCELED : LV_TASK_QUEUED);

@@ -254,7 +254,8 @@ static void describe_failure(lv_webhook_result *result, const deliver_ctx *ctx, 
 	    (res == CURLE_COULDNT_CONNECT || res == CURLE_ABORTED_BY_CALLBACK)) {
 		lv_strlcpy(result->error, ctx->g.refused, sizeof(result->error));
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(result->error, sizeof(result->error), "timed out after %ld ms: %s", timeout_ms,
+		/* libcurl's message is cut so that the whole line fits the record. */
+		snprintf(result->error, sizeof(result->error), "timed out after %ld ms: %.200s", timeout_ms,
 		         why);
 	} else if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && ctx->capped)) {
 		snprintf(result->error, sizeof(result->error), "%s", why);
