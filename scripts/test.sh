@@ -50,7 +50,10 @@ echo "== test"
 
 if [ "${LV_TEST_SANITIZE:-1}" != "0" ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLV_SANITIZE=ON -DLV_BUILD_TESTS=ON -DLV_WERROR=ON >/dev/null
+  # -O1, the level the sanitizers' authors recommend: at -O0 the renderer and the encoders ran the
+  # sanitizer pass 3-5 times slower than the normal one, for no more findings.
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+        -DLV_SANITIZE=ON -DLV_BUILD_TESTS=ON -DLV_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   echo "== test (sanitizers)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
