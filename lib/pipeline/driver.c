@@ -186,7 +186,7 @@ static void slots_flush_canceled(workers *w, int64_t now)
 static void job_finished(workers *w, seg_job *j)
 {
 	held *h = j->task;
-	int all_done, next_submit = -1;
+	int all_done, next_submit = -1, last;
 	size_t i;
 	slot_give(w, j);
 	pthread_mutex_lock(&h->mu);
@@ -205,15 +205,15 @@ static void job_finished(workers *w, seg_job *j)
 				break;
 			}
 	}
+	/* Decided in the same critical section as the count: when the last two jobs finish at once on two
+	 * threads, exactly one of them sees none left and ends the driver's hold. */
+	last = h->inflight == 0;
 	pthread_mutex_unlock(&h->mu);
 	if (next_submit >= 0) {
 		lv_driver_schedule(w, &h->segs[next_submit], lv_mono_ms());
 		return;
 	}
-	pthread_mutex_lock(&h->mu);
-	i = h->inflight;
-	pthread_mutex_unlock(&h->mu);
-	if (i == 0) {
+	if (last) {
 		/* The driver's hold on the task ends: ready for the audio stage, or just released. */
 		if (all_done && !h->cancel)
 			lv_ready_push(w, h);
