@@ -11,7 +11,7 @@
  * and in the expected status (lv_own()), so nothing a worker finishes late can change a canceled task;
  * every status change goes through lv_advance(), and a failure through lv_fail_task().
  *
- * Includes no other pipeline header: the CPU pool, the driver, the stages and the workers use it.
+ * Includes no other pipeline header: the driver, the stages and the workers use it.
  */
 #ifndef LV_PIPELINE_HELD_H
 #define LV_PIPELINE_HELD_H
