@@ -60,7 +60,6 @@ struct lv_workers {
 	lv_stages stages;
 };
 
-
 /* ---- the ready queue --------------------------------------------------------------------------------- */
 
 /* A record left the registry: a stage thread may claim again. */
