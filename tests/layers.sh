@@ -8,7 +8,13 @@
 #   2 services   lib/config, lib/store, lib/storage, lib/plan, lib/providers, lib/compose,
 #                lib/webhook (delivery: webhook.c, fetch.c, ssrf.c)
 #   3 core       lib/core, lib/ledger, lib/webhook/outbox.{c,h}
-#   4 pipeline   lib/pipeline
+#   4 pipeline   lib/pipeline, itself in parts that point one way (a file includes its own header and
+#                those of lower parts only; see "The pipeline" in docs/design.md):
+#                  0 scratch, cpu, storyboard (forwards to the model layer)
+#                  1 held      held tasks, their refcounts and cancel flags; lv_own, lv_advance, lv_fail_task
+#                  2 driver    the segment driver
+#                  3 stages    the stages of a task
+#                  4 worker    the threads, claims, the monitor, the ready queue; start and stop
 #   public headers (include/) may be included from anywhere; frontends (server/, cli/) sit on top.
 #
 # Usage: layers.sh SOURCE_DIR        (exit 1 listing every violation)
@@ -62,6 +68,56 @@ if [ -s "$edges" ] && ! sort -u "$edges" | tsort > /dev/null 2> "$edges.err"; th
   fail=1
 fi
 
+# The pipeline's parts: a file of lib/pipeline/ (part = its name without .c/.h) includes its own header and
+# the headers of lower parts only, so its calls point down; a function of another part is reached through
+# that part's header, never declared in a .c file; and the parts' includes form no circle.
+pedges=$(mktemp)
+trap 'rm -f "$edges" "$edges.err" "$edges.headers" "$pedges" "$pedges.err"' EXIT
+cd "$src/lib/pipeline"
+part_level() {
+  case "$1" in
+    scratch | cpu | storyboard) echo 0 ;;
+    held) echo 1 ;;
+    driver) echo 2 ;;
+    stages) echo 3 ;;
+    worker) echo 4 ;;
+    *) echo -1 ;;
+  esac
+}
+for f in *.c *.h; do
+  [ -f "$f" ] || continue
+  part="${f%.*}"; lf=$(part_level "$part")
+  if [ "$lf" -lt 0 ]; then
+    echo "FAIL: lib/pipeline/$f belongs to no part of the pipeline; place it in tests/layers.sh and docs/design.md"
+    fail=1; continue
+  fi
+  while IFS= read -r inc; do
+    case "$inc" in
+      pipeline/*) to="${inc#pipeline/}" ;;
+      */*) continue ;;
+      *) [ -f "$inc" ] || continue; to="$inc" ;;
+    esac
+    to="${to%.h}"; [ "$to" = "$part" ] && continue
+    lt=$(part_level "$to")
+    if [ "$lt" -lt 0 ] || [ "$lt" -ge "$lf" ]; then
+      echo "FAIL: lib/pipeline/$f (part $lf, $part) includes $inc (part $lt, $to): a part uses only lower parts"
+      fail=1
+    fi
+    echo "$part $to" >> "$pedges"
+  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+  if [ "${f##*.}" = c ]; then
+    # A prototype at file scope (not static) of an lv_ function: reaching around the headers.
+    while IFS= read -r decl; do
+      echo "FAIL: lib/pipeline/$f declares a function itself ($decl); include the header of the part that defines it"
+      fail=1
+    done < <(grep -E '^[a-z][a-z0-9_ *]*[ *]lv_[a-z0-9_]+\(.*\);' "$f" | grep -v '^static' || true)
+  fi
+done
+if [ -s "$pedges" ] && ! sort -u "$pedges" | tsort > /dev/null 2> "$pedges.err"; then
+  echo "FAIL: parts of the pipeline include each other in a circle:"; cat "$pedges.err"
+  fail=1
+fi
+
 # Frontends: only <longvideo.h> and their own headers.
 cd "$src"
 for d in server cli; do
@@ -77,4 +133,4 @@ if [ "$fail" -ne 0 ]; then
   echo "layers: the include graph of lib/ breaks the layering written in docs/design.md"
   exit 1
 fi
-echo "layers: $(find "$src/lib" -name '*.[ch]' | wc -l) files of lib/ include their own or lower layers only; no circle between modules of one layer"
+echo "layers: $(find "$src/lib" -name '*.[ch]' | wc -l) files of lib/ include their own or lower layers only; no circle between modules of one layer; the pipeline's parts point one way"

@@ -10,7 +10,7 @@
  * while this process holds the lock of its lock file, which the kernel releases when its owner exits
  * (however it exits).  The owner takes the lock before it creates the directory, so a directory whose
  * lock can be taken has no living owner. */
-#include "pipeline/pipeline.h"
+#include "pipeline/scratch.h"
 #include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -96,7 +96,7 @@ static void sweep(const char *root)
 	closedir(d);
 }
 
-int lv_scratch_open(workers *w)
+int lv_scratch_open(lv_scratch *s, const char *data_dir)
 {
 	char host[48] = "host", rnd[13], *root, *base = NULL, *lock = NULL;
 	size_t i;
@@ -106,23 +106,23 @@ int lv_scratch_open(workers *w)
 		if (host[i] == '/' || host[i] == '.')
 			host[i] = '_';
 	lv_random_base62(rnd, 12);
-	if (!(root = lv_path_join(w->e->cfg->data_dir, "work")))
+	if (!(root = lv_path_join(data_dir, "work")))
 		return LV_ENOMEM;
 	if ((rc = lv_mkdir_p(root, 0)) != LV_OK)
 		goto out;
 	sweep(root);
 	base = lv_asprintf("%s/%s-%ld-%s", root, host, (long)getpid(), rnd);
 	lock = lv_asprintf("%s%s", base ? base : "", LOCK_SUFFIX);
-	w->scratch = lv_asprintf("%s%s", base ? base : "", SCRATCH_SUFFIX);
-	if (!base || !lock || !w->scratch) {
+	s->dir = lv_asprintf("%s%s", base ? base : "", SCRATCH_SUFFIX);
+	if (!base || !lock || !s->dir) {
 		rc = LV_ENOMEM;
 		goto out;
 	}
-	if ((w->scratch_lock = lock_file(lock, 0)) < 0) {
+	if ((s->lock = lock_file(lock, 0)) < 0) {
 		rc = lv_error_set(LV_EIO, "cannot lock %s: %s", lock, strerror(errno));
 		goto out;
 	}
-	rc = lv_mkdir_p(w->scratch, 1);
+	rc = lv_mkdir_p(s->dir, 1);
 out:
 	free(root);
 	free(base);
@@ -130,20 +130,20 @@ out:
 	return rc;
 }
 
-void lv_scratch_close(workers *w)
+void lv_scratch_close(lv_scratch *s)
 {
-	if (w->scratch && w->scratch_lock >= 0) {
-		char *lock = lv_asprintf("%.*s%s", (int)(strlen(w->scratch) - strlen(SCRATCH_SUFFIX)), w->scratch,
+	if (s->dir && s->lock >= 0) {
+		char *lock = lv_asprintf("%.*s%s", (int)(strlen(s->dir) - strlen(SCRATCH_SUFFIX)), s->dir,
 		                         LOCK_SUFFIX);
-		if (lv_rm_rf(w->scratch) != LV_OK)
+		if (lv_rm_rf(s->dir) != LV_OK)
 			LV_WARN("%s", lv_error_last()->message);
 		else if (lock)
 			unlink(lock);
 		free(lock);
 	}
-	if (w->scratch_lock >= 0)
-		close(w->scratch_lock);
-	w->scratch_lock = -1;
-	free(w->scratch);
-	w->scratch = NULL;
+	if (s->lock >= 0)
+		close(s->lock);
+	s->lock = -1;
+	free(s->dir);
+	s->dir = NULL;
 }

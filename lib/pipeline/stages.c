@@ -4,6 +4,7 @@
  *   -> delivering -> completed
  * Each stage's output is stored (storage objects + the task's script/state) in the same
  * transaction that moves the status on, so a resumed task starts from the last stored step.
+ * See stages.h for what it uses.
  */
 #include "compose/compose.h"
 #include "core/creative.h"
@@ -11,7 +12,7 @@
 #include "core/task.h"
 #include "longvideo/media.h"
 #include "media/local.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/stages.h"
 #include "pipeline/storyboard.h"
 #include "util/crypto.h"
 #include "util/error.h"
@@ -26,14 +27,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPS(w) ((w)->e->store->ops)
+#define OPS(sg) ((sg)->e->store->ops)
 #define SCRIPT_ATTEMPTS 3
 #define VOICE_LEAD_IN 0.3
 
-static const lv_provider *stage_provider(workers *w, int stage_idx)
+static const lv_provider *stage_provider(const lv_stages *sg, int stage_idx)
 {
-	const lv_provider_conf *c = lv_config_stage_provider(w->e->cfg, stage_idx);
-	return c ? lv_providers_get(w->e->providers, c->name) : NULL;
+	const lv_provider_conf *c = lv_config_stage_provider(sg->e->cfg, stage_idx);
+	return c ? lv_providers_get(sg->e->providers, c->name) : NULL;
 }
 
 static uint32_t task_seed(const char *id, uint32_t salt)
@@ -44,146 +45,26 @@ static uint32_t task_seed(const char *id, uint32_t salt)
 	return s;
 }
 
-/* ---- moving a task on ----------------------------------------------------------------------------------- */
-
-typedef int (*mutate_fn)(lv_task_rec *t, void *ctx);
-
-typedef struct {
-	workers *w;
-	const char *id;
-	int from, to;
-	mutate_fn fn;
-	void *ctx;
-} advance_ctx;
-
-static int advance_tx(lv_store_tx *tx, void *p)
-{
-	advance_ctx *c = p;
-	lv_task_rec t;
-	int rc = lv_own(c->w, tx, c->id, c->from, &t);
-	if (rc)
-		return rc;
-	if (c->fn && (rc = c->fn(&t, c->ctx))) {
-		lv_task_rec_clear(&t);
-		return rc;
-	}
-	t.status = c->to;
-	if (t.progress < lv_stage_progress((lv_task_status)c->to))
-		t.progress = lv_stage_progress((lv_task_status)c->to);
-	t.updated_at = lv_now_ms();
-	rc = OPS(c->w)->task_update(tx, &t);
-	lv_task_rec_clear(&t);
-	return rc;
-}
-
-void lv_stage_seen(held *h, int status)
-{
-	pthread_mutex_lock(&h->mu);
-	if (!h->stage_since || h->stage != status) {
-		h->stage = status;
-		h->stage_since = lv_mono_ms();
-	}
-	pthread_mutex_unlock(&h->mu);
-}
-
-void lv_stage_ended(workers *w, held *h, int from, int to)
-{
-	int64_t now = lv_mono_ms(), since;
-	if (from == to)
-		return;
-	pthread_mutex_lock(&h->mu);
-	since = h->stage == from ? h->stage_since : 0;
-	h->stage = to;
-	h->stage_since = now;
-	pthread_mutex_unlock(&h->mu);
-	if (since)
-		lv_metrics_stage(w->e->metrics, from, now - since);
-}
-
-void lv_count_call(workers *w, const lv_provider *p, int status, int rc, int64_t t0)
-{
-	if (rc != LV_ECANCELED)
-		lv_metrics_provider_call(w->e->metrics, p ? p->name : NULL, status, rc == LV_OK, lv_mono_ms() - t0);
-}
-
-static int advance(workers *w, held *h, int from, int to, mutate_fn fn, void *ctx)
-{
-	advance_ctx c = { w, h->id, from, to, fn, ctx };
-	int rc = lv_engine_tx(w->e, 1, advance_tx, &c);
-	if (rc == LV_OK)
-		lv_stage_ended(w, h, from, to);
-	if (rc == LV_OK)
-		LV_INFO("task %s: %s -> %s", h->id, lv_task_status_name((lv_task_status)from),
-		        lv_task_status_name((lv_task_status)to));
-	else if (rc == LV_ECANCELED)
-		h->cancel = 1;
-	return rc;
-}
-
-typedef struct {
-	workers *w;
-	const char *id;
-	int stage;
-	const char *code;
-	const char *message;
-	int shot;
-} fail_ctx;
-
-static int fail_tx(lv_store_tx *tx, void *p)
-{
-	fail_ctx *c = p;
-	lv_task_rec t;
-	lv_segment_rec *segs = NULL;
-	size_t n = 0;
-	int rc = lv_own(c->w, tx, c->id, -1, &t);
-	if (rc)
-		return rc;
-	/* A failed regeneration leaves the previous film in place and refunds the shot. */
-	if ((rc = lv_regen_abandon(c->w->e, tx, &t, "failed", c->code, c->message, lv_now_ms())) != 1) {
-		lv_task_rec_clear(&t);
-		return rc;
-	}
-	if ((rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)) == LV_OK &&
-	    (rc = lv_strset(&t.error_code, c->code)) == LV_OK && (rc = lv_strset(&t.error_message, c->message)) == LV_OK) {
-		t.error_stage = c->stage;
-		t.error_shot = c->shot;
-		/* Strict failure: what was generated is charged, the rest of the reservation goes back. */
-		rc = lv_task_finish(c->w->e, tx, &t, LV_TASK_FAILED, lv_segments_ready_price(segs, n), lv_now_ms());
-	}
-	lv_segment_recs_free(segs, n);
-	lv_task_rec_clear(&t);
-	return rc;
-}
-
-void lv_fail_task(workers *w, held *h, int stage, const char *code, const char *message, int shot)
-{
-	fail_ctx c = { w, h->id, stage, code, message, shot };
-	int rc = lv_engine_tx(w->e, 1, fail_tx, &c);
-	if (rc == LV_OK)
-		LV_WARN("task %s failed in %s: %s: %s", h->id, lv_task_status_name((lv_task_status)stage), code, message);
-	else if (rc != LV_ECANCELED)
-		LV_ERROR("task %s: could not record its failure: %s", h->id, lv_error_last()->message);
-	h->cancel = 1;
-}
-
 /* ---- scripting ---------------------------------------------------------------------------------------------- */
 
-static int set_script(lv_task_rec *t, void *ctx)
+static int set_script(lv_store_tx *tx, lv_task_rec *t, void *ctx, int *to)
 {
+	(void)tx;
+	(void)to;
 	return lv_strset(&t->script, ctx);
 }
 
-static int load_plan(workers *w, const char *id, int **seconds, size_t *n)
+static int load_plan(const lv_stages *sg, const char *id, int **seconds, size_t *n)
 {
 	lv_store_tx *tx;
 	lv_segment_rec *segs = NULL;
 	size_t i;
-	int rc = OPS(w)->begin(w->e->store, 0, &tx);
+	int rc = OPS(sg)->begin(sg->e->store, 0, &tx);
 	*seconds = NULL;
 	if (rc)
 		return rc;
-	rc = OPS(w)->segment_list(tx, id, &segs, n);
-	OPS(w)->rollback(tx);
+	rc = OPS(sg)->segment_list(tx, id, &segs, n);
+	OPS(sg)->rollback(tx);
 	if (rc)
 		return rc;
 	if (!(*seconds = lv_calloc(*n, sizeof(int)))) {
@@ -196,9 +77,9 @@ static int load_plan(workers *w, const char *id, int **seconds, size_t *n)
 	return LV_OK;
 }
 
-static int stage_script(workers *w, held *h, const lv_task_rec *t)
+static int stage_script(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
-	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_SCRIPT);
+	const lv_provider *p = stage_provider(sg, LV_STAGE_IDX_SCRIPT);
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_script_request req;
 	char feedback[512] = "";
@@ -206,10 +87,10 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 	int64_t t0;
 	size_t n = 0;
 	if (!p || !p->script) {
-		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", "no script provider is configured", -1);
+		lv_fail_task(sg->held, h, LV_TASK_SCRIPTING, "script_failed", "no script provider is configured", -1);
 		return LV_ECANCELED;
 	}
-	if ((rc = load_plan(w, t->id, &seconds, &n)))
+	if ((rc = load_plan(sg, t->id, &seconds, &n)))
 		return rc;
 	memset(&req, 0, sizeof(req));
 	req.prompt = t->prompt;
@@ -227,7 +108,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		req.feedback = feedback[0] ? feedback : NULL;
 		t0 = lv_mono_ms();
 		rc = p->script->write(p->self, &ctx, &req, &json, &err);
-		lv_count_call(w, p, LV_TASK_SCRIPTING, rc, t0);
+		lv_count_call(sg->e, p, LV_TASK_SCRIPTING, rc, t0);
 		if (rc == LV_ECANCELED || h->cancel) {
 			free(json);
 			free(seconds);
@@ -242,7 +123,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 				continue;
 			}
 			free(seconds);
-			lv_fail_task(w, h, LV_TASK_SCRIPTING, err.code[0] ? err.code : "script_failed", err.message, -1);
+			lv_fail_task(sg->held, h, LV_TASK_SCRIPTING, err.code[0] ? err.code : "script_failed", err.message, -1);
 			return LV_ECANCELED;
 		}
 		sb = lv_json_parse_text(json);
@@ -263,7 +144,7 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		free(seconds);
 		if (!canon)
 			return LV_ENOMEM;
-		rc = advance(w, h, LV_TASK_SCRIPTING, LV_TASK_MODERATION, set_script, canon);
+		rc = lv_advance(sg->held, h, LV_TASK_SCRIPTING, LV_TASK_MODERATION, set_script, canon);
 		free(canon);
 		return rc;
 	}
@@ -274,20 +155,22 @@ static int stage_script(workers *w, held *h, const lv_task_rec *t)
 		         "the script provider '%s' did not produce a valid storyboard in %d attempts (last problem: %s); "
 		         "try a simpler or clearer prompt",
 		         p->name, SCRIPT_ATTEMPTS, feedback);
-		lv_fail_task(w, h, LV_TASK_SCRIPTING, "script_failed", msg, -1);
+		lv_fail_task(sg->held, h, LV_TASK_SCRIPTING, "script_failed", msg, -1);
 	}
 	return LV_ECANCELED;
 }
 
 /* ---- review ---------------------------------------------------------------------------------------------------- */
 
-static int enter_review(lv_task_rec *t, void *ctx)
+static int enter_review(lv_store_tx *tx, lv_task_rec *t, void *ctx, int *to)
 {
+	(void)tx;
+	(void)to;
 	return lv_review_enter(ctx, t, lv_now_ms());
 }
 
 typedef struct {
-	workers *w;
+	const lv_stages *sg;
 	const char *id;
 } expire_ctx;
 
@@ -296,22 +179,22 @@ static int expire_tx(lv_store_tx *tx, void *p)
 	expire_ctx *c = p;
 	lv_task_rec t;
 	int64_t now = 0;
-	int rc = lv_own(c->w, tx, c->id, LV_TASK_AWAITING_REVIEW, &t);
+	int rc = lv_own(c->sg->held, tx, c->id, LV_TASK_AWAITING_REVIEW, &t);
 	if (rc)
 		return rc;
 	/* The deadline is compared with the clock the claim used: the store's. */
-	if ((rc = lv_store_now(c->w->e->store, tx, &now)) == LV_OK)
-		rc = lv_review_expire(c->w->e, tx, &t, now);
+	if ((rc = lv_store_now(c->sg->e->store, tx, &now)) == LV_OK)
+		rc = lv_review_expire(c->sg->e, tx, &t, now);
 	if (rc == LV_OK && t.status == LV_TASK_CANCELED)
 		LV_INFO("task %s: review timed out; canceled and refunded", c->id);
 	lv_task_rec_clear(&t);
 	return rc;
 }
 
-static int stage_review(workers *w, held *h)
+static int stage_review(const lv_stages *sg, held *h)
 {
-	expire_ctx c = { w, h->id };
-	int rc = lv_engine_tx(w->e, 1, expire_tx, &c);
+	expire_ctx c = { sg, h->id };
+	int rc = lv_engine_tx(sg->e, 1, expire_tx, &c);
 	return rc == LV_OK ? LV_ECANCELED : rc; /* either way this worker is done with it */
 }
 
@@ -320,16 +203,17 @@ static int stage_review(workers *w, held *h)
 /* Check texts with the moderation provider (transient failures tried again).  On a flag the task fails
  * with `moderation_rejected` naming the shot (shot_of[i], -1 for the prompt or title) and LV_ECANCELED is
  * returned; a provider failure fails the task too.  LV_OK: every text passed. */
-int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, const int *shot_of, size_t n)
+static int moderate_texts(const lv_stages *sg, held *h, int stage, const char *const *texts, const int *shot_of,
+                          size_t n)
 {
-	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MODERATION);
+	const lv_provider *p = stage_provider(sg, LV_STAGE_IDX_MODERATION);
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_moderation_result res;
 	lv_provider_error err;
 	int64_t t0;
 	int rc, attempt;
 	if (!p || !p->moderation) {
-		lv_fail_task(w, h, stage, "internal_error", "no moderation provider is configured", -1);
+		lv_fail_task(sg->held, h, stage, "internal_error", "no moderation provider is configured", -1);
 		return LV_ECANCELED;
 	}
 	/* Transient provider failures are tried again (the provider already retried its own requests). */
@@ -338,7 +222,7 @@ int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, 
 		memset(&err, 0, sizeof(err));
 		t0 = lv_mono_ms();
 		rc = p->moderation->check(p->self, &ctx, texts, n, &res, &err);
-		lv_count_call(w, p, LV_TASK_MODERATION, rc, t0);
+		lv_count_call(sg->e, p, LV_TASK_MODERATION, rc, t0);
 		if (rc == LV_OK || rc == LV_ECANCELED || !err.retryable || attempt + 1 >= SCRIPT_ATTEMPTS || h->cancel)
 			break;
 		LV_WARN("task %s: moderation provider '%s' failed (%s); trying again", h->id, p->name, err.message);
@@ -350,17 +234,17 @@ int lv_moderate_texts(workers *w, held *h, int stage, const char *const *texts, 
 		snprintf(msg, sizeof(msg), "content moderation rejected the %s (categories: %s); change the %s and try again",
 		         shot >= 0 ? "storyboard" : "prompt", res.categories[0] ? res.categories : "unspecified",
 		         shot >= 0 ? "shot's text" : "prompt");
-		lv_fail_task(w, h, stage, "moderation_rejected", msg, shot);
+		lv_fail_task(sg->held, h, stage, "moderation_rejected", msg, shot);
 		return LV_ECANCELED;
 	}
 	if (rc != LV_OK && rc != LV_ECANCELED) {
-		lv_fail_task(w, h, stage, err.code[0] ? err.code : "internal_error", err.message, -1);
+		lv_fail_task(sg->held, h, stage, err.code[0] ? err.code : "internal_error", err.message, -1);
 		return LV_ECANCELED;
 	}
 	return rc;
 }
 
-static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
+static int stage_moderation(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
 	const cJSON *shots = cJSON_GetObjectItemCaseSensitive(sb, "shots"), *s;
@@ -394,14 +278,14 @@ static int stage_moderation(workers *w, held *h, const lv_task_rec *t)
 			texts[n++] = lv_json_get_str(s, "narration");
 		}
 	}
-	rc = lv_moderate_texts(w, h, LV_TASK_MODERATION, texts, shot_of, n);
+	rc = moderate_texts(sg, h, LV_TASK_MODERATION, texts, shot_of, n);
 	if (rc == LV_OK && lv_review_wanted(t)) {
 		/* Stop for review: the lease goes, and the task waits (unclaimable) until approved or timed out. */
-		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_AWAITING_REVIEW, enter_review, w->e);
+		rc = lv_advance(sg->held, h, LV_TASK_MODERATION, LV_TASK_AWAITING_REVIEW, enter_review, sg->e);
 		if (rc == LV_OK)
 			rc = LV_ECANCELED; /* nothing more for this worker to do */
 	} else if (rc == LV_OK) {
-		rc = advance(w, h, LV_TASK_MODERATION, LV_TASK_ANCHORING, NULL, NULL);
+		rc = lv_advance(sg->held, h, LV_TASK_MODERATION, LV_TASK_ANCHORING, NULL, NULL);
 	}
 	cJSON_Delete(sb);
 	free(texts);
@@ -421,6 +305,14 @@ static int set_state(lv_task_rec *t, void *ctx)
 	return LV_OK;
 }
 
+/* set_state as the change of a move (lv_advance). */
+static int change_state(lv_store_tx *tx, lv_task_rec *t, void *ctx, int *to)
+{
+	(void)tx;
+	(void)to;
+	return set_state(t, ctx);
+}
+
 static cJSON *state_of(const lv_task_rec *t)
 {
 	cJSON *s = t->state ? lv_json_parse_text(t->state) : NULL;
@@ -437,13 +329,13 @@ static void json_put(cJSON *obj, const char *name, cJSON *item)
 }
 
 /* Render one anchor image unless storage already has it (a resumed task). */
-static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_request *req, const char *key)
+static int make_anchor(const lv_stages *sg, held *h, const lv_provider *p, lv_anchor_request *req, const char *key)
 {
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	lv_provider_error err;
 	char *dir = lv_asprintf("%s/anchors", h->work_dir), *path = NULL;
 	int64_t t0;
-	int found = 0, rc = w->e->storage->ops->exists(w->e->storage, key, &found);
+	int found = 0, rc = sg->e->storage->ops->exists(sg->e->storage, key, &found);
 	if (rc || found) { /* stored already, or storage cannot tell (an error, never taken for "absent") */
 		free(dir);
 		return rc;
@@ -455,24 +347,24 @@ static int make_anchor(workers *w, held *h, const lv_provider *p, lv_anchor_requ
 	}
 	req->out_png = path;
 	if (p->cpu_bound)
-		lv_cpu_acquire(w);
+		lv_cpu_acquire(sg->cpu);
 	t0 = lv_mono_ms();
 	rc = p->anchor->render(p->self, &ctx, req, &err);
-	lv_count_call(w, p, LV_TASK_ANCHORING, rc, t0);
+	lv_count_call(sg->e, p, LV_TASK_ANCHORING, rc, t0);
 	if (p->cpu_bound)
-		lv_cpu_release(w);
+		lv_cpu_release(sg->cpu);
 	if (rc == LV_OK)
-		rc = w->e->storage->ops->put_file(w->e->storage, key, path, "image/png");
+		rc = sg->e->storage->ops->put_file(sg->e->storage, key, path, "image/png");
 	else if (rc != LV_ECANCELED)
-		lv_fail_task(w, h, LV_TASK_ANCHORING, err.code[0] ? err.code : "anchor_failed", err.message, -1), rc = LV_ECANCELED;
+		lv_fail_task(sg->held, h, LV_TASK_ANCHORING, err.code[0] ? err.code : "anchor_failed", err.message, -1), rc = LV_ECANCELED;
 	free(dir);
 	free(path);
 	return rc;
 }
 
-static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
+static int stage_anchor(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
-	const lv_provider *p = stage_provider(w, LV_STAGE_IDX_ANCHOR);
+	const lv_provider *p = stage_provider(sg, LV_STAGE_IDX_ANCHOR);
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}"), *state = state_of(t), *anchors = cJSON_CreateObject();
 	const cJSON *c;
 	lv_anchor_request req;
@@ -482,7 +374,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 		cJSON_Delete(sb);
 		cJSON_Delete(state);
 		cJSON_Delete(anchors);
-		lv_fail_task(w, h, LV_TASK_ANCHORING, "anchor_failed", "no anchor provider is configured", -1);
+		lv_fail_task(sg->held, h, LV_TASK_ANCHORING, "anchor_failed", "no anchor provider is configured", -1);
 		return LV_ECANCELED;
 	}
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
@@ -507,7 +399,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 			rc = lv_error_set(LV_EINTERNAL, "character id '%s' cannot name a file", req.id ? req.id : "");
 			break;
 		}
-		if ((rc = make_anchor(w, h, p, &req, key)))
+		if ((rc = make_anchor(sg, h, p, &req, key)))
 			break;
 		cJSON_AddStringToObject(anchors, req.id, key);
 	}
@@ -519,7 +411,7 @@ static int stage_anchor(workers *w, held *h, const lv_task_rec *t)
 		/* The built-in provider draws captioned cards, not pictures: real video models get no references. */
 		json_put(state, "anchor_images",
 		         cJSON_CreateString(!strcmp(p->conf->type, "local") ? "drawn" : "generated"));
-		rc = advance(w, h, LV_TASK_ANCHORING, LV_TASK_GENERATING, set_state, state);
+		rc = lv_advance(sg->held, h, LV_TASK_ANCHORING, LV_TASK_GENERATING, change_state, state);
 	}
 	cJSON_Delete(anchors);
 	cJSON_Delete(sb);
@@ -551,7 +443,7 @@ static int put_stem(lv_storage *st, const char *stem, const char *path, char **k
 }
 
 /* Make sure the narration (when on) and the music (when on) exist in storage and in the state. */
-static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
+static int ensure_audio(const lv_stages *sg, held *h, const lv_task_rec *t, cJSON *state)
 {
 	lv_call_ctx ctx = { &h->cancel, h->id, h->work_dir };
 	cJSON *sb = lv_json_parse_text(t->script ? t->script : "{}");
@@ -565,7 +457,7 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 		return lv_error_last()->status ? lv_error_last()->status : LV_ENOMEM;
 	}
 	if (t->narration) {
-		const lv_provider *p = stage_provider(w, LV_STAGE_IDX_SPEECH);
+		const lv_provider *p = stage_provider(sg, LV_STAGE_IDX_SPEECH);
 		cJSON *narr = cJSON_GetObjectItemCaseSensitive(state, "narration");
 		if (!narr) {
 			narr = cJSON_AddObjectToObject(state, "narration");
@@ -585,7 +477,7 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 			if (cJSON_GetObjectItemCaseSensitive(narr, name))
 				continue;
 			if (!p || !p->speech) {
-				lv_fail_task(w, h, LV_TASK_AUDIO, "audio_failed", "no speech provider is configured", -1);
+				lv_fail_task(sg->held, h, LV_TASK_AUDIO, "audio_failed", "no speech provider is configured", -1);
 				rc = LV_ECANCELED;
 				break;
 			}
@@ -603,21 +495,21 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 				break;
 			}
 			if (p->cpu_bound) /* a remote provider only waits on the network */
-				lv_cpu_acquire(w);
+				lv_cpu_acquire(sg->cpu);
 			t0 = lv_mono_ms();
 			rc = p->speech->speak(p->self, &ctx, text, t->language, (double)secs - VOICE_LEAD_IN - 0.2, path,
 			                      &seconds, &err);
-			lv_count_call(w, p, LV_TASK_AUDIO, rc, t0);
+			lv_count_call(sg->e, p, LV_TASK_AUDIO, rc, t0);
 			if (p->cpu_bound)
-				lv_cpu_release(w);
+				lv_cpu_release(sg->cpu);
 			if (rc == LV_OK) {
 				char *stem = key;
-				rc = put_stem(w->e->storage, stem, path, &key);
+				rc = put_stem(sg->e->storage, stem, path, &key);
 				free(stem);
 			} else if (rc != LV_ECANCELED) {
 				char msg[700];
 				snprintf(msg, sizeof(msg), "narration for shot %d: %s", idx, err.message);
-				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", msg, idx);
+				lv_fail_task(sg->held, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", msg, idx);
 				rc = LV_ECANCELED;
 			}
 			if (rc == LV_OK) {
@@ -633,31 +525,31 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 		}
 	}
 	if (rc == LV_OK && t->music && !lv_json_get_str(state, "music")) {
-		const lv_provider *p = stage_provider(w, LV_STAGE_IDX_MUSIC);
+		const lv_provider *p = stage_provider(sg, LV_STAGE_IDX_MUSIC);
 		char *key = lv_asprintf("tasks/%s/audio/music", h->id), *path = lv_asprintf("%s/music.wav", dir);
 		lv_provider_error err;
 		memset(&err, 0, sizeof(err));
 		if (!p || !p->music) {
-			lv_fail_task(w, h, LV_TASK_AUDIO, "audio_failed", "no music provider is configured", -1);
+			lv_fail_task(sg->held, h, LV_TASK_AUDIO, "audio_failed", "no music provider is configured", -1);
 			rc = LV_ECANCELED;
 		} else if (!key || !path) {
 			rc = LV_ENOMEM;
 		} else {
 			const char *mood = lv_json_get_str(sb, "mood");
 			if (p->cpu_bound)
-				lv_cpu_acquire(w);
+				lv_cpu_acquire(sg->cpu);
 			t0 = lv_mono_ms();
 			rc = p->music->compose(p->self, &ctx, (double)t->duration, mood ? mood : "calm",
 			                       task_seed(h->id, 7), path, &err);
-			lv_count_call(w, p, LV_TASK_AUDIO, rc, t0);
+			lv_count_call(sg->e, p, LV_TASK_AUDIO, rc, t0);
 			if (p->cpu_bound)
-				lv_cpu_release(w);
+				lv_cpu_release(sg->cpu);
 			if (rc == LV_OK) {
 				char *stem = key;
-				rc = put_stem(w->e->storage, stem, path, &key);
+				rc = put_stem(sg->e->storage, stem, path, &key);
 				free(stem);
 			} else if (rc != LV_ECANCELED) {
-				lv_fail_task(w, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", err.message, -1);
+				lv_fail_task(sg->held, h, LV_TASK_AUDIO, err.code[0] ? err.code : "audio_failed", err.message, -1);
 				rc = LV_ECANCELED;
 			}
 			if (rc == LV_OK)
@@ -671,12 +563,12 @@ static int ensure_audio(workers *w, held *h, const lv_task_rec *t, cJSON *state)
 	return rc;
 }
 
-static int stage_audio(workers *w, held *h, const lv_task_rec *t)
+static int stage_audio(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
 	cJSON *state = state_of(t);
-	int rc = ensure_audio(w, h, t, state);
+	int rc = ensure_audio(sg, h, t, state);
 	if (rc == LV_OK)
-		rc = advance(w, h, LV_TASK_AUDIO, LV_TASK_COMPOSING, set_state, state);
+		rc = lv_advance(sg->held, h, LV_TASK_AUDIO, LV_TASK_COMPOSING, change_state, state);
 	cJSON_Delete(state);
 	return rc;
 }
@@ -719,7 +611,7 @@ static void qc_targets(lv_qc_targets *tg, const lv_compose_conf *c)
  * Measure the composed film in outdir and write outdir/qc.json.  The report never fails the task: a film
  * that cannot be measured gets {"pass": false, "error": ...}.  Returns the report (NULL: out of memory).
  */
-static cJSON *film_qc(workers *w, const char *id, const lv_compose_job *job, const lv_segment_rec *segs, size_t n,
+static cJSON *film_qc(const lv_stages *sg, const char *id, const lv_compose_job *job, const lv_segment_rec *segs, size_t n,
                       double ducking_db)
 {
 	lv_qc_targets tg;
@@ -730,7 +622,7 @@ static cJSON *film_qc(workers *w, const char *id, const lv_compose_job *job, con
 	char *path = lv_path_join(job->out_dir, "qc.json"), *text;
 	size_t i;
 	int rc;
-	qc_targets(&tg, &w->e->cfg->compose);
+	qc_targets(&tg, &sg->e->cfg->compose);
 	memset(&in, 0, sizeof(in));
 	in.film = film;
 	in.srt = job->subtitles == LV_SUBS_NONE ? NULL : srt;
@@ -770,7 +662,7 @@ static cJSON *film_qc(workers *w, const char *id, const lv_compose_job *job, con
 	return qc;
 }
 
-static int stage_compose(workers *w, held *h, const lv_task_rec *t)
+static int stage_compose(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
 	cJSON *state = state_of(t), *sb = lv_json_parse_text(t->script ? t->script : "{}"), *out, *qc = NULL;
 	const cJSON *shot, *narr;
@@ -788,18 +680,18 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	snprintf(prefix, sizeof(prefix), "tasks/%s/out/%d", h->id, t->compose_generation);
 	memset(&job, 0, sizeof(job));
 	memset(&stats, 0, sizeof(stats));
-	if ((rc = ensure_audio(w, h, t, state)))
+	if ((rc = ensure_audio(sg, h, t, state)))
 		goto out;
-	if ((rc = OPS(w)->begin(w->e->store, 0, &tx)) == LV_OK) {
-		rc = OPS(w)->segment_list(tx, h->id, &segs, &n);
-		OPS(w)->rollback(tx);
+	if ((rc = OPS(sg)->begin(sg->e->store, 0, &tx)) == LV_OK) {
+		rc = OPS(sg)->segment_list(tx, h->id, &segs, &n);
+		OPS(sg)->rollback(tx);
 	}
 	if (rc)
 		goto out;
 	{
 		char *k = lv_asprintf("%s/final.mp4", prefix);
 		int have = 0;
-		rc = k ? w->e->storage->ops->exists(w->e->storage, k, &have) : LV_ENOMEM;
+		rc = k ? sg->e->storage->ops->exists(sg->e->storage, k, &have) : LV_ENOMEM;
 		free(k);
 		if (rc)
 			goto out;
@@ -823,7 +715,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 			rc = lv_error_set(LV_EINTERNAL, "shot %d is not ready", segs[i].idx);
 			goto out;
 		}
-		rc = w->e->storage->ops->get_file(w->e->storage, segs[i].output, dest, &paths[i]);
+		rc = sg->e->storage->ops->get_file(sg->e->storage, segs[i].output, dest, &paths[i]);
 		free(dest);
 		if (rc)
 			goto out;
@@ -864,7 +756,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 		if (t->narration && v) {
 			const char *vkey = lv_json_get_str(v, "key"), *ext = vkey ? strrchr(vkey, '.') : NULL;
 			char *dest = lv_asprintf("%s/voice_%03d%s", h->work_dir, idx, ext ? ext : "");
-			rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(v, "key"), dest, &paths[n + nv]);
+			rc = sg->e->storage->ops->get_file(sg->e->storage, lv_json_get_str(v, "key"), dest, &paths[n + nv]);
 			free(dest);
 			if (rc)
 				goto out;
@@ -885,7 +777,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	if (t->music && lv_json_get_str(state, "music")) {
 		const char *mext = strrchr(lv_json_get_str(state, "music"), '.');
 		char *dest = lv_asprintf("%s/music%s", h->work_dir, mext ? mext : "");
-		rc = w->e->storage->ops->get_file(w->e->storage, lv_json_get_str(state, "music"), dest, &music);
+		rc = sg->e->storage->ops->get_file(sg->e->storage, lv_json_get_str(state, "music"), dest, &music);
 		free(dest);
 		if (rc)
 			goto out;
@@ -898,7 +790,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	job.voices = voices;
 	job.n_voices = nv;
 	job.music_path = music;
-	job.segment_audio_db = w->e->cfg->compose.segment_audio_db;
+	job.segment_audio_db = sg->e->cfg->compose.segment_audio_db;
 	job.cues = cues;
 	job.n_cues = nc;
 	job.subtitles = t->subtitles == LV_SUBTITLES_BURN ? LV_SUBS_BURN
@@ -907,13 +799,13 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	job.language = t->language;
 	job.font_file = NULL; /* fontconfig picks the family for the language and the text */
 	job.out_dir = outdir;
-	job.target_lufs = w->e->cfg->compose.target_lufs;
-	job.true_peak_db = w->e->cfg->compose.true_peak_dbtp;
+	job.target_lufs = sg->e->cfg->compose.target_lufs;
+	job.true_peak_db = sg->e->cfg->compose.true_peak_dbtp;
 	job.progress = compose_progress;
 	job.progress_ctx = h;
-	lv_cpu_acquire(w);
+	lv_cpu_acquire(sg->cpu);
 	rc = lv_compose_run(&job, &stats);
-	lv_cpu_release(w);
+	lv_cpu_release(sg->cpu);
 	if (rc == LV_ECANCELED || h->cancel) {
 		rc = LV_ECANCELED;
 		goto out;
@@ -921,15 +813,15 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	if (rc) {
 		char msg[700];
 		snprintf(msg, sizeof(msg), "composition failed: %s", lv_error_last()->message);
-		lv_fail_task(w, h, LV_TASK_COMPOSING, "compose_failed", msg, -1);
+		lv_fail_task(sg->held, h, LV_TASK_COMPOSING, "compose_failed", msg, -1);
 		rc = LV_ECANCELED;
 		goto out;
 	}
 	LV_INFO("task %s: composed %.2f s (%d segments copied, %d re-encoded)", h->id, stats.duration,
 	        stats.copied_segments, stats.reencoded_segments);
-	lv_cpu_acquire(w);
-	qc = film_qc(w, h->id, &job, segs, n, stats.ducking_db);
-	lv_cpu_release(w);
+	lv_cpu_acquire(sg->cpu);
+	qc = film_qc(sg, h->id, &job, segs, n, stats.ducking_db);
+	lv_cpu_release(sg->cpu);
 	if (!qc) {
 		rc = lv_error_nomem();
 		goto out;
@@ -939,7 +831,7 @@ static int stage_compose(workers *w, held *h, const lv_task_rec *t)
 	for (i = sizeof(out_names) / sizeof(out_names[0]); i-- > 0;) {
 		char *src = lv_path_join(outdir, out_names[i]), *key = lv_asprintf("%s/%s", prefix, out_names[i]);
 		if (src && key && lv_path_exists(src))
-			rc = w->e->storage->ops->put_file(w->e->storage, key, src, lv_media_content_type(out_names[i]));
+			rc = sg->e->storage->ops->put_file(sg->e->storage, key, src, lv_media_content_type(out_names[i]));
 		free(src);
 		free(key);
 		if (rc)
@@ -952,9 +844,9 @@ stored:
 		     *text = NULL;
 		size_t len = 0;
 		int have = 0;
-		if (k && dest && w->e->storage->ops->exists(w->e->storage, k, &have) == LV_OK && have &&
+		if (k && dest && sg->e->storage->ops->exists(sg->e->storage, k, &have) == LV_OK && have &&
 		    lv_mkdir_p(h->work_dir, 0) == LV_OK &&
-		    w->e->storage->ops->get_file(w->e->storage, k, dest, &path) == LV_OK &&
+		    sg->e->storage->ops->get_file(sg->e->storage, k, dest, &path) == LV_OK &&
 		    lv_file_read(&text, &len, path) == LV_OK && (qc = lv_json_parse_n(text, len)) != NULL)
 			json_put(state, "qc", qc);
 		free(k);
@@ -966,7 +858,7 @@ stored:
 	cJSON_AddNumberToObject(out, "generation", t->compose_generation);
 	cJSON_AddStringToObject(out, "prefix", prefix);
 	json_put(state, "output", out);
-	rc = advance(w, h, LV_TASK_COMPOSING, LV_TASK_DELIVERING, set_state, state);
+	rc = lv_advance(sg->held, h, LV_TASK_COMPOSING, LV_TASK_DELIVERING, change_state, state);
 out:
 	for (i = 0; paths && i < n + nv; i++)
 		free(paths[i]);
@@ -985,7 +877,7 @@ out:
 /* ---- delivering ---------------------------------------------------------------------------------------------------- */
 
 typedef struct {
-	workers *w;
+	const lv_stages *sg;
 	const char *id;
 	cJSON *state;
 	char *result, *subs, *thumb;
@@ -997,28 +889,28 @@ static int deliver_tx(lv_store_tx *tx, void *p)
 	lv_task_rec t;
 	lv_segment_rec *segs = NULL;
 	size_t n = 0;
-	int rc = lv_own(c->w, tx, c->id, LV_TASK_DELIVERING, &t);
+	int rc = lv_own(c->sg->held, tx, c->id, LV_TASK_DELIVERING, &t);
 	if (rc)
 		return rc;
 	lv_regen_succeeded(c->state);
 	if ((rc = set_state(&t, c->state)) || (rc = lv_strset(&t.result_url, c->result)) ||
 	    (rc = lv_strset(&t.subtitles_url, c->subs)) || (rc = lv_strset(&t.thumbnail_url, c->thumb)) ||
-	    (rc = OPS(c->w)->segment_list(tx, c->id, &segs, &n)))
+	    (rc = OPS(c->sg)->segment_list(tx, c->id, &segs, &n)))
 		goto out;
-	rc = lv_task_finish(c->w->e, tx, &t, LV_TASK_COMPLETED, lv_segments_ready_price(segs, n), lv_now_ms());
+	rc = lv_task_finish(c->sg->e, tx, &t, LV_TASK_COMPLETED, lv_segments_ready_price(segs, n), lv_now_ms());
 out:
 	lv_segment_recs_free(segs, n);
 	lv_task_rec_clear(&t);
 	return rc;
 }
 
-static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
+static int stage_deliver(const lv_stages *sg, held *h, const lv_task_rec *t)
 {
 	cJSON *state = state_of(t), *d = cJSON_GetObjectItemCaseSensitive(state, "delivery");
 	const char *prefix = lv_json_get_str(cJSON_GetObjectItemCaseSensitive(state, "output"), "prefix");
 	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(d, "generation");
 	const char *token = lv_json_get_str(d, "token");
-	lv_storage *st = w->e->storage;
+	lv_storage *st = sg->e->storage;
 	deliver_ctx c;
 	char media[160], fresh[25];
 	size_t i;
@@ -1026,7 +918,7 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	memset(&c, 0, sizeof(c));
 	if (!prefix) {
 		cJSON_Delete(state);
-		lv_fail_task(w, h, LV_TASK_DELIVERING, "delivery_failed", "there is no composed film to deliver", -1);
+		lv_fail_task(sg->held, h, LV_TASK_DELIVERING, "delivery_failed", "there is no composed film to deliver", -1);
 		return LV_ECANCELED;
 	}
 	/* A new token per composition (a re-compose publishes under a new URL), chosen once and stored first. */
@@ -1040,7 +932,7 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 		cJSON_AddNumberToObject(nd, "generation", t->compose_generation);
 		cJSON_AddStringToObject(nd, "token", fresh);
 		json_put(state, "delivery", nd);
-		if ((rc = advance(w, h, LV_TASK_DELIVERING, LV_TASK_DELIVERING, set_state, state))) {
+		if ((rc = lv_advance(sg->held, h, LV_TASK_DELIVERING, LV_TASK_DELIVERING, change_state, state))) {
 			cJSON_Delete(state);
 			return rc;
 		}
@@ -1072,19 +964,19 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	if (rc == LV_OK && !c.result)
 		rc = lv_error_set(LV_EINTERNAL, "the composed film is missing from storage");
 	if (rc == LV_OK) {
-		c.w = w;
+		c.sg = sg;
 		c.id = h->id;
 		c.state = state;
-		rc = lv_engine_tx(w->e, 1, deliver_tx, &c);
+		rc = lv_engine_tx(sg->e, 1, deliver_tx, &c);
 		if (rc == LV_OK)
-			lv_stage_ended(w, h, LV_TASK_DELIVERING, LV_TASK_COMPLETED);
+			lv_stage_ended(sg->e, h, LV_TASK_DELIVERING, LV_TASK_COMPLETED);
 		if (rc == LV_OK)
 			LV_INFO("task %s: completed, %s", h->id, c.result);
-		if (rc == LV_OK && !w->e->cfg->keep_intermediates) {
+		if (rc == LV_OK && !sg->e->cfg->keep_intermediates) {
 			/* storage.keep_intermediates false: the working files go as soon as the film is out (a
 			 * failure here is only logged: lvctl gc finishes what is marked). */
 			int done = 0;
-			if (lv_retention_apply(w->e, h->id, 0, 1, &done) != LV_OK)
+			if (lv_retention_apply(sg->e, h->id, 0, 1, &done) != LV_OK)
 				LV_WARN("task %s: removing its working files failed: %s", h->id, lv_error_last()->message);
 		}
 		else if (rc == LV_ECANCELED)
@@ -1092,7 +984,7 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	} else if (rc != LV_ECANCELED) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "publishing the film failed: %s", lv_error_last()->message);
-		lv_fail_task(w, h, LV_TASK_DELIVERING, "delivery_failed", msg, -1);
+		lv_fail_task(sg->held, h, LV_TASK_DELIVERING, "delivery_failed", msg, -1);
 		rc = LV_ECANCELED;
 	}
 	free(c.result);
@@ -1102,29 +994,73 @@ static int stage_deliver(workers *w, held *h, const lv_task_rec *t)
 	return rc;
 }
 
+/* ---- generating ------------------------------------------------------------------------------------------------- */
+
+/* Hand the task's segments to the driver (1: parked there).  A regeneration's new text is checked first. */
+static int stage_generating(const lv_stages *sg, held *h, const lv_task_rec *t)
+{
+	cJSON *sb, *state;
+	const cJSON *shots;
+	int rc = LV_OK;
+	if (!lv_providers_get(sg->e->providers, t->provider) ||
+	    !lv_providers_get(sg->e->providers, t->provider)->video) {
+		lv_fail_task(sg->held, h, LV_TASK_GENERATING, "internal_error",
+		             "the task's video provider is no longer configured", -1);
+		return LV_EINVALID;
+	}
+	sb = t->script ? lv_json_parse_text(t->script) : NULL;
+	state = t->state ? lv_json_parse_text(t->state) : NULL;
+	shots = cJSON_GetObjectItemCaseSensitive(sb, "shots");
+	/* A regeneration's new text is checked like the storyboard was, before anything is generated:
+	 * a flag abandons the regeneration (the previous film stays, the shot is refunded). */
+	{
+		const cJSON *regen = cJSON_GetObjectItemCaseSensitive(state, "regen");
+		const cJSON *ri = cJSON_GetObjectItemCaseSensitive(regen, "index"), *s;
+		cJSON_ArrayForEach(s, shots)
+		{
+			const cJSON *si = cJSON_GetObjectItemCaseSensitive(s, "index");
+			const char *texts[2];
+			int shot_of[2];
+			size_t k = 0;
+			if (!cJSON_IsNumber(ri) || !cJSON_IsNumber(si) || si->valueint != ri->valueint)
+				continue;
+			if (lv_json_get_str(s, "visual"))
+				shot_of[k] = si->valueint, texts[k++] = lv_json_get_str(s, "visual");
+			if (lv_json_get_str(s, "narration") && *lv_json_get_str(s, "narration"))
+				shot_of[k] = si->valueint, texts[k++] = lv_json_get_str(s, "narration");
+			if (k)
+				rc = moderate_texts(sg, h, LV_TASK_GENERATING, texts, shot_of, k);
+			break;
+		}
+	}
+	cJSON_Delete(sb);
+	cJSON_Delete(state);
+	return rc == LV_OK ? lv_generation_start(sg->driver, h, t) : rc;
+}
+
 /* ---- the loop ---------------------------------------------------------------------------------------------------------- */
 
-static int read_task(workers *w, const char *id, lv_task_rec *t)
+static int read_task(const lv_stages *sg, const char *id, lv_task_rec *t)
 {
 	lv_store_tx *tx;
-	int rc = OPS(w)->begin(w->e->store, 0, &tx);
+	int rc = OPS(sg)->begin(sg->e->store, 0, &tx);
 	if (rc)
 		return rc;
-	rc = OPS(w)->task_get(tx, id, 0, t);
-	OPS(w)->rollback(tx);
+	rc = OPS(sg)->task_get(tx, id, 0, t);
+	OPS(sg)->rollback(tx);
 	return rc;
 }
 
-void lv_run_task(workers *w, held *h)
+void lv_run_task(const lv_stages *sg, held *h)
 {
 	for (;;) {
 		lv_task_rec t;
 		int rc, status;
-		if (h->cancel || w->stopping)
+		if (h->cancel || *sg->stopping)
 			return;
-		if (read_task(w, h->id, &t))
+		if (read_task(sg, h->id, &t))
 			return;
-		if (!t.lease_owner || strcmp(t.lease_owner, w->owner) != 0 ||
+		if (!t.lease_owner || strcmp(t.lease_owner, sg->held->owner) != 0 ||
 		    lv_task_status_is_terminal((lv_task_status)t.status)) {
 			lv_task_rec_clear(&t);
 			return;
@@ -1133,50 +1069,50 @@ void lv_run_task(workers *w, held *h)
 		lv_stage_seen(h, status);
 		switch (status) {
 		case LV_TASK_QUEUED:
-			rc = advance(w, h, LV_TASK_QUEUED, LV_TASK_SCRIPTING, NULL, NULL);
+			rc = lv_advance(sg->held, h, LV_TASK_QUEUED, LV_TASK_SCRIPTING, NULL, NULL);
 			break;
 		case LV_TASK_SCRIPTING:
-			rc = stage_script(w, h, &t);
+			rc = stage_script(sg, h, &t);
 			break;
 		case LV_TASK_MODERATION:
-			rc = stage_moderation(w, h, &t);
+			rc = stage_moderation(sg, h, &t);
 			break;
 		case LV_TASK_ANCHORING:
-			rc = stage_anchor(w, h, &t);
+			rc = stage_anchor(sg, h, &t);
 			break;
 		case LV_TASK_GENERATING:
-			rc = lv_generation_start(w, h, &t);
+			rc = stage_generating(sg, h, &t);
 			if (rc == 1) { /* parked: the driver carries it on */
 				lv_task_rec_clear(&t);
 				return;
 			}
 			if (rc == LV_OK) /* every shot was already ready */
-				rc = advance(w, h, LV_TASK_GENERATING, LV_TASK_AUDIO, NULL, NULL);
+				rc = lv_advance(sg->held, h, LV_TASK_GENERATING, LV_TASK_AUDIO, NULL, NULL);
 			break;
 		case LV_TASK_AUDIO:
-			rc = stage_audio(w, h, &t);
+			rc = stage_audio(sg, h, &t);
 			break;
 		case LV_TASK_COMPOSING:
-			rc = stage_compose(w, h, &t);
+			rc = stage_compose(sg, h, &t);
 			break;
 		case LV_TASK_DELIVERING:
-			rc = stage_deliver(w, h, &t);
+			rc = stage_deliver(sg, h, &t);
 			break;
 		case LV_TASK_AWAITING_REVIEW:
-			rc = stage_review(w, h);
+			rc = stage_review(sg, h);
 			break;
 		default:
 			rc = LV_ECANCELED;
 		}
 		lv_task_rec_clear(&t);
-		if (rc == LV_ECANCELED || h->cancel || w->stopping)
+		if (rc == LV_ECANCELED || h->cancel || *sg->stopping)
 			return;
 		if (rc) {
 			char msg[700];
 			snprintf(msg, sizeof(msg), "unexpected error in %s: %s", lv_task_status_name((lv_task_status)status),
 			         lv_error_last()->message);
 			LV_ERROR("task %s: %s", h->id, msg);
-			lv_fail_task(w, h, status, "internal_error", "an internal error stopped the task; it was refunded "
+			lv_fail_task(sg->held, h, status, "internal_error", "an internal error stopped the task; it was refunded "
 			                                             "for everything not generated", -1);
 			return;
 		}

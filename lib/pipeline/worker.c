@@ -1,6 +1,13 @@
-/* Worker threads: claim tasks, run stages, renew leases, watch for cancellation. */
-#include "media/h264.h"
-#include "pipeline/pipeline.h"
+/*
+ * The workers, the top of the pipeline: stage threads that claim tasks and run their stages, the ready
+ * queue of tasks the driver hands back, the monitor that renews leases and notices cancellations, the
+ * webhook threads; starting and stopping all of it.  The other parts (scratch.h, held.h, cpu.h,
+ * driver.h, stages.h) are embedded here and never call up: the driver hands a generated task back
+ * through a callback, the registry says through one that a record left.
+ */
+#include "longvideo/worker.h"
+#include "pipeline/scratch.h"
+#include "pipeline/stages.h"
 #include "util/crypto.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -21,89 +28,58 @@
  * leases that expire without a commit. */
 #define RECHECK_MS 2000
 
-/* ---- held tasks ------------------------------------------------------------------------------ */
+typedef struct lv_workers workers;
 
-held *lv_held_get(workers *w, const char *id, int create)
+struct lv_workers {
+	lv_engine *e;
+	char owner[96];
+	int n_stage;
+	int webhooks;
+	volatile int stopping;    /* read by every part (its own pointer to it) */
+	pthread_mutex_t mu;       /* the ready queue, admission, the idle-claim state */
+	pthread_cond_t cv;        /* stage threads: work may be ready */
+	held *ready_head, *ready_tail;
+	/* admission (under mu): at most max_in_flight tasks held; claims in progress count too */
+	size_t max_in_flight;
+	size_t claiming;
+	/* an idle claim is skipped while the store's change counter stands still (under mu) */
+	int claim_empty;
+	uint64_t claim_version;
+	int64_t claim_empty_at;
+	pthread_t *stage_threads;
+	pthread_t monitor;
+	int monitor_started;
+	/* webhooks */
+	pthread_t *hook_threads;
+	int n_hook;
+	/* the parts, bottom up */
+	lv_scratch scratch;
+	lv_held_tasks held;
+	lv_cpu_pool cpu;
+	lv_driver driver;
+	lv_stages stages;
+};
+
+/* ---- the ready queue --------------------------------------------------------------------------------- */
+
+/* A record left the registry: a stage thread may claim again. */
+static void held_released(void *arg)
 {
-	held *h;
+	workers *w = arg;
 	pthread_mutex_lock(&w->mu);
-	for (h = w->held; h; h = h->next)
-		if (!strcmp(h->id, id))
-			break;
-	if (!h && create && (h = lv_calloc(1, sizeof(*h))) != NULL) {
-		lv_strlcpy(h->id, id, sizeof(h->id));
-		pthread_mutex_init(&h->mu, NULL);
-		/* One directory per claim, inside this process's own scratch space. */
-		h->work_dir = lv_asprintf("%s/%lu-%s", w->scratch, ++w->scratch_seq, id);
-		h->next = w->held;
-		w->held = h;
-		w->n_held++;
-	}
-	if (h)
-		h->refs++;
+	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	return h;
 }
 
-static void held_free(held *h)
+/* Queue a held task for a stage thread (the reference moves to the queue): the driver's callback when
+ * a task's segments are all generated. */
+static void ready_push(void *arg, held *h)
 {
-	size_t i, k;
-	for (i = 0; i < h->n_segs; i++) {
-		seg_job *j = &h->segs[i];
-		free(j->job_id);
-		free(j->job_state);
-		free(j->prompt);
-		free(j->visual);
-		free(j->camera);
-		for (k = 0; k < j->n_refs; k++) {
-			free(j->refs[k]);
-			free(j->ref_names ? j->ref_names[k] : NULL);
-			free(j->ref_keys ? j->ref_keys[k] : NULL);
-		}
-		free(j->refs);
-		free(j->ref_names);
-		free(j->ref_keys);
-	}
-	free(h->segs);
-	pthread_mutex_destroy(&h->mu);
-	free(h->work_dir);
-	free(h);
-}
-
-/* Drop a reference; the last one unlinks the task from this process and frees it. */
-void lv_held_put(workers *w, held *h)
-{
-	held **pp;
-	int last;
-	if (!h)
-		return;
-	pthread_mutex_lock(&w->mu);
-	last = --h->refs == 0;
-	if (last) {
-		for (pp = &w->held; *pp; pp = &(*pp)->next)
-			if (*pp == h) {
-				*pp = h->next;
-				w->n_held--;
-				break;
-			}
-		pthread_cond_signal(&w->cv); /* room for another claim */
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (last) {
-		/* The scratch directory is only a cache: the store and storage hold what matters. */
-		if (h->work_dir)
-			lv_rm_rf(h->work_dir);
-		held_free(h);
-	}
-}
-
-/* Queue a held task for a stage thread (the reference moves to the queue). */
-void lv_ready_push(workers *w, held *h)
-{
+	workers *w = arg;
 	pthread_mutex_lock(&w->mu);
 	if (h->in_ready) {
 		pthread_mutex_unlock(&w->mu);
-		lv_held_put(w, h);
+		lv_held_put(&w->held, h);
 		return;
 	}
 	h->in_ready = 1;
@@ -127,51 +103,6 @@ static held *ready_pop(workers *w)
 		h->in_ready = 0;
 	}
 	return h;
-}
-
-/* ---- CPU slots ------------------------------------------------------------------------------------ */
-
-void lv_cpu_acquire(workers *w)
-{
-	pthread_mutex_lock(&w->cmu);
-	while (w->cpu_free <= 0)
-		pthread_cond_wait(&w->slot_cv, &w->cmu);
-	w->cpu_free--;
-	pthread_mutex_unlock(&w->cmu);
-}
-
-void lv_cpu_release(workers *w)
-{
-	pthread_mutex_lock(&w->cmu);
-	w->cpu_free++;
-	pthread_cond_signal(&w->slot_cv);
-	pthread_mutex_unlock(&w->cmu);
-}
-
-/* ---- ownership ----------------------------------------------------------------------------------------- */
-
-int lv_own(workers *w, lv_store_tx *tx, const char *id, int expect_status, lv_task_rec *out)
-{
-	int rc = OPS(w)->task_get(tx, id, 1, out);
-	if (rc)
-		return rc == LV_ENOTFOUND ? lv_error_set(LV_ECANCELED, "task %s is gone", id) : rc;
-	if (!out->lease_owner || strcmp(out->lease_owner, w->owner) != 0 ||
-	    lv_task_status_is_terminal((lv_task_status)out->status) ||
-	    (expect_status >= 0 && out->status != expect_status)) {
-		lv_task_rec_clear(out);
-		return lv_error_set(LV_ECANCELED, "task %s is no longer held by this worker", id);
-	}
-	return LV_OK;
-}
-
-int lv_task_size(const lv_task_rec *t, int *width, int *height)
-{
-	return lv_video_size(t->resolution, t->aspect_ratio, width, height);
-}
-
-char *lv_key_segment(const char *task_id, int idx)
-{
-	return lv_asprintf("tasks/%s/segments/%03d.mp4", task_id, idx);
 }
 
 /* ---- claiming ------------------------------------------------------------------------------------------- */
@@ -205,7 +136,7 @@ static held *claim(workers *w)
 	pthread_mutex_lock(&w->mu);
 	/* Admission: a full process leaves the queue to other workers; an idle store is not asked again
 	 * until something commits (or RECHECK_MS passes, for leases that ran out). */
-	if (w->n_held + w->claiming >= w->max_in_flight ||
+	if (lv_held_count(&w->held) + w->claiming >= w->max_in_flight ||
 	    (have && w->claim_empty && w->claim_version == version && now - w->claim_empty_at < RECHECK_MS)) {
 		pthread_mutex_unlock(&w->mu);
 		return NULL;
@@ -215,7 +146,7 @@ static held *claim(workers *w)
 	memset(&c, 0, sizeof(c));
 	c.w = w;
 	rc = lv_engine_tx(w->e, 1, claim_tx, &c);
-	h = rc == LV_OK ? lv_held_get(w, c.t.id, 1) : NULL;
+	h = rc == LV_OK ? lv_held_get(&w->held, c.t.id, 1) : NULL;
 	pthread_mutex_lock(&w->mu);
 	w->claiming--;
 	w->claim_empty = rc == LV_ENOTFOUND && have;
@@ -264,8 +195,8 @@ static void *stage_thread(void *arg)
 			continue;
 		}
 		if (!w->stopping && !h->cancel)
-			lv_run_task(w, h);
-		lv_held_put(w, h);
+			lv_run_task(&w->stages, h);
+		lv_held_put(&w->held, h);
 	}
 	return NULL;
 }
@@ -329,16 +260,6 @@ static int renew_tx(lv_store_tx *tx, void *p)
 	return OPS(c->w)->lease_renew(tx, c->w->owner, now, now + (int64_t)c->w->e->cfg->lease_seconds * 1000);
 }
 
-void lv_held_cancel(workers *w, held *h)
-{
-	h->cancel = 1;
-	/* The driver looks for the task's queued jobs (only) when this count moves. */
-	pthread_mutex_lock(&w->dmu);
-	w->cancel_gen++;
-	pthread_cond_broadcast(&w->dcv);
-	pthread_mutex_unlock(&w->dmu);
-}
-
 /* Renew leases every third of their length; look for canceled or lost tasks only when the store
  * changed (its change counter moved) since the last look, so an idle process with many held tasks
  * costs next to nothing. */
@@ -355,9 +276,7 @@ static void *monitor_thread(void *arg)
 		int64_t now = lv_mono_ms();
 		uint64_t version = 0;
 		int have = changes(w, &version);
-		pthread_mutex_lock(&w->mu);
-		n_held = w->n_held;
-		pthread_mutex_unlock(&w->mu);
+		n_held = lv_held_count(&w->held);
 		if (now >= next_renew && n_held > 0) {
 			renew_ctx r = { w };
 			if (lv_engine_tx(w->e, 1, renew_tx, &r))
@@ -371,12 +290,8 @@ static void *monitor_thread(void *arg)
 		memset(&c, 0, sizeof(c));
 		c.w = w;
 		/* The ids are taken before the store is read: a task claimed after this is not judged. */
-		pthread_mutex_lock(&w->mu);
-		c.ids = lv_calloc(w->n_held + 1, sizeof(*c.ids));
-		c.lost = lv_calloc(w->n_held + 1, sizeof(*c.lost));
-		for (h = w->held; h && c.ids && c.lost; h = h->next)
-			lv_strlcpy(c.ids[c.n++], h->id, LV_ID_MAX);
-		pthread_mutex_unlock(&w->mu);
+		if (lv_held_ids(&w->held, &c.ids, &c.n) == LV_OK && !(c.lost = lv_calloc(c.n + 1, sizeof(*c.lost))))
+			c.n = 0;
 		if (c.n > 0 && lv_engine_tx(w->e, 0, watch_tx, &c) == LV_OK) {
 			seen = version;
 			looked = 1;
@@ -384,13 +299,13 @@ static void *monitor_thread(void *arg)
 			for (i = 0; i < c.n; i++) {
 				if (!c.lost[i])
 					continue;
-				if ((h = lv_held_get(w, c.ids[i], 0)) != NULL) {
+				if ((h = lv_held_get(&w->held, c.ids[i], 0)) != NULL) {
 					if (!h->cancel) {
 						LV_INFO("worker %s: task %s was canceled or taken over; stopping its work",
 						        w->owner, h->id);
-						lv_held_cancel(w, h);
+						lv_driver_cancel(&w->driver, h);
 					}
-					lv_held_put(w, h);
+					lv_held_put(&w->held, h);
 				}
 			}
 		}
@@ -440,7 +355,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	if (!(w = lv_calloc(1, sizeof(*w))))
 		return LV_ENOMEM;
 	w->e = e;
-	w->scratch_lock = -1;
+	w->scratch.lock = -1;
 	w->n_stage = opts->workers < 0 ? e->cfg->workers : opts->workers;
 	w->webhooks = opts->webhooks != 0;
 	if (opts->owner) {
@@ -453,25 +368,26 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	pthread_mutex_init(&w->dmu, NULL);
-	pthread_cond_init(&w->dcv, NULL);
-	pthread_mutex_init(&w->cmu, NULL);
-	pthread_cond_init(&w->ccv, NULL);
-	pthread_cond_init(&w->slot_cv, NULL);
-	w->n_cpu = cores();
-	w->cpu_free = w->n_cpu;
-	w->max_in_flight = (size_t)lv_config_max_tasks_in_flight(e->cfg, w->n_cpu);
-	if (e->cfg->n_providers && !(w->slots = lv_calloc(e->cfg->n_providers, sizeof(*w->slots)))) {
+	/* The parts, bottom up; each gets what it uses and nothing above it. */
+	lv_held_init(&w->held, e, w->owner, held_released, w);
+	lv_cpu_init(&w->cpu, cores(), &w->stopping);
+	w->max_in_flight = (size_t)lv_config_max_tasks_in_flight(e->cfg, w->cpu.n);
+	if (lv_driver_init(&w->driver, e, &w->held, &w->cpu, &w->stopping, ready_push, w)) {
 		lv_workers_stop(w);
 		return LV_ENOMEM;
 	}
-	for (i = 0; i < (int)e->cfg->n_providers; i++)
-		if (e->cfg->providers[i].info->stages & LV_STAGE_VIDEO) {
-			w->slots[w->n_slots].name = e->cfg->providers[i].name;
-			w->slots[w->n_slots++].limit = e->cfg->providers[i].max_concurrent_jobs;
-		}
+	w->stages.e = e;
+	w->stages.held = &w->held;
+	w->stages.cpu = &w->cpu;
+	w->stages.driver = &w->driver;
+	w->stages.stopping = &w->stopping;
 	if (w->n_stage > 0) {
-		if (lv_scratch_open(w) || lv_driver_start(w)) {
+		if (lv_scratch_open(&w->scratch, e->cfg->data_dir)) {
+			lv_workers_stop(w);
+			return lv_error_last()->status;
+		}
+		w->held.scratch = w->scratch.dir; /* claims' directories go inside */
+		if (lv_driver_start(&w->driver) || lv_cpu_start(&w->cpu)) {
 			lv_workers_stop(w);
 			return lv_error_last()->status;
 		}
@@ -507,7 +423,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 			}
 	}
 	LV_INFO("workers %s: %d pipeline thread(s), %d CPU slot(s), at most %zu task(s) in flight, webhooks %s",
-	        w->owner, w->n_stage, w->n_cpu, w->max_in_flight, w->webhooks ? "on" : "off");
+	        w->owner, w->n_stage, w->cpu.n, w->max_in_flight, w->webhooks ? "on" : "off");
 	*out = w;
 	return LV_OK;
 }
@@ -520,8 +436,7 @@ void lv_workers_stop(lv_workers *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	for (h = w->held; h; h = h->next)
-		h->cancel = 1;
+	lv_held_cancel_all(&w->held);
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	if (w->stage_threads)
@@ -529,7 +444,8 @@ void lv_workers_stop(lv_workers *w)
 			pthread_join(w->stage_threads[i], NULL);
 	if (w->monitor_started)
 		pthread_join(w->monitor, NULL);
-	lv_driver_stop(w);
+	lv_driver_stop(&w->driver);
+	lv_cpu_stop(&w->cpu);
 	if (w->hook_threads)
 		for (i = 0; i < w->n_hook; i++)
 			pthread_join(w->hook_threads[i], NULL);
@@ -537,40 +453,25 @@ void lv_workers_stop(lv_workers *w)
 	pthread_mutex_lock(&w->mu);
 	while ((h = ready_pop(w)) != NULL) {
 		pthread_mutex_unlock(&w->mu);
-		lv_held_put(w, h);
+		lv_held_put(&w->held, h);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (w->n_stage > 0 && lv_engine_tx(w->e, 1, release_tx, w))
 		LV_WARN("workers %s: could not release leases: %s", w->owner, lv_error_last()->message);
-	while ((h = w->held) != NULL) { /* references still held by nobody: free them */
-		w->held = h->next;
-		held_free(h);
-	}
-	lv_scratch_close(w);
+	lv_held_close(&w->held);
+	lv_scratch_close(&w->scratch);
+	lv_driver_destroy(&w->driver);
+	lv_cpu_destroy(&w->cpu);
 	free(w->stage_threads);
 	free(w->hook_threads);
-	free(w->heap);
-	free(w->cq);
-	free(w->slots);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->dmu);
-	pthread_cond_destroy(&w->dcv);
-	pthread_mutex_destroy(&w->cmu);
-	pthread_cond_destroy(&w->ccv);
-	pthread_cond_destroy(&w->slot_cv);
 	LV_INFO("workers %s: stopped", w->owner);
 	free(w);
 }
 
 size_t lv_workers_active(lv_workers *w)
 {
-	size_t n;
-	if (!w)
-		return 0;
-	pthread_mutex_lock(&w->mu);
-	n = w->n_held;
-	pthread_mutex_unlock(&w->mu);
-	return n;
+	return w ? lv_held_count(&w->held) : 0;
 }
