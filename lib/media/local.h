@@ -63,6 +63,13 @@ int lv_render_card(const lv_card_params *params, const char *out_png);
 int lv_tts_speak(const char *text, const char *language, int rate_wpm, const char *out_wav, double *seconds,
                  const volatile int *cancel);
 
+/* Speak as lv_tts_speak at a narrator's pace.  With rate_wpm 0 the pace is the one the storyboard's
+ * speaking-time estimate assumes (lv_speech_estimate_seconds): a voice that reads the line much faster
+ * (espeak-ng's French and German, for instance) is slowed down, at most to 3/4 of its default speed.
+ * A line longer than max_seconds (> 0) is sped up to fit, at most to 280 words a minute. */
+int lv_tts_speak_paced(const char *text, const char *language, int rate_wpm, double max_seconds,
+                       const char *out_wav, double *seconds, const volatile int *cancel);
+
 /* Compose a music bed of `seconds` (stereo 48 kHz 16-bit WAV): a chord progression with pad, bass and
  * a soft arpeggio, chosen by `seed` and `mood` ("calm", "bright", "tense", ...; NULL: calm). */
 int lv_music_generate(double seconds, uint32_t seed, const char *mood, const char *out_wav,

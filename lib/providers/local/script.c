@@ -1161,7 +1161,7 @@ static const char *const en_more[] = {
 	"Everything happens at its own pace.", "It is a sight worth waiting for.", "Every step brings something new.",
 	"Quietly, the scene unfolds.", "Nobody here is in a hurry.", "The air is full of small sounds.",
 	"It is the kind of moment people remember.", "Nothing is quite what it was a minute ago.",
-	"There is more here than meets the eye.", "Everything seems to lead to this.", "Look.", "Listen.", "Wait for it.", "Not yet.", "Closer now.", NULL
+	"There is more here than meets the eye.", "Everything seems to lead to this.", "A moment passes.", "The light shifts.", "The wind turns.", "{K^} keeps watching.", "Far off, {d}.", NULL
 };
 
 static const char *const zh_begin[] = { "{Q}。", "{T}，{W}，{N}的故事从这里开始。", "{T}，{W}，故事从这里开始。",
@@ -1185,7 +1185,7 @@ static const char *const zh_more[] = {
 	"不远处，世界照常运转。", "每一秒都比上一秒更漫长。", "形状和色彩在眼前变幻。", "整个画面仿佛屏住了呼吸。",
 	"一切都按自己的节奏发生。", "这一幕值得等待。", "每一步都有新的发现。", "画面静静地展开。",
 	"这里没有人匆忙。", "空气里满是细小的声音。", "这是让人难忘的时刻。", "一切都和一分钟前不一样了。",
-	"这里藏着比眼睛看到的更多的东西。", "一切似乎都指向这一刻。", "看。", "听。", "再等等。", "还没到。", "更近了。", NULL
+	"这里藏着比眼睛看到的更多的东西。", "一切似乎都指向这一刻。", "片刻过去了。", "光线变了。", "风转了方向。", "{K}静静地看着。", "远处，{d}。", NULL
 };
 
 static const char *const fr_begin[] = { "{Q}.", "{T^}, l'histoire de {N} commence.", "Notre histoire commence ici.",
@@ -1215,7 +1215,7 @@ static const char *const fr_more[] = {
 	"Tout arrive \xc3\xa0 son propre rythme.", "C'est un spectacle qui vaut l'attente.",
 	"Chaque pas apporte quelque chose de nouveau.", "Doucement, la sc\xc3\xa8" "ne se d\xc3\xa9" "voile.",
 	"Personne ici n'est press\xc3\xa9.", "L'air est plein de petits bruits.",
-	"C'est le genre de moment qu'on n'oublie pas.", "Il y a ici plus qu'il n'y para\xc3\xae" "t.", "Regardez.", "\xc3" "coutez.", "Attendez.", "Pas encore.", "Plus pr\xc3\xa8s.", NULL
+	"C'est le genre de moment qu'on n'oublie pas.", "Il y a ici plus qu'il n'y para\xc3\xae" "t.", "Un instant passe.", "La lumi\xc3\xa8re change.", "Le vent tourne.", "{K} regarde encore.", NULL
 };
 
 static const char *const es_begin[] = { "{Q}.", "{T^}, comienza la historia de {N}.", "Nuestra historia comienza aqu\xc3\xad.",
@@ -1245,7 +1245,7 @@ static const char *const es_more[] = {
 	"Todo sucede a su propio ritmo.", "Es un espect\xc3\xa1" "culo que vale la espera.",
 	"Cada paso trae algo nuevo.", "En silencio, la escena se despliega.", "Aqu\xc3\xad nadie tiene prisa.",
 	"El aire est\xc3\xa1 lleno de peque\xc3\xb1os sonidos.", "Es uno de esos momentos que no se olvidan.",
-	"Aqu\xc3\xad hay m\xc3\xa1s de lo que parece.", "Mira.", "Escucha.", "Espera.", "Todav\xc3\xad" "a no.", "M\xc3\xa1s cerca.", NULL
+	"Aqu\xc3\xad hay m\xc3\xa1s de lo que parece.", "Pasa un instante.", "La luz cambia.", "El viento gira.", "{K} sigue mirando.", NULL
 };
 
 static const char *const de_begin[] = { "{Q}.", "{T^} beginnt die Geschichte von {N}.", "Hier beginnt unsere Geschichte.",
@@ -1274,7 +1274,7 @@ static const char *const de_more[] = {
 	"Alles geschieht in seinem eigenen Tempo.", "Es ist ein Anblick, der das Warten lohnt.",
 	"Jeder Schritt bringt etwas Neues.", "Leise entfaltet sich die Szene.", "Niemand hat es hier eilig.",
 	"Die Luft ist voller kleiner Ger\xc3\xa4usche.", "Es ist einer dieser Momente, die man nicht vergisst.",
-	"Hier gibt es mehr, als man auf den ersten Blick sieht.", "Schau.", "H\xc3\xb6r zu.", "Warte.", "Noch nicht.", "N\xc3\xa4her.", NULL
+	"Hier gibt es mehr, als man auf den ersten Blick sieht.", "Ein Moment vergeht.", "Das Licht wechselt.", "Der Wind dreht sich.", "{K} schaut weiter zu.", NULL
 };
 
 static const char *const ja_begin[] = { "{Q}。", "{T}、{N}のものがたりがはじまります。", "ここから、ものがたりがはじまります。", NULL };
@@ -1300,7 +1300,7 @@ static const char *const ja_more[] = {
 	"かたちといろが、めのまえでかわっていきます。", "けしきぜんたいが、いきをひそめているようです。",
 	"すべてが、じぶんのペースですすみます。", "まつかいのある、ながめです。", "ひとあしごとに、あたらしいはっけんがあります。",
 	"しずかに、けしきがひろがっていきます。", "ここには、いそいでいるひとはいません。",
-	"わすれられない、ひとときです。", "ここには、めにみえるいじょうのものがあります。", "みてください。", "きいてください。", "もうすこし。", "まだです。", NULL
+	"わすれられない、ひとときです。", "ここには、めにみえるいじょうのものがあります。", "いっしゅんが、すぎていきます。", "ひかりが、かわります。", "かぜのむきが、かわります。", NULL
 };
 
 static const nlang nlangs[] = {
