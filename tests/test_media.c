@@ -495,6 +495,32 @@ START_TEST(scene_chosen_by_meaning)
 		lv_scene_choose(NULL, &c);
 		ck_assert_str_eq(c.setting, "open");
 	}
+	{
+		/* the props a coast shows: a boat out on the water, a pier with boats moored at it */
+		static const struct {
+			const char *text, *setting, *time, *weather;
+			int boat, harbour;
+		} props[] = {
+			{ "An old fisherman named Tomas sails out at dawn for one last catch.", "coast", "dawn", "clear", 1, 0 },
+			{ "Fishing boats rock at their moorings in the harbour at dusk.", "coast", "dusk", "clear", 1, 1 },
+			{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube.", "coast", "dawn", "clear", 1, 0 },
+			{ "Nets piled on the quay, gulls circling overhead.", "coast", "day", "clear", 1, 1 },
+			{ "Waves roll onto the sand under a stormy sky.", "coast", "day", "storm", 0, 0 },
+			{ "Tomas in a raincoat and rubber boots walks down the street.", "city", "day", "clear", 0, 0 },
+			{ "A boat made of paper floats in the garden pond.", "forest", "day", "clear", 0, 0 },
+			{ "Two robots build a snowman in a quiet park at night.", "forest", "night", "snow", 0, 0 },
+		};
+		for (i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+			lv_scene_choice c;
+			lv_scene_choose(props[i].text, &c);
+			ck_assert_msg(!strcmp(c.setting, props[i].setting) && !strcmp(c.time, props[i].time) &&
+			                  !strcmp(c.weather, props[i].weather) && c.boat == props[i].boat &&
+			                  c.harbour == props[i].harbour,
+			              "'%s': %s/%s/%s boat %d harbour %d, expected %s/%s/%s boat %d harbour %d", props[i].text,
+			              c.setting, c.time, c.weather, c.boat, c.harbour, props[i].setting, props[i].time,
+			              props[i].weather, props[i].boat, props[i].harbour);
+		}
+	}
 }
 END_TEST
 
