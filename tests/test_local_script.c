@@ -622,6 +622,8 @@ START_TEST(prompt_carried_into_every_shot)
 		{ "A lighthouse keeper named Ada watches a storm roll in", "en", 30, { "Ada" }, "lighthouse", NULL },
 		{ "An old fisherman named Tomas sails out to sea at dawn to catch one last fish", "en", 180, { "Tomas" },
 		  "sea", "dawn" },
+		/* a fisherman's place is the sea, though the prompt does not say so */
+		{ "An old fisherman named Tomas sails out at dawn for one last catch", "en", 30, { "Tomas" }, "sea", "dawn" },
 		{ "Two robots, Bolt and Pixel, repair a broken satellite on the roof at night", "en", 24, { "Bolt", "Pixel" },
 		  "roof", "night" },
 		{ "一只叫花花的小猫在院子里追蝴蝶", "zh", 24, { "花花" }, "院子", NULL },
@@ -691,6 +693,35 @@ START_TEST(prompt_carried_into_every_shot)
 			ck_assert_str_eq(lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sb, "shots"), 0),
 			                                 "narration"),
 			                 table[i].prompt);
+		cJSON_Delete(sb);
+		free(text);
+	}
+}
+END_TEST
+
+/* Prompts in French, Spanish and German: their characters, places and times of day are understood (the
+ * character's description, the place and the light in the English visuals). */
+START_TEST(other_languages_are_understood)
+{
+	static const struct {
+		const char *prompt, *lang, *look, *place, *light;
+	} table[] = {
+		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube", "fr", "old fisherman", "the sea",
+		  "sun rises" },
+		{ "Ein M\xc3\xa4" "dchen namens Greta sucht im Wald ihren verlorenen Hund, bis die Sonne untergeht", "de", "girl",
+		  "forest", "golden hour" },
+		{ "Una ni\xc3\xb1" "a llamada Luc\xc3\xad" "a camina por la playa de noche", "es", "girl", "the sea", "night" },
+	};
+	int secs[3] = { 8, 8, 8 };
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		char *text = NULL;
+		cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, 3, 0, &text);
+		const char *desc = lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(sb, "characters"), 0), "description");
+		const char *vis = lv_json_get_str(cJSON_GetArrayItem(cJSON_GetObjectItem(sb, "shots"), 0), "visual");
+		ck_assert_msg(desc && strstr(desc, table[i].look), "'%s': the character is '%s'", table[i].prompt, desc);
+		ck_assert_msg(strstr(vis, table[i].place) && strstr(vis, table[i].light), "'%s': the first shot is '%s'",
+		              table[i].prompt, vis);
 		cJSON_Delete(sb);
 		free(text);
 	}
@@ -777,6 +808,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, speech_estimate_counts_every_script);
 	tcase_add_test(tc, names_kept_and_no_phrase_cut);
 	tcase_add_test(tc, prompt_carried_into_every_shot);
+	tcase_add_test(tc, other_languages_are_understood);
 	tcase_add_test(tc, narration_covers_most_of_the_film);
 	suite_add_tcase(s, tc);
 	return s;
