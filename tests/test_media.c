@@ -754,7 +754,38 @@ START_TEST(card_respects_colours_and_species)
 	card_pixel(a, 356, 420, body);
 	ck_assert_msg(body[0] > 180 && body[1] > 90 && body[1] < 170 && body[2] < 90,
 	              "orange cat's body drawn as %d,%d,%d", body[0], body[1], body[2]);
+	/* a collar in its named colour on a white cat (雪白色的猫，戴着橙色项圈) */
+	p.description = "\xe9\x9b\xaa\xe7\x99\xbd\xe8\x89\xb2\xe7\x9a\x84\xe7\x8c\xab\xef\xbc\x8c\xe6\x88\xb4\xe7\x9d\x80"
+	                "\xe6\xa9\x99\xe8\x89\xb2\xe9\xa1\xb9\xe5\x9c\x88\xe3\x80\x82";
+	ck_assert_int_eq(lv_render_card(&p, a), LV_OK);
+	card_pixel(a, 280, 374, body);
+	ck_assert_msg(body[0] > 200 && body[1] > 100 && body[1] < 160 && body[2] < 80, "orange collar drawn as %d,%d,%d",
+	              body[0], body[1], body[2]);
+	card_pixel(a, 356, 420, body);
+	ck_assert_msg(body[0] > 200 && body[1] > 200 && body[2] > 200, "white cat's body drawn as %d,%d,%d", body[0],
+	              body[1], body[2]);
 	free(a);
+	{
+		/* species words are whole words: a beard is no bear, a bun no bunny, a scatter of leaves no cat */
+		static const struct {
+			const char *description, *kind;
+		} kinds[] = {
+			{ "an old man with a grey beard", "person" },
+			{ "a girl with a bun", "person" },
+			{ "a woman in a dress with a scatter of leaves", "person" },
+			{ "a man with a hare-brained plan and a cape", "person" },
+			{ "a bearded sailor in a catsuit", "person" },
+			{ "a brown bear", "dog" },
+			{ "a white bunny", "rabbit" },
+			{ "two cats", "cat" },
+			{ "a compact robot with a silver body", "robot" },
+			{ "\xe9\x9b\xaa\xe7\x99\xbd\xe8\x89\xb2\xe7\x9a\x84\xe7\x8c\xab", "cat" }, /* 雪白色的猫 */
+		};
+		size_t i;
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			ck_assert_msg(!strcmp(lv_card_kind(kinds[i].description), kinds[i].kind), "'%s' drawn as a %s",
+			              kinds[i].description, lv_card_kind(kinds[i].description));
+	}
 }
 END_TEST
 

@@ -55,6 +55,10 @@ typedef struct lv_card_params {
 	                            1: a style frame (the film's scenery and palette with the title) */
 } lv_card_params;
 
+/* What a character card draws for a description: "robot", "cat" (cats, foxes, wolves: pointed ears),
+ * "rabbit", "dog" (dogs, bears: floppy ears) or "person".  Species words match whole words only. */
+const char *lv_card_kind(const char *description);
+
 /* Render a reference image as PNG: a character card, or a style frame. */
 int lv_render_card(const lv_card_params *params, const char *out_png);
 
