@@ -728,6 +728,37 @@ START_TEST(other_languages_are_understood)
 }
 END_TEST
 
+/* Details never contradict the film: no rooftops, windows or trees at sea, no blossoms or bees in snow,
+ * no sunbeams at night. */
+START_TEST(details_agree_with_the_setting)
+{
+	static const struct {
+		const char *prompt;
+		int duration;
+		const char *never[6];
+	} table[] = {
+		{ "An old fisherman named Tomas sails out at dawn for one last catch before the winter storms", 180,
+		  { "rooftop", "window", "tree", "glass", "puddle", "door" } },
+		{ "Two robots, Bolt and Pixel, build a snowman in a quiet park at night", 60,
+		  { "petal", "bees", "blossom", "flower", "sunbeam", "dew" } },
+	};
+	size_t i, k;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		int secs[MAX_SHOTS];
+		size_t n = split(table[i].duration, secs);
+		cJSON *sb = write_sb(table[i].prompt, "en", secs, n, 0, NULL), *shot;
+		cJSON_ArrayForEach(shot, cJSON_GetObjectItem(sb, "shots"))
+		{
+			const char *v = lv_json_get_str(shot, "visual");
+			for (k = 0; k < 6 && table[i].never[k]; k++)
+				ck_assert_msg(!strstr(v, table[i].never[k]), "'%s': '%s' in shot: %s", table[i].prompt,
+				              table[i].never[k], v);
+		}
+		cJSON_Delete(sb);
+	}
+}
+END_TEST
+
 /* Speech coverage of the writer's narration as the local speech engine (espeak-ng) speaks it: every
  * shot's line spoken as the local speech provider speaks it (lv_tts_speak_paced: a narrator's pace,
  * sped up to the shot's budget when longer), the seconds summed over the film's length.  At least 60 % for every
@@ -809,6 +840,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, names_kept_and_no_phrase_cut);
 	tcase_add_test(tc, prompt_carried_into_every_shot);
 	tcase_add_test(tc, other_languages_are_understood);
+	tcase_add_test(tc, details_agree_with_the_setting);
 	tcase_add_test(tc, narration_covers_most_of_the_film);
 	suite_add_tcase(s, tc);
 	return s;

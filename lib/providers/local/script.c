@@ -702,6 +702,43 @@ static void plan_cast(film *fm)
 	}
 }
 
+/* A detail that the film's conditions contradict: blossoms and bees in snow, sunbeams at night,
+ * rooftops and windows at sea, trees and leaves on open water. */
+static int detail_contradicts(const film *fm, const lv_lex_detail *d)
+{
+	static const char *const cold[] = { "petal", "bee", "blossom", "flower", "dew", "butterfl", NULL };
+	static const char *const dark[] = { "sunbeam", "sunlight", "first rays", "bee", "dew", "dust motes", NULL };
+	static const char *const built[] = { "rooftop", "window", "door", "street", "glass", "wall", "traffic", NULL };
+	static const char *const land[] = { "tree", "leaves", "trunk", "grass", "footsteps", "puddle", NULL };
+	static const char *const outdoors[] = { "the sea", "the harbour", "the forest", "the mountains", "the desert",
+		                                "the river", "the lake", "the countryside", "the island", "the ice fields",
+		                                "the deep sea", "the sky", "the night sky", "the open road", NULL };
+	const char *v = d->vis[LV_LEX_EN], *place = fm->f.n_places ? fm->f.places[0]->label[LV_LEX_EN] : NULL;
+	const char *const *w;
+	int out = 0;
+	if (!v)
+		return 0;
+	if (fm->f.weather == LV_WEATHER_SNOW || fm->f.season == LV_SEASON_WINTER)
+		for (w = cold; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	if (fm->f.time == LV_TIME_NIGHT)
+		for (w = dark; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	for (w = outdoors; place && *w; w++)
+		out |= !strcmp(place, *w);
+	if (out)
+		for (w = built; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	if (place && (!strcmp(place, "the sea") || !strcmp(place, "the deep sea") || !strcmp(place, "the sky")))
+		for (w = land; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	return 0;
+}
+
 static void plan_details(film *fm)
 {
 	const lv_lex_detail *spec[64], *gen[32];
@@ -717,24 +754,32 @@ static void plan_details(film *fm)
 		const lv_lex_entry *e = fm->f.places[0];
 		rot = rng_below(&fm->r, e->n_details);
 		for (j = 0; j < e->n_details; j++)
-			ADD(spec, ns, &e->details[(j + rot) % e->n_details]);
+			if (!detail_contradicts(fm, &e->details[(j + rot) % e->n_details]))
+				ADD(spec, ns, &e->details[(j + rot) % e->n_details]);
 	}
 	d = lv_lex_weather_details(fm->f.weather, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	d = lv_lex_time_details(fm->f.time, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	for (i = 1; i < fm->f.n_places; i++)
 		for (j = 0; j < fm->f.places[i]->n_details; j++)
-			ADD(spec, ns, &fm->f.places[i]->details[j]);
+			if (!detail_contradicts(fm, &fm->f.places[i]->details[j]))
+				ADD(spec, ns, &fm->f.places[i]->details[j]);
 	d = lv_lex_season_details(fm->f.season, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	d = lv_lex_generic_details(&nd);
 	rot = rng_below(&fm->r, nd);
-	for (ng = 0; ng < nd && ng < sizeof(gen) / sizeof(gen[0]); ng++)
-		gen[ng] = &d[(ng + rot) % nd];
+	for (ng = 0, j = 0; j < nd && ng < sizeof(gen) / sizeof(gen[0]); j++)
+		if (!detail_contradicts(fm, &d[(j + rot) % nd]))
+			gen[ng++] = &d[(j + rot) % nd];
+	for (j = 0; !ng && j < nd && j < sizeof(gen) / sizeof(gen[0]); j++) /* (never none) */
+		gen[ng++] = &d[(j + rot) % nd];
 #undef ADD
 	/* Specific details spread evenly over the film (the first shot gets one), generic ones fill in. */
 	s_take = ns < fm->n ? ns : fm->n;
