@@ -478,6 +478,12 @@ START_TEST(scene_chosen_by_meaning)
 		{ "Un phare sur la c\xc3\xb4te, la nuit.", "coast", "night", "clear" },
 		{ "Camels cross the desert dunes at sunset.", "desert", "dusk", "clear" },
 		{ "Urban cyclists ride through a green park at noon.", "forest", "day", "clear" },
+		/* a time-lapse's late-morning shot under a prompt that says dawn (上午明亮的光线中…场景：城市清晨的延时风光) */
+		{ "\xe4\xb8\x8a\xe5\x8d\x88\xe6\x98\x8e\xe4\xba\xae\xe7\x9a\x84\xe5\x85\x89\xe7\xba\xbf\xe4\xb8\xad\xef\xbc\x8c"
+		  "\xe5\x9f\x8e\xe5\xb8\x82\xe3\x80\x82\xe5\x9c\xba\xe6\x99\xaf\xef\xbc\x9a\xe5\x9f\x8e\xe5\xb8\x82\xe6\xb8\x85"
+		  "\xe6\x99\xa8\xe7\x9a\x84\xe5\xbb\xb6\xe6\x97\xb6\xe9\xa3\x8e\xe5\x85\x89\xe3\x80\x82",
+		  "city", "day", "clear" },
+		{ "In the clear morning light, the view pulls back from the city.", "city", "day", "clear" },
 	};
 	size_t i;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

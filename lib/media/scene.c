@@ -133,8 +133,8 @@ static const keyword time_words[] = {
 	{ "\xe6\x97\xa5\xe5\x87\xba", T_DAWN, 3 } /* 日出 */, { "\xe6\xb8\x85\xe6\x99\xa8", T_DAWN, 3 } /* 清晨 */,
 	{ "\xe6\x97\xa9\xe6\x99\xa8", T_DAWN, 3 } /* 早晨 */, { "\xe6\x8b\x82\xe6\x99\x93", T_DAWN, 3 } /* 拂晓 */,
 	{ "\xe6\x97\xa9\xe4\xb8\x8a", T_DAWN, 3 } /* 早上 */, { "\xe6\x9c\x9d\xe9\x98\xb3", T_DAWN, 3 } /* 朝阳 */,
-	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAWN, 2 } /* 上午 */,
-	{ "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
+	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAY, 4 } /* 上午 */,
+	{ "clear morning", T_DAY, 4 }, { "sun rises", T_DAWN, 3 }, { "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
 	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_DAY, 3 }, { "mediod\xc3\xad" "a", T_DAY, 3 },
 	{ "mittag", T_DAY, 3 }, { "mezzogiorno", T_DAY, 3 },
 	{ "\xe6\xad\xa3\xe5\x8d\x88", T_DAY, 3 } /* 正午 */, { "\xe4\xb8\xad\xe5\x8d\x88", T_DAY, 3 } /* 中午 */,
@@ -800,7 +800,8 @@ static int build(lv_scene *s, lv_rng *r)
 		/* the boat sails between the sea plane and the nearer waves; the pier stands in the near water */
 		s->boat_layer = s->n_layers - 1;
 		s->pier_layer = s->n_layers; /* drawn after the middle waves, before the nearest */
-		s->boat_x = lv_rng_range(r, 0.3f, 0.7f) * (float)s->w;
+		/* (to one side: the characters' cards stand in the middle) */
+		s->boat_x = (lv_rng_next(r) & 1 ? lv_rng_range(r, 0.1f, 0.26f) : lv_rng_range(r, 0.74f, 0.9f)) * (float)s->w;
 		s->boat_len = lv_rng_range(r, 0.1f, 0.13f) * s->U;
 		s->boat_vx = lv_rng_range(r, 0.006f, 0.012f) * s->U * (lv_rng_next(r) & 1 ? 1.0f : -1.0f);
 		if (lv_rng_next(r) & 1) {
