@@ -760,6 +760,12 @@ START_TEST(card_respects_colours_and_species)
 	card_pixel(a, 356, 420, body);
 	ck_assert_msg(body[0] > 180 && body[1] > 90 && body[1] < 170 && body[2] < 90,
 	              "orange cat's body drawn as %d,%d,%d", body[0], body[1], body[2]);
+	/* a grey beard is drawn as a beard on a man's chin, not as a bear */
+	p.description = "an old man with a grey beard and a blue coat";
+	ck_assert_int_eq(lv_render_card(&p, a), LV_OK);
+	card_pixel(a, 256, 292, body);
+	ck_assert_msg(abs(body[0] - 130) < 16 && abs(body[1] - 130) < 16 && abs(body[2] - 135) < 16,
+	              "grey beard drawn as %d,%d,%d", body[0], body[1], body[2]);
 	/* a collar in its named colour on a white cat (雪白色的猫，戴着橙色项圈) */
 	p.description = "\xe9\x9b\xaa\xe7\x99\xbd\xe8\x89\xb2\xe7\x9a\x84\xe7\x8c\xab\xef\xbc\x8c\xe6\x88\xb4\xe7\x9d\x80"
 	                "\xe6\xa9\x99\xe8\x89\xb2\xe9\xa1\xb9\xe5\x9c\x88\xe3\x80\x82";

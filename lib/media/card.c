@@ -47,7 +47,7 @@ enum { HAIR_SHORT, HAIR_LONG, HAIR_BUN, HAIR_PONYTAIL, HAIR_NONE };
 typedef struct look {
 	lv_rgb bg_top, bg_bottom, glow;
 	lv_rgb skin, hair, outfit, accent;
-	int hair_style, ears, robot, hat, glasses, collar;
+	int hair_style, ears, robot, hat, glasses, collar, beard;
 	int animal, clothed; /* an animal; wearing clothes (else its body is fur) */
 } look;
 
@@ -211,6 +211,8 @@ static void make_look(look *L, uint32_t seed, const char *description)
 	static const float hairs[6][3] = { { 40, 30, 28 },  { 90, 58, 36 },   { 24, 22, 30 },
 		                           { 170, 110, 60 }, { 220, 190, 120 }, { 60, 40, 36 } };
 	static const char *const hat_w[] = { "hat", "cap", "helmet", "\xe5\xb8\xbd", NULL };
+	static const char *const beard_w[] = { "beard", "bearded", "\xe8\x83\xa1\xe5\xad\x90", "\xe8\x83\xa1\xe9\xa1\xbb",
+		                               NULL }; /* 胡子 胡须 */
 	static const char *const collar_w[] = { "collar", "\xe9\xa1\xb9\xe5\x9c\x88", NULL }; /* 项圈 */
 	static const char *const glasses_w[] = { "glasses", "spectacles", "goggles", "\xe7\x9c\xbc\xe9\x95\x9c", NULL };
 	static const char *const long_w[] = { "long hair", "braid", "\xe9\x95\xbf\xe5\x8f\x91", NULL };
@@ -275,10 +277,11 @@ static void make_look(look *L, uint32_t seed, const char *description)
 	}
 	if (L->robot) {
 		/* the head in the body's colour (a silver or a white robot), else brushed metal */
-		L->skin = n_found > 0 ? lv_rgb_mix(found[0], lv_rgb_make(178, 186, 198), 0.25f) : lv_rgb_make(178, 186, 198);
+		L->skin = n_found > 0 ? lv_rgb_mix(found[0], lv_rgb_make(178, 186, 198), 0.1f) : lv_rgb_make(178, 186, 198);
 		L->hair = lv_rgb_scale(L->skin, 0.7f);
 	}
 	L->collar = lower && any_word(lower, collar_w);
+	L->beard = lower && !L->robot && L->ears == EARS_NONE && any_word(lower, beard_w);
 	L->hat = lower && any_word(lower, hat_w);
 	L->glasses = lower && any_word(lower, glasses_w);
 	if (lower && any_word(lower, bald_w))
@@ -404,6 +407,14 @@ static void draw_character(lv_canvas *cv, const look *L, float band_top)
 	if (L->glasses)
 		lv_draw_rrect(cv, cx - 0.015f * S, hc + 0.017f * S, cx + 0.015f * S, hc + 0.023f * S, 0, dark, 230);
 	lv_draw_ellipse(cv, cx, hc + 0.095f * S, 0.02f * S, 0.007f * S, skin_dark, 220);
+	if (L->beard) {
+		/* a beard in the hair's colour round the chin, the mouth a line in it */
+		float b[4 * 3] = { cx, hc + 0.135f * S, 0.075f * S, 0.05f * S, cx - 0.085f * S, hc + 0.1f * S, 0.03f * S,
+			           0.04f * S, cx + 0.085f * S, hc + 0.1f * S, 0.03f * S, 0.04f * S };
+		lv_draw_blob(cv, b, 3, hair, 256);
+		lv_draw_ellipse(cv, cx, hc + 0.1f * S, 0.03f * S, 0.008f * S, hair, 256);
+		lv_draw_ellipse(cv, cx, hc + 0.115f * S, 0.018f * S, 0.005f * S, dark, 150);
+	}
 	if (L->ears == EARS_POINTY || L->ears == EARS_FLOPPY || L->ears == EARS_LONG)
 		lv_draw_ellipse(cv, cx, hc + 0.06f * S, 0.014f * S, 0.01f * S, dark, 240); /* a nose */
 
