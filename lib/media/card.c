@@ -24,7 +24,9 @@ typedef struct named_color {
 } named_color;
 
 static const named_color colors[] = {
-	{ "crimson", 170, 30, 50 },   { "scarlet", 220, 40, 40 },    { "red", 200, 50, 50 },
+	{ "crimson", 170, 30, 50 },   { "scarlet", 220, 40, 40 },    { "burgundy", 120, 28, 48 },
+	{ "maroon", 110, 30, 40 },    { "mustard", 205, 160, 40 },   { "beige", 220, 200, 165 },
+	{ "\xe8\x97\x8f\xe9\x9d\x92", 30, 40, 90 } /* 藏青 (navy) */, { "red", 200, 50, 50 },
 	{ "orange", 235, 130, 40 },   { "yellow", 240, 200, 60 },    { "golden", 220, 175, 70 },
 	{ "gold", 220, 175, 70 },     { "blonde", 236, 206, 130 },   { "green", 60, 150, 80 },
 	{ "teal", 40, 140, 140 },     { "cyan", 60, 190, 210 },      { "navy", 30, 40, 90 },

@@ -1005,7 +1005,13 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->sun = lv_rgb_shift(pal_color(pal, 3), hue * 0.4f, sat);
 	s->far = lv_rgb_shift(pal_color(pal, 4), hue, sat);
 	s->near = lv_rgb_shift(pal_color(pal, 5), hue, sat);
-	if (kind == K_CITY) /* streets are asphalt, not grass */
+	if ((pal == P_STORM || pal == P_MISTY) && (c.time == T_DAWN || c.time == T_DUSK)) {
+		/* a grey sky at sunrise or sunset still glows at the horizon */
+		lv_rgb warm = pal_color(c.time == T_DAWN ? P_DAWN : P_DUSK, 2);
+		s->horizon = lv_rgb_mix(s->horizon, warm, 0.5f);
+		s->sky_mid = lv_rgb_mix(s->sky_mid, warm, 0.25f);
+	}
+		if (kind == K_CITY) /* streets are asphalt, not grass */
 		s->near = lv_rgb_mix(s->near, lv_rgb_make(48, 50, 58), 0.6f);
 	s->horizon_y = 0.62f * (float)h;
 	s->top = lv_malloc(sizeof(int32_t) * (size_t)w);
@@ -1472,7 +1478,9 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 		}
 		if (s->harbour && i == s->pier_layer)
 			draw_pier(s, cv, v);
-		if (s->kind == K_SEA && i == 1 && !s->moon) {
+		if (s->kind == K_SEA && i == 1 && !s->has_sun) {
+			/* no sun or moon behind the clouds: no path of light on the water */
+		} else if (s->kind == K_SEA && i == 1 && !s->moon) {
 			/* the sun's path on the water */
 			float x = sx_of(s, v, 0.2f, s->sun_x), y = sy_of(s, v, 0.2f, 0.69f * (float)s->h);
 			lv_draw_glow(cv, x, y, 0.05f * s->U, 0.1f * (float)s->h, lv_canvas_color(cv, s->sun), 120);
