@@ -69,7 +69,7 @@ int lv_tts_speak(const char *text, const char *language, int rate_wpm, const cha
 
 /* Speak as lv_tts_speak at a narrator's pace.  With rate_wpm 0 the pace is the one the storyboard's
  * speaking-time estimate assumes (lv_speech_estimate_seconds): a voice that reads the line much faster
- * (espeak-ng's French and German, for instance) is slowed down, at most to 3/4 of its default speed.
+ * (espeak-ng's French and German, for instance) is slowed down, at most to 2/3 of its default speed.
  * A line longer than max_seconds (> 0) is sped up to fit, at most to 280 words a minute. */
 int lv_tts_speak_paced(const char *text, const char *language, int rate_wpm, double max_seconds,
                        const char *out_wav, double *seconds, const volatile int *cancel);

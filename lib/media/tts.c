@@ -202,10 +202,10 @@ int lv_tts_speak_paced(const char *text, const char *language, int rate_wpm, dou
 	est = lv_speech_estimate_seconds(text, language);
 	if (rate_wpm <= 0 && est > 0 && sec < 0.9 * est) {
 		/* faster than a narrator: slow down towards the estimate's pace (espeak-ng's rate is close to
-		 * proportional), never below 3/4 of the default speed */
+		 * proportional), never below 2/3 of the default speed */
 		int slower = (int)((double)wpm * sec / est);
-		if (slower < wpm * 3 / 4)
-			slower = wpm * 3 / 4;
+		if (slower < wpm * 2 / 3)
+			slower = wpm * 2 / 3;
 		if (slower < wpm) {
 			wpm = slower;
 			err = lv_tts_speak(text, language, wpm, out_wav, &sec, cancel);

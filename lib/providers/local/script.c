@@ -117,6 +117,7 @@ typedef struct film {
 	const char *action;   /* what it does, as written after the names ("repair a satellite"), or NULL */
 	uint64_t more_used;   /* supplements used so far (each once until all are) */
 	size_t beat_turn[6];  /* where the next beat template search starts, per shot role */
+	int action_beats;     /* middle shots that have retold the prompt's action ("Slowly, Tomas sails out...") */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
 } film;
@@ -1604,9 +1605,15 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	start = s->role == R_ESTABLISH || s->role == R_CLIMAX || s->role == R_RESOLVE ? 0 : fm->beat_turn[s->role];
 	for (pass = 0; pass < 2 && !line; pass++)
 		for (k = 0; k < nlist && !line; k++) {
-			char *beat = fill(list[(start + k) % nlist], &sl);
+			char *beat;
+			/* the middle retells the action twice at most: more reads as repetition */
+			if (s->role == R_DEVELOP && fm->action_beats >= 2 && strstr(list[(start + k) % nlist], "{P}"))
+				continue;
+			beat = fill(list[(start + k) % nlist], &sl);
 			if (beat && (pass || !line_used(fm, beat)) && lv_speech_estimate_seconds(beat, fm->language) <= target) {
 				line = build_line(fm, nl, &sl, beat, target);
+				if (line && s->role == R_DEVELOP && strstr(list[(start + k) % nlist], "{P}"))
+					fm->action_beats++;
 				if (line && start == fm->beat_turn[s->role])
 					fm->beat_turn[s->role] = start + k + 1; /* the next shot of this role starts after it */
 			}
