@@ -14,6 +14,7 @@
 #   scripts/films.sh                 # every film into films/
 #   scripts/films.sh out demo ada    # only the films named (demo ada tall square tomas fr de)
 #   LV_FILMS_SHORT=1 scripts/films.sh out tomas fr de   # the 180 s films at 30 s (a quick look)
+#   LV_FILMS_NO_BUILD=1 scripts/films.sh                 # use build/bin/lvctl as it is
 #
 # The store (keys, tasks, media) is OUT_DIR/data; a rerun makes new tasks and overwrites the files.
 set -euo pipefail
