@@ -478,6 +478,12 @@ START_TEST(scene_chosen_by_meaning)
 		{ "Un phare sur la c\xc3\xb4te, la nuit.", "coast", "night", "clear" },
 		{ "Camels cross the desert dunes at sunset.", "desert", "dusk", "clear" },
 		{ "Urban cyclists ride through a green park at noon.", "forest", "day", "clear" },
+		/* a time-lapse's late-morning shot under a prompt that says dawn (上午明亮的光线中…场景：城市清晨的延时风光) */
+		{ "\xe4\xb8\x8a\xe5\x8d\x88\xe6\x98\x8e\xe4\xba\xae\xe7\x9a\x84\xe5\x85\x89\xe7\xba\xbf\xe4\xb8\xad\xef\xbc\x8c"
+		  "\xe5\x9f\x8e\xe5\xb8\x82\xe3\x80\x82\xe5\x9c\xba\xe6\x99\xaf\xef\xbc\x9a\xe5\x9f\x8e\xe5\xb8\x82\xe6\xb8\x85"
+		  "\xe6\x99\xa8\xe7\x9a\x84\xe5\xbb\xb6\xe6\x97\xb6\xe9\xa3\x8e\xe5\x85\x89\xe3\x80\x82",
+		  "city", "day", "clear" },
+		{ "In the clear morning light, the view pulls back from the city.", "city", "day", "clear" },
 	};
 	size_t i;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -494,6 +500,32 @@ START_TEST(scene_chosen_by_meaning)
 		ck_assert_int_eq(c.lighthouse, 1);
 		lv_scene_choose(NULL, &c);
 		ck_assert_str_eq(c.setting, "open");
+	}
+	{
+		/* the props a coast shows: a boat out on the water, a pier with boats moored at it */
+		static const struct {
+			const char *text, *setting, *time, *weather;
+			int boat, harbour;
+		} props[] = {
+			{ "An old fisherman named Tomas sails out at dawn for one last catch.", "coast", "dawn", "clear", 1, 0 },
+			{ "Fishing boats rock at their moorings in the harbour at dusk.", "coast", "dusk", "clear", 1, 1 },
+			{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube.", "coast", "dawn", "clear", 1, 0 },
+			{ "Nets piled on the quay, gulls circling overhead.", "coast", "day", "clear", 1, 1 },
+			{ "Waves roll onto the sand under a stormy sky.", "coast", "day", "storm", 0, 0 },
+			{ "Tomas in a raincoat and rubber boots walks down the street.", "city", "day", "clear", 0, 0 },
+			{ "A boat made of paper floats in the garden pond.", "forest", "day", "clear", 0, 0 },
+			{ "Two robots build a snowman in a quiet park at night.", "forest", "night", "snow", 0, 0 },
+		};
+		for (i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+			lv_scene_choice c;
+			lv_scene_choose(props[i].text, &c);
+			ck_assert_msg(!strcmp(c.setting, props[i].setting) && !strcmp(c.time, props[i].time) &&
+			                  !strcmp(c.weather, props[i].weather) && c.boat == props[i].boat &&
+			                  c.harbour == props[i].harbour,
+			              "'%s': %s/%s/%s boat %d harbour %d, expected %s/%s/%s boat %d harbour %d", props[i].text,
+			              c.setting, c.time, c.weather, c.boat, c.harbour, props[i].setting, props[i].time,
+			              props[i].weather, props[i].boat, props[i].harbour);
+		}
 	}
 }
 END_TEST
@@ -728,7 +760,44 @@ START_TEST(card_respects_colours_and_species)
 	card_pixel(a, 356, 420, body);
 	ck_assert_msg(body[0] > 180 && body[1] > 90 && body[1] < 170 && body[2] < 90,
 	              "orange cat's body drawn as %d,%d,%d", body[0], body[1], body[2]);
+	/* a grey beard is drawn as a beard on a man's chin, not as a bear */
+	p.description = "an old man with a grey beard and a blue coat";
+	ck_assert_int_eq(lv_render_card(&p, a), LV_OK);
+	card_pixel(a, 256, 292, body);
+	ck_assert_msg(abs(body[0] - 130) < 16 && abs(body[1] - 130) < 16 && abs(body[2] - 135) < 16,
+	              "grey beard drawn as %d,%d,%d", body[0], body[1], body[2]);
+	/* a collar in its named colour on a white cat (雪白色的猫，戴着橙色项圈) */
+	p.description = "\xe9\x9b\xaa\xe7\x99\xbd\xe8\x89\xb2\xe7\x9a\x84\xe7\x8c\xab\xef\xbc\x8c\xe6\x88\xb4\xe7\x9d\x80"
+	                "\xe6\xa9\x99\xe8\x89\xb2\xe9\xa1\xb9\xe5\x9c\x88\xe3\x80\x82";
+	ck_assert_int_eq(lv_render_card(&p, a), LV_OK);
+	card_pixel(a, 280, 374, body);
+	ck_assert_msg(body[0] > 200 && body[1] > 100 && body[1] < 160 && body[2] < 80, "orange collar drawn as %d,%d,%d",
+	              body[0], body[1], body[2]);
+	card_pixel(a, 356, 420, body);
+	ck_assert_msg(body[0] > 200 && body[1] > 200 && body[2] > 200, "white cat's body drawn as %d,%d,%d", body[0],
+	              body[1], body[2]);
 	free(a);
+	{
+		/* species words are whole words: a beard is no bear, a bun no bunny, a scatter of leaves no cat */
+		static const struct {
+			const char *description, *kind;
+		} kinds[] = {
+			{ "an old man with a grey beard", "person" },
+			{ "a girl with a bun", "person" },
+			{ "a woman in a dress with a scatter of leaves", "person" },
+			{ "a man with a hare-brained plan and a cape", "person" },
+			{ "a bearded sailor in a catsuit", "person" },
+			{ "a brown bear", "dog" },
+			{ "a white bunny", "rabbit" },
+			{ "two cats", "cat" },
+			{ "a compact robot with a silver body", "robot" },
+			{ "\xe9\x9b\xaa\xe7\x99\xbd\xe8\x89\xb2\xe7\x9a\x84\xe7\x8c\xab", "cat" }, /* 雪白色的猫 */
+		};
+		size_t i;
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			ck_assert_msg(!strcmp(lv_card_kind(kinds[i].description), kinds[i].kind), "'%s' drawn as a %s",
+			              kinds[i].description, lv_card_kind(kinds[i].description));
+	}
 }
 END_TEST
 

@@ -24,14 +24,16 @@ typedef struct named_color {
 } named_color;
 
 static const named_color colors[] = {
-	{ "crimson", 170, 30, 50 },   { "scarlet", 220, 40, 40 },    { "red", 200, 50, 50 },
+	{ "crimson", 170, 30, 50 },   { "scarlet", 220, 40, 40 },    { "burgundy", 120, 28, 48 },
+	{ "maroon", 110, 30, 40 },    { "mustard", 205, 160, 40 },   { "beige", 220, 200, 165 },
+	{ "\xe8\x97\x8f\xe9\x9d\x92", 30, 40, 90 } /* 藏青 (navy) */, { "red", 200, 50, 50 },
 	{ "orange", 235, 130, 40 },   { "yellow", 240, 200, 60 },    { "golden", 220, 175, 70 },
 	{ "gold", 220, 175, 70 },     { "blonde", 236, 206, 130 },   { "green", 60, 150, 80 },
 	{ "teal", 40, 140, 140 },     { "cyan", 60, 190, 210 },      { "navy", 30, 40, 90 },
 	{ "blue", 50, 90, 190 },      { "purple", 130, 60, 160 },    { "violet", 140, 90, 200 },
 	{ "pink", 235, 130, 170 },    { "brown", 120, 75, 45 },      { "black", 30, 30, 35 },
 	{ "white", 235, 235, 230 },   { "grey", 130, 130, 135 },     { "gray", 130, 130, 135 },
-	{ "silver", 185, 190, 200 },  { "\xe7\xba\xa2", 200, 50, 50 } /* 红 */,
+	{ "silver", 185, 190, 200 },  { "amber", 245, 170, 50 },    { "\xe7\xba\xa2", 200, 50, 50 } /* 红 */,
 	{ "\xe6\xa9\x99", 235, 130, 40 } /* 橙 */, { "\xe6\xa9\x98", 235, 130, 40 } /* 橘 */, { "\xe9\xbb\x84", 240, 200, 60 } /* 黄 */,
 	{ "\xe9\x87\x91", 220, 175, 70 } /* 金 */, { "\xe7\xbb\xbf", 60, 150, 80 } /* 绿 */,
 	{ "\xe9\x9d\x92", 40, 140, 140 } /* 青 */, { "\xe8\x93\x9d", 50, 90, 190 } /* 蓝 */,
@@ -47,7 +49,7 @@ enum { HAIR_SHORT, HAIR_LONG, HAIR_BUN, HAIR_PONYTAIL, HAIR_NONE };
 typedef struct look {
 	lv_rgb bg_top, bg_bottom, glow;
 	lv_rgb skin, hair, outfit, accent;
-	int hair_style, ears, robot, hat, glasses;
+	int hair_style, ears, robot, hat, glasses, collar, beard;
 	int animal, clothed; /* an animal; wearing clothes (else its body is fur) */
 } look;
 
@@ -57,12 +59,13 @@ static int has_word(const char *lower, const char *w)
 	size_t n = strlen(w);
 	while ((p = strstr(p, w)) != NULL) {
 		/* ASCII words must be whole words ("cat" in "scatter", "bear" in "beard", "bun" in "bunny" do not
-		 * count), a plural "s" allowed */
+		 * count, nor the first part of a compound, "hare-brained"), a plural "s" allowed */
 		const char *e = p + n;
 		if (*e == 's')
 			e++;
 		if ((unsigned char)w[0] >= 0x80 ||
-		    ((p == lower || !(p[-1] >= 'a' && p[-1] <= 'z')) && !(*e >= 'a' && *e <= 'z')))
+		    ((p == lower || !(p[-1] >= 'a' && p[-1] <= 'z')) && !(*e >= 'a' && *e <= 'z') &&
+		     !(*e == '-' && e[1] >= 'a' && e[1] <= 'z')))
 			return 1;
 		p += n;
 	}
@@ -90,9 +93,10 @@ static int part_of(const char *after)
 		                               "raincoat", "gown", "skirt", "apron", "tunic", "kimono", "cape",
 		                               "\xe5\xa4\x96\xe5\xa5\x97", "\xe8\xa1\xa3", "\xe8\xa3\x99", "\xe8\xa1\xab",
 		                               "\xe8\xa2\x8d", NULL }; /* 外套 衣 裙 衫 袍 */
-	static const char *const other[] = { "pendant", "necklace", "ring", "earring", "eyes", "eye", "glasses",
+	static const char *const other[] = { "pendant", "necklace", "collar", "ring", "earring", "eyes", "eye", "glasses",
 		                             "boots", "shoes", "hat", "cap", "bag", "umbrella", "lantern", "scarf",
-		                             "\xe7\x9c\xbc", "\xe5\xb8\xbd", "\xe9\x9e\x8b", NULL }; /* 眼 帽 鞋 */
+		                             "\xe7\x9c\xbc", "\xe5\xb8\xbd", "\xe9\x9e\x8b", "\xe9\xa1\xb9\xe5\x9c\x88",
+		                             NULL }; /* 眼 帽 鞋 项圈 */
 	const char *const *lists[4] = { hair, fur, clothes, other };
 	const char *p = after;
 	int words = 0, k;
@@ -173,18 +177,45 @@ static void named_colors(const char *lower, lv_rgb *hair, int *have_hair, lv_rgb
 		found[(*n_found)++] = other;
 }
 
+/* Species words (whole words: "a grey beard" is no bear, "a bun" no bunny). */
+static const char *const robot_w[] = { "robot", "android", "cyborg", "droid", "\xe6\x9c\xba\xe5\x99\xa8", NULL };
+static const char *const cat_w[] = { "cat", "kitten", "fox", "wolf", "\xe7\x8c\xab", "\xe7\x8b\x90", "\xe7\x8b\xbc",
+                                     NULL };
+static const char *const dog_w[] = { "dog", "puppy", "bear", "\xe7\x8b\x97", "\xe7\x86\x8a", NULL };
+static const char *const rabbit_w[] = { "rabbit", "bunny", "hare", "\xe5\x85\x94", NULL };
+
+const char *lv_card_kind(const char *description)
+{
+	char *lower = lv_strdup(description ? description : "");
+	const char *kind = "person";
+	size_t i;
+	if (!lower)
+		return kind;
+	for (i = 0; lower[i]; i++)
+		if (lower[i] >= 'A' && lower[i] <= 'Z')
+			lower[i] = (char)(lower[i] - 'A' + 'a');
+	if (any_word(lower, robot_w))
+		kind = "robot";
+	else if (any_word(lower, cat_w))
+		kind = "cat";
+	else if (any_word(lower, rabbit_w))
+		kind = "rabbit";
+	else if (any_word(lower, dog_w))
+		kind = "dog";
+	free(lower);
+	return kind;
+}
+
 static void make_look(look *L, uint32_t seed, const char *description)
 {
 	static const float skins[6][3] = { { 250, 222, 200 }, { 236, 196, 160 }, { 214, 166, 124 },
 		                           { 176, 124, 88 },  { 130, 88, 60 },   { 245, 210, 185 } };
 	static const float hairs[6][3] = { { 40, 30, 28 },  { 90, 58, 36 },   { 24, 22, 30 },
 		                           { 170, 110, 60 }, { 220, 190, 120 }, { 60, 40, 36 } };
-	static const char *const robot_w[] = { "robot", "android", "cyborg", "droid", "\xe6\x9c\xba\xe5\x99\xa8", NULL };
-	static const char *const cat_w[] = { "cat", "kitten", "fox", "wolf", "\xe7\x8c\xab", "\xe7\x8b\x90", "\xe7\x8b\xbc",
-		                             NULL };
-	static const char *const dog_w[] = { "dog", "puppy", "bear", "\xe7\x8b\x97", "\xe7\x86\x8a", NULL };
-	static const char *const rabbit_w[] = { "rabbit", "bunny", "hare", "\xe5\x85\x94", NULL };
 	static const char *const hat_w[] = { "hat", "cap", "helmet", "\xe5\xb8\xbd", NULL };
+	static const char *const beard_w[] = { "beard", "bearded", "\xe8\x83\xa1\xe5\xad\x90", "\xe8\x83\xa1\xe9\xa1\xbb",
+		                               NULL }; /* 胡子 胡须 */
+	static const char *const collar_w[] = { "collar", "\xe9\xa1\xb9\xe5\x9c\x88", NULL }; /* 项圈 */
 	static const char *const glasses_w[] = { "glasses", "spectacles", "goggles", "\xe7\x9c\xbc\xe9\x95\x9c", NULL };
 	static const char *const long_w[] = { "long hair", "braid", "\xe9\x95\xbf\xe5\x8f\x91", NULL };
 	static const char *const short_w[] = { "short hair", "\xe7\x9f\xad\xe5\x8f\x91", NULL };
@@ -193,7 +224,7 @@ static void make_look(look *L, uint32_t seed, const char *description)
 	static const char *const bun_w[] = { "bun", "\xe5\x8f\x91\xe9\xab\xbb", NULL };
 	static const char *const clothes_w[] = { "coat", "jacket", "dress", "shirt", "sweater", "hoodie", "cloak",
 		                                 "robe", "scarf", "uniform", "overalls", "suit", "vest", "raincoat",
-		                                 "å¤å¥", "è¡£", "è£", NULL };
+		                                 "\xe5\xa4\x96\xe5\xa5\x97", "\xe8\xa1\xa3", "\xe8\xa3\x99", NULL }; /* 外套 衣 裙 */
 	static const char *const fem_w[] = { "she", "her", "woman", "girl", "lady", "queen", "princess", "mother",
 		                             "\xe5\xa5\xb3", "\xe5\xa6\x88", NULL };
 	char *lower = lv_strdup(description ? description : "");
@@ -247,9 +278,12 @@ static void make_look(look *L, uint32_t seed, const char *description)
 		L->hair = lv_rgb_scale(L->skin, 0.8f);
 	}
 	if (L->robot) {
-		L->skin = lv_rgb_make(178, 186, 198);
-		L->hair = lv_rgb_make(120, 130, 145);
+		/* the head in the body's colour (a silver or a white robot), else brushed metal */
+		L->skin = n_found > 0 ? lv_rgb_mix(found[0], lv_rgb_make(178, 186, 198), 0.1f) : lv_rgb_make(178, 186, 198);
+		L->hair = lv_rgb_scale(L->skin, 0.7f);
 	}
+	L->collar = lower && any_word(lower, collar_w);
+	L->beard = lower && !L->robot && L->ears == EARS_NONE && any_word(lower, beard_w);
 	L->hat = lower && any_word(lower, hat_w);
 	L->glasses = lower && any_word(lower, glasses_w);
 	if (lower && any_word(lower, bald_w))
@@ -315,7 +349,16 @@ static void draw_character(lv_canvas *cv, const look *L, float band_top)
 		lv_draw_poly(cv, v2, 3, accent, 256);
 		lv_draw_poly(cv, v, 3, skin_dark, 256);
 	}
-	lv_draw_rrect(cv, cx - 0.05f * S, hc + hry * 0.6f, cx + 0.05f * S, torso_y - 0.05f * S, 0.02f * S, skin_dark, 256);
+	if (!(L->animal && !L->clothed)) /* (a furry body has its neck already) */
+		lv_draw_rrect(cv, cx - 0.05f * S, hc + hry * 0.6f, cx + 0.05f * S, torso_y - 0.05f * S, 0.02f * S, skin_dark,
+		              256);
+	if (L->collar) {
+		/* a collar in its colour (the accent), with a round tag */
+		lv_draw_rrect(cv, cx - 0.075f * S, torso_y - 0.085f * S, cx + 0.075f * S, torso_y - 0.045f * S, 0.02f * S,
+		              accent, 256);
+		lv_draw_ellipse(cv, cx, torso_y - 0.025f * S, 0.022f * S, 0.022f * S,
+		                lv_canvas_color(cv, lv_rgb_make(230, 200, 90)), 256);
+	}
 
 	/* ears behind the head */
 	if (L->ears == EARS_POINTY) {
@@ -366,6 +409,14 @@ static void draw_character(lv_canvas *cv, const look *L, float band_top)
 	if (L->glasses)
 		lv_draw_rrect(cv, cx - 0.015f * S, hc + 0.017f * S, cx + 0.015f * S, hc + 0.023f * S, 0, dark, 230);
 	lv_draw_ellipse(cv, cx, hc + 0.095f * S, 0.02f * S, 0.007f * S, skin_dark, 220);
+	if (L->beard) {
+		/* a beard in the hair's colour round the chin, the mouth a line in it */
+		float b[4 * 3] = { cx, hc + 0.135f * S, 0.075f * S, 0.05f * S, cx - 0.085f * S, hc + 0.1f * S, 0.03f * S,
+			           0.04f * S, cx + 0.085f * S, hc + 0.1f * S, 0.03f * S, 0.04f * S };
+		lv_draw_blob(cv, b, 3, hair, 256);
+		lv_draw_ellipse(cv, cx, hc + 0.1f * S, 0.03f * S, 0.008f * S, hair, 256);
+		lv_draw_ellipse(cv, cx, hc + 0.115f * S, 0.018f * S, 0.005f * S, dark, 150);
+	}
 	if (L->ears == EARS_POINTY || L->ears == EARS_FLOPPY || L->ears == EARS_LONG)
 		lv_draw_ellipse(cv, cx, hc + 0.06f * S, 0.014f * S, 0.01f * S, dark, 240); /* a nose */
 

@@ -55,6 +55,10 @@ typedef struct lv_card_params {
 	                            1: a style frame (the film's scenery and palette with the title) */
 } lv_card_params;
 
+/* What a character card draws for a description: "robot", "cat" (cats, foxes, wolves: pointed ears),
+ * "rabbit", "dog" (dogs, bears: floppy ears) or "person".  Species words match whole words only. */
+const char *lv_card_kind(const char *description);
+
 /* Render a reference image as PNG: a character card, or a style frame. */
 int lv_render_card(const lv_card_params *params, const char *out_png);
 
@@ -62,6 +66,13 @@ int lv_render_card(const lv_card_params *params, const char *out_png);
  * `*seconds` receives the length.  `rate_wpm` 0 = the voice's default speed. */
 int lv_tts_speak(const char *text, const char *language, int rate_wpm, const char *out_wav, double *seconds,
                  const volatile int *cancel);
+
+/* Speak as lv_tts_speak at a narrator's pace.  With rate_wpm 0 the pace is the one the storyboard's
+ * speaking-time estimate assumes (lv_speech_estimate_seconds): a voice that reads the line much faster
+ * (espeak-ng's French and German, for instance) is slowed down, at most to 2/3 of its default speed.
+ * A line longer than max_seconds (> 0) is sped up to fit, at most to 280 words a minute. */
+int lv_tts_speak_paced(const char *text, const char *language, int rate_wpm, double max_seconds,
+                       const char *out_wav, double *seconds, const volatile int *cancel);
 
 /* Compose a music bed of `seconds` (stereo 48 kHz 16-bit WAV): a chord progression with pad, bass and
  * a soft arpeggio, chosen by `seed` and `mood` ("calm", "bright", "tense", ...; NULL: calm). */

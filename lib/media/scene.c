@@ -68,13 +68,18 @@ static const keyword kind_words[] = {
 	/* coast and water */
 	{ "ocean", K_SEA, 3 }, { "sea", K_SEA, 3 }, { "beach", K_SEA, 3 }, { "shore", K_SEA, 3 },
 	{ "coast", K_SEA, 3 }, { "harbor", K_SEA, 3 }, { "harbour", K_SEA, 3 }, { "lake", K_SEA, 3 },
-	{ "river", K_SEA, 2 }, { "wave", K_SEA, 2 }, { "boat", K_SEA, 3 }, { "ship", K_SEA, 3 },
+	{ "river", K_SEA, 2 }, { "wave", K_SEA, 2 }, { "boat", K_SEA, 2 }, { "ship", K_SEA, 2 },
 	{ "island", K_SEA, 3 }, { "lighthouse", K_SEA, 3 }, { "pier", K_SEA, 3 }, { "port", K_SEA, 2 },
 	{ "bay", K_SEA, 2 }, { "sail", K_SEA, 2 }, { "fisherman", K_SEA, 2 }, { "fishing", K_SEA, 2 },
 	{ "coastal", K_SEA, 1 }, { "seaside", K_SEA, 3 }, { "mer", K_SEA, 3 }, { "phare", K_SEA, 3 },
 	{ "plage", K_SEA, 3 }, { "mar", K_SEA, 3 }, { "faro", K_SEA, 3 }, { "playa", K_SEA, 3 },
 	{ "meer", K_SEA, 3 }, { "leuchtturm", K_SEA, 3 }, { "strand", K_SEA, 3 }, { "mare", K_SEA, 3 },
-	{ "spiaggia", K_SEA, 3 }, { "praia", K_SEA, 3 },
+	{ "spiaggia", K_SEA, 3 }, { "praia", K_SEA, 3 }, { "sailboat", K_SEA, 2 },
+	{ "quay", K_SEA, 3 }, { "dock", K_SEA, 2 }, { "wharf", K_SEA, 3 }, { "marina", K_SEA, 3 },
+	{ "trawler", K_SEA, 3 }, { "fishermen", K_SEA, 2 }, { "p\xc3\xaa" "cheur", K_SEA, 2 }, { "bateau", K_SEA, 2 },
+	{ "quai", K_SEA, 3 }, { "barco", K_SEA, 2 }, { "puerto", K_SEA, 3 }, { "pescador", K_SEA, 2 },
+	{ "hafen", K_SEA, 3 }, { "fischer", K_SEA, 2 }, { "schiff", K_SEA, 2 },
+	{ "\xe7\xa0\x81\xe5\xa4\xb4", K_SEA, 3 } /* 码头 */, { "\xe5\xb8\x86", K_SEA, 2 } /* 帆 */,
 	{ "\xe6\xb5\xb7", K_SEA, 3 } /* 海 */, { "\xe6\xb9\x96", K_SEA, 3 } /* 湖 */, { "\xe6\xb2\xb3", K_SEA, 2 } /* 河 */,
 	{ "\xe8\x88\xb9", K_SEA, 3 } /* 船 */, { "\xe7\x81\xaf\xe5\xa1\x94", K_SEA, 3 } /* 灯塔 */,
 	{ "\xe6\xb8\xaf", K_SEA, 3 } /* 港 */, { "\xe6\xb2\x99\xe6\xbb\xa9", K_SEA, 3 } /* 沙滩 */,
@@ -128,8 +133,8 @@ static const keyword time_words[] = {
 	{ "\xe6\x97\xa5\xe5\x87\xba", T_DAWN, 3 } /* 日出 */, { "\xe6\xb8\x85\xe6\x99\xa8", T_DAWN, 3 } /* 清晨 */,
 	{ "\xe6\x97\xa9\xe6\x99\xa8", T_DAWN, 3 } /* 早晨 */, { "\xe6\x8b\x82\xe6\x99\x93", T_DAWN, 3 } /* 拂晓 */,
 	{ "\xe6\x97\xa9\xe4\xb8\x8a", T_DAWN, 3 } /* 早上 */, { "\xe6\x9c\x9d\xe9\x98\xb3", T_DAWN, 3 } /* 朝阳 */,
-	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAWN, 2 } /* 上午 */,
-	{ "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
+	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAY, 4 } /* 上午 */,
+	{ "clear morning", T_DAY, 4 }, { "sun rises", T_DAWN, 3 }, { "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
 	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_DAY, 3 }, { "mediod\xc3\xad" "a", T_DAY, 3 },
 	{ "mittag", T_DAY, 3 }, { "mezzogiorno", T_DAY, 3 },
 	{ "\xe6\xad\xa3\xe5\x8d\x88", T_DAY, 3 } /* 正午 */, { "\xe4\xb8\xad\xe5\x8d\x88", T_DAY, 3 } /* 中午 */,
@@ -161,7 +166,7 @@ static const keyword weather_words[] = {
 	{ "\xe9\xa3\x8e\xe6\x9a\xb4", W_STORM, 4 } /* 风暴 */, { "\xe9\x9b\xb7", W_STORM, 4 } /* 雷 */,
 	{ "snow", W_SNOW, 3 }, { "snowy", W_SNOW, 3 }, { "snowfall", W_SNOW, 3 }, { "blizzard", W_SNOW, 4 },
 	{ "winter", W_SNOW, 1 }, { "frozen", W_SNOW, 1 }, { "neige", W_SNOW, 3 }, { "nieve", W_SNOW, 3 },
-	{ "schnee", W_SNOW, 3 }, { "neve", W_SNOW, 3 }, { "\xe9\x9b\xaa", W_SNOW, 3 } /* 雪 */,
+	{ "schnee", W_SNOW, 3 }, { "snowman", W_SNOW, 3 }, { "snowmen", W_SNOW, 3 }, { "snowflake", W_SNOW, 3 }, { "neve", W_SNOW, 3 }, { "\xe9\x9b\xaa", W_SNOW, 3 } /* 雪 */,
 	{ "\xe5\x86\xac", W_SNOW, 1 } /* 冬 */,
 	{ "neon", W_NEON, 3 }, { "cyberpunk", W_NEON, 3 }, { "cyber", W_NEON, 2 }, { "futuristic", W_NEON, 2 },
 	{ "\xe9\x9c\x93\xe8\x99\xb9", W_NEON, 3 } /* 霓虹 */, { "\xe8\xb5\x9b\xe5\x8d\x9a", W_NEON, 3 } /* 赛博 */,
@@ -205,6 +210,12 @@ struct lv_scene {
 	int kind, pal, weather, lighthouse;
 	float lamp_x, lamp_y, lamp_depth; /* the lighthouse's lamp in world coordinates */
 	int lamp_layer;
+	/* a boat out on the water, a pier with boats moored at it, lightning in a storm */
+	int boat, harbour, boat_layer, pier_layer;
+	float boat_x, boat_len, boat_vx, pier_x0, pier_x1;
+	lv_rgb hull;
+	float bolt[2][9][2];
+	float bolt_phase;
 	lv_rgb sky_top, sky_mid, horizon, sun, far, near;
 	float horizon_y;
 	layer layers[MAX_LAYERS];
@@ -321,8 +332,26 @@ static int vote(const char *lower, const keyword *list, size_t n, int n_values)
 }
 
 typedef struct choice {
-	int kind, time, weather, lighthouse;
+	int kind, time, weather, lighthouse, boat, harbour;
 } choice;
+
+/* Props of a coast, named by any of these words. */
+static const char *const boat_words[] = { "boat", "sailboat", "ship", "sail", "sailing", "fishing", "fisherman",
+	                                  "fishermen", "trawler", "rowboat", "canoe", "kayak", "bateau", "p\xc3\xaa" "cheur",
+	                                  "barco", "pescador", "schiff", "fischer", "\xe8\x88\xb9" /* 船 */,
+	                                  "\xe6\xb8\x94" /* 渔 */, "\xe5\xb8\x86" /* 帆 */, NULL };
+static const char *const harbour_words[] = { "harbor", "harbour", "port", "pier", "quay", "dock", "wharf", "marina",
+	                                     "quai", "puerto", "muelle", "hafen", "\xe6\xb8\xaf" /* 港 */,
+	                                     "\xe7\xa0\x81\xe5\xa4\xb4" /* 码头 */, NULL };
+
+static int any_of(const char *lower, const char *const *words)
+{
+	long at;
+	for (; *words; words++)
+		if (count_word(lower, *words, &at))
+			return 1;
+	return 0;
+}
 
 static void choose(const char *text, choice *c)
 {
@@ -332,7 +361,7 @@ static void choose(const char *text, choice *c)
 	c->kind = K_OPEN;
 	c->time = T_NONE;
 	c->weather = W_CLEAR;
-	c->lighthouse = 0;
+	c->lighthouse = c->boat = c->harbour = 0;
 	if (!lower)
 		return;
 	for (i = 0; lower[i]; i++)
@@ -349,6 +378,8 @@ static void choose(const char *text, choice *c)
 	                (count_word(lower, "lighthouse", &at) || count_word(lower, "\xe7\x81\xaf\xe5\xa1\x94", &at) ||
 	                 count_word(lower, "phare", &at) || count_word(lower, "faro", &at) ||
 	                 count_word(lower, "leuchtturm", &at));
+	c->harbour = c->kind == K_SEA && any_of(lower, harbour_words);
+	c->boat = c->kind == K_SEA && (c->harbour || any_of(lower, boat_words));
 	free(lower);
 }
 
@@ -387,6 +418,8 @@ void lv_scene_choose(const char *text, lv_scene_choice *out)
 	out->time = times[c.time == T_NONE ? (c.kind == K_STAGE ? T_DUSK : T_DAY) : c.time];
 	out->weather = weathers[c.weather];
 	out->lighthouse = c.lighthouse;
+	out->boat = c.boat;
+	out->harbour = c.harbour;
 }
 
 /* ---- construction ------------------------------------------------------------- */
@@ -764,6 +797,20 @@ static int build(lv_scene *s, lv_rng *r)
 			s->lamp_layer = s->n_layers;
 			err = add_lighthouse(s, r);
 		}
+		/* the boat sails between the sea plane and the nearer waves; the pier stands in the near water */
+		s->boat_layer = s->n_layers - 1;
+		s->pier_layer = s->n_layers; /* drawn after the middle waves, before the nearest */
+		/* (to one side: the characters' cards stand in the middle) */
+		s->boat_x = (lv_rng_next(r) & 1 ? lv_rng_range(r, 0.1f, 0.26f) : lv_rng_range(r, 0.74f, 0.9f)) * (float)s->w;
+		s->boat_len = lv_rng_range(r, 0.1f, 0.13f) * s->U;
+		s->boat_vx = lv_rng_range(r, 0.006f, 0.012f) * s->U * (lv_rng_next(r) & 1 ? 1.0f : -1.0f);
+		if (lv_rng_next(r) & 1) {
+			s->pier_x0 = -0.3f * (float)s->w;
+			s->pier_x1 = lv_rng_range(r, 0.3f, 0.42f) * (float)s->w;
+		} else {
+			s->pier_x0 = lv_rng_range(r, 0.58f, 0.7f) * (float)s->w;
+			s->pier_x1 = 1.3f * (float)s->w;
+		}
 		for (i = 0; !err && i < 2; i++) {
 			layer *L;
 			err = relief_layer(s, r, i ? 1.0f : 0.55f, i ? 0.86f : 0.72f, i ? 0.01f : 0.005f, i ? 1.2f : 2.5f, 0);
@@ -905,6 +952,20 @@ static int build(lv_scene *s, lv_rng *r)
 	}
 	s->haze_alpha = s->pal == P_MISTY ? 130 : s->kind == K_STAGE ? 0 : 55;
 	make_particles(s, r);
+	s->hull = lv_rgb_mix(lv_rgb_make(96, 58, 40), s->near, 0.45f);
+	if (s->weather == W_STORM) {
+		int b, k;
+		for (b = 0; b < 2; b++) {
+			float x = lv_rng_range(r, 0.15f, 0.85f) * (float)s->w, y = lv_rng_range(r, 0.08f, 0.18f) * H;
+			for (k = 0; k < 9; k++) {
+				s->bolt[b][k][0] = x;
+				s->bolt[b][k][1] = y;
+				x += lv_rng_range(r, -0.035f, 0.035f) * (float)s->w;
+				y += lv_rng_range(r, 0.035f, 0.06f) * H;
+			}
+		}
+		s->bolt_phase = lv_rng_range(r, 0, 2.0f);
+	}
 	return LV_OK;
 }
 
@@ -934,6 +995,8 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->pal = pal;
 	s->weather = c.weather;
 	s->lighthouse = c.lighthouse;
+	s->boat = c.boat;
+	s->harbour = c.harbour;
 	hue = lv_rng_range(&r, -16.0f, 16.0f);
 	sat = lv_rng_range(&r, 0.85f, 1.15f);
 	s->sky_top = lv_rgb_shift(pal_color(pal, 0), hue, sat);
@@ -942,7 +1005,13 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->sun = lv_rgb_shift(pal_color(pal, 3), hue * 0.4f, sat);
 	s->far = lv_rgb_shift(pal_color(pal, 4), hue, sat);
 	s->near = lv_rgb_shift(pal_color(pal, 5), hue, sat);
-	if (kind == K_CITY) /* streets are asphalt, not grass */
+	if ((pal == P_STORM || pal == P_MISTY) && (c.time == T_DAWN || c.time == T_DUSK)) {
+		/* a grey sky at sunrise or sunset still glows at the horizon */
+		lv_rgb warm = pal_color(c.time == T_DAWN ? P_DAWN : P_DUSK, 2);
+		s->horizon = lv_rgb_mix(s->horizon, warm, 0.5f);
+		s->sky_mid = lv_rgb_mix(s->sky_mid, warm, 0.25f);
+	}
+		if (kind == K_CITY) /* streets are asphalt, not grass */
 		s->near = lv_rgb_mix(s->near, lv_rgb_make(48, 50, 58), 0.6f);
 	s->horizon_y = 0.62f * (float)h;
 	s->top = lv_malloc(sizeof(int32_t) * (size_t)w);
@@ -1297,6 +1366,72 @@ static void draw_lamp(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	lv_draw_glow(cv, x, y, 0.03f * s->U, 0.03f * s->U, col, 230);
 }
 
+/* A boat of length len (pixels at depth) with its waterline at (wx, wy): a hull, a wheelhouse, a mast and a
+ * sail, bobbing on the swell. */
+static void draw_boat(lv_scene *s, lv_canvas *cv, const lv_view *v, float depth, float wx, float wy, float len,
+                      float phase)
+{
+	float z, par, x, y, L, H, bob = sinf(1.4f * v->t + phase);
+	lv_px hull = lv_canvas_color(cv, s->hull), cabin = lv_canvas_color(cv, lv_rgb_mix(s->hull, s->horizon, 0.45f));
+	lv_px sail = lv_canvas_color(cv, lv_rgb_mix(lv_rgb_make(250, 246, 236), s->horizon, 0.3f));
+	lv_scene_project(s, v, depth, &z, &par);
+	x = sx_of(s, v, depth, wx);
+	y = sy_of(s, v, depth, wy) + 0.08f * len * z * bob;
+	L = len * z;
+	H = 0.22f * L;
+	if (x + L < 0 || x - L > (float)s->w)
+		return;
+	{
+		float h[8] = { x - 0.5f * L, y - H, x + 0.5f * L, y - H, x + 0.36f * L, y + 0.25f * H, x - 0.4f * L, y + 0.25f * H };
+		float mast = 1.6f * L, sl[6] = { x + 0.02f * L, y - H - 0.1f * L, x + 0.02f * L, y - H - mast * 0.95f,
+			                          x + 0.42f * L, y - H - 0.12f * L };
+		lv_draw_poly(cv, sl, 3, sail, 235);
+		lv_draw_rrect(cv, x - 0.012f * L, y - H - mast, x + 0.012f * L, y - H, 0, hull, 256);
+		lv_draw_rrect(cv, x - 0.3f * L, y - H - 0.26f * L, x - 0.06f * L, y - H + 1.0f, 0.02f * L, cabin, 256);
+		lv_draw_poly(cv, h, 4, hull, 256);
+	}
+}
+
+/* A wooden pier on posts reaching out from one side into the near water, boats moored along it. */
+static void draw_pier(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	float H = (float)s->h, deck = 0.79f * H, k;
+	float x0 = sx_of(s, v, 0.8f, s->pier_x0), x1 = sx_of(s, v, 0.8f, s->pier_x1);
+	float y0 = sy_of(s, v, 0.8f, deck), y1 = sy_of(s, v, 0.8f, deck + 0.04f * H), yb = sy_of(s, v, 0.8f, 0.92f * H);
+	lv_rgb wood = lv_rgb_mix(lv_rgb_make(110, 80, 56), s->near, 0.4f);
+	lv_px plank = lv_canvas_color(cv, wood), post = lv_canvas_color(cv, lv_rgb_scale(wood, 0.7f));
+	float step = 0.06f * s->U * (x1 - x0) / (s->pier_x1 - s->pier_x0);
+	int n;
+	/* moored boats behind the pier, along its outer half */
+	{
+		float tip = s->pier_x0 < 0 ? s->pier_x1 : s->pier_x0, in = s->pier_x0 < 0 ? -1.0f : 1.0f;
+		draw_boat(s, cv, v, 0.7f, tip + in * 0.08f * (float)s->w, 0.765f * H, 0.1f * s->U, 0.7f);
+		draw_boat(s, cv, v, 0.7f, tip + in * 0.26f * (float)s->w, 0.77f * H, 0.09f * s->U, 2.1f);
+	}
+	for (k = x0, n = 0; k <= x1 && n < 200; k += step > 2.0f ? step : 2.0f, n++)
+		lv_draw_rrect(cv, k - 0.008f * s->U, y1, k + 0.008f * s->U, yb, 0, post, 256);
+	lv_draw_rrect(cv, x0, y0, x1, y1, 0, plank, 256);
+}
+
+/* Lightning: a jagged bolt flashing for a moment every few seconds. */
+static void draw_lightning(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	float ph = fmodf(v->t + s->bolt_phase, 2.6f);
+	int b = (int)((v->t + s->bolt_phase) / 2.6f) & 1, k;
+	lv_px col = lv_canvas_color(cv, lv_rgb_make(235, 240, 255));
+	if (ph > 0.35f)
+		return;
+	lv_draw_glow(cv, sx_of(s, v, 0.06f, s->bolt[b][0][0]), sy_of(s, v, 0.06f, s->bolt[b][0][1]), 0.5f * (float)s->w,
+	             0.3f * (float)s->h, col, ph < 0.12f ? 90 : 45);
+	for (k = 0; k < 8; k++) {
+		float ax = sx_of(s, v, 0.06f, s->bolt[b][k][0]), ay = sy_of(s, v, 0.06f, s->bolt[b][k][1]);
+		float bx = sx_of(s, v, 0.06f, s->bolt[b][k + 1][0]), by = sy_of(s, v, 0.06f, s->bolt[b][k + 1][1]);
+		float w = 0.0035f * s->U * (1.0f - 0.08f * (float)k);
+		float q[8] = { ax - w, ay, ax + w, ay, bx + w, by, bx - w, by };
+		lv_draw_poly(cv, q, 4, col, 240);
+	}
+}
+
 /* cover[i]: the first screen row from which layer i covers the whole width in view v. */
 static void layer_cover(const lv_scene *s, const lv_view *v, int *cover)
 {
@@ -1321,6 +1456,8 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	if (s->kind == K_STAGE)
 		draw_particles(s, cv, v, s->back, s->n_back, PART_BOKEH);
 	draw_clouds(s, cv, v);
+	if (s->weather == W_STORM)
+		draw_lightning(s, cv, v);
 	for (i = 0; i < s->n_layers; i++) {
 		const layer *L = &s->layers[i];
 		if (i == s->n_layers / 2 && s->n_beams)
@@ -1333,7 +1470,17 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 		draw_layer(s, cv, v, L, cover_after[i]);
 		if (s->lighthouse && i == s->lamp_layer)
 			draw_lamp(s, cv, v);
-		if (s->kind == K_SEA && i == 1 && !s->moon) {
+		if (s->boat && i == s->boat_layer) {
+			float span = 1.6f * (float)s->w, wx = fmodf(s->boat_x + s->boat_vx * v->t + 0.3f * (float)s->w, span);
+			if (wx < 0)
+				wx += span;
+			draw_boat(s, cv, v, 0.45f, wx - 0.3f * (float)s->w, 0.665f * (float)s->h, s->boat_len, 0.0f);
+		}
+		if (s->harbour && i == s->pier_layer)
+			draw_pier(s, cv, v);
+		if (s->kind == K_SEA && i == 1 && !s->has_sun) {
+			/* no sun or moon behind the clouds: no path of light on the water */
+		} else if (s->kind == K_SEA && i == 1 && !s->moon) {
 			/* the sun's path on the water */
 			float x = sx_of(s, v, 0.2f, s->sun_x), y = sy_of(s, v, 0.2f, 0.69f * (float)s->h);
 			lv_draw_glow(cv, x, y, 0.05f * s->U, 0.1f * (float)s->h, lv_canvas_color(cv, s->sun), 120);

@@ -37,6 +37,8 @@ typedef struct lv_scene_choice {
 	const char *time;    /* "dawn", "day", "dusk", "night" */
 	const char *weather; /* "clear", "mist", "rain", "storm", "snow" */
 	int lighthouse;      /* a lighthouse stands on the coast */
+	int boat;            /* a boat on the water (coast: boats, sails, fishing) */
+	int harbour;         /* a pier with boats moored at it (coast: harbour, port, pier, quay) */
 } lv_scene_choice;
 
 void lv_scene_choose(const char *text, lv_scene_choice *out);

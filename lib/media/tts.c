@@ -10,12 +10,14 @@
  */
 #include "media/local.h"
 #include "media/wav.h"
+#include "model/storyboard.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,5 +188,43 @@ int lv_tts_speak(const char *text, const char *language, int rate_wpm, const cha
 		if (seconds)
 			*seconds = len;
 	}
+	return LV_OK;
+}
+
+int lv_tts_speak_paced(const char *text, const char *language, int rate_wpm, double max_seconds,
+                       const char *out_wav, double *seconds, const volatile int *cancel)
+{
+	int wpm = rate_wpm > 0 ? rate_wpm : espeakRATE_NORMAL, attempt, err;
+	double sec = 0, est;
+	err = lv_tts_speak(text, language, wpm, out_wav, &sec, cancel);
+	if (err)
+		return err;
+	est = lv_speech_estimate_seconds(text, language);
+	if (rate_wpm <= 0 && est > 0 && sec < 0.9 * est) {
+		/* faster than a narrator: slow down towards the estimate's pace (espeak-ng's rate is close to
+		 * proportional), never below 2/3 of the default speed */
+		int slower = (int)((double)wpm * sec / est);
+		if (slower < wpm * 2 / 3)
+			slower = wpm * 2 / 3;
+		if (slower < wpm) {
+			wpm = slower;
+			err = lv_tts_speak(text, language, wpm, out_wav, &sec, cancel);
+			if (err)
+				return err;
+		}
+	}
+	/* longer than the shot allows: speed up */
+	for (attempt = 0; attempt < 3 && max_seconds > 0 && sec > max_seconds; attempt++) {
+		wpm = (int)ceil((double)wpm * (sec / max_seconds) * 1.05);
+		if (wpm > 280)
+			wpm = 280;
+		err = lv_tts_speak(text, language, wpm, out_wav, &sec, cancel);
+		if (err)
+			return err;
+		if (wpm == 280)
+			break;
+	}
+	if (seconds)
+		*seconds = sec;
 	return LV_OK;
 }

@@ -243,7 +243,16 @@ static int tok_possessive(const char *s, const tok *t)
 }
 
 static const char *const determiners[] = { "a",    "an",   "the",  "one", "his", "her",    "their", "my",
-	                                   "our",  "its",  "this", "that", "lone", "single", "your", NULL };
+	                                   "our",  "its",  "this", "that", "lone", "single", "your",
+	                                   /* French, Spanish, German */
+	                                   "un", "une", "le", "la", "les", "sa", "son", "el", "una", "los", "las", "su",
+	                                   "ein", "eine", "einen", "einem", "der", "das", "sein", "seine", "seinen", "ihr",
+	                                   "ihre", "ihren", NULL };
+static const char *const old_w[] = { "old", "elderly", "aged", "vieux", "vieil", "vieille", "viejo", "vieja", "anciano",
+	                             "anciana", "alt", "alte", "alter", "alten", NULL };
+static const char *const young_w[] = { "young", "teenage", "jeune", "joven", "junge", "jungen", NULL };
+static const char *const small_w[] = { "little", "small", "tiny", "petit", "petite", "peque\xc3\xb1o",
+	                               "peque\xc3\xb1" "a", "kleine", "kleiner", "kleines", NULL };
 static const char *const breakers[] = { "and",  "or",   "with", "of",    "in",     "on",   "at",  "to",
 	                                "by",   "for",  "from", "is",    "are",    "was",  "were", "named",
 	                                "called", "as", "than", "into", "through", NULL };
@@ -358,11 +367,11 @@ static int det_context(const char *s, const char *lower, const tok *t, size_t i,
 			return 1;
 		if (tok_in(lower, &t[k], breakers) || t[k].comma_after)
 			return 0;
-		if (tok_is(lower, &t[k], "old") || tok_is(lower, &t[k], "elderly") || tok_is(lower, &t[k], "aged"))
+		if (tok_in(lower, &t[k], old_w))
 			*age = LV_AGE_OLD;
-		else if (tok_is(lower, &t[k], "young") || tok_is(lower, &t[k], "teenage"))
+		else if (tok_in(lower, &t[k], young_w))
 			*age = LV_AGE_YOUNG;
-		else if (tok_is(lower, &t[k], "little") || tok_is(lower, &t[k], "small") || tok_is(lower, &t[k], "tiny"))
+		else if (tok_in(lower, &t[k], small_w))
 			*age = LV_AGE_CHILD;
 		if (t[k].sent_start)
 			return 1;
@@ -850,6 +859,32 @@ static int by_pos(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* A prompt that names no place but a character whose work has one ("an old fisherman sails out at
+ * dawn": the sea) is set there. */
+static void implied_place(lv_lex_facts *f)
+{
+	static const char *const roles_places[][2] = { { "fisherman", "the sea" },      { "farmer", "the countryside" },
+		                                       { "astronaut", "space" },        { "chef", "the kitchen" },
+		                                       { "knight", "the castle" },      { "student", "the school" } };
+	size_t i, k, e;
+	if (f->n_places)
+		return;
+	for (i = 0; i < f->n_chars; i++) {
+		if (!f->chars[i].role)
+			continue;
+		for (k = 0; k < sizeof(roles_places) / sizeof(roles_places[0]); k++) {
+			if (strcmp(f->chars[i].role->noun[LV_LEX_EN], roles_places[k][0]))
+				continue;
+			for (e = 0; e < lv_lex_n_entries; e++)
+				if (lv_lex_entries[e].kind == LV_LEX_PLACE && lv_lex_entries[e].label[LV_LEX_EN] &&
+				    !strcmp(lv_lex_entries[e].label[LV_LEX_EN], roles_places[k][1])) {
+					f->places[f->n_places++] = &lv_lex_entries[e];
+					return;
+				}
+		}
+	}
+}
+
 int lv_lex_analyze(lv_lex_facts *f, const char *text, const char *lower)
 {
 	size_t cjk, latin;
@@ -864,5 +899,6 @@ int lv_lex_analyze(lv_lex_facts *f, const char *text, const char *lower)
 	if (cjk && (rc = scan_chinese(f, text)) != LV_OK)
 		return rc;
 	qsort(f->chars, f->n_chars, sizeof(f->chars[0]), by_pos);
+	implied_place(f);
 	return LV_OK;
 }

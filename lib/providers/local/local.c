@@ -155,20 +155,11 @@ static int local_speak(void *self, const lv_call_ctx *ctx, const char *text, con
                        const char *out_path, double *seconds, lv_provider_error *err)
 {
 	local_provider *lp = self;
-	int wpm = lp->speech_wpm, attempt;
-	/* Speak at the configured pace; if it runs long, speed up (at most about 1.5x). */
-	for (attempt = 0; attempt < 3; attempt++) {
-		if (lv_tts_speak(text, language, wpm, out_path, seconds, ctx->cancel)) {
-			if (lv_error_last()->status == LV_ECANCELED)
-				return LV_ECANCELED;
-			return lv_provider_fail(err, "audio_failed", 0, "local speech (espeak-ng): %s",
-			                        lv_error_last()->message);
-		}
-		if (max_seconds <= 0 || *seconds <= max_seconds)
-			break;
-		wpm = (int)ceil((wpm ? wpm : 175) * (*seconds / max_seconds) * 1.05);
-		if (wpm > 280)
-			wpm = 280;
+	/* at a narrator's pace (the configured one, or the storyboard's), sped up when it runs long */
+	if (lv_tts_speak_paced(text, language, lp->speech_wpm, max_seconds, out_path, seconds, ctx->cancel)) {
+		if (lv_error_last()->status == LV_ECANCELED)
+			return LV_ECANCELED;
+		return lv_provider_fail(err, "audio_failed", 0, "local speech (espeak-ng): %s", lv_error_last()->message);
 	}
 	return LV_OK;
 }

@@ -117,6 +117,7 @@ typedef struct film {
 	const char *action;   /* what it does, as written after the names ("repair a satellite"), or NULL */
 	uint64_t more_used;   /* supplements used so far (each once until all are) */
 	size_t beat_turn[6];  /* where the next beat template search starts, per shot role */
+	int action_beats;     /* middle shots that have retold the prompt's action ("Slowly, Tomas sails out...") */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
 } film;
@@ -702,6 +703,43 @@ static void plan_cast(film *fm)
 	}
 }
 
+/* A detail that the film's conditions contradict: blossoms and bees in snow, sunbeams at night,
+ * rooftops and windows at sea, trees and leaves on open water. */
+static int detail_contradicts(const film *fm, const lv_lex_detail *d)
+{
+	static const char *const cold[] = { "petal", "bee", "blossom", "flower", "dew", "butterfl", NULL };
+	static const char *const dark[] = { "sunbeam", "sunlight", "first rays", "bee", "dew", "dust motes", NULL };
+	static const char *const built[] = { "rooftop", "window", "door", "street", "glass", "wall", "traffic", NULL };
+	static const char *const land[] = { "tree", "leaves", "trunk", "grass", "footsteps", "puddle", NULL };
+	static const char *const outdoors[] = { "the sea", "the harbour", "the forest", "the mountains", "the desert",
+		                                "the river", "the lake", "the countryside", "the island", "the ice fields",
+		                                "the deep sea", "the sky", "the night sky", "the open road", NULL };
+	const char *v = d->vis[LV_LEX_EN], *place = fm->f.n_places ? fm->f.places[0]->label[LV_LEX_EN] : NULL;
+	const char *const *w;
+	int out = 0;
+	if (!v)
+		return 0;
+	if (fm->f.weather == LV_WEATHER_SNOW || fm->f.season == LV_SEASON_WINTER)
+		for (w = cold; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	if (fm->f.time == LV_TIME_NIGHT)
+		for (w = dark; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	for (w = outdoors; place && *w; w++)
+		out |= !strcmp(place, *w);
+	if (out)
+		for (w = built; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	if (place && (!strcmp(place, "the sea") || !strcmp(place, "the deep sea") || !strcmp(place, "the sky")))
+		for (w = land; *w; w++)
+			if (strstr(v, *w))
+				return 1;
+	return 0;
+}
+
 static void plan_details(film *fm)
 {
 	const lv_lex_detail *spec[64], *gen[32];
@@ -717,24 +755,32 @@ static void plan_details(film *fm)
 		const lv_lex_entry *e = fm->f.places[0];
 		rot = rng_below(&fm->r, e->n_details);
 		for (j = 0; j < e->n_details; j++)
-			ADD(spec, ns, &e->details[(j + rot) % e->n_details]);
+			if (!detail_contradicts(fm, &e->details[(j + rot) % e->n_details]))
+				ADD(spec, ns, &e->details[(j + rot) % e->n_details]);
 	}
 	d = lv_lex_weather_details(fm->f.weather, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	d = lv_lex_time_details(fm->f.time, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	for (i = 1; i < fm->f.n_places; i++)
 		for (j = 0; j < fm->f.places[i]->n_details; j++)
-			ADD(spec, ns, &fm->f.places[i]->details[j]);
+			if (!detail_contradicts(fm, &fm->f.places[i]->details[j]))
+				ADD(spec, ns, &fm->f.places[i]->details[j]);
 	d = lv_lex_season_details(fm->f.season, &nd);
 	for (j = 0; j < nd; j++)
-		ADD(spec, ns, &d[j]);
+		if (!detail_contradicts(fm, &d[j]))
+			ADD(spec, ns, &d[j]);
 	d = lv_lex_generic_details(&nd);
 	rot = rng_below(&fm->r, nd);
-	for (ng = 0; ng < nd && ng < sizeof(gen) / sizeof(gen[0]); ng++)
-		gen[ng] = &d[(ng + rot) % nd];
+	for (ng = 0, j = 0; j < nd && ng < sizeof(gen) / sizeof(gen[0]); j++)
+		if (!detail_contradicts(fm, &d[(j + rot) % nd]))
+			gen[ng++] = &d[(j + rot) % nd];
+	for (j = 0; !ng && j < nd && j < sizeof(gen) / sizeof(gen[0]); j++) /* (never none) */
+		gen[ng++] = &d[(j + rot) % nd];
 #undef ADD
 	/* Specific details spread evenly over the film (the first shot gets one), generic ones fill in. */
 	s_take = ns < fm->n ? ns : fm->n;
@@ -1161,7 +1207,7 @@ static const char *const en_more[] = {
 	"Everything happens at its own pace.", "It is a sight worth waiting for.", "Every step brings something new.",
 	"Quietly, the scene unfolds.", "Nobody here is in a hurry.", "The air is full of small sounds.",
 	"It is the kind of moment people remember.", "Nothing is quite what it was a minute ago.",
-	"There is more here than meets the eye.", "Everything seems to lead to this.", "Look.", "Listen.", "Wait for it.", "Not yet.", "Closer now.", NULL
+	"There is more here than meets the eye.", "Everything seems to lead to this.", "A moment passes.", "The light shifts.", "The wind turns.", "{K^} keeps watching.", "Far off, {d}.", NULL
 };
 
 static const char *const zh_begin[] = { "{Q}。", "{T}，{W}，{N}的故事从这里开始。", "{T}，{W}，故事从这里开始。",
@@ -1185,7 +1231,7 @@ static const char *const zh_more[] = {
 	"不远处，世界照常运转。", "每一秒都比上一秒更漫长。", "形状和色彩在眼前变幻。", "整个画面仿佛屏住了呼吸。",
 	"一切都按自己的节奏发生。", "这一幕值得等待。", "每一步都有新的发现。", "画面静静地展开。",
 	"这里没有人匆忙。", "空气里满是细小的声音。", "这是让人难忘的时刻。", "一切都和一分钟前不一样了。",
-	"这里藏着比眼睛看到的更多的东西。", "一切似乎都指向这一刻。", "看。", "听。", "再等等。", "还没到。", "更近了。", NULL
+	"这里藏着比眼睛看到的更多的东西。", "一切似乎都指向这一刻。", "片刻过去了。", "光线变了。", "风转了方向。", "{K}静静地看着。", "远处，{d}。", NULL
 };
 
 static const char *const fr_begin[] = { "{Q}.", "{T^}, l'histoire de {N} commence.", "Notre histoire commence ici.",
@@ -1215,7 +1261,7 @@ static const char *const fr_more[] = {
 	"Tout arrive \xc3\xa0 son propre rythme.", "C'est un spectacle qui vaut l'attente.",
 	"Chaque pas apporte quelque chose de nouveau.", "Doucement, la sc\xc3\xa8" "ne se d\xc3\xa9" "voile.",
 	"Personne ici n'est press\xc3\xa9.", "L'air est plein de petits bruits.",
-	"C'est le genre de moment qu'on n'oublie pas.", "Il y a ici plus qu'il n'y para\xc3\xae" "t.", "Regardez.", "\xc3" "coutez.", "Attendez.", "Pas encore.", "Plus pr\xc3\xa8s.", NULL
+	"C'est le genre de moment qu'on n'oublie pas.", "Il y a ici plus qu'il n'y para\xc3\xae" "t.", "Un instant passe.", "La lumi\xc3\xa8re change.", "Le vent tourne.", "{K} regarde encore.", NULL
 };
 
 static const char *const es_begin[] = { "{Q}.", "{T^}, comienza la historia de {N}.", "Nuestra historia comienza aqu\xc3\xad.",
@@ -1245,7 +1291,7 @@ static const char *const es_more[] = {
 	"Todo sucede a su propio ritmo.", "Es un espect\xc3\xa1" "culo que vale la espera.",
 	"Cada paso trae algo nuevo.", "En silencio, la escena se despliega.", "Aqu\xc3\xad nadie tiene prisa.",
 	"El aire est\xc3\xa1 lleno de peque\xc3\xb1os sonidos.", "Es uno de esos momentos que no se olvidan.",
-	"Aqu\xc3\xad hay m\xc3\xa1s de lo que parece.", "Mira.", "Escucha.", "Espera.", "Todav\xc3\xad" "a no.", "M\xc3\xa1s cerca.", NULL
+	"Aqu\xc3\xad hay m\xc3\xa1s de lo que parece.", "Pasa un instante.", "La luz cambia.", "El viento gira.", "{K} sigue mirando.", NULL
 };
 
 static const char *const de_begin[] = { "{Q}.", "{T^} beginnt die Geschichte von {N}.", "Hier beginnt unsere Geschichte.",
@@ -1274,7 +1320,7 @@ static const char *const de_more[] = {
 	"Alles geschieht in seinem eigenen Tempo.", "Es ist ein Anblick, der das Warten lohnt.",
 	"Jeder Schritt bringt etwas Neues.", "Leise entfaltet sich die Szene.", "Niemand hat es hier eilig.",
 	"Die Luft ist voller kleiner Ger\xc3\xa4usche.", "Es ist einer dieser Momente, die man nicht vergisst.",
-	"Hier gibt es mehr, als man auf den ersten Blick sieht.", "Schau.", "H\xc3\xb6r zu.", "Warte.", "Noch nicht.", "N\xc3\xa4her.", NULL
+	"Hier gibt es mehr, als man auf den ersten Blick sieht.", "Ein Moment vergeht.", "Das Licht wechselt.", "Der Wind dreht sich.", "{K} schaut weiter zu.", NULL
 };
 
 static const char *const ja_begin[] = { "{Q}。", "{T}、{N}のものがたりがはじまります。", "ここから、ものがたりがはじまります。", NULL };
@@ -1300,7 +1346,7 @@ static const char *const ja_more[] = {
 	"かたちといろが、めのまえでかわっていきます。", "けしきぜんたいが、いきをひそめているようです。",
 	"すべてが、じぶんのペースですすみます。", "まつかいのある、ながめです。", "ひとあしごとに、あたらしいはっけんがあります。",
 	"しずかに、けしきがひろがっていきます。", "ここには、いそいでいるひとはいません。",
-	"わすれられない、ひとときです。", "ここには、めにみえるいじょうのものがあります。", "みてください。", "きいてください。", "もうすこし。", "まだです。", NULL
+	"わすれられない、ひとときです。", "ここには、めにみえるいじょうのものがあります。", "いっしゅんが、すぎていきます。", "ひかりが、かわります。", "かぜのむきが、かわります。", NULL
 };
 
 static const nlang nlangs[] = {
@@ -1559,9 +1605,15 @@ static const char *make_narration(film *fm, size_t i, int seconds)
 	start = s->role == R_ESTABLISH || s->role == R_CLIMAX || s->role == R_RESOLVE ? 0 : fm->beat_turn[s->role];
 	for (pass = 0; pass < 2 && !line; pass++)
 		for (k = 0; k < nlist && !line; k++) {
-			char *beat = fill(list[(start + k) % nlist], &sl);
+			char *beat;
+			/* the middle retells the action twice at most: more reads as repetition */
+			if (s->role == R_DEVELOP && fm->action_beats >= 2 && strstr(list[(start + k) % nlist], "{P}"))
+				continue;
+			beat = fill(list[(start + k) % nlist], &sl);
 			if (beat && (pass || !line_used(fm, beat)) && lv_speech_estimate_seconds(beat, fm->language) <= target) {
 				line = build_line(fm, nl, &sl, beat, target);
+				if (line && s->role == R_DEVELOP && strstr(list[(start + k) % nlist], "{P}"))
+					fm->action_beats++;
 				if (line && start == fm->beat_turn[s->role])
 					fm->beat_turn[s->role] = start + k + 1; /* the next shot of this role starts after it */
 			}
