@@ -2014,7 +2014,7 @@ static int build_json(film *fm, char **out)
 	ok &= ok && (shots = cJSON_AddArrayToObject(root, "shots")) != NULL;
 	for (i = 0; ok && i < fm->n; i++) {
 		const shot_plan *s = &fm->shots[i];
-		cJSON *o = cJSON_CreateObject(), *who;
+		cJSON *o = cJSON_CreateObject(), *who = NULL;
 		const char *visual = make_visual(fm, i), *narration;
 		ok &= o != NULL && cJSON_AddItemToArray(shots, o);
 		ok &= ok && visual != NULL;
