@@ -77,6 +77,7 @@ typedef struct abuild {
 	const char *mix;    /* the file the final pass reads: the mix, or the only stem */
 	AVFilterContext *sinks[BR_N];
 	int sink_branch[BR_N];
+	int sink_tp[BR_N]; /* 1: measure the true peak of what this sink delivers */
 	int n_sinks;
 	AVFilterContext *duck_sink; /* the mix pass with narration and music: voice, music before and after ducking */
 } abuild;
@@ -140,6 +141,110 @@ static double duck_depth(const duck_acc *d)
 	if (!(pre > 0) || !(post > 0))
 		return pre > 0 ? HUGE_VAL : NAN;
 	return 10.0 * log10(pre / post);
+}
+
+/*
+ * The true peak (ITU-R BS.1770 annex 2: the signal oversampled four times), measured on the packed
+ * float frames a sink delivers.  The interpolation is a windowed sinc of TP_TAPS taps per phase.  A
+ * block of samples is interpolated only when its largest sample times the filter's largest gain could
+ * exceed the peak found so far, so once the peak is known almost nothing is computed (FFmpeg's ebur128
+ * upsamples every sample to 192 kHz, which cost about half of the mix pass).
+ */
+#define TP_TAPS 12
+#define TP_HALF 5 /* taps before the sample: offsets -5 .. +6 */
+#define TP_BLOCK 64
+#define LV_PI 3.14159265358979323846
+
+typedef struct tp_meter {
+	float h[3][TP_TAPS]; /* phases 1/4, 2/4, 3/4 between a sample and the next */
+	float gain;          /* the largest sum of |h| of a phase: |interpolated| <= gain * max |x| */
+	float *buf;          /* per channel: TP_TAPS - 1 samples of history, then the frame */
+	size_t cap;
+	int ch;
+	double peak; /* linear */
+} tp_meter;
+
+static void tp_init(tp_meter *m)
+{
+	int p, k;
+	memset(m, 0, sizeof(*m));
+	for (p = 1; p <= 3; p++) {
+		double sum = 0, abs_sum = 0;
+		for (k = 0; k < TP_TAPS; k++) {
+			double t = (double)(k - TP_HALF) - p / 4.0, x = LV_PI * t;
+			double w = 0.5 * (1.0 + cos(LV_PI * t / (TP_TAPS / 2.0)));
+			m->h[p - 1][k] = (float)((fabs(t) < 1e-9 ? 1.0 : sin(x) / x) * w);
+			sum += m->h[p - 1][k];
+		}
+		for (k = 0; k < TP_TAPS; k++) {
+			m->h[p - 1][k] = (float)(m->h[p - 1][k] / sum); /* unity gain at DC */
+			abs_sum += fabs(m->h[p - 1][k]);
+		}
+		if (abs_sum > m->gain)
+			m->gain = (float)abs_sum;
+	}
+}
+
+static void tp_free(tp_meter *m)
+{
+	free(m->buf);
+	m->buf = NULL;
+}
+
+/* A packed float frame; an LV status. */
+static int tp_add(tp_meter *m, const AVFrame *f)
+{
+	const float *x = (const float *)f->data[0];
+	int ch = f->ch_layout.nb_channels, n = f->nb_samples, c, i, k, p;
+	size_t len = (size_t)n + TP_TAPS - 1;
+	if (f->format != AV_SAMPLE_FMT_FLT || ch < 1 || n <= 0)
+		return n <= 0 ? LV_OK : lv_error_set(LV_EINTERNAL, "audio: the true-peak meter needs packed float");
+	if (m->ch != ch || m->cap < len) {
+		float *nb = calloc((size_t)ch * len, sizeof(*nb));
+		if (!nb)
+			return lv_error_nomem();
+		if (m->buf && m->ch == ch) /* keep the history */
+			for (c = 0; c < ch; c++)
+				memcpy(nb + (size_t)c * len, m->buf + (size_t)c * m->cap, (TP_TAPS - 1) * sizeof(*nb));
+		free(m->buf);
+		m->buf = nb;
+		m->cap = len;
+		m->ch = ch;
+	}
+	for (c = 0; c < ch; c++) {
+		float *b = m->buf + (size_t)c * m->cap, top = 0;
+		for (i = 0; i < n; i++) {
+			float v = x[(size_t)i * ch + c];
+			b[TP_TAPS - 1 + i] = v;
+			v = fabsf(v);
+			top = v > top ? v : top;
+		}
+		if (top > m->peak)
+			m->peak = top;
+		/* interpolate between b[j] and b[j + 1] for j = TP_HALF .. TP_HALF + n - 1, by blocks */
+		for (i = 0; i < n; i += TP_BLOCK) {
+			int e = i + TP_BLOCK < n ? i + TP_BLOCK : n, j;
+			float bm = 0, best = (float)m->peak;
+			for (j = i; j < e + TP_TAPS - 1; j++) {
+				float v = fabsf(b[j]);
+				bm = v > bm ? v : bm;
+			}
+			if (bm * m->gain <= best)
+				continue;
+			for (j = i; j < e; j++) {
+				for (p = 0; p < 3; p++) {
+					float y = 0;
+					for (k = 0; k < TP_TAPS; k++)
+						y += m->h[p][k] * b[j + k];
+					y = fabsf(y);
+					best = y > best ? y : best;
+				}
+			}
+			m->peak = best;
+		}
+		memmove(b, b + n, (TP_TAPS - 1) * sizeof(*b));
+	}
+	return LV_OK;
 }
 
 struct lv_audio {
@@ -391,16 +496,14 @@ static size_t segments_with_audio(const lv_video_plan *plan)
 	return n;
 }
 
-static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
+/* A sink; with `meter`, loudness and sample peak by ebur128, and the true peak (`tp`) by tp_meter. */
+static int add_sink(abuild *b, aend *t, int meter, int tp, int branch)
 {
 	AVFilterContext *sink;
-	char a[64];
 	int rc = LV_OK;
-	if (meter) {
-		snprintf(a, sizeof(a), "metadata=1:peak=%s", peak);
-		rc = chain(b, t, "ebur128", a);
-	}
-	if (rc == LV_OK && branch >= 0) /* stems (and the mix) are written packed */
+	if (meter)
+		rc = chain(b, t, "ebur128", "metadata=1:peak=sample");
+	if (rc == LV_OK && (branch >= 0 || tp)) /* stems (and the mix) are written packed; the meter reads it */
 		rc = chain(b, t, "aformat", "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo");
 	if (rc == LV_OK)
 		rc = mk(b, &sink, "abuffersink", NULL);
@@ -408,6 +511,7 @@ static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
 		rc = lnk(t, sink, 0);
 	if (rc == LV_OK) {
 		b->sink_branch[b->n_sinks] = branch;
+		b->sink_tp[b->n_sinks] = tp;
 		b->sinks[b->n_sinks++] = sink;
 	}
 	return rc;
@@ -437,11 +541,11 @@ static int build_stems(abuild *b)
 	size_t n_seg = segments_with_audio(b->plan);
 	aend t;
 	int rc = LV_OK, i, n = 0;
-	const char *peak;
+	int peak;
 	for (i = 0; i < BR_N; i++)
 		n += b->stems[i] != NULL;
 	/* a single input is the mix: its true peak is needed too */
-	peak = n == 1 ? "sample+true" : "sample";
+	peak = n == 1;
 	if (b->job->n_voices > 0) {
 		rc = voices_branch(b, &t);
 		if (rc == LV_OK)
@@ -575,7 +679,7 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 	if (rc != LV_OK)
 		return rc;
 	if (mode == AM_MIX) /* rendered once to the mix file while measured */
-		return add_sink(b, &t, 1, "sample+true", BR_MIX);
+		return add_sink(b, &t, 1, 1, BR_MIX);
 	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", lv->gain_db);
 	rc = chain(b, &t, "volume", a);
 	snprintf(a, sizeof(a), "limit=%.6f:attack=5:release=60:level=0:latency=1", lv->limit);
@@ -584,11 +688,11 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 	if (rc == LV_OK)
 		rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
 	if (rc == LV_OK && mode == AM_LIMITED)
-		rc = add_sink(b, &t, 1, "true", -1);
+		rc = add_sink(b, &t, 1, 1, -1);
 	if (rc == LV_OK && mode == AM_ENCODE) {
 		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
 		if (rc == LV_OK)
-			rc = add_sink(b, &t, 0, NULL, -1);
+			rc = add_sink(b, &t, 0, 0, -1);
 	}
 	return rc;
 }
@@ -609,11 +713,11 @@ static int build_final(abuild *b, int mode, const amix_levels *lv)
 			rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
 	}
 	if (rc == LV_OK && mode == AM_LIMITED)
-		rc = add_sink(b, &t, 1, "true", -1);
+		rc = add_sink(b, &t, 1, 1, -1);
 	if (rc == LV_OK && mode == AM_ENCODE) {
 		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
 		if (rc == LV_OK)
-			rc = add_sink(b, &t, 0, NULL, -1);
+			rc = add_sink(b, &t, 0, 0, -1);
 	}
 	return rc;
 }
@@ -734,7 +838,7 @@ static int drain_side(AVFilterContext *side, duck_acc *d, AVFrame *f, int all)
 }
 
 static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
-                 wav_writer *w, AVFilterContext *side, duck_acc *d)
+                 wav_writer *w, AVFilterContext *side, duck_acc *d, tp_meter *tp)
 {
 	AVFrame *f = av_frame_alloc();
 	char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -755,7 +859,9 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 		}
 		got += f->nb_samples;
 		lv_r128_frame(f, I, peak, tpeak);
-		if (w)
+		if (tp)
+			rc = tp_add(tp, f);
+		if (w && rc == LV_OK)
 			rc = wav_write(w, f);
 		av_frame_unref(f);
 		if (rc == LV_OK)
@@ -770,6 +876,8 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 	}
 	if (rc == LV_OK)
 		rc = drain_side(side, d, f, 1);
+	if (tp && tp->peak > *tpeak)
+		*tpeak = tp->peak;
 	av_frame_free(&f);
 	return rc;
 }
@@ -790,21 +898,26 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 	for (i = 0; rc == LV_OK && i < b.n_sinks; i++) {
 		int br = b.sink_branch[i];
 		int slot = br >= 0 && br < BR_N ? br : 0;
+		tp_meter tp;
+		tp_init(&tp);
 		if (br >= 0) {
 			wav_writer w;
 			duck_acc d;
 			memset(&d, 0, sizeof(d));
 			rc = wav_open(&w, b.stems[br]);
 			if (rc == LV_OK)
-				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w, b.duck_sink, &d);
+				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w, b.duck_sink, &d,
+				           b.sink_tp[i] ? &tp : NULL);
 			if (rc == LV_OK && b.duck_sink)
 				m->ducking_db = duck_depth(&d);
 			free(d.blk);
 			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
 				rc = LV_EIO;
 		} else {
-			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL, NULL, NULL);
+			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL, NULL, NULL,
+			           b.sink_tp[i] ? &tp : NULL);
 		}
+		tp_free(&tp);
 	}
 	avfilter_graph_free(&b.g);
 	LV_DEBUG("audio: pass %d took %lld ms", mode, (long long)(lv_mono_ms() - t0));
