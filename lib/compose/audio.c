@@ -501,8 +501,8 @@ static int add_sink(abuild *b, aend *t, int meter, int tp, int branch)
 {
 	AVFilterContext *sink;
 	int rc = LV_OK;
-	if (meter)
-		rc = chain(b, t, "ebur128", "metadata=1:peak=sample");
+	if (meter) /* the sample peak only matters where the true peak does (the mix, or a lone stem) */
+		rc = chain(b, t, "ebur128", tp ? "metadata=1:peak=sample" : "metadata=1:peak=none");
 	if (rc == LV_OK && (branch >= 0 || tp)) /* stems (and the mix) are written packed; the meter reads it */
 		rc = chain(b, t, "aformat", "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo");
 	if (rc == LV_OK)
@@ -1006,6 +1006,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	pass_tick pt = *pt0;
 	measured m;
 	double I = -70, peak = 0, tpeak = 0, ceiling_db = job->true_peak_db - LIMITER_MARGIN_DB;
+	double prev_gain = 0, prev_I = -70; /* the limited passes' last gain and loudness */
 	int n = 0, i, rc, iter;
 
 	for (i = 0; i < BR_N; i++)
@@ -1072,7 +1073,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	else
 		iter = 0, lv->limiter = 1;
 	for (; iter < 3; iter++) {
-		double tpl, d_gain = 0, d_tp = 0;
+		double tpl, d_gain = 0, d_tp = 0, slope = 1.0;
 		pt.index = 2 + iter;
 		rc = measure(&m, b, AM_LIMITED, lv, &pt);
 		if (rc != LV_OK)
@@ -1080,13 +1081,23 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 		tpl = db(m.tpeak[0]);
 		LV_DEBUG("audio: limited mix %.2f LUFS, true peak %.2f dBTP (gain %.2f dB, ceiling %.2f dB)", m.I[0], tpl,
 		         lv->gain_db, db(lv->limit));
+		/* The limiter takes more off as the gain grows, so the loudness moves less than the gain: from
+		 * the second measurement on, the step follows the slope seen between the last two. */
+		if (iter > 0 && fabs(lv->gain_db - prev_gain) > 0.01 && m.I[0] > -69 && prev_I > -69)
+			slope = clampd((m.I[0] - prev_I) / (lv->gain_db - prev_gain), 0.25, 1.0);
+		prev_gain = lv->gain_db;
+		prev_I = m.I[0];
 		if (m.I[0] > -69)
-			d_gain = clampd(job->target_lufs - m.I[0], -3, 6);
+			d_gain = clampd((job->target_lufs - m.I[0]) / slope, -3, 6);
 		if (tpl > job->true_peak_db - TP_CODEC_ALLOWANCE_DB)
 			d_tp = job->true_peak_db - TP_CODEC_ALLOWANCE_DB - tpl;
 		if (fabs(d_gain) < 0.2 && d_tp == 0)
 			break;
 		lv->gain_db += d_gain;
+		/* within half a unit of the target with the slope measured: the step is trusted unmeasured (the
+		 * limiter holds the peaks at its ceiling whatever the gain) */
+		if (iter > 0 && d_tp == 0 && fabs(job->target_lufs - m.I[0]) < 0.5)
+			break;
 		lv->limit = clampd(lv->limit * pow(10.0, d_tp / 20.0), 0.0625, 1.0);
 	}
 	LV_DEBUG("audio: mix %.2f LUFS, peaks %.2f dBFS / %.2f dBTP: gain %.2f dB, ceiling %.2f dBFS", I, db(peak),
