@@ -35,6 +35,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* The music bed sits this far under the narration before ducking. */
@@ -247,16 +248,28 @@ static int tp_add(tp_meter *m, const AVFrame *f)
 	return LV_OK;
 }
 
+/* Encoded packets waiting for the muxer: the encoder thread stays at most this many ahead. */
+#define AQ_CAP 64
+
 struct lv_audio {
 	AVFilterGraph *g;
 	AVFilterContext *sink;
 	AVCodecContext *enc;
 	AVFrame *frame;
 	AVPacket *pkt;
-	int pending, graph_eof, done;
 	int64_t next_pts, total;
 	char *stems[BR_FILES];
 	double ducking_db;
+	/* The final pass runs on its own thread (the muxer copies the video meanwhile); packets pass
+	 * through a bounded ring.  Guarded by mu: q, head, count, done, stop, rc, msg. */
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	AVPacket *q[AQ_CAP];
+	int head, count, done, stop, rc;
+	char msg[512];
+	AVPacket *front; /* taken from the ring, not yet emitted (its pts was past `until`) */
 };
 
 static int mk(abuild *b, AVFilterContext **out, const char *name, const char *args)
@@ -1199,38 +1212,45 @@ const AVCodecContext *lv_audio_codec(const lv_audio *a)
 	return a->enc;
 }
 
-int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *pkt), void *ctx)
+/* The encoder thread's work: the final graph into the AAC encoder; an LV status. */
+static int encode_all(lv_audio *a)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int graph_eof = 0;
 	for (;;) {
-		int err;
-		if (a->pending) {
-			int rc;
-			if (until != INT64_MAX && a->pkt->pts >= until)
-				return LV_OK;
-			a->pending = 0;
-			rc = emit(ctx, a->pkt);
-			av_packet_unref(a->pkt);
-			if (rc != LV_OK)
-				return rc;
-		}
-		if (a->done)
-			return LV_OK;
-		err = avcodec_receive_packet(a->enc, a->pkt);
+		int err = avcodec_receive_packet(a->enc, a->pkt);
 		if (err >= 0) {
-			a->pending = 1;
+			AVPacket *p = av_packet_alloc();
+			int stop;
+			if (!p)
+				return lv_error_nomem();
+			av_packet_move_ref(p, a->pkt);
+			pthread_mutex_lock(&a->mu);
+			while (a->count == AQ_CAP && !a->stop)
+				pthread_cond_wait(&a->cv, &a->mu);
+			stop = a->stop;
+			if (!stop) {
+				a->q[(a->head + a->count) % AQ_CAP] = p;
+				a->count++;
+				pthread_cond_broadcast(&a->cv);
+			}
+			pthread_mutex_unlock(&a->mu);
+			if (stop) {
+				av_packet_free(&p);
+				return LV_OK;
+			}
 			continue;
 		}
-		if (err == AVERROR_EOF) {
-			a->done = 1;
+		if (err == AVERROR_EOF)
 			return LV_OK;
-		}
 		if (err != AVERROR(EAGAIN))
 			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
+		if (graph_eof)
+			return lv_error_set(LV_EINTERNAL, "audio: the AAC encoder wants input after the end");
 		err = av_buffersink_get_frame(a->sink, a->frame);
 		if (err == AVERROR_EOF) {
 			err = avcodec_send_frame(a->enc, NULL);
-			a->graph_eof = 1;
+			graph_eof = 1;
 		} else if (err < 0) {
 			return lv_error_set(LV_EIO, "audio: mixing failed: %s", lv_av_err(eb, err));
 		} else {
@@ -1244,10 +1264,89 @@ int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *p
 	}
 }
 
+static void *encoder_main(void *arg)
+{
+	lv_audio *a = arg;
+	int rc = encode_all(a);
+	pthread_mutex_lock(&a->mu);
+	a->rc = rc;
+	if (rc != LV_OK)
+		snprintf(a->msg, sizeof(a->msg), "%s", lv_error_last()->message);
+	a->done = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+static int start_encoder(lv_audio *a)
+{
+	if (pthread_mutex_init(&a->mu, NULL) != 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a mutex");
+	if (pthread_cond_init(&a->cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a condition variable");
+	}
+	if (pthread_create(&a->thread, NULL, encoder_main, a) != 0) {
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		return lv_error_set(LV_EINTERNAL, "audio: cannot start the encoder thread");
+	}
+	a->started = 1;
+	return LV_OK;
+}
+
+int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *pkt), void *ctx)
+{
+	/* started on the first call: the codec parameters have been copied to the muxer by then */
+	if (!a->started && start_encoder(a) != LV_OK)
+		return LV_EINTERNAL;
+	for (;;) {
+		int rc;
+		if (!a->front) {
+			pthread_mutex_lock(&a->mu);
+			while (a->count == 0 && !a->done)
+				pthread_cond_wait(&a->cv, &a->mu);
+			if (a->count > 0) {
+				a->front = a->q[a->head];
+				a->head = (a->head + 1) % AQ_CAP;
+				a->count--;
+				pthread_cond_broadcast(&a->cv);
+			}
+			rc = a->count == 0 && !a->front && a->done ? a->rc : LV_OK;
+			pthread_mutex_unlock(&a->mu);
+			if (rc != LV_OK)
+				return lv_error_set(rc, "%s", a->msg);
+			if (!a->front)
+				return LV_OK; /* the end of the track */
+		}
+		if (until != INT64_MAX && a->front->pts >= until)
+			return LV_OK;
+		rc = emit(ctx, a->front);
+		av_packet_free(&a->front);
+		if (rc != LV_OK)
+			return rc;
+	}
+}
+
 void lv_audio_free(lv_audio *a)
 {
 	if (!a)
 		return;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+		while (a->count > 0) {
+			av_packet_free(&a->q[a->head]);
+			a->head = (a->head + 1) % AQ_CAP;
+			a->count--;
+		}
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+	}
+	av_packet_free(&a->front);
 	avfilter_graph_free(&a->g);
 	remove_stems(a->stems);
 	avcodec_free_context(&a->enc);
