@@ -268,7 +268,7 @@ struct lv_audio {
 	pthread_cond_t cv;
 	AVPacket *q[AQ_CAP];
 	int head, count, done, stop, rc;
-	char msg[512];
+	char msg[1024];
 	AVPacket *front; /* taken from the ring, not yet emitted (its pts was past `until`) */
 };
 
