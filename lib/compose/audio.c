@@ -1,7 +1,8 @@
 /*
  * The audio track: libavfilter graphs, encoded once to AAC.
  *
- *   voices:  amovie -> asetpts -> aformat -> adelay(start) -> amix -> trim/pad to the film
+ *   voices:  per chain of voices that follow one another: amovie -> asetpts -> aformat -> trim/pad
+ *            to the next start, concat, adelay(first start); chains -> amix -> trim/pad to the film
  *   music:   amovie(loop) -> asetpts -> aformat -> trim/pad to the film
  *   segment: amovie -> asetpts -> aformat -> trim/pad to its share -> adelay -> amix -> trim/pad
  *   mix:     voices -> asplit -> sidechain of sidechaincompress(music * bed gain)
@@ -20,7 +21,9 @@
  * mix measured (reading the mix file: no decoding, looping, resampling or
  * ducking again) to correct gain and ceiling, at most three times.  The final
  * pass reads the mix file, applies the gain (and the limiter if needed) and
- * is encoded once.  Memory stays bounded whatever the length.
+ * is encoded once, on its own thread while the muxer copies the video.
+ * True peaks are measured by tp_meter on the sinks' frames, loudness by
+ * ebur128.  Memory stays bounded whatever the length.
  */
 #include "compose/internal.h"
 #include "util/error.h"
