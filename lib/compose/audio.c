@@ -1,7 +1,8 @@
 /*
  * The audio track: libavfilter graphs, encoded once to AAC.
  *
- *   voices:  amovie -> asetpts -> aformat -> adelay(start) -> amix -> trim/pad to the film
+ *   voices:  per chain of voices that follow one another: amovie -> asetpts -> aformat -> trim/pad
+ *            to the next start, concat, adelay(first start); chains -> amix -> trim/pad to the film
  *   music:   amovie(loop) -> asetpts -> aformat -> trim/pad to the film
  *   segment: amovie -> asetpts -> aformat -> trim/pad to its share -> adelay -> amix -> trim/pad
  *   mix:     voices -> asplit -> sidechain of sidechaincompress(music * bed gain)
@@ -20,7 +21,9 @@
  * mix measured (reading the mix file: no decoding, looping, resampling or
  * ducking again) to correct gain and ceiling, at most three times.  The final
  * pass reads the mix file, applies the gain (and the limiter if needed) and
- * is encoded once.  Memory stays bounded whatever the length.
+ * is encoded once, on its own thread while the muxer copies the video.
+ * True peaks are measured by tp_meter on the sinks' frames, loudness by
+ * ebur128.  Memory stays bounded whatever the length.
  */
 #include "compose/internal.h"
 #include "util/error.h"
@@ -35,6 +38,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* The music bed sits this far under the narration before ducking. */
@@ -45,6 +49,8 @@
 #define LIMITER_MARGIN_DB 1.0
 /* What AAC encoding may add to the true peak of the limited mix. */
 #define TP_CODEC_ALLOWANCE_DB 0.5
+/* A voice is strung after another only if it starts this long (samples) after the other's end. */
+#define VOICE_MARGIN (LV_AUDIO_RATE / 2)
 
 enum { BR_VOICE, BR_MUSIC, BR_SEGS, BR_N, BR_MIX = BR_N, BR_FILES };
 enum { AM_STEMS, AM_MIX, AM_LIMITED, AM_ENCODE };
@@ -69,11 +75,13 @@ typedef struct abuild {
 	const lv_compose_job *job;
 	const lv_video_plan *plan;
 	int64_t N; /* film length in samples */
+	const int64_t *voice_len; /* [n_voices]: each voice's length in samples from its file, -1 if unknown */
 	int uid;
 	char *const *stems; /* [BR_FILES], NULL for an absent branch; [BR_MIX]: the mix, once rendered */
 	const char *mix;    /* the file the final pass reads: the mix, or the only stem */
 	AVFilterContext *sinks[BR_N];
 	int sink_branch[BR_N];
+	int sink_tp[BR_N]; /* 1: measure the true peak of what this sink delivers */
 	int n_sinks;
 	AVFilterContext *duck_sink; /* the mix pass with narration and music: voice, music before and after ducking */
 } abuild;
@@ -139,16 +147,132 @@ static double duck_depth(const duck_acc *d)
 	return 10.0 * log10(pre / post);
 }
 
+/*
+ * The true peak (ITU-R BS.1770 annex 2: the signal oversampled four times), measured on the packed
+ * float frames a sink delivers.  The interpolation is a windowed sinc of TP_TAPS taps per phase.  A
+ * block of samples is interpolated only when its largest sample times the filter's largest gain could
+ * exceed the peak found so far, so once the peak is known almost nothing is computed (FFmpeg's ebur128
+ * upsamples every sample to 192 kHz, which cost about half of the mix pass).
+ */
+#define TP_TAPS 12
+#define TP_HALF 5 /* taps before the sample: offsets -5 .. +6 */
+#define TP_BLOCK 64
+#define LV_PI 3.14159265358979323846
+
+typedef struct tp_meter {
+	float h[3][TP_TAPS]; /* phases 1/4, 2/4, 3/4 between a sample and the next */
+	float gain;          /* the largest sum of |h| of a phase: |interpolated| <= gain * max |x| */
+	float *buf;          /* per channel: TP_TAPS - 1 samples of history, then the frame */
+	size_t cap;
+	int ch;
+	double peak; /* linear */
+} tp_meter;
+
+static void tp_init(tp_meter *m)
+{
+	int p, k;
+	memset(m, 0, sizeof(*m));
+	for (p = 1; p <= 3; p++) {
+		double sum = 0, abs_sum = 0;
+		for (k = 0; k < TP_TAPS; k++) {
+			double t = (double)(k - TP_HALF) - p / 4.0, x = LV_PI * t;
+			double w = 0.5 * (1.0 + cos(LV_PI * t / (TP_TAPS / 2.0)));
+			m->h[p - 1][k] = (float)((fabs(t) < 1e-9 ? 1.0 : sin(x) / x) * w);
+			sum += m->h[p - 1][k];
+		}
+		for (k = 0; k < TP_TAPS; k++) {
+			m->h[p - 1][k] = (float)(m->h[p - 1][k] / sum); /* unity gain at DC */
+			abs_sum += fabs(m->h[p - 1][k]);
+		}
+		if (abs_sum > m->gain)
+			m->gain = (float)abs_sum;
+	}
+}
+
+static void tp_free(tp_meter *m)
+{
+	free(m->buf);
+	m->buf = NULL;
+}
+
+/* A packed float frame; an LV status. */
+static int tp_add(tp_meter *m, const AVFrame *f)
+{
+	const float *x = (const float *)f->data[0];
+	int ch = f->ch_layout.nb_channels, n = f->nb_samples, c, i, k, p;
+	size_t len = (size_t)n + TP_TAPS - 1;
+	if (f->format != AV_SAMPLE_FMT_FLT || ch < 1 || n <= 0)
+		return n <= 0 ? LV_OK : lv_error_set(LV_EINTERNAL, "audio: the true-peak meter needs packed float");
+	if (m->ch != ch || m->cap < len) {
+		float *nb = calloc((size_t)ch * len, sizeof(*nb));
+		if (!nb)
+			return lv_error_nomem();
+		if (m->buf && m->ch == ch) /* keep the history */
+			for (c = 0; c < ch; c++)
+				memcpy(nb + (size_t)c * len, m->buf + (size_t)c * m->cap, (TP_TAPS - 1) * sizeof(*nb));
+		free(m->buf);
+		m->buf = nb;
+		m->cap = len;
+		m->ch = ch;
+	}
+	for (c = 0; c < ch; c++) {
+		float *b = m->buf + (size_t)c * m->cap, top = 0;
+		for (i = 0; i < n; i++) {
+			float v = x[(size_t)i * ch + c];
+			b[TP_TAPS - 1 + i] = v;
+			v = fabsf(v);
+			top = v > top ? v : top;
+		}
+		if (top > m->peak)
+			m->peak = top;
+		/* interpolate between b[j] and b[j + 1] for j = TP_HALF .. TP_HALF + n - 1, by blocks */
+		for (i = 0; i < n; i += TP_BLOCK) {
+			int e = i + TP_BLOCK < n ? i + TP_BLOCK : n, j;
+			float bm = 0, best = (float)m->peak;
+			for (j = i; j < e + TP_TAPS - 1; j++) {
+				float v = fabsf(b[j]);
+				bm = v > bm ? v : bm;
+			}
+			if (bm * m->gain <= best)
+				continue;
+			for (j = i; j < e; j++) {
+				for (p = 0; p < 3; p++) {
+					float y = 0;
+					for (k = 0; k < TP_TAPS; k++)
+						y += m->h[p][k] * b[j + k];
+					y = fabsf(y);
+					best = y > best ? y : best;
+				}
+			}
+			m->peak = best;
+		}
+		memmove(b, b + n, (TP_TAPS - 1) * sizeof(*b));
+	}
+	return LV_OK;
+}
+
+/* Encoded packets waiting for the muxer: the encoder thread stays at most this many ahead. */
+#define AQ_CAP 64
+
 struct lv_audio {
 	AVFilterGraph *g;
 	AVFilterContext *sink;
 	AVCodecContext *enc;
 	AVFrame *frame;
 	AVPacket *pkt;
-	int pending, graph_eof, done;
 	int64_t next_pts, total;
 	char *stems[BR_FILES];
 	double ducking_db;
+	/* The final pass runs on its own thread (the muxer copies the video meanwhile); packets pass
+	 * through a bounded ring.  Guarded by mu: q, head, count, done, stop, rc, msg. */
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	AVPacket *q[AQ_CAP];
+	int head, count, done, stop, rc;
+	char msg[1024];
+	AVPacket *front; /* taken from the ring, not yet emitted (its pts was past `until`) */
 };
 
 static int mk(abuild *b, AVFilterContext **out, const char *name, const char *args)
@@ -262,24 +386,86 @@ static int sum(abuild *b, aend *out, aend *ins, size_t n)
 	return rc;
 }
 
+static int64_t voice_start(const lv_compose_job *job, size_t i)
+{
+	return llround(job->voices[i].start * LV_AUDIO_RATE);
+}
+
+/*
+ * The narration: voices that follow one another (each known to end, by its file's duration plus a
+ * margin, before the next starts) are strung into one chain, each cut or padded to the distance to
+ * the next start and concatenated, and the chain is delayed to its first start; only chains that
+ * overlap are mixed.  The samples are the same as delaying every voice to its start and mixing them
+ * all, but the mix no longer adds up every voice's leading silence (n voices over a film of length T
+ * cost about T, not n * T / 2).
+ */
 static int voices_branch(abuild *b, aend *out)
 {
 	const lv_compose_job *job = b->job;
-	aend *ins = lv_calloc(job->n_voices, sizeof(*ins));
-	size_t i;
-	int rc = ins ? LV_OK : LV_ENOMEM;
-	for (i = 0; i < job->n_voices && rc == LV_OK; i++) {
-		char a[64];
-		snprintf(a, sizeof(a), "delays=%lldS:all=1", (long long)llround(job->voices[i].start * LV_AUDIO_RATE));
-		rc = source(b, &ins[i], job->voices[i].path, 0, "voice", i);
-		if (rc == LV_OK)
-			rc = chain(b, &ins[i], "adelay", a);
+	size_t n = job->n_voices, i, j, k, n_chains = 0;
+	size_t *order = lv_calloc(n, sizeof(*order)), *chain_of = lv_calloc(n, sizeof(*chain_of));
+	int64_t *chain_end = lv_calloc(n, sizeof(*chain_end));
+	aend *ins = lv_calloc(n, sizeof(*ins)), *parts = lv_calloc(n, sizeof(*parts));
+	int rc = order && chain_of && chain_end && ins && parts ? LV_OK : LV_ENOMEM;
+	for (i = 0; i < n && rc == LV_OK; i++) { /* by start (insertion: stable, n is small) */
+		for (j = i; j > 0 && voice_start(job, order[j - 1]) > voice_start(job, i); j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	for (k = 0; k < n && rc == LV_OK; k++) {
+		size_t v = order[k];
+		int64_t st = voice_start(job, v), dur = b->voice_len ? b->voice_len[v] : -1;
+		for (j = 0; j < n_chains; j++)
+			if (chain_end[j] >= 0 && chain_end[j] + VOICE_MARGIN <= st)
+				break;
+		if (j == n_chains)
+			n_chains++;
+		chain_of[v] = j;
+		chain_end[j] = dur >= 0 ? st + dur : -1; /* -1: length unknown, nothing follows it */
+	}
+	for (j = 0; j < n_chains && rc == LV_OK; j++) {
+		size_t np = 0;
+		int64_t first = -1;
+		for (k = 0; k < n && rc == LV_OK; k++) {
+			size_t v = order[k], nx;
+			if (chain_of[v] != j)
+				continue;
+			if (first < 0)
+				first = voice_start(job, v);
+			rc = source(b, &parts[np], job->voices[v].path, 0, "voice", v);
+			for (nx = k + 1; nx < n && chain_of[order[nx]] != j; nx++)
+				;
+			if (rc == LV_OK && nx < n) /* up to the next voice of the chain (only silence is cut) */
+				rc = fit_length(b, &parts[np], voice_start(job, order[nx]) - voice_start(job, v));
+			np++;
+		}
+		if (rc == LV_OK && np > 1) {
+			AVFilterContext *cat = NULL;
+			char a[64];
+			snprintf(a, sizeof(a), "n=%zu:v=0:a=1", np);
+			rc = mk(b, &cat, "concat", a);
+			for (k = 0; k < np && rc == LV_OK; k++)
+				rc = lnk(&parts[k], cat, (unsigned)k);
+			ins[j].f = cat;
+			ins[j].pad = 0;
+		} else {
+			ins[j] = parts[0];
+		}
+		if (rc == LV_OK && first > 0) {
+			char a[64];
+			snprintf(a, sizeof(a), "delays=%lldS:all=1", (long long)first);
+			rc = chain(b, &ins[j], "adelay", a);
+		}
 	}
 	if (rc == LV_OK)
-		rc = sum(b, out, ins, job->n_voices);
+		rc = sum(b, out, ins, n_chains);
 	if (rc == LV_OK)
 		rc = fit_length(b, out, b->N);
+	free(order);
+	free(chain_of);
+	free(chain_end);
 	free(ins);
+	free(parts);
 	return rc;
 }
 
@@ -326,16 +512,14 @@ static size_t segments_with_audio(const lv_video_plan *plan)
 	return n;
 }
 
-static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
+/* A sink; with `meter`, loudness and sample peak by ebur128, and the true peak (`tp`) by tp_meter. */
+static int add_sink(abuild *b, aend *t, int meter, int tp, int branch)
 {
 	AVFilterContext *sink;
-	char a[64];
 	int rc = LV_OK;
-	if (meter) {
-		snprintf(a, sizeof(a), "metadata=1:peak=%s", peak);
-		rc = chain(b, t, "ebur128", a);
-	}
-	if (rc == LV_OK && branch >= 0) /* stems (and the mix) are written packed */
+	if (meter) /* the sample peak only matters where the true peak does (the mix, or a lone stem) */
+		rc = chain(b, t, "ebur128", tp ? "metadata=1:peak=sample" : "metadata=1:peak=none");
+	if (rc == LV_OK && (branch >= 0 || tp)) /* stems (and the mix) are written packed; the meter reads it */
 		rc = chain(b, t, "aformat", "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo");
 	if (rc == LV_OK)
 		rc = mk(b, &sink, "abuffersink", NULL);
@@ -343,6 +527,7 @@ static int add_sink(abuild *b, aend *t, int meter, const char *peak, int branch)
 		rc = lnk(t, sink, 0);
 	if (rc == LV_OK) {
 		b->sink_branch[b->n_sinks] = branch;
+		b->sink_tp[b->n_sinks] = tp;
 		b->sinks[b->n_sinks++] = sink;
 	}
 	return rc;
@@ -372,11 +557,11 @@ static int build_stems(abuild *b)
 	size_t n_seg = segments_with_audio(b->plan);
 	aend t;
 	int rc = LV_OK, i, n = 0;
-	const char *peak;
+	int peak;
 	for (i = 0; i < BR_N; i++)
 		n += b->stems[i] != NULL;
 	/* a single input is the mix: its true peak is needed too */
-	peak = n == 1 ? "sample+true" : "sample";
+	peak = n == 1;
 	if (b->job->n_voices > 0) {
 		rc = voices_branch(b, &t);
 		if (rc == LV_OK)
@@ -510,7 +695,7 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 	if (rc != LV_OK)
 		return rc;
 	if (mode == AM_MIX) /* rendered once to the mix file while measured */
-		return add_sink(b, &t, 1, "sample+true", BR_MIX);
+		return add_sink(b, &t, 1, 1, BR_MIX);
 	snprintf(a, sizeof(a), "volume=%.4fdB:precision=float", lv->gain_db);
 	rc = chain(b, &t, "volume", a);
 	snprintf(a, sizeof(a), "limit=%.6f:attack=5:release=60:level=0:latency=1", lv->limit);
@@ -519,11 +704,11 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 	if (rc == LV_OK)
 		rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
 	if (rc == LV_OK && mode == AM_LIMITED)
-		rc = add_sink(b, &t, 1, "true", -1);
+		rc = add_sink(b, &t, 1, 1, -1);
 	if (rc == LV_OK && mode == AM_ENCODE) {
 		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
 		if (rc == LV_OK)
-			rc = add_sink(b, &t, 0, NULL, -1);
+			rc = add_sink(b, &t, 0, 0, -1);
 	}
 	return rc;
 }
@@ -544,11 +729,11 @@ static int build_final(abuild *b, int mode, const amix_levels *lv)
 			rc = fit_length(b, &t, b->N); /* the limiter's latency compensation may shift the end */
 	}
 	if (rc == LV_OK && mode == AM_LIMITED)
-		rc = add_sink(b, &t, 1, "true", -1);
+		rc = add_sink(b, &t, 1, 1, -1);
 	if (rc == LV_OK && mode == AM_ENCODE) {
 		rc = chain(b, &t, "aformat", "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
 		if (rc == LV_OK)
-			rc = add_sink(b, &t, 0, NULL, -1);
+			rc = add_sink(b, &t, 0, 0, -1);
 	}
 	return rc;
 }
@@ -669,7 +854,7 @@ static int drain_side(AVFilterContext *side, duck_acc *d, AVFrame *f, int all)
 }
 
 static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
-                 wav_writer *w, AVFilterContext *side, duck_acc *d)
+                 wav_writer *w, AVFilterContext *side, duck_acc *d, tp_meter *tp)
 {
 	AVFrame *f = av_frame_alloc();
 	char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -690,7 +875,9 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 		}
 		got += f->nb_samples;
 		lv_r128_frame(f, I, peak, tpeak);
-		if (w)
+		if (tp)
+			rc = tp_add(tp, f);
+		if (w && rc == LV_OK)
 			rc = wav_write(w, f);
 		av_frame_unref(f);
 		if (rc == LV_OK)
@@ -705,6 +892,8 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 	}
 	if (rc == LV_OK)
 		rc = drain_side(side, d, f, 1);
+	if (tp && tp->peak > *tpeak)
+		*tpeak = tp->peak;
 	av_frame_free(&f);
 	return rc;
 }
@@ -725,21 +914,26 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 	for (i = 0; rc == LV_OK && i < b.n_sinks; i++) {
 		int br = b.sink_branch[i];
 		int slot = br >= 0 && br < BR_N ? br : 0;
+		tp_meter tp;
+		tp_init(&tp);
 		if (br >= 0) {
 			wav_writer w;
 			duck_acc d;
 			memset(&d, 0, sizeof(d));
 			rc = wav_open(&w, b.stems[br]);
 			if (rc == LV_OK)
-				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w, b.duck_sink, &d);
+				rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, &w, b.duck_sink, &d,
+				           b.sink_tp[i] ? &tp : NULL);
 			if (rc == LV_OK && b.duck_sink)
 				m->ducking_db = duck_depth(&d);
 			free(d.blk);
 			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
 				rc = LV_EIO;
 		} else {
-			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL, NULL, NULL);
+			rc = drain(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N, pt, NULL, NULL, NULL,
+			           b.sink_tp[i] ? &tp : NULL);
 		}
+		tp_free(&tp);
 	}
 	avfilter_graph_free(&b.g);
 	LV_DEBUG("audio: pass %d took %lld ms", mode, (long long)(lv_mono_ms() - t0));
@@ -747,7 +941,7 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 }
 
 /* Check the voice and music files up front, so errors name them (amovie's would not). */
-static int check_input(const char *path, const char *what, size_t idx)
+static int check_input(const char *path, const char *what, size_t idx, int64_t *len)
 {
 	AVFormatContext *fmt = NULL;
 	char name[64];
@@ -760,6 +954,10 @@ static int check_input(const char *path, const char *what, size_t idx)
 		return lv_error_set(LV_EINVALID, "%s: no file", name);
 	if ((rc = lv_av_open_input(&fmt, path, name)) != LV_OK)
 		return rc;
+	if (len)
+		*len = fmt->duration != AV_NOPTS_VALUE && fmt->duration >= 0
+		               ? av_rescale(fmt->duration, LV_AUDIO_RATE, AV_TIME_BASE)
+		               : -1;
 	if (av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) < 0)
 		rc = lv_error_set(LV_EINVALID, "%s (%s): no audio stream", name, path);
 	else if (idx == (size_t)-1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration < AV_TIME_BASE / 10)
@@ -824,6 +1022,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	pass_tick pt = *pt0;
 	measured m;
 	double I = -70, peak = 0, tpeak = 0, ceiling_db = job->true_peak_db - LIMITER_MARGIN_DB;
+	double prev_gain = 0, prev_I = -70; /* the limited passes' last gain and loudness */
 	int n = 0, i, rc, iter;
 
 	for (i = 0; i < BR_N; i++)
@@ -890,7 +1089,7 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	else
 		iter = 0, lv->limiter = 1;
 	for (; iter < 3; iter++) {
-		double tpl, d_gain = 0, d_tp = 0;
+		double tpl, d_gain = 0, d_tp = 0, slope = 1.0;
 		pt.index = 2 + iter;
 		rc = measure(&m, b, AM_LIMITED, lv, &pt);
 		if (rc != LV_OK)
@@ -898,13 +1097,23 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 		tpl = db(m.tpeak[0]);
 		LV_DEBUG("audio: limited mix %.2f LUFS, true peak %.2f dBTP (gain %.2f dB, ceiling %.2f dB)", m.I[0], tpl,
 		         lv->gain_db, db(lv->limit));
+		/* The limiter takes more off as the gain grows, so the loudness moves less than the gain: from
+		 * the second measurement on, the step follows the slope seen between the last two. */
+		if (iter > 0 && fabs(lv->gain_db - prev_gain) > 0.01 && m.I[0] > -69 && prev_I > -69)
+			slope = clampd((m.I[0] - prev_I) / (lv->gain_db - prev_gain), 0.25, 1.0);
+		prev_gain = lv->gain_db;
+		prev_I = m.I[0];
 		if (m.I[0] > -69)
-			d_gain = clampd(job->target_lufs - m.I[0], -3, 6);
+			d_gain = clampd((job->target_lufs - m.I[0]) / slope, -3, 6);
 		if (tpl > job->true_peak_db - TP_CODEC_ALLOWANCE_DB)
 			d_tp = job->true_peak_db - TP_CODEC_ALLOWANCE_DB - tpl;
 		if (fabs(d_gain) < 0.2 && d_tp == 0)
 			break;
 		lv->gain_db += d_gain;
+		/* within half a unit of the target with the slope measured: the step is trusted unmeasured (the
+		 * limiter holds the peaks at its ceiling whatever the gain) */
+		if (iter > 0 && d_tp == 0 && fabs(job->target_lufs - m.I[0]) < 0.5)
+			break;
 		lv->limit = clampd(lv->limit * pow(10.0, d_tp / 20.0), 0.0625, 1.0);
 	}
 	LV_DEBUG("audio: mix %.2f LUFS, peaks %.2f dBFS / %.2f dBTP: gain %.2f dB, ceiling %.2f dBFS", I, db(peak),
@@ -923,6 +1132,7 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	size_t i;
 	int rc = LV_OK, br;
 	int present[BR_FILES];
+	int64_t *voice_len;
 
 	*out = NULL;
 	if (!isfinite(job->target_lufs) || job->target_lufs < -40 || job->target_lufs > -5)
@@ -935,16 +1145,24 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	for (i = 0; i < job->n_voices; i++) {
 		if (!isfinite(job->voices[i].start) || job->voices[i].start < 0)
 			return lv_error_set(LV_EINVALID, "voice %zu: start %g is not a time from 0 on", i, job->voices[i].start);
-		rc = check_input(job->voices[i].path, "voice", i);
-		if (rc != LV_OK)
-			return rc;
 	}
-	if (job->music_path && *job->music_path && (rc = check_input(job->music_path, "music", (size_t)-1)) != LV_OK)
+	voice_len = lv_calloc(job->n_voices ? job->n_voices : 1, sizeof(*voice_len));
+	if (!voice_len)
+		return LV_ENOMEM;
+	for (i = 0; i < job->n_voices && rc == LV_OK; i++)
+		rc = check_input(job->voices[i].path, "voice", i, &voice_len[i]);
+	if (rc == LV_OK && job->music_path && *job->music_path)
+		rc = check_input(job->music_path, "music", (size_t)-1, NULL);
+	if (rc != LV_OK) {
+		free(voice_len);
 		return rc;
+	}
 
 	a = lv_calloc(1, sizeof(*a));
-	if (!a)
+	if (!a) {
+		free(voice_len);
 		return LV_ENOMEM;
+	}
 	present[BR_VOICE] = job->n_voices > 0;
 	present[BR_MUSIC] = job->music_path && *job->music_path;
 	present[BR_SEGS] = segments_with_audio(plan) > 0;
@@ -957,6 +1175,7 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	b.job = job;
 	b.plan = plan;
 	b.N = total_samples;
+	b.voice_len = voice_len;
 	b.stems = a->stems;
 	lv.ducking_db = NAN;
 	if (rc == LV_OK)
@@ -965,6 +1184,7 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	if (rc == LV_OK)
 		rc = build(&b, AM_ENCODE, &lv);
 	a->g = b.g;
+	free(voice_len);
 	if (rc == LV_OK) {
 		a->sink = b.sinks[0];
 		rc = open_encoder(a);
@@ -995,38 +1215,45 @@ const AVCodecContext *lv_audio_codec(const lv_audio *a)
 	return a->enc;
 }
 
-int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *pkt), void *ctx)
+/* The encoder thread's work: the final graph into the AAC encoder; an LV status. */
+static int encode_all(lv_audio *a)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int graph_eof = 0;
 	for (;;) {
-		int err;
-		if (a->pending) {
-			int rc;
-			if (until != INT64_MAX && a->pkt->pts >= until)
-				return LV_OK;
-			a->pending = 0;
-			rc = emit(ctx, a->pkt);
-			av_packet_unref(a->pkt);
-			if (rc != LV_OK)
-				return rc;
-		}
-		if (a->done)
-			return LV_OK;
-		err = avcodec_receive_packet(a->enc, a->pkt);
+		int err = avcodec_receive_packet(a->enc, a->pkt);
 		if (err >= 0) {
-			a->pending = 1;
+			AVPacket *p = av_packet_alloc();
+			int stop;
+			if (!p)
+				return lv_error_nomem();
+			av_packet_move_ref(p, a->pkt);
+			pthread_mutex_lock(&a->mu);
+			while (a->count == AQ_CAP && !a->stop)
+				pthread_cond_wait(&a->cv, &a->mu);
+			stop = a->stop;
+			if (!stop) {
+				a->q[(a->head + a->count) % AQ_CAP] = p;
+				a->count++;
+				pthread_cond_broadcast(&a->cv);
+			}
+			pthread_mutex_unlock(&a->mu);
+			if (stop) {
+				av_packet_free(&p);
+				return LV_OK;
+			}
 			continue;
 		}
-		if (err == AVERROR_EOF) {
-			a->done = 1;
+		if (err == AVERROR_EOF)
 			return LV_OK;
-		}
 		if (err != AVERROR(EAGAIN))
 			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
+		if (graph_eof)
+			return lv_error_set(LV_EINTERNAL, "audio: the AAC encoder wants input after the end");
 		err = av_buffersink_get_frame(a->sink, a->frame);
 		if (err == AVERROR_EOF) {
 			err = avcodec_send_frame(a->enc, NULL);
-			a->graph_eof = 1;
+			graph_eof = 1;
 		} else if (err < 0) {
 			return lv_error_set(LV_EIO, "audio: mixing failed: %s", lv_av_err(eb, err));
 		} else {
@@ -1040,10 +1267,89 @@ int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *p
 	}
 }
 
+static void *encoder_main(void *arg)
+{
+	lv_audio *a = arg;
+	int rc = encode_all(a);
+	pthread_mutex_lock(&a->mu);
+	a->rc = rc;
+	if (rc != LV_OK)
+		snprintf(a->msg, sizeof(a->msg), "%s", lv_error_last()->message);
+	a->done = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+static int start_encoder(lv_audio *a)
+{
+	if (pthread_mutex_init(&a->mu, NULL) != 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a mutex");
+	if (pthread_cond_init(&a->cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a condition variable");
+	}
+	if (pthread_create(&a->thread, NULL, encoder_main, a) != 0) {
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		return lv_error_set(LV_EINTERNAL, "audio: cannot start the encoder thread");
+	}
+	a->started = 1;
+	return LV_OK;
+}
+
+int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *pkt), void *ctx)
+{
+	/* started on the first call: the codec parameters have been copied to the muxer by then */
+	if (!a->started && start_encoder(a) != LV_OK)
+		return LV_EINTERNAL;
+	for (;;) {
+		int rc;
+		if (!a->front) {
+			pthread_mutex_lock(&a->mu);
+			while (a->count == 0 && !a->done)
+				pthread_cond_wait(&a->cv, &a->mu);
+			if (a->count > 0) {
+				a->front = a->q[a->head];
+				a->head = (a->head + 1) % AQ_CAP;
+				a->count--;
+				pthread_cond_broadcast(&a->cv);
+			}
+			rc = a->count == 0 && !a->front && a->done ? a->rc : LV_OK;
+			pthread_mutex_unlock(&a->mu);
+			if (rc != LV_OK)
+				return lv_error_set(rc, "%s", a->msg);
+			if (!a->front)
+				return LV_OK; /* the end of the track */
+		}
+		if (until != INT64_MAX && a->front->pts >= until)
+			return LV_OK;
+		rc = emit(ctx, a->front);
+		av_packet_free(&a->front);
+		if (rc != LV_OK)
+			return rc;
+	}
+}
+
 void lv_audio_free(lv_audio *a)
 {
 	if (!a)
 		return;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+		while (a->count > 0) {
+			av_packet_free(&a->q[a->head]);
+			a->head = (a->head + 1) % AQ_CAP;
+			a->count--;
+		}
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+	}
+	av_packet_free(&a->front);
 	avfilter_graph_free(&a->g);
 	remove_stems(a->stems);
 	avcodec_free_context(&a->enc);

@@ -33,6 +33,7 @@ typedef struct lv_canvas {
 	int32_t *acc_diff;  /* coverage scratch, w + 2 each */
 	int32_t *acc_direct;
 	int32_t *img_cols;  /* image sampling scratch, 2 * w */
+	uint16_t *weight;   /* blending weights of one row (0..256), w */
 } lv_canvas;
 
 /* An image with straight alpha converted to a canvas's space, colour premultiplied by alpha. */

@@ -36,6 +36,11 @@ int lv_video_size(const char *resolution, const char *aspect_ratio, int *width, 
 
 int lv_h264_open(AVCodecContext **out, int width, int height)
 {
+	return lv_h264_open_threads(out, width, height, 2);
+}
+
+int lv_h264_open_threads(AVCodecContext **out, int width, int height, int threads)
+{
 	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
 	AVCodecContext *c;
 	int err;
@@ -59,7 +64,7 @@ int lv_h264_open(AVCodecContext **out, int width, int height)
 	c->color_primaries = AVCOL_PRI_BT709;
 	c->color_trc = AVCOL_TRC_BT709;
 	c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	c->thread_count = 2; /* fixed: x264 writes its options into the stream */
+	c->thread_count = threads < 1 ? 1 : threads > 16 ? 16 : threads; /* not left to the machine */
 	/* ultrafast with the 8x8 transform and the deblocking filter back (still High profile): the
 	 * animatic's flat, smoothly moving pictures gain little from CABAC, subpixel search or lookahead,
 	 * which cost about half of veryfast's time */
@@ -80,6 +85,11 @@ int lv_h264_open(AVCodecContext **out, int width, int height)
 
 int lv_seg_writer_open(lv_seg_writer *w, const char *path, int width, int height)
 {
+	return lv_seg_writer_open_threads(w, path, width, height, 2);
+}
+
+int lv_seg_writer_open_threads(lv_seg_writer *w, const char *path, int width, int height, int threads)
+{
 	AVDictionary *opts = NULL;
 	int e, rc;
 	memset(w, 0, sizeof(*w));
@@ -87,7 +97,7 @@ int lv_seg_writer_open(lv_seg_writer *w, const char *path, int width, int height
 	if (width < 16 || height < 16 || width > 4096 || height > 4096 || (width & 1) || (height & 1))
 		return lv_error_set(LV_EINVALID, "%s: picture size %dx%d must be even and within 16..4096", path, width,
 		                    height);
-	if ((rc = lv_media_tmpfile(&w->tmp, path)) || (rc = lv_h264_open(&w->enc, width, height)))
+	if ((rc = lv_media_tmpfile(&w->tmp, path)) || (rc = lv_h264_open_threads(&w->enc, width, height, threads)))
 		return rc;
 	e = avformat_alloc_output_context2(&w->oc, NULL, "mp4", w->tmp);
 	if (e < 0 || !w->oc)

@@ -341,7 +341,9 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		goto done;
 	}
 
-	err = lv_seg_writer_open(&o, out_mp4, W, H);
+	/* one encoder thread: the pipeline runs a render per core (CPU-bound providers take a CPU slot each),
+	 * where x264's frame threads only add their overhead */
+	err = lv_seg_writer_open_threads(&o, out_mp4, W, H, 1);
 	for (i = 0; !err && i < nframes; i++) {
 		lv_view v;
 		float u = nframes > 1 ? (float)i / (float)(nframes - 1) : 0.0f;

@@ -1305,10 +1305,12 @@ static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_
 		iy = iy < 0 ? 0 : iy >= s->h ? s->h - 1 : iy;
 		so = (size_t)iy * (size_t)s->w;
 		for (p = 0; p < 3; p++) {
-			const uint8_t *src = s->sky.plane[p] + so;
-			uint8_t *dst = cv->plane[p] + d;
-			for (x = 0; x < s->w; x++)
-				dst[x] = src[s->sky_x[x]];
+			const uint8_t *restrict src = s->sky.plane[p] + so;
+			uint8_t *restrict dst = cv->plane[p] + d;
+			const int32_t *restrict sx = s->sky_x;
+			int w = s->w; /* in locals: the byte stores could alias s */
+			for (x = 0; x < w; x++)
+				dst[x] = src[sx[x]];
 		}
 	}
 }
