@@ -63,6 +63,9 @@ typedef struct econn {
 	int held_status;   /* R_HELD: the answer the edge gives once CivetWeb is done */
 	char held_msg[160];
 	int served;        /* requests answered by the edge itself on this connection */
+	int peeked_all;    /* R_BETWEEN: the client's socket held nothing unchecked at the last look; the
+	                    * next byte to arrive raises an event (edge-triggered), so it is not looked
+	                    * at again before a client event */
 	int family;
 	unsigned char ip[16];
 	char addr[INET6_ADDRSTRLEN];
@@ -594,14 +597,17 @@ static int pump(srv_edge *e, econn *c, int d)
 	int src = d == 0 ? c->cfd : c->ufd, dst = d == 0 ? c->ufd : c->cfd;
 	if (x->dead)
 		return 0; /* what the client still sends is drained after the response */
+	int drained = 0; /* the source gave less than asked: it has no more now (its level-triggered
+	                  * event says when it has) */
 	for (;;) {
 		int moved = 0;
-		if (!x->eof && x->n < e->pipe_cap) {
+		if (!x->eof && !drained && x->n < e->pipe_cap) {
 			size_t want = d == 0 ? allowance(e, c, e->pipe_cap - x->n) : e->pipe_cap - x->n;
 			ssize_t k = want ? splice(src, NULL, x->w, NULL, want, SPLICE_F_NONBLOCK | SPLICE_F_MOVE) : -2;
 			if (k > 0) {
 				x->n += (size_t)k;
 				moved = 1;
+				drained = (size_t)k < want;
 				if (d == 0)
 					account(e, c, (size_t)k);
 			} else if (k == 0) {
@@ -645,12 +651,14 @@ static int next_head(srv_edge *e, econn *c)
 	const char *msg;
 	srv_head h;
 	int too_many;
-	if (c->req != R_BETWEEN || c->dir[0].n > 0 || c->dir[0].eof || c->dir[0].dead)
+	if (c->req != R_BETWEEN || c->dir[0].n > 0 || c->dir[0].eof || c->dir[0].dead || c->peeked_all)
 		return 0;
 	n = recv(c->cfd, e->buf, EDGE_MAX_HEAD, MSG_PEEK);
 	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->peeked_all = 1;
 			return 0;
+		}
 		c->dir[0].eof = 1; /* the client sends no more requests: CivetWeb is told so */
 		if (!c->dir[0].shut) {
 			shutdown(c->ufd, SHUT_WR);
@@ -663,6 +671,8 @@ static int next_head(srv_edge *e, econn *c)
 	if (!(hl = srv_head_end(e->buf, (size_t)n))) {
 		if ((size_t)n >= EDGE_MAX_HEAD)
 			hold(e, c, 431, "headers: larger than 16384 bytes");
+		else
+			c->peeked_all = 1; /* the rest of the head raises the next event */
 		return 0;
 	}
 	msg = srv_head_parse(&h, e->buf, hl, &too_many);
@@ -672,6 +682,9 @@ static int next_head(srv_edge *e, econn *c)
 		return 0;
 	}
 	admit(c, &h, hl);
+	/* What was looked at is exactly this request: once it has gone on, nothing is left to check
+	 * until more arrives. */
+	c->peeked_all = c->fwd == (long long)n && !c->chunked;
 	return 1;
 }
 
@@ -689,10 +702,15 @@ static void answer_held(srv_edge *e, econn *c)
 		reject(e, c, 400, "Bad Request", "invalid_request", msg, NULL);
 }
 
-static void do_pipe(srv_edge *e, econn *c)
+/* side: which socket raised the event (0 client, 1 CivetWeb; -1 neither, look at both). */
+static void do_pipe(srv_edge *e, econn *c, int side)
 {
+	if (side != 1)
+		c->peeked_all = 0;
 	do {
-		if (pump(e, c, 0) != 0 || pump(e, c, 1) != 0) {
+		/* CivetWeb's side is read on its own (level-triggered) events, or to flush what waits for
+		 * the client; a client event alone does not make it readable. */
+		if (pump(e, c, 0) != 0 || ((side != 0 || c->dir[1].n > 0) && pump(e, c, 1) != 0)) {
 			conn_close(e, c);
 			return;
 		}
@@ -784,7 +802,8 @@ static void upstream_connected(srv_edge *e, econn *c)
 		c->dir[d].w = fds[1];
 	}
 	c->state = E_PIPE;
-	do_pipe(e, c);
+	c->peeked_all = 0;
+	do_pipe(e, c, -1);
 }
 
 /* ---- accepting ---------------------------------------------------------------------------------- */
@@ -964,7 +983,7 @@ static void *edge_main(void *arg)
 					conn_close(e, c);
 				break;
 			case E_PIPE:
-				do_pipe(e, c);
+				do_pipe(e, c, t->side);
 				break;
 			case E_DRAIN:
 				do_drain(e, c);

@@ -573,8 +573,12 @@ static const srv_header auth_challenge[] = { { "WWW-Authenticate", "Bearer" } };
 int srv_send_lv_error(srv_request *r, int rc)
 {
 	const lv_error *e = lv_error_last();
-	const char *message = e->status == rc && e->message && *e->message ? e->message : lv_strerror(rc);
-	const char *details = e->status == rc ? e->details_json : NULL;
+	return srv_send_lv_error_as(r, rc, e->status == rc ? e->message : NULL, e->status == rc ? e->details_json : NULL);
+}
+
+int srv_send_lv_error_as(srv_request *r, int rc, const char *error_message, const char *details)
+{
+	const char *message = error_message && *error_message ? error_message : lv_strerror(rc);
 	int status;
 
 	switch (rc) {
@@ -616,12 +620,10 @@ int srv_send_lv_error(srv_request *r, int rc)
 
 /* ---- authentication and rate limiting -------------------------------------------------- */
 
-int srv_authenticate(srv_request *r)
+int srv_bearer_token(srv_request *r, char *token, size_t cap)
 {
 	const char *h = mg_get_header(r->conn, "Authorization");
-	char token[128];
 	size_t n;
-	int rc;
 
 	if (!h || !*h)
 		return srv_send_error(r, 401, "invalid_api_key",
@@ -639,23 +641,36 @@ int srv_authenticate(srv_request *r)
 	n = strlen(h);
 	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
 		n--;
-	if (n == 0 || n >= sizeof(token))
+	if (n == 0 || n >= cap)
 		return srv_send_error(r, 401, "invalid_api_key",
 		                      "Authorization: the API key is malformed: expected sk- followed by 40 letters "
 		                      "and digits",
 		                      NULL, auth_challenge, 1);
 	memcpy(token, h, n);
 	token[n] = '\0';
-	rc = lv_key_authenticate(&r->key, r->srv->engine, token);
-	memset(token, 0, sizeof(token));
+	return 0;
+}
+
+int srv_auth_failed(srv_request *r, int rc)
+{
 	if (rc == LV_EAUTH) {
 		char message[512];
 		snprintf(message, sizeof(message), "Authorization: %s", lv_error_last()->message);
 		return srv_send_error(r, 401, "invalid_api_key", message, NULL, auth_challenge, 1);
 	}
-	if (rc)
-		return srv_send_lv_error(r, rc);
-	return 0;
+	return srv_send_lv_error(r, rc);
+}
+
+int srv_authenticate(srv_request *r)
+{
+	char token[128];
+	int rc;
+
+	if ((rc = srv_bearer_token(r, token, sizeof(token))))
+		return rc;
+	rc = lv_key_authenticate(&r->key, r->srv->engine, token);
+	memset(token, 0, sizeof(token));
+	return rc ? srv_auth_failed(r, rc) : 0;
 }
 
 int srv_rate_limit(srv_request *r)

@@ -148,9 +148,17 @@ int srv_send_errorf(srv_request *r, int status, const char *code, const char *fm
 /* Send the error a library call just failed with (`rc`, with lv_error_last()): the API status
  * and code for client errors, a generic 500 (the real message goes to the log) otherwise. */
 int srv_send_lv_error(srv_request *r, int rc);
+/* The same with the error's message and details given (NULL: the generic text for rc, no details),
+ * for an error kept while other library calls ran. */
+int srv_send_lv_error_as(srv_request *r, int rc, const char *message, const char *details);
 
 /* Authenticate "Authorization: Bearer sk-..." into r->key, or send 401 invalid_api_key. */
 int srv_authenticate(srv_request *r);
+/* The parts of srv_authenticate() for a route that authenticates in its own library call: the
+ * token of the Authorization header into token (cap bytes, 128 suffice) or 401 sent; and the
+ * response to that call's failure when it yielded no key (401 for LV_EAUTH). */
+int srv_bearer_token(srv_request *r, char *token, size_t cap);
+int srv_auth_failed(srv_request *r, int rc);
 /* Take a token from the key's bucket, or send 429 rate_limited with Retry-After. */
 int srv_rate_limit(srv_request *r);
 /* Parse the query string into r->params; a parameter not in `allowed` (NULL-terminated, may be

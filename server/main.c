@@ -11,6 +11,7 @@
  * accepting, civetweb finishes the requests in flight, then the engine.
  */
 #include "edge.h"
+#include "fiber.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -240,42 +241,35 @@ static void random_prefix(char out[9])
 	snprintf(out, 9, "%08x", v);
 }
 
-/* CivetWeb's worker threads get the stack size its build chose (100 KiB in Debian's package, not
- * settable at run time), too little to be sure of for SQLite, libcurl and the JSON code under a
- * request.  Each request is therefore handled on a thread of its own with an explicit stack of
- * SRV_REQUEST_STACK_BYTES, while the CivetWeb worker waits for it. */
-#define SRV_REQUEST_STACK_BYTES (1024 * 1024)
-
-typedef struct hop {
-	struct mg_connection *conn;
-	void *cbdata;
-	int status;
-} hop;
-
-static void *hop_main(void *p)
+/* A request is handled on a large stack of the worker thread's own (see fiber.h). */
+static int dispatch_on_fiber(void *p)
 {
-	hop *h = p;
-	h->status = srv_dispatch(h->conn, h->cbdata);
-	return NULL;
+	void **args = p;
+	return srv_dispatch(args[0], args[1]);
 }
 
 static int handle_request(struct mg_connection *conn, void *cbdata)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	hop h;
-	int ok;
-	h.conn = conn;
-	h.cbdata = cbdata;
-	h.status = 0;
-	if (pthread_attr_init(&attr) != 0)
-		return srv_dispatch(conn, cbdata);
-	ok = pthread_attr_setstacksize(&attr, SRV_REQUEST_STACK_BYTES) == 0 && pthread_create(&t, &attr, hop_main, &h) == 0;
-	pthread_attr_destroy(&attr);
-	if (!ok)
-		return srv_dispatch(conn, cbdata); /* no thread to be had: the small stack still holds a request */
-	pthread_join(t, NULL);
-	return h.status;
+	void *args[2];
+	int ran, status;
+	args[0] = conn;
+	args[1] = cbdata;
+	status = srv_fiber_run(mg_get_thread_pointer(conn), dispatch_on_fiber, args, &ran);
+	return ran ? status : srv_dispatch(conn, cbdata); /* no stack to be had: the small one still holds a request */
+}
+
+/* Each CivetWeb worker thread owns a fiber; the other threads need none. */
+static void *thread_start(const struct mg_context *ctx, int thread_type)
+{
+	(void)ctx;
+	return thread_type == 1 ? srv_fiber_new() : NULL;
+}
+
+static void thread_exit(const struct mg_context *ctx, int thread_type, void *fiber)
+{
+	(void)ctx;
+	if (thread_type == 1)
+		srv_fiber_free(fiber);
 }
 
 /* Pipeline workers (n of them; 0: API only) and webhook delivery, which every server does so that the
@@ -434,6 +428,8 @@ int main(int argc, char **argv)
 	memset(&callbacks, 0, sizeof(callbacks));
 	callbacks.http_error = srv_civetweb_http_error;
 	callbacks.log_message = srv_civetweb_log_message;
+	callbacks.init_thread = thread_start;
+	callbacks.exit_thread = thread_exit;
 	mg_init_library(0);
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &callbacks;

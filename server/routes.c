@@ -10,6 +10,7 @@
 #define R_AUTH 0x1u /* Bearer API key (and the rate limit) */
 #define R_BODY 0x2u /* a JSON request body is read (Content-Type check, size limit) */
 #define R_OWNED 0x4u /* the {id} task must be the key's: checked before the body is read or parsed */
+#define R_SELF 0x8u  /* the handler authenticates, rate-limits and parses the query itself (in that order) */
 
 typedef int (*route_fn)(srv_request *r);
 
@@ -240,13 +241,35 @@ static int h_list(srv_request *r)
 	return send_owned_json(r, 200, json, NULL, 0);
 }
 
+/* The key and the task are read together (one store transaction); the answers come in the order of
+ * every authenticated route: 401, 429, 400 for the query, then the task's own result. */
 static int h_get(srv_request *r)
 {
 	lv_task *task = NULL;
-	int rc = lv_task_get(&task, r->srv->engine, r->key, r->path_id);
-	if (rc)
-		return srv_send_lv_error(r, rc);
-	return send_task(r, 200, task, LV_TASK_JSON_DETAIL, 0);
+	char token[128], message[512] = "", *details = NULL;
+	const lv_error *e;
+	int rc, st;
+	if ((st = srv_bearer_token(r, token, sizeof(token))))
+		return st;
+	rc = lv_task_get_with_secret(&task, &r->key, r->srv->engine, token, r->path_id);
+	memset(token, 0, sizeof(token));
+	if (!r->key)
+		return srv_auth_failed(r, rc);
+	e = lv_error_last();
+	if (rc && e->status == rc) {
+		/* The rate limit's own calls replace the library's last error: keep this one. */
+		snprintf(message, sizeof(message), "%s", e->message ? e->message : "");
+		if (e->details_json && !(details = strdup(e->details_json))) {
+			lv_task_free(task);
+			return srv_send_lv_error(r, LV_ENOMEM);
+		}
+	}
+	if (!(st = srv_rate_limit(r)) && !(st = srv_parse_query(r, NULL)))
+		st = rc ? srv_send_lv_error_as(r, rc, message, details) : send_task(r, 200, task, LV_TASK_JSON_DETAIL, 0);
+	else
+		lv_task_free(task);
+	free(details);
+	return st;
 }
 
 /* Cancel takes no fields: an empty body or an empty object. */
@@ -606,7 +629,7 @@ static const route routes[] = {
 	{ "GET", "/v1/openapi.json", 0, NULL, h_openapi },
 	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
-	{ "GET", "/v1/videos/{id}", R_AUTH, NULL, h_get },
+	{ "GET", "/v1/videos/{id}", R_SELF, NULL, h_get },
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_OWNED | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_OWNED | R_BODY, NULL, h_compose },
 	{ "PATCH", "/v1/videos/{id}/storyboard", R_AUTH | R_OWNED | R_BODY, NULL, h_storyboard },
@@ -745,6 +768,8 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 		char message[256];
 		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
 		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
+	} else if (hit->flags & R_SELF) {
+		st = hit->fn(&r);
 	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
 	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_OWNED) && (st = check_owned(&r))) &&
 	           !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {

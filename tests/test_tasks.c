@@ -441,6 +441,50 @@ START_TEST(get_is_scoped_to_the_key)
 }
 END_TEST
 
+/* The key and the task in one read: the key's answer comes first, then lv_task_get()'s. */
+START_TEST(get_with_secret_authenticates_then_reads)
+{
+	lv_task *t = create_body("{\"prompt\":\"x\",\"duration\":5}", NULL, LV_OK), *g = NULL;
+	lv_key *k = NULL, *other = NULL;
+	char secret[64];
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, lv_key_secret(key), lv_task_id(t)), LV_OK);
+	ck_assert_str_eq(lv_task_id(g), lv_task_id(t));
+	ck_assert_str_eq(lv_key_id(k), lv_key_id(key));
+	ck_assert_int_eq(lv_task_get_status(g), lv_task_get_status(t));
+	lv_task_free(g);
+	lv_key_free(k);
+	/* The key is known even when the task is not (the server rate-limits and logs by it). */
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, lv_key_secret(key), "vid_doesnotexist"), LV_ENOTFOUND);
+	ck_assert_ptr_null(g);
+	ck_assert_ptr_nonnull(k);
+	ck_assert(strstr(lv_error_last()->message, "vid_doesnotexist") != NULL);
+	lv_key_free(k);
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, lv_key_secret(key), "nonsense"), LV_ENOTFOUND);
+	ck_assert_ptr_nonnull(k);
+	lv_key_free(k);
+	/* Another key does not see the task; a malformed or unknown secret is LV_EAUTH with no key, even
+	 * for a malformed task id. */
+	ck_assert_int_eq(lv_key_create(&other, eng, "other", 0), LV_OK);
+	snprintf(secret, sizeof(secret), "%s", lv_key_secret(other));
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, secret, lv_task_id(t)), LV_ENOTFOUND);
+	ck_assert_str_eq(lv_key_id(k), lv_key_id(other));
+	lv_key_free(k);
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, "sk-short", "nonsense"), LV_EAUTH);
+	ck_assert_ptr_null(k);
+	secret[5] = secret[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, secret, lv_task_id(t)), LV_EAUTH);
+	ck_assert_ptr_null(k);
+	/* Revocation takes effect on the next read. */
+	secret[5] = lv_key_secret(other)[5];
+	ck_assert_int_eq(lv_key_revoke(eng, lv_key_id(other)), LV_OK);
+	ck_assert_int_eq(lv_task_get_with_secret(&g, &k, eng, secret, lv_task_id(t)), LV_EAUTH);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_null(g);
+	lv_key_free(other);
+	lv_task_free(t);
+}
+END_TEST
+
 START_TEST(list_pages_newest_first)
 {
 	char ids[25][40];
@@ -693,6 +737,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, insufficient_credits_creates_nothing);
 	tcase_add_test(tc, idempotency_replay_and_conflict);
 	tcase_add_test(tc, get_is_scoped_to_the_key);
+	tcase_add_test(tc, get_with_secret_authenticates_then_reads);
 	tcase_add_test(tc, list_pages_newest_first);
 	tcase_add_test(tc, cancel_queued_refunds_everything);
 	tcase_add_test(tc, cancel_running_settles_ready_segments);

@@ -72,6 +72,24 @@ START_TEST(sha256_and_hmac_known_vectors)
 	lv_hmac_sha256(mac, "Jefe", 4, "what do ya want for nothing?", 28);
 	lv_base64_encode(b64, mac, 32);
 	ck_assert_str_eq(b64, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+	/* The same under a key prepared once, signing twice (each message starts from the keyed state),
+	 * and through the fallback when there is no prepared key. */
+	{
+		lv_hmac_key *k = lv_hmac_key_new("Jefe", 4);
+		int i;
+		ck_assert_ptr_nonnull(k);
+		for (i = 0; i < 2; i++) {
+			memset(mac, 0, sizeof(mac));
+			lv_hmac_key_sign(k, "wrong", 5, mac, "what do ya want for nothing?", 28);
+			lv_base64_encode(b64, mac, 32);
+			ck_assert_str_eq(b64, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+		}
+		lv_hmac_key_free(k);
+		memset(mac, 0, sizeof(mac));
+		lv_hmac_key_sign(NULL, "Jefe", 4, mac, "what do ya want for nothing?", 28);
+		lv_base64_encode(b64, mac, 32);
+		ck_assert_str_eq(b64, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+	}
 }
 END_TEST
 

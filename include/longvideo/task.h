@@ -98,6 +98,13 @@ LV_EXTERN(int) lv_task_estimate(lv_plan **out, lv_engine *engine, const lv_task_
 /** One of the key's tasks; LV_ENOTFOUND if it does not exist or belongs to another key. */
 LV_EXTERN(int) lv_task_get(lv_task **out, lv_engine *engine, const lv_key *key, const char *task_id);
 
+/** lv_key_authenticate() and lv_task_get() in one read of the store (what a request for one task
+ * does).  The key comes first: a malformed, unknown or revoked api_key is LV_EAUTH with *key_out
+ * NULL.  Once the key is known it is returned in *key_out (release it with lv_key_free()) whatever
+ * the task's result, which is lv_task_get()'s (LV_EINVALID for a malformed task_id, LV_ENOTFOUND). */
+LV_EXTERN(int) lv_task_get_with_secret(lv_task **out, lv_key **key_out, lv_engine *engine, const char *api_key,
+                                       const char *task_id);
+
 #define LV_TASK_LIST_OPTIONS_VERSION 1
 typedef struct lv_task_list_options {
 	unsigned int version; /**< LV_TASK_LIST_OPTIONS_VERSION */

@@ -210,6 +210,7 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 		    (rc = lv_storage_open(&e->storage, e->cfg)))
 			goto fail;
 	}
+	e->events_mac = lv_hmac_key_new(e->master_key, sizeof(e->master_key));
 	*out = e;
 	return LV_OK;
 fail:
@@ -257,6 +258,7 @@ void lv_engine_close(lv_engine *e)
 	lv_config_free(e->cfg);
 	for (i = 0; i < e->n_settings; i++)
 		free(e->settings[i].value);
+	lv_hmac_key_free(e->events_mac);
 	memset(e->master_key, 0, sizeof(e->master_key));
 	pthread_mutex_destroy(&e->gmu);
 	pthread_cond_destroy(&e->gcv);

@@ -20,6 +20,7 @@ struct lv_engine {
 	lv_providers *providers;
 	lv_metrics *metrics;      /* this process's pipeline counters (GET /metrics) */
 	unsigned char master_key[32];
+	struct lv_hmac_key *events_mac; /* HMAC under the master key, for events_url tokens (NULL: one-shot) */
 	unsigned flags;
 	struct {
 		const char *name;

@@ -38,7 +38,7 @@ int lv_task_events_token(char out[33], lv_engine *e, const char *task_id)
 	if (!e || !task_id)
 		return lv_error_set(LV_EINVALID, "lv_task_events_token: engine and task_id are required");
 	snprintf(msg, sizeof(msg), "events:%s", task_id);
-	lv_hmac_sha256(mac, e->master_key, sizeof(e->master_key), msg, strlen(msg));
+	lv_hmac_key_sign(e->events_mac, e->master_key, sizeof(e->master_key), mac, msg, strlen(msg));
 	for (i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", mac[i]);
 	return LV_OK;

@@ -207,21 +207,57 @@ int lv_key_create(lv_key **out, lv_engine *e, const char *name, int64_t credits)
 typedef struct {
 	lv_engine *e;
 	const char *id;
-	const char *hash;
 	lv_key_rec rec;
 } get_ctx;
 
-/* One indexed row read: the key by hash (authentication) or by id. */
+/* One indexed row read: the key by id. */
 static int get_tx(lv_store_tx *tx, void *p)
 {
 	get_ctx *c = p;
-	const lv_store_ops *ops = c->e->store->ops;
-	return c->hash ? ops->key_by_hash(tx, c->hash, &c->rec) : ops->key_get(tx, c->id, 0, &c->rec);
+	return c->e->store->ops->key_get(tx, c->id, 0, &c->rec);
+}
+
+int lv_key_secret_hash(char hash[65], const char *api_key)
+{
+	/* Reject anything that is not shaped like a key before touching the store. */
+	if (!lv_api_key_well_formed(api_key))
+		return lv_error_set(LV_EAUTH, "the API key is malformed: expected sk- followed by 40 letters and digits");
+	lv_sha256_hex(hash, api_key, strlen(api_key));
+	return LV_OK;
+}
+
+int lv_key_by_hash_tx(lv_key **out, lv_engine *e, lv_store_tx *tx, const char *hash)
+{
+	lv_key_rec rec;
+	int rc;
+	*out = NULL;
+	memset(&rec, 0, sizeof(rec));
+	rc = e->store->ops->key_by_hash(tx, hash, &rec);
+	if (rc == LV_ENOTFOUND || (rc == LV_OK && rec.revoked_at != 0)) {
+		lv_key_rec_clear(&rec);
+		return lv_error_set(LV_EAUTH, "the API key is unknown or revoked");
+	}
+	if (rc)
+		return rc;
+	return (*out = key_from_rec(&rec)) ? LV_OK : LV_ENOMEM;
+}
+
+typedef struct {
+	lv_engine *e;
+	const char *hash;
+	lv_key *key;
+} auth_ctx;
+
+static int auth_tx(lv_store_tx *tx, void *p)
+{
+	auth_ctx *c = p;
+	lv_key_free(c->key); /* a retried transaction starts over */
+	return lv_key_by_hash_tx(&c->key, c->e, tx, c->hash);
 }
 
 int lv_key_authenticate(lv_key **out, lv_engine *e, const char *api_key)
 {
-	get_ctx c;
+	auth_ctx c;
 	char hash[65];
 	int rc;
 	if (!out)
@@ -229,21 +265,17 @@ int lv_key_authenticate(lv_key **out, lv_engine *e, const char *api_key)
 	*out = NULL;
 	if (lv_engine_require_store(e))
 		return LV_EINVALID;
-	/* Reject anything that is not shaped like a key before touching the store. */
-	if (!lv_api_key_well_formed(api_key))
-		return lv_error_set(LV_EAUTH, "the API key is malformed: expected sk- followed by 40 letters and digits");
+	if ((rc = lv_key_secret_hash(hash, api_key)))
+		return rc;
 	memset(&c, 0, sizeof(c));
-	lv_sha256_hex(hash, api_key, strlen(api_key));
 	c.e = e;
 	c.hash = hash;
-	rc = lv_engine_tx(e, 0, get_tx, &c);
-	if (rc == LV_ENOTFOUND || (rc == LV_OK && c.rec.revoked_at != 0)) {
-		lv_key_rec_clear(&c.rec);
-		return lv_error_set(LV_EAUTH, "the API key is unknown or revoked");
-	}
-	if (rc)
+	if ((rc = lv_engine_tx(e, 0, auth_tx, &c))) {
+		lv_key_free(c.key);
 		return rc;
-	return (*out = key_from_rec(&c.rec)) ? LV_OK : LV_ENOMEM;
+	}
+	*out = c.key;
+	return LV_OK;
 }
 
 int lv_key_lookup(lv_key **out, lv_engine *e, const char *key_id)

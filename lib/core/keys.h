@@ -21,6 +21,10 @@ struct lv_key_list {
 
 /* 1 when s has the shape of an API key: "sk-" + 40 characters [A-Za-z0-9]. */
 int lv_api_key_well_formed(const char *s);
+/* The hash a key is found by (hex SHA-256 of the secret); LV_EAUTH when api_key is not shaped like one. */
+int lv_key_secret_hash(char hash[65], const char *api_key);
+/* Inside tx: the key with that hash into *out; LV_EAUTH when it is unknown or revoked. */
+int lv_key_by_hash_tx(lv_key **out, lv_engine *e, lv_store_tx *tx, const char *hash);
 
 /* Move credits for a task, appending ledger entries and updating the key, inside tx.
  * reserve: balance -> reserved.  finalize: settle `charge` (capped at what the task still holds)

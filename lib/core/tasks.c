@@ -396,6 +396,70 @@ int lv_task_get(lv_task **out, lv_engine *e, const lv_key *key, const char *task
 	return run_one(out, e, key, task_id, 0, get_tx, NULL);
 }
 
+typedef struct {
+	one_ctx one;
+	const char *hash;
+	int load;    /* the task id is well formed: read the task too */
+	lv_key *key;
+	int task_rc; /* the task's result, once the key is known */
+} secret_ctx;
+
+static int secret_tx(lv_store_tx *tx, void *p)
+{
+	secret_ctx *c = p;
+	int rc;
+	lv_key_free(c->key); /* a retried transaction starts over */
+	c->key = NULL;
+	if ((rc = lv_key_by_hash_tx(&c->key, c->one.e, tx, c->hash)))
+		return rc;
+	c->task_rc = LV_OK;
+	if (!c->load)
+		return LV_OK;
+	c->one.key_id = c->key->rec.id;
+	rc = lv_task_load_owned(c->one.e, tx, c->one.key_id, c->one.task_id, &c->one.t, &c->one.segs, &c->one.n);
+	if (rc == LV_ENOTFOUND) {
+		c->task_rc = rc; /* the key stands: the read ends normally */
+		return LV_OK;
+	}
+	return rc;
+}
+
+int lv_task_get_with_secret(lv_task **out, lv_key **key_out, lv_engine *e, const char *api_key, const char *task_id)
+{
+	secret_ctx c;
+	char hash[65];
+	int rc;
+	if (!out || !key_out)
+		return lv_error_set(LV_EINVALID, "lv_task_get_with_secret: out and key_out are required");
+	*out = NULL;
+	*key_out = NULL;
+	if (lv_engine_require_store(e))
+		return LV_EINVALID;
+	if ((rc = lv_key_secret_hash(hash, api_key)))
+		return rc;
+	memset(&c, 0, sizeof(c));
+	c.one.e = e;
+	c.one.task_id = task_id;
+	c.hash = hash;
+	c.load = lv_task_check_id(task_id) == LV_OK;
+	lv_error_clear(); /* a malformed id is reported after the key, below */
+	rc = lv_engine_tx(e, 0, secret_tx, &c);
+	if (rc == LV_OK)
+		*key_out = c.key;
+	else
+		lv_key_free(c.key);
+	if (rc == LV_OK && !c.load)
+		rc = lv_task_check_id(task_id);
+	else if (rc == LV_OK && c.task_rc)
+		rc = lv_error_set(c.task_rc, "task_id: no task '%s' for this API key", task_id);
+	if (rc) {
+		lv_task_rec_clear(&c.one.t);
+		lv_segment_recs_free(c.one.segs, c.one.n);
+		return rc;
+	}
+	return (*out = lv_task_wrap(e, &c.one.t, c.one.segs, c.one.n)) ? LV_OK : LV_ENOMEM;
+}
+
 /* ---- list ----------------------------------------------------------------------------- */
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <stdlib.h>
 #include <string.h>
 
 int lv_random_bytes(void *buf, size_t n)
@@ -74,6 +75,50 @@ void lv_hmac_sha256(unsigned char out[32], const void *key, size_t key_len, cons
 {
 	unsigned int len = 32;
 	HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len);
+}
+
+struct lv_hmac_key {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx; /* keyed, never finished: each message works on a copy */
+};
+
+lv_hmac_key *lv_hmac_key_new(const void *key, size_t key_len)
+{
+	lv_hmac_key *k = calloc(1, sizeof(*k));
+	OSSL_PARAM params[2];
+	char digest[] = "SHA256";
+	if (!k)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!(k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(k->ctx = EVP_MAC_CTX_new(k->mac)) ||
+	    EVP_MAC_init(k->ctx, key, key_len, params) != 1) {
+		lv_hmac_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void lv_hmac_key_free(lv_hmac_key *k)
+{
+	if (!k)
+		return;
+	EVP_MAC_CTX_free(k->ctx);
+	EVP_MAC_free(k->mac);
+	free(k);
+}
+
+void lv_hmac_key_sign(const lv_hmac_key *k, const void *fallback_key, size_t fallback_len, unsigned char out[32],
+                      const void *data, size_t n)
+{
+	EVP_MAC_CTX *c = k ? EVP_MAC_CTX_dup(k->ctx) : NULL;
+	size_t len = 0;
+	if (c && EVP_MAC_update(c, data, n) == 1 && EVP_MAC_final(c, out, &len, 32) == 1 && len == 32) {
+		EVP_MAC_CTX_free(c);
+		return;
+	}
+	EVP_MAC_CTX_free(c);
+	lv_hmac_sha256(out, fallback_key, fallback_len, data, n);
 }
 
 size_t lv_base64_encode(char *out, const void *data, size_t n)

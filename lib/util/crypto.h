@@ -16,6 +16,16 @@ void lv_sha256_hex(char out[65], const void *data, size_t n);
 void lv_sha256(unsigned char out[32], const void *data, size_t n);
 /* HMAC-SHA256. */
 void lv_hmac_sha256(unsigned char out[32], const void *key, size_t key_len, const void *data, size_t n);
+/* HMAC-SHA256 under one key used for many messages: the keyed state is made once (OpenSSL 3's
+ * one-shot HMAC() looks its algorithm up on every call, which costs three times the MAC of a short
+ * message), then each message starts from a copy, so threads may sign at once.  NULL when out of
+ * memory (lv_hmac_sha256 then does the same). */
+typedef struct lv_hmac_key lv_hmac_key;
+lv_hmac_key *lv_hmac_key_new(const void *key, size_t key_len);
+void lv_hmac_key_free(lv_hmac_key *k);
+/* The MAC of data under k; with k NULL, under fallback_key (lv_hmac_sha256). */
+void lv_hmac_key_sign(const lv_hmac_key *k, const void *fallback_key, size_t fallback_len, unsigned char out[32],
+                      const void *data, size_t n);
 /* Standard base64 with padding; out needs 4*ceil(n/3)+1 bytes.  Returns the length. */
 size_t lv_base64_encode(char *out, const void *data, size_t n);
 /* Decode standard base64 (padding required); returns bytes written or -1 if malformed.  out needs 3*len/4. */
