@@ -1275,6 +1275,8 @@ START_TEST(program_storage_type)
 	eo.config_json = json;
 	ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
 	ck_assert_int_eq(calls[C_CHECK], 1);
+	ck_assert_int_eq(lv_engine_check_storage(e), LV_OK); /* doctor's storage check is the type's */
+	ck_assert_int_eq(calls[C_CHECK], 2);
 	lv_engine_close(e);
 	ck_assert_int_eq(calls[C_DESTROY], 1);
 
