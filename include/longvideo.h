@@ -14,6 +14,7 @@
  *   longvideo/compose.h  composition of clip files into a film, without an engine
  *   longvideo/provider.h provider calls: storyboard, moderation, images, video jobs, speech, music
  *   longvideo/sys/provider.h  plug-in provider types (included by provider.h)
+ *   longvideo/sys/storage.h   plug-in storage types
  */
 #ifndef LONGVIDEO_H
 #define LONGVIDEO_H
@@ -29,5 +30,6 @@
 #include "longvideo/media.h"
 #include "longvideo/compose.h"
 #include "longvideo/provider.h"
+#include "longvideo/sys/storage.h"
 
 #endif

@@ -103,6 +103,25 @@ streams=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$tmp/cus
 length=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$tmp/custom/film.mp4")
 awk -v d="$length" 'BEGIN { exit !(d > 5.9 && d < 6.1) }' || { echo "FAIL: custom_provider's film lasts $length s"; exit 1; }
 
+# 3e. A storage type written in a program, named in its engine's config, holding every artifact of a
+#     whole run; the film (read back through it) checked with ffprobe, and the type's own directory
+#     holding the objects under its own names.
+cmake --build "$tmp/ex-longvideo" --target custom_storage >/dev/null
+mkdir -p "$tmp/shelfdata"
+check "custom_storage (CMake)" "film: $tmp/shelfdata/film.mp4 (6 s), objects on the shelf $tmp/shelfdata/objects" \
+  "$tmp/ex-longvideo/custom_storage" "$tmp/shelfdata" "$tmp/shelfdata/film.mp4"
+streams=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$tmp/shelfdata/film.mp4" | tr '\n' ' ')
+[ "$streams" = "h264 aac mov_text " ] || { echo "FAIL: custom_storage wrote streams: $streams"; exit 1; }
+length=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$tmp/shelfdata/film.mp4")
+awk -v d="$length" 'BEGIN { exit !(d > 5.9 && d < 6.1) }' || { echo "FAIL: custom_storage's film lasts $length s"; exit 1; }
+published=$(find "$tmp/shelfdata/objects" -maxdepth 1 -name 'media+*.mp4' | head -1)
+[ -n "$published" ] || { echo "FAIL: no published film on the example's shelf"; ls "$tmp/shelfdata/objects"; exit 1; }
+cmp -s "$published" "$tmp/shelfdata/film.mp4" || { echo "FAIL: the saved film is not the shelf's object"; exit 1; }
+[ "$(cat "$published.type")" = "video/mp4" ] || { echo "FAIL: the shelf kept no Content-Type for the film"; exit 1; }
+[ "$(find "$tmp/shelfdata/objects" -maxdepth 1 -name 'tasks+*' | wc -l)" -gt 3 ] ||
+  { echo "FAIL: the task's working artifacts did not reach the example's shelf"; exit 1; }
+[ ! -e "$tmp/shelfdata/media" ] || { echo "FAIL: the built-in local storage was used beside the example's"; exit 1; }
+
 # 4. A static-only library build and install.
 #    With the compiler launcher (ccache) of the build under test, when it has one.
 launcher=$(sed -n 's/^CMAKE_C_COMPILER_LAUNCHER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)

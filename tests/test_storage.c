@@ -12,6 +12,7 @@
 #include "fakevendor.h"
 #include "harness.h"
 #include "longvideo.h"
+#include "longvideo/sys/storage.h"
 #include "pipeline_util.h"
 #include "storage/s3.h"
 #include "storage/storage.h"
@@ -1074,12 +1075,225 @@ START_TEST(s3_processes_refuse_to_start_without_their_bucket)
 }
 END_TEST
 
+/* ---- a program's storage type (longvideo/sys/storage.h) ------------------------------------------ */
+
+/* What the program's type saw: one counter per operation, filled through type_data. */
+enum { C_PUT, C_GET, C_EXISTS, C_HEAD, C_READ, C_LOCAL, C_REMOVE, C_PREFIX, C_CHECK, C_MOVE, C_DESTROY, C_N };
+
+typedef struct counting {
+	lv_storage *inner; /* the objects live in a local storage under storage.root */
+	int *calls;
+} counting;
+
+#define INNER(self) (((counting *)(self))->inner)
+#define COUNT(self, op) (((counting *)(self))->calls[op]++)
+
+static int cs_put(void *self, const char *key, const char *path, const char *type)
+{
+	COUNT(self, C_PUT);
+	return INNER(self)->ops->put_file(INNER(self), key, path, type);
+}
+static int cs_get(void *self, const char *key, const char *dest_hint, char **out)
+{
+	COUNT(self, C_GET);
+	return INNER(self)->ops->get_file(INNER(self), key, dest_hint, out);
+}
+static int cs_exists(void *self, const char *key, int *found)
+{
+	COUNT(self, C_EXISTS);
+	return INNER(self)->ops->exists(INNER(self), key, found);
+}
+static int cs_head(void *self, const char *key, lv_storage_stat *info)
+{
+	lv_storage_object o;
+	int rc;
+	COUNT(self, C_HEAD);
+	if ((rc = INNER(self)->ops->head(INNER(self), key, &o)))
+		return rc;
+	info->size = o.size;
+	snprintf(info->content_type, sizeof(info->content_type), "%s", o.content_type);
+	return LV_OK;
+}
+static int cs_read(void *self, const char *key, int64_t off, int64_t len, lv_storage_write_fn w, void *ctx)
+{
+	COUNT(self, C_READ);
+	return INNER(self)->ops->read(INNER(self), key, off, len, w, ctx);
+}
+static int cs_local(void *self, const char *key, char **out)
+{
+	COUNT(self, C_LOCAL);
+	return INNER(self)->ops->local_path(INNER(self), key, out);
+}
+static int cs_remove(void *self, const char *key)
+{
+	COUNT(self, C_REMOVE);
+	return INNER(self)->ops->remove(INNER(self), key);
+}
+static int cs_prefix(void *self, const char *prefix)
+{
+	COUNT(self, C_PREFIX);
+	char dir[600];
+	size_t n = strlen(prefix);
+	ck_assert(n > 1 && n < sizeof(dir) && prefix[n - 1] == '/'); /* always given as a directory */
+	memcpy(dir, prefix, n - 1);
+	dir[n - 1] = '\0';
+	return INNER(self)->ops->remove_prefix(INNER(self), dir);
+}
+static int cs_check(void *self)
+{
+	COUNT(self, C_CHECK);
+	return INNER(self)->ops->check(INNER(self));
+}
+static int cs_move(void *self, const char *from, const char *to, const char *type)
+{
+	COUNT(self, C_MOVE);
+	return INNER(self)->ops->move(INNER(self), from, to, type);
+}
+static void cs_destroy(void *self)
+{
+	COUNT(self, C_DESTROY);
+	lv_storage_close(INNER(self));
+	free(self);
+}
+
+static const lv_storage_backend_ops counting_ops = {
+	LV_STORAGE_BACKEND_OPS_VERSION, cs_put, cs_get, cs_exists, cs_head, cs_read, NULL, NULL, cs_local,
+	cs_remove, cs_prefix, cs_check, cs_move, cs_destroy,
+};
+
+static int cs_create(lv_storage_backend *b, const lv_storage_conf *conf, void *type_data)
+{
+	const char *root;
+	counting *c;
+	int rc;
+	ck_assert_uint_eq(b->version, LV_STORAGE_BACKEND_OPS_VERSION);
+	ck_assert_ptr_nonnull(lv_storage_conf_data_dir(conf));
+	if ((rc = lv_storage_conf_str(&root, conf, "root", NULL)))
+		return rc;
+	if (!root)
+		return lv_storage_fail(LV_ECONFIG, "config: storage.root: required with storage.type \"counting\"");
+	c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	c->calls = type_data;
+	if ((rc = lv_storage_local_open(&c->inner, root))) {
+		free(c);
+		return rc;
+	}
+	b->self = c;
+	b->ops = &counting_ops;
+	return LV_OK;
+}
+
+static const char *const counting_keys[] = { "root", NULL };
+
+START_TEST(program_storage_type)
+{
+	int calls[C_N] = { 0 }, i;
+	lv_storage_type t = { LV_STORAGE_TYPE_VERSION, "counting", counting_keys, cs_create, NULL }, bad;
+	lv_engine_options eo = LV_ENGINE_OPTIONS_INIT, old = LV_ENGINE_OPTIONS_INIT;
+	lv_config_overrides ov;
+	lv_config *cfg = NULL;
+	lv_storage *st = NULL;
+	lv_engine *e = NULL;
+	char *dir = lv_test_mkdtemp("st-plugin"), *root = lv_path_join(dir, "objects"), *json;
+	t.type_data = calls;
+
+	/* Registration checks the type. */
+	bad = t;
+	bad.name = NULL;
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &bad), LV_EINVALID);
+	ck_assert_str_eq(lv_error_last()->message, "storage type: name is required");
+	bad.name = "s3";
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &bad), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "'s3': a built-in type has this name"));
+	bad.name = "local";
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &bad), LV_EINVALID);
+	bad.name = "x";
+	bad.create = NULL;
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &bad), LV_EINVALID);
+	ck_assert_str_eq(lv_error_last()->message, "storage type: create is required");
+	bad = t;
+	bad.version = 7;
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &bad), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "unsupported version 7"));
+	old.version = 2; /* options of version 2 end before the storage types */
+	ck_assert_int_eq(lv_engine_register_storage_type(&old, &t), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "options version 2 has no storage types"));
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &t), LV_OK);
+	ck_assert_int_eq(lv_engine_register_storage_type(&eo, &t), LV_EINVALID);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "'counting': registered twice"));
+	ck_assert_uint_eq(eo.n_storage_types, 1);
+	ck_assert_ptr_eq(eo.storage_types[0], &t);
+
+	/* A config naming a type nobody registered is refused, naming it and how to add one. */
+	json = lv_asprintf("{\"data_dir\":\"%s\",\"storage\":{\"type\":\"counting\",\"root\":\"%s\"}}", dir, root);
+	old.config_json = json;
+	old.flags = LV_ENGINE_NO_STORE;
+	ck_assert_int_eq(lv_engine_open(&e, &old), LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "storage.type: unknown type 'counting'"));
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "lv_engine_register_storage_type()"));
+	refused("{\"type\":\"counting\"}", "unknown type 'counting'");
+
+	/* With it, the block's keys are checked and the type's own getters name theirs. */
+	memset(&ov, 0, sizeof(ov));
+	ov.workers = -1;
+	ov.storage_types = eo.storage_types;
+	ov.n_storage_types = eo.n_storage_types;
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"storage\":{\"type\":\"counting\",\"colour\":1}}", &ov),
+	                 LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "storage.colour: unknown key"));
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"storage\":{\"type\":\"counting\",\"root\":5}}", &ov), LV_OK);
+	ck_assert_int_eq(lv_storage_open(&st, cfg), LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "storage.root: must be a non-empty string"));
+	ck_assert_ptr_null(st);
+	lv_config_free(cfg);
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, "{\"storage\":{\"type\":\"counting\"}}", &ov), LV_OK);
+	ck_assert_int_eq(lv_storage_open(&st, cfg), LV_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "storage.root: required"));
+	lv_config_free(cfg);
+
+	/* Behind the adapter the type passes the same conformance as the built-in backends, and every
+	 * operation reached it (url and presign are the defaults: the capability path, none). */
+	ck_assert_int_eq(lv_config_load(&cfg, NULL, json, &ov), LV_OK);
+	ck_assert_msg(lv_storage_open(&st, cfg) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(calls[C_CHECK], 1); /* checked at open */
+	conformance(st, dir, 0, "plg");
+	for (i = 0; i < C_DESTROY; i++)
+		ck_assert_msg(calls[i] > 0, "operation %d never reached the type", i);
+	/* keys are checked before the type sees them */
+	{
+		int found = 0;
+		ck_assert_int_eq(st->ops->exists(st, "tasks/x/../y", &found), LV_EINVALID);
+		ck_assert_ptr_nonnull(strstr(lv_error_last()->message, "storage 'counting'"));
+	}
+	lv_storage_close(st);
+	ck_assert_int_eq(calls[C_DESTROY], 1);
+	lv_config_free(cfg);
+
+	/* An engine opened with the options uses it. */
+	memset(calls, 0, sizeof(calls));
+	eo.config_json = json;
+	ck_assert_msg(lv_engine_open(&e, &eo) == LV_OK, "%s", lv_error_last()->message);
+	ck_assert_int_eq(calls[C_CHECK], 1);
+	ck_assert_int_eq(lv_engine_check_storage(e), LV_OK); /* doctor's storage check is the type's */
+	ck_assert_int_eq(calls[C_CHECK], 2);
+	lv_engine_close(e);
+	ck_assert_int_eq(calls[C_DESTROY], 1);
+
+	free(json);
+	free(root);
+	lv_test_rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("storage");
 	TCase *tc = tcase_create("storage");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, local_conformance);
+	tcase_add_test(tc, program_storage_type);
 	tcase_add_test(tc, presign_matches_the_aws_example);
 	tcase_add_test(tc, s3_config_is_validated);
 	tcase_add_test(tc, s3_conformance_path_style_with_prefix);

@@ -23,11 +23,14 @@ typedef struct lv_engine lv_engine;
  *  empty store. */
 #define LV_ENGINE_EXISTING_STORE 0x2u
 
-#define LV_ENGINE_OPTIONS_VERSION 2
+#define LV_ENGINE_OPTIONS_VERSION 3
 
 struct lv_provider_type; /* longvideo/sys/provider.h */
+struct lv_storage_type;  /* longvideo/sys/storage.h */
 /** Provider types one lv_engine_options can carry. */
 #define LV_ENGINE_MAX_PROVIDER_TYPES 16
+/** Storage types one lv_engine_options can carry. */
+#define LV_ENGINE_MAX_STORAGE_TYPES 4
 
 typedef struct lv_engine_options {
 	unsigned int version;    /**< LV_ENGINE_OPTIONS_VERSION */
@@ -42,9 +45,14 @@ typedef struct lv_engine_options {
 	 * (longvideo/sys/provider.h). */
 	const struct lv_provider_type *provider_types[LV_ENGINE_MAX_PROVIDER_TYPES];
 	size_t n_provider_types;
+	/* Since version 3: storage types of the program, added with lv_engine_register_storage_type()
+	 * (longvideo/sys/storage.h). */
+	const struct lv_storage_type *storage_types[LV_ENGINE_MAX_STORAGE_TYPES];
+	size_t n_storage_types;
 } lv_engine_options;
 
-#define LV_ENGINE_OPTIONS_INIT { LV_ENGINE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, -1, 0u, { NULL }, 0 }
+#define LV_ENGINE_OPTIONS_INIT \
+	{ LV_ENGINE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, -1, 0u, { NULL }, 0, { NULL }, 0 }
 
 /**
  * Load the configuration, apply the overrides in `opts` (NULL: defaults),

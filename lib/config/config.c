@@ -1,5 +1,6 @@
 #include "config/config.h"
 #include "longvideo/sys/provider.h"
+#include "longvideo/sys/storage.h"
 #include "model/storage_key.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -776,7 +777,28 @@ static int parse_s3(lv_s3_conf *c, const cJSON *st)
 	return LV_OK;
 }
 
-static int parse_store_storage(lv_config *cfg, const cJSON *root)
+/* A program's storage type reads the common keys and the ones it lists; others are refused. */
+static int check_plugin_storage_keys(const cJSON *st, const lv_storage_type *t)
+{
+	const cJSON *it, *other;
+	const char *const *k;
+	cJSON_ArrayForEach(it, st)
+	{
+		int ok = !strcmp(it->string, "type") || !strcmp(it->string, "retention_days") ||
+		         !strcmp(it->string, "keep_intermediates");
+		for (other = st->child; other != it; other = other->next)
+			if (!strcmp(other->string, it->string))
+				return lv_error_set(LV_ECONFIG, "config: storage.%s: given more than once", it->string);
+		for (k = t->keys; k && *k && !ok; k++)
+			ok = !strcmp(*k, it->string);
+		if (!ok)
+			return lv_error_set(LV_ECONFIG, "config: storage.%s: unknown key (storage type '%s' does not read it)",
+			                    it->string, t->name);
+	}
+	return LV_OK;
+}
+
+static int parse_store_storage(lv_config *cfg, const cJSON *root, const lv_config_overrides *ov)
 {
 	const cJSON *st = NULL;
 	const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "store");
@@ -796,9 +818,24 @@ static int parse_store_storage(lv_config *cfg, const cJSON *root)
 	cfg->storage_json = st;
 	if (get_string(&cfg->storage_type, st, "storage", "type", "local"))
 		return LV_ECONFIG;
-	if (strcmp(cfg->storage_type, "local") != 0 && strcmp(cfg->storage_type, "s3") != 0)
-		return lv_error_set(LV_ECONFIG, "config: storage.type: must be \"local\" or \"s3\"");
-	if (!strcmp(cfg->storage_type, "s3")) {
+	if (strcmp(cfg->storage_type, "local") != 0 && strcmp(cfg->storage_type, "s3") != 0) {
+		size_t i;
+		for (i = 0; ov && i < ov->n_storage_types; i++) {
+			const lv_storage_type *t = ov->storage_types ? ov->storage_types[i] : NULL;
+			if (!t || t->version != LV_STORAGE_TYPE_VERSION || !t->name || !*t->name || !t->create)
+				return lv_error_set(LV_EINVALID, "storage_types[%zu]: not a storage type of this version (add "
+				                    "types with lv_engine_register_storage_type())", i);
+			if (!strcmp(t->name, cfg->storage_type))
+				cfg->storage_plugin = t;
+		}
+		if (!cfg->storage_plugin)
+			return lv_error_set(LV_ECONFIG,
+			                    "config: storage.type: unknown type '%s' (built in: \"local\", \"s3\"; a program "
+			                    "adds its own with lv_engine_register_storage_type(), longvideo/sys/storage.h)",
+			                    cfg->storage_type);
+		if (check_plugin_storage_keys(st, cfg->storage_plugin))
+			return LV_ECONFIG;
+	} else if (!strcmp(cfg->storage_type, "s3")) {
 		if (parse_s3(&cfg->s3, st))
 			return LV_ECONFIG;
 	} else if (st && check_keys(st, "storage", "storage")) {
@@ -862,7 +899,7 @@ int lv_config_load(lv_config **out, const char *path, const char *json_text, con
 		goto fail;
 	if ((rc = get_object(&cmp, cfg->root, "", "compose")) || (rc = parse_compose(&cfg->compose, cmp)))
 		goto fail;
-	if ((rc = parse_store_storage(cfg, cfg->root)) || (rc = parse_server(cfg, s, ov)) ||
+	if ((rc = parse_store_storage(cfg, cfg->root, ov)) || (rc = parse_server(cfg, s, ov)) ||
 	    (rc = parse_pipeline(cfg, p, ov)) || (rc = parse_webhooks(cfg, w)))
 		goto fail;
 	if (sec && (rc = check_keys(sec, "secrets", "secrets")))

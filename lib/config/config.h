@@ -69,7 +69,8 @@ typedef struct lv_config {
 
 	char *data_dir;
 	char *store;         /* "sqlite:PATH" or "postgresql://..." */
-	char *storage_type;  /* "local" | "s3" */
+	char *storage_type;  /* "local" | "s3" | a program's type (storage_plugin) */
+	const struct lv_storage_type *storage_plugin; /* the program's type selected, or NULL: built in */
 	char *storage_dir;
 	const cJSON *storage_json;
 	lv_s3_conf s3;       /* when storage_type is "s3" */
@@ -128,6 +129,8 @@ typedef struct lv_config_overrides {
 	int workers; /* -1: none */
 	const struct lv_provider_type *const *types; /* provider types of the program (may be NULL) */
 	size_t n_types;
+	const struct lv_storage_type *const *storage_types; /* storage types of the program (may be NULL) */
+	size_t n_storage_types;
 } lv_config_overrides;
 
 /* One key the parser knows: section "" (top level), "server", "storage" (type local), "storage.s3"

@@ -104,7 +104,7 @@ int lv_engine_check_storage(lv_engine *engine)
 	if (!engine)
 		return lv_error_set(LV_EINVALID, "lv_engine_check_storage: engine is required");
 	c = engine->cfg;
-	if (!strcmp(c->storage_type, "s3"))
+	if (!strcmp(c->storage_type, "s3") || c->storage_plugin) /* remote, or a program's type: its own check */
 		return engine->storage ? engine->storage->ops->check(engine->storage) : LV_OK;
 	if (c->storage_dir && *c->storage_dir && access(c->storage_dir, W_OK | X_OK) != 0)
 		return lv_error_set(LV_EIO, "storage: the media directory %s is not writable", c->storage_dir);
@@ -126,6 +126,18 @@ static int check_storage(lv_doctor *d, lv_engine *e)
 		if (rc == LV_OK)
 			snprintf(msg, sizeof(msg), "s3: the bucket '%s' at %s answers and accepts the credentials",
 			         c->s3.bucket, c->s3.endpoint);
+		else
+			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
+		return add(d, "storage", NULL, rc == LV_OK, msg);
+	}
+	if (c->storage_plugin) { /* a program's type (longvideo/sys/storage.h): its check, which an open ran */
+		lv_storage *st = NULL;
+		int rc = e->storage ? e->storage->ops->check(e->storage) : lv_storage_open(&st, c);
+		lv_storage_close(st);
+		if (rc == LV_ENOMEM)
+			return rc;
+		if (rc == LV_OK)
+			snprintf(msg, sizeof(msg), "%s: usable (the type's own check)", c->storage_type);
 		else
 			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
 		return add(d, "storage", NULL, rc == LV_OK, msg);

@@ -1,4 +1,5 @@
 #include "core/engine.h"
+#include "longvideo/sys/storage.h"
 #include "longvideo/task.h"
 #include "util/crypto.h"
 #include "util/error.h"
@@ -161,7 +162,7 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != 1 && opts->version != LV_ENGINE_OPTIONS_VERSION)
+	if (opts->version < 1 || opts->version > LV_ENGINE_OPTIONS_VERSION)
 		return lv_error_set(LV_EINVALID, "lv_engine_open: unsupported options version %u", opts->version);
 	memset(&ov, 0, sizeof(ov));
 	if (opts->version >= 2) { /* version 1 options end before the provider types */
@@ -170,6 +171,13 @@ int lv_engine_open(lv_engine **out, const lv_engine_options *opts)
 			                    LV_ENGINE_MAX_PROVIDER_TYPES);
 		ov.types = opts->provider_types;
 		ov.n_types = opts->n_provider_types;
+	}
+	if (opts->version >= 3) { /* version 2 options end before the storage types */
+		if (opts->n_storage_types > LV_ENGINE_MAX_STORAGE_TYPES)
+			return lv_error_set(LV_EINVALID, "lv_engine_open: n_storage_types: at most %d",
+			                    LV_ENGINE_MAX_STORAGE_TYPES);
+		ov.storage_types = opts->storage_types;
+		ov.n_storage_types = opts->n_storage_types;
 	}
 	ov.data_dir = opts->data_dir;
 	ov.listen = opts->listen;
@@ -223,7 +231,7 @@ int lv_engine_register_provider_type(lv_engine_options *opts, const lv_provider_
 	size_t i;
 	if (!opts || !type)
 		return lv_error_set(LV_EINVALID, "lv_engine_register_provider_type: %s is NULL", opts ? "type" : "opts");
-	if (opts->version != LV_ENGINE_OPTIONS_VERSION)
+	if (opts->version < 2 || opts->version > LV_ENGINE_OPTIONS_VERSION)
 		return lv_error_set(LV_EINVALID, "lv_engine_register_provider_type: options version %u has no provider "
 		                    "types (initialise them with LV_ENGINE_OPTIONS_INIT)", opts->version);
 	if (type->version != LV_PROVIDER_TYPE_VERSION)
@@ -243,6 +251,31 @@ int lv_engine_register_provider_type(lv_engine_options *opts, const lv_provider_
 		return lv_error_set(LV_EINVALID, "provider type '%s': at most %d types per engine", type->name,
 		                    LV_ENGINE_MAX_PROVIDER_TYPES);
 	opts->provider_types[opts->n_provider_types++] = type;
+	return LV_OK;
+}
+
+int lv_engine_register_storage_type(lv_engine_options *opts, const lv_storage_type *type)
+{
+	size_t i;
+	if (!opts || !type)
+		return lv_error_set(LV_EINVALID, "lv_engine_register_storage_type: %s is NULL", opts ? "type" : "opts");
+	if (opts->version < 3 || opts->version > LV_ENGINE_OPTIONS_VERSION)
+		return lv_error_set(LV_EINVALID, "lv_engine_register_storage_type: options version %u has no storage "
+		                    "types (initialise them with LV_ENGINE_OPTIONS_INIT)", opts->version);
+	if (type->version != LV_STORAGE_TYPE_VERSION)
+		return lv_error_set(LV_EINVALID, "storage type: unsupported version %u (this library: %d)", type->version,
+		                    LV_STORAGE_TYPE_VERSION);
+	if (!type->name || !*type->name || !type->create)
+		return lv_error_set(LV_EINVALID, "storage type: %s is required", type->create ? "name" : "create");
+	if (!strcmp(type->name, "local") || !strcmp(type->name, "s3"))
+		return lv_error_set(LV_EINVALID, "storage type '%s': a built-in type has this name", type->name);
+	for (i = 0; i < opts->n_storage_types; i++)
+		if (!strcmp(opts->storage_types[i]->name, type->name))
+			return lv_error_set(LV_EINVALID, "storage type '%s': registered twice", type->name);
+	if (opts->n_storage_types >= LV_ENGINE_MAX_STORAGE_TYPES)
+		return lv_error_set(LV_EINVALID, "storage type '%s': at most %d types per engine", type->name,
+		                    LV_ENGINE_MAX_STORAGE_TYPES);
+	opts->storage_types[opts->n_storage_types++] = type;
 	return LV_OK;
 }
 

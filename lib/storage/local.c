@@ -307,6 +307,8 @@ int lv_storage_local_open(lv_storage **out, const char *dir)
 
 int lv_storage_open(lv_storage **out, const lv_config *cfg)
 {
+	if (cfg->storage_plugin)
+		return lv_storage_plugin_open(out, cfg->storage_plugin, cfg);
 	if (!strcmp(cfg->storage_type, "local"))
 		return lv_storage_local_open(out, cfg->storage_dir);
 	if (!strcmp(cfg->storage_type, "s3"))

@@ -80,6 +80,10 @@ int lv_storage_local_open(lv_storage **out, const char *dir);
 /* part_size: multipart upload part size in bytes (0: the default, 8 MiB; at least 5 MiB). */
 int lv_storage_s3_open(lv_storage **out, const struct lv_s3_conf *conf, int64_t part_size);
 void lv_storage_close(lv_storage *s);
+/* A program's storage type (longvideo/sys/storage.h, selected by cfg->storage_plugin) behind these ops:
+ * created from the "storage" block, then checked. */
+struct lv_storage_type;
+int lv_storage_plugin_open(lv_storage **out, const struct lv_storage_type *type, const struct lv_config *cfg);
 
 /* lv_storage_key_valid(): model/storage_key.h (included above). */
 
