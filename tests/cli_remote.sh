@@ -37,7 +37,8 @@ LV=http://127.0.0.1:$(cat "$work/port")
 KEY=$(cat "$work/key")
 L+=(--public-url "$LV" --key-file "$work/key")
 R=("$bin/lvctl" --server "$LV" --key-file "$work/key")
-SHORT='"duration":3,"narration":false,"music":false'
+# The batch's films: short, square, silent (the batch, not the pictures, is under test here).
+SHORT='"duration":3,"aspect_ratio":"1:1","narration":false,"music":false'
 
 # ---- generate over HTTP: progress from the event stream, the film saved ------------------------------
 "${R[@]}" generate --prompt "a red kite over the dunes" --duration 3 --no-music --output "$work/gen.mp4" \
@@ -62,8 +63,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ "$code" = 429 ] || fail "four open streams did not exhaust the key's streams ($code)"
-"${R[@]}" generate --prompt "a paper boat" --duration 3 --no-music --no-narration --output "$work/fb.mp4" \
-  >/dev/null 2>"$work/fb.err" || fail "generate without the event stream: exit $? ($(cat "$work/fb.err"))"
+"${R[@]}" generate --prompt "a paper boat" --duration 3 --aspect-ratio 1:1 --no-music --no-narration \
+  --output "$work/fb.mp4" >/dev/null 2>"$work/fb.err" || fail "generate without the event stream: exit $? ($(cat "$work/fb.err"))"
 grep -q 'polling instead' "$work/fb.err" || fail "generate did not say it polls: $(cat "$work/fb.err")"
 grep -q 'completed: cost' "$work/fb.err" || fail "generate by polling did not complete"
 kill "${streams[@]}"
@@ -190,7 +191,7 @@ rc=0; "${R[@]}" batch "$work/bad.jsonl" --poll-ms 200 >"$work/bad.out" 2>/dev/nu
 [ "$rc" = 9 ] || fail "a batch with a rejected line exited $rc, want 9"
 grep -q '^2 .*error.*invalid_request: duration' "$work/bad.out" || fail "the rejected line is not in the summary"
 # CSV works too (same keys: a rerun of the CSV makes nothing new).
-printf 'prompt,duration,narration,music,metadata.ref\n"a kite, red",3,false,false,k1\n' >"$work/p.csv"
+printf 'prompt,duration,aspect_ratio,narration,music,metadata.ref\n"a kite, red",3,1:1,false,false,k1\n' >"$work/p.csv"
 "${R[@]}" batch "$work/p.csv" --poll-ms 200 --quiet >"$work/csv.out" || fail "CSV batch: exit $?"
 grep -q '^1 tasks: 1 completed' "$work/csv.out" || fail "CSV batch: $(cat "$work/csv.out")"
 echo "cli_remote: ok"

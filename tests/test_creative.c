@@ -496,7 +496,7 @@ START_TEST(races_approve_cancel_and_regenerate)
 		free(id);
 	}
 	/* two regenerates at once: one runs, one is refused */
-	id = create_task(&s, "{\"prompt\":\"A paper lantern\",\"duration\":3}");
+	id = create_task(&s, "{\"prompt\":\"A paper lantern\",\"duration\":3,\"aspect_ratio\":\"1:1\"}");
 	t = wait_monotonic(&s, id, "completed", 120);
 	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
 	cJSON_Delete(t);
@@ -571,7 +571,7 @@ START_TEST(a_regeneration_with_rejected_text_keeps_the_previous_film)
 	cJSON *t;
 	char *id, url[512], led[512];
 	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
-	id = create_task(&s, "{\"prompt\":\"A knight rides to a castle\",\"duration\":3}");
+	id = create_task(&s, "{\"prompt\":\"A knight rides to a castle\",\"duration\":3,\"aspect_ratio\":\"1:1\"}");
 	t = wait_monotonic(&s, id, "completed", 120);
 	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
 	cJSON_Delete(t);
@@ -605,7 +605,7 @@ START_TEST(a_failed_regeneration_keeps_the_previous_film)
 	cJSON *t;
 	char *id, *failing, url[512], led[512];
 	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
-	id = create_task(&s, "{\"prompt\":\"A tram in the snow\",\"duration\":3}");
+	id = create_task(&s, "{\"prompt\":\"A tram in the snow\",\"duration\":3,\"aspect_ratio\":\"1:1\"}");
 	t = wait_monotonic(&s, id, "completed", 120);
 	snprintf(url, sizeof(url), "%s", lv_json_get_str(t, "result_url"));
 	cJSON_Delete(t);
@@ -656,7 +656,7 @@ START_TEST(a_worker_killed_during_a_regeneration_charges_the_shot_once)
 	cJSON *t;
 	char *id, *slow, led[512];
 	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
-	id = create_task(&s, "{\"prompt\":\"Kites on a beach\",\"duration\":3}");
+	id = create_task(&s, "{\"prompt\":\"Kites on a beach\",\"duration\":3,\"aspect_ratio\":\"1:1\"}");
 	cJSON_Delete(wait_monotonic(&s, id, "completed", 120));
 	ck_assert_int_eq(lv_test_server_stop(&s), 0);
 	slow = lv_test_write_file(dir, "slow.json", "{\"pipeline\":{\"lease_seconds\":2},"
@@ -890,7 +890,8 @@ START_TEST(character_images_by_url_follow_redirects_within_limits)
 	free(body);
 
 	/* Through a redirect: the picture is stored, the storyboard names the character, the film is made. */
-	body = lv_asprintf("{\"prompt\":\"A walk by the river\",\"duration\":3,\"review\":true,\"characters\":["
+	body = lv_asprintf("{\"prompt\":\"A walk by the river\",\"duration\":3,\"aspect_ratio\":\"1:1\",\"review\":true,"
+	                   "\"characters\":["
 	                   "{\"name\":\"Ada Lovelace\",\"description\":\"a woman in a green coat\",\"image\":"
 	                   "\"http://127.0.0.1:%d/hop\"}]}", port.port);
 	id = create_task(&s, body);
@@ -1035,7 +1036,10 @@ START_TEST(events_stream_the_task_and_resume_with_last_event_id)
 	cJSON *t;
 	int i;
 	ck_assert_int_eq(lv_test_server_start(&s, dir, config, extra), 0);
-	t = callv(&s, "POST", key_secret, "{\"prompt\":\"Swallows over a barn\",\"duration\":10}", 202, "/v1/videos");
+	/* Two shots give the stream events to resume in; a square film without music keeps them cheap. */
+	t = callv(&s, "POST", key_secret,
+	          "{\"prompt\":\"Swallows over a barn\",\"duration\":10,\"aspect_ratio\":\"1:1\",\"music\":false}", 202,
+	          "/v1/videos");
 	id = lv_strdup(lv_json_get_str(t, "task_id"));
 	snprintf(events_url, sizeof(events_url), "%s", lv_json_get_str(t, "events_url"));
 	cJSON_Delete(t);

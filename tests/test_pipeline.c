@@ -207,9 +207,12 @@ START_TEST(a_failing_shot_fails_the_task_and_refunds_the_rest)
 	int64_t reserve, settle, refund, ready = 0;
 	const cJSON *s;
 	lv_credits c;
+	/* Three short shots (clips of at most 3 s) of which the third fails. */
 	lv_pt_open(&pt, "pipe-fail",
-	           "{\"providers\":{\"local\":{\"type\":\"local\",\"fail_shots\":[2],\"latency_ms\":300}}}", 1);
-	lv_pt_create(&pt, "{\"prompt\":\"Harbour at dusk\",\"duration\":20,\"narration\":false}", id);
+	           "{\"providers\":{\"local\":{\"type\":\"local\",\"fail_shots\":[2],\"latency_ms\":300,"
+	           "\"max_seconds\":3}}}",
+	           1);
+	lv_pt_create(&pt, "{\"prompt\":\"Harbour at dusk\",\"duration\":9,\"narration\":false}", id);
 	t = lv_pt_wait(&pt, id, -1, 240);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_FAILED);
 	ck_assert_str_eq(lv_task_error_code(t), "segment_failed");
@@ -243,7 +246,7 @@ START_TEST(cancel_while_generating_stops_promptly)
 	char id[64];
 	lv_task *t, *c = NULL;
 	int64_t reserve, settle, refund, t0;
-	lv_pt_open(&pt, "pipe-cancel", "{\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":4000}}}", 1);
+	lv_pt_open(&pt, "pipe-cancel", "{\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":2500}}}", 1);
 	lv_pt_create(&pt, "{\"prompt\":\"Night train through snow\",\"duration\":24}", id);
 	lv_task_free(lv_pt_wait(&pt, id, LV_TASK_GENERATING, 120));
 	lv_sleep_ms(300);
@@ -255,8 +258,9 @@ START_TEST(cancel_while_generating_stops_promptly)
 	while (lv_workers_active(pt.workers) > 0 && lv_mono_ms() - t0 < 60000)
 		lv_sleep_ms(20);
 	ck_assert_uint_eq(lv_workers_active(pt.workers), 0);
-	/* Nothing the worker would have finished later changes the canceled task. */
-	lv_sleep_ms(4500);
+	/* Nothing the worker would have finished later (the shots were due 2.5 s after they were submitted)
+	 * changes the canceled task. */
+	lv_sleep_ms(3000);
 	t = lv_pt_wait(&pt, id, -1, 5);
 	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_CANCELED);
 	ck_assert_int_eq(lv_task_shots_done(t), 0);
