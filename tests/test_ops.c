@@ -455,6 +455,15 @@ END_TEST
 
 /* ---- JSON-lines logs ------------------------------------------------------------------------ */
 
+/* A line the sanitizers' runtime wrote to the same stderr ("==PID==WARNING: ..."), not the program's log.
+ * (AddressSanitizer warns once that it does not fully follow swapcontext, which lvserver's request
+ * stacks use; a real sanitizer error aborts the program and fails the test anyway.) */
+static int sanitizer_line(const char *line)
+{
+	int pid = 0, n = 0;
+	return sscanf(line, "==%d==%n", &pid, &n) == 1 && n > 0;
+}
+
 /* Every line of a log file parsed as one JSON object with ts, level and msg; returns them as an array. */
 static cJSON *json_lines(const char *path)
 {
@@ -463,7 +472,10 @@ static cJSON *json_lines(const char *path)
 	cJSON *all = cJSON_CreateArray();
 	ck_assert_int_eq(lv_test_read_file(&text, &len, path), 0);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		cJSON *j = cJSON_Parse(line);
+		cJSON *j;
+		if (sanitizer_line(line))
+			continue;
+		j = cJSON_Parse(line);
 		ck_assert_msg(j && cJSON_IsObject(j), "not a JSON object: %s", line);
 		ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(j, "ts")) && cJSON_IsString(cJSON_GetObjectItem(j, "level")) &&
 		              cJSON_IsString(cJSON_GetObjectItem(j, "msg")), "ts, level, msg missing: %s", line);
