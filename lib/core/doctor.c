@@ -117,29 +117,20 @@ static int check_storage(lv_doctor *d, lv_engine *e)
 {
 	const lv_config *c = e->cfg;
 	char msg[900];
-	if (!strcmp(c->storage_type, "s3")) {
+	/* S3, or a program's type (longvideo/sys/storage.h): the backend's own check, which an open runs. */
+	if (!strcmp(c->storage_type, "s3") || c->storage_plugin) {
 		lv_storage *st = NULL;
 		int rc = e->storage ? e->storage->ops->check(e->storage) : lv_storage_open(&st, c);
 		lv_storage_close(st);
 		if (rc == LV_ENOMEM)
 			return rc;
-		if (rc == LV_OK)
-			snprintf(msg, sizeof(msg), "s3: the bucket '%s' at %s answers and accepts the credentials",
-			         c->s3.bucket, c->s3.endpoint);
-		else
+		if (rc != LV_OK)
 			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
-		return add(d, "storage", NULL, rc == LV_OK, msg);
-	}
-	if (c->storage_plugin) { /* a program's type (longvideo/sys/storage.h): its check, which an open ran */
-		lv_storage *st = NULL;
-		int rc = e->storage ? e->storage->ops->check(e->storage) : lv_storage_open(&st, c);
-		lv_storage_close(st);
-		if (rc == LV_ENOMEM)
-			return rc;
-		if (rc == LV_OK)
+		else if (c->storage_plugin)
 			snprintf(msg, sizeof(msg), "%s: usable (the type's own check)", c->storage_type);
 		else
-			snprintf(msg, sizeof(msg), "%s", lv_error_last()->message);
+			snprintf(msg, sizeof(msg), "s3: the bucket '%s' at %s answers and accepts the credentials",
+			         c->s3.bucket, c->s3.endpoint);
 		return add(d, "storage", NULL, rc == LV_OK, msg);
 	}
 	if (access(c->storage_dir, F_OK) != 0) {
