@@ -273,6 +273,70 @@ START_TEST(cancel_while_generating_stops_promptly)
 }
 END_TEST
 
+/* The task's status and internal state as the store has them (caller frees the state). */
+static char *stored_state(lv_pt *pt, const char *id, int *status)
+{
+	const lv_store_ops *ops = pt->engine->store->ops;
+	lv_store_tx *tx;
+	lv_task_rec t;
+	char *s;
+	ck_assert_int_eq(ops->begin(pt->engine->store, 0, &tx), LV_OK);
+	ck_assert_int_eq(ops->task_get(tx, id, 0, &t), LV_OK);
+	ops->rollback(tx);
+	*status = t.status;
+	s = strdup(t.state ? t.state : "{}");
+	lv_task_rec_clear(&t);
+	return s;
+}
+
+/* Narration and music depend on the storyboard only: they are made and recorded while the shots are
+ * still being generated, and the audio stage then finds them (nothing is spoken twice). */
+START_TEST(audio_is_made_while_the_shots_generate)
+{
+	lv_pt pt;
+	char id[64], *state = NULL;
+	cJSON *during, *after, *task;
+	lv_task *t;
+	int status = -1;
+	int64_t t0;
+	lv_pt_open(&pt, "pipe-early-audio", "{\"providers\":{\"local\":{\"type\":\"local\",\"latency_ms\":6000}}}", 1);
+	lv_pt_create(&pt, "{\"prompt\":\"A lighthouse keeper named Ada watches a storm roll in\",\"duration\":16}", id);
+	lv_task_free(lv_pt_wait(&pt, id, LV_TASK_GENERATING, 120));
+	t0 = lv_mono_ms();
+	for (;;) {
+		free(state);
+		state = stored_state(&pt, id, &status);
+		if (status != LV_TASK_GENERATING || (strstr(state, "\"music\"") && strstr(state, "\"narration\"")) ||
+		    lv_mono_ms() - t0 > 60000)
+			break;
+		lv_sleep_ms(20);
+	}
+	ck_assert_msg(status == LV_TASK_GENERATING, "the shots were done before the audio (status %d): %s", status,
+	              state);
+	during = cJSON_Parse(state);
+	ck_assert_ptr_nonnull(during);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(during, "narration")), 2);
+	t = lv_pt_wait(&pt, id, -1, 300);
+	ck_assert_int_eq(lv_task_get_status(t), LV_TASK_COMPLETED);
+	lv_task_free(t);
+	free(state);
+	state = stored_state(&pt, id, &status);
+	after = cJSON_Parse(state);
+	ck_assert_ptr_nonnull(after);
+	/* the same stems: the audio stage made nothing again */
+	ck_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(during, "narration"),
+	                        cJSON_GetObjectItemCaseSensitive(after, "narration"), 1));
+	ck_assert_str_eq(lv_json_get_str(during, "music"), lv_json_get_str(after, "music"));
+	task = lv_pt_json(&pt, id);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(task, "qc"), "pass")));
+	cJSON_Delete(task);
+	cJSON_Delete(during);
+	cJSON_Delete(after);
+	free(state);
+	lv_pt_close(&pt);
+}
+END_TEST
+
 START_TEST(recompose_publishes_a_new_film_and_charges_nothing)
 {
 	lv_pt pt;
@@ -361,6 +425,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, portrait_english_without_music_or_subtitles);
 	tcase_add_test(tc, a_failing_shot_fails_the_task_and_refunds_the_rest);
 	tcase_add_test(tc, cancel_while_generating_stops_promptly);
+	tcase_add_test(tc, audio_is_made_while_the_shots_generate);
 	tcase_add_test(tc, recompose_publishes_a_new_film_and_charges_nothing);
 	tcase_add_test(tc, moderation_rejects_and_refunds_everything);
 	suite_add_tcase(s, tc);

@@ -131,6 +131,36 @@ void lv_held_close(lv_held_tasks *ht)
 	pthread_mutex_destroy(&ht->mu);
 }
 
+void lv_held_busy(held *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->busy = 1;
+	h->handed_back = 0;
+	pthread_mutex_unlock(&h->mu);
+}
+
+int lv_held_defer(held *h)
+{
+	int deferred;
+	pthread_mutex_lock(&h->mu);
+	deferred = h->busy;
+	if (deferred)
+		h->handed_back = 1;
+	pthread_mutex_unlock(&h->mu);
+	return deferred;
+}
+
+int lv_held_idle(held *h)
+{
+	int back;
+	pthread_mutex_lock(&h->mu);
+	back = h->handed_back;
+	h->busy = 0;
+	h->handed_back = 0;
+	pthread_mutex_unlock(&h->mu);
+	return back;
+}
+
 /* ---- ownership ----------------------------------------------------------------------------------------- */
 
 int lv_own(lv_held_tasks *ht, lv_store_tx *tx, const char *id, int expect_status, lv_task_rec *out)

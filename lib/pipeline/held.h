@@ -34,9 +34,11 @@ struct held {
 	int in_ready;        /* idem */
 	char *work_dir;      /* this claim's directory in the process's scratch space */
 	struct lv_gen *gen;  /* set and freed by the driver (driver.c) while it holds the task */
-	pthread_mutex_t mu;  /* stage, stage_since */
+	pthread_mutex_t mu;  /* stage, stage_since, busy, handed_back */
 	int stage;           /* the status this process saw the task enter or find it in (for metrics) */
 	int64_t stage_since; /* monotonic ms it entered `stage` here, 0: not yet seen */
+	int busy;            /* a stage thread still works on the task while the driver holds it too */
+	int handed_back;     /* the driver handed it back meanwhile: that thread carries on with it */
 };
 
 typedef struct lv_held_tasks {
@@ -68,6 +70,15 @@ size_t lv_held_count(lv_held_tasks *ht);
 void lv_held_cancel_all(lv_held_tasks *ht);
 /* The ids held now, an array of *n (+1) entries (caller frees); LV_ENOMEM. */
 int lv_held_ids(lv_held_tasks *ht, char (**ids)[LV_ID_MAX], size_t *n);
+
+/* A stage thread that parked a task with the driver and keeps working on it (the audio made while the
+ * shots are generated) marks it busy first.  While it is busy, a hand-back from the driver is not queued
+ * for another thread: lv_held_defer() records it (1: the caller drops the hand-back's reference), and
+ * lv_held_idle() ends the busy time, answering 1 when a hand-back came meanwhile: the same thread then
+ * carries on with the task.  So one thread at a time runs a task's stages. */
+void lv_held_busy(held *h);
+int lv_held_defer(held *h);
+int lv_held_idle(held *h);
 
 /* Check ownership and status inside a write transaction; LV_ECANCELED if the task is no longer ours. */
 int lv_own(lv_held_tasks *ht, lv_store_tx *tx, const char *id, int expect_status, lv_task_rec *out);

@@ -573,6 +573,63 @@ static int stage_audio(const lv_stages *sg, held *h, const lv_task_rec *t)
 	return rc;
 }
 
+/* The audio made while the shots are generated: narration and music depend on the storyboard only, so
+ * the thread that parked the task with the driver makes them at once (a remote provider's wait, or the
+ * CPU the renderer leaves idle between and after its shots) and records them in the task's state.  The
+ * audio stage then finds them done.  A provider's refusal fails the task here as it would there (no
+ * more shots are paid for a film that cannot be finished); any other error is left for the audio stage
+ * to meet again and report. */
+typedef struct {
+	const lv_stages *sg;
+	held *h;
+	const cJSON *made;
+} keep_audio_ctx;
+
+static int keep_audio_tx(lv_store_tx *tx, void *p)
+{
+	keep_audio_ctx *c = p;
+	static const char *const items[] = { "narration", "music" };
+	lv_task_rec t;
+	cJSON *state;
+	size_t i;
+	int rc = lv_own(c->sg->held, tx, c->h->id, -1, &t);
+	if (rc)
+		return rc;
+	if (t.status != LV_TASK_GENERATING && t.status != LV_TASK_AUDIO) {
+		lv_task_rec_clear(&t);
+		return lv_error_set(LV_ECANCELED, "task %s moved on", c->h->id);
+	}
+	state = state_of(&t);
+	for (i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->made, items[i]);
+		cJSON *copy = v ? cJSON_Duplicate(v, 1) : NULL;
+		if (v && !copy)
+			rc = LV_ENOMEM;
+		else if (copy)
+			json_put(state, items[i], copy);
+	}
+	if (rc == LV_OK && (rc = set_state(&t, state)) == LV_OK) {
+		t.updated_at = lv_now_ms();
+		rc = OPS(c->sg)->task_update(tx, &t);
+	}
+	cJSON_Delete(state);
+	lv_task_rec_clear(&t);
+	return rc;
+}
+
+static void early_audio(const lv_stages *sg, held *h, const lv_task_rec *t)
+{
+	cJSON *state = state_of(t);
+	keep_audio_ctx c = { sg, h, state };
+	int rc = ensure_audio(sg, h, t, state);
+	if (rc == LV_OK)
+		rc = lv_engine_tx(sg->e, 1, keep_audio_tx, &c);
+	if (rc && rc != LV_ECANCELED && !h->cancel)
+		LV_WARN("task %s: audio made during generation was not kept (the audio stage makes it): %s", h->id,
+		        lv_error_last()->message);
+	cJSON_Delete(state);
+}
+
 /* ---- composing ------------------------------------------------------------------------------------------------------ */
 
 static int compose_progress(void *ctx, double fraction)
@@ -1081,11 +1138,16 @@ void lv_run_task(const lv_stages *sg, held *h)
 			rc = stage_anchor(sg, h, &t);
 			break;
 		case LV_TASK_GENERATING:
+			lv_held_busy(h);
 			rc = stage_generating(sg, h, &t);
-			if (rc == 1) { /* parked: the driver carries it on */
+			if (rc == 1) { /* parked: the driver carries it on, this thread makes the audio meanwhile */
+				early_audio(sg, h, &t);
 				lv_task_rec_clear(&t);
+				if (lv_held_idle(h)) /* the shots are done already: on to the audio stage */
+					continue;
 				return;
 			}
+			lv_held_idle(h); /* not parked: nothing can have been handed back */
 			if (rc == LV_OK) /* every shot was already ready */
 				rc = lv_advance(sg->held, h, LV_TASK_GENERATING, LV_TASK_AUDIO, NULL, NULL);
 			break;

@@ -36,6 +36,7 @@ struct lv_workers {
 	int n_stage;
 	int webhooks;
 	volatile int stopping;    /* read by every part (its own pointer to it) */
+	lv_waiter stop;           /* the monitor's and the webhook threads' idle sleeps end at a stop */
 	pthread_mutex_t mu;       /* the ready queue, admission, the idle-claim state */
 	pthread_cond_t cv;        /* stage threads: work may be ready */
 	held *ready_head, *ready_tail;
@@ -76,6 +77,10 @@ static void held_released(void *arg)
 static void ready_push(void *arg, held *h)
 {
 	workers *w = arg;
+	if (lv_held_defer(h)) { /* the thread still working on it carries on with it */
+		lv_held_put(&w->held, h);
+		return;
+	}
 	pthread_mutex_lock(&w->mu);
 	if (h->in_ready) {
 		pthread_mutex_unlock(&w->mu);
@@ -284,7 +289,7 @@ static void *monitor_thread(void *arg)
 			next_renew = now + (int64_t)w->e->cfg->lease_seconds * 1000 / 3;
 		}
 		if (n_held == 0 || (have && looked && version == seen && now - last_look < RECHECK_MS)) {
-			lv_sleep_ms(MONITOR_MS);
+			lv_waiter_sleep(&w->stop, MONITOR_MS);
 			continue;
 		}
 		memset(&c, 0, sizeof(c));
@@ -311,7 +316,7 @@ static void *monitor_thread(void *arg)
 		}
 		free(c.ids);
 		free(c.lost);
-		lv_sleep_ms(MONITOR_MS);
+		lv_waiter_sleep(&w->stop, MONITOR_MS);
 	}
 	return NULL;
 }
@@ -320,7 +325,7 @@ static void *monitor_thread(void *arg)
 static void *outbox_main(void *arg)
 {
 	lv_workers *w = arg;
-	lv_outbox_run(w->e, &w->stopping);
+	lv_outbox_run(w->e, &w->stop);
 	return NULL;
 }
 
@@ -368,6 +373,7 @@ int lv_workers_start(lv_workers **out, lv_engine *e, const lv_worker_options *op
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	lv_waiter_init(&w->stop);
 	/* The parts, bottom up; each gets what it uses and nothing above it. */
 	lv_held_init(&w->held, e, w->owner, held_released, w);
 	lv_cpu_init(&w->cpu, cores(), &w->stopping);
@@ -436,6 +442,7 @@ void lv_workers_stop(lv_workers *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
+	lv_waiter_stop(&w->stop);
 	lv_held_cancel_all(&w->held);
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
@@ -467,6 +474,7 @@ void lv_workers_stop(lv_workers *w)
 	free(w->hook_threads);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	lv_waiter_destroy(&w->stop);
 	LV_INFO("workers %s: stopped", w->owner);
 	free(w);
 }
