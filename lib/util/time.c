@@ -36,3 +36,48 @@ void lv_sleep_ms(int64_t ms)
 	while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
 		ts = rem;
 }
+
+void lv_waiter_init(lv_waiter *w)
+{
+	pthread_condattr_t a;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &a);
+	pthread_condattr_destroy(&a);
+	w->stopped = 0;
+}
+
+void lv_waiter_destroy(lv_waiter *w)
+{
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+void lv_waiter_stop(lv_waiter *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopped = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int lv_waiter_sleep(lv_waiter *w, int64_t ms)
+{
+	struct timespec until;
+	int stopped;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopped && ms > 0)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
+	stopped = w->stopped;
+	pthread_mutex_unlock(&w->mu);
+	return stopped;
+}

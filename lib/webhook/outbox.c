@@ -175,11 +175,11 @@ static int peek_tx(lv_store_tx *tx, void *p)
  * search) how long until the next attempt, and while nothing commits anywhere (the store's change
  * counter stands still) it does not read again before then (or RECHECK_MS).  Its own waiting is
  * timed by the monotonic clock; what is due is decided by the store's. */
-void lv_outbox_run(lv_engine *e, const volatile int *stopping)
+void lv_outbox_run(lv_engine *e, lv_waiter *stop)
 {
 	uint64_t seen = 0;
 	int64_t next = 0; /* monotonic time of the next look; 0: look */
-	while (!*stopping) {
+	for (;;) {
 		uint64_t version = 0;
 		int have = OPS(e)->change_counter && OPS(e)->change_counter(e->store, &version) == LV_OK;
 		int64_t now = lv_mono_ms();
@@ -191,9 +191,12 @@ void lv_outbox_run(lv_engine *e, const volatile int *stopping)
 			next = !have ? 0 : now + (c.wait < RECHECK_MS ? c.wait : RECHECK_MS);
 			if (c.wait <= 0 && send_one(e)) {
 				next = 0;
+				if (lv_waiter_sleep(stop, 0)) /* stopped: no sleep, just the question */
+					break;
 				continue;
 			}
 		}
-		lv_sleep_ms(IDLE_MS);
+		if (lv_waiter_sleep(stop, IDLE_MS))
+			break;
 	}
 }

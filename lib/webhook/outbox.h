@@ -4,8 +4,9 @@
 
 #include "longvideo/engine.h"
 
-/* Send due webhooks of the engine's store until *stopping becomes non-zero (a webhook thread of the
- * workers runs this). */
-void lv_outbox_run(lv_engine *e, const volatile int *stopping);
+struct lv_waiter;
+/* Send due webhooks of the engine's store until `stop` is stopped (a webhook thread of the workers
+ * runs this). */
+void lv_outbox_run(lv_engine *e, struct lv_waiter *stop);
 
 #endif
