@@ -216,6 +216,62 @@ START_TEST(measures_a_film_with_known_faults)
 END_TEST
 
 /* The composer measures how far it brought the music down under the narration. */
+/* The picture is decoded around the joins only, each window from the key frame before it: in a 20 s film
+ * with a key frame every 2 s, a black second right after the join at 15 s is found where it is (the
+ * decoding began at the key frame at 12 s, mid-film), and a still picture at 4-7 s, far from the joins at 10 and
+ * 15 s, is neither decoded nor reported. */
+START_TEST(the_picture_is_checked_around_the_joins)
+{
+	static const double cuts[] = { 10.0, 15.0 };
+	lv_qc_targets tg;
+	lv_qc_input in;
+	cJSON *qc = NULL;
+	const cJSON *it, *r;
+	char *film = fx_path("long.mp4");
+	double window;
+	long frames;
+	ck_assert_int_eq(run(FF "-f lavfi -i testsrc2=size=320x240:rate=24:duration=20 -f lavfi "
+	                        "-i color=black:size=320x240:rate=24:duration=1 "
+	                        "-f lavfi -i \"aevalsrc=0.2*sin(2*PI*997*t)|0.2*sin(2*PI*997*t):s=48000:d=20\" "
+	                        "-filter_complex \"[0:v]split=4[a][b][c][d];[a]trim=end=4[p0];"
+	                        "[b]trim=start=4:end=4.0417,loop=loop=71:size=1,setpts=N/24/TB[still];"
+	                        "[c]trim=start=7:end=15,setpts=PTS-STARTPTS[p1];[d]trim=start=16,setpts=PTS-STARTPTS[p2];"
+	                        "[p0][still][p1][1:v][p2]concat=n=5:v=1:a=0,format=yuv420p[v]\" "
+	                        "-map \"[v]\" -map 2:a -c:v libx264 -preset ultrafast -g 48 -keyint_min 48 -sc_threshold 0 "
+	                        "-c:a aac -b:a 128k -movflags +faststart %s",
+	                     film),
+	                 0);
+	targets_default(&tg);
+	memset(&in, 0, sizeof(in));
+	in.film = film;
+	in.requested_seconds = 20.0;
+	in.cuts = cuts;
+	in.n_cuts = 2;
+	in.ducking_db = NAN;
+	in.targets = &tg;
+	ck_assert_msg(lv_qc_measure(&qc, &in) == LV_OK, "%s", lv_error_last()->message);
+	it = qc_item(qc, "black_at_joins");
+	ck_assert_msg(fabs(qc_num(qc, "black_at_joins") - 1.0) <= 2.0 / 24, "black %.3f s", qc_num(qc, "black_at_joins"));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(it, "runs")), 1);
+	r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "runs"), 0);
+	ck_assert_msg(fabs(cJSON_GetObjectItem(r, "start")->valuedouble - 15.0) <= 1.5 / 24, "black from %.3f",
+	              cJSON_GetObjectItem(r, "start")->valuedouble);
+	window = cJSON_GetObjectItem(it, "window_s")->valuedouble;
+	frames = (long)cJSON_GetObjectItem(it, "frames_checked")->valuedouble;
+	ck_assert_msg(window >= tg.freeze_min_s + 0.5 && window < 3, "window %.3f s", window);
+	/* 8-11.75 s and 12-16.75 s (from the key frames at 8 and 12 s, before 8.25 and 13.25 s): about 205
+	 * pictures of the film's 480 */
+	ck_assert_msg(frames >= 195 && frames <= 215, "%ld pictures checked", frames);
+	/* the black second is the only frozen run: the still far from the joins was not decoded */
+	it = qc_item(qc, "frozen_at_joins");
+	ck_assert_int_eq(cJSON_GetObjectItem(it, "runs_total")->valueint, 1);
+	ck_assert_msg(fabs(qc_num(qc, "frozen_at_joins") - 1.0) <= 2.0 / 24 + 0.1, "frozen %.3f s",
+	              qc_num(qc, "frozen_at_joins"));
+	cJSON_Delete(qc);
+	free(film);
+}
+END_TEST
+
 START_TEST(composer_measures_ducking)
 {
 	lv_compose_segment seg = { NULL, 6.0 };
@@ -307,6 +363,7 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tc, fixtures_setup, fixtures_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, measures_a_film_with_known_faults);
+	tcase_add_test(tc, the_picture_is_checked_around_the_joins);
 	tcase_add_test(tc, composer_measures_ducking);
 	tcase_add_test(tc, targets_from_config);
 	suite_add_tcase(s, tc);

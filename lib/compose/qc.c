@@ -2,11 +2,15 @@
  * The film quality report: measured from the produced film (and the narration files), never from
  * what the composition intended.
  *
- * One pass over final.mp4 decodes picture and sound into one filter graph with two sinks:
- *   video: buffer -> scale (to 320 px wide: the detectors look at the mean and the frame difference,
- *          which the smaller picture keeps) -> blackdetect -> freezedetect -> buffersink
- *   audio: abuffer -> ebur128 (true peak) -> abuffersink
- * and reads the detectors' frame metadata.  Stream facts and the duration come from lv_media_probe()
+ * One pass over final.mp4 reads every packet.  The sound is decoded whole into
+ *   abuffer -> ebur128 (true peak) -> abuffersink;
+ * the picture only around the shot joins (what the black and frozen items judge): from the key frame
+ * at or before each join's window (JOIN_WINDOW_S plus the detectors' minimum run on either side, so
+ * that every run long enough to count that comes near a join lies in it for at least that long) to the
+ * window's end, each window into a graph of its own,
+ *   buffer -> scale (to 320 px wide: the detectors look at the mean and the frame difference, which the
+ *             smaller picture keeps) -> blackdetect -> freezedetect -> buffersink,
+ * and the detectors' frame metadata is read; a run still going at a window's end ends there.  Stream facts and the duration come from lv_media_probe()
  * (packets only, no decoding), speech coverage from the narration files gated by level (20 ms windows),
  * the subtitle rules from the cues of final.srt.
  */
@@ -34,6 +38,8 @@
 #define SPEECH_BRIDGE_S 0.3
 /* A black or frozen run is "at a join" when it comes this close to the time of a cut. */
 #define JOIN_REACH_S 0.5
+/* The picture is decoded this far (plus the detectors' minimum run) on either side of every join. */
+#define JOIN_WINDOW_S (JOIN_REACH_S + 0.25)
 /* Most runs and violations listed in the report (their count is always given). */
 #define MAX_LISTED 20
 
@@ -288,6 +294,8 @@ typedef struct film_pass {
 	qc_spans black, frozen;
 	double black_open, frozen_open; /* start of a run still going, or -1 */
 	double last_video_t;
+	double window_s;     /* the picture was decoded this far around each join */
+	long frames_checked; /* pictures the detectors saw */
 } film_pass;
 
 static double meta_num(const AVFrame *f, const char *key, double def)
@@ -323,6 +331,7 @@ static int drain_sinks(film_pass *p, AVFilterContext *vsink, AVFilterContext *as
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int err = AVERROR(EAGAIN), rc = LV_OK;
 	while (vsink && rc == LV_OK && (err = av_buffersink_get_frame(vsink, f)) >= 0) {
+		p->frames_checked++;
 		rc = video_meta(p, f, av_buffersink_get_time_base(vsink));
 		av_frame_unref(f);
 	}
@@ -401,38 +410,138 @@ static int graph_open(AVFilterGraph **gp, AVFilterContext **vsrc, AVFilterContex
 	return err;
 }
 
-static int film_measure(film_pass *p, const char *path, const lv_qc_targets *tg)
+/* Runs still going where the picture analysed ends (a window's end, the film's end) end there. */
+static int close_runs(film_pass *p)
 {
+	int rc = LV_OK;
+	if (p->black_open >= 0)
+		rc = spans_add(&p->black, p->black_open, p->last_video_t);
+	if (rc == LV_OK && p->frozen_open >= 0)
+		rc = spans_add(&p->frozen, p->frozen_open, p->last_video_t);
+	p->black_open = p->frozen_open = -1;
+	return rc;
+}
+
+/* The stretches of picture to decode: [from, to] in the video stream's time base, from = the key frame
+ * at or before the window's start.  Windows that meet are one. */
+typedef struct qc_window {
+	int64_t from, to;
+} qc_window;
+
+static size_t join_windows(qc_window *w, const double *cuts, size_t n_cuts, double reach, AVStream *st)
+{
+	size_t n = 0, i;
+	for (i = 0; i < n_cuts; i++) {
+		double a = cuts[i] - reach, b = cuts[i] + reach;
+		int64_t from = (int64_t)floor((a < 0 ? 0 : a) / av_q2d(st->time_base)),
+		        to = (int64_t)ceil(b / av_q2d(st->time_base));
+		int k = av_index_search_timestamp(st, from, AVSEEK_FLAG_BACKWARD);
+		const AVIndexEntry *e = k >= 0 ? avformat_index_get_entry(st, k) : NULL;
+		from = e ? e->timestamp : INT64_MIN; /* no index: from the start */
+		if (n > 0 && from <= w[n - 1].to) {
+			if (to > w[n - 1].to)
+				w[n - 1].to = to;
+			continue;
+		}
+		w[n].from = from;
+		w[n].to = to;
+		n++;
+	}
+	return n;
+}
+
+typedef struct film_video {
+	AVCodecContext *dec;
+	AVFilterGraph *g;
+	AVFilterContext *src, *sink;
+	AVRational tb;
+} film_video;
+
+/* Decode what the decoder holds, through the window's graph. */
+static int video_frames(film_pass *p, film_video *v, AVFrame *frame, const char *path)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err, rc = LV_OK;
+	while (rc == LV_OK && (err = avcodec_receive_frame(v->dec, frame)) >= 0) {
+		frame->pts = frame->best_effort_timestamp;
+		err = av_buffersrc_add_frame(v->src, frame);
+		av_frame_unref(frame);
+		if (err < 0)
+			return lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
+		rc = drain_sinks(p, v->sink, NULL, frame, path);
+	}
+	if (rc == LV_OK && err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+		rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
+	return rc;
+}
+
+/* A window ends: the decoder gives up what it holds, the detectors what they hold, open runs end. */
+static int video_window_end(film_pass *p, film_video *v, AVFrame *frame, const char *path)
+{
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err, rc = LV_OK;
+	if (!v->g)
+		return LV_OK;
+	if ((err = avcodec_send_packet(v->dec, NULL)) < 0 && err != AVERROR_EOF)
+		rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
+	if (rc == LV_OK)
+		rc = video_frames(p, v, frame, path);
+	if (rc == LV_OK && (err = av_buffersrc_add_frame(v->src, NULL)) < 0)
+		rc = lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
+	if (rc == LV_OK)
+		rc = drain_sinks(p, v->sink, NULL, frame, path);
+	if (rc == LV_OK)
+		rc = close_runs(p);
+	avfilter_graph_free(&v->g);
+	v->src = v->sink = NULL;
+	avcodec_flush_buffers(v->dec);
+	return rc;
+}
+
+static int film_measure(film_pass *p, const lv_qc_input *in)
+{
+	const char *path = in->film;
+	const lv_qc_targets *tg = in->targets;
 	AVFormatContext *fmt = NULL;
-	AVCodecContext *vdec = NULL, *adec = NULL;
-	AVFilterGraph *g = NULL;
-	AVFilterContext *vsrc = NULL, *vsink = NULL, *asrc = NULL, *asink = NULL;
+	AVCodecContext *adec = NULL;
+	AVFilterGraph *ag = NULL;
+	AVFilterContext *asrc = NULL, *asink = NULL;
+	film_video v;
+	qc_window *wins = NULL;
+	size_t n_wins = 0, wi = 0;
 	AVPacket *pkt = av_packet_alloc();
 	AVFrame *frame = av_frame_alloc();
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int vi = -1, ai = -1, rc, err = 0, eof = 0;
 
+	memset(&v, 0, sizeof(v));
 	p->lufs = -70.0;
 	p->true_peak = 0;
 	p->black_open = p->frozen_open = -1;
+	p->window_s = JOIN_WINDOW_S + fmax(tg->black_min_s, tg->freeze_min_s);
 	if (!pkt || !frame) {
 		rc = lv_error_nomem();
 		goto out;
 	}
 	if ((rc = lv_av_open_input(&fmt, path, "qc")) != LV_OK)
 		goto out;
-	if ((rc = lv_av_open_decoder(&vdec, &vi, fmt, AVMEDIA_TYPE_VIDEO, 2, "qc", path)) != LV_OK)
+	if ((rc = lv_av_open_decoder(&v.dec, &vi, fmt, AVMEDIA_TYPE_VIDEO, 2, "qc", path)) != LV_OK)
 		goto out;
 	/* The detectors need the picture's levels, not the deblocking filter's polish: skipping it saves about
 	 * a quarter of the decoding (the same decision for every frame, so frame differences keep their meaning). */
-	vdec->skip_loop_filter = AVDISCARD_ALL;
+	v.dec->skip_loop_filter = AVDISCARD_ALL;
+	v.tb = fmt->streams[vi]->time_base;
 	if (lv_av_open_decoder(&adec, &ai, fmt, AVMEDIA_TYPE_AUDIO, 1, "qc", path) != LV_OK) {
 		avcodec_free_context(&adec); /* a film without sound: reported by the streams item */
 		ai = -1;
 	}
-	err = graph_open(&g, &vsrc, &vsink, &asrc, &asink, vdec, fmt->streams[vi]->time_base, adec, tg);
-	if (err < 0) {
-		rc = lv_error_set(LV_EINTERNAL, "qc (%s): cannot set up the analysis graph: %s", path, lv_av_err(eb, err));
+	if (in->n_cuts > 0 && !(wins = lv_calloc(in->n_cuts, sizeof(*wins)))) {
+		rc = lv_error_nomem();
+		goto out;
+	}
+	n_wins = in->n_cuts > 0 ? join_windows(wins, in->cuts, in->n_cuts, p->window_s, fmt->streams[vi]) : 0;
+	if (adec && (err = graph_open(&ag, NULL, NULL, &asrc, &asink, NULL, v.tb, adec, tg)) < 0) {
+		rc = lv_error_set(LV_EINTERNAL, "qc (%s): cannot set up the sound's analysis: %s", path, lv_av_err(eb, err));
 		goto out;
 	}
 	while (!eof && rc == LV_OK) {
@@ -442,51 +551,56 @@ static int film_measure(film_pass *p, const char *path, const lv_qc_targets *tg)
 		} else if (err < 0) {
 			rc = lv_error_set(LV_EIO, "qc (%s): cannot read: %s", path, lv_av_err(eb, err));
 			break;
-		} else if (pkt->stream_index != vi && pkt->stream_index != ai) {
-			av_packet_unref(pkt);
-			continue;
 		}
-		for (int k = 0; k < 2 && rc == LV_OK; k++) { /* at the end both decoders are flushed */
-			AVCodecContext *dec = k == 0 ? vdec : adec;
-			AVFilterContext *src = k == 0 ? vsrc : asrc;
-			if (!dec || (!eof && pkt->stream_index != (k == 0 ? vi : ai)))
-				continue;
-			err = avcodec_send_packet(dec, eof ? NULL : pkt);
-			if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_EOF) {
-				rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
-				break;
+		if (eof || pkt->stream_index == vi) {
+			int64_t ts = eof ? INT64_MAX : pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+			/* past the window being decoded: it ends; the next window may begin with this packet */
+			while (rc == LV_OK && wi < n_wins && ts != AV_NOPTS_VALUE && ts > wins[wi].to) {
+				rc = video_window_end(p, &v, frame, path);
+				wi++;
 			}
-			while (rc == LV_OK && (err = avcodec_receive_frame(dec, frame)) >= 0) {
+			if (!eof && rc == LV_OK && wi < n_wins && ts != AV_NOPTS_VALUE && ts >= wins[wi].from) {
+				if (!v.g && (err = graph_open(&v.g, &v.src, &v.sink, NULL, NULL, v.dec, v.tb, NULL, tg)) < 0)
+					rc = lv_error_set(LV_EINTERNAL, "qc (%s): cannot set up the picture's analysis: %s", path,
+					                  lv_av_err(eb, err));
+				else if ((err = avcodec_send_packet(v.dec, pkt)) < 0 && err != AVERROR(EAGAIN))
+					rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
+				else
+					rc = video_frames(p, &v, frame, path);
+			}
+		}
+		if (rc == LV_OK && adec && (eof || pkt->stream_index == ai)) {
+			err = avcodec_send_packet(adec, eof ? NULL : pkt);
+			if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+				rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
+			while (rc == LV_OK && (err = avcodec_receive_frame(adec, frame)) >= 0) {
 				frame->pts = frame->best_effort_timestamp;
-				err = av_buffersrc_add_frame(src, frame);
+				err = av_buffersrc_add_frame(asrc, frame);
 				av_frame_unref(frame);
 				if (err < 0)
 					rc = lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
 				else
-					rc = drain_sinks(p, vsink, asink, frame, path);
+					rc = drain_sinks(p, NULL, asink, frame, path);
 			}
 			if (rc == LV_OK && err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
 				rc = lv_error_set(LV_EIO, "qc (%s): cannot decode: %s", path, lv_av_err(eb, err));
 		}
-		av_packet_unref(pkt);
+		if (!eof)
+			av_packet_unref(pkt);
 	}
-	if (rc == LV_OK && ((vsrc && (err = av_buffersrc_add_frame(vsrc, NULL)) < 0) ||
-	                    (asrc && (err = av_buffersrc_add_frame(asrc, NULL)) < 0)))
-		rc = lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
 	if (rc == LV_OK)
-		rc = drain_sinks(p, vsink, asink, frame, path);
-	if (rc != LV_OK)
-		goto out;
-	/* runs still going at the end of the film end with it */
-	if (p->black_open >= 0)
-		rc = spans_add(&p->black, p->black_open, p->last_video_t);
-	if (rc == LV_OK && p->frozen_open >= 0)
-		rc = spans_add(&p->frozen, p->frozen_open, p->last_video_t);
+		rc = video_window_end(p, &v, frame, path); /* a window open at the film's end */
+	if (rc == LV_OK && asrc && (err = av_buffersrc_add_frame(asrc, NULL)) < 0)
+		rc = lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
+	if (rc == LV_OK && asink)
+		rc = drain_sinks(p, NULL, asink, frame, path);
 out:
-	avfilter_graph_free(&g);
+	avfilter_graph_free(&v.g);
+	avfilter_graph_free(&ag);
+	free(wins);
 	av_frame_free(&frame);
 	av_packet_free(&pkt);
-	avcodec_free_context(&vdec);
+	avcodec_free_context(&v.dec);
 	avcodec_free_context(&adec);
 	avformat_close_input(&fmt);
 	return rc;
@@ -494,8 +608,10 @@ out:
 
 /* ---- the report ---- */
 
-/* Runs of black or frozen picture: every run listed (up to MAX_LISTED), the longest one at a join is the value. */
-static void runs_item(cJSON *qc, const char *key, const qc_spans *runs, const lv_qc_input *in, double max_s)
+/* Runs of black or frozen picture around the joins: every run listed (up to MAX_LISTED), the longest one at a
+ * join is the value; the window decoded around each join and the pictures seen are given. */
+static void runs_item(cJSON *qc, const char *key, const qc_spans *runs, const lv_qc_input *in, double max_s,
+                      const film_pass *fp)
 {
 	double longest = 0;
 	size_t i, j, at_joins = 0;
@@ -526,6 +642,8 @@ static void runs_item(cJSON *qc, const char *key, const qc_spans *runs, const lv
 	cJSON_AddNumberToObject(it, "runs_at_joins", (double)at_joins);
 	cJSON_AddNumberToObject(it, "runs_total", (double)runs->n);
 	cJSON_AddItemToObject(it, "runs", list);
+	put_num(it, "window_s", fp->window_s, 0.001);
+	cJSON_AddNumberToObject(it, "frames_checked", (double)fp->frames_checked);
 }
 
 /* Characters of the longest line and the number of lines of a cue text ('\n' separated). */
@@ -688,7 +806,7 @@ int lv_qc_measure(cJSON **out, const lv_qc_input *in)
 	if ((rc = lv_media_probe(&mi, in->film)) != LV_OK)
 		return rc;
 	fpu = lv_fpu_flush_denormals();
-	rc = film_measure(&fp, in->film, tg);
+	rc = film_measure(&fp, in);
 	lv_fpu_restore(fpu);
 	if (rc == LV_OK)
 		rc = speech_spans(&speech, in);
@@ -782,8 +900,8 @@ int lv_qc_measure(cJSON **out, const lv_qc_input *in)
 		}
 	}
 
-	runs_item(qc, "black_at_joins", &fp.black, in, tg->black_max_s);
-	runs_item(qc, "frozen_at_joins", &fp.frozen, in, tg->freeze_max_s);
+	runs_item(qc, "black_at_joins", &fp.black, in, tg->black_max_s, &fp);
+	runs_item(qc, "frozen_at_joins", &fp.frozen, in, tg->freeze_max_s, &fp);
 	subtitles_item(qc, cues, n_cues, cues != NULL || n_cues > 0 || (in->srt && lv_path_exists(in->srt)), in);
 
 	for (it = qc->child; it; it = it->next)
