@@ -1532,8 +1532,8 @@ static void draw_lightning(lv_scene *s, lv_canvas *cv, const lv_view *v)
 /* ---- props ------------------------------------------------------------------------------ */
 
 #define PROP_DEPTH 0.8f  /* ground props stand just behind the characters (SPRITE_DEPTH 0.75) */
-#define PROP_SIDE_X 0.1f /* their centre: this share of the width in from the frame's edge */
-#define PROP_GROUND 0.88f
+#define PROP_SIDE_X 0.12f/* their centre: this share of the width in from the frame's edge */
+#define PROP_GROUND 0.85f
 
 /* Sides for the ground props the shot names: the first on one side (by the seed), the next on the
  * other; more are left out.  Birds and the window take no side.  Uses its own generator so that the
@@ -1686,7 +1686,7 @@ static void draw_birds(lv_scene *s, lv_canvas *cv, const lv_view *v)
 		float fx = (float)i * 0.07f * (float)s->w + (i & 1) * 0.02f * (float)s->w;
 		float wx = fmodf(fx + 0.03f * s->U * v->t + s->bird_phase * (float)s->w * 0.1f, span) - 0.3f * (float)s->w;
 		float wy = (0.18f + 0.035f * (float)(i % 3) + 0.01f * sinf(0.7f * v->t + (float)i)) * (float)s->h;
-		float x = sx_of(s, v, 0.15f, wx), y = sy_of(s, v, 0.15f, wy), b = (9.0f - (float)(i % 2) * 2.0f) * k;
+		float x = sx_of(s, v, 0.15f, wx), y = sy_of(s, v, 0.15f, wy), b = (13.0f - (float)(i % 2) * 3.0f) * k;
 		float flap = sinf(7.0f * v->t + 1.3f * (float)i + s->bird_phase), tip = y - flap * 0.6f * b;
 		float l[8] = { x, y, x - b, tip, x - b * 1.05f, tip + 0.18f * b, x, y + 0.3f * b };
 		float r[8] = { x, y, x + b, tip, x + b * 1.05f, tip + 0.18f * b, x, y + 0.3f * b };
