@@ -812,8 +812,13 @@ START_TEST(lost_one_is_found_at_the_end)
 		  "\xe4\xb8\xa2\xe7\x9a\x84\xe5\xb0\x8f\xe7\x8b\x97", /* 小明在公园里寻找走丢的小狗 */
 		  "zh", "\xe5\xb0\x8f\xe6\x98\x8e", "\xe5\xb0\x8f\xe7\x8b\x97", "\xe5\xaf\xbb\xe6\x89\xbe" /* 寻找 */,
 		  "\xe6\x89\xbe\xe5\x88\xb0\xe4\xba\x86" /* 找到了 */ },
-		/* not looked for: together from the start */
+		/* not looked for: together from the start ("cerca" is "near" here, 探险 an adventure) */
 		{ "Lily and her dog walk along the beach at sunset", "en", "Lily", NULL, NULL, NULL },
+		{ "Un ni\xc3\xb1o llamado Pablo juega con su perro cerca del r\xc3\xado", "es", "Pablo", NULL, NULL, NULL },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe5\x92\x8c\xe4\xbb\x96\xe7\x9a\x84\xe7\x8b\x97\xe5\x8e\xbb\xe6\xa3\xae"
+		  "\xe6\x9e\x97\xe6\x8e\xa2\xe9\x99\xa9", /* 小明和他的狗去森林探险 */
+		  "zh", "\xe5\xb0\x8f\xe6\x98\x8e", NULL, NULL, NULL },
+		{ "Lily and her dog search for a lost ball in the park", "en", "Lily", NULL, NULL, NULL },
 	};
 	static const int durations[] = { 30, 180 };
 	size_t i, d;

@@ -684,22 +684,30 @@ static void plan_roles(film *fm)
  */
 static int find_sought(const film *fm)
 {
-	static const char *const words[] = { "lost", "missing", "search", "looking for", "looks for", "look for",
-		                             "seek", "cherch", "perdu", "disparu", "such", "verlor", "vermisst",
-		                             "busca", "perdid", "desaparecid", "cerca", "pers", "procura",
+	/* Latin-script words come before the one looked for and are whole words, or stems where marked
+	 * with '*'; CJK words may also come just after it ("小狗丢了") */
+	static const char *const words[] = { "lost", "missing", "search*", "looking for", "looks for", "look for",
+		                             "seek*", "cherch*", "perdu*", "disparu*", "sucht", "suchen", "suchte",
+		                             "verlor*", "vermisst*", "busca*", "perdid*", "desaparecid*", "cercando",
+		                             "perso", "persa", "procura*",
 		                             "\xe6\x89\xbe" /* 找 */, "\xe4\xb8\xa2" /* 丢 */,
 		                             "\xe8\xb5\xb0\xe5\xa4\xb1" /* 走失 */, "\xe5\xa4\xb1\xe8\xb8\xaa" /* 失踪 */,
-		                             "\xe6\x8e\xa2" /* 探 */, "\xe8\xbf\xb7\xe5\xad\x90" /* 迷子 */, NULL };
+		                             "\xe6\x8e\xa2\xe3\x81\x97" /* 探し */, "\xe6\x8e\xa2\xe3\x81\x99" /* 探す */,
+		                             "\xe8\xbf\xb7\xe5\xad\x90" /* 迷子 */, NULL };
 	size_t k, w, len = strlen(fm->lower);
 	for (k = 1; k < fm->n_chars && k < fm->f.n_chars; k++) {
 		size_t pos = fm->f.chars[k].pos, prev = fm->f.chars[k - 1].pos + 1;
-		size_t from = pos > 40 && pos - 40 > prev ? pos - 40 : prev, to = pos + 16 < len ? pos + 16 : len;
+		size_t from = pos > 40 && pos - 40 > prev ? pos - 40 : prev;
 		for (w = 0; words[w]; w++) {
 			size_t n = strlen(words[w]), at;
+			int cjk = (unsigned char)words[w][0] >= 0x80, stem = words[w][n - 1] == '*';
+			size_t to = cjk ? (pos + 16 < len ? pos + 16 : len) : pos;
+			if (stem)
+				n--;
 			for (at = from; at + n <= to; at++)
 				if (!memcmp(fm->lower + at, words[w], n) &&
-				    ((unsigned char)words[w][0] >= 0x80 || at == 0 ||
-				     !lv_ltext_is_alnum((unsigned char)fm->lower[at - 1])))
+				    (cjk || ((at == 0 || !lv_ltext_is_alnum((unsigned char)fm->lower[at - 1])) &&
+				             (stem || !lv_ltext_is_alnum((unsigned char)fm->lower[at + n])))))
 					return (int)k;
 		}
 	}
