@@ -557,6 +557,12 @@ START_TEST(props_chosen_by_meaning)
 		{ "The sun rose over the windless bay; a birdlike kite, a snowmobile.", "" },
 		{ "A lighthouse keeper named Ada watches a storm roll in", "" },
 		{ "Birds chirp in the kitchen.", "" }, /* indoors: no sky to fly in */
+		/* a street's lit windows, a bird's-eye view: no window to sit at, no birds */
+		{ "Office windows lighting up one by one, a bird's-eye view of the city.", "" },
+		{ "\xe4\xb8\x80\xe6\x89\x87\xe6\x89\x87\xe4\xbe\x9d\xe6\xac\xa1\xe4\xba\xae\xe8\xb5\xb7\xe7\x9a\x84"
+		  "\xe7\xaa\x97\xe6\x88\xb7\xef\xbc\x8c\xe9\xb8\x9f\xe7\x9e\xb0\xe5\x9f\x8e\xe5\xb8\x82", /* 一扇扇依次亮起的窗户，鸟瞰城市 */
+		  "" },
+		{ "A cat naps by the window.", "window" },
 	};
 	size_t i;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

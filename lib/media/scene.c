@@ -190,11 +190,15 @@ static const keyword prop_words[] = {
 	{ "schneemann", LV_PROP_SNOWMAN, 3 }, { "mu\xc3\xb1" "eco de nieve", LV_PROP_SNOWMAN, 3 },
 	{ "pupazzo di neve", LV_PROP_SNOWMAN, 3 }, { "\xe9\x9b\xaa\xe4\xba\xba", LV_PROP_SNOWMAN, 3 } /* 雪人 */,
 	{ "\xe9\x9b\xaa\xe3\x81\xa0\xe3\x82\x8b\xe3\x81\xbe", LV_PROP_SNOWMAN, 3 } /* 雪だるま */,
+	/* (a window, not the lit windows of a street: "window" singular only, 窗台 and the like, not 窗户) */
 	{ "window", LV_PROP_WINDOW, 3 }, { "windowsill", LV_PROP_WINDOW, 3 }, { "window sill", LV_PROP_WINDOW, 3 },
 	{ "windowpane", LV_PROP_WINDOW, 3 }, { "fen\xc3\xaatre", LV_PROP_WINDOW, 3 }, { "rebord", LV_PROP_WINDOW, 2 },
 	{ "fenster", LV_PROP_WINDOW, 3 }, { "fensterbank", LV_PROP_WINDOW, 3 }, { "ventana", LV_PROP_WINDOW, 3 },
 	{ "alf\xc3\xa9izar", LV_PROP_WINDOW, 3 }, { "finestra", LV_PROP_WINDOW, 3 }, { "janela", LV_PROP_WINDOW, 3 },
-	{ "\xe7\xaa\x97", LV_PROP_WINDOW, 3 } /* 窗 (zh, ja) */,
+	{ "\xe7\xaa\x97\xe5\x8f\xb0", LV_PROP_WINDOW, 3 } /* 窗台 */, { "\xe7\xaa\x97\xe8\xbe\xb9", LV_PROP_WINDOW, 3 } /* 窗边 */,
+	{ "\xe7\xaa\x97\xe5\x89\x8d", LV_PROP_WINDOW, 3 } /* 窗前 */, { "\xe7\xaa\x97\xe5\x8f\xa3", LV_PROP_WINDOW, 3 } /* 窗口 */,
+	{ "\xe7\xaa\x97\xe5\xa4\x96", LV_PROP_WINDOW, 3 } /* 窗外 */, { "\xe7\xaa\x97\xe4\xb8\x8a", LV_PROP_WINDOW, 3 } /* 窗上 */,
+	{ "\xe7\xaa\x93", LV_PROP_WINDOW, 3 } /* 窓 (ja) */,
 	{ "umbrella", LV_PROP_UMBRELLA, 3 }, { "parapluie", LV_PROP_UMBRELLA, 3 }, { "regenschirm", LV_PROP_UMBRELLA, 3 },
 	{ "schirm", LV_PROP_UMBRELLA, 2 }, { "paraguas", LV_PROP_UMBRELLA, 3 }, { "ombrello", LV_PROP_UMBRELLA, 3 },
 	{ "guarda-chuva", LV_PROP_UMBRELLA, 3 }, { "\xe4\xbc\x9e", LV_PROP_UMBRELLA, 3 } /* 伞 */,
@@ -430,6 +434,17 @@ static const char *const harbour_words[] = { "harbor", "harbour", "port", "pier"
 	                                     "quai", "puerto", "muelle", "hafen", "\xe6\xb8\xaf" /* 港 */,
 	                                     "\xe7\xa0\x81\xe5\xa4\xb4" /* 码头 */, NULL };
 
+/* Whether the ASCII word occurs in the singular (not followed by "s" or another letter). */
+static int singular(const char *lower, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = lower;
+	for (; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == lower || !letter_at(lower, p - 1)) && !letter_at(lower, p + n))
+			return 1;
+	return 0;
+}
+
 static int any_of(const char *lower, const char *const *words)
 {
 	long at;
@@ -467,8 +482,19 @@ static void choose(const char *text, choice *c)
 	                 count_word(lower, "leuchtturm", &at));
 	c->harbour = c->kind == K_SEA && any_of(lower, harbour_words);
 	c->boat = c->kind == K_SEA && (c->harbour || any_of(lower, boat_words));
+	{
+		/* words that look like a prop's and are not: a bird's-eye view, 鸟瞰 */
+		static const char *const not_props[] = { "bird's-eye", "birds-eye", "bird's eye", "birdseye",
+			                                 "\xe9\xb8\x9f\xe7\x9e\xb0" /* 鸟瞰 */, NULL };
+		const char *const *np;
+		char *p;
+		for (np = not_props; *np; np++)
+			while ((p = strstr(lower, *np)) != NULL)
+				memset(p, ' ', strlen(*np));
+	}
 	for (i = 0; i < sizeof(prop_words) / sizeof(prop_words[0]); i++)
-		if (prop_words[i].weight >= 2 && count_word(lower, prop_words[i].word, &at))
+		if (prop_words[i].weight >= 2 && count_word(lower, prop_words[i].word, &at) &&
+		    (strcmp(prop_words[i].word, "window") || singular(lower, "window")))
 			c->props |= 1u << prop_words[i].value;
 	if (c->kind == K_STAGE && !(c->props & (1u << LV_PROP_WINDOW)))
 		c->props &= ~(1u << LV_PROP_BIRDS); /* indoors: no birds in the sky */
