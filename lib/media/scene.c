@@ -1558,8 +1558,8 @@ static void draw_lightning(lv_scene *s, lv_canvas *cv, const lv_view *v)
 /* ---- props ------------------------------------------------------------------------------ */
 
 #define PROP_DEPTH 0.8f  /* ground props stand just behind the characters (SPRITE_DEPTH 0.75) */
-#define PROP_SIDE_X 0.12f/* their centre: this share of the width in from the frame's edge */
-#define PROP_GROUND 0.85f
+#define PROP_SIDE_X 0.15f /* their centre: this share of the width in from the frame's edge */
+#define PROP_GROUND 0.82f
 
 /* Sides for the ground props the shot names: the first on one side (by the seed), the next on the
  * other; more are left out.  Birds and the window take no side.  Uses its own generator so that the
@@ -1815,9 +1815,12 @@ void lv_scene_stage(const lv_scene *s, float *x0, float *x1, float *ground)
 		*ground = 0.8f * (float)s->h;
 		return;
 	}
-	/* a prop takes about a fifth of the width on its side */
-	*x0 = left ? (2.0f * PROP_SIDE_X + 0.02f) * (float)s->w : 0.06f * (float)s->w;
-	*x1 = right ? (1.0f - 2.0f * PROP_SIDE_X - 0.02f) * (float)s->w : 0.94f * (float)s->w;
+	{
+		/* a prop reaches at most 70 units (prop_at's scale) either side of its centre */
+		float reach = PROP_SIDE_X * (float)s->w + 70.0f * fminf(s->U, 1.2f * (float)s->w) / 720.0f + 0.02f * (float)s->w;
+		*x0 = left ? reach : 0.06f * (float)s->w;
+		*x1 = right ? (float)s->w - reach : 0.94f * (float)s->w;
+	}
 	*ground = -1.0f;
 }
 
