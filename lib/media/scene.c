@@ -1721,13 +1721,19 @@ static void draw_birds(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 }
 
+/* The window's sill, a share of the height: higher in portrait, where the subtitle band is taller. */
+static float window_sill(const lv_scene *s)
+{
+	return s->h > s->w ? 0.7f : 0.78f;
+}
+
 /* A wall with a window in it, seen from outside: the room lit behind the glass, rain running down the
  * glass in wet weather, a sill the characters sit on.  It covers the landscape: the shot is at the
  * window. */
 static void draw_window(lv_scene *s, lv_canvas *cv, const lv_view *v)
 {
 	float W = (float)s->w, H = (float)s->h, d = 0.9f;
-	float gx0 = W * (s->h > s->w ? 0.08f : 0.2f), gx1 = W - gx0, gy0 = H * 0.16f, gy1 = H * 0.8f;
+	float gx0 = W * (s->h > s->w ? 0.08f : 0.2f), gx1 = W - gx0, gy0 = H * 0.16f, gy1 = H * window_sill(s);
 	float ax = sx_of(s, v, d, gx0), bx = sx_of(s, v, d, gx1), ay = sy_of(s, v, d, gy0), by = sy_of(s, v, d, gy1);
 	float big = 2.0f * (W + H), f = 0.018f * s->U;
 	lv_rgb wall_c = prop_lit(s, lv_rgb_make(168, 150, 132));
@@ -1812,7 +1818,7 @@ void lv_scene_stage(const lv_scene *s, float *x0, float *x1, float *ground)
 		float gx0 = (float)s->w * (s->h > s->w ? 0.08f : 0.2f);
 		*x0 = gx0 + 0.03f * (float)s->w;
 		*x1 = (float)s->w - *x0;
-		*ground = 0.8f * (float)s->h;
+		*ground = window_sill(s) * (float)s->h;
 		return;
 	}
 	{
