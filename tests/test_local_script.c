@@ -4,6 +4,7 @@
 #include "longvideo.h"
 #include "pipeline/storyboard.h"
 #include "media/local.h"
+#include "media/scene.h"
 #include "util/mem.h"
 #include "providers/local/local_rules.h"
 #include "util/json.h"
@@ -708,8 +709,9 @@ START_TEST(other_languages_are_understood)
 	} table[] = {
 		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube", "fr", "old fisherman", "the sea",
 		  "sun rises" },
+		/* (until the sun goes down: the film begins in the afternoon light) */
 		{ "Ein M\xc3\xa4" "dchen namens Greta sucht im Wald ihren verlorenen Hund, bis die Sonne untergeht", "de", "girl",
-		  "forest", "golden hour" },
+		  "forest", "afternoon" },
 		{ "Una ni\xc3\xb1" "a llamada Luc\xc3\xad" "a camina por la playa de noche", "es", "girl", "the sea", "night" },
 	};
 	int secs[3] = { 8, 8, 8 };
@@ -725,6 +727,154 @@ START_TEST(other_languages_are_understood)
 		cJSON_Delete(sb);
 		free(text);
 	}
+}
+END_TEST
+
+/* The light of every shot as the renderer reads it from the shot's visual: 0 dawn, 1 day, 2 dusk, 3 night. */
+static int shot_time(const cJSON *shot)
+{
+	static const char *const times[] = { "dawn", "day", "dusk", "night" };
+	lv_scene_choice c;
+	int t;
+	lv_scene_choose(lv_json_get_str(shot, "visual"), &c);
+	for (t = 0; t < 4; t++)
+		if (!strcmp(c.time, times[t]))
+			return t;
+	return -1;
+}
+
+/* A prompt that names two times of day goes from the first to the last over its shots, in order; one
+ * that lasts until a time of day comes to it at the end; one time of day holds in every shot.  Checked
+ * on each shot's own light as the renderer reads it from the shot's visual. */
+START_TEST(time_of_day_follows_the_prompt_in_order)
+{
+	static const struct {
+		const char *prompt, *lang;
+		int first, last; /* 0 dawn, 1 day, 2 dusk, 3 night */
+		int changes;     /* the light changes over the film */
+	} table[] = {
+		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube et rentre au port le soir", "fr", 0, 2,
+		  1 },
+		{ "An old fisherman named Tomas sails out at dawn and comes home in the evening", "en", 0, 2, 1 },
+		{ "Ein M\xc3\xa4" "dchen namens Greta sucht im Wald ihren verlorenen Hund, bis die Sonne untergeht", "de", 1, 2,
+		  1 },
+		{ "Una ni\xc3\xb1" "a llamada Luc\xc3\xad" "a camina por la playa desde la ma\xc3\xb1" "ana hasta la noche", "es", 1, 3, 1 },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe6\xb8\x85\xe6\x99\xa8\xe5\x87\xba\xe9\x97\xa8\xef\xbc\x8c\xe9\xbb\x84\xe6\x98\x8f"
+		  "\xe6\x97\xb6\xe5\x9b\x9e\xe5\x88\xb0\xe6\x9d\x91\xe5\xad\x90", /* 小明清晨出门，黄昏时回到村子 */
+		  "zh", 0, 2, 1 },
+		{ "An old fisherman named Tomas sails out at dawn for one last catch", "en", 0, 0, 0 },
+		{ "Two robots, Bolt and Pixel, build a snowman in a quiet park at night", "en", 3, 3, 0 },
+	};
+	static const int durations[] = { 30, 60, 180 };
+	size_t i, d;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		for (d = 0; d < sizeof(durations) / sizeof(durations[0]); d++) {
+			int secs[MAX_SHOTS], prev = -1, changed = 0;
+			size_t n = split(durations[d], secs), k = 0;
+			cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, n, 0, NULL), *shot;
+			cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+			{
+				int t = shot_time(shot);
+				if (k == 0)
+					ck_assert_msg(t == table[i].first, "'%s' %d s: shot 1 is %d, expected %d: %s", table[i].prompt,
+					              durations[d], t, table[i].first, lv_json_get_str(shot, "visual"));
+				if (k + 1 == n)
+					ck_assert_msg(t == table[i].last, "'%s' %d s: the last shot is %d, expected %d: %s",
+					              table[i].prompt, durations[d], t, table[i].last, lv_json_get_str(shot, "visual"));
+				ck_assert_msg(prev < 0 || t >= prev, "'%s' %d s: shot %zu goes back from %d to %d: %s", table[i].prompt,
+				              durations[d], k + 1, prev, t, lv_json_get_str(shot, "visual"));
+				changed |= prev >= 0 && t != prev;
+				prev = t;
+				k++;
+			}
+			ck_assert_int_eq(changed, table[i].changes);
+			cJSON_Delete(sb);
+		}
+}
+END_TEST
+
+/* A story that looks for someone: the one looked for (the lost dog) is in no shot before the last,
+ * where it is found; the one looking is there from the first shot; the middle says the search.  A
+ * companion who is not looked for is there from the start. */
+START_TEST(lost_one_is_found_at_the_end)
+{
+	static const struct {
+		const char *prompt, *lang, *seeker, *sought; /* names in "characters" */
+		const char *search, *found;                  /* in the middle shots' visuals, in the last */
+	} table[] = {
+		{ "Ein M\xc3\xa4" "dchen namens Greta sucht im Wald ihren verlorenen Hund, bis die Sonne untergeht", "de", "Greta",
+		  "The dog", "searches for the dog", "finds" },
+		{ "A boy named Leo looks for his lost cat in the old town", "en", "Leo", "The cat", "searches for the cat",
+		  "finds" },
+		{ "Une fille nomm\xc3\xa9" "e L\xc3\xa9" "a cherche son chien perdu dans la for\xc3\xaat", "fr", "L\xc3\xa9" "a",
+		  "The dog", "searches for the dog", "finds" },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe5\x9c\xa8\xe5\x85\xac\xe5\x9b\xad\xe9\x87\x8c\xe5\xaf\xbb\xe6\x89\xbe\xe8\xb5\xb0"
+		  "\xe4\xb8\xa2\xe7\x9a\x84\xe5\xb0\x8f\xe7\x8b\x97", /* 小明在公园里寻找走丢的小狗 */
+		  "zh", "\xe5\xb0\x8f\xe6\x98\x8e", "\xe5\xb0\x8f\xe7\x8b\x97", "\xe5\xaf\xbb\xe6\x89\xbe" /* 寻找 */,
+		  "\xe6\x89\xbe\xe5\x88\xb0\xe4\xba\x86" /* 找到了 */ },
+		/* not looked for: together from the start ("cerca" is "near" here, 探险 an adventure) */
+		{ "Lily and her dog walk along the beach at sunset", "en", "Lily", NULL, NULL, NULL },
+		{ "Un ni\xc3\xb1o llamado Pablo juega con su perro cerca del r\xc3\xado", "es", "Pablo", NULL, NULL, NULL },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe5\x92\x8c\xe4\xbb\x96\xe7\x9a\x84\xe7\x8b\x97\xe5\x8e\xbb\xe6\xa3\xae"
+		  "\xe6\x9e\x97\xe6\x8e\xa2\xe9\x99\xa9", /* 小明和他的狗去森林探险 */
+		  "zh", "\xe5\xb0\x8f\xe6\x98\x8e", NULL, NULL, NULL },
+		{ "Lily and her dog search for a lost ball in the park", "en", "Lily", NULL, NULL, NULL },
+	};
+	static const int durations[] = { 30, 180 };
+	size_t i, d;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		for (d = 0; d < sizeof(durations) / sizeof(durations[0]); d++) {
+			int secs[MAX_SHOTS], searched = 0, together_early = 0;
+			size_t n = split(durations[d], secs), k = 0;
+			cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, n, 0, NULL), *shot, *c;
+			char seeker[8] = "", sought[8] = "", other[8] = "";
+			cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sb, "characters"))
+			{
+				const char *name = lv_json_get_str(c, "name"), *id = lv_json_get_str(c, "id");
+				if (!strcmp(name, table[i].seeker))
+					snprintf(seeker, sizeof(seeker), "%s", id);
+				else if (table[i].sought && !strcmp(name, table[i].sought))
+					snprintf(sought, sizeof(sought), "%s", id);
+				else
+					snprintf(other, sizeof(other), "%s", id);
+			}
+			ck_assert_msg(seeker[0], "'%s': no character '%s'", table[i].prompt, table[i].seeker);
+			ck_assert_msg(!table[i].sought || sought[0], "'%s': no character '%s'", table[i].prompt, table[i].sought);
+			cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+			{
+				const cJSON *who = cJSON_GetObjectItemCaseSensitive(shot, "characters"), *w;
+				const char *v = lv_json_get_str(shot, "visual");
+				int has_seeker = 0, has_sought = 0, has_other = 0;
+				cJSON_ArrayForEach(w, who)
+				{
+					has_seeker |= !strcmp(w->valuestring, seeker);
+					has_sought |= sought[0] && !strcmp(w->valuestring, sought);
+					has_other |= other[0] && !strcmp(w->valuestring, other);
+				}
+				if (k == 0)
+					ck_assert_msg(has_seeker, "'%s' %d s: %s is not in the first shot", table[i].prompt, durations[d],
+					              table[i].seeker);
+				if (table[i].sought && k + 1 < n) {
+					ck_assert_msg(!has_sought, "'%s' %d s: %s already in shot %zu: %s", table[i].prompt, durations[d],
+					              table[i].sought, k + 1, v);
+					searched |= strstr(v, table[i].search) != NULL;
+				}
+				if (table[i].sought && k + 1 == n) {
+					ck_assert_msg(has_sought && has_seeker, "'%s' %d s: the last shot lacks %s or %s", table[i].prompt,
+					              durations[d], table[i].seeker, table[i].sought);
+					ck_assert_msg(strstr(v, table[i].found), "'%s' %d s: the last shot does not find: %s",
+					              table[i].prompt, durations[d], v);
+				}
+				if (!table[i].sought && k + 1 < n && has_seeker && has_other)
+					together_early = 1;
+				k++;
+			}
+			if (table[i].sought)
+				ck_assert_msg(searched, "'%s' %d s: no shot says the search", table[i].prompt, durations[d]);
+			else
+				ck_assert_msg(together_early, "'%s' %d s: the companion is kept out", table[i].prompt, durations[d]);
+			cJSON_Delete(sb);
+		}
 }
 END_TEST
 
@@ -841,6 +991,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, prompt_carried_into_every_shot);
 	tcase_add_test(tc, other_languages_are_understood);
 	tcase_add_test(tc, details_agree_with_the_setting);
+	tcase_add_test(tc, time_of_day_follows_the_prompt_in_order);
+	tcase_add_test(tc, lost_one_is_found_at_the_end);
 	tcase_add_test(tc, narration_covers_most_of_the_film);
 	suite_add_tcase(s, tc);
 	return s;

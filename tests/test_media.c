@@ -530,6 +530,135 @@ START_TEST(scene_chosen_by_meaning)
 }
 END_TEST
 
+/* The props a shot text names, by meaning, in several languages; a word that only looks like one
+ * names nothing. */
+START_TEST(props_chosen_by_meaning)
+{
+	static const struct {
+		const char *text;
+		const char *props; /* names, '|'-separated, in LV_PROP_* order; "" for none */
+	} table[] = {
+		{ "Two robots, Bolt and Pixel, build a snowman in a quiet park at night", "snowman" },
+		{ "\xe4\xb8\x80\xe5\x8f\xaa\xe5\x8f\xab\xe8\x8a\xb1\xe8\x8a\xb1\xe7\x9a\x84\xe5\xb0\x8f\xe7\x8c\xab\xe5\x9c\xa8"
+		  "\xe9\x9b\xa8\xe5\xa4\xa9\xe7\x9a\x84\xe7\xaa\x97\xe5\x8f\xb0\xe4\xb8\x8a\xe7\xad\x89\xe4\xb8\xbb\xe4\xba\xba"
+		  "\xe5\x9b\x9e\xe5\xae\xb6", /* 一只叫花花的小猫在雨天的窗台上等主人回家 */
+		  "window" },
+		{ "A girl with a red umbrella waits under the street lamp in the rain", "umbrella|lamp" },
+		{ "Seabirds glide low over the water.", "birds" },
+		{ "Un bonhomme de neige dans le jardin, des oiseaux dans le ciel", "snowman|birds" },
+		{ "Ein Schneemann neben der Parkbank", "snowman|bench" },
+		{ "Una ni\xc3\xb1" "a con un paraguas junto a la ventana", "window|umbrella" },
+		{ "\xe5\x85\xac\xe5\x9c\x92\xe3\x81\xae\xe3\x83\x99\xe3\x83\xb3\xe3\x83\x81\xe3\x81\xa8\xe9\x9b\xaa\xe3\x81\xa0"
+		  "\xe3\x82\x8b\xe3\x81\xbe", /* 公園のベンチと雪だるま */
+		  "snowman|bench" },
+		{ "\xe8\x8a\xb1\xe5\x9b\xad\xe9\x87\x8c\xe5\xbc\x80\xe6\xbb\xa1\xe4\xba\x86\xe9\xb2\x9c\xe8\x8a\xb1\xef\xbc\x8c"
+		  "\xe9\xb8\x9f\xe5\x84\xbf\xe5\x9c\xa8\xe6\xad\x8c\xe5\x94\xb1", /* 花园里开满了鲜花，鸟儿在歌唱 */
+		  "birds|flowers" },
+		{ "The sun rose over the windless bay; a birdlike kite, a snowmobile.", "" },
+		{ "A lighthouse keeper named Ada watches a storm roll in", "" },
+		{ "Birds chirp in the kitchen.", "" }, /* indoors: no sky to fly in */
+		/* a street's lit windows, a bird's-eye view: no window to sit at, no birds */
+		{ "Office windows lighting up one by one, a bird's-eye view of the city.", "" },
+		{ "\xe4\xb8\x80\xe6\x89\x87\xe6\x89\x87\xe4\xbe\x9d\xe6\xac\xa1\xe4\xba\xae\xe8\xb5\xb7\xe7\x9a\x84"
+		  "\xe7\xaa\x97\xe6\x88\xb7\xef\xbc\x8c\xe9\xb8\x9f\xe7\x9e\xb0\xe5\x9f\x8e\xe5\xb8\x82", /* 一扇扇依次亮起的窗户，鸟瞰城市 */
+		  "" },
+		{ "A cat naps by the window.", "window" },
+	};
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		lv_scene_choice c;
+		char got[128] = "";
+		int p;
+		lv_scene_choose(table[i].text, &c);
+		for (p = 0; p < LV_PROP_COUNT; p++)
+			if (c.props & (1u << p)) {
+				if (got[0])
+					strcat(got, "|");
+				strcat(got, lv_scene_prop_name(p));
+			}
+		ck_assert_msg(!strcmp(got, table[i].props), "'%s': props '%s', expected '%s'", table[i].text, got,
+		              table[i].props);
+	}
+	ck_assert_ptr_null(lv_scene_prop_name(LV_PROP_COUNT));
+}
+END_TEST
+
+/* The characters' size follows the shot's framing: the camera text first, then the shot text. */
+START_TEST(card_scale_follows_framing)
+{
+	static const struct {
+		const char *camera, *text;
+		float size;
+	} table[] = {
+		{ "wide establishing, high angle", "A wide view of the forest. Greta is small in the frame.", LV_FRAMING_WIDE },
+		{ "pull out, high angle", "Finally, the view pulls back from the sea.", LV_FRAMING_WIDE },
+		{ "close-up, shallow focus", "Close detail at first light: dew on a leaf.", LV_FRAMING_CLOSE },
+		{ "slow push in, eye level", "Ada looks around by the sea.", LV_FRAMING_MEDIUM },
+		{ "orbit, low angle", "The high point: the storm at its height.", LV_FRAMING_MEDIUM },
+		{ "static", "Extreme close-up of the robot's eyes.", LV_FRAMING_CLOSE },
+		{ "pan left", "\xe8\xbf\x9c\xe6\x99\xaf\xef\xbc\x9a\xe5\x9c\xb0\xe9\x9d\xa2", LV_FRAMING_WIDE }, /* 远景：地面 */
+		{ "tilt up", "\xe7\x89\xb9\xe5\x86\x99\xef\xbc\x9a\xe7\x8c\xab", LV_FRAMING_CLOSE },           /* 特写：猫 */
+		{ "close-up, wide lens", "A wide view.", LV_FRAMING_CLOSE }, /* the camera's word first */
+		{ NULL, NULL, LV_FRAMING_MEDIUM },
+	};
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		ck_assert_msg(fabsf(lv_scene_framing(table[i].camera, table[i].text) - table[i].size) < 1e-6f,
+		              "'%s' / '%s': %.2f, expected %.2f", table[i].camera, table[i].text,
+		              lv_scene_framing(table[i].camera, table[i].text), table[i].size);
+	ck_assert(LV_FRAMING_WIDE < LV_FRAMING_MEDIUM && LV_FRAMING_MEDIUM < LV_FRAMING_CLOSE);
+	{
+		/* the characters stand beside a prop, not over it; a window gives them its sill */
+		lv_scene *sc = NULL;
+		float x0, x1, g;
+		ck_assert_int_eq(lv_scene_new(&sc, 3, "Two robots build a snowman in the park at night", 320, 180), LV_OK);
+		lv_scene_stage(sc, &x0, &x1, &g);
+		ck_assert(x1 - x0 < 0.8f * 320 && x1 - x0 > 0.5f * 320 && g < 0);
+		lv_scene_free(sc);
+		ck_assert_int_eq(lv_scene_new(&sc, 3, "A cat waits on the windowsill in the rain", 320, 180), LV_OK);
+		lv_scene_stage(sc, &x0, &x1, &g);
+		ck_assert(g > 0.5f * 180 && g < 180);
+		lv_scene_free(sc);
+		ck_assert_int_eq(lv_scene_new(&sc, 3, "A quiet meadow", 320, 180), LV_OK);
+		lv_scene_stage(sc, &x0, &x1, &g);
+		ck_assert(x1 - x0 > 0.85f * 320);
+		lv_scene_free(sc);
+	}
+}
+END_TEST
+
+/* A prop is drawn: the same scene with and without a snowman differs where the snowman stands. */
+START_TEST(props_are_drawn)
+{
+	static const char *const texts[][2] = {
+		{ "A quiet park at night in the snow.", "A snowman in a quiet park at night in the snow." },
+		{ "Rain in the city at dusk.", "A window in the city, rain at dusk." },
+		{ "The sea under a clear sky at noon.", "Birds over the sea under a clear sky at noon." },
+	};
+	size_t i;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		lv_canvas a = { 0 }, b = { 0 };
+		lv_scene *sa = NULL, *sb = NULL;
+		lv_view v = { 1.0f, 1.0f, 0.0f, 0.0f };
+		size_t k, n = 320 * 180, diff = 0;
+		ck_assert_int_eq(lv_canvas_init(&a, 320, 180, 0), LV_OK);
+		ck_assert_int_eq(lv_canvas_init(&b, 320, 180, 0), LV_OK);
+		ck_assert_int_eq(lv_scene_new(&sa, 5, texts[i][0], 320, 180), LV_OK);
+		ck_assert_int_eq(lv_scene_new(&sb, 5, texts[i][1], 320, 180), LV_OK);
+		lv_scene_draw_back(sa, &a, &v);
+		lv_scene_draw_back(sb, &b, &v);
+		for (k = 0; k < n; k++)
+			diff += abs((int)a.plane[0][k] - (int)b.plane[0][k]) > 24;
+		/* (five small birds at this size: a few dozen pixels) */
+		ck_assert_msg(diff > (i == 2 ? 20 : n / 400), "'%s': the prop changed %zu pixels", texts[i][1], diff);
+		lv_scene_free(sa);
+		lv_scene_free(sb);
+		lv_canvas_free(&a);
+		lv_canvas_free(&b);
+	}
+}
+END_TEST
+
 /* Mean absolute luma change between consecutive frames of a clip (0..255), read back with libavcodec. */
 static double mean_motion(const char *path, int frames)
 {
@@ -1085,6 +1214,9 @@ static Suite *media_suite(void)
 	tcase_add_test(seg, segment_references_change_the_picture_and_text_is_never_drawn);
 	tcase_add_test(seg, segment_figures_stay_clear_of_the_subtitle_band);
 	tcase_add_test(seg, scene_chosen_by_meaning);
+	tcase_add_test(seg, props_chosen_by_meaning);
+	tcase_add_test(seg, card_scale_follows_framing);
+	tcase_add_test(seg, props_are_drawn);
 	tcase_add_test(seg, segment_every_camera_moves);
 	tcase_add_test(seg, segment_portrait_and_square_sizes);
 	tcase_add_test(seg, segment_rejects_bad_parameters);

@@ -203,10 +203,12 @@ static void sprite_room(const lv_scene *scene, const camera *cam, int nframes, f
 	}
 }
 
-/* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1), no higher than `top`. */
-static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit)
+/* Lay the sprites out side by side, standing on `ground` (screen y at zoom 1), no higher than `top`, `size` of
+ * the height tall (the shot's framing), between x0 and x1 (beside the scene's props). */
+static void place_sprites(sprite *sp, int n, int W, int H, float ground, float top_limit, float size, float x0,
+                          float x1)
 {
-	float target = fminf(fminf(0.5f * (float)H, 0.6f * (float)W), (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
+	float target = fminf(fminf(size * (float)H, 0.6f * (float)W), (ground - top_limit) * 0.92f), gap = 0.035f * (float)W, total = 0, k, x;
 	int i;
 	if (target < 0.05f * (float)H) /* no camera move leaves this little room; keep the figures visible */
 		target = 0.05f * (float)H;
@@ -215,8 +217,8 @@ static void place_sprites(sprite *sp, int n, int W, int H, float ground, float t
 		total += (float)sp[i].img.w * sp[i].scale;
 	}
 	total += gap * (float)(n - 1);
-	k = total > 0.88f * (float)W ? 0.88f * (float)W / total : 1.0f;
-	x = ((float)W - total * k) * 0.5f;
+	k = total > x1 - x0 ? (x1 - x0) / total : 1.0f;
+	x = 0.5f * (x0 + x1 - total * k);
 	for (i = 0; i < n; i++) {
 		float sw, shh;
 		sp[i].scale *= k;
@@ -305,11 +307,15 @@ int lv_render_segment(const lv_render_params *params, const char *out_mp4)
 		 * that two lines of subtitles can cover (media/subband.h) nor leave the frame, whatever the
 		 * camera does: they are moved up and made smaller rather than cropped. */
 		lv_sub_band band;
-		float top, ground;
+		float top, ground, x0, x1, floor;
 		lv_sub_band_of(&band, W, H);
 		sprite_room(scene, &cam, nframes, (float)H, (float)band.top, &top, &ground);
 		ground = fminf(ground, (H > W ? 0.72f : 0.84f) * (float)H);
-		place_sprites(sp, n_sp, W, H, ground, top);
+		/* small in a wide shot, large in a close-up; beside the props, on a sill when there is one */
+		lv_scene_stage(scene, &x0, &x1, &floor);
+		if (floor > 0)
+			ground = fminf(ground, floor);
+		place_sprites(sp, n_sp, W, H, ground, top, lv_scene_framing(params->camera, params->text), x0, x1);
 	}
 
 	/* the vignette: about 0.62 of the brightness left in the corners */

@@ -150,6 +150,15 @@ static const keyword time_words[] = {
 	{ "nuit", T_NIGHT, 3 }, { "noche", T_NIGHT, 3 }, { "nacht", T_NIGHT, 3 }, { "notte", T_NIGHT, 3 },
 	{ "noite", T_NIGHT, 3 }, { "\xe5\xa4\x9c", T_NIGHT, 3 } /* 夜 */, { "\xe6\x9c\x88\xe5\x85\x89", T_NIGHT, 3 } /* 月光 */,
 	{ "\xe6\x98\x9f\xe7\xa9\xba", T_NIGHT, 3 } /* 星空 */, { "\xe5\xa4\xaa\xe7\xa9\xba", T_NIGHT, 2 } /* 太空 */,
+	/* more languages: de, es, fr, ja */
+	{ "sonnenaufgang", T_DAWN, 3 }, { "morgengrauen", T_DAWN, 3 }, { "fr\xc3\xbch", T_DAWN, 2 },
+	{ "sonnenuntergang", T_DUSK, 3 }, { "untergeht", T_DUSK, 3 }, { "d\xc3\xa4mmerung", T_DUSK, 3 },
+	{ "anochecer", T_DUSK, 3 }, { "soir\xc3\xa9" "e", T_DUSK, 3 }, { "aurore", T_DAWN, 3 }, { "tarde", T_DAY, 2 },
+	{ "nachmittag", T_DAY, 3 }, { "apr\xc3\xa8s-midi", T_DAY, 3 },
+	{ "\xe5\xa4\xaa\xe9\x98\xb3\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 3 } /* 太阳升起 */,
+	{ "\xe6\x9a\xae", T_DUSK, 3 } /* 暮 */, { "\xe5\xa4\x9c\xe6\x98\x8e\xe3\x81\x91", T_DAWN, 3 } /* 夜明け */,
+	{ "\xe6\x9c\x9d\xe6\x97\xa5", T_DAWN, 3 } /* 朝日 */, { "\xe5\xa4\x95\xe6\x96\xb9", T_DUSK, 3 } /* 夕方 */,
+	{ "\xe5\xa4\x95\xe6\x9a\xae", T_DUSK, 3 } /* 夕暮 */,
 };
 
 static const keyword weather_words[] = {
@@ -173,6 +182,60 @@ static const keyword weather_words[] = {
 	{ "autumn", W_AUTUMN, 2 }, { "fall leaves", W_AUTUMN, 2 }, { "automne", W_AUTUMN, 2 }, { "oto\xc3\xb1o", W_AUTUMN, 2 },
 	{ "herbst", W_AUTUMN, 2 }, { "\xe7\xa7\x8b", W_AUTUMN, 2 } /* 秋 */,
 };
+
+/* Props a shot names, by meaning (value: LV_PROP_*).  A prop is drawn beside the characters (ground
+ * props, at most one a side), in the sky (birds) or as the whole backdrop (a window in a wall). */
+static const keyword prop_words[] = {
+	{ "snowman", LV_PROP_SNOWMAN, 3 }, { "snowmen", LV_PROP_SNOWMAN, 3 }, { "bonhomme de neige", LV_PROP_SNOWMAN, 3 },
+	{ "schneemann", LV_PROP_SNOWMAN, 3 }, { "mu\xc3\xb1" "eco de nieve", LV_PROP_SNOWMAN, 3 },
+	{ "pupazzo di neve", LV_PROP_SNOWMAN, 3 }, { "\xe9\x9b\xaa\xe4\xba\xba", LV_PROP_SNOWMAN, 3 } /* 雪人 */,
+	{ "\xe9\x9b\xaa\xe3\x81\xa0\xe3\x82\x8b\xe3\x81\xbe", LV_PROP_SNOWMAN, 3 } /* 雪だるま */,
+	/* (a window, not the lit windows of a street: "window" singular only, 窗台 and the like, not 窗户) */
+	{ "window", LV_PROP_WINDOW, 3 }, { "windowsill", LV_PROP_WINDOW, 3 }, { "window sill", LV_PROP_WINDOW, 3 },
+	{ "windowpane", LV_PROP_WINDOW, 3 }, { "fen\xc3\xaatre", LV_PROP_WINDOW, 3 }, { "rebord", LV_PROP_WINDOW, 2 },
+	{ "fenster", LV_PROP_WINDOW, 3 }, { "fensterbank", LV_PROP_WINDOW, 3 }, { "ventana", LV_PROP_WINDOW, 3 },
+	{ "alf\xc3\xa9izar", LV_PROP_WINDOW, 3 }, { "finestra", LV_PROP_WINDOW, 3 }, { "janela", LV_PROP_WINDOW, 3 },
+	{ "\xe7\xaa\x97\xe5\x8f\xb0", LV_PROP_WINDOW, 3 } /* 窗台 */, { "\xe7\xaa\x97\xe8\xbe\xb9", LV_PROP_WINDOW, 3 } /* 窗边 */,
+	{ "\xe7\xaa\x97\xe5\x89\x8d", LV_PROP_WINDOW, 3 } /* 窗前 */, { "\xe7\xaa\x97\xe5\x8f\xa3", LV_PROP_WINDOW, 3 } /* 窗口 */,
+	{ "\xe7\xaa\x97\xe5\xa4\x96", LV_PROP_WINDOW, 3 } /* 窗外 */, { "\xe7\xaa\x97\xe4\xb8\x8a", LV_PROP_WINDOW, 3 } /* 窗上 */,
+	{ "\xe7\xaa\x93", LV_PROP_WINDOW, 3 } /* 窓 (ja) */,
+	{ "umbrella", LV_PROP_UMBRELLA, 3 }, { "parapluie", LV_PROP_UMBRELLA, 3 }, { "regenschirm", LV_PROP_UMBRELLA, 3 },
+	{ "schirm", LV_PROP_UMBRELLA, 2 }, { "paraguas", LV_PROP_UMBRELLA, 3 }, { "ombrello", LV_PROP_UMBRELLA, 3 },
+	{ "guarda-chuva", LV_PROP_UMBRELLA, 3 }, { "\xe4\xbc\x9e", LV_PROP_UMBRELLA, 3 } /* 伞 */,
+	{ "\xe5\x82\x98", LV_PROP_UMBRELLA, 3 } /* 傘 */,
+	{ "bird", LV_PROP_BIRDS, 3 }, { "seabird", LV_PROP_BIRDS, 3 }, { "gull", LV_PROP_BIRDS, 3 },
+	{ "seagull", LV_PROP_BIRDS, 3 }, { "flock", LV_PROP_BIRDS, 2 }, { "swallow", LV_PROP_BIRDS, 2 },
+	{ "oiseau", LV_PROP_BIRDS, 3 }, { "oiseaux", LV_PROP_BIRDS, 3 }, { "mouette", LV_PROP_BIRDS, 3 },
+	{ "go\xc3\xa9land", LV_PROP_BIRDS, 3 }, { "vogel", LV_PROP_BIRDS, 3 }, { "v\xc3\xb6gel", LV_PROP_BIRDS, 3 },
+	{ "m\xc3\xb6we", LV_PROP_BIRDS, 3 }, { "p\xc3\xa1jaro", LV_PROP_BIRDS, 3 }, { "gaviota", LV_PROP_BIRDS, 3 },
+	{ "uccello", LV_PROP_BIRDS, 3 }, { "uccelli", LV_PROP_BIRDS, 3 }, { "gabbiano", LV_PROP_BIRDS, 3 },
+	{ "\xe9\xb8\x9f", LV_PROP_BIRDS, 3 } /* 鸟 */, { "\xe9\xb3\xa5", LV_PROP_BIRDS, 3 } /* 鳥 */,
+	{ "\xe9\xb8\xa5", LV_PROP_BIRDS, 3 } /* 鸥 */, { "\xe7\x87\x95\xe5\xad\x90", LV_PROP_BIRDS, 3 } /* 燕子 */,
+	{ "bench", LV_PROP_BENCH, 3 }, { "banc", LV_PROP_BENCH, 3 }, { "bank", LV_PROP_BENCH, 1 },
+	{ "parkbank", LV_PROP_BENCH, 3 }, { "sitzbank", LV_PROP_BENCH, 3 }, { "banco", LV_PROP_BENCH, 3 },
+	{ "panchina", LV_PROP_BENCH, 3 }, { "\xe9\x95\xbf\xe6\xa4\x85", LV_PROP_BENCH, 3 } /* 长椅 */,
+	{ "\xe9\x95\xb7\xe6\xa4\x85", LV_PROP_BENCH, 3 } /* 長椅 */, { "\xe3\x83\x99\xe3\x83\xb3\xe3\x83\x81", LV_PROP_BENCH, 3 } /* ベンチ */,
+	{ "street lamp", LV_PROP_LAMP, 3 }, { "streetlamp", LV_PROP_LAMP, 3 }, { "lamppost", LV_PROP_LAMP, 3 },
+	{ "lamp post", LV_PROP_LAMP, 3 }, { "streetlight", LV_PROP_LAMP, 3 }, { "street light", LV_PROP_LAMP, 3 },
+	{ "lantern", LV_PROP_LAMP, 2 }, { "lampadaire", LV_PROP_LAMP, 3 }, { "laterne", LV_PROP_LAMP, 3 },
+	{ "stra\xc3\x9f" "enlaterne", LV_PROP_LAMP, 3 }, { "farola", LV_PROP_LAMP, 3 }, { "lampione", LV_PROP_LAMP, 3 },
+	{ "\xe8\xb7\xaf\xe7\x81\xaf", LV_PROP_LAMP, 3 } /* 路灯 */, { "\xe8\xa1\x97\xe7\x81\xaf", LV_PROP_LAMP, 3 } /* 街灯 */,
+	{ "\xe7\x81\xaf\xe7\xac\xbc", LV_PROP_LAMP, 2 } /* 灯笼 */,
+	{ "flower", LV_PROP_FLOWERS, 3 }, { "blossom", LV_PROP_FLOWERS, 2 }, { "tulip", LV_PROP_FLOWERS, 3 },
+{ "fleur", LV_PROP_FLOWERS, 3 }, { "fleurs", LV_PROP_FLOWERS, 3 },
+	{ "blume", LV_PROP_FLOWERS, 3 }, { "blumen", LV_PROP_FLOWERS, 3 }, { "flor", LV_PROP_FLOWERS, 3 },
+	{ "flores", LV_PROP_FLOWERS, 3 }, { "fiore", LV_PROP_FLOWERS, 3 }, { "fiori", LV_PROP_FLOWERS, 3 },
+	{ "\xe8\x8a\xb1\xe6\x9c\xb5", LV_PROP_FLOWERS, 3 } /* 花朵 */, { "\xe9\xb2\x9c\xe8\x8a\xb1", LV_PROP_FLOWERS, 3 } /* 鲜花 */,
+	{ "\xe8\x8a\xb1\xe4\xb8\x9b", LV_PROP_FLOWERS, 3 } /* 花丛 */, { "\xe8\x8a\xb1\xe5\x9d\x9b", LV_PROP_FLOWERS, 3 } /* 花坛 */,
+};
+
+static const char *const prop_names[LV_PROP_COUNT] = { "snowman", "window", "umbrella", "birds", "bench", "lamp",
+	                                               "flowers" };
+
+const char *lv_scene_prop_name(int prop)
+{
+	return prop >= 0 && prop < LV_PROP_COUNT ? prop_names[prop] : NULL;
+}
 
 typedef struct layer {
 	float depth;
@@ -208,6 +271,9 @@ struct lv_scene {
 	float U;       /* sqrt(w * h): the unit of horizontal sizes */
 	float cx, cy;  /* centre of the camera's zoom */
 	int kind, pal, weather, lighthouse;
+	unsigned props;              /* 1u << LV_PROP_*: what the shot names */
+	int prop_side[LV_PROP_COUNT]; /* ground props: -1 left, 1 right, 0 not drawn */
+	float bird_phase;
 	float lamp_x, lamp_y, lamp_depth; /* the lighthouse's lamp in world coordinates */
 	int lamp_layer;
 	/* a boat out on the water, a pier with boats moored at it, lightning in a storm */
@@ -331,9 +397,33 @@ static int vote(const char *lower, const keyword *list, size_t n, int n_values)
 	return best;
 }
 
+static void place_props(lv_scene *s, uint32_t seed);
+
 typedef struct choice {
 	int kind, time, weather, lighthouse, boat, harbour;
+	unsigned props;
 } choice;
+
+/* The time of day of a text: the first one named (weight 2 and more; at one place, the longest word),
+ * as a shot's own light comes before what it quotes ("As dusk falls, ...  Scene: ... at dawn and ... in
+ * the evening"); -1 when none is named. */
+static int first_time(const char *lower)
+{
+	long best = -1, at;
+	size_t i, best_len = 0;
+	int t = -1;
+	for (i = 0; i < sizeof(time_words) / sizeof(time_words[0]); i++) {
+		size_t n = strlen(time_words[i].word);
+		if (time_words[i].weight < 2 || !count_word(lower, time_words[i].word, &at))
+			continue;
+		if (best < 0 || at < best || (at == best && n > best_len)) {
+			best = at;
+			best_len = n;
+			t = time_words[i].value;
+		}
+	}
+	return t;
+}
 
 /* Props of a coast, named by any of these words. */
 static const char *const boat_words[] = { "boat", "sailboat", "ship", "sail", "sailing", "fishing", "fisherman",
@@ -343,6 +433,17 @@ static const char *const boat_words[] = { "boat", "sailboat", "ship", "sail", "s
 static const char *const harbour_words[] = { "harbor", "harbour", "port", "pier", "quay", "dock", "wharf", "marina",
 	                                     "quai", "puerto", "muelle", "hafen", "\xe6\xb8\xaf" /* 港 */,
 	                                     "\xe7\xa0\x81\xe5\xa4\xb4" /* 码头 */, NULL };
+
+/* Whether the ASCII word occurs in the singular (not followed by "s" or another letter). */
+static int singular(const char *lower, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = lower;
+	for (; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == lower || !letter_at(lower, p - 1)) && !letter_at(lower, p + n))
+			return 1;
+	return 0;
+}
 
 static int any_of(const char *lower, const char *const *words)
 {
@@ -362,6 +463,7 @@ static void choose(const char *text, choice *c)
 	c->time = T_NONE;
 	c->weather = W_CLEAR;
 	c->lighthouse = c->boat = c->harbour = 0;
+	c->props = 0;
 	if (!lower)
 		return;
 	for (i = 0; lower[i]; i++)
@@ -370,7 +472,7 @@ static void choose(const char *text, choice *c)
 	c->kind = vote(lower, kind_words, sizeof(kind_words) / sizeof(kind_words[0]), K_COUNT);
 	if (c->kind < 0)
 		c->kind = K_OPEN;
-	c->time = vote(lower, time_words, sizeof(time_words) / sizeof(time_words[0]), T_NIGHT + 1);
+	c->time = first_time(lower);
 	c->weather = vote(lower, weather_words, sizeof(weather_words) / sizeof(weather_words[0]), W_AUTUMN + 1);
 	if (c->weather < 0)
 		c->weather = W_CLEAR;
@@ -380,6 +482,22 @@ static void choose(const char *text, choice *c)
 	                 count_word(lower, "leuchtturm", &at));
 	c->harbour = c->kind == K_SEA && any_of(lower, harbour_words);
 	c->boat = c->kind == K_SEA && (c->harbour || any_of(lower, boat_words));
+	{
+		/* words that look like a prop's and are not: a bird's-eye view, 鸟瞰 */
+		static const char *const not_props[] = { "bird's-eye", "birds-eye", "bird's eye", "birdseye",
+			                                 "\xe9\xb8\x9f\xe7\x9e\xb0" /* 鸟瞰 */, NULL };
+		const char *const *np;
+		char *p;
+		for (np = not_props; *np; np++)
+			while ((p = strstr(lower, *np)) != NULL)
+				memset(p, ' ', strlen(*np));
+	}
+	for (i = 0; i < sizeof(prop_words) / sizeof(prop_words[0]); i++)
+		if (prop_words[i].weight >= 2 && count_word(lower, prop_words[i].word, &at) &&
+		    (strcmp(prop_words[i].word, "window") || singular(lower, "window")))
+			c->props |= 1u << prop_words[i].value;
+	if (c->kind == K_STAGE && !(c->props & (1u << LV_PROP_WINDOW)))
+		c->props &= ~(1u << LV_PROP_BIRDS); /* indoors: no birds in the sky */
 	free(lower);
 }
 
@@ -420,6 +538,7 @@ void lv_scene_choose(const char *text, lv_scene_choice *out)
 	out->lighthouse = c.lighthouse;
 	out->boat = c.boat;
 	out->harbour = c.harbour;
+	out->props = c.props;
 }
 
 /* ---- construction ------------------------------------------------------------- */
@@ -997,6 +1116,7 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->lighthouse = c.lighthouse;
 	s->boat = c.boat;
 	s->harbour = c.harbour;
+	s->props = c.props;
 	hue = lv_rng_range(&r, -16.0f, 16.0f);
 	sat = lv_rng_range(&r, 0.85f, 1.15f);
 	s->sky_top = lv_rgb_shift(pal_color(pal, 0), hue, sat);
@@ -1026,6 +1146,7 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 		lv_scene_free(s);
 		return err;
 	}
+	place_props(s, seed);
 	*out = s;
 	return LV_OK;
 }
@@ -1434,6 +1555,317 @@ static void draw_lightning(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 }
 
+/* ---- props ------------------------------------------------------------------------------ */
+
+#define PROP_DEPTH 0.8f  /* ground props stand just behind the characters (SPRITE_DEPTH 0.75) */
+#define PROP_SIDE_X 0.15f /* their centre: this share of the width in from the frame's edge */
+#define PROP_GROUND 0.82f
+
+/* Sides for the ground props the shot names: the first on one side (by the seed), the next on the
+ * other; more are left out.  Birds and the window take no side.  Uses its own generator so that the
+ * scenery stays as it was for texts without props. */
+static void place_props(lv_scene *s, uint32_t seed)
+{
+	int p, side = (seed >> 3) & 1 ? 1 : -1, used = 0;
+	for (p = 0; p < LV_PROP_COUNT; p++) {
+		s->prop_side[p] = 0;
+		if (!(s->props & (1u << p)) || p == LV_PROP_BIRDS || p == LV_PROP_WINDOW || used >= 2)
+			continue;
+		s->prop_side[p] = used ? -side : side;
+		used++;
+	}
+	s->bird_phase = (float)(seed % 97) * 0.37f;
+}
+
+/* The screen point of a ground prop's foot (world x, y at PROP_DEPTH) and the scale of its sizes. */
+static void prop_at(const lv_scene *s, const lv_view *v, int side, float *x, float *y, float *k)
+{
+	float z, par, wx = (float)s->w * (side < 0 ? PROP_SIDE_X : 1.0f - PROP_SIDE_X);
+	lv_scene_project(s, v, PROP_DEPTH, &z, &par);
+	*x = sx_of(s, v, PROP_DEPTH, wx);
+	*y = sy_of(s, v, PROP_DEPTH, PROP_GROUND * (float)s->h);
+	*k = z * fminf(s->U, 1.2f * (float)s->w) / 720.0f;
+}
+
+/* The colour of a prop's material under the scene's light: lit by the sun, dimmed at night. */
+static lv_rgb prop_lit(const lv_scene *s, lv_rgb c)
+{
+	float dark = s->pal == P_NIGHT || s->pal == P_NEON ? 0.45f : s->pal == P_STORM ? 0.25f : 0.1f;
+	return lv_rgb_mix(lv_rgb_mix(c, s->sun, 0.12f), s->near, dark);
+}
+
+static void draw_snowman(lv_scene *s, lv_canvas *cv, float x, float y, float k)
+{
+	lv_px snow = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(246, 248, 252)));
+	lv_px shade = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(196, 208, 228)));
+	lv_px coal = lv_canvas_color(cv, lv_rgb_make(30, 30, 36)), carrot = lv_canvas_color(cv, lv_rgb_make(240, 120, 40));
+	lv_px scarf = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(200, 40, 50)));
+	lv_px stick = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(96, 64, 40)));
+	float r0 = 34 * k, r1 = 25 * k, r2 = 18 * k, y0 = y - r0 * 0.9f, y1 = y0 - r0 - r1 * 0.7f, y2 = y1 - r1 - r2 * 0.7f;
+	float arm_l[8] = { x - r1 * 0.8f, y1 - 2 * k, x - r1 * 2.0f, y1 - 18 * k, x - r1 * 2.0f, y1 - 15 * k,
+		           x - r1 * 0.8f, y1 + 2 * k };
+	float arm_r[8] = { x + r1 * 0.8f, y1 - 2 * k, x + r1 * 2.0f, y1 - 20 * k, x + r1 * 2.0f, y1 - 17 * k,
+		           x + r1 * 0.8f, y1 + 2 * k };
+	float nose[6] = { x, y2 - 2 * k, x + 16 * k, y2 + 1 * k, x, y2 + 3 * k };
+	lv_draw_poly(cv, arm_l, 4, stick, 256);
+	lv_draw_poly(cv, arm_r, 4, stick, 256);
+	lv_draw_ellipse(cv, x + 3 * k, y0 + 2 * k, r0, r0 * 0.92f, shade, 256);
+	lv_draw_ellipse(cv, x, y0, r0, r0 * 0.92f, snow, 256);
+	lv_draw_ellipse(cv, x + 2 * k, y1 + 2 * k, r1, r1 * 0.95f, shade, 256);
+	lv_draw_ellipse(cv, x, y1, r1, r1 * 0.95f, snow, 256);
+	lv_draw_rrect(cv, x - r1 * 0.75f, y1 - r1 * 0.95f, x + r1 * 0.75f, y1 - r1 * 0.95f + 7 * k, 3 * k, scarf, 256);
+	lv_draw_ellipse(cv, x, y2, r2, r2, snow, 256);
+	lv_draw_ellipse(cv, x - 6 * k, y2 - 4 * k, 2.2f * k, 2.2f * k, coal, 256);
+	lv_draw_ellipse(cv, x + 6 * k, y2 - 4 * k, 2.2f * k, 2.2f * k, coal, 256);
+	lv_draw_poly(cv, nose, 3, carrot, 256);
+	lv_draw_ellipse(cv, x, y1 - 6 * k, 2.2f * k, 2.2f * k, coal, 256);
+	lv_draw_ellipse(cv, x, y1 + 6 * k, 2.2f * k, 2.2f * k, coal, 256);
+	/* a hat */
+	lv_draw_rrect(cv, x - r2 * 1.1f, y2 - r2 * 0.8f, x + r2 * 1.1f, y2 - r2 * 0.8f + 4 * k, 1.5f * k, coal, 256);
+	lv_draw_rrect(cv, x - r2 * 0.7f, y2 - r2 * 0.8f - 18 * k, x + r2 * 0.7f, y2 - r2 * 0.8f + 1 * k, 1.5f * k, coal,
+	              256);
+}
+
+static void draw_umbrella(lv_scene *s, lv_canvas *cv, float x, float y, float k, float t)
+{
+	lv_px cloth = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(214, 52, 60)));
+	lv_px rib = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(150, 30, 40)));
+	lv_px handle = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(60, 44, 36)));
+	float R = 52 * k, top = y - 118 * k, sway = 0.04f * sinf(0.9f * t), dome[2 * 13];
+	int i;
+	/* the shaft and the crook, standing in the ground */
+	lv_draw_rrect(cv, x - 1.6f * k, top, x + 1.6f * k, y - 6 * k, 1.0f * k, handle, 256);
+	lv_draw_ellipse(cv, x + 5 * k, y - 6 * k, 5 * k, 5 * k, handle, 256);
+	lv_draw_ellipse(cv, x + 5 * k, y - 8 * k, 2.6f * k, 3 * k, lv_canvas_color(cv, s->near), 200);
+	/* the canopy: a dome with scalloped edge */
+	for (i = 0; i <= 12; i++) {
+		float a = 3.14159265f * (float)i / 12.0f + sway;
+		dome[2 * i] = x - R * cosf(a);
+		dome[2 * i + 1] = top + 10 * k - 0.62f * R * sinf(a);
+	}
+	lv_draw_poly(cv, dome, 13, cloth, 256);
+	for (i = 0; i < 4; i++) {
+		float cx = x - R + R * (0.25f + 0.5f * (float)i), cy = top + 10 * k;
+		lv_draw_ellipse(cv, cx, cy, R * 0.25f, 4 * k, cloth, 256);
+	}
+	lv_draw_rrect(cv, x - 1.2f * k, top - 0.62f * R, x + 1.2f * k, top + 8 * k, 0, rib, 200);
+	lv_draw_rrect(cv, x - 1.5f * k, top - 0.62f * R - 8 * k, x + 1.5f * k, top - 0.62f * R + 2 * k, 1, handle, 256);
+}
+
+static void draw_bench(lv_scene *s, lv_canvas *cv, float x, float y, float k)
+{
+	lv_px wood = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(150, 100, 62)));
+	lv_px dark = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(60, 56, 58)));
+	float w = 70 * k;
+	lv_draw_rrect(cv, x - w * 0.85f, y - 30 * k, x - w * 0.75f, y, 1.5f * k, dark, 256);
+	lv_draw_rrect(cv, x + w * 0.75f, y - 30 * k, x + w * 0.85f, y, 1.5f * k, dark, 256);
+	lv_draw_rrect(cv, x - w, y - 34 * k, x + w, y - 26 * k, 2 * k, wood, 256);
+	lv_draw_rrect(cv, x - w * 0.95f, y - 58 * k, x + w * 0.95f, y - 51 * k, 2 * k, wood, 256);
+	lv_draw_rrect(cv, x - w * 0.95f, y - 47 * k, x + w * 0.95f, y - 40 * k, 2 * k, wood, 256);
+	lv_draw_rrect(cv, x - w * 0.8f, y - 58 * k, x - w * 0.72f, y - 30 * k, 1.5f * k, dark, 256);
+	lv_draw_rrect(cv, x + w * 0.72f, y - 58 * k, x + w * 0.8f, y - 30 * k, 1.5f * k, dark, 256);
+}
+
+static void draw_streetlamp(lv_scene *s, lv_canvas *cv, float x, float y, float k)
+{
+	int lit = s->pal != P_DAY && s->pal != P_AUTUMN && s->pal != P_SNOW && s->pal != P_MISTY;
+	lv_px iron = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(44, 48, 56)));
+	lv_px light = lv_canvas_color(cv, lv_rgb_make(255, 226, 160));
+	float top = y - 190 * k;
+	lv_draw_rrect(cv, x - 6 * k, y - 14 * k, x + 6 * k, y, 2 * k, iron, 256);
+	lv_draw_rrect(cv, x - 2.5f * k, top, x + 2.5f * k, y - 10 * k, 1.5f * k, iron, 256);
+	lv_draw_rrect(cv, x - 10 * k, top - 26 * k, x + 10 * k, top - 2 * k, 3 * k, lit ? light : iron, lit ? 240 : 256);
+	lv_draw_rrect(cv, x - 13 * k, top - 31 * k, x + 13 * k, top - 25 * k, 2 * k, iron, 256);
+	lv_draw_rrect(cv, x - 8 * k, top - 3 * k, x + 8 * k, top + 2 * k, 1.5f * k, iron, 256);
+	if (lit) {
+		lv_draw_glow(cv, x, top - 14 * k, 60 * k, 60 * k, light, 120);
+		lv_draw_glow(cv, x, y, 60 * k, 10 * k, light, 70);
+	}
+}
+
+static void draw_flowers(lv_scene *s, lv_canvas *cv, float x, float y, float k)
+{
+	static const float at[9][3] = { { -40, 22, 0 }, { -26, 34, 1 }, { -12, 26, 2 }, { 0, 40, 0 }, { 12, 28, 1 },
+		                         { 24, 36, 2 },  { 38, 24, 0 },  { -4, 18, 1 },  { 30, 16, 2 } };
+	static const float hue[3][3] = { { 236, 84, 120 }, { 250, 200, 70 }, { 240, 240, 250 } };
+	lv_px stem = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(60, 120, 60)));
+	lv_px leaf = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(70, 140, 70)));
+	int i;
+	lv_draw_ellipse(cv, x, y - 4 * k, 50 * k, 9 * k, leaf, 256);
+	for (i = 0; i < 9; i++) {
+		float fx = x + at[i][0] * k, fy = y - at[i][1] * k;
+		int c = (int)at[i][2];
+		lv_px petal = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(hue[c][0], hue[c][1], hue[c][2])));
+		lv_draw_rrect(cv, fx - 1 * k, fy, fx + 1 * k, y - 4 * k, 0, stem, 256);
+		lv_draw_ellipse(cv, fx, fy, 6 * k, 5 * k, petal, 256);
+		lv_draw_ellipse(cv, fx, fy, 2 * k, 2 * k, lv_canvas_color(cv, lv_rgb_make(250, 210, 80)), 256);
+	}
+}
+
+/* A few birds crossing the sky, wings beating. */
+static void draw_birds(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	lv_px col = lv_canvas_color(cv, lv_rgb_mix(s->far, lv_rgb_make(20, 22, 30), 0.6f));
+	float span = 1.6f * (float)s->w, k = s->U / 720.0f;
+	int i;
+	for (i = 0; i < 5; i++) {
+		float fx = (float)i * 0.07f * (float)s->w + (i & 1) * 0.02f * (float)s->w;
+		float wx = fmodf(fx + 0.03f * s->U * v->t + s->bird_phase * (float)s->w * 0.1f, span) - 0.3f * (float)s->w;
+		float wy = (0.18f + 0.035f * (float)(i % 3) + 0.01f * sinf(0.7f * v->t + (float)i)) * (float)s->h;
+		float x = sx_of(s, v, 0.15f, wx), y = sy_of(s, v, 0.15f, wy), b = (13.0f - (float)(i % 2) * 3.0f) * k;
+		float flap = sinf(7.0f * v->t + 1.3f * (float)i + s->bird_phase), tip = y - flap * 0.6f * b;
+		float l[8] = { x, y, x - b, tip, x - b * 1.05f, tip + 0.18f * b, x, y + 0.3f * b };
+		float r[8] = { x, y, x + b, tip, x + b * 1.05f, tip + 0.18f * b, x, y + 0.3f * b };
+		lv_draw_poly(cv, l, 4, col, 230);
+		lv_draw_poly(cv, r, 4, col, 230);
+	}
+}
+
+/* The window's sill, a share of the height: higher in portrait, where the subtitle band is taller. */
+static float window_sill(const lv_scene *s)
+{
+	return s->h > s->w ? 0.7f : 0.78f;
+}
+
+/* A wall with a window in it, seen from outside: the room lit behind the glass, rain running down the
+ * glass in wet weather, a sill the characters sit on.  It covers the landscape: the shot is at the
+ * window. */
+static void draw_window(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	float W = (float)s->w, H = (float)s->h, d = 0.9f;
+	float gx0 = W * (s->h > s->w ? 0.08f : 0.2f), gx1 = W - gx0, gy0 = H * 0.16f, gy1 = H * window_sill(s);
+	float ax = sx_of(s, v, d, gx0), bx = sx_of(s, v, d, gx1), ay = sy_of(s, v, d, gy0), by = sy_of(s, v, d, gy1);
+	float big = 2.0f * (W + H), f = 0.018f * s->U;
+	lv_rgb wall_c = prop_lit(s, lv_rgb_make(168, 150, 132));
+	lv_px wall = lv_canvas_color(cv, wall_c), frame = lv_canvas_color(cv, prop_lit(s, lv_rgb_make(236, 232, 222)));
+	lv_px room = lv_canvas_color(cv, lv_rgb_make(70, 52, 46)), lamp = lv_canvas_color(cv, lv_rgb_make(255, 206, 140));
+	lv_px glass = lv_canvas_color(cv, lv_rgb_mix(s->sky_mid, lv_rgb_make(255, 255, 255), 0.3f));
+	int i;
+	/* the room behind the glass, a lamp in it */
+	lv_draw_rrect(cv, ax, ay, bx, by, 0, room, 256);
+	lv_draw_glow(cv, ax + 0.7f * (bx - ax), ay + 0.3f * (by - ay), 0.35f * (bx - ax), 0.45f * (by - ay), lamp, 150);
+	lv_draw_rrect(cv, ax, ay, bx, by, 0, glass, 40);
+	if (s->weather == W_RAIN || s->weather == W_STORM)
+		for (i = 0; i < 14; i++) {
+			/* drops running down the glass */
+			float u = fmodf((float)i * 0.618f, 1.0f), sp = 0.04f + 0.03f * fmodf((float)i * 0.37f, 1.0f);
+			float x = ax + (0.04f + 0.92f * u) * (bx - ax), y = ay + fmodf(sp * v->t * H + (float)i * 0.29f * H, by - ay);
+			lv_draw_rrect(cv, x - 0.0016f * s->U, ay + (y - ay) * 0.55f, x + 0.0016f * s->U, y, 0.0016f * s->U, glass,
+			              70);
+			lv_draw_ellipse(cv, x, y, 0.004f * s->U, 0.005f * s->U, glass, 140);
+		}
+	/* the wall round it, the frame and the mullions, the sill */
+	lv_draw_rrect(cv, -big, -big, W + big, ay - f, 0, wall, 256);
+	lv_draw_rrect(cv, -big, by + f, W + big, H + big, 0, wall, 256);
+	lv_draw_rrect(cv, -big, ay - f, ax - f, by + f, 0, wall, 256);
+	lv_draw_rrect(cv, bx + f, ay - f, W + big, by + f, 0, wall, 256);
+	lv_draw_rrect(cv, ax - f, ay - f, bx + f, ay, 0, frame, 256);
+	lv_draw_rrect(cv, ax - f, ay, ax, by, 0, frame, 256);
+	lv_draw_rrect(cv, bx, ay, bx + f, by, 0, frame, 256);
+	lv_draw_rrect(cv, 0.5f * (ax + bx) - 0.4f * f, ay, 0.5f * (ax + bx) + 0.4f * f, by, 0, frame, 200);
+	lv_draw_rrect(cv, ax, ay + 0.42f * (by - ay) - 0.4f * f, bx, ay + 0.42f * (by - ay) + 0.4f * f, 0, frame, 200);
+	lv_draw_rrect(cv, ax - 2.2f * f, by, bx + 2.2f * f, by + 1.6f * f, 0.3f * f, frame, 256);
+	lv_draw_rrect(cv, ax - 2.0f * f, by + 1.6f * f, bx + 2.0f * f, by + 2.4f * f, 0, lv_canvas_color(cv, lv_rgb_scale(wall_c, 0.6f)),
+	              256);
+}
+
+/* The props the shot names, in front of the landscape, behind the characters. */
+static void draw_props(lv_scene *s, lv_canvas *cv, const lv_view *v)
+{
+	int p;
+	if (s->props & (1u << LV_PROP_BIRDS))
+		draw_birds(s, cv, v);
+	if (s->props & (1u << LV_PROP_WINDOW)) {
+		draw_window(s, cv, v);
+		return;
+	}
+	for (p = 0; p < LV_PROP_COUNT; p++) {
+		float x, y, k;
+		if (!s->prop_side[p])
+			continue;
+		prop_at(s, v, s->prop_side[p], &x, &y, &k);
+		switch (p) {
+		case LV_PROP_SNOWMAN:
+			draw_snowman(s, cv, x, y, k);
+			break;
+		case LV_PROP_UMBRELLA:
+			draw_umbrella(s, cv, x, y, k, v->t);
+			break;
+		case LV_PROP_BENCH:
+			draw_bench(s, cv, x, y, k);
+			break;
+		case LV_PROP_LAMP:
+			draw_streetlamp(s, cv, x, y, k);
+			break;
+		case LV_PROP_FLOWERS:
+			draw_flowers(s, cv, x, y, k);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void lv_scene_stage(const lv_scene *s, float *x0, float *x1, float *ground)
+{
+	int p, left = 0, right = 0;
+	for (p = 0; p < LV_PROP_COUNT; p++) {
+		left |= s->prop_side[p] < 0;
+		right |= s->prop_side[p] > 0;
+	}
+	if (s->props & (1u << LV_PROP_WINDOW)) {
+		/* on the sill, inside the window */
+		float gx0 = (float)s->w * (s->h > s->w ? 0.08f : 0.2f);
+		*x0 = gx0 + 0.03f * (float)s->w;
+		*x1 = (float)s->w - *x0;
+		*ground = window_sill(s) * (float)s->h;
+		return;
+	}
+	{
+		/* a prop reaches at most 70 units (prop_at's scale) either side of its centre */
+		float reach = PROP_SIDE_X * (float)s->w + 70.0f * fminf(s->U, 1.2f * (float)s->w) / 720.0f + 0.02f * (float)s->w;
+		*x0 = left ? reach : 0.06f * (float)s->w;
+		*x1 = right ? (float)s->w - reach : 0.94f * (float)s->w;
+	}
+	*ground = -1.0f;
+}
+
+static int has_any(const char *lower, const char *const *words)
+{
+	for (; *words; words++)
+		if (strstr(lower, *words))
+			return 1;
+	return 0;
+}
+
+float lv_scene_framing(const char *camera, const char *text)
+{
+	static const char *const close[] = { "close-up", "close up", "closeup", "close detail", "close shot", "macro",
+		                             "extreme close", "\xe7\x89\xb9\xe5\x86\x99" /* 特写 */, "gros plan",
+		                             "nahaufnahme", "primer plano", NULL };
+	static const char *const wide[] = { "wide", "establishing", "pull out", "pulls back", "pull back", "drone",
+		                            "aerial", "small in the frame", "small against", "long shot",
+		                            "\xe8\xbf\x9c\xe6\x99\xaf" /* 远景 */, "\xe5\x85\xa8\xe6\x99\xaf" /* 全景 */,
+		                            "\xe6\x8b\x89\xe8\xbf\x9c" /* 拉远 */, "plan large", "totale", "plano general",
+		                            NULL };
+	const char *src[2] = { camera, text };
+	int i;
+	for (i = 0; i < 2; i++) {
+		char buf[512];
+		size_t k;
+		if (!src[i])
+			continue;
+		for (k = 0; k < sizeof(buf) - 1 && src[i][k]; k++)
+			buf[k] = (char)(src[i][k] >= 'A' && src[i][k] <= 'Z' ? src[i][k] - 'A' + 'a' : src[i][k]);
+		buf[k] = '\0';
+		if (has_any(buf, close))
+			return LV_FRAMING_CLOSE;
+		if (has_any(buf, wide))
+			return LV_FRAMING_WIDE;
+	}
+	return LV_FRAMING_MEDIUM;
+}
+
 /* cover[i]: the first screen row from which layer i covers the whole width in view v. */
 static void layer_cover(const lv_scene *s, const lv_view *v, int *cover)
 {
@@ -1493,6 +1925,8 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 	if (s->n_cars)
 		draw_cars(s, cv, v);
+	if (s->props)
+		draw_props(s, cv, v);
 	if (s->kind == K_STAGE) {
 		/* a pool of light on the floor */
 		float y = sy_of(s, v, 0.9f, 0.86f * (float)s->h);

@@ -72,8 +72,13 @@ static void record(lv_lex_facts *f, votes *v, const lv_lex_entry *e, size_t pos)
 			f->places[f->n_places++] = e;
 		break;
 	case LV_LEX_TIME:
-		if (f->time < 0)
+		if (f->time < 0) {
 			f->time = e->id;
+			f->time_pos = pos;
+		} else if (e->id != f->time) {
+			f->time_last = e->id;
+			f->time_last_pos = pos;
+		}
 		break;
 	case LV_LEX_WEATHER:
 		if (weather_rank(e->id) > weather_rank(f->weather))
@@ -890,7 +895,7 @@ int lv_lex_analyze(lv_lex_facts *f, const char *text, const char *lower)
 	size_t cjk, latin;
 	int rc;
 	memset(f, 0, sizeof(*f));
-	f->time = f->weather = f->season = -1;
+	f->time = f->time_last = f->weather = f->season = -1;
 	scan_keywords(f, lower);
 	lv_ltext_scripts(text, &cjk, &latin);
 	f->prompt_zh = cjk > 0 && cjk * 3 >= latin;

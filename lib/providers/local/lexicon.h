@@ -66,7 +66,9 @@ typedef struct lv_lex_char {
 typedef struct lv_lex_facts {
 	const lv_lex_entry *places[LV_LEX_MAX_PLACES]; /* places and things, in prompt order */
 	size_t n_places;
-	int time, weather, season; /* -1: none */
+	int time, weather, season; /* -1: none (time: the first time of day named) */
+	int time_last;             /* the last time of day named, when it differs from the first; else -1 */
+	size_t time_pos, time_last_pos; /* byte offsets of those two in the prompt */
 	unsigned tech;             /* 1u << LV_TECH_* */
 	int mood;                  /* LV_MOOD_* (calm when nothing suggests one) */
 	lv_lex_char chars[LV_LEX_MAX_CHARS];

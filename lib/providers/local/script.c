@@ -117,6 +117,8 @@ typedef struct film {
 	const char *action;   /* what it does, as written after the names ("repair a satellite"), or NULL */
 	uint64_t more_used;   /* supplements used so far (each once until all are) */
 	size_t beat_turn[6];  /* where the next beat template search starts, per shot role */
+	int progress;         /* the light goes from one time of day to another over the shots */
+	int sought;           /* the character the story looks for (lost, searched for), found at the end; or -1 */
 	int action_beats;     /* middle shots that have retold the prompt's action ("Slowly, Tomas sails out...") */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
@@ -655,6 +657,8 @@ static void plan_roles(film *fm)
 	for (i = 0; i < n; i++) {
 		shot_plan *s = &fm->shots[i];
 		s->intro = -1;
+		if ((int)introduced == fm->sought) /* the character looked for is not introduced: it is found at the end */
+			introduced++;
 		if (i == 0)
 			s->role = R_ESTABLISH;
 		else if (i == n - 1)
@@ -673,33 +677,108 @@ static void plan_roles(film *fm)
 	}
 }
 
+/*
+ * A character the story looks for: named after the first one with a word of losing or searching
+ * near it ("sucht im Wald ihren verlorenen Hund", "looks for her lost dog", "找她走丢的小狗").  The
+ * index, or -1.
+ */
+static int find_sought(const film *fm)
+{
+	/* Latin-script words come before the one looked for and are whole words, or stems where marked
+	 * with '*'; CJK words may also come just after it ("小狗丢了") */
+	static const char *const words[] = { "lost", "missing", "search*", "looking for", "looks for", "look for",
+		                             "seek*", "cherch*", "perdu*", "disparu*", "sucht", "suchen", "suchte",
+		                             "verlor*", "vermisst*", "busca*", "perdid*", "desaparecid*", "cercando",
+		                             "perso", "persa", "procura*",
+		                             "\xe6\x89\xbe" /* 找 */, "\xe4\xb8\xa2" /* 丢 */,
+		                             "\xe8\xb5\xb0\xe5\xa4\xb1" /* 走失 */, "\xe5\xa4\xb1\xe8\xb8\xaa" /* 失踪 */,
+		                             "\xe6\x8e\xa2\xe3\x81\x97" /* 探し */, "\xe6\x8e\xa2\xe3\x81\x99" /* 探す */,
+		                             "\xe8\xbf\xb7\xe5\xad\x90" /* 迷子 */, NULL };
+	size_t k, w, len = strlen(fm->lower);
+	for (k = 1; k < fm->n_chars && k < fm->f.n_chars; k++) {
+		size_t pos = fm->f.chars[k].pos, prev = fm->f.chars[k - 1].pos + 1;
+		size_t from = pos > 40 && pos - 40 > prev ? pos - 40 : prev;
+		for (w = 0; words[w]; w++) {
+			size_t n = strlen(words[w]), at;
+			int cjk = (unsigned char)words[w][0] >= 0x80, stem = words[w][n - 1] == '*';
+			size_t to = cjk ? (pos + 16 < len ? pos + 16 : len) : pos;
+			if (stem)
+				n--;
+			for (at = from; at + n <= to; at++)
+				if (!memcmp(fm->lower + at, words[w], n) &&
+				    (cjk || ((at == 0 || !lv_ltext_is_alnum((unsigned char)fm->lower[at - 1])) &&
+				             (stem || !lv_ltext_is_alnum((unsigned char)fm->lower[at + n])))))
+					return (int)k;
+		}
+	}
+	return -1;
+}
+
+/* Who is in each shot.  The character looked for is absent until the last shot, where it is found. */
 static void plan_cast(film *fm)
 {
-	size_t i, nc = fm->n_chars, dev = 0, k;
+	size_t i, nc = fm->n_chars, dev = 0, k, q = fm->sought >= 0 ? (size_t)fm->sought : nc;
+	size_t present = q < nc ? nc - 1 : nc;
 	for (i = 0; i < fm->n; i++) {
 		shot_plan *s = &fm->shots[i];
 		s->n_who = 0;
 		if (!nc)
 			continue;
 		switch (s->role) {
+		case R_RESOLVE: /* everyone, and the one looked for is found */
+			for (k = 0; k < nc && s->n_who < (q < nc ? 2u : 3u); k++)
+				if (k != q)
+					s->who[s->n_who++] = k;
+			if (q < nc)
+				s->who[s->n_who++] = q;
+			break;
 		case R_ESTABLISH:
 		case R_CLIMAX:
-		case R_RESOLVE:
-			for (k = 0; k < nc && k < 3; k++)
-				s->who[s->n_who++] = k;
+			for (k = 0; k < nc && s->n_who < 3; k++)
+				if (k != q)
+					s->who[s->n_who++] = k;
 			break;
 		case R_INTRO:
 			s->who[s->n_who++] = (size_t)s->intro;
 			break;
 		case R_DEVELOP:
-			s->who[s->n_who++] = dev % nc;
-			if (nc >= 2 && dev % 3 == 2)
-				s->who[s->n_who++] = (dev + 1) % nc;
+			if (!present)
+				break;
+			k = dev % present;
+			s->who[s->n_who++] = k >= q ? k + 1 : k;
+			if (present >= 2 && dev % 3 == 2) {
+				k = (dev + 1) % present;
+				s->who[s->n_who++] = k >= q ? k + 1 : k;
+			}
 			dev++;
 			break;
 		default:
 			break;
 		}
+	}
+}
+
+/* The search and the finding, said in the visual: who looks for whom until the last shot. */
+static void put_search(film *fm, lv_buf *b, const shot_plan *s)
+{
+	const fchar *seeker, *sought;
+	if (fm->sought < 0 || !s->n_who || s->role == R_DETAIL)
+		return;
+	seeker = &fm->chars[s->who[0] == (size_t)fm->sought ? 0 : s->who[0]];
+	sought = &fm->chars[fm->sought];
+	if (s->role == R_RESOLVE) {
+		if (fm->L == ZH)
+			lv_buf_printf(b, "终于，%s找到了%s。", seeker->ref, sought->vis);
+		else {
+			lv_buf_puts(b, " At last, ");
+			lv_buf_printf(b, "%s finds %s.", seeker->ref, sought->vis);
+		}
+	} else if (fm->L == ZH) {
+		lv_buf_printf(b, "%s四处寻找%s，却不见它的踪影。", seeker->ref, sought->ref);
+	} else {
+		lv_buf_puts(b, " ");
+		put_cap(b, seeker->ref);
+		lv_buf_printf(b, " searches for %s, still nowhere to be seen.", sought->ref);
 	}
 }
 
@@ -797,16 +876,57 @@ static void plan_details(film *fm)
 	}
 }
 
+/* Whether the time of day at byte `pos` of the lower-cased prompt is where something lasts until:
+ * "until sunset", "bis die Sonne untergeht", "jusqu'au soir", "hasta el anochecer", "直到黄昏". */
+static int until_before(const char *lower, size_t pos)
+{
+	static const char *const words[] = { "until", "till", "bis", "jusqu", "hasta", "fino", "at\xc3\xa9",
+		                             "\xe7\x9b\xb4\xe5\x88\xb0" /* 直到 */, NULL };
+	size_t from = pos > 28 ? pos - 28 : 0, k, n;
+	for (k = 0; words[k]; k++) {
+		const char *p = lower + from;
+		n = strlen(words[k]);
+		while ((p = strstr(p, words[k])) != NULL && (size_t)(p - lower) + n <= pos) {
+			int ascii = (unsigned char)words[k][0] < 0x80;
+			if (!ascii || ((p == lower || !lv_ltext_is_alnum((unsigned char)p[-1])) &&
+			               (words[k][n - 1] == 'u' || !lv_ltext_is_alnum((unsigned char)p[n]))))
+				return 1;
+			p += n;
+		}
+	}
+	return 0;
+}
+
 /*
  * Light through the film: a time-lapse climbs through the day to the moment its time of day is
- * about (dawn: sunrise, at the high point) and goes on a little after it; a film with a time of
- * day moves one step towards that moment; a film without one has no phase.
+ * about (dawn: sunrise, at the high point) and goes on a little after it; a film whose prompt names
+ * two times of day ("sails out at dawn and comes home in the evening") goes from the first to the
+ * last, in order, over its shots; one that lasts until a time ("until the sun goes down") comes to
+ * it from the light before; a film with one time of day holds it; a film without one has no phase.
  */
 static void plan_light(film *fm)
 {
 	size_t i, n = fm->n, climax = n;
 	int timelapse = (fm->f.tech & (1u << LV_TECH_TIMELAPSE)) != 0;
 	int key = lv_lex_time_key_phase(fm->f.time), before, after;
+	int from = -1, to = -1;
+	if (fm->f.time_last >= 0) {
+		from = key;
+		to = lv_lex_time_key_phase(fm->f.time_last);
+		if (to < from) /* "from dusk until dawn": through the night */
+			to += LV_LEX_PHASES;
+	} else if (key >= 0 && until_before(fm->lower, fm->f.time_pos)) {
+		from = key - 1;
+		to = key;
+	}
+	if (from >= 0 && to > from) {
+		fm->progress = 1;
+		/* in order over the shots: the first shot at the first time, the last at the last */
+		for (i = 0; i < n; i++)
+			fm->shots[i].phase =
+			        (from + (n > 1 ? (int)((i * (size_t)(to - from) + (n - 1) / 2) / (n - 1)) : 0)) % LV_LEX_PHASES;
+		return;
+	}
 	for (i = 0; i < n; i++)
 		if (fm->shots[i].role == R_CLIMAX)
 			climax = i;
@@ -1138,6 +1258,7 @@ static const char *make_visual(film *fm, size_t i)
 		visual_zh(fm, &b, s, i);
 	else
 		visual_en(fm, &b, s, i);
+	put_search(fm, &b, s);
 	if (quote)
 		lv_buf_printf(&b, fm->L == ZH ? "场景：%s。" : " Scene: %s.", fm->topic);
 	if (s->beat)
@@ -1459,6 +1580,13 @@ static void set_slots(film *fm, const nlang *nl, const shot_plan *s, slots *sl)
 			sl->v['K'] = fm->f.chars[who].name[0] ? fm->chars[who].name : nl->lex >= 0 ? fm->chars[who].ref : NULL;
 	}
 	sl->v['T'] = fm->f.time >= 0 ? nl->times[fm->f.time] : NULL;
+	if (fm->progress && s->phase >= 0) {
+		/* the shot's own time of day: before dawn .. sunrise, morning, noon, afternoon, sunset, dusk, night */
+		static const int time_of[LV_LEX_PHASES] = { LV_TIME_DAWN,      LV_TIME_DAWN, LV_TIME_DAWN, LV_TIME_MORNING,
+			                                    LV_TIME_NOON,      LV_TIME_AFTERNOON, LV_TIME_DUSK, LV_TIME_DUSK,
+			                                    LV_TIME_NIGHT,     LV_TIME_NIGHT };
+		sl->v['T'] = nl->times[time_of[s->phase % LV_LEX_PHASES]];
+	}
 	if (nl->lex >= 0) {
 		sl->v['S'] = fm->place;
 		sl->v['W'] = fm->place ? fm->where : NULL;
@@ -1972,6 +2100,7 @@ static int analyse(film *fm, const lv_script_request *req)
 	if (!fm->subject)
 		fm->subject = fm->L == ZH ? "这一幕" : "this scene";
 	find_action(fm);
+	fm->sought = find_sought(fm);
 	return fm->oom ? lv_error_nomem() : LV_OK;
 }
 
@@ -2049,6 +2178,7 @@ int lv_local_storyboard(const lv_script_request *req, char **out)
 	lv_error_clear();
 	memset(&fm, 0, sizeof(fm));
 	fm.req = req;
+	fm.sought = -1;
 	fm.n = req->n_shots;
 	fm.lines = lv_calloc(fm.n, sizeof(*fm.lines));
 	fm.shots = lv_calloc(fm.n, sizeof(*fm.shots));
