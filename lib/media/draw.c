@@ -734,28 +734,36 @@ void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int d
                          const uint16_t *vig, const uint16_t *vig_c)
 {
 	int w = cv->w, h = cv->h, x, y, p;
+	/* 16-bit arithmetic throughout (the high half of a 16 x 16 product): vector code of twice the width */
 	for (y = 0; y < h; y++) {
-		const uint8_t *s = cv->plane[0] + (size_t)y * w;
-		uint8_t *d = dst[0] + (size_t)y * dst_stride[0];
-		const uint16_t *m = vig ? vig + (size_t)y * w : NULL;
+		const uint8_t *restrict s = cv->plane[0] + (size_t)y * w;
+		uint8_t *restrict d = dst[0] + (size_t)y * dst_stride[0];
+		const uint16_t *restrict m = vig ? vig + (size_t)y * w : NULL;
 		if (!m) {
 			memcpy(d, s, (size_t)w);
 			continue;
 		}
-		/* (s - 16) * m >> 16 >= -16: no clamping needed */
-		for (x = 0; x < w; x++)
-			d[x] = (uint8_t)(((((int32_t)s[x] - 16) * (int32_t)m[x]) >> 16) + 16);
+		for (x = 0; x < w; x++) {
+			uint16_t a = (uint16_t)(s[x] > 16 ? s[x] - 16 : 0); /* a canvas holds no luma below 16 */
+			d[x] = (uint8_t)((uint16_t)(((uint32_t)a * m[x]) >> 16) + 16);
+		}
 	}
 	for (p = 1; p < 3; p++) {
 		for (y = 0; y < h / 2; y++) {
-			const uint8_t *s0 = cv->plane[p] + (size_t)(2 * y) * w, *s1 = s0 + w;
-			uint8_t *d = dst[p] + (size_t)y * dst_stride[p];
-			const uint16_t *m = vig_c ? vig_c + (size_t)y * (size_t)(w / 2) : NULL;
+			const uint8_t *restrict s0 = cv->plane[p] + (size_t)(2 * y) * w, *restrict s1 = s0 + w;
+			uint8_t *restrict d = dst[p] + (size_t)y * dst_stride[p];
+			const uint16_t *restrict m = vig_c ? vig_c + (size_t)y * (size_t)(w / 2) : NULL;
+			if (!m) {
+				for (x = 0; x < w / 2; x++)
+					d[x] = (uint8_t)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
+				continue;
+			}
 			for (x = 0; x < w / 2; x++) {
-				int32_t c = (s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2;
-				if (m)
-					c = (((c - 128) * (int32_t)m[x]) >> 16) + 128;
-				d[x] = (uint8_t)c;
+				uint16_t c = (uint16_t)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
+				/* the distance from grey scaled, rounded towards grey on both sides */
+				uint16_t up = (uint16_t)(c > 128 ? c - 128 : 0), dn = (uint16_t)(c < 128 ? 128 - c : 0);
+				d[x] = (uint8_t)(128 + (uint16_t)(((uint32_t)up * m[x]) >> 16) -
+				                 (uint16_t)(((uint32_t)dn * m[x]) >> 16));
 			}
 		}
 	}
