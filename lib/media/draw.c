@@ -5,6 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The pixel loops below are written to be vectorised; on x86-64 they are built twice, for AVX2 (twice
+ * the width of the baseline's SSE2) and for the baseline, and the loader picks the one the processor runs.
+ */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(LV_NO_TARGET_CLONES)
+#define PIXEL_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define PIXEL_LOOP
+#endif
+
 /* ---- random numbers, hashes ------------------------------------------------ */
 
 void lv_rng_seed(lv_rng *r, uint32_t seed)
@@ -242,7 +252,7 @@ void lv_draw_rows(lv_canvas *cv, const lv_px *rows)
 
 /* ---- silhouette layers ------------------------------------------------------ */
 
-void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
+PIXEL_LOOP void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
 {
 	int w = cv->w, h = y_end < cv->h ? y_end : cv->h, x, y, p;
 	int32_t tmin = INT32_MAX, tmax = INT32_MIN;
@@ -293,52 +303,44 @@ void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px c
 
 /* ---- glows ------------------------------------------------------------------ */
 
-void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
+PIXEL_LOOP void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
 {
-	int lut[257];
-	int i, x, y, ya, yb, cut = 256;
-	int64_t k, cx16;
+	int x, y, ya, yb;
+	float kx, fa, qmax;
 	if (rx < 0.5f || ry < 0.5f || alpha <= 0)
 		return;
 	if (alpha > 256)
 		alpha = 256;
-	for (i = 0; i <= 256; i++) {
-		int f = 256 - i;
-		lut[i] = (int)(((int64_t)f * f * alpha) >> 16);
-		if (!lut[i] && cut == 256)
-			cut = i; /* from here outwards nothing is drawn */
-	}
 	ya = (int)floorf(cy - ry);
 	yb = (int)ceilf(cy + ry);
 	if (ya < 0)
 		ya = 0;
 	if (yb > cv->h)
 		yb = cv->h;
-	/* index = 256 * ((dx / rx)^2 + (dy / ry)^2) with dx in 1/16 pixel, 32 fraction bits */
-	k = (int64_t)(4294967296.0 / ((double)rx * rx));
-	cx16 = (int64_t)llrintf(cx * 16.0f);
+	kx = 1.0f / (rx * rx);
+	fa = (float)alpha;
+	qmax = 1.0f - 1.0f / sqrtf(fa); /* from here outwards the weight is below 1: nothing is drawn */
 	for (y = ya; y < yb; y++) {
-		float fy = ((float)y + 0.5f - cy) / ry, qmax = (float)cut / 256.0f, hw;
-		int64_t qy;
+		float fy = ((float)y + 0.5f - cy) / ry, qy = fy * fy, hw, x0 = cx - 0.5f;
 		int xa, xb;
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
-		uint16_t *wt = cv->weight;
-		if (fy * fy >= qmax)
+		uint16_t *restrict wt = cv->weight;
+		if (qy >= qmax)
 			continue;
-		/* only the span of this row inside the visible part of the ellipse */
-		hw = rx * sqrtf(qmax - fy * fy);
+		/* only the span of this row inside the visible part; the weight in float, which vectorises */
+		hw = rx * sqrtf(qmax - qy);
 		xa = (int)floorf(cx - hw);
 		xb = (int)ceilf(cx + hw);
 		if (xa < 0)
 			xa = 0;
 		if (xb > cv->w)
 			xb = cv->w;
-		qy = (int64_t)((double)fy * fy * 256.0 * 4294967296.0);
 		for (x = xa; x < xb; x++) {
-			int64_t dx = (int64_t)x * 16 + 8 - cx16;
-			int64_t idx = (qy + dx * dx * k) >> 32;
-			wt[x] = (uint16_t)(idx < cut ? lut[idx] : 0);
+			float dx = (float)x - x0;
+			int32_t f = (int32_t)(256.0f - 256.0f * (qy + dx * dx * kx)); /* 256 (1 - d^2) */
+			f = f < 0 ? 0 : f;
+			wt[x] = (uint16_t)((f * f * alpha) >> 16);
 		}
 		blend_row(d, wt, xa, xb, col);
 	}
@@ -365,7 +367,7 @@ static void acc_add(lv_canvas *cv, float l, float r, int wgt)
 	cv->acc_direct[ir] += (int)((r - (float)ir) * (float)wgt + 0.5f);
 }
 
-static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1, float by1,
+PIXEL_LOOP static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1, float by1,
                        lv_px col, int alpha)
 {
 	int xa = (int)floorf(bx0), xb = (int)ceilf(bx1), ya = (int)floorf(by0), yb = (int)ceilf(by1);
@@ -380,27 +382,48 @@ static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, 
 		return;
 	for (y = ya; y < yb; y++) {
 		int lo = xb, hi = xa - 1; /* the columns whose coverage the spans touched */
+		int single = 1, ia, ib;    /* every sub-scanline one span: [L, R) is covered by all four */
+		float L = -1e30f, R = 1e30f;
 		int32_t run = 0;
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
 		uint16_t *wt = cv->weight;
 		for (s = 0; s < 4; s++) {
+			int m = 0;
 			n = fn(shape, (float)y + ((float)s + 0.5f) * 0.25f, lr, MAX_SPANS);
 			for (k = 0; k < n; k++) {
 				float l = clampf(lr[2 * k], (float)xa, (float)xb), r = clampf(lr[2 * k + 1], (float)xa, (float)xb);
 				if (r <= l)
 					continue;
+				m++;
+				L = fmaxf(L, l);
+				R = fminf(R, r);
 				acc_add(cv, l, r, 64);
 				if ((int)l < lo)
 					lo = (int)l;
 				if ((int)r > hi)
 					hi = (int)r;
 			}
+			single &= m == 1;
 		}
 		if (hi < lo)
 			continue;
+		/* Inside [ia, ib) the coverage is whole and the sums hold nothing (acc_add writes at (int)l, (int)l + 1
+		 * and (int)r only): those columns take the full weight and the running sum goes on unchanged. */
+		ia = single ? (int)L + 2 : hi + 1;
+		ib = single ? (int)R : hi + 1;
+		if (ib > xb)
+			ib = xb;
+		if (ia >= ib)
+			ia = ib = hi + 1;
+		for (x = ia; x < ib; x++)
+			wt[x] = (uint16_t)alpha;
 		for (x = lo; x <= hi; x++) {
 			int32_t cov;
+			if (x == ia)
+				x = ib;
+			if (x > hi)
+				break;
 			run += cv->acc_diff[x];
 			cov = run + cv->acc_direct[x];
 			cv->acc_diff[x] = 0;
@@ -523,12 +546,45 @@ static int rrect_span(const void *shape, float y, float *lr, int max)
 	return *r > *l;
 }
 
+/* A rectangle with square corners: its exact area coverage, row by row (edge columns and rows partly). */
+PIXEL_LOOP static void fill_rect(lv_canvas *cv, float x0, float y0, float x1, float y1, lv_px col, int alpha)
+{
+	int xa = (int)floorf(x0), xb = (int)ceilf(x1), ya = (int)floorf(y0), yb = (int)ceilf(y1), x, y;
+	uint16_t *restrict wt = cv->weight;
+	if (alpha <= 0)
+		return;
+	if (alpha > 256)
+		alpha = 256;
+	clip_box(cv, &xa, &ya, &xb, &yb);
+	if (xa >= xb || ya >= yb)
+		return;
+	for (y = ya; y < yb; y++) {
+		float cy = fminf((float)y + 1.0f, y1) - fmaxf((float)y, y0);
+		int a = (int)(cy * (float)alpha + 0.5f);
+		size_t off = (size_t)y * cv->w;
+		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
+		if (a <= 0)
+			continue;
+		for (x = xa; x < xb; x++)
+			wt[x] = (uint16_t)a;
+		/* the edge columns (one pixel may hold both edges) */
+		wt[xa] = (uint16_t)(int)((fminf((float)xa + 1.0f, x1) - fmaxf((float)xa, x0)) * (float)a + 0.5f);
+		if (xb - 1 > xa)
+			wt[xb - 1] = (uint16_t)(int)((fminf((float)xb, x1) - fmaxf((float)(xb - 1), x0)) * (float)a + 0.5f);
+		blend_row(d, wt, xa, xb, col);
+	}
+}
+
 void lv_draw_rrect(lv_canvas *cv, float x0, float y0, float x1, float y1, float radius, lv_px col, int alpha)
 {
 	rrect_shape q = { x0, y0, x1, y1, radius };
 	float m = fminf(x1 - x0, y1 - y0) * 0.5f;
 	if (m <= 0)
 		return;
+	if (radius <= 0) {
+		fill_rect(cv, x0, y0, x1, y1, col, alpha);
+		return;
+	}
 	if (q.rad > m)
 		q.rad = m;
 	if (q.rad < 0)
@@ -730,7 +786,7 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 
 /* ---- output ----------------------------------------------------------------- */
 
-void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
+PIXEL_LOOP void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
                          const uint16_t *vig, const uint16_t *vig_c)
 {
 	int w = cv->w, h = cv->h, x, y, p;

@@ -1352,8 +1352,13 @@ static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_
 			if (xa > 0)
 				memset(dst, src[0], (size_t)xa);
 			for (x = xa; x < xb;) {
-				int e = run[x] < xb ? run[x] : xb;
-				memcpy(dst + x, src + s->sky_x[x], (size_t)(e - x));
+				/* in 8-byte moves: what one writes past the end of its run, the next run (or the fill after
+				 * the span) writes over; never past the row */
+				int e = run[x] < xb ? run[x] : xb, i = s->sky_x[x] - x;
+				for (; x < e && x + 8 <= w && x + i + 8 <= w; x += 8)
+					memcpy(dst + x, src + x + i, 8);
+				for (; x < e; x++)
+					dst[x] = src[x + i];
 				x = e;
 			}
 			if (xb < w)
