@@ -623,6 +623,11 @@ static int poly_span(const void *shape, float y, float *lr, int max)
 
 void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha)
 {
+	lv_draw_poly_above(cv, xy, n, col, alpha, cv->h);
+}
+
+void lv_draw_poly_above(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha, int y_end)
+{
 	poly_shape p = { xy, n };
 	float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
 	int i;
@@ -634,7 +639,7 @@ void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha)
 		y0 = fminf(y0, xy[2 * i + 1]);
 		y1 = fmaxf(y1, xy[2 * i + 1]);
 	}
-	fill_spans(cv, &p, poly_span, x0, y0, x1, y1, col, alpha);
+	fill_spans(cv, &p, poly_span, x0, y0, x1, fminf(y1, (float)y_end), col, alpha);
 }
 
 /* ---- masks and images ------------------------------------------------------- */
@@ -816,10 +821,9 @@ PIXEL_LOOP void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], 
 			}
 			for (x = 0; x < w / 2; x++) {
 				uint16_t c = (uint16_t)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
-				/* the distance from grey scaled, rounded towards grey on both sides */
-				uint16_t up = (uint16_t)(c > 128 ? c - 128 : 0), dn = (uint16_t)(c < 128 ? 128 - c : 0);
-				d[x] = (uint8_t)(128 + (uint16_t)(((uint32_t)up * m[x]) >> 16) -
-				                 (uint16_t)(((uint32_t)dn * m[x]) >> 16));
+				/* c * m + 128 * (1 - m): the distance from grey scaled (m is above 0) */
+				uint16_t g = (uint16_t)(((uint32_t)128 * (uint16_t)(0x10000u - m[x])) >> 16);
+				d[x] = (uint8_t)((uint16_t)(((uint32_t)c * m[x]) >> 16) + g);
 			}
 		}
 	}

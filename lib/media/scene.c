@@ -1172,7 +1172,7 @@ static void draw_clouds(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 }
 
-static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v)
+static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_end)
 {
 	float x = sx_of(s, v, 0.03f, s->sun_x), y = sy_of(s, v, 0.03f, s->sun_y), len = 1.6f * (float)s->h;
 	lv_px col = lv_canvas_color(cv, lv_rgb_mix(s->sun, lv_rgb_make(255, 255, 255), 0.3f));
@@ -1182,7 +1182,7 @@ static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v)
 		float hw = s->beam_half[i] * (1.0f + 0.15f * sinf(0.5f * v->t + s->beam_phase[i]));
 		float xy[6] = { x, y, x + len * cosf(a - hw), y + len * sinf(a - hw), x + len * cosf(a + hw),
 			        y + len * sinf(a + hw) };
-		lv_draw_poly(cv, xy, 3, col, s->beam_alpha);
+		lv_draw_poly_above(cv, xy, 3, col, s->beam_alpha, y_end);
 	}
 }
 
@@ -1352,11 +1352,11 @@ static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_
 			if (xa > 0)
 				memset(dst, src[0], (size_t)xa);
 			for (x = xa; x < xb;) {
-				/* in 8-byte moves: what one writes past the end of its run, the next run (or the fill after
+				/* in 16-byte moves: what one writes past the end of its run, the next run (or the fill after
 				 * the span) writes over; never past the row */
 				int e = run[x] < xb ? run[x] : xb, i = s->sky_x[x] - x;
-				for (; x < e && x + 8 <= w && x + i + 8 <= w; x += 8)
-					memcpy(dst + x, src + x + i, 8);
+				for (; x < e && x + 16 <= w && x + i + 16 <= w; x += 16)
+					memcpy(dst + x, src + x + i, 16);
 				for (; x < e; x++)
 					dst[x] = src[x + i];
 				x = e;
@@ -1515,7 +1515,7 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	for (i = 0; i < s->n_layers; i++) {
 		const layer *L = &s->layers[i];
 		if (i == s->n_layers / 2 && s->n_beams)
-			draw_beams(s, cv, v);
+			draw_beams(s, cv, v, cover[i] < cover_after[i] ? cover[i] : cover_after[i]);
 		if (i == s->n_layers / 2 && s->haze_alpha) {
 			float y = sy_of(s, v, 0.4f, s->layers[i - 1 < 0 ? 0 : i - 1].base + 0.02f * (float)s->h);
 			lv_draw_glow(cv, (float)s->w * 0.5f, y, (float)s->w * 0.9f, 0.09f * (float)s->h,
