@@ -252,7 +252,9 @@ void lv_draw_rows(lv_canvas *cv, const lv_px *rows)
 
 /* ---- silhouette layers ------------------------------------------------------ */
 
-PIXEL_LOOP void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
+/* (the clones are static: their resolvers stay out of the library's exports) */
+PIXEL_LOOP static void draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha,
+                                  int y_end)
 {
 	int w = cv->w, h = y_end < cv->h ? y_end : cv->h, x, y, p;
 	int32_t tmin = INT32_MAX, tmax = INT32_MIN;
@@ -301,9 +303,14 @@ PIXEL_LOOP void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *ro
 	}
 }
 
+void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
+{
+	draw_layer(cv, top, rows, col, alpha, y_end);
+}
+
 /* ---- glows ------------------------------------------------------------------ */
 
-PIXEL_LOOP void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
+PIXEL_LOOP static void draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
 {
 	int x, y, ya, yb;
 	float kx, fa, qmax;
@@ -346,6 +353,11 @@ PIXEL_LOOP void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float 
 	}
 }
 
+void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
+{
+	draw_glow(cv, cx, cy, rx, ry, col, alpha);
+}
+
 /* ---- anti-aliased shapes by coverage ---------------------------------------- */
 
 /* Spans of a shape on the sub-scanline y: up to `max` [l, r) pairs written to lr; returns how many. */
@@ -367,8 +379,8 @@ static void acc_add(lv_canvas *cv, float l, float r, int wgt)
 	cv->acc_direct[ir] += (int)((r - (float)ir) * (float)wgt + 0.5f);
 }
 
-PIXEL_LOOP static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1, float by1,
-                       lv_px col, int alpha)
+PIXEL_LOOP static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1,
+                                  float by1, lv_px col, int alpha)
 {
 	int xa = (int)floorf(bx0), xb = (int)ceilf(bx1), ya = (int)floorf(by0), yb = (int)ceilf(by1);
 	int x, y, s, k, n;
@@ -791,8 +803,8 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 
 /* ---- output ----------------------------------------------------------------- */
 
-PIXEL_LOOP void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
-                         const uint16_t *vig, const uint16_t *vig_c)
+PIXEL_LOOP static void to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
+                                 const uint16_t *vig, const uint16_t *vig_c)
 {
 	int w = cv->w, h = cv->h, x, y, p;
 	/* 16-bit arithmetic throughout (the high half of a 16 x 16 product): vector code of twice the width */
@@ -827,6 +839,12 @@ PIXEL_LOOP void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], 
 			}
 		}
 	}
+}
+
+void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
+                         const uint16_t *vig, const uint16_t *vig_c)
+{
+	to_yuv420(cv, dst, dst_stride, vig, vig_c);
 }
 
 void lv_canvas_to_rgb24(const lv_canvas *cv, uint8_t *dst, int stride)
