@@ -68,6 +68,17 @@ static float clampf(float v, float lo, float hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* fminf and fmaxf are library calls unless NaNs are ruled out; no NaN reaches the span loops */
+static inline float minf(float a, float b)
+{
+	return a < b ? a : b;
+}
+
+static inline float maxf(float a, float b)
+{
+	return a > b ? a : b;
+}
+
 lv_rgb lv_rgb_make(float r, float g, float b)
 {
 	lv_rgb c = { r, g, b };
@@ -408,8 +419,8 @@ PIXEL_LOOP static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, 
 				if (r <= l)
 					continue;
 				m++;
-				L = fmaxf(L, l);
-				R = fminf(R, r);
+				L = maxf(L, l);
+				R = minf(R, r);
 				acc_add(cv, l, r, 64);
 				if ((int)l < lo)
 					lo = (int)l;
@@ -494,7 +505,7 @@ static int blob_span(const void *shape, float y, float *lr, int max)
 	}
 	for (i = 1, j = 0; i < n; i++) {
 		if (lr[2 * i] <= lr[2 * j + 1]) {
-			lr[2 * j + 1] = fmaxf(lr[2 * j + 1], lr[2 * i + 1]);
+			lr[2 * j + 1] = maxf(lr[2 * j + 1], lr[2 * i + 1]);
 		} else {
 			j++;
 			lr[2 * j] = lr[2 * i];
@@ -552,7 +563,7 @@ static int rrect_span(const void *shape, float y, float *lr, int max)
 	else if (y > q->y1 - q->rad)
 		dy = y - (q->y1 - q->rad);
 	if (dy > 0)
-		inset = q->rad - sqrtf(fmaxf(q->rad * q->rad - dy * dy, 0.0f));
+		inset = q->rad - sqrtf(maxf(q->rad * q->rad - dy * dy, 0.0f));
 	*l = q->x0 + inset;
 	*r = q->x1 - inset;
 	return *r > *l;
@@ -571,7 +582,7 @@ PIXEL_LOOP static void fill_rect(lv_canvas *cv, float x0, float y0, float x1, fl
 	if (xa >= xb || ya >= yb)
 		return;
 	for (y = ya; y < yb; y++) {
-		float cy = fminf((float)y + 1.0f, y1) - fmaxf((float)y, y0);
+		float cy = minf((float)y + 1.0f, y1) - maxf((float)y, y0);
 		int a = (int)(cy * (float)alpha + 0.5f);
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
@@ -580,9 +591,9 @@ PIXEL_LOOP static void fill_rect(lv_canvas *cv, float x0, float y0, float x1, fl
 		for (x = xa; x < xb; x++)
 			wt[x] = (uint16_t)a;
 		/* the edge columns (one pixel may hold both edges) */
-		wt[xa] = (uint16_t)(int)((fminf((float)xa + 1.0f, x1) - fmaxf((float)xa, x0)) * (float)a + 0.5f);
+		wt[xa] = (uint16_t)(int)((minf((float)xa + 1.0f, x1) - maxf((float)xa, x0)) * (float)a + 0.5f);
 		if (xb - 1 > xa)
-			wt[xb - 1] = (uint16_t)(int)((fminf((float)xb, x1) - fmaxf((float)(xb - 1), x0)) * (float)a + 0.5f);
+			wt[xb - 1] = (uint16_t)(int)((minf((float)xb, x1) - maxf((float)(xb - 1), x0)) * (float)a + 0.5f);
 		blend_row(d, wt, xa, xb, col);
 	}
 }
@@ -621,8 +632,8 @@ static int poly_span(const void *shape, float y, float *lr, int max)
 		if ((y < ya && y < yb) || (y >= ya && y >= yb))
 			continue;
 		x = xa + (xb - xa) * (y - ya) / (yb - ya);
-		lo = fminf(lo, x);
-		hi = fmaxf(hi, x);
+		lo = minf(lo, x);
+		hi = maxf(hi, x);
 		hits++;
 	}
 	(void)max;

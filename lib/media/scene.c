@@ -1278,7 +1278,7 @@ static void draw_particles(lv_scene *s, lv_canvas *cv, const lv_view *v, const p
 static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_end)
 {
 	float z, par;
-	int x, y, p, w = s->w; /* in locals: the byte stores could alias s */
+	int x, y, p, w = s->w, prev = -1; /* in locals: the byte stores could alias s */
 	int32_t *run = s->sky_x + w, *span = run + w;
 	if (!s->sky_ready) {
 		lv_view rest = { 0.0f, 1.0f, 0.0f, 0.0f };
@@ -1328,6 +1328,12 @@ static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_
 		int iy = (int)floorf(wy), lo, hi, xa, xb;
 		size_t so, d = (size_t)y * (size_t)w;
 		iy = iy < 0 ? 0 : iy >= s->h ? s->h - 1 : iy;
+		if (y > 0 && iy == prev) { /* the same source row as the row above (the sky is zoomed in) */
+			for (p = 0; p < 3; p++)
+				memcpy(cv->plane[p] + d, cv->plane[p] + d - w, (size_t)w);
+			continue;
+		}
+		prev = iy;
 		so = (size_t)iy * (size_t)w;
 		lo = span[2 * iy];
 		hi = span[2 * iy + 1];
