@@ -5,6 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The pixel loops below are written to be vectorised; on x86-64 they are built twice, for AVX2 (twice
+ * the width of the baseline's SSE2) and for the baseline, and the loader picks the one the processor runs.
+ */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(LV_NO_TARGET_CLONES)
+#define PIXEL_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define PIXEL_LOOP
+#endif
+
 /* ---- random numbers, hashes ------------------------------------------------ */
 
 void lv_rng_seed(lv_rng *r, uint32_t seed)
@@ -56,6 +66,17 @@ uint32_t lv_hash_mix(uint32_t a, uint32_t b)
 static float clampf(float v, float lo, float hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* fminf and fmaxf are library calls unless NaNs are ruled out; no NaN reaches the span loops */
+static inline float minf(float a, float b)
+{
+	return a < b ? a : b;
+}
+
+static inline float maxf(float a, float b)
+{
+	return a > b ? a : b;
 }
 
 lv_rgb lv_rgb_make(float r, float g, float b)
@@ -242,7 +263,9 @@ void lv_draw_rows(lv_canvas *cv, const lv_px *rows)
 
 /* ---- silhouette layers ------------------------------------------------------ */
 
-void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
+/* (the clones are static: their resolvers stay out of the library's exports) */
+PIXEL_LOOP static void draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha,
+                                  int y_end)
 {
 	int w = cv->w, h = y_end < cv->h ? y_end : cv->h, x, y, p;
 	int32_t tmin = INT32_MAX, tmax = INT32_MIN;
@@ -291,57 +314,59 @@ void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px c
 	}
 }
 
+void lv_draw_layer(lv_canvas *cv, const int32_t *top, const lv_px *rows, lv_px col, int alpha, int y_end)
+{
+	draw_layer(cv, top, rows, col, alpha, y_end);
+}
+
 /* ---- glows ------------------------------------------------------------------ */
 
-void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
+PIXEL_LOOP static void draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
 {
-	int lut[257];
-	int i, x, y, ya, yb, cut = 256;
-	int64_t k, cx16;
+	int x, y, ya, yb;
+	float kx, fa, qmax;
 	if (rx < 0.5f || ry < 0.5f || alpha <= 0)
 		return;
 	if (alpha > 256)
 		alpha = 256;
-	for (i = 0; i <= 256; i++) {
-		int f = 256 - i;
-		lut[i] = (int)(((int64_t)f * f * alpha) >> 16);
-		if (!lut[i] && cut == 256)
-			cut = i; /* from here outwards nothing is drawn */
-	}
 	ya = (int)floorf(cy - ry);
 	yb = (int)ceilf(cy + ry);
 	if (ya < 0)
 		ya = 0;
 	if (yb > cv->h)
 		yb = cv->h;
-	/* index = 256 * ((dx / rx)^2 + (dy / ry)^2) with dx in 1/16 pixel, 32 fraction bits */
-	k = (int64_t)(4294967296.0 / ((double)rx * rx));
-	cx16 = (int64_t)llrintf(cx * 16.0f);
+	kx = 1.0f / (rx * rx);
+	fa = (float)alpha;
+	qmax = 1.0f - 1.0f / sqrtf(fa); /* from here outwards the weight is below 1: nothing is drawn */
 	for (y = ya; y < yb; y++) {
-		float fy = ((float)y + 0.5f - cy) / ry, qmax = (float)cut / 256.0f, hw;
-		int64_t qy;
+		float fy = ((float)y + 0.5f - cy) / ry, qy = fy * fy, hw, x0 = cx - 0.5f;
 		int xa, xb;
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
-		uint16_t *wt = cv->weight;
-		if (fy * fy >= qmax)
+		uint16_t *restrict wt = cv->weight;
+		if (qy >= qmax)
 			continue;
-		/* only the span of this row inside the visible part of the ellipse */
-		hw = rx * sqrtf(qmax - fy * fy);
+		/* only the span of this row inside the visible part; the weight in float, which vectorises */
+		hw = rx * sqrtf(qmax - qy);
 		xa = (int)floorf(cx - hw);
 		xb = (int)ceilf(cx + hw);
 		if (xa < 0)
 			xa = 0;
 		if (xb > cv->w)
 			xb = cv->w;
-		qy = (int64_t)((double)fy * fy * 256.0 * 4294967296.0);
 		for (x = xa; x < xb; x++) {
-			int64_t dx = (int64_t)x * 16 + 8 - cx16;
-			int64_t idx = (qy + dx * dx * k) >> 32;
-			wt[x] = (uint16_t)(idx < cut ? lut[idx] : 0);
+			float dx = (float)x - x0;
+			int32_t f = (int32_t)(256.0f - 256.0f * (qy + dx * dx * kx)); /* 256 (1 - d^2) */
+			f = f < 0 ? 0 : f;
+			wt[x] = (uint16_t)((f * f * alpha) >> 16);
 		}
 		blend_row(d, wt, xa, xb, col);
 	}
+}
+
+void lv_draw_glow(lv_canvas *cv, float cx, float cy, float rx, float ry, lv_px col, int alpha)
+{
+	draw_glow(cv, cx, cy, rx, ry, col, alpha);
 }
 
 /* ---- anti-aliased shapes by coverage ---------------------------------------- */
@@ -365,8 +390,8 @@ static void acc_add(lv_canvas *cv, float l, float r, int wgt)
 	cv->acc_direct[ir] += (int)((r - (float)ir) * (float)wgt + 0.5f);
 }
 
-static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1, float by1,
-                       lv_px col, int alpha)
+PIXEL_LOOP static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, float by0, float bx1,
+                                  float by1, lv_px col, int alpha)
 {
 	int xa = (int)floorf(bx0), xb = (int)ceilf(bx1), ya = (int)floorf(by0), yb = (int)ceilf(by1);
 	int x, y, s, k, n;
@@ -380,27 +405,48 @@ static void fill_spans(lv_canvas *cv, const void *shape, span_fn fn, float bx0, 
 		return;
 	for (y = ya; y < yb; y++) {
 		int lo = xb, hi = xa - 1; /* the columns whose coverage the spans touched */
+		int single = 1, ia, ib;    /* every sub-scanline one span: [L, R) is covered by all four */
+		float L = -1e30f, R = 1e30f;
 		int32_t run = 0;
 		size_t off = (size_t)y * cv->w;
 		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
 		uint16_t *wt = cv->weight;
 		for (s = 0; s < 4; s++) {
+			int m = 0;
 			n = fn(shape, (float)y + ((float)s + 0.5f) * 0.25f, lr, MAX_SPANS);
 			for (k = 0; k < n; k++) {
 				float l = clampf(lr[2 * k], (float)xa, (float)xb), r = clampf(lr[2 * k + 1], (float)xa, (float)xb);
 				if (r <= l)
 					continue;
+				m++;
+				L = maxf(L, l);
+				R = minf(R, r);
 				acc_add(cv, l, r, 64);
 				if ((int)l < lo)
 					lo = (int)l;
 				if ((int)r > hi)
 					hi = (int)r;
 			}
+			single &= m == 1;
 		}
 		if (hi < lo)
 			continue;
+		/* Inside [ia, ib) the coverage is whole and the sums hold nothing (acc_add writes at (int)l, (int)l + 1
+		 * and (int)r only): those columns take the full weight and the running sum goes on unchanged. */
+		ia = single ? (int)L + 2 : hi + 1;
+		ib = single ? (int)R : hi + 1;
+		if (ib > xb)
+			ib = xb;
+		if (ia >= ib)
+			ia = ib = hi + 1;
+		for (x = ia; x < ib; x++)
+			wt[x] = (uint16_t)alpha;
 		for (x = lo; x <= hi; x++) {
 			int32_t cov;
+			if (x == ia)
+				x = ib;
+			if (x > hi)
+				break;
 			run += cv->acc_diff[x];
 			cov = run + cv->acc_direct[x];
 			cv->acc_diff[x] = 0;
@@ -459,7 +505,7 @@ static int blob_span(const void *shape, float y, float *lr, int max)
 	}
 	for (i = 1, j = 0; i < n; i++) {
 		if (lr[2 * i] <= lr[2 * j + 1]) {
-			lr[2 * j + 1] = fmaxf(lr[2 * j + 1], lr[2 * i + 1]);
+			lr[2 * j + 1] = maxf(lr[2 * j + 1], lr[2 * i + 1]);
 		} else {
 			j++;
 			lr[2 * j] = lr[2 * i];
@@ -517,10 +563,39 @@ static int rrect_span(const void *shape, float y, float *lr, int max)
 	else if (y > q->y1 - q->rad)
 		dy = y - (q->y1 - q->rad);
 	if (dy > 0)
-		inset = q->rad - sqrtf(fmaxf(q->rad * q->rad - dy * dy, 0.0f));
+		inset = q->rad - sqrtf(maxf(q->rad * q->rad - dy * dy, 0.0f));
 	*l = q->x0 + inset;
 	*r = q->x1 - inset;
 	return *r > *l;
+}
+
+/* A rectangle with square corners: its exact area coverage, row by row (edge columns and rows partly). */
+PIXEL_LOOP static void fill_rect(lv_canvas *cv, float x0, float y0, float x1, float y1, lv_px col, int alpha)
+{
+	int xa = (int)floorf(x0), xb = (int)ceilf(x1), ya = (int)floorf(y0), yb = (int)ceilf(y1), x, y;
+	uint16_t *restrict wt = cv->weight;
+	if (alpha <= 0)
+		return;
+	if (alpha > 256)
+		alpha = 256;
+	clip_box(cv, &xa, &ya, &xb, &yb);
+	if (xa >= xb || ya >= yb)
+		return;
+	for (y = ya; y < yb; y++) {
+		float cy = minf((float)y + 1.0f, y1) - maxf((float)y, y0);
+		int a = (int)(cy * (float)alpha + 0.5f);
+		size_t off = (size_t)y * cv->w;
+		uint8_t *d[3] = { cv->plane[0] + off, cv->plane[1] + off, cv->plane[2] + off };
+		if (a <= 0)
+			continue;
+		for (x = xa; x < xb; x++)
+			wt[x] = (uint16_t)a;
+		/* the edge columns (one pixel may hold both edges) */
+		wt[xa] = (uint16_t)(int)((minf((float)xa + 1.0f, x1) - maxf((float)xa, x0)) * (float)a + 0.5f);
+		if (xb - 1 > xa)
+			wt[xb - 1] = (uint16_t)(int)((minf((float)xb, x1) - maxf((float)(xb - 1), x0)) * (float)a + 0.5f);
+		blend_row(d, wt, xa, xb, col);
+	}
 }
 
 void lv_draw_rrect(lv_canvas *cv, float x0, float y0, float x1, float y1, float radius, lv_px col, int alpha)
@@ -529,6 +604,10 @@ void lv_draw_rrect(lv_canvas *cv, float x0, float y0, float x1, float y1, float 
 	float m = fminf(x1 - x0, y1 - y0) * 0.5f;
 	if (m <= 0)
 		return;
+	if (radius <= 0) {
+		fill_rect(cv, x0, y0, x1, y1, col, alpha);
+		return;
+	}
 	if (q.rad > m)
 		q.rad = m;
 	if (q.rad < 0)
@@ -553,8 +632,8 @@ static int poly_span(const void *shape, float y, float *lr, int max)
 		if ((y < ya && y < yb) || (y >= ya && y >= yb))
 			continue;
 		x = xa + (xb - xa) * (y - ya) / (yb - ya);
-		lo = fminf(lo, x);
-		hi = fmaxf(hi, x);
+		lo = minf(lo, x);
+		hi = maxf(hi, x);
 		hits++;
 	}
 	(void)max;
@@ -567,6 +646,11 @@ static int poly_span(const void *shape, float y, float *lr, int max)
 
 void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha)
 {
+	lv_draw_poly_above(cv, xy, n, col, alpha, cv->h);
+}
+
+void lv_draw_poly_above(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha, int y_end)
+{
 	poly_shape p = { xy, n };
 	float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
 	int i;
@@ -578,7 +662,7 @@ void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha)
 		y0 = fminf(y0, xy[2 * i + 1]);
 		y1 = fmaxf(y1, xy[2 * i + 1]);
 	}
-	fill_spans(cv, &p, poly_span, x0, y0, x1, y1, col, alpha);
+	fill_spans(cv, &p, poly_span, x0, y0, x1, fminf(y1, (float)y_end), col, alpha);
 }
 
 /* ---- masks and images ------------------------------------------------------- */
@@ -730,35 +814,48 @@ void lv_draw_image(lv_canvas *cv, const lv_image *img, float x0, float y0, float
 
 /* ---- output ----------------------------------------------------------------- */
 
-void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
-                         const uint16_t *vig, const uint16_t *vig_c)
+PIXEL_LOOP static void to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
+                                 const uint16_t *vig, const uint16_t *vig_c)
 {
 	int w = cv->w, h = cv->h, x, y, p;
+	/* 16-bit arithmetic throughout (the high half of a 16 x 16 product): vector code of twice the width */
 	for (y = 0; y < h; y++) {
-		const uint8_t *s = cv->plane[0] + (size_t)y * w;
-		uint8_t *d = dst[0] + (size_t)y * dst_stride[0];
-		const uint16_t *m = vig ? vig + (size_t)y * w : NULL;
+		const uint8_t *restrict s = cv->plane[0] + (size_t)y * w;
+		uint8_t *restrict d = dst[0] + (size_t)y * dst_stride[0];
+		const uint16_t *restrict m = vig ? vig + (size_t)y * w : NULL;
 		if (!m) {
 			memcpy(d, s, (size_t)w);
 			continue;
 		}
-		/* (s - 16) * m >> 16 >= -16: no clamping needed */
-		for (x = 0; x < w; x++)
-			d[x] = (uint8_t)(((((int32_t)s[x] - 16) * (int32_t)m[x]) >> 16) + 16);
+		for (x = 0; x < w; x++) {
+			uint16_t a = (uint16_t)(s[x] > 16 ? s[x] - 16 : 0); /* a canvas holds no luma below 16 */
+			d[x] = (uint8_t)((uint16_t)(((uint32_t)a * m[x]) >> 16) + 16);
+		}
 	}
 	for (p = 1; p < 3; p++) {
 		for (y = 0; y < h / 2; y++) {
-			const uint8_t *s0 = cv->plane[p] + (size_t)(2 * y) * w, *s1 = s0 + w;
-			uint8_t *d = dst[p] + (size_t)y * dst_stride[p];
-			const uint16_t *m = vig_c ? vig_c + (size_t)y * (size_t)(w / 2) : NULL;
+			const uint8_t *restrict s0 = cv->plane[p] + (size_t)(2 * y) * w, *restrict s1 = s0 + w;
+			uint8_t *restrict d = dst[p] + (size_t)y * dst_stride[p];
+			const uint16_t *restrict m = vig_c ? vig_c + (size_t)y * (size_t)(w / 2) : NULL;
+			if (!m) {
+				for (x = 0; x < w / 2; x++)
+					d[x] = (uint8_t)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
+				continue;
+			}
 			for (x = 0; x < w / 2; x++) {
-				int32_t c = (s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2;
-				if (m)
-					c = (((c - 128) * (int32_t)m[x]) >> 16) + 128;
-				d[x] = (uint8_t)c;
+				uint16_t c = (uint16_t)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
+				/* c * m + 128 * (1 - m): the distance from grey scaled (m is above 0) */
+				uint16_t g = (uint16_t)(((uint32_t)128 * (uint16_t)(0x10000u - m[x])) >> 16);
+				d[x] = (uint8_t)((uint16_t)(((uint32_t)c * m[x]) >> 16) + g);
 			}
 		}
 	}
+}
+
+void lv_canvas_to_yuv420(const lv_canvas *cv, uint8_t *const dst[3], const int dst_stride[3],
+                         const uint16_t *vig, const uint16_t *vig_c)
+{
+	to_yuv420(cv, dst, dst_stride, vig, vig_c);
 }
 
 void lv_canvas_to_rgb24(const lv_canvas *cv, uint8_t *dst, int stride)

@@ -90,6 +90,8 @@ void lv_draw_blob(lv_canvas *cv, const float *ellipses, int n, lv_px col, int al
 void lv_draw_rrect(lv_canvas *cv, float x0, float y0, float x1, float y1, float radius, lv_px col, int alpha);
 /* A convex polygon of n (<= 16) points given as x0, y0, x1, y1, ... */
 void lv_draw_poly(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha);
+/* The same, only in the rows above y_end (what something opaque will cover below need not be drawn). */
+void lv_draw_poly_above(lv_canvas *cv, const float *xy, int n, lv_px col, int alpha, int y_end);
 
 /* Colour `col` through an 8-bit coverage mask placed with its top-left corner at (x0, y0). */
 void lv_draw_mask(lv_canvas *cv, int x0, int y0, const uint8_t *mask, int mw, int mh, int mstride, lv_px col,

@@ -312,7 +312,7 @@ struct lv_scene {
 	/* the sky, sun and stars drawn once (lazily, in the first canvas's colour space) */
 	lv_canvas sky;
 	int sky_ready;
-	int32_t *sky_x;
+	int32_t *sky_x; /* w source columns of a view, w ends of their runs, per sky row its [lo, hi) not of one colour */
 };
 
 /* ---- keywords ---------------------------------------------------------------- */
@@ -1136,7 +1136,7 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->horizon_y = 0.62f * (float)h;
 	s->top = lv_malloc(sizeof(int32_t) * (size_t)w);
 	s->rows = lv_malloc(sizeof(lv_px) * (size_t)h);
-	s->sky_x = lv_malloc(sizeof(int32_t) * (size_t)w);
+	s->sky_x = lv_malloc(sizeof(int32_t) * (2 * (size_t)w + 2 * (size_t)h));
 	if (!s->top || !s->rows || !s->sky_x) {
 		lv_scene_free(s);
 		return LV_ENOMEM;
@@ -1293,7 +1293,7 @@ static void draw_clouds(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	}
 }
 
-static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v)
+static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_end)
 {
 	float x = sx_of(s, v, 0.03f, s->sun_x), y = sy_of(s, v, 0.03f, s->sun_y), len = 1.6f * (float)s->h;
 	lv_px col = lv_canvas_color(cv, lv_rgb_mix(s->sun, lv_rgb_make(255, 255, 255), 0.3f));
@@ -1303,7 +1303,7 @@ static void draw_beams(lv_scene *s, lv_canvas *cv, const lv_view *v)
 		float hw = s->beam_half[i] * (1.0f + 0.15f * sinf(0.5f * v->t + s->beam_phase[i]));
 		float xy[6] = { x, y, x + len * cosf(a - hw), y + len * sinf(a - hw), x + len * cosf(a + hw),
 			        y + len * sinf(a + hw) };
-		lv_draw_poly(cv, xy, 3, col, s->beam_alpha);
+		lv_draw_poly_above(cv, xy, 3, col, s->beam_alpha, y_end);
 	}
 }
 
@@ -1392,11 +1392,15 @@ static void draw_particles(lv_scene *s, lv_canvas *cv, const lv_view *v, const p
 }
 
 /* The sky, stars and sun seen in view v: drawn once at rest into s->sky, then resampled (nearest
- * sample) with the projection of the sky's depth.  Twinkle and pulse are left out of the still. */
+ * sample) with the projection of the sky's depth.  Twinkle and pulse are left out of the still.  Most
+ * sky rows are one colour (the gradient) but for the span where the sun or a star lies: the rest of a
+ * row is filled, only the span is resampled, in runs of consecutive source columns (at the sky's zoom,
+ * at least 1, a run is tens of pixels long). */
 static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_end)
 {
 	float z, par;
-	int x, y, p;
+	int x, y, p, w = s->w, prev = -1; /* in locals: the byte stores could alias s */
+	int32_t *run = s->sky_x + w, *span = run + w;
 	if (!s->sky_ready) {
 		lv_view rest = { 0.0f, 1.0f, 0.0f, 0.0f };
 		if (lv_canvas_init(&s->sky, s->w, s->h, cv->yuv)) {
@@ -1411,27 +1415,81 @@ static void draw_sky_cached(lv_scene *s, lv_canvas *cv, const lv_view *v, int y_
 		draw_stars(s, &s->sky, &rest);
 		if (s->has_sun)
 			draw_light(s, &s->sky, &rest);
+		for (y = 0; y < s->h; y++) {
+			int lo = w, hi = 0;
+			for (p = 0; p < 3; p++) {
+				const uint8_t *r = s->sky.plane[p] + (size_t)y * (size_t)w;
+				int a = 1, b = w;
+				while (a < b && r[a] == r[0])
+					a++;
+				while (b > a && r[b - 1] == r[0])
+					b--;
+				if (a < b) {
+					lo = a < lo ? a : lo;
+					hi = b > hi ? b : hi;
+				}
+			}
+			span[2 * y] = lo < hi ? lo : 0;
+			span[2 * y + 1] = lo < hi ? hi : 0;
+		}
 		s->sky_ready = 1;
 	}
 	lv_scene_project(s, v, 0.02f, &z, &par);
-	for (x = 0; x < s->w; x++) {
+	for (x = 0; x < w; x++) {
 		float wx = ((float)x + 0.5f - s->cx) / z + s->cx + v->pan_x * par;
 		int ix = (int)floorf(wx);
-		s->sky_x[x] = ix < 0 ? 0 : ix >= s->w ? s->w - 1 : ix;
+		s->sky_x[x] = ix < 0 ? 0 : ix >= w ? w - 1 : ix;
 	}
+	/* run[x]: the end of the run of screen columns from x on whose sources are consecutive (copied at once) */
+	run[w - 1] = w;
+	for (x = w - 2; x >= 0; x--)
+		run[x] = s->sky_x[x + 1] == s->sky_x[x] + 1 ? run[x + 1] : x + 1;
 	for (y = 0; y < y_end; y++) {
 		float wy = ((float)y + 0.5f - s->cy) / z + s->cy + v->pan_y * par;
-		int iy = (int)floorf(wy);
-		size_t so, d = (size_t)y * (size_t)s->w;
+		int iy = (int)floorf(wy), lo, hi, xa, xb;
+		size_t so, d = (size_t)y * (size_t)w;
 		iy = iy < 0 ? 0 : iy >= s->h ? s->h - 1 : iy;
-		so = (size_t)iy * (size_t)s->w;
+		if (y > 0 && iy == prev) { /* the same source row as the row above (the sky is zoomed in) */
+			for (p = 0; p < 3; p++)
+				memcpy(cv->plane[p] + d, cv->plane[p] + d - w, (size_t)w);
+			continue;
+		}
+		prev = iy;
+		so = (size_t)iy * (size_t)w;
+		lo = span[2 * iy];
+		hi = span[2 * iy + 1];
+		/* the screen columns [xa, xb) whose source lies in [lo, hi) (the source columns only grow with x) */
+		for (xa = 0, xb = w; xa < xb;) {
+			int m = (xa + xb) / 2;
+			if (s->sky_x[m] < lo)
+				xa = m + 1;
+			else
+				xb = m;
+		}
+		for (xb = w, x = xa; x < xb;) {
+			int m = (x + xb) / 2;
+			if (s->sky_x[m] < hi)
+				x = m + 1;
+			else
+				xb = m;
+		}
 		for (p = 0; p < 3; p++) {
 			const uint8_t *restrict src = s->sky.plane[p] + so;
 			uint8_t *restrict dst = cv->plane[p] + d;
-			const int32_t *restrict sx = s->sky_x;
-			int w = s->w; /* in locals: the byte stores could alias s */
-			for (x = 0; x < w; x++)
-				dst[x] = src[sx[x]];
+			if (xa > 0)
+				memset(dst, src[0], (size_t)xa);
+			for (x = xa; x < xb;) {
+				/* in 16-byte moves: what one writes past the end of its run, the next run (or the fill after
+				 * the span) writes over; never past the row */
+				int e = run[x] < xb ? run[x] : xb, i = s->sky_x[x] - x;
+				for (; x < e && x + 16 <= w && x + i + 16 <= w; x += 16)
+					memcpy(dst + x, src + x + i, 16);
+				for (; x < e; x++)
+					dst[x] = src[x + i];
+				x = e;
+			}
+			if (xb < w)
+				memset(dst + xb, src[0], (size_t)(w - xb));
 		}
 	}
 }
@@ -1895,7 +1953,7 @@ void lv_scene_draw_back(lv_scene *s, lv_canvas *cv, const lv_view *v)
 	for (i = 0; i < s->n_layers; i++) {
 		const layer *L = &s->layers[i];
 		if (i == s->n_layers / 2 && s->n_beams)
-			draw_beams(s, cv, v);
+			draw_beams(s, cv, v, cover[i] < cover_after[i] ? cover[i] : cover_after[i]);
 		if (i == s->n_layers / 2 && s->haze_alpha) {
 			float y = sy_of(s, v, 0.4f, s->layers[i - 1 < 0 ? 0 : i - 1].base + 0.02f * (float)s->h);
 			lv_draw_glow(cv, (float)s->w * 0.5f, y, (float)s->w * 0.9f, 0.09f * (float)s->h,
