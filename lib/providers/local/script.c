@@ -92,7 +92,8 @@ typedef struct shot_plan {
 	int beat;            /* the detail is reused: number the visual */
 	char camera[96];
 	size_t part;         /* the prompt's part (story beat) this shot shows */
-	const char *place;   /* the shot's place ("the harbour"), or NULL */
+	const lv_lex_entry *place_e; /* the shot's place, or NULL */
+	const char *place;   /* its label ("the harbour"), or NULL */
 	const char *where;   /* where things happen there ("at the harbour") */
 	int weather;         /* LV_WEATHER_*, WX_CALM, WX_GATHER, or -1 */
 } shot_plan;
@@ -846,6 +847,7 @@ static void plan_parts(film *fm)
 		shot_plan *s = &fm->shots[i];
 		const story_part *p = &fm->parts[s->part];
 		int w = weather[s->part];
+		s->place_e = place[s->part];
 		s->place = place[s->part] ? place[s->part]->label[fm->L] : NULL;
 		s->where = lv_lex_where(place[s->part], fm->L);
 		s->weather = w;
@@ -992,6 +994,25 @@ static void plan_details(film *fm)
 			fm->shots[i].detail = spec[s_used++];
 		else /* a very long plan: details come round again, the visual is numbered */
 			fm->shots[i].detail = gen[i % ng], fm->shots[i].beat = 1;
+	}
+	/* a part set elsewhere shows its own place's details ("nets piled on the quay" back at the harbour) */
+	for (i = 0; i < fm->n; i++) {
+		shot_plan *s = &fm->shots[i];
+		const lv_lex_entry *e = s->place_e;
+		if (!e || (fm->f.n_places && e == fm->f.places[0]) || !e->n_details)
+			continue;
+		for (j = 0; j < 2 * e->n_details; j++) {
+			size_t o;
+			int used = 0;
+			d = &e->details[(i + j) % e->n_details];
+			for (o = 0; o < fm->n && j < e->n_details; o++)
+				used |= fm->shots[o].detail == d;
+			if (!used && !detail_contradicts(fm, d)) {
+				s->detail = d;
+				s->beat = j >= e->n_details; /* all shown already: the visual is numbered */
+				break;
+			}
+		}
 	}
 }
 
@@ -2352,7 +2373,10 @@ static char *trimmed(const film *fm, size_t from, size_t to)
  */
 static void split_parts(film *fm)
 {
-	const char *at = fm->topic ? strstr(fm->text, fm->topic) : NULL;
+	/* (a topic not quoted, as a Japanese prompt's in English visuals, still gives the parts' places) */
+	char *own = fm->topic ? NULL : make_topic(fm);
+	const char *topic = fm->topic ? fm->topic : own ? keep(fm, own) : NULL;
+	const char *at = topic ? strstr(fm->text, topic) : NULL;
 	size_t from, to, i, k, act_from = (size_t)-1;
 	const struct connective *cut[MAX_PARTS];
 	size_t qfrom[MAX_PARTS] = { (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 }; /* where a quote starts in the text */
@@ -2363,7 +2387,7 @@ static void split_parts(film *fm)
 	if (!at)
 		return;
 	from = (size_t)(at - fm->text);
-	to = from + strlen(fm->topic);
+	to = from + strlen(topic);
 	fm->parts[0].from = from;
 	fm->parts[0].to = to;
 	cut[0] = NULL;
@@ -2410,7 +2434,7 @@ static void split_parts(film *fm)
 		free(txt);
 		free(low);
 		if (fm->n_parts == 1) {
-			p->quote = fm->topic;
+			p->quote = topic;
 			break;
 		}
 		if (k > 0 && (p->kind == C_AND || p->kind == C_THEN) && fm->names && !strstr(fm->text + p->from, fm->names)) {
