@@ -821,6 +821,9 @@ START_TEST(story_parts_follow_the_prompt)
 		/* calm, the storm arriving, the storm */
 		{ "A lighthouse keeper named Ada watches a storm roll in", "en", "clear", "storm", "gathering", "storm", -1, -1,
 		  "storm", "storm", NULL },
+		{ "Une gardienne de phare nomm\xc3\xa9" "e Ada regarde un orage qui approche", "fr", "clear", "storm", "gathering",
+		  "storm", -1, -1, "orage", "orage", NULL },
+		{ "灯塔看守人阿达在清晨看着暴风雨来临", "zh", "clear", "storm", "gathering", "storm", -1, -1, "暴风雨", NULL, NULL },
 		{ "An old fisherman named Tomas sails out at dawn and comes home in the evening", "en", "clear", NULL, NULL,
 		  NULL, 0, -1, "comes home", "Tomas comes home in the evening", NULL },
 		{ "Un ni\xc3\xb1o llamado Pablo juega en la playa y vuelve a casa por la tarde", "es", NULL, NULL, NULL, NULL,
@@ -848,7 +851,7 @@ START_TEST(story_parts_follow_the_prompt)
 	size_t i, d;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		for (d = 0; d < sizeof(durations) / sizeof(durations[0]); d++) {
-			int secs[MAX_SHOTS], some = 0;
+			int secs[MAX_SHOTS], some = 0, prev_rank = 0;
 			size_t n = split(durations[d], secs), k = 0;
 			cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, n, 0, NULL), *shot;
 			check_sb(sb, secs, n, table[i].lang, table[i].prompt);
@@ -872,6 +875,13 @@ START_TEST(story_parts_follow_the_prompt)
 					              k + 1, c.setting, c.harbour, c.boat, v);
 				if (table[i].some_weather && k + 1 < n)
 					some |= !strcmp(c.weather, table[i].some_weather);
+				if (table[i].some_weather) {
+					/* the weather comes and stays: calm, gathering, the storm, never back */
+					int rank = !strcmp(c.weather, "storm") ? 2 : !strcmp(c.weather, "gathering") ? 1 : 0;
+					ck_assert_msg(rank >= prev_rank, "'%s' %d s: shot %zu goes back to %s: %s", table[i].prompt,
+					              durations[d], k + 1, c.weather, v);
+					prev_rank = rank;
+				}
 				if (k + 1 == n) {
 					if (table[i].last_weather)
 						ck_assert_msg(!strcmp(c.weather, table[i].last_weather), "'%s' %d s: the last shot is %s: %s",

@@ -1327,9 +1327,9 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		break;
 	case R_DETAIL:
 		if (lead)
-			lv_buf_printf(b, "%s的特写：%s。", lead, D);
+			lv_buf_printf(b, "%s的特写：%s%s%s。", lead, D, SW[0] ? "，" : "", SW[0] ? (s->weather == WX_CALM ? "风平浪静" : "乌云聚拢") : "");
 		else
-			lv_buf_printf(b, "%s的细节特写：%s。", P ? P : "场景", D);
+			lv_buf_printf(b, "%s%s的细节特写：%s。", SW, P ? P : "场景", D);
 		break;
 	case R_INTRO: {
 		static const char *const acts[] = { "走进画面", "环顾四周", "停下脚步，静静看着", "慢慢向前走" };
@@ -1357,7 +1357,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 			if (lead)
 				lv_buf_printf(b, "%s，", lead);
 			if (P)
-				lv_buf_printf(b, "%s%s%s", before[i % 4], P, after[i % 4]);
+				lv_buf_printf(b, "%s%s%s%s", before[i % 4], SW, P, after[i % 4]);
 			else
 				lv_buf_puts(b, then[i % 4]);
 			lv_buf_printf(b, "%s%s。", W && !P ? W : "", D);
@@ -2336,7 +2336,7 @@ static int weather_arrives(const char *lower)
 {
 	static const char *const words[] = { "roll in", "rolls in", "rolling in", "approach", "gather", "brew",
 		                             "coming", "comes in", "moves in", "moving in", "arriv", "draws near",
-		                             "closing in", "s'approche", "se l\xc3\xa8ve", "menace", "zieht auf",
+		                             "closing in", "approche", "se l\xc3\xa8ve", "menace", "zieht auf",
 		                             "aufzieht", "naht", "n\xc3\xa4hert", "se acerca", "llega", "se avecina",
 		                             "si avvicina", "\xe6\x9d\xa5\xe4\xb8\xb4" /* 来临 */,
 		                             "\xe9\x80\xbc\xe8\xbf\x91" /* 逼近 */, "\xe8\xa2\xad\xe6\x9d\xa5" /* 袭来 */,
