@@ -1001,15 +1001,15 @@ static void plan_details(film *fm)
 		const lv_lex_entry *e = s->place_e;
 		if (!e || (fm->f.n_places && e == fm->f.places[0]) || !e->n_details)
 			continue;
-		for (j = 0; j < 2 * e->n_details; j++) {
+		for (j = 0; j < e->n_details; j++) { /* (all shown already: the shot keeps its own) */
 			size_t o;
 			int used = 0;
 			d = &e->details[(i + j) % e->n_details];
-			for (o = 0; o < fm->n && j < e->n_details; o++)
+			for (o = 0; o < fm->n; o++)
 				used |= fm->shots[o].detail == d;
 			if (!used && !detail_contradicts(fm, d)) {
 				s->detail = d;
-				s->beat = j >= e->n_details; /* all shown already: the visual is numbered */
+				s->beat = 0;
 				break;
 			}
 		}
