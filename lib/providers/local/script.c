@@ -804,9 +804,10 @@ static int dramatic(int w)
  */
 static void plan_parts(film *fm)
 {
-	size_t n = fm->n, m = fm->n_parts, i, k, climax = n - 1, start[MAX_PARTS], first[MAX_PARTS], last[MAX_PARTS];
-	const lv_lex_entry *place[MAX_PARTS];
-	int weather[MAX_PARTS], later_own = 0;
+	size_t n = fm->n, m = fm->n_parts, i, k, climax = n - 1, start[MAX_PARTS] = { 0 }, first[MAX_PARTS] = { 0 },
+	       last[MAX_PARTS] = { 0 };
+	const lv_lex_entry *place[MAX_PARTS] = { NULL };
+	int weather[MAX_PARTS] = { -1, -1, -1, -1 }, later_own = 0;
 	for (i = 0; i < n; i++)
 		if (fm->shots[i].role == R_CLIMAX)
 			climax = i;
