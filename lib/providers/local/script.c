@@ -2216,7 +2216,7 @@ static void find_action(film *fm)
  * storms", "bis die Sonne untergeht", "清晨出门，黄昏时回到村子".  At one place the first listed that
  * matches is taken (longer ones first).  `verb`: 1, a word that starts a clause must follow (not an
  * article, possessive or name: "Lily and her dog", "Bolt and Pixel"); 2, a Chinese verb must follow
- * (和 mostly joins nouns); 3, a Chinese comma between two clauses.
+ * (和 mostly joins nouns); 3, a Chinese comma between two clauses (not before a short tag: "，航拍").
  */
 static const struct connective {
 	const char *w;
@@ -2325,7 +2325,7 @@ static const struct connective *connective_at(const film *fm, size_t from, size_
 			if (!strstr(zh_verbs, one))
 				continue;
 		}
-		if (k->verb == 3 && (!fm->f.prompt_zh || count_cjk(fm->text, from, i) < 2 || count_cjk(fm->text, after, to) < 2))
+		if (k->verb == 3 && (!fm->f.prompt_zh || count_cjk(fm->text, from, i) < 2 || count_cjk(fm->text, after, to) < 3))
 			continue;
 		return k;
 	}
@@ -2443,6 +2443,19 @@ static void split_parts(film *fm)
 			char *clause = trimmed(fm, p->from, p->to);
 			p->quote = clause ? keep(fm, lv_asprintf("%s%s%s", fm->names, has_cjk(clause) ? "" : " ", clause)) : NULL;
 			free(clause);
+		} else if (k > 0 && (p->kind == C_AND || p->kind == C_THEN)) {
+			/* its own clause, not what it follows; an unnamed subject before a verb ("The old man comes
+			 * back to port") */
+			char *clause = trimmed(fm, p->from, p->to);
+			if (clause && fm->n_chars && is_lower_start(clause) && fm->prompt_native && fm->nl && fm->nl->lex == EN) {
+				lv_buf b = LV_BUF_INIT;
+				put_cap(&b, fm->chars[0].ref);
+				lv_buf_printf(&b, " %s", clause);
+				p->quote = keep_buf(fm, &b);
+				free(clause);
+			} else {
+				p->quote = clause ? keep(fm, clause) : NULL;
+			}
 		} else if (k > 0 && fm->parts[k - 1].quote && qfrom[k - 1] != (size_t)-1) {
 			/* "… for one last catch before the winter storms": what comes before or until is said with
 			 * what it follows, so its shots still show who does what */
