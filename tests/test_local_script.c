@@ -793,6 +793,120 @@ START_TEST(time_of_day_follows_the_prompt_in_order)
 }
 END_TEST
 
+/* The renderer's reading of a shot's visual. */
+static lv_scene_choice shot_scene(const cJSON *shot)
+{
+	lv_scene_choice c;
+	lv_scene_choose(lv_json_get_str(shot, "visual"), &c);
+	return c;
+}
+
+/* A prompt's actions are its story's parts, in order: the middle shots show the first part, the last
+ * shots the last, each visual saying its own part (as the renderer reads it: the setting, open water
+ * or the harbour, the weather).  Names joined by "and" are not actions. */
+START_TEST(story_parts_follow_the_prompt)
+{
+	static const struct {
+		const char *prompt, *lang;
+		const char *first_weather, *middle_not_weather, *some_weather, *last_weather; /* NULL: not checked */
+		int middle_harbour, last_harbour;   /* -1: not checked */
+		const char *first_not_says, *last_says, *every_says; /* in the shots' visuals; NULL: not checked */
+	} table[] = {
+		/* sails out at dawn (open water in the middle) and comes back to port in the evening (the harbour) */
+		{ "Un vieux p\xc3\xaa" "cheur nomm\xc3\xa9 Tomas part en mer \xc3\xa0 l'aube et rentre au port le soir", "fr",
+		  "clear", NULL, NULL, "clear", 0, 1, "port", "Tomas rentre au port le soir", NULL },
+		/* setting out, the catch at sea, the storm gathering at the end */
+		{ "An old fisherman named Tomas sails out at dawn for one last catch before the winter storms", "en", "clear",
+		  "storm", NULL, "gathering", 0, 0, "storm", "before the winter storms", NULL },
+		/* calm, the storm arriving, the storm */
+		{ "A lighthouse keeper named Ada watches a storm roll in", "en", "clear", "storm", "gathering", "storm", -1, -1,
+		  "storm", "storm", NULL },
+		{ "Une gardienne de phare nomm\xc3\xa9" "e Ada regarde un orage qui approche", "fr", "clear", "storm", "gathering",
+		  "storm", -1, -1, "orage", "orage", NULL },
+		{ "灯塔看守人阿达在清晨看着暴风雨来临", "zh", "clear", "storm", "gathering", "storm", -1, -1, "暴风雨", NULL, NULL },
+		{ "An old fisherman named Tomas sails out at dawn and comes home in the evening", "en", "clear", NULL, NULL,
+		  NULL, 0, -1, "comes home", "Tomas comes home in the evening", NULL },
+		{ "Un ni\xc3\xb1o llamado Pablo juega en la playa y vuelve a casa por la tarde", "es", NULL, NULL, NULL, NULL,
+		  -1, -1, "vuelve", "Pablo vuelve a casa por la tarde", NULL },
+		{ "Ein M\xc3\xa4" "dchen namens Greta sucht im Wald ihren verlorenen Hund, bis die Sonne untergeht", "de", NULL,
+		  NULL, NULL, NULL, -1, -1, "untergeht", "bis die Sonne untergeht", NULL },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe6\xb8\x85\xe6\x99\xa8\xe5\x87\xba\xe9\x97\xa8\xef\xbc\x8c\xe9\xbb\x84\xe6\x98\x8f"
+		  "\xe6\x97\xb6\xe5\x9b\x9e\xe5\x88\xb0\xe6\x9d\x91\xe5\xad\x90", /* 小明清晨出门，黄昏时回到村子 */
+		  "zh", NULL, NULL, NULL, NULL, -1, -1, "\xe5\x9b\x9e\xe5\x88\xb0" /* 回到 */,
+		  "\xe5\x9b\x9e\xe5\x88\xb0\xe6\x9d\x91\xe5\xad\x90" /* 回到村子 */, NULL },
+		{ "\xe5\xb0\x8f\xe6\x98\x8e\xe5\x9c\xa8\xe5\xb1\xb1\xe9\x87\x8c\xe6\x95\xa3\xe6\xad\xa5\xef\xbc\x8c\xe7\x84\xb6"
+		  "\xe5\x90\x8e\xe5\x8e\xbb\xe6\xb5\xb7\xe8\xbe\xb9", /* 小明在山里散步，然后去海边 */
+		  "zh", NULL, NULL, NULL, NULL, -1, -1, "\xe6\xb5\xb7\xe8\xbe\xb9" /* 海边 */,
+		  "\xe5\x8e\xbb\xe6\xb5\xb7\xe8\xbe\xb9" /* 去海边 */, NULL },
+		/* one action: every shot quotes it whole */
+		{ "A girl named Lily and her friends Ben, Cleo, Dan, Eve, Finn, Gus, Hana and Ivo play football in the "
+		  "park at noon",
+		  "en", NULL, NULL, NULL, NULL, -1, -1, NULL, NULL, "Ivo play football in the park at noon" },
+		{ "Two robots, Bolt and Pixel, build a snowman in a quiet park at night", "en", NULL, NULL, NULL, NULL, -1, -1,
+		  NULL, NULL, "Bolt and Pixel, build a snowman" },
+		{ "Lily and her dog walk along the beach at sunset", "en", NULL, NULL, NULL, NULL, -1, -1, NULL, NULL,
+		  "Lily and her dog walk along the beach" },
+	};
+	static const int durations[] = { 30, 180 };
+	size_t i, d;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		for (d = 0; d < sizeof(durations) / sizeof(durations[0]); d++) {
+			int secs[MAX_SHOTS], some = 0, prev_rank = 0;
+			size_t n = split(durations[d], secs), k = 0;
+			cJSON *sb = write_sb(table[i].prompt, table[i].lang, secs, n, 0, NULL), *shot;
+			check_sb(sb, secs, n, table[i].lang, table[i].prompt);
+			cJSON_ArrayForEach(shot, cJSON_GetObjectItemCaseSensitive(sb, "shots"))
+			{
+				const char *v = lv_json_get_str(shot, "visual");
+				lv_scene_choice c = shot_scene(shot);
+				int middle = k >= 1 && k < n / 2;
+				if (k == 0 && table[i].first_weather)
+					ck_assert_msg(!strcmp(c.weather, table[i].first_weather), "'%s' %d s: shot 1 is %s: %s",
+					              table[i].prompt, durations[d], c.weather, v);
+				if (k == 0 && table[i].first_not_says)
+					ck_assert_msg(!strstr(v, table[i].first_not_says), "'%s' %d s: shot 1 says '%s': %s",
+					              table[i].prompt, durations[d], table[i].first_not_says, v);
+				if (middle && table[i].middle_not_weather)
+					ck_assert_msg(strcmp(c.weather, table[i].middle_not_weather), "'%s' %d s: shot %zu is %s: %s",
+					              table[i].prompt, durations[d], k + 1, c.weather, v);
+				if (middle && table[i].middle_harbour >= 0)
+					ck_assert_msg(!strcmp(c.setting, "coast") && c.harbour == table[i].middle_harbour && c.boat,
+					              "'%s' %d s: shot %zu is %s, harbour %d, boat %d: %s", table[i].prompt, durations[d],
+					              k + 1, c.setting, c.harbour, c.boat, v);
+				if (table[i].some_weather && k + 1 < n)
+					some |= !strcmp(c.weather, table[i].some_weather);
+				if (table[i].some_weather) {
+					/* the weather comes and stays: calm, gathering, the storm, never back */
+					int rank = !strcmp(c.weather, "storm") ? 2 : !strcmp(c.weather, "gathering") ? 1 : 0;
+					ck_assert_msg(rank >= prev_rank, "'%s' %d s: shot %zu goes back to %s: %s", table[i].prompt,
+					              durations[d], k + 1, c.weather, v);
+					prev_rank = rank;
+				}
+				if (k + 1 == n) {
+					if (table[i].last_weather)
+						ck_assert_msg(!strcmp(c.weather, table[i].last_weather), "'%s' %d s: the last shot is %s: %s",
+						              table[i].prompt, durations[d], c.weather, v);
+					if (table[i].last_harbour >= 0)
+						ck_assert_msg(!strcmp(c.setting, "coast") && c.harbour == table[i].last_harbour,
+						              "'%s' %d s: the last shot is %s, harbour %d: %s", table[i].prompt, durations[d],
+						              c.setting, c.harbour, v);
+					if (table[i].last_says)
+						ck_assert_msg(strstr(v, table[i].last_says), "'%s' %d s: the last shot does not say '%s': %s",
+						              table[i].prompt, durations[d], table[i].last_says, v);
+				}
+				if (table[i].every_says)
+					ck_assert_msg(strstr(v, table[i].every_says), "'%s' %d s: shot %zu does not say '%s': %s",
+					              table[i].prompt, durations[d], k + 1, table[i].every_says, v);
+				ck_assert_msg(!ends_mid_phrase(v), "'%s': visual ends mid-phrase: %s", table[i].prompt, v);
+				k++;
+			}
+			ck_assert_msg(!table[i].some_weather || some, "'%s' %d s: no shot is %s", table[i].prompt, durations[d],
+			              table[i].some_weather);
+			cJSON_Delete(sb);
+		}
+}
+END_TEST
+
 /* A story that looks for someone: the one looked for (the lost dog) is in no shot before the last,
  * where it is found; the one looking is there from the first shot; the middle says the search.  A
  * companion who is not looked for is there from the start. */
@@ -993,6 +1107,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, details_agree_with_the_setting);
 	tcase_add_test(tc, time_of_day_follows_the_prompt_in_order);
 	tcase_add_test(tc, lost_one_is_found_at_the_end);
+	tcase_add_test(tc, story_parts_follow_the_prompt);
 	tcase_add_test(tc, narration_covers_most_of_the_film);
 	suite_add_tcase(s, tc);
 	return s;

@@ -659,6 +659,112 @@ START_TEST(props_are_drawn)
 }
 END_TEST
 
+/* Mean R', G', B' of the sky (the top fifth of the frame) of a scene for a shot text. */
+static void sky_mean(const char *text, uint32_t seed, double rgb[3])
+{
+	lv_canvas cv = { 0 };
+	lv_scene *sc = NULL;
+	lv_view v = { 1.0f, 1.0f, 0.0f, 0.0f };
+	int c, k, n = 320 * 36;
+	ck_assert_int_eq(lv_canvas_init(&cv, 320, 180, 0), LV_OK);
+	ck_assert_int_eq(lv_scene_new(&sc, seed, text, 320, 180), LV_OK);
+	lv_scene_draw_back(sc, &cv, &v);
+	for (c = 0; c < 3; c++) {
+		double sum = 0;
+		for (k = 0; k < n; k++)
+			sum += cv.plane[c][k];
+		rgb[c] = sum / n;
+	}
+	lv_scene_free(sc);
+	lv_canvas_free(&cv);
+}
+
+/* The sky follows the time of day: morning, midday and afternoon light (the writer's phases) are
+ * read as such and drawn in measurably different colours, the afternoon warmer than midday, the
+ * midday sky the deepest blue; golden hour, dusk and night stay their own.  Over several seeds. */
+START_TEST(sky_differs_by_time_of_day)
+{
+	static const struct {
+		const char *text, *light;
+	} table[] = {
+		{ "In the clear morning light, a wide view of the sea.", "morning" },
+		{ "Under the midday sun, a wide view of the sea.", "midday" },
+		{ "In the warm afternoon light, a wide view of the sea.", "afternoon" },
+		{ "In the golden hour, a wide view of the sea.", "dusk" },
+		{ "At night, under glowing lights, a wide view of the sea.", "night" },
+		{ "A wide view of the sea at dawn.", "dawn" },
+		{ "A wide view of the sea in the daytime.", "day" },
+		{ "\xe4\xb8\x8a\xe5\x8d\x88\xe6\x98\x8e\xe4\xba\xae\xe7\x9a\x84\xe5\x85\x89\xe7\xba\xbf\xe4\xb8\xad", "morning" }, /* 上午明亮的光线中 */
+		{ "\xe6\xad\xa3\xe5\x8d\x88\xe7\x9a\x84\xe9\x98\xb3\xe5\x85\x89\xe4\xb8\x8b", "midday" }, /* 正午的阳光下 */
+		{ "\xe5\x8d\x88\xe5\x90\x8e\xe6\xb8\xa9\xe6\x9a\x96\xe7\x9a\x84\xe5\x85\x89\xe7\xba\xbf\xe9\x87\x8c", "afternoon" }, /* 午后温暖的光线里 */
+		{ "Une fille sur la plage l'apr\xc3\xa8s-midi.", "afternoon" },
+		{ "Ein Hafen am Mittag.", "midday" },
+	};
+	size_t i;
+	uint32_t seed;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		lv_scene_choice c;
+		lv_scene_choose(table[i].text, &c);
+		ck_assert_msg(!strcmp(c.light, table[i].light), "'%s': light %s, expected %s", table[i].text, c.light,
+		              table[i].light);
+	}
+	for (seed = 1; seed <= 6; seed++) {
+		double m[5][3];
+		size_t a, b;
+		for (i = 0; i < 5; i++)
+			sky_mean(table[i].text, seed, m[i]);
+		for (a = 0; a < 5; a++)
+			for (b = a + 1; b < 5; b++) {
+				double d = fabs(m[a][0] - m[b][0]) + fabs(m[a][1] - m[b][1]) + fabs(m[a][2] - m[b][2]);
+				ck_assert_msg(d > 36, "seed %u: the %s and %s skies differ by %.1f (%.0f,%.0f,%.0f / %.0f,%.0f,%.0f)",
+				              seed, table[a].light, table[b].light, d, m[a][0], m[a][1], m[a][2], m[b][0], m[b][1],
+				              m[b][2]);
+			}
+		/* warmth (red over blue): afternoon above midday; midday the bluest of the three */
+		ck_assert_msg(m[2][0] - m[2][2] > m[1][0] - m[1][2] + 10, "seed %u: the afternoon is not warmer than midday",
+		              seed);
+		ck_assert_msg(m[1][2] - m[1][0] > m[0][2] - m[0][0] && m[1][2] - m[1][0] > m[2][2] - m[2][0],
+		              "seed %u: the midday sky is not the bluest", seed);
+	}
+}
+END_TEST
+
+/* A storm on its way is drawn gathering (slate clouds, no rain or lightning yet); once there, a storm. */
+START_TEST(storm_gathers_before_it_breaks)
+{
+	static const struct {
+		const char *text, *weather;
+	} table[] = {
+		{ "Ada looks around by the sea under gathering dark clouds. Scene: A lighthouse keeper named Ada watches a "
+		  "storm roll in.",
+		  "gathering" },
+		{ "The high point: dark clouds closing in. Scene: An old fisherman named Tomas sails out at dawn for one last "
+		  "catch before the winter storms.",
+		  "gathering" },
+		{ "The high point: the storm at its height. Scene: A lighthouse keeper named Ada watches a storm roll in.",
+		  "storm" },
+		{ "A lighthouse keeper named Ada watches a storm roll in.", "storm" },
+		{ "A wide view of the sea calm under a clear sky. Scene: A lighthouse keeper named Ada.", "clear" },
+		{ "\xe4\xb9\x8c\xe4\xba\x91\xe8\x81\x9a\xe6\x8b\xa2\xe7\x9a\x84\xe5\xa4\xa7\xe6\xb5\xb7", "gathering" }, /* 乌云聚拢的大海 */
+	};
+	size_t i;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		lv_scene_choice c;
+		lv_scene_choose(table[i].text, &c);
+		ck_assert_msg(!strcmp(c.weather, table[i].weather), "'%s': %s, expected %s", table[i].text, c.weather,
+		              table[i].weather);
+	}
+	{
+		/* gathering is lighter than the storm's sky and has no rain: the frame changes less over time */
+		double g[3], st[3];
+		sky_mean(table[0].text, 2, g);
+		sky_mean(table[2].text, 2, st);
+		ck_assert_msg(g[0] + g[1] + g[2] > st[0] + st[1] + st[2] + 30, "gathering %.0f, storm %.0f",
+		              g[0] + g[1] + g[2], st[0] + st[1] + st[2]);
+	}
+}
+END_TEST
+
 /* Mean absolute luma change between consecutive frames of a clip (0..255), read back with libavcodec. */
 static double mean_motion(const char *path, int frames)
 {
@@ -1217,6 +1323,8 @@ static Suite *media_suite(void)
 	tcase_add_test(seg, props_chosen_by_meaning);
 	tcase_add_test(seg, card_scale_follows_framing);
 	tcase_add_test(seg, props_are_drawn);
+	tcase_add_test(seg, sky_differs_by_time_of_day);
+	tcase_add_test(seg, storm_gathers_before_it_breaks);
 	tcase_add_test(seg, segment_every_camera_moves);
 	tcase_add_test(seg, segment_portrait_and_square_sizes);
 	tcase_add_test(seg, segment_rejects_bad_parameters);

@@ -14,10 +14,13 @@
 #define MAX_BEAMS 4
 
 enum { K_MOUNTAINS, K_FOREST, K_CITY, K_SEA, K_DUNES, K_STAGE, K_COUNTRY, K_OPEN, K_COUNT };
-enum { P_DAWN, P_DAY, P_DUSK, P_NIGHT, P_MISTY, P_AUTUMN, P_SNOW, P_NEON, P_STORM, P_COUNT };
+/* P_MORNING .. P_GATHER are colours only: their scenes behave as P_DAY's (daylight) or P_STORM's (clouds) */
+enum { P_DAWN, P_DAY, P_DUSK, P_NIGHT, P_MISTY, P_AUTUMN, P_SNOW, P_NEON, P_STORM, P_MORNING, P_NOON, P_AFTERNOON,
+       P_GATHER, P_COUNT };
 enum { PART_MOTES, PART_SNOW, PART_FIREFLIES, PART_SPARKS, PART_BOKEH, PART_RAIN };
-enum { T_NONE = -1, T_DAWN, T_DAY, T_DUSK, T_NIGHT };
-enum { W_CLEAR, W_MIST, W_RAIN, W_STORM, W_SNOW, W_NEON, W_AUTUMN };
+/* T_MORNING, T_NOON, T_AFTERNOON: daylight (T_DAY) at a named part of the day */
+enum { T_NONE = -1, T_DAWN, T_DAY, T_DUSK, T_NIGHT, T_MORNING, T_NOON, T_AFTERNOON };
+enum { W_CLEAR, W_MIST, W_RAIN, W_STORM, W_SNOW, W_NEON, W_AUTUMN, W_GATHER /* clouds gathering, no rain yet */ };
 
 /* sky top, sky middle, horizon, light, far layer, near layer */
 static const float palettes[P_COUNT][6][3] = {
@@ -39,6 +42,17 @@ static const float palettes[P_COUNT][6][3] = {
 	             { 14, 6, 32 } },
 	[P_STORM] = { { 34, 40, 52 }, { 70, 80, 94 }, { 120, 130, 140 }, { 200, 206, 214 }, { 62, 72, 84 },
 	              { 18, 24, 30 } },
+	/* morning: a pale, fresh blue, the horizon still warm; midday: deep blue overhead, white light;
+	 * afternoon: a softer, hazier blue going amber at the horizon */
+	[P_MORNING] = { { 92, 150, 214 }, { 168, 204, 232 }, { 238, 230, 212 }, { 255, 242, 212 }, { 140, 166, 190 },
+	                { 46, 92, 80 } },
+	[P_NOON] = { { 40, 110, 210 }, { 100, 168, 234 }, { 192, 224, 246 }, { 255, 255, 248 }, { 98, 138, 172 },
+	             { 32, 88, 58 } },
+	[P_AFTERNOON] = { { 64, 112, 180 }, { 146, 172, 204 }, { 236, 208, 160 }, { 255, 226, 160 }, { 150, 138, 140 },
+	                  { 62, 78, 46 } },
+	/* a storm gathering: slate clouds, the light not gone yet */
+	[P_GATHER] = { { 52, 60, 78 }, { 98, 108, 124 }, { 150, 156, 160 }, { 214, 214, 206 }, { 84, 92, 104 },
+	               { 28, 36, 42 } },
 };
 
 /* A word of a shot text and what it says.  Weight 3: a noun naming the place (or the time, the
@@ -125,21 +139,25 @@ static const keyword kind_words[] = {
 };
 
 static const keyword time_words[] = {
-	{ "dawn", T_DAWN, 3 }, { "daybreak", T_DAWN, 3 }, { "sunrise", T_DAWN, 3 }, { "morning", T_DAWN, 3 },
-	{ "first light", T_DAWN, 3 }, { "aube", T_DAWN, 3 }, { "matin", T_DAWN, 3 }, { "amanecer", T_DAWN, 3 },
-	{ "ma\xc3\xb1" "ana", T_DAWN, 2 }, { "morgen", T_DAWN, 2 }, { "alba", T_DAWN, 3 }, { "mattina", T_DAWN, 3 },
+	{ "dawn", T_DAWN, 3 }, { "daybreak", T_DAWN, 3 }, { "sunrise", T_DAWN, 3 }, { "morning", T_MORNING, 3 },
+	{ "early morning", T_DAWN, 4 },
+	{ "first light", T_DAWN, 3 }, { "aube", T_DAWN, 3 }, { "matin", T_MORNING, 3 }, { "amanecer", T_DAWN, 3 },
+	{ "ma\xc3\xb1" "ana", T_MORNING, 2 }, { "morgen", T_MORNING, 2 }, { "alba", T_DAWN, 3 }, { "mattina", T_MORNING, 3 },
+	{ "vormittag", T_MORNING, 3 }, { "matin\xc3\xa9" "e", T_MORNING, 3 }, { "\xe5\x8d\x88\xe5\x89\x8d", T_MORNING, 3 } /* 午前 */,
 	{ "madrugada", T_DAWN, 3 },
 	{ "\xe9\xbb\x8e\xe6\x98\x8e", T_DAWN, 3 } /* 黎明 */, { "\xe7\xa0\xb4\xe6\x99\x93", T_DAWN, 3 } /* 破晓 */,
 	{ "\xe6\x97\xa5\xe5\x87\xba", T_DAWN, 3 } /* 日出 */, { "\xe6\xb8\x85\xe6\x99\xa8", T_DAWN, 3 } /* 清晨 */,
 	{ "\xe6\x97\xa9\xe6\x99\xa8", T_DAWN, 3 } /* 早晨 */, { "\xe6\x8b\x82\xe6\x99\x93", T_DAWN, 3 } /* 拂晓 */,
 	{ "\xe6\x97\xa9\xe4\xb8\x8a", T_DAWN, 3 } /* 早上 */, { "\xe6\x9c\x9d\xe9\x98\xb3", T_DAWN, 3 } /* 朝阳 */,
-	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_DAY, 4 } /* 上午 */,
-	{ "clear morning", T_DAY, 4 }, { "sun rises", T_DAWN, 3 }, { "noon", T_DAY, 3 }, { "midday", T_DAY, 3 }, { "afternoon", T_DAY, 3 }, { "daylight", T_DAY, 3 },
-	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_DAY, 3 }, { "mediod\xc3\xad" "a", T_DAY, 3 },
-	{ "mittag", T_DAY, 3 }, { "mezzogiorno", T_DAY, 3 },
-	{ "\xe6\xad\xa3\xe5\x8d\x88", T_DAY, 3 } /* 正午 */, { "\xe4\xb8\xad\xe5\x8d\x88", T_DAY, 3 } /* 中午 */,
-	{ "\xe7\x99\xbd\xe5\xa4\xa9", T_DAY, 3 } /* 白天 */, { "\xe5\x8d\x88\xe5\x90\x8e", T_DAY, 3 } /* 午后 */,
-	{ "\xe4\xb8\x8b\xe5\x8d\x88", T_DAY, 3 } /* 下午 */, { "\xe9\x98\xb3\xe5\x85\x89", T_DAY, 1 } /* 阳光 */,
+	{ "\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 1 } /* 升起 */, { "\xe4\xb8\x8a\xe5\x8d\x88", T_MORNING, 4 } /* 上午 */,
+	{ "clear morning", T_MORNING, 4 }, { "sun rises", T_DAWN, 3 }, { "noon", T_NOON, 3 }, { "midday", T_NOON, 3 },
+	{ "afternoon", T_AFTERNOON, 3 }, { "daylight", T_DAY, 3 },
+	{ "daytime", T_DAY, 3 }, { "sunny", T_DAY, 2 }, { "midi", T_NOON, 3 }, { "mediod\xc3\xad" "a", T_NOON, 3 },
+	{ "mittag", T_NOON, 3 }, { "mezzogiorno", T_NOON, 3 },
+	{ "\xe6\xad\xa3\xe5\x8d\x88", T_NOON, 3 } /* 正午 */, { "\xe4\xb8\xad\xe5\x8d\x88", T_NOON, 3 } /* 中午 */,
+	{ "\xe7\x99\xbd\xe5\xa4\xa9", T_DAY, 3 } /* 白天 */, { "\xe5\x8d\x88\xe5\x90\x8e", T_AFTERNOON, 3 } /* 午后 */,
+	{ "\xe4\xb8\x8b\xe5\x8d\x88", T_AFTERNOON, 3 } /* 下午 */, { "\xe9\x98\xb3\xe5\x85\x89", T_DAY, 1 } /* 阳光 */,
+	{ "\xe5\x8d\x88\xe5\xbe\x8c", T_AFTERNOON, 3 } /* 午後 */, { "\xe6\x98\xbc", T_NOON, 3 } /* 昼 */,
 	{ "dusk", T_DUSK, 3 }, { "sunset", T_DUSK, 3 }, { "evening", T_DUSK, 3 }, { "twilight", T_DUSK, 3 },
 	{ "golden hour", T_DUSK, 3 }, { "nightfall", T_DUSK, 3 }, { "cr\xc3\xa9puscule", T_DUSK, 3 },
 	{ "soir", T_DUSK, 3 }, { "atardecer", T_DUSK, 3 }, { "abend", T_DUSK, 3 }, { "tramonto", T_DUSK, 3 },
@@ -153,8 +171,8 @@ static const keyword time_words[] = {
 	/* more languages: de, es, fr, ja */
 	{ "sonnenaufgang", T_DAWN, 3 }, { "morgengrauen", T_DAWN, 3 }, { "fr\xc3\xbch", T_DAWN, 2 },
 	{ "sonnenuntergang", T_DUSK, 3 }, { "untergeht", T_DUSK, 3 }, { "d\xc3\xa4mmerung", T_DUSK, 3 },
-	{ "anochecer", T_DUSK, 3 }, { "soir\xc3\xa9" "e", T_DUSK, 3 }, { "aurore", T_DAWN, 3 }, { "tarde", T_DAY, 2 },
-	{ "nachmittag", T_DAY, 3 }, { "apr\xc3\xa8s-midi", T_DAY, 3 },
+	{ "anochecer", T_DUSK, 3 }, { "soir\xc3\xa9" "e", T_DUSK, 3 }, { "aurore", T_DAWN, 3 }, { "tarde", T_AFTERNOON, 2 },
+	{ "nachmittag", T_AFTERNOON, 3 }, { "apr\xc3\xa8s-midi", T_AFTERNOON, 3 }, { "pomeriggio", T_AFTERNOON, 3 },
 	{ "\xe5\xa4\xaa\xe9\x98\xb3\xe5\x8d\x87\xe8\xb5\xb7", T_DAWN, 3 } /* 太阳升起 */,
 	{ "\xe6\x9a\xae", T_DUSK, 3 } /* 暮 */, { "\xe5\xa4\x9c\xe6\x98\x8e\xe3\x81\x91", T_DAWN, 3 } /* 夜明け */,
 	{ "\xe6\x9c\x9d\xe6\x97\xa5", T_DAWN, 3 } /* 朝日 */, { "\xe5\xa4\x95\xe6\x96\xb9", T_DUSK, 3 } /* 夕方 */,
@@ -177,6 +195,13 @@ static const keyword weather_words[] = {
 	{ "winter", W_SNOW, 1 }, { "frozen", W_SNOW, 1 }, { "neige", W_SNOW, 3 }, { "nieve", W_SNOW, 3 },
 	{ "schnee", W_SNOW, 3 }, { "snowman", W_SNOW, 3 }, { "snowmen", W_SNOW, 3 }, { "snowflake", W_SNOW, 3 }, { "neve", W_SNOW, 3 }, { "\xe9\x9b\xaa", W_SNOW, 3 } /* 雪 */,
 	{ "\xe5\x86\xac", W_SNOW, 1 } /* 冬 */,
+	/* a storm on its way: these outweigh the storm word they come with ("storm clouds", "a storm rolls in") */
+	{ "dark clouds", W_GATHER, 5 }, { "storm clouds", W_GATHER, 5 }, { "gathering clouds", W_GATHER, 5 },
+	{ "clouds gather", W_GATHER, 5 }, { "clouds gathering", W_GATHER, 5 }, { "roll in", W_GATHER, 2 },
+	{ "rolls in", W_GATHER, 2 }, { "rolling in", W_GATHER, 2 }, { "approaching", W_GATHER, 2 },
+	{ "brewing", W_GATHER, 2 }, { "closing in", W_GATHER, 2 }, { "nuages sombres", W_GATHER, 5 },
+	{ "dunkle wolken", W_GATHER, 5 }, { "nubes oscuras", W_GATHER, 5 }, { "nuvole scure", W_GATHER, 5 },
+	{ "\xe4\xb9\x8c\xe4\xba\x91", W_GATHER, 5 } /* 乌云 */, { "\xe6\x9a\x97\xe9\x9b\xb2", W_GATHER, 5 } /* 暗雲 */,
 	{ "neon", W_NEON, 3 }, { "cyberpunk", W_NEON, 3 }, { "cyber", W_NEON, 2 }, { "futuristic", W_NEON, 2 },
 	{ "\xe9\x9c\x93\xe8\x99\xb9", W_NEON, 3 } /* 霓虹 */, { "\xe8\xb5\x9b\xe5\x8d\x9a", W_NEON, 3 } /* 赛博 */,
 	{ "autumn", W_AUTUMN, 2 }, { "fall leaves", W_AUTUMN, 2 }, { "automne", W_AUTUMN, 2 }, { "oto\xc3\xb1o", W_AUTUMN, 2 },
@@ -401,6 +426,7 @@ static void place_props(lv_scene *s, uint32_t seed);
 
 typedef struct choice {
 	int kind, time, weather, lighthouse, boat, harbour;
+	int light; /* the time of day as named: T_MORNING, T_NOON, T_AFTERNOON within T_DAY */
 	unsigned props;
 } choice;
 
@@ -460,7 +486,7 @@ static void choose(const char *text, choice *c)
 	long at;
 	size_t i;
 	c->kind = K_OPEN;
-	c->time = T_NONE;
+	c->time = c->light = T_NONE;
 	c->weather = W_CLEAR;
 	c->lighthouse = c->boat = c->harbour = 0;
 	c->props = 0;
@@ -472,8 +498,9 @@ static void choose(const char *text, choice *c)
 	c->kind = vote(lower, kind_words, sizeof(kind_words) / sizeof(kind_words[0]), K_COUNT);
 	if (c->kind < 0)
 		c->kind = K_OPEN;
-	c->time = first_time(lower);
-	c->weather = vote(lower, weather_words, sizeof(weather_words) / sizeof(weather_words[0]), W_AUTUMN + 1);
+	c->light = first_time(lower);
+	c->time = c->light >= T_MORNING ? T_DAY : c->light;
+	c->weather = vote(lower, weather_words, sizeof(weather_words) / sizeof(weather_words[0]), W_GATHER + 1);
 	if (c->weather < 0)
 		c->weather = W_CLEAR;
 	c->lighthouse = c->kind == K_SEA &&
@@ -501,6 +528,18 @@ static void choose(const char *text, choice *c)
 	free(lower);
 }
 
+/* The colours of a palette for a choice: daylight at a named part of the day has its own, and so
+ * does a storm still gathering. */
+static int colours_of(const choice *c, int pal)
+{
+	if (pal == P_DAY)
+		return c->light == T_MORNING ? P_MORNING : c->light == T_NOON ? P_NOON : c->light == T_AFTERNOON ? P_AFTERNOON
+		                                                                                             : P_DAY;
+	if (pal == P_STORM && c->weather == W_GATHER)
+		return P_GATHER;
+	return pal;
+}
+
 /* The palette for a choice: the time of day first, then the weather over it. */
 static int palette_of(const choice *c)
 {
@@ -514,6 +553,7 @@ static int palette_of(const choice *c)
 		return t == T_DAY ? P_MISTY : t == T_DAWN ? P_DAWN : t == T_DUSK ? P_DUSK : P_NIGHT;
 	case W_RAIN:
 	case W_STORM:
+	case W_GATHER:
 		return t == T_NIGHT ? P_NIGHT : P_STORM;
 	case W_NEON:
 		return t == T_DAY || t == T_DAWN ? (t == T_DAY ? P_DAY : P_DAWN) : P_NEON;
@@ -529,12 +569,14 @@ void lv_scene_choose(const char *text, lv_scene_choice *out)
 	static const char *const kinds[K_COUNT] = { "mountains", "forest", "city", "coast", "desert",
 		                                    "interior", "country", "open" };
 	static const char *const times[] = { "dawn", "day", "dusk", "night" };
-	static const char *const weathers[] = { "clear", "mist", "rain", "storm", "snow", "clear", "clear" };
+	static const char *const weathers[] = { "clear", "mist", "rain", "storm", "snow", "clear", "clear", "gathering" };
+	static const char *const lights[] = { "dawn", "day", "dusk", "night", "morning", "midday", "afternoon" };
 	choice c;
 	choose(text, &c);
 	out->setting = kinds[c.kind];
 	out->time = times[c.time == T_NONE ? (c.kind == K_STAGE ? T_DUSK : T_DAY) : c.time];
 	out->weather = weathers[c.weather];
+	out->light = c.light == T_NONE ? out->time : lights[c.light];
 	out->lighthouse = c.lighthouse;
 	out->boat = c.boat;
 	out->harbour = c.harbour;
@@ -1093,7 +1135,7 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	lv_scene *s;
 	lv_rng r;
 	choice c;
-	int kind, pal, err;
+	int kind, pal, cpal, err;
 	float hue, sat;
 	*out = NULL;
 	if (w < 16 || h < 16)
@@ -1101,6 +1143,7 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	choose(text, &c);
 	kind = c.kind;
 	pal = palette_of(&c);
+	cpal = colours_of(&c, pal);
 	lv_rng_seed(&r, seed);
 	s = lv_calloc(1, sizeof(*s));
 	if (!s)
@@ -1119,12 +1162,12 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	s->props = c.props;
 	hue = lv_rng_range(&r, -16.0f, 16.0f);
 	sat = lv_rng_range(&r, 0.85f, 1.15f);
-	s->sky_top = lv_rgb_shift(pal_color(pal, 0), hue, sat);
-	s->sky_mid = lv_rgb_shift(pal_color(pal, 1), hue, sat);
-	s->horizon = lv_rgb_shift(pal_color(pal, 2), hue * 0.6f, sat);
-	s->sun = lv_rgb_shift(pal_color(pal, 3), hue * 0.4f, sat);
-	s->far = lv_rgb_shift(pal_color(pal, 4), hue, sat);
-	s->near = lv_rgb_shift(pal_color(pal, 5), hue, sat);
+	s->sky_top = lv_rgb_shift(pal_color(cpal, 0), hue, sat);
+	s->sky_mid = lv_rgb_shift(pal_color(cpal, 1), hue, sat);
+	s->horizon = lv_rgb_shift(pal_color(cpal, 2), hue * 0.6f, sat);
+	s->sun = lv_rgb_shift(pal_color(cpal, 3), hue * 0.4f, sat);
+	s->far = lv_rgb_shift(pal_color(cpal, 4), hue, sat);
+	s->near = lv_rgb_shift(pal_color(cpal, 5), hue, sat);
 	if ((pal == P_STORM || pal == P_MISTY) && (c.time == T_DAWN || c.time == T_DUSK)) {
 		/* a grey sky at sunrise or sunset still glows at the horizon */
 		lv_rgb warm = pal_color(c.time == T_DAWN ? P_DAWN : P_DUSK, 2);
@@ -1145,6 +1188,16 @@ int lv_scene_new(lv_scene **out, uint32_t seed, const char *text, int w, int h)
 	if (err) {
 		lv_scene_free(s);
 		return err;
+	}
+	if (kind != K_STAGE && pal == P_DAY && c.light >= T_MORNING) {
+		/* the sun's course: low in the east (left) in the morning, high at midday, lower in the west */
+		float u = s->sun_x / (float)w; /* 0.2 .. 0.8 */
+		if (c.light == T_MORNING)
+			s->sun_x = (0.1f + 0.4f * (u - 0.2f)) * (float)w, s->sun_y = (0.32f + 0.1f * u) * (float)h;
+		else if (c.light == T_NOON)
+			s->sun_y = (0.06f + 0.1f * u) * (float)h;
+		else
+			s->sun_x = (0.62f + 0.4f * (u - 0.2f)) * (float)w, s->sun_y = (0.24f + 0.1f * u) * (float)h;
 	}
 	place_props(s, seed);
 	*out = s;

@@ -39,7 +39,9 @@ enum { LV_PROP_SNOWMAN, LV_PROP_WINDOW, LV_PROP_UMBRELLA, LV_PROP_BIRDS, LV_PROP
 typedef struct lv_scene_choice {
 	const char *setting; /* "city", "coast", "forest", "mountains", "desert", "country", "interior", "open" */
 	const char *time;    /* "dawn", "day", "dusk", "night" */
-	const char *weather; /* "clear", "mist", "rain", "storm", "snow" */
+	const char *weather; /* "clear", "mist", "rain", "storm", "snow", "gathering" (storm clouds, no rain yet) */
+	const char *light;   /* the time as named: "dawn", "morning", "midday", "afternoon", "day" (daylight at no
+	                        named hour), "dusk", "night"; its sky has its own colours */
 	int lighthouse;      /* a lighthouse stands on the coast */
 	int boat;            /* a boat on the water (coast: boats, sails, fishing) */
 	int harbour;         /* a pier with boats moored at it (coast: harbour, port, pier, quay) */

@@ -70,6 +70,8 @@ static size_t rng_below(rng *r, size_t n)
 /* ---- the film being written ------------------------------------------------------------------------------ */
 
 enum { R_ESTABLISH, R_DETAIL, R_INTRO, R_DEVELOP, R_CLIMAX, R_RESOLVE };
+/* How a part of the story follows the one before: and, then, before, until. */
+enum { C_FIRST, C_AND, C_THEN, C_BEFORE, C_UNTIL };
 
 typedef struct fchar {
 	char id[8];
@@ -89,7 +91,32 @@ typedef struct shot_plan {
 	int intro;           /* R_INTRO: which character */
 	int beat;            /* the detail is reused: number the visual */
 	char camera[96];
+	size_t part;         /* the prompt's part (story beat) this shot shows */
+	const lv_lex_entry *place_e; /* the shot's place, or NULL */
+	const char *place;   /* its label ("the harbour"), or NULL */
+	const char *where;   /* where things happen there ("at the harbour") */
+	int weather;         /* LV_WEATHER_*, WX_CALM, WX_GATHER, or -1 */
 } shot_plan;
+
+/* Shot weather beyond the lexicon's: calm before the weather comes, clouds gathering as it does. */
+#define WX_CALM LV_WEATHER_COUNT
+#define WX_GATHER (LV_WEATHER_COUNT + 1)
+#define MAX_PARTS 4
+
+/*
+ * A part of the prompt's story: "part en mer à l'aube" | "rentre au port le soir"; "sails out at dawn
+ * for one last catch" | "before the winter storms".  Each has its own place and weather, and its
+ * shots quote it rather than the whole prompt.
+ */
+typedef struct story_part {
+	size_t from, to;          /* byte range in the normalised prompt */
+	int kind;                 /* how it is joined to the part before (C_*) */
+	const char *quote;        /* what its shots quote ("Tomas rentre au port le soir") */
+	const char *action;       /* {P} while it is told ("rentre au port le soir"), or NULL: the film's */
+	const lv_lex_entry *place; /* its own place, or NULL */
+	int weather;              /* its own weather, or -1 */
+	int arrives;              /* its weather comes during it ("watches a storm roll in") */
+} story_part;
 
 typedef struct film {
 	const lv_script_request *req;
@@ -122,6 +149,9 @@ typedef struct film {
 	int action_beats;     /* middle shots that have retold the prompt's action ("Slowly, Tomas sails out...") */
 	char **lines;         /* narration chosen so far */
 	size_t n_lines;
+	story_part parts[MAX_PARTS]; /* the prompt's story beats, in order (at least one) */
+	size_t n_parts;
+	const char *subject_np; /* the prompt's subject as written before its action ("A lighthouse keeper named Ada") */
 } film;
 
 static const char *keep(film *fm, char *s)
@@ -758,6 +788,94 @@ static void plan_cast(film *fm)
 	}
 }
 
+static int dramatic(int w)
+{
+	return w == LV_WEATHER_RAIN || w == LV_WEATHER_STORM || w == LV_WEATHER_SNOW || w == LV_WEATHER_FOG ||
+	       w == LV_WEATHER_WIND;
+}
+
+/*
+ * The story's parts over the shots, in order: the first from the beginning, the last from the high
+ * point (the last shot when there is none), those between spread over the middle.  Each shot takes
+ * its part's place and weather (a part that names none keeps the one before's; the first keeps the
+ * prompt's unless a later part brings its own).  Weather that comes during a part ("watches a storm
+ * roll in") is calm at first, then gathering, and there from the high point; weather a part comes
+ * before ("before the winter storms") is still gathering.
+ */
+static void plan_parts(film *fm)
+{
+	size_t n = fm->n, m = fm->n_parts, i, k, climax = n - 1, start[MAX_PARTS] = { 0 }, first[MAX_PARTS] = { 0 },
+	       last[MAX_PARTS] = { 0 };
+	const lv_lex_entry *place[MAX_PARTS] = { NULL };
+	int weather[MAX_PARTS] = { -1, -1, -1, -1 }, later_own = 0;
+	for (i = 0; i < n; i++)
+		if (fm->shots[i].role == R_CLIMAX)
+			climax = i;
+	if (n < 2)
+		m = 1;
+	start[0] = 0;
+	for (k = 1; k < m; k++) {
+		start[k] = k + 1 == m ? climax : climax * k / (m - 1);
+		if (start[k] <= start[k - 1])
+			start[k] = start[k - 1] + 1;
+		if (start[k] > n - 1)
+			start[k] = n - 1;
+	}
+	for (k = 1; k < fm->n_parts; k++)
+		later_own |= fm->parts[k].weather >= 0;
+	for (k = 0; k < fm->n_parts; k++) {
+		const story_part *p = &fm->parts[k];
+		if (k == 0) {
+			place[k] = p->place ? p->place : fm->f.n_places ? fm->f.places[0] : NULL;
+			weather[k] = p->weather >= 0 ? p->weather : later_own ? -1 : fm->f.weather;
+		} else {
+			place[k] = p->place ? p->place : place[k - 1];
+			weather[k] = p->weather >= 0 ? p->weather : weather[k - 1];
+		}
+		first[k] = n;
+		last[k] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		shot_plan *s = &fm->shots[i];
+		for (k = 0; k + 1 < m && start[k + 1] <= i; k++)
+			;
+		s->part = k;
+		if (i < first[k])
+			first[k] = i;
+		last[k] = i;
+	}
+	for (i = 0; i < n; i++) {
+		shot_plan *s = &fm->shots[i];
+		const story_part *p = &fm->parts[s->part];
+		int w = weather[s->part];
+		s->place_e = place[s->part];
+		s->place = place[s->part] ? place[s->part]->label[fm->L] : NULL;
+		s->where = lv_lex_where(place[s->part], fm->L);
+		s->weather = w;
+		if (dramatic(w) && p->kind == C_BEFORE) {
+			s->weather = WX_GATHER;
+		} else if (dramatic(w) && p->arrives) {
+			size_t a = first[s->part], b = last[s->part];
+			size_t from = climax >= a && climax <= b && climax > a ? climax : a + (2 * (b - a + 1)) / 3;
+			size_t calm_to = a + (from - a) / 2;
+			if (from > a && i < calm_to + (calm_to == a))
+				s->weather = WX_CALM;
+			else if (i < from)
+				s->weather = WX_GATHER;
+		}
+	}
+}
+
+/* A shot's weather as a phrase: "under a stormy sky", calm, gathering clouds; NULL for none. */
+static const char *shot_weather(const shot_plan *s, int L)
+{
+	if (s->weather == WX_CALM)
+		return L == EN ? "calm under a clear sky" : "\xe9\xa3\x8e\xe5\xb9\xb3\xe6\xb5\xaa\xe9\x9d\x99\xe7\x9a\x84" /* 风平浪静的 */;
+	if (s->weather == WX_GATHER)
+		return L == EN ? "under gathering dark clouds" : "\xe4\xb9\x8c\xe4\xba\x91\xe8\x81\x9a\xe6\x8b\xa2\xe7\x9a\x84" /* 乌云聚拢的 */;
+	return lv_lex_weather_phrase(s->weather, L);
+}
+
 /* The search and the finding, said in the visual: who looks for whom until the last shot. */
 static void put_search(film *fm, lv_buf *b, const shot_plan *s)
 {
@@ -825,6 +943,9 @@ static void plan_details(film *fm)
 	size_t ns = 0, ng, i, j, nd, rot, s_used = 0, g_used = 0;
 	const lv_lex_detail *d;
 	size_t s_take;
+	int varies = 0;
+	for (i = 0; i < fm->n; i++)
+		varies |= fm->shots[i].weather != fm->f.weather;
 #define ADD(arr, cnt, ptr) \
 	do { \
 		if ((cnt) < sizeof(arr) / sizeof((arr)[0])) \
@@ -837,15 +958,16 @@ static void plan_details(film *fm)
 			if (!detail_contradicts(fm, &e->details[(j + rot) % e->n_details]))
 				ADD(spec, ns, &e->details[(j + rot) % e->n_details]);
 	}
-	d = lv_lex_weather_details(fm->f.weather, &nd);
-	for (j = 0; j < nd; j++)
+	/* a film whose weather changes over its parts leaves weather details to the shots' own words */
+	d = lv_lex_weather_details(varies ? -1 : fm->f.weather, &nd);
+	for (j = 0; d && j < nd; j++)
 		if (!detail_contradicts(fm, &d[j]))
 			ADD(spec, ns, &d[j]);
 	d = lv_lex_time_details(fm->f.time, &nd);
 	for (j = 0; j < nd; j++)
 		if (!detail_contradicts(fm, &d[j]))
 			ADD(spec, ns, &d[j]);
-	for (i = 1; i < fm->f.n_places; i++)
+	for (i = 1; fm->n_parts == 1 && i < fm->f.n_places; i++) /* (other places are their parts') */
 		for (j = 0; j < fm->f.places[i]->n_details; j++)
 			if (!detail_contradicts(fm, &fm->f.places[i]->details[j]))
 				ADD(spec, ns, &fm->f.places[i]->details[j]);
@@ -873,6 +995,25 @@ static void plan_details(film *fm)
 			fm->shots[i].detail = spec[s_used++];
 		else /* a very long plan: details come round again, the visual is numbered */
 			fm->shots[i].detail = gen[i % ng], fm->shots[i].beat = 1;
+	}
+	/* a part set elsewhere shows its own place's details ("nets piled on the quay" back at the harbour) */
+	for (i = 0; i < fm->n; i++) {
+		shot_plan *s = &fm->shots[i];
+		const lv_lex_entry *e = s->place_e;
+		if (!e || (fm->f.n_places && e == fm->f.places[0]) || !e->n_details)
+			continue;
+		for (j = 0; j < e->n_details; j++) { /* (all shown already: the shot keeps its own) */
+			size_t o;
+			int used = 0;
+			d = &e->details[(i + j) % e->n_details];
+			for (o = 0; o < fm->n; o++)
+				used |= fm->shots[o].detail == d;
+			if (!used && !detail_contradicts(fm, d)) {
+				s->detail = d;
+				s->beat = 0;
+				break;
+			}
+		}
 	}
 }
 
@@ -1034,8 +1175,11 @@ static void plan_cameras(film *fm)
 /* The moment the high point shows: dramatic weather, else the light of its phase, else the time's. */
 static const char *film_peak(const film *fm, const shot_plan *s, int L)
 {
-	int w = fm->f.weather;
-	if (w >= 0 && w != LV_WEATHER_CLOUDY && w != LV_WEATHER_SUNNY)
+	int w = s->weather;
+	if (w == WX_GATHER)
+		return L == EN ? "dark clouds closing in"
+		               : "ä¹äºåé¡¶çä¸å»" /* 乌云压顶的一刻 */;
+	if (w >= 0 && w < LV_WEATHER_COUNT && w != LV_WEATHER_CLOUDY && w != LV_WEATHER_SUNNY)
 		return lv_lex_peak(-1, w, L);
 	if (s->phase >= 0)
 		return lv_lex_phase_peak(s->phase, L);
@@ -1062,8 +1206,9 @@ static void put_refs(lv_buf *b, const film *fm, const shot_plan *s, int L, int v
 static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 {
 	const char *lead = s->phase >= 0 ? lv_lex_phase(s->phase, EN) : NULL;
-	const char *P = fm->place ? fm->place : "the scene";
-	const char *W = lv_lex_weather_phrase(fm->f.weather, EN);
+	const char *P = s->place ? s->place : "the scene";
+	const char *W = shot_weather(s, EN);
+	const char *SW = s->weather >= WX_CALM ? W : NULL; /* the weather's stage, said also in character shots */
 	const char *D = s->detail->vis[EN];
 	int plural = s->n_who > 1;
 	switch (s->role) {
@@ -1084,7 +1229,7 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		if (lead)
 			lv_buf_printf(b, "Close detail %s: %s%s%s.", lead, D, W ? ", " : "", W ? W : "");
 		else
-			lv_buf_printf(b, "Close detail %s: %s%s%s.", fm->where, D, W ? ", " : "", W ? W : "");
+			lv_buf_printf(b, "Close detail %s: %s%s%s.", s->where, D, W ? ", " : "", W ? W : "");
 		break;
 	case R_INTRO: {
 		static const char *const acts[] = { "steps into view", "looks around", "pauses to take it all in",
@@ -1099,7 +1244,8 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		} else {
 			put_cap(b, c->vis);
 		}
-		lv_buf_printf(b, " %s %s, %s behind %s.", animal ? animal_acts[i % 4] : acts[i % 4], fm->where, D, c->pron);
+		lv_buf_printf(b, " %s %s%s%s, %s behind %s.", animal ? animal_acts[i % 4] : acts[i % 4], s->where, SW ? " " : "",
+		              SW ? SW : "", D, c->pron);
 		break;
 	}
 	case R_DEVELOP:
@@ -1114,14 +1260,15 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 			} else {
 				put_refs(b, fm, s, EN, 1, 1);
 			}
-			lv_buf_printf(b, " %s %s %s.", plural ? many[i % 5] : one[i % 5], D, fm->where);
+			lv_buf_printf(b, " %s %s %s%s%s.", plural ? many[i % 5] : one[i % 5], D, s->where, SW ? " " : "",
+			              SW ? SW : "");
 		} else {
 			static const char *const then[] = { "Elsewhere", "Further on", "Meanwhile", "Nearby" };
 			if (lead) {
 				put_cap(b, lead);
-				lv_buf_printf(b, ", %s %s%s%s.", D, fm->where, W ? ", " : "", W ? W : "");
+				lv_buf_printf(b, ", %s %s%s%s.", D, s->where, W ? ", " : "", W ? W : "");
 			} else {
-				lv_buf_printf(b, "%s %s: %s%s%s.", then[i % 4], fm->where, D, W ? ", " : "", W ? W : "");
+				lv_buf_printf(b, "%s %s: %s%s%s.", then[i % 4], s->where, D, W ? ", " : "", W ? W : "");
 			}
 		}
 		break;
@@ -1161,8 +1308,9 @@ static void visual_en(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 {
 	const char *lead = s->phase >= 0 ? lv_lex_phase(s->phase, ZH) : NULL;
-	const char *P = fm->place;
-	const char *W = lv_lex_weather_phrase(fm->f.weather, ZH);
+	const char *P = s->place;
+	const char *W = shot_weather(s, ZH);
+	const char *SW = s->weather >= WX_CALM ? W : ""; /* the weather's stage, said also in character shots */
 	const char *D = s->detail->vis[ZH];
 	switch (s->role) {
 	case R_ESTABLISH:
@@ -1180,9 +1328,9 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		break;
 	case R_DETAIL:
 		if (lead)
-			lv_buf_printf(b, "%s的特写：%s。", lead, D);
+			lv_buf_printf(b, "%s的特写：%s%s%s。", lead, D, SW[0] ? "，" : "", SW[0] ? (s->weather == WX_CALM ? "风平浪静" : "乌云聚拢") : "");
 		else
-			lv_buf_printf(b, "%s的细节特写：%s。", P ? P : "场景", D);
+			lv_buf_printf(b, "%s%s的细节特写：%s。", SW, P ? P : "场景", D);
 		break;
 	case R_INTRO: {
 		static const char *const acts[] = { "走进画面", "环顾四周", "停下脚步，静静看着", "慢慢向前走" };
@@ -1191,7 +1339,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 		int animal = !strcmp(c->pron, "it");
 		if (lead)
 			lv_buf_printf(b, "%s，", lead);
-		lv_buf_printf(b, "%s出现在%s，%s，身后是%s。", c->vis, fm->where, animal ? animal_acts[i % 4] : acts[i % 4], D);
+		lv_buf_printf(b, "%s出现在%s%s，%s，身后是%s。", c->vis, SW, s->where, animal ? animal_acts[i % 4] : acts[i % 4], D);
 		break;
 	}
 	case R_DEVELOP:
@@ -1200,6 +1348,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 			static const char *const post[] = { "", "", "旁停下脚步", "", "" };
 			if (lead)
 				lv_buf_printf(b, "%s，", lead);
+			lv_buf_puts(b, SW);
 			put_refs(b, fm, s, ZH, 1, 0);
 			lv_buf_printf(b, "%s%s%s。", pre[i % 5], D, post[i % 5]);
 		} else {
@@ -1209,7 +1358,7 @@ static void visual_zh(film *fm, lv_buf *b, const shot_plan *s, size_t i)
 			if (lead)
 				lv_buf_printf(b, "%s，", lead);
 			if (P)
-				lv_buf_printf(b, "%s%s%s", before[i % 4], P, after[i % 4]);
+				lv_buf_printf(b, "%s%s%s%s", before[i % 4], SW, P, after[i % 4]);
 			else
 				lv_buf_puts(b, then[i % 4]);
 			lv_buf_printf(b, "%s%s。", W && !P ? W : "", D);
@@ -1253,14 +1402,18 @@ static const char *make_visual(film *fm, size_t i)
 {
 	lv_buf b = LV_BUF_INIT;
 	const shot_plan *s = &fm->shots[i];
-	int quote = fm->topic != NULL; /* every shot carries the prompt: subject, setting, time, action, names */
+	/* every shot carries its part of the prompt (subject, setting, time, action, names); calm before the
+	 * weather comes, the subject alone */
+	const char *quote = fm->topic ? fm->parts[s->part].quote : NULL;
+	if (quote && s->weather == WX_CALM)
+		quote = fm->subject_np;
 	if (fm->L == ZH)
 		visual_zh(fm, &b, s, i);
 	else
 		visual_en(fm, &b, s, i);
 	put_search(fm, &b, s);
 	if (quote)
-		lv_buf_printf(&b, fm->L == ZH ? "场景：%s。" : " Scene: %s.", fm->topic);
+		lv_buf_printf(&b, fm->L == ZH ? "场景：%s。" : " Scene: %s.", quote);
 	if (s->beat)
 		lv_buf_printf(&b, fm->L == ZH ? "（第%zu拍）" : " (beat %zu)", i + 1);
 	return keep_buf(fm, &b);
@@ -1568,7 +1721,7 @@ static void set_slots(film *fm, const nlang *nl, const shot_plan *s, slots *sl)
 	memset(sl, 0, sizeof(*sl));
 	if (fm->prompt_native) {
 		sl->v['Q'] = fm->topic;
-		sl->v['P'] = fm->action;
+		sl->v['P'] = fm->parts[s->part].action ? fm->parts[s->part].action : fm->action;
 	}
 	/* who the story is about: the names as written, or (English, Chinese) the unnamed character's role */
 	sl->v['N'] = fm->names;
@@ -1588,8 +1741,8 @@ static void set_slots(film *fm, const nlang *nl, const shot_plan *s, slots *sl)
 		sl->v['T'] = nl->times[time_of[s->phase % LV_LEX_PHASES]];
 	}
 	if (nl->lex >= 0) {
-		sl->v['S'] = fm->place;
-		sl->v['W'] = fm->place ? fm->where : NULL;
+		sl->v['S'] = s->place;
+		sl->v['W'] = s->place ? s->where : NULL;
 		sl->v['d'] = s->detail->noun[nl->lex];
 		sl->v['p'] = film_peak(fm, s, nl->lex);
 		sl->v['a'] = lv_lex_mood_adjective(fm->f.mood, nl->lex);
@@ -2055,6 +2208,284 @@ static void find_action(film *fm)
 	}
 }
 
+/* ---- the story's parts --------------------------------------------------------------------------------------- */
+
+/*
+ * Connectives that join the prompt's actions into a story: "sails out at dawn and comes home in the
+ * evening", "part en mer à l'aube et rentre au port le soir", "for one last catch before the winter
+ * storms", "bis die Sonne untergeht", "清晨出门，黄昏时回到村子".  At one place the first listed that
+ * matches is taken (longer ones first).  `verb`: 1, a word that starts a clause must follow (not an
+ * article, possessive or name: "Lily and her dog", "Bolt and Pixel"); 2, a Chinese verb must follow
+ * (和 mostly joins nouns); 3, a Chinese comma between two clauses (not before a short tag: "，航拍").
+ */
+static const struct connective {
+	const char *w;
+	int kind, verb;
+} connectives[] = {
+	{ " and then ", C_THEN, 0 },       { ", then ", C_THEN, 0 },         { " then ", C_THEN, 0 },
+	{ " et puis ", C_THEN, 0 },        { ", puis ", C_THEN, 0 },         { " puis ", C_THEN, 0 },
+	{ " und dann ", C_THEN, 0 },       { ", dann ", C_THEN, 0 },         { " y luego ", C_THEN, 0 },
+	{ ", luego ", C_THEN, 0 },         { " y despu\xc3\xa9s ", C_THEN, 0 }, { " e poi ", C_THEN, 0 },
+	{ " and ", C_AND, 1 },             { " et ", C_AND, 1 },             { " und ", C_AND, 1 },
+	{ " y ", C_AND, 1 },               { " e ", C_AND, 1 },              { " before ", C_BEFORE, 0 },
+	{ " avant ", C_BEFORE, 0 },        { " bevor ", C_BEFORE, 0 },       { " antes de", C_BEFORE, 0 },
+	{ " prima d", C_BEFORE, 0 },       { " until ", C_UNTIL, 0 },        { " till ", C_UNTIL, 0 },
+	{ " jusqu'", C_UNTIL, 0 },         { " jusqu\xe2\x80\x99", C_UNTIL, 0 }, { " bis ", C_UNTIL, 0 },
+	{ " hasta ", C_UNTIL, 0 },         { " fino a", C_UNTIL, 0 },
+	{ "\xef\xbc\x8c\xe7\x84\xb6\xe5\x90\x8e", C_THEN, 0 } /* ，然后 */, { "\xe7\x84\xb6\xe5\x90\x8e", C_THEN, 0 } /* 然后 */,
+	{ "\xef\xbc\x8c\xe6\x8e\xa5\xe7\x9d\x80", C_THEN, 0 } /* ，接着 */, { "\xef\xbc\x8c\xe9\x9a\x8f\xe5\x90\x8e", C_THEN, 0 } /* ，随后 */,
+	{ "\xef\xbc\x8c\xe5\x86\x8d", C_THEN, 0 } /* ，再 */,             { "\xef\xbc\x8c\xe5\x8f\x88", C_THEN, 0 } /* ，又 */,
+	{ "\xe7\x9b\xb4\xe5\x88\xb0", C_UNTIL, 0 } /* 直到 */,          { "\xe5\x92\x8c", C_AND, 2 } /* 和 */,
+	{ "\xef\xbc\x8c", C_AND, 3 } /* ， */,                           { "\xe3\x80\x81\xe3\x81\x9d\xe3\x81\x97\xe3\x81\xa6", C_THEN, 0 } /* 、そして */,
+	{ "\xe3\x81\x9d\xe3\x81\x97\xe3\x81\xa6", C_THEN, 0 } /* そして */, { "\xe3\x81\x9d\xe3\x82\x8c\xe3\x81\x8b\xe3\x82\x89", C_THEN, 0 } /* それから */,
+};
+
+/* Whether the word at p can start a clause after "and" (Latin scripts): lower case, not an article,
+ * determiner, possessive or number; in English also a verb's form ("comes", "returned", "go"). */
+static int starts_clause(const char *p, int english)
+{
+	static const char *const not_verbs[] = {
+		"a", "an", "the", "his", "her", "their", "its", "my", "your", "our", "some", "two", "three", "four", "many",
+		"other", "all", "one", "le", "la", "les", "l'", "un", "une", "des", "du", "de", "son", "sa", "ses", "leur",
+		"leurs", "mon", "ma", "mes", "deux", "trois", "el", "los", "las", "unos", "unas", "su", "sus", "mi", "dos",
+		"tres", "del", "al", "der", "die", "das", "den", "dem", "ein", "eine", "einen", "einem", "sein", "seine",
+		"ihr", "ihre", "zwei", "drei", "il", "lo", "i", "gli", "uno", "suo", "sua", "o", "os", "as", "um", "uma", NULL
+	};
+	static const char *const en_verbs[] = { "go", "come", "return", "fly", "swim", "run", "walk", "watch", "sail",
+		                                "head", "set", "turn", "find", "meet", "build", "play", "sing", "dance",
+		                                "look", "wait", "sleep", "leave", "drift", "climb", "ride", "fall", "rise",
+		                                "take", "make", "bring", "catch", NULL };
+	const char *const *w;
+	size_t n = 0;
+	if (!is_lower_start(p))
+		return 0;
+	while (p[n] && p[n] != ' ' && p[n] != ',' && p[n] != '.')
+		n++;
+	for (w = not_verbs; *w; w++)
+		if (strlen(*w) == n && !strncmp(p, *w, n))
+			return 0;
+	if (!strncmp(p, "l'", 2) || !strncmp(p, "d'", 2))
+		return 0;
+	if (!english)
+		return 1;
+	if (n > 3 && ((p[n - 1] == 's' && p[n - 2] != 's') || !strncmp(p + n - 2, "ed", 2)))
+		return 1;
+	for (w = en_verbs; *w; w++)
+		if (strlen(*w) == n && !strncmp(p, *w, n))
+			return 1;
+	return 0;
+}
+
+static size_t count_words(const char *s, size_t from, size_t to)
+{
+	size_t n = 0, i;
+	for (i = from; i < to; i++)
+		if (s[i] != ' ' && (i == from || s[i - 1] == ' '))
+			n++;
+	return n;
+}
+
+static size_t count_cjk(const char *s, size_t from, size_t to)
+{
+	size_t n = 0, k;
+	unsigned cp;
+	while (from < to && (k = lv_ltext_decode(s + from, &cp)) > 0) {
+		n += lv_ltext_is_cjk(cp) != 0;
+		from += k;
+	}
+	return n;
+}
+
+/* The connective joining a new part at byte i of the text (within [from, to)), or NULL. */
+static const struct connective *connective_at(const film *fm, size_t from, size_t i, size_t to)
+{
+	static const char *const zh_verbs = "\xe5\x9b\x9e\xe5\x8e\xbb\xe6\x9d\xa5\xe8\xb5\xb0\xe7\x9c\x8b\xe6\x89\xbe"
+	                                    "\xe7\xad\x89\xe8\xb7\x91\xe8\xbf\x94\xe5\x87\xba\xe9\xa3\x9e\xe5\x94\xb1"
+	                                    "\xe8\xb7\xb3\xe7\x8e\xa9"; /* 回去来走看找等跑返出飞唱跳玩 */
+	size_t c;
+	for (c = 0; c < sizeof(connectives) / sizeof(connectives[0]); c++) {
+		const struct connective *k = &connectives[c];
+		size_t n = strlen(k->w), after = i + n;
+		if (after > to || memcmp(fm->lower + i, k->w, n))
+			continue;
+		while (after < to && fm->text[after] == ' ')
+			after++;
+		if (after >= to)
+			continue;
+		if (k->verb == 1 && (!starts_clause(fm->text + after, !strcmp(k->w, " and ")) ||
+		                     count_words(fm->text, from, i) < 3 || count_words(fm->text, after, to) < 2))
+			continue;
+		if (k->verb == 2) {
+			unsigned cp;
+			char one[5] = { 0 };
+			size_t len = lv_ltext_decode(fm->text + after, &cp);
+			if (!len || len > 4)
+				continue;
+			memcpy(one, fm->text + after, len);
+			if (!strstr(zh_verbs, one))
+				continue;
+		}
+		if (k->verb == 3 && (!fm->f.prompt_zh || count_cjk(fm->text, from, i) < 2 || count_cjk(fm->text, after, to) < 3))
+			continue;
+		return k;
+	}
+	return NULL;
+}
+
+/* The weather in a part comes during it: "watches a storm roll in", "un orage approche", "暴风雨来临". */
+static int weather_arrives(const char *lower)
+{
+	static const char *const words[] = { "roll in", "rolls in", "rolling in", "approach", "gather", "brew",
+		                             "coming", "comes in", "moves in", "moving in", "arriv", "draws near",
+		                             "closing in", "approche", "se l\xc3\xa8ve", "menace", "zieht auf",
+		                             "aufzieht", "naht", "n\xc3\xa4hert", "se acerca", "llega", "se avecina",
+		                             "si avvicina", "\xe6\x9d\xa5\xe4\xb8\xb4" /* 来临 */,
+		                             "\xe9\x80\xbc\xe8\xbf\x91" /* 逼近 */, "\xe8\xa2\xad\xe6\x9d\xa5" /* 袭来 */,
+		                             "\xe5\xb0\x86\xe8\x87\xb3" /* 将至 */, "\xe8\xa6\x81\xe6\x9d\xa5" /* 要来 */,
+		                             "\xe8\xbf\x91\xe3\x81\xa5" /* 近づ */, NULL };
+	const char *const *w;
+	for (w = words; *w; w++)
+		if (strstr(lower, *w))
+			return 1;
+	return 0;
+}
+
+/* The trimmed copy of text[from, to): no spaces or commas at either end. */
+static char *trimmed(const film *fm, size_t from, size_t to)
+{
+	const char *t = fm->text;
+	while (from < to && (t[from] == ' ' || t[from] == ','))
+		from++;
+	for (;;) {
+		if (to > from && (t[to - 1] == ' ' || t[to - 1] == ','))
+			to--;
+		else if (to >= from + 3 && (!memcmp(t + to - 3, "\xef\xbc\x8c", 3) || !memcmp(t + to - 3, "\xe3\x80\x81", 3)))
+			to -= 3; /* ，、 */
+		else
+			break;
+	}
+	return to > from ? lv_strndup(t + from, to - from) : NULL;
+}
+
+/*
+ * The prompt's story beats: its first sentence (the topic) cut at the connectives between its actions,
+ * each part analysed on its own (place, weather), with what its shots quote and the action they tell.
+ * One part when the topic is not quoted or joins no actions.
+ */
+static void split_parts(film *fm)
+{
+	/* (a topic not quoted, as a Japanese prompt's in English visuals, still gives the parts' places) */
+	char *own = fm->topic ? NULL : make_topic(fm);
+	const char *topic = fm->topic ? fm->topic : own ? keep(fm, own) : NULL;
+	const char *at = topic ? strstr(fm->text, topic) : NULL;
+	size_t from, to, i, k, act_from = (size_t)-1;
+	const struct connective *cut[MAX_PARTS];
+	size_t qfrom[MAX_PARTS] = { (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 }; /* where a quote starts in the text */
+	fm->n_parts = 1;
+	memset(fm->parts, 0, sizeof(fm->parts));
+	fm->parts[0].weather = -1;
+	fm->parts[0].kind = C_FIRST;
+	if (!at)
+		return;
+	from = (size_t)(at - fm->text);
+	to = from + strlen(topic);
+	fm->parts[0].from = from;
+	fm->parts[0].to = to;
+	cut[0] = NULL;
+	if (fm->action) {
+		const char *a = strstr(at, fm->action);
+		if (a)
+			act_from = (size_t)(a - fm->text);
+	}
+	for (i = from + 1; i < to && fm->n_parts < MAX_PARTS; i++) {
+		const struct connective *c;
+		size_t start = fm->parts[fm->n_parts - 1].from;
+		if (act_from != (size_t)-1 && i < act_from)
+			continue; /* between the names ("Bolt and Pixel"), never a new part */
+		if ((unsigned char)fm->text[i] >= 0x80 && (unsigned char)fm->text[i] < 0xc0)
+			continue; /* inside a character */
+		if (!(c = connective_at(fm, start, i, to)))
+			continue;
+		fm->parts[fm->n_parts - 1].to = i;
+		k = fm->n_parts++;
+		fm->parts[k].kind = c->kind;
+		fm->parts[k].weather = -1;
+		cut[k] = c;
+		/* "before"/"until" parts keep their word ("before the winter storms"); others start after it */
+		fm->parts[k].from = c->kind == C_BEFORE || c->kind == C_UNTIL ? i + (fm->text[i] == ' ') : i + strlen(c->w);
+		fm->parts[k].to = to;
+		i += strlen(c->w) - 1;
+	}
+	if (act_from != (size_t)-1 && act_from < fm->parts[0].to)
+		fm->subject_np = keep(fm, trimmed(fm, from, act_from));
+	for (k = 0; k < fm->n_parts; k++) {
+		story_part *p = &fm->parts[k];
+		char *txt = lv_strndup(fm->text + p->from, p->to - p->from);
+		char *low = lv_strndup(fm->lower + p->from, p->to - p->from);
+		lv_lex_facts pf;
+		if (!txt || !low || lv_lex_analyze(&pf, txt, low)) {
+			free(txt);
+			free(low);
+			fm->oom = 1;
+			return;
+		}
+		p->place = pf.n_places ? pf.places[0] : NULL;
+		p->weather = pf.weather;
+		p->arrives = dramatic(pf.weather) && weather_arrives(low);
+		free(txt);
+		free(low);
+		if (fm->n_parts == 1) {
+			p->quote = topic;
+			break;
+		}
+		if (k > 0 && (p->kind == C_AND || p->kind == C_THEN) && fm->names && !strstr(fm->text + p->from, fm->names)) {
+			/* "Tomas rentre au port le soir": the names before a clause that has none */
+			char *clause = trimmed(fm, p->from, p->to);
+			p->quote = clause ? keep(fm, lv_asprintf("%s%s%s", fm->names, has_cjk(clause) ? "" : " ", clause)) : NULL;
+			free(clause);
+		} else if (k > 0 && (p->kind == C_AND || p->kind == C_THEN)) {
+			/* its own clause, not what it follows; an unnamed subject before a verb ("The old man comes
+			 * back to port") */
+			char *clause = trimmed(fm, p->from, p->to);
+			if (clause && fm->n_chars && is_lower_start(clause) && fm->prompt_native && fm->nl && fm->nl->lex == EN) {
+				lv_buf b = LV_BUF_INIT;
+				put_cap(&b, fm->chars[0].ref);
+				lv_buf_printf(&b, " %s", clause);
+				p->quote = keep_buf(fm, &b);
+				free(clause);
+			} else {
+				p->quote = clause ? keep(fm, clause) : NULL;
+			}
+		} else if (k > 0 && fm->parts[k - 1].quote && qfrom[k - 1] != (size_t)-1) {
+			/* "… for one last catch before the winter storms": what comes before or until is said with
+			 * what it follows, so its shots still show who does what */
+			qfrom[k] = qfrom[k - 1];
+			p->quote = keep(fm, trimmed(fm, qfrom[k], p->to));
+		} else if (k > 0 && fm->parts[k - 1].quote) {
+			char *clause = trimmed(fm, p->from, p->to);
+			p->quote = clause ? keep(fm, lv_asprintf("%s%s%s", fm->parts[k - 1].quote, has_cjk(clause) ? "" : " ",
+			                                         clause))
+			                  : NULL;
+			free(clause);
+		} else {
+			qfrom[k] = p->from;
+			p->quote = keep(fm, trimmed(fm, p->from, p->to));
+		}
+		/* the action told while this part is shown: from its start (the first part: after the names) to
+		 * the next part that is an action of its own */
+		if (fm->action && (k == 0 || p->kind == C_AND || p->kind == C_THEN)) {
+			size_t a = k == 0 ? act_from : p->from, e = to, j;
+			for (j = k + 1; j < fm->n_parts; j++)
+				if (fm->parts[j].kind == C_AND || fm->parts[j].kind == C_THEN) {
+					e = fm->parts[j].from - strlen(cut[j]->w);
+					break;
+				}
+			if (a != (size_t)-1 && a < e && (k > 0 || e < to))
+				p->action = keep(fm, trimmed(fm, a, e));
+		}
+	}
+}
+
 static int analyse(film *fm, const lv_script_request *req)
 {
 	size_t i, max_chars;
@@ -2100,6 +2531,7 @@ static int analyse(film *fm, const lv_script_request *req)
 	if (!fm->subject)
 		fm->subject = fm->L == ZH ? "这一幕" : "this scene";
 	find_action(fm);
+	split_parts(fm);
 	fm->sought = find_sought(fm);
 	return fm->oom ? lv_error_nomem() : LV_OK;
 }
@@ -2190,6 +2622,7 @@ int lv_local_storyboard(const lv_script_request *req, char **out)
 	if (rc == LV_OK) {
 		plan_roles(&fm);
 		plan_cast(&fm);
+		plan_parts(&fm);
 		plan_details(&fm);
 		plan_light(&fm);
 		plan_cameras(&fm);
