@@ -1710,7 +1710,9 @@ static int encode_all(lv_audio *a)
 static void *encoder_main(void *arg)
 {
 	lv_audio *a = arg;
+	int64_t c0 = thread_cpu_ms();
 	int rc = encode_all(a);
+	LV_DEBUG("audio: the final pass took %lld ms CPU", (long long)(thread_cpu_ms() - c0));
 	pthread_mutex_lock(&a->mu);
 	a->rc = rc;
 	if (rc != LV_OK)
