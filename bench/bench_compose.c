@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 	double *ta, *tb, *tc, *td, *te, ma, mb, mc, md, me, *ca, *ce, c0;
 	struct rusage ru;
 	lv_compose_job job;
-	lv_compose_stats st;
+	lv_compose_stats st, st_full = { 0 };
 	lv_media_info info;
 	int r, rc = 1;
 
@@ -398,6 +398,7 @@ int main(int argc, char **argv)
 		}
 		ta[r] = (double)(lv_mono_ms() - t0) / 1000.0;
 		ca[r] = cpu_seconds(RUSAGE_SELF) - c0;
+		st_full = st;
 		if (r == 0) { /* the final mix, decoded once (not timed), for the floor */
 			snprintf(cmd, sizeof(cmd),
 			         "ffmpeg -nostdin -hide_banner -loglevel error -y -i %s/final.mp4 -map 0:a -c:a pcm_f32le %s",
@@ -450,10 +451,10 @@ int main(int argc, char **argv)
 		double lufs = 0, tp = 0;
 		if (mp4 && lv_media_probe(&info, mp4) == LV_OK && lv_media_loudness(mp4, &lufs, &tp) == LV_OK)
 			printf("film: %.3f s, %dx%d %.2f fps, %d frames, %s+%s, %d subtitle samples, faststart %d, "
-			       "%.2f LUFS, %.2f dBTP; segments copied %d, re-encoded %d\n",
+			       "%.2f LUFS, %.2f dBTP, music ducked %.2f dB under speech; segments copied %d, re-encoded %d\n",
 			       info.duration, info.width, info.height, info.fps, info.video_frames, info.video_codec,
-			       info.audio_codec, info.subtitle_packets, info.faststart, lufs, tp, st.copied_segments,
-			       st.reencoded_segments);
+			       info.audio_codec, info.subtitle_packets, info.faststart, lufs, tp, st_full.ducking_db,
+			       st_full.copied_segments, st_full.reencoded_segments);
 		free(mp4);
 		if (lv_media_probe(&info, baseline_mp4) == LV_OK)
 			printf("baseline: %.3f s, %d frames, audio %s\n", info.duration, info.video_frames,
