@@ -89,50 +89,87 @@ typedef struct abuild {
 	int sink_branch[BR_N];
 	int sink_tp[BR_N]; /* 1: measure the true peak of what this sink delivers */
 	int n_sinks;
-	AVFilterContext *duck_sink; /* the mix pass with narration and music: voice, music before and after ducking */
+	AVFilterContext *duck_sinks[3]; /* the mix pass with narration and music: voice, music before and after
+	                                  * ducking (NULL otherwise) */
 	int only;  /* the stems pass: the one branch to build (-1: all) */
 	int piped; /* the sinks' loudness is measured by a meter_pipe, not by an ebur128 in this graph */
 } abuild;
 
 /*
  * The ducking meter: in the mix pass, the narration, the music bed before the compressor and after it
- * (6 channels, packed float) are summed per block; a block is speech when the narration's level is at
- * least DUCK_SPEECH_FLOOR_DB and within DUCK_SPEECH_RANGE_DB of its loudest block.  The ducking depth
- * is the music's level before minus after the compressor over the speech blocks.
+ * (three sinks, each read as it comes) are summed per block of each one's samples; a block is speech
+ * when the narration's level is at least DUCK_SPEECH_FLOOR_DB and within DUCK_SPEECH_RANGE_DB of its
+ * loudest block.  The ducking depth is the music's level before minus after the compressor over the
+ * speech blocks.
  */
 #define DUCK_BLOCK (LV_AUDIO_RATE / 10)
 #define DUCK_SPEECH_FLOOR_DB -50.0
 #define DUCK_SPEECH_RANGE_DB 35.0
-#define METER_FMT "sample_fmts=flt:sample_rates=48000:channel_layouts=stereo"
+/* what the meter's sinks take: float or double, planar or packed, whatever the branch carries */
+#define DUCK_FMT "sample_fmts=fltp|dblp|flt|dbl:sample_rates=48000:channel_layouts=stereo"
 
 typedef struct duck_acc {
 	double (*blk)[3]; /* energy per block: voice, music before, music after */
 	size_t n, cap;
-	int in_blk;
+	int64_t pos[3]; /* samples summed so far, per signal */
 } duck_acc;
 
-static int duck_add(duck_acc *d, const AVFrame *f)
+/* Sum of squares of samples [i, i + m) of every channel of f (float or double, planar or packed). */
+static double sum_sq(const AVFrame *f, int i, int m)
 {
-	const float *x = (const float *)f->data[0];
-	int i, c, ch = f->ch_layout.nb_channels;
-	if (ch != 6)
-		return LV_OK;
-	for (i = 0; i < f->nb_samples; i++, x += ch) {
-		if (d->in_blk == 0) {
-			if (d->n == d->cap) {
-				size_t cap = d->cap ? 2 * d->cap : 1024;
-				double(*v)[3] = realloc(d->blk, cap * sizeof(*v));
-				if (!v)
-					return lv_error_nomem();
-				d->blk = v;
-				d->cap = cap;
-			}
-			memset(d->blk[d->n++], 0, sizeof(d->blk[0]));
+	int ch = f->ch_layout.nb_channels, c, k;
+	double e = 0;
+	switch (f->format) {
+	case AV_SAMPLE_FMT_FLTP:
+		for (c = 0; c < ch; c++)
+			for (k = i; k < i + m; k++)
+				e += (double)((const float *)f->extended_data[c])[k] * ((const float *)f->extended_data[c])[k];
+		break;
+	case AV_SAMPLE_FMT_DBLP:
+		for (c = 0; c < ch; c++)
+			for (k = i; k < i + m; k++)
+				e += ((const double *)f->extended_data[c])[k] * ((const double *)f->extended_data[c])[k];
+		break;
+	case AV_SAMPLE_FMT_FLT:
+		for (k = i * ch; k < (i + m) * ch; k++)
+			e += (double)((const float *)f->data[0])[k] * ((const float *)f->data[0])[k];
+		break;
+	case AV_SAMPLE_FMT_DBL:
+		for (k = i * ch; k < (i + m) * ch; k++)
+			e += ((const double *)f->data[0])[k] * ((const double *)f->data[0])[k];
+		break;
+	default:
+		break;
+	}
+	return e;
+}
+
+/* A frame of signal s (0 narration, 1 music before, 2 music after the compressor). */
+static int duck_add(duck_acc *d, const AVFrame *f, int s)
+{
+	int i = 0;
+	while (i < f->nb_samples) {
+		size_t blk = (size_t)(d->pos[s] / DUCK_BLOCK);
+		int m = DUCK_BLOCK - (int)(d->pos[s] % DUCK_BLOCK);
+		if (m > f->nb_samples - i)
+			m = f->nb_samples - i;
+		if (blk >= d->cap) {
+			size_t cap = d->cap ? 2 * d->cap : 1024;
+			double(*v)[3];
+			while (cap <= blk)
+				cap *= 2;
+			v = realloc(d->blk, cap * sizeof(*v));
+			if (!v)
+				return lv_error_nomem();
+			memset(v + d->cap, 0, (cap - d->cap) * sizeof(*v));
+			d->blk = v;
+			d->cap = cap;
 		}
-		for (c = 0; c < 3; c++)
-			d->blk[d->n - 1][c] += (double)x[2 * c] * x[2 * c] + (double)x[2 * c + 1] * x[2 * c + 1];
-		if (++d->in_blk == DUCK_BLOCK)
-			d->in_blk = 0;
+		if (blk >= d->n)
+			d->n = blk + 1;
+		d->blk[blk][s] += sum_sq(f, i, m);
+		d->pos[s] += m;
+		i += m;
 	}
 	return LV_OK;
 }
@@ -602,6 +639,17 @@ static int build_stems(abuild *b)
 	return rc;
 }
 
+/* One of the ducking meter's sinks at the end of t. */
+static int duck_sink(abuild *b, aend *t, int s)
+{
+	int rc = chain(b, t, "aformat", DUCK_FMT);
+	if (rc == LV_OK)
+		rc = mk(b, &b->duck_sinks[s], "abuffersink", NULL);
+	if (rc == LV_OK)
+		rc = lnk(t, b->duck_sinks[s], 0);
+	return rc;
+}
+
 /* The mix of the stems, then the pass's tail. */
 static int build_mix(abuild *b, int mode, const amix_levels *lv)
 {
@@ -615,7 +663,7 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 		if (rc == LV_OK && b->stems[BR_MUSIC]) {
 			AVFilterContext *split = NULL, *duck = NULL;
 			aend sc;
-			AVFilterContext *msplit = NULL, *dsplit = NULL, *merge = NULL;
+			AVFilterContext *msplit = NULL, *dsplit = NULL;
 			int meter = mode == AM_MIX;
 			rc = mk(b, &split, "asplit", meter ? "outputs=3" : "outputs=2");
 			if (rc == LV_OK)
@@ -636,20 +684,14 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 				rc = mk(b, &msplit, "asplit", "outputs=2");
 				if (rc == LV_OK)
 					rc = lnk(&music, msplit, 0);
-				if (rc == LV_OK)
-					rc = mk(b, &merge, "amerge", "inputs=3");
 				m0.f = split;
 				m0.pad = 2;
 				if (rc == LV_OK)
-					rc = chain(b, &m0, "aformat", METER_FMT);
-				if (rc == LV_OK)
-					rc = lnk(&m0, merge, 0);
+					rc = duck_sink(b, &m0, 0);
 				m0.f = msplit;
 				m0.pad = 1;
 				if (rc == LV_OK)
-					rc = chain(b, &m0, "aformat", METER_FMT);
-				if (rc == LV_OK)
-					rc = lnk(&m0, merge, 1);
+					rc = duck_sink(b, &m0, 1);
 				music.f = msplit;
 				music.pad = 0;
 			}
@@ -670,19 +712,9 @@ static int build_mix(abuild *b, int mode, const amix_levels *lv)
 				m0.f = dsplit;
 				m0.pad = 1;
 				if (rc == LV_OK)
-					rc = chain(b, &m0, "aformat", METER_FMT);
-				if (rc == LV_OK)
-					rc = lnk(&m0, merge, 2);
+					rc = duck_sink(b, &m0, 2);
 				music.f = dsplit;
 				music.pad = 0;
-				m0.f = merge;
-				m0.pad = 0;
-				if (rc == LV_OK)
-					rc = chain(b, &m0, "aformat", "sample_fmts=flt:sample_rates=48000");
-				if (rc == LV_OK)
-					rc = mk(b, &b->duck_sink, "abuffersink", NULL);
-				if (rc == LV_OK)
-					rc = lnk(&m0, b->duck_sink, 0);
 			}
 		}
 		if (rc == LV_OK)
@@ -769,7 +801,7 @@ static int build(abuild *b, int mode, const amix_levels *lv)
 		return lv_error_nomem();
 	b->g->nb_threads = 1;
 	b->n_sinks = 0;
-	b->duck_sink = NULL;
+	memset(b->duck_sinks, 0, sizeof(b->duck_sinks));
 	b->piped = mode == AM_MIX || mode == AM_LIMITED;
 	rc = mode == AM_STEMS ? build_stems(b) : mode != AM_MIX && b->mix ? build_final(b, mode, lv) : build_mix(b, mode, lv);
 	if (rc != LV_OK)
@@ -860,25 +892,27 @@ static int wav_close(wav_writer *w, int ok)
 }
 
 /* Pull a sink to its end, reading the ebur128 metadata, writing the frames to `w` when given. */
-/* Take what the ducking meter's sink holds; with `all`, pull it to its end. */
-static int drain_side(AVFilterContext *side, duck_acc *d, AVFrame *f, int all)
+/* Take what the ducking meter's sinks hold; with `all`, pull them to their end. */
+static int drain_side(AVFilterContext *const *side, duck_acc *d, AVFrame *f, int all)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
-	int err, rc = LV_OK;
-	if (!side)
-		return LV_OK;
-	while (rc == LV_OK &&
-	       (err = av_buffersink_get_frame_flags(side, f, all ? 0 : AV_BUFFERSINK_FLAG_NO_REQUEST)) >= 0) {
-		rc = duck_add(d, f);
-		av_frame_unref(f);
+	int err = 0, rc = LV_OK, s;
+	for (s = 0; side && s < 3 && rc == LV_OK; s++) {
+		if (!side[s])
+			continue;
+		while (rc == LV_OK &&
+		       (err = av_buffersink_get_frame_flags(side[s], f, all ? 0 : AV_BUFFERSINK_FLAG_NO_REQUEST)) >= 0) {
+			rc = duck_add(d, f, s);
+			av_frame_unref(f);
+		}
+		if (rc == LV_OK && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+			rc = lv_error_set(LV_EIO, "audio: ducking meter failed: %s", lv_av_err(eb, err));
 	}
-	if (rc == LV_OK && err != AVERROR(EAGAIN) && err != AVERROR_EOF)
-		rc = lv_error_set(LV_EIO, "audio: ducking meter failed: %s", lv_av_err(eb, err));
 	return rc;
 }
 
 static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
-                 wav_writer *w, AVFilterContext *side, duck_acc *d, tp_meter *tp)
+                 wav_writer *w, AVFilterContext *const *side, duck_acc *d, tp_meter *tp)
 {
 	AVFrame *f = av_frame_alloc();
 	char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -1130,7 +1164,7 @@ static int mp_close(meter_pipe *mp, int ok)
 
 /* drain() with the measuring (and the writing to w) on a meter_pipe's thread. */
 static int drain_piped(double *I, double *peak, double *tpeak, AVFilterContext *sink, int64_t N, const pass_tick *pt,
-                       wav_writer *w, AVFilterContext *side, duck_acc *d, tp_meter *tp)
+                       wav_writer *w, AVFilterContext *const *side, duck_acc *d, tp_meter *tp)
 {
 	meter_pipe mp;
 	AVFrame *f = av_frame_alloc();
@@ -1202,8 +1236,9 @@ static int measure(measured *m, const abuild *proto, int mode, const amix_levels
 			rc = wav_open(&w, b.stems[br]);
 			if (rc == LV_OK)
 				rc = (b.piped ? drain_piped : drain)(&m->I[slot], &m->peak[slot], &m->tpeak[slot], b.sinks[i], b.N,
-				                                     pt, &w, b.duck_sink, &d, b.sink_tp[i] ? &tp : NULL);
-			if (rc == LV_OK && b.duck_sink)
+				                                     pt, &w, b.duck_sinks[0] ? b.duck_sinks : NULL, &d,
+				                                     b.sink_tp[i] ? &tp : NULL);
+			if (rc == LV_OK && b.duck_sinks[0])
 				m->ducking_db = duck_depth(&d);
 			free(d.blk);
 			if (wav_close(&w, rc == LV_OK) != LV_OK && rc == LV_OK)
