@@ -17,7 +17,6 @@
 #include <libavutil/opt.h>
 #include <libavutil/time.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +26,6 @@
 /* Share of the progress bar: audio analysis, then the mux, then the finishing steps. */
 #define P_AUDIO 0.12
 #define P_MUX 0.95
-
-/*
- * The thumbnail made while the film is muxed: when the frame it shows lies in a copied segment, that
- * segment's file holds the same coded picture, so it is decoded there on a thread of its own (the
- * muxing thread mostly waits for the AAC encoder).  Otherwise it is made from the film afterwards.
- */
-typedef struct thumb_task {
-	pthread_t thread;
-	int started;
-	const char *src, *jpg;
-	double at; /* seconds from src's first frame */
-	int rc;    /* written by the thread, read after the join */
-	char msg[512];
-} thumb_task;
 
 typedef struct comp {
 	const lv_compose_job *job;
@@ -54,8 +39,6 @@ typedef struct comp {
 	size_t next_cue;
 	AVPacket *spkt;
 	double last_fraction;
-	char *thumb_tmp; /* the thumbnail's work name */
-	thumb_task thumb;
 } comp;
 
 static int report(comp *c, double fraction)
@@ -194,65 +177,11 @@ static void close_output(comp *c)
 	c->out = NULL;
 }
 
-/* The film's length from the plan, and when the thumbnail shows it (the job's time, else a third in). */
-static double plan_seconds(const comp *c)
-{
-	return (double)c->plan.total_frames * c->plan.fps.den / c->plan.fps.num;
-}
-
-static double thumb_at(const lv_compose_job *job, double duration)
-{
-	return job->thumbnail_at > 0 && job->thumbnail_at < duration ? job->thumbnail_at : duration / 3.0;
-}
-
-static void *thumb_main(void *arg)
-{
-	thumb_task *t = arg;
-	t->rc = lv_thumbnail_write(t->src, t->at, t->jpg);
-	if (t->rc != LV_OK)
-		snprintf(t->msg, sizeof(t->msg), "%s", lv_error_last()->message);
-	return NULL;
-}
-
-static void thumb_start(comp *c)
-{
-	double at = thumb_at(c->job, plan_seconds(c)), fps = av_q2d(c->plan.fps);
-	int64_t frame = (int64_t)floor(at * fps);
-	size_t i;
-	for (i = 0; i < c->plan.n; i++) {
-		const lv_seg *s = &c->plan.segs[i];
-		if (frame >= s->first_frame && frame < s->first_frame + s->frames) {
-			if (!s->copy)
-				return;
-			c->thumb.src = s->path;
-			c->thumb.jpg = c->thumb_tmp;
-			c->thumb.at = at - (double)s->first_frame / fps;
-			c->thumb.started = pthread_create(&c->thumb.thread, NULL, thumb_main, &c->thumb) == 0;
-			return;
-		}
-	}
-}
-
-/* The thumbnail, if it was being made: wait for it; LV_OK, or its failure.  Idempotent. */
-static int thumb_join(comp *c)
-{
-	if (!c->thumb.started)
-		return LV_OK;
-	pthread_join(c->thumb.thread, NULL);
-	c->thumb.started = 0;
-	c->thumb.src = NULL; /* done (or failed): not made again from the film */
-	if (c->thumb.rc != LV_OK)
-		return lv_error_set(c->thumb.rc, "%s", c->thumb.msg);
-	return LV_OK;
-}
-
 static int mux(comp *c)
 {
 	lv_video_run run = { c->job, &c->plan, emit_video, video_tick, c };
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int err, rc = open_output(c);
-	if (rc == LV_OK)
-		thumb_start(c);
 	if (rc == LV_OK)
 		rc = lv_video_produce(&run);
 	if (rc == LV_OK)
@@ -325,17 +254,17 @@ static int finish(comp *c, lv_compose_stats *stats)
 	char *srt = lv_path_join(job->out_dir, "final.srt");
 	char *vtt = lv_path_join(job->out_dir, "final.vtt");
 	char *mp4 = lv_path_join(job->out_dir, "final.mp4");
-	const char *thumb_tmp = c->thumb_tmp;
+	char *thumb_tmp = lv_asprintf("%s-thumbnail.jpg", c->prefix);
 	char *srt_tmp = lv_asprintf("%s.srt", c->prefix);
 	char *vtt_tmp = lv_asprintf("%s.vtt", c->prefix);
 	int rc = thumb && srt && vtt && mp4 && thumb_tmp && srt_tmp && vtt_tmp ? LV_OK : LV_ENOMEM;
-	int made = c->thumb.started;
 	if (rc == LV_OK)
 		rc = film_duration(&duration, c->tmp_path);
 	if (rc == LV_OK)
-		rc = thumb_join(c);
-	if (rc == LV_OK && !made)
-		rc = lv_thumbnail_write(c->tmp_path, thumb_at(job, duration), thumb_tmp);
+		rc = lv_thumbnail_write(c->tmp_path,
+		                        job->thumbnail_at > 0 && job->thumbnail_at < duration ? job->thumbnail_at
+		                                                                             : duration / 3.0,
+		                        thumb_tmp);
 	if (rc == LV_OK)
 		rc = report(c, 0.98);
 	if (rc == LV_OK && subs)
@@ -375,6 +304,7 @@ static int finish(comp *c, lv_compose_stats *stats)
 				stats->reencoded_segments++;
 		}
 	}
+	free(thumb_tmp);
 	free(srt_tmp);
 	free(vtt_tmp);
 	free(thumb);
@@ -412,8 +342,7 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 		name = lv_asprintf(".final-%s", rnd);
 		prefix = name ? lv_path_join(job->out_dir, name) : NULL;
 		tmp = prefix ? lv_asprintf("%s.mp4.part", prefix) : NULL;
-		c.thumb_tmp = prefix ? lv_asprintf("%s-thumbnail.jpg", prefix) : NULL;
-		if (!tmp || !c.thumb_tmp)
+		if (!tmp)
 			rc = LV_ENOMEM;
 	}
 	if (rc == LV_OK) {
@@ -434,11 +363,8 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 		rc = finish(&c, stats);
 	if (rc == LV_OK && job->progress)
 		(void)job->progress(job->progress_ctx, 1.0); /* done: too late to cancel */
-	(void)thumb_join(&c); /* a failed or canceled mux: the thread ends before its file is removed */
 	if (rc != LV_OK && tmp)
 		unlink(tmp);
-	if (rc != LV_OK && c.thumb_tmp)
-		unlink(c.thumb_tmp);
 	if (rc == LV_OK) {
 		int copied = 0;
 		for (i = 0; i < (int)c.plan.n; i++)
@@ -451,7 +377,6 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	lv_cues_free(&c.cues);
 	lv_video_plan_free(&c.plan);
 	free(tmp);
-	free(c.thumb_tmp);
 	free(prefix);
 	free(name);
 	return rc;

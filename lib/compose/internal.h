@@ -186,7 +186,7 @@ int lv_text_chars(const char *text, size_t len);
 
 /* ---- thumb.c ---- */
 
-/* Decode the frame at about `at` seconds (from the video's first timestamp) in `mp4` and write it as JPEG. */
+/* Decode the frame at about `at` seconds of the video in `mp4` and write it as JPEG. */
 int lv_thumbnail_write(const char *mp4, double at, const char *jpg_path);
 
 /* ---- probe.c ---- */

@@ -95,10 +95,7 @@ int lv_thumbnail_write(const char *mp4, double at, const char *jpg_path)
 		rc = lv_error_nomem();
 		goto out;
 	}
-	/* from the stream's first timestamp: a segment's own (what the film's timeline starts it at) */
 	target = av_rescale_q((int64_t)(at * AV_TIME_BASE), AV_TIME_BASE_Q, fmt->streams[vi]->time_base);
-	if (fmt->streams[vi]->start_time != AV_NOPTS_VALUE)
-		target += fmt->streams[vi]->start_time;
 	if (av_seek_frame(fmt, vi, target, AVSEEK_FLAG_BACKWARD) < 0)
 		av_seek_frame(fmt, vi, 0, AVSEEK_FLAG_BACKWARD);
 	while (!eof) {
