@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef struct opts {
 	int segments, width, height, repeat;
@@ -140,6 +141,15 @@ static int make_segment(const char *path, int w, int h, int frames, int seed)
 	free(line);
 	av_frame_free(&f);
 	return rc == LV_OK ? 0 : -1;
+}
+
+/* CPU seconds (user + system) used so far by this process (who = RUSAGE_SELF) or its waited-for children. */
+static double cpu_seconds(int who)
+{
+	struct rusage ru;
+	if (getrusage(who, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int run_cmd(const char *cmd)
@@ -317,9 +327,10 @@ int main(int argc, char **argv)
 	opts o;
 	fixtures fx;
 	char *dir, *outa, *outb, *baseline_mp4, *equiv_mp4, *equiv = NULL, cmd[2048], *mix_wav, *floor_mp4;
-	double *ta, *tb, *tc, *td, *te, ma, mb, mc, md, me;
+	double *ta, *tb, *tc, *td, *te, ma, mb, mc, md, me, *ca, *ce, c0;
+	struct rusage ru;
 	lv_compose_job job;
-	lv_compose_stats st;
+	lv_compose_stats st, st_full = { 0 };
 	lv_media_info info;
 	int r, rc = 1;
 
@@ -344,11 +355,13 @@ int main(int argc, char **argv)
 	tc = calloc((size_t)o.repeat, sizeof(double));
 	td = calloc((size_t)o.repeat, sizeof(double));
 	te = calloc((size_t)o.repeat, sizeof(double));
+	ca = calloc((size_t)o.repeat, sizeof(double));
+	ce = calloc((size_t)o.repeat, sizeof(double));
 	mix_wav = lv_path_join(dir, "final-mix.wav");
 	floor_mp4 = lv_path_join(dir, "floor.mp4");
 	memset(&fx, 0, sizeof(fx));
-	if (!outa || !outb || !baseline_mp4 || !equiv_mp4 || !ta || !tb || !tc || !td || !te || !mix_wav || !floor_mp4 || lv_mkdir_p(outa, 0) != LV_OK ||
-	    lv_mkdir_p(outb, 0) != LV_OK)
+	if (!outa || !outb || !baseline_mp4 || !equiv_mp4 || !ta || !tb || !tc || !td || !te || !ca || !ce || !mix_wav ||
+	    !floor_mp4 || lv_mkdir_p(outa, 0) != LV_OK || lv_mkdir_p(outb, 0) != LV_OK)
 		goto out;
 	printf("fixtures in %s: %d segments, %.0f s, %dx%d\n", dir, o.segments, o.seconds, o.width, o.height);
 	if (make_fixtures(&fx, &o, dir) != 0 || !(equiv = equivalent_cmd(&o, &fx, equiv_mp4))) {
@@ -377,12 +390,15 @@ int main(int argc, char **argv)
 		lv_compose_job video_only = job;
 
 		job.out_dir = outa;
+		c0 = cpu_seconds(RUSAGE_SELF);
 		t0 = lv_mono_ms();
 		if (lv_compose_run(&job, &st) != LV_OK) {
 			fprintf(stderr, "compose failed: %s\n", lv_error_last()->message);
 			goto out;
 		}
 		ta[r] = (double)(lv_mono_ms() - t0) / 1000.0;
+		ca[r] = cpu_seconds(RUSAGE_SELF) - c0;
+		st_full = st;
 		if (r == 0) { /* the final mix, decoded once (not timed), for the floor */
 			snprintf(cmd, sizeof(cmd),
 			         "ffmpeg -nostdin -hide_banner -loglevel error -y -i %s/final.mp4 -map 0:a -c:a pcm_f32le %s",
@@ -415,28 +431,30 @@ int main(int argc, char **argv)
 		         "ffmpeg -nostdin -hide_banner -loglevel error -y -f concat -safe 0 -i %s -i %s -map 0:v -map 1:a "
 		         "-c:v copy -c:a aac -aac_coder fast -b:a 160k -movflags +faststart %s",
 		         fx.list, mix_wav, floor_mp4);
+		c0 = cpu_seconds(RUSAGE_CHILDREN);
 		t0 = lv_mono_ms();
 		if (run_cmd(cmd) != 0)
 			goto out;
 		te[r] = (double)(lv_mono_ms() - t0) / 1000.0;
+		ce[r] = cpu_seconds(RUSAGE_CHILDREN) - c0;
 
 		t0 = lv_mono_ms();
 		if (run_cmd(equiv) != 0)
 			goto out;
 		td[r] = (double)(lv_mono_ms() - t0) / 1000.0;
 		printf("  run %d: compose %.2f s, compose (video + silent track) %.2f s, ffmpeg concat copy %.2f s, "
-		       "ffmpeg equivalent %.2f s, floor %.2f s\n",
-		       r + 1, ta[r], tb[r], tc[r], td[r], te[r]);
+		       "ffmpeg equivalent %.2f s, floor %.2f s; CPU: compose %.2f s, floor %.2f s\n",
+		       r + 1, ta[r], tb[r], tc[r], td[r], te[r], ca[r], ce[r]);
 	}
 	{
 		char *mp4 = lv_path_join(outa, "final.mp4");
 		double lufs = 0, tp = 0;
 		if (mp4 && lv_media_probe(&info, mp4) == LV_OK && lv_media_loudness(mp4, &lufs, &tp) == LV_OK)
 			printf("film: %.3f s, %dx%d %.2f fps, %d frames, %s+%s, %d subtitle samples, faststart %d, "
-			       "%.2f LUFS, %.2f dBTP; segments copied %d, re-encoded %d\n",
+			       "%.2f LUFS, %.2f dBTP, music ducked %.2f dB under speech; segments copied %d, re-encoded %d\n",
 			       info.duration, info.width, info.height, info.fps, info.video_frames, info.video_codec,
-			       info.audio_codec, info.subtitle_packets, info.faststart, lufs, tp, st.copied_segments,
-			       st.reencoded_segments);
+			       info.audio_codec, info.subtitle_packets, info.faststart, lufs, tp, st_full.ducking_db,
+			       st_full.copied_segments, st_full.reencoded_segments);
 		free(mp4);
 		if (lv_media_probe(&info, baseline_mp4) == LV_OK)
 			printf("baseline: %.3f s, %d frames, audio %s\n", info.duration, info.video_frames,
@@ -457,6 +475,8 @@ int main(int argc, char **argv)
 	printf("  (d) ffmpeg, same audio graph with one-pass loudnorm:     %7.2f s  ratio %.2fx; (a)/(d) %.2fx\n", md,
 	       md / mc, ma / md);
 	printf("  (e) floor: ffmpeg copying the video + the final mix to AAC: %5.2f s  (a)/(e) %.2fx\n", me, ma / me);
+	printf("  CPU (median): (a) %.2f s, (e) %.2f s; peak RSS of this process %ld MiB\n", median(ca, o.repeat),
+	       median(ce, o.repeat), getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024 : -1L);
 	printf("RATIO|compose %.0f s %dx%d / floor (video copy + final mix to AAC)|%.3f|<= 1.5\n", o.seconds, o.width,
 	       o.height, ma / me);
 	printf("RATIO|compose %.0f s %dx%d / ffmpeg concat -c:v copy -c:a aac|%.3f|<= 3\n", o.seconds, o.width, o.height,
@@ -469,6 +489,8 @@ out:
 	free(tc);
 	free(td);
 	free(te);
+	free(ca);
+	free(ce);
 	free(mix_wav);
 	free(floor_mp4);
 	free(equiv);

@@ -1072,6 +1072,47 @@ START_TEST(cancel_leaves_no_film)
 }
 END_TEST
 
+/* Cancels once the progress has moved but is still in the audio analysis (the first 12%). */
+static int cancel_in_analysis(void *ctx, double fraction)
+{
+	int *calls = ctx;
+	if (fraction > 0 && fraction < 0.12) {
+		(*calls)++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A cancel seen while the stems or the mix are measured on two threads stops both and leaves nothing. */
+START_TEST(cancel_during_analysis_leaves_no_film)
+{
+	film f;
+	lv_compose_stats st;
+	int calls = 0;
+	DIR *d;
+	struct dirent *e;
+	film_init(&f, "compose-cancel-analysis");
+	film_seg(&f, "canon0.mp4", 2.0); /* 8 s: long enough for the stems pass to report progress */
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_seg(&f, "canon0.mp4", 2.0);
+	film_seg(&f, "canon1.mp4", 2.0);
+	film_voice(&f, "voice0.wav", 0.0);
+	f.music = fx_path("music.wav");
+	f.job.music_path = f.music;
+	f.job.progress = cancel_in_analysis;
+	f.job.progress_ctx = &calls;
+	ck_assert_int_eq(lv_compose_run(&f.job, &st), LV_ECANCELED);
+	ck_assert_int_eq(calls, 1);
+	d = opendir(f.dir);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		ck_assert_msg(e->d_name[0] == '.' && (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")),
+		              "left behind: %s", e->d_name);
+	closedir(d);
+	film_free(&f);
+}
+END_TEST
+
 START_TEST(errors_name_the_segment_and_step)
 {
 	film f;
@@ -1123,6 +1164,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, subtitle_cues_follow_the_rules);
 	tcase_add_test(tc, burned_thai_and_devanagari_are_glyphs);
 	tcase_add_test(tc, cancel_leaves_no_film);
+	tcase_add_test(tc, cancel_during_analysis_leaves_no_film);
 	tcase_add_test(tc, errors_name_the_segment_and_step);
 	suite_add_tcase(s, tc);
 	return s;

@@ -335,6 +335,7 @@ static int compose_run(const lv_compose_job *job, lv_compose_stats *stats)
 	if (rc == LV_OK && job->subtitles != LV_SUBS_NONE)
 		rc = lv_cues_for_plan(&c.cues, job, &c.plan,
 		                      job->subtitles == LV_SUBS_BURN ? lv_burn_line_units(job->width, job->height) : 42);
+	LV_DEBUG("compose: planned in %.2f s", (double)(av_gettime_relative() - t0) / 1e6);
 	if (rc == LV_OK)
 		rc = lv_random_base62(rnd, 12);
 	if (rc == LV_OK) {
