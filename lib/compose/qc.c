@@ -26,6 +26,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/pixdesc.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,7 +499,9 @@ static int video_window_end(film_pass *p, film_video *v, AVFrame *frame, const c
 	return rc;
 }
 
-static int film_measure(film_pass *p, const lv_qc_input *in)
+enum { QC_PICTURE = 1, QC_SOUND = 2 };
+
+static int film_measure(film_pass *p, const lv_qc_input *in, int what)
 {
 	const char *path = in->film;
 	const lv_qc_targets *tg = in->targets;
@@ -525,22 +528,25 @@ static int film_measure(film_pass *p, const lv_qc_input *in)
 	}
 	if ((rc = lv_av_open_input(&fmt, path, "qc")) != LV_OK)
 		goto out;
-	if ((rc = lv_av_open_decoder(&v.dec, &vi, fmt, AVMEDIA_TYPE_VIDEO, 2, "qc", path)) != LV_OK)
+	if ((what & QC_PICTURE) && (rc = lv_av_open_decoder(&v.dec, &vi, fmt, AVMEDIA_TYPE_VIDEO, 2, "qc", path)) != LV_OK)
 		goto out;
-	/* The detectors need the picture's levels, not the deblocking filter's polish: skipping it saves about
-	 * a quarter of the decoding (the same decision for every frame, so frame differences keep their meaning). */
-	v.dec->skip_loop_filter = AVDISCARD_ALL;
-	v.tb = fmt->streams[vi]->time_base;
-	if (lv_av_open_decoder(&adec, &ai, fmt, AVMEDIA_TYPE_AUDIO, 1, "qc", path) != LV_OK) {
+	if (v.dec) {
+		/* The detectors need the picture's levels, not the deblocking filter's polish: skipping it saves
+		 * about a quarter of the decoding (the same decision for every frame, so frame differences keep
+		 * their meaning). */
+		v.dec->skip_loop_filter = AVDISCARD_ALL;
+		v.tb = fmt->streams[vi]->time_base;
+	}
+	if ((what & QC_SOUND) && lv_av_open_decoder(&adec, &ai, fmt, AVMEDIA_TYPE_AUDIO, 1, "qc", path) != LV_OK) {
 		avcodec_free_context(&adec); /* a film without sound: reported by the streams item */
 		ai = -1;
 	}
-	if (in->n_cuts > 0 && !(wins = lv_calloc(in->n_cuts, sizeof(*wins)))) {
+	if (v.dec && in->n_cuts > 0 && !(wins = lv_calloc(in->n_cuts, sizeof(*wins)))) {
 		rc = lv_error_nomem();
 		goto out;
 	}
-	n_wins = in->n_cuts > 0 ? join_windows(wins, in->cuts, in->n_cuts, p->window_s, fmt->streams[vi]) : 0;
-	if (adec && (err = graph_open(&ag, NULL, NULL, &asrc, &asink, NULL, v.tb, adec, tg)) < 0) {
+	n_wins = wins ? join_windows(wins, in->cuts, in->n_cuts, p->window_s, fmt->streams[vi]) : 0;
+	if (adec && (err = graph_open(&ag, NULL, NULL, &asrc, &asink, NULL, (AVRational){ 1, 1 }, adec, tg)) < 0) {
 		rc = lv_error_set(LV_EINTERNAL, "qc (%s): cannot set up the sound's analysis: %s", path, lv_av_err(eb, err));
 		goto out;
 	}
@@ -552,7 +558,7 @@ static int film_measure(film_pass *p, const lv_qc_input *in)
 			rc = lv_error_set(LV_EIO, "qc (%s): cannot read: %s", path, lv_av_err(eb, err));
 			break;
 		}
-		if (eof || pkt->stream_index == vi) {
+		if (v.dec && (eof || pkt->stream_index == vi)) {
 			int64_t ts = eof ? INT64_MAX : pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
 			/* past the window being decoded: it ends; the next window may begin with this packet */
 			while (rc == LV_OK && wi < n_wins && ts != AV_NOPTS_VALUE && ts > wins[wi].to) {
@@ -588,7 +594,7 @@ static int film_measure(film_pass *p, const lv_qc_input *in)
 		if (!eof)
 			av_packet_unref(pkt);
 	}
-	if (rc == LV_OK)
+	if (rc == LV_OK && v.dec)
 		rc = video_window_end(p, &v, frame, path); /* a window open at the film's end */
 	if (rc == LV_OK && asrc && (err = av_buffersrc_add_frame(asrc, NULL)) < 0)
 		rc = lv_error_set(LV_EIO, "qc (%s): cannot measure: %s", path, lv_av_err(eb, err));
@@ -603,6 +609,49 @@ out:
 	avcodec_free_context(&v.dec);
 	avcodec_free_context(&adec);
 	avformat_close_input(&fmt);
+	return rc;
+}
+
+/* The sound on a thread of its own while this one looks at the picture (each reads the file). */
+typedef struct sound_pass {
+	film_pass p;
+	const lv_qc_input *in;
+	int rc;
+	char message[512]; /* the thread's error, copied before it ends */
+} sound_pass;
+
+static void *sound_main(void *arg)
+{
+	sound_pass *sp = arg;
+	unsigned fpu = lv_fpu_flush_denormals();
+	sp->rc = film_measure(&sp->p, sp->in, QC_SOUND);
+	if (sp->rc != LV_OK)
+		snprintf(sp->message, sizeof(sp->message), "%s", lv_error_last()->message);
+	lv_fpu_restore(fpu);
+	return NULL;
+}
+
+static int film_measure_both(film_pass *p, const lv_qc_input *in)
+{
+	sound_pass sp;
+	pthread_t th;
+	unsigned fpu;
+	int rc, threaded;
+	memset(&sp, 0, sizeof(sp));
+	sp.in = in;
+	threaded = pthread_create(&th, NULL, sound_main, &sp) == 0;
+	fpu = lv_fpu_flush_denormals();
+	rc = film_measure(p, in, threaded ? QC_PICTURE : QC_PICTURE | QC_SOUND);
+	lv_fpu_restore(fpu);
+	if (!threaded)
+		return rc;
+	pthread_join(th, NULL);
+	p->lufs = sp.p.lufs;
+	p->true_peak = sp.p.true_peak;
+	free(sp.p.black.v);
+	free(sp.p.frozen.v);
+	if (rc == LV_OK && sp.rc != LV_OK)
+		rc = lv_error_set(sp.rc, "%s", sp.message);
 	return rc;
 }
 
@@ -799,15 +848,12 @@ int lv_qc_measure(cJSON **out, const lv_qc_input *in)
 	cJSON *qc = NULL, *it, *o;
 	double tol, tp_db, frame_s, film;
 	int rc, all = 1;
-	unsigned fpu;
 
 	*out = NULL;
 	memset(&fp, 0, sizeof(fp));
 	if ((rc = lv_media_probe(&mi, in->film)) != LV_OK)
 		return rc;
-	fpu = lv_fpu_flush_denormals();
-	rc = film_measure(&fp, in);
-	lv_fpu_restore(fpu);
+	rc = film_measure_both(&fp, in);
 	if (rc == LV_OK)
 		rc = speech_spans(&speech, in);
 	if (rc == LV_OK && in->srt && lv_path_exists(in->srt) && !srt_blank(in->srt))
