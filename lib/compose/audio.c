@@ -296,6 +296,110 @@ static int tp_add(tp_meter *m, const AVFrame *f)
 	return LV_OK;
 }
 
+/*
+ * A bounded hand-off of pointers from one thread to another: the producer puts (waiting while it is
+ * full), the consumer takes (waiting while it is empty).  The producer ends it when it has no more,
+ * the consumer stops it when it wants no more; what either wrote before that call is the other's to
+ * read after it sees the end or the stop.
+ */
+#define HANDOFF_MAX 64
+
+typedef struct handoff {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	void *q[HANDOFF_MAX];
+	int cap, head, count, ended, stopped; /* guarded by mu */
+} handoff;
+
+static int handoff_init(handoff *h, int cap)
+{
+	memset(h->q, 0, sizeof(h->q));
+	h->cap = cap < 1 ? 1 : cap > HANDOFF_MAX ? HANDOFF_MAX : cap;
+	h->head = h->count = h->ended = h->stopped = 0;
+	if (pthread_mutex_init(&h->mu, NULL) != 0)
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a mutex");
+	if (pthread_cond_init(&h->cv, NULL) != 0) {
+		pthread_mutex_destroy(&h->mu);
+		return lv_error_set(LV_EINTERNAL, "audio: cannot create a condition variable");
+	}
+	return LV_OK;
+}
+
+/* 1: handed over; 0: the consumer stopped (the item stays the caller's). */
+static int handoff_put(handoff *h, void *item)
+{
+	int put;
+	pthread_mutex_lock(&h->mu);
+	while (h->count == h->cap && !h->stopped)
+		pthread_cond_wait(&h->cv, &h->mu);
+	put = !h->stopped;
+	if (put) {
+		h->q[(h->head + h->count) % h->cap] = item;
+		h->count++;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return put;
+}
+
+/* 1: *item taken; 0: the producer ended and everything was taken; -1: stopped. */
+static int handoff_take(handoff *h, void **item)
+{
+	int r;
+	*item = NULL;
+	pthread_mutex_lock(&h->mu);
+	while (h->count == 0 && !h->ended && !h->stopped)
+		pthread_cond_wait(&h->cv, &h->mu);
+	if (h->stopped) {
+		r = -1;
+	} else if (h->count > 0) {
+		*item = h->q[h->head];
+		h->head = (h->head + 1) % h->cap;
+		h->count--;
+		pthread_cond_broadcast(&h->cv);
+		r = 1;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return r;
+}
+
+static void handoff_mark(handoff *h, int stop)
+{
+	pthread_mutex_lock(&h->mu);
+	if (stop)
+		h->stopped = 1;
+	else
+		h->ended = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Once both threads are done with it: free what was never taken. */
+static void handoff_destroy(handoff *h, void (*free_item)(void *))
+{
+	while (h->count > 0) {
+		free_item(h->q[h->head]);
+		h->head = (h->head + 1) % h->cap;
+		h->count--;
+	}
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+}
+
+static void free_packet(void *p)
+{
+	AVPacket *pkt = p;
+	av_packet_free(&pkt);
+}
+
+static void free_frame(void *p)
+{
+	AVFrame *f = p;
+	av_frame_free(&f);
+}
+
 /* Encoded packets waiting for the muxer: the encoder thread stays at most this many ahead. */
 #define AQ_CAP 64
 
@@ -323,13 +427,11 @@ struct lv_audio {
 	char *stems[BR_FILES];
 	double ducking_db;
 	/* The final pass runs on its own thread (the muxer copies the video meanwhile); packets pass
-	 * through a bounded ring.  Guarded by mu: q, head, count, done, stop, rc, msg. */
+	 * through a bounded hand-off, which the encoder thread ends after writing rc and msg. */
 	pthread_t thread;
 	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	AVPacket *q[AQ_CAP];
-	int head, count, done, stop, rc;
+	handoff packets;
+	int rc;
 	char msg[1024];
 	AVPacket *front; /* taken from the ring, not yet emitted (its pts was past `until`) */
 };
@@ -970,11 +1072,8 @@ static int drain(double *I, double *peak, double *tpeak, AVFilterContext *sink, 
 typedef struct meter_pipe {
 	pthread_t thread;
 	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	AVFrame *q[MP_CAP];
-	int head, count, eof, stop; /* guarded by mu */
-	int rc;                     /* the consumer's status (read after the join), its message in msg */
+	handoff frames; /* stopped by the consumer when it fails, after it wrote rc and msg */
+	int rc;         /* the consumer's status, its message in msg */
 	char msg[1024];
 	AVFilterGraph *g;
 	AVFilterContext *src, *sink;
@@ -1018,37 +1117,25 @@ static void *mp_main(void *arg)
 	int rc = LV_OK;
 	(void)lv_fpu_flush_denormals(); /* this thread's own register; it ends with the thread */
 	for (;;) {
-		AVFrame *f = NULL;
-		int stop;
-		pthread_mutex_lock(&mp->mu);
-		while (mp->count == 0 && !mp->eof && !mp->stop)
-			pthread_cond_wait(&mp->cv, &mp->mu);
-		stop = mp->stop;
-		if (mp->count > 0 && !stop) {
-			f = mp->q[mp->head];
-			mp->head = (mp->head + 1) % MP_CAP;
-			mp->count--;
-			pthread_cond_broadcast(&mp->cv);
-		}
-		pthread_mutex_unlock(&mp->mu);
-		if (!f) {
-			if (!stop) /* the end, every frame taken */
+		void *item;
+		AVFrame *f;
+		int got = handoff_take(&mp->frames, &item);
+		if (got <= 0) {
+			if (got == 0) /* the end, every frame taken */
 				rc = mp_consume(mp, NULL);
 			break;
 		}
+		f = item;
 		rc = mp_consume(mp, f);
 		av_frame_free(&f);
 		if (rc != LV_OK)
 			break;
 	}
-	pthread_mutex_lock(&mp->mu);
 	mp->rc = rc;
 	if (rc != LV_OK) {
 		snprintf(mp->msg, sizeof(mp->msg), "%s", lv_error_last()->message);
-		mp->stop = 1; /* the producer stops handing frames */
+		handoff_mark(&mp->frames, 1); /* the producer stops handing frames */
 	}
-	pthread_cond_broadcast(&mp->cv);
-	pthread_mutex_unlock(&mp->mu);
 	return NULL;
 }
 
@@ -1085,17 +1172,11 @@ static int mp_open(meter_pipe *mp, AVRational tb, wav_writer *w, tp_meter *tp)
 		err = avfilter_graph_config(mp->g, NULL);
 	if (err < 0)
 		return lv_error_set(LV_EINTERNAL, "audio: cannot set up the loudness meter: %s", lv_av_err(eb, err));
-	if (pthread_mutex_init(&mp->mu, NULL) != 0)
-		return lv_error_set(LV_EINTERNAL, "audio: cannot create a mutex");
-	if (pthread_cond_init(&mp->cv, NULL) != 0) {
-		pthread_mutex_destroy(&mp->mu);
-		return lv_error_set(LV_EINTERNAL, "audio: cannot create a condition variable");
-	}
+	if ((err = handoff_init(&mp->frames, MP_CAP)) != LV_OK)
+		return err;
 	mp->started = pthread_create(&mp->thread, NULL, mp_main, mp) == 0; /* without: metered on this thread */
-	if (!mp->started) {
-		pthread_cond_destroy(&mp->cv);
-		pthread_mutex_destroy(&mp->mu);
-	}
+	if (!mp->started)
+		handoff_destroy(&mp->frames, free_frame);
 	return LV_OK;
 }
 
@@ -1103,7 +1184,6 @@ static int mp_open(meter_pipe *mp, AVRational tb, wav_writer *w, tp_meter *tp)
 static int mp_push(meter_pipe *mp, AVFrame *f)
 {
 	AVFrame *c;
-	int stop;
 	if (!mp->started) {
 		int rc = mp_consume(mp, f);
 		av_frame_unref(f);
@@ -1113,17 +1193,7 @@ static int mp_push(meter_pipe *mp, AVFrame *f)
 	if (!c)
 		return lv_error_nomem();
 	av_frame_move_ref(c, f);
-	pthread_mutex_lock(&mp->mu);
-	while (mp->count == MP_CAP && !mp->stop)
-		pthread_cond_wait(&mp->cv, &mp->mu);
-	stop = mp->stop;
-	if (!stop) {
-		mp->q[(mp->head + mp->count) % MP_CAP] = c;
-		mp->count++;
-		pthread_cond_broadcast(&mp->cv);
-	}
-	pthread_mutex_unlock(&mp->mu);
-	if (stop) {
+	if (!handoff_put(&mp->frames, c)) {
 		av_frame_free(&c);
 		return lv_error_set(mp->rc != LV_OK ? mp->rc : LV_EIO, "%s", mp->msg);
 	}
@@ -1135,21 +1205,9 @@ static int mp_close(meter_pipe *mp, int ok)
 {
 	int rc = LV_OK;
 	if (mp->started) {
-		pthread_mutex_lock(&mp->mu);
-		if (ok)
-			mp->eof = 1;
-		else
-			mp->stop = 1;
-		pthread_cond_broadcast(&mp->cv);
-		pthread_mutex_unlock(&mp->mu);
+		handoff_mark(&mp->frames, !ok);
 		pthread_join(mp->thread, NULL);
-		while (mp->count > 0) {
-			av_frame_free(&mp->q[mp->head]);
-			mp->head = (mp->head + 1) % MP_CAP;
-			mp->count--;
-		}
-		pthread_cond_destroy(&mp->cv);
-		pthread_mutex_destroy(&mp->mu);
+		handoff_destroy(&mp->frames, free_frame);
 		if (ok && mp->rc != LV_OK)
 			rc = lv_error_set(mp->rc, "%s", mp->msg);
 	} else if (ok && mp->g) {
@@ -1698,21 +1756,10 @@ static int encode_all(lv_audio *a)
 		int err = avcodec_receive_packet(a->enc, a->pkt);
 		if (err >= 0) {
 			AVPacket *p = av_packet_alloc();
-			int stop;
 			if (!p)
 				return lv_error_nomem();
 			av_packet_move_ref(p, a->pkt);
-			pthread_mutex_lock(&a->mu);
-			while (a->count == AQ_CAP && !a->stop)
-				pthread_cond_wait(&a->cv, &a->mu);
-			stop = a->stop;
-			if (!stop) {
-				a->q[(a->head + a->count) % AQ_CAP] = p;
-				a->count++;
-				pthread_cond_broadcast(&a->cv);
-			}
-			pthread_mutex_unlock(&a->mu);
-			if (stop) {
+			if (!handoff_put(&a->packets, p)) { /* the muxer stopped */
 				av_packet_free(&p);
 				return LV_OK;
 			}
@@ -1748,27 +1795,20 @@ static void *encoder_main(void *arg)
 	int64_t c0 = thread_cpu_ms();
 	int rc = encode_all(a);
 	LV_DEBUG("audio: the final pass took %lld ms CPU", (long long)(thread_cpu_ms() - c0));
-	pthread_mutex_lock(&a->mu);
 	a->rc = rc;
 	if (rc != LV_OK)
 		snprintf(a->msg, sizeof(a->msg), "%s", lv_error_last()->message);
-	a->done = 1;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
+	handoff_mark(&a->packets, 0);
 	return NULL;
 }
 
 static int start_encoder(lv_audio *a)
 {
-	if (pthread_mutex_init(&a->mu, NULL) != 0)
-		return lv_error_set(LV_EINTERNAL, "audio: cannot create a mutex");
-	if (pthread_cond_init(&a->cv, NULL) != 0) {
-		pthread_mutex_destroy(&a->mu);
-		return lv_error_set(LV_EINTERNAL, "audio: cannot create a condition variable");
-	}
+	int rc = handoff_init(&a->packets, AQ_CAP);
+	if (rc != LV_OK)
+		return rc;
 	if (pthread_create(&a->thread, NULL, encoder_main, a) != 0) {
-		pthread_cond_destroy(&a->cv);
-		pthread_mutex_destroy(&a->mu);
+		handoff_destroy(&a->packets, free_packet);
 		return lv_error_set(LV_EINTERNAL, "audio: cannot start the encoder thread");
 	}
 	a->started = 1;
@@ -1783,21 +1823,10 @@ int lv_audio_pump(lv_audio *a, int64_t until, int (*emit)(void *ctx, AVPacket *p
 	for (;;) {
 		int rc;
 		if (!a->front) {
-			pthread_mutex_lock(&a->mu);
-			while (a->count == 0 && !a->done)
-				pthread_cond_wait(&a->cv, &a->mu);
-			if (a->count > 0) {
-				a->front = a->q[a->head];
-				a->head = (a->head + 1) % AQ_CAP;
-				a->count--;
-				pthread_cond_broadcast(&a->cv);
-			}
-			rc = a->count == 0 && !a->front && a->done ? a->rc : LV_OK;
-			pthread_mutex_unlock(&a->mu);
-			if (rc != LV_OK)
-				return lv_error_set(rc, "%s", a->msg);
-			if (!a->front)
-				return LV_OK; /* the end of the track */
+			void *item;
+			if (handoff_take(&a->packets, &item) <= 0) /* the end of the track (only the muxer stops it) */
+				return a->rc != LV_OK ? lv_error_set(a->rc, "%s", a->msg) : LV_OK;
+			a->front = item;
 		}
 		if (until != INT64_MAX && a->front->pts >= until)
 			return LV_OK;
@@ -1813,18 +1842,9 @@ void lv_audio_free(lv_audio *a)
 	if (!a)
 		return;
 	if (a->started) {
-		pthread_mutex_lock(&a->mu);
-		a->stop = 1;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
+		handoff_mark(&a->packets, 1);
 		pthread_join(a->thread, NULL);
-		while (a->count > 0) {
-			av_packet_free(&a->q[a->head]);
-			a->head = (a->head + 1) % AQ_CAP;
-			a->count--;
-		}
-		pthread_cond_destroy(&a->cv);
-		pthread_mutex_destroy(&a->mu);
+		handoff_destroy(&a->packets, free_packet);
 	}
 	av_packet_free(&a->front);
 	avfilter_graph_free(&a->g);
