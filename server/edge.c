@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* splice(2), pipe2(2), accept4(2) */
 #include "edge.h"
 #include "parse.h"
+#include "routes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,7 @@
 #define EDGE_MAX_TRUSTED 32
 #define EDGE_READY_EVERY_MS 1000     /* how often the readiness probe asks the store */
 
-enum { E_HEAD, E_CONNECT, E_PIPE, E_DRAIN, E_CLOSED };
+enum { E_HEAD, E_SEND, E_CONNECT, E_PIPE, E_DRAIN, E_CLOSED };
 
 /* Where the client's side of a handed-over connection is: every request on it is checked by the
  * edge before a byte of it goes on, so the bytes are forwarded request by request. */
@@ -75,6 +76,9 @@ typedef struct econn {
 	unsigned cev, uev; /* epoll interest now */
 	size_t drained;
 	char cors[384];    /* CORS header lines for the edge's own answers (server.cors_origins) */
+	char *out;         /* E_SEND: a response the edge answered itself, out_off of out_len bytes sent */
+	size_t out_len, out_off;
+	int out_keep;      /* E_SEND: the connection stays open after it */
 	ep_tag ctag, utag;
 } econn;
 
@@ -262,6 +266,8 @@ static void release_upstream(srv_edge *e, econn *c)
 static void conn_close(srv_edge *e, econn *c)
 {
 	release_upstream(e, c);
+	free(c->out);
+	c->out = NULL;
 	if (c->cfd >= 0) {
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
 		close(c->cfd);
@@ -462,6 +468,63 @@ static int serve_probe(srv_edge *e, econn *c, const srv_head *h, size_t head_len
 	return 1;
 }
 
+static void do_head(srv_edge *e, econn *c);
+
+/* The rest of a response the edge answered itself, as far as the socket takes it now.  Returns 1 when
+ * the connection waits for its next request, 0 when it is closed, draining or still sending. */
+static int send_rest(srv_edge *e, econn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t k = send(c->cfd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* The client reads slowly: the rest goes out as it does, within the head deadline. */
+			c->state = E_SEND;
+			c->deadline = srv_mono_ms() + e->o.header_timeout_ms;
+			set_interest(e, c->cfd, &c->ctag, &c->cev, EPOLLOUT | EPOLLET);
+			return 0;
+		}
+		if (k <= 0) {
+			conn_close(e, c);
+			return 0;
+		}
+		c->out_off += (size_t)k;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	if (!c->out_keep) {
+		start_drain(e, c);
+		return 0;
+	}
+	c->state = E_HEAD;
+	c->deadline = srv_mono_ms() + e->o.header_timeout_ms;
+	set_interest(e, c->cfd, &c->ctag, &c->cev, EPOLLIN | EPOLLET);
+	return 1;
+}
+
+/* A read the edge answers itself (srv_edge_serves): the route runs here, on this thread, with the
+ * head as it arrived.  Returns 1 when the connection waits for its next request. */
+static int serve_read(srv_edge *e, econn *c, size_t head_len)
+{
+	int keep = 0;
+	ssize_t k = recv(c->cfd, e->buf, head_len, 0); /* take the head off the socket: it was only peeked at */
+	if (k != (ssize_t)head_len || srv_serve_edge(e->srv, e->buf, head_len, c->addr, c->trusted, &c->out,
+	                                             &c->out_len, &keep) < 0) {
+		conn_close(e, c);
+		return 0;
+	}
+	c->out_off = 0;
+	c->out_keep = keep;
+	c->served++;
+	return send_rest(e, c);
+}
+
+static void do_send(srv_edge *e, econn *c)
+{
+	if (send_rest(e, c))
+		do_head(e, c); /* a next request may have arrived meanwhile: its event was taken while sending */
+}
+
 static void start_upstream(srv_edge *e, econn *c);
 
 /* The request whose head h (hl bytes) was accepted goes on: the head and its body, and no byte more
@@ -510,6 +573,11 @@ static void do_head(srv_edge *e, econn *c)
 			if (!serve_probe(e, c, &h, hl))
 				return;
 			continue; /* a pipelined next request may be there already */
+		}
+		if (e->o.serve_reads && srv_edge_serves(&h) && !memchr(e->buf, '\0', hl)) {
+			if (!serve_read(e, c, hl))
+				return;
+			continue;
 		}
 		admit(c, &h, hl);
 		start_upstream(e, c);
@@ -939,8 +1007,8 @@ static void sweep(srv_edge *e, int64_t now)
 			         e->o.header_timeout_ms);
 			hold(e, c, 408, m);
 			update_pipe_interest(e, c);
-		} else if (c->state == E_DRAIN && now >= c->deadline) {
-			conn_close(e, c);
+		} else if ((c->state == E_DRAIN || c->state == E_SEND) && now >= c->deadline) {
+			conn_close(e, c); /* E_SEND: a client that does not read its response */
 		}
 	}
 }
@@ -981,6 +1049,12 @@ static void *edge_main(void *arg)
 					upstream_connected(e, c);
 				else if (evs[i].events & (EPOLLERR | EPOLLHUP))
 					conn_close(e, c);
+				break;
+			case E_SEND:
+				if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLOUT))
+					conn_close(e, c);
+				else
+					do_send(e, c);
 				break;
 			case E_PIPE:
 				do_pipe(e, c, t->side);

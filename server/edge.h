@@ -33,6 +33,7 @@ typedef struct srv_edge_options {
 	int max_connections_per_ip;
 	int header_timeout_ms;
 	const char *trusted_proxies; /* comma-separated addresses or CIDR blocks, or "" */
+	int serve_reads;             /* answer the JSON reads itself (srv_edge_serves), on its own thread */
 } srv_edge_options;
 
 /* Bind and start the edge thread.  *port is the port bound.  On failure returns -1 with a message in err. */

@@ -152,12 +152,53 @@ static void sb_json_string(sbuf *b, const char *str)
 
 static const char *method(const srv_request *r)
 {
-	return r->ri && r->ri->request_method ? r->ri->request_method : "";
+	return r->method ? r->method : "";
 }
 
 static const char *path(const srv_request *r)
 {
-	return r->ri && r->ri->local_uri ? r->ri->local_uri : "?";
+	return r->path ? r->path : "?";
+}
+
+const char *srv_header_value(const srv_request *r, const char *name)
+{
+	size_t i;
+	if (r->conn)
+		return mg_get_header(r->conn, name);
+	for (i = 0; i < r->n_fields; i++)
+		if (!strcasecmp(r->fields[i].name, name))
+			return r->fields[i].value;
+	return NULL;
+}
+
+int srv_write(srv_request *r, const void *data, size_t len)
+{
+	if (r->conn)
+		return mg_write(r->conn, data, len) > 0 || len == 0 ? 0 : -1;
+	if (r->out_failed)
+		return -1;
+	if (r->out_len + len > r->out_cap) {
+		size_t cap = r->out_cap ? r->out_cap : 1024;
+		char *p;
+		while (cap < r->out_len + len)
+			cap *= 2;
+		if (!(p = realloc(r->out, cap))) {
+			r->out_failed = 1;
+			return -1;
+		}
+		r->out = p;
+		r->out_cap = cap;
+	}
+	memcpy(r->out + r->out_len, data, len);
+	r->out_len += len;
+	return 0;
+}
+
+void srv_close_after(srv_request *r)
+{
+	if (r->conn)
+		mg_disable_keep_alive(r->conn);
+	r->close_after = 1;
 }
 
 void srv_request_id(srv_context *srv, char *out, size_t cap)
@@ -195,17 +236,21 @@ int srv_check_ready(srv_context *srv, char *msg, size_t cap)
  * trusted proxy. */
 static void client_address(srv_request *r)
 {
-	const struct mg_request_info *ri = r->ri;
+	const struct mg_request_info *ri = mg_get_request_info(r->conn);
 	int trusted = 0;
 	snprintf(r->client, sizeof(r->client), "%s", ri && ri->remote_addr[0] ? ri->remote_addr : "-");
 	if (!ri || !r->srv->edge || srv_edge_peer(r->srv->edge, ri->remote_port, r->client, sizeof(r->client), &trusted))
 		return;
-	if (trusted) {
-		/* Behind a trusted proxy the client is what it reports in Forwarded or X-Forwarded-For (the
-		 * last entry: those further left were written by the client and prove nothing). */
-		(void)srv_forwarded_client(mg_get_header(r->conn, "Forwarded"), mg_get_header(r->conn, "X-Forwarded-For"),
-		                           r->client, sizeof(r->client));
-	}
+	if (trusted)
+		srv_client_behind_proxy(r);
+}
+
+void srv_client_behind_proxy(srv_request *r)
+{
+	/* Behind a trusted proxy the client is what it reports in Forwarded or X-Forwarded-For (the
+	 * last entry: those further left were written by the client and prove nothing). */
+	(void)srv_forwarded_client(srv_header_value(r, "Forwarded"), srv_header_value(r, "X-Forwarded-For"), r->client,
+	                           sizeof(r->client));
 }
 
 int srv_cors_allowed(const srv_context *srv, const char *origin)
@@ -231,20 +276,29 @@ void srv_add_header(srv_request *r, const char *name, const char *value)
 	snprintf(r->always + used, sizeof(r->always) - used, "%s: %s\r\n", name, value);
 }
 
-void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+void srv_request_start(srv_request *r)
 {
-	const char *given;
-	memset(r, 0, sizeof(*r));
-	r->srv = srv;
-	r->conn = conn;
-	r->ri = mg_get_request_info(conn);
-	r->started_ms = srv_mono_ms();
 	/* A client's own request id is kept (and echoed) when it is a plain token. */
-	given = mg_get_header(conn, "X-Request-Id");
+	const char *given = srv_header_value(r, "X-Request-Id");
+	r->started_ms = srv_mono_ms();
 	if (given && srv_request_id_valid(given, strlen(given)))
 		snprintf(r->id, sizeof(r->id), "%s", given);
 	else
-		srv_request_id(srv, r->id, sizeof(r->id));
+		srv_request_id(r->srv, r->id, sizeof(r->id));
+}
+
+void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	memset(r, 0, sizeof(*r));
+	r->srv = srv;
+	r->conn = conn;
+	r->method = ri && ri->request_method ? ri->request_method : "";
+	r->path = ri && ri->local_uri ? ri->local_uri : "";
+	r->query = ri ? ri->query_string : NULL;
+	r->version = ri && ri->http_version ? ri->http_version : "1.1";
+	r->content_length = ri ? ri->content_length : -1;
+	srv_request_start(r);
 	client_address(r);
 }
 
@@ -305,14 +359,14 @@ void srv_request_finish(srv_request *r)
  * counts as having a pending body too. */
 static int body_pending(const srv_request *r)
 {
-	const char *te = mg_get_header(r->conn, "Transfer-Encoding");
+	const char *te = srv_header_value(r, "Transfer-Encoding");
 	if (r->body_consumed)
 		return 0;
 	if (te && *te)
 		return 1;
-	if (r->ri->content_length > 0)
+	if (r->content_length > 0)
 		return 1;
-	if (r->ri->content_length < 0 && strcmp(method(r), "GET") != 0 && strcmp(method(r), "HEAD") != 0 &&
+	if (r->content_length < 0 && strcmp(method(r), "GET") != 0 && strcmp(method(r), "HEAD") != 0 &&
 	    strcmp(method(r), "OPTIONS") != 0)
 		return 1;
 	return 0;
@@ -340,8 +394,8 @@ static int has_token(const char *value, const char *token)
  * unless the client asked to close, HTTP/1.0 only with "Connection: keep-alive". */
 static int client_keeps_alive(const srv_request *r)
 {
-	const char *c = mg_get_header(r->conn, "Connection");
-	const char *v = r->ri && r->ri->http_version ? r->ri->http_version : "";
+	const char *c = srv_header_value(r, "Connection");
+	const char *v = r->version ? r->version : "";
 	if (c)
 		return has_token(c, "keep-alive");
 	return !strcmp(v, "1.1");
@@ -352,8 +406,8 @@ static int build_head(srv_request *r, sbuf *b, int status, const char *content_t
                       const char *cache_control, const srv_header *extra, size_t n_extra)
 {
 	const char *reason = mg_get_response_code_text(r->conn, status);
-	const char *version = r->ri && r->ri->http_version && !strcmp(r->ri->http_version, "1.0") ? "1.0" : "1.1";
-	int keep = client_keeps_alive(r);
+	const char *version = r->version && !strcmp(r->version, "1.0") ? "1.0" : "1.1";
+	int keep = client_keeps_alive(r) && !r->close_after;
 	char date[64], line[512];
 	struct tm tm;
 	time_t now = time(NULL);
@@ -362,9 +416,11 @@ static int build_head(srv_request *r, sbuf *b, int status, const char *content_t
 	/* A body we did not read stays on the connection: close it after this response instead of
 	 * letting civetweb drain (or wait for) what the client still sends. */
 	if (body_pending(r)) {
-		mg_disable_keep_alive(r->conn);
+		srv_close_after(r);
 		keep = 0;
 	}
+	if (!keep)
+		r->close_after = 1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	snprintf(line, sizeof(line), "HTTP/%s %d %s\r\n", version, status, reason ? reason : "");
@@ -403,9 +459,9 @@ static int send_body(srv_request *r, int status, const char *content_type, const
 	if (len > 0 && strcmp(method(r), "HEAD") != 0 && !empty)
 		sb_put(&b, body, len);
 	if (!b.failed)
-		mg_write(r->conn, b.data, b.len);
+		(void)srv_write(r, b.data, b.len);
 	else
-		mg_disable_keep_alive(r->conn); /* out of memory: no response, just close */
+		srv_close_after(r); /* out of memory: no response, just close */
 	free(b.data);
 	r->status = status;
 	return status;
@@ -427,8 +483,8 @@ int srv_send_text(srv_request *r, int status, const char *text, size_t len, cons
 int srv_send_file(srv_request *r, const char *path, const char *content_type, const char *cache_control,
                   const char *disposition)
 {
-	const char *range = mg_get_header(r->conn, "Range"), *if_range = mg_get_header(r->conn, "If-Range");
-	const char *inm = mg_get_header(r->conn, "If-None-Match");
+	const char *range = srv_header_value(r, "Range"), *if_range = srv_header_value(r, "If-Range");
+	const char *inm = srv_header_value(r, "If-None-Match");
 	char etag[64], modified[64], crange[96];
 	srv_header h[6];
 	size_t nh = 0;
@@ -494,11 +550,11 @@ int srv_send_file(srv_request *r, const char *path, const char *content_type, co
 	build_head(r, &b, status, content_type, last - first + 1, cache_control, h, nh);
 send_head:
 	sb_puts(&b, "\r\n");
-	if (b.failed || mg_write(r->conn, b.data, b.len) <= 0) {
+	if (b.failed || srv_write(r, b.data, b.len) != 0) {
 		free(b.data);
 		if (status != 304)
 			close(fd);
-		mg_disable_keep_alive(r->conn);
+		srv_close_after(r);
 		r->status = status;
 		return status;
 	}
@@ -510,9 +566,9 @@ send_head:
 			while (at <= last) {
 				size_t want = (size_t)(last - at + 1 < (long long)sizeof(buf) ? last - at + 1 : (long long)sizeof(buf));
 				ssize_t n = pread(fd, buf, want, (off_t)at);
-				if (n <= 0 || mg_write(r->conn, buf, (size_t)n) <= 0) {
+				if (n <= 0 || srv_write(r, buf, (size_t)n) != 0) {
 					/* The file shrank or the client left: the length sent is now wrong, close. */
-					mg_disable_keep_alive(r->conn);
+					srv_close_after(r);
 					break;
 				}
 				at += n;
@@ -622,7 +678,7 @@ int srv_send_lv_error_as(srv_request *r, int rc, const char *error_message, cons
 
 int srv_bearer_token(srv_request *r, char *token, size_t cap)
 {
-	const char *h = mg_get_header(r->conn, "Authorization");
+	const char *h = srv_header_value(r, "Authorization");
 	size_t n;
 
 	if (!h || !*h)
@@ -720,7 +776,7 @@ int srv_rate_limit(srv_request *r)
 
 int srv_parse_query(srv_request *r, const char *const *allowed)
 {
-	const char *q = r->ri->query_string;
+	const char *q = r->query;
 	size_t qlen, used = 0;
 	const char *p, *amp;
 
@@ -789,7 +845,7 @@ const char *srv_query_param(const srv_request *r, const char *name)
 /* Content-Type, when given, must be application/json, optionally with charset=utf-8. */
 static int check_content_type(srv_request *r)
 {
-	const char *ct = mg_get_header(r->conn, "Content-Type"), *semi, *p;
+	const char *ct = srv_header_value(r, "Content-Type"), *semi, *p;
 	size_t n;
 	if (!ct)
 		return 0;
@@ -820,7 +876,7 @@ static int check_content_type(srv_request *r)
 	return 0;
 bad:
 	{
-		const char *full = mg_get_header(r->conn, "Content-Type");
+		const char *full = srv_header_value(r, "Content-Type");
 		char shown[128];
 		snprintf(shown, sizeof(shown), "%s", full);
 		return srv_send_errorf(r, 400, "invalid_request",
@@ -837,13 +893,20 @@ static int too_large(srv_request *r)
 
 int srv_read_body(srv_request *r)
 {
-	const char *te = mg_get_header(r->conn, "Transfer-Encoding");
-	const char *expect = mg_get_header(r->conn, "Expect");
-	long long cl = r->ri->content_length;
+	const char *te = srv_header_value(r, "Transfer-Encoding");
+	const char *expect = srv_header_value(r, "Expect");
+	long long cl = r->content_length;
 	int64_t limit = r->create_body ? r->srv->max_create_body_bytes : r->srv->max_body_bytes, deadline;
 	size_t cap, len = 0;
 	int chunked = te && *te, st;
 
+	if (!r->conn) {
+		/* The edge serves only requests without a body. */
+		if (!(r->body = calloc(1, 1)))
+			return srv_send_lv_error(r, LV_ENOMEM);
+		r->body_consumed = 1;
+		return 0;
+	}
 	if ((st = check_content_type(r)))
 		return st;
 	if (chunked && strcasecmp(te, "chunked") != 0)
@@ -859,7 +922,7 @@ int srv_read_body(srv_request *r)
 		return 0;
 	}
 	/* The client may wait for this before sending the body (civetweb does not send it). */
-	if (expect && !strcasecmp(expect, "100-continue") && !strcmp(r->ri->http_version, "1.1"))
+	if (expect && !strcasecmp(expect, "100-continue") && !strcmp(r->version, "1.1"))
 		mg_printf(r->conn, "HTTP/1.1 100 Continue\r\n\r\n");
 	cap = chunked ? (limit < 4096 ? (size_t)limit + 1 : 4096) : (size_t)cl;
 	if (!(r->body = malloc(cap + 1)))

@@ -38,6 +38,7 @@ typedef struct srv_metrics {
 	atomic_ullong latency[SRV_LATENCY_BUCKETS + 1];     /* cumulative-less counts per bucket, +Inf last */
 	atomic_ullong latency_ms_sum;
 	atomic_ullong rate_limited;
+	atomic_ullong edge_reads;                           /* requests the edge answered (srv_serve_edge) */
 } srv_metrics;
 
 #define SRV_MAX_STREAM_KEYS 1024 /* keys with streams open at once (>= server.max_event_streams) */
@@ -82,11 +83,23 @@ typedef struct srv_param {
 #define SRV_MAX_PARAMS 16
 #define SRV_PATH_PARAM_MAX 128
 
-/* One request being handled.  Lives on the handler's stack. */
+/* One request being handled.  Lives on the handler's stack.  It arrived either through CivetWeb
+ * (`conn`) or whole at the edge, which answers some reads itself (srv_serve_edge): then its header
+ * fields are `fields` and the response is collected in `out` for the edge to send. */
 typedef struct srv_request {
 	srv_context *srv;
-	struct mg_connection *conn;
-	const struct mg_request_info *ri;
+	struct mg_connection *conn;           /* NULL when the edge serves the request */
+	const char *method;                   /* "GET", ... */
+	const char *path;                     /* the decoded path, without the query */
+	const char *query;                    /* the raw query string (after '?'), or NULL */
+	const char *version;                  /* "1.1" or "1.0" */
+	long long content_length;             /* -1 when the head gives none */
+	const srv_head_field *fields;         /* the edge's request: its header fields */
+	size_t n_fields;
+	char *out;                            /* the edge's request: the response, head and body */
+	size_t out_len, out_cap;
+	int out_failed;                       /* out of memory while writing `out` */
+	int close_after;                      /* the edge's request: close the connection after it */
 	char id[72];                          /* X-Request-Id: the client's (validated) or "req_..." */
 	char client[64];                      /* the client's address (X-Forwarded-For behind a trusted proxy) */
 	int64_t started_ms;                   /* monotonic */
@@ -117,6 +130,17 @@ void srv_request_id(srv_context *srv, char *out, size_t cap);
 int srv_check_ready(srv_context *srv, char *msg, size_t cap);
 
 void srv_request_init(srv_request *r, srv_context *srv, struct mg_connection *conn);
+/* The part of srv_request_init() after the transport fields are set: the start time and the
+ * request id (the client's X-Request-Id when it is a plain token). */
+void srv_request_start(srv_request *r);
+/* r->client from Forwarded / X-Forwarded-For: for a request whose peer is a trusted proxy. */
+void srv_client_behind_proxy(srv_request *r);
+/* A request header field's value (the first of that name, case-insensitive), or NULL. */
+const char *srv_header_value(const srv_request *r, const char *name);
+/* Write response bytes; returns 0, or -1 when the client is gone (or memory ran out). */
+int srv_write(srv_request *r, const void *data, size_t len);
+/* The connection closes after this response. */
+void srv_close_after(srv_request *r);
 /* Write the access log line and release what the request holds. */
 void srv_request_finish(srv_request *r);
 

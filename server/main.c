@@ -381,6 +381,13 @@ int main(int argc, char **argv)
 	edge_opts.max_connections_per_ip = (int)lv_engine_setting_int(srv.engine, "server.max_connections_per_ip", 64);
 	edge_opts.header_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.header_timeout_ms", 10000);
 	edge_opts.trusted_proxies = lv_engine_setting(srv.engine, "server.trusted_proxies");
+	{
+		/* The edge answers the JSON reads itself when a read cannot wait on the network: an SQLite
+		 * store.  On PostgreSQL a read is a round trip, which would stall every connection of the
+		 * edge's loop; there CivetWeb's threads overlap them. */
+		const char *er = lv_engine_setting(srv.engine, "server.edge_reads"), *spec = lv_engine_setting(srv.engine, "store");
+		edge_opts.serve_reads = er && !strcmp(er, "on") ? 1 : er && !strcmp(er, "off") ? 0 : spec && !strncmp(spec, "sqlite:", 7);
+	}
 	/* Every open connection costs up to seven descriptors (client, upstream, two pipes, CivetWeb's
 	 * end): take what the hard limit allows. */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

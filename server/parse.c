@@ -141,6 +141,68 @@ const char *srv_head_parse(srv_head *h, const char *buf, size_t len, int *too_ma
 	return NULL;
 }
 
+int srv_head_split(char *buf, size_t len, const char **method, const char **target, const char **version,
+                   srv_head_field *fields, int max)
+{
+	char *p = buf, *end = buf + len, *eol, *sp1, *sp2;
+	int n = 0;
+	buf[len] = '\0';
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	if (!(eol = memchr(p, '\n', (size_t)(end - p))) || !(sp1 = memchr(p, ' ', (size_t)(eol - p))) ||
+	    !(sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))))
+		return -1;
+	*sp1 = *sp2 = *eol = '\0';
+	if (eol > sp2 && eol[-1] == '\r')
+		eol[-1] = '\0';
+	if (strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || !sp2[8] || sp2[9])
+		return -1;
+	*method = p;
+	*target = sp1 + 1;
+	*version = sp2 + 6;
+	for (p = eol + 1; p < end; p = eol + 1) {
+		char *colon, *v, *ve;
+		if (!(eol = memchr(p, '\n', (size_t)(end - p))) || eol == p || (eol == p + 1 && *p == '\r'))
+			break;
+		if (n == max || !(colon = memchr(p, ':', (size_t)(eol - p))) || colon == p)
+			return -1;
+		*colon = '\0';
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = eol; ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		*ve = '\0';
+		*eol = '\0';
+		fields[n].name = p;
+		fields[n++].value = v;
+	}
+	return n;
+}
+
+size_t srv_path_plain(const char *target, size_t len)
+{
+	size_t i, seg = 1;
+	if (len == 0 || target[0] != '/')
+		return 0;
+	for (i = 1; i <= len; i++) {
+		char ch = i < len ? target[i] : '?';
+		if (ch == '?' || ch == '/') {
+			size_t sl = i - seg;
+			if (sl == 0 && (ch == '/' || i > 1))
+				return 0; /* "//", or a trailing '/' (CivetWeb and the routes may differ on it) */
+			if ((sl == 1 && target[seg] == '.') || (sl == 2 && target[seg] == '.' && target[seg + 1] == '.'))
+				return 0;
+			if (ch == '?')
+				return i;
+			seg = i + 1;
+		} else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		             ch == '_' || ch == '.' || ch == '~')) {
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int srv_head_keep_alive(const srv_head *h)
 {
 	if (h->version_len == 8 && !memcmp(h->version, "HTTP/1.1", 8))

@@ -34,6 +34,24 @@ size_t srv_head_end(const char *buf, size_t len);
  * "METHOD TARGET VERSION" leaves h->method NULL and returns NULL (CivetWeb answers it). */
 const char *srv_head_parse(srv_head *h, const char *buf, size_t len, int *too_many);
 
+/* One header field of a head split by srv_head_split(). */
+typedef struct srv_head_field {
+	const char *name, *value;
+} srv_head_field;
+
+/* Split, in place, a head that srv_head_parse() accepted: buf[0..len) (buf has room for len + 1
+ * bytes) gets NULs so that the method, the target, the version ("1.1", without "HTTP/") and each
+ * field's name and value (without surrounding whitespace) are strings, pointed to by *method,
+ * *target, *version and fields[0..n) (at most max).  Returns n, or -1 when the head is not an
+ * HTTP/1.x head of at most max fields. */
+int srv_head_split(char *buf, size_t len, const char **method, const char **target, const char **version,
+                   srv_head_field *fields, int max);
+
+/* The length of the path of a request target (up to '?') when it is plain: it begins with '/' and
+ * holds only letters, digits, '-', '_', '.', '~' and single slashes, without "." or ".." segments,
+ * so that it means the same before and after percent-decoding and dot-segment removal; else 0. */
+size_t srv_path_plain(const char *target, size_t len);
+
 /* 1 when an HTTP/1.1 head leaves the connection open after the response (HTTP/1.0: asked for). */
 int srv_head_keep_alive(const srv_head *h);
 

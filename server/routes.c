@@ -11,6 +11,7 @@
 #define R_BODY 0x2u /* a JSON request body is read (Content-Type check, size limit) */
 #define R_OWNED 0x4u /* the {id} task must be the key's: checked before the body is read or parsed */
 #define R_SELF 0x8u  /* the handler authenticates, rate-limits and parses the query itself (in that order) */
+#define R_EDGE 0x10u /* a read the edge may answer itself (a bounded JSON body, no stream, no file) */
 
 typedef int (*route_fn)(srv_request *r);
 
@@ -137,6 +138,9 @@ static int h_metrics(srv_request *r)
 	    "lvserver_requests_rejected_total %llu\n", rejected);
 	PUT("# HELP lvserver_probes_total /healthz and /readyz requests answered.\n"
 	    "# TYPE lvserver_probes_total counter\nlvserver_probes_total %llu\n", probes);
+	PUT("# HELP lvserver_edge_reads_total JSON reads the edge answered itself (server.edge_reads).\n"
+	    "# TYPE lvserver_edge_reads_total counter\nlvserver_edge_reads_total %llu\n",
+	    atomic_load(&r->srv->metrics.edge_reads));
 	PUT("# HELP lvserver_tasks_in_progress Tasks this process's pipeline workers hold now.\n"
 	    "# TYPE lvserver_tasks_in_progress gauge\nlvserver_tasks_in_progress %zu\n",
 	    r->srv->workers ? lv_workers_active(r->srv->workers) : (size_t)0);
@@ -198,7 +202,7 @@ static int h_openapi(srv_request *r)
 
 static int h_create(srv_request *r)
 {
-	const char *idem = mg_get_header(r->conn, "Idempotency-Key");
+	const char *idem = srv_header_value(r, "Idempotency-Key");
 	lv_task *task = NULL;
 	int rc = lv_task_create_json(&task, r->srv->engine, r->key, r->body, r->body_len, idem);
 	if (rc)
@@ -448,7 +452,7 @@ static int write_events(srv_request *r, const lv_task_events *ev, int64_t *last)
  * everything comes from the store. */
 static int stream_events(srv_request *r, const lv_key *key, const char *token, const char *task_id)
 {
-	const char *lei = mg_get_header(r->conn, "Last-Event-ID");
+	const char *lei = srv_header_value(r, "Last-Event-ID");
 	lv_task_events *ev = NULL;
 	const struct timespec pause = { 0, EVENTS_POLL_MS * 1000000L };
 	int64_t last = -1, quiet = 0;
@@ -566,7 +570,7 @@ static int stream_film(srv_request *r, const char *disposition)
 	char range[100] = "";
 	if (rc)
 		return srv_send_lv_error(r, rc);
-	ranged = srv_byte_range(mg_get_header(r->conn, "Range"), o.size, &from, &to);
+	ranged = srv_byte_range(srv_header_value(r, "Range"), o.size, &from, &to);
 	if (ranged < 0) {
 		char cr[64];
 		srv_header h[1] = { { "Content-Range", cr } };
@@ -588,7 +592,7 @@ static int stream_film(srv_request *r, const char *disposition)
 	          status, ranged ? "Partial Content" : "OK", o.content_type, (long long)(to - from + 1), range, r->id,
 	          disposition, r->always); /* r->always: CORS (configured origins), rate-limit fields */
 	r->status = status;
-	if (strcmp(r->ri->request_method, "HEAD") != 0 && to >= from &&
+	if (strcmp(r->method, "HEAD") != 0 && to >= from &&
 	    lv_media_film_read(r->srv->engine, r->key, r->path_id, from, to - from + 1, write_to_client, r->conn)) {
 		/* Headers are out: all that is left is to cut the connection so the client sees a short body. */
 		srv_log(r->srv, SRV_LOG_WARN, "%s: streaming the film of %s stopped: %s", r->id, r->path_id,
@@ -627,18 +631,18 @@ static const route routes[] = {
 	{ "GET", "/readyz", 0, NULL, h_readyz },
 	{ "GET", "/metrics", 0, NULL, h_metrics },
 	{ "GET", "/v1/openapi.json", 0, NULL, h_openapi },
-	{ "GET", "/v1/videos", R_AUTH, list_query, h_list },
+	{ "GET", "/v1/videos", R_AUTH | R_EDGE, list_query, h_list },
 	{ "POST", "/v1/videos", R_AUTH | R_BODY, NULL, h_create },
-	{ "GET", "/v1/videos/{id}", R_SELF, NULL, h_get },
+	{ "GET", "/v1/videos/{id}", R_SELF | R_EDGE, NULL, h_get },
 	{ "POST", "/v1/videos/{id}/cancel", R_AUTH | R_OWNED | R_BODY, NULL, h_cancel },
 	{ "POST", "/v1/videos/{id}/compose", R_AUTH | R_OWNED | R_BODY, NULL, h_compose },
 	{ "PATCH", "/v1/videos/{id}/storyboard", R_AUTH | R_OWNED | R_BODY, NULL, h_storyboard },
 	{ "POST", "/v1/videos/{id}/approve", R_AUTH | R_OWNED | R_BODY, NULL, h_approve },
 	{ "POST", "/v1/videos/{id}/shots/{n}/regenerate", R_AUTH | R_OWNED | R_BODY, NULL, h_regenerate },
-	{ "GET", "/v1/credits", R_AUTH, NULL, h_credits },
+	{ "GET", "/v1/credits", R_AUTH | R_EDGE, NULL, h_credits },
 	{ "GET", "/v1/videos/{id}/events", R_AUTH, NULL, h_events },
 	{ "GET", "/v1/events/{id}/{n}", 0, NULL, h_events_token },
-	{ "GET", "/v1/credits/ledger", R_AUTH, ledger_query, h_ledger },
+	{ "GET", "/v1/credits/ledger", R_AUTH | R_EDGE, ledger_query, h_ledger },
 	{ "GET", "/v1/videos/{id}/content", R_AUTH, NULL, h_content },
 	{ "GET", "/media/{rest}", 0, NULL, h_media },
 };
@@ -688,7 +692,7 @@ static void allow_add(char *allow, size_t cap, const char *m)
  * JSON API only for the configured origins. */
 static int cors_headers(srv_request *r, int media)
 {
-	const char *origin = mg_get_header(r->conn, "Origin");
+	const char *origin = srv_header_value(r, "Origin");
 	if (media) {
 		srv_add_header(r, "Access-Control-Allow-Origin", "*");
 		srv_add_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
@@ -707,7 +711,7 @@ static int cors_headers(srv_request *r, int media)
  * use it, else a plain answer listing the methods. */
 static int preflight(srv_request *r, const char *allow, int cors)
 {
-	const char *want = mg_get_header(r->conn, "Access-Control-Request-Method");
+	const char *want = srv_header_value(r, "Access-Control-Request-Method");
 	srv_header h[3];
 	size_t nh = 0;
 	h[nh].name = "Allow";
@@ -718,7 +722,7 @@ static int preflight(srv_request *r, const char *allow, int cors)
 		if (!strstr(allow, m) || !*m) {
 			/* Like every 405: the Allow header lists the methods the endpoint has. */
 			char message[256];
-			snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", m, r->ri->local_uri,
+			snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", m, r->path,
 			         allow);
 			return srv_send_error(r, 405, "method_not_allowed", message, NULL, h, nh);
 		}
@@ -731,27 +735,25 @@ static int preflight(srv_request *r, const char *allow, int cors)
 	return srv_send_json(r, 204, "", 0, h, nh);
 }
 
-int srv_dispatch(struct mg_connection *conn, void *cbdata)
+/* The request through the table: its route's checks, then its handler; 404 not_found or 405
+ * method_not_allowed when nothing matches.  Returns the status sent. */
+static int route_request(srv_request *r)
 {
-	srv_request r;
 	const route *hit = NULL;
 	char allow[64] = "";
-	const char *path, *method;
+	const char *path = r->path, *method = r->method;
 	size_t i;
 	int st, cors;
 
-	srv_request_init(&r, cbdata, conn);
-	path = r.ri->local_uri ? r.ri->local_uri : "";
-	method = r.ri->request_method ? r.ri->request_method : "";
-	cors = cors_headers(&r, !strncmp(path, "/media/", 7));
+	cors = cors_headers(r, !strncmp(path, "/media/", 7));
 	for (i = 0; i < N_ROUTES; i++) {
 		char id[SRV_PATH_PARAM_MAX];
 		if (!srv_route_match(routes[i].pattern, path, id, sizeof(id)))
 			continue;
 		if (!hit && method_matches(routes[i].method, method)) {
 			hit = &routes[i];
-			r.create_body = hit->fn == h_create; /* character images: server.max_create_body_bytes */
-			memcpy(r.path_id, id, sizeof(id));
+			r->create_body = hit->fn == h_create; /* character images: server.max_create_body_bytes */
+			memcpy(r->path_id, id, sizeof(id));
 		}
 		allow_add(allow, sizeof(allow), routes[i].method);
 		if (!strcmp(routes[i].method, "GET"))
@@ -760,21 +762,96 @@ int srv_dispatch(struct mg_connection *conn, void *cbdata)
 	if (allow[0])
 		allow_add(allow, sizeof(allow), "OPTIONS");
 	if (!hit && !allow[0]) {
-		st = srv_send_errorf(&r, 404, "not_found", "no such endpoint: %s %s", method, path);
+		st = srv_send_errorf(r, 404, "not_found", "no such endpoint: %s %s", method, path);
 	} else if (!hit && !strcmp(method, "OPTIONS")) {
-		st = preflight(&r, allow, cors);
+		st = preflight(r, allow, cors);
 	} else if (!hit) {
 		srv_header h[1] = { { "Allow", allow } };
 		char message[256];
 		snprintf(message, sizeof(message), "%s is not allowed on %s (allowed: %s)", method, path, allow);
-		st = srv_send_error(&r, 405, "method_not_allowed", message, NULL, h, 1);
+		st = srv_send_error(r, 405, "method_not_allowed", message, NULL, h, 1);
 	} else if (hit->flags & R_SELF) {
-		st = hit->fn(&r);
-	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(&r)) || (st = srv_rate_limit(&r)))) &&
-	           !(st = srv_parse_query(&r, hit->query)) && !((hit->flags & R_OWNED) && (st = check_owned(&r))) &&
-	           !((hit->flags & R_BODY) && (st = srv_read_body(&r)))) {
-		st = hit->fn(&r);
+		st = hit->fn(r);
+	} else if (!((hit->flags & R_AUTH) && ((st = srv_authenticate(r)) || (st = srv_rate_limit(r)))) &&
+	           !(st = srv_parse_query(r, hit->query)) && !((hit->flags & R_OWNED) && (st = check_owned(r))) &&
+	           !((hit->flags & R_BODY) && (st = srv_read_body(r)))) {
+		st = hit->fn(r);
 	}
+	return st;
+}
+
+int srv_dispatch(struct mg_connection *conn, void *cbdata)
+{
+	srv_request r;
+	int st;
+	srv_request_init(&r, cbdata, conn);
+	st = route_request(&r);
 	srv_request_finish(&r);
+	return st;
+}
+
+int srv_edge_serves(const srv_head *h)
+{
+	char path[SRV_PATH_PARAM_MAX + 64], id[SRV_PATH_PARAM_MAX];
+	size_t n, i;
+	if (!h->method || h->n_te || h->cl > 0 || h->version_len != 8 ||
+	    (memcmp(h->version, "HTTP/1.1", 8) != 0 && memcmp(h->version, "HTTP/1.0", 8) != 0) ||
+	    !((h->method_len == 3 && !memcmp(h->method, "GET", 3)) || (h->method_len == 4 && !memcmp(h->method, "HEAD", 4))))
+		return 0;
+	if (!(n = srv_path_plain(h->target, h->target_len)) || n >= sizeof(path))
+		return 0;
+	memcpy(path, h->target, n);
+	path[n] = '\0';
+	for (i = 0; i < N_ROUTES; i++)
+		if (srv_route_match(routes[i].pattern, path, id, sizeof(id)))
+			return (routes[i].flags & R_EDGE) && !strcmp(routes[i].method, "GET");
+	return 0;
+}
+
+int srv_serve_edge(srv_context *srv, const char *head, size_t len, const char *client, int trusted, char **out,
+                   size_t *out_len, int *keep)
+{
+	srv_head_field fields[SRV_MAX_HEADERS];
+	const char *method = NULL, *target = NULL, *version = NULL;
+	char *copy = malloc(len + 1), *q;
+	srv_request r;
+	int n, st;
+
+	*out = NULL;
+	*out_len = 0;
+	*keep = 0;
+	if (!copy || (n = srv_head_split((char *)memcpy(copy, head, len), len, &method, &target, &version, fields,
+	                                 SRV_MAX_HEADERS)) < 0) {
+		free(copy);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.srv = srv;
+	r.method = method;
+	r.version = version;
+	r.fields = fields;
+	r.n_fields = (size_t)n;
+	r.content_length = -1;
+	/* The path is plain (srv_edge_serves): it is what CivetWeb would have decoded. */
+	if ((q = strchr(target, '?')) != NULL) {
+		*q = '\0';
+		r.query = q + 1;
+	}
+	r.path = target;
+	srv_request_start(&r);
+	snprintf(r.client, sizeof(r.client), "%s", client);
+	if (trusted)
+		srv_client_behind_proxy(&r);
+	st = route_request(&r);
+	srv_request_finish(&r);
+	atomic_fetch_add(&srv->metrics.edge_reads, 1);
+	free(copy);
+	if (r.out_failed || !r.out_len) {
+		free(r.out);
+		return -1;
+	}
+	*keep = !r.close_after;
+	*out = r.out;
+	*out_len = r.out_len;
 	return st;
 }

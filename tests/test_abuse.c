@@ -637,6 +637,213 @@ START_TEST(trusted_proxy_address)
 }
 END_TEST
 
+/* A counter of GET /metrics. */
+static long long metric(const char *name)
+{
+	char req[256], want[128], *reply;
+	const char *at;
+	long long v = -1;
+	int closed;
+	snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+	reply = exchange(req, strlen(req), NULL, &closed);
+	snprintf(want, sizeof(want), "\n%s ", name);
+	if ((at = strstr(reply, want)) != NULL)
+		v = atoll(at + strlen(want));
+	free(reply);
+	ck_assert_msg(v >= 0, "no %s in /metrics", name);
+	return v;
+}
+
+/* The headers of a response without Date and X-Request-Id, and its body: what must not depend on
+ * whether the edge or a request thread answered. */
+static char *comparable(const char *reply)
+{
+	size_t cap = strlen(reply) + 1, len = 0;
+	char *out = calloc(1, cap);
+	const char *p = reply;
+	ck_assert_ptr_nonnull(out);
+	while (*p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t n = eol ? (size_t)(eol - p) + 2 : strlen(p);
+		if (strncmp(p, "Date:", 5) != 0 && strncmp(p, "X-Request-Id:", 13) != 0) {
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	return out;
+}
+
+/* One whole response (head and Content-Length body) from the start of *p; *p moves past it. */
+static char *take_response(const char **p)
+{
+	const char *end = strstr(*p, "\r\n\r\n"), *cl = strstr(*p, "Content-Length: ");
+	size_t n;
+	char *one;
+	ck_assert_msg(end && cl && cl < end, "no complete head: %s", *p);
+	n = (size_t)(end + 4 - *p) + (size_t)atol(cl + 16);
+	ck_assert_msg(strlen(*p) >= n, "short body: %zu of %zu bytes", strlen(*p), n);
+	one = strndup(*p, n);
+	*p += n;
+	return one;
+}
+
+/* With an SQLite store the edge answers the JSON reads itself: the same answers as the request
+ * threads give, in order with the requests it hands over on the same connection, and whole to a
+ * client that reads slowly. */
+START_TEST(reads_answered_by_the_edge)
+{
+	char req[4096], auth[128], *reply, *a, *b;
+	const char *p;
+	lv_key *key = NULL;
+	lv_task *t = NULL;
+	int closed, i, fd;
+	long long before;
+	static const char body[] = "{\"prompt\":\"A lighthouse keeper writes the last page of his journal\",\"duration\":30}";
+	ck_assert_int_eq(lv_key_create(&key, g_engine, "reads", 100000000), LV_OK);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", lv_key_secret(key));
+	for (i = 0; i < 60; i++) {
+		ck_assert_msg(lv_task_create_json(&t, g_engine, key, body, sizeof(body) - 1, NULL) == LV_OK, "%s",
+		              lv_error_last()->message);
+		if (i < 59)
+			lv_task_free(t);
+	}
+
+	/* The same read, by the edge (a plain path) and by a request thread (a percent-escaped path is
+	 * never the edge's): the same status, headers and body. */
+	before = metric("lvserver_edge_reads_total");
+	for (i = 0; i < 4; i++) {
+		static const char *const paths[][2] = {
+			{ "/v1/credits", "/v1/credit%73" },
+			{ "/v1/videos?limit=3", "/v1/video%73?limit=3" },
+			{ "/v1/credits/ledger?limit=2", "/v1/credits/ledge%72?limit=2" },
+			{ NULL, NULL },
+		};
+		char one[256], two[256];
+		if (i < 3) {
+			snprintf(one, sizeof(one), "%s", paths[i][0]);
+			snprintf(two, sizeof(two), "%s", paths[i][1]);
+		} else {
+			snprintf(one, sizeof(one), "/v1/videos/%s", lv_task_id(t));
+			snprintf(two, sizeof(two), "/v1/video%%73/%s", lv_task_id(t));
+		}
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nConnection: close\r\n\r\n", one, auth);
+		reply = exchange(req, strlen(req), NULL, &closed);
+		a = comparable(reply);
+		free(reply);
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nConnection: close\r\n\r\n", two, auth);
+		reply = exchange(req, strlen(req), NULL, &closed);
+		b = comparable(reply);
+		free(reply);
+		ck_assert_msg(status_of(a) == 200, "%s", a);
+		ck_assert_msg(!strcmp(a, b), "%s: the edge answered\n%s\nand a request thread\n%s", one, a, b);
+		free(a);
+		free(b);
+	}
+	ck_assert_int_eq(metric("lvserver_edge_reads_total") - before, 4); /* the plain paths only */
+
+	/* Errors the route gives, given by the edge: no key, an unknown task, an unknown parameter; HEAD
+	 * has the length and no body; the client's X-Request-Id comes back. */
+	snprintf(req, sizeof(req), "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+	reply = exchange(req, strlen(req), NULL, &closed);
+	assert_error(reply, 401, "invalid_api_key", "Authorization: missing");
+	free(reply);
+	snprintf(req, sizeof(req), "GET /v1/videos/vid_nosuchtask HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n"
+	         "GET /v1/videos?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nX-Request-Id: mine-42\r\n\r\n"
+	         "HEAD /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nConnection: close\r\n\r\n",
+	         auth, auth, auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(closed && responses_in(reply) == 3, "%s", reply);
+	p = reply;
+	a = take_response(&p);
+	assert_error(a, 404, "task_not_found", NULL);
+	free(a);
+	a = take_response(&p);
+	assert_error(a, 400, "invalid_request", "color: unknown query parameter");
+	ck_assert_msg(strstr(a, "X-Request-Id: mine-42\r\n"), "%s", a);
+	free(a);
+	ck_assert_msg(status_of(p) == 200 && strstr(p, "Content-Length: ") && strstr(p, "\r\n\r\n")[4] == '\0', "%s", p);
+	free(reply);
+
+	/* Read, create, read on one connection, pipelined: the edge answers the first, hands the
+	 * connection over for the POST, and the answers come in order. */
+	snprintf(req, sizeof(req),
+	         "GET /v1/credits HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n"
+	         "POST /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: %zu\r\n\r\n%s"
+	         "GET /v1/videos?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nConnection: close\r\n\r\n",
+	         auth, auth, sizeof(body) - 1, body, auth);
+	reply = exchange(req, strlen(req), NULL, &closed);
+	ck_assert_msg(closed && responses_in(reply) == 3, "%s", reply);
+	p = reply;
+	a = take_response(&p);
+	ck_assert_msg(status_of(a) == 200 && strstr(a, "\"object\":\"credits\""), "%s", a);
+	free(a);
+	a = take_response(&p);
+	ck_assert_msg(status_of(a) == 202, "%s", a);
+	free(a);
+	a = take_response(&p);
+	ck_assert_msg(status_of(a) == 200 && strstr(a, "\"object\":\"list\""), "%s", a);
+	free(a);
+	free(reply);
+
+	/* Many large lists, pipelined, to a client with a small receive buffer that waits before
+	 * reading: more than the socket buffers hold, so the edge sends as the client reads.  Every
+	 * answer arrives whole and in order; the last request closes the connection. */
+	{
+		enum { N = 150 };
+		int small = 2048, n_resp = 0;
+		size_t cap = (size_t)64 << 20, len = 0, one_len = strlen("GET /v1/videos?limit=100 HTTP/1.1\r\n") + 64 + strlen(auth);
+		char *all = calloc(1, cap), *reqs = calloc(N, one_len), *first = NULL;
+		const char *q;
+		struct sockaddr_in sa;
+		ck_assert_ptr_nonnull(all);
+		ck_assert_ptr_nonnull(reqs);
+		for (i = 0; i < N; i++)
+			snprintf(reqs + strlen(reqs), one_len, "GET /v1/videos?limit=100 HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n%s\r\n",
+			         auth, i == N - 1 ? "Connection: close\r\n" : "");
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((unsigned short)g_srv.port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		send_str(fd, reqs);
+		usleep(300 * 1000);
+		for (;;) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			ssize_t n;
+			ck_assert_msg(poll(&pf, 1, 10000) > 0, "the responses stopped after %zu bytes", len);
+			n = recv(fd, all + len, cap - 1 - len, 0);
+			if (n == 0)
+				break;
+			ck_assert_msg(n > 0 && len + (size_t)n < cap - 1, "after %zu bytes", len);
+			len += (size_t)n;
+		}
+		all[len] = '\0';
+		for (q = all; *q; n_resp++) {
+			char *x = take_response(&q), *cx = comparable(x);
+			ck_assert_msg(status_of(x) == 200 && strlen(x) > 30000, "answer %d: %.300s", n_resp, x);
+			if (!first)
+				first = strdup(cx);
+			ck_assert_msg(!strcmp(strstr(first, "\r\n\r\n"), strstr(cx, "\r\n\r\n")), "answer %d differs", n_resp);
+			free(x);
+			free(cx);
+		}
+		ck_assert_int_eq(n_resp, N);
+		free(first);
+		free(all);
+		free(reqs);
+		close(fd);
+	}
+	lv_task_free(t);
+	lv_key_free(key);
+	assert_serving();
+}
+END_TEST
+
 static Suite *abuse_suite(void)
 {
 	Suite *s = suite_create("abuse");
@@ -653,6 +860,7 @@ static Suite *abuse_suite(void)
 	tcase_add_test(t, every_request_on_a_connection);
 	tcase_add_test(t, header_floods);
 	tcase_add_test(t, trusted_proxy_address);
+	tcase_add_test(t, reads_answered_by_the_edge);
 	suite_add_tcase(s, t);
 	return s;
 }

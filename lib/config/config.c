@@ -436,6 +436,7 @@ const lv_config_key lv_config_keys[] = {
 	{ "server", "cors_origins", "[]" },
 	{ "server", "max_event_streams", "64" },
 	{ "server", "log_format", "\"text\"" },
+	{ "server", "edge_reads", "\"auto\"" },
 	{ "storage", "type", "\"local\"" },
 	{ "storage", "dir", "null" }, /* <data_dir>/media */
 	{ "storage", "retention_days", "0" },
@@ -557,6 +558,17 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 		free(fmt);
 		if (bad)
 			return lv_error_set(LV_ECONFIG, "config: server.log_format: must be \"text\" or \"json\"");
+	}
+	{
+		char *v = NULL;
+		int bad;
+		if (get_string(&v, s, "server", "edge_reads", "auto"))
+			return LV_ECONFIG;
+		bad = strcmp(v, "auto") != 0 && strcmp(v, "on") != 0 && strcmp(v, "off") != 0;
+		cfg->edge_reads = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : -1;
+		free(v);
+		if (bad)
+			return lv_error_set(LV_ECONFIG, "config: server.edge_reads: must be \"auto\", \"on\" or \"off\"");
 	}
 	if (get_int(&n, s, "server", "max_create_body_bytes", (int64_t)32 << 20, 1024, (int64_t)1 << 30))
 		return LV_ECONFIG;

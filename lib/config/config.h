@@ -92,6 +92,7 @@ typedef struct lv_config {
 	char *trusted_proxies;      /* comma-separated addresses whose X-Forwarded-For is believed, or NULL */
 	char *cors_origins;         /* comma-separated origins the JSON API answers with CORS, or NULL */
 	int log_json;               /* server.log_format "json": one JSON object per log line */
+	int edge_reads;             /* server.edge_reads: 1 "on", 0 "off", -1 "auto" (on with an SQLite store) */
 
 	int workers;
 	int segment_concurrency;

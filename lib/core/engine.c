@@ -142,6 +142,7 @@ static int build_settings(lv_engine *e)
 	    add_setting(e, "server.trusted_proxies", c->trusted_proxies ? c->trusted_proxies : "") ||
 	    add_setting(e, "server.cors_origins", c->cors_origins ? c->cors_origins : "") ||
 	    add_setting(e, "server.log_format", c->log_json ? "json" : "text") ||
+	    add_setting(e, "server.edge_reads", c->edge_reads > 0 ? "on" : c->edge_reads == 0 ? "off" : "auto") ||
 	    add_setting_int(e, "pipeline.workers", c->workers) ||
 	    add_setting(e, "pipeline.default_video_provider", c->default_video_provider) ||
 	    add_setting_int(e, "server.public_url_explicit", c->public_url_explicit))

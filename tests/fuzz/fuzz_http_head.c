@@ -84,6 +84,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (h.rid)
 			(void)srv_request_id_valid(h.rid, h.rid_len);
 		(void)srv_head_keep_alive(&h);
+		{
+			/* The edge's split of an accepted head into strings (for the reads it answers): every
+			 * accepted HTTP/1.x head splits, into as many fields as it has, inside the copy. */
+			srv_head_field f[SRV_MAX_HEADERS];
+			const char *m = NULL, *t = NULL, *v = NULL;
+			char *copy = malloc(hl + 1);
+			size_t pl = srv_path_plain(h.target, h.target_len), i;
+			int n;
+			if (!copy)
+				return 0;
+			memcpy(copy, buf, hl);
+			n = srv_head_split(copy, hl, &m, &t, &v, f, SRV_MAX_HEADERS);
+			int nul = memchr(buf, '\0', hl) != NULL; /* the edge never serves a head with a NUL */
+			if (!nul && h.version_len == 8 && !memcmp(h.version, "HTTP/1.", 7) && n != h.n_headers)
+				__builtin_trap();
+			for (i = 0; n > 0 && i < (size_t)n; i++)
+				if (f[i].name < copy || f[i].value < copy || f[i].value > copy + hl ||
+				    (!*f[i].name && !nul))
+					__builtin_trap();
+			if (n >= 0 && !nul && (strlen(m) != h.method_len || strlen(t) != h.target_len))
+				__builtin_trap();
+			/* A plain path is what it says: no escape, no dot segment, no empty segment. */
+			if (pl > h.target_len || (pl && (memchr(h.target, '%', pl) || h.target[0] != '/')))
+				__builtin_trap();
+			for (i = 0; pl && i + 1 < pl; i++)
+				if (h.target[i] == '/' && (h.target[i + 1] == '/' ||
+				                           (h.target[i + 1] == '.' && (i + 2 == pl || h.target[i + 2] == '/'))))
+					__builtin_trap();
+			free(copy);
+		}
 	}
 	if (too_many && !msg)
 		__builtin_trap();
