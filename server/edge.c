@@ -133,7 +133,6 @@ struct srv_edge {
 	atomic_ullong open_now, refused, rejected, probes; /* for /metrics */
 	int accept_paused;            /* loop 0's */
 	int64_t accept_resume;        /* loop 0's */
-	int next_loop;                /* loop 0's: where the search for the least busy loop starts */
 	trusted_net trusted[EDGE_MAX_TRUSTED];
 	size_t n_trusted;
 	pthread_mutex_t lock;         /* peers, ready_msg */
@@ -1008,18 +1007,19 @@ static void take_inbox(eloop *l)
 	}
 }
 
-/* The loop with the fewest open connections (ties: the one after the last chosen). */
+/* The loop with the fewest open connections; on a tie the lowest, so loop 0 itself while it holds no
+ * more than the others: a lightly loaded server hands nothing over (a hand-over costs the new
+ * connection a wake-up of another thread before its head is read). */
 static eloop *pick_loop(srv_edge *e)
 {
-	int i, best = e->next_loop, fewest = -1;
-	for (i = 0; i < e->n_loops; i++) {
-		int k = (e->next_loop + i) % e->n_loops, n = atomic_load(&e->loops[k].n_conns);
-		if (fewest < 0 || n < fewest) {
-			best = k;
+	int i, best = 0, fewest = atomic_load(&e->loops[0].n_conns);
+	for (i = 1; i < e->n_loops && fewest > 0; i++) {
+		int n = atomic_load(&e->loops[i].n_conns);
+		if (n < fewest) {
+			best = i;
 			fewest = n;
 		}
 	}
-	e->next_loop = (best + 1) % e->n_loops;
 	return &e->loops[best];
 }
 
