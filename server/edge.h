@@ -1,14 +1,15 @@
 /*
- * lvserver's edge: the thread that owns the public listening socket.
+ * lvserver's edge: the threads that own the public listening socket.
  *
  * CivetWeb gives every connection a worker thread from the moment it is accepted, so a client
  * that opens connections and sends nothing (or one byte at a time) takes workers away from
- * everybody.  The edge accepts connections itself, in one event loop, and hands a connection to
+ * everybody.  The edge accepts connections itself, in event loops (server.edge_threads of them, one
+ * thread and one epoll set each; a connection stays on one loop for its life), and hands a connection to
  * CivetWeb (listening on an internal loopback port) only once its first request head has fully
  * arrived; until then it costs a file descriptor, not a thread.  On the way it enforces:
  *
  *   - at most server.max_connections open connections, server.max_connections_per_ip from one
- *     address (trusted proxies exempt);
+ *     address (trusted proxies exempt), counted across all loops;
  *   - server.header_timeout_ms for the whole head (not per line or per read);
  *   - the head rules CivetWeb does not: Content-Length together with Transfer-Encoding, a missing
  *     Host on HTTP/1.1, header floods, whitespace or folding in header names;
@@ -33,15 +34,16 @@ typedef struct srv_edge_options {
 	int max_connections_per_ip;
 	int header_timeout_ms;
 	const char *trusted_proxies; /* comma-separated addresses or CIDR blocks, or "" */
-	int serve_reads;             /* answer the JSON reads itself (srv_edge_serves), on its own thread */
+	int loops;                   /* event loops (threads); 0: one per online CPU, at most 16; at most 64 */
+	int serve_reads;             /* answer the JSON reads itself (srv_edge_serves), on the connection's loop */
 } srv_edge_options;
 
-/* Bind and start the edge thread.  *port is the port bound.  On failure returns -1 with a message in err. */
+/* Bind and start the edge's threads.  *port is the port bound.  On failure returns -1 with a message in err. */
 int srv_edge_start(srv_edge **out, srv_context *srv, const srv_edge_options *opts, int *port, char *err,
                    size_t err_cap);
 /* Stop accepting connections (the listening socket is closed); open ones keep being served. */
 void srv_edge_quiesce(srv_edge *edge);
-/* Stop the thread and close every connection it holds.  NULL-safe. */
+/* Stop the threads and close every connection they hold.  NULL-safe. */
 void srv_edge_stop(srv_edge *edge);
 
 /* Counters for /metrics: open connections now, refused at accept (limits), answered by the edge

@@ -379,6 +379,7 @@ int main(int argc, char **argv)
 	edge_opts.listen = listen;
 	edge_opts.max_connections = (int)lv_engine_setting_int(srv.engine, "server.max_connections", 1024);
 	edge_opts.max_connections_per_ip = (int)lv_engine_setting_int(srv.engine, "server.max_connections_per_ip", 64);
+	edge_opts.loops = (int)lv_engine_setting_int(srv.engine, "server.edge_threads", 0);
 	edge_opts.header_timeout_ms = (int)lv_engine_setting_int(srv.engine, "server.header_timeout_ms", 10000);
 	edge_opts.trusted_proxies = lv_engine_setting(srv.engine, "server.trusted_proxies");
 	{

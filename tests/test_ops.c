@@ -124,6 +124,7 @@ START_TEST(example_configs_load_and_equal_the_defaults)
 	ck_assert_int_eq(ex->rate_limit_per_minute, def->rate_limit_per_minute);
 	ck_assert_int_eq(ex->max_connections, def->max_connections);
 	ck_assert_int_eq(ex->max_connections_per_ip, def->max_connections_per_ip);
+	ck_assert_int_eq(ex->edge_threads, def->edge_threads);
 	ck_assert_int_eq(ex->header_timeout_ms, def->header_timeout_ms);
 	ck_assert_int_eq(ex->body_timeout_ms, def->body_timeout_ms);
 	ck_assert_ptr_null(ex->trusted_proxies);

@@ -69,7 +69,8 @@ LV_EXTERN(void) lv_engine_close(lv_engine *engine);
  * Names: "data_dir", "store", "storage.type", "storage.dir", "server.listen",
  * "server.public_url", "server.threads", "server.max_body_bytes",
  * "server.rate_limit_per_minute", "server.max_connections",
- * "server.max_connections_per_ip", "server.max_event_streams", "server.header_timeout_ms", "server.body_timeout_ms",
+ * "server.max_connections_per_ip", "server.edge_threads", "server.max_event_streams",
+ * "server.header_timeout_ms", "server.body_timeout_ms",
  * "server.trusted_proxies", "server.cors_origins" (comma-separated lists), "pipeline.workers",
  * "pipeline.default_video_provider".  Returns NULL for an unknown name.
  * The string lives as long as the engine.

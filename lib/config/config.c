@@ -430,6 +430,7 @@ const lv_config_key lv_config_keys[] = {
 	{ "server", "rate_limit_per_minute", "0" },
 	{ "server", "max_connections", "1024" },
 	{ "server", "max_connections_per_ip", "64" },
+	{ "server", "edge_threads", "0" },
 	{ "server", "header_timeout_ms", "10000" },
 	{ "server", "body_timeout_ms", "30000" },
 	{ "server", "trusted_proxies", "[]" },
@@ -542,6 +543,7 @@ static int parse_server(lv_config *cfg, const cJSON *s, const lv_config_override
 	cfg->max_body_bytes = n;
 	if (get_int32(&cfg->max_connections, s, "server", "max_connections", 1024, 1, 100000) ||
 	    get_int32(&cfg->max_connections_per_ip, s, "server", "max_connections_per_ip", 64, 1, 100000) ||
+	    get_int32(&cfg->edge_threads, s, "server", "edge_threads", 0, 0, 64) ||
 	    get_int32(&cfg->max_event_streams, s, "server", "max_event_streams", 64, 0, 1024) ||
 	    get_int32(&cfg->header_timeout_ms, s, "server", "header_timeout_ms", 10000, 100, 600000) ||
 	    get_int32(&cfg->body_timeout_ms, s, "server", "body_timeout_ms", 30000, 100, 3600000) ||

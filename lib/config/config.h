@@ -86,6 +86,7 @@ typedef struct lv_config {
 	int rate_limit_per_minute; /* per API key; 0 = off */
 	int max_connections;        /* open client connections in all */
 	int max_connections_per_ip; /* open client connections from one address */
+	int edge_threads;           /* the edge's event loops; 0: one per online CPU, at most 16 */
 	int max_event_streams;      /* live progress streams open at once (threads of their own) */
 	int header_timeout_ms;      /* total time to receive a request head */
 	int body_timeout_ms;        /* total time to receive a request body */

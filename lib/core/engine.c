@@ -136,6 +136,7 @@ static int build_settings(lv_engine *e)
 	    add_setting_int(e, "server.rate_limit_per_minute", c->rate_limit_per_minute) ||
 	    add_setting_int(e, "server.max_connections", c->max_connections) ||
 	    add_setting_int(e, "server.max_connections_per_ip", c->max_connections_per_ip) ||
+	    add_setting_int(e, "server.edge_threads", c->edge_threads) ||
 	    add_setting_int(e, "server.max_event_streams", c->max_event_streams) ||
 	    add_setting_int(e, "server.header_timeout_ms", c->header_timeout_ms) ||
 	    add_setting_int(e, "server.body_timeout_ms", c->body_timeout_ms) ||
