@@ -25,9 +25,11 @@
  * ducking again) to correct gain and ceiling, at most three times.  The final
  * pass reads the mix file, applies the gain (through a graph with the limiter
  * only when one is needed) and is encoded once, on its own thread while the
- * muxer copies the video.
+ * muxer copies the video; without a limiter and from 20 s on, by two encoders
+ * on two threads, one per half, joined without a seam (see direct_setup).
  * True peaks are measured by tp_meter on the sinks' frames, loudness by
- * ebur128.  Memory stays bounded whatever the length.
+ * ebur128.  Memory stays bounded whatever the length, but for the second half's
+ * packets, held until the first half's are muxed (about 10 kB a second of film).
  */
 #include "compose/internal.h"
 #include "util/error.h"
