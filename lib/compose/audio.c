@@ -25,9 +25,11 @@
  * ducking again) to correct gain and ceiling, at most three times.  The final
  * pass reads the mix file, applies the gain (through a graph with the limiter
  * only when one is needed) and is encoded once, on its own thread while the
- * muxer copies the video.
+ * muxer copies the video; without a limiter and from 20 s on, by two encoders
+ * on two threads, one per half, joined without a seam (see direct_setup).
  * True peaks are measured by tp_meter on the sinks' frames, loudness by
- * ebur128.  Memory stays bounded whatever the length.
+ * ebur128.  Memory stays bounded whatever the length, but for the second half's
+ * packets, held until the first half's are muxed (about 10 kB a second of film).
  */
 #include "compose/internal.h"
 #include "util/error.h"
@@ -416,20 +418,41 @@ typedef struct mix_reader {
 	int64_t left; /* sample frames still to deliver */
 } mix_reader;
 
-struct lv_audio {
-	AVFilterGraph *g;
+/*
+ * One AAC encoder of the final pass and what feeds it: the mix file (in) or the final graph (sink).
+ * It keeps the packets with keep_from <= pts < keep_to and hands them over (out) or lists them.
+ */
+typedef struct aenc {
+	mix_reader in; /* used when in.fmt is open, instead of sink */
 	AVFilterContext *sink;
-	mix_reader direct; /* used when direct.fmt is open, instead of g */
 	AVCodecContext *enc;
 	AVFrame *frame;
 	AVPacket *pkt;
-	int64_t next_pts, total;
+	int64_t next_pts;          /* of the next frame sent, in samples of the film */
+	int64_t keep_from, keep_to;
+	handoff *out;              /* NULL: kept packets go to list */
+	AVPacket **list;
+	size_t n, cap;
+	const atomic_int *cancel;  /* set when the muxer wants no more */
+	pthread_t thread;
+	int started, rc;
+	char msg[512];
+} aenc;
+
+struct lv_audio {
+	AVFilterGraph *g;
+	/* [0]: the whole track, or its first half; [1] (when halves): the second half, on a thread of its own */
+	aenc e[2];
+	int halves;
+	int64_t seam; /* halves: the first sample the second half's packets carry */
+	int64_t total;
 	char *stems[BR_FILES];
 	double ducking_db;
 	/* The final pass runs on its own thread (the muxer copies the video meanwhile); packets pass
 	 * through a bounded hand-off, which the encoder thread ends after writing rc and msg. */
 	pthread_t thread;
 	int started;
+	atomic_int cancel;
 	handoff packets;
 	int rc;
 	char msg[1024];
@@ -1499,29 +1522,30 @@ static void mix_reader_close(mix_reader *r)
 	avformat_close_input(&r->fmt);
 }
 
-static int open_encoder(lv_audio *a)
+static int open_encoder(AVCodecContext **out)
 {
 	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
 	char eb[AV_ERROR_MAX_STRING_SIZE];
+	AVCodecContext *enc;
 	int err;
 	if (!codec)
 		return lv_error_set(LV_EINTERNAL, "audio: no AAC encoder in this FFmpeg");
-	a->enc = avcodec_alloc_context3(codec);
-	if (!a->enc)
+	enc = *out = avcodec_alloc_context3(codec);
+	if (!enc)
 		return lv_error_nomem();
-	a->enc->sample_rate = LV_AUDIO_RATE;
-	a->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-	av_channel_layout_default(&a->enc->ch_layout, 2);
-	a->enc->bit_rate = 160000;
-	a->enc->time_base = (AVRational){ 1, LV_AUDIO_RATE };
-	a->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	enc->sample_rate = LV_AUDIO_RATE;
+	enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+	av_channel_layout_default(&enc->ch_layout, 2);
+	enc->bit_rate = 160000;
+	enc->time_base = (AVRational){ 1, LV_AUDIO_RATE };
+	enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	/*
 	 * The "fast" quantizer search: at 80 kbit/s per channel it sounds at least as
 	 * good as the default two-loop search and takes less than half the CPU
 	 * (the encoder is the largest cost of a stream-copied composition).
 	 */
-	av_opt_set(a->enc->priv_data, "aac_coder", "fast", 0);
-	err = avcodec_open2(a->enc, codec, NULL);
+	av_opt_set(enc->priv_data, "aac_coder", "fast", 0);
+	err = avcodec_open2(enc, codec, NULL);
 	if (err < 0)
 		return lv_error_set(LV_EINTERNAL, "audio: cannot open the AAC encoder: %s", lv_av_err(eb, err));
 	return LV_OK;
@@ -1649,6 +1673,177 @@ static int analyse(abuild *b, const pass_tick *pt0, amix_levels *lv)
 	return LV_OK;
 }
 
+/*
+ * The final pass in two halves.  AAC frames are AAC_FRAME samples; the encoder delays by one frame
+ * (its priming), so the packet with pts p carries the MDCT block over samples [p, p + 2 * AAC_FRAME)
+ * (its window shape chosen with a look at the frame after), and the decoder's output for samples
+ * [p, p + AAC_FRAME) is that block's first half overlap-added to the second half of the packet before.
+ * With the seam S a multiple of AAC_FRAME, the first encoder reads [0, S + SPLIT_TAIL) and its packets
+ * with pts < S are kept; the second starts SPLIT_PREROLL frames before S with the film's timestamps
+ * and its packets with pts >= S are kept.  At the join, the decoder overlap-adds two blocks that each
+ * encode the samples around S, from encoders whose psychoacoustic state (window decisions, filters,
+ * rate control) converged on the same input over the pre-roll; the seam is put where the signal is
+ * steady, so that neither looks at an attack there (a short-window sequence across the join would
+ * need both sides to choose it alike).  Timestamps, durations and the priming are those of one
+ * encoder: the second's packets go on where the first's stop.
+ */
+#define AAC_FRAME 1024
+/* Tracks shorter than this stay on one encoder (a second costs its pre-roll and start-up). */
+#define SPLIT_MIN_SAMPLES (20 * LV_AUDIO_RATE)
+/* Frames the second half's encoder reads before the seam, its packets dropped. */
+#define SPLIT_PREROLL 16
+/* Frames the first half's encoder reads after the seam (the look-ahead of its last kept packet). */
+#define SPLIT_TAIL 3
+/* The seam is looked for this many frames either side of the middle. */
+#define SEAM_SEARCH 96
+/* Sub-blocks per frame in the seam's steadiness measure (those of AAC's short windows). */
+#define SEAM_SUB 8
+
+/* Position a reader at sample `at` (the WAV's packets carry exact timestamps); `left` from there on. */
+static int mix_reader_seek(mix_reader *r, int64_t at, int64_t left)
+{
+	const AVStream *st = r->fmt->streams[0];
+	int64_t ts = av_rescale_q(at, (AVRational){ 1, LV_AUDIO_RATE }, st->time_base), p;
+	char eb[AV_ERROR_MAX_STRING_SIZE];
+	int err = avformat_seek_file(r->fmt, 0, INT64_MIN, ts, ts, 0);
+	if (err < 0)
+		return lv_error_set(LV_EIO, "audio: cannot seek in the mix: %s", lv_av_err(eb, err));
+	for (;;) {
+		av_packet_unref(r->pkt);
+		err = av_read_frame(r->fmt, r->pkt);
+		if (err < 0)
+			return lv_error_set(LV_EIO, "audio: cannot read the mix after seeking: %s", lv_av_err(eb, err));
+		if (r->pkt->pts == AV_NOPTS_VALUE)
+			return lv_error_set(LV_EIO, "audio: the mix has no timestamps");
+		p = av_rescale_q(r->pkt->pts, st->time_base, (AVRational){ 1, LV_AUDIO_RATE });
+		if (p > at)
+			return lv_error_set(LV_EIO, "audio: seeking in the mix went past sample %lld", (long long)at);
+		if (p + r->pkt->size / 8 > at)
+			break;
+	}
+	r->pos = (int)(at - p);
+	r->left = left;
+	return LV_OK;
+}
+
+/*
+ * The seam: the frame boundary near the middle where the signal around it (three frames either side)
+ * is steadiest, measured as the ratio of the loudest to the quietest short sub-block of the
+ * high-passed mono signal (what drives an encoder's attack detection); a multiple of AAC_FRAME.
+ */
+static int64_t choose_seam(const char *path, int64_t total)
+{
+	int64_t mid = total / 2 / AAC_FRAME, lo = mid - SEAM_SEARCH - 3, m, best = mid;
+	int nb = 2 * SEAM_SEARCH + 6, sub = AAC_FRAME / SEAM_SUB, i, k;
+	double *e = lv_calloc((size_t)nb * SEAM_SUB, sizeof(*e)), best_r = INFINITY, prev = 0;
+	AVFrame *f = av_frame_alloc();
+	mix_reader r;
+	int rc = e && f ? mix_reader_open(&r, path, 0, total) : LV_ENOMEM;
+	if (rc == LV_OK)
+		rc = mix_reader_seek(&r, lo * AAC_FRAME, (int64_t)nb * AAC_FRAME);
+	for (i = 0; rc == LV_OK && i < nb; i++) {
+		const float *l, *rt;
+		if (mix_reader_frame(&r, f, AAC_FRAME) < 0 || f->nb_samples != AAC_FRAME) {
+			rc = LV_EIO;
+			break;
+		}
+		l = (const float *)f->data[0];
+		rt = (const float *)f->data[1];
+		for (k = 0; k < AAC_FRAME; k++) {
+			double x = 0.5 * ((double)l[k] + rt[k]), d = x - prev;
+			prev = x;
+			e[i * SEAM_SUB + k / sub] += d * d;
+		}
+		av_frame_unref(f);
+	}
+	if (rc == LV_OK)
+		for (m = mid - SEAM_SEARCH; m <= mid + SEAM_SEARCH; m++) {
+			double hi = 0, low = INFINITY, ratio;
+			for (k = (int)(m - 3 - lo) * SEAM_SUB; k < (int)(m + 3 - lo) * SEAM_SUB; k++) {
+				hi = e[k] > hi ? e[k] : hi;
+				low = e[k] < low ? e[k] : low;
+			}
+			ratio = (hi + 1e-9) / (low + 1e-9);
+			if (ratio < best_r - 1e-9 || (ratio < best_r + 1e-9 && llabs(m - mid) < llabs(best - mid))) {
+				best_r = ratio;
+				best = m;
+			}
+		}
+	if (e && f)
+		mix_reader_close(&r);
+	av_frame_free(&f);
+	free(e);
+	LV_DEBUG("audio: seam at frame %lld (steadiness %.2f)", (long long)best, best_r);
+	return best * AAC_FRAME;
+}
+
+static int aenc_open(aenc *e)
+{
+	int rc = open_encoder(&e->enc);
+	if (rc != LV_OK)
+		return rc;
+	e->frame = av_frame_alloc();
+	e->pkt = av_packet_alloc();
+	if (!e->frame || !e->pkt)
+		return lv_error_nomem();
+	e->keep_from = INT64_MIN;
+	e->keep_to = INT64_MAX;
+	return LV_OK;
+}
+
+static void aenc_free(aenc *e)
+{
+	size_t i;
+	mix_reader_close(&e->in);
+	avcodec_free_context(&e->enc);
+	av_frame_free(&e->frame);
+	av_packet_free(&e->pkt);
+	for (i = 0; i < e->n; i++)
+		av_packet_free(&e->list[i]);
+	free(e->list);
+	e->list = NULL;
+	e->n = e->cap = 0;
+}
+
+/*
+ * The final pass read straight from the mix file (times gain_db): one encoder, or two halves when the
+ * track is long enough (seam: -1 to choose; 0 for one encoder; else the seam, a multiple of AAC_FRAME).
+ */
+static int direct_setup(lv_audio *a, const char *mix, double gain_db, int64_t total, int64_t seam)
+{
+	int rc = mix_reader_open(&a->e[0].in, mix, gain_db, total);
+	if (rc == LV_OK)
+		rc = aenc_open(&a->e[0]);
+	if (rc != LV_OK || a->e[0].enc->frame_size != AAC_FRAME)
+		return rc;
+	if (seam < 0)
+		seam = total >= SPLIT_MIN_SAMPLES ? choose_seam(mix, total) : 0;
+	if (seam <= 0)
+		return LV_OK;
+	if (seam % AAC_FRAME || seam - SPLIT_PREROLL * AAC_FRAME < 0 || seam + SPLIT_TAIL * AAC_FRAME > total)
+		return lv_error_set(LV_EINVALID, "audio: seam %lld is not a frame boundary inside the track",
+		                    (long long)seam);
+	rc = mix_reader_open(&a->e[1].in, mix, gain_db, total);
+	if (rc == LV_OK)
+		rc = mix_reader_seek(&a->e[1].in, seam - SPLIT_PREROLL * AAC_FRAME,
+		                     total - (seam - SPLIT_PREROLL * AAC_FRAME));
+	if (rc == LV_OK)
+		rc = aenc_open(&a->e[1]);
+	if (rc != LV_OK) { /* one encoder after all */
+		LV_WARN("audio: the final pass stays on one encoder: %s", lv_error_last()->message);
+		aenc_free(&a->e[1]);
+		memset(&a->e[1], 0, sizeof(a->e[1]));
+		return LV_OK;
+	}
+	a->e[0].in.left = seam + SPLIT_TAIL * AAC_FRAME;
+	a->e[0].keep_to = seam;
+	a->e[1].next_pts = seam - SPLIT_PREROLL * AAC_FRAME;
+	a->e[1].keep_from = seam;
+	a->halves = 1;
+	a->seam = seam;
+	return LV_OK;
+}
+
 int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan *plan, int64_t total_samples,
                   const char *stem_prefix, lv_audio_tick_fn tick, void *tick_ctx)
 {
@@ -1711,23 +1906,15 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 		rc = analyse(&b, &pt, &lv);
 	a->ducking_db = lv.ducking_db;
 	if (rc == LV_OK && !lv.limiter && b.mix)
-		rc = mix_reader_open(&a->direct, b.mix, lv.mix_db + lv.gain_db, total_samples);
-	else if (rc == LV_OK)
-		rc = build(&b, AM_ENCODE, &lv);
+		rc = direct_setup(a, b.mix, lv.mix_db + lv.gain_db, total_samples, -1);
+	else if (rc == LV_OK && (rc = build(&b, AM_ENCODE, &lv)) == LV_OK) {
+		a->e[0].sink = b.sinks[0];
+		rc = aenc_open(&a->e[0]);
+		if (rc == LV_OK)
+			av_buffersink_set_frame_size(a->e[0].sink, (unsigned)a->e[0].enc->frame_size);
+	}
 	a->g = b.g;
 	free(voice_len);
-	if (rc == LV_OK) {
-		a->sink = a->g ? b.sinks[0] : NULL;
-		rc = open_encoder(a);
-	}
-	if (rc == LV_OK) {
-		if (a->sink)
-			av_buffersink_set_frame_size(a->sink, (unsigned)a->enc->frame_size);
-		a->frame = av_frame_alloc();
-		a->pkt = av_packet_alloc();
-		if (!a->frame || !a->pkt)
-			rc = lv_error_nomem();
-	}
 	if (rc != LV_OK) {
 		lv_audio_free(a);
 		return rc;
@@ -1737,6 +1924,29 @@ int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan
 	return LV_OK;
 }
 
+int lv_audio_open_mix(lv_audio **out, const char *mix, double gain_db, int64_t total_samples, int64_t seam)
+{
+	lv_audio *a = lv_calloc(1, sizeof(*a));
+	int rc;
+	*out = NULL;
+	if (!a)
+		return LV_ENOMEM;
+	a->ducking_db = NAN;
+	rc = direct_setup(a, mix, gain_db, total_samples, seam);
+	if (rc != LV_OK) {
+		lv_audio_free(a);
+		return rc;
+	}
+	a->total = total_samples;
+	*out = a;
+	return LV_OK;
+}
+
+int64_t lv_audio_seam(const lv_audio *a)
+{
+	return a->halves ? a->seam : 0;
+}
+
 double lv_audio_ducking_db(const lv_audio *a)
 {
 	return a->ducking_db;
@@ -1744,25 +1954,55 @@ double lv_audio_ducking_db(const lv_audio *a)
 
 const AVCodecContext *lv_audio_codec(const lv_audio *a)
 {
-	return a->enc;
+	return a->e[0].enc;
 }
 
-/* The encoder thread's work: the final graph into the AAC encoder; an LV status. */
-static int encode_all(lv_audio *a)
+/* A packet the encoder made: dropped outside [keep_from, keep_to), else handed over or listed; 0: go on,
+ * 1: nobody wants more, or an LV status < 0. */
+static int aenc_keep(aenc *e)
+{
+	AVPacket *p;
+	if (e->pkt->pts < e->keep_from || e->pkt->pts >= e->keep_to) {
+		av_packet_unref(e->pkt);
+		return 0;
+	}
+	if (!(p = av_packet_alloc()))
+		return lv_error_nomem();
+	av_packet_move_ref(p, e->pkt);
+	if (e->out) {
+		if (handoff_put(e->out, p))
+			return 0;
+		av_packet_free(&p); /* the muxer stopped */
+		return 1;
+	}
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 1024;
+		AVPacket **l = realloc(e->list, cap * sizeof(*l));
+		if (!l) {
+			av_packet_free(&p);
+			return lv_error_nomem();
+		}
+		e->list = l;
+		e->cap = cap;
+	}
+	e->list[e->n++] = p;
+	return 0;
+}
+
+/* One encoder's work: its input into the AAC encoder, the packets kept; an LV status. */
+static int encode_all(aenc *e)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE];
 	int graph_eof = 0;
 	for (;;) {
-		int err = avcodec_receive_packet(a->enc, a->pkt);
+		int err = avcodec_receive_packet(e->enc, e->pkt);
 		if (err >= 0) {
-			AVPacket *p = av_packet_alloc();
-			if (!p)
-				return lv_error_nomem();
-			av_packet_move_ref(p, a->pkt);
-			if (!handoff_put(&a->packets, p)) { /* the muxer stopped */
-				av_packet_free(&p);
+			int64_t pts = e->pkt->pts;
+			int k = aenc_keep(e);
+			if (k != 0)
+				return k < 0 ? k : LV_OK;
+			if (pts >= e->keep_to) /* the first half: the rest is the second's */
 				return LV_OK;
-			}
 			continue;
 		}
 		if (err == AVERROR_EOF)
@@ -1771,30 +2011,70 @@ static int encode_all(lv_audio *a)
 			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
 		if (graph_eof)
 			return lv_error_set(LV_EINTERNAL, "audio: the AAC encoder wants input after the end");
-		err = a->direct.fmt ? mix_reader_frame(&a->direct, a->frame, a->enc->frame_size)
-		                    : av_buffersink_get_frame(a->sink, a->frame);
+		if (e->cancel && atomic_load(e->cancel))
+			return LV_OK;
+		err = e->in.fmt ? mix_reader_frame(&e->in, e->frame, e->enc->frame_size)
+		                : av_buffersink_get_frame(e->sink, e->frame);
 		if (err == AVERROR_EOF) {
-			err = avcodec_send_frame(a->enc, NULL);
+			err = avcodec_send_frame(e->enc, NULL);
 			graph_eof = 1;
 		} else if (err < 0) {
 			return lv_error_set(LV_EIO, "audio: mixing failed: %s", lv_av_err(eb, err));
 		} else {
-			a->frame->pts = a->next_pts;
-			a->next_pts += a->frame->nb_samples;
-			err = avcodec_send_frame(a->enc, a->frame);
-			av_frame_unref(a->frame);
+			e->frame->pts = e->next_pts;
+			e->next_pts += e->frame->nb_samples;
+			err = avcodec_send_frame(e->enc, e->frame);
+			av_frame_unref(e->frame);
 		}
 		if (err < 0)
 			return lv_error_set(LV_EINTERNAL, "audio: AAC encoder: %s", lv_av_err(eb, err));
 	}
 }
 
+static void *half_main(void *arg)
+{
+	aenc *e = arg;
+	int64_t c0 = thread_cpu_ms();
+	e->rc = encode_all(e);
+	LV_DEBUG("audio: the second half took %lld ms CPU", (long long)(thread_cpu_ms() - c0));
+	if (e->rc != LV_OK)
+		snprintf(e->msg, sizeof(e->msg), "%s", lv_error_last()->message);
+	return NULL;
+}
+
+/* The second half's packets, once both halves are encoded, after the first's. */
+static int hand_over_second(lv_audio *a)
+{
+	aenc *e = &a->e[1];
+	size_t i;
+	if (e->started)
+		pthread_join(e->thread, NULL);
+	else
+		half_main(e); /* its thread could not start: encoded here, after the first half */
+	if (e->rc != LV_OK)
+		return lv_error_set(e->rc, "%s", e->msg);
+	for (i = 0; i < e->n; i++) {
+		if (!handoff_put(&a->packets, e->list[i]))
+			break; /* the muxer stopped: aenc_free frees the rest */
+		e->list[i] = NULL;
+	}
+	return LV_OK;
+}
+
 static void *encoder_main(void *arg)
 {
 	lv_audio *a = arg;
 	int64_t c0 = thread_cpu_ms();
-	int rc = encode_all(a);
-	LV_DEBUG("audio: the final pass took %lld ms CPU", (long long)(thread_cpu_ms() - c0));
+	int rc = encode_all(&a->e[0]);
+	if (rc != LV_OK)
+		atomic_store(&a->cancel, 1); /* the second half is not wanted */
+	LV_DEBUG("audio: the final pass took %lld ms CPU%s", (long long)(thread_cpu_ms() - c0),
+	         a->halves ? " (its first half)" : "");
+	if (a->halves) {
+		int rc2 = hand_over_second(a);
+		if (rc == LV_OK)
+			rc = rc2;
+	}
 	a->rc = rc;
 	if (rc != LV_OK)
 		snprintf(a->msg, sizeof(a->msg), "%s", lv_error_last()->message);
@@ -1807,7 +2087,16 @@ static int start_encoder(lv_audio *a)
 	int rc = handoff_init(&a->packets, AQ_CAP);
 	if (rc != LV_OK)
 		return rc;
+	atomic_init(&a->cancel, 0);
+	a->e[0].out = &a->packets;
+	a->e[0].cancel = a->e[1].cancel = &a->cancel;
+	if (a->halves)
+		a->e[1].started = pthread_create(&a->e[1].thread, NULL, half_main, &a->e[1]) == 0;
 	if (pthread_create(&a->thread, NULL, encoder_main, a) != 0) {
+		atomic_store(&a->cancel, 1);
+		if (a->e[1].started)
+			pthread_join(a->e[1].thread, NULL);
+		a->e[1].started = 0;
 		handoff_destroy(&a->packets, free_packet);
 		return lv_error_set(LV_EINTERNAL, "audio: cannot start the encoder thread");
 	}
@@ -1842,16 +2131,15 @@ void lv_audio_free(lv_audio *a)
 	if (!a)
 		return;
 	if (a->started) {
+		atomic_store(&a->cancel, 1);
 		handoff_mark(&a->packets, 1);
-		pthread_join(a->thread, NULL);
+		pthread_join(a->thread, NULL); /* it joined the second half's thread */
 		handoff_destroy(&a->packets, free_packet);
 	}
 	av_packet_free(&a->front);
 	avfilter_graph_free(&a->g);
-	mix_reader_close(&a->direct);
+	aenc_free(&a->e[0]);
+	aenc_free(&a->e[1]);
 	remove_stems(a->stems);
-	avcodec_free_context(&a->enc);
-	av_frame_free(&a->frame);
-	av_packet_free(&a->pkt);
 	free(a);
 }

@@ -119,6 +119,14 @@ typedef int (*lv_audio_tick_fn)(void *ctx, double fraction_of_analysis);
  */
 int lv_audio_open(lv_audio **out, const lv_compose_job *job, const lv_video_plan *plan, int64_t total_samples,
                   const char *stem_prefix, lv_audio_tick_fn tick, void *tick_ctx);
+/*
+ * The final pass alone, for a 48 kHz stereo float WAV `mix` of total_samples times gain_db: seam -1 as
+ * lv_audio_open chooses (two halves from 20 s on), 0 one encoder, else two halves joined at that sample
+ * (a multiple of 1024).
+ */
+int lv_audio_open_mix(lv_audio **out, const char *mix, double gain_db, int64_t total_samples, int64_t seam);
+/* The first sample the second half's packets carry; 0 when the track is encoded in one piece. */
+int64_t lv_audio_seam(const lv_audio *a);
 const AVCodecContext *lv_audio_codec(const lv_audio *a);
 /* How far the music was brought down under the narration (dB, measured in the mix pass); NAN: no narration
  * with music. */
