@@ -96,6 +96,11 @@ grep -q '^lvctl: task_not_found: ' "$work/r.err" || fail "a server error does no
 # a task created remotely, canceled remotely, is the same seen locally
 "${R[@]}" create --prompt "a slow queue" --duration 3 --review >"$work/c.out"
 CID=$(cut -d' ' -f1 "$work/c.out")
+# The server's workers script it and hold it for review: compare once it rests there.
+for _ in $(seq 200); do
+  [[ $("${R[@]}" get "$CID") == "$CID awaiting_review "* ]] && break
+  sleep 0.05
+done
 same get "$CID"
 out=$("${R[@]}" cancel "$CID"); [[ $out == "$CID canceled "* ]] || fail "remote cancel did not cancel: $out"
 same get "$CID"

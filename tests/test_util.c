@@ -7,6 +7,10 @@
 #include "util/time.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 START_TEST(credits_format_exact)
@@ -117,6 +121,113 @@ START_TEST(json_parse_errors_name_the_position)
 }
 END_TEST
 
+/* One print of each, compared byte for byte. */
+static void assert_same_print(const cJSON *tree)
+{
+	char *ours = lv_json_print(tree), *theirs = cJSON_PrintUnformatted(tree);
+	ck_assert_ptr_nonnull(ours);
+	ck_assert_ptr_nonnull(theirs);
+	ck_assert_msg(!strcmp(ours, theirs), "lv_json_print:\n%s\ncJSON:\n%s", ours, theirs);
+	free(ours);
+	cJSON_free(theirs);
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A random tree: numbers from random bits and from small integers and fractions, strings of any
+ * byte (control characters, quotes, UTF-8), nested arrays and objects, raw values, literals. */
+static cJSON *random_tree(uint64_t *s, int depth)
+{
+	uint64_t r = next_rand(s);
+	int kind = depth > 3 ? (int)(r % 5) : (int)(r % 7), i, n;
+	cJSON *o;
+	char text[24];
+	switch (kind) {
+	case 0: {
+		double d;
+		uint64_t bits = next_rand(s);
+		switch (r >> 8 & 3) {
+		case 0: memcpy(&d, &bits, sizeof(d)); break;                          /* any double, NaN too */
+		case 1: d = (double)(int64_t)(bits % 2000001) - 1000000; break;        /* small integers */
+		case 2: d = (double)(int64_t)bits / (double)(1 + (bits >> 40)); break; /* fractions */
+		default: d = ldexp((double)(bits % 1000), (int)(bits >> 50 & 127) - 63);
+		}
+		return cJSON_CreateNumber(d);
+	}
+	case 1:
+		n = (int)((r >> 8) % 24);
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)(next_rand(s) & 0xff);
+			text[i] = (char)(c ? c : 'x');
+		}
+		text[n] = '\0';
+		return cJSON_CreateString(text);
+	case 2: return cJSON_CreateBool(r >> 8 & 1);
+	case 3: return cJSON_CreateNull();
+	case 4: return cJSON_CreateRaw("{\"raw\":[1,2.5]}");
+	case 5:
+		o = cJSON_CreateArray();
+		for (i = (int)((r >> 8) % 5); i > 0; i--)
+			cJSON_AddItemToArray(o, random_tree(s, depth + 1));
+		return o;
+	default:
+		o = cJSON_CreateObject();
+		for (i = (int)((r >> 8) % 5); i > 0; i--) {
+			snprintf(text, sizeof(text), "k%d\n\"%c", i, (char)(0x20 + (next_rand(s) % 90)));
+			cJSON_AddItemToObject(o, text, random_tree(s, depth + 1));
+		}
+		return o;
+	}
+}
+
+/* The project's JSON printer gives the very text cJSON gives (it exists for speed only). */
+START_TEST(json_print_matches_cjson)
+{
+	static const char *const texts[] = {
+		"{\"a\":0,\"b\":-0,\"c\":1,\"d\":-1,\"e\":999999999999999,\"f\":1000000000000000,\"g\":1e21,"
+		"\"h\":0.1,\"i\":0.3333333333333333,\"j\":123456789012345678,\"k\":1e-300,\"l\":5e-324,"
+		"\"m\":1.7976931348623157e308,\"n\":-2.5,\"o\":82.5,\"p\":-1e15,\"q\":4503599627370497}",
+		"[\"\",\"\\u0001\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\",\"\\u00e9\\u4e2d\\ud83d\\ude00\",\"\\u007f\"]",
+		"{\"\":{\"x\":[[],{},[null,true,false]]},\"video\":{\"shots\":[{\"index\":0,\"start\":0,\"duration\":7.5}]}}",
+	};
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t i;
+	cJSON *t;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ck_assert_ptr_nonnull(t = cJSON_Parse(texts[i]));
+		assert_same_print(t);
+		cJSON_Delete(t);
+	}
+	ck_assert_ptr_nonnull(t = cJSON_CreateArray());
+	cJSON_AddItemToArray(t, cJSON_CreateNumber(NAN));
+	cJSON_AddItemToArray(t, cJSON_CreateNumber(INFINITY));
+	cJSON_AddItemToArray(t, cJSON_CreateNumber(-INFINITY));
+	cJSON_AddItemToArray(t, lv_json_credits(82500));
+	assert_same_print(t);
+	cJSON_Delete(t);
+	for (i = 0; i < 3000; i++) {
+		t = random_tree(&seed, 0);
+		ck_assert_ptr_nonnull(t);
+		assert_same_print(t);
+		cJSON_Delete(t);
+	}
+	/* What cJSON cannot print, neither can we, and the error says so. */
+	ck_assert_ptr_nonnull(t = cJSON_CreateRaw("x"));
+	cJSON_free(t->valuestring);
+	t->valuestring = NULL;
+	ck_assert_ptr_null(cJSON_PrintUnformatted(t));
+	ck_assert_ptr_null(lv_json_print(t));
+	ck_assert_int_eq(lv_error_last()->status, LV_EINVALID);
+	cJSON_Delete(t);
+}
+END_TEST
+
 START_TEST(iso8601_formats_utc)
 {
 	char ts[21];
@@ -146,6 +257,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, sha256_and_hmac_known_vectors);
 	tcase_add_test(tc, base64_round_trip);
 	tcase_add_test(tc, json_parse_errors_name_the_position);
+	tcase_add_test(tc, json_print_matches_cjson);
 	tcase_add_test(tc, iso8601_formats_utc);
 	tcase_add_test(tc, error_record_is_per_thread_and_clearable);
 	suite_add_tcase(s, tc);

@@ -2,15 +2,153 @@
 #include "util/error.h"
 #include "longvideo/common.h"
 
+#include "util/mem.h"
+
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The printer: the same text as cJSON_PrintUnformatted() (json_print_matches_cjson in test_util
+ * holds them to it), at a fraction of the cost.  cJSON 1.7.15 prints every number with
+ * sprintf("%1.15g") and reads it back with sscanf() to see whether 17 digits are needed: on the
+ * task objects the API answers with, that was most of the printing.  Integers are written here
+ * directly; other numbers take the same two formats, chosen by the same test (with strtod()). */
+
+/* Append n bytes (the buffer's NUL is written once, at the end of the print). */
+static inline int put(lv_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap && lv_buf_grow(b, n))
+		return LV_ENOMEM;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return LV_OK;
+}
+
+static int put_number(lv_buf *b, double d)
+{
+	char tmp[32];
+	int n;
+	if (isnan(d) || isinf(d))
+		return put(b, "null", 4);
+	if (d == floor(d) && fabs(d) < 1e15) {
+		/* "%1.15g" of an integer below 10^15 is its digits. */
+		char *p = tmp + sizeof(tmp);
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0 || (v == 0 && signbit(d)))
+			*--p = '-';
+		return put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	}
+	n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
+	{
+		/* cJSON's test, to the letter: 15 digits unless they read back further from d than its
+		 * magnitude times DBL_EPSILON. */
+		double back = strtod(tmp, NULL), max = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+		if (!(fabs(back - d) <= max * DBL_EPSILON))
+			n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
+	}
+	return n > 0 && (size_t)n < sizeof(tmp) ? put(b, tmp, (size_t)n) : LV_EINVALID;
+}
+
+static int put_string(lv_buf *b, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)(str ? str : ""), *p;
+	size_t need = 2;
+	char *o;
+	/* Measure first, then write in place: one capacity check per string. */
+	for (p = s; *p; p++)
+		need += *p >= 32 && *p != '"' && *p != '\\' ? 1
+		        : *p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' || *p == '\t' ? 2
+		                                                                                                 : 6;
+	if (b->len + need + 1 > b->cap && lv_buf_grow(b, need))
+		return LV_ENOMEM;
+	o = b->data + b->len;
+	*o++ = '"';
+	for (p = s; *p; p++) {
+		if (*p >= 32 && *p != '"' && *p != '\\') {
+			*o++ = (char)*p;
+			continue;
+		}
+		*o++ = '\\';
+		switch (*p) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return LV_OK;
+}
+
+static int put_value(lv_buf *b, const cJSON *item, int depth)
+{
+	const cJSON *c;
+	int rc;
+	if (depth > LV_JSON_MAX_DEPTH * 4)
+		return LV_EINVALID;
+	switch (item->type & 0xff) {
+	case cJSON_NULL:
+		return put(b, "null", 4);
+	case cJSON_False:
+		return put(b, "false", 5);
+	case cJSON_True:
+		return put(b, "true", 4);
+	case cJSON_Number:
+		return put_number(b, item->valuedouble);
+	case cJSON_Raw:
+		return item->valuestring ? put(b, item->valuestring, strlen(item->valuestring)) : LV_EINVALID;
+	case cJSON_String:
+		return put_string(b, item->valuestring);
+	case cJSON_Array:
+	case cJSON_Object:
+		if (put(b, cJSON_IsArray(item) ? "[" : "{", 1))
+			return LV_ENOMEM;
+		for (c = item->child; c; c = c->next) {
+			if (cJSON_IsObject(item) && ((rc = put_string(b, c->string)) || (rc = put(b, ":", 1))))
+				return rc;
+			if ((rc = put_value(b, c, depth + 1)) || (c->next && (rc = put(b, ",", 1))))
+				return rc;
+		}
+		return put(b, cJSON_IsArray(item) ? "]" : "}", 1);
+	default:
+		return LV_EINVALID;
+	}
+}
 
 char *lv_json_print(const cJSON *item)
 {
-	char *s = cJSON_PrintUnformatted(item);
-	if (!s)
+	lv_buf b = LV_BUF_INIT;
+	int rc = item ? lv_buf_grow(&b, 1024) : LV_EINVALID;
+	if (rc == LV_OK)
+		rc = put_value(&b, item, 0);
+	if (rc == LV_OK) {
+		b.data[b.len] = '\0';
+		return lv_buf_detach(&b);
+	}
+	lv_buf_free(&b);
+	if (rc == LV_ENOMEM)
 		lv_error_nomem();
-	return s;
+	else /* what cJSON could not print either: no tree, a raw value without text, an unknown type */
+		lv_error_set(LV_EINVALID, "lv_json_print: the JSON tree cannot be printed");
+	return NULL;
 }
 
 cJSON *lv_json_credits(int64_t amount)
