@@ -238,12 +238,7 @@ int lv_media_save_film(lv_engine *e, const lv_key *key, const char *task_id, con
 		if (rename(tmp, dest_path) != 0)
 			rc = lv_error_set(LV_EIO, "cannot write %s", dest_path);
 	} else {
-		char *data = NULL;
-		size_t len = 0;
-		/* Films are tens of MB at most: a plain read and atomic write is enough here. */
-		if ((rc = lv_file_read(&data, &len, src)) == LV_OK)
-			rc = lv_file_write_atomic(dest_path, data, len, 0644);
-		free(data);
+		rc = lv_file_copy_atomic(src, dest_path, 0644);
 	}
 out:
 	free(obj);

@@ -30,60 +30,6 @@ static char *object_path(local_storage *s, const char *key)
 	return lv_path_join(s->dir, key);
 }
 
-/* Copy src to dst through a temp file, fsync, rename. */
-static int copy_file(const char *src, const char *dst)
-{
-	char *tmp = lv_asprintf("%s.tmp.%ld", dst, (long)getpid());
-	char buf[1 << 16];
-	int in = -1, out = -1, rc = LV_OK;
-	ssize_t n;
-	if (!tmp)
-		return LV_ENOMEM;
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = lv_error_set(LV_EIO, "storage: cannot read %s: %s", src, strerror(errno));
-		goto out;
-	}
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		rc = lv_error_set(LV_EIO, "storage: cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-		while (n > 0) {
-			ssize_t w = write(out, p, (size_t)n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = lv_error_set(LV_EIO, "storage: cannot write %s: %s", tmp, strerror(errno));
-				goto out;
-			}
-			p += w;
-			n -= w;
-		}
-	}
-	if (n < 0) {
-		rc = lv_error_set(LV_EIO, "storage: cannot read %s: %s", src, strerror(errno));
-		goto out;
-	}
-	if (fsync(out) != 0) {
-		rc = lv_error_set(LV_EIO, "storage: cannot sync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(out);
-	out = -1;
-	if (rename(tmp, dst) != 0)
-		rc = lv_error_set(LV_EIO, "storage: cannot move %s into place: %s", dst, strerror(errno));
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
 static int ls_put_file(lv_storage *base, const char *key, const char *path, const char *content_type)
 {
 	local_storage *s = (local_storage *)base;
@@ -96,8 +42,11 @@ static int ls_put_file(lv_storage *base, const char *key, const char *path, cons
 	*slash = '\0';
 	rc = lv_mkdir_p(dst, 0);
 	*slash = '/';
-	if (rc == LV_OK)
-		rc = copy_file(path, dst);
+	if (rc == LV_OK && (rc = lv_file_copy_atomic(path, dst, 0644)) != LV_OK) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", lv_error_last()->message);
+		rc = lv_error_set(rc, "storage: %s", why);
+	}
 	free(dst);
 	return rc;
 }

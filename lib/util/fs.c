@@ -1,3 +1,6 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* copy_file_range(2) */
+#endif
 #include "util/fs.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -97,6 +100,85 @@ int lv_file_write_atomic(const char *path, const void *data, size_t len, int mod
 		unlink(tmp);
 	}
 out:
+	free(tmp);
+	return rc;
+}
+
+/* The bytes of in (from its start) into out: by copy_file_range(), which the kernel does without a
+ * pass through user space (or as a reflink), else by read and write. */
+static int copy_bytes(int in, int out)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	for (;;) {
+		n = copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* Not between these files or not on this kernel: copy what is left ourselves. */
+		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBADF)
+			break;
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		char *p = buf;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		while (n > 0) {
+			ssize_t w = write(out, p, (size_t)n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -1;
+			p += w;
+			n -= w;
+		}
+	}
+	return 0;
+}
+
+int lv_file_copy_atomic(const char *src, const char *dst, int mode)
+{
+	char *tmp = lv_asprintf("%s.tmp.%ld", dst, (long)getpid());
+	int in = -1, out = -1, rc = LV_OK;
+	if (!tmp)
+		return LV_ENOMEM;
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = lv_error_set(LV_EIO, "cannot read %s: %s", src, strerror(errno));
+		goto out;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
+		rc = lv_error_set(LV_EIO, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (copy_bytes(in, out) != 0) {
+		rc = lv_error_set(LV_EIO, "cannot copy %s to %s: %s", src, tmp, strerror(errno));
+		goto out;
+	}
+	if (fsync(out) != 0) {
+		rc = lv_error_set(LV_EIO, "cannot sync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(out) != 0) {
+		out = -1;
+		rc = lv_error_set(LV_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	out = -1;
+	if (rename(tmp, dst) != 0)
+		rc = lv_error_set(LV_EIO, "cannot move %s into place: %s", dst, strerror(errno));
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc)
+		unlink(tmp);
 	free(tmp);
 	return rc;
 }

@@ -10,6 +10,9 @@ int lv_mkdir_p(const char *path, int private_leaf);
 int lv_file_read(char **out, size_t *len, const char *path);
 /* Write a file atomically (temp file in the same directory, fsync, rename) with the given mode. */
 int lv_file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Copy the file src to dst atomically (temp file beside dst, fsync, rename) with the given mode.
+ * The bytes are copied by the kernel (copy_file_range) where it can, else read and written. */
+int lv_file_copy_atomic(const char *src, const char *dst, int mode);
 /* 1 if path exists (any type). */
 int lv_path_exists(const char *path);
 /* Join two path parts with one '/': caller frees. */
