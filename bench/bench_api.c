@@ -385,7 +385,7 @@ static int bench_reads(const opts *o)
 {
 	env small, big;
 	reads rs, rb;
-	double bare;
+	double bare, bare_ratio = 0;
 	char *body = NULL, url[128];
 	struct mg_context *ctx;
 	wrk_result w;
@@ -416,14 +416,45 @@ static int bench_reads(const opts *o)
 	}
 	if (!body || !(ctx = bare_start(body, &port)))
 		goto out;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/videos/x", port);
-	rc = wrk(&w, o, 2, 8, NULL, url, NULL);
-	mg_stop(ctx);
-	if (rc)
-		goto out;
+	{
+		/* GET against the bare handler: both servers up, measured in turn, three rounds, so that
+		 * a swing of the shared machine falls on both sides of a pair; the median of the pairs. */
+		char ours[256];
+		double pair[3], tmp;
+		int sport, i, j;
+		pid_t pid = server_start(o, &small, &sport);
+		if (pid < 0) {
+			mg_stop(ctx);
+			goto out;
+		}
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/videos/x", port);
+		snprintf(ours, sizeof(ours), "http://127.0.0.1:%d/v1/videos/%s", sport, small.task_id);
+		for (i = 0, rc = 0; i < 3 && rc == 0; i++) {
+			double g;
+			if ((rc = wrk(&w, o, 2, 8, small.secret, ours, NULL)) != 0)
+				break;
+			g = w.rps;
+			if ((rc = wrk(&w, o, 2, 8, NULL, url, NULL)) != 0)
+				break;
+			pair[i] = g / w.rps;
+			printf("  round %d: GET %9.0f   bare CivetWeb %9.0f   ratio %.3f\n", i + 1, g, w.rps, pair[i]);
+		}
+		server_stop(pid);
+		mg_stop(ctx);
+		if (rc)
+			goto out;
+		for (i = 0; i < 3; i++)
+			for (j = i + 1; j < 3; j++)
+				if (pair[j] < pair[i]) {
+					tmp = pair[i];
+					pair[i] = pair[j];
+					pair[j] = tmp;
+				}
+		bare_ratio = pair[1];
+	}
 	bare = w.rps;
 	printf("reads (req/s, wrk -t2 -c8 -d%ds):\n", o->seconds);
-	printf("  GET /v1/videos/{id}:   20 tasks %9.0f   %d tasks + %ld ledger rows %9.0f   bare CivetWeb %9.0f\n",
+	printf("  GET /v1/videos/{id}:   20 tasks %9.0f   %d tasks + %ld ledger rows %9.0f   bare CivetWeb %9.0f (last round)\n",
 	       rs.get, o->tasks, o->ledger, rb.get, bare);
 	printf("  GET /v1/videos?limit=20: %9.0f   %9.0f\n", rs.list, rb.list);
 	printf("  GET /v1/credits:         %9.0f   %9.0f\n", rs.credits, rb.credits);
@@ -436,7 +467,7 @@ static int bench_reads(const opts *o)
 		snprintf(name, sizeof(name), "credits at %d tasks / at 20 tasks", o->tasks);
 		ratio(name, rb.credits / rs.credits, ">= 0.9");
 	}
-	ratio("GET / bare CivetWeb, same body", rs.get / bare, ">= 0.5");
+	ratio("GET / bare CivetWeb, same body (median of 3 interleaved pairs)", bare_ratio, ">= 0.5");
 	rc = 0;
 out:
 	free(body);

@@ -477,8 +477,7 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "http://%s:%d", host, port);
 	if (lv_engine_set_public_url(srv.engine, url))
 		srv_log(&srv, SRV_LOG_WARN, "public URL %s not set: %s", url, lv_error_last()->message);
-	mg_set_request_handler(ctx, "/", handle_request, &srv);
-
+	/* The workers before the routes: GET /metrics reads srv.workers, which must be whole by then. */
 	if (workers_start(&srv, workers) != 0) {
 		srv_edge_stop(srv.edge);
 		srv_civetweb_stop(ctx, "127.0.0.1", internal_port);
@@ -487,6 +486,7 @@ int main(int argc, char **argv)
 		mg_exit_library();
 		return EXIT_FAILURE_RUN;
 	}
+	mg_set_request_handler(ctx, "/", handle_request, &srv);
 	redact_store(store, sizeof(store), lv_engine_setting(srv.engine, "store"));
 	say(LV_LOG_INFO, "lvserver %s listening on http://%s:%d (workers: %d, store: %s)", LV_VERSION,
 	        host[0] ? host : "0.0.0.0", port, workers, store);

@@ -34,13 +34,11 @@ int lv_task_events_token(char out[33], lv_engine *e, const char *task_id)
 {
 	unsigned char mac[32];
 	char msg[LV_ID_MAX + 8];
-	size_t i;
 	if (!e || !task_id)
 		return lv_error_set(LV_EINVALID, "lv_task_events_token: engine and task_id are required");
 	snprintf(msg, sizeof(msg), "events:%s", task_id);
 	lv_hmac_key_sign(e->events_mac, e->master_key, sizeof(e->master_key), mac, msg, strlen(msg));
-	for (i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+	lv_hex_encode(out, mac, 16);
 	return LV_OK;
 }
 

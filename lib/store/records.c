@@ -14,10 +14,8 @@
 void lv_store_key_verifier(const unsigned char key[32], char hex[65])
 {
 	unsigned char mac[32];
-	int i;
 	lv_hmac_sha256(mac, key, 32, VERIFIER_CONTEXT, strlen(VERIFIER_CONTEXT));
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	lv_hex_encode(hex, mac, sizeof(mac));
 }
 
 int lv_store_key_mismatch(const char *where)

@@ -58,17 +58,22 @@ void lv_sha256(unsigned char out[32], const void *data, size_t n)
 	SHA256(data, n, out);
 }
 
-void lv_sha256_hex(char out[65], const void *data, size_t n)
+void lv_hex_encode(char *out, const unsigned char *in, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char d[32];
 	size_t i;
-	SHA256(data, n, d);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
 	}
-	out[64] = '\0';
+	out[2 * n] = '\0';
+}
+
+void lv_sha256_hex(char out[65], const void *data, size_t n)
+{
+	unsigned char d[32];
+	SHA256(data, n, d);
+	lv_hex_encode(out, d, sizeof(d));
 }
 
 void lv_hmac_sha256(unsigned char out[32], const void *key, size_t key_len, const void *data, size_t n)

@@ -11,6 +11,8 @@ int lv_random_bytes(void *buf, size_t n);
 int lv_random_base62(char *out, size_t n);
 /* A uniformly random integer in [0, bound). */
 int lv_random_below(uint32_t bound, uint32_t *out);
+/* n bytes as 2n lowercase hex characters + NUL (out[2n + 1]). */
+void lv_hex_encode(char *out, const unsigned char *in, size_t n);
 /* SHA-256 of data as 64 lowercase hex characters + NUL (out[65]). */
 void lv_sha256_hex(char out[65], const void *data, size_t n);
 void lv_sha256(unsigned char out[32], const void *data, size_t n);
