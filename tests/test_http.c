@@ -439,9 +439,18 @@ START_TEST(create_returns_the_task_and_reserves_its_estimate)
 	j = json_of(&r);
 	ck_assert_str_eq(jstr(j, "task_id"), id);
 	ck_assert_str_eq(jstr(j, "object"), "video");
-	ck_assert_str_eq(jstr(j, "status"), "queued");
+	/* Created "queued" (create_task checked the 202); this server's workers may have claimed it
+	 * since (at once on PostgreSQL, where a create wakes them): then it is on its way, not done. */
+	if (strcmp(jstr(j, "status"), "queued") != 0) {
+		const char *st = jstr(j, "status");
+		ck_assert_msg(!strcmp(st, "scripting") || !strcmp(st, "moderation") || !strcmp(st, "anchoring") ||
+		                  !strcmp(st, "generating"),
+		              "status %s", st);
+	} else {
+		ck_assert(jnum(j, "progress") == 0);
+	}
 	ck_assert(jnum(j, "duration") == 60 && jnum(j, "cost_estimate") == 1650);
-	ck_assert(jnum(j, "shots_total") == 8 && jnum(j, "shots_done") == 0 && jnum(j, "progress") == 0);
+	ck_assert(jnum(j, "shots_total") == 8 && jnum(j, "shots_done") == 0);
 	ck_assert_str_eq(jstr(j, "resolution"), "720p");
 	ck_assert_str_eq(jstr(j, "aspect_ratio"), "16:9");
 	ck_assert_str_eq(jstr(j, "provider"), "local");
